@@ -1,0 +1,57 @@
+// The primitive-op interface every device implements (DESIGN §4). The CPU backend lives in
+// the addon; the CUDA backend lives in the neocog_cuda plugin and is reached through
+// plugin.h. Methods run on the device's stream thread, one at a time, in order; arguments
+// were validated in TypeScript, so backends check only what would corrupt memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "neocog/device.h"
+#include "neocog/layout.h"
+
+namespace neocog {
+
+// Codes shared with lib/ops/elementwise.ts; append only.
+enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5 };
+
+struct RandomState {
+  uint64_t seed = 0;
+  uint64_t offset = 0;  // Philox counter of the first element
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual Device device() const = 0;
+  // True when the main thread may read/write device memory directly (CPU).
+  virtual bool hostAccessible() const = 0;
+
+  // Memory. rawAllocate throws Error(OutOfMemory) when the device is full; the caching
+  // allocator in core retries once after releasing its cache.
+  virtual void* rawAllocate(size_t bytes) = 0;
+  virtual void rawFree(void* ptr) noexcept = 0;
+  // Copies complete before returning (they are ordered on this device's stream).
+  virtual void copyToHost(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copyFromHost(void* dst, const void* src, size_t bytes) = 0;
+  virtual void synchronize() = 0;
+
+  // Creation.
+  virtual void fill(const TensorRef& out, double value) = 0;
+  virtual void arange(const TensorRef& out, double start, double step) = 0;
+  virtual void uniform(const TensorRef& out, RandomState rng, double low, double high) = 0;
+  virtual void normal(const TensorRef& out, RandomState rng, double mean, double std) = 0;
+
+  // out <- in, any strides, converting dtype.
+  virtual void copy(const TensorRef& out, const TensorRef& in) = 0;
+  // out <- op(a, b); a and b are already broadcast to out's shape (stride 0 where expanded).
+  virtual void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
+  // Batched matrix product of [B, M, K] x [B, K, N] -> [B, M, N] (batch stride 0 broadcasts).
+  virtual void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
+  // out = in.index_select(dim, index); throws Error(Index) for an index out of range.
+  virtual void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) = 0;
+};
+
+}  // namespace neocog

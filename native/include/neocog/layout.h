@@ -1,0 +1,44 @@
+// How a kernel sees a tensor: a base pointer (already at the view's first element), an
+// element type and a strided layout. Trivially copyable so CUDA kernels take it by value.
+#pragma once
+
+#include <cstdint>
+
+#include "neocog/dtype.h"
+
+namespace neocog {
+
+constexpr int kMaxDims = 8;
+
+struct Layout {
+  int32_t ndim = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t strides[kMaxDims] = {};  // in elements, may be 0 (broadcast) for inputs
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; ++i) n *= shape[i];
+    return n;
+  }
+
+  bool isContiguous() const {
+    int64_t expected = 1;
+    for (int i = ndim - 1; i >= 0; --i) {
+      if (shape[i] != 1 && strides[i] != expected) return false;
+      expected *= shape[i];
+    }
+    return true;
+  }
+};
+
+struct TensorRef {
+  void* data = nullptr;
+  DType dtype = DType::Float32;
+  Layout layout;
+
+  int64_t numel() const { return layout.numel(); }
+  template <typename T>
+  T* as() const { return static_cast<T*>(data); }
+};
+
+}  // namespace neocog

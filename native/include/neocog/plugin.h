@@ -1,0 +1,41 @@
+// The boundary between the addon and the dlopen'ed CUDA plugin (libneocog_cuda.so).
+// Both sides are built from this header by the same compiler in one CMake project; the
+// ABI version guards against a stale plugin next to a newer addon.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "neocog/backend.h"
+
+namespace neocog {
+
+constexpr int kPluginAbiVersion = 1;
+
+struct DeviceProperties {
+  std::string name;
+  size_t totalMemory = 0;
+  int major = 0;
+  int minor = 0;
+  int multiProcessorCount = 0;
+  int cudnnVersion = 0;
+  int cublasVersion = 0;
+  int runtimeVersion = 0;
+  int driverVersion = 0;
+};
+
+class DevicePlugin {
+ public:
+  virtual ~DevicePlugin() = default;
+  // Number of usable devices; throws Error(Device) with the runtime's reason when the
+  // driver is missing or too old.
+  virtual int deviceCount() = 0;
+  virtual DeviceProperties properties(int device) = 0;
+  virtual std::unique_ptr<Backend> createBackend(int device) = 0;
+};
+
+}  // namespace neocog
+
+// Entry point looked up with dlsym. Returns 0 and fills *out, or non-zero and fills *error.
+extern "C" __attribute__((visibility("default"))) int neocog_cuda_plugin_create(int abiVersion, std::unique_ptr<neocog::DevicePlugin>* out,
+                                         std::string* error);

@@ -1,0 +1,71 @@
+// The addon instance: one per Node.js environment (main thread or worker), holding that
+// environment's Runtime. Node-API code lives only in this folder.
+#pragma once
+
+#include <napi.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/runtime.h"
+
+namespace neocog::binding {
+
+using Completion = std::function<void(Napi::Env)>;
+
+void runCompletion(Napi::Env env, Napi::Function, std::nullptr_t*, Completion* completion);
+using CompletionQueue = Napi::TypedThreadSafeFunction<std::nullptr_t, Completion, runCompletion>;
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports);
+  ~Addon();
+
+  Runtime& runtime() { return *runtime_; }
+  Napi::FunctionReference& storageConstructor() { return storageConstructor_; }
+
+  // Runs `completion` on the JavaScript thread; callable from stream threads. Pair every
+  // post with a beginAsync() made on the JavaScript thread when the work was queued: it
+  // keeps the event loop alive until the completion has run.
+  void beginAsync(Napi::Env env);
+  void post(Completion completion);
+
+ private:
+  // Ops (ops.cc), one line each, sorted.
+  void defineOps(Napi::Object exports);
+  Napi::Value Arange(const Napi::CallbackInfo& info);
+  Napi::Value Binary(const Napi::CallbackInfo& info);
+  Napi::Value Copy(const Napi::CallbackInfo& info);
+  Napi::Value Fill(const Napi::CallbackInfo& info);
+  Napi::Value IndexSelect(const Napi::CallbackInfo& info);
+  Napi::Value Matmul(const Napi::CallbackInfo& info);
+  Napi::Value Normal(const Napi::CallbackInfo& info);
+  Napi::Value Transfer(const Napi::CallbackInfo& info);
+  Napi::Value Uniform(const Napi::CallbackInfo& info);
+
+  // Memory and streams (memory.cc).
+  Napi::Value Empty(const Napi::CallbackInfo& info);
+  Napi::Value EmptyCache(const Napi::CallbackInfo& info);
+  Napi::Value MemoryStats(const Napi::CallbackInfo& info);
+  Napi::Value ReadAsync(const Napi::CallbackInfo& info);
+  Napi::Value ReadSync(const Napi::CallbackInfo& info);
+  Napi::Value Synchronize(const Napi::CallbackInfo& info);
+  Napi::Value SynchronizeSync(const Napi::CallbackInfo& info);
+  Napi::Value SyncMode(const Napi::CallbackInfo& info);
+  Napi::Value Upload(const Napi::CallbackInfo& info);
+
+  // CUDA plugin (cuda.cc).
+  Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);
+  Napi::Value CudaLoad(const Napi::CallbackInfo& info);
+  Napi::Value CudaProperties(const Napi::CallbackInfo& info);
+
+  void endAsync(Napi::Env env);
+
+  CompletionQueue completions_;
+  size_t pendingAsync_ = 0;
+  Napi::FunctionReference storageConstructor_;
+  std::unique_ptr<Runtime> runtime_;  // stops its stream threads before the queue goes
+};
+
+}  // namespace neocog::binding

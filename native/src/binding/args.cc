@@ -1,0 +1,84 @@
+#include "binding/args.h"
+
+#include <string>
+
+#include "binding/storage_handle.h"
+#include "neocog/error.h"
+
+namespace neocog::binding {
+
+namespace {
+
+[[noreturn]] void badArgument(const char* op, const char* name, const std::string& expected) {
+  fail(ErrorKind::Internal, std::string(op) + ": native argument " + name + " must be " + expected);
+}
+
+int64_t integerProperty(const Napi::Object& object, const char* key, const char* op, const char* name) {
+  const Napi::Value value = object.Get(key);
+  if (!value.IsNumber()) badArgument(op, name, std::string("an object with numeric ") + key);
+  return value.As<Napi::Number>().Int64Value();
+}
+
+}  // namespace
+
+TensorArg tensorArg(const Napi::Value& value, const char* op, const char* name) {
+  if (!value.IsObject()) badArgument(op, name, "a tensor descriptor");
+  const Napi::Object object = value.As<Napi::Object>();
+  TensorArg arg;
+  arg.storage = StorageHandle::unwrap(object.Get("storage"), op, name);
+
+  const int64_t dtype = integerProperty(object, "dtype", op, name);
+  if (!isValidDType(static_cast<int32_t>(dtype))) badArgument(op, name, "a valid dtype code");
+  arg.ref.dtype = static_cast<DType>(dtype);
+
+  const Napi::Value shape = object.Get("shape"), strides = object.Get("strides");
+  if (!shape.IsArray() || !strides.IsArray()) badArgument(op, name, "an object with shape and strides arrays");
+  const Napi::Array shapeArray = shape.As<Napi::Array>(), strideArray = strides.As<Napi::Array>();
+  const uint32_t ndim = shapeArray.Length();
+  if (ndim > static_cast<uint32_t>(kMaxDims) || strideArray.Length() != ndim) {
+    badArgument(op, name, "at most " + std::to_string(kMaxDims) + " dims with one stride per dim");
+  }
+  arg.ref.layout.ndim = static_cast<int32_t>(ndim);
+  int64_t lastElement = 0;
+  bool empty = false;
+  for (uint32_t d = 0; d < ndim; ++d) {
+    const int64_t size = shapeArray.Get(d).As<Napi::Number>().Int64Value();
+    const int64_t stride = strideArray.Get(d).As<Napi::Number>().Int64Value();
+    if (size < 0 || stride < 0) badArgument(op, name, "non-negative sizes and strides");
+    arg.ref.layout.shape[d] = size;
+    arg.ref.layout.strides[d] = stride;
+    if (size == 0) empty = true;
+    else lastElement += (size - 1) * stride;
+  }
+
+  const int64_t offset = integerProperty(object, "offset", op, name);
+  const size_t elementSize = dtypeSize(arg.ref.dtype);
+  const size_t capacity = arg.storage->bytes() / elementSize;
+  if (offset < 0 || (!empty && static_cast<size_t>(offset + lastElement) >= capacity)) {
+    badArgument(op, name, "a view inside its storage");
+  }
+  arg.ref.data = static_cast<char*>(arg.storage->data()) + static_cast<size_t>(offset) * elementSize;
+  return arg;
+}
+
+Device deviceArg(const Napi::Value& value, const char* op) {
+  if (!value.IsString()) badArgument(op, "device", "a string");
+  const std::string text = value.As<Napi::String>().Utf8Value();
+  if (text == "cpu") return Device{DeviceType::CPU, 0};
+  if (text.rfind("cuda:", 0) == 0 && text.size() > 5) {
+    return Device{DeviceType::CUDA, std::stoi(text.substr(5))};
+  }
+  badArgument(op, "device", "\"cpu\" or \"cuda:N\"");
+}
+
+double numberArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
+  if (!info[index].IsNumber()) badArgument(op, name, "a number");
+  return info[index].As<Napi::Number>().DoubleValue();
+}
+
+std::string stringArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
+  if (!info[index].IsString()) badArgument(op, name, "a string");
+  return info[index].As<Napi::String>().Utf8Value();
+}
+
+}  // namespace neocog::binding

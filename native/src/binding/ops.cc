@@ -1,0 +1,162 @@
+// One thin entry per primitive: unwrap, check the device backstop, enqueue. No math here.
+#include <string>
+#include <vector>
+
+#include "binding/addon.h"
+#include "binding/args.h"
+#include "binding/errors.h"
+
+namespace neocog::binding {
+
+namespace {
+
+// Enqueues `kernel` on the stream of `out`'s device, keeping every operand alive until it ran.
+template <typename Kernel>
+Napi::Value submit(Napi::Env env, Addon& addon, const char* op, const TensorArg& out,
+                   const std::vector<const TensorArg*>& inputs, Kernel kernel) {
+  const Device device = out.storage->device();
+  Task task;
+  task.op = op;
+  task.outputs = {out.storage};
+  for (const TensorArg* input : inputs) {
+    if (input->storage->device() != device) {
+      fail(ErrorKind::Device, std::string(op) + ": expected all tensors on " + device.str() + ", got one on " +
+                                  input->storage->device().str());
+    }
+    task.inputs.push_back(input->storage);
+  }
+  Backend* backend = out.storage->context().backend.get();
+  task.run = [backend, kernel = std::move(kernel)] { kernel(*backend); };
+  addon.runtime().submit(out.storage->context(), std::move(task));
+  return env.Undefined();
+}
+
+}  // namespace
+
+void Addon::defineOps(Napi::Object exports) {
+  DefineProperties(exports, {
+                                InstanceMethod("arange", &Addon::Arange),
+                                InstanceMethod("binary", &Addon::Binary),
+                                InstanceMethod("copy", &Addon::Copy),
+                                InstanceMethod("fill", &Addon::Fill),
+                                InstanceMethod("indexSelect", &Addon::IndexSelect),
+                                InstanceMethod("matmul", &Addon::Matmul),
+                                InstanceMethod("normal", &Addon::Normal),
+                                InstanceMethod("transfer", &Addon::Transfer),
+                                InstanceMethod("uniform", &Addon::Uniform),
+                            });
+}
+
+Napi::Value Addon::Arange(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "arange", "out");
+    const double start = numberArg(info, 1, "arange", "start"), step = numberArg(info, 2, "arange", "step");
+    const TensorRef o = out.ref;
+    return submit(info.Env(), *this, "arange", out, {}, [o, start, step](Backend& b) { b.arange(o, start, step); });
+  });
+}
+
+Napi::Value Addon::Binary(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const std::string name = stringArg(info, 0, "binary", "op");
+    const auto op = static_cast<BinaryOp>(numberArg(info, 1, "binary", "code"));
+    const TensorArg out = tensorArg(info[2], name.c_str(), "out");
+    const TensorArg a = tensorArg(info[3], name.c_str(), "input");
+    const TensorArg b = tensorArg(info[4], name.c_str(), "other");
+    const TensorRef o = out.ref, x = a.ref, y = b.ref;
+    return submit(info.Env(), *this, name.c_str(), out, {&a, &b},
+                  [op, o, x, y](Backend& backend) { backend.binary(op, o, x, y); });
+  });
+}
+
+Napi::Value Addon::Copy(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const std::string name = stringArg(info, 0, "copy", "op");
+    const TensorArg out = tensorArg(info[1], name.c_str(), "out");
+    const TensorArg in = tensorArg(info[2], name.c_str(), "input");
+    const TensorRef o = out.ref, i = in.ref;
+    return submit(info.Env(), *this, name.c_str(), out, {&in}, [o, i](Backend& b) { b.copy(o, i); });
+  });
+}
+
+Napi::Value Addon::Fill(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "fill", "out");
+    const double value = numberArg(info, 1, "fill", "value");
+    const TensorRef o = out.ref;
+    return submit(info.Env(), *this, "fill", out, {}, [o, value](Backend& b) { b.fill(o, value); });
+  });
+}
+
+Napi::Value Addon::IndexSelect(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "indexSelect", "out");
+    const TensorArg in = tensorArg(info[1], "indexSelect", "input");
+    const int dim = static_cast<int>(numberArg(info, 2, "indexSelect", "dim"));
+    const TensorArg index = tensorArg(info[3], "indexSelect", "index");
+    if (dim < 0 || dim >= in.ref.layout.ndim || index.ref.dtype != DType::Int32) {
+      fail(ErrorKind::Internal, "indexSelect: native arguments dim/index are invalid");
+    }
+    const TensorRef o = out.ref, i = in.ref, x = index.ref;
+    return submit(info.Env(), *this, "indexSelect", out, {&in, &index},
+                  [o, i, dim, x](Backend& b) { b.indexSelect(o, i, dim, x); });
+  });
+}
+
+Napi::Value Addon::Matmul(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "matmul", "out");
+    const TensorArg a = tensorArg(info[1], "matmul", "input");
+    const TensorArg b = tensorArg(info[2], "matmul", "other");
+    for (const TensorArg* t : {&out, &a, &b}) {
+      if (t->ref.layout.ndim != 3 || t->ref.dtype != DType::Float32) {
+        fail(ErrorKind::Internal, "matmul: native operands must be float32 [B, M, K] x [B, K, N]");
+      }
+    }
+    const TensorRef o = out.ref, x = a.ref, y = b.ref;
+    return submit(info.Env(), *this, "matmul", out, {&a, &b}, [o, x, y](Backend& backend) { backend.matmul(o, x, y); });
+  });
+}
+
+Napi::Value Addon::Normal(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "randn", "out");
+    const RandomState rng{static_cast<uint64_t>(numberArg(info, 1, "randn", "seed")),
+                          static_cast<uint64_t>(numberArg(info, 2, "randn", "offset"))};
+    const double mean = numberArg(info, 3, "randn", "mean"), stddev = numberArg(info, 4, "randn", "std");
+    const TensorRef o = out.ref;
+    return submit(info.Env(), *this, "randn", out, {}, [o, rng, mean, stddev](Backend& b) { b.normal(o, rng, mean, stddev); });
+  });
+}
+
+Napi::Value Addon::Transfer(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "to", "out");
+    const TensorArg in = tensorArg(info[1], "to", "input");
+    if (out.ref.dtype != in.ref.dtype || !out.ref.layout.isContiguous() || !in.ref.layout.isContiguous() ||
+        out.ref.numel() != in.ref.numel()) {
+      fail(ErrorKind::Internal, "to: native transfer needs contiguous operands of one dtype and size");
+    }
+    const size_t elementSize = dtypeSize(out.ref.dtype);
+    const auto offsetOf = [&](const TensorArg& t) {
+      return static_cast<size_t>(static_cast<char*>(t.ref.data) - static_cast<char*>(t.storage->data()));
+    };
+    runtime().throwPendingError();
+    runtime().transfer(out.storage, offsetOf(out), in.storage, offsetOf(in),
+                       static_cast<size_t>(out.ref.numel()) * elementSize);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Addon::Uniform(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "rand", "out");
+    const RandomState rng{static_cast<uint64_t>(numberArg(info, 1, "rand", "seed")),
+                          static_cast<uint64_t>(numberArg(info, 2, "rand", "offset"))};
+    const double low = numberArg(info, 3, "rand", "low"), high = numberArg(info, 4, "rand", "high");
+    const TensorRef o = out.ref;
+    return submit(info.Env(), *this, "rand", out, {}, [o, rng, low, high](Backend& b) { b.uniform(o, rng, low, high); });
+  });
+}
+
+}  // namespace neocog::binding

@@ -1,0 +1,63 @@
+// Per-addon-instance state (one per Node.js environment, so one per worker thread): the
+// devices' contexts, the CUDA plugin once loaded, and the error a queued kernel left
+// pending. No global mutable state: several instances run side by side.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/device_context.h"
+#include "core/error_state.h"
+#include "core/library_handle.h"
+#include "core/storage.h"
+#include "neocog/plugin.h"
+
+namespace neocog {
+
+class Runtime {
+ public:
+  explicit Runtime(bool syncMode);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  bool syncMode() const { return syncMode_; }
+
+  // The context of a device; CUDA devices need loadCuda() first.
+  std::shared_ptr<DeviceContext> context(Device device);
+  StoragePtr allocate(Device device, size_t bytes);
+
+  // CUDA plugin. loadCuda is idempotent once it succeeded.
+  void loadCuda(const std::string& pluginPath, const std::vector<std::string>& dependencies);
+  bool cudaLoaded() const { return cudaLibrary_ != nullptr; }
+  int cudaDeviceCount();
+  DeviceProperties cudaProperties(int device);
+
+  // Throws (and clears) the error a queued kernel raised since the last op, if any.
+  void throwPendingError();
+  // Forgets the pending error when it has been delivered another way (a rejected read).
+  void errorDelivered(const ErrorPtr& error);
+
+  // Enqueues `task` on `context`'s stream. In sync mode (NEOCOG_SYNC=1) waits for it and
+  // throws its error here.
+  void submit(DeviceContext& context, Task task);
+
+  // Copies bytes between storages on different devices, ordered after the work already
+  // queued on both streams and before anything queued on them later.
+  void transfer(const StoragePtr& dst, size_t dstOffset, const StoragePtr& src, size_t srcOffset, size_t bytes);
+
+ private:
+  void recordError(const ErrorPtr& error);
+  std::shared_ptr<DeviceContext> makeContext(std::shared_ptr<LibraryHandle> library, std::unique_ptr<Backend> backend);
+
+  bool syncMode_;
+  std::shared_ptr<LibraryHandle> cudaLibrary_;
+  std::shared_ptr<DeviceContext> cpu_;
+  std::vector<std::shared_ptr<DeviceContext>> cuda_;
+  std::mutex pendingMutex_;
+  ErrorPtr pending_;
+};
+
+}  // namespace neocog

@@ -1,0 +1,26 @@
+#include "core/storage.h"
+
+#include "core/device_context.h"
+
+namespace neocog {
+
+Storage::Storage(std::shared_ptr<DeviceContext> context, size_t bytes)
+    : context_(std::move(context)), bytes_(bytes) {
+  if (bytes_ > 0) data_ = context_->allocator.allocate(bytes_);
+}
+
+Storage::~Storage() { context_->allocator.release(data_, bytes_); }
+
+Device Storage::device() const { return context_->backend->device(); }
+
+ErrorPtr Storage::poison() const {
+  std::lock_guard<std::mutex> lock(poisonMutex_);
+  return poison_;
+}
+
+void Storage::setPoison(ErrorPtr error) {
+  std::lock_guard<std::mutex> lock(poisonMutex_);
+  poison_ = std::move(error);
+}
+
+}  // namespace neocog

@@ -1,0 +1,94 @@
+#include "core/stream.h"
+
+#include <exception>
+
+namespace neocog {
+
+Stream::Stream(std::string name, ErrorSink onError)
+    : name_(std::move(name)), onError_(std::move(onError)), thread_([this] { loop(); }) {}
+
+Stream::~Stream() { shutdown(); }
+
+void Stream::enqueue(Task task) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) fail(ErrorKind::Internal, task.op + ": the " + name_ + " stream has shut down");
+    queue_.push_back(std::move(task));
+  }
+  ready_.notify_one();
+}
+
+std::shared_future<void> Stream::fence() {
+  auto reached = std::make_shared<std::promise<void>>();
+  std::shared_future<void> future = reached->get_future().share();
+  Task marker;
+  marker.op = "fence";
+  marker.run = [] {};
+  marker.done = [reached](const ErrorPtr&) { reached->set_value(); };
+  enqueue(std::move(marker));
+  return future;
+}
+
+void Stream::shutdown() noexcept {
+  std::deque<Task> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    dropped.swap(queue_);
+  }
+  ready_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Stream::loop() {
+  for (;;) {
+    Task task;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    execute(task);
+  }
+}
+
+void Stream::execute(Task& task) noexcept {
+  for (auto& dependency : task.waitFor) dependency.wait();
+
+  ErrorPtr error;
+  for (const auto& input : task.inputs) {
+    if (input && (error = input->poison())) break;
+  }
+  if (!error) {
+    const auto raised = [&](ErrorKind kind, const std::string& what) {
+      // Kernels name their op in their own messages; generic failures get the op prepended.
+      const bool named = what.rfind(task.op + ":", 0) == 0;
+      error = std::make_shared<const Error>(kind, named ? what : task.op + ": " + what);
+      if (onError_) onError_(error);
+    };
+    try {
+      task.run();
+    } catch (const Error& e) {
+      raised(e.kind(), e.what());
+    } catch (const std::bad_alloc&) {
+      raised(ErrorKind::OutOfMemory, "out of host memory");
+    } catch (const std::exception& e) {
+      raised(ErrorKind::Internal, e.what());
+    } catch (...) {
+      raised(ErrorKind::Internal, "unknown native exception");
+    }
+  }
+  if (error) {
+    for (const auto& output : task.outputs) {
+      if (output) output->setPoison(error);
+    }
+  }
+  if (task.done) task.done(error);
+  // Release the task's storages here, on the stream thread, in queue order.
+  task = Task{};
+}
+
+}  // namespace neocog

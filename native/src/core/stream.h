@@ -1,0 +1,59 @@
+// An ordered queue of kernels for one device, run by one native thread (DESIGN §3): the
+// JavaScript thread validates, enqueues and returns; a long kernel never blocks it.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error_state.h"
+#include "core/storage.h"
+
+namespace neocog {
+
+struct Task {
+  std::string op;                    // names the op in error messages
+  std::vector<StoragePtr> inputs;    // kept alive until the task ran; poison propagates
+  std::vector<StoragePtr> outputs;   // poisoned if the task fails
+  std::vector<std::shared_future<void>> waitFor;  // work on other streams this depends on
+  std::function<void()> run;
+  // Called on the stream thread after `run` (or instead of it when an input was poisoned),
+  // with the error or null. Must not throw.
+  std::function<void(const ErrorPtr&)> done;
+};
+
+class Stream {
+ public:
+  // Receives errors raised by a task's own kernel (not ones propagated from inputs).
+  using ErrorSink = std::function<void(const ErrorPtr&)>;
+
+  Stream(std::string name, ErrorSink onError);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  void enqueue(Task task);
+  // A future that becomes ready when everything enqueued so far has run.
+  std::shared_future<void> fence();
+  // Drops queued tasks and joins the thread; used when the owning runtime is torn down.
+  void shutdown() noexcept;
+
+ private:
+  void loop();
+  void execute(Task& task) noexcept;
+
+  std::string name_;
+  ErrorSink onError_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Task> queue_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after the members above exist
+};
+
+}  // namespace neocog

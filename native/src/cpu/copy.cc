@@ -1,0 +1,39 @@
+// Strided copy with dtype conversion: contiguous(), clone(), to(dtype) and every view that
+// must be materialised go through here.
+#include <cstring>
+
+#include "cpu/ops.h"
+#include "cpu/parallel.h"
+#include "kernels/dispatch.h"
+#include "kernels/elementwise.h"
+#include "kernels/strided.h"
+
+namespace neocog::cpu {
+
+void copy(const TensorRef& out, const TensorRef& in) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  const bool contiguous = out.layout.isContiguous() && in.layout.isContiguous();
+  if (contiguous && out.dtype == in.dtype) {
+    std::memcpy(out.data, in.data, static_cast<size_t>(n) * dtypeSize(out.dtype));
+    return;
+  }
+  kernels::dispatchDType(out.dtype, "copy", [&](auto outTag) {
+    using To = decltype(outTag);
+    kernels::dispatchDType(in.dtype, "copy", [&](auto inTag) {
+      using From = decltype(inTag);
+      To* dst = out.as<To>();
+      const From* src = in.as<From>();
+      if (contiguous) {
+        parallelFor(n, [&](int64_t i) { dst[i] = kernels::castValue<To>(src[i]); });
+      } else {
+        parallelFor(n, [&](int64_t i) {
+          dst[kernels::stridedOffset(out.layout, i)] =
+              kernels::castValue<To>(src[kernels::stridedOffset(in.layout, i)]);
+        });
+      }
+    });
+  });
+}
+
+}  // namespace neocog::cpu

@@ -1,0 +1,61 @@
+// Creation kernels: fill, arange and the Philox draws (shared math in kernels/random.h).
+#include "cpu/ops.h"
+#include "cpu/parallel.h"
+#include "kernels/dispatch.h"
+#include "kernels/elementwise.h"
+#include "kernels/random.h"
+#include "kernels/strided.h"
+
+namespace neocog::cpu {
+
+namespace {
+
+// Calls fn(logicalIndex, elementOffset) for every element of `layout`.
+template <typename Fn>
+void forEachElement(const Layout& layout, Fn&& fn) {
+  const int64_t n = layout.numel();
+  if (layout.isContiguous()) {
+    parallelFor(n, [&](int64_t i) { fn(i, i); });
+  } else {
+    parallelFor(n, [&](int64_t i) { fn(i, kernels::stridedOffset(layout, i)); });
+  }
+}
+
+}  // namespace
+
+void fill(const TensorRef& out, double value) {
+  kernels::dispatchDType(out.dtype, "fill", [&](auto tag) {
+    using T = decltype(tag);
+    const T v = kernels::castValue<T>(value);
+    T* data = out.as<T>();
+    forEachElement(out.layout, [&](int64_t, int64_t offset) { data[offset] = v; });
+  });
+}
+
+void arange(const TensorRef& out, double start, double step) {
+  kernels::dispatchDType(out.dtype, "arange", [&](auto tag) {
+    using T = decltype(tag);
+    T* data = out.as<T>();
+    forEachElement(out.layout, [&](int64_t i, int64_t offset) {
+      data[offset] = kernels::castValue<T>(start + static_cast<double>(i) * step);
+    });
+  });
+}
+
+void uniform(const TensorRef& out, RandomState rng, double low, double high) {
+  float* data = out.as<float>();
+  const float lo = static_cast<float>(low), hi = static_cast<float>(high);
+  forEachElement(out.layout, [&](int64_t i, int64_t offset) {
+    data[offset] = kernels::uniformAt(rng.seed, rng.offset + static_cast<uint64_t>(i), lo, hi);
+  });
+}
+
+void normal(const TensorRef& out, RandomState rng, double mean, double stddev) {
+  float* data = out.as<float>();
+  const float m = static_cast<float>(mean), s = static_cast<float>(stddev);
+  forEachElement(out.layout, [&](int64_t i, int64_t offset) {
+    data[offset] = kernels::normalAt(rng.seed, rng.offset + static_cast<uint64_t>(i), m, s);
+  });
+}
+
+}  // namespace neocog::cpu

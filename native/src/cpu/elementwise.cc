@@ -1,0 +1,40 @@
+// Binary elementwise ops with broadcasting (inputs arrive with stride 0 on broadcast dims).
+#include "cpu/ops.h"
+#include "cpu/parallel.h"
+#include "kernels/dispatch.h"
+#include "kernels/elementwise.h"
+#include "kernels/strided.h"
+
+namespace neocog::cpu {
+
+void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
+  const int64_t n = out.numel();
+  kernels::dispatchDType(out.dtype, "binary", [&](auto tag) {
+    using T = decltype(tag);
+    T* dst = out.as<T>();
+    const T* x = a.as<T>();
+    const T* y = b.as<T>();
+    if (out.layout.isContiguous() && a.layout.isContiguous() && b.layout.isContiguous()) {
+      // Switch outside the loop so each case is a plain loop the compiler vectorises.
+      switch (op) {
+#define NC_CASE(name)                                                                            \
+  case BinaryOp::name:                                                                           \
+    parallelFor(n, [&](int64_t i) { dst[i] = kernels::binaryOp<T>(BinaryOp::name, x[i], y[i]); }); \
+    return;
+        NC_CASE(Add)
+        NC_CASE(Sub)
+        NC_CASE(Mul)
+        NC_CASE(Div)
+        NC_CASE(Maximum)
+        NC_CASE(Minimum)
+#undef NC_CASE
+      }
+    }
+    parallelFor(n, [&](int64_t i) {
+      dst[kernels::stridedOffset(out.layout, i)] = kernels::binaryOp<T>(
+          op, x[kernels::stridedOffset(a.layout, i)], y[kernels::stridedOffset(b.layout, i)]);
+    });
+  });
+}
+
+}  // namespace neocog::cpu

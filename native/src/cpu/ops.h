@@ -1,0 +1,18 @@
+// The CPU implementations behind CpuBackend, one file per topic.
+#pragma once
+
+#include "cpu/dnnl_context.h"
+#include "neocog/backend.h"
+
+namespace neocog::cpu {
+
+void fill(const TensorRef& out, double value);
+void arange(const TensorRef& out, double start, double step);
+void uniform(const TensorRef& out, RandomState rng, double low, double high);
+void normal(const TensorRef& out, RandomState rng, double mean, double stddev);
+void copy(const TensorRef& out, const TensorRef& in);
+void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b);
+void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const TensorRef& b);
+void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
+
+}  // namespace neocog::cpu

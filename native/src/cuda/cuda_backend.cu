@@ -1,0 +1,89 @@
+// The CUDA backend: one per device, driven by that device's stream thread in the addon.
+// Kernels are enqueued on the device's cudaStream_t and run asynchronously; copies to the
+// host and synchronize() wait for the stream.
+#include <memory>
+#include <string>
+
+#include "cuda/check.h"
+#include "cuda/handles.h"
+#include "cuda/ops.h"
+#include "cuda/plugin_impl.h"
+
+namespace neocog::cuda {
+
+namespace {
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device) : handles_(device) {}
+
+  Device device() const override { return Device{DeviceType::CUDA, handles_.device()}; }
+  bool hostAccessible() const override { return false; }
+
+  void* rawAllocate(size_t bytes) override {
+    handles_.activate();
+    void* ptr = nullptr;
+    const cudaError_t status = cudaMalloc(&ptr, bytes);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      fail(ErrorKind::OutOfMemory, device().str() + ": out of memory allocating " + std::to_string(bytes) + " bytes");
+    }
+    check(status, "cudaMalloc");
+    return ptr;
+  }
+  void rawFree(void* ptr) noexcept override {
+    cudaSetDevice(handles_.device());
+    cudaFree(ptr);  // synchronises the device, so no queued kernel still uses ptr
+  }
+  void copyToHost(void* dst, const void* src, size_t bytes) override {
+    handles_.activate();
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, handles_.stream()), "copy to host");
+    check(cudaStreamSynchronize(handles_.stream()), "copy to host");
+  }
+  void copyFromHost(void* dst, const void* src, size_t bytes) override {
+    handles_.activate();
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, handles_.stream()), "copy to device");
+    // The host buffer is released when this task ends, so the copy must have read it.
+    check(cudaStreamSynchronize(handles_.stream()), "copy to device");
+  }
+  void synchronize() override {
+    handles_.activate();
+    check(cudaStreamSynchronize(handles_.stream()), "synchronize");
+  }
+
+  void fill(const TensorRef& out, double value) override { run([&] { cuda::fill(handles_, out, value); }); }
+  void arange(const TensorRef& out, double start, double step) override {
+    run([&] { cuda::arange(handles_, out, start, step); });
+  }
+  void uniform(const TensorRef& out, RandomState rng, double low, double high) override {
+    run([&] { cuda::uniform(handles_, out, rng, low, high); });
+  }
+  void normal(const TensorRef& out, RandomState rng, double mean, double stddev) override {
+    run([&] { cuda::normal(handles_, out, rng, mean, stddev); });
+  }
+  void copy(const TensorRef& out, const TensorRef& in) override { run([&] { cuda::copy(handles_, out, in); }); }
+  void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
+    run([&] { cuda::binary(handles_, op, out, a, b); });
+  }
+  void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
+    run([&] { cuda::matmul(handles_, out, a, b); });
+  }
+  void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) override {
+    run([&] { cuda::indexSelect(handles_, out, in, dim, index); });
+  }
+
+ private:
+  template <typename Fn>
+  void run(Fn&& fn) {
+    handles_.activate();
+    fn();
+  }
+
+  DeviceHandles handles_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> makeCudaBackend(int device) { return std::make_unique<CudaBackend>(device); }
+
+}  // namespace neocog::cuda

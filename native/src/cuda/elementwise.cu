@@ -1,0 +1,63 @@
+// Strided copy with dtype conversion and binary ops with broadcasting; the per-element math
+// is kernels/elementwise.h, the same functions the CPU backend runs.
+#include "cuda/check.h"
+#include "cuda/launch.h"
+#include "cuda/ops.h"
+#include "kernels/dispatch.h"
+#include "kernels/elementwise.h"
+#include "kernels/strided.h"
+
+namespace neocog::cuda {
+
+namespace {
+
+template <typename To, typename From>
+__global__ void copyKernel(To* dst, Layout dstLayout, const From* src, Layout srcLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    dst[kernels::stridedOffset(dstLayout, i)] = kernels::castValue<To>(src[kernels::stridedOffset(srcLayout, i)]);
+  }
+}
+
+template <typename T>
+__global__ void binaryKernel(BinaryOp op, T* out, Layout outLayout, const T* a, Layout aLayout, const T* b,
+                             Layout bLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    out[kernels::stridedOffset(outLayout, i)] =
+        kernels::binaryOp<T>(op, a[kernels::stridedOffset(aLayout, i)], b[kernels::stridedOffset(bLayout, i)]);
+  }
+}
+
+}  // namespace
+
+void copy(DeviceHandles& h, const TensorRef& out, const TensorRef& in) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  if (out.dtype == in.dtype && out.layout.isContiguous() && in.layout.isContiguous()) {
+    check(cudaMemcpyAsync(out.data, in.data, static_cast<size_t>(n) * dtypeSize(out.dtype), cudaMemcpyDeviceToDevice,
+                          h.stream()),
+          "copy");
+    return;
+  }
+  kernels::dispatchDType(out.dtype, "copy", [&](auto outTag) {
+    using To = decltype(outTag);
+    kernels::dispatchDType(in.dtype, "copy", [&](auto inTag) {
+      using From = decltype(inTag);
+      copyKernel<To, From><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<To>(), out.layout, in.as<From>(),
+                                                                      in.layout, n);
+    });
+  });
+  checkLaunch("copy");
+}
+
+void binary(DeviceHandles& h, BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  kernels::dispatchDType(out.dtype, "binary", [&](auto tag) {
+    using T = decltype(tag);
+    binaryKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(op, out.as<T>(), out.layout, a.as<T>(), a.layout,
+                                                               b.as<T>(), b.layout, n);
+  });
+  checkLaunch("binary");
+}
+
+}  // namespace neocog::cuda

@@ -1,0 +1,77 @@
+// index_select on the GPU. Indices are checked by a first kernel that records the first bad
+// one; the host reads that flag back so the error names the value, as the CPU backend does.
+#include <string>
+
+#include "cuda/check.h"
+#include "cuda/launch.h"
+#include "cuda/ops.h"
+#include "kernels/dispatch.h"
+#include "kernels/indexing.h"
+
+namespace neocog::cuda {
+
+namespace {
+
+__global__ void checkIndexKernel(const int32_t* index, Layout layout, int64_t n, int64_t size, int32_t* badValue,
+                                 int32_t* found) {
+  NC_GRID_STRIDE_LOOP(k, n) {
+    const int32_t v = index[kernels::stridedOffset(layout, k)];
+    if (!kernels::indexInRange(v, size) && atomicExch(found, 1) == 0) *badValue = v;
+  }
+}
+
+template <typename T>
+__global__ void indexSelectKernel(T* out, Layout outLayout, const T* in, Layout inLayout, int dim,
+                                  const int32_t* index, Layout indexLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    out[kernels::stridedOffset(outLayout, i)] =
+        in[kernels::indexSelectSource(outLayout, inLayout, dim, index, indexLayout, i)];
+  }
+}
+
+// Two int32 of device scratch, freed on every path.
+class ScratchFlags {
+ public:
+  explicit ScratchFlags(cudaStream_t stream) : stream_(stream) {
+    check(cudaMallocAsync(reinterpret_cast<void**>(&flags_), 2 * sizeof(int32_t), stream_), "indexSelect");
+    check(cudaMemsetAsync(flags_, 0, 2 * sizeof(int32_t), stream_), "indexSelect");
+  }
+  ~ScratchFlags() { cudaFreeAsync(flags_, stream_); }
+  ScratchFlags(const ScratchFlags&) = delete;
+  ScratchFlags& operator=(const ScratchFlags&) = delete;
+  int32_t* get() const { return flags_; }
+
+ private:
+  cudaStream_t stream_;
+  int32_t* flags_ = nullptr;
+};
+
+}  // namespace
+
+void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) {
+  const int64_t count = index.numel();
+  const int64_t size = in.layout.shape[dim];
+  if (count > 0) {
+    ScratchFlags flags(h.stream());
+    checkIndexKernel<<<gridFor(count), kBlockSize, 0, h.stream()>>>(index.as<int32_t>(), index.layout, count, size,
+                                                                     flags.get(), flags.get() + 1);
+    checkLaunch("indexSelect");
+    int32_t host[2] = {0, 0};
+    check(cudaMemcpyAsync(host, flags.get(), sizeof(host), cudaMemcpyDeviceToHost, h.stream()), "indexSelect");
+    check(cudaStreamSynchronize(h.stream()), "indexSelect");
+    if (host[1] != 0) {
+      fail(ErrorKind::Index, "indexSelect: index " + std::to_string(host[0]) + " is out of range for dimension " +
+                                 std::to_string(dim) + " with size " + std::to_string(size));
+    }
+  }
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  kernels::dispatchDType(out.dtype, "indexSelect", [&](auto tag) {
+    using T = decltype(tag);
+    indexSelectKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<T>(), out.layout, in.as<T>(), in.layout,
+                                                                    dim, index.as<int32_t>(), index.layout, n);
+  });
+  checkLaunch("indexSelect");
+}
+
+}  // namespace neocog::cuda

@@ -1,0 +1,55 @@
+// Per-element math of the elementwise ops, one copy for CPU and CUDA.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/host_device.h"
+#include "neocog/backend.h"
+
+namespace neocog::kernels {
+
+template <typename T>
+NC_HOST_DEVICE T arithmetic(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div:
+      // Integer division by zero would trap the whole process; the TS layer only sends
+      // float division, this keeps a direct call harmless.
+      if constexpr (std::is_integral_v<T>) {
+        if (b == T(0)) return T(0);
+      }
+      return a / b;
+    // NaN-propagating like torch.maximum: comparisons with NaN are false, so test `a != a`.
+    case BinaryOp::Maximum: return (a != a || a > b) ? a : b;
+    case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
+  }
+  return a;
+}
+
+template <typename T>
+NC_HOST_DEVICE T binaryOp(BinaryOp op, T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    // bool arithmetic as PyTorch: computed as integers, then "!= 0" (add is logical or).
+    return arithmetic<int32_t>(op, a, b) != 0;
+  } else {
+    return arithmetic(op, a, b);
+  }
+}
+
+// Conversion rules of Tensor.to(dtype), as PyTorch: float -> int truncates toward zero,
+// anything -> bool is "!= 0", and out-of-range values wrap through int32 for uint8.
+template <typename To, typename From>
+NC_HOST_DEVICE To castValue(From v) {
+  if constexpr (std::is_same_v<To, bool>) {
+    return v != From(0);
+  } else if constexpr (std::is_same_v<To, uint8_t> && std::is_floating_point_v<From>) {
+    return static_cast<uint8_t>(static_cast<int32_t>(v));
+  } else {
+    return static_cast<To>(v);
+  }
+}
+
+}  // namespace neocog::kernels

@@ -1,0 +1,53 @@
+// npm install hook: use a prebuilt or already-built addon when one loads, otherwise build
+// from source with cmake-js, after checking the tools a build needs so that a missing one
+// is reported with the package that provides it.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+function loads() {
+  try {
+    require('node-gyp-build')(root);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function has(command, args = ['--version']) {
+  return spawnSync(command, args, { stdio: 'ignore' }).status === 0;
+}
+
+if (process.env.NEOCOG_FORCE_BUILD !== '1' && loads()) {
+  console.log('neocog: using the existing native addon (prebuild or earlier build)');
+  process.exit(0);
+}
+
+const missing = [];
+if (!has('cmake')) missing.push('cmake (apt-get install cmake)');
+if (!has('c++') && !has('g++')) missing.push('a C++17 compiler (apt-get install g++)');
+if (!existsSync('/usr/include/oneapi/dnnl/dnnl.hpp') && !process.env.DNNL_ROOT) {
+  missing.push('oneDNN 2.x headers and library (apt-get install libdnnl-dev)');
+}
+if (missing.length > 0) {
+  console.error(
+    `neocog: no prebuilt addon matches this platform (${process.platform}-${process.arch}, ` +
+      `Node ${process.versions.node}) and building from source needs:\n  - ${missing.join('\n  - ')}\n` +
+      'Install them (Debian/Ubuntu: sudo apt-get install -y cmake g++ libdnnl-dev) and run npm install again.',
+  );
+  process.exit(1);
+}
+
+console.log('neocog: no prebuilt addon matches; building from source with cmake-js');
+const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+try {
+  execFileSync(process.execPath, [cmakeJs, 'rebuild', '--directory', root], { stdio: 'inherit', cwd: root });
+} catch {
+  console.error('neocog: the native build failed; the compiler output above says why.');
+  process.exit(1);
+}
