@@ -86,9 +86,11 @@ void Stream::execute(Task& task) noexcept {
       if (output) output->setPoison(error);
     }
   }
-  if (task.done) task.done(error);
-  // Release the task's storages here, on the stream thread, in queue order.
+  // Release the task's storages before reporting completion, so memory statistics read
+  // after an awaited result already reflect the freed operands.
+  auto done = std::move(task.done);
   task = Task{};
+  if (done) done(error);
 }
 
 }  // namespace neocog

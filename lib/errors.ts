@@ -1,0 +1,72 @@
+/**
+ * Typed errors (DESIGN §7). Every message names the function, the argument, what was
+ * expected and what came, e.g. `conv2d: expected weight rank 4, got 3`.
+ * @module
+ */
+
+/** Base class of every error neocog throws on purpose. */
+export class NeocogError extends Error {
+  override name = 'NeocogError';
+}
+
+/** A tensor has the wrong rank, size or a shape that does not broadcast. */
+export class ShapeError extends NeocogError {
+  override name = 'ShapeError';
+}
+
+/** A tensor has a dtype the operation does not accept, or operands' dtypes differ. */
+export class DTypeError extends NeocogError {
+  override name = 'DTypeError';
+}
+
+/** Operands live on different devices, or a device is unavailable (the message says why). */
+export class DeviceError extends NeocogError {
+  override name = 'DeviceError';
+}
+
+/** A file or buffer is truncated or malformed. Nothing was loaded. */
+export class FormatError extends NeocogError {
+  override name = 'FormatError';
+}
+
+/** A device ran out of memory; the caching allocator was emptied and the retry failed too. */
+export class OutOfMemoryError extends NeocogError {
+  override name = 'OutOfMemoryError';
+}
+
+/** An index is out of range (often detected by a queued kernel). */
+export class IndexError extends NeocogError {
+  override name = 'IndexError';
+}
+
+/** A tensor was used after `dispose()` (directly or by an enclosing `scope`). */
+export class DisposedError extends NeocogError {
+  override name = 'DisposedError';
+}
+
+/** An argument has the wrong type or value (not a shape/dtype/device problem). */
+export class ArgumentError extends NeocogError {
+  override name = 'ArgumentError';
+}
+
+const byKind: Record<string, new (message: string) => NeocogError> = {
+  ShapeError,
+  DTypeError,
+  DeviceError,
+  FormatError,
+  OutOfMemoryError,
+  IndexError,
+  DisposedError,
+  NeocogError,
+};
+
+/** Converts an error thrown by the addon (which carries `kind`) into its typed class. */
+export function fromNativeError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof NeocogError) return error;
+  const kind = (error as Error & { kind?: unknown }).kind;
+  if (typeof kind !== 'string') return error;
+  const Typed = byKind[kind] ?? NeocogError;
+  const typed = new Typed(error.message);
+  if (error.stack) typed.stack = `${typed.name}: ${error.message}\n${error.stack.split('\n').slice(1).join('\n')}`;
+  return typed;
+}

@@ -1,0 +1,127 @@
+/**
+ * Loads the addon (node-gyp-build: `build/Release` first, then `prebuilds/`) and types its
+ * surface. Every function is wrapped so native errors arrive as the typed classes of
+ * `errors.ts`; nothing else in `lib/` touches the raw binding.
+ * @internal
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { fromNativeError } from './errors.js';
+
+/** An opaque owner of native memory; one per Tensor. */
+export interface StorageHandle {
+  /** Drops this handle's reference; the memory is freed when no handle or queued op uses it. */
+  release(): void;
+  /** A new handle on the same memory (for views). */
+  share(): StorageHandle;
+  readonly bytes: number;
+  readonly released: boolean;
+}
+
+/** How the addon sees a tensor: its storage and a strided view (elements, not bytes). */
+export interface NativeTensor {
+  storage: StorageHandle;
+  dtype: number;
+  shape: readonly number[];
+  strides: readonly number[];
+  offset: number;
+}
+
+export interface AllocatorStats {
+  allocatedBytes: number;
+  cachedBytes: number;
+  peakBytes: number;
+}
+
+export interface CudaDeviceProperties {
+  name: string;
+  totalMemory: number;
+  major: number;
+  minor: number;
+  multiProcessorCount: number;
+  cudnnVersion: number;
+  cublasVersion: number;
+  runtimeVersion: number;
+  driverVersion: number;
+}
+
+/** The addon's exports (native/src/binding). Ops write into a preallocated `out`. */
+export interface NativeBinding {
+  // ops (binding/ops.cc), sorted
+  arange(out: NativeTensor, start: number, step: number): void;
+  binary(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  copy(op: string, out: NativeTensor, input: NativeTensor): void;
+  fill(out: NativeTensor, value: number): void;
+  indexSelect(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
+  matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  normal(out: NativeTensor, seed: number, offset: number, mean: number, std: number): void;
+  transfer(out: NativeTensor, input: NativeTensor): void;
+  uniform(out: NativeTensor, seed: number, offset: number, low: number, high: number): void;
+  // memory and streams (binding/memory.cc)
+  empty(device: string, byteLength: number): StorageHandle;
+  emptyCache(device: string): void;
+  memoryStats(device: string): AllocatorStats;
+  readAsync(storage: StorageHandle, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
+  readSync(storage: StorageHandle, byteOffset: number, byteLength: number): ArrayBuffer;
+  synchronize(device: string): Promise<void>;
+  synchronizeSync(device: string): void;
+  syncMode(): boolean;
+  /** Copies host data into a storage that was just allocated (never one already in use). */
+  upload(storage: StorageHandle, source: ArrayBufferView): void;
+  // CUDA plugin (binding/cuda.cc)
+  cudaDeviceCount(): number;
+  cudaLoad(pluginPath: string, dependencies: readonly string[]): void;
+  cudaProperties(device: number): CudaDeviceProperties;
+}
+
+/** The package root: `lib/native.ts` and `dist/native.js` both sit one level below it. */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const require = createRequire(import.meta.url);
+
+interface NodeGypBuild {
+  (dir: string): unknown;
+  resolve(dir: string): string;
+}
+
+function load(): { binding: NativeBinding; path: string } {
+  const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
+  let path: string;
+  try {
+    path = nodeGypBuild.resolve(packageRoot);
+  } catch (cause) {
+    throw new Error(
+      'neocog: the native addon is not built and no prebuild matches this platform ' +
+        `(${process.platform}-${process.arch}). Run \`npm install\` in ${packageRoot} ` +
+        '(building needs cmake, g++ and libdnnl-dev).',
+      { cause },
+    );
+  }
+  const raw = require(path) as Record<string, unknown>;
+  const wrapped: Record<string, unknown> = {};
+  // Node-API defines the exports as non-enumerable properties.
+  for (const name of Object.getOwnPropertyNames(raw)) {
+    const value = raw[name];
+    if (typeof value !== 'function') continue;
+    const fn = value as (...args: unknown[]) => unknown;
+    wrapped[name] = (...args: unknown[]) => {
+      try {
+        const result = fn.apply(raw, args);
+        return result instanceof Promise ? result.catch((e: unknown) => Promise.reject(fromNativeError(e))) : result;
+      } catch (e) {
+        throw fromNativeError(e);
+      }
+    };
+  }
+  return { binding: wrapped as unknown as NativeBinding, path };
+}
+
+const loaded = load();
+
+/** The typed binding. */
+export const native: NativeBinding = loaded.binding;
+/** Absolute path of the loaded `.node` file (the CUDA plugin is looked for beside it). */
+export const addonPath: string = loaded.path;

@@ -1,0 +1,28 @@
+/**
+ * Materialising copies: contiguous(), clone(), to(dtype) and to(device).
+ * @module
+ */
+import { native } from '../native.js';
+import { empty } from '../tensor/creation.js';
+import type { Device } from '../tensor/device.js';
+import type { DType } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * A contiguous copy of `x` on `device` as `dtype`. The dtype conversion runs on the source
+ * device, then one transfer moves the bytes when the device changes.
+ * @internal
+ */
+export function copyTo(x: Tensor, device: Device, dtype: DType, op: string): Tensor {
+  const source = x._native(op);
+  const converted = empty(op, x.shape, dtype, x.device);
+  native.copy(op, converted._native(op, 'out'), source);
+  if (device === x.device) return converted;
+  try {
+    const moved = empty(op, x.shape, dtype, device);
+    native.transfer(moved._native(op, 'out'), converted._native(op));
+    return moved;
+  } finally {
+    converted.dispose();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Indexing ops.
+ * @module
+ */
+import { ShapeError } from '../errors.js';
+import { native } from '../native.js';
+import { empty } from '../tensor/creation.js';
+import { normalizeDim } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
+
+/**
+ * Picks entries of `input` along `dim` at the positions in `index` (1-d int32), as
+ * `torch.index_select`. Index values are checked when the op runs (they may not be known
+ * yet when it is queued): an out-of-range value rejects `data()` of the result with an
+ * IndexError, and the next op call throws it if nothing read the result first.
+ *
+ * @example
+ * indexSelect(x, 0, tensor([2, 0])) // rows 2 and 0 of x
+ */
+export function indexSelect(input: Tensor, dim: number, index: Tensor): Tensor {
+  checkTensor('indexSelect', 'input', input);
+  checkTensor('indexSelect', 'index', index);
+  checkSameDevice('indexSelect', { input, index });
+  checkDTypeIn('indexSelect', 'index', index, ['int32']);
+  if (index.ndim > 1) throw new ShapeError(`indexSelect: expected index to be 0-d or 1-d, got ${index.ndim}-d`);
+  const d = normalizeDim('indexSelect', dim, input.ndim);
+  const source = input.ndim === 0 ? input.reshape([1]) : input;
+  try {
+    const shape = [...source.shape];
+    shape[d] = index.numel;
+    const out = empty('indexSelect', shape, input.dtype, input.device);
+    native.indexSelect(out._native('indexSelect', 'out'), source._native('indexSelect', 'input'), d, {
+      ...index._native('indexSelect', 'index'),
+      shape: [index.numel],
+      strides: [index.ndim === 0 ? 1 : index.strides[0]!],
+    });
+    return out;
+  } finally {
+    if (source !== input) source.dispose();
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Argument checks shared by ops. Messages follow one shape: "OP: expected ARG to be X, got Y".
+ * @module
+ */
+import { ArgumentError, DeviceError, DTypeError } from '../errors.js';
+import type { DType } from '../tensor/dtype.js';
+import { describe } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** Throws unless `value` is a live Tensor. */
+export function checkTensor(op: string, name: string, value: unknown): Tensor {
+  if (!(value instanceof Tensor)) throw new ArgumentError(`${op}: expected ${name} to be a Tensor, got ${describe(value)}`);
+  return value;
+}
+
+/** Throws DeviceError unless all tensors share one device, naming the ones that differ. */
+export function checkSameDevice(op: string, tensors: Record<string, { device: string }>): void {
+  const entries = Object.entries(tensors);
+  const [firstName, first] = entries[0]!;
+  for (const [name, t] of entries.slice(1)) {
+    if (t.device !== first.device) {
+      throw new DeviceError(
+        `${op}: expected all tensors on one device, but ${firstName} is on ${first.device} and ${name} is on ${t.device}`,
+      );
+    }
+  }
+}
+
+/** Throws DTypeError unless all tensors share one dtype. */
+export function checkSameDType(op: string, tensors: Record<string, { dtype: DType }>): void {
+  const entries = Object.entries(tensors);
+  const [firstName, first] = entries[0]!;
+  for (const [name, t] of entries.slice(1)) {
+    if (t.dtype !== first.dtype) {
+      throw new DTypeError(
+        `${op}: expected ${name} to have dtype ${first.dtype} like ${firstName}, got ${t.dtype} (convert with .to('${first.dtype}'))`,
+      );
+    }
+  }
+}
+
+/** Throws DTypeError unless `t.dtype` is one of `allowed`. */
+export function checkDTypeIn(op: string, name: string, t: { dtype: DType }, allowed: readonly DType[]): void {
+  if (!allowed.includes(t.dtype)) {
+    throw new DTypeError(`${op}: expected ${name} to have dtype ${allowed.join(' or ')}, got ${t.dtype}`);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Creating tensors: from values (`tensor`, `fromTypedArray`), constants (`zeros`, `ones`,
+ * `full`), ranges (`arange`) and the seeded generator (`rand`, `randn`).
+ * @module
+ */
+import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
+import { native } from '../native.js';
+import { resolveDevice, type DeviceLike } from './device.js';
+import { checkDType, dtypeOfTypedArray, dtypeSize, type DType, type TensorData } from './dtype.js';
+import { nextRandomState } from './random.js';
+import { checkShape, contiguousStrides, describe, numelOf } from './shape.js';
+import { Tensor, type NestedArray } from './tensor.js';
+
+/** Where and as what a new tensor is created. */
+export interface TensorOptions {
+  /** Element type; float32 unless the function says otherwise. */
+  dtype?: DType;
+  /** `'cpu'` (default), `'cuda'` or `'cuda:N'`. */
+  device?: DeviceLike;
+}
+
+/** @internal An uninitialised contiguous tensor. */
+export function empty(op: string, shape: readonly number[], dtype: DType, device: DeviceLike): Tensor {
+  const resolved = resolveDevice(op, device);
+  const storage = native.empty(resolved, numelOf(shape) * dtypeSize(dtype));
+  return new Tensor(storage, shape, contiguousStrides(shape), 0, dtype, resolved, op);
+}
+
+function options(op: string, opts: TensorOptions | undefined, defaultDType: DType): { dtype: DType; device: DeviceLike } {
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
+    throw new ArgumentError(`${op}: expected options to be an object, got ${describe(opts)}`);
+  }
+  const dtype = opts?.dtype === undefined ? defaultDType : checkDType(op, 'dtype', opts.dtype);
+  return { dtype, device: opts?.device ?? 'cpu' };
+}
+
+/** Creates a tensor filled with `value`. */
+export function full(shape: readonly number[], value: number | boolean, opts?: TensorOptions): Tensor {
+  if (typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new ArgumentError(`full: expected fillValue to be a number or boolean, got ${describe(value)}`);
+  }
+  const { dtype, device } = options('full', opts, typeof value === 'boolean' ? 'bool' : 'float32');
+  const out = empty('full', checkShape('full', 'size', shape), dtype, device);
+  native.fill(out._native('full', 'out'), Number(value));
+  return out;
+}
+
+/** A tensor of zeros. @example zeros([2, 3]) */
+export function zeros(shape: readonly number[], opts?: TensorOptions): Tensor {
+  return full(shape, 0, { dtype: 'float32', ...opts });
+}
+
+/** A tensor of ones. */
+export function ones(shape: readonly number[], opts?: TensorOptions): Tensor {
+  return full(shape, 1, { dtype: 'float32', ...opts });
+}
+
+/** Zeros with the shape, dtype and device of `like` (options override). */
+export function zerosLike(like: Tensor, opts?: TensorOptions): Tensor {
+  return full(like.shape, 0, { dtype: like.dtype, device: like.device, ...opts });
+}
+
+/** Ones with the shape, dtype and device of `like` (options override). */
+export function onesLike(like: Tensor, opts?: TensorOptions): Tensor {
+  return full(like.shape, 1, { dtype: like.dtype, device: like.device, ...opts });
+}
+
+/**
+ * Values `start, start + step, ...` below `end` (above it for a negative step), as
+ * `torch.arange`: `arange(5)` or `arange(start, end, step?)`. The dtype is int32 when all
+ * arguments are integers, else float32.
+ */
+export function arange(end: number, opts?: TensorOptions): Tensor;
+export function arange(start: number, end: number, step?: number, opts?: TensorOptions): Tensor;
+export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
+  const twoArgs = typeof b === 'number';
+  const start = twoArgs ? a : 0;
+  const end = twoArgs ? b : a;
+  const step = twoArgs && typeof c === 'number' ? c : 1;
+  const opts = (twoArgs ? (typeof c === 'number' ? d : c) : b) as TensorOptions | undefined;
+  for (const [name, v] of [['start', start], ['end', end], ['step', step]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`arange: expected ${name} to be a finite number, got ${describe(v)}`);
+  }
+  if (step === 0) throw new ArgumentError('arange: step must be non-zero');
+  if ((end - start) / step < 0) throw new ArgumentError(`arange: the sign of step ${step} does not lead from ${start} to ${end}`);
+  const integral = [start, end, step].every(Number.isInteger);
+  const { dtype, device } = options('arange', opts, integral ? 'int32' : 'float32');
+  const length = Math.max(0, Math.ceil((end - start) / step));
+  const out = empty('arange', checkShape('arange', 'size', [length]), dtype, device);
+  native.arange(out._native('arange', 'out'), start, step);
+  return out;
+}
+
+function randomTensor(op: 'rand' | 'randn', shape: readonly number[], opts: TensorOptions | undefined, a: number, b: number): Tensor {
+  const { dtype, device } = options(op, opts, 'float32');
+  if (dtype !== 'float32') throw new DTypeError(`${op}: expected dtype float32, got ${dtype}`);
+  const out = empty(op, checkShape(op, 'size', shape), dtype, device);
+  const { seed, offset } = nextRandomState(out.numel);
+  (op === 'rand' ? native.uniform : native.normal)(out._native(op, 'out'), seed, offset, a, b);
+  return out;
+}
+
+/** Uniform samples in [0, 1) from the seeded generator (see `manualSeed`). */
+export function rand(shape: readonly number[], opts?: TensorOptions): Tensor {
+  return randomTensor('rand', shape, opts, 0, 1);
+}
+
+/** Standard normal samples from the seeded generator (see `manualSeed`). */
+export function randn(shape: readonly number[], opts?: TensorOptions): Tensor {
+  return randomTensor('randn', shape, opts, 0, 1);
+}
+
+/** Uploads a typed array into a new tensor of the same length. */
+function upload(op: string, values: TensorData, shape: number[], dtype: DType, device: DeviceLike): Tensor {
+  const out = empty(op, shape, dtype, device);
+  native.upload(out._native(op, 'out').storage, values);
+  return out;
+}
+
+/**
+ * A tensor over a copy of `array` (Float32Array -> float32, Int32Array -> int32,
+ * Uint8Array -> uint8), reshaped to `shape` (default: 1-d).
+ */
+export function fromTypedArray(array: TensorData, shape?: readonly number[], opts?: { device?: DeviceLike }): Tensor {
+  if (!(array instanceof Float32Array || array instanceof Int32Array || array instanceof Uint8Array)) {
+    throw new ArgumentError(`fromTypedArray: expected a Float32Array, Int32Array or Uint8Array, got ${describe(array)}`);
+  }
+  const size = checkShape('fromTypedArray', 'shape', shape ?? [array.length]);
+  if (numelOf(size) !== array.length) {
+    throw new ShapeError(`fromTypedArray: shape [${size.join(', ')}] needs ${numelOf(size)} values, got ${array.length}`);
+  }
+  return upload('fromTypedArray', array, size, dtypeOfTypedArray(array), opts?.device ?? 'cpu');
+}
+
+/** Shape of a nested array, checking that it is rectangular. */
+function nestedShape(data: NestedArray, path = 'data'): number[] {
+  if (!Array.isArray(data)) return [];
+  if (data.length === 0) return [0];
+  const inner = nestedShape(data[0]!, `${path}[0]`);
+  data.forEach((item, i) => {
+    const shape = nestedShape(item, `${path}[${i}]`);
+    if (shape.join(',') !== inner.join(',')) {
+      throw new ShapeError(`tensor: ${path} is ragged: item ${i} has shape [${shape.join(', ')}], item 0 has [${inner.join(', ')}]`);
+    }
+  });
+  return [data.length, ...inner];
+}
+
+/**
+ * A tensor from nested arrays of numbers or booleans, or from a typed array, as
+ * `torch.tensor`. The dtype is inferred (bool for booleans, int32 for integers, else
+ * float32) unless given.
+ *
+ * @example
+ * const x = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+ */
+export function tensor(data: NestedArray | TensorData, opts?: TensorOptions): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const t = fromTypedArray(data as TensorData, undefined, opts);
+    if (opts?.dtype === undefined || opts.dtype === t.dtype) return t;
+    try {
+      return t.to(opts.dtype);
+    } finally {
+      t.dispose();
+    }
+  }
+  const shape = checkShape('tensor', 'data shape', nestedShape(data));
+  const flat = (Array.isArray(data) ? (data as unknown[]).flat(Infinity) : [data]) as unknown[];
+  for (const v of flat) {
+    if (typeof v !== 'number' && typeof v !== 'boolean') throw new ArgumentError(`tensor: expected numbers or booleans, got ${describe(v)}`);
+  }
+  const inferred: DType = flat.length > 0 && flat.every((v) => typeof v === 'boolean')
+    ? 'bool'
+    : flat.every((v) => Number.isInteger(v) || typeof v === 'boolean') && flat.length > 0
+      ? 'int32'
+      : 'float32';
+  const { dtype, device } = options('tensor', opts, inferred);
+  const numbers = flat.map(Number);
+  const values: TensorData =
+    dtype === 'float32'
+      ? Float32Array.from(numbers)
+      : dtype === 'int32'
+        ? Int32Array.from(numbers, Math.trunc)
+        : Uint8Array.from(numbers, (v) => (dtype === 'bool' ? Number(v !== 0) : Math.trunc(v) & 0xff));
+  return upload('tensor', values, shape, dtype, device);
+}

@@ -1,0 +1,51 @@
+/**
+ * Devices, as torch.device: `'cpu'`, `'cuda'` (= `'cuda:0'`) or `'cuda:N'`.
+ * @module
+ */
+import { DeviceError } from '../errors.js';
+import { cudaDeviceCount, cudaUnavailableReason } from '../cuda.js';
+import { native } from '../native.js';
+
+/** A device name as users write it. */
+export type DeviceLike = 'cpu' | 'cuda' | `cuda:${number}`;
+/** A normalised device name, as `tensor.device` reports it. */
+export type Device = 'cpu' | `cuda:${number}`;
+
+/** Parses and normalises a device name without checking that the device exists. */
+export function parseDevice(op: string, value: unknown): Device {
+  if (value === 'cpu') return 'cpu';
+  if (value === 'cuda') return 'cuda:0';
+  if (typeof value === 'string') {
+    const match = /^cuda:(\d+)$/.exec(value);
+    if (match) return `cuda:${Number(match[1])}`;
+  }
+  throw new DeviceError(`${op}: expected device 'cpu', 'cuda' or 'cuda:N', got ${String(value)}`);
+}
+
+/**
+ * Parses a device and checks that it can be used, loading the CUDA plugin on the first
+ * CUDA request. Throws DeviceError saying why a CUDA device is unavailable.
+ */
+export function resolveDevice(op: string, value: unknown): Device {
+  const device = parseDevice(op, value);
+  if (device === 'cpu') return device;
+  const reason = cudaUnavailableReason();
+  if (reason !== null) throw new DeviceError(`${op}: CUDA is not available: ${reason}`);
+  const index = Number(device.slice(5));
+  const count = cudaDeviceCount();
+  if (index >= count) throw new DeviceError(`${op}: ${device} does not exist (${count} CUDA device(s) present)`);
+  return device;
+}
+
+/**
+ * Waits until every op queued on `device` so far has run. Rejects with the error of a queued
+ * op that failed since the last op call, like `torch.cuda.synchronize()`.
+ */
+export function synchronize(device: DeviceLike = 'cpu'): Promise<void> {
+  return native.synchronize(resolveDevice('synchronize', device));
+}
+
+/** Blocking form of {@link synchronize}. */
+export function synchronizeSync(device: DeviceLike = 'cpu'): void {
+  native.synchronizeSync(resolveDevice('synchronize', device));
+}

@@ -1,0 +1,67 @@
+/**
+ * Element types. Integer indices that PyTorch returns as int64 are int32 here.
+ * @module
+ */
+import { DTypeError } from '../errors.js';
+
+/** The element types a tensor can hold. */
+export type DType = 'float32' | 'int32' | 'uint8' | 'bool';
+
+/** Every dtype, in binding-code order (native/include/neocog/dtype.h). */
+export const dtypes: readonly DType[] = ['float32', 'int32', 'uint8', 'bool'];
+
+/** The typed array `data()` returns for each dtype (bool as 0/1 bytes). */
+export interface TypedArrayFor {
+  float32: Float32Array;
+  int32: Int32Array;
+  uint8: Uint8Array;
+  bool: Uint8Array;
+}
+
+/** Any typed array a tensor can be created from or read into. */
+export type TensorData = Float32Array | Int32Array | Uint8Array;
+
+const arrayTypes = {
+  float32: Float32Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+} as const;
+
+/** Binding code of a dtype. */
+export function dtypeCode(dtype: DType): number {
+  return dtypes.indexOf(dtype);
+}
+
+/** Bytes per element. */
+export function dtypeSize(dtype: DType): number {
+  return arrayTypes[dtype].BYTES_PER_ELEMENT;
+}
+
+/** A view of `buffer` as the typed array of `dtype`. */
+export function typedArrayOf<D extends DType>(dtype: D, buffer: ArrayBuffer, length: number): TypedArrayFor[D] {
+  return new arrayTypes[dtype](buffer, 0, length) as TypedArrayFor[D];
+}
+
+/** A zeroed typed array of `dtype`. */
+export function allocTypedArray<D extends DType>(dtype: D, length: number): TypedArrayFor[D] {
+  return new arrayTypes[dtype](length) as TypedArrayFor[D];
+}
+
+/** True for the floating-point dtypes. */
+export function isFloatingPoint(dtype: DType): boolean {
+  return dtype === 'float32';
+}
+
+/** Validates a user-supplied dtype name. */
+export function checkDType(op: string, name: string, value: unknown): DType {
+  if (typeof value === 'string' && (dtypes as readonly string[]).includes(value)) return value as DType;
+  throw new DTypeError(`${op}: expected ${name} to be one of ${dtypes.join(', ')}, got ${String(value)}`);
+}
+
+/** The dtype matching a typed array. */
+export function dtypeOfTypedArray(array: TensorData): DType {
+  if (array instanceof Float32Array) return 'float32';
+  if (array instanceof Int32Array) return 'int32';
+  return 'uint8';
+}

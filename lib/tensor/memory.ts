@@ -1,0 +1,176 @@
+/**
+ * Deterministic freeing (DESIGN §2): live-tensor bookkeeping, `scope()` (which also works
+ * across `await`, through AsyncLocalStorage), `keep()`, `memory()` and the
+ * FinalizationRegistry backstop that frees what was forgotten.
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import { native, type StorageHandle } from '../native.js';
+import { resolveDevice, type Device, type DeviceLike } from './device.js';
+
+/** What scope() and memory() need to know about a tensor. */
+export interface Tracked {
+  readonly device: Device;
+  readonly isDisposed: boolean;
+  dispose(): void;
+}
+
+interface Frame {
+  readonly tensors: Set<Tracked>;
+  readonly parent: Frame | undefined;
+}
+
+interface Held {
+  handle: StorageHandle;
+  device: Device;
+  creator: string;
+}
+
+const frames = new AsyncLocalStorage<Frame>();
+const liveCounts = new Map<Device, number>();
+const kept = new WeakSet<Tracked>();
+const reportLeaks = process.env.NEOCOG_DEBUG_LEAKS === '1';
+let leaked = 0;
+
+const backstop = new FinalizationRegistry<Held>((held) => {
+  // The tensor was garbage-collected without dispose(): free its memory now.
+  if (held.handle.released) return;
+  held.handle.release();
+  changeCount(held.device, -1);
+  leaked++;
+  if (reportLeaks) {
+    process.emitWarning(`a tensor created by ${held.creator} on ${held.device} was garbage-collected without dispose()`, {
+      code: 'NEOCOG_LEAK',
+    });
+  }
+});
+
+function changeCount(device: Device, delta: number): void {
+  liveCounts.set(device, (liveCounts.get(device) ?? 0) + delta);
+}
+
+/** Registers a new tensor: counted, owned by the innermost scope, freed if forgotten. */
+export function track(tensor: Tracked, handle: StorageHandle, creator: string): void {
+  changeCount(tensor.device, 1);
+  frames.getStore()?.tensors.add(tensor);
+  backstop.register(tensor, { handle, device: tensor.device, creator }, tensor);
+}
+
+/** Bookkeeping for an explicit dispose(). */
+export function untrack(tensor: Tracked): void {
+  changeCount(tensor.device, -1);
+  backstop.unregister(tensor);
+}
+
+/** Tensors, arrays, plain objects, Maps and Sets reachable from a scope's result. */
+function collect(value: unknown, into: Set<Tracked>, seen = new Set<unknown>()): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (isTracked(value)) {
+    into.add(value);
+  } else if (Array.isArray(value) || value instanceof Set) {
+    for (const item of value) collect(item, into, seen);
+  } else if (value instanceof Map) {
+    for (const item of value.values()) collect(item, into, seen);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const item of Object.values(value)) collect(item, into, seen);
+  }
+}
+
+function isTracked(value: object): value is Tracked {
+  return typeof (value as Partial<Tracked>).dispose === 'function' && 'isDisposed' in value && 'device' in value;
+}
+
+function close(frame: Frame, result: unknown): void {
+  const returned = new Set<Tracked>();
+  collect(result, returned);
+  for (const tensor of frame.tensors) {
+    if (returned.has(tensor) || kept.has(tensor)) {
+      frame.parent?.tensors.add(tensor);  // the caller's scope owns it now
+    } else {
+      tensor.dispose();
+    }
+  }
+  frame.tensors.clear();
+}
+
+/**
+ * Runs `fn` and disposes every tensor created inside it, except the ones it returns
+ * (directly, or inside arrays, plain objects, Maps and Sets) and those passed to `keep()`.
+ * Works with async functions: tensors created after an `await` still belong to the scope.
+ * If `fn` throws, every tensor it created is disposed.
+ *
+ * @example
+ * const y = scope(() => x.mul(x).add(1)); // the temporary x*x is freed
+ */
+export function scope<T>(fn: () => T): T {
+  const frame: Frame = { tensors: new Set(), parent: frames.getStore() };
+  let result: T;
+  try {
+    result = frames.run(frame, fn);
+  } catch (error) {
+    close(frame, undefined);
+    throw error;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (value: unknown) => {
+        close(frame, value);
+        return value;
+      },
+      (error: unknown) => {
+        close(frame, undefined);
+        throw error;
+      },
+    ) as T;
+  }
+  close(frame, result);
+  return result;
+}
+
+/** Exempts a tensor from disposal by the enclosing scopes. Returns it. */
+export function keep<T extends Tracked>(tensor: T): T {
+  kept.add(tensor);
+  return tensor;
+}
+
+/** Memory held on one device. */
+export interface DeviceMemory {
+  /** Bytes held by live tensors (and ops still queued on them). */
+  bytes: number;
+  /** Tensors created and not yet disposed. */
+  tensors: number;
+  /** Freed bytes the caching allocator keeps for reuse. */
+  cachedBytes: number;
+  /** Highest `bytes` seen. */
+  peakBytes: number;
+  /** Tensors that were garbage-collected without dispose() (freed by the backstop). */
+  leakedTensors: number;
+}
+
+/** Memory of one device. */
+export function memory(device: DeviceLike): DeviceMemory;
+/** Memory of every device in use, keyed by device name ('cpu', 'cuda:0', ...). */
+export function memory(): Record<string, DeviceMemory>;
+export function memory(device?: DeviceLike): DeviceMemory | Record<string, DeviceMemory> {
+  const of = (d: Device): DeviceMemory => {
+    const stats = native.memoryStats(d);
+    return {
+      bytes: stats.allocatedBytes,
+      tensors: liveCounts.get(d) ?? 0,
+      cachedBytes: stats.cachedBytes,
+      peakBytes: stats.peakBytes,
+      leakedTensors: leaked,
+    };
+  };
+  if (device !== undefined) return of(resolveDevice('memory', device));
+  const result: Record<string, DeviceMemory> = { cpu: of('cpu') };
+  for (const d of liveCounts.keys()) if (d !== 'cpu') result[d] = of(d);
+  return result;
+}
+
+/** Returns the caching allocator's free blocks on `device` to the system (torch.cuda.empty_cache). */
+export function emptyCache(device: DeviceLike = 'cpu'): void {
+  native.emptyCache(resolveDevice('emptyCache', device));
+}

@@ -1,0 +1,136 @@
+/**
+ * Shape and stride arithmetic shared by views and ops.
+ * @module
+ */
+import { ArgumentError, ShapeError } from '../errors.js';
+
+/** Row-major (contiguous) strides of a shape, in elements. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; --d) {
+    strides[d] = stride;
+    stride *= shape[d]!;
+  }
+  return strides;
+}
+
+/** Number of elements of a shape. */
+export function numelOf(shape: readonly number[]): number {
+  return shape.reduce((n, s) => n * s, 1);
+}
+
+/** Checks a user-supplied shape: an array of non-negative integers. */
+export function checkShape(op: string, name: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) throw new ArgumentError(`${op}: expected ${name} to be an array of sizes, got ${describe(shape)}`);
+  for (const size of shape) {
+    if (!Number.isInteger(size) || (size as number) < 0) {
+      throw new ShapeError(`${op}: expected ${name} to hold non-negative integers, got [${shape.join(', ')}]`);
+    }
+  }
+  if (shape.length > 8) throw new ShapeError(`${op}: at most 8 dimensions are supported, got ${shape.length}`);
+  const n = numelOf(shape as number[]);
+  if (!Number.isSafeInteger(n)) throw new ShapeError(`${op}: ${name} [${shape.join(', ')}] has too many elements`);
+  return [...(shape as number[])];
+}
+
+/** Wraps a possibly negative dim into [0, ndim). */
+export function normalizeDim(op: string, dim: unknown, ndim: number, name = 'dim'): number {
+  const rank = Math.max(ndim, 1);
+  if (!Number.isInteger(dim) || (dim as number) < -rank || (dim as number) >= rank) {
+    throw new ShapeError(`${op}: expected ${name} in [${-rank}, ${rank - 1}] for a ${ndim}-d tensor, got ${describe(dim)}`);
+  }
+  const d = dim as number;
+  return d < 0 ? d + rank : d;
+}
+
+/** Broadcast result of two shapes (NumPy rules), or a ShapeError naming the op. */
+export function broadcastShapes(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const ndim = Math.max(a.length, b.length);
+  const out = new Array<number>(ndim);
+  for (let i = 0; i < ndim; ++i) {
+    const x = a[a.length - ndim + i] ?? 1;
+    const y = b[b.length - ndim + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) {
+      throw new ShapeError(`${op}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast (dim ${i}: ${x} vs ${y})`);
+    }
+    out[i] = x === 1 ? y : x;
+  }
+  return out;
+}
+
+/** Strides that view a tensor of `shape`/`strides` as the broadcast `target` shape. */
+export function broadcastStrides(shape: readonly number[], strides: readonly number[], target: readonly number[]): number[] {
+  const lead = target.length - shape.length;
+  return target.map((size, i) => {
+    if (i < lead) return 0;
+    return shape[i - lead] === 1 && size !== 1 ? 0 : strides[i - lead]!;
+  });
+}
+
+/**
+ * Strides for viewing (shape, strides) as newShape without copying, or null when the
+ * memory layout does not allow it (PyTorch's computeStride).
+ */
+export function viewStrides(
+  shape: readonly number[],
+  strides: readonly number[],
+  newShape: readonly number[],
+): number[] | null {
+  if (numelOf(shape) === 0) return contiguousStrides(newShape);
+  if (shape.length === 0) return viewStrides([1], [1], newShape);
+  const newStrides = new Array<number>(newShape.length).fill(0);
+  let viewD = newShape.length - 1;
+  let chunkBaseStride = strides[strides.length - 1] ?? 1;
+  let tensorNumel = 1;
+  let viewNumel = 1;
+  for (let d = shape.length - 1; d >= 0; --d) {
+    tensorNumel *= shape[d]!;
+    // A chunk of dims ends where the next-outer dim is not laid out right after this one.
+    if (d === 0 || (shape[d - 1] !== 1 && strides[d - 1] !== tensorNumel * chunkBaseStride)) {
+      while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] === 1)) {
+        newStrides[viewD] = viewNumel * chunkBaseStride;
+        viewNumel *= newShape[viewD]!;
+        viewD--;
+      }
+      if (viewNumel !== tensorNumel) return null;
+      if (d > 0) {
+        chunkBaseStride = strides[d - 1]!;
+        tensorNumel = 1;
+        viewNumel = 1;
+      }
+    }
+  }
+  if (viewD !== -1) return null;
+  return newStrides;
+}
+
+/** Resolves a single -1 in a reshape target. */
+export function inferShape(op: string, target: readonly number[], numel: number): number[] {
+  const shape = [...target];
+  const unknown = shape.indexOf(-1);
+  if (unknown !== shape.lastIndexOf(-1)) throw new ShapeError(`${op}: only one dimension can be -1, got [${target.join(', ')}]`);
+  for (const size of shape) {
+    if (!Number.isInteger(size) || size < -1) {
+      throw new ShapeError(`${op}: expected sizes to be non-negative integers or -1, got [${target.join(', ')}]`);
+    }
+  }
+  if (unknown >= 0) {
+    const known = shape.reduce((n, s, i) => (i === unknown ? n : n * s), 1);
+    if (known === 0 || numel % known !== 0) {
+      throw new ShapeError(`${op}: shape [${target.join(', ')}] is invalid for input of size ${numel}`);
+    }
+    shape[unknown] = numel / known;
+  }
+  if (numelOf(shape) !== numel) throw new ShapeError(`${op}: shape [${target.join(', ')}] is invalid for input of size ${numel}`);
+  return shape;
+}
+
+/** A short description of an unexpected value for error messages. */
+export function describe(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
+  if (typeof value === 'string') return `'${value}'`;
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return `${value.constructor?.name ?? 'object'}`;
+  return `${String(value)} (${typeof value})`;
+}

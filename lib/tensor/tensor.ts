@@ -1,0 +1,384 @@
+/**
+ * The Tensor class: an n-d strided view of native memory on a device (DESIGN §2).
+ * Views (reshape, permute, slice, ...) share memory and copy nothing; ops are queued on
+ * the device's stream and return at once; `await t.data()` reads values.
+ * @module
+ */
+import { ArgumentError, DisposedError, ShapeError } from '../errors.js';
+import { native, type NativeTensor, type StorageHandle } from '../native.js';
+import { resolveDevice, type Device, type DeviceLike } from './device.js';
+import { allocTypedArray, checkDType, dtypeCode, dtypeSize, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
+import { formatTensor } from './format.js';
+import { track, untrack } from './memory.js';
+import {
+  contiguousStrides,
+  describe,
+  inferShape,
+  normalizeDim,
+  numelOf,
+  viewStrides,
+} from './shape.js';
+import * as ops from '../ops/index.js';
+
+/** Nested arrays of numbers, as `tolist()` returns and `tensor()` accepts. */
+export type NestedArray = number | boolean | NestedArray[];
+
+export class Tensor {
+  /** Size of each dimension (NCHW for images). */
+  readonly shape: readonly number[];
+  /** Elements to step in storage per index step of each dimension. */
+  readonly strides: readonly number[];
+  /** Storage offset of the first element, in elements. */
+  readonly offset: number;
+  readonly dtype: DType;
+  readonly device: Device;
+  #storage: StorageHandle | null;
+
+  /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
+  constructor(
+    storage: StorageHandle,
+    shape: readonly number[],
+    strides: readonly number[],
+    offset: number,
+    dtype: DType,
+    device: Device,
+    creator: string,
+  ) {
+    this.#storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze([...strides]);
+    this.offset = offset;
+    this.dtype = dtype;
+    this.device = device;
+    track(this, storage, creator);
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements. */
+  get numel(): number {
+    return numelOf(this.shape);
+  }
+
+  /** True after `dispose()`; any further use throws DisposedError. */
+  get isDisposed(): boolean {
+    return this.#storage === null;
+  }
+
+  /** Size of one dimension (negative dims count from the end), or the whole shape. */
+  size(dim?: number): number | readonly number[] {
+    if (dim === undefined) return this.shape;
+    return this.shape[normalizeDim('size', dim, this.ndim)]!;
+  }
+
+  /** True when the elements are laid out row-major with no gaps. */
+  isContiguous(): boolean {
+    let expected = 1;
+    for (let d = this.ndim - 1; d >= 0; --d) {
+      if (this.shape[d] !== 1 && this.strides[d] !== expected) return false;
+      expected *= this.shape[d]!;
+    }
+    return true;
+  }
+
+  /**
+   * Frees this tensor's reference to its memory now. Views of it keep working (they hold
+   * their own reference). Calling it twice is harmless.
+   */
+  dispose(): void {
+    if (this.#storage === null) return;
+    this.#storage.release();
+    this.#storage = null;
+    untrack(this);
+  }
+
+  /** `using t = ...` disposes `t` at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** @internal The descriptor the binding takes; throws DisposedError naming op and argument. */
+  _native(op: string, arg = 'input'): NativeTensor {
+    if (this.#storage === null) {
+      throw new DisposedError(`${op}: ${arg} has been disposed (shape [${this.shape.join(', ')}], ${this.dtype})`);
+    }
+    return { storage: this.#storage, dtype: dtypeCode(this.dtype), shape: this.shape, strides: this.strides, offset: this.offset };
+  }
+
+  /** @internal A new tensor sharing this one's memory with another layout. */
+  _view(op: string, shape: readonly number[], strides: readonly number[], offset = this.offset): Tensor {
+    const storage = this._native(op).storage.share();
+    return new Tensor(storage, shape, strides, offset, this.dtype, this.device, op);
+  }
+
+  // ---- reading -------------------------------------------------------------------------
+
+  /**
+   * The values in logical row-major order, once every op queued before this call has run.
+   * Rejects with the error of a failed op that produced this tensor.
+   */
+  async data(): Promise<TypedArrayFor[DType]> {
+    const source = this.isContiguous() ? this : this.contiguous();
+    const { storage } = source._native('data');
+    const bytes = this.numel * dtypeSize(this.dtype);
+    try {
+      const buffer = await native.readAsync(storage, source.offset * dtypeSize(this.dtype), bytes);
+      return typedArrayOf(this.dtype, buffer, this.numel);
+    } finally {
+      if (source !== this) source.dispose();
+    }
+  }
+
+  /** Blocking form of {@link data}: waits for the stream on the calling thread. */
+  dataSync(): TypedArrayFor[DType] {
+    const source = this.isContiguous() ? this : this.contiguous();
+    try {
+      const { storage } = source._native('dataSync');
+      if (this.numel === 0) return allocTypedArray(this.dtype, 0);
+      const buffer = native.readSync(storage, source.offset * dtypeSize(this.dtype), this.numel * dtypeSize(this.dtype));
+      return typedArrayOf(this.dtype, buffer, this.numel);
+    } finally {
+      if (source !== this) source.dispose();
+    }
+  }
+
+  /** The single value of a one-element tensor (blocking), as `tensor.item()`. */
+  item(): number {
+    if (this.numel !== 1) {
+      throw new ShapeError(`item: expected a tensor with one element, got shape [${this.shape.join(', ')}]`);
+    }
+    return this.dataSync()[0]!;
+  }
+
+  /** Nested arrays of the values (blocking), as `tensor.tolist()`. bool becomes true/false. */
+  tolist(): NestedArray {
+    const values = this.dataSync();
+    const toValue = (i: number): number | boolean => (this.dtype === 'bool' ? values[i] !== 0 : values[i]!);
+    const build = (dim: number, base: number): NestedArray => {
+      if (dim === this.ndim) return toValue(base);
+      const inner = numelOf(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim]! }, (_, i) => build(dim + 1, base + i * inner));
+    };
+    return build(0, 0);
+  }
+
+  /** Prints like PyTorch: `tensor([[1., 2.], [3., 4.]])` (blocking). */
+  toString(): string {
+    if (this.isDisposed) return `tensor(<disposed>, shape=[${this.shape.join(', ')}], dtype=${this.dtype})`;
+    return formatTensor(this.dataSync(), this.shape, this.dtype, this.device);
+  }
+
+  /** Node's util.inspect / console.log use toString(). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  // ---- views (no copy) ----------------------------------------------------------------
+
+  /** A view with a new shape; throws ShapeError when the layout does not allow a view. */
+  view(...shape: number[] | [readonly number[]]): Tensor {
+    const target = inferShape('view', flattenArgs(shape), this.numel);
+    const strides = viewStrides(this.shape, this.strides, target);
+    if (strides === null) {
+      throw new ShapeError(
+        `view: a tensor of shape [${this.shape.join(', ')}] with strides [${this.strides.join(', ')}] cannot be ` +
+          `viewed as [${target.join(', ')}] without a copy; use reshape()`,
+      );
+    }
+    return this._view('view', target, strides);
+  }
+
+  /** A tensor with a new shape: a view when possible, otherwise a copy (`-1` infers a size). */
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    const target = inferShape('reshape', flattenArgs(shape), this.numel);
+    const strides = viewStrides(this.shape, this.strides, target);
+    if (strides !== null) return this._view('reshape', target, strides);
+    const copy = this.contiguous();
+    try {
+      return copy._view('reshape', target, contiguousStrides(target));
+    } finally {
+      copy.dispose();
+    }
+  }
+
+  /** Reorders dimensions: `x.permute(0, 2, 3, 1)` turns NCHW into NHWC. */
+  permute(...dims: number[] | [readonly number[]]): Tensor {
+    const order = flattenArgs(dims).map((d) => normalizeDim('permute', d, this.ndim));
+    if (order.length !== this.ndim || new Set(order).size !== this.ndim) {
+      throw new ShapeError(`permute: expected a permutation of ${this.ndim} dims, got [${flattenArgs(dims).join(', ')}]`);
+    }
+    return this._view('permute', order.map((d) => this.shape[d]!), order.map((d) => this.strides[d]!));
+  }
+
+  /** Swaps two dimensions. */
+  transpose(dim0: number, dim1: number): Tensor {
+    const a = normalizeDim('transpose', dim0, this.ndim, 'dim0');
+    const b = normalizeDim('transpose', dim1, this.ndim, 'dim1');
+    const order = [...this.shape.keys()];
+    [order[a], order[b]] = [b, a];
+    return this.permute(order);
+  }
+
+  /**
+   * Elements `start` (inclusive) to `end` (exclusive) of `dim`, every `step`-th, as Python's
+   * `x[..., start:end:step]`: negative indices count from the end, bounds are clamped.
+   */
+  slice(dim: number, start = 0, end = Number.POSITIVE_INFINITY, step = 1): Tensor {
+    const d = normalizeDim('slice', dim, this.ndim);
+    if (!Number.isInteger(step) || step <= 0) {
+      throw new ArgumentError(`slice: expected step to be a positive integer, got ${describe(step)}`);
+    }
+    for (const [name, value] of [['start', start], ['end', end]] as const) {
+      if (!Number.isInteger(value) && value !== Number.POSITIVE_INFINITY) {
+        throw new ArgumentError(`slice: expected ${name} to be an integer, got ${describe(value)}`);
+      }
+    }
+    const size = this.shape[d]!;
+    const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + size : i, 0), size);
+    const from = clamp(start);
+    const to = Math.max(clamp(end), from);
+    const shape = [...this.shape];
+    shape[d] = Math.ceil((to - from) / step);
+    const strides = [...this.strides];
+    strides[d] = this.strides[d]! * step;
+    return this._view('slice', shape, strides, this.offset + from * this.strides[d]!);
+  }
+
+  /** Removes dimensions of size 1 (all, or only `dim`). */
+  squeeze(dim?: number): Tensor {
+    if (dim === undefined) {
+      const keep = [...this.shape.keys()].filter((i) => this.shape[i] !== 1);
+      return this._view('squeeze', keep.map((i) => this.shape[i]!), keep.map((i) => this.strides[i]!));
+    }
+    const d = normalizeDim('squeeze', dim, this.ndim);
+    if (this.shape[d] !== 1) return this._view('squeeze', this.shape, this.strides);
+    return this._view('squeeze', this.shape.filter((_, i) => i !== d), this.strides.filter((_, i) => i !== d));
+  }
+
+  /** Inserts a dimension of size 1 at `dim` (in [-ndim-1, ndim]). */
+  unsqueeze(dim: number): Tensor {
+    const d = normalizeDim('unsqueeze', dim, this.ndim + 1);
+    const shape = [...this.shape];
+    const strides = [...this.strides];
+    const stride = d < this.ndim ? this.shape[d]! * this.strides[d]! : 1;
+    shape.splice(d, 0, 1);
+    strides.splice(d, 0, stride);
+    return this._view('unsqueeze', shape, strides);
+  }
+
+  /** Flattens dims `startDim..endDim` into one (a view when possible). */
+  flatten(startDim = 0, endDim = -1): Tensor {
+    if (this.ndim === 0) return this.reshape([1]);
+    const s = normalizeDim('flatten', startDim, this.ndim, 'startDim');
+    const e = normalizeDim('flatten', endDim, this.ndim, 'endDim');
+    if (s > e) throw new ShapeError(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
+    const shape = [...this.shape.slice(0, s), numelOf(this.shape.slice(s, e + 1)), ...this.shape.slice(e + 1)];
+    return this.reshape(shape);
+  }
+
+  /** A view repeating size-1 dims to `shape` (stride 0), as `expand`; -1 keeps a size. */
+  expand(...shape: number[] | [readonly number[]]): Tensor {
+    const target = flattenArgs(shape);
+    if (target.length < this.ndim) {
+      throw new ShapeError(`expand: target [${target.join(', ')}] has fewer dims than the tensor's ${this.ndim}`);
+    }
+    const lead = target.length - this.ndim;
+    const outShape: number[] = [];
+    const outStrides: number[] = [];
+    target.forEach((size, i) => {
+      const own = i >= lead ? this.shape[i - lead]! : 1;
+      const resolved = size === -1 && i >= lead ? own : size;
+      if (!Number.isInteger(resolved) || resolved < 0 || (own !== 1 && own !== resolved)) {
+        throw new ShapeError(`expand: cannot expand [${this.shape.join(', ')}] to [${target.join(', ')}]`);
+      }
+      outShape.push(resolved);
+      outStrides.push(i < lead || (own === 1 && resolved !== 1) ? 0 : this.strides[i - lead]!);
+    });
+    return this._view('expand', outShape, outStrides);
+  }
+
+  /** This tensor if already contiguous (a new handle on it), else a contiguous copy. */
+  contiguous(): Tensor {
+    if (this.isContiguous()) return this._view('contiguous', this.shape, this.strides);
+    return ops.copyTo(this, this.device, this.dtype, 'contiguous');
+  }
+
+  /** A contiguous copy with its own memory. */
+  clone(): Tensor {
+    return ops.copyTo(this, this.device, this.dtype, 'clone');
+  }
+
+  /**
+   * Moves to a device and/or converts the dtype, as `tensor.to()`. Returns a new tensor
+   * (a new handle on the same memory when nothing changes, so disposing either is safe).
+   */
+  to(target: DeviceLike | DType, dtype?: DType): Tensor {
+    const isDevice = typeof target === 'string' && (target === 'cpu' || target.startsWith('cuda'));
+    const device = isDevice ? resolveDevice('to', target) : this.device;
+    const type = isDevice ? (dtype === undefined ? this.dtype : checkDType('to', 'dtype', dtype)) : checkDType('to', 'dtype', target);
+    if (device === this.device && type === this.dtype) return this._view('to', this.shape, this.strides);
+    return ops.copyTo(this, device, type, 'to');
+  }
+
+  /** Shorthand for `to('cpu')`. */
+  cpu(): Tensor {
+    return this.to('cpu');
+  }
+
+  /** Shorthand for `to('cuda:N')`. */
+  cuda(index = 0): Tensor {
+    return this.to(`cuda:${index}`);
+  }
+
+  // ---- ops as methods (lib/ops) ------------------------------------------------------
+
+  /** `this + other` with broadcasting. */
+  add(other: Tensor | number): Tensor {
+    return ops.add(this, other);
+  }
+  /** `this - other` with broadcasting. */
+  sub(other: Tensor | number): Tensor {
+    return ops.sub(this, other);
+  }
+  /** `this * other` with broadcasting. */
+  mul(other: Tensor | number): Tensor {
+    return ops.mul(this, other);
+  }
+  /** `this / other` with broadcasting (float32 only). */
+  div(other: Tensor | number): Tensor {
+    return ops.div(this, other);
+  }
+  /** Elementwise maximum with broadcasting. */
+  maximum(other: Tensor | number): Tensor {
+    return ops.maximum(this, other);
+  }
+  /** Elementwise minimum with broadcasting. */
+  minimum(other: Tensor | number): Tensor {
+    return ops.minimum(this, other);
+  }
+  /** Matrix product with batch broadcasting, as `torch.matmul`. */
+  matmul(other: Tensor): Tensor {
+    return ops.matmul(this, other);
+  }
+  /** Rows (or slices along `dim`) picked by an int32 index, as `index_select`. */
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return ops.indexSelect(this, dim, index);
+  }
+}
+
+/** Accepts both `f(2, 3)` and `f([2, 3])`. */
+function flattenArgs(args: number[] | [readonly number[]]): number[] {
+  const first = args[0];
+  const list = Array.isArray(first) ? [...first] : (args as number[]);
+  return checkShapeLike(list);
+}
+
+function checkShapeLike(list: unknown[]): number[] {
+  for (const v of list) {
+    if (!Number.isInteger(v)) throw new ArgumentError(`expected integer sizes or dims, got ${describe(list)}`);
+  }
+  return list as number[];
+}
