@@ -1,0 +1,97 @@
+import { expect, it } from 'vitest';
+
+import { add, arange, div, manualSeed, maximum, minimum, mul, randn, sub, tensor, type Tensor } from '../../lib/index.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+
+/** Naive broadcasting reference in float64 JS. */
+function reference(a: Tensor, b: Tensor, f: (x: number, y: number) => number): { shape: number[]; values: number[] } {
+  const ndim = Math.max(a.ndim, b.ndim);
+  const pad = (s: readonly number[]) => [...Array(ndim - s.length).fill(1), ...s];
+  const sa = pad(a.shape), sb = pad(b.shape);
+  const shape = sa.map((s, i) => (s === 1 ? sb[i]! : s));
+  const av = Array.from(a.dataSync()), bv = Array.from(b.dataSync());
+  const index = (s: number[], coord: number[]) => coord.reduce((acc, c, i) => acc * s[i]! + (s[i] === 1 ? 0 : c), 0);
+  const values: number[] = [];
+  const total = shape.reduce((n, s) => n * s, 1);
+  for (let i = 0; i < total; ++i) {
+    const coord: number[] = [];
+    let rest = i;
+    for (let d = ndim - 1; d >= 0; --d) {
+      coord.unshift(rest % shape[d]!);
+      rest = Math.floor(rest / shape[d]!);
+    }
+    values.push(f(av[index(sa, coord)]!, bv[index(sb, coord)]!));
+  }
+  return { shape, values };
+}
+
+describeDevices('elementwise', (device) => {
+  const cases: Array<[string, (x: Tensor, y: Tensor) => Tensor, (x: number, y: number) => number]> = [
+    ['add', add, (x, y) => x + y],
+    ['sub', sub, (x, y) => x - y],
+    ['mul', mul, (x, y) => x * y],
+    ['div', div, (x, y) => x / y],
+    ['maximum', maximum, Math.max],
+    ['minimum', minimum, Math.min],
+  ];
+  const shapes: Array<[number[], number[]]> = [
+    [[2, 3], [2, 3]],
+    [[2, 3], [3]],
+    [[4, 1, 3], [1, 5, 1]],
+    [[3, 1], [1]],
+    [[], [2, 2]],
+    [[0, 3], [3]],
+  ];
+  for (const [name, op, f] of cases) {
+    for (const [sa, sb] of shapes) {
+      it(`${name} a=[${sa}] b=[${sb}]`, () => {
+        manualSeed(7);
+        const a = randn(sa, { device });
+        const b = randn(sb, { device }).add(name === 'div' ? 3 : 0);
+        const expected = reference(a, b, f);
+        const out = op(a, b);
+        expect(out.shape).toEqual(expected.shape);
+        expectClose(out.dataSync(), expected.values, 1e-6);
+      });
+    }
+  }
+
+  it('works on strided views (transposed and sliced operands)', () => {
+    const a = arange(12, { device, dtype: 'float32' }).reshape(3, 4);
+    const t = a.transpose(0, 1); // [4, 3]
+    const s = a.slice(1, 0, 4, 2).transpose(0, 1); // [2, 3]
+    expect(add(t.slice(0, 0, 2), s).tolist()).toEqual([
+      [0, 8, 16],
+      [3, 11, 19],
+    ]);
+  });
+
+  it('scalar operands take the tensor dtype', () => {
+    const i = tensor([1, 2, 3], { device });
+    expect(i.add(2).tolist()).toEqual([3, 4, 5]);
+    expect(i.mul(2).dtype).toBe('int32');
+    expect(tensor([1, 2], { dtype: 'float32', device }).div(4).tolist()).toEqual([0.25, 0.5]);
+    expect(tensor([250, 10], { dtype: 'uint8', device }).add(10).tolist()).toEqual([4, 20]);
+  });
+
+  it('maximum and minimum propagate NaN like torch', () => {
+    const a = tensor([Number.NaN, 1, 2], { dtype: 'float32', device });
+    const b = tensor([0, Number.NaN, 1], { dtype: 'float32', device });
+    const max = a.maximum(b).tolist() as number[];
+    expect(Number.isNaN(max[0]!)).toBe(true);
+    expect(Number.isNaN(max[1]!)).toBe(true);
+    expect(max[2]).toBe(2);
+    expect((a.minimum(b).tolist() as number[])[2]).toBe(1);
+  });
+
+  it('results are contiguous and inputs unchanged', () => {
+    const a = tensor([1, 2], { device });
+    const out = a.add(a);
+    expect(out.isContiguous()).toBe(true);
+    expect(a.tolist()).toEqual([1, 2]);
+  });
+});
+
+it('integer division is refused (convert first)', () => {
+  expect(() => tensor([1]).div(2)).toThrow(/div: expected input to have dtype float32, got int32/);
+});

@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+import { expect, it } from 'vitest';
+
+import { cuda, DeviceError, tensor, zeros } from '../../lib/index.js';
+import { addonPath } from '../../lib/native.js';
+
+const pluginBuilt = existsSync(join(dirname(addonPath), 'libneocog_cuda.so'));
+
+it.runIf(!cuda.isAvailable())('without a usable GPU, isAvailable() is false and says why', () => {
+  expect(cuda.deviceCount()).toBe(0);
+  const reason = cuda.unavailableReason();
+  expect(reason).toBeTypeOf('string');
+  if (!pluginBuilt) expect(reason).toMatch(/plugin was not built/);
+  else expect(reason).toMatch(/driver|libcudnn|cuDNN|cuBLAS|no CUDA device/);
+});
+
+it.runIf(!cuda.isAvailable())("to('cuda') throws a DeviceError carrying the reason", () => {
+  const x = tensor([1, 2, 3]);
+  expect(() => x.to('cuda')).toThrow(DeviceError);
+  expect(() => x.to('cuda')).toThrow(`to: CUDA is not available: ${cuda.unavailableReason()}`);
+  expect(() => zeros([2], { device: 'cuda:1' })).toThrow(DeviceError);
+  expect(() => cuda.getDeviceProperties(0)).toThrow(DeviceError);
+  expect(x.tolist()).toEqual([1, 2, 3]); // nothing lost
+});
+
+it('device names are validated', () => {
+  expect(() => zeros([2], { device: 'gpu' as never })).toThrow(/expected device 'cpu', 'cuda' or 'cuda:N', got gpu/);
+});
+
+it.runIf(cuda.isAvailable())('a CUDA device reports its properties and round-trips data', async () => {
+  const props = cuda.getDeviceProperties(0);
+  expect(props.major).toBeGreaterThanOrEqual(7);
+  expect(props.cudnnVersion).toBeGreaterThanOrEqual(90000);
+  const x = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+  const g = x.to('cuda');
+  expect(g.device).toBe('cuda:0');
+  expect(Array.from(await g.add(g).cpu().data())).toEqual([2, 4, 6, 8]);
+  expect(() => g.add(x)).toThrow(/input is on cuda:0 and other is on cpu/);
+});

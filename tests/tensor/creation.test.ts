@@ -1,0 +1,104 @@
+import { expect, it } from 'vitest';
+
+import {
+  arange,
+  ArgumentError,
+  DTypeError,
+  fromTypedArray,
+  full,
+  manualSeed,
+  ones,
+  rand,
+  randn,
+  ShapeError,
+  tensor,
+  zeros,
+} from '../../lib/index.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+
+describeDevices('creation', (device) => {
+  it('tensor() infers shape and dtype from nested arrays', () => {
+    const f = tensor([[1.5, 2], [3, 4]], { device });
+    expect(f.shape).toEqual([2, 2]);
+    expect(f.dtype).toBe('float32');
+    expect(f.tolist()).toEqual([[1.5, 2], [3, 4]]);
+    expect(tensor([1, 2, 3], { device }).dtype).toBe('int32');
+    expect(tensor([true, false], { device }).tolist()).toEqual([true, false]);
+    expect(tensor(7, { device }).shape).toEqual([]);
+    expect(tensor(7, { device }).item()).toBe(7);
+  });
+
+  it('tensor() honours an explicit dtype', () => {
+    expect(tensor([1.7, -1.7], { dtype: 'int32', device }).tolist()).toEqual([1, -1]);
+    expect(tensor([0, 2, 0.5], { dtype: 'bool', device }).tolist()).toEqual([false, true, true]);
+    expect(tensor([300, 1], { dtype: 'uint8', device }).tolist()).toEqual([44, 1]);
+  });
+
+  it('zeros, ones, full and their dtypes', async () => {
+    expect(Array.from(await zeros([2, 3], { device }).data())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(await ones([3], { dtype: 'int32', device }).data())).toEqual([1, 1, 1]);
+    const f = full([2, 2], 3.5, { device });
+    expect(f.dtype).toBe('float32');
+    expect(Array.from(f.dataSync())).toEqual([3.5, 3.5, 3.5, 3.5]);
+    expect(full([1], true, { device }).dtype).toBe('bool');
+    expect(zeros([0, 4], { device }).numel).toBe(0);
+  });
+
+  it('arange follows torch.arange', () => {
+    expect(arange(5, { device }).tolist()).toEqual([0, 1, 2, 3, 4]);
+    expect(arange(5, { device }).dtype).toBe('int32');
+    expect(arange(1, 10, 3, { device }).tolist()).toEqual([1, 4, 7]);
+    expect(arange(5, 0, -2, { device }).tolist()).toEqual([5, 3, 1]);
+    const f = arange(0, 1, 0.25, { device });
+    expect(f.dtype).toBe('float32');
+    expect(f.tolist()).toEqual([0, 0.25, 0.5, 0.75]);
+  });
+
+  it('rand and randn are reproducible under manualSeed and well distributed', () => {
+    manualSeed(42);
+    const a = Array.from(rand([1000], { device }).dataSync());
+    const n = Array.from(randn([20000], { device }).dataSync());
+    manualSeed(42);
+    expect(Array.from(rand([1000], { device }).dataSync())).toEqual(a);
+    expect(Array.from(randn([20000], { device }).dataSync())).toEqual(n);
+    expect(Math.min(...a)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...a)).toBeLessThan(1);
+    const mean = n.reduce((s, v) => s + v, 0) / n.length;
+    const variance = n.reduce((s, v) => s + (v - mean) ** 2, 0) / n.length;
+    expect(Math.abs(mean)).toBeLessThan(0.03);
+    expect(Math.abs(variance - 1)).toBeLessThan(0.05);
+  });
+
+  it('successive draws differ', () => {
+    manualSeed(1);
+    expect(rand([8], { device }).dataSync()).not.toEqual(rand([8], { device }).dataSync());
+  });
+
+  it('fromTypedArray copies the data', () => {
+    const source = new Float32Array([1, 2, 3, 4, 5, 6]);
+    const t = fromTypedArray(source, [2, 3], { device });
+    source[0] = 100;
+    expect(t.tolist()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(fromTypedArray(new Int32Array([1, 2]), undefined, { device }).dtype).toBe('int32');
+    expect(fromTypedArray(new Uint8Array([1, 2]), undefined, { device }).dtype).toBe('uint8');
+  });
+});
+
+it('creation rejects bad arguments with typed errors', () => {
+  expect(() => tensor([[1, 2], [3]])).toThrow(ShapeError);
+  expect(() => tensor([[1, 2], [3]])).toThrow(/ragged/);
+  expect(() => zeros([2, -1])).toThrow(ShapeError);
+  expect(() => zeros([2.5])).toThrow(/non-negative integers/);
+  expect(() => zeros([2], { dtype: 'float64' as never })).toThrow(DTypeError);
+  expect(() => rand([2], { dtype: 'int32' })).toThrow(DTypeError);
+  expect(() => arange(0, 5, 0)).toThrow(ArgumentError);
+  expect(() => arange(0, 5, -1)).toThrow(/sign of step/);
+  expect(() => fromTypedArray(new Float32Array(5), [2, 2])).toThrow(/needs 4 values, got 5/);
+  expect(() => manualSeed(-1)).toThrow(ArgumentError);
+  expect(() => tensor(['a' as never])).toThrow(ArgumentError);
+});
+
+it('float tolerance helper works', () => {
+  expectClose([1, 2], [1, 2.000001]);
+  expect(() => expectClose([1], [1.1])).toThrow();
+});

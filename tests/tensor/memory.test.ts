@@ -1,0 +1,123 @@
+import { expect, it } from 'vitest';
+
+import { DisposedError, keep, memory, ones, scope, tensor, zeros, type Tensor } from '../../lib/index.js';
+
+const live = () => memory('cpu').tensors;
+
+it('scope disposes temporaries and keeps what it returns', () => {
+  const before = memory('cpu');
+  const kept = scope(() => {
+    const a = ones([64]);
+    const b = a.add(1);
+    return { result: b.mul(2), list: [a.sub(1)] };
+  });
+  expect(live()).toBe(before.tensors + 2);
+  expect(kept.result.tolist()).toEqual(new Array(64).fill(4));
+  kept.result.dispose();
+  kept.list[0]!.dispose();
+  expect(memory('cpu')).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
+});
+
+it('scope works across await and leaves memory where it started', async () => {
+  const before = memory('cpu');
+  const result = await scope(async () => {
+    const a = ones([1000]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const b = a.mul(3); // created after an await: still owned by the scope
+    const values = await b.data();
+    return values[0];
+  });
+  expect(result).toBe(3);
+  expect(memory('cpu')).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
+});
+
+it('concurrent async scopes do not steal each other\'s tensors', async () => {
+  const before = live();
+  const run = (v: number) =>
+    scope(async () => {
+      const t = ones([4]).mul(v);
+      await new Promise((resolve) => setTimeout(resolve, 10 * v));
+      return t;
+    });
+  const [x, y] = await Promise.all([run(1), run(2)]);
+  expect(x.tolist()).toEqual([1, 1, 1, 1]);
+  expect(y.tolist()).toEqual([2, 2, 2, 2]);
+  x.dispose();
+  y.dispose();
+  expect(live()).toBe(before);
+});
+
+it('nested scopes hand returned tensors to the outer scope', () => {
+  const before = live();
+  scope(() => {
+    const inner = scope(() => ones([2]).add(1));
+    expect(inner.isDisposed).toBe(false);
+  });
+  expect(live()).toBe(before);
+});
+
+it('a scope that throws disposes everything it created', async () => {
+  const before = live();
+  expect(() =>
+    scope(() => {
+      ones([8]);
+      throw new Error('boom');
+    }),
+  ).toThrow('boom');
+  await expect(
+    scope(async () => {
+      ones([8]);
+      await Promise.resolve();
+      throw new Error('async boom');
+    }),
+  ).rejects.toThrow('async boom');
+  expect(live()).toBe(before);
+});
+
+it('keep() exempts a tensor from the scope', () => {
+  let saved: Tensor | undefined;
+  scope(() => {
+    saved = keep(zeros([3]));
+  });
+  expect(saved!.isDisposed).toBe(false);
+  saved!.dispose();
+});
+
+it('dispose twice is harmless; using a disposed tensor throws DisposedError', () => {
+  const t = tensor([1, 2, 3]);
+  t.dispose();
+  t.dispose();
+  expect(t.isDisposed).toBe(true);
+  expect(() => t.add(1)).toThrow(DisposedError);
+  expect(() => t.add(1)).toThrow(/add: input has been disposed/);
+  expect(() => tensor([1, 1, 1]).add(t)).toThrow(/add: other has been disposed/);
+  expect(() => t.dataSync()).toThrow(DisposedError);
+  expect(t.toString()).toMatch(/disposed/);
+});
+
+it('`using` disposes at the end of the block', () => {
+  const before = live();
+  {
+    using t = ones([5]);
+    expect(t.numel).toBe(5);
+    expect(live()).toBe(before + 1);
+  }
+  expect(live()).toBe(before);
+});
+
+it('the caching allocator reuses freed blocks', () => {
+  const first = ones([4096]);
+  first.dataSync(); // the queued fill no longer holds the block
+  first.dispose();
+  const cached = memory('cpu').cachedBytes;
+  expect(cached).toBeGreaterThanOrEqual(4096 * 4);
+  const second = ones([4096]);
+  expect(memory('cpu').cachedBytes).toBe(cached - 4096 * 4);
+  second.dataSync();
+  second.dispose();
+});
+
+it('memory() reports every device in use', () => {
+  expect(memory()).toHaveProperty('cpu');
+  expect(memory().cpu).toMatchObject({ bytes: expect.any(Number), tensors: expect.any(Number) });
+});

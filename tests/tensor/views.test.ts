@@ -1,0 +1,96 @@
+import { expect, it } from 'vitest';
+
+import { arange, ShapeError, tensor } from '../../lib/index.js';
+import { describeDevices } from '../helpers/devices.js';
+
+describeDevices('views', (device) => {
+  const grid = () => arange(24, { device }).reshape(2, 3, 4);
+
+  it('reshape and view share memory when the layout allows', () => {
+    const x = grid();
+    expect(x.view(6, 4).shape).toEqual([6, 4]);
+    expect(x.reshape(-1).tolist()).toEqual([...Array(24).keys()]);
+    expect(x.reshape([4, -1]).shape).toEqual([4, 6]);
+    expect(x.view(2, 12).strides).toEqual([12, 1]);
+  });
+
+  it('view refuses a layout that needs a copy; reshape copies', () => {
+    const t = grid().transpose(1, 2);
+    expect(() => t.view(24)).toThrow(ShapeError);
+    expect(() => t.view(24)).toThrow(/use reshape/);
+    expect(t.reshape(24).tolist()).toEqual([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, 12, 16, 20, 13, 17, 21, 14, 18, 22, 15, 19, 23]);
+  });
+
+  it('permute and transpose reorder dims without copying', () => {
+    const x = grid();
+    const p = x.permute(2, 0, 1);
+    expect(p.shape).toEqual([4, 2, 3]);
+    expect(p.strides).toEqual([1, 12, 4]);
+    expect(p.isContiguous()).toBe(false);
+    expect(p.tolist()).toEqual([
+      [[0, 4, 8], [12, 16, 20]],
+      [[1, 5, 9], [13, 17, 21]],
+      [[2, 6, 10], [14, 18, 22]],
+      [[3, 7, 11], [15, 19, 23]],
+    ]);
+    expect(tensor([[1, 2], [3, 4]], { device }).transpose(0, 1).tolist()).toEqual([[1, 3], [2, 4]]);
+  });
+
+  it('slice follows Python slicing', () => {
+    const x = arange(10, { device });
+    expect(x.slice(0, 2, 5).tolist()).toEqual([2, 3, 4]);
+    expect(x.slice(0, -3).tolist()).toEqual([7, 8, 9]);
+    expect(x.slice(0, 1, 100, 3).tolist()).toEqual([1, 4, 7]);
+    expect(x.slice(0, 5, 2).tolist()).toEqual([]);
+    expect(grid().slice(2, 1, 3).tolist()).toEqual([
+      [[1, 2], [5, 6], [9, 10]],
+      [[13, 14], [17, 18], [21, 22]],
+    ]);
+  });
+
+  it('squeeze, unsqueeze, flatten and expand', () => {
+    const x = arange(6, { device }).reshape(1, 2, 1, 3);
+    expect(x.squeeze().shape).toEqual([2, 3]);
+    expect(x.squeeze(0).shape).toEqual([2, 1, 3]);
+    expect(x.squeeze(1).shape).toEqual([1, 2, 1, 3]);
+    expect(x.unsqueeze(-1).shape).toEqual([1, 2, 1, 3, 1]);
+    expect(x.unsqueeze(0).shape).toEqual([1, 1, 2, 1, 3]);
+    expect(grid().flatten(1).shape).toEqual([2, 12]);
+    const e = tensor([[1], [2]], { device }).expand(2, 3);
+    expect(e.strides).toEqual([1, 0]);
+    expect(e.tolist()).toEqual([[1, 1, 1], [2, 2, 2]]);
+  });
+
+  it('contiguous materialises a view in row-major order; clone owns its memory', async () => {
+    const t = grid().permute(2, 1, 0).contiguous();
+    expect(t.isContiguous()).toBe(true);
+    expect(Array.from(await t.data()).slice(0, 6)).toEqual([0, 12, 4, 16, 8, 20]);
+    const x = tensor([1, 2, 3], { device });
+    const c = x.clone();
+    x.dispose();
+    expect(c.tolist()).toEqual([1, 2, 3]);
+  });
+
+  it('a view outlives the disposed tensor it came from', () => {
+    const x = grid();
+    const v = x.slice(0, 1).reshape(-1);
+    x.dispose();
+    expect(v.tolist()).toEqual([...Array(12).keys()].map((i) => i + 12));
+  });
+
+  it('data() of a strided view is in logical order', async () => {
+    const x = tensor([[1, 2, 3], [4, 5, 6]], { device });
+    expect(Array.from(await x.transpose(0, 1).data())).toEqual([1, 4, 2, 5, 3, 6]);
+    expect(Array.from(x.slice(1, 0, 3, 2).dataSync())).toEqual([1, 3, 4, 6]);
+  });
+});
+
+it('views reject bad dims and sizes', () => {
+  const x = arange(6).reshape(2, 3);
+  expect(() => x.reshape(4, 2)).toThrow(/invalid for input of size 6/);
+  expect(() => x.reshape(-1, -1)).toThrow(/only one dimension/);
+  expect(() => x.permute(0, 0)).toThrow(ShapeError);
+  expect(() => x.transpose(0, 2)).toThrow(/expected dim1 in \[-2, 1\]/);
+  expect(() => x.expand(4, 3)).toThrow(ShapeError);
+  expect(() => x.slice(0, 0, 2, 0)).toThrow(/positive integer/);
+});
