@@ -35,7 +35,7 @@ function floatFormatter(values: ArrayLike<number>): Formatter {
   const max = nonzero.length ? Math.max(...nonzero) : 0;
   const min = nonzero.length ? Math.min(...nonzero) : 0;
   if (integral) {
-    if (max > 1e8) return (v) => special(v) ?? sci(v);
+    if (max / min > 1000 || max > 1e8) return (v) => special(v) ?? sci(v);
     return (v) => special(v) ?? `${v.toFixed(0)}.`;
   }
   if (max / min > 1000 || max > 1e8 || min < 1e-4) return (v) => special(v) ?? sci(v);
@@ -79,14 +79,14 @@ export function formatTensor(values: ArrayLike<number>, shape: readonly number[]
     const items: string[] = [];
     for (let i = 0; i < head; ++i) items.push(dim === shape.length - 1 ? cell(base + i * strides[dim]!) : render(dim + 1, base + i * strides[dim]!, indent + 1));
     if (elided) {
-      items.push('...');
+      items.push(dim === shape.length - 1 ? ' ...' : '...'); // torch's spacing
       for (let i = size - EDGE_ITEMS; i < size; ++i) {
         items.push(dim === shape.length - 1 ? cell(base + i * strides[dim]!) : render(dim + 1, base + i * strides[dim]!, indent + 1));
       }
     }
     if (dim === shape.length - 1) {
       // Wrap long rows at the line width, as torch does.
-      const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent - 1) / (width + 2)));
+      const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (width + 2)));
       const lines: string[] = [];
       for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));
       return `[${lines.join(`,\n${' '.repeat(indent + 1)}`)}]`;
