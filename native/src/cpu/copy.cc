@@ -6,7 +6,7 @@
 #include "cpu/parallel.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
-#include "kernels/strided.h"
+#include "cpu/strided_loop.h"
 
 namespace neocog::cpu {
 
@@ -27,9 +27,10 @@ void copy(const TensorRef& out, const TensorRef& in) {
       if (contiguous) {
         parallelFor(n, [&](int64_t i) { dst[i] = kernels::castValue<To>(src[i]); });
       } else {
-        parallelFor(n, [&](int64_t i) {
-          dst[kernels::stridedOffset(out.layout, i)] =
-              kernels::castValue<To>(src[kernels::stridedOffset(in.layout, i)]);
+        forEachRow<2>(out.layout, {&out.layout, &in.layout}, [&](auto base, auto step, int64_t count) {
+          To* d = dst + base[0];
+          const From* s = src + base[1];
+          for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::castValue<To>(s[j * step[1]]);
         });
       }
     });

@@ -53,9 +53,24 @@ void uniform(const TensorRef& out, RandomState rng, double low, double high) {
 void normal(const TensorRef& out, RandomState rng, double mean, double stddev) {
   float* data = out.as<float>();
   const float m = static_cast<float>(mean), s = static_cast<float>(stddev);
-  forEachElement(out.layout, [&](int64_t i, int64_t offset) {
-    data[offset] = kernels::normalAt(rng.seed, rng.offset + static_cast<uint64_t>(i), m, s);
+  const int64_t n = out.numel();
+  if (!out.layout.isContiguous() || n < 2) {
+    forEachElement(out.layout, [&](int64_t i, int64_t offset) {
+      data[offset] = kernels::normalAt(rng.seed, rng.offset + static_cast<uint64_t>(i), m, s);
+    });
+    return;
+  }
+  // Whole Box-Muller pairs: one Philox block and one log for two values. A draw starting
+  // on an odd counter has a lone first element, and maybe a lone last one.
+  const int64_t head = static_cast<int64_t>(rng.offset & 1);
+  if (head) data[0] = kernels::normalAt(rng.seed, rng.offset, m, s);
+  const int64_t pairs = (n - head) / 2;
+  const uint64_t firstPair = (rng.offset + head) >> 1;
+  parallelFor(pairs, [&](int64_t p) {
+    float* slot = data + head + 2 * p;
+    kernels::normalPair(rng.seed, firstPair + static_cast<uint64_t>(p), m, s, slot, slot + 1);
   });
+  if (head + 2 * pairs < n) data[n - 1] = kernels::normalAt(rng.seed, rng.offset + static_cast<uint64_t>(n - 1), m, s);
 }
 
 }  // namespace neocog::cpu

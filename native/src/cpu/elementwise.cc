@@ -3,7 +3,7 @@
 #include "cpu/parallel.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
-#include "kernels/strided.h"
+#include "cpu/strided_loop.h"
 
 namespace neocog::cpu {
 
@@ -30,9 +30,11 @@ void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorR
 #undef NC_CASE
       }
     }
-    parallelFor(n, [&](int64_t i) {
-      dst[kernels::stridedOffset(out.layout, i)] = kernels::binaryOp<T>(
-          op, x[kernels::stridedOffset(a.layout, i)], y[kernels::stridedOffset(b.layout, i)]);
+    forEachRow<3>(out.layout, {&out.layout, &a.layout, &b.layout}, [&](auto base, auto step, int64_t count) {
+      T* d = dst + base[0];
+      const T* p = x + base[1];
+      const T* q = y + base[2];
+      for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::binaryOp<T>(op, p[j * step[1]], q[j * step[2]]);
     });
   });
 }

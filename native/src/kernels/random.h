@@ -45,13 +45,21 @@ NC_HOST_DEVICE float uniformAt(uint64_t seed, uint64_t counter, float low, float
   return low + (high - low) * uniform01(philox(seed, counter).v[0]);
 }
 
-// Box-Muller on two words of one Philox block. 1 - u keeps the log argument in (0, 1].
+// Box-Muller on two words of one Philox block gives two normals: counters 2p and 2p + 1
+// share block p (cosine and sine branch), so a backend may compute them together.
+// 1 - u keeps the log argument in (0, 1].
+NC_HOST_DEVICE void normalPair(uint64_t seed, uint64_t pair, float mean, float stddev, float* even, float* odd) {
+  const Philox4 r = philox(seed, pair);
+  const float radius = sqrtf(-2.0f * logf(1.0f - uniform01(r.v[0])));
+  const float angle = 6.28318530717958647692f * uniform01(r.v[1]);
+  *even = mean + stddev * radius * cosf(angle);
+  *odd = mean + stddev * radius * sinf(angle);
+}
+
 NC_HOST_DEVICE float normalAt(uint64_t seed, uint64_t counter, float mean, float stddev) {
-  const Philox4 r = philox(seed, counter);
-  const float u1 = 1.0f - uniform01(r.v[0]);
-  const float u2 = uniform01(r.v[1]);
-  const float radius = sqrtf(-2.0f * logf(u1));
-  return mean + stddev * radius * cosf(6.28318530717958647692f * u2);
+  float even, odd;
+  normalPair(seed, counter >> 1, mean, stddev, &even, &odd);
+  return (counter & 1) ? odd : even;
 }
 
 }  // namespace neocog::kernels

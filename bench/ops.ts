@@ -1,0 +1,84 @@
+// Times neocog ops and the same ops in PyTorch (bench/torch_ops.py) in one run, prints
+// ratios and writes bench/results/ops.json. Compare ratios, not absolute times: they vary
+// ±30% between runs on these machines.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+import { manualSeed, randn, synchronize, type Tensor } from '../lib/index.js';
+
+interface Case {
+  op: 'matmul' | 'add' | 'randn' | 'contiguous';
+  shape: number[];
+  repeats: number;
+}
+
+const cases: Case[] = [
+  { op: 'matmul', shape: [256, 256, 256], repeats: 50 },
+  { op: 'matmul', shape: [1024, 1024, 1024], repeats: 10 },
+  { op: 'matmul', shape: [2048, 2048, 2048], repeats: 5 },
+  { op: 'add', shape: [1 << 20], repeats: 50 },
+  { op: 'add', shape: [16, 64, 112, 112], repeats: 10 },
+  { op: 'randn', shape: [1 << 22], repeats: 10 },
+  { op: 'contiguous', shape: [16, 64, 56, 56], repeats: 10 },
+];
+
+async function medianMs(fn: () => Tensor, repeats: number): Promise<number> {
+  fn().dispose();
+  await synchronize();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; ++i) {
+    const start = performance.now();
+    const out = fn();
+    await synchronize();
+    times.push(performance.now() - start);
+    out.dispose();
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+async function ours(c: Case): Promise<number> {
+  manualSeed(0);
+  if (c.op === 'matmul') {
+    const [m, k, n] = c.shape as [number, number, number];
+    const a = randn([m, k]);
+    const b = randn([k, n]);
+    return medianMs(() => a.matmul(b), c.repeats);
+  }
+  if (c.op === 'add') {
+    const a = randn(c.shape);
+    const b = randn(c.shape);
+    return medianMs(() => a.add(b), c.repeats);
+  }
+  if (c.op === 'randn') return medianMs(() => randn(c.shape), c.repeats);
+  const a = randn(c.shape).permute(0, 2, 3, 1);
+  return medianMs(() => a.contiguous(), c.repeats);
+}
+
+const torch = JSON.parse(
+  execFileSync('/usr/bin/python3', ['bench/torch_ops.py'], { input: JSON.stringify(cases), encoding: 'utf8' }),
+) as { torch: string; threads: number; ms: number[] };
+
+const rows = [];
+for (const [i, c] of cases.entries()) {
+  const neocog = await ours(c);
+  const reference = torch.ms[i]!;
+  const flops = c.op === 'matmul' ? 2 * c.shape.reduce((x, y) => x * y, 1) : 0;
+  rows.push({
+    op: c.op,
+    shape: c.shape.join('x'),
+    neocogMs: +neocog.toFixed(3),
+    torchMs: +reference.toFixed(3),
+    speedup: +(reference / neocog).toFixed(2),
+    ...(flops ? { neocogGflops: +(flops / neocog / 1e6).toFixed(1), torchGflops: +(flops / reference / 1e6).toFixed(1) } : {}),
+  });
+}
+
+console.log(`neocog vs PyTorch ${torch.torch} (${torch.threads} threads), ${cpus()[0]?.model ?? 'cpu'}; speedup = torch ms / neocog ms`);
+console.table(rows);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync(
+  'bench/results/ops.json',
+  `${JSON.stringify({ date: new Date().toISOString(), torch: torch.torch, cpu: cpus()[0]?.model, rows }, null, 2)}\n`,
+);
