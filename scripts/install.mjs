@@ -31,7 +31,8 @@ if (process.env.NEOCOG_FORCE_BUILD !== '1' && loads()) {
 const missing = [];
 if (!has('cmake')) missing.push('cmake (apt-get install cmake)');
 if (!has('c++') && !has('g++')) missing.push('a C++17 compiler (apt-get install g++)');
-if (!existsSync('/usr/include/oneapi/dnnl/dnnl.hpp') && !process.env.DNNL_ROOT) {
+const dnnlHeaders = [process.env.DNNL_ROOT && join(process.env.DNNL_ROOT, 'include'), '/usr/include', '/usr/local/include'];
+if (!dnnlHeaders.some((dir) => dir && existsSync(join(dir, 'oneapi/dnnl/dnnl.hpp')))) {
   missing.push('oneDNN 2.x headers and library (apt-get install libdnnl-dev)');
 }
 if (missing.length > 0) {
@@ -41,6 +42,11 @@ if (missing.length > 0) {
       'Install them (Debian/Ubuntu: sudo apt-get install -y cmake g++ libdnnl-dev) and run npm install again.',
   );
   process.exit(1);
+}
+
+if (process.env.NEOCOG_INSTALL_CHECK_ONLY === '1') {
+  console.log('neocog: the tools a source build needs are present');
+  process.exit(0);
 }
 
 console.log('neocog: no prebuilt addon matches; building from source with cmake-js');

@@ -13,7 +13,7 @@ import type { Tensor } from '../tensor/tensor.js';
  * device, then one transfer moves the bytes when the device changes.
  * @internal
  */
-export function copyTo(x: Tensor, device: Device, dtype: DType, op: string): Tensor {
+export function copyTo<E extends DType>(x: Tensor, device: Device, dtype: E, op: string): Tensor<E> {
   const source = x._native(op);
   const converted = empty(op, x.shape, dtype, x.device);
   native.copy(op, converted._native(op, 'out'), source);

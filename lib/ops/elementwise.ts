@@ -7,6 +7,7 @@
 import { native } from '../native.js';
 import { empty, full } from '../tensor/creation.js';
 import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
+import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor } from './validate.js';
 
@@ -14,7 +15,7 @@ import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor } from './va
 const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 } as const;
 type BinaryName = keyof typeof BINARY_CODES;
 
-function binary(op: BinaryName, input: Tensor, other: Tensor | number): Tensor {
+function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor | number): Tensor<D> {
   checkTensor(op, 'input', input);
   const scalar = typeof other === 'number';
   const b = scalar ? full([], other, { dtype: input.dtype, device: input.device }) : checkTensor(op, 'other', other);
@@ -41,31 +42,31 @@ function binary(op: BinaryName, input: Tensor, other: Tensor | number): Tensor {
 }
 
 /** `input + other`, broadcasting. @example add(x, 1) */
-export function add(input: Tensor, other: Tensor | number): Tensor {
+export function add<D extends DType>(input: Tensor<D>, other: Tensor | number): Tensor<D> {
   return binary('add', input, other);
 }
 
 /** `input - other`, broadcasting. */
-export function sub(input: Tensor, other: Tensor | number): Tensor {
+export function sub<D extends DType>(input: Tensor<D>, other: Tensor | number): Tensor<D> {
   return binary('sub', input, other);
 }
 
 /** `input * other`, broadcasting. */
-export function mul(input: Tensor, other: Tensor | number): Tensor {
+export function mul<D extends DType>(input: Tensor<D>, other: Tensor | number): Tensor<D> {
   return binary('mul', input, other);
 }
 
 /** `input / other`, broadcasting; float32 only (convert integers with `.to('float32')`). */
-export function div(input: Tensor, other: Tensor | number): Tensor {
+export function div<D extends DType>(input: Tensor<D>, other: Tensor | number): Tensor<D> {
   return binary('div', input, other);
 }
 
 /** Elementwise maximum, broadcasting; NaN wins as in `torch.maximum`. */
-export function maximum(input: Tensor, other: Tensor | number): Tensor {
+export function maximum<D extends DType>(input: Tensor<D>, other: Tensor | number): Tensor<D> {
   return binary('maximum', input, other);
 }
 
 /** Elementwise minimum, broadcasting; NaN wins as in `torch.minimum`. */
-export function minimum(input: Tensor, other: Tensor | number): Tensor {
+export function minimum<D extends DType>(input: Tensor<D>, other: Tensor | number): Tensor<D> {
   return binary('minimum', input, other);
 }

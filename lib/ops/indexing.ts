@@ -6,6 +6,7 @@ import { ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { normalizeDim } from '../tensor/shape.js';
+import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
 
@@ -18,7 +19,7 @@ import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
  * @example
  * indexSelect(x, 0, tensor([2, 0])) // rows 2 and 0 of x
  */
-export function indexSelect(input: Tensor, dim: number, index: Tensor): Tensor {
+export function indexSelect<D extends DType>(input: Tensor<D>, dim: number, index: Tensor): Tensor<D> {
   checkTensor('indexSelect', 'input', input);
   checkTensor('indexSelect', 'index', index);
   checkSameDevice('indexSelect', { input, index });

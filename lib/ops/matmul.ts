@@ -29,7 +29,7 @@ function asMatrix(t: Tensor): Tensor {
  * @example
  * matmul(randn([8, 3, 4]), randn([4, 5])).shape // [8, 3, 5]
  */
-export function matmul(input: Tensor, other: Tensor): Tensor {
+export function matmul(input: Tensor, other: Tensor): Tensor<'float32'> {
   checkTensor('matmul', 'input', input);
   checkTensor('matmul', 'other', other);
   checkSameDevice('matmul', { input, other });

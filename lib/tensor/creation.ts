@@ -12,18 +12,21 @@ import { checkShape, contiguousStrides, describe, numelOf } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
 /** Where and as what a new tensor is created. */
-export interface TensorOptions {
+export interface TensorOptions<D extends DType = DType> {
   /** Element type; float32 unless the function says otherwise. */
-  dtype?: DType;
+  dtype?: D;
   /** `'cpu'` (default), `'cuda'` or `'cuda:N'`. */
   device?: DeviceLike;
 }
 
+/** The dtype of the tensor `fromTypedArray` makes from an array type. */
+export type DTypeOfArray<A extends TensorData> = A extends Float32Array ? 'float32' : A extends Int32Array ? 'int32' : 'uint8';
+
 /** @internal An uninitialised contiguous tensor. */
-export function empty(op: string, shape: readonly number[], dtype: DType, device: DeviceLike): Tensor {
+export function empty<D extends DType>(op: string, shape: readonly number[], dtype: D, device: DeviceLike): Tensor<D> {
   const resolved = resolveDevice(op, device);
   const storage = native.empty(resolved, numelOf(shape) * dtypeSize(dtype));
-  return new Tensor(storage, shape, contiguousStrides(shape), 0, dtype, resolved, op);
+  return new Tensor<D>(storage, shape, contiguousStrides(shape), 0, dtype, resolved, op);
 }
 
 function options(op: string, opts: TensorOptions | undefined, defaultDType: DType): { dtype: DType; device: DeviceLike } {
@@ -34,7 +37,9 @@ function options(op: string, opts: TensorOptions | undefined, defaultDType: DTyp
   return { dtype, device: opts?.device ?? 'cpu' };
 }
 
-/** Creates a tensor filled with `value`. */
+/** Creates a tensor filled with `value` (bool for a boolean value, else float32, unless `dtype` is given). */
+export function full<D extends DType = 'bool'>(shape: readonly number[], value: boolean, opts?: TensorOptions<D>): Tensor<D>;
+export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, opts?: TensorOptions<D>): Tensor<D>;
 export function full(shape: readonly number[], value: number | boolean, opts?: TensorOptions): Tensor {
   if (typeof value !== 'number' && typeof value !== 'boolean') {
     throw new ArgumentError(`full: expected fillValue to be a number or boolean, got ${describe(value)}`);
@@ -46,23 +51,23 @@ export function full(shape: readonly number[], value: number | boolean, opts?: T
 }
 
 /** A tensor of zeros. @example zeros([2, 3]) */
-export function zeros(shape: readonly number[], opts?: TensorOptions): Tensor {
-  return full(shape, 0, { dtype: 'float32', ...opts });
+export function zeros<D extends DType = 'float32'>(shape: readonly number[], opts?: TensorOptions<D>): Tensor<D> {
+  return full(shape, 0, opts) as Tensor<D>;
 }
 
 /** A tensor of ones. */
-export function ones(shape: readonly number[], opts?: TensorOptions): Tensor {
-  return full(shape, 1, { dtype: 'float32', ...opts });
+export function ones<D extends DType = 'float32'>(shape: readonly number[], opts?: TensorOptions<D>): Tensor<D> {
+  return full(shape, 1, opts) as Tensor<D>;
 }
 
 /** Zeros with the shape, dtype and device of `like` (options override). */
-export function zerosLike(like: Tensor, opts?: TensorOptions): Tensor {
-  return full(like.shape, 0, { dtype: like.dtype, device: like.device, ...opts });
+export function zerosLike<D extends DType, E extends DType = D>(like: Tensor<D>, opts?: TensorOptions<E>): Tensor<E> {
+  return full(like.shape, 0, { dtype: like.dtype, device: like.device, ...opts }) as Tensor<DType> as Tensor<E>;
 }
 
 /** Ones with the shape, dtype and device of `like` (options override). */
-export function onesLike(like: Tensor, opts?: TensorOptions): Tensor {
-  return full(like.shape, 1, { dtype: like.dtype, device: like.device, ...opts });
+export function onesLike<D extends DType, E extends DType = D>(like: Tensor<D>, opts?: TensorOptions<E>): Tensor<E> {
+  return full(like.shape, 1, { dtype: like.dtype, device: like.device, ...opts }) as Tensor<DType> as Tensor<E>;
 }
 
 /**
@@ -70,8 +75,8 @@ export function onesLike(like: Tensor, opts?: TensorOptions): Tensor {
  * `torch.arange`: `arange(5)` or `arange(start, end, step?)`. The dtype is int32 when all
  * arguments are integers, else float32.
  */
-export function arange(end: number, opts?: TensorOptions): Tensor;
-export function arange(start: number, end: number, step?: number, opts?: TensorOptions): Tensor;
+export function arange<D extends DType = DType>(end: number, opts?: TensorOptions<D>): Tensor<D>;
+export function arange<D extends DType = DType>(start: number, end: number, step?: number, opts?: TensorOptions<D>): Tensor<D>;
 export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
   const twoArgs = typeof b === 'number';
   const start = twoArgs ? a : 0;
@@ -91,27 +96,27 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
   return out;
 }
 
-function randomTensor(op: 'rand' | 'randn', shape: readonly number[], opts: TensorOptions | undefined, a: number, b: number): Tensor {
+function randomTensor(op: 'rand' | 'randn', shape: readonly number[], opts: TensorOptions | undefined, a: number, b: number): Tensor<'float32'> {
   const { dtype, device } = options(op, opts, 'float32');
   if (dtype !== 'float32') throw new DTypeError(`${op}: expected dtype float32, got ${dtype}`);
-  const out = empty(op, checkShape(op, 'size', shape), dtype, device);
+  const out = empty(op, checkShape(op, 'size', shape), 'float32', device);
   const { seed, offset } = nextRandomState(out.numel);
   (op === 'rand' ? native.uniform : native.normal)(out._native(op, 'out'), seed, offset, a, b);
   return out;
 }
 
 /** Uniform samples in [0, 1) from the seeded generator (see `manualSeed`). */
-export function rand(shape: readonly number[], opts?: TensorOptions): Tensor {
+export function rand(shape: readonly number[], opts?: TensorOptions<'float32'>): Tensor<'float32'> {
   return randomTensor('rand', shape, opts, 0, 1);
 }
 
 /** Standard normal samples from the seeded generator (see `manualSeed`). */
-export function randn(shape: readonly number[], opts?: TensorOptions): Tensor {
+export function randn(shape: readonly number[], opts?: TensorOptions<'float32'>): Tensor<'float32'> {
   return randomTensor('randn', shape, opts, 0, 1);
 }
 
 /** Uploads a typed array into a new tensor of the same length. */
-function upload(op: string, values: TensorData, shape: number[], dtype: DType, device: DeviceLike): Tensor {
+function upload<D extends DType>(op: string, values: TensorData, shape: number[], dtype: D, device: DeviceLike): Tensor<D> {
   const out = empty(op, shape, dtype, device);
   native.upload(out._native(op, 'out').storage, values);
   return out;
@@ -121,7 +126,11 @@ function upload(op: string, values: TensorData, shape: number[], dtype: DType, d
  * A tensor over a copy of `array` (Float32Array -> float32, Int32Array -> int32,
  * Uint8Array -> uint8), reshaped to `shape` (default: 1-d).
  */
-export function fromTypedArray(array: TensorData, shape?: readonly number[], opts?: { device?: DeviceLike }): Tensor {
+export function fromTypedArray<A extends TensorData>(
+  array: A,
+  shape?: readonly number[],
+  opts?: { device?: DeviceLike },
+): Tensor<DTypeOfArray<A>> {
   if (!(array instanceof Float32Array || array instanceof Int32Array || array instanceof Uint8Array)) {
     throw new ArgumentError(`fromTypedArray: expected a Float32Array, Int32Array or Uint8Array, got ${describe(array)}`);
   }
@@ -129,7 +138,7 @@ export function fromTypedArray(array: TensorData, shape?: readonly number[], opt
   if (numelOf(size) !== array.length) {
     throw new ShapeError(`fromTypedArray: shape [${size.join(', ')}] needs ${numelOf(size)} values, got ${array.length}`);
   }
-  return upload('fromTypedArray', array, size, dtypeOfTypedArray(array), opts?.device ?? 'cpu');
+  return upload('fromTypedArray', array, size, dtypeOfTypedArray(array) as DTypeOfArray<A>, opts?.device ?? 'cpu');
 }
 
 /** Shape of a nested array, checking that it is rectangular. */
@@ -154,9 +163,9 @@ function nestedShape(data: NestedArray, path = 'data'): number[] {
  * @example
  * const x = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
  */
-export function tensor(data: NestedArray | TensorData, opts?: TensorOptions): Tensor {
+export function tensor<D extends DType = DType>(data: NestedArray | TensorData, opts?: TensorOptions<D>): Tensor<D> {
   if (ArrayBuffer.isView(data)) {
-    const t = fromTypedArray(data as TensorData, undefined, opts);
+    const t = fromTypedArray(data as TensorData, undefined, opts) as Tensor<DType> as Tensor<D>;
     if (opts?.dtype === undefined || opts.dtype === t.dtype) return t;
     try {
       return t.to(opts.dtype);
@@ -182,5 +191,5 @@ export function tensor(data: NestedArray | TensorData, opts?: TensorOptions): Te
       : dtype === 'int32'
         ? Int32Array.from(numbers, Math.trunc)
         : Uint8Array.from(numbers, (v) => (dtype === 'bool' ? Number(v !== 0) : Math.trunc(v) & 0xff));
-  return upload('tensor', values, shape, dtype, device);
+  return upload('tensor', values, shape, dtype, device) as Tensor<DType> as Tensor<D>;
 }

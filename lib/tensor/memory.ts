@@ -31,14 +31,14 @@ const frames = new AsyncLocalStorage<Frame>();
 const liveCounts = new Map<Device, number>();
 const kept = new WeakSet<Tracked>();
 const reportLeaks = process.env.NEOCOG_DEBUG_LEAKS === '1';
-let leaked = 0;
+const leakedCounts = new Map<Device, number>();
 
 const backstop = new FinalizationRegistry<Held>((held) => {
   // The tensor was garbage-collected without dispose(): free its memory now.
   if (held.handle.released) return;
   held.handle.release();
   changeCount(held.device, -1);
-  leaked++;
+  leakedCounts.set(held.device, (leakedCounts.get(held.device) ?? 0) + 1);
   if (reportLeaks) {
     process.emitWarning(`a tensor created by ${held.creator} on ${held.device} was garbage-collected without dispose()`, {
       code: 'NEOCOG_LEAK',
@@ -161,7 +161,7 @@ export function memory(device?: DeviceLike): DeviceMemory | Record<string, Devic
       tensors: liveCounts.get(d) ?? 0,
       cachedBytes: stats.cachedBytes,
       peakBytes: stats.peakBytes,
-      leakedTensors: leaked,
+      leakedTensors: leakedCounts.get(d) ?? 0,
     };
   };
   if (device !== undefined) return of(resolveDevice('memory', device));

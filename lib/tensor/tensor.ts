@@ -23,14 +23,18 @@ import * as ops from '../ops/index.js';
 /** Nested arrays of numbers, as `tolist()` returns and `tensor()` accepts. */
 export type NestedArray = number | boolean | NestedArray[];
 
-export class Tensor {
+/**
+ * An n-d array on a device. `D` is the dtype when known statically (creation functions
+ * with an explicit or implied dtype give it), which types `data()` as the matching array.
+ */
+export class Tensor<D extends DType = DType> {
   /** Size of each dimension (NCHW for images). */
   readonly shape: readonly number[];
   /** Elements to step in storage per index step of each dimension. */
   readonly strides: readonly number[];
   /** Storage offset of the first element, in elements. */
   readonly offset: number;
-  readonly dtype: DType;
+  readonly dtype: D;
   readonly device: Device;
   #storage: StorageHandle | null;
 
@@ -40,7 +44,7 @@ export class Tensor {
     shape: readonly number[],
     strides: readonly number[],
     offset: number,
-    dtype: DType,
+    dtype: D,
     device: Device,
     creator: string,
   ) {
@@ -109,9 +113,9 @@ export class Tensor {
   }
 
   /** @internal A new tensor sharing this one's memory with another layout. */
-  _view(op: string, shape: readonly number[], strides: readonly number[], offset = this.offset): Tensor {
+  _view(op: string, shape: readonly number[], strides: readonly number[], offset = this.offset): Tensor<D> {
     const storage = this._native(op).storage.share();
-    return new Tensor(storage, shape, strides, offset, this.dtype, this.device, op);
+    return new Tensor<D>(storage, shape, strides, offset, this.dtype, this.device, op);
   }
 
   // ---- reading -------------------------------------------------------------------------
@@ -120,7 +124,7 @@ export class Tensor {
    * The values in logical row-major order, once every op queued before this call has run.
    * Rejects with the error of a failed op that produced this tensor.
    */
-  async data(): Promise<TypedArrayFor[DType]> {
+  async data(): Promise<TypedArrayFor[D]> {
     const source = this.isContiguous() ? this : this.contiguous();
     const { storage } = source._native('data');
     const bytes = this.numel * dtypeSize(this.dtype);
@@ -133,7 +137,7 @@ export class Tensor {
   }
 
   /** Blocking form of {@link data}: waits for the stream on the calling thread. */
-  dataSync(): TypedArrayFor[DType] {
+  dataSync(): TypedArrayFor[D] {
     const source = this.isContiguous() ? this : this.contiguous();
     try {
       const { storage } = source._native('dataSync');
@@ -179,7 +183,7 @@ export class Tensor {
   // ---- views (no copy) ----------------------------------------------------------------
 
   /** A view with a new shape; throws ShapeError when the layout does not allow a view. */
-  view(...shape: number[] | [readonly number[]]): Tensor {
+  view(...shape: number[] | [readonly number[]]): Tensor<D> {
     const target = inferShape('view', flattenArgs(shape), this.numel);
     const strides = viewStrides(this.shape, this.strides, target);
     if (strides === null) {
@@ -192,7 +196,7 @@ export class Tensor {
   }
 
   /** A tensor with a new shape: a view when possible, otherwise a copy (`-1` infers a size). */
-  reshape(...shape: number[] | [readonly number[]]): Tensor {
+  reshape(...shape: number[] | [readonly number[]]): Tensor<D> {
     const target = inferShape('reshape', flattenArgs(shape), this.numel);
     const strides = viewStrides(this.shape, this.strides, target);
     if (strides !== null) return this._view('reshape', target, strides);
@@ -205,7 +209,7 @@ export class Tensor {
   }
 
   /** Reorders dimensions: `x.permute(0, 2, 3, 1)` turns NCHW into NHWC. */
-  permute(...dims: number[] | [readonly number[]]): Tensor {
+  permute(...dims: number[] | [readonly number[]]): Tensor<D> {
     const order = flattenArgs(dims).map((d) => normalizeDim('permute', d, this.ndim));
     if (order.length !== this.ndim || new Set(order).size !== this.ndim) {
       throw new ShapeError(`permute: expected a permutation of ${this.ndim} dims, got [${flattenArgs(dims).join(', ')}]`);
@@ -214,7 +218,7 @@ export class Tensor {
   }
 
   /** Swaps two dimensions. */
-  transpose(dim0: number, dim1: number): Tensor {
+  transpose(dim0: number, dim1: number): Tensor<D> {
     const a = normalizeDim('transpose', dim0, this.ndim, 'dim0');
     const b = normalizeDim('transpose', dim1, this.ndim, 'dim1');
     const order = [...this.shape.keys()];
@@ -226,7 +230,7 @@ export class Tensor {
    * Elements `start` (inclusive) to `end` (exclusive) of `dim`, every `step`-th, as Python's
    * `x[..., start:end:step]`: negative indices count from the end, bounds are clamped.
    */
-  slice(dim: number, start = 0, end = Number.POSITIVE_INFINITY, step = 1): Tensor {
+  slice(dim: number, start = 0, end = Number.POSITIVE_INFINITY, step = 1): Tensor<D> {
     const d = normalizeDim('slice', dim, this.ndim);
     if (!Number.isInteger(step) || step <= 0) {
       throw new ArgumentError(`slice: expected step to be a positive integer, got ${describe(step)}`);
@@ -248,7 +252,7 @@ export class Tensor {
   }
 
   /** Removes dimensions of size 1 (all, or only `dim`). */
-  squeeze(dim?: number): Tensor {
+  squeeze(dim?: number): Tensor<D> {
     if (dim === undefined) {
       const keep = [...this.shape.keys()].filter((i) => this.shape[i] !== 1);
       return this._view('squeeze', keep.map((i) => this.shape[i]!), keep.map((i) => this.strides[i]!));
@@ -259,7 +263,7 @@ export class Tensor {
   }
 
   /** Inserts a dimension of size 1 at `dim` (in [-ndim-1, ndim]). */
-  unsqueeze(dim: number): Tensor {
+  unsqueeze(dim: number): Tensor<D> {
     const d = normalizeDim('unsqueeze', dim, this.ndim + 1);
     const shape = [...this.shape];
     const strides = [...this.strides];
@@ -270,7 +274,7 @@ export class Tensor {
   }
 
   /** Flattens dims `startDim..endDim` into one (a view when possible). */
-  flatten(startDim = 0, endDim = -1): Tensor {
+  flatten(startDim = 0, endDim = -1): Tensor<D> {
     if (this.ndim === 0) return this.reshape([1]);
     const s = normalizeDim('flatten', startDim, this.ndim, 'startDim');
     const e = normalizeDim('flatten', endDim, this.ndim, 'endDim');
@@ -280,7 +284,7 @@ export class Tensor {
   }
 
   /** A view repeating size-1 dims to `shape` (stride 0), as `expand`; -1 keeps a size. */
-  expand(...shape: number[] | [readonly number[]]): Tensor {
+  expand(...shape: number[] | [readonly number[]]): Tensor<D> {
     const target = flattenArgs(shape);
     if (target.length < this.ndim) {
       throw new ShapeError(`expand: target [${target.join(', ')}] has fewer dims than the tensor's ${this.ndim}`);
@@ -301,13 +305,13 @@ export class Tensor {
   }
 
   /** This tensor if already contiguous (a new handle on it), else a contiguous copy. */
-  contiguous(): Tensor {
+  contiguous(): Tensor<D> {
     if (this.isContiguous()) return this._view('contiguous', this.shape, this.strides);
     return ops.copyTo(this, this.device, this.dtype, 'contiguous');
   }
 
   /** A contiguous copy with its own memory. */
-  clone(): Tensor {
+  clone(): Tensor<D> {
     return ops.copyTo(this, this.device, this.dtype, 'clone');
   }
 
@@ -315,6 +319,9 @@ export class Tensor {
    * Moves to a device and/or converts the dtype, as `tensor.to()`. Returns a new tensor
    * (a new handle on the same memory when nothing changes, so disposing either is safe).
    */
+  to(device: DeviceLike): Tensor<D>;
+  to<E extends DType>(dtype: E): Tensor<E>;
+  to<E extends DType>(device: DeviceLike, dtype: E): Tensor<E>;
   to(target: DeviceLike | DType, dtype?: DType): Tensor {
     const isDevice = typeof target === 'string' && (target === 'cpu' || target.startsWith('cuda'));
     const device = isDevice ? resolveDevice('to', target) : this.device;
@@ -324,47 +331,47 @@ export class Tensor {
   }
 
   /** Shorthand for `to('cpu')`. */
-  cpu(): Tensor {
+  cpu(): Tensor<D> {
     return this.to('cpu');
   }
 
   /** Shorthand for `to('cuda:N')`. */
-  cuda(index = 0): Tensor {
+  cuda(index = 0): Tensor<D> {
     return this.to(`cuda:${index}`);
   }
 
   // ---- ops as methods (lib/ops) ------------------------------------------------------
 
   /** `this + other` with broadcasting. */
-  add(other: Tensor | number): Tensor {
+  add(other: Tensor | number): Tensor<D> {
     return ops.add(this, other);
   }
   /** `this - other` with broadcasting. */
-  sub(other: Tensor | number): Tensor {
+  sub(other: Tensor | number): Tensor<D> {
     return ops.sub(this, other);
   }
   /** `this * other` with broadcasting. */
-  mul(other: Tensor | number): Tensor {
+  mul(other: Tensor | number): Tensor<D> {
     return ops.mul(this, other);
   }
   /** `this / other` with broadcasting (float32 only). */
-  div(other: Tensor | number): Tensor {
+  div(other: Tensor | number): Tensor<D> {
     return ops.div(this, other);
   }
   /** Elementwise maximum with broadcasting. */
-  maximum(other: Tensor | number): Tensor {
+  maximum(other: Tensor | number): Tensor<D> {
     return ops.maximum(this, other);
   }
   /** Elementwise minimum with broadcasting. */
-  minimum(other: Tensor | number): Tensor {
+  minimum(other: Tensor | number): Tensor<D> {
     return ops.minimum(this, other);
   }
   /** Matrix product with batch broadcasting, as `torch.matmul`. */
-  matmul(other: Tensor): Tensor {
+  matmul(other: Tensor): Tensor<'float32'> {
     return ops.matmul(this, other);
   }
   /** Rows (or slices along `dim`) picked by an int32 index, as `index_select`. */
-  indexSelect(dim: number, index: Tensor): Tensor {
+  indexSelect(dim: number, index: Tensor): Tensor<D> {
     return ops.indexSelect(this, dim, index);
   }
 }

@@ -43,8 +43,9 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
 }
 
 Addon::~Addon() {
-  runtime_.reset();  // joins the stream threads: nothing posts after this
-  completions_.Abort();
+  // Joins the stream threads, so nothing posts completions after this. The completion
+  // queue itself is finalized by Node-API with the environment.
+  runtime_.reset();
 }
 
 void Addon::beginAsync(Napi::Env env) {

@@ -47,11 +47,16 @@ void Runtime::loadCuda(const std::string& pluginPath, const std::vector<std::str
 
 int Runtime::cudaDeviceCount() {
   if (!cudaLibrary_) fail(ErrorKind::Device, "CUDA is not loaded in this runtime");
-  return cudaLibrary_->plugin->deviceCount();
+  if (cudaDeviceCount_ < 0) cudaDeviceCount_ = cudaLibrary_->plugin->deviceCount();
+  return cudaDeviceCount_;
 }
 
 DeviceProperties Runtime::cudaProperties(int device) {
-  context(Device{DeviceType::CUDA, device});  // validates the ordinal
+  const int count = cudaDeviceCount();
+  if (device < 0 || device >= count) {
+    fail(ErrorKind::Device, "cuda:" + std::to_string(device) + " does not exist (" + std::to_string(count) +
+                                " CUDA device(s) present)");
+  }
   return cudaLibrary_->plugin->properties(device);
 }
 

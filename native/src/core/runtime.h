@@ -54,6 +54,7 @@ class Runtime {
 
   bool syncMode_;
   std::shared_ptr<LibraryHandle> cudaLibrary_;
+  int cudaDeviceCount_ = -1;  // asked once: the count does not change within a process
   std::shared_ptr<DeviceContext> cpu_;
   std::vector<std::shared_ptr<DeviceContext>> cuda_;
   std::mutex pendingMutex_;

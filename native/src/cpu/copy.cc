@@ -1,5 +1,7 @@
 // Strided copy with dtype conversion: contiguous(), clone(), to(dtype) and every view that
-// must be materialised go through here.
+// must be materialised go through here. Our own loop, not a oneDNN reorder: reorders have
+// no bool type and PyTorch's cast rules (kernels/elementwise.h castValue) are shared with
+// the CUDA copy kernel.
 #include <cstring>
 
 #include "cpu/ops.h"

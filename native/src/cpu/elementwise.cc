@@ -1,4 +1,8 @@
 // Binary elementwise ops with broadcasting (inputs arrive with stride 0 on broadcast dims).
+// Our own loop rather than oneDNN's binary primitive: the per-element math must be the
+// shared kernels/elementwise.h that the CUDA kernels run (so CPU tests check it), oneDNN's
+// binary takes no arbitrary (e.g. transposed) strides, and creating its primitive per
+// shape costs more than the whole op on small tensors.
 #include "cpu/ops.h"
 #include "cpu/parallel.h"
 #include "kernels/dispatch.h"
