@@ -57,9 +57,9 @@ export interface NativeBinding {
   fill(out: NativeTensor, value: number): void;
   indexSelect(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
-  normal(out: NativeTensor, seed: number, offset: number, mean: number, std: number): void;
+  /** `rand`: uniform in [a, b); `randn`: normal with mean a and standard deviation b. */
+  random(distribution: 'rand' | 'randn', out: NativeTensor, seed: number, offset: number, a: number, b: number): void;
   transfer(out: NativeTensor, input: NativeTensor): void;
-  uniform(out: NativeTensor, seed: number, offset: number, low: number, high: number): void;
   // memory and streams (binding/memory.cc)
   empty(device: string, byteLength: number): StorageHandle;
   emptyCache(device: string): void;

@@ -101,7 +101,7 @@ function randomTensor(op: 'rand' | 'randn', shape: readonly number[], opts: Tens
   if (dtype !== 'float32') throw new DTypeError(`${op}: expected dtype float32, got ${dtype}`);
   const out = empty(op, checkShape(op, 'size', shape), 'float32', device);
   const { seed, offset } = nextRandomState(out.numel);
-  (op === 'rand' ? native.uniform : native.normal)(out._native(op, 'out'), seed, offset, a, b);
+  native.random(op, out._native(op, 'out'), seed, offset, a, b);
   return out;
 }
 

@@ -40,9 +40,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Fill(const Napi::CallbackInfo& info);
   Napi::Value IndexSelect(const Napi::CallbackInfo& info);
   Napi::Value Matmul(const Napi::CallbackInfo& info);
-  Napi::Value Normal(const Napi::CallbackInfo& info);
+  Napi::Value Random(const Napi::CallbackInfo& info);
   Napi::Value Transfer(const Napi::CallbackInfo& info);
-  Napi::Value Uniform(const Napi::CallbackInfo& info);
 
   // Memory and streams (memory.cc).
   Napi::Value Empty(const Napi::CallbackInfo& info);

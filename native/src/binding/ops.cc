@@ -41,9 +41,8 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("fill", &Addon::Fill),
                                 InstanceMethod("indexSelect", &Addon::IndexSelect),
                                 InstanceMethod("matmul", &Addon::Matmul),
-                                InstanceMethod("normal", &Addon::Normal),
+                                InstanceMethod("random", &Addon::Random),
                                 InstanceMethod("transfer", &Addon::Transfer),
-                                InstanceMethod("uniform", &Addon::Uniform),
                             });
 }
 
@@ -118,14 +117,20 @@ Napi::Value Addon::Matmul(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value Addon::Normal(const Napi::CallbackInfo& info) {
+Napi::Value Addon::Random(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {
-    const TensorArg out = tensorArg(info[0], "randn", "out");
-    const RandomState rng{static_cast<uint64_t>(numberArg(info, 1, "randn", "seed")),
-                          static_cast<uint64_t>(numberArg(info, 2, "randn", "offset"))};
-    const double mean = numberArg(info, 3, "randn", "mean"), stddev = numberArg(info, 4, "randn", "std");
+    // "rand" (uniform in [a, b)) or "randn" (normal with mean a, std b).
+    const std::string op = stringArg(info, 0, "random", "distribution");
+    const bool uniform = op == "rand";
+    const TensorArg out = tensorArg(info[1], op.c_str(), "out");
+    const RandomState rng{static_cast<uint64_t>(numberArg(info, 2, op.c_str(), "seed")),
+                          static_cast<uint64_t>(numberArg(info, 3, op.c_str(), "offset"))};
+    const double a = numberArg(info, 4, op.c_str(), "a"), b = numberArg(info, 5, op.c_str(), "b");
     const TensorRef o = out.ref;
-    return submit(info.Env(), *this, "randn", out, {}, [o, rng, mean, stddev](Backend& b) { b.normal(o, rng, mean, stddev); });
+    return submit(info.Env(), *this, op.c_str(), out, {}, [o, rng, a, b, uniform](Backend& backend) {
+      if (uniform) backend.uniform(o, rng, a, b);
+      else backend.normal(o, rng, a, b);
+    });
   });
 }
 
@@ -145,17 +150,6 @@ Napi::Value Addon::Transfer(const Napi::CallbackInfo& info) {
     runtime().transfer(out.storage, offsetOf(out), in.storage, offsetOf(in),
                        static_cast<size_t>(out.ref.numel()) * elementSize);
     return info.Env().Undefined();
-  });
-}
-
-Napi::Value Addon::Uniform(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&] {
-    const TensorArg out = tensorArg(info[0], "rand", "out");
-    const RandomState rng{static_cast<uint64_t>(numberArg(info, 1, "rand", "seed")),
-                          static_cast<uint64_t>(numberArg(info, 2, "rand", "offset"))};
-    const double low = numberArg(info, 3, "rand", "low"), high = numberArg(info, 4, "rand", "high");
-    const TensorRef o = out.ref;
-    return submit(info.Env(), *this, "rand", out, {}, [o, rng, low, high](Backend& b) { b.uniform(o, rng, low, high); });
   });
 }
 
