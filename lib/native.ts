@@ -53,13 +53,19 @@ export interface NativeBinding {
   // ops (binding/ops.cc), sorted
   arange(out: NativeTensor, start: number, step: number): void;
   binary(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  compare(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
   copy(op: string, out: NativeTensor, input: NativeTensor): void;
   fill(out: NativeTensor, value: number): void;
+  indexAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   indexSelect(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
   /** `rand`: uniform in [a, b); `randn`: normal with mean a and standard deviation b. */
   random(distribution: 'rand' | 'randn', out: NativeTensor, seed: number, offset: number, a: number, b: number): void;
+  reduce(op: string, code: number, out: NativeTensor, input: NativeTensor): void;
   transfer(out: NativeTensor, input: NativeTensor): void;
+  unary(op: string, code: number, out: NativeTensor, input: NativeTensor, alpha: number): void;
+  unaryBackward(op: string, code: number, gradInput: NativeTensor, gradOutput: NativeTensor, input: NativeTensor, alpha: number): void;
+  where(out: NativeTensor, condition: NativeTensor, input: NativeTensor, other: NativeTensor): void;
   // memory and streams (binding/memory.cc)
   empty(device: string, byteLength: number): StorageHandle;
   emptyCache(device: string): void;

@@ -13,8 +13,14 @@
 
 namespace neocog {
 
-// Codes shared with lib/ops/elementwise.ts; append only.
-enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5 };
+// Op codes are shared with lib/ops (the binding passes them as numbers); append only.
+enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5, Pow = 6 };
+enum class CompareOp : int32_t { Eq = 0, Ne = 1, Lt = 2, Le = 3, Gt = 4, Ge = 5 };
+enum class UnaryOp : int32_t {
+  Neg = 0, Abs = 1, Exp = 2, Log = 3, Sqrt = 4, Relu = 5, Sigmoid = 6, Tanh = 7,
+  LeakyRelu = 8, Elu = 9, Gelu = 10, Silu = 11, Hardswish = 12, Square = 13, Reciprocal = 14,
+};
+enum class ReduceOp : int32_t { Sum = 0, Mean = 1, Max = 2, Min = 3 };
 
 struct RandomState {
   uint64_t seed = 0;
@@ -48,10 +54,26 @@ class Backend {
   virtual void copy(const TensorRef& out, const TensorRef& in) = 0;
   // out <- op(a, b); a and b are already broadcast to out's shape (stride 0 where expanded).
   virtual void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
+  // out <- a op b as bool; a and b share a dtype and are broadcast to out's shape.
+  virtual void compare(CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
+  // out <- cond ? a : b (cond is bool; all broadcast to out's shape).
+  virtual void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b) = 0;
+  // out <- f(in); `alpha` parameterises leakyRelu (slope) and elu (alpha).
+  virtual void unary(UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha) = 0;
+  // gradIn <- gradOut * f'(input).
+  virtual void unaryBackward(UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input,
+                             double alpha) = 0;
+  // out has in's rank with size 1 on every reduced dim; each out element reduces the
+  // in elements that share its other coordinates.
+  virtual void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) = 0;
+
   // Batched matrix product of [B, M, K] x [B, K, N] -> [B, M, N] (batch stride 0 broadcasts).
   virtual void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
   // out = in.index_select(dim, index); throws Error(Index) for an index out of range.
   virtual void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) = 0;
+  // out.index_add_(dim, index, source): adds slice i of source into slice index[i] of out
+  // (repeated indices accumulate). Indices were range-checked by a prior indexSelect.
+  virtual void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) = 0;
 };
 
 }  // namespace neocog

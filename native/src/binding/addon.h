@@ -36,12 +36,18 @@ class Addon : public Napi::Addon<Addon> {
   void defineOps(Napi::Object exports);
   Napi::Value Arange(const Napi::CallbackInfo& info);
   Napi::Value Binary(const Napi::CallbackInfo& info);
+  Napi::Value Compare(const Napi::CallbackInfo& info);
   Napi::Value Copy(const Napi::CallbackInfo& info);
   Napi::Value Fill(const Napi::CallbackInfo& info);
+  Napi::Value IndexAdd(const Napi::CallbackInfo& info);
   Napi::Value IndexSelect(const Napi::CallbackInfo& info);
   Napi::Value Matmul(const Napi::CallbackInfo& info);
   Napi::Value Random(const Napi::CallbackInfo& info);
+  Napi::Value Reduce(const Napi::CallbackInfo& info);
   Napi::Value Transfer(const Napi::CallbackInfo& info);
+  Napi::Value Unary(const Napi::CallbackInfo& info);
+  Napi::Value UnaryBackward(const Napi::CallbackInfo& info);
+  Napi::Value Where(const Napi::CallbackInfo& info);
 
   // Memory and streams (memory.cc).
   Napi::Value Empty(const Napi::CallbackInfo& info);

@@ -37,12 +37,18 @@ void Addon::defineOps(Napi::Object exports) {
   DefineProperties(exports, {
                                 InstanceMethod("arange", &Addon::Arange),
                                 InstanceMethod("binary", &Addon::Binary),
+                                InstanceMethod("compare", &Addon::Compare),
                                 InstanceMethod("copy", &Addon::Copy),
                                 InstanceMethod("fill", &Addon::Fill),
+                                InstanceMethod("indexAdd", &Addon::IndexAdd),
                                 InstanceMethod("indexSelect", &Addon::IndexSelect),
                                 InstanceMethod("matmul", &Addon::Matmul),
                                 InstanceMethod("random", &Addon::Random),
+                                InstanceMethod("reduce", &Addon::Reduce),
                                 InstanceMethod("transfer", &Addon::Transfer),
+                                InstanceMethod("unary", &Addon::Unary),
+                                InstanceMethod("unaryBackward", &Addon::UnaryBackward),
+                                InstanceMethod("where", &Addon::Where),
                             });
 }
 
@@ -68,6 +74,22 @@ Napi::Value Addon::Binary(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value Addon::Compare(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const std::string name = stringArg(info, 0, "compare", "op");
+    const auto op = static_cast<CompareOp>(numberArg(info, 1, "compare", "code"));
+    const TensorArg out = tensorArg(info[2], name.c_str(), "out");
+    const TensorArg a = tensorArg(info[3], name.c_str(), "input");
+    const TensorArg b = tensorArg(info[4], name.c_str(), "other");
+    if (out.ref.dtype != DType::Bool || a.ref.dtype != b.ref.dtype) {
+      fail(ErrorKind::Internal, name + ": native compare needs a bool out and operands of one dtype");
+    }
+    const TensorRef o = out.ref, x = a.ref, y = b.ref;
+    return submit(info.Env(), *this, name.c_str(), out, {&a, &b},
+                  [op, o, x, y](Backend& backend) { backend.compare(op, o, x, y); });
+  });
+}
+
 Napi::Value Addon::Copy(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {
     const std::string name = stringArg(info, 0, "copy", "op");
@@ -84,6 +106,22 @@ Napi::Value Addon::Fill(const Napi::CallbackInfo& info) {
     const double value = numberArg(info, 1, "fill", "value");
     const TensorRef o = out.ref;
     return submit(info.Env(), *this, "fill", out, {}, [o, value](Backend& b) { b.fill(o, value); });
+  });
+}
+
+Napi::Value Addon::IndexAdd(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "indexAdd", "out");
+    const int dim = static_cast<int>(numberArg(info, 1, "indexAdd", "dim"));
+    const TensorArg index = tensorArg(info[2], "indexAdd", "index");
+    const TensorArg source = tensorArg(info[3], "indexAdd", "source");
+    if (dim < 0 || dim >= out.ref.layout.ndim || index.ref.dtype != DType::Int32 || out.ref.dtype != source.ref.dtype ||
+        source.ref.layout.ndim != out.ref.layout.ndim || source.ref.layout.shape[dim] != index.ref.numel()) {
+      fail(ErrorKind::Internal, "indexAdd: native arguments dim/index/source are invalid");
+    }
+    const TensorRef o = out.ref, x = index.ref, src = source.ref;
+    return submit(info.Env(), *this, "indexAdd", out, {&index, &source},
+                  [o, dim, x, src](Backend& b) { b.indexAdd(o, dim, x, src); });
   });
 }
 
@@ -134,6 +172,25 @@ Napi::Value Addon::Random(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value Addon::Reduce(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const std::string name = stringArg(info, 0, "reduce", "op");
+    const auto op = static_cast<ReduceOp>(numberArg(info, 1, "reduce", "code"));
+    const TensorArg out = tensorArg(info[2], name.c_str(), "out");
+    const TensorArg in = tensorArg(info[3], name.c_str(), "input");
+    if (out.ref.layout.ndim != in.ref.layout.ndim || out.ref.dtype != in.ref.dtype) {
+      fail(ErrorKind::Internal, name + ": native reduce needs out of the input's rank and dtype");
+    }
+    for (int d = 0; d < in.ref.layout.ndim; ++d) {
+      if (out.ref.layout.shape[d] != 1 && out.ref.layout.shape[d] != in.ref.layout.shape[d]) {
+        fail(ErrorKind::Internal, name + ": native reduce output shape does not match the input");
+      }
+    }
+    const TensorRef o = out.ref, i = in.ref;
+    return submit(info.Env(), *this, name.c_str(), out, {&in}, [op, o, i](Backend& b) { b.reduce(op, o, i); });
+  });
+}
+
 Napi::Value Addon::Transfer(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {
     const TensorArg out = tensorArg(info[0], "to", "out");
@@ -150,6 +207,50 @@ Napi::Value Addon::Transfer(const Napi::CallbackInfo& info) {
     runtime().transfer(out.storage, offsetOf(out), in.storage, offsetOf(in),
                        static_cast<size_t>(out.ref.numel()) * elementSize);
     return info.Env().Undefined();
+  });
+}
+
+Napi::Value Addon::Unary(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const std::string name = stringArg(info, 0, "unary", "op");
+    const auto op = static_cast<UnaryOp>(numberArg(info, 1, "unary", "code"));
+    const TensorArg out = tensorArg(info[2], name.c_str(), "out");
+    const TensorArg in = tensorArg(info[3], name.c_str(), "input");
+    const double alpha = numberArg(info, 4, name.c_str(), "alpha");
+    const TensorRef o = out.ref, i = in.ref;
+    return submit(info.Env(), *this, name.c_str(), out, {&in}, [op, o, i, alpha](Backend& b) { b.unary(op, o, i, alpha); });
+  });
+}
+
+Napi::Value Addon::UnaryBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const std::string name = stringArg(info, 0, "unaryBackward", "op");
+    const auto op = static_cast<UnaryOp>(numberArg(info, 1, "unaryBackward", "code"));
+    const TensorArg gradIn = tensorArg(info[2], name.c_str(), "gradInput");
+    const TensorArg gradOut = tensorArg(info[3], name.c_str(), "gradOutput");
+    const TensorArg input = tensorArg(info[4], name.c_str(), "input");
+    const double alpha = numberArg(info, 5, name.c_str(), "alpha");
+    for (const TensorArg* t : {&gradIn, &gradOut, &input}) {
+      if (t->ref.dtype != DType::Float32) fail(ErrorKind::Internal, name + ": native backward needs float32 operands");
+    }
+    const TensorRef gi = gradIn.ref, go = gradOut.ref, x = input.ref;
+    return submit(info.Env(), *this, name.c_str(), gradIn, {&gradOut, &input},
+                  [op, gi, go, x, alpha](Backend& b) { b.unaryBackward(op, gi, go, x, alpha); });
+  });
+}
+
+Napi::Value Addon::Where(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "where", "out");
+    const TensorArg cond = tensorArg(info[1], "where", "condition");
+    const TensorArg a = tensorArg(info[2], "where", "input");
+    const TensorArg b = tensorArg(info[3], "where", "other");
+    if (cond.ref.dtype != DType::Bool || a.ref.dtype != out.ref.dtype || b.ref.dtype != out.ref.dtype) {
+      fail(ErrorKind::Internal, "where: native operands need a bool condition and one value dtype");
+    }
+    const TensorRef o = out.ref, c = cond.ref, x = a.ref, y = b.ref;
+    return submit(info.Env(), *this, "where", out, {&cond, &a, &b},
+                  [o, c, x, y](Backend& backend) { backend.where(o, c, x, y); });
   });
 }
 

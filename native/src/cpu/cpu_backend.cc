@@ -44,11 +44,28 @@ class CpuBackend final : public Backend {
   void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     cpu::binary(op, out, a, b);
   }
+  void compare(CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
+    cpu::compare(op, out, a, b);
+  }
+  void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b) override {
+    cpu::where(out, cond, a, b);
+  }
+  void unary(UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha) override {
+    cpu::unary(op, out, in, alpha);
+  }
+  void unaryBackward(UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input,
+                     double alpha) override {
+    cpu::unaryBackward(op, gradIn, gradOut, input, alpha);
+  }
+  void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) override { cpu::reduce(op, out, in); }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     cpu::matmul(dnnl_, out, a, b);
   }
   void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) override {
     cpu::indexSelect(out, in, dim, index);
+  }
+  void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
+    cpu::indexAdd(out, dim, index, source);
   }
 
  private:

@@ -31,6 +31,7 @@ void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorR
         NC_CASE(Div)
         NC_CASE(Maximum)
         NC_CASE(Minimum)
+        NC_CASE(Pow)
 #undef NC_CASE
       }
     }
@@ -40,6 +41,37 @@ void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorR
       const T* q = y + base[2];
       for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::binaryOp<T>(op, p[j * step[1]], q[j * step[2]]);
     });
+  });
+}
+
+void compare(CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
+  bool* dst = out.as<bool>();
+  kernels::dispatchDType(a.dtype, "compare", [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = a.as<T>();
+    const T* y = b.as<T>();
+    forEachRow<3>(out.layout, {&out.layout, &a.layout, &b.layout}, [&](auto base, auto step, int64_t count) {
+      for (int64_t j = 0; j < count; ++j) {
+        dst[base[0] + j * step[0]] = kernels::compareOp<T>(op, x[base[1] + j * step[1]], y[base[2] + j * step[2]]);
+      }
+    });
+  });
+}
+
+void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b) {
+  const bool* c = cond.as<bool>();
+  kernels::dispatchDType(out.dtype, "where", [&](auto tag) {
+    using T = decltype(tag);
+    T* dst = out.as<T>();
+    const T* x = a.as<T>();
+    const T* y = b.as<T>();
+    forEachRow<4>(out.layout, {&out.layout, &cond.layout, &a.layout, &b.layout},
+                  [&](auto base, auto step, int64_t count) {
+                    for (int64_t j = 0; j < count; ++j) {
+                      dst[base[0] + j * step[0]] =
+                          c[base[1] + j * step[1]] ? x[base[2] + j * step[2]] : y[base[3] + j * step[3]];
+                    }
+                  });
   });
 }
 

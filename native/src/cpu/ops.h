@@ -12,7 +12,13 @@ void uniform(const TensorRef& out, RandomState rng, double low, double high);
 void normal(const TensorRef& out, RandomState rng, double mean, double stddev);
 void copy(const TensorRef& out, const TensorRef& in);
 void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b);
+void compare(CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b);
+void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b);
+void unary(UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha);
+void unaryBackward(UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input, double alpha);
+void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in);
 void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
+void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 
 }  // namespace neocog::cpu

@@ -65,11 +65,30 @@ class CudaBackend final : public Backend {
   void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     run([&] { cuda::binary(handles_, op, out, a, b); });
   }
+  void compare(CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
+    run([&] { cuda::compare(handles_, op, out, a, b); });
+  }
+  void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b) override {
+    run([&] { cuda::where(handles_, out, cond, a, b); });
+  }
+  void unary(UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha) override {
+    run([&] { cuda::unary(handles_, op, out, in, alpha); });
+  }
+  void unaryBackward(UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input,
+                     double alpha) override {
+    run([&] { cuda::unaryBackward(handles_, op, gradIn, gradOut, input, alpha); });
+  }
+  void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) override {
+    run([&] { cuda::reduce(handles_, op, out, in); });
+  }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     run([&] { cuda::matmul(handles_, out, a, b); });
   }
   void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) override {
     run([&] { cuda::indexSelect(handles_, out, in, dim, index); });
+  }
+  void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
+    run([&] { cuda::indexAdd(handles_, out, dim, index, source); });
   }
 
  private:

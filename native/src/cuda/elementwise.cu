@@ -27,6 +27,25 @@ __global__ void binaryKernel(BinaryOp op, T* out, Layout outLayout, const T* a, 
   }
 }
 
+template <typename T>
+__global__ void compareKernel(CompareOp op, bool* out, Layout outLayout, const T* a, Layout aLayout, const T* b,
+                              Layout bLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    out[kernels::stridedOffset(outLayout, i)] =
+        kernels::compareOp<T>(op, a[kernels::stridedOffset(aLayout, i)], b[kernels::stridedOffset(bLayout, i)]);
+  }
+}
+
+template <typename T>
+__global__ void whereKernel(T* out, Layout outLayout, const bool* cond, Layout condLayout, const T* a, Layout aLayout,
+                            const T* b, Layout bLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    out[kernels::stridedOffset(outLayout, i)] = cond[kernels::stridedOffset(condLayout, i)]
+                                                    ? a[kernels::stridedOffset(aLayout, i)]
+                                                    : b[kernels::stridedOffset(bLayout, i)];
+  }
+}
+
 }  // namespace
 
 void copy(DeviceHandles& h, const TensorRef& out, const TensorRef& in) {
@@ -58,6 +77,28 @@ void binary(DeviceHandles& h, BinaryOp op, const TensorRef& out, const TensorRef
                                                                b.as<T>(), b.layout, n);
   });
   checkLaunch("binary");
+}
+
+void compare(DeviceHandles& h, CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  kernels::dispatchDType(a.dtype, "compare", [&](auto tag) {
+    using T = decltype(tag);
+    compareKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(op, out.as<bool>(), out.layout, a.as<T>(), a.layout,
+                                                                b.as<T>(), b.layout, n);
+  });
+  checkLaunch("compare");
+}
+
+void where(DeviceHandles& h, const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  kernels::dispatchDType(out.dtype, "where", [&](auto tag) {
+    using T = decltype(tag);
+    whereKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<T>(), out.layout, cond.as<bool>(), cond.layout,
+                                                              a.as<T>(), a.layout, b.as<T>(), b.layout, n);
+  });
+  checkLaunch("where");
 }
 
 }  // namespace neocog::cuda

@@ -12,7 +12,14 @@ void uniform(DeviceHandles& h, const TensorRef& out, RandomState rng, double low
 void normal(DeviceHandles& h, const TensorRef& out, RandomState rng, double mean, double stddev);
 void copy(DeviceHandles& h, const TensorRef& out, const TensorRef& in);
 void binary(DeviceHandles& h, BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b);
+void compare(DeviceHandles& h, CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b);
+void where(DeviceHandles& h, const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b);
+void unary(DeviceHandles& h, UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha);
+void unaryBackward(DeviceHandles& h, UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut,
+                   const TensorRef& input, double alpha);
+void reduce(DeviceHandles& h, ReduceOp op, const TensorRef& out, const TensorRef& in);
 void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
+void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 
 }  // namespace neocog::cuda

@@ -1,6 +1,7 @@
 // Per-element math of the elementwise ops, one copy for CPU and CUDA.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 
@@ -25,8 +26,34 @@ NC_HOST_DEVICE T arithmetic(BinaryOp op, T a, T b) {
     // NaN-propagating like torch.maximum: comparisons with NaN are false, so test `a != a`.
     case BinaryOp::Maximum: return (a != a || a > b) ? a : b;
     case BinaryOp::Minimum: return (a != a || a < b) ? a : b;
+    case BinaryOp::Pow:
+      if constexpr (std::is_floating_point_v<T>) {
+        return powf(a, b);
+      } else {
+        T result = 1;  // integer power by squaring; negative exponents give 0 as in torch
+        if constexpr (std::is_signed_v<T>) {
+          if (b < 0) return a == 1 ? T(1) : (a == T(-1) ? ((b % 2) ? T(-1) : T(1)) : T(0));
+        }
+        for (T base = a, e = b; e > 0; e >>= 1, base *= base) {
+          if (e & 1) result *= base;
+        }
+        return result;
+      }
   }
   return a;
+}
+
+template <typename T>
+NC_HOST_DEVICE bool compareOp(CompareOp op, T a, T b) {
+  switch (op) {
+    case CompareOp::Eq: return a == b;
+    case CompareOp::Ne: return a != b;
+    case CompareOp::Lt: return a < b;
+    case CompareOp::Le: return a <= b;
+    case CompareOp::Gt: return a > b;
+    case CompareOp::Ge: return a >= b;
+  }
+  return false;
 }
 
 template <typename T>

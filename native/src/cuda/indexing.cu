@@ -1,4 +1,4 @@
-// index_select on the GPU. Indices are checked by a first kernel that records the first bad
+// index_select and index_add on the GPU. Indices are checked by a first kernel that records the first bad
 // one; the host reads that flag back so the error names the value, as the CPU backend does.
 #include <string>
 
@@ -26,6 +26,23 @@ __global__ void indexSelectKernel(T* out, Layout outLayout, const T* in, Layout 
   NC_GRID_STRIDE_LOOP(i, n) {
     out[kernels::stridedOffset(outLayout, i)] =
         in[kernels::indexSelectSource(outLayout, inLayout, dim, index, indexLayout, i)];
+  }
+}
+
+// Atomic accumulation: repeated indices add up in any order (float sums may differ from
+// the CPU's in the last bits, as in PyTorch's CUDA index_add_).
+template <typename T>
+__global__ void indexAddKernel(T* out, Layout outLayout, int dim, const int32_t* index, Layout indexLayout,
+                               const T* source, Layout sourceLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    int64_t rest = i, outOffset = 0, srcOffset = 0;
+    for (int d = sourceLayout.ndim - 1; d >= 0; --d) {
+      const int64_t coord = rest % sourceLayout.shape[d];
+      rest /= sourceLayout.shape[d];
+      srcOffset += coord * sourceLayout.strides[d];
+      outOffset += (d == dim ? index[kernels::stridedOffset(indexLayout, coord)] : coord) * outLayout.strides[d];
+    }
+    atomicAdd(out + outOffset, source[srcOffset]);
   }
 }
 
@@ -72,6 +89,21 @@ void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, in
                                                                     dim, index.as<int32_t>(), index.layout, n);
   });
   checkLaunch("indexSelect");
+}
+
+void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) {
+  const int64_t n = source.numel();
+  if (n == 0) return;
+  if (out.dtype == DType::Float32) {
+    indexAddKernel<float><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<float>(), out.layout, dim, index.as<int32_t>(),
+                                                                     index.layout, source.as<float>(), source.layout, n);
+  } else if (out.dtype == DType::Int32) {
+    indexAddKernel<int><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<int>(), out.layout, dim, index.as<int32_t>(),
+                                                                   index.layout, source.as<int>(), source.layout, n);
+  } else {
+    fail(ErrorKind::DType, std::string("indexAdd: unsupported dtype ") + dtypeName(out.dtype) + " on CUDA");
+  }
+  checkLaunch("indexAdd");
 }
 
 }  // namespace neocog::cuda

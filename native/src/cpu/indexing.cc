@@ -1,0 +1,62 @@
+// index_select and its backward, index_add. The index values are only known when the kernel runs, so an out-of-range
+// index is reported from here (as PyTorch's device-side check does) and poisons the output.
+#include <string>
+
+#include "cpu/ops.h"
+#include "cpu/parallel.h"
+#include "kernels/dispatch.h"
+#include "kernels/indexing.h"
+
+namespace neocog::cpu {
+
+void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) {
+  const int64_t size = in.layout.shape[dim];
+  const int32_t* idx = index.as<int32_t>();
+  for (int64_t k = 0; k < index.numel(); ++k) {
+    const int32_t v = idx[kernels::stridedOffset(index.layout, k)];
+    if (!kernels::indexInRange(v, size)) {
+      fail(ErrorKind::Index, "indexSelect: index " + std::to_string(v) + " is out of range for dimension " +
+                                 std::to_string(dim) + " with size " + std::to_string(size));
+    }
+  }
+  kernels::dispatchDType(out.dtype, "indexSelect", [&](auto tag) {
+    using T = decltype(tag);
+    T* dst = out.as<T>();
+    const T* src = in.as<T>();
+    parallelFor(out.numel(), [&](int64_t i) {
+      dst[kernels::stridedOffset(out.layout, i)] =
+          src[kernels::indexSelectSource(out.layout, in.layout, dim, idx, index.layout, i)];
+    });
+  });
+}
+
+void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) {
+  // Slices of `source` are added one after another so that repeated indices accumulate
+  // without races; each slice is spread over the threads.
+  Layout slice = source.layout;
+  slice.shape[dim] = 1;
+  const int64_t sliceSize = slice.numel();
+  const int32_t* idx = index.as<int32_t>();
+  kernels::dispatchDType(out.dtype, "indexAdd", [&](auto tag) {
+    using T = decltype(tag);
+    T* dst = out.as<T>();
+    const T* src = source.as<T>();
+    for (int64_t i = 0; i < index.numel(); ++i) {
+      const int64_t target = idx[kernels::stridedOffset(index.layout, i)];
+      T* outSlice = dst + target * out.layout.strides[dim];
+      const T* srcSlice = src + i * source.layout.strides[dim];
+      parallelFor(sliceSize, [&](int64_t e) {
+        int64_t rest = e, outOffset = 0, srcOffset = 0;
+        for (int d = slice.ndim - 1; d >= 0; --d) {
+          const int64_t coord = rest % slice.shape[d];
+          rest /= slice.shape[d];
+          outOffset += coord * out.layout.strides[d];
+          srcOffset += coord * source.layout.strides[d];
+        }
+        outSlice[outOffset] = static_cast<T>(outSlice[outOffset] + srcSlice[srcOffset]);
+      });
+    }
+  });
+}
+
+}  // namespace neocog::cpu
