@@ -34,4 +34,43 @@ export { dtypes, type DType, type TensorData, type TypedArrayFor } from './tenso
 export { synchronize, synchronizeSync, type Device, type DeviceLike } from './tensor/device.js';
 export { emptyCache, keep, memory, scope, type DeviceMemory } from './tensor/memory.js';
 export { initialSeed, manualSeed } from './tensor/random.js';
-export { add, div, indexSelect, matmul, maximum, minimum, mul, sub } from './ops/index.js';
+export {
+  abs,
+  add,
+  amax,
+  amin,
+  div,
+  elu,
+  eq,
+  exp,
+  ge,
+  gelu,
+  gt,
+  hardswish,
+  indexSelect,
+  le,
+  leakyRelu,
+  log,
+  lt,
+  matmul,
+  maximum,
+  mean,
+  minimum,
+  mul,
+  ne,
+  neg,
+  pow,
+  reciprocal,
+  relu,
+  sigmoid,
+  silu,
+  sqrt,
+  square,
+  sub,
+  sum,
+  tanh,
+  where,
+  type ReduceOptions,
+} from './ops/index.js';
+export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';
+export { GradNode, type BackwardOptions } from './autograd/graph.js';

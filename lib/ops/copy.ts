@@ -3,7 +3,7 @@
  * @module
  */
 import { native } from '../native.js';
-import { empty } from '../tensor/creation.js';
+import { empty, zeros } from '../tensor/creation.js';
 import type { Device } from '../tensor/device.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -25,4 +25,14 @@ export function copyTo<E extends DType>(x: Tensor, device: Device, dtype: E, op:
   } finally {
     converted.dispose();
   }
+}
+
+/** Writes `src` into the (possibly strided) view `dst`, elementwise. @internal */
+export function copyInto(dst: Tensor, src: Tensor): void {
+  native.copy('copy', dst._native('copy', 'out'), src._native('copy'));
+}
+
+/** Float32 zeros on a device. @internal */
+export function zerosOn(shape: readonly number[], device: Device): Tensor<'float32'> {
+  return zeros(shape, { device });
 }

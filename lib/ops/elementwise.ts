@@ -1,19 +1,42 @@
 /**
- * Binary elementwise ops with NumPy broadcasting: add, sub, mul, div, maximum, minimum.
- * Operands must share device and dtype (no implicit promotion: convert with `.to()`);
- * a number operand takes the tensor's dtype.
+ * Binary elementwise ops with NumPy broadcasting: add, sub, mul, div, pow, maximum,
+ * minimum, all differentiable. Operands must share device and dtype (no implicit
+ * promotion: convert with `.to()`); a number operand takes the tensor's dtype.
  * @module
  */
+import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { native } from '../native.js';
 import { empty, full } from '../tensor/creation.js';
-import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
 import type { DType } from '../tensor/dtype.js';
+import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { broadcastTo, eq, gt, where } from './compare.js';
+import { sumTo } from './reduce.js';
+import { log } from './unary.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor } from './validate.js';
 
 /** Binding codes (native/include/neocog/backend.h BinaryOp). */
-const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 } as const;
+const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6 } as const;
 type BinaryName = keyof typeof BINARY_CODES;
+
+type Grads = (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null];
+
+/** Gradients with respect to both operands, before summing back over broadcast dims. */
+const GRADIENTS: Record<BinaryName, { saves: boolean; grads: Grads }> = {
+  add: { saves: false, grads: (g) => [g, g] },
+  sub: { saves: false, grads: (g) => [g, g.neg()] },
+  mul: { saves: true, grads: (g, a, b) => [g.mul(b), g.mul(a)] },
+  div: { saves: true, grads: (g, a, b) => [g.div(b), g.mul(a).div(b.mul(b)).neg()] },
+  pow: { saves: true, grads: (g, a, b, out) => [g.mul(b).mul(a.pow(b.sub(1))), g.mul(out).mul(log(a))] },
+  // Ties split the gradient in half, as torch.maximum / torch.minimum.
+  maximum: { saves: true, grads: (g, a, b) => splitGrad(g, gt(a, b), eq(a, b)) },
+  minimum: { saves: true, grads: (g, a, b) => splitGrad(g, gt(b, a), eq(a, b)) },
+};
+
+function splitGrad(g: Tensor, first: Tensor, tie: Tensor): [Tensor, Tensor] {
+  const half = g.mul(0.5);
+  return [where(first, g, where(tie, half, 0)), where(first, 0, where(tie, half, g))];
+}
 
 function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor | number): Tensor<D> {
   checkTensor(op, 'input', input);
@@ -25,17 +48,25 @@ function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor
     if (op === 'div') checkDTypeIn(op, 'input', input, ['float32']);
     else checkDTypeIn(op, 'input', input, ['float32', 'int32', 'uint8']);
     const shape = broadcastShapes(op, input.shape, b.shape);
-    const x = input._native(op, 'input');
-    const y = b._native(op, 'other');
     const out = empty(op, shape, input.dtype, input.device);
-    native.binary(
+    native.binary(op, BINARY_CODES[op], out._native(op, 'out'), broadcastTo(op, input, shape, 'input'), broadcastTo(op, b, shape, 'other'));
+    const inputs = [input, scalar ? null : b];
+    if (!needsGrad(...inputs)) return out;
+    const { saves, grads } = GRADIENTS[op];
+    const saved = saves ? [saveForBackward(input), saveForBackward(b)] : [];
+    if (op === 'pow') saved.push(saveForBackward(out));
+    const aShape = input.shape;
+    const bShape = b.shape;
+    return record(
       op,
-      BINARY_CODES[op],
-      out._native(op, 'out'),
-      { ...x, shape, strides: broadcastStrides(input.shape, input.strides, shape) },
-      { ...y, shape, strides: broadcastStrides(b.shape, b.strides, shape) },
+      out,
+      inputs,
+      (g) => {
+        const [ga, gb] = grads(g, saved[0] ?? g, saved[1] ?? g, saved[2] ?? g);
+        return [ga && sumTo(ga, aShape), gb && sumTo(gb, bShape)];
+      },
+      saved,
     );
-    return out;
   } finally {
     if (scalar) b.dispose();
   }
@@ -59,6 +90,11 @@ export function mul<D extends DType>(input: Tensor<D>, other: Tensor | number): 
 /** `input / other`, broadcasting; float32 only (convert integers with `.to('float32')`). */
 export function div<D extends DType>(input: Tensor<D>, other: Tensor | number): Tensor<D> {
   return binary('div', input, other);
+}
+
+/** `input ** exponent` elementwise, broadcasting, as torch.pow. */
+export function pow<D extends DType>(input: Tensor<D>, exponent: Tensor | number): Tensor<D> {
+  return binary('pow', input, exponent);
 }
 
 /** Elementwise maximum, broadcasting; NaN wins as in `torch.maximum`. */

@@ -2,7 +2,26 @@
  * The table of ops, one line each, sorted (the binding's list is native/src/binding/ops.cc).
  * @module
  */
-export { copyTo } from './copy.js';
-export { add, div, maximum, minimum, mul, sub } from './elementwise.js';
+export { eq, ge, gt, le, lt, ne, where } from './compare.js';
+export { copyInto, copyTo, zerosOn } from './copy.js';
+export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
 export { indexSelect } from './indexing.js';
 export { matmul } from './matmul.js';
+export { amax, amin, mean, sum, sumTo, type ReduceOptions } from './reduce.js';
+export {
+  abs,
+  elu,
+  exp,
+  gelu,
+  hardswish,
+  leakyRelu,
+  log,
+  neg,
+  reciprocal,
+  relu,
+  sigmoid,
+  silu,
+  sqrt,
+  square,
+  tanh,
+} from './unary.js';

@@ -2,9 +2,10 @@
  * Indexing ops.
  * @module
  */
+import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ShapeError } from '../errors.js';
 import { native } from '../native.js';
-import { empty } from '../tensor/creation.js';
+import { empty, zeros } from '../tensor/creation.js';
 import { normalizeDim } from '../tensor/shape.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -31,12 +32,25 @@ export function indexSelect<D extends DType>(input: Tensor<D>, dim: number, inde
     const shape = [...source.shape];
     shape[d] = index.numel;
     const out = empty('indexSelect', shape, input.dtype, input.device);
-    native.indexSelect(out._native('indexSelect', 'out'), source._native('indexSelect', 'input'), d, {
-      ...index._native('indexSelect', 'index'),
-      shape: [index.numel],
-      strides: [index.ndim === 0 ? 1 : index.strides[0]!],
-    });
-    return out;
+    const flatIndex = { ...index._native('indexSelect', 'index'), shape: [index.numel], strides: [index.ndim === 0 ? 1 : index.strides[0]!] };
+    native.indexSelect(out._native('indexSelect', 'out'), source._native('indexSelect', 'input'), d, flatIndex);
+    if (!needsGrad(input)) return out;
+    const savedIndex = saveForBackward(index);
+    const inputShape = source.shape;
+    const finalShape = input.shape;
+    return record(
+      'indexSelect',
+      out,
+      [input],
+      (g) => {
+        // index_add of the gradient slices into zeros: repeated indices accumulate.
+        const grad = zeros(inputShape, { device: g.device });
+        const contiguous = g.contiguous();
+        native.indexAdd(grad._native('indexSelect', 'out'), d, { ...savedIndex._native('indexSelect', 'index'), shape: [savedIndex.numel], strides: [savedIndex.ndim === 0 ? 1 : savedIndex.strides[0]!] }, contiguous._native('indexSelect', 'grad'));
+        return [grad.reshape(finalShape)];
+      },
+      [savedIndex],
+    );
   } finally {
     if (source !== input) source.dispose();
   }

@@ -3,11 +3,13 @@
  * removed), batch dims broadcast. CPU: oneDNN matmul; CUDA: cuBLAS.
  * @module
  */
+import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { broadcastShapes, broadcastStrides, numelOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { sumTo } from './reduce.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
 
 /** True when the last two dims are row- or column-contiguous (what cuBLAS can read). */
@@ -30,6 +32,29 @@ function asMatrix(t: Tensor): Tensor {
  * matmul(randn([8, 3, 4]), randn([4, 5])).shape // [8, 3, 5]
  */
 export function matmul(input: Tensor, other: Tensor): Tensor<'float32'> {
+  const out = matmulForward(input, other);
+  if (!needsGrad(input, other)) return out;
+  const a = saveForBackward(input);
+  const b = saveForBackward(other);
+  return record(
+    'matmul',
+    out,
+    [input, other],
+    (g) => {
+      // In the promoted (>= 2-d) forms: dA = dC B^T and dB = A^T dC, summed over broadcast batch dims.
+      const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+      const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
+      const c2Shape = [...g.shape.slice(0, g.ndim - (a.ndim === 1 ? 0 : 1) - (b.ndim === 1 ? 0 : 1)), a2.shape[a2.ndim - 2]!, b2.shape[b2.ndim - 1]!];
+      const g2 = g.reshape(c2Shape);
+      const ga = sumTo(matmulForward(g2, b2.transpose(-1, -2)), a2.shape).reshape(a.shape);
+      const gb = sumTo(matmulForward(a2.transpose(-1, -2), g2), b2.shape).reshape(b.shape);
+      return [ga, gb];
+    },
+    [a, b],
+  );
+}
+
+function matmulForward(input: Tensor, other: Tensor): Tensor<'float32'> {
   checkTensor('matmul', 'input', input);
   checkTensor('matmul', 'other', other);
   checkSameDevice('matmul', { input, other });

@@ -17,6 +17,21 @@ export interface TensorOptions<D extends DType = DType> {
   dtype?: D;
   /** `'cpu'` (default), `'cuda'` or `'cuda:N'`. */
   device?: DeviceLike;
+  /** Make the new tensor a leaf that requires grad (float32 only), as `requires_grad=True`. */
+  requiresGrad?: boolean;
+}
+
+/** Applies `requiresGrad` from the options to a new tensor. */
+function finish<T extends Tensor>(t: T, opts: TensorOptions | undefined): T {
+  if (opts?.requiresGrad) {
+    try {
+      t.requiresGrad_(true);
+    } catch (error) {
+      t.dispose();
+      throw error;
+    }
+  }
+  return t;
 }
 
 /** The dtype of the tensor `fromTypedArray` makes from an array type. */
@@ -47,7 +62,7 @@ export function full(shape: readonly number[], value: number | boolean, opts?: T
   const { dtype, device } = options('full', opts, typeof value === 'boolean' ? 'bool' : 'float32');
   const out = empty('full', checkShape('full', 'size', shape), dtype, device);
   native.fill(out._native('full', 'out'), Number(value));
-  return out;
+  return finish(out, opts);
 }
 
 /** A tensor of zeros. @example zeros([2, 3]) */
@@ -102,7 +117,7 @@ function randomTensor(op: 'rand' | 'randn', shape: readonly number[], opts: Tens
   const out = empty(op, checkShape(op, 'size', shape), 'float32', device);
   const { seed, offset } = nextRandomState(out.numel);
   native.random(op, out._native(op, 'out'), seed, offset, a, b);
-  return out;
+  return finish(out, opts);
 }
 
 /** Uniform samples in [0, 1) from the seeded generator (see `manualSeed`). */
@@ -129,7 +144,7 @@ function upload<D extends DType>(op: string, values: TensorData, shape: number[]
 export function fromTypedArray<A extends TensorData>(
   array: A,
   shape?: readonly number[],
-  opts?: { device?: DeviceLike },
+  opts?: { device?: DeviceLike; requiresGrad?: boolean },
 ): Tensor<DTypeOfArray<A>> {
   if (!(array instanceof Float32Array || array instanceof Int32Array || array instanceof Uint8Array)) {
     throw new ArgumentError(`fromTypedArray: expected a Float32Array, Int32Array or Uint8Array, got ${describe(array)}`);
@@ -138,7 +153,7 @@ export function fromTypedArray<A extends TensorData>(
   if (numelOf(size) !== array.length) {
     throw new ShapeError(`fromTypedArray: shape [${size.join(', ')}] needs ${numelOf(size)} values, got ${array.length}`);
   }
-  return upload('fromTypedArray', array, size, dtypeOfTypedArray(array) as DTypeOfArray<A>, opts?.device ?? 'cpu');
+  return finish(upload('fromTypedArray', array, size, dtypeOfTypedArray(array) as DTypeOfArray<A>, opts?.device ?? 'cpu'), opts);
 }
 
 /** Shape of a nested array, checking that it is rectangular. */
@@ -165,10 +180,10 @@ function nestedShape(data: NestedArray, path = 'data'): number[] {
  */
 export function tensor<D extends DType = DType>(data: NestedArray | TensorData, opts?: TensorOptions<D>): Tensor<D> {
   if (ArrayBuffer.isView(data)) {
-    const t = fromTypedArray(data as TensorData, undefined, opts) as Tensor<DType> as Tensor<D>;
-    if (opts?.dtype === undefined || opts.dtype === t.dtype) return t;
+    const t = fromTypedArray(data as TensorData, undefined, { device: opts?.device }) as Tensor<DType> as Tensor<D>;
+    if (opts?.dtype === undefined || opts.dtype === t.dtype) return finish(t, opts);
     try {
-      return t.to(opts.dtype);
+      return finish(t.to(opts.dtype), opts);
     } finally {
       t.dispose();
     }
@@ -191,5 +206,5 @@ export function tensor<D extends DType = DType>(data: NestedArray | TensorData, 
       : dtype === 'int32'
         ? Int32Array.from(numbers, Math.trunc)
         : Uint8Array.from(numbers, (v) => (dtype === 'bool' ? Number(v !== 0) : Math.trunc(v) & 0xff));
-  return upload('tensor', values, shape, dtype, device) as Tensor<DType> as Tensor<D>;
+  return finish(upload('tensor', values, shape, dtype, device) as Tensor<DType> as Tensor<D>, opts);
 }

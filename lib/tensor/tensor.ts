@@ -4,7 +4,8 @@
  * the device's stream and return at once; `await t.data()` reads values.
  * @module
  */
-import { ArgumentError, DisposedError, ShapeError } from '../errors.js';
+import { backward, record, type BackwardOptions, type GradNode } from '../autograd/graph.js';
+import { ArgumentError, DisposedError, DTypeError, ShapeError } from '../errors.js';
 import { native, type NativeTensor, type StorageHandle } from '../native.js';
 import { resolveDevice, type Device, type DeviceLike } from './device.js';
 import { allocTypedArray, checkDType, dtypeCode, dtypeSize, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
@@ -36,7 +37,11 @@ export class Tensor<D extends DType = DType> {
   readonly offset: number;
   readonly dtype: D;
   readonly device: Device;
+  /** Accumulated gradient of a leaf after `backward()`; owned (and disposed) by this tensor. */
+  grad: Tensor<'float32'> | null = null;
   #storage: StorageHandle | null;
+  #requiresGrad = false;
+  #gradFn: GradNode | null = null;
 
   /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
   constructor(
@@ -65,6 +70,55 @@ export class Tensor<D extends DType = DType> {
   /** Number of elements. */
   get numel(): number {
     return numelOf(this.shape);
+  }
+
+  /** Whether gradients flow to this tensor (set on leaves with `requiresGrad_()`). */
+  get requiresGrad(): boolean {
+    return this.#requiresGrad;
+  }
+
+  /** The op that produced this tensor in the autograd graph, or null for a leaf. */
+  get gradFn(): GradNode | null {
+    return this.#gradFn;
+  }
+
+  /** True for tensors not produced by a recorded op (user-created tensors, parameters). */
+  get isLeaf(): boolean {
+    return this.#gradFn === null;
+  }
+
+  /**
+   * Marks a leaf as requiring grad (float32 only), as `tensor.requires_grad_()`. Returns it.
+   * @example const w = randn([3, 3]).requiresGrad_();
+   */
+  requiresGrad_(requiresGrad = true): this {
+    if (!this.isLeaf) {
+      throw new ArgumentError('requiresGrad_: only leaf tensors can change requiresGrad; use detach() for a new leaf');
+    }
+    if (requiresGrad && this.dtype !== 'float32') {
+      throw new DTypeError(`requiresGrad_: only float32 tensors can require gradients, got ${this.dtype}`);
+    }
+    this.#requiresGrad = requiresGrad;
+    return this;
+  }
+
+  /** @internal Attaches the graph node of the op that produced this tensor. */
+  _setGradFn(node: GradNode): void {
+    this.#gradFn = node;
+    this.#requiresGrad = true;
+  }
+
+  /**
+   * Computes gradients of this tensor with respect to the graph's leaves and accumulates
+   * them into their `.grad`. `grad` may be omitted for a one-element tensor.
+   */
+  backward(grad?: Tensor, options?: BackwardOptions): void {
+    backward(this, grad, options);
+  }
+
+  /** A new leaf sharing this tensor's memory, outside the autograd graph. */
+  detach(): Tensor<D> {
+    return this._view('detach', this.shape, this.strides);
   }
 
   /** True after `dispose()`; any further use throws DisposedError. */
@@ -96,6 +150,8 @@ export class Tensor<D extends DType = DType> {
     if (this.#storage === null) return;
     this.#storage.release();
     this.#storage = null;
+    this.grad?.dispose();
+    this.grad = null;
     untrack(this);
   }
 
@@ -192,17 +248,23 @@ export class Tensor<D extends DType = DType> {
           `viewed as [${target.join(', ')}] without a copy; use reshape()`,
       );
     }
-    return this._view('view', target, strides);
+    return this.#reshaped('view', target, strides);
+  }
+
+  /** A view that passes gradients back reshaped to this tensor's shape. */
+  #reshaped(op: string, shape: readonly number[], strides: readonly number[], source: Tensor<D> = this): Tensor<D> {
+    const inputShape = this.shape;
+    return record(op, source._view(op, shape, strides), [this], (g) => [g.reshape(inputShape)]);
   }
 
   /** A tensor with a new shape: a view when possible, otherwise a copy (`-1` infers a size). */
   reshape(...shape: number[] | [readonly number[]]): Tensor<D> {
     const target = inferShape('reshape', flattenArgs(shape), this.numel);
     const strides = viewStrides(this.shape, this.strides, target);
-    if (strides !== null) return this._view('reshape', target, strides);
-    const copy = this.contiguous();
+    if (strides !== null) return this.#reshaped('reshape', target, strides);
+    const copy = noGradCopy(this);
     try {
-      return copy._view('reshape', target, contiguousStrides(target));
+      return this.#reshaped('reshape', target, contiguousStrides(target), copy);
     } finally {
       copy.dispose();
     }
@@ -214,7 +276,9 @@ export class Tensor<D extends DType = DType> {
     if (order.length !== this.ndim || new Set(order).size !== this.ndim) {
       throw new ShapeError(`permute: expected a permutation of ${this.ndim} dims, got [${flattenArgs(dims).join(', ')}]`);
     }
-    return this._view('permute', order.map((d) => this.shape[d]!), order.map((d) => this.strides[d]!));
+    const inverse = order.map((_, i) => order.indexOf(i));
+    const out = this._view('permute', order.map((d) => this.shape[d]!), order.map((d) => this.strides[d]!));
+    return record('permute', out, [this], (g) => [g.permute(inverse)]);
   }
 
   /** Swaps two dimensions. */
@@ -248,18 +312,24 @@ export class Tensor<D extends DType = DType> {
     shape[d] = Math.ceil((to - from) / step);
     const strides = [...this.strides];
     strides[d] = this.strides[d]! * step;
-    return this._view('slice', shape, strides, this.offset + from * this.strides[d]!);
+    const out = this._view('slice', shape, strides, this.offset + from * this.strides[d]!);
+    const inputShape = this.shape;
+    return record('slice', out, [this], (g) => {
+      const full = zerosFor(inputShape, g);
+      ops.copyInto(full.slice(d, from, to, step), g);
+      return [full];
+    });
   }
 
   /** Removes dimensions of size 1 (all, or only `dim`). */
   squeeze(dim?: number): Tensor<D> {
     if (dim === undefined) {
       const keep = [...this.shape.keys()].filter((i) => this.shape[i] !== 1);
-      return this._view('squeeze', keep.map((i) => this.shape[i]!), keep.map((i) => this.strides[i]!));
+      return this.#reshaped('squeeze', keep.map((i) => this.shape[i]!), keep.map((i) => this.strides[i]!));
     }
     const d = normalizeDim('squeeze', dim, this.ndim);
-    if (this.shape[d] !== 1) return this._view('squeeze', this.shape, this.strides);
-    return this._view('squeeze', this.shape.filter((_, i) => i !== d), this.strides.filter((_, i) => i !== d));
+    if (this.shape[d] !== 1) return this.#reshaped('squeeze', this.shape, this.strides);
+    return this.#reshaped('squeeze', this.shape.filter((_, i) => i !== d), this.strides.filter((_, i) => i !== d));
   }
 
   /** Inserts a dimension of size 1 at `dim` (in [-ndim-1, ndim]). */
@@ -270,7 +340,7 @@ export class Tensor<D extends DType = DType> {
     const stride = d < this.ndim ? this.shape[d]! * this.strides[d]! : 1;
     shape.splice(d, 0, 1);
     strides.splice(d, 0, stride);
-    return this._view('unsqueeze', shape, strides);
+    return this.#reshaped('unsqueeze', shape, strides);
   }
 
   /** Flattens dims `startDim..endDim` into one (a view when possible). */
@@ -301,18 +371,19 @@ export class Tensor<D extends DType = DType> {
       outShape.push(resolved);
       outStrides.push(i < lead || (own === 1 && resolved !== 1) ? 0 : this.strides[i - lead]!);
     });
-    return this._view('expand', outShape, outStrides);
+    const inputShape = this.shape;
+    return record('expand', this._view('expand', outShape, outStrides), [this], (g) => [ops.sumTo(g, inputShape)]);
   }
 
   /** This tensor if already contiguous (a new handle on it), else a contiguous copy. */
   contiguous(): Tensor<D> {
-    if (this.isContiguous()) return this._view('contiguous', this.shape, this.strides);
-    return ops.copyTo(this, this.device, this.dtype, 'contiguous');
+    const out = this.isContiguous() ? this._view('contiguous', this.shape, this.strides) : noGradCopy(this);
+    return record('contiguous', out, [this], (g) => [g.detach()]);
   }
 
   /** A contiguous copy with its own memory. */
   clone(): Tensor<D> {
-    return ops.copyTo(this, this.device, this.dtype, 'clone');
+    return record('clone', ops.copyTo(this, this.device, this.dtype, 'clone'), [this], (g) => [g.detach()]);
   }
 
   /**
@@ -326,8 +397,11 @@ export class Tensor<D extends DType = DType> {
     const isDevice = typeof target === 'string' && (target === 'cpu' || target.startsWith('cuda'));
     const device = isDevice ? resolveDevice('to', target) : this.device;
     const type = isDevice ? (dtype === undefined ? this.dtype : checkDType('to', 'dtype', dtype)) : checkDType('to', 'dtype', target);
-    if (device === this.device && type === this.dtype) return this._view('to', this.shape, this.strides);
-    return ops.copyTo(this, device, type, 'to');
+    const source = this.device;
+    const out = device === this.device && type === this.dtype ? this._view('to', this.shape, this.strides) : ops.copyTo(this, device, type, 'to');
+    // Only a float -> float move is differentiable (float32 is the one float dtype).
+    if (type !== 'float32') return out;
+    return record('to', out, [this], (g) => [g.to(source)]);
   }
 
   /** Shorthand for `to('cpu')`. */
@@ -366,6 +440,90 @@ export class Tensor<D extends DType = DType> {
   minimum(other: Tensor | number): Tensor<D> {
     return ops.minimum(this, other);
   }
+  /** `this ** exponent` with broadcasting. */
+  pow(exponent: Tensor | number): Tensor<D> {
+    return ops.pow(this, exponent);
+  }
+  /** `-this`. */
+  neg(): Tensor<D> {
+    return ops.neg(this);
+  }
+  /** `|this|`. */
+  abs(): Tensor<D> {
+    return ops.abs(this);
+  }
+  /** `e^this`. */
+  exp(): Tensor<D> {
+    return ops.exp(this);
+  }
+  /** Natural logarithm. */
+  log(): Tensor<D> {
+    return ops.log(this);
+  }
+  /** Square root. */
+  sqrt(): Tensor<D> {
+    return ops.sqrt(this);
+  }
+  /** `this * this`. */
+  square(): Tensor<D> {
+    return ops.square(this);
+  }
+  /** `1 / this`. */
+  reciprocal(): Tensor<D> {
+    return ops.reciprocal(this);
+  }
+  /** `max(this, 0)`. */
+  relu(): Tensor<D> {
+    return ops.relu(this);
+  }
+  /** Logistic sigmoid. */
+  sigmoid(): Tensor<D> {
+    return ops.sigmoid(this);
+  }
+  /** Hyperbolic tangent. */
+  tanh(): Tensor<D> {
+    return ops.tanh(this);
+  }
+  /** `this == other` (bool). */
+  eq(other: Tensor | number): Tensor<'bool'> {
+    return ops.eq(this, other);
+  }
+  /** `this != other` (bool). */
+  ne(other: Tensor | number): Tensor<'bool'> {
+    return ops.ne(this, other);
+  }
+  /** `this < other` (bool). */
+  lt(other: Tensor | number): Tensor<'bool'> {
+    return ops.lt(this, other);
+  }
+  /** `this <= other` (bool). */
+  le(other: Tensor | number): Tensor<'bool'> {
+    return ops.le(this, other);
+  }
+  /** `this > other` (bool). */
+  gt(other: Tensor | number): Tensor<'bool'> {
+    return ops.gt(this, other);
+  }
+  /** `this >= other` (bool). */
+  ge(other: Tensor | number): Tensor<'bool'> {
+    return ops.ge(this, other);
+  }
+  /** Sum over `dim` (all when omitted). */
+  sum(dim?: number | readonly number[], opts?: ops.ReduceOptions): Tensor<D> {
+    return ops.sum(this, dim, opts);
+  }
+  /** Mean over `dim` (all when omitted). */
+  mean(dim?: number | readonly number[], opts?: ops.ReduceOptions): Tensor<D> {
+    return ops.mean(this, dim, opts);
+  }
+  /** Maximum over `dim` (all when omitted). */
+  amax(dim?: number | readonly number[], opts?: ops.ReduceOptions): Tensor<D> {
+    return ops.amax(this, dim, opts);
+  }
+  /** Minimum over `dim` (all when omitted). */
+  amin(dim?: number | readonly number[], opts?: ops.ReduceOptions): Tensor<D> {
+    return ops.amin(this, dim, opts);
+  }
   /** Matrix product with batch broadcasting, as `torch.matmul`. */
   matmul(other: Tensor): Tensor<'float32'> {
     return ops.matmul(this, other);
@@ -374,6 +532,16 @@ export class Tensor<D extends DType = DType> {
   indexSelect(dim: number, index: Tensor): Tensor<D> {
     return ops.indexSelect(this, dim, index);
   }
+}
+
+/** A contiguous copy made without recording (callers record their own node). */
+function noGradCopy<D extends DType>(t: Tensor<D>): Tensor<D> {
+  return ops.copyTo(t, t.device, t.dtype, 'contiguous');
+}
+
+/** Zeros shaped like the gradient of an input of `shape` (float32, on g's device). */
+function zerosFor(shape: readonly number[], g: Tensor): Tensor<'float32'> {
+  return ops.zerosOn(shape, g.device);
 }
 
 /** Accepts both `f(2, 3)` and `f([2, 3])`. */

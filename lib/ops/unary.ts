@@ -1,0 +1,105 @@
+/**
+ * Unary elementwise ops and activations, each differentiable (derivatives in
+ * native/src/kernels/unary.h, as PyTorch's autograd defines them).
+ * @module
+ */
+import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
+import { ArgumentError } from '../errors.js';
+import { native } from '../native.js';
+import { empty } from '../tensor/creation.js';
+import type { DType } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { checkDTypeIn, checkTensor } from './validate.js';
+
+/** Binding codes (native/include/neocog/backend.h UnaryOp). */
+const UNARY_CODES = {
+  neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, relu: 5, sigmoid: 6, tanh: 7,
+  leakyRelu: 8, elu: 9, gelu: 10, silu: 11, hardswish: 12, square: 13, reciprocal: 14,
+} as const;
+type UnaryName = keyof typeof UNARY_CODES;
+
+/** Ops also defined on int32 (not differentiable there). */
+const INTEGER_OPS: ReadonlySet<UnaryName> = new Set(['neg', 'abs', 'square', 'relu']);
+
+function unary<D extends DType>(op: UnaryName, x: Tensor<D>, alpha = 0): Tensor<D> {
+  checkTensor(op, 'input', x);
+  checkDTypeIn(op, 'input', x, INTEGER_OPS.has(op) ? ['float32', 'int32'] : ['float32']);
+  const out = empty(op, x.shape, x.dtype, x.device);
+  native.unary(op, UNARY_CODES[op], out._native(op, 'out'), x._native(op), alpha);
+  if (!needsGrad(x)) return out;
+  const input = saveForBackward(x);
+  return record(
+    op,
+    out,
+    [x],
+    (g) => {
+      const gradIn = empty(`${op}Backward`, input.shape, 'float32', input.device);
+      native.unaryBackward(`${op}Backward`, UNARY_CODES[op], gradIn._native(op, 'out'), g._native(op, 'grad'), input._native(op), alpha);
+      return [gradIn];
+    },
+    [input],
+  );
+}
+
+/** `-x`. */
+export function neg<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('neg', x);
+}
+/** `|x|`; the gradient at 0 is 0. */
+export function abs<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('abs', x);
+}
+/** `e^x`. */
+export function exp<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('exp', x);
+}
+/** Natural logarithm. */
+export function log<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('log', x);
+}
+/** Square root. */
+export function sqrt<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('sqrt', x);
+}
+/** `x * x`. */
+export function square<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('square', x);
+}
+/** `1 / x`. */
+export function reciprocal<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('reciprocal', x);
+}
+/** `max(x, 0)`; the gradient at 0 is 0, NaN propagates. */
+export function relu<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('relu', x);
+}
+/** Logistic sigmoid `1 / (1 + e^-x)`. */
+export function sigmoid<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('sigmoid', x);
+}
+/** Hyperbolic tangent. */
+export function tanh<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('tanh', x);
+}
+/** `x` for x > 0, else `negativeSlope * x` (default 0.01). */
+export function leakyRelu<D extends DType>(x: Tensor<D>, negativeSlope = 0.01): Tensor<D> {
+  if (!Number.isFinite(negativeSlope)) throw new ArgumentError(`leakyRelu: expected negativeSlope to be finite, got ${negativeSlope}`);
+  return unary('leakyRelu', x, negativeSlope);
+}
+/** `x` for x > 0, else `alpha * (e^x - 1)` (default alpha 1). */
+export function elu<D extends DType>(x: Tensor<D>, alpha = 1): Tensor<D> {
+  if (!Number.isFinite(alpha)) throw new ArgumentError(`elu: expected alpha to be finite, got ${alpha}`);
+  return unary('elu', x, alpha);
+}
+/** Gaussian error linear unit, exact (erf) form as torch's default. */
+export function gelu<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('gelu', x);
+}
+/** `x * sigmoid(x)` (swish). */
+export function silu<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('silu', x);
+}
+/** `x * relu6(x + 3) / 6`, as MobileNetV3. */
+export function hardswish<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('hardswish', x);
+}
