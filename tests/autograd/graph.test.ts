@@ -1,0 +1,93 @@
+import { expect, it } from 'vitest';
+
+import {
+  ArgumentError, DTypeError, enableGrad, isGradEnabled, memory, noGrad, ones, randn, scope, ShapeError, tensor,
+} from '../../lib/index.js';
+
+const leaf = (values: number[]) => tensor(values, { dtype: 'float32', requiresGrad: true });
+
+it('gradients accumulate over backward calls until reset', () => {
+  const x = leaf([1, 2, 3]);
+  x.mul(x).sum().backward();
+  x.mul(3).sum().backward();
+  expect(x.grad!.tolist()).toEqual([5, 7, 9]);
+  x.grad!.dispose();
+  x.grad = null;
+  x.sum().backward();
+  expect(x.grad!.tolist()).toEqual([1, 1, 1]);
+});
+
+it('backward twice needs retainGraph', () => {
+  const x = leaf([1, 2]);
+  const y = x.exp().sum();
+  y.backward(undefined, { retainGraph: true });
+  y.backward();
+  expect(x.grad!.tolist()).toEqual([2 * Math.fround(Math.E), 2 * Math.fround(Math.exp(2))].map(Math.fround));
+  expect(() => y.backward()).toThrow(ArgumentError);
+  expect(() => y.backward()).toThrow(/retainGraph/);
+});
+
+it('a non-scalar output needs an explicit grad of its shape', () => {
+  const x = leaf([1, 2]);
+  const y = x.mul(2);
+  expect(() => y.backward()).toThrow(ShapeError);
+  expect(() => y.backward(ones([3]))).toThrow(/expected grad of shape \[2\]/);
+  y.backward(tensor([1, 10], { dtype: 'float32' }));
+  expect(x.grad!.tolist()).toEqual([2, 20]);
+});
+
+it('noGrad records nothing, also across await; enableGrad re-enables', async () => {
+  const x = leaf([1, 2]);
+  expect(isGradEnabled()).toBe(true);
+  const y = noGrad(() => x.mul(2));
+  expect(y.requiresGrad).toBe(false);
+  expect(y.gradFn).toBeNull();
+  await noGrad(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(isGradEnabled()).toBe(false);
+    expect(x.add(1).requiresGrad).toBe(false);
+    expect(enableGrad(() => x.add(1).requiresGrad)).toBe(true);
+  });
+  expect(x.add(1).gradFn?.name).toBe('add');
+});
+
+it('detach cuts the graph; gradients reach inputs that require grad', () => {
+  const x = leaf([3]);
+  const y = x.mul(x.detach());
+  y.sum().backward();
+  expect(x.grad!.tolist()).toEqual([3]);
+  expect(x.isLeaf).toBe(true);
+  expect(y.isLeaf).toBe(false);
+});
+
+it('requiresGrad_ is for float leaves only', () => {
+  expect(() => tensor([1, 2]).requiresGrad_()).toThrow(DTypeError);
+  const x = leaf([1]);
+  expect(() => x.mul(2).requiresGrad_(false)).toThrow(/only leaf tensors/);
+  expect(() => tensor([1]).sum().backward()).toThrow(/does not require grad/);
+});
+
+it('backward frees what the graph saved; leaf grads survive the scope', () => {
+  const w = randn([64, 64], { requiresGrad: true });
+  const before = memory('cpu');
+  scope(() => {
+    const x = randn([8, 64]);
+    const loss = x.matmul(w).tanh().square().mean();
+    loss.backward();
+  });
+  expect(w.grad).not.toBeNull();
+  expect(w.grad!.isDisposed).toBe(false);
+  expect(w.grad!.shape).toEqual([64, 64]);
+  // only the gradient itself is left
+  expect(memory('cpu').tensors).toBe(before.tensors + 1);
+  w.dispose();
+  expect(w.grad).toBeNull();
+});
+
+it('deep graphs do not overflow the stack', () => {
+  const x = leaf([1]);
+  let y = x;
+  for (let i = 0; i < 20000; ++i) y = y.add(0);
+  y.sum().backward();
+  expect(x.grad!.tolist()).toEqual([1]);
+});
