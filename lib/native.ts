@@ -48,12 +48,31 @@ export interface CudaDeviceProperties {
   driverVersion: number;
 }
 
+/** Convolution geometry (native ConvParams): one entry per spatial dim; dilation 1 = none. */
+export interface NativeConvParams {
+  spatial: number;
+  stride: readonly number[];
+  padBegin: readonly number[];
+  padEnd: readonly number[];
+  dilation: readonly number[];
+  groups: number;
+}
+
 /** The addon's exports (native/src/binding). Ops write into a preallocated `out`. */
 export interface NativeBinding {
   // ops (binding/ops.cc), sorted
   arange(out: NativeTensor, start: number, step: number): void;
   binary(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
   compare(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  convBackwardData(params: NativeConvParams, gradInput: NativeTensor, gradOutput: NativeTensor, weight: NativeTensor): void;
+  convBackwardWeight(
+    params: NativeConvParams,
+    gradWeight: NativeTensor,
+    gradBias: NativeTensor | null,
+    gradOutput: NativeTensor,
+    input: NativeTensor,
+  ): void;
+  convForward(params: NativeConvParams, out: NativeTensor, input: NativeTensor, weight: NativeTensor, bias: NativeTensor | null): void;
   copy(op: string, out: NativeTensor, input: NativeTensor): void;
   fill(out: NativeTensor, value: number): void;
   indexAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;

@@ -22,6 +22,17 @@ enum class UnaryOp : int32_t {
 };
 enum class ReduceOp : int32_t { Sum = 0, Mean = 1, Max = 2, Min = 3 };
 
+// Geometry of a 1-d, 2-d or 3-d convolution, in PyTorch's terms (dilation 1 = none).
+// padBegin/padEnd may differ ('same' padding with an even kernel, TensorFlow's rule).
+struct ConvParams {
+  int32_t spatial = 2;
+  int64_t stride[3] = {1, 1, 1};
+  int64_t padBegin[3] = {0, 0, 0};
+  int64_t padEnd[3] = {0, 0, 0};
+  int64_t dilation[3] = {1, 1, 1};
+  int64_t groups = 1;
+};
+
 struct RandomState {
   uint64_t seed = 0;
   uint64_t offset = 0;  // Philox counter of the first element
@@ -66,6 +77,16 @@ class Backend {
   // out has in's rank with size 1 on every reduced dim; each out element reduces the
   // in elements that share its other coordinates.
   virtual void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) = 0;
+
+  // Convolution of input [N, C, *spatial] with weight [O, C / groups, *kernel] into out
+  // [N, O, *outSpatial]; any strides (channels-last is the fast path on both libraries).
+  // An absent bias / gradBias has data == nullptr.
+  virtual void convForward(const ConvParams& params, const TensorRef& out, const TensorRef& input,
+                           const TensorRef& weight, const TensorRef& bias) = 0;
+  virtual void convBackwardData(const ConvParams& params, const TensorRef& gradInput, const TensorRef& gradOutput,
+                                const TensorRef& weight) = 0;
+  virtual void convBackwardWeight(const ConvParams& params, const TensorRef& gradWeight, const TensorRef& gradBias,
+                                  const TensorRef& gradOutput, const TensorRef& input) = 0;
 
   // Batched matrix product of [B, M, K] x [B, K, N] -> [B, M, N] (batch stride 0 broadcasts).
   virtual void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;

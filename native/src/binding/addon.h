@@ -37,6 +37,9 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Arange(const Napi::CallbackInfo& info);
   Napi::Value Binary(const Napi::CallbackInfo& info);
   Napi::Value Compare(const Napi::CallbackInfo& info);
+  Napi::Value ConvBackwardData(const Napi::CallbackInfo& info);
+  Napi::Value ConvBackwardWeight(const Napi::CallbackInfo& info);
+  Napi::Value ConvForward(const Napi::CallbackInfo& info);
   Napi::Value Copy(const Napi::CallbackInfo& info);
   Napi::Value Fill(const Napi::CallbackInfo& info);
   Napi::Value IndexAdd(const Napi::CallbackInfo& info);

@@ -61,6 +61,35 @@ TensorArg tensorArg(const Napi::Value& value, const char* op, const char* name) 
   return arg;
 }
 
+TensorArg optionalTensorArg(const Napi::Value& value, const char* op, const char* name) {
+  if (value.IsNull() || value.IsUndefined()) return TensorArg{};
+  return tensorArg(value, op, name);
+}
+
+ConvParams convParamsArg(const Napi::Value& value, const char* op) {
+  if (!value.IsObject()) badArgument(op, "params", "a convolution parameter object");
+  const Napi::Object object = value.As<Napi::Object>();
+  ConvParams p;
+  p.spatial = static_cast<int32_t>(integerProperty(object, "spatial", op, "params"));
+  p.groups = integerProperty(object, "groups", op, "params");
+  if (p.spatial < 1 || p.spatial > 3 || p.groups < 1) badArgument(op, "params", "1 to 3 spatial dims and groups >= 1");
+  const auto fill = [&](const char* key, int64_t* target, int64_t minimum) {
+    const Napi::Value list = object.Get(key);
+    if (!list.IsArray() || list.As<Napi::Array>().Length() != static_cast<uint32_t>(p.spatial)) {
+      badArgument(op, "params", std::string("a ") + key + " entry per spatial dim");
+    }
+    for (int i = 0; i < p.spatial; ++i) {
+      target[i] = list.As<Napi::Array>().Get(static_cast<uint32_t>(i)).As<Napi::Number>().Int64Value();
+      if (target[i] < minimum) badArgument(op, "params", std::string(key) + " >= " + std::to_string(minimum));
+    }
+  };
+  fill("stride", p.stride, 1);
+  fill("padBegin", p.padBegin, 0);
+  fill("padEnd", p.padEnd, 0);
+  fill("dilation", p.dilation, 1);
+  return p;
+}
+
 Device deviceArg(const Napi::Value& value, const char* op) {
   if (!value.IsString()) badArgument(op, "device", "a string");
   const std::string text = value.As<Napi::String>().Utf8Value();

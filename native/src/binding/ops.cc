@@ -5,6 +5,7 @@
 #include "binding/addon.h"
 #include "binding/args.h"
 #include "binding/errors.h"
+#include "kernels/conv.h"
 
 namespace neocog::binding {
 
@@ -13,11 +14,16 @@ namespace {
 // Enqueues `kernel` on the stream of `out`'s device, keeping every operand alive until it ran.
 template <typename Kernel>
 Napi::Value submit(Napi::Env env, Addon& addon, const char* op, const TensorArg& out,
-                   const std::vector<const TensorArg*>& inputs, Kernel kernel) {
+                   const std::vector<const TensorArg*>& inputs, Kernel kernel,
+                   const std::vector<const TensorArg*>& moreOutputs = {}) {
   const Device device = out.storage->device();
   Task task;
   task.op = op;
   task.outputs = {out.storage};
+  for (const TensorArg* extra : moreOutputs) {
+    if (extra->storage->device() != device) fail(ErrorKind::Device, std::string(op) + ": outputs on different devices");
+    task.outputs.push_back(extra->storage);
+  }
   for (const TensorArg* input : inputs) {
     if (input->storage->device() != device) {
       fail(ErrorKind::Device, std::string(op) + ": expected all tensors on " + device.str() + ", got one on " +
@@ -38,6 +44,9 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("arange", &Addon::Arange),
                                 InstanceMethod("binary", &Addon::Binary),
                                 InstanceMethod("compare", &Addon::Compare),
+                                InstanceMethod("convBackwardData", &Addon::ConvBackwardData),
+                                InstanceMethod("convBackwardWeight", &Addon::ConvBackwardWeight),
+                                InstanceMethod("convForward", &Addon::ConvForward),
                                 InstanceMethod("copy", &Addon::Copy),
                                 InstanceMethod("fill", &Addon::Fill),
                                 InstanceMethod("indexAdd", &Addon::IndexAdd),
@@ -87,6 +96,74 @@ Napi::Value Addon::Compare(const Napi::CallbackInfo& info) {
     const TensorRef o = out.ref, x = a.ref, y = b.ref;
     return submit(info.Env(), *this, name.c_str(), out, {&a, &b},
                   [op, o, x, y](Backend& backend) { backend.compare(op, o, x, y); });
+  });
+}
+
+namespace {
+
+// Backstop for the shapes lib/ops/conv.ts already checked: a mismatch here would make a
+// library read outside a buffer.
+void checkConvShapes(const char* op, const ConvParams& p, const TensorRef& output, const TensorRef& input,
+                     const TensorRef& weight) {
+  const Layout &o = output.layout, &i = input.layout, &w = weight.layout;
+  bool ok = o.ndim == p.spatial + 2 && i.ndim == o.ndim && w.ndim == o.ndim && o.shape[0] == i.shape[0] &&
+            o.shape[1] == w.shape[0] && i.shape[1] == w.shape[1] * p.groups && w.shape[0] % p.groups == 0;
+  for (int d = 0; ok && d < p.spatial; ++d) {
+    ok = o.shape[2 + d] == kernels::convOutputSize(i.shape[2 + d], w.shape[2 + d], p.stride[d], p.padBegin[d],
+                                                   p.padEnd[d], p.dilation[d]);
+  }
+  for (const TensorRef* t : {&output, &input, &weight}) ok = ok && t->dtype == DType::Float32;
+  if (!ok) fail(ErrorKind::Internal, std::string(op) + ": native convolution operands do not fit together");
+}
+
+}  // namespace
+
+Napi::Value Addon::ConvBackwardData(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const ConvParams p = convParamsArg(info[0], "conv backward");
+    const TensorArg gradInput = tensorArg(info[1], "conv backward", "gradInput");
+    const TensorArg gradOutput = tensorArg(info[2], "conv backward", "gradOutput");
+    const TensorArg weight = tensorArg(info[3], "conv backward", "weight");
+    checkConvShapes("conv backward", p, gradOutput.ref, gradInput.ref, weight.ref);
+    const TensorRef gi = gradInput.ref, go = gradOutput.ref, w = weight.ref;
+    return submit(info.Env(), *this, "conv backward", gradInput, {&gradOutput, &weight},
+                  [p, gi, go, w](Backend& b) { b.convBackwardData(p, gi, go, w); });
+  });
+}
+
+Napi::Value Addon::ConvBackwardWeight(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const ConvParams p = convParamsArg(info[0], "conv backward");
+    const TensorArg gradWeight = tensorArg(info[1], "conv backward", "gradWeight");
+    const TensorArg gradBias = optionalTensorArg(info[2], "conv backward", "gradBias");
+    const TensorArg gradOutput = tensorArg(info[3], "conv backward", "gradOutput");
+    const TensorArg input = tensorArg(info[4], "conv backward", "input");
+    checkConvShapes("conv backward", p, gradOutput.ref, input.ref, gradWeight.ref);
+    if (gradBias.storage && gradBias.ref.numel() != gradWeight.ref.layout.shape[0]) {
+      fail(ErrorKind::Internal, "conv backward: native gradBias has the wrong size");
+    }
+    const TensorRef gw = gradWeight.ref, gb = gradBias.ref, go = gradOutput.ref, x = input.ref;
+    std::vector<const TensorArg*> outputs;
+    if (gradBias.storage) outputs.push_back(&gradBias);
+    return submit(
+        info.Env(), *this, "conv backward", gradWeight, {&gradOutput, &input},
+        [p, gw, gb, go, x](Backend& b) { b.convBackwardWeight(p, gw, gb, go, x); }, outputs);
+  });
+}
+
+Napi::Value Addon::ConvForward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const ConvParams p = convParamsArg(info[0], "conv");
+    const TensorArg out = tensorArg(info[1], "conv", "out");
+    const TensorArg input = tensorArg(info[2], "conv", "input");
+    const TensorArg weight = tensorArg(info[3], "conv", "weight");
+    const TensorArg bias = optionalTensorArg(info[4], "conv", "bias");
+    checkConvShapes("conv", p, out.ref, input.ref, weight.ref);
+    if (bias.storage && bias.ref.numel() != out.ref.layout.shape[1]) fail(ErrorKind::Internal, "conv: native bias has the wrong size");
+    const TensorRef o = out.ref, x = input.ref, w = weight.ref, b = bias.ref;
+    std::vector<const TensorArg*> inputs{&input, &weight};
+    if (bias.storage) inputs.push_back(&bias);
+    return submit(info.Env(), *this, "conv", out, inputs, [p, o, x, w, b](Backend& backend) { backend.convForward(p, o, x, w, b); });
   });
 }
 

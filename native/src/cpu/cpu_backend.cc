@@ -58,6 +58,18 @@ class CpuBackend final : public Backend {
     cpu::unaryBackward(op, gradIn, gradOut, input, alpha);
   }
   void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) override { cpu::reduce(op, out, in); }
+  void convForward(const ConvParams& p, const TensorRef& out, const TensorRef& input, const TensorRef& weight,
+                   const TensorRef& bias) override {
+    cpu::convForward(dnnl_, p, out, input, weight, bias);
+  }
+  void convBackwardData(const ConvParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                        const TensorRef& weight) override {
+    cpu::convBackwardData(dnnl_, p, gradInput, gradOutput, weight);
+  }
+  void convBackwardWeight(const ConvParams& p, const TensorRef& gradWeight, const TensorRef& gradBias,
+                          const TensorRef& gradOutput, const TensorRef& input) override {
+    cpu::convBackwardWeight(dnnl_, p, gradWeight, gradBias, gradOutput, input);
+  }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     cpu::matmul(dnnl_, out, a, b);
   }

@@ -1,6 +1,8 @@
 // Batched matmul on oneDNN's matmul primitive. oneDNN takes arbitrary plain strides, so
 // transposed views need no copy; a batch stride of 0 (broadcast) maps to oneDNN's batch 1.
-// oneDNN's primitive cache makes re-creating the primitive for a seen shape cheap.
+// Primitives are cached per operand layout (DnnlContext::cache).
+#include <string>
+
 #include "cpu/ops.h"
 
 namespace neocog::cpu {
@@ -19,12 +21,20 @@ dnnl::memory::desc describe(const TensorRef& t) {
 
 void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
   if (out.numel() == 0) return;
+  if (a.layout.shape[2] == 0) {
+    fill(out, 0.0);  // an empty inner dimension sums nothing
+    return;
+  }
   const auto aDesc = describe(a), bDesc = describe(b), outDesc = describe(out);
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(aDesc, bDesc, outDesc), dnnl.engine);
+  std::string key = "matmul";
+  for (const TensorRef* t : {&a, &b, &out}) {
+    for (int d = 0; d < 3; ++d) key += '|' + std::to_string(t->layout.shape[d]) + ':' + std::to_string(t->layout.strides[d]);
+  }
+  auto& entry = dnnl.cache<dnnl::matmul>(
+      key, [&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(aDesc, bDesc, outDesc), dnnl.engine); });
   dnnl::memory aMem(aDesc, dnnl.engine, a.data), bMem(bDesc, dnnl.engine, b.data),
       outMem(outDesc, dnnl.engine, out.data);
-  dnnl::matmul(pd).execute(dnnl.stream,
-                           {{DNNL_ARG_SRC, aMem}, {DNNL_ARG_WEIGHTS, bMem}, {DNNL_ARG_DST, outMem}});
+  entry.primitive.execute(dnnl.stream, {{DNNL_ARG_SRC, aMem}, {DNNL_ARG_WEIGHTS, bMem}, {DNNL_ARG_DST, outMem}});
   dnnl.stream.wait();
 }
 

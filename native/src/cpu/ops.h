@@ -17,6 +17,12 @@ void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, cons
 void unary(UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha);
 void unaryBackward(UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input, double alpha);
 void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in);
+void convForward(DnnlContext& dnnl, const ConvParams& p, const TensorRef& out, const TensorRef& input,
+                 const TensorRef& weight, const TensorRef& bias);
+void convBackwardData(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                      const TensorRef& weight);
+void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradWeight, const TensorRef& gradBias,
+                        const TensorRef& gradOutput, const TensorRef& input);
 void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);

@@ -81,6 +81,18 @@ class CudaBackend final : public Backend {
   void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) override {
     run([&] { cuda::reduce(handles_, op, out, in); });
   }
+  void convForward(const ConvParams& p, const TensorRef& out, const TensorRef& input, const TensorRef& weight,
+                   const TensorRef& bias) override {
+    run([&] { cuda::convForward(handles_, convPlans_, p, out, input, weight, bias); });
+  }
+  void convBackwardData(const ConvParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                        const TensorRef& weight) override {
+    run([&] { cuda::convBackwardData(handles_, convPlans_, p, gradInput, gradOutput, weight); });
+  }
+  void convBackwardWeight(const ConvParams& p, const TensorRef& gradWeight, const TensorRef& gradBias,
+                          const TensorRef& gradOutput, const TensorRef& input) override {
+    run([&] { cuda::convBackwardWeight(handles_, convPlans_, p, gradWeight, gradBias, gradOutput, input); });
+  }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     run([&] { cuda::matmul(handles_, out, a, b); });
   }
@@ -99,6 +111,7 @@ class CudaBackend final : public Backend {
   }
 
   DeviceHandles handles_;
+  ConvPlanCache convPlans_;  // destroyed before the handles
 };
 
 }  // namespace

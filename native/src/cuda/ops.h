@@ -1,6 +1,7 @@
 // The CUDA implementations behind CudaBackend, one file per topic (same names as cpu/ops.h).
 #pragma once
 
+#include "cuda/conv_plan.h"
 #include "cuda/handles.h"
 #include "neocog/backend.h"
 
@@ -18,6 +19,12 @@ void unary(DeviceHandles& h, UnaryOp op, const TensorRef& out, const TensorRef& 
 void unaryBackward(DeviceHandles& h, UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut,
                    const TensorRef& input, double alpha);
 void reduce(DeviceHandles& h, ReduceOp op, const TensorRef& out, const TensorRef& in);
+void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& p, const TensorRef& out,
+                 const TensorRef& input, const TensorRef& weight, const TensorRef& bias);
+void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& p, const TensorRef& gradInput,
+                      const TensorRef& gradOutput, const TensorRef& weight);
+void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& p, const TensorRef& gradWeight,
+                        const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input);
 void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);

@@ -1,0 +1,173 @@
+// Convolution on oneDNN: forward, backward data and backward weights. Activations are
+// described to oneDNN with their real strides; channels-last (what lib/ops/conv.ts
+// allocates) needs no reorder, anything else is reordered to channels-last once per call.
+// Weights go through whatever blocked layout oneDNN prefers (format_tag::any); that
+// reorder is small next to the convolution. Primitives are cached per geometry.
+#include <sstream>
+#include <string>
+
+#include "cpu/ops.h"
+#include "kernels/conv.h"
+#include "neocog/error.h"
+
+namespace neocog::cpu {
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+memory::dims dimsOf(const Layout& l) { return memory::dims(l.shape, l.shape + l.ndim); }
+memory::dims stridesOf(const Layout& l) { return memory::dims(l.strides, l.strides + l.ndim); }
+
+memory::desc strided(const TensorRef& t) {
+  return memory::desc(dimsOf(t.layout), memory::data_type::f32, stridesOf(t.layout));
+}
+
+// [N, C, *spatial] channels-last.
+memory::desc channelsLast(const Layout& l) {
+  const tag t = l.ndim == 3 ? tag::nwc : (l.ndim == 4 ? tag::nhwc : tag::ndhwc);
+  return memory::desc(dimsOf(l), memory::data_type::f32, t);
+}
+
+// The weight as oneDNN sees it: [G, O/G, C/G, *k] when grouped.
+memory::desc weightDesc(const TensorRef& w, int64_t groups, bool any) {
+  memory::dims dims = dimsOf(w.layout);
+  memory::dims strides = stridesOf(w.layout);
+  if (groups > 1) {
+    dims[0] /= groups;
+    dims.insert(dims.begin(), groups);
+    strides.insert(strides.begin(), strides[0] * dims[1]);
+  }
+  if (any) return memory::desc(dims, memory::data_type::f32, tag::any);
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+struct Geometry {
+  memory::dims strides, dilates, padL, padR;
+};
+
+Geometry geometryOf(const ConvParams& p) {
+  Geometry g;
+  for (int i = 0; i < p.spatial; ++i) {
+    g.strides.push_back(p.stride[i]);
+    g.dilates.push_back(p.dilation[i] - 1);  // oneDNN counts the holes, not the step
+    g.padL.push_back(p.padBegin[i]);
+    g.padR.push_back(p.padEnd[i]);
+  }
+  return g;
+}
+
+std::string keyOf(const char* kind, const ConvParams& p, std::initializer_list<const TensorRef*> tensors) {
+  std::ostringstream key;
+  key << kind << '|' << p.spatial << '|' << p.groups;
+  for (int i = 0; i < p.spatial; ++i) {
+    key << '|' << p.stride[i] << ',' << p.padBegin[i] << ',' << p.padEnd[i] << ',' << p.dilation[i];
+  }
+  for (const TensorRef* t : tensors) {
+    key << "|";
+    if (t->data == nullptr) continue;
+    for (int d = 0; d < t->layout.ndim; ++d) key << t->layout.shape[d] << ':' << t->layout.strides[d] << ',';
+  }
+  return key.str();
+}
+
+// A user buffer as `want`: the buffer itself when the layout already matches, else a
+// reordered copy (owned by the returned memory object).
+memory asLayout(DnnlContext& dnnl, const memory::desc& have, void* data, const memory::desc& want) {
+  memory user(have, dnnl.engine, data);
+  if (have == want) return user;
+  memory converted(want, dnnl.engine);
+  dnnl::reorder(user, converted).execute(dnnl.stream, user, converted);
+  return converted;
+}
+
+dnnl::convolution_forward::primitive_desc forwardDesc(DnnlContext& dnnl, const ConvParams& p, const memory::desc& src,
+                                                      const TensorRef& weight, bool hasBias, const memory::desc& dst) {
+  const Geometry g = geometryOf(p);
+  const memory::desc bias = hasBias ? memory::desc({weight.layout.shape[0]}, memory::data_type::f32, tag::a) : memory::desc();
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src,
+                                             weightDesc(weight, p.groups, true), bias, dst, g.strides, g.dilates, g.padL,
+                                             g.padR);
+  return dnnl::convolution_forward::primitive_desc(desc, dnnl.engine);
+}
+
+}  // namespace
+
+void convForward(DnnlContext& dnnl, const ConvParams& p, const TensorRef& out, const TensorRef& input,
+                 const TensorRef& weight, const TensorRef& bias) {
+  if (out.numel() == 0) return;
+  const std::string key = keyOf("fwd", p, {&out, &input, &weight, &bias});
+  auto& entry = dnnl.cache<dnnl::convolution_forward>(key, [&] {
+    return forwardDesc(dnnl, p, channelsLast(input.layout), weight, bias.data != nullptr, strided(out));
+  });
+  const auto& pd = entry.pd;
+  memory src = asLayout(dnnl, strided(input), input.data, pd.src_desc());
+  memory w = asLayout(dnnl, weightDesc(weight, p.groups, false), weight.data, pd.weights_desc());
+  memory dst(pd.dst_desc(), dnnl.engine, out.data);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
+  if (bias.data != nullptr) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), dnnl.engine, bias.data));
+  entry.primitive.execute(dnnl.stream, args);
+  dnnl.stream.wait();
+}
+
+void convBackwardData(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                      const TensorRef& weight) {
+  if (gradInput.numel() == 0) return;
+  if (gradOutput.numel() == 0) {
+    fill(gradInput, 0.0);
+    return;
+  }
+  const std::string key = keyOf("bwd_data", p, {&gradInput, &gradOutput, &weight});
+  auto& entry = dnnl.cache<dnnl::convolution_backward_data>(key, [&] {
+    const memory::desc diffSrc = strided(gradInput), diffDst = channelsLast(gradOutput.layout);
+    const auto hint = forwardDesc(dnnl, p, diffSrc, weight, false, diffDst);
+    const Geometry g = geometryOf(p);
+    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, diffSrc,
+                                                     weightDesc(weight, p.groups, true), diffDst, g.strides, g.dilates,
+                                                     g.padL, g.padR);
+    return dnnl::convolution_backward_data::primitive_desc(desc, dnnl.engine, hint);
+  });
+  const auto& pd = entry.pd;
+  memory diffDst = asLayout(dnnl, strided(gradOutput), gradOutput.data, pd.diff_dst_desc());
+  memory w = asLayout(dnnl, weightDesc(weight, p.groups, false), weight.data, pd.weights_desc());
+  memory diffSrc(pd.diff_src_desc(), dnnl.engine, gradInput.data);
+  entry.primitive.execute(dnnl.stream, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
+  dnnl.stream.wait();
+}
+
+void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradWeight, const TensorRef& gradBias,
+                        const TensorRef& gradOutput, const TensorRef& input) {
+  if (gradOutput.numel() == 0 || input.numel() == 0) {
+    fill(gradWeight, 0.0);
+    if (gradBias.data != nullptr) fill(gradBias, 0.0);
+    return;
+  }
+  const bool hasBias = gradBias.data != nullptr;
+  const std::string key = keyOf("bwd_weights", p, {&gradWeight, &gradBias, &gradOutput, &input});
+  auto& entry = dnnl.cache<dnnl::convolution_backward_weights>(key, [&] {
+    const memory::desc src = channelsLast(input.layout), diffDst = channelsLast(gradOutput.layout);
+    const auto hint = forwardDesc(dnnl, p, src, gradWeight, hasBias, diffDst);
+    const Geometry g = geometryOf(p);
+    const memory::desc bias =
+        hasBias ? memory::desc({gradWeight.layout.shape[0]}, memory::data_type::f32, tag::a) : memory::desc();
+    const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, src,
+                                                        weightDesc(gradWeight, p.groups, true), bias, diffDst,
+                                                        g.strides, g.dilates, g.padL, g.padR);
+    return dnnl::convolution_backward_weights::primitive_desc(desc, dnnl.engine, hint);
+  });
+  const auto& pd = entry.pd;
+  memory src = asLayout(dnnl, strided(input), input.data, pd.src_desc());
+  memory diffDst = asLayout(dnnl, strided(gradOutput), gradOutput.data, pd.diff_dst_desc());
+  const memory::desc userWeights = weightDesc(gradWeight, p.groups, false);
+  memory userDiffWeights(userWeights, dnnl.engine, gradWeight.data);
+  const bool direct = pd.diff_weights_desc() == userWeights;
+  memory diffWeights = direct ? userDiffWeights : memory(pd.diff_weights_desc(), dnnl.engine);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffWeights}};
+  if (hasBias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(pd.diff_bias_desc(), dnnl.engine, gradBias.data));
+  entry.primitive.execute(dnnl.stream, args);
+  if (!direct) dnnl::reorder(diffWeights, userDiffWeights).execute(dnnl.stream, diffWeights, userDiffWeights);
+  dnnl.stream.wait();
+}
+
+}  // namespace neocog::cpu

@@ -1,0 +1,295 @@
+// Convolution on cuDNN's (legacy) convolution API: forward, backward data, backward filter
+// and bias gradient. The legacy API is used because it is complete for what neocog needs
+// (groups, dilation, 2-d/3-d, any activation strides) and simpler to get right than the
+// graph API; it remains supported in cuDNN 9. Algorithms are chosen once per geometry
+// with cudnnFind*AlgorithmEx and cached with their descriptors. cuDNN pads symmetrically
+// only, so extra padding on one side ('same' with an even kernel) is applied explicitly by
+// copying into a zero-padded buffer.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cuda/check.h"
+#include "cuda/conv_plan.h"
+#include "cuda/cudnn_desc.h"
+#include "cuda/launch.h"
+#include "cuda/ops.h"
+#include "kernels/strided.h"
+
+namespace neocog::cuda {
+
+namespace {
+
+const float kOne = 1.0f, kZero = 0.0f;
+
+// cuDNN convolutions need 4-d or 5-d descriptors: 1-d convolutions get a height of 1.
+std::vector<int> dimsOf(const Layout& l) {
+  std::vector<int> dims(l.shape, l.shape + l.ndim);
+  if (l.ndim == 3) dims.insert(dims.begin() + 2, 1);
+  return dims;
+}
+
+std::vector<int> stridesOf(const Layout& l) {
+  std::vector<int> strides(l.strides, l.strides + l.ndim);
+  if (l.ndim == 3) strides.insert(strides.begin() + 2, static_cast<int>(l.shape[2] * l.strides[2]));
+  return strides;
+}
+
+void describeTensor(const TensorDescriptor& desc, const Layout& l) {
+  const auto dims = dimsOf(l), strides = stridesOf(l);
+  check(cudnnSetTensorNdDescriptor(desc.get(), CUDNN_DATA_FLOAT, static_cast<int>(dims.size()), dims.data(), strides.data()),
+        "conv2d (cudnnSetTensorNdDescriptor)");
+}
+
+bool isAsymmetric(const ConvParams& p) {
+  for (int i = 0; i < p.spatial; ++i) {
+    if (p.padBegin[i] != p.padEnd[i]) return true;
+  }
+  return false;
+}
+
+// The layout of `input` zero-padded by the asymmetric part of the padding (contiguous),
+// and the params that remain (symmetric).
+struct Padded {
+  Layout layout;
+  ConvParams params;
+  int64_t offset[3] = {0, 0, 0};  // where the original input starts in each spatial dim
+};
+
+Padded padPlan(const Layout& input, const ConvParams& p) {
+  Padded result;
+  result.params = p;
+  result.layout = input;
+  for (int i = 0; i < p.spatial; ++i) {
+    const int64_t common = std::min(p.padBegin[i], p.padEnd[i]);
+    result.offset[i] = p.padBegin[i] - common;
+    result.layout.shape[2 + i] += (p.padBegin[i] - common) + (p.padEnd[i] - common);
+    result.params.padBegin[i] = result.params.padEnd[i] = common;
+  }
+  int64_t stride = 1;
+  for (int d = result.layout.ndim - 1; d >= 0; --d) {
+    result.layout.strides[d] = stride;
+    stride *= result.layout.shape[d];
+  }
+  return result;
+}
+
+// Copies between a tensor and its window inside a padded buffer (toPadded) or back.
+__global__ void windowCopyKernel(float* padded, Layout paddedLayout, float* tensor, Layout tensorLayout,
+                                 int64_t o0, int64_t o1, int64_t o2, bool toPadded, int64_t n) {
+  const int64_t offsets[3] = {o0, o1, o2};
+  NC_GRID_STRIDE_LOOP(i, n) {
+    int64_t rest = i, paddedOffset = 0, tensorOffset = 0;
+    for (int d = tensorLayout.ndim - 1; d >= 0; --d) {
+      const int64_t coord = rest % tensorLayout.shape[d];
+      rest /= tensorLayout.shape[d];
+      tensorOffset += coord * tensorLayout.strides[d];
+      paddedOffset += (coord + (d >= 2 ? offsets[d - 2] : 0)) * paddedLayout.strides[d];
+    }
+    if (toPadded) padded[paddedOffset] = tensor[tensorOffset];
+    else tensor[tensorOffset] = padded[paddedOffset];
+  }
+}
+
+void windowCopy(DeviceHandles& h, const Padded& plan, void* padded, const TensorRef& t, bool toPadded) {
+  const int64_t n = t.numel();
+  if (n == 0) return;
+  windowCopyKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(static_cast<float*>(padded), plan.layout, t.as<float>(),
+                                                              t.layout, plan.offset[0], plan.offset[1], plan.offset[2],
+                                                              toPadded, n);
+  checkLaunch("conv (padding)");
+}
+
+std::string keyOf(const char* kind, const ConvParams& p, std::initializer_list<const Layout*> layouts) {
+  std::ostringstream key;
+  key << kind << '|' << p.spatial << '|' << p.groups;
+  for (int i = 0; i < p.spatial; ++i) key << '|' << p.stride[i] << ',' << p.padBegin[i] << ',' << p.dilation[i];
+  for (const Layout* l : layouts) {
+    key << '|';
+    for (int d = 0; d < l->ndim; ++d) key << l->shape[d] << ':' << l->strides[d] << ',';
+  }
+  return key.str();
+}
+
+std::unique_ptr<ConvPlan> makePlan(const ConvParams& p, const Layout& x, const Layout& w, const Layout& y) {
+  auto plan = std::make_unique<ConvPlan>();
+  describeTensor(plan->x, x);
+  describeTensor(plan->y, y);
+  const auto wDims = dimsOf(w);
+  check(cudnnSetFilterNdDescriptor(plan->w.get(), CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, static_cast<int>(wDims.size()),
+                                   wDims.data()),
+        "conv2d (cudnnSetFilterNdDescriptor)");
+  std::vector<int> pad, stride, dilation;
+  if (p.spatial == 1) {  // the added height dimension
+    pad.push_back(0);
+    stride.push_back(1);
+    dilation.push_back(1);
+  }
+  for (int i = 0; i < p.spatial; ++i) {
+    pad.push_back(static_cast<int>(p.padBegin[i]));
+    stride.push_back(static_cast<int>(p.stride[i]));
+    dilation.push_back(static_cast<int>(p.dilation[i]));
+  }
+  check(cudnnSetConvolutionNdDescriptor(plan->conv.get(), static_cast<int>(pad.size()), pad.data(), stride.data(),
+                                        dilation.data(), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+        "conv2d (cudnnSetConvolutionNdDescriptor)");
+  check(cudnnSetConvolutionGroupCount(plan->conv.get(), static_cast<int>(p.groups)), "conv2d (group count)");
+  // Exact FP32 arithmetic by default (no TF32), so CUDA results match the CPU's tolerance.
+  check(cudnnSetConvolutionMathType(plan->conv.get(), CUDNN_FMA_MATH), "conv2d (math type)");
+  return plan;
+}
+
+// Largest workspace cudnnFind may use: enough for the fast algorithms, bounded so that
+// the search itself cannot exhaust the device.
+constexpr size_t kFindWorkspaceLimit = size_t{1} << 30;
+
+size_t findWorkspaceSize(cudaStream_t) {
+  size_t freeBytes = 0, totalBytes = 0;
+  cudaMemGetInfo(&freeBytes, &totalBytes);
+  return std::min(kFindWorkspaceLimit, freeBytes / 4);
+}
+
+}  // namespace
+
+ConvPlan& ConvPlanCache::get(const std::string& key, const std::function<std::unique_ptr<ConvPlan>()>& make) {
+  auto found = plans_.find(key);
+  if (found != plans_.end()) return *found->second;
+  if (plans_.size() >= kCapacity) plans_.clear();
+  return *plans_.emplace(key, make()).first->second;
+}
+
+void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const TensorRef& out,
+                 const TensorRef& input, const TensorRef& weight, const TensorRef& bias) {
+  if (out.numel() == 0) return;
+  const bool padExplicitly = isAsymmetric(params);
+  const Padded padded = padPlan(input.layout, params);
+  std::unique_ptr<StreamBuffer> paddedInput;
+  const void* x = input.data;
+  if (padExplicitly) {
+    paddedInput = std::make_unique<StreamBuffer>(padded.layout.numel() * sizeof(float), h.stream());
+    check(cudaMemsetAsync(paddedInput->get(), 0, paddedInput->size(), h.stream()), "conv2d (padding)");
+    windowCopy(h, padded, paddedInput->get(), input, true);
+    x = paddedInput->get();
+  }
+  const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
+  const ConvParams& p = padExplicitly ? padded.params : params;
+  ConvPlan& plan = cache.get(keyOf("fwd", p, {&xLayout, &weight.layout, &out.layout}), [&] {
+    auto made = makePlan(p, xLayout, weight.layout, out.layout);
+    StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int found = 0;
+    check(cudnnFindConvolutionForwardAlgorithmEx(h.cudnn(), made->x.get(), x, made->w.get(), weight.data,
+                                                 made->conv.get(), made->y.get(), out.data,
+                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, workspace.get(),
+                                                 workspace.size()),
+          "conv2d (cudnnFindConvolutionForwardAlgorithmEx)");
+    const auto best = std::find_if(perf, perf + found, [](const auto& r) { return r.status == CUDNN_STATUS_SUCCESS; });
+    if (best == perf + found) fail(ErrorKind::Device, "conv2d: cuDNN found no forward algorithm for this geometry");
+    made->forwardAlgo = best->algo;
+    made->workspaceBytes = best->memory;
+    return made;
+  });
+  StreamBuffer workspace(plan.workspaceBytes, h.stream());
+  check(cudnnConvolutionForward(h.cudnn(), &kOne, plan.x.get(), x, plan.w.get(), weight.data, plan.conv.get(),
+                                plan.forwardAlgo, workspace.get(), workspace.size(), &kZero, plan.y.get(), out.data),
+        "conv2d (cudnnConvolutionForward)");
+  if (bias.data != nullptr) {
+    TensorDescriptor biasDesc;
+    std::vector<int> dims(out.layout.ndim == 3 ? 4 : out.layout.ndim, 1), strides(dims.size(), 1);
+    dims[1] = static_cast<int>(out.layout.shape[1]);
+    check(cudnnSetTensorNdDescriptor(biasDesc.get(), CUDNN_DATA_FLOAT, static_cast<int>(dims.size()), dims.data(),
+                                     strides.data()),
+          "conv2d (bias descriptor)");
+    check(cudnnAddTensor(h.cudnn(), &kOne, biasDesc.get(), bias.data, &kOne, plan.y.get(), out.data), "conv2d (bias)");
+  }
+}
+
+void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const TensorRef& gradInput,
+                      const TensorRef& gradOutput, const TensorRef& weight) {
+  if (gradInput.numel() == 0) return;
+  const bool padExplicitly = isAsymmetric(params);
+  const Padded padded = padPlan(gradInput.layout, params);
+  std::unique_ptr<StreamBuffer> paddedGrad;
+  void* dx = gradInput.data;
+  if (padExplicitly) {
+    paddedGrad = std::make_unique<StreamBuffer>(padded.layout.numel() * sizeof(float), h.stream());
+    dx = paddedGrad->get();
+  }
+  const Layout& dxLayout = padExplicitly ? padded.layout : gradInput.layout;
+  const ConvParams& p = padExplicitly ? padded.params : params;
+  ConvPlan& plan = cache.get(keyOf("bwd_data", p, {&dxLayout, &weight.layout, &gradOutput.layout}), [&] {
+    auto made = makePlan(p, dxLayout, weight.layout, gradOutput.layout);
+    StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int found = 0;
+    check(cudnnFindConvolutionBackwardDataAlgorithmEx(h.cudnn(), made->w.get(), weight.data, made->y.get(),
+                                                      gradOutput.data, made->conv.get(), made->x.get(), dx,
+                                                      CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf,
+                                                      workspace.get(), workspace.size()),
+          "conv2d backward (cudnnFindConvolutionBackwardDataAlgorithmEx)");
+    const auto best = std::find_if(perf, perf + found, [](const auto& r) { return r.status == CUDNN_STATUS_SUCCESS; });
+    if (best == perf + found) fail(ErrorKind::Device, "conv2d backward: cuDNN found no backward-data algorithm");
+    made->backwardDataAlgo = best->algo;
+    made->workspaceBytes = best->memory;
+    return made;
+  });
+  StreamBuffer workspace(plan.workspaceBytes, h.stream());
+  check(cudnnConvolutionBackwardData(h.cudnn(), &kOne, plan.w.get(), weight.data, plan.y.get(), gradOutput.data,
+                                     plan.conv.get(), plan.backwardDataAlgo, workspace.get(), workspace.size(), &kZero,
+                                     plan.x.get(), dx),
+        "conv2d backward (cudnnConvolutionBackwardData)");
+  if (padExplicitly) windowCopy(h, padded, dx, gradInput, false);
+}
+
+void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const TensorRef& gradWeight,
+                        const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input) {
+  const bool padExplicitly = isAsymmetric(params);
+  const Padded padded = padPlan(input.layout, params);
+  std::unique_ptr<StreamBuffer> paddedInput;
+  const void* x = input.data;
+  if (padExplicitly) {
+    paddedInput = std::make_unique<StreamBuffer>(padded.layout.numel() * sizeof(float), h.stream());
+    check(cudaMemsetAsync(paddedInput->get(), 0, paddedInput->size(), h.stream()), "conv2d backward (padding)");
+    windowCopy(h, padded, paddedInput->get(), input, true);
+    x = paddedInput->get();
+  }
+  const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
+  const ConvParams& p = padExplicitly ? padded.params : params;
+  ConvPlan& plan = cache.get(keyOf("bwd_filter", p, {&xLayout, &gradWeight.layout, &gradOutput.layout}), [&] {
+    auto made = makePlan(p, xLayout, gradWeight.layout, gradOutput.layout);
+    StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    int found = 0;
+    check(cudnnFindConvolutionBackwardFilterAlgorithmEx(h.cudnn(), made->x.get(), x, made->y.get(), gradOutput.data,
+                                                        made->conv.get(), made->w.get(), gradWeight.data,
+                                                        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf,
+                                                        workspace.get(), workspace.size()),
+          "conv2d backward (cudnnFindConvolutionBackwardFilterAlgorithmEx)");
+    const auto best = std::find_if(perf, perf + found, [](const auto& r) { return r.status == CUDNN_STATUS_SUCCESS; });
+    if (best == perf + found) fail(ErrorKind::Device, "conv2d backward: cuDNN found no backward-filter algorithm");
+    made->backwardFilterAlgo = best->algo;
+    made->workspaceBytes = best->memory;
+    return made;
+  });
+  StreamBuffer workspace(plan.workspaceBytes, h.stream());
+  check(cudnnConvolutionBackwardFilter(h.cudnn(), &kOne, plan.x.get(), x, plan.y.get(), gradOutput.data,
+                                       plan.conv.get(), plan.backwardFilterAlgo, workspace.get(), workspace.size(),
+                                       &kZero, plan.w.get(), gradWeight.data),
+        "conv2d backward (cudnnConvolutionBackwardFilter)");
+  if (gradBias.data != nullptr) {
+    TensorDescriptor biasDesc;
+    std::vector<int> dims(gradOutput.layout.ndim == 3 ? 4 : gradOutput.layout.ndim, 1), strides(dims.size(), 1);
+    dims[1] = static_cast<int>(gradOutput.layout.shape[1]);
+    check(cudnnSetTensorNdDescriptor(biasDesc.get(), CUDNN_DATA_FLOAT, static_cast<int>(dims.size()), dims.data(),
+                                     strides.data()),
+          "conv2d backward (bias descriptor)");
+    check(cudnnConvolutionBackwardBias(h.cudnn(), &kOne, plan.y.get(), gradOutput.data, &kZero, biasDesc.get(),
+                                       gradBias.data),
+          "conv2d backward (cudnnConvolutionBackwardBias)");
+  }
+}
+
+}  // namespace neocog::cuda
