@@ -39,6 +39,9 @@ export {
   add,
   amax,
   amin,
+  conv1d,
+  conv2d,
+  conv3d,
   div,
   elu,
   eq,
@@ -70,6 +73,7 @@ export {
   sum,
   tanh,
   where,
+  type ConvOptions,
   type ReduceOptions,
 } from './ops/index.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';

@@ -4,7 +4,7 @@
  */
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { native } from '../native.js';
-import { empty, full } from '../tensor/creation.js';
+import { emptyLike, full } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -28,7 +28,7 @@ function compare(op: CompareName, input: Tensor, other: Tensor | number): Tensor
     checkSameDevice(op, { input, other: b });
     checkSameDType(op, { input, other: b });
     const shape = broadcastShapes(op, input.shape, b.shape);
-    const out = empty(op, shape, 'bool', input.device);
+    const out = emptyLike(op, input, shape, 'bool');
     native.compare(op, COMPARE_CODES[op], out._native(op, 'out'), broadcastTo(op, input, shape, 'input'), broadcastTo(op, b, shape, 'other'));
     return out;
   } finally {
@@ -83,7 +83,7 @@ export function where<D extends DType>(condition: Tensor, input: Tensor<D> | num
     checkSameDevice('where', { condition, input: a, other: b });
     checkSameDType('where', { input: a, other: b });
     const shape = broadcastShapes('where', broadcastShapes('where', condition.shape, a.shape), b.shape);
-    const out = empty('where', shape, dtype, condition.device);
+    const out = emptyLike('where', a.shape.length === shape.length ? a : condition, shape, dtype);
     native.where(out._native('where', 'out'), broadcastTo('where', condition, shape, 'condition'), broadcastTo('where', a, shape, 'input'), broadcastTo('where', b, shape, 'other'));
     const inputs = [typeof input === 'number' ? null : a, typeof other === 'number' ? null : b];
     if (!needsGrad(...inputs)) return out;

@@ -6,7 +6,7 @@
  */
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { native } from '../native.js';
-import { empty, full } from '../tensor/creation.js';
+import { emptyLike, full } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -48,7 +48,7 @@ function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor
     if (op === 'div') checkDTypeIn(op, 'input', input, ['float32']);
     else checkDTypeIn(op, 'input', input, ['float32', 'int32', 'uint8']);
     const shape = broadcastShapes(op, input.shape, b.shape);
-    const out = empty(op, shape, input.dtype, input.device);
+    const out = emptyLike(op, input.shape.length === shape.length ? input : b, shape, input.dtype);
     native.binary(op, BINARY_CODES[op], out._native(op, 'out'), broadcastTo(op, input, shape, 'input'), broadcastTo(op, b, shape, 'other'));
     const inputs = [input, scalar ? null : b];
     if (!needsGrad(...inputs)) return out;

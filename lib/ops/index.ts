@@ -3,6 +3,7 @@
  * @module
  */
 export { eq, ge, gt, le, lt, ne, where } from './compare.js';
+export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
 export { copyInto, copyTo, zerosOn } from './copy.js';
 export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
 export { indexSelect } from './indexing.js';

@@ -6,7 +6,7 @@
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ArgumentError } from '../errors.js';
 import { native } from '../native.js';
-import { empty } from '../tensor/creation.js';
+import { emptyLike } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDTypeIn, checkTensor } from './validate.js';
@@ -24,7 +24,7 @@ const INTEGER_OPS: ReadonlySet<UnaryName> = new Set(['neg', 'abs', 'square', 're
 function unary<D extends DType>(op: UnaryName, x: Tensor<D>, alpha = 0): Tensor<D> {
   checkTensor(op, 'input', x);
   checkDTypeIn(op, 'input', x, INTEGER_OPS.has(op) ? ['float32', 'int32'] : ['float32']);
-  const out = empty(op, x.shape, x.dtype, x.device);
+  const out = emptyLike(op, x, x.shape, x.dtype);
   native.unary(op, UNARY_CODES[op], out._native(op, 'out'), x._native(op), alpha);
   if (!needsGrad(x)) return out;
   const input = saveForBackward(x);
@@ -33,7 +33,7 @@ function unary<D extends DType>(op: UnaryName, x: Tensor<D>, alpha = 0): Tensor<
     out,
     [x],
     (g) => {
-      const gradIn = empty(`${op}Backward`, input.shape, 'float32', input.device);
+      const gradIn = emptyLike(`${op}Backward`, input, input.shape, 'float32');
       native.unaryBackward(`${op}Backward`, UNARY_CODES[op], gradIn._native(op, 'out'), g._native(op, 'grad'), input._native(op), alpha);
       return [gradIn];
     },

@@ -8,7 +8,7 @@ import { native } from '../native.js';
 import { resolveDevice, type DeviceLike } from './device.js';
 import { checkDType, dtypeOfTypedArray, dtypeSize, type DType, type TensorData } from './dtype.js';
 import { nextRandomState } from './random.js';
-import { checkShape, contiguousStrides, describe, numelOf } from './shape.js';
+import { checkShape, contiguousStrides, describe, numelOf, stridesLike } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
 /** Where and as what a new tensor is created. */
@@ -37,11 +37,22 @@ function finish<T extends Tensor>(t: T, opts: TensorOptions | undefined): T {
 /** The dtype of the tensor `fromTypedArray` makes from an array type. */
 export type DTypeOfArray<A extends TensorData> = A extends Float32Array ? 'float32' : A extends Int32Array ? 'int32' : 'uint8';
 
-/** @internal An uninitialised contiguous tensor. */
-export function empty<D extends DType>(op: string, shape: readonly number[], dtype: D, device: DeviceLike): Tensor<D> {
+/** @internal An uninitialised tensor, contiguous unless `strides` (dense) are given. */
+export function empty<D extends DType>(
+  op: string,
+  shape: readonly number[],
+  dtype: D,
+  device: DeviceLike,
+  strides: readonly number[] = contiguousStrides(shape),
+): Tensor<D> {
   const resolved = resolveDevice(op, device);
   const storage = native.empty(resolved, numelOf(shape) * dtypeSize(dtype));
-  return new Tensor<D>(storage, shape, contiguousStrides(shape), 0, dtype, resolved, op);
+  return new Tensor<D>(storage, shape, strides, 0, dtype, resolved, op);
+}
+
+/** @internal An uninitialised tensor of `shape` in the memory format of `like`. */
+export function emptyLike<D extends DType>(op: string, like: Tensor, shape: readonly number[], dtype: D): Tensor<D> {
+  return empty(op, shape, dtype, like.device, stridesLike(like, shape));
 }
 
 function options(op: string, opts: TensorOptions | undefined, defaultDType: DType): { dtype: DType; device: DeviceLike } {

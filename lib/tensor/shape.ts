@@ -15,6 +15,42 @@ export function contiguousStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
+/**
+ * Channels-last strides of an [N, C, *spatial] shape: C varies fastest (PyTorch's
+ * channels_last / channels_last_3d). Both oneDNN and cuDNN run convolutions fastest so.
+ */
+export function channelsLastStrides(shape: readonly number[]): number[] {
+  if (shape.length < 3) return contiguousStrides(shape);
+  const order = [...shape.keys()].filter((d) => d !== 1);
+  order.push(1); // dims from outermost to innermost: N, spatial..., C
+  const strides = new Array<number>(shape.length);
+  let stride = 1;
+  for (let i = order.length - 1; i >= 0; --i) {
+    strides[order[i]!] = stride;
+    stride *= shape[order[i]!]!;
+  }
+  return strides;
+}
+
+/**
+ * Strides for a new tensor of `shape` laid out like `like` when `like` has that shape and
+ * is dense (a permutation of a contiguous layout), else contiguous. Elementwise ops use
+ * it so channels-last activations stay channels-last.
+ */
+export function stridesLike(like: { shape: readonly number[]; strides: readonly number[] }, shape: readonly number[]): number[] {
+  if (like.shape.length !== shape.length || like.shape.some((s, i) => s !== shape[i])) return contiguousStrides(shape);
+  const order = [...shape.keys()].sort((a, b) => like.strides[b]! - like.strides[a]! || a - b);
+  const strides = new Array<number>(shape.length);
+  let expected = 1;
+  for (let i = order.length - 1; i >= 0; --i) {
+    const d = order[i]!;
+    if (shape[d] !== 1 && like.strides[d] !== expected) return contiguousStrides(shape);
+    strides[d] = expected;
+    expected *= shape[d]!;
+  }
+  return strides;
+}
+
 /** Number of elements of a shape. */
 export function numelOf(shape: readonly number[]): number {
   return shape.reduce((n, s) => n * s, 1);

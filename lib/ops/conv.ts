@@ -1,0 +1,189 @@
+/**
+ * Convolutions, as torch.nn.functional.conv1d / conv2d / conv3d (cross-correlation, like
+ * PyTorch). CPU: oneDNN; CUDA: cuDNN. Outputs are stored channels-last (NHWC strides on
+ * an NCHW shape), the layout both libraries run fastest; `data()` still reads NCHW order.
+ * @module
+ */
+import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { native, type NativeConvParams } from '../native.js';
+import { empty } from '../tensor/creation.js';
+import { channelsLastStrides, describe } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
+
+/** Options of the convolutions; numbers apply to every spatial dim. */
+export interface ConvOptions {
+  /** Step of the kernel (default 1). */
+  stride?: number | readonly number[];
+  /**
+   * Zero padding on both sides (default 0), `'valid'` (none) or `'same'` (output size =
+   * ceil(input / stride)). For `'same'` with stride 1 this is PyTorch's rule; PyTorch
+   * refuses stride > 1, so neocog follows TensorFlow there: the total padding
+   * `max((out - 1) * stride + dilation * (k - 1) + 1 - in, 0)` is split with the extra
+   * element at the end (bottom/right).
+   */
+  padding?: number | readonly number[] | 'same' | 'valid';
+  /** Spacing between kernel taps (default 1). */
+  dilation?: number | readonly number[];
+  /** Channel groups (default 1); `groups = inChannels` is a depthwise convolution. */
+  groups?: number;
+}
+
+const NAMES = { 1: 'conv1d', 2: 'conv2d', 3: 'conv3d' } as const;
+
+function tuple(op: string, name: string, value: number | readonly number[] | undefined, spatial: number, fallback: number, min: number): number[] {
+  const list = value === undefined ? [fallback] : typeof value === 'number' ? [value] : [...value];
+  const full = list.length === 1 ? new Array<number>(spatial).fill(list[0]!) : list;
+  if (full.length !== spatial || full.some((v) => !Number.isInteger(v) || v < min)) {
+    throw new ArgumentError(
+      `${op}: expected ${name} to be an integer >= ${min} or ${spatial} of them, got ${describe(value)}`,
+    );
+  }
+  return full;
+}
+
+/** Resolves options into native params, checking every size. @internal */
+export function convParams(
+  op: string,
+  spatial: 1 | 2 | 3,
+  inputSpatial: readonly number[],
+  kernel: readonly number[],
+  opts: ConvOptions,
+): NativeConvParams & { outSpatial: number[] } {
+  const stride = tuple(op, 'stride', opts.stride, spatial, 1, 1);
+  const dilation = tuple(op, 'dilation', opts.dilation, spatial, 1, 1);
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new ArgumentError(`${op}: expected groups to be a positive integer, got ${describe(groups)}`);
+  let padBegin: number[];
+  let padEnd: number[];
+  if (opts.padding === 'same') {
+    padBegin = [];
+    padEnd = [];
+    for (let i = 0; i < spatial; ++i) {
+      const out = Math.ceil(inputSpatial[i]! / stride[i]!);
+      const total = Math.max((out - 1) * stride[i]! + dilation[i]! * (kernel[i]! - 1) + 1 - inputSpatial[i]!, 0);
+      padBegin.push(Math.floor(total / 2));
+      padEnd.push(total - Math.floor(total / 2));
+    }
+  } else if (opts.padding === 'valid') {
+    padBegin = new Array<number>(spatial).fill(0);
+    padEnd = padBegin;
+  } else {
+    if (typeof opts.padding === 'string') {
+      throw new ArgumentError(`${op}: expected padding to be a number, a list, 'same' or 'valid', got '${opts.padding}'`);
+    }
+    padBegin = tuple(op, 'padding', opts.padding, spatial, 0, 0);
+    padEnd = padBegin;
+  }
+  const outSpatial = inputSpatial.map((size, i) => {
+    const span = dilation[i]! * (kernel[i]! - 1) + 1;
+    const padded = size + padBegin[i]! + padEnd[i]!;
+    if (span > padded) {
+      throw new ShapeError(
+        `${op}: kernel size ${kernel[i]}${dilation[i]! > 1 ? ` (spanning ${span} with dilation ${dilation[i]})` : ''} ` +
+          `is larger than the padded input size ${padded} in spatial dim ${i}`,
+      );
+    }
+    return Math.floor((padded - span) / stride[i]!) + 1;
+  });
+  return { spatial, stride, padBegin, padEnd, dilation, groups, outSpatial };
+}
+
+function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvOptions = {}): Tensor<'float32'> {
+  const op = NAMES[spatial];
+  checkTensor(op, 'input', x);
+  checkTensor(op, 'weight', weight);
+  if (bias !== undefined && bias !== null) checkTensor(op, 'bias', bias);
+  checkSameDevice(op, bias ? { input: x, weight, bias } : { input: x, weight });
+  checkDTypeIn(op, 'input', x, ['float32']);
+  checkDTypeIn(op, 'weight', weight, ['float32']);
+  if (bias) checkDTypeIn(op, 'bias', bias, ['float32']);
+  if (weight.ndim !== spatial + 2) {
+    throw new ShapeError(`${op}: expected weight rank ${spatial + 2} ([out, in / groups, ${spatial === 1 ? 'k' : spatial === 2 ? 'kH, kW' : 'kD, kH, kW'}]), got ${weight.ndim}`);
+  }
+  if (x.ndim === spatial + 1) {
+    // Unbatched input, as PyTorch accepts: add and remove a batch of one.
+    const batched = x.unsqueeze(0);
+    try {
+      const out = convNd(spatial, batched, weight, bias, opts);
+      try {
+        return out.squeeze(0);
+      } finally {
+        out.dispose();
+      }
+    } finally {
+      batched.dispose();
+    }
+  }
+  if (x.ndim !== spatial + 2) {
+    throw new ShapeError(`${op}: expected input rank ${spatial + 2} ([N, C, ...]) or ${spatial + 1} (unbatched), got ${x.ndim}`);
+  }
+  const groups = opts.groups ?? 1;
+  const [outChannels, groupChannels] = weight.shape as [number, number];
+  if (Number.isInteger(groups) && groups >= 1) {
+    if (outChannels % groups !== 0) {
+      throw new ShapeError(`${op}: groups ${groups} must divide the weight's ${outChannels} output channels`);
+    }
+    if (x.shape[1] !== groupChannels * groups) {
+      throw new ShapeError(
+        `${op}: expected input with ${groupChannels * groups} channels (weight.shape[1] ${groupChannels} x groups ${groups}), got ${x.shape[1]}`,
+      );
+    }
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outChannels)) {
+    throw new ShapeError(`${op}: expected bias of shape [${outChannels}], got [${bias.shape.join(', ')}]`);
+  }
+  const params = convParams(op, spatial, x.shape.slice(2), weight.shape.slice(2), opts);
+  const outShape = [x.shape[0]!, outChannels, ...params.outSpatial];
+  // cuDNN reads filters packed; oneDNN would reorder anyway.
+  const w = weight.isContiguous() ? weight : weight.contiguous();
+  try {
+    const out = empty(op, outShape, 'float32', x.device, channelsLastStrides(outShape));
+    native.convForward(params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'), bias ? bias._native(op, 'bias') : null);
+    if (!needsGrad(x, weight, bias)) return out;
+    const savedInput = saveForBackward(x);
+    const savedWeight = saveForBackward(w);
+    return record(
+      op,
+      out,
+      [x, weight, bias ?? null],
+      (g) => {
+        const gradInput = x.requiresGrad ? empty(`${op}Backward`, savedInput.shape, 'float32', g.device, channelsLastStrides(savedInput.shape)) : null;
+        if (gradInput) native.convBackwardData(params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'));
+        let gradWeight: Tensor | null = null;
+        let gradBias: Tensor | null = null;
+        if (weight.requiresGrad || bias?.requiresGrad) {
+          gradWeight = empty(`${op}Backward`, savedWeight.shape, 'float32', g.device);
+          gradBias = bias ? empty(`${op}Backward`, [outChannels], 'float32', g.device) : null;
+          native.convBackwardWeight(params, gradWeight._native(op, 'gradWeight'), gradBias ? gradBias._native(op, 'gradBias') : null, g._native(op, 'grad'), savedInput._native(op, 'input'));
+        }
+        return [gradInput, weight.requiresGrad ? gradWeight : null, bias?.requiresGrad ? gradBias : null];
+      },
+      [savedInput, savedWeight],
+    );
+  } finally {
+    if (w !== weight) w.dispose();
+  }
+}
+
+/**
+ * 2-d convolution of `input` `[N, C, H, W]` (or `[C, H, W]`) with `weight`
+ * `[outC, C / groups, kH, kW]` and optional `bias` `[outC]`, as `F.conv2d`.
+ *
+ * @example
+ * const y = conv2d(x, w, b, { stride: 2, padding: 1 }); // [N, outC, ceil(H/2), ceil(W/2)] for k=3
+ */
+export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts?: ConvOptions): Tensor<'float32'> {
+  return convNd(2, input, weight, bias, opts);
+}
+
+/** 1-d convolution of `[N, C, L]` with `[outC, C / groups, k]`, as `F.conv1d`. */
+export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts?: ConvOptions): Tensor<'float32'> {
+  return convNd(1, input, weight, bias, opts);
+}
+
+/** 3-d convolution of `[N, C, D, H, W]` with `[outC, C / groups, kD, kH, kW]` (volumes), as `F.conv3d`. */
+export function conv3d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts?: ConvOptions): Tensor<'float32'> {
+  return convNd(3, input, weight, bias, opts);
+}

@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+
+import { expect, it } from 'vitest';
+
+import {
+  ArgumentError, conv1d, conv2d, conv3d, DTypeError, manualSeed, randn, ShapeError, tensor, zeros,
+  type ConvOptions, type Tensor,
+} from '../../lib/index.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+import { gradcheck } from '../helpers/gradcheck.js';
+
+interface ConvCase {
+  name: string;
+  spatial: 1 | 2 | 3;
+  options: { stride?: number | number[]; padding?: number | number[] | 'same' | 'valid'; dilation?: number; groups?: number };
+  input: { shape: number[]; values: number[] };
+  weight: { shape: number[]; values: number[] };
+  bias: number[] | null;
+  output: { shape: number[]; values: number[] };
+  gradOutput: number[];
+  gradInput: number[];
+  gradWeight: number[];
+  gradBias: number[] | null;
+}
+
+const cases = JSON.parse(readFileSync(new URL('../fixtures/conv.json', import.meta.url), 'utf8')) as ConvCase[];
+const convs = { 1: conv1d, 2: conv2d, 3: conv3d };
+
+/** Naive float64 conv2d (cross-correlation), the slow reference STYLE asks for. */
+function referenceConv2d(x: Tensor, w: Tensor, stride: number, padding: number): number[] {
+  const [n, c, h, wd] = x.shape as number[];
+  const [o, , kh, kw] = w.shape as number[];
+  const xv = x.dataSync(), wv = w.dataSync();
+  const oh = Math.floor((h! + 2 * padding - kh!) / stride) + 1, ow = Math.floor((wd! + 2 * padding - kw!) / stride) + 1;
+  const out: number[] = [];
+  for (let b = 0; b < n!; ++b)
+    for (let f = 0; f < o!; ++f)
+      for (let i = 0; i < oh; ++i)
+        for (let j = 0; j < ow; ++j) {
+          let s = 0;
+          for (let ch = 0; ch < c!; ++ch)
+            for (let p = 0; p < kh!; ++p)
+              for (let q = 0; q < kw!; ++q) {
+                const y = i * stride - padding + p, xx = j * stride - padding + q;
+                if (y < 0 || y >= h! || xx < 0 || xx >= wd!) continue;
+                s += xv[((b * c! + ch) * h! + y) * wd! + xx]! * wv[((f * c! + ch) * kh! + p) * kw! + q]!;
+              }
+          out.push(s);
+        }
+  return out;
+}
+
+describeDevices('conv vs PyTorch', (device) => {
+  for (const c of cases) {
+    it(`${c.name}: input [${c.input.shape}] weight [${c.weight.shape}] ${JSON.stringify(c.options)}`, () => {
+      const load = (v: number[], shape: number[]) => tensor(Float32Array.from(v), { device }).reshape(shape).requiresGrad_();
+      const x = load(c.input.values, c.input.shape);
+      const w = load(c.weight.values, c.weight.shape);
+      const b = c.bias ? load(c.bias, [c.bias.length]) : null;
+      const out = convs[c.spatial](x, w, b, c.options as ConvOptions);
+      expect(out.shape).toEqual(c.output.shape);
+      expectClose(out.cpu().dataSync(), c.output.values, 1e-4);
+      out.backward(tensor(Float32Array.from(c.gradOutput), { device }).reshape(c.output.shape));
+      expectClose(x.grad!.cpu().dataSync(), c.gradInput, 1e-4);
+      expectClose(w.grad!.cpu().dataSync(), c.gradWeight, 1e-4);
+      if (c.gradBias) expectClose(b!.grad!.cpu().dataSync(), c.gradBias, 1e-4);
+    });
+  }
+
+  it('the course example: a vertical-edge kernel on 5x5, valid', () => {
+    const x = tensor([[1, 2, 0, 1, 3], [4, 5, 2, 1, 0], [3, 1, 1, 0, 2], [2, 0, 1, 3, 1], [1, 1, 0, 2, 4]], { dtype: 'float32', device });
+    const k = tensor([[1, 0, -1], [1, 0, -1], [1, 0, -1]], { dtype: 'float32', device });
+    const out = conv2d(x.reshape(1, 1, 5, 5), k.reshape(1, 1, 3, 3), null, { padding: 'valid' });
+    expect(out.reshape(3, 3).tolist()).toEqual([[5, 6, -2], [5, 2, 1], [4, -3, -5]]);
+  });
+
+  it('matches a naive float64 reference on random inputs', () => {
+    manualSeed(21);
+    for (const [stride, padding] of [[1, 0], [2, 1], [3, 2]] as const) {
+      const x = randn([2, 3, 9, 8], { device });
+      const w = randn([4, 3, 3, 3], { device });
+      expectClose(conv2d(x, w, null, { stride, padding }).cpu().dataSync(), referenceConv2d(x.cpu(), w.cpu(), stride, padding), 1e-4);
+    }
+  });
+
+  it('outputs are channels-last and inputs of any layout give the same result', () => {
+    manualSeed(22);
+    const x = randn([2, 3, 6, 6], { device });
+    const w = randn([4, 3, 3, 3], { device });
+    const y = conv2d(x, w, null, { padding: 1 });
+    expect(y.strides).toEqual([144, 1, 24, 4]);
+    const fromChannelsLast = conv2d(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), w, null, { padding: 1 });
+    expectClose(fromChannelsLast.cpu().dataSync(), y.cpu().dataSync(), 1e-5);
+    expect(y.relu().strides).toEqual(y.strides); // elementwise ops keep the format
+  });
+
+  it('accepts unbatched input', () => {
+    const x = randn([3, 5, 5], { device });
+    expect(conv2d(x, randn([2, 3, 3, 3], { device })).shape).toEqual([2, 3, 3]);
+  });
+
+  it("'same' with stride 2 follows TensorFlow's rule: out = ceil(in / stride)", () => {
+    expect(conv2d(randn([1, 1, 7, 8], { device }), randn([1, 1, 3, 3], { device }), null, { padding: 'same', stride: 2 }).shape).toEqual([1, 1, 4, 4]);
+  });
+});
+
+it('gradients match finite differences', () => {
+  manualSeed(23);
+  gradcheck((x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }), [randn([1, 2, 5, 5]), randn([3, 2, 3, 3]), randn([3])]);
+  gradcheck((x, w) => conv2d(x, w, null, { groups: 2, dilation: 2, padding: 'same' }), [randn([1, 4, 6, 6]), randn([4, 2, 2, 2])]);
+  gradcheck((x, w) => conv1d(x, w, null, { padding: 1 }), [randn([2, 2, 6]), randn([3, 2, 3])]);
+});
+
+it('bad arguments are ShapeError / ArgumentError / DTypeError naming conv2d and the argument', () => {
+  const x = zeros([1, 3, 8, 8]);
+  const w = zeros([4, 3, 3, 3]);
+  expect(() => conv2d(zeros([3, 8]), w)).toThrow(/conv2d: expected input rank 4 .* or 3 \(unbatched\), got 2/);
+  expect(() => conv2d(x, zeros([4, 3, 3]))).toThrow(/conv2d: expected weight rank 4/);
+  expect(() => conv2d(zeros([1, 5, 8, 8]), w)).toThrow(/expected input with 3 channels .* got 5/);
+  expect(() => conv2d(x, zeros([4, 1, 3, 3]), null, { groups: 3 })).toThrow(/groups 3 must divide the weight's 4 output channels/);
+  expect(() => conv2d(zeros([1, 3, 2, 2]), w)).toThrow(/kernel size 3 is larger than the padded input size 2/);
+  expect(() => conv2d(zeros([1, 3, 4, 4]), w, null, { dilation: 2 })).toThrow(/spanning 5 with dilation 2/);
+  expect(() => conv2d(x, w, null, { stride: 0 })).toThrow(ArgumentError);
+  expect(() => conv2d(x, w, null, { stride: 1.5 })).toThrow(/expected stride to be an integer >= 1/);
+  expect(() => conv2d(x, w, null, { padding: -1 })).toThrow(/expected padding/);
+  expect(() => conv2d(x, w, null, { groups: 0 })).toThrow(/groups to be a positive integer/);
+  expect(() => conv2d(x, w, zeros([3]))).toThrow(/expected bias of shape \[4\], got \[3\]/);
+  expect(() => conv2d(x, w, null, { padding: 'full' as never })).toThrow(ArgumentError);
+  expect(() => conv2d(zeros([1, 3, 8, 8], { dtype: 'int32' }), w)).toThrow(DTypeError);
+  expect(() => conv2d(zeros([1, 5, 8, 8]), w)).toThrow(ShapeError);
+});
