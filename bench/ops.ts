@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
-import { manualSeed, randn, synchronize, type Tensor } from '../lib/index.js';
+import { conv2d, manualSeed, noGrad, randn, synchronize, type Tensor } from '../lib/index.js';
 
 interface Case {
-  op: 'matmul' | 'add' | 'randn' | 'contiguous';
+  op: 'matmul' | 'add' | 'randn' | 'contiguous' | 'conv2d' | 'conv2d_train';
   shape: number[];
   repeats: number;
 }
@@ -21,7 +21,23 @@ const cases: Case[] = [
   { op: 'add', shape: [16, 64, 112, 112], repeats: 10 },
   { op: 'randn', shape: [1 << 22], repeats: 10 },
   { op: 'contiguous', shape: [16, 64, 56, 56], repeats: 10 },
+  // [N, C, H, W, outC, k]: 3x3 pad 1, as in ResNet stages
+  { op: 'conv2d', shape: [32, 64, 56, 56, 64, 3], repeats: 10 },
+  { op: 'conv2d_train', shape: [32, 64, 56, 56, 64, 3], repeats: 5 },
 ];
+
+/** FP32 peak of this machine: 2 cores x 2 AVX-512 FMA units x 16 lanes x 2 flops x clock. */
+const PEAK_GFLOPS = 358;
+
+function flopsOf(c: Case): number {
+  if (c.op === 'matmul') return 2 * c.shape.reduce((x, y) => x * y, 1);
+  if (c.op === 'conv2d' || c.op === 'conv2d_train') {
+    const [n, ch, h, w, o, k] = c.shape as [number, number, number, number, number, number];
+    const forward = 2 * n * o * h * w * ch * k * k;
+    return c.op === 'conv2d' ? forward : 3 * forward; // backward data + backward weights
+  }
+  return 0;
+}
 
 async function medianMs(fn: () => Tensor, repeats: number): Promise<number> {
   fn().dispose();
@@ -52,6 +68,24 @@ async function ours(c: Case): Promise<number> {
     return medianMs(() => a.add(b), c.repeats);
   }
   if (c.op === 'randn') return medianMs(() => randn(c.shape), c.repeats);
+  if (c.op === 'conv2d' || c.op === 'conv2d_train') {
+    const [n, ch, h, w, o, k] = c.shape as [number, number, number, number, number, number];
+    // Activations inside a network are channels-last (the previous conv wrote them so).
+    const x = randn([n, h, w, ch]).permute(0, 3, 1, 2);
+    const weight = randn([o, ch, k, k]).mul(0.05);
+    if (c.op === 'conv2d') return medianMs(() => noGrad(() => conv2d(x, weight, null, { padding: 1 })), c.repeats);
+    x.requiresGrad_();
+    weight.requiresGrad_();
+    return medianMs(() => {
+      const y = conv2d(x, weight, null, { padding: 1 });
+      y.backward(y.detach());
+      x.grad?.dispose();
+      x.grad = null;
+      const g = weight.grad!;
+      weight.grad = null;
+      return g;
+    }, c.repeats);
+  }
   const a = randn(c.shape).permute(0, 2, 3, 1);
   return medianMs(() => a.contiguous(), c.repeats);
 }
@@ -64,18 +98,25 @@ const rows = [];
 for (const [i, c] of cases.entries()) {
   const neocog = await ours(c);
   const reference = torch.ms[i]!;
-  const flops = c.op === 'matmul' ? 2 * c.shape.reduce((x, y) => x * y, 1) : 0;
+  const flops = flopsOf(c);
   rows.push({
     op: c.op,
     shape: c.shape.join('x'),
     neocogMs: +neocog.toFixed(3),
     torchMs: +reference.toFixed(3),
     speedup: +(reference / neocog).toFixed(2),
-    ...(flops ? { neocogGflops: +(flops / neocog / 1e6).toFixed(1), torchGflops: +(flops / reference / 1e6).toFixed(1) } : {}),
+    ...(flops
+      ? {
+          neocogGflops: +(flops / neocog / 1e6).toFixed(1),
+          torchGflops: +(flops / reference / 1e6).toFixed(1),
+          neocogPeak: `${((100 * flops) / neocog / 1e6 / PEAK_GFLOPS).toFixed(0)}%`,
+        }
+      : {}),
   });
 }
 
 console.log(`neocog vs PyTorch ${torch.torch} (${torch.threads} threads), ${cpus()[0]?.model ?? 'cpu'}; speedup = torch ms / neocog ms`);
+console.log(`assumed FP32 peak: ${PEAK_GFLOPS} GFLOP/s (2 cores x 2 AVX-512 FMA units x 16 lanes x 2 flops x ~2.8 GHz)`);
 console.table(rows);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
