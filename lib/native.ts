@@ -58,6 +58,19 @@ export interface NativeConvParams {
   groups: number;
 }
 
+/** Pooling geometry (native PoolParams): mode 0 = max, 1 = average. */
+export interface NativePoolParams {
+  spatial: number;
+  mode: 0 | 1;
+  adaptive: boolean;
+  countIncludePad: boolean;
+  divisorOverride: number;
+  kernel: readonly number[];
+  stride: readonly number[];
+  padding: readonly number[];
+  dilation: readonly number[];
+}
+
 /** The addon's exports (native/src/binding). Ops write into a preallocated `out`. */
 export interface NativeBinding {
   // ops (binding/ops.cc), sorted
@@ -78,6 +91,8 @@ export interface NativeBinding {
   indexAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   indexSelect(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  poolBackward(params: NativePoolParams, gradInput: NativeTensor, gradOutput: NativeTensor, indices: NativeTensor | null): void;
+  poolForward(params: NativePoolParams, out: NativeTensor, indices: NativeTensor | null, input: NativeTensor): void;
   /** `rand`: uniform in [a, b); `randn`: normal with mean a and standard deviation b. */
   random(distribution: 'rand' | 'randn', out: NativeTensor, seed: number, offset: number, a: number, b: number): void;
   reduce(op: string, code: number, out: NativeTensor, input: NativeTensor): void;

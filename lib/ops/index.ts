@@ -8,6 +8,21 @@ export { copyInto, copyTo, zerosOn } from './copy.js';
 export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
 export { indexSelect } from './indexing.js';
 export { matmul } from './matmul.js';
+export {
+  adaptiveAvgPool1d,
+  adaptiveAvgPool2d,
+  adaptiveAvgPool3d,
+  adaptiveMaxPool2d,
+  avgPool1d,
+  avgPool2d,
+  avgPool3d,
+  globalAvgPool2d,
+  maxPool1d,
+  maxPool2d,
+  maxPool3d,
+  type AvgPoolOptions,
+  type MaxPoolOptions,
+} from './pool.js';
 export { amax, amin, mean, sum, sumTo, type ReduceOptions } from './reduce.js';
 export {
   abs,

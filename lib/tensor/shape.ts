@@ -33,20 +33,25 @@ export function channelsLastStrides(shape: readonly number[]): number[] {
 }
 
 /**
- * Strides for a new tensor of `shape` laid out like `like` when `like` has that shape and
- * is dense (a permutation of a contiguous layout), else contiguous. Elementwise ops use
- * it so channels-last activations stay channels-last.
+ * Strides for a new tensor of `shape` in the memory format of `like` (same rank, dims in
+ * the same order from outermost to innermost) when `like` is dense, else contiguous.
+ * Elementwise ops and pooling use it so channels-last activations stay channels-last.
  */
 export function stridesLike(like: { shape: readonly number[]; strides: readonly number[] }, shape: readonly number[]): number[] {
-  if (like.shape.length !== shape.length || like.shape.some((s, i) => s !== shape[i])) return contiguousStrides(shape);
+  if (like.shape.length !== shape.length) return contiguousStrides(shape);
+  // Outermost first; among equal strides (size-1 dims) keep the logical order.
   const order = [...shape.keys()].sort((a, b) => like.strides[b]! - like.strides[a]! || a - b);
-  const strides = new Array<number>(shape.length);
   let expected = 1;
   for (let i = order.length - 1; i >= 0; --i) {
     const d = order[i]!;
-    if (shape[d] !== 1 && like.strides[d] !== expected) return contiguousStrides(shape);
-    strides[d] = expected;
-    expected *= shape[d]!;
+    if (like.shape[d] !== 1 && like.strides[d] !== expected) return contiguousStrides(shape);
+    expected *= like.shape[d]!;
+  }
+  const strides = new Array<number>(shape.length);
+  let stride = 1;
+  for (let i = order.length - 1; i >= 0; --i) {
+    strides[order[i]!] = stride;
+    stride *= shape[order[i]!]!;
   }
   return strides;
 }

@@ -33,6 +33,21 @@ struct ConvParams {
   int64_t groups = 1;
 };
 
+// Pooling over 1-3 spatial dims, with PyTorch's semantics. Adaptive pooling derives each
+// window from the input and output sizes (kernel/stride/padding unused).
+enum class PoolMode : int32_t { Max = 0, Avg = 1 };
+struct PoolParams {
+  int32_t spatial = 2;
+  PoolMode mode = PoolMode::Max;
+  bool adaptive = false;
+  bool countIncludePad = true;  // avg: padding counts in the divisor
+  int64_t divisorOverride = 0;  // avg: 0 = none
+  int64_t kernel[3] = {1, 1, 1};
+  int64_t stride[3] = {1, 1, 1};
+  int64_t padding[3] = {0, 0, 0};
+  int64_t dilation[3] = {1, 1, 1};
+};
+
 struct RandomState {
   uint64_t seed = 0;
   uint64_t offset = 0;  // Philox counter of the first element
@@ -87,6 +102,14 @@ class Backend {
                                 const TensorRef& weight) = 0;
   virtual void convBackwardWeight(const ConvParams& params, const TensorRef& gradWeight, const TensorRef& gradBias,
                                   const TensorRef& gradOutput, const TensorRef& input) = 0;
+
+  // Pooling of input [N, C, *spatial] into out [N, C, *outSpatial]. Max pooling also writes
+  // `indices` (int32, flat position in the input's spatial plane, as PyTorch) when its data
+  // is not null. The backward reads indices for max pooling.
+  virtual void poolForward(const PoolParams& params, const TensorRef& out, const TensorRef& indices,
+                           const TensorRef& input) = 0;
+  virtual void poolBackward(const PoolParams& params, const TensorRef& gradInput, const TensorRef& gradOutput,
+                            const TensorRef& indices) = 0;
 
   // Batched matrix product of [B, M, K] x [B, K, N] -> [B, M, N] (batch stride 0 broadcasts).
   virtual void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;

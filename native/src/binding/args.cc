@@ -90,6 +90,36 @@ ConvParams convParamsArg(const Napi::Value& value, const char* op) {
   return p;
 }
 
+PoolParams poolParamsArg(const Napi::Value& value, const char* op) {
+  if (!value.IsObject()) badArgument(op, "params", "a pooling parameter object");
+  const Napi::Object object = value.As<Napi::Object>();
+  PoolParams p;
+  p.spatial = static_cast<int32_t>(integerProperty(object, "spatial", op, "params"));
+  const int64_t mode = integerProperty(object, "mode", op, "params");
+  p.divisorOverride = integerProperty(object, "divisorOverride", op, "params");
+  if (p.spatial < 1 || p.spatial > 3 || (mode != 0 && mode != 1) || p.divisorOverride < 0) {
+    badArgument(op, "params", "1 to 3 spatial dims, mode 0 or 1, divisorOverride >= 0");
+  }
+  p.mode = static_cast<PoolMode>(mode);
+  p.adaptive = object.Get("adaptive").ToBoolean().Value();
+  p.countIncludePad = object.Get("countIncludePad").ToBoolean().Value();
+  const auto fill = [&](const char* key, int64_t* target, int64_t minimum) {
+    const Napi::Value list = object.Get(key);
+    if (!list.IsArray() || list.As<Napi::Array>().Length() != static_cast<uint32_t>(p.spatial)) {
+      badArgument(op, "params", std::string("a ") + key + " entry per spatial dim");
+    }
+    for (int i = 0; i < p.spatial; ++i) {
+      target[i] = list.As<Napi::Array>().Get(static_cast<uint32_t>(i)).As<Napi::Number>().Int64Value();
+      if (target[i] < minimum) badArgument(op, "params", std::string(key) + " >= " + std::to_string(minimum));
+    }
+  };
+  fill("kernel", p.kernel, 1);
+  fill("stride", p.stride, 1);
+  fill("padding", p.padding, 0);
+  fill("dilation", p.dilation, 1);
+  return p;
+}
+
 Device deviceArg(const Napi::Value& value, const char* op) {
   if (!value.IsString()) badArgument(op, "device", "a string");
   const std::string text = value.As<Napi::String>().Utf8Value();

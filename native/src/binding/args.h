@@ -22,6 +22,9 @@ TensorArg tensorArg(const Napi::Value& value, const char* op, const char* name);
 TensorArg optionalTensorArg(const Napi::Value& value, const char* op, const char* name);
 // {spatial, stride, padBegin, padEnd, dilation, groups} (lib/native.ts: NativeConvParams).
 ConvParams convParamsArg(const Napi::Value& value, const char* op);
+// {spatial, mode, adaptive, countIncludePad, divisorOverride, kernel, stride, padding,
+// dilation} (lib/native.ts: NativePoolParams).
+PoolParams poolParamsArg(const Napi::Value& value, const char* op);
 // "cpu" or "cuda:N".
 Device deviceArg(const Napi::Value& value, const char* op);
 double numberArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name);

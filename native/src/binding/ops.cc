@@ -52,6 +52,8 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("indexAdd", &Addon::IndexAdd),
                                 InstanceMethod("indexSelect", &Addon::IndexSelect),
                                 InstanceMethod("matmul", &Addon::Matmul),
+                                InstanceMethod("poolBackward", &Addon::PoolBackward),
+                                InstanceMethod("poolForward", &Addon::PoolForward),
                                 InstanceMethod("random", &Addon::Random),
                                 InstanceMethod("reduce", &Addon::Reduce),
                                 InstanceMethod("transfer", &Addon::Transfer),
@@ -229,6 +231,55 @@ Napi::Value Addon::Matmul(const Napi::CallbackInfo& info) {
     }
     const TensorRef o = out.ref, x = a.ref, y = b.ref;
     return submit(info.Env(), *this, "matmul", out, {&a, &b}, [o, x, y](Backend& backend) { backend.matmul(o, x, y); });
+  });
+}
+
+namespace {
+
+// Backstop: operands of one pooling call must agree on N, C and rank.
+void checkPoolShapes(const char* op, const PoolParams& p, const TensorRef& input, const TensorRef& output,
+                     const TensorRef& indices) {
+  const Layout &i = input.layout, &o = output.layout;
+  bool ok = i.ndim == p.spatial + 2 && o.ndim == i.ndim && i.shape[0] == o.shape[0] && i.shape[1] == o.shape[1] &&
+            input.dtype == DType::Float32 && output.dtype == DType::Float32;
+  for (int d = 0; ok && d < p.spatial; ++d) ok = i.shape[2 + d] > 0 || o.shape[2 + d] == 0;
+  if (indices.data) {
+    ok = ok && indices.dtype == DType::Int32 && indices.layout.ndim == o.ndim;
+    for (int d = 0; ok && d < o.ndim; ++d) ok = indices.layout.shape[d] == o.shape[d];
+  }
+  if (!ok) fail(ErrorKind::Internal, std::string(op) + ": native pooling operands do not fit together");
+}
+
+}  // namespace
+
+Napi::Value Addon::PoolBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const PoolParams p = poolParamsArg(info[0], "pool backward");
+    const TensorArg gradInput = tensorArg(info[1], "pool backward", "gradInput");
+    const TensorArg gradOutput = tensorArg(info[2], "pool backward", "gradOutput");
+    const TensorArg indices = optionalTensorArg(info[3], "pool backward", "indices");
+    checkPoolShapes("pool backward", p, gradInput.ref, gradOutput.ref, indices.ref);
+    if (p.mode == PoolMode::Max && !indices.storage) fail(ErrorKind::Internal, "pool backward: max pooling needs indices");
+    const TensorRef gi = gradInput.ref, go = gradOutput.ref, idx = indices.ref;
+    std::vector<const TensorArg*> inputs{&gradOutput};
+    if (indices.storage) inputs.push_back(&indices);
+    return submit(info.Env(), *this, "pool backward", gradInput, inputs,
+                  [p, gi, go, idx](Backend& b) { b.poolBackward(p, gi, go, idx); });
+  });
+}
+
+Napi::Value Addon::PoolForward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const PoolParams p = poolParamsArg(info[0], "pool");
+    const TensorArg out = tensorArg(info[1], "pool", "out");
+    const TensorArg indices = optionalTensorArg(info[2], "pool", "indices");
+    const TensorArg input = tensorArg(info[3], "pool", "input");
+    checkPoolShapes("pool", p, input.ref, out.ref, indices.ref);
+    const TensorRef o = out.ref, idx = indices.ref, x = input.ref;
+    std::vector<const TensorArg*> outputs;
+    if (indices.storage) outputs.push_back(&indices);
+    return submit(
+        info.Env(), *this, "pool", out, {&input}, [p, o, idx, x](Backend& b) { b.poolForward(p, o, idx, x); }, outputs);
   });
 }
 

@@ -70,6 +70,13 @@ class CpuBackend final : public Backend {
                           const TensorRef& gradOutput, const TensorRef& input) override {
     cpu::convBackwardWeight(dnnl_, p, gradWeight, gradBias, gradOutput, input);
   }
+  void poolForward(const PoolParams& p, const TensorRef& out, const TensorRef& indices, const TensorRef& input) override {
+    cpu::poolForward(p, out, indices, input);
+  }
+  void poolBackward(const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                    const TensorRef& indices) override {
+    cpu::poolBackward(p, gradInput, gradOutput, indices);
+  }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     cpu::matmul(dnnl_, out, a, b);
   }

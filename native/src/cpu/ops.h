@@ -23,6 +23,8 @@ void convBackwardData(DnnlContext& dnnl, const ConvParams& p, const TensorRef& g
                       const TensorRef& weight);
 void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradWeight, const TensorRef& gradBias,
                         const TensorRef& gradOutput, const TensorRef& input);
+void poolForward(const PoolParams& p, const TensorRef& out, const TensorRef& indices, const TensorRef& input);
+void poolBackward(const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput, const TensorRef& indices);
 void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);

@@ -93,6 +93,13 @@ class CudaBackend final : public Backend {
                           const TensorRef& gradOutput, const TensorRef& input) override {
     run([&] { cuda::convBackwardWeight(handles_, convPlans_, p, gradWeight, gradBias, gradOutput, input); });
   }
+  void poolForward(const PoolParams& p, const TensorRef& out, const TensorRef& indices, const TensorRef& input) override {
+    run([&] { cuda::poolForward(handles_, p, out, indices, input); });
+  }
+  void poolBackward(const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                    const TensorRef& indices) override {
+    run([&] { cuda::poolBackward(handles_, p, gradInput, gradOutput, indices); });
+  }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     run([&] { cuda::matmul(handles_, out, a, b); });
   }

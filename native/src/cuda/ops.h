@@ -25,6 +25,10 @@ void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& 
                       const TensorRef& gradOutput, const TensorRef& weight);
 void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& p, const TensorRef& gradWeight,
                         const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input);
+void poolForward(DeviceHandles& h, const PoolParams& p, const TensorRef& out, const TensorRef& indices,
+                 const TensorRef& input);
+void poolBackward(DeviceHandles& h, const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                  const TensorRef& indices);
 void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);

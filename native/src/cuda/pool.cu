@@ -1,0 +1,52 @@
+// Max / average / adaptive pooling on the GPU, with the CPU backend's math (kernels/pool.h)
+// rather than cuDNN pooling, which has no argmax indices, no dilation and no adaptive mode.
+#include "cuda/check.h"
+#include "cuda/launch.h"
+#include "cuda/ops.h"
+#include "kernels/pool.h"
+#include "kernels/strided.h"
+
+namespace neocog::cuda {
+
+namespace {
+
+__global__ void poolForwardKernel(PoolParams p, float* out, Layout outLayout, int32_t* indices, Layout indexLayout,
+                                  const float* in, Layout inLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    int32_t argmax = 0;
+    out[kernels::stridedOffset(outLayout, i)] = kernels::poolValue(p, outLayout, inLayout, in, i, &argmax);
+    if (indices) indices[kernels::stridedOffset(indexLayout, i)] = argmax;
+  }
+}
+
+__global__ void poolBackwardKernel(PoolParams p, float* gradIn, Layout inLayout, const float* gradOut, Layout outLayout,
+                                   const int32_t* indices, Layout indexLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    gradIn[kernels::stridedOffset(inLayout, i)] =
+        kernels::poolGrad(p, inLayout, outLayout, gradOut, indices, indexLayout, i);
+  }
+}
+
+}  // namespace
+
+void poolForward(DeviceHandles& h, const PoolParams& p, const TensorRef& out, const TensorRef& indices,
+                 const TensorRef& input) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  poolForwardKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(p, out.as<float>(), out.layout,
+                                                               indices.data ? indices.as<int32_t>() : nullptr,
+                                                               indices.layout, input.as<float>(), input.layout, n);
+  checkLaunch("pool");
+}
+
+void poolBackward(DeviceHandles& h, const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                  const TensorRef& indices) {
+  const int64_t n = gradInput.numel();
+  if (n == 0) return;
+  poolBackwardKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(
+      p, gradInput.as<float>(), gradInput.layout, gradOutput.as<float>(), gradOutput.layout,
+      indices.data ? indices.as<int32_t>() : nullptr, indices.layout, n);
+  checkLaunch("pool backward");
+}
+
+}  // namespace neocog::cuda

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+
+import { expect, it } from 'vitest';
+
+import * as nc from '../../lib/index.js';
+import { ArgumentError, arange, manualSeed, maxPool2d, randn, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+import { gradcheck } from '../helpers/gradcheck.js';
+
+interface PoolCase {
+  name: string;
+  fn: string;
+  args: Array<number | number[]>;
+  options: Record<string, number | number[] | boolean>;
+  input: { shape: number[]; values: number[] };
+  output: { shape: number[]; values: number[] };
+  indices: number[] | null;
+  gradOutput: number[];
+  gradInput: number[];
+}
+
+const cases = JSON.parse(readFileSync(new URL('../fixtures/pool.json', import.meta.url), 'utf8')) as PoolCase[];
+
+/** torch.nn.functional name -> the neocog call, options renamed to camelCase. */
+function run(c: PoolCase, x: Tensor): Tensor | [Tensor, Tensor] {
+  const o = c.options;
+  const common = {
+    stride: o.stride as number | undefined,
+    padding: o.padding as number | undefined,
+    ceilMode: o.ceil_mode as boolean | undefined,
+  };
+  const size = c.args[0] as number;
+  switch (c.fn) {
+    case 'max_pool2d':
+      return o.return_indices
+        ? maxPool2d(x, size, { ...common, dilation: o.dilation as number | undefined, returnIndices: true })
+        : maxPool2d(x, size, common);
+    case 'max_pool1d': return nc.maxPool1d(x, size, common);
+    case 'max_pool3d': return nc.maxPool3d(x, size, common);
+    case 'avg_pool2d':
+      return nc.avgPool2d(x, size, { ...common, countIncludePad: o.count_include_pad as boolean | undefined, divisorOverride: o.divisor_override as number | undefined });
+    case 'avg_pool1d': return nc.avgPool1d(x, size, common);
+    case 'avg_pool3d': return nc.avgPool3d(x, size, common);
+    case 'adaptive_avg_pool2d': return nc.adaptiveAvgPool2d(x, c.args[0]!);
+    case 'adaptive_avg_pool1d': return nc.adaptiveAvgPool1d(x, size);
+    case 'adaptive_avg_pool3d': return nc.adaptiveAvgPool3d(x, c.args[0]!);
+    case 'adaptive_max_pool2d': return nc.adaptiveMaxPool2d(x, c.args[0]!, { returnIndices: true });
+  }
+  throw new Error(`no neocog call for ${c.fn}`);
+}
+
+describeDevices('pooling vs PyTorch', (device) => {
+  for (const c of cases) {
+    it(`${c.name}: ${c.fn} [${c.input.shape}] ${JSON.stringify(c.args)} ${JSON.stringify(c.options)}`, () => {
+      const x = tensor(Float32Array.from(c.input.values), { device }).reshape(c.input.shape).requiresGrad_();
+      const result = run(c, x);
+      const [out, indices] = Array.isArray(result) ? result : [result, null];
+      expect(out.shape).toEqual(c.output.shape);
+      expectClose(out.cpu().dataSync(), c.output.values, 1e-5);
+      if (c.indices) expect(Array.from(indices!.cpu().dataSync())).toEqual(c.indices);
+      out.backward(tensor(Float32Array.from(c.gradOutput), { device }).reshape(c.output.shape));
+      expectClose(x.grad!.cpu().dataSync(), c.gradInput, 1e-5);
+    });
+  }
+
+  it('the course examples: max 2x2 with indices, avg 2x2, adaptive avg', () => {
+    const x = arange(1, 17, 1, { dtype: 'float32', device }).reshape(1, 1, 4, 4);
+    const [values, indices] = maxPool2d(x, 2, { stride: 2, returnIndices: true });
+    expect(values.reshape(2, 2).tolist()).toEqual([[6, 8], [14, 16]]);
+    expect(indices.reshape(2, 2).tolist()).toEqual([[5, 7], [13, 15]]);
+    const y = arange(1, 21, 1, { dtype: 'float32', device }).reshape(1, 1, 4, 5);
+    expect(nc.avgPool2d(y, 2, { stride: 2 }).reshape(2, 2).tolist()).toEqual([[4, 6], [14, 16]]);
+    expect(nc.adaptiveAvgPool2d(y, [2, 2]).reshape(2, 2).tolist()).toEqual([[4.5, 6.5], [14.5, 16.5]]);
+  });
+
+  it('keeps channels-last inputs channels-last', () => {
+    const x = randn([2, 8, 6, 6], { device }).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    const y = maxPool2d(x, 2);
+    expect(y.strides).toEqual([72, 1, 24, 8]);
+    expect(nc.globalAvgPool2d(x, { keepdim: false }).shape).toEqual([2, 8]);
+  });
+});
+
+it('pooling gradients match finite differences', () => {
+  manualSeed(31);
+  gradcheck((x) => maxPool2d(x, 3, { stride: 2, padding: 1 }), [randn([1, 2, 5, 5])], { eps: 1e-3 });
+  gradcheck((x) => nc.avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false }), [randn([1, 2, 5, 5])]);
+  gradcheck((x) => nc.adaptiveAvgPool2d(x, [2, 3]), [randn([1, 2, 5, 7])]);
+});
+
+it('pooling rejects bad arguments', () => {
+  const x = zeros([1, 1, 4, 4]);
+  expect(() => maxPool2d(zeros([4, 4]), 2)).toThrow(/maxPool2d: expected input rank 4/);
+  expect(() => maxPool2d(x, 0)).toThrow(ArgumentError);
+  expect(() => maxPool2d(x, 2, { padding: 2 })).toThrow(/at most half the kernel size/);
+  expect(() => maxPool2d(x, 5)).toThrow(ShapeError);
+  expect(() => nc.avgPool2d(x, 2, { divisorOverride: 0 })).toThrow(/divisorOverride/);
+  expect(() => nc.adaptiveAvgPool2d(x, [2])).toThrow(/outputSize to have 2 entries/);
+  expect(() => nc.adaptiveAvgPool2d(x, 0)).toThrow(/positive integers/);
+});
