@@ -74,6 +74,27 @@ export interface NativePoolParams {
 /** The addon's exports (native/src/binding). Ops write into a preallocated `out`. */
 export interface NativeBinding {
   // ops (binding/ops.cc), sorted
+  batchNormBackward(
+    gradInput: NativeTensor,
+    gradWeight: NativeTensor | null,
+    gradBias: NativeTensor | null,
+    gradOutput: NativeTensor,
+    input: NativeTensor,
+    weight: NativeTensor | null,
+    mean: NativeTensor,
+    variance: NativeTensor,
+    eps: number,
+  ): void;
+  batchNormForward(
+    out: NativeTensor,
+    input: NativeTensor,
+    weight: NativeTensor | null,
+    bias: NativeTensor | null,
+    mean: NativeTensor,
+    variance: NativeTensor,
+    training: boolean,
+    eps: number,
+  ): void;
   arange(out: NativeTensor, start: number, step: number): void;
   binary(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
   compare(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;

@@ -8,6 +8,7 @@ export { copyInto, copyTo, zerosOn } from './copy.js';
 export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
 export { indexSelect } from './indexing.js';
 export { matmul } from './matmul.js';
+export { batchNorm, groupNorm, instanceNorm, layerNorm, type BatchNormOptions } from './norm.js';
 export {
   adaptiveAvgPool1d,
   adaptiveAvgPool2d,

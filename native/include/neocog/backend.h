@@ -111,6 +111,19 @@ class Backend {
   virtual void poolBackward(const PoolParams& params, const TensorRef& gradInput, const TensorRef& gradOutput,
                             const TensorRef& indices) = 0;
 
+  // Batch normalization over every dim but 1 (channels) of input [N, C, *]. In training it
+  // writes the batch mean and biased variance into mean/var and normalizes with them;
+  // otherwise it normalizes with the given mean/var. out has input's strides; weight
+  // (scale) and bias (shift) are both present or both absent (data == nullptr).
+  virtual void batchNormForward(const TensorRef& out, const TensorRef& input, const TensorRef& weight,
+                                const TensorRef& bias, const TensorRef& mean, const TensorRef& var, bool training,
+                                double eps) = 0;
+  // Backward of a training-mode forward, from the batch statistics it wrote. gradInput and
+  // gradOutput have input's strides; gradWeight/gradBias are absent without weight.
+  virtual void batchNormBackward(const TensorRef& gradInput, const TensorRef& gradWeight, const TensorRef& gradBias,
+                                 const TensorRef& gradOutput, const TensorRef& input, const TensorRef& weight,
+                                 const TensorRef& mean, const TensorRef& var, double eps) = 0;
+
   // Batched matrix product of [B, M, K] x [B, K, N] -> [B, M, N] (batch stride 0 broadcasts).
   virtual void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
   // out = in.index_select(dim, index); throws Error(Index) for an index out of range.

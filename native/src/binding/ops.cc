@@ -42,6 +42,8 @@ Napi::Value submit(Napi::Env env, Addon& addon, const char* op, const TensorArg&
 void Addon::defineOps(Napi::Object exports) {
   DefineProperties(exports, {
                                 InstanceMethod("arange", &Addon::Arange),
+                                InstanceMethod("batchNormBackward", &Addon::BatchNormBackward),
+                                InstanceMethod("batchNormForward", &Addon::BatchNormForward),
                                 InstanceMethod("binary", &Addon::Binary),
                                 InstanceMethod("compare", &Addon::Compare),
                                 InstanceMethod("convBackwardData", &Addon::ConvBackwardData),
@@ -69,6 +71,83 @@ Napi::Value Addon::Arange(const Napi::CallbackInfo& info) {
     const double start = numberArg(info, 1, "arange", "start"), step = numberArg(info, 2, "arange", "step");
     const TensorRef o = out.ref;
     return submit(info.Env(), *this, "arange", out, {}, [o, start, step](Backend& b) { b.arange(o, start, step); });
+  });
+}
+
+namespace {
+
+// Backstop: statistics and parameters are [C] float32 vectors; data tensors match input.
+void checkBatchNorm(const char* op, const TensorRef& input, std::initializer_list<const TensorRef*> sameAsInput,
+                    std::initializer_list<const TensorRef*> perChannel) {
+  bool ok = input.layout.ndim >= 2 && input.dtype == DType::Float32;
+  for (const TensorRef* t : sameAsInput) {
+    ok = ok && t->dtype == DType::Float32 && t->layout.ndim == input.layout.ndim;
+    for (int d = 0; ok && d < input.layout.ndim; ++d) {
+      ok = t->layout.shape[d] == input.layout.shape[d] && t->layout.strides[d] == input.layout.strides[d];
+    }
+  }
+  for (const TensorRef* t : perChannel) {
+    if (t->data == nullptr) continue;
+    ok = ok && t->dtype == DType::Float32 && t->layout.ndim == 1 && t->layout.shape[0] == input.layout.shape[1] &&
+         t->layout.strides[0] == 1;
+  }
+  if (!ok) fail(ErrorKind::Internal, std::string(op) + ": native batch-norm operands do not fit together");
+}
+
+}  // namespace
+
+Napi::Value Addon::BatchNormBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const char* op = "batchNorm backward";
+    const TensorArg gradInput = tensorArg(info[0], op, "gradInput");
+    const TensorArg gradWeight = optionalTensorArg(info[1], op, "gradWeight");
+    const TensorArg gradBias = optionalTensorArg(info[2], op, "gradBias");
+    const TensorArg gradOutput = tensorArg(info[3], op, "gradOutput");
+    const TensorArg input = tensorArg(info[4], op, "input");
+    const TensorArg weight = optionalTensorArg(info[5], op, "weight");
+    const TensorArg mean = tensorArg(info[6], op, "mean");
+    const TensorArg var = tensorArg(info[7], op, "var");
+    const double eps = numberArg(info, 8, op, "eps");
+    checkBatchNorm(op, input.ref, {&gradInput.ref, &gradOutput.ref}, {&gradWeight.ref, &gradBias.ref, &weight.ref, &mean.ref, &var.ref});
+    if ((weight.storage != nullptr) != (gradWeight.storage != nullptr) || (gradWeight.storage != nullptr) != (gradBias.storage != nullptr)) {
+      fail(ErrorKind::Internal, "batchNorm backward: weight, gradWeight and gradBias go together");
+    }
+    const TensorRef gi = gradInput.ref, gw = gradWeight.ref, gb = gradBias.ref, go = gradOutput.ref, x = input.ref,
+                    w = weight.ref, m = mean.ref, v = var.ref;
+    std::vector<const TensorArg*> inputs{&gradOutput, &input, &mean, &var};
+    std::vector<const TensorArg*> outputs;
+    if (weight.storage) {
+      inputs.push_back(&weight);
+      outputs = {&gradWeight, &gradBias};
+    }
+    return submit(
+        info.Env(), *this, op, gradInput, inputs,
+        [gi, gw, gb, go, x, w, m, v, eps](Backend& b) { b.batchNormBackward(gi, gw, gb, go, x, w, m, v, eps); }, outputs);
+  });
+}
+
+Napi::Value Addon::BatchNormForward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const char* op = "batchNorm";
+    const TensorArg out = tensorArg(info[0], op, "out");
+    const TensorArg input = tensorArg(info[1], op, "input");
+    const TensorArg weight = optionalTensorArg(info[2], op, "weight");
+    const TensorArg bias = optionalTensorArg(info[3], op, "bias");
+    const TensorArg mean = tensorArg(info[4], op, "mean");
+    const TensorArg var = tensorArg(info[5], op, "var");
+    const bool training = info[6].ToBoolean().Value();
+    const double eps = numberArg(info, 7, op, "eps");
+    checkBatchNorm(op, input.ref, {&out.ref}, {&weight.ref, &bias.ref, &mean.ref, &var.ref});
+    if ((weight.storage != nullptr) != (bias.storage != nullptr)) fail(ErrorKind::Internal, "batchNorm: weight and bias go together");
+    const TensorRef o = out.ref, x = input.ref, w = weight.ref, bi = bias.ref, m = mean.ref, v = var.ref;
+    std::vector<const TensorArg*> inputs{&input};
+    if (weight.storage) inputs.insert(inputs.end(), {&weight, &bias});
+    std::vector<const TensorArg*> outputs;
+    if (training) outputs = {&mean, &var};  // written with the batch statistics
+    else inputs.insert(inputs.end(), {&mean, &var});
+    return submit(
+        info.Env(), *this, op, out, inputs,
+        [o, x, w, bi, m, v, training, eps](Backend& b) { b.batchNormForward(o, x, w, bi, m, v, training, eps); }, outputs);
   });
 }
 

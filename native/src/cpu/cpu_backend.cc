@@ -77,6 +77,15 @@ class CpuBackend final : public Backend {
                     const TensorRef& indices) override {
     cpu::poolBackward(p, gradInput, gradOutput, indices);
   }
+  void batchNormForward(const TensorRef& out, const TensorRef& input, const TensorRef& weight, const TensorRef& bias,
+                        const TensorRef& mean, const TensorRef& var, bool training, double eps) override {
+    cpu::batchNormForward(dnnl_, out, input, weight, bias, mean, var, training, eps);
+  }
+  void batchNormBackward(const TensorRef& gradInput, const TensorRef& gradWeight, const TensorRef& gradBias,
+                         const TensorRef& gradOutput, const TensorRef& input, const TensorRef& weight,
+                         const TensorRef& mean, const TensorRef& var, double eps) override {
+    cpu::batchNormBackward(dnnl_, gradInput, gradWeight, gradBias, gradOutput, input, weight, mean, var, eps);
+  }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     cpu::matmul(dnnl_, out, a, b);
   }

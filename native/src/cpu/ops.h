@@ -25,6 +25,11 @@ void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef&
                         const TensorRef& gradOutput, const TensorRef& input);
 void poolForward(const PoolParams& p, const TensorRef& out, const TensorRef& indices, const TensorRef& input);
 void poolBackward(const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput, const TensorRef& indices);
+void batchNormForward(DnnlContext& dnnl, const TensorRef& out, const TensorRef& input, const TensorRef& weight,
+                      const TensorRef& bias, const TensorRef& mean, const TensorRef& var, bool training, double eps);
+void batchNormBackward(DnnlContext& dnnl, const TensorRef& gradInput, const TensorRef& gradWeight,
+                       const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input,
+                       const TensorRef& weight, const TensorRef& mean, const TensorRef& var, double eps);
 void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);

@@ -100,6 +100,15 @@ class CudaBackend final : public Backend {
                     const TensorRef& indices) override {
     run([&] { cuda::poolBackward(handles_, p, gradInput, gradOutput, indices); });
   }
+  void batchNormForward(const TensorRef& out, const TensorRef& input, const TensorRef& weight, const TensorRef& bias,
+                        const TensorRef& mean, const TensorRef& var, bool training, double eps) override {
+    run([&] { cuda::batchNormForward(handles_, out, input, weight, bias, mean, var, training, eps); });
+  }
+  void batchNormBackward(const TensorRef& gradInput, const TensorRef& gradWeight, const TensorRef& gradBias,
+                         const TensorRef& gradOutput, const TensorRef& input, const TensorRef& weight,
+                         const TensorRef& mean, const TensorRef& var, double eps) override {
+    run([&] { cuda::batchNormBackward(handles_, gradInput, gradWeight, gradBias, gradOutput, input, weight, mean, var, eps); });
+  }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     run([&] { cuda::matmul(handles_, out, a, b); });
   }

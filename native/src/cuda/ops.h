@@ -29,6 +29,11 @@ void poolForward(DeviceHandles& h, const PoolParams& p, const TensorRef& out, co
                  const TensorRef& input);
 void poolBackward(DeviceHandles& h, const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
                   const TensorRef& indices);
+void batchNormForward(DeviceHandles& h, const TensorRef& out, const TensorRef& input, const TensorRef& weight,
+                      const TensorRef& bias, const TensorRef& mean, const TensorRef& var, bool training, double eps);
+void batchNormBackward(DeviceHandles& h, const TensorRef& gradInput, const TensorRef& gradWeight,
+                       const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input,
+                       const TensorRef& weight, const TensorRef& mean, const TensorRef& var, double eps);
 void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);

@@ -1,0 +1,229 @@
+/**
+ * Normalization, as torch.nn.functional: batchNorm (oneDNN / cuDNN), and layerNorm,
+ * groupNorm, instanceNorm composed from differentiable primitives.
+ * @module
+ */
+import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
+import { noGrad } from '../autograd/grad_mode.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { native } from '../native.js';
+import { empty, emptyLike } from '../tensor/creation.js';
+import { describe, stridesLike } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { copyInto } from './copy.js';
+import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
+
+/** Options of {@link batchNorm}. */
+export interface BatchNormOptions {
+  /** Use batch statistics and update the running ones (default false, as F.batch_norm). */
+  training?: boolean;
+  /** Weight of the new batch statistic in the running average (default 0.1). */
+  momentum?: number;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+}
+
+function isDense(t: Tensor): boolean {
+  return stridesLike(t, t.shape).every((s, i) => s === t.strides[i] || t.shape[i] === 1);
+}
+
+function checkChannelVector(op: string, name: string, t: Tensor | null | undefined, channels: number): void {
+  if (t === null || t === undefined) return;
+  checkTensor(op, name, t);
+  checkDTypeIn(op, name, t, ['float32']);
+  if (t.ndim !== 1 || t.shape[0] !== channels) {
+    throw new ShapeError(`${op}: expected ${name} of shape [${channels}], got [${t.shape.join(', ')}]`);
+  }
+}
+
+/** `t` as a [C] view broadcastable against [N, C, ...spatial]. */
+function perChannel(t: Tensor, ndim: number): Tensor {
+  return t.reshape([1, t.shape[0]!, ...new Array<number>(ndim - 2).fill(1)]);
+}
+
+/**
+ * Batch normalization of `input` `[N, C, *]` per channel, as `F.batch_norm`. In training
+ * it normalizes with the batch statistics and updates `runningMean` / `runningVar` in
+ * place (variance unbiased, as PyTorch); in eval it uses the running statistics.
+ */
+export function batchNorm(
+  input: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  opts: BatchNormOptions = {},
+): Tensor<'float32'> {
+  const op = 'batchNorm';
+  checkTensor(op, 'input', input);
+  checkDTypeIn(op, 'input', input, ['float32']);
+  if (input.ndim < 2) throw new ShapeError(`${op}: expected input of rank >= 2 ([N, C, ...]), got ${input.ndim}`);
+  const channels = input.shape[1]!;
+  checkChannelVector(op, 'runningMean', runningMean, channels);
+  checkChannelVector(op, 'runningVar', runningVar, channels);
+  checkChannelVector(op, 'weight', weight, channels);
+  checkChannelVector(op, 'bias', bias, channels);
+  if ((weight ?? null) === null !== ((bias ?? null) === null)) {
+    throw new ArgumentError(`${op}: weight and bias must be given together (affine) or both omitted`);
+  }
+  const tensors: Record<string, Tensor> = { input };
+  for (const [name, t] of Object.entries({ runningMean, runningVar, weight, bias })) if (t) tensors[name] = t;
+  checkSameDevice(op, tensors);
+  const training = opts.training ?? false;
+  const momentum = opts.momentum ?? 0.1;
+  const eps = opts.eps ?? 1e-5;
+  if (!(eps > 0)) throw new ArgumentError(`${op}: expected eps > 0, got ${describe(eps)}`);
+  if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentError(`${op}: expected momentum in [0, 1], got ${describe(momentum)}`);
+  const count = input.numel / Math.max(channels, 1);
+
+  if (!training) {
+    if (runningMean === null || runningVar === null) {
+      throw new ArgumentError(`${op}: eval mode needs runningMean and runningVar (or pass { training: true })`);
+    }
+    if (needsGrad(input, weight, bias)) {
+      // Gradients through eval-mode normalization (saliency maps): compose it.
+      const scale = perChannel(runningVar.add(eps).sqrt().reciprocal(), input.ndim);
+      let out = input.sub(perChannel(runningMean, input.ndim)).mul(scale);
+      if (weight) out = out.mul(perChannel(weight, input.ndim)).add(perChannel(bias!, input.ndim));
+      return out as Tensor<'float32'>;
+    }
+  } else if (count <= 1) {
+    throw new ShapeError(`${op}: expected more than 1 value per channel when training, got input shape [${input.shape.join(', ')}]`);
+  }
+
+  const x = isDense(input) ? input : input.contiguous();
+  try {
+    const out = emptyLike(op, x, x.shape, 'float32');
+    const mean = training ? empty(op, [channels], 'float32', x.device) : runningMean!;
+    const variance = training ? empty(op, [channels], 'float32', x.device) : runningVar!;
+    native.batchNormForward(
+      out._native(op, 'out'),
+      x._native(op, 'input'),
+      weight ? weight._native(op, 'weight') : null,
+      bias ? bias._native(op, 'bias') : null,
+      mean._native(op, 'mean'),
+      variance._native(op, 'var'),
+      training,
+      eps,
+    );
+    if (!training) return out;
+    noGrad(() => {
+      // running = (1 - momentum) * running + momentum * batch, variance made unbiased
+      if (runningMean) copyInto(runningMean, runningMean.mul(1 - momentum).add(mean.mul(momentum)));
+      if (runningVar) copyInto(runningVar, runningVar.mul(1 - momentum).add(variance.mul((momentum * count) / (count - 1))));
+    });
+    if (!needsGrad(input, weight, bias)) {
+      mean.dispose();
+      variance.dispose();
+      return out;
+    }
+    const saved = [saveForBackward(x), saveForBackward(mean), saveForBackward(variance)];
+    const savedWeight = weight ? saveForBackward(weight) : null;
+    if (savedWeight) saved.push(savedWeight);
+    mean.dispose();
+    variance.dispose();
+    return record(
+      op,
+      out,
+      [input, weight ?? null, bias ?? null],
+      (g) => {
+        const [xs, m, v] = saved as [Tensor, Tensor, Tensor];
+        // The library wants the gradient in the input's layout.
+        let grad = g;
+        if (g.strides.some((s, i) => s !== xs.strides[i] && xs.shape[i] !== 1)) {
+          grad = emptyLike(op, xs, xs.shape, 'float32');
+          copyInto(grad, g);
+        }
+        const gradInput = emptyLike(`${op}Backward`, xs, xs.shape, 'float32');
+        const gradWeight = savedWeight ? empty(`${op}Backward`, [channels], 'float32', xs.device) : null;
+        const gradBias = savedWeight ? empty(`${op}Backward`, [channels], 'float32', xs.device) : null;
+        native.batchNormBackward(
+          gradInput._native(op, 'gradInput'),
+          gradWeight ? gradWeight._native(op, 'gradWeight') : null,
+          gradBias ? gradBias._native(op, 'gradBias') : null,
+          grad._native(op, 'grad'),
+          xs._native(op, 'input'),
+          savedWeight ? savedWeight._native(op, 'weight') : null,
+          m._native(op, 'mean'),
+          v._native(op, 'var'),
+          eps,
+        );
+        return [gradInput, gradWeight, gradBias];
+      },
+      saved,
+    );
+  } finally {
+    if (x !== input) x.dispose();
+  }
+}
+
+/** Normalizes `x` over `dims` (biased variance), without affine parameters. */
+function normalize(x: Tensor, dims: number[], eps: number): Tensor {
+  const mean = x.mean(dims, { keepdim: true });
+  const centered = x.sub(mean);
+  const variance = centered.square().mean(dims, { keepdim: true });
+  return centered.div(variance.add(eps).sqrt());
+}
+
+/**
+ * Layer normalization over the trailing `normalizedShape` dims, as `F.layer_norm`;
+ * `weight`/`bias` have shape `normalizedShape`.
+ */
+export function layerNorm(
+  input: Tensor,
+  normalizedShape: readonly number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  opts: { eps?: number } = {},
+): Tensor<'float32'> {
+  const op = 'layerNorm';
+  checkTensor(op, 'input', input);
+  checkDTypeIn(op, 'input', input, ['float32']);
+  const k = normalizedShape.length;
+  const tail = input.shape.slice(input.ndim - k);
+  if (k === 0 || k > input.ndim || tail.join(',') !== normalizedShape.join(',')) {
+    throw new ShapeError(`${op}: normalizedShape [${normalizedShape.join(', ')}] must match the trailing dims of input [${input.shape.join(', ')}]`);
+  }
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t && t.shape.join(',') !== normalizedShape.join(',')) {
+      throw new ShapeError(`${op}: expected ${name} of shape [${normalizedShape.join(', ')}], got [${t.shape.join(', ')}]`);
+    }
+  }
+  let out = normalize(input, [...Array(k).keys()].map((i) => input.ndim - k + i), opts.eps ?? 1e-5);
+  if (weight) out = out.mul(weight);
+  if (bias) out = out.add(bias);
+  return out as Tensor<'float32'>;
+}
+
+/**
+ * Group normalization of `[N, C, *]` with `numGroups` groups of channels, as
+ * `F.group_norm`; `weight`/`bias` are per channel.
+ */
+export function groupNorm(input: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, opts: { eps?: number } = {}): Tensor<'float32'> {
+  const op = 'groupNorm';
+  checkTensor(op, 'input', input);
+  checkDTypeIn(op, 'input', input, ['float32']);
+  if (input.ndim < 2) throw new ShapeError(`${op}: expected input of rank >= 2 ([N, C, ...]), got ${input.ndim}`);
+  const channels = input.shape[1]!;
+  if (!Number.isInteger(numGroups) || numGroups < 1 || channels % numGroups !== 0) {
+    throw new ShapeError(`${op}: numGroups ${describe(numGroups)} must be a positive integer dividing the ${channels} channels`);
+  }
+  checkChannelVector(op, 'weight', weight, channels);
+  checkChannelVector(op, 'bias', bias, channels);
+  const grouped = input.reshape([input.shape[0]!, numGroups, -1]);
+  let out: Tensor = normalize(grouped, [2], opts.eps ?? 1e-5).reshape(input.shape);
+  if (weight) out = out.mul(perChannel(weight, input.ndim));
+  if (bias) out = out.add(perChannel(bias, input.ndim));
+  return out as Tensor<'float32'>;
+}
+
+/**
+ * Instance normalization: each (sample, channel) over its spatial dims, as
+ * `F.instance_norm` without running statistics; `weight`/`bias` are per channel.
+ */
+export function instanceNorm(input: Tensor, weight?: Tensor | null, bias?: Tensor | null, opts: { eps?: number } = {}): Tensor<'float32'> {
+  const op = 'instanceNorm';
+  checkTensor(op, 'input', input);
+  if (input.ndim < 3) throw new ShapeError(`${op}: expected input of rank >= 3 ([N, C, *spatial]), got ${input.ndim}`);
+  return groupNorm(input, input.shape[1]!, weight, bias, opts);
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+
+import { expect, it } from 'vitest';
+
+import {
+  ArgumentError, batchNorm, groupNorm, instanceNorm, layerNorm, manualSeed, ones, randn, ShapeError, tensor, zeros,
+  type Tensor,
+} from '../../lib/index.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+import { gradcheck } from '../helpers/gradcheck.js';
+
+interface NormCase {
+  name: string;
+  input: { shape: number[]; values: number[] };
+  weight: number[] | null;
+  bias: number[] | null;
+  runningMean: number[] | null;
+  runningVar: number[] | null;
+  output: { shape: number[]; values: number[] };
+  gradOutput: number[];
+  gradInput: number[];
+  gradWeight: number[] | null;
+  gradBias: number[] | null;
+  runningMeanAfter: number[] | null;
+  runningVarAfter: number[] | null;
+}
+
+const cases = JSON.parse(readFileSync(new URL('../fixtures/norm.json', import.meta.url), 'utf8')) as NormCase[];
+
+type Params = { w: Tensor | null; b: Tensor | null; rm: Tensor | null; rv: Tensor | null };
+const calls: Record<string, (x: Tensor, p: Params) => Tensor> = {
+  'batchNorm train 4d': (x, p) => batchNorm(x, p.rm, p.rv, p.w, p.b, { training: true, momentum: 0.1 }),
+  'batchNorm train 2d no affine': (x, p) => batchNorm(x, p.rm, p.rv, null, null, { training: true, momentum: 0.3 }),
+  'batchNorm eval': (x, p) => batchNorm(x, p.rm, p.rv, p.w, p.b),
+  'batchNorm train 3d volume': (x, p) => batchNorm(x, p.rm, p.rv, p.w, p.b, { training: true }),
+  layerNorm: (x, p) => layerNorm(x, [4, 6], p.w, p.b),
+  groupNorm: (x, p) => groupNorm(x, 3, p.w, p.b),
+  instanceNorm: (x, p) => instanceNorm(x, p.w, p.b),
+};
+
+describeDevices('normalization vs PyTorch', (device) => {
+  for (const c of cases) {
+    it(`${c.name} [${c.input.shape}]`, () => {
+      const load = (v: number[] | null, shape?: number[]) => (v === null ? null : tensor(Float32Array.from(v), { device }).reshape(shape ?? [v.length]));
+      const x = load(c.input.values, c.input.shape)!.requiresGrad_();
+      const paramShape = c.name === 'layerNorm' ? [4, 6] : undefined;
+      const p: Params = {
+        w: load(c.weight, paramShape)?.requiresGrad_() ?? null,
+        b: load(c.bias, paramShape)?.requiresGrad_() ?? null,
+        rm: load(c.runningMean),
+        rv: load(c.runningVar),
+      };
+      const out = calls[c.name]!(x, p);
+      expect(out.shape).toEqual(c.output.shape);
+      expectClose(out.cpu().dataSync(), c.output.values, 1e-4);
+      if (c.runningMeanAfter) expectClose(p.rm!.cpu().dataSync(), c.runningMeanAfter, 1e-5);
+      if (c.runningVarAfter) expectClose(p.rv!.cpu().dataSync(), c.runningVarAfter, 1e-5);
+      out.backward(tensor(Float32Array.from(c.gradOutput), { device }).reshape(c.output.shape));
+      expectClose(x.grad!.cpu().dataSync(), c.gradInput, 1e-4);
+      if (c.gradWeight) expectClose(p.w!.grad!.cpu().dataSync(), c.gradWeight, 1e-4);
+      if (c.gradBias) expectClose(p.b!.grad!.cpu().dataSync(), c.gradBias, 1e-4);
+    });
+  }
+
+  it('batchNorm keeps a channels-last input channels-last', () => {
+    const x = randn([2, 4, 3, 3], { device }).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    const out = batchNorm(x, zeros([4], { device }), ones([4], { device }), null, null, { training: true });
+    expect(out.strides).toEqual(x.strides);
+  });
+});
+
+it('normalization gradients match finite differences', () => {
+  manualSeed(41);
+  gradcheck((x, w, b) => batchNorm(x, null, null, w, b, { training: true }), [randn([3, 2, 2, 2]), randn([2]).add(2), randn([2])], { eps: 1e-2, atol: 5e-3 });
+  gradcheck((x, w, b) => layerNorm(x, [5], w, b), [randn([3, 5]), randn([5]), randn([5])], { atol: 5e-3 });
+  gradcheck((x) => groupNorm(x, 2), [randn([2, 4, 3])], { atol: 5e-3 });
+});
+
+it('normalization rejects bad arguments', () => {
+  const x = zeros([2, 3, 4, 4]);
+  expect(() => batchNorm(zeros([3]), null, null)).toThrow(/rank >= 2/);
+  expect(() => batchNorm(x, zeros([4]), zeros([3]))).toThrow(/expected runningMean of shape \[3\], got \[4\]/);
+  expect(() => batchNorm(x, null, null)).toThrow(ArgumentError);
+  expect(() => batchNorm(zeros([1, 3]), zeros([3]), ones([3]), null, null, { training: true })).toThrow(/more than 1 value per channel/);
+  expect(() => batchNorm(x, zeros([3]), ones([3]), ones([3]), null)).toThrow(/weight and bias must be given together/);
+  expect(() => layerNorm(x, [5])).toThrow(ShapeError);
+  expect(() => groupNorm(x, 2)).toThrow(/numGroups 2 .* dividing the 3 channels/);
+});
