@@ -51,9 +51,12 @@ export {
   conv2d,
   conv3d,
   div,
+  dropout,
+  dropout2d,
   elu,
   eq,
   exp,
+  gather,
   ge,
   gelu,
   globalAvgPool2d,
@@ -65,7 +68,9 @@ export {
   layerNorm,
   le,
   leakyRelu,
+  linear,
   log,
+  logSoftmax,
   lt,
   matmul,
   maxPool1d,
@@ -82,6 +87,7 @@ export {
   relu,
   sigmoid,
   silu,
+  softmax,
   sqrt,
   square,
   sub,
@@ -91,8 +97,10 @@ export {
   type AvgPoolOptions,
   type BatchNormOptions,
   type ConvOptions,
+  type DropoutOptions,
   type MaxPoolOptions,
   type ReduceOptions,
 } from './ops/index.js';
+export * from './losses/index.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';
 export { GradNode, type BackwardOptions } from './autograd/graph.js';

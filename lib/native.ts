@@ -109,6 +109,7 @@ export interface NativeBinding {
   convForward(params: NativeConvParams, out: NativeTensor, input: NativeTensor, weight: NativeTensor, bias: NativeTensor | null): void;
   copy(op: string, out: NativeTensor, input: NativeTensor): void;
   fill(out: NativeTensor, value: number): void;
+  gather(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   indexAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   indexSelect(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
@@ -117,6 +118,7 @@ export interface NativeBinding {
   /** `rand`: uniform in [a, b); `randn`: normal with mean a and standard deviation b. */
   random(distribution: 'rand' | 'randn', out: NativeTensor, seed: number, offset: number, a: number, b: number): void;
   reduce(op: string, code: number, out: NativeTensor, input: NativeTensor): void;
+  scatterAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   transfer(out: NativeTensor, input: NativeTensor): void;
   unary(op: string, code: number, out: NativeTensor, input: NativeTensor, alpha: number): void;
   unaryBackward(op: string, code: number, gradInput: NativeTensor, gradOutput: NativeTensor, input: NativeTensor, alpha: number): void;

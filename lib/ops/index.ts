@@ -5,8 +5,10 @@
 export { eq, ge, gt, le, lt, ne, where } from './compare.js';
 export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
 export { copyInto, copyTo, zerosOn } from './copy.js';
+export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
-export { indexSelect } from './indexing.js';
+export { gather, indexSelect } from './indexing.js';
+export { linear } from './linear.js';
 export { matmul } from './matmul.js';
 export { batchNorm, groupNorm, instanceNorm, layerNorm, type BatchNormOptions } from './norm.js';
 export {
@@ -25,6 +27,7 @@ export {
   type MaxPoolOptions,
 } from './pool.js';
 export { amax, amin, mean, sum, sumTo, type ReduceOptions } from './reduce.js';
+export { logSoftmax, softmax } from './softmax.js';
 export {
   abs,
   elu,

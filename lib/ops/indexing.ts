@@ -55,3 +55,40 @@ export function indexSelect<D extends DType>(input: Tensor<D>, dim: number, inde
     if (source !== input) source.dispose();
   }
 }
+
+/**
+ * Values of `input` along `dim` at the positions in `index` (int32, same rank; its sizes
+ * may be smaller than input's outside `dim`), as `torch.gather`. Out-of-range values are
+ * reported by the kernel as an IndexError (see indexSelect).
+ *
+ * @example
+ * gather(logProbs, 1, target.unsqueeze(1)) // [N, 1]: each row's value at its target
+ */
+export function gather<D extends DType>(input: Tensor<D>, dim: number, index: Tensor): Tensor<D> {
+  checkTensor('gather', 'input', input);
+  checkTensor('gather', 'index', index);
+  checkSameDevice('gather', { input, index });
+  checkDTypeIn('gather', 'index', index, ['int32']);
+  const d = normalizeDim('gather', dim, input.ndim);
+  if (index.ndim !== input.ndim || index.shape.some((s, i) => i !== d && s > input.shape[i]!)) {
+    throw new ShapeError(
+      `gather: expected index of rank ${input.ndim} with sizes <= input's outside dim ${d}, got [${index.shape.join(', ')}] for input [${input.shape.join(', ')}]`,
+    );
+  }
+  const out = empty('gather', index.shape, input.dtype, input.device);
+  native.gather(out._native('gather', 'out'), input._native('gather', 'input'), d, index._native('gather', 'index'));
+  if (!needsGrad(input)) return out;
+  const savedIndex = saveForBackward(index);
+  const inputShape = input.shape;
+  return record(
+    'gather',
+    out,
+    [input],
+    (g) => {
+      const grad = zeros(inputShape, { device: g.device });
+      native.scatterAdd(grad._native('gather', 'out'), d, savedIndex._native('gather', 'index'), g._native('gather', 'grad'));
+      return [grad];
+    },
+    [savedIndex],
+  );
+}

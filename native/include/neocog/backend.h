@@ -128,6 +128,11 @@ class Backend {
   virtual void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
   // out = in.index_select(dim, index); throws Error(Index) for an index out of range.
   virtual void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) = 0;
+  // out = input.gather(dim, index): index (int32) has out's shape; out[..i..] reads input
+  // at index[..i..] along dim. Throws Error(Index) for a value out of range.
+  virtual void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) = 0;
+  // out.scatter_add_(dim, index, source), the backward of gather (repeats accumulate).
+  virtual void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) = 0;
   // out.index_add_(dim, index, source): adds slice i of source into slice index[i] of out
   // (repeated indices accumulate). Indices were range-checked by a prior indexSelect.
   virtual void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) = 0;

@@ -44,6 +44,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value ConvForward(const Napi::CallbackInfo& info);
   Napi::Value Copy(const Napi::CallbackInfo& info);
   Napi::Value Fill(const Napi::CallbackInfo& info);
+  Napi::Value Gather(const Napi::CallbackInfo& info);
   Napi::Value IndexAdd(const Napi::CallbackInfo& info);
   Napi::Value IndexSelect(const Napi::CallbackInfo& info);
   Napi::Value Matmul(const Napi::CallbackInfo& info);
@@ -51,6 +52,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value PoolForward(const Napi::CallbackInfo& info);
   Napi::Value Random(const Napi::CallbackInfo& info);
   Napi::Value Reduce(const Napi::CallbackInfo& info);
+  Napi::Value ScatterAdd(const Napi::CallbackInfo& info);
   Napi::Value Transfer(const Napi::CallbackInfo& info);
   Napi::Value Unary(const Napi::CallbackInfo& info);
   Napi::Value UnaryBackward(const Napi::CallbackInfo& info);

@@ -51,6 +51,7 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("convForward", &Addon::ConvForward),
                                 InstanceMethod("copy", &Addon::Copy),
                                 InstanceMethod("fill", &Addon::Fill),
+                                InstanceMethod("gather", &Addon::Gather),
                                 InstanceMethod("indexAdd", &Addon::IndexAdd),
                                 InstanceMethod("indexSelect", &Addon::IndexSelect),
                                 InstanceMethod("matmul", &Addon::Matmul),
@@ -58,6 +59,7 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("poolForward", &Addon::PoolForward),
                                 InstanceMethod("random", &Addon::Random),
                                 InstanceMethod("reduce", &Addon::Reduce),
+                                InstanceMethod("scatterAdd", &Addon::ScatterAdd),
                                 InstanceMethod("transfer", &Addon::Transfer),
                                 InstanceMethod("unary", &Addon::Unary),
                                 InstanceMethod("unaryBackward", &Addon::UnaryBackward),
@@ -264,6 +266,46 @@ Napi::Value Addon::Fill(const Napi::CallbackInfo& info) {
     const double value = numberArg(info, 1, "fill", "value");
     const TensorRef o = out.ref;
     return submit(info.Env(), *this, "fill", out, {}, [o, value](Backend& b) { b.fill(o, value); });
+  });
+}
+
+namespace {
+
+// Backstop for gather/scatterAdd: one rank, index int32, index no larger than the data
+// outside `dim` (PyTorch's rule), value operands of one dtype.
+void checkGather(const char* op, const TensorRef& data, int dim, const TensorRef& index, const TensorRef& values) {
+  bool ok = dim >= 0 && dim < data.layout.ndim && index.dtype == DType::Int32 && index.layout.ndim == data.layout.ndim &&
+            values.layout.ndim == data.layout.ndim && values.dtype == data.dtype;
+  for (int d = 0; ok && d < data.layout.ndim; ++d) {
+    ok = values.layout.shape[d] == index.layout.shape[d] && (d == dim || index.layout.shape[d] <= data.layout.shape[d]);
+  }
+  if (!ok) fail(ErrorKind::Internal, std::string(op) + ": native operands do not fit together");
+}
+
+}  // namespace
+
+Napi::Value Addon::Gather(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "gather", "out");
+    const TensorArg input = tensorArg(info[1], "gather", "input");
+    const int dim = static_cast<int>(numberArg(info, 2, "gather", "dim"));
+    const TensorArg index = tensorArg(info[3], "gather", "index");
+    checkGather("gather", input.ref, dim, index.ref, out.ref);
+    const TensorRef o = out.ref, x = input.ref, idx = index.ref;
+    return submit(info.Env(), *this, "gather", out, {&input, &index}, [o, x, dim, idx](Backend& b) { b.gather(o, x, dim, idx); });
+  });
+}
+
+Napi::Value Addon::ScatterAdd(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "scatterAdd", "out");
+    const int dim = static_cast<int>(numberArg(info, 1, "scatterAdd", "dim"));
+    const TensorArg index = tensorArg(info[2], "scatterAdd", "index");
+    const TensorArg source = tensorArg(info[3], "scatterAdd", "source");
+    checkGather("scatterAdd", out.ref, dim, index.ref, source.ref);
+    const TensorRef o = out.ref, idx = index.ref, src = source.ref;
+    return submit(info.Env(), *this, "scatterAdd", out, {&index, &source},
+                  [o, dim, idx, src](Backend& b) { b.scatterAdd(o, dim, idx, src); });
   });
 }
 

@@ -95,6 +95,12 @@ class CpuBackend final : public Backend {
   void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
     cpu::indexAdd(out, dim, index, source);
   }
+  void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) override {
+    cpu::gather(out, input, dim, index);
+  }
+  void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
+    cpu::scatterAdd(out, dim, index, source);
+  }
 
  private:
   cpu::DnnlContext dnnl_;

@@ -30,6 +30,56 @@ void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const Tenso
   });
 }
 
+void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) {
+  const int32_t* idx = index.as<int32_t>();
+  const int64_t size = input.layout.shape[dim];
+  for (int64_t k = 0; k < index.numel(); ++k) {
+    const int32_t v = idx[kernels::stridedOffset(index.layout, k)];
+    if (!kernels::indexInRange(v, size)) {
+      fail(ErrorKind::Index, "gather: index " + std::to_string(v) + " is out of range for dimension " +
+                                 std::to_string(dim) + " with size " + std::to_string(size));
+    }
+  }
+  kernels::dispatchDType(out.dtype, "gather", [&](auto tag) {
+    using T = decltype(tag);
+    T* dst = out.as<T>();
+    const T* src = input.as<T>();
+    parallelFor(out.numel(), [&](int64_t i) {
+      const int32_t v = idx[kernels::stridedOffset(index.layout, i)];
+      dst[kernels::stridedOffset(out.layout, i)] = src[kernels::gatherOffset(index.layout, input.layout, dim, v, i)];
+    });
+  });
+}
+
+void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) {
+  // One thread per line along `dim`: the elements of a line may hit the same target, the
+  // lines never share one, so no two threads write the same element.
+  const int32_t* idx = index.as<int32_t>();
+  const int64_t length = index.layout.shape[dim];
+  Layout lines = index.layout;
+  lines.shape[dim] = 1;
+  kernels::dispatchDType(out.dtype, "scatterAdd", [&](auto tag) {
+    using T = decltype(tag);
+    T* dst = out.as<T>();
+    const T* src = source.as<T>();
+    parallelFor(lines.numel(), [&](int64_t line) {
+      int64_t rest = line, indexBase = 0, sourceBase = 0, outBase = 0;
+      for (int d = lines.ndim - 1; d >= 0; --d) {
+        const int64_t coord = rest % lines.shape[d];
+        rest /= lines.shape[d];
+        indexBase += coord * index.layout.strides[d];
+        sourceBase += coord * source.layout.strides[d];
+        outBase += coord * out.layout.strides[d];
+      }
+      for (int64_t j = 0; j < length; ++j) {
+        const int32_t v = idx[indexBase + j * index.layout.strides[dim]];
+        T& target = dst[outBase + v * out.layout.strides[dim]];
+        target = static_cast<T>(target + src[sourceBase + j * source.layout.strides[dim]]);
+      }
+    });
+  });
+}
+
 void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) {
   // Slices of `source` are added one after another so that repeated indices accumulate
   // without races; each slice is spread over the threads.

@@ -33,5 +33,7 @@ void batchNormBackward(DnnlContext& dnnl, const TensorRef& gradInput, const Tens
 void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
+void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index);
+void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 
 }  // namespace neocog::cpu

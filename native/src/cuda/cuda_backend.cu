@@ -118,6 +118,12 @@ class CudaBackend final : public Backend {
   void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
     run([&] { cuda::indexAdd(handles_, out, dim, index, source); });
   }
+  void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) override {
+    run([&] { cuda::gather(handles_, out, input, dim, index); });
+  }
+  void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
+    run([&] { cuda::scatterAdd(handles_, out, dim, index, source); });
+  }
 
  private:
   template <typename Fn>

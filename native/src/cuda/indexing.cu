@@ -46,6 +46,24 @@ __global__ void indexAddKernel(T* out, Layout outLayout, int dim, const int32_t*
   }
 }
 
+template <typename T>
+__global__ void gatherKernel(T* out, Layout outLayout, const T* input, Layout inputLayout, int dim,
+                             const int32_t* index, Layout indexLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    const int32_t v = index[kernels::stridedOffset(indexLayout, i)];
+    out[kernels::stridedOffset(outLayout, i)] = input[kernels::gatherOffset(indexLayout, inputLayout, dim, v, i)];
+  }
+}
+
+template <typename T>
+__global__ void scatterAddKernel(T* out, Layout outLayout, int dim, const int32_t* index, Layout indexLayout,
+                                 const T* source, Layout sourceLayout, int64_t n) {
+  NC_GRID_STRIDE_LOOP(i, n) {
+    const int32_t v = index[kernels::stridedOffset(indexLayout, i)];
+    atomicAdd(out + kernels::gatherOffset(indexLayout, outLayout, dim, v, i), source[kernels::stridedOffset(sourceLayout, i)]);
+  }
+}
+
 // Two int32 of device scratch, freed on every path.
 class ScratchFlags {
  public:
@@ -65,22 +83,25 @@ class ScratchFlags {
 
 }  // namespace
 
-void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) {
+// Throws Error(Index) naming the first out-of-range value found (waits for the stream).
+void checkIndices(DeviceHandles& h, const char* op, const TensorRef& index, int dim, int64_t size) {
   const int64_t count = index.numel();
-  const int64_t size = in.layout.shape[dim];
-  if (count > 0) {
-    ScratchFlags flags(h.stream());
-    checkIndexKernel<<<gridFor(count), kBlockSize, 0, h.stream()>>>(index.as<int32_t>(), index.layout, count, size,
-                                                                     flags.get(), flags.get() + 1);
-    checkLaunch("indexSelect");
-    int32_t host[2] = {0, 0};
-    check(cudaMemcpyAsync(host, flags.get(), sizeof(host), cudaMemcpyDeviceToHost, h.stream()), "indexSelect");
-    check(cudaStreamSynchronize(h.stream()), "indexSelect");
-    if (host[1] != 0) {
-      fail(ErrorKind::Index, "indexSelect: index " + std::to_string(host[0]) + " is out of range for dimension " +
-                                 std::to_string(dim) + " with size " + std::to_string(size));
-    }
+  if (count == 0) return;
+  ScratchFlags flags(h.stream());
+  checkIndexKernel<<<gridFor(count), kBlockSize, 0, h.stream()>>>(index.as<int32_t>(), index.layout, count, size,
+                                                                   flags.get(), flags.get() + 1);
+  checkLaunch(op);
+  int32_t host[2] = {0, 0};
+  check(cudaMemcpyAsync(host, flags.get(), sizeof(host), cudaMemcpyDeviceToHost, h.stream()), op);
+  check(cudaStreamSynchronize(h.stream()), op);
+  if (host[1] != 0) {
+    fail(ErrorKind::Index, std::string(op) + ": index " + std::to_string(host[0]) + " is out of range for dimension " +
+                               std::to_string(dim) + " with size " + std::to_string(size));
   }
+}
+
+void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) {
+  checkIndices(h, "indexSelect", index, dim, in.layout.shape[dim]);
   const int64_t n = out.numel();
   if (n == 0) return;
   kernels::dispatchDType(out.dtype, "indexSelect", [&](auto tag) {
@@ -104,6 +125,33 @@ void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& 
     fail(ErrorKind::DType, std::string("indexAdd: unsupported dtype ") + dtypeName(out.dtype) + " on CUDA");
   }
   checkLaunch("indexAdd");
+}
+
+void gather(DeviceHandles& h, const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) {
+  checkIndices(h, "gather", index, dim, input.layout.shape[dim]);
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  kernels::dispatchDType(out.dtype, "gather", [&](auto tag) {
+    using T = decltype(tag);
+    gatherKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<T>(), out.layout, input.as<T>(), input.layout, dim,
+                                                               index.as<int32_t>(), index.layout, n);
+  });
+  checkLaunch("gather");
+}
+
+void scatterAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) {
+  const int64_t n = index.numel();
+  if (n == 0) return;
+  if (out.dtype == DType::Float32) {
+    scatterAddKernel<float><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<float>(), out.layout, dim, index.as<int32_t>(),
+                                                                       index.layout, source.as<float>(), source.layout, n);
+  } else if (out.dtype == DType::Int32) {
+    scatterAddKernel<int><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<int>(), out.layout, dim, index.as<int32_t>(),
+                                                                     index.layout, source.as<int>(), source.layout, n);
+  } else {
+    fail(ErrorKind::DType, std::string("scatterAdd: unsupported dtype ") + dtypeName(out.dtype) + " on CUDA");
+  }
+  checkLaunch("scatterAdd");
 }
 
 }  // namespace neocog::cuda

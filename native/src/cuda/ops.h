@@ -37,5 +37,7 @@ void batchNormBackward(DeviceHandles& h, const TensorRef& gradInput, const Tenso
 void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
+void gather(DeviceHandles& h, const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index);
+void scatterAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 
 }  // namespace neocog::cuda

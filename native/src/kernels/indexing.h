@@ -23,6 +23,19 @@ NC_HOST_DEVICE int64_t indexSelectSource(const Layout& out, const Layout& in, in
   return offset;
 }
 
+// Offsets for gather/scatter element `linear` of the index layout: where it reads/writes
+// in `data` (coordinates of the index, with `dim` replaced by the index value).
+NC_HOST_DEVICE int64_t gatherOffset(const Layout& indexLayout, const Layout& data, int dim, int32_t value,
+                                    int64_t linear) {
+  int64_t offset = 0;
+  for (int d = indexLayout.ndim - 1; d >= 0; --d) {
+    const int64_t coord = linear % indexLayout.shape[d];
+    linear /= indexLayout.shape[d];
+    offset += (d == dim ? value : coord) * data.strides[d];
+  }
+  return offset;
+}
+
 NC_HOST_DEVICE bool indexInRange(int32_t value, int64_t size) { return value >= 0 && value < size; }
 
 }  // namespace neocog::kernels

@@ -1,0 +1,43 @@
+/**
+ * Dropout, as `F.dropout` / `F.dropout2d`: in training, zeroes elements (or whole
+ * channels) with probability `p` from the seeded generator and scales the rest by
+ * 1 / (1 - p); otherwise returns the input unchanged (a new handle on it).
+ * @module
+ */
+import { ArgumentError, ShapeError } from '../errors.js';
+import { rand } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { checkDTypeIn, checkTensor } from './validate.js';
+
+/** Options of the dropout functions. */
+export interface DropoutOptions {
+  /** Probability of zeroing (default 0.5). */
+  p?: number;
+  /** Apply dropout (default true, as F.dropout); modules pass their own mode. */
+  training?: boolean;
+}
+
+function dropoutWithMask(op: string, input: Tensor, maskShape: readonly number[], opts: DropoutOptions): Tensor<'float32'> {
+  checkTensor(op, 'input', input);
+  checkDTypeIn(op, 'input', input, ['float32']);
+  const p = opts.p ?? 0.5;
+  if (!(p >= 0 && p <= 1)) throw new ArgumentError(`${op}: expected p in [0, 1], got ${p}`);
+  if (!(opts.training ?? true) || p === 0) return input.reshape(input.shape) as Tensor<'float32'>; // a view, gradients pass
+  if (p === 1) return input.mul(0) as Tensor<'float32'>;
+  const keep = rand(maskShape, { device: input.device }).ge(p).to('float32');
+  return input.mul(keep.mul(1 / (1 - p))) as Tensor<'float32'>;
+}
+
+/** Zeroes each element with probability `p` in training. */
+export function dropout(input: Tensor, opts: DropoutOptions = {}): Tensor<'float32'> {
+  return dropoutWithMask('dropout', input, input.shape, opts);
+}
+
+/** Zeroes whole channels of `[N, C, H, W]` with probability `p` in training. */
+export function dropout2d(input: Tensor, opts: DropoutOptions = {}): Tensor<'float32'> {
+  if (input.ndim !== 4 && input.ndim !== 3) {
+    throw new ShapeError(`dropout2d: expected input of rank 4 ([N, C, H, W]) or 3 ([C, H, W]), got ${input.ndim}`);
+  }
+  const maskShape = input.shape.map((s, i) => (i < input.ndim - 2 ? s : 1));
+  return dropoutWithMask('dropout2d', input, maskShape, opts);
+}

@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+
+import { expect, it } from 'vitest';
+
+import * as nc from '../../lib/index.js';
+import { ArgumentError, manualSeed, randn, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+import { gradcheck } from '../helpers/gradcheck.js';
+
+interface LossCase {
+  name: string;
+  input: { shape: number[]; values: number[] };
+  target: { shape: number[]; values: number[]; dtype: 'int32' | 'float32' };
+  output: { shape: number[]; values: number[] };
+  gradOutput: number[];
+  gradInput: number[];
+}
+
+const cases = JSON.parse(readFileSync(new URL('../fixtures/losses.json', import.meta.url), 'utf8')) as LossCase[];
+
+const w = (device: nc.Device) => tensor([1, 2, 0.5, 1.5, 3], { dtype: 'float32', device });
+const calls: Record<string, (x: Tensor, t: Tensor, device: nc.Device) => Tensor> = {
+  ce: (x, t) => nc.crossEntropy(x, t),
+  'ce weight': (x, t, d) => nc.crossEntropy(x, t, { weight: w(d) }),
+  'ce ignore': (x, t) => nc.crossEntropy(x, t, { ignoreIndex: -100 }),
+  'ce smoothing': (x, t) => nc.crossEntropy(x, t, { labelSmoothing: 0.1 }),
+  'ce smoothing weight ignore': (x, t, d) => nc.crossEntropy(x, t, { weight: w(d), labelSmoothing: 0.2 }),
+  'ce sum': (x, t) => nc.crossEntropy(x, t, { reduction: 'sum' }),
+  'ce none': (x, t) => nc.crossEntropy(x, t, { reduction: 'none' }),
+  'ce per pixel': (x, t) => nc.crossEntropy(x, t, { ignoreIndex: 255 }),
+  'ce probabilities': (x, t) => nc.crossEntropy(x, t),
+  'ce probabilities smoothing': (x, t) => nc.crossEntropy(x, t, { labelSmoothing: 0.3 }),
+  'ce unbatched': (x, t) => nc.crossEntropy(x, t),
+  nll: (x, t, d) => nc.nllLoss(nc.logSoftmax(x, 1), t, { weight: w(d) }),
+  'bce logits': (x, t) => nc.binaryCrossEntropyWithLogits(x.mul(4), t),
+  'bce logits posWeight': (x, t, d) => nc.binaryCrossEntropyWithLogits(x.mul(4), t, { posWeight: tensor([1, 2, 3, 0.5], { dtype: 'float32', device: d }) }),
+  'bce logits weight none': (x, t, d) => nc.binaryCrossEntropyWithLogits(x, t, { weight: tensor([0.5, 2, 1, 1], { dtype: 'float32', device: d }), reduction: 'none' }),
+  mse: (x, t) => nc.mseLoss(x, t),
+  l1: (x, t) => nc.l1Loss(x, t, { reduction: 'sum' }),
+  smoothL1: (x, t) => nc.smoothL1Loss(x.mul(2), t, { beta: 0.5 }),
+  huber: (x, t) => nc.huberLoss(x.mul(2), t, { delta: 1.5 }),
+  softmax: (x) => nc.softmax(x.mul(3), 1),
+  'logSoftmax dim 0': (x) => nc.logSoftmax(x.mul(3), 0),
+};
+
+describeDevices('losses vs PyTorch', (device) => {
+  for (const c of cases) {
+    it(`${c.name} [${c.input.shape}]`, () => {
+      const x = tensor(Float32Array.from(c.input.values), { device }).reshape(c.input.shape).requiresGrad_();
+      const t = tensor(c.target.dtype === 'int32' ? Int32Array.from(c.target.values) : Float32Array.from(c.target.values), { device }).reshape(c.target.shape);
+      const out = calls[c.name]!(x, t, device);
+      expect(out.shape).toEqual(c.output.shape);
+      expectClose(out.cpu().dataSync(), c.output.values, 1e-5);
+      out.backward(tensor(Float32Array.from(c.gradOutput), { device }).reshape(c.output.shape));
+      expectClose(x.grad!.cpu().dataSync(), c.gradInput, 1e-5);
+    });
+  }
+
+  it('gather picks values along a dim and routes gradients back', () => {
+    const x = tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32', device, requiresGrad: true });
+    const picked = nc.gather(x, 1, tensor([[2, 0], [1, 1]], { device }));
+    expect(picked.tolist()).toEqual([[3, 1], [5, 5]]);
+    picked.sum().backward();
+    expect(x.grad!.tolist()).toEqual([[1, 0, 1], [0, 2, 0]]);
+  });
+
+  it('linear and dropout', () => {
+    const x = tensor([[1, 2]], { dtype: 'float32', device });
+    const weight = tensor([[1, 0], [0, 1], [1, 1]], { dtype: 'float32', device });
+    expect(nc.linear(x, weight, tensor([0, 0, 1], { dtype: 'float32', device })).tolist()).toEqual([[1, 2, 4]]);
+    manualSeed(3);
+    const kept = nc.dropout(nc.ones([1000], { device }), { p: 0.25 }).dataSync();
+    const zerosCount = kept.filter((v) => v === 0).length;
+    expect(zerosCount).toBeGreaterThan(180);
+    expect(zerosCount).toBeLessThan(320);
+    expect(kept.every((v) => v === 0 || Math.abs(v - 4 / 3) < 1e-6)).toBe(true);
+    expect(nc.dropout(x, { training: false }).tolist()).toEqual([[1, 2]]);
+    const channels = nc.dropout2d(nc.ones([2, 8, 3, 3], { device }), { p: 0.5 }).amax([2, 3]).dataSync();
+    const channelMins = nc.dropout2d(nc.ones([2, 8, 3, 3], { device }), { p: 0.5 }).amin([2, 3]).dataSync();
+    expect(channels.length).toBe(16);
+    expect(Array.from(channelMins).every((v) => v === 0 || v === 2)).toBe(true);
+  });
+});
+
+it('loss gradients match finite differences', () => {
+  manualSeed(51);
+  const labels = tensor([1, 0, 2]);
+  gradcheck((x) => nc.crossEntropy(x, labels, { labelSmoothing: 0.1 }), [randn([3, 3])]);
+  gradcheck((x) => nc.binaryCrossEntropyWithLogits(x, zeros([2, 3]).add(0.3)), [randn([2, 3])]);
+  gradcheck((x) => nc.softmax(x, 0), [randn([4, 2])]);
+  gradcheck((x, w) => nc.linear(x, w), [randn([2, 3]), randn([4, 3])]);
+});
+
+it('losses reject bad arguments', () => {
+  const logits = zeros([4, 3]);
+  expect(() => nc.crossEntropy(logits, tensor([0, 1]))).toThrow(/expected target of shape \[4\]/);
+  expect(() => nc.crossEntropy(logits, tensor([0, 1, 2, 0]), { weight: zeros([2]) })).toThrow(/expected weight of shape \[3\]/);
+  expect(() => nc.crossEntropy(logits, tensor([0, 1, 2, 0]), { labelSmoothing: 2 })).toThrow(ArgumentError);
+  expect(() => nc.crossEntropy(logits, zeros([4, 2]))).toThrow(ShapeError);
+  expect(() => nc.crossEntropy(logits, tensor([0, 1, 2, 0]), { reduction: 'avg' as never })).toThrow(/expected reduction/);
+  expect(() => nc.mseLoss(logits, zeros([3]))).toThrow(/expected target of the input's shape/);
+  expect(() => nc.linear(logits, zeros([2, 2]))).toThrow(/expected input with 2 features/);
+  expect(() => nc.dropout(logits, { p: 1.5 })).toThrow(/expected p in \[0, 1\]/);
+});
+
+it('an out-of-range class index is an IndexError from the kernel', async () => {
+  const loss = nc.crossEntropy(zeros([2, 3]), tensor([0, 7]));
+  await expect(loss.data()).rejects.toThrow(/gather: index 7 is out of range for dimension 1 with size 3/);
+});
