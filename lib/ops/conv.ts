@@ -10,6 +10,7 @@ import { native, type NativeConvParams } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { pad } from './shape.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
 
 /** Options of the convolutions; numbers apply to every spatial dim. */
@@ -28,6 +29,8 @@ export interface ConvOptions {
   dilation?: number | readonly number[];
   /** Channel groups (default 1); `groups = inChannels` is a depthwise convolution. */
   groups?: number;
+  /** How the border is padded (default 'zeros'); other modes pad explicitly, as PyTorch's Conv2d. */
+  paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular';
 }
 
 const NAMES = { 1: 'conv1d', 2: 'conv2d', 3: 'conv3d' } as const;
@@ -133,6 +136,21 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outChannels)) {
     throw new ShapeError(`${op}: expected bias of shape [${outChannels}], got [${bias.shape.join(', ')}]`);
+  }
+  const mode = opts.paddingMode ?? 'zeros';
+  if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode)) {
+    throw new ArgumentError(`${op}: expected paddingMode 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(mode)}`);
+  }
+  if (mode !== 'zeros') {
+    // Pad explicitly with the mode, then convolve without padding.
+    const geometry = convParams(op, spatial, x.shape.slice(2), weight.shape.slice(2), { ...opts, paddingMode: 'zeros' });
+    const pairs = [...Array(spatial).keys()].reverse().flatMap((i) => [geometry.padBegin[i]!, geometry.padEnd[i]!]);
+    const padded = pad(x, pairs, mode);
+    try {
+      return convNd(spatial, padded, weight, bias, { ...opts, padding: 0, paddingMode: 'zeros' });
+    } finally {
+      padded.dispose();
+    }
   }
   const params = convParams(op, spatial, x.shape.slice(2), weight.shape.slice(2), opts);
   const outShape = [x.shape[0]!, outChannels, ...params.outSpatial];

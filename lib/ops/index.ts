@@ -4,6 +4,7 @@
  */
 export { eq, ge, gt, le, lt, ne, where } from './compare.js';
 export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
+export { convTranspose1d, convTranspose2d, convTranspose3d, type ConvTransposeOptions } from './conv_transpose.js';
 export { copyInto, copyTo, zerosOn } from './copy.js';
 export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
@@ -27,7 +28,10 @@ export {
   type MaxPoolOptions,
 } from './pool.js';
 export { amax, amin, mean, sum, sumTo, type ReduceOptions } from './reduce.js';
+export { interpolate, maxUnpool2d, scatterAdd, type InterpolateMode, type InterpolateOptions } from './resample.js';
+export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';
 export { logSoftmax, softmax } from './softmax.js';
+export { argmax, argmin, clamp, cumsum, std, variance, type VarianceOptions } from './statistics.js';
 export {
   abs,
   elu,

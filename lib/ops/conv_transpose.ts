@@ -1,0 +1,141 @@
+/**
+ * Transposed convolutions, as `F.conv_transpose1d/2d/3d`. A transposed convolution is the
+ * backward-data pass of the convolution it inverts, so it runs on the same library
+ * primitives as conv2d (oneDNN / cuDNN): forward = conv backward-data, input gradient =
+ * conv forward, weight gradient = conv backward-weights with the roles of input and
+ * output swapped.
+ *
+ * Padding follows PyTorch: the implicit zero border around the (dilated) input is
+ * `dilation * (k - 1) - padding` per side, so `padding = p` removes p rows/columns from
+ * each side of the full output; the output size is
+ * `(in - 1) * stride - 2 * padding + dilation * (k - 1) + outputPadding + 1`.
+ * @module
+ */
+import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { native, type NativeConvParams } from '../native.js';
+import { empty } from '../tensor/creation.js';
+import { channelsLastStrides, describe } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
+
+/** Options of the transposed convolutions; numbers apply to every spatial dim. */
+export interface ConvTransposeOptions {
+  stride?: number | readonly number[];
+  /** Zero padding removed from both sides of the output (default 0). */
+  padding?: number | readonly number[];
+  /** Extra size added to one side of the output, < max(stride, dilation) (default 0). */
+  outputPadding?: number | readonly number[];
+  dilation?: number | readonly number[];
+  groups?: number;
+}
+
+function tuple(op: string, name: string, value: number | readonly number[] | undefined, spatial: number, fallback: number, min: number): number[] {
+  const list = value === undefined ? [fallback] : typeof value === 'number' ? [value] : [...value];
+  const full = list.length === 1 ? new Array<number>(spatial).fill(list[0]!) : list;
+  if (full.length !== spatial || full.some((v) => !Number.isInteger(v) || v < min)) {
+    throw new ArgumentError(`${op}: expected ${name} to be an integer >= ${min} or ${spatial} of them, got ${describe(value)}`);
+  }
+  return full;
+}
+
+function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvTransposeOptions = {}): Tensor<'float32'> {
+  const op = `convTranspose${spatial}d`;
+  checkTensor(op, 'input', x);
+  checkTensor(op, 'weight', weight);
+  if (bias) checkTensor(op, 'bias', bias);
+  checkSameDevice(op, bias ? { input: x, weight, bias } : { input: x, weight });
+  for (const [name, t] of Object.entries({ input: x, weight, ...(bias ? { bias } : {}) })) checkDTypeIn(op, name, t, ['float32']);
+  if (weight.ndim !== spatial + 2) throw new ShapeError(`${op}: expected weight rank ${spatial + 2} ([in, out / groups, ...kernel]), got ${weight.ndim}`);
+  if (x.ndim === spatial + 1) {
+    const batched = x.unsqueeze(0);
+    try {
+      const out = convTransposeNd(spatial, batched, weight, bias, opts);
+      try {
+        return out.squeeze(0);
+      } finally {
+        out.dispose();
+      }
+    } finally {
+      batched.dispose();
+    }
+  }
+  if (x.ndim !== spatial + 2) throw new ShapeError(`${op}: expected input rank ${spatial + 2} ([N, C, ...]) or ${spatial + 1}, got ${x.ndim}`);
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new ArgumentError(`${op}: expected groups to be a positive integer, got ${describe(groups)}`);
+  const [inChannels, groupOut] = weight.shape as [number, number];
+  if (x.shape[1] !== inChannels) throw new ShapeError(`${op}: expected input with ${inChannels} channels (weight.shape[0]), got ${x.shape[1]}`);
+  if (inChannels % groups !== 0) throw new ShapeError(`${op}: groups ${groups} must divide the ${inChannels} input channels`);
+  const outChannels = groupOut * groups;
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outChannels)) throw new ShapeError(`${op}: expected bias of shape [${outChannels}], got [${bias.shape.join(', ')}]`);
+  const stride = tuple(op, 'stride', opts.stride, spatial, 1, 1);
+  const padding = tuple(op, 'padding', opts.padding, spatial, 0, 0);
+  const outputPadding = tuple(op, 'outputPadding', opts.outputPadding, spatial, 0, 0);
+  const dilation = tuple(op, 'dilation', opts.dilation, spatial, 1, 1);
+  const kernel = weight.shape.slice(2);
+  const outSpatial = x.shape.slice(2).map((size, i) => {
+    if (outputPadding[i]! >= Math.max(stride[i]!, dilation[i]!)) {
+      throw new ArgumentError(`${op}: outputPadding ${outputPadding[i]} must be smaller than stride or dilation (${Math.max(stride[i]!, dilation[i]!)})`);
+    }
+    const out = (size - 1) * stride[i]! - 2 * padding[i]! + dilation[i]! * (kernel[i]! - 1) + outputPadding[i]! + 1;
+    if (out < 1) throw new ShapeError(`${op}: the output of spatial dim ${i} would have size ${out}`);
+    return out;
+  });
+  const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd: padding, dilation, groups };
+  const w = weight.isContiguous() ? weight : weight.contiguous();
+  try {
+    const outShape = [x.shape[0]!, outChannels, ...outSpatial];
+    const out = empty(op, outShape, 'float32', x.device, channelsLastStrides(outShape));
+    native.convBackwardData(params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'));
+    let result: Tensor<'float32'> = out;
+    if (needsGrad(x, weight)) {
+      const savedInput = saveForBackward(x);
+      const savedWeight = saveForBackward(w);
+      result = record(
+        op,
+        out,
+        [x, weight],
+        (g) => {
+          let gradInput: Tensor | null = null;
+          if (x.requiresGrad) {
+            gradInput = empty(`${op}Backward`, savedInput.shape, 'float32', g.device, channelsLastStrides(savedInput.shape));
+            native.convForward(params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'), null);
+          }
+          let gradWeight: Tensor | null = null;
+          if (weight.requiresGrad) {
+            gradWeight = empty(`${op}Backward`, savedWeight.shape, 'float32', g.device);
+            native.convBackwardWeight(params, gradWeight._native(op, 'gradWeight'), null, savedInput._native(op, 'input'), g._native(op, 'grad'));
+          }
+          return [gradInput, gradWeight];
+        },
+        [savedInput, savedWeight],
+      );
+    }
+    if (!bias) return result;
+    try {
+      return result.add(bias.reshape([1, outChannels, ...new Array<number>(spatial).fill(1)])) as Tensor<'float32'>;
+    } finally {
+      result.dispose();
+    }
+  } finally {
+    if (w !== weight) w.dispose();
+  }
+}
+
+/**
+ * 2-d transposed convolution of `[N, inC, H, W]` with weight `[inC, outC / groups, kH, kW]`.
+ * @example convTranspose2d(x, w, b, { stride: 2, padding: 1 }) // 3x3: 64x64 -> 127x127
+ */
+export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts?: ConvTransposeOptions): Tensor<'float32'> {
+  return convTransposeNd(2, input, weight, bias, opts);
+}
+
+/** 1-d transposed convolution of `[N, inC, L]`. */
+export function convTranspose1d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts?: ConvTransposeOptions): Tensor<'float32'> {
+  return convTransposeNd(1, input, weight, bias, opts);
+}
+
+/** 3-d transposed convolution of `[N, inC, D, H, W]`. */
+export function convTranspose3d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts?: ConvTransposeOptions): Tensor<'float32'> {
+  return convTransposeNd(3, input, weight, bias, opts);
+}
