@@ -74,6 +74,7 @@ export interface NativePoolParams {
 /** The addon's exports (native/src/binding). Ops write into a preallocated `out`. */
 export interface NativeBinding {
   // ops (binding/ops.cc), sorted
+  argsort(indices: NativeTensor, input: NativeTensor, descending: boolean): void;
   batchNormBackward(
     gradInput: NativeTensor,
     gradWeight: NativeTensor | null,

@@ -69,8 +69,10 @@ function argExtreme(op: 'argmax' | 'argmin', input: Tensor, dim: number | undefi
   if (size === 0) throw new ArgumentError(`${op}: cannot take the ${op} of the empty dim ${d}`);
   const extreme = (op === 'argmax' ? input.amax(d, { keepdim: true }) : input.amin(d, { keepdim: true })).detach();
   const positions = arange(size, { dtype: 'int32', device: input.device }).reshape(input.shape.map((s, k) => (k === d ? s : 1)));
-  // The first position holding the extreme, as PyTorch returns.
-  const candidates = where(input.eq(extreme), positions, size);
+  // The first position holding the extreme, as PyTorch returns; a NaN is the extreme of
+  // its row (amax/amin propagate it), and NaN != NaN, so NaN positions are found apart.
+  const isNan = input.ne(input);
+  const candidates = where(where(isNan, isNan, input.eq(extreme)), positions, size);
   return candidates.amin(d, { keepdim });
 }
 

@@ -133,6 +133,9 @@ class Backend {
   virtual void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) = 0;
   // out.scatter_add_(dim, index, source), the backward of gather (repeats accumulate).
   virtual void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) = 0;
+  // Stable sort of each row (last dim) of a contiguous float32 or int32 input: writes the
+  // sorted positions (int32) into `indices`. NaN sorts as the largest value, as PyTorch.
+  virtual void argsort(const TensorRef& indices, const TensorRef& input, bool descending) = 0;
   // out.index_add_(dim, index, source): adds slice i of source into slice index[i] of out
   // (repeated indices accumulate). Indices were range-checked by a prior indexSelect.
   virtual void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) = 0;

@@ -35,6 +35,7 @@ class Addon : public Napi::Addon<Addon> {
   // Ops (ops.cc), one line each, sorted.
   void defineOps(Napi::Object exports);
   Napi::Value Arange(const Napi::CallbackInfo& info);
+  Napi::Value Argsort(const Napi::CallbackInfo& info);
   Napi::Value BatchNormBackward(const Napi::CallbackInfo& info);
   Napi::Value BatchNormForward(const Napi::CallbackInfo& info);
   Napi::Value Binary(const Napi::CallbackInfo& info);

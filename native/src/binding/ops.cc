@@ -42,6 +42,7 @@ Napi::Value submit(Napi::Env env, Addon& addon, const char* op, const TensorArg&
 void Addon::defineOps(Napi::Object exports) {
   DefineProperties(exports, {
                                 InstanceMethod("arange", &Addon::Arange),
+                                InstanceMethod("argsort", &Addon::Argsort),
                                 InstanceMethod("batchNormBackward", &Addon::BatchNormBackward),
                                 InstanceMethod("batchNormForward", &Addon::BatchNormForward),
                                 InstanceMethod("binary", &Addon::Binary),
@@ -97,6 +98,20 @@ void checkBatchNorm(const char* op, const TensorRef& input, std::initializer_lis
 }
 
 }  // namespace
+
+Napi::Value Addon::Argsort(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg indices = tensorArg(info[0], "sort", "indices");
+    const TensorArg input = tensorArg(info[1], "sort", "input");
+    const bool descending = info[2].ToBoolean().Value();
+    bool ok = indices.ref.dtype == DType::Int32 && input.ref.layout.isContiguous() && indices.ref.layout.isContiguous() &&
+              indices.ref.numel() == input.ref.numel() &&
+              (input.ref.dtype == DType::Float32 || input.ref.dtype == DType::Int32);
+    if (!ok) fail(ErrorKind::Internal, "sort: native argsort needs contiguous float32/int32 input and int32 indices");
+    const TensorRef idx = indices.ref, x = input.ref;
+    return submit(info.Env(), *this, "sort", indices, {&input}, [idx, x, descending](Backend& b) { b.argsort(idx, x, descending); });
+  });
+}
 
 Napi::Value Addon::BatchNormBackward(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {

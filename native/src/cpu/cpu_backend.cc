@@ -98,6 +98,9 @@ class CpuBackend final : public Backend {
   void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) override {
     cpu::gather(out, input, dim, index);
   }
+  void argsort(const TensorRef& indices, const TensorRef& input, bool descending) override {
+    cpu::argsort(indices, input, descending);
+  }
   void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
     cpu::scatterAdd(out, dim, index, source);
   }

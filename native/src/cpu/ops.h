@@ -34,6 +34,7 @@ void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const T
 void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index);
+void argsort(const TensorRef& indices, const TensorRef& input, bool descending);
 void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 
 }  // namespace neocog::cpu

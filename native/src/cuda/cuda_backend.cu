@@ -121,6 +121,9 @@ class CudaBackend final : public Backend {
   void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) override {
     run([&] { cuda::gather(handles_, out, input, dim, index); });
   }
+  void argsort(const TensorRef& indices, const TensorRef& input, bool descending) override {
+    run([&] { cuda::argsort(handles_, indices, input, descending); });
+  }
   void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
     run([&] { cuda::scatterAdd(handles_, out, dim, index, source); });
   }

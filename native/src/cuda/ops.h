@@ -38,6 +38,7 @@ void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const Te
 void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 void gather(DeviceHandles& h, const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index);
+void argsort(DeviceHandles& h, const TensorRef& indices, const TensorRef& input, bool descending);
 void scatterAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 
 }  // namespace neocog::cuda
