@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
-import { conv2d, manualSeed, noGrad, randn, synchronize, type Tensor } from '../lib/index.js';
+import { batchNorm, conv2d, convTranspose2d, manualSeed, maxPool2d, noGrad, ones, randn, synchronize, zeros, type Tensor } from '../lib/index.js';
 
 interface Case {
-  op: 'matmul' | 'add' | 'randn' | 'contiguous' | 'conv2d' | 'conv2d_train';
+  op: 'matmul' | 'add' | 'randn' | 'contiguous' | 'conv2d' | 'conv2d_train' | 'depthwise' | 'conv_transpose' | 'maxpool' | 'batchnorm_train';
   shape: number[];
   repeats: number;
 }
@@ -24,6 +24,10 @@ const cases: Case[] = [
   // [N, C, H, W, outC, k]: 3x3 pad 1, as in ResNet stages
   { op: 'conv2d', shape: [32, 64, 56, 56, 64, 3], repeats: 10 },
   { op: 'conv2d_train', shape: [32, 64, 56, 56, 64, 3], repeats: 5 },
+  { op: 'depthwise', shape: [32, 128, 56, 56], repeats: 10 },
+  { op: 'conv_transpose', shape: [8, 64, 64, 64, 32], repeats: 10 },
+  { op: 'maxpool', shape: [32, 64, 112, 112], repeats: 10 },
+  { op: 'batchnorm_train', shape: [32, 64, 56, 56], repeats: 10 },
 ];
 
 /** FP32 peak of this machine: 2 cores x 2 AVX-512 FMA units x 16 lanes x 2 flops x clock. */
@@ -68,6 +72,29 @@ async function ours(c: Case): Promise<number> {
     return medianMs(() => a.add(b), c.repeats);
   }
   if (c.op === 'randn') return medianMs(() => randn(c.shape), c.repeats);
+  const channelsLast = (shape: number[]) => randn([shape[0]!, ...shape.slice(2), shape[1]!]).permute(0, 3, 1, 2);
+  if (c.op === 'depthwise') {
+    const x = channelsLast(c.shape);
+    const weight = randn([c.shape[1]!, 1, 3, 3]);
+    return medianMs(() => noGrad(() => conv2d(x, weight, null, { padding: 1, groups: c.shape[1]! })), c.repeats);
+  }
+  if (c.op === 'conv_transpose') {
+    const x = channelsLast(c.shape.slice(0, 4));
+    const weight = randn([c.shape[1]!, c.shape[4]!, 2, 2]);
+    return medianMs(() => noGrad(() => convTranspose2d(x, weight, null, { stride: 2 })), c.repeats);
+  }
+  if (c.op === 'maxpool') {
+    const x = channelsLast(c.shape);
+    return medianMs(() => noGrad(() => maxPool2d(x, 3, { stride: 2, padding: 1 })), c.repeats);
+  }
+  if (c.op === 'batchnorm_train') {
+    const x = channelsLast(c.shape);
+    const mean = zeros([c.shape[1]!]);
+    const variance = ones([c.shape[1]!]);
+    const weight = ones([c.shape[1]!]);
+    const bias = zeros([c.shape[1]!]);
+    return medianMs(() => noGrad(() => batchNorm(x, mean, variance, weight, bias, { training: true })), c.repeats);
+  }
   if (c.op === 'conv2d' || c.op === 'conv2d_train') {
     const [n, ch, h, w, o, k] = c.shape as [number, number, number, number, number, number];
     // Activations inside a network are channels-last (the previous conv wrote them so).

@@ -51,6 +51,25 @@ def run(case):
             weight.grad = None
 
         return median_ms(step, repeats)
+    F = torch.nn.functional
+    with torch.no_grad():
+        if kind == "depthwise":
+            x = torch.randn(*shape)
+            w = torch.randn(shape[1], 1, 3, 3)
+            return median_ms(lambda: F.conv2d(x, w, padding=1, groups=shape[1]), repeats)
+        if kind == "conv_transpose":
+            n, c, h, w_, o = shape
+            x = torch.randn(n, c, h, w_)
+            w = torch.randn(c, o, 2, 2)
+            return median_ms(lambda: F.conv_transpose2d(x, w, stride=2), repeats)
+        if kind == "maxpool":
+            x = torch.randn(*shape)
+            return median_ms(lambda: F.max_pool2d(x, 3, stride=2, padding=1), repeats)
+        if kind == "batchnorm_train":
+            x = torch.randn(*shape)
+            c = shape[1]
+            rm, rv, w, b = torch.zeros(c), torch.ones(c), torch.ones(c), torch.zeros(c)
+            return median_ms(lambda: F.batch_norm(x, rm, rv, w, b, training=True), repeats)
     raise ValueError(kind)
 
 

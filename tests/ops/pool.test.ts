@@ -50,9 +50,12 @@ function run(c: PoolCase, x: Tensor): Tensor | [Tensor, Tensor] {
 }
 
 describeDevices('pooling vs PyTorch', (device) => {
-  for (const c of cases) {
-    it(`${c.name}: ${c.fn} [${c.input.shape}] ${JSON.stringify(c.args)} ${JSON.stringify(c.options)}`, () => {
-      const x = tensor(Float32Array.from(c.input.values), { device }).reshape(c.input.shape).requiresGrad_();
+  // 4-d cases run twice: NCHW (the generic kernel) and channels-last (the fast path).
+  const layouts = (c: PoolCase) => (c.input.shape.length === 4 ? ['nchw', 'channels-last'] : ['nchw']);
+  for (const c of cases) for (const layout of layouts(c)) {
+    it(`${c.name}: ${c.fn} [${c.input.shape}] ${layout} ${JSON.stringify(c.args)} ${JSON.stringify(c.options)}`, () => {
+      const loaded = tensor(Float32Array.from(c.input.values), { device }).reshape(c.input.shape);
+      const x = (layout === 'nchw' ? loaded : loaded.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)).requiresGrad_();
       const result = run(c, x);
       const [out, indices] = Array.isArray(result) ? result : [result, null];
       expect(out.shape).toEqual(c.output.shape);
