@@ -24,6 +24,7 @@ export {
   ones,
   onesLike,
   rand,
+  randint,
   randn,
   tensor,
   zeros,

@@ -109,6 +109,24 @@ export interface NativeBinding {
   ): void;
   convForward(params: NativeConvParams, out: NativeTensor, input: NativeTensor, weight: NativeTensor, bias: NativeTensor | null): void;
   copy(op: string, out: NativeTensor, input: NativeTensor): void;
+  crossEntropyBackward(
+    gradLogits: NativeTensor,
+    gradLosses: NativeTensor,
+    logits: NativeTensor,
+    target: NativeTensor,
+    weight: NativeTensor | null,
+    ignoreIndex: number,
+    labelSmoothing: number,
+  ): void;
+  crossEntropyForward(
+    losses: NativeTensor,
+    weights: NativeTensor,
+    logits: NativeTensor,
+    target: NativeTensor,
+    weight: NativeTensor | null,
+    ignoreIndex: number,
+    labelSmoothing: number,
+  ): void;
   fill(out: NativeTensor, value: number): void;
   gather(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   indexAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;

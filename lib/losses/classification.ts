@@ -5,7 +5,10 @@
  * numerically stable forms.
  * @module
  */
+import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ArgumentError, ShapeError } from '../errors.js';
+import { native } from '../native.js';
+import { empty, emptyLike } from '../tensor/creation.js';
 import { gather } from '../ops/indexing.js';
 import { logSoftmax } from '../ops/softmax.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from '../ops/validate.js';
@@ -91,7 +94,6 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const smoothing = opts.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing <= 1)) throw new ArgumentError(`${op}: expected labelSmoothing in [0, 1], got ${smoothing}`);
   const classDim = input.ndim === 1 ? 0 : 1;
-  const logp = logSoftmax(input, classDim);
   const reduction = opts.reduction ?? 'mean';
 
   if (target.dtype === 'float32') {
@@ -99,6 +101,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     if (target.shape.join(',') !== input.shape.join(',')) {
       throw new ShapeError(`${op}: probability targets must have the input's shape [${input.shape.join(', ')}], got [${target.shape.join(', ')}]`);
     }
+    const logp = logSoftmax(input, classDim);
     const q = smoothing > 0 ? target.mul(1 - smoothing).add(smoothing / classes) : target;
     let terms = logp.mul(q);
     if (opts.weight) terms = terms.mul(input.ndim === 1 ? opts.weight : alongClasses(opts.weight, input.ndim));
@@ -106,25 +109,56 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   }
 
   checkDTypeIn(op, 'target', target, ['int32']);
-  const nll = nllLoss(logp, target, { ...opts, reduction });
-  if (smoothing === 0) return nll;
-  // PyTorch: (1 - eps) * nll + eps / C * smooth, smooth = -sum_c w_c log p_c over kept targets.
-  const batched = input.ndim === 1 ? logp.unsqueeze(0) : logp;
+  return fusedCrossEntropy(input, target, opts.weight ?? null, opts.ignoreIndex ?? -100, smoothing, reduction);
+}
+
+/**
+ * Class-index cross entropy in one native pass per position (kernels/loss.h), instead of
+ * the log-softmax, gather and weighting ops `nllLoss(logSoftmax(x))` composes.
+ */
+function fusedCrossEntropy(
+  input: Tensor,
+  target: Tensor,
+  weight: Tensor | null,
+  ignoreIndex: number,
+  smoothing: number,
+  reduction: Reduction,
+): Tensor<'float32'> {
+  const op = 'crossEntropy';
+  if (!Number.isInteger(ignoreIndex)) throw new ArgumentError(`${op}: expected ignoreIndex to be an integer, got ${ignoreIndex}`);
+  const logits = input.ndim === 1 ? input.unsqueeze(0) : input;
   const labels = input.ndim === 1 ? target.unsqueeze(0) : target;
-  const keep = labels.ne(opts.ignoreIndex ?? -100);
-  const weighted = opts.weight ? batched.mul(alongClasses(opts.weight, batched.ndim)) : batched;
-  const smooth = where(keep, weighted.sum(1).neg(), 0);
-  let smoothReduced: Tensor;
-  if (reduction === 'mean') {
-    const denominator = opts.weight
-      ? where(keep, gather(opts.weight, 0, where(keep, labels, 0).flatten()).reshape(labels.shape), 0).sum()
-      : keep.to('float32').sum();
-    smoothReduced = smooth.sum().div(denominator);
-  } else {
-    smoothReduced = reduce(op, smooth, reduction);
-    if (input.ndim === 1 && reduction === 'none') smoothReduced = smoothReduced.squeeze(0);
+  const expected = [logits.shape[0]!, ...logits.shape.slice(2)];
+  if (labels.shape.join(',') !== expected.join(',')) {
+    throw new ShapeError(`${op}: expected target of shape [${expected.join(', ')}] for input [${input.shape.join(', ')}], got [${target.shape.join(', ')}]`);
   }
-  return nll.mul(1 - smoothing).add(smoothReduced.mul(smoothing / classes)) as Tensor<'float32'>;
+  const losses = empty(op, expected, 'float32', input.device);
+  const weights = empty(op, expected, 'float32', input.device);
+  const w = weight ? weight._native(op, 'weight') : null;
+  native.crossEntropyForward(losses._native(op, 'losses'), weights._native(op, 'weights'), logits._native(op, 'input'), labels._native(op, 'target'), w, ignoreIndex, smoothing);
+  let perPosition: Tensor<'float32'> = losses;
+  if (needsGrad(logits)) {
+    const saved = [saveForBackward(logits), saveForBackward(labels), ...(weight ? [saveForBackward(weight)] : [])];
+    perPosition = record(
+      op,
+      losses,
+      [logits],
+      (g) => {
+        const [z, y, cw] = saved as [Tensor, Tensor, Tensor | undefined];
+        const grad = emptyLike(`${op}Backward`, z, z.shape, 'float32');
+        native.crossEntropyBackward(grad._native(op, 'grad'), g._native(op, 'gradLosses'), z._native(op, 'input'), y._native(op, 'target'), cw ? cw._native(op, 'weight') : null, ignoreIndex, smoothing);
+        return [grad];
+      },
+      saved,
+    );
+  }
+  if (logits !== input) logits.dispose();
+  if (labels !== target) labels.dispose();
+  // 'mean' is the weighted mean over kept positions, as PyTorch.
+  if (reduction === 'mean') return perPosition.sum().div(weights.sum()) as Tensor<'float32'>;
+  weights.dispose();
+  const result = reduce(op, perPosition, reduction);
+  return input.ndim === 1 && reduction === 'none' ? (result.squeeze(0) as Tensor<'float32'>) : result;
 }
 
 /** Options of {@link binaryCrossEntropyWithLogits}. */

@@ -141,6 +141,25 @@ export function randn(shape: readonly number[], opts?: TensorOptions<'float32'>)
   return randomTensor('randn', shape, opts, 0, 1);
 }
 
+/** Uniform integers in [low, high) from the seeded generator, int32, as `torch.randint`. */
+export function randint(low: number, high: number, shape: readonly number[], opts?: { device?: DeviceLike }): Tensor<'int32'> {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low || high - low > 2 ** 24) {
+    throw new ArgumentError(`randint: expected integers low < high with high - low <= 2^24, got ${describe(low)} and ${describe(high)}`);
+  }
+  const u = rand(shape, { device: opts?.device });
+  try {
+    // u * range is in [0, range): truncation is floor; float rounding can reach range, hence the min.
+    const scaled = u.mul(high - low).to('int32');
+    const capped = scaled.minimum(high - low - 1);
+    scaled.dispose();
+    const out = capped.add(low);
+    capped.dispose();
+    return out;
+  } finally {
+    u.dispose();
+  }
+}
+
 /** Uploads a typed array into a new tensor of the same length. */
 function upload<D extends DType>(op: string, values: TensorData, shape: number[], dtype: D, device: DeviceLike): Tensor<D> {
   const out = empty(op, shape, dtype, device);

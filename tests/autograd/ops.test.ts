@@ -134,3 +134,32 @@ describe('the gradient check itself', () => {
     expect(() => gradcheck(wrongDouble, [randn([3])])).toThrow(/analytic .* vs numeric/);
   });
 });
+
+describe('gradients of composed shape and statistics ops', () => {
+  it('cat, stack, flip, roll, rot90', async () => {
+    const nc = await import('../../lib/index.js');
+    manualSeed(16);
+    gradcheck((a, b) => nc.cat([a, b], 1), [randn([2, 2]), randn([2, 3])]);
+    gradcheck((a, b) => nc.stack([a, b], 0), [randn([3]), randn([3])]);
+    gradcheck((x) => nc.roll(nc.flip(x, [1]), 1, 0), [randn([3, 2])]);
+    gradcheck((x) => nc.rot90(x, 1, [0, 1]), [randn([2, 3])]);
+  });
+  it('clamp, variance, std, cumsum', async () => {
+    const nc = await import('../../lib/index.js');
+    manualSeed(17);
+    gradcheck((x) => nc.clamp(x, -0.5, 0.5), [awayFrom([2, 4], -2, 2, [-0.5, 0.5])]);
+    gradcheck((x) => nc.variance(x, 1), [randn([3, 4])]);
+    gradcheck((x) => nc.std(x), [randn([5])]);
+    gradcheck((x) => nc.cumsum(x, 0), [randn([4, 2])]);
+  });
+  it('scatterAdd, gather, maxUnpool2d, bilinear interpolate', async () => {
+    const nc = await import('../../lib/index.js');
+    manualSeed(18);
+    const index = tensor([[0, 2, 0], [1, 1, 2]]);
+    gradcheck((base, src) => nc.scatterAdd(base, 1, index, src), [randn([2, 3]), randn([2, 3])]);
+    gradcheck((x) => nc.gather(x, 1, index), [randn([2, 3])]);
+    const [, indices] = nc.maxPool2d(randn([1, 1, 4, 4]), 2, { returnIndices: true });
+    gradcheck((x) => nc.maxUnpool2d(x, indices, 2), [randn([1, 1, 2, 2])]);
+    gradcheck((x) => nc.interpolate(x, { size: [3, 5], mode: 'bilinear', alignCorners: true }), [randn([1, 1, 2, 3])]);
+  });
+});

@@ -82,10 +82,27 @@ describeDevices('losses vs PyTorch', (device) => {
   });
 });
 
+it('the fused cross entropy equals the composed nllLoss(logSoftmax) on random segmentation-like input', () => {
+  manualSeed(52);
+  const logits = randn([2, 5, 3, 4]).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).requiresGrad_(); // channels-last
+  const labels = nc.randint(0, 5, [2, 3, 4]);
+  const masked = nc.where(nc.rand([2, 3, 4]).lt(0.2), 255, labels);
+  const weight = tensor([1, 2, 0.5, 1, 3], { dtype: 'float32' });
+  const fused = nc.crossEntropy(logits, masked, { weight, ignoreIndex: 255 });
+  fused.backward();
+  const fusedGrad = Array.from(logits.grad!.dataSync());
+  logits.grad = null;
+  const composed = nc.nllLoss(nc.logSoftmax(logits, 1), masked, { weight, ignoreIndex: 255 });
+  composed.backward();
+  expectClose([fused.item()], [composed.item()], 1e-5);
+  expectClose(fusedGrad, logits.grad!.dataSync(), 1e-5);
+});
+
 it('loss gradients match finite differences', () => {
   manualSeed(51);
   const labels = tensor([1, 0, 2]);
   gradcheck((x) => nc.crossEntropy(x, labels, { labelSmoothing: 0.1 }), [randn([3, 3])]);
+  gradcheck((x) => nc.crossEntropy(x, labels, { weight: tensor([1, 2, 3], { dtype: 'float32' }), labelSmoothing: 0.2, reduction: 'sum' }), [randn([3, 3])]);
   gradcheck((x) => nc.binaryCrossEntropyWithLogits(x, zeros([2, 3]).add(0.3)), [randn([2, 3])]);
   gradcheck((x) => nc.softmax(x, 0), [randn([4, 2])]);
   gradcheck((x, w) => nc.linear(x, w), [randn([2, 3]), randn([4, 3])]);
@@ -108,5 +125,5 @@ it('an out-of-range class index is an IndexError from the kernel', async () => {
   const run = async () => nc.crossEntropy(zeros([2, 3]), tensor([0, 7])).data();
   await expect(run()).rejects.toThrow(nc.IndexError);
   await expect(nc.synchronize()).resolves.toBeUndefined();
-  await expect(run()).rejects.toThrow(/gather: index 7 is out of range for dimension 1 with size 3/);
+  await expect(run()).rejects.toThrow(/crossEntropy: target 7 is out of range for 3 classes/);
 });

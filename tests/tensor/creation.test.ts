@@ -9,6 +9,7 @@ import {
   manualSeed,
   ones,
   rand,
+  randint,
   randn,
   ShapeError,
   tensor,
@@ -78,6 +79,14 @@ describeDevices('creation', (device) => {
     expect(shifted).toEqual(whole.slice(1));
   });
 
+  it('randint covers [low, high) uniformly', () => {
+    manualSeed(4);
+    const values = Array.from(randint(-2, 3, [5000], { device }).dataSync());
+    expect(Math.min(...values)).toBe(-2);
+    expect(Math.max(...values)).toBe(2);
+    for (let v = -2; v <= 2; ++v) expect(Math.abs(values.filter((x) => x === v).length - 1000)).toBeLessThan(150);
+  });
+
   it('successive draws differ', () => {
     manualSeed(1);
     expect(rand([8], { device }).dataSync()).not.toEqual(rand([8], { device }).dataSync());
@@ -104,6 +113,7 @@ it('creation rejects bad arguments with typed errors', () => {
   expect(() => arange(0, 5, -1)).toThrow(/sign of step/);
   expect(() => fromTypedArray(new Float32Array(5), [2, 2])).toThrow(/needs 4 values, got 5/);
   expect(() => manualSeed(-1)).toThrow(ArgumentError);
+  expect(() => randint(3, 3, [2])).toThrow(/low < high/);
   expect(() => tensor(['a' as never])).toThrow(ArgumentError);
 });
 

@@ -124,6 +124,18 @@ class Backend {
                                  const TensorRef& gradOutput, const TensorRef& input, const TensorRef& weight,
                                  const TensorRef& mean, const TensorRef& var, double eps) = 0;
 
+  // Fused cross entropy of logits [N, C, *] (any strides) with int32 class targets [N, *]:
+  // losses[i] = -(1 - s) w[y] log p[y] - (s / C) sum_c w[c] log p[c] and weights[i] = w[y]
+  // (both 0 where target == ignoreIndex); w is 1 without `weight` ([C], optional).
+  // Throws Error(Index) for a target outside [0, C) that is not ignoreIndex.
+  virtual void crossEntropyForward(const TensorRef& losses, const TensorRef& weights, const TensorRef& logits,
+                                   const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex,
+                                   double smoothing) = 0;
+  // gradLogits = gradLosses * d losses / d logits, 0 at ignored positions.
+  virtual void crossEntropyBackward(const TensorRef& gradLogits, const TensorRef& gradLosses, const TensorRef& logits,
+                                    const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex,
+                                    double smoothing) = 0;
+
   // Batched matrix product of [B, M, K] x [B, K, N] -> [B, M, N] (batch stride 0 broadcasts).
   virtual void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
   // out = in.index_select(dim, index); throws Error(Index) for an index out of range.

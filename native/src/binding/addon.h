@@ -44,6 +44,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value ConvBackwardWeight(const Napi::CallbackInfo& info);
   Napi::Value ConvForward(const Napi::CallbackInfo& info);
   Napi::Value Copy(const Napi::CallbackInfo& info);
+  Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info);
+  Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info);
   Napi::Value Fill(const Napi::CallbackInfo& info);
   Napi::Value Gather(const Napi::CallbackInfo& info);
   Napi::Value IndexAdd(const Napi::CallbackInfo& info);

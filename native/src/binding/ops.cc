@@ -51,6 +51,8 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("convBackwardWeight", &Addon::ConvBackwardWeight),
                                 InstanceMethod("convForward", &Addon::ConvForward),
                                 InstanceMethod("copy", &Addon::Copy),
+                                InstanceMethod("crossEntropyBackward", &Addon::CrossEntropyBackward),
+                                InstanceMethod("crossEntropyForward", &Addon::CrossEntropyForward),
                                 InstanceMethod("fill", &Addon::Fill),
                                 InstanceMethod("gather", &Addon::Gather),
                                 InstanceMethod("indexAdd", &Addon::IndexAdd),
@@ -272,6 +274,68 @@ Napi::Value Addon::Copy(const Napi::CallbackInfo& info) {
     const TensorArg in = tensorArg(info[2], name.c_str(), "input");
     const TensorRef o = out.ref, i = in.ref;
     return submit(info.Env(), *this, name.c_str(), out, {&in}, [o, i](Backend& b) { b.copy(o, i); });
+  });
+}
+
+namespace {
+
+// Backstop: logits [N, C, *] float32, per-position tensors [N, *], weight [C].
+void checkCrossEntropy(const TensorRef& logits, const TensorRef& target, std::initializer_list<const TensorRef*> perPosition,
+                       const TensorRef& weight) {
+  const Layout &z = logits.layout, &t = target.layout;
+  bool ok = logits.dtype == DType::Float32 && target.dtype == DType::Int32 && z.ndim >= 2 && t.ndim == z.ndim - 1 &&
+            z.shape[1] > 0 && t.shape[0] == z.shape[0];
+  for (int d = 1; ok && d < t.ndim; ++d) ok = t.shape[d] == z.shape[d + 1];
+  for (const TensorRef* p : perPosition) {
+    ok = ok && p->dtype == DType::Float32 && p->layout.ndim == t.ndim;
+    for (int d = 0; ok && d < t.ndim; ++d) ok = p->layout.shape[d] == t.shape[d];
+  }
+  if (weight.data) ok = ok && weight.dtype == DType::Float32 && weight.layout.ndim == 1 && weight.layout.shape[0] == z.shape[1];
+  if (!ok) fail(ErrorKind::Internal, "crossEntropy: native operands do not fit together");
+}
+
+}  // namespace
+
+Napi::Value Addon::CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const char* op = "crossEntropy backward";
+    const TensorArg gradLogits = tensorArg(info[0], op, "gradLogits");
+    const TensorArg gradLosses = tensorArg(info[1], op, "gradLosses");
+    const TensorArg logits = tensorArg(info[2], op, "logits");
+    const TensorArg target = tensorArg(info[3], op, "target");
+    const TensorArg weight = optionalTensorArg(info[4], op, "weight");
+    const auto ignore = static_cast<int64_t>(numberArg(info, 5, op, "ignoreIndex"));
+    const double smoothing = numberArg(info, 6, op, "labelSmoothing");
+    checkCrossEntropy(logits.ref, target.ref, {&gradLosses.ref}, weight.ref);
+    bool sameShape = gradLogits.ref.layout.ndim == logits.ref.layout.ndim;
+    for (int d = 0; sameShape && d < logits.ref.layout.ndim; ++d) sameShape = gradLogits.ref.layout.shape[d] == logits.ref.layout.shape[d];
+    if (!sameShape) fail(ErrorKind::Internal, "crossEntropy backward: gradLogits must have the logits' shape");
+    const TensorRef gz = gradLogits.ref, gl = gradLosses.ref, z = logits.ref, t = target.ref, w = weight.ref;
+    std::vector<const TensorArg*> inputs{&gradLosses, &logits, &target};
+    if (weight.storage) inputs.push_back(&weight);
+    return submit(info.Env(), *this, op, gradLogits, inputs,
+                  [gz, gl, z, t, w, ignore, smoothing](Backend& b) { b.crossEntropyBackward(gz, gl, z, t, w, ignore, smoothing); });
+  });
+}
+
+Napi::Value Addon::CrossEntropyForward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const char* op = "crossEntropy";
+    const TensorArg losses = tensorArg(info[0], op, "losses");
+    const TensorArg weights = tensorArg(info[1], op, "weights");
+    const TensorArg logits = tensorArg(info[2], op, "logits");
+    const TensorArg target = tensorArg(info[3], op, "target");
+    const TensorArg weight = optionalTensorArg(info[4], op, "weight");
+    const auto ignore = static_cast<int64_t>(numberArg(info, 5, op, "ignoreIndex"));
+    const double smoothing = numberArg(info, 6, op, "labelSmoothing");
+    checkCrossEntropy(logits.ref, target.ref, {&losses.ref, &weights.ref}, weight.ref);
+    const TensorRef l = losses.ref, ws = weights.ref, z = logits.ref, t = target.ref, w = weight.ref;
+    std::vector<const TensorArg*> inputs{&logits, &target};
+    if (weight.storage) inputs.push_back(&weight);
+    return submit(
+        info.Env(), *this, op, losses, inputs,
+        [l, ws, z, t, w, ignore, smoothing](Backend& b) { b.crossEntropyForward(l, ws, z, t, w, ignore, smoothing); },
+        {&weights});
   });
 }
 

@@ -86,6 +86,16 @@ class CpuBackend final : public Backend {
                          const TensorRef& mean, const TensorRef& var, double eps) override {
     cpu::batchNormBackward(dnnl_, gradInput, gradWeight, gradBias, gradOutput, input, weight, mean, var, eps);
   }
+  void crossEntropyForward(const TensorRef& losses, const TensorRef& weights, const TensorRef& logits,
+                           const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex,
+                           double smoothing) override {
+    cpu::crossEntropyForward(losses, weights, logits, target, weight, ignoreIndex, smoothing);
+  }
+  void crossEntropyBackward(const TensorRef& gradLogits, const TensorRef& gradLosses, const TensorRef& logits,
+                            const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex,
+                            double smoothing) override {
+    cpu::crossEntropyBackward(gradLogits, gradLosses, logits, target, weight, ignoreIndex, smoothing);
+  }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     cpu::matmul(dnnl_, out, a, b);
   }

@@ -30,6 +30,10 @@ void batchNormForward(DnnlContext& dnnl, const TensorRef& out, const TensorRef& 
 void batchNormBackward(DnnlContext& dnnl, const TensorRef& gradInput, const TensorRef& gradWeight,
                        const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input,
                        const TensorRef& weight, const TensorRef& mean, const TensorRef& var, double eps);
+void crossEntropyForward(const TensorRef& losses, const TensorRef& weights, const TensorRef& logits,
+                         const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex, double smoothing);
+void crossEntropyBackward(const TensorRef& gradLogits, const TensorRef& gradLosses, const TensorRef& logits,
+                          const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex, double smoothing);
 void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);

@@ -109,6 +109,18 @@ class CudaBackend final : public Backend {
                          const TensorRef& mean, const TensorRef& var, double eps) override {
     run([&] { cuda::batchNormBackward(handles_, gradInput, gradWeight, gradBias, gradOutput, input, weight, mean, var, eps); });
   }
+  void crossEntropyForward(const TensorRef& losses, const TensorRef& weights, const TensorRef& logits,
+                           const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex,
+                           double smoothing) override {
+    run([&] { cuda::crossEntropyForward(handles_, losses, weights, logits, target, weight, ignoreIndex, smoothing); });
+  }
+  void crossEntropyBackward(const TensorRef& gradLogits, const TensorRef& gradLosses, const TensorRef& logits,
+                            const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex,
+                            double smoothing) override {
+    run([&] {
+      cuda::crossEntropyBackward(handles_, gradLogits, gradLosses, logits, target, weight, ignoreIndex, smoothing);
+    });
+  }
   void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
     run([&] { cuda::matmul(handles_, out, a, b); });
   }

@@ -34,6 +34,11 @@ void batchNormForward(DeviceHandles& h, const TensorRef& out, const TensorRef& i
 void batchNormBackward(DeviceHandles& h, const TensorRef& gradInput, const TensorRef& gradWeight,
                        const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input,
                        const TensorRef& weight, const TensorRef& mean, const TensorRef& var, double eps);
+void crossEntropyForward(DeviceHandles& h, const TensorRef& losses, const TensorRef& weights, const TensorRef& logits,
+                         const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex, double smoothing);
+void crossEntropyBackward(DeviceHandles& h, const TensorRef& gradLogits, const TensorRef& gradLosses,
+                          const TensorRef& logits, const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex,
+                          double smoothing);
 void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
