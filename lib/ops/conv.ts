@@ -11,7 +11,7 @@ import { empty } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { pad } from './shape.js';
-import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
+import { checkDTypeIn, checkSameDevice, checkTensor, intTuple } from './validate.js';
 
 /** Options of the convolutions; numbers apply to every spatial dim. */
 export interface ConvOptions {
@@ -35,16 +35,6 @@ export interface ConvOptions {
 
 const NAMES = { 1: 'conv1d', 2: 'conv2d', 3: 'conv3d' } as const;
 
-function tuple(op: string, name: string, value: number | readonly number[] | undefined, spatial: number, fallback: number, min: number): number[] {
-  const list = value === undefined ? [fallback] : typeof value === 'number' ? [value] : [...value];
-  const full = list.length === 1 ? new Array<number>(spatial).fill(list[0]!) : list;
-  if (full.length !== spatial || full.some((v) => !Number.isInteger(v) || v < min)) {
-    throw new ArgumentError(
-      `${op}: expected ${name} to be an integer >= ${min} or ${spatial} of them, got ${describe(value)}`,
-    );
-  }
-  return full;
-}
 
 /** Resolves options into native params, checking every size. @internal */
 export function convParams(
@@ -54,8 +44,8 @@ export function convParams(
   kernel: readonly number[],
   opts: ConvOptions,
 ): NativeConvParams & { outSpatial: number[] } {
-  const stride = tuple(op, 'stride', opts.stride, spatial, 1, 1);
-  const dilation = tuple(op, 'dilation', opts.dilation, spatial, 1, 1);
+  const stride = intTuple(op, 'stride', opts.stride, spatial, 1, 1);
+  const dilation = intTuple(op, 'dilation', opts.dilation, spatial, 1, 1);
   const groups = opts.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) throw new ArgumentError(`${op}: expected groups to be a positive integer, got ${describe(groups)}`);
   let padBegin: number[];
@@ -76,7 +66,7 @@ export function convParams(
     if (typeof opts.padding === 'string') {
       throw new ArgumentError(`${op}: expected padding to be a number, a list, 'same' or 'valid', got '${opts.padding}'`);
     }
-    padBegin = tuple(op, 'padding', opts.padding, spatial, 0, 0);
+    padBegin = intTuple(op, 'padding', opts.padding, spatial, 0, 0);
     padEnd = padBegin;
   }
   const outSpatial = inputSpatial.map((size, i) => {

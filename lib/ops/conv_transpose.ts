@@ -17,7 +17,7 @@ import { native, type NativeConvParams } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
+import { checkDTypeIn, checkSameDevice, checkTensor, intTuple } from './validate.js';
 
 /** Options of the transposed convolutions; numbers apply to every spatial dim. */
 export interface ConvTransposeOptions {
@@ -30,14 +30,6 @@ export interface ConvTransposeOptions {
   groups?: number;
 }
 
-function tuple(op: string, name: string, value: number | readonly number[] | undefined, spatial: number, fallback: number, min: number): number[] {
-  const list = value === undefined ? [fallback] : typeof value === 'number' ? [value] : [...value];
-  const full = list.length === 1 ? new Array<number>(spatial).fill(list[0]!) : list;
-  if (full.length !== spatial || full.some((v) => !Number.isInteger(v) || v < min)) {
-    throw new ArgumentError(`${op}: expected ${name} to be an integer >= ${min} or ${spatial} of them, got ${describe(value)}`);
-  }
-  return full;
-}
 
 function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvTransposeOptions = {}): Tensor<'float32'> {
   const op = `convTranspose${spatial}d`;
@@ -68,10 +60,10 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
   if (inChannels % groups !== 0) throw new ShapeError(`${op}: groups ${groups} must divide the ${inChannels} input channels`);
   const outChannels = groupOut * groups;
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outChannels)) throw new ShapeError(`${op}: expected bias of shape [${outChannels}], got [${bias.shape.join(', ')}]`);
-  const stride = tuple(op, 'stride', opts.stride, spatial, 1, 1);
-  const padding = tuple(op, 'padding', opts.padding, spatial, 0, 0);
-  const outputPadding = tuple(op, 'outputPadding', opts.outputPadding, spatial, 0, 0);
-  const dilation = tuple(op, 'dilation', opts.dilation, spatial, 1, 1);
+  const stride = intTuple(op, 'stride', opts.stride, spatial, 1, 1);
+  const padding = intTuple(op, 'padding', opts.padding, spatial, 0, 0);
+  const outputPadding = intTuple(op, 'outputPadding', opts.outputPadding, spatial, 0, 0);
+  const dilation = intTuple(op, 'dilation', opts.dilation, spatial, 1, 1);
   const kernel = weight.shape.slice(2);
   const outSpatial = x.shape.slice(2).map((size, i) => {
     if (outputPadding[i]! >= Math.max(stride[i]!, dilation[i]!)) {

@@ -10,7 +10,7 @@ import { native, type NativePoolParams } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { describe, stridesLike } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDTypeIn, checkTensor } from './validate.js';
+import { checkDTypeIn, checkTensor, intTuple } from './validate.js';
 
 /** Options of max pooling. */
 export interface MaxPoolOptions {
@@ -38,14 +38,6 @@ export interface AvgPoolOptions {
   divisorOverride?: number;
 }
 
-function tuple(op: string, name: string, value: number | readonly number[] | undefined, spatial: number, fallback: readonly number[], min: number): number[] {
-  const list = value === undefined ? [...fallback] : typeof value === 'number' ? [value] : [...value];
-  const full = list.length === 1 ? new Array<number>(spatial).fill(list[0]!) : list;
-  if (full.length !== spatial || full.some((v) => !Number.isInteger(v) || v < min)) {
-    throw new ArgumentError(`${op}: expected ${name} to be an integer >= ${min} or ${spatial} of them, got ${describe(value)}`);
-  }
-  return full;
-}
 
 /** PyTorch's pooling_output_shape. */
 function outputSize(op: string, dim: number, size: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
@@ -96,10 +88,10 @@ function pool(op: string, x: Tensor, params: NativePoolParams, outSpatial: numbe
 function maxPoolNd(spatial: 1 | 2 | 3, x: Tensor, kernelSize: number | readonly number[], opts: MaxPoolOptions, withIndices: boolean) {
   const op = `maxPool${spatial}d`;
   checkInput(op, x, spatial);
-  const kernel = tuple(op, 'kernelSize', kernelSize, spatial, [1], 1);
-  const stride = tuple(op, 'stride', opts.stride, spatial, kernel, 1);
-  const padding = tuple(op, 'padding', opts.padding, spatial, [0], 0);
-  const dilation = tuple(op, 'dilation', opts.dilation, spatial, [1], 1);
+  const kernel = intTuple(op, 'kernelSize', kernelSize, spatial, [1], 1);
+  const stride = intTuple(op, 'stride', opts.stride, spatial, kernel, 1);
+  const padding = intTuple(op, 'padding', opts.padding, spatial, [0], 0);
+  const dilation = intTuple(op, 'dilation', opts.dilation, spatial, [1], 1);
   padding.forEach((p, i) => {
     if (p * 2 > kernel[i]!) throw new ArgumentError(`${op}: padding ${p} should be at most half the kernel size ${kernel[i]}`);
   });
@@ -111,9 +103,9 @@ function maxPoolNd(spatial: 1 | 2 | 3, x: Tensor, kernelSize: number | readonly 
 function avgPoolNd(spatial: 1 | 2 | 3, x: Tensor, kernelSize: number | readonly number[], opts: AvgPoolOptions): Tensor<'float32'> {
   const op = `avgPool${spatial}d`;
   checkInput(op, x, spatial);
-  const kernel = tuple(op, 'kernelSize', kernelSize, spatial, [1], 1);
-  const stride = tuple(op, 'stride', opts.stride, spatial, kernel, 1);
-  const padding = tuple(op, 'padding', opts.padding, spatial, [0], 0);
+  const kernel = intTuple(op, 'kernelSize', kernelSize, spatial, [1], 1);
+  const stride = intTuple(op, 'stride', opts.stride, spatial, kernel, 1);
+  const padding = intTuple(op, 'padding', opts.padding, spatial, [0], 0);
   padding.forEach((p, i) => {
     if (p * 2 > kernel[i]!) throw new ArgumentError(`${op}: padding ${p} should be at most half the kernel size ${kernel[i]}`);
   });

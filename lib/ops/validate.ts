@@ -45,3 +45,24 @@ export function checkDTypeIn(op: string, name: string, t: { dtype: DType }, allo
     throw new DTypeError(`${op}: expected ${name} to have dtype ${allowed.join(' or ')}, got ${t.dtype}`);
   }
 }
+
+/**
+ * A per-dim option (stride, padding, kernel size, ...) as `count` integers >= `min`: a
+ * number applies to every dim; undefined takes `fallback` (one value or one per dim).
+ */
+export function intTuple(
+  op: string,
+  name: string,
+  value: number | readonly number[] | undefined,
+  count: number,
+  fallback: number | readonly number[],
+  min: number,
+): number[] {
+  const source = value ?? fallback;
+  const list = typeof source === 'number' ? [source] : [...source];
+  const full = list.length === 1 ? new Array<number>(count).fill(list[0]!) : list;
+  if (full.length !== count || full.some((v) => !Number.isInteger(v) || v < min)) {
+    throw new ArgumentError(`${op}: expected ${name} to be an integer >= ${min} or ${count} of them, got ${describe(value)}`);
+  }
+  return full;
+}

@@ -19,6 +19,18 @@ int64_t integerProperty(const Napi::Object& object, const char* key, const char*
   return value.As<Napi::Number>().Int64Value();
 }
 
+// Reads `count` integers >= minimum from object[key] into target.
+void intList(const Napi::Object& object, const char* key, int count, int64_t minimum, int64_t* target, const char* op) {
+  const Napi::Value list = object.Get(key);
+  if (!list.IsArray() || list.As<Napi::Array>().Length() != static_cast<uint32_t>(count)) {
+    badArgument(op, "params", std::string("a ") + key + " entry per spatial dim");
+  }
+  for (int i = 0; i < count; ++i) {
+    target[i] = list.As<Napi::Array>().Get(static_cast<uint32_t>(i)).As<Napi::Number>().Int64Value();
+    if (target[i] < minimum) badArgument(op, "params", std::string(key) + " >= " + std::to_string(minimum));
+  }
+}
+
 }  // namespace
 
 TensorArg tensorArg(const Napi::Value& value, const char* op, const char* name) {
@@ -73,20 +85,10 @@ ConvParams convParamsArg(const Napi::Value& value, const char* op) {
   p.spatial = static_cast<int32_t>(integerProperty(object, "spatial", op, "params"));
   p.groups = integerProperty(object, "groups", op, "params");
   if (p.spatial < 1 || p.spatial > 3 || p.groups < 1) badArgument(op, "params", "1 to 3 spatial dims and groups >= 1");
-  const auto fill = [&](const char* key, int64_t* target, int64_t minimum) {
-    const Napi::Value list = object.Get(key);
-    if (!list.IsArray() || list.As<Napi::Array>().Length() != static_cast<uint32_t>(p.spatial)) {
-      badArgument(op, "params", std::string("a ") + key + " entry per spatial dim");
-    }
-    for (int i = 0; i < p.spatial; ++i) {
-      target[i] = list.As<Napi::Array>().Get(static_cast<uint32_t>(i)).As<Napi::Number>().Int64Value();
-      if (target[i] < minimum) badArgument(op, "params", std::string(key) + " >= " + std::to_string(minimum));
-    }
-  };
-  fill("stride", p.stride, 1);
-  fill("padBegin", p.padBegin, 0);
-  fill("padEnd", p.padEnd, 0);
-  fill("dilation", p.dilation, 1);
+  intList(object, "stride", p.spatial, 1, p.stride, op);
+  intList(object, "padBegin", p.spatial, 0, p.padBegin, op);
+  intList(object, "padEnd", p.spatial, 0, p.padEnd, op);
+  intList(object, "dilation", p.spatial, 1, p.dilation, op);
   return p;
 }
 
@@ -103,20 +105,10 @@ PoolParams poolParamsArg(const Napi::Value& value, const char* op) {
   p.mode = static_cast<PoolMode>(mode);
   p.adaptive = object.Get("adaptive").ToBoolean().Value();
   p.countIncludePad = object.Get("countIncludePad").ToBoolean().Value();
-  const auto fill = [&](const char* key, int64_t* target, int64_t minimum) {
-    const Napi::Value list = object.Get(key);
-    if (!list.IsArray() || list.As<Napi::Array>().Length() != static_cast<uint32_t>(p.spatial)) {
-      badArgument(op, "params", std::string("a ") + key + " entry per spatial dim");
-    }
-    for (int i = 0; i < p.spatial; ++i) {
-      target[i] = list.As<Napi::Array>().Get(static_cast<uint32_t>(i)).As<Napi::Number>().Int64Value();
-      if (target[i] < minimum) badArgument(op, "params", std::string(key) + " >= " + std::to_string(minimum));
-    }
-  };
-  fill("kernel", p.kernel, 1);
-  fill("stride", p.stride, 1);
-  fill("padding", p.padding, 0);
-  fill("dilation", p.dilation, 1);
+  intList(object, "kernel", p.spatial, 1, p.kernel, op);
+  intList(object, "stride", p.spatial, 1, p.stride, op);
+  intList(object, "padding", p.spatial, 0, p.padding, op);
+  intList(object, "dilation", p.spatial, 1, p.dilation, op);
   return p;
 }
 

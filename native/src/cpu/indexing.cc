@@ -9,16 +9,25 @@
 
 namespace neocog::cpu {
 
-void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) {
-  const int64_t size = in.layout.shape[dim];
+namespace {
+
+// Index values are only known when the kernel runs: report the first bad one by value.
+void checkIndexRange(const char* op, const TensorRef& index, int dim, int64_t size) {
   const int32_t* idx = index.as<int32_t>();
   for (int64_t k = 0; k < index.numel(); ++k) {
     const int32_t v = idx[kernels::stridedOffset(index.layout, k)];
     if (!kernels::indexInRange(v, size)) {
-      fail(ErrorKind::Index, "indexSelect: index " + std::to_string(v) + " is out of range for dimension " +
+      fail(ErrorKind::Index, std::string(op) + ": index " + std::to_string(v) + " is out of range for dimension " +
                                  std::to_string(dim) + " with size " + std::to_string(size));
     }
   }
+}
+
+}  // namespace
+
+void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) {
+  checkIndexRange("indexSelect", index, dim, in.layout.shape[dim]);
+  const int32_t* idx = index.as<int32_t>();
   kernels::dispatchDType(out.dtype, "indexSelect", [&](auto tag) {
     using T = decltype(tag);
     T* dst = out.as<T>();
@@ -31,15 +40,8 @@ void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const Tenso
 }
 
 void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) {
+  checkIndexRange("gather", index, dim, input.layout.shape[dim]);
   const int32_t* idx = index.as<int32_t>();
-  const int64_t size = input.layout.shape[dim];
-  for (int64_t k = 0; k < index.numel(); ++k) {
-    const int32_t v = idx[kernels::stridedOffset(index.layout, k)];
-    if (!kernels::indexInRange(v, size)) {
-      fail(ErrorKind::Index, "gather: index " + std::to_string(v) + " is out of range for dimension " +
-                                 std::to_string(dim) + " with size " + std::to_string(size));
-    }
-  }
   kernels::dispatchDType(out.dtype, "gather", [&](auto tag) {
     using T = decltype(tag);
     T* dst = out.as<T>();

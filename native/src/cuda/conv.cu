@@ -152,6 +152,22 @@ size_t findWorkspaceSize(cudaStream_t) {
   return std::min(kFindWorkspaceLimit, freeBytes / 4);
 }
 
+// [1, C, 1, 1(, 1)]: broadcasts a per-channel vector over an output like `like`.
+void describeChannels(const TensorDescriptor& desc, const Layout& like) {
+  std::vector<int> dims(like.ndim == 3 ? 4 : like.ndim, 1), strides(dims.size(), 1);
+  dims[1] = static_cast<int>(like.shape[1]);
+  check(cudnnSetTensorNdDescriptor(desc.get(), CUDNN_DATA_FLOAT, static_cast<int>(dims.size()), dims.data(), strides.data()),
+        "conv (bias descriptor)");
+}
+
+// A zero-padded copy of `input` when the padding is asymmetric (cuDNN pads symmetrically).
+std::unique_ptr<StreamBuffer> paddedCopy(DeviceHandles& h, const Padded& plan, const TensorRef& input) {
+  auto buffer = std::make_unique<StreamBuffer>(plan.layout.numel() * sizeof(float), h.stream());
+  check(cudaMemsetAsync(buffer->get(), 0, buffer->size(), h.stream()), "conv (padding)");
+  windowCopy(h, plan, buffer->get(), input, true);
+  return buffer;
+}
+
 }  // namespace
 
 ConvPlan& ConvPlanCache::get(const std::string& key, const std::function<std::unique_ptr<ConvPlan>()>& make) {
@@ -169,9 +185,7 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
   std::unique_ptr<StreamBuffer> paddedInput;
   const void* x = input.data;
   if (padExplicitly) {
-    paddedInput = std::make_unique<StreamBuffer>(padded.layout.numel() * sizeof(float), h.stream());
-    check(cudaMemsetAsync(paddedInput->get(), 0, paddedInput->size(), h.stream()), "conv2d (padding)");
-    windowCopy(h, padded, paddedInput->get(), input, true);
+    paddedInput = paddedCopy(h, padded, input);
     x = paddedInput->get();
   }
   const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
@@ -198,11 +212,7 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
         "conv2d (cudnnConvolutionForward)");
   if (bias.data != nullptr) {
     TensorDescriptor biasDesc;
-    std::vector<int> dims(out.layout.ndim == 3 ? 4 : out.layout.ndim, 1), strides(dims.size(), 1);
-    dims[1] = static_cast<int>(out.layout.shape[1]);
-    check(cudnnSetTensorNdDescriptor(biasDesc.get(), CUDNN_DATA_FLOAT, static_cast<int>(dims.size()), dims.data(),
-                                     strides.data()),
-          "conv2d (bias descriptor)");
+    describeChannels(biasDesc, out.layout);
     check(cudnnAddTensor(h.cudnn(), &kOne, biasDesc.get(), bias.data, &kOne, plan.y.get(), out.data), "conv2d (bias)");
   }
 }
@@ -251,9 +261,7 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
   std::unique_ptr<StreamBuffer> paddedInput;
   const void* x = input.data;
   if (padExplicitly) {
-    paddedInput = std::make_unique<StreamBuffer>(padded.layout.numel() * sizeof(float), h.stream());
-    check(cudaMemsetAsync(paddedInput->get(), 0, paddedInput->size(), h.stream()), "conv2d backward (padding)");
-    windowCopy(h, padded, paddedInput->get(), input, true);
+    paddedInput = paddedCopy(h, padded, input);
     x = paddedInput->get();
   }
   const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
@@ -281,11 +289,7 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
         "conv2d backward (cudnnConvolutionBackwardFilter)");
   if (gradBias.data != nullptr) {
     TensorDescriptor biasDesc;
-    std::vector<int> dims(gradOutput.layout.ndim == 3 ? 4 : gradOutput.layout.ndim, 1), strides(dims.size(), 1);
-    dims[1] = static_cast<int>(gradOutput.layout.shape[1]);
-    check(cudnnSetTensorNdDescriptor(biasDesc.get(), CUDNN_DATA_FLOAT, static_cast<int>(dims.size()), dims.data(),
-                                     strides.data()),
-          "conv2d backward (bias descriptor)");
+    describeChannels(biasDesc, gradOutput.layout);
     check(cudnnConvolutionBackwardBias(h.cudnn(), &kOne, plan.y.get(), gradOutput.data, &kZero, biasDesc.get(),
                                        gradBias.data),
           "conv2d backward (cudnnConvolutionBackwardBias)");
