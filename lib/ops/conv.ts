@@ -47,7 +47,7 @@ export function convParams(
   const stride = intTuple(op, 'stride', opts.stride, spatial, 1, 1);
   const dilation = intTuple(op, 'dilation', opts.dilation, spatial, 1, 1);
   const groups = opts.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1) throw new ArgumentError(`${op}: expected groups to be a positive integer, got ${describe(groups)}`);
+  if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(`${op}: expected groups to be a positive integer, got ${describe(groups)}`);
   let padBegin: number[];
   let padEnd: number[];
   if (opts.padding === 'same') {

@@ -54,7 +54,7 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
   }
   if (x.ndim !== spatial + 2) throw new ShapeError(`${op}: expected input rank ${spatial + 2} ([N, C, ...]) or ${spatial + 1}, got ${x.ndim}`);
   const groups = opts.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1) throw new ArgumentError(`${op}: expected groups to be a positive integer, got ${describe(groups)}`);
+  if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(`${op}: expected groups to be a positive integer, got ${describe(groups)}`);
   const [inChannels, groupOut] = weight.shape as [number, number];
   if (x.shape[1] !== inChannels) throw new ShapeError(`${op}: expected input with ${inChannels} channels (weight.shape[0]), got ${x.shape[1]}`);
   if (inChannels % groups !== 0) throw new ShapeError(`${op}: groups ${groups} must divide the ${inChannels} input channels`);

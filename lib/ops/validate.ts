@@ -2,7 +2,7 @@
  * Argument checks shared by ops. Messages follow one shape: "OP: expected ARG to be X, got Y".
  * @module
  */
-import { ArgumentError, DeviceError, DTypeError } from '../errors.js';
+import { ArgumentError, DeviceError, DTypeError, ShapeError } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
 import { describe } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -49,6 +49,7 @@ export function checkDTypeIn(op: string, name: string, t: { dtype: DType }, allo
 /**
  * A per-dim option (stride, padding, kernel size, ...) as `count` integers >= `min`: a
  * number applies to every dim; undefined takes `fallback` (one value or one per dim).
+ * Bad values are geometry errors, so they throw ShapeError.
  */
 export function intTuple(
   op: string,
@@ -62,7 +63,7 @@ export function intTuple(
   const list = typeof source === 'number' ? [source] : [...source];
   const full = list.length === 1 ? new Array<number>(count).fill(list[0]!) : list;
   if (full.length !== count || full.some((v) => !Number.isInteger(v) || v < min)) {
-    throw new ArgumentError(`${op}: expected ${name} to be an integer >= ${min} or ${count} of them, got ${describe(value)}`);
+    throw new ShapeError(`${op}: expected ${name} to be an integer >= ${min} or ${count} of them, got ${describe(value)}`);
   }
   return full;
 }
