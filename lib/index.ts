@@ -142,3 +142,9 @@ export {
 export * from './losses/index.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';
 export { GradNode, type BackwardOptions } from './autograd/graph.js';
+export * as data from './data/index.js';
+export * as io from './io/index.js';
+export * as models from './models/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as viz from './viz/index.js';

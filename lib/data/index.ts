@@ -1,0 +1,15 @@
+/**
+ * Datasets, loaders and file readers.
+ * @module
+ */
+export {
+  DataLoader,
+  ImageArrayDataset,
+  seededRandom,
+  stackCollate,
+  TensorDataset,
+  type Dataset,
+  type DataLoaderOptions,
+  type TensorItem,
+} from './dataloader.js';
+export { parseIdx, readIdx, type IdxArray } from './idx.js';

@@ -1,0 +1,5 @@
+/**
+ * The model zoo.
+ * @module
+ */
+export { fashionMnistCnn, lenet5, simpleCnn, type ClassifierOptions } from './classifiers.js';

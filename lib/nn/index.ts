@@ -1,0 +1,38 @@
+/**
+ * torch.nn for neocog: Module, parameters, layers, containers and init.
+ * @module
+ */
+export * as init from './init.js';
+export { isParameter, Module, parameter, type ForwardHook } from './module.js';
+export {
+  Dropout,
+  Dropout2d,
+  ELU,
+  Flatten,
+  GELU,
+  Hardswish,
+  Identity,
+  LazyLinear,
+  LeakyReLU,
+  Linear,
+  LogSoftmax,
+  ReLU,
+  Sigmoid,
+  SiLU,
+  Softmax,
+  Tanh,
+  Upsample,
+} from './layers/basic.js';
+export { ModuleDict, ModuleList, Sequential } from './layers/containers.js';
+export { Conv1d, Conv2d, Conv3d, ConvTranspose2d, type ConvLayerOptions } from './layers/conv.js';
+export {
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  GroupNorm,
+  LayerNorm,
+  MaxPool2d,
+  MaxUnpool2d,
+  type BatchNormLayerOptions,
+} from './layers/pooling_norm.js';

@@ -1,0 +1,176 @@
+/**
+ * Linear, LazyLinear, Flatten, Identity, Dropout, Dropout2d, Upsample and the activation
+ * layers, as torch.nn.
+ * @module
+ */
+import { ShapeError } from '../../errors.js';
+import { dropout, dropout2d } from '../../ops/dropout.js';
+import { linear } from '../../ops/linear.js';
+import { interpolate, type InterpolateMode } from '../../ops/resample.js';
+import { logSoftmax, softmax } from '../../ops/softmax.js';
+import { elu, gelu, hardswish, leakyRelu, relu, sigmoid, silu, tanh } from '../../ops/unary.js';
+import { zeros } from '../../tensor/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { Module, parameter } from '../module.js';
+import { resetLinearLike } from './conv.js';
+
+/** Fully connected layer `y = x W^T + b`, weight `[out, in]`. */
+export class Linear extends Module {
+  weight: Tensor<'float32'>;
+  bias: Tensor<'float32'> | null;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
+    super();
+    this.weight = parameter(zeros([outFeatures, inFeatures]));
+    this.bias = options.bias === false ? null : parameter(zeros([outFeatures]));
+    resetLinearLike(this.weight, this.bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+
+  override extraRepr(): string {
+    return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;
+  }
+}
+
+/** A Linear layer whose inFeatures is taken from the first input, as torch.nn.LazyLinear. */
+export class LazyLinear extends Module {
+  weight: Tensor<'float32'> | null = null;
+  bias: Tensor<'float32'> | null = null;
+
+  constructor(readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
+    super();
+  }
+
+  forward(x: Tensor): Tensor {
+    if (this.weight === null) {
+      const inFeatures = x.shape[x.ndim - 1];
+      if (inFeatures === undefined) throw new ShapeError('LazyLinear: the input needs a feature dimension');
+      const weight = parameter(zeros([this.outFeatures, inFeatures], { device: x.device }));
+      const bias = this.options.bias === false ? null : parameter(zeros([this.outFeatures], { device: x.device }));
+      resetLinearLike(weight, bias);
+      this.weight = weight;
+      this.bias = bias;
+    }
+    return linear(x, this.weight, this.bias);
+  }
+}
+
+/** Flattens dims `startDim..endDim` (default 1..-1), as torch.nn.Flatten. */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+}
+
+/** Returns its input (a new handle on it). */
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x.reshape(x.shape);
+  }
+}
+
+/** Dropout active in training mode only. */
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return dropout(x, { p: this.p, training: this.training });
+  }
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}
+
+/** Channel dropout (whole feature maps) active in training mode only. */
+export class Dropout2d extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return dropout2d(x, { p: this.p, training: this.training });
+  }
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}
+
+/** Resizes spatial dims, as torch.nn.Upsample. */
+export class Upsample extends Module {
+  constructor(readonly options: { size?: number | number[]; scaleFactor?: number | number[]; mode?: InterpolateMode; alignCorners?: boolean }) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return interpolate(x, this.options);
+  }
+}
+
+/** Activation layers wrapping the functional ops. */
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return leakyRelu(x, this.negativeSlope);
+  }
+}
+export class ELU extends Module {
+  constructor(readonly alpha = 1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return elu(x, this.alpha);
+  }
+}
+export class GELU extends Module {
+  forward(x: Tensor): Tensor {
+    return gelu(x);
+  }
+}
+export class SiLU extends Module {
+  forward(x: Tensor): Tensor {
+    return silu(x);
+  }
+}
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return sigmoid(x);
+  }
+}
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return tanh(x);
+  }
+}
+export class Hardswish extends Module {
+  forward(x: Tensor): Tensor {
+    return hardswish(x);
+  }
+}
+export class Softmax extends Module {
+  constructor(readonly dim: number) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return softmax(x, this.dim);
+  }
+}
+export class LogSoftmax extends Module {
+  constructor(readonly dim: number) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return logSoftmax(x, this.dim);
+  }
+}

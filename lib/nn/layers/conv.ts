@@ -1,0 +1,131 @@
+/**
+ * Convolution layers, as torch.nn.Conv1d/2d/3d and ConvTranspose2d, with PyTorch's default
+ * initialisation (kaiming uniform with a = sqrt(5): U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for
+ * weight and bias).
+ * @module
+ */
+import { ShapeError } from '../../errors.js';
+import { conv1d, conv2d, conv3d, type ConvOptions } from '../../ops/conv.js';
+import { convTranspose2d, type ConvTransposeOptions } from '../../ops/conv_transpose.js';
+import { zeros } from '../../tensor/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { fans, kaimingUniform_, uniform_ } from '../init.js';
+import { Module, parameter } from '../module.js';
+
+/** Options of the convolution layers. */
+export interface ConvLayerOptions extends ConvOptions {
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+}
+
+function pairOf(value: number | readonly number[], spatial: number): number[] {
+  return typeof value === 'number' ? new Array<number>(spatial).fill(value) : [...value];
+}
+
+/** PyTorch's reset_parameters for conv and linear layers. */
+export function resetLinearLike(weight: Tensor, bias: Tensor | null, fanIn = fans(weight).fanIn): void {
+  kaimingUniform_(weight, { a: Math.sqrt(5) });
+  if (bias) {
+    const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+    uniform_(bias, -bound, bound);
+  }
+}
+
+abstract class ConvNd extends Module {
+  readonly weight: Tensor<'float32'>;
+  readonly bias: Tensor<'float32'> | null;
+  readonly kernelSize: number[];
+
+  constructor(
+    readonly spatial: 1 | 2 | 3,
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: number | readonly number[],
+    readonly options: ConvLayerOptions = {},
+  ) {
+    super();
+    const groups = options.groups ?? 1;
+    if (!Number.isInteger(inChannels) || !Number.isInteger(outChannels) || inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new ShapeError(`Conv${spatial}d: inChannels ${inChannels} and outChannels ${outChannels} must be integers divisible by groups ${groups}`);
+    }
+    this.kernelSize = pairOf(kernelSize, spatial);
+    this.weight = parameter(zeros([outChannels, inChannels / groups, ...this.kernelSize]));
+    this.bias = options.bias === false ? null : parameter(zeros([outChannels]));
+    resetLinearLike(this.weight, this.bias);
+  }
+
+  override extraRepr(): string {
+    const o = this.options;
+    const extras = [
+      o.stride !== undefined ? `stride=${JSON.stringify(o.stride)}` : '',
+      o.padding !== undefined ? `padding=${JSON.stringify(o.padding)}` : '',
+      o.dilation !== undefined ? `dilation=${JSON.stringify(o.dilation)}` : '',
+      o.groups !== undefined ? `groups=${o.groups}` : '',
+      o.bias === false ? 'bias=false' : '',
+      o.paddingMode && o.paddingMode !== 'zeros' ? `paddingMode=${o.paddingMode}` : '',
+    ].filter(Boolean);
+    return [`${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize.join(', ')}]`, ...extras].join(', ');
+  }
+}
+
+/** 2-d convolution layer: `new Conv2d(inChannels, outChannels, kernelSize, { stride, padding, ... })`. */
+export class Conv2d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly number[], options?: ConvLayerOptions) {
+    super(2, inChannels, outChannels, kernelSize, options);
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, this.options);
+  }
+}
+
+/** 1-d convolution layer. */
+export class Conv1d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly number[], options?: ConvLayerOptions) {
+    super(1, inChannels, outChannels, kernelSize, options);
+  }
+  forward(x: Tensor): Tensor {
+    return conv1d(x, this.weight, this.bias, this.options);
+  }
+}
+
+/** 3-d convolution layer (volumes). */
+export class Conv3d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly number[], options?: ConvLayerOptions) {
+    super(3, inChannels, outChannels, kernelSize, options);
+  }
+  forward(x: Tensor): Tensor {
+    return conv3d(x, this.weight, this.bias, this.options);
+  }
+}
+
+/** 2-d transposed convolution layer; weight `[in, out / groups, kH, kW]`. */
+export class ConvTranspose2d extends Module {
+  readonly weight: Tensor<'float32'>;
+  readonly bias: Tensor<'float32'> | null;
+  readonly kernelSize: number[];
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: number | readonly number[],
+    readonly options: ConvTransposeOptions & { bias?: boolean } = {},
+  ) {
+    super();
+    const groups = options.groups ?? 1;
+    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new ShapeError(`ConvTranspose2d: channels ${inChannels} -> ${outChannels} must be divisible by groups ${groups}`);
+    }
+    this.kernelSize = pairOf(kernelSize, 2);
+    this.weight = parameter(zeros([inChannels, outChannels / groups, ...this.kernelSize]));
+    this.bias = options.bias === false ? null : parameter(zeros([outChannels]));
+    resetLinearLike(this.weight, this.bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    return convTranspose2d(x, this.weight, this.bias, this.options);
+  }
+
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize.join(', ')}]`;
+  }
+}

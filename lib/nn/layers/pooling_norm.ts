@@ -1,0 +1,134 @@
+/**
+ * Pooling and normalization layers, as torch.nn: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,
+ * MaxUnpool2d, BatchNorm1d/2d (running statistics as buffers, PyTorch names),
+ * GroupNorm, LayerNorm.
+ * @module
+ */
+import { noGrad } from '../../autograd/grad_mode.js';
+import { copyInto } from '../../ops/copy.js';
+import { batchNorm, groupNorm, layerNorm } from '../../ops/norm.js';
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d, type AvgPoolOptions, type MaxPoolOptions } from '../../ops/pool.js';
+import { maxUnpool2d } from '../../ops/resample.js';
+import { full, ones, zeros } from '../../tensor/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { Module, parameter } from '../module.js';
+
+export class MaxPool2d extends Module {
+  constructor(readonly kernelSize: number | readonly number[], readonly options: MaxPoolOptions = {}) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return `kernelSize=${JSON.stringify(this.kernelSize)}`;
+  }
+}
+
+export class AvgPool2d extends Module {
+  constructor(readonly kernelSize: number | readonly number[], readonly options: AvgPoolOptions = {}) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.kernelSize, this.options);
+  }
+}
+
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: number | readonly (number | null)[]) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return adaptiveAvgPool2d(x, this.outputSize);
+  }
+}
+
+export class MaxUnpool2d extends Module {
+  constructor(readonly kernelSize: number | readonly number[], readonly options: { stride?: number; padding?: number } = {}) {
+    super();
+  }
+  forward(x: Tensor, indices: Tensor): Tensor {
+    return maxUnpool2d(x, indices, this.kernelSize, this.options);
+  }
+}
+
+/** Options of the batch-norm layers. */
+export interface BatchNormLayerOptions {
+  eps?: number;
+  momentum?: number;
+  /** Learn weight and bias (default true). */
+  affine?: boolean;
+  /** Keep running statistics for eval mode (default true). */
+  trackRunningStats?: boolean;
+}
+
+class BatchNormNd extends Module {
+  weight: Tensor<'float32'> | null;
+  bias: Tensor<'float32'> | null;
+  declare runningMean: Tensor | null;
+  declare runningVar: Tensor | null;
+  declare numBatchesTracked: Tensor | null;
+
+  constructor(readonly numFeatures: number, readonly options: BatchNormLayerOptions = {}) {
+    super();
+    const affine = options.affine ?? true;
+    this.weight = affine ? parameter(ones([numFeatures])) : null;
+    this.bias = affine ? parameter(zeros([numFeatures])) : null;
+    const track = options.trackRunningStats ?? true;
+    // PyTorch's state-dict names: running_mean, running_var, num_batches_tracked.
+    this.registerBuffer('running_mean', track ? zeros([numFeatures]) : null);
+    this.registerBuffer('running_var', track ? ones([numFeatures]) : null);
+    this.registerBuffer('num_batches_tracked', track ? full([], 0, { dtype: 'int32' }) : null);
+  }
+
+  forward(x: Tensor): Tensor {
+    const buffers = this as unknown as Record<string, Tensor | null>;
+    const useBatchStats = this.training || buffers.running_mean === null;
+    const tracked = buffers.num_batches_tracked;
+    if (this.training && tracked) noGrad(() => copyInto(tracked, tracked.add(1)));
+    return batchNorm(x, buffers.running_mean ?? null, buffers.running_var ?? null, this.weight, this.bias, {
+      training: useBatchStats,
+      momentum: this.options.momentum ?? 0.1,
+      eps: this.options.eps ?? 1e-5,
+    });
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.options.eps ?? 1e-5}, momentum=${this.options.momentum ?? 0.1}`;
+  }
+}
+
+/** Batch norm over `[N, C]` or `[N, C, L]`. */
+export class BatchNorm1d extends BatchNormNd {}
+/** Batch norm over `[N, C, H, W]`. */
+export class BatchNorm2d extends BatchNormNd {}
+
+export class GroupNorm extends Module {
+  weight: Tensor<'float32'> | null;
+  bias: Tensor<'float32'> | null;
+  constructor(readonly numGroups: number, readonly numChannels: number, readonly options: { eps?: number; affine?: boolean } = {}) {
+    super();
+    const affine = options.affine ?? true;
+    this.weight = affine ? parameter(ones([numChannels])) : null;
+    this.bias = affine ? parameter(zeros([numChannels])) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return groupNorm(x, this.numGroups, this.weight, this.bias, { eps: this.options.eps });
+  }
+}
+
+export class LayerNorm extends Module {
+  weight: Tensor<'float32'> | null;
+  bias: Tensor<'float32'> | null;
+  readonly normalizedShape: number[];
+  constructor(normalizedShape: number | readonly number[], readonly options: { eps?: number; elementwiseAffine?: boolean } = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    const affine = options.elementwiseAffine ?? true;
+    this.weight = affine ? parameter(ones(this.normalizedShape)) : null;
+    this.bias = affine ? parameter(zeros(this.normalizedShape)) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, { eps: this.options.eps });
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * Module, as torch.nn.Module: a tree of submodules, parameters and buffers with
+ * train/eval mode, state dicts, hooks and a printable structure. Fields assigned in a
+ * subclass are registered automatically (a Module, or a tensor made with `parameter()`),
+ * so layers read like PyTorch:
+ *
+ * @example
+ * class Net extends Module {
+ *   conv = new Conv2d(1, 8, 3, { padding: 1 });
+ *   fc = new Linear(8 * 28 * 28, 10);
+ *   forward(x: Tensor) { return this.fc.call(relu(this.conv.call(x)).flatten(1)); }
+ * }
+ * @module
+ */
+import { noGrad } from '../autograd/grad_mode.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { copyInto } from '../ops/copy.js';
+import { parseDevice, type DeviceLike } from '../tensor/device.js';
+import { keep } from '../tensor/memory.js';
+import { Tensor } from '../tensor/tensor.js';
+
+const PARAMETER = Symbol('neocog.parameter');
+
+/**
+ * Marks a float32 tensor as a trainable parameter (requiresGrad, kept out of scopes).
+ * Assigning it to a Module field registers it under the field's name.
+ */
+export function parameter(t: Tensor, requiresGrad = true): Tensor<'float32'> {
+  const leaf = t.isLeaf ? t : t.detach();
+  leaf.requiresGrad_(requiresGrad);
+  Object.defineProperty(leaf, PARAMETER, { value: true });
+  return keep(leaf) as Tensor<'float32'>;
+}
+
+/** True for tensors made by {@link parameter}. */
+export function isParameter(value: unknown): value is Tensor<'float32'> {
+  return value instanceof Tensor && (value as unknown as Record<symbol, unknown>)[PARAMETER] === true;
+}
+
+/** Called after a module's forward with its input and output (feature maps, debugging). */
+export type ForwardHook = (module: Module, inputs: unknown[], output: Tensor) => void;
+
+interface State {
+  parameters: Map<string, Tensor | null>;
+  buffers: Map<string, Tensor | null>;
+  modules: Map<string, Module>;
+  hooks: Set<ForwardHook>;
+}
+
+const states = new WeakMap<object, State>();
+
+function stateOf(module: Module): State {
+  const state = states.get(module);
+  if (!state) throw new ArgumentError('Module: the module was not constructed through Module()');
+  return state;
+}
+
+/** Base class of every layer and model. */
+export abstract class Module {
+  /** Training mode (dropout active, batch statistics); switched by train()/eval(). */
+  training = true;
+
+  constructor() {
+    const state: State = { parameters: new Map(), buffers: new Map(), modules: new Map(), hooks: new Set() };
+    // Subclass fields are defined on the object this constructor returns: the proxy sees
+    // them and registers modules and parameters under their field names.
+    const proxy = new Proxy(this, {
+      defineProperty(target, key, descriptor) {
+        if (typeof key === 'string' && 'value' in descriptor) register(state, key, descriptor.value);
+        return Reflect.defineProperty(target, key, descriptor);
+      },
+      set(target, key, value, receiver) {
+        if (typeof key === 'string') register(state, key, value);
+        return Reflect.set(target, key, value, receiver);
+      },
+    });
+    states.set(proxy, state);
+    states.set(this, state);
+    return proxy;
+  }
+
+  /** The computation; call modules with {@link call} so hooks run. */
+  abstract forward(...inputs: never[]): Tensor;
+
+  /** Runs forward and the forward hooks, as calling a torch module does. */
+  call(...inputs: Parameters<this['forward']>): Tensor {
+    const output = (this.forward as (...args: unknown[]) => Tensor)(...inputs);
+    for (const hook of stateOf(this).hooks) hook(this, inputs, output);
+    return output;
+  }
+
+  /** Registers `fn` to run after every forward; returns a function that removes it. */
+  registerForwardHook(fn: ForwardHook): () => void {
+    const hooks = stateOf(this).hooks;
+    hooks.add(fn);
+    return () => hooks.delete(fn);
+  }
+
+  /** Registers a parameter explicitly (fields holding `parameter()` tensors need not). */
+  registerParameter(name: string, value: Tensor | null): void {
+    stateOf(this).parameters.set(name, value === null ? null : isParameter(value) ? value : parameter(value));
+    (this as unknown as Record<string, unknown>)[name] = value;
+  }
+
+  /** Registers a buffer: state that is saved and moved with the module but not trained (BatchNorm running statistics). */
+  registerBuffer(name: string, value: Tensor | null): void {
+    stateOf(this).buffers.set(name, value === null ? null : keep(value));
+    Object.defineProperty(this, name, { value, writable: true, enumerable: true, configurable: true });
+  }
+
+  /** Registers a child module explicitly. */
+  registerModule(name: string, module: Module): void {
+    stateOf(this).modules.set(name, module);
+  }
+
+  /** Direct children with their names. */
+  *namedChildren(): Generator<[string, Module]> {
+    yield* stateOf(this).modules.entries();
+  }
+
+  /** Direct children. */
+  *children(): Generator<Module> {
+    for (const [, m] of this.namedChildren()) yield m;
+  }
+
+  /** This module and every descendant, with dotted names ('' for this one). */
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
+  }
+
+  /** This module and every descendant. */
+  *modules(): Generator<Module> {
+    for (const [, m] of this.namedModules()) yield m;
+  }
+
+  /** Parameters with PyTorch state-dict names (`layer1.0.conv1.weight`). */
+  *namedParameters(): Generator<[string, Tensor<'float32'>]> {
+    for (const [prefix, module] of this.namedModules()) {
+      for (const [name, p] of stateOf(module).parameters) if (p) yield [prefix ? `${prefix}.${name}` : name, p as Tensor<'float32'>];
+    }
+  }
+
+  /** All parameters, depth first. */
+  *parameters(): Generator<Tensor<'float32'>> {
+    for (const [, p] of this.namedParameters()) yield p;
+  }
+
+  /** Buffers with dotted names. */
+  *namedBuffers(): Generator<[string, Tensor]> {
+    for (const [prefix, module] of this.namedModules()) {
+      for (const [name, b] of stateOf(module).buffers) if (b) yield [prefix ? `${prefix}.${name}` : name, b];
+    }
+  }
+
+  /** Number of parameter elements (all, or only trainable ones). */
+  parameterCount(opts: { trainableOnly?: boolean } = {}): number {
+    let total = 0;
+    for (const p of this.parameters()) if (!opts.trainableOnly || p.requiresGrad) total += p.numel;
+    return total;
+  }
+
+  /** Sets training mode on this module and its descendants. Returns it. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode (dropout off, running statistics). Returns the module. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears the gradients of every parameter. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /**
+   * Freezes (false) or unfreezes parameters: all of them, or those whose name starts
+   * with one of `names` (e.g. ['features']) to fine-tune the rest. Returns the module.
+   */
+  requiresGrad_(requiresGrad = true, names?: readonly string[]): this {
+    for (const [name, p] of this.namedParameters()) {
+      if (!names || names.some((n) => name === n || name.startsWith(`${n}.`))) p.requiresGrad_(requiresGrad);
+    }
+    return this;
+  }
+
+  /** Calls `fn` on every module (children first, as torch), e.g. for custom init. Returns it. */
+  apply(fn: (module: Module) => void): this {
+    for (const child of this.children()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Moves parameters and buffers to `device` (in place on the module). Returns it. */
+  to(device: DeviceLike): this {
+    for (const module of this.modules()) {
+      const state = stateOf(module);
+      for (const [name, p] of state.parameters) {
+        if (!p || p.device === parseDevice('to', device)) continue;
+        const moved = parameter(p.to(device), p.requiresGrad);
+        p.dispose();
+        state.parameters.set(name, moved);
+        Reflect.set(module, name, moved);
+      }
+      for (const [name, b] of state.buffers) {
+        if (!b || b.device === parseDevice('to', device)) continue;
+        const moved = keep(b.to(device));
+        b.dispose();
+        state.buffers.set(name, moved);
+        Object.defineProperty(module, name, { value: moved, writable: true, enumerable: true, configurable: true });
+      }
+    }
+    return this;
+  }
+
+  /** Parameters and buffers by state-dict name (handles sharing the module's memory). */
+  stateDict(): Map<string, Tensor> {
+    const dict = new Map<string, Tensor>();
+    for (const [name, p] of this.namedParameters()) dict.set(name, p);
+    for (const [name, b] of this.namedBuffers()) dict.set(name, b);
+    return dict;
+  }
+
+  /**
+   * Copies values into the module's parameters and buffers. With `strict` (default) the
+   * names must match exactly; shapes must always match. Nothing is changed on error.
+   */
+  loadStateDict(dict: ReadonlyMap<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+    const entries = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    const own = this.stateDict();
+    const missing = [...own.keys()].filter((k) => !entries.has(k));
+    const unexpected = [...entries.keys()].filter((k) => !own.has(k));
+    if ((opts.strict ?? true) && (missing.length > 0 || unexpected.length > 0)) {
+      throw new ShapeError(
+        `loadStateDict: keys do not match (missing: ${missing.join(', ') || 'none'}; unexpected: ${unexpected.join(', ') || 'none'})`,
+      );
+    }
+    for (const [name, target] of own) {
+      const source = entries.get(name);
+      if (source && source.shape.join(',') !== target.shape.join(',')) {
+        throw new ShapeError(`loadStateDict: ${name} has shape [${source.shape.join(', ')}], the module expects [${target.shape.join(', ')}]`);
+      }
+    }
+    noGrad(() => {
+      for (const [name, target] of own) {
+        const source = entries.get(name);
+        if (!source) continue;
+        const converted = source.device === target.device && source.dtype === target.dtype ? source : source.to(target.device, target.dtype);
+        copyInto(target, converted);
+        if (converted !== source) converted.dispose();
+      }
+    });
+    return { missing, unexpected };
+  }
+
+  /** Frees every parameter and buffer. */
+  dispose(): void {
+    for (const module of this.modules()) {
+      const state = stateOf(module);
+      for (const p of state.parameters.values()) p?.dispose();
+      for (const b of state.buffers.values()) b?.dispose();
+    }
+  }
+
+  /** Extra text for the printed tree, e.g. `1, 8, kernelSize=[3, 3]`. */
+  extraRepr(): string {
+    return '';
+  }
+
+  /** The module tree, printed like PyTorch's repr. */
+  toString(): string {
+    const children = [...this.namedChildren()];
+    const head = `${this.constructor.name}(${this.extraRepr()}`;
+    if (children.length === 0) return `${head})`;
+    const lines = children.map(([name, child]) => `  (${name}): ${child.toString().split('\n').join('\n  ')}`);
+    return `${head}\n${lines.join('\n')}\n)`;
+  }
+}
+
+function register(state: State, key: string, value: unknown): void {
+  if (key === 'training') return;
+  if (value instanceof Module) {
+    state.modules.set(key, value);
+  } else if (isParameter(value)) {
+    state.parameters.set(key, value);
+  } else if (state.modules.has(key) && !(value instanceof Module)) {
+    state.modules.delete(key);
+  }
+}

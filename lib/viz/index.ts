@@ -1,0 +1,5 @@
+/**
+ * Visualisation: PNG line charts.
+ * @module
+ */
+export { encodePng, plotLines, type Series } from './plot.js';
