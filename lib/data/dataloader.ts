@@ -103,9 +103,8 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
     const collate = this.options.collate ?? (stackCollate as unknown as (items: T[]) => B);
     for (let b = 0; b < this.length; ++b) {
       const indices = order.slice(b * this.batchSize, (b + 1) * this.batchSize);
-      const items = await Promise.all(indices.map((i) => this.dataset.get(i)));
-      // Items are freed once collated; only the batch is handed out.
-      yield scope(() => collate(items));
+      // Tensors of the items are freed once collated; only the batch is handed out.
+      yield await scope(async () => collate(await Promise.all(indices.map((i) => this.dataset.get(i)))));
     }
   }
 }

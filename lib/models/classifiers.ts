@@ -57,17 +57,16 @@ export function fashionMnistCnn(opts: ClassifierOptions = {}): Sequential {
 }
 
 /**
- * A compact CNN for small images (28x28 or 32x32): two conv-batchnorm-ReLU-pool stages
- * (32 and 64 channels), global-size-independent pooling to 4x4, then 128-classes.
+ * A compact CNN for small images (28x28 or 32x32): two conv-batchnorm-ReLU-maxpool stages
+ * (32 and 64 channels), adaptive pooling to 7x7, then 128-classes with dropout 0.3.
  */
 export function simpleCnn(opts: ClassifierOptions = {}): Sequential {
   return new Sequential(
     new Conv2d(opts.inChannels ?? 3, 32, 3, { padding: 1, bias: false }), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
     new Conv2d(32, 64, 3, { padding: 1, bias: false }), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
-    new AdaptiveAvgPool2d(4),
+    new AdaptiveAvgPool2d(7),
     new Flatten(),
-    new Linear(64 * 4 * 4, 128), new ReLU(), new Dropout(0.25),
+    new Linear(64 * 7 * 7, 128), new ReLU(), new Dropout(0.3),
     new Linear(128, opts.numClasses ?? 10),
   );
 }
-
