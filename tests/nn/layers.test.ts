@@ -1,0 +1,53 @@
+import { expect, it } from 'vitest';
+
+import { ArgumentError, manualSeed, nn, randn, ShapeError, zeros } from '../../lib/index.js';
+
+it('LazyLinear creates its weight from the first input', () => {
+  manualSeed(5);
+  const lazy = new nn.LazyLinear(3);
+  expect([...lazy.parameters()]).toHaveLength(0);
+  expect(lazy.call(randn([2, 7])).shape).toEqual([2, 3]);
+  expect([...lazy.namedParameters()].map(([name, p]) => [name, p.shape])).toEqual([
+    ['weight', [3, 7]],
+    ['bias', [3]],
+  ]);
+});
+
+it('ModuleList and ModuleDict register children in order and by name', () => {
+  const list = new nn.ModuleList([new nn.Linear(2, 2), new nn.ReLU()]);
+  list.push(new nn.Linear(2, 1));
+  expect(list.length).toBe(3);
+  expect([...list.namedParameters()].map(([n]) => n)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
+  expect(list.at(-1)).toBeInstanceOf(nn.Linear);
+  expect(() => list.at(5)).toThrow(ArgumentError);
+  const dict = new nn.ModuleDict({ encoder: new nn.Linear(4, 2) });
+  dict.set('decoder', new nn.Linear(2, 4));
+  expect([...dict.stateDict().keys()]).toEqual(['encoder.weight', 'encoder.bias', 'decoder.weight', 'decoder.bias']);
+  expect(dict.get('decoder')).toBeInstanceOf(nn.Linear);
+});
+
+it('layers keep PyTorch shapes and reject bad configurations', () => {
+  expect(new nn.Conv2d(4, 8, 3, { groups: 2 }).weight.shape).toEqual([8, 2, 3, 3]);
+  expect(new nn.ConvTranspose2d(4, 6, 2).weight.shape).toEqual([4, 6, 2, 2]);
+  expect(() => new nn.Conv2d(3, 8, 3, { groups: 2 })).toThrow(ShapeError);
+  expect(new nn.Upsample({ scaleFactor: 2, mode: 'nearest' }).call(zeros([1, 1, 2, 2])).shape).toEqual([1, 1, 4, 4]);
+  expect(new nn.Sequential(new nn.Identity(), new nn.Flatten()).call(zeros([2, 3, 4])).shape).toEqual([2, 12]);
+  expect(() => new nn.Sequential({ bad: 3 as never })).toThrow(/not a Module/);
+});
+
+it('init functions fill with the documented distributions', () => {
+  manualSeed(6);
+  const w = zeros([64, 32, 3, 3]);
+  nn.init.kaimingNormal_(w, { nonlinearity: 'relu' });
+  const values = Array.from(w.dataSync());
+  const std = Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length);
+  expect(Math.abs(std - Math.sqrt(2 / (32 * 9)))).toBeLessThan(0.005);
+  nn.init.xavierUniform_(w);
+  expect(Math.max(...Array.from(w.dataSync()).map(Math.abs))).toBeLessThanOrEqual(Math.sqrt(6 / (32 * 9 + 64 * 9)));
+  const up = zeros([2, 2, 4, 4]);
+  nn.init.bilinearUpsampling_(up);
+  expect((up.tolist() as number[][][][])[0]![0]![1]).toEqual([0.1875, 0.5625, 0.5625, 0.1875]);
+  expect((up.tolist() as number[][][][])[0]![1]![1]).toEqual([0, 0, 0, 0]);
+  expect(nn.init.calculateGain('leakyRelu', 0.2)).toBeCloseTo(Math.sqrt(2 / 1.04));
+  expect(() => nn.init.bilinearUpsampling_(zeros([2, 3, 4, 4]))).toThrow(ShapeError);
+});
