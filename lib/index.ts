@@ -34,7 +34,7 @@ export {
 export { dtypes, type DType, type TensorData, type TypedArrayFor } from './tensor/dtype.js';
 export { synchronize, synchronizeSync, type Device, type DeviceLike } from './tensor/device.js';
 export { emptyCache, keep, memory, scope, type DeviceMemory } from './tensor/memory.js';
-export { initialSeed, manualSeed } from './tensor/random.js';
+export { getRngState, initialSeed, manualSeed, setRngState } from './tensor/random.js';
 export {
   abs,
   adaptiveAvgPool1d,

@@ -67,6 +67,57 @@ export abstract class Optimizer<O extends { lr: number }> {
   /** The new value of `param`; may update `state` (store tensors with {@link keepState}). */
   protected abstract update(param: Tensor<'float32'>, grad: Tensor<'float32'>, state: Record<string, Tensor | number>, options: O): Tensor;
 
+  /**
+   * The optimizer's state: tensors keyed `state.<param index>.<name>` and a JSON-able
+   * record of the numbers (step counts) and every group's options, as torch's state_dict.
+   */
+  stateDict(): { tensors: Map<string, Tensor>; scalars: { groups: O[]; state: Record<string, Record<string, number>> } } {
+    const tensors = new Map<string, Tensor>();
+    const state: Record<string, Record<string, number>> = {};
+    this.#params().forEach((p, index) => {
+      const entries = this.state.get(p);
+      if (!entries) return;
+      for (const [key, value] of Object.entries(entries)) {
+        if (typeof value === 'number') (state[index] ??= {})[key] = value;
+        else tensors.set(`state.${index}.${key}`, value);
+      }
+    });
+    return { tensors, scalars: { groups: this.paramGroups.map((g) => ({ ...g.options })), state } };
+  }
+
+  /** Throws unless `dict` fits this optimizer's groups and parameters; changes nothing. */
+  checkStateDict(dict: { tensors: ReadonlyMap<string, Tensor>; scalars: { groups: O[] } }): void {
+    const count = this.#params().length;
+    if (dict.scalars.groups.length !== this.paramGroups.length) {
+      throw new ArgumentError(`${this.constructor.name}.loadStateDict: ${dict.scalars.groups.length} groups saved, ${this.paramGroups.length} here`);
+    }
+    for (const key of dict.tensors.keys()) {
+      const index = Number(key.split('.')[1]);
+      if (!(index >= 0 && index < count)) throw new ArgumentError(`${this.constructor.name}.loadStateDict: ${key} names no parameter`);
+    }
+  }
+
+  /** Restores {@link stateDict} output; the parameters must be the same, in the same order. */
+  loadStateDict(dict: { tensors: ReadonlyMap<string, Tensor>; scalars: { groups: O[]; state: Record<string, Record<string, number>> } }): void {
+    this.checkStateDict(dict);
+    const params = this.#params();
+    this.paramGroups.forEach((g, i) => Object.assign(g.options, dict.scalars.groups[i]));
+    for (const entries of this.state.values()) for (const v of Object.values(entries)) if (typeof v === 'object') v.dispose();
+    this.state.clear();
+    for (const [index, numbers] of Object.entries(dict.scalars.state)) this.state.set(params[Number(index)]!, { ...numbers });
+    for (const [key, value] of dict.tensors) {
+      const [, index, name] = key.split('.');
+      const p = params[Number(index)]!;
+      const entries = this.state.get(p) ?? {};
+      entries[name!] = keep(value.to(p.device));
+      this.state.set(p, entries);
+    }
+  }
+
+  #params(): Array<Tensor<'float32'>> {
+    return this.paramGroups.flatMap((g) => g.params);
+  }
+
   /** Replaces a state tensor, freeing the old one. */
   protected keepState(state: Record<string, Tensor | number>, key: string, value: Tensor): Tensor {
     const previous = state[key];

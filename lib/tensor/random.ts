@@ -31,3 +31,17 @@ export function nextRandomState(count: number): { seed: number; offset: number }
   offsetValue += count;
   return state;
 }
+
+/** The generator's position, to save with a checkpoint (torch.get_rng_state). */
+export function getRngState(): { seed: number; offset: number } {
+  return { seed: seedValue, offset: offsetValue };
+}
+
+/** Restores a position from {@link getRngState} so a resumed run draws the same numbers. */
+export function setRngState(state: { seed: number; offset: number }): void {
+  if (!Number.isSafeInteger(state?.seed) || !Number.isSafeInteger(state?.offset) || state.seed < 0 || state.offset < 0) {
+    throw new ArgumentError(`setRngState: expected non-negative safe integers { seed, offset }, got ${JSON.stringify(state)}`);
+  }
+  seedValue = state.seed;
+  offsetValue = state.offset;
+}
