@@ -44,7 +44,8 @@ const testLoader = new data.DataLoader(test, { batchSize: 500, collate: test.col
 const factories = { simple: () => models.simpleCnn({ inChannels: 1 }), course: () => models.fashionMnistCnn(), lenet: () => models.lenet5() };
 const model = (factories[args.model as keyof typeof factories] ?? factories.simple)();
 const optimizer = new optim.Adam(model.parameters(), { lr: Number(args.lr) });
-console.log(`training ${args.model} (${model.parameterCount().toLocaleString('en')} parameters) on ${train.length} images for ${epochs} epochs`);
+console.log(model.summary([1, 1, 28, 28]));
+console.log(`training ${args.model} on ${train.length} images for ${epochs} epochs`);
 
 function progress(epoch: number, step: number, steps: number, loss: number, started: number): void {
   const seconds = (performance.now() - started) / 1000;
@@ -101,7 +102,7 @@ for (let epoch = 1; epoch <= epochs; ++epoch) {
 }
 
 mkdirSync(args.out, { recursive: true });
-io.saveSafetensors(join(args.out, 'model.safetensors'), model.stateDict(), { model: args.model });
+io.saveCheckpoint(join(args.out, 'model.safetensors'), { model, optimizer, extra: { model: args.model, epochs, history } });
 writeFileSync(join(args.out, 'history.json'), `${JSON.stringify(history, null, 2)}\n`);
 viz.plotLines(join(args.out, 'curve.png'), [
   { name: 'train loss', values: history.map((h) => h.loss), color: [214, 39, 40] },

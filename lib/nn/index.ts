@@ -4,6 +4,7 @@
  */
 export * as init from './init.js';
 export { isParameter, Module, parameter, type ForwardHook } from './module.js';
+export { formatSummary, summarize, type LayerSummary } from './summary.js';
 export {
   Dropout,
   Dropout2d,
