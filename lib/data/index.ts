@@ -13,3 +13,4 @@ export {
   type TensorItem,
 } from './dataloader.js';
 export { parseIdx, readIdx, type IdxArray } from './idx.js';
+export * as transforms from './transforms.js';
