@@ -1,0 +1,205 @@
+/**
+ * `fit`: the training loop most classification runs need (Keras' fit, Lightning's
+ * Trainer): epochs of zeroGrad / forward / loss / backward / step, validation, metrics
+ * (loss, accuracy, top-k), callbacks (early stopping, best checkpoint, LR scheduling) and
+ * a history written to JSON or CSV. Writing the loop by hand stays possible (see README).
+ * @module
+ */
+import { writeFileSync } from 'node:fs';
+
+import { noGrad } from '../autograd/grad_mode.js';
+import { ArgumentError } from '../errors.js';
+import { saveCheckpoint } from '../io/checkpoint.js';
+import { crossEntropy } from '../losses/classification.js';
+import type { Module } from '../nn/module.js';
+import { LRScheduler, ReduceLROnPlateau } from '../optim/lr_scheduler.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { topk } from '../ops/sort.js';
+import { scope } from '../tensor/memory.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { ProgressBar } from './progress.js';
+
+type AnyOptimizer = Optimizer<{ lr: number }>;
+
+/** Batches of `[input, target]` with a known count (a DataLoader). */
+export interface BatchSource {
+  readonly length: number;
+  [Symbol.asyncIterator](): AsyncIterator<Tensor[]>;
+}
+
+/** One epoch's record. Validation keys are present when a validation set is given. */
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  topk?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  valTopk?: number;
+  lr: number;
+  seconds: number;
+}
+
+/** Hooks into {@link fit}; `stop()` ends training after the current epoch. */
+export interface Callback {
+  onEpochEnd?(log: EpochLog, control: { stop(): void; model: Module; optimizer: AnyOptimizer }): void | Promise<void>;
+}
+
+export interface FitOptions {
+  epochs: number;
+  optimizer: AnyOptimizer;
+  train: BatchSource;
+  validation?: BatchSource;
+  /** Default: crossEntropy(output, target). */
+  loss?: (output: Tensor, target: Tensor) => Tensor;
+  /** Also report top-k accuracy (e.g. 5). */
+  topk?: number;
+  /** Stepped after each epoch (ReduceLROnPlateau with the validation loss, or the training loss). */
+  scheduler?: LRScheduler | ReduceLROnPlateau;
+  callbacks?: Callback[];
+  /** Show progress (default true). */
+  progress?: boolean;
+  /** Write the history here after every epoch: `.json` or `.csv`. */
+  historyPath?: string;
+}
+
+interface Totals {
+  loss: number;
+  correct: number;
+  topk: number;
+  count: number;
+}
+
+/** Correct predictions in a batch (top-1 and, if asked, top-k); blocking reads. */
+function countCorrect(output: Tensor, target: Tensor, k: number | undefined): { top1: number; topk: number } {
+  return noGrad(() => {
+    const kk = Math.min(k ?? 1, output.shape[1]!);
+    const { indices } = topk(output, kk, 1);
+    const hits = indices.eq(target.unsqueeze(1)).to('int32');
+    const top1 = hits.slice(1, 0, 1).sum().item();
+    return { top1, topk: k ? hits.sum().item() : top1 };
+  });
+}
+
+async function runEpoch(model: Module, source: BatchSource, opts: FitOptions, train: boolean, label: string): Promise<Totals> {
+  const lossFn = opts.loss ?? ((o: Tensor, t: Tensor) => crossEntropy(o, t));
+  const totals: Totals = { loss: 0, correct: 0, topk: 0, count: 0 };
+  const bar = opts.progress === false ? null : new ProgressBar(label, source.length);
+  model.train(train);
+  let step = 0;
+  for await (const batch of source) {
+    const [x, y] = batch as [Tensor, Tensor];
+    scope(() => {
+      const output = train ? (model as Module & { call(x: Tensor): Tensor }).call(x) : noGrad(() => (model as Module & { call(x: Tensor): Tensor }).call(x));
+      const loss = train ? lossFn(output, y) : noGrad(() => lossFn(output, y));
+      if (train) {
+        opts.optimizer.zeroGrad();
+        loss.backward();
+        opts.optimizer.step();
+      }
+      const n = y.shape[0] ?? 1;
+      totals.loss += loss.item() * n;
+      const { top1, topk: k } = countCorrect(output, y, opts.topk);
+      totals.correct += top1;
+      totals.topk += k;
+      totals.count += n;
+    });
+    x.dispose();
+    y.dispose();
+    bar?.update(++step, `loss ${(totals.loss / Math.max(totals.count, 1)).toFixed(4)}`);
+  }
+  return totals;
+}
+
+function writeHistory(path: string, history: EpochLog[]): void {
+  if (path.endsWith('.csv')) {
+    const keys = [...new Set(history.flatMap((h) => Object.keys(h)))];
+    writeFileSync(path, [keys.join(','), ...history.map((h) => keys.map((k) => (h as unknown as Record<string, unknown>)[k] ?? '').join(','))].join('\n') + '\n');
+  } else {
+    writeFileSync(path, `${JSON.stringify(history, null, 2)}\n`);
+  }
+}
+
+/**
+ * Trains `model` for `epochs` and returns the per-epoch history.
+ *
+ * @example
+ * const history = await fit(model, { epochs: 10, optimizer, train: trainLoader, validation: testLoader,
+ *   callbacks: [earlyStopping({ patience: 3 }), bestCheckpoint('best.safetensors')] });
+ */
+export async function fit(model: Module, opts: FitOptions): Promise<EpochLog[]> {
+  if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new ArgumentError(`fit: expected epochs >= 1, got ${opts.epochs}`);
+  const history: EpochLog[] = [];
+  const started = performance.now();
+  let stopped = false;
+  for (let epoch = 1; epoch <= opts.epochs && !stopped; ++epoch) {
+    const lr = opts.optimizer.paramGroups[0]!.options.lr;
+    const train = await runEpoch(model, opts.train, opts, true, `epoch ${epoch}/${opts.epochs}`);
+    const log: EpochLog = { epoch, loss: train.loss / train.count, accuracy: train.correct / train.count, lr, seconds: 0 };
+    if (opts.topk) log.topk = train.topk / train.count;
+    if (opts.validation) {
+      const val = await runEpoch(model, opts.validation, opts, false, 'validation');
+      log.valLoss = val.loss / val.count;
+      log.valAccuracy = val.correct / val.count;
+      if (opts.topk) log.valTopk = val.topk / val.count;
+    }
+    model.train();
+    log.seconds = (performance.now() - started) / 1000;
+    history.push(log);
+    if (opts.scheduler instanceof ReduceLROnPlateau) opts.scheduler.step(log.valLoss ?? log.loss);
+    else opts.scheduler?.step();
+    if (opts.progress !== false) {
+      const val = log.valAccuracy !== undefined ? `, val loss ${log.valLoss!.toFixed(4)}, val accuracy ${(100 * log.valAccuracy).toFixed(2)}%` : '';
+      console.log(`epoch ${epoch}: loss ${log.loss.toFixed(4)}, accuracy ${(100 * log.accuracy).toFixed(2)}%${val}`);
+    }
+    for (const callback of opts.callbacks ?? []) {
+      await callback.onEpochEnd?.(log, { stop: () => (stopped = true), model, optimizer: opts.optimizer });
+    }
+    if (opts.historyPath) writeHistory(opts.historyPath, history);
+  }
+  return history;
+}
+
+type Monitor = 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy';
+
+function improvement(monitor: Monitor, mode: 'min' | 'max' | undefined): (value: number, best: number) => boolean {
+  const m = mode ?? (monitor.toLowerCase().includes('loss') ? 'min' : 'max');
+  return m === 'min' ? (v, best) => v < best : (v, best) => v > best;
+}
+
+/** Stops when `monitor` (default valLoss) has not improved for `patience` epochs. */
+export function earlyStopping(opts: { monitor?: Monitor; patience?: number; mode?: 'min' | 'max' } = {}): Callback {
+  const monitor = opts.monitor ?? 'valLoss';
+  const better = improvement(monitor, opts.mode);
+  let best: number | undefined;
+  let waited = 0;
+  return {
+    onEpochEnd(log, control) {
+      const value = log[monitor];
+      if (value === undefined) throw new ArgumentError(`earlyStopping: the log has no ${monitor} (give fit a validation set)`);
+      if (best === undefined || better(value, best)) {
+        best = value;
+        waited = 0;
+      } else if (++waited >= (opts.patience ?? 3)) {
+        control.stop();
+      }
+    },
+  };
+}
+
+/** Saves a full checkpoint (model + optimizer) whenever `monitor` (default valAccuracy) improves. */
+export function bestCheckpoint(path: string, opts: { monitor?: Monitor; mode?: 'min' | 'max' } = {}): Callback {
+  const monitor = opts.monitor ?? 'valAccuracy';
+  const better = improvement(monitor, opts.mode);
+  let best: number | undefined;
+  return {
+    onEpochEnd(log, control) {
+      const value = log[monitor];
+      if (value === undefined) throw new ArgumentError(`bestCheckpoint: the log has no ${monitor}`);
+      if (best === undefined || better(value, best)) {
+        best = value;
+        saveCheckpoint(path, { model: control.model, optimizer: control.optimizer, extra: { epoch: log.epoch, [monitor]: value } });
+      }
+    },
+  };
+}

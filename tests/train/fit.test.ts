@@ -1,0 +1,64 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { expect, it } from 'vitest';
+
+import { ArgumentError, data, io, manualSeed, nn, optim, randint, randn, tensor, train } from '../../lib/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'neocog-fit-'));
+
+/** Three well separated Gaussian blobs in 2-d (labels shuffled on request: nothing to learn). */
+function blobs(n: number, seed: number, shuffledLabels = false): data.TensorDataset {
+  manualSeed(seed);
+  const labels = randint(0, 3, [n]);
+  const centers = [[-3, 0], [3, 0], [0, 4]];
+  const shift = tensor(Float32Array.from(Array.from(labels.dataSync()).flatMap((c) => centers[c]!))).reshape(n, 2);
+  const points = randn([n, 2]).mul(0.5).add(shift);
+  return new data.TensorDataset([points, shuffledLabels ? randint(0, 3, [n]) : labels]);
+}
+
+const mlp = () => new nn.Sequential(new nn.Linear(2, 16), new nn.ReLU(), new nn.Linear(16, 3));
+
+it('fit trains, validates, reports top-k and writes a CSV history', async () => {
+  const model = mlp();
+  const trainSet = new data.DataLoader(blobs(256, 1), { batchSize: 32, shuffle: true, seed: 1 });
+  const valSet = new data.DataLoader(blobs(128, 2), { batchSize: 64 });
+  const historyPath = join(dir, 'history.csv');
+  const history = await train.fit(model, {
+    epochs: 4,
+    optimizer: new optim.Adam(model.parameters(), { lr: 0.05 }),
+    train: trainSet,
+    validation: valSet,
+    topk: 2,
+    progress: false,
+    historyPath,
+  });
+  expect(history).toHaveLength(4);
+  expect(history[3]!.loss).toBeLessThan(history[0]!.loss);
+  expect(history[3]!.valAccuracy).toBeGreaterThan(0.9);
+  expect(history[3]!.valTopk).toBeGreaterThanOrEqual(history[3]!.valAccuracy!);
+  const csv = readFileSync(historyPath, 'utf8').trim().split('\n');
+  expect(csv[0]).toBe('epoch,loss,accuracy,lr,seconds,topk,valLoss,valAccuracy,valTopk');
+  expect(csv).toHaveLength(5);
+});
+
+it('early stopping ends training; the best checkpoint is saved; schedulers step per epoch', async () => {
+  const model = mlp();
+  const sgd = new optim.SGD(model.parameters(), { lr: 0.1 });
+  const best = join(dir, 'best.safetensors');
+  const history = await train.fit(model, {
+    epochs: 30,
+    optimizer: sgd,
+    train: new data.DataLoader(blobs(96, 3, true), { batchSize: 32 }),
+    validation: new data.DataLoader(blobs(96, 4, true), { batchSize: 96 }),
+    scheduler: new optim.StepLR(sgd, 1, 0.5),
+    callbacks: [train.earlyStopping({ patience: 2 }), train.bestCheckpoint(best, { monitor: 'valLoss' })],
+    progress: false,
+  });
+  expect(history.length).toBeLessThan(30);
+  expect(history[1]!.lr).toBeCloseTo(0.05);
+  expect(existsSync(best)).toBe(true);
+  expect(io.loadCheckpoint(best, { model: mlp() })).toHaveProperty('valLoss');
+  await expect(train.fit(model, { epochs: 0, optimizer: sgd, train: new data.DataLoader(blobs(8, 5)) })).rejects.toThrow(ArgumentError);
+});
