@@ -11,7 +11,7 @@ import { empty } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { pad } from './shape.js';
-import { checkDTypeIn, checkSameDevice, checkTensor, intTuple } from './validate.js';
+import { checkDTypeIn, checkSameDevice, checkTensor, intTuple, withBatchDim } from './validate.js';
 
 /** Options of the convolutions; numbers apply to every spatial dim. */
 export interface ConvOptions {
@@ -97,17 +97,7 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
   }
   if (x.ndim === spatial + 1) {
     // Unbatched input, as PyTorch accepts: add and remove a batch of one.
-    const batched = x.unsqueeze(0);
-    try {
-      const out = convNd(spatial, batched, weight, bias, opts);
-      try {
-        return out.squeeze(0);
-      } finally {
-        out.dispose();
-      }
-    } finally {
-      batched.dispose();
-    }
+    return withBatchDim(x, (batched) => convNd(spatial, batched, weight, bias, opts));
   }
   if (x.ndim !== spatial + 2) {
     throw new ShapeError(`${op}: expected input rank ${spatial + 2} ([N, C, ...]) or ${spatial + 1} (unbatched), got ${x.ndim}`);

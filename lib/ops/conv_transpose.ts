@@ -17,7 +17,7 @@ import { native, type NativeConvParams } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDTypeIn, checkSameDevice, checkTensor, intTuple } from './validate.js';
+import { checkDTypeIn, checkSameDevice, checkTensor, intTuple, withBatchDim } from './validate.js';
 
 /** Options of the transposed convolutions; numbers apply to every spatial dim. */
 export interface ConvTransposeOptions {
@@ -40,17 +40,7 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
   for (const [name, t] of Object.entries({ input: x, weight, ...(bias ? { bias } : {}) })) checkDTypeIn(op, name, t, ['float32']);
   if (weight.ndim !== spatial + 2) throw new ShapeError(`${op}: expected weight rank ${spatial + 2} ([in, out / groups, ...kernel]), got ${weight.ndim}`);
   if (x.ndim === spatial + 1) {
-    const batched = x.unsqueeze(0);
-    try {
-      const out = convTransposeNd(spatial, batched, weight, bias, opts);
-      try {
-        return out.squeeze(0);
-      } finally {
-        out.dispose();
-      }
-    } finally {
-      batched.dispose();
-    }
+    return withBatchDim(x, (batched) => convTransposeNd(spatial, batched, weight, bias, opts));
   }
   if (x.ndim !== spatial + 2) throw new ShapeError(`${op}: expected input rank ${spatial + 2} ([N, C, ...]) or ${spatial + 1}, got ${x.ndim}`);
   const groups = opts.groups ?? 1;

@@ -67,3 +67,21 @@ export function intTuple(
   }
   return full;
 }
+
+/**
+ * Runs `fn` on `x` with a batch dim of one added, and removes it from the result: the
+ * unbatched forms (`[C, H, W]`) PyTorch's convolutions accept.
+ */
+export function withBatchDim<T extends Tensor>(x: Tensor, fn: (batched: Tensor) => T): T {
+  const batched = x.unsqueeze(0);
+  try {
+    const out = fn(batched);
+    try {
+      return out.squeeze(0) as T;
+    } finally {
+      out.dispose();
+    }
+  } finally {
+    batched.dispose();
+  }
+}
