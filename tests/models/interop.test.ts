@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 
 import { io, models, noGrad } from '../../lib/index.js';
 
-const files = { resnet18: models.resnet18, vgg11: models.vgg11 } as const;
+const files = { resnet18: models.resnet18, vgg11: models.vgg11, mobilenet_v2: models.mobilenetV2 } as const;
 
 for (const [name, make] of Object.entries(files)) {
   const path = new URL(`../fixtures/interop/${name}.safetensors`, import.meta.url).pathname;

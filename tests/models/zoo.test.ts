@@ -43,3 +43,24 @@ it('a ResNet runs forward and backward on small images with any class count', ()
   expect(noGrad(() => net.call(x)).shape).toEqual([2, 7]);
   net.dispose();
 });
+
+it('MobileNetV2 matches torchvision; SE and separable blocks keep shapes', () => {
+  manualSeed(3);
+  const net = models.mobilenetV2();
+  expect(net.parameterCount()).toBe(3504872);
+  const names = [...net.stateDict().keys()];
+  expect(names).toContain('features.1.conv.0.0.weight'); // expansion 1: depthwise first
+  expect(names).toContain('features.2.conv.3.running_mean');
+  expect(names).toContain('features.18.1.weight');
+  expect(names).toContain('classifier.1.bias');
+  net.dispose();
+  const small = models.mobilenetV2({ numClasses: 5 }).eval();
+  expect(noGrad(() => small.call(randn([1, 3, 64, 64]))).shape).toEqual([1, 5]);
+  small.dispose();
+  const se = new models.SEBlock(32, 8);
+  expect(se.call(randn([2, 32, 5, 5])).shape).toEqual([2, 32, 5, 5]);
+  expect(se.parameterCount()).toBe(32 * 4 + 4 + 4 * 32 + 32);
+  const sep = new models.SeparableConv2d(16, 32, 3, { stride: 2 });
+  expect(sep.call(randn([1, 16, 9, 9])).shape).toEqual([1, 32, 5, 5]);
+  expect(sep.parameterCount()).toBe(16 * 9 + 16 * 32 + 32);
+});

@@ -1,0 +1,133 @@
+/**
+ * MobileNetV2 (Sandler et al. 2018) in torchvision's layout and names (`features.N.conv...`,
+ * `classifier.1`), plus two building blocks: squeeze-and-excitation and the Xception-style
+ * separable convolution.
+ * @module
+ */
+import { clamp } from '../ops/statistics.js';
+import { add, mul } from '../ops/elementwise.js';
+import { adaptiveAvgPool2d } from '../ops/pool.js';
+import { relu, sigmoid } from '../ops/unary.js';
+import { Dropout, Flatten, Linear } from '../nn/layers/basic.js';
+import { Sequential } from '../nn/layers/containers.js';
+import { Conv2d } from '../nn/layers/conv.js';
+import { AdaptiveAvgPool2d, BatchNorm2d } from '../nn/layers/pooling_norm.js';
+import { constant_, kaimingNormal_, normal_ } from '../nn/init.js';
+import { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { ClassifierOptions } from './classifiers.js';
+
+/** min(max(x, 0), 6), as torch.nn.ReLU6. */
+export class ReLU6 extends Module {
+  forward(x: Tensor): Tensor {
+    return clamp(x, 0, 6);
+  }
+}
+
+/** Conv2d + BatchNorm2d + ReLU6, torchvision's Conv2dNormActivation (names .0, .1, .2). */
+function convBnRelu6(inC: number, outC: number, kernel: number, stride = 1, groups = 1): Sequential {
+  return new Sequential(
+    new Conv2d(inC, outC, kernel, { stride, padding: (kernel - 1) / 2, groups, bias: false }),
+    new BatchNorm2d(outC),
+    new ReLU6(),
+  );
+}
+
+/** Expand (1x1), depthwise 3x3, project (1x1) with a residual when shapes allow. */
+export class InvertedResidual extends Module {
+  conv: Sequential;
+  readonly useResidual: boolean;
+
+  constructor(inC: number, outC: number, stride: number, expandRatio: number) {
+    super();
+    const hidden = Math.round(inC * expandRatio);
+    this.useResidual = stride === 1 && inC === outC;
+    const layers: Module[] = [];
+    if (expandRatio !== 1) layers.push(convBnRelu6(inC, hidden, 1));
+    layers.push(convBnRelu6(hidden, hidden, 3, stride, hidden), new Conv2d(hidden, outC, 1, { bias: false }), new BatchNorm2d(outC));
+    this.conv = new Sequential(...layers);
+  }
+
+  forward(x: Tensor): Tensor {
+    const out = this.conv.call(x);
+    return this.useResidual ? add(x, out) : out;
+  }
+}
+
+/** MobileNetV2 (3,504,872 parameters with 1000 classes), width multiplier 1. */
+export class MobileNetV2 extends Module {
+  features: Sequential;
+  pool = new AdaptiveAvgPool2d([1, 1]);
+  flatten = new Flatten();
+  classifier: Sequential;
+
+  constructor(opts: ClassifierOptions = {}) {
+    super();
+    // [expansion t, output channels c, repeats n, first stride s]
+    const settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]] as const;
+    const layers: Module[] = [convBnRelu6(opts.inChannels ?? 3, 32, 3, 2)];
+    let inC = 32;
+    for (const [t, c, n, s] of settings) {
+      for (let i = 0; i < n; ++i) {
+        layers.push(new InvertedResidual(inC, c, i === 0 ? s : 1, t));
+        inC = c;
+      }
+    }
+    layers.push(convBnRelu6(inC, 1280, 1));
+    this.features = new Sequential(...layers);
+    this.classifier = new Sequential(new Dropout(0.2), new Linear(1280, opts.numClasses ?? 1000));
+    // torchvision's initialisation.
+    for (const m of this.modules()) {
+      if (m instanceof Conv2d) {
+        kaimingNormal_(m.weight, { mode: 'fanOut' });
+        if (m.bias) constant_(m.bias, 0);
+      } else if (m instanceof BatchNorm2d && m.weight && m.bias) {
+        constant_(m.weight, 1);
+        constant_(m.bias, 0);
+      } else if (m instanceof Linear) {
+        normal_(m.weight, 0, 0.01);
+        if (m.bias) constant_(m.bias, 0);
+      }
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.classifier.call(this.flatten.call(this.pool.call(this.features.call(x))));
+  }
+}
+
+/** MobileNetV2 with torchvision's layout. */
+export const mobilenetV2 = (opts?: ClassifierOptions) => new MobileNetV2(opts);
+
+/**
+ * Squeeze-and-excitation (Hu et al. 2018): channel weights from global pooling through a
+ * bottleneck (`channels / reduction`), applied multiplicatively.
+ */
+export class SEBlock extends Module {
+  fc1: Conv2d;
+  fc2: Conv2d;
+  constructor(readonly channels: number, readonly reduction = 16) {
+    super();
+    const squeezed = Math.max(1, Math.floor(channels / reduction));
+    this.fc1 = new Conv2d(channels, squeezed, 1);
+    this.fc2 = new Conv2d(squeezed, channels, 1);
+  }
+  forward(x: Tensor): Tensor {
+    const scale = sigmoid(this.fc2.call(relu(this.fc1.call(adaptiveAvgPool2d(x, 1)))));
+    return mul(x, scale);
+  }
+}
+
+/** Xception-style separable convolution: depthwise k x k, then pointwise 1x1. */
+export class SeparableConv2d extends Module {
+  depthwise: Conv2d;
+  pointwise: Conv2d;
+  constructor(inC: number, outC: number, kernelSize = 3, opts: { stride?: number; padding?: number | 'same'; bias?: boolean } = {}) {
+    super();
+    this.depthwise = new Conv2d(inC, inC, kernelSize, { stride: opts.stride, padding: opts.padding ?? 'same', groups: inC, bias: false });
+    this.pointwise = new Conv2d(inC, outC, 1, { bias: opts.bias ?? true });
+  }
+  forward(x: Tensor): Tensor {
+    return this.pointwise.call(this.depthwise.call(x));
+  }
+}
