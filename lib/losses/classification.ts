@@ -14,7 +14,7 @@ import { logSoftmax } from '../ops/softmax.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from '../ops/validate.js';
 import { where } from '../ops/compare.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { reduce, type Reduction } from './reduction.js';
+import { checkPairedTarget, reduce, type Reduction } from './reduction.js';
 
 /** Options of {@link nllLoss} and {@link crossEntropy}. */
 export interface ClassLossOptions {
@@ -176,14 +176,7 @@ export interface BceWithLogitsOptions {
  */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: BceWithLogitsOptions = {}): Tensor<'float32'> {
   const op = 'binaryCrossEntropyWithLogits';
-  checkTensor(op, 'input', input);
-  checkTensor(op, 'target', target);
-  checkDTypeIn(op, 'input', input, ['float32']);
-  checkDTypeIn(op, 'target', target, ['float32']);
-  checkSameDevice(op, { input, target });
-  if (target.shape.join(',') !== input.shape.join(',')) {
-    throw new ShapeError(`${op}: expected target of the input's shape [${input.shape.join(', ')}], got [${target.shape.join(', ')}]`);
-  }
+  checkPairedTarget(op, input, target);
   const softplusNeg = input.abs().neg().exp().add(1).log().add(input.neg().relu());
   let losses: Tensor;
   if (opts.posWeight) {

@@ -2,21 +2,13 @@
  * Regression losses, as torch.nn.functional: mseLoss, l1Loss, smoothL1Loss, huberLoss.
  * @module
  */
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { where } from '../ops/compare.js';
-import { checkDTypeIn, checkSameDevice, checkTensor } from '../ops/validate.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { reduce, type Reduction } from './reduction.js';
+import { checkPairedTarget, reduce, type Reduction } from './reduction.js';
 
 function difference(op: string, input: Tensor, target: Tensor): Tensor {
-  checkTensor(op, 'input', input);
-  checkTensor(op, 'target', target);
-  checkDTypeIn(op, 'input', input, ['float32']);
-  checkDTypeIn(op, 'target', target, ['float32']);
-  checkSameDevice(op, { input, target });
-  if (target.shape.join(',') !== input.shape.join(',')) {
-    throw new ShapeError(`${op}: expected target of the input's shape [${input.shape.join(', ')}], got [${target.shape.join(', ')}]`);
-  }
+  checkPairedTarget(op, input, target);
   return input.sub(target);
 }
 
