@@ -32,7 +32,11 @@ void copy(const TensorRef& out, const TensorRef& in) {
         forEachRow<2>(out.layout, {&out.layout, &in.layout}, [&](auto base, auto step, int64_t count) {
           To* d = dst + base[0];
           const From* s = src + base[1];
-          for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::castValue<To>(s[j * step[1]]);
+          if (unitSteps(step)) {
+            for (int64_t j = 0; j < count; ++j) d[j] = kernels::castValue<To>(s[j]);
+          } else {
+            for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::castValue<To>(s[j * step[1]]);
+          }
         });
       }
     });

@@ -51,11 +51,11 @@ class CpuBackend final : public Backend {
     cpu::where(out, cond, a, b);
   }
   void unary(UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha) override {
-    cpu::unary(op, out, in, alpha);
+    cpu::unary(dnnl_, op, out, in, alpha);
   }
   void unaryBackward(UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input,
                      double alpha) override {
-    cpu::unaryBackward(op, gradIn, gradOut, input, alpha);
+    cpu::unaryBackward(dnnl_, op, gradIn, gradOut, input, alpha);
   }
   void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) override { cpu::reduce(op, out, in); }
   void convForward(const ConvParams& p, const TensorRef& out, const TensorRef& input, const TensorRef& weight,

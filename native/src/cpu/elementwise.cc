@@ -3,43 +3,58 @@
 // shared kernels/elementwise.h that the CUDA kernels run (so CPU tests check it), oneDNN's
 // binary takes no arbitrary (e.g. transposed) strides, and creating its primitive per
 // shape costs more than the whole op on small tensors.
+#include <type_traits>
+
 #include "cpu/ops.h"
-#include "cpu/parallel.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
 #include "cpu/strided_loop.h"
 
 namespace neocog::cpu {
 
+namespace {
+
+// Calls fn with `op` as a compile-time constant, so each op's loop is its own plain loop
+// that the compiler vectorises (a switch inside the loop blocks that).
+template <typename Fn>
+void withBinaryOp(BinaryOp op, Fn&& fn) {
+  switch (op) {
+#define NC_CASE(name) \
+  case BinaryOp::name: return fn(std::integral_constant<BinaryOp, BinaryOp::name>{});
+    NC_CASE(Add)
+    NC_CASE(Sub)
+    NC_CASE(Mul)
+    NC_CASE(Div)
+    NC_CASE(Maximum)
+    NC_CASE(Minimum)
+    NC_CASE(Pow)
+#undef NC_CASE
+  }
+}
+
+}  // namespace
+
 void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
-  const int64_t n = out.numel();
   kernels::dispatchDType(out.dtype, "binary", [&](auto tag) {
     using T = decltype(tag);
     T* dst = out.as<T>();
     const T* x = a.as<T>();
     const T* y = b.as<T>();
-    if (out.layout.isContiguous() && a.layout.isContiguous() && b.layout.isContiguous()) {
-      // Switch outside the loop so each case is a plain loop the compiler vectorises.
-      switch (op) {
-#define NC_CASE(name)                                                                            \
-  case BinaryOp::name:                                                                           \
-    parallelFor(n, [&](int64_t i) { dst[i] = kernels::binaryOp<T>(BinaryOp::name, x[i], y[i]); }); \
-    return;
-        NC_CASE(Add)
-        NC_CASE(Sub)
-        NC_CASE(Mul)
-        NC_CASE(Div)
-        NC_CASE(Maximum)
-        NC_CASE(Minimum)
-        NC_CASE(Pow)
-#undef NC_CASE
-      }
-    }
-    forEachRow<3>(out.layout, {&out.layout, &a.layout, &b.layout}, [&](auto base, auto step, int64_t count) {
-      T* d = dst + base[0];
-      const T* p = x + base[1];
-      const T* q = y + base[2];
-      for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::binaryOp<T>(op, p[j * step[1]], q[j * step[2]]);
+    withBinaryOp(op, [&](auto opConstant) {
+      constexpr BinaryOp kOp = decltype(opConstant)::value;
+      forEachRow<3>(out.layout, {&out.layout, &a.layout, &b.layout}, [&](auto base, auto step, int64_t count) {
+        T* d = dst + base[0];
+        const T* p = x + base[1];
+        const T* q = y + base[2];
+        if (unitSteps(step)) {
+          for (int64_t j = 0; j < count; ++j) d[j] = kernels::binaryOp<T>(kOp, p[j], q[j]);
+        } else if (step[0] == 1 && step[1] == 1 && step[2] == 0) {  // tensor op scalar (or row broadcast)
+          const T v = q[0];
+          for (int64_t j = 0; j < count; ++j) d[j] = kernels::binaryOp<T>(kOp, p[j], v);
+        } else {
+          for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::binaryOp<T>(kOp, p[j * step[1]], q[j * step[2]]);
+        }
+      });
     });
   });
 }

@@ -14,8 +14,8 @@ void copy(const TensorRef& out, const TensorRef& in);
 void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void compare(CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b);
-void unary(UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha);
-void unaryBackward(UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input, double alpha);
+void unary(DnnlContext& dnnl, UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha);
+void unaryBackward(DnnlContext& dnnl, UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input, double alpha);
 void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in);
 void convForward(DnnlContext& dnnl, const ConvParams& p, const TensorRef& out, const TensorRef& input,
                  const TensorRef& weight, const TensorRef& bias);

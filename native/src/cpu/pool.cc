@@ -95,7 +95,8 @@ void forwardChannelsLast(const PoolParams& p, const TensorRef& out, const Tensor
 }
 
 // Scatters each output gradient into its window; images are independent, so threads
-// take whole images and never write the same element.
+// take whole images and never write the same element. Only the input gradient must be
+// channels-last: the output gradient often arrives contiguous (from a Flatten's backward).
 void backwardChannelsLast(const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
                           const TensorRef& indices) {
   const Layout &gi = gradInput.layout, &go = gradOutput.layout;
@@ -104,6 +105,7 @@ void backwardChannelsLast(const PoolParams& p, const TensorRef& gradInput, const
   float* dst = gradInput.as<float>();
   const float* g = gradOutput.as<float>();
   const int32_t* idx = indices.data ? indices.as<int32_t>() : nullptr;
+  const int64_t gc = go.strides[1], ic = indices.data ? indices.layout.strides[1] : 0;
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < batch; ++n) {
     float* image = dst + n * gi.strides[0];
@@ -120,8 +122,8 @@ void backwardChannelsLast(const PoolParams& p, const TensorRef& gradInput, const
         if (p.mode == PoolMode::Max) {
           const int32_t* ix = idx + n * indices.layout.strides[0] + r * indices.layout.strides[2] + col * indices.layout.strides[3];
           for (int64_t c = 0; c < channels; ++c) {
-            const int64_t flat = ix[c];
-            image[(flat / iw) * gi.strides[2] + (flat % iw) * gi.strides[3] + c] += gv[c];
+            const int64_t flat = ix[c * ic];
+            image[(flat / iw) * gi.strides[2] + (flat % iw) * gi.strides[3] + c] += gv[c * gc];
           }
           continue;
         }
@@ -131,7 +133,7 @@ void backwardChannelsLast(const PoolParams& p, const TensorRef& gradInput, const
         for (int64_t i = wh.begin; i < wh.end; ++i) {
           for (int64_t j = ww.begin; j < ww.end; ++j) {
             float* d = image + i * gi.strides[2] + j * gi.strides[3];
-            for (int64_t c = 0; c < channels; ++c) d[c] += gv[c] * scale;
+            for (int64_t c = 0; c < channels; ++c) d[c] += gv[c * gc] * scale;
           }
         }
       }
@@ -157,7 +159,7 @@ void poolForward(const PoolParams& p, const TensorRef& out, const TensorRef& ind
 }
 
 void poolBackward(const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput, const TensorRef& indices) {
-  if (channelsLast2d(p, {&gradInput, &gradOutput, &indices})) {
+  if (channelsLast2d(p, {&gradInput})) {
     backwardChannelsLast(p, gradInput, gradOutput, indices);
     return;
   }

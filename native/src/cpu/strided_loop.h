@@ -3,6 +3,7 @@
 // index division made strided copies ~15x slower than PyTorch's.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -11,29 +12,92 @@
 
 namespace neocog::cpu {
 
-// Calls fn(base, innerStrides, count) for each row of `shape`, where base[k] is the
-// element offset of the row's first element in operand k and innerStrides[k] its stride
-// along the last dim. Rows run in parallel.
+namespace detail {
+
+// The operands' layouts with dims reordered by the first operand's strides (largest
+// first) and neighbours merged wherever every operand steps through them as one dim, as
+// PyTorch's TensorIterator does. A channels-last tensor seen as NCHW then becomes one long
+// unit-stride row instead of N*C*H rows of W elements C apart.
+template <size_t K>
+std::array<Layout, K> coalesce(const Layout& shape, const std::array<const Layout*, K>& operands) {
+  const int nd = shape.ndim;
+  std::array<int, kMaxDims> order{};
+  int kept = 0;
+  for (int d = 0; d < nd; ++d) {
+    if (shape.shape[d] != 1) order[kept++] = d;  // size-1 dims carry no offset
+  }
+  const Layout& lead = *operands[0];
+  std::stable_sort(order.begin(), order.begin() + kept,
+                   [&](int a, int b) { return lead.strides[a] > lead.strides[b]; });
+  std::array<Layout, K> out{};
+  for (size_t k = 0; k < K; ++k) out[k].ndim = 0;
+  for (int i = 0; i < kept; ++i) {
+    const int d = order[i];
+    bool merge = out[0].ndim > 0;
+    for (size_t k = 0; k < K && merge; ++k) {
+      const Layout& o = out[k];
+      merge = o.strides[o.ndim - 1] == operands[k]->strides[d] * shape.shape[d];
+    }
+    for (size_t k = 0; k < K; ++k) {
+      Layout& o = out[k];
+      if (merge) {
+        o.shape[o.ndim - 1] *= shape.shape[d];
+        o.strides[o.ndim - 1] = operands[k]->strides[d];
+      } else {
+        o.shape[o.ndim] = shape.shape[d];
+        o.strides[o.ndim] = operands[k]->strides[d];
+        ++o.ndim;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace detail
+
+// Calls fn(base, innerStrides, count) for pieces of rows covering `shape`, where base[k] is
+// the element offset of the piece's first element in operand k and innerStrides[k] its
+// stride along the innermost (coalesced) dim. The first operand decides the dim order, so
+// pass the output first. Pieces run in parallel; long rows are split so that a single
+// contiguous row still uses every thread.
 template <size_t K, typename Fn>
 void forEachRow(const Layout& shape, const std::array<const Layout*, K>& operands, Fn&& fn) {
-  const int nd = shape.ndim;
-  const int64_t inner = nd == 0 ? 1 : shape.shape[nd - 1];
-  if (inner == 0) return;
+  if (shape.numel() == 0) return;
+  const std::array<Layout, K> dims = detail::coalesce(shape, operands);
+  const Layout& s = dims[0];
+  const int nd = s.ndim;
+  const int64_t inner = nd == 0 ? 1 : s.shape[nd - 1];
   const int64_t rows = shape.numel() / inner;
   std::array<int64_t, K> innerStrides{};
-  for (size_t k = 0; k < K; ++k) innerStrides[k] = nd == 0 ? 0 : operands[k]->strides[nd - 1];
-  const int64_t grain = kParallelGrain / inner + 1;
-#pragma omp parallel for schedule(static) if (rows > grain)
-  for (int64_t row = 0; row < rows; ++row) {
+  for (size_t k = 0; k < K; ++k) innerStrides[k] = nd == 0 ? 0 : dims[k].strides[nd - 1];
+  const int64_t piecesPerRow = rows >= 64 ? 1 : std::max<int64_t>(1, std::min<int64_t>(64, inner / 4096));
+  const int64_t pieceLength = (inner + piecesPerRow - 1) / piecesPerRow;
+  const int64_t pieces = rows * piecesPerRow;
+  const bool parallel = shape.numel() > kParallelGrain && pieces > 1;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t piece = 0; piece < pieces; ++piece) {
+    const int64_t row = piece / piecesPerRow;
+    const int64_t begin = (piece % piecesPerRow) * pieceLength;
+    const int64_t count = std::min(pieceLength, inner - begin);
     std::array<int64_t, K> base{};
     int64_t rest = row;
     for (int d = nd - 2; d >= 0; --d) {
-      const int64_t coord = rest % shape.shape[d];
-      rest /= shape.shape[d];
-      for (size_t k = 0; k < K; ++k) base[k] += coord * operands[k]->strides[d];
+      const int64_t coord = rest % s.shape[d];
+      rest /= s.shape[d];
+      for (size_t k = 0; k < K; ++k) base[k] += coord * dims[k].strides[d];
     }
-    fn(base, innerStrides, inner);
+    for (size_t k = 0; k < K; ++k) base[k] += begin * innerStrides[k];
+    if (count > 0) fn(base, innerStrides, count);
   }
+}
+
+// True when every step is 1: the piece is plain arrays the compiler can vectorise over.
+template <size_t K>
+bool unitSteps(const std::array<int64_t, K>& steps) {
+  for (int64_t s : steps) {
+    if (s != 1) return false;
+  }
+  return true;
 }
 
 }  // namespace neocog::cpu

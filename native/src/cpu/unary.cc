@@ -1,4 +1,10 @@
-// Unary elementwise ops and their backward (math in kernels/unary.h).
+// Unary elementwise ops and their backward. Transcendental float ops on dense tensors run
+// on oneDNN's eltwise primitives (JIT-vectorised exp/tanh/erf: libm's scalar tanhf was
+// ~40% of a LeNet-5 training step); everything else, and strided views, runs the shared
+// per-element math of kernels/unary.h, which the CUDA kernels use too.
+#include <string>
+#include <type_traits>
+
 #include "cpu/ops.h"
 #include "cpu/strided_loop.h"
 #include "kernels/dispatch.h"
@@ -6,33 +12,146 @@
 
 namespace neocog::cpu {
 
-void unary(UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha) {
+namespace {
+
+using dnnl::memory;
+
+// Below this size creating (and caching) a primitive per size costs more than it saves.
+constexpr int64_t kDnnlMinElements = 4096;
+
+// oneDNN's algorithm for the ops where its vectorised math pays off; alpha/beta as oneDNN
+// defines them. Derivatives agree with kernels::unaryDerivative (checked by the tests,
+// which run both paths: dense tensors here, strided views through the shared kernels).
+bool dnnlAlgorithm(UnaryOp op, float alpha, dnnl::algorithm& algorithm, float& a) {
+  a = 0.0f;
+  switch (op) {
+    case UnaryOp::Exp: algorithm = dnnl::algorithm::eltwise_exp; return true;
+    case UnaryOp::Log: algorithm = dnnl::algorithm::eltwise_log; return true;
+    case UnaryOp::Sqrt: algorithm = dnnl::algorithm::eltwise_sqrt; return true;
+    case UnaryOp::Sigmoid: algorithm = dnnl::algorithm::eltwise_logistic; return true;
+    case UnaryOp::Tanh: algorithm = dnnl::algorithm::eltwise_tanh; return true;
+    case UnaryOp::Gelu: algorithm = dnnl::algorithm::eltwise_gelu_erf; return true;
+    case UnaryOp::Silu: algorithm = dnnl::algorithm::eltwise_swish; a = 1.0f; return true;
+    case UnaryOp::Elu: algorithm = dnnl::algorithm::eltwise_elu; a = alpha; return true;
+    default: return false;
+  }
+}
+
+// Both operands cover the same dense block of memory in the same order (contiguous,
+// channels-last or any other permutation), so the op can run on it as a flat array.
+bool sameDenseBlock(const TensorRef& a, const TensorRef& b) {
+  const auto dims = detail::coalesce<2>(a.layout, {&a.layout, &b.layout});
+  return dims[0].ndim <= 1 && (dims[0].ndim == 0 || (dims[0].strides[0] == 1 && dims[1].strides[0] == 1));
+}
+
+memory::desc flat(int64_t n) { return memory::desc({n}, memory::data_type::f32, memory::format_tag::a); }
+
+dnnl::eltwise_forward::primitive_desc forwardDesc(DnnlContext& dnnl, dnnl::algorithm algorithm, float a, int64_t n) {
+  return dnnl::eltwise_forward::primitive_desc(
+      dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, algorithm, flat(n), a, 0.0f), dnnl.engine);
+}
+
+std::string keyOf(const char* direction, UnaryOp op, float a, int64_t n) {
+  return std::string("eltwise_") + direction + '|' + std::to_string(static_cast<int>(op)) + '|' + std::to_string(a) +
+         '|' + std::to_string(n);
+}
+
+template <typename Fn>
+void withUnaryOp(UnaryOp op, Fn&& fn) {
+  switch (op) {
+#define NC_CASE(name) \
+  case UnaryOp::name: return fn(std::integral_constant<UnaryOp, UnaryOp::name>{});
+    NC_CASE(Neg)
+    NC_CASE(Abs)
+    NC_CASE(Exp)
+    NC_CASE(Log)
+    NC_CASE(Sqrt)
+    NC_CASE(Relu)
+    NC_CASE(Sigmoid)
+    NC_CASE(Tanh)
+    NC_CASE(LeakyRelu)
+    NC_CASE(Elu)
+    NC_CASE(Gelu)
+    NC_CASE(Silu)
+    NC_CASE(Hardswish)
+    NC_CASE(Square)
+    NC_CASE(Reciprocal)
+#undef NC_CASE
+  }
+}
+
+}  // namespace
+
+void unary(DnnlContext& dnnl, UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha) {
   const float a = static_cast<float>(alpha);
+  const int64_t n = out.numel();
+  dnnl::algorithm algorithm;
+  float dnnlAlpha;
+  if (out.dtype == DType::Float32 && n >= kDnnlMinElements && dnnlAlgorithm(op, a, algorithm, dnnlAlpha) &&
+      sameDenseBlock(out, in)) {
+    auto& entry = dnnl.cache<dnnl::eltwise_forward>(
+        keyOf("fwd", op, dnnlAlpha, n), [&] { return forwardDesc(dnnl, algorithm, dnnlAlpha, n); });
+    entry.primitive.execute(dnnl.stream, {{DNNL_ARG_SRC, memory(flat(n), dnnl.engine, in.data)},
+                                          {DNNL_ARG_DST, memory(flat(n), dnnl.engine, out.data)}});
+    dnnl.stream.wait();
+    return;
+  }
   kernels::dispatchDType(out.dtype, "unary", [&](auto tag) {
     using T = decltype(tag);
     T* dst = out.as<T>();
     const T* src = in.as<T>();
-    forEachRow<2>(out.layout, {&out.layout, &in.layout}, [&](auto base, auto step, int64_t count) {
-      T* d = dst + base[0];
-      const T* s = src + base[1];
-      for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::unaryOp<T>(op, s[j * step[1]], a);
+    withUnaryOp(op, [&](auto opConstant) {
+      constexpr UnaryOp kOp = decltype(opConstant)::value;
+      forEachRow<2>(out.layout, {&out.layout, &in.layout}, [&](auto base, auto step, int64_t count) {
+        T* d = dst + base[0];
+        const T* s = src + base[1];
+        if (unitSteps(step)) {
+          for (int64_t j = 0; j < count; ++j) d[j] = kernels::unaryOp<T>(kOp, s[j], a);
+        } else {
+          for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::unaryOp<T>(kOp, s[j * step[1]], a);
+        }
+      });
     });
   });
 }
 
-void unaryBackward(UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input,
-                   double alpha) {
+void unaryBackward(DnnlContext& dnnl, UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut,
+                   const TensorRef& input, double alpha) {
   const float a = static_cast<float>(alpha);
+  const int64_t n = gradIn.numel();
+  dnnl::algorithm algorithm;
+  float dnnlAlpha;
+  if (n >= kDnnlMinElements && dnnlAlgorithm(op, a, algorithm, dnnlAlpha) && sameDenseBlock(gradIn, gradOut) &&
+      sameDenseBlock(gradIn, input)) {
+    auto& entry = dnnl.cache<dnnl::eltwise_backward>(keyOf("bwd", op, dnnlAlpha, n), [&] {
+      const dnnl::eltwise_backward::desc desc(algorithm, flat(n), flat(n), dnnlAlpha, 0.0f);
+      return dnnl::eltwise_backward::primitive_desc(desc, dnnl.engine, forwardDesc(dnnl, algorithm, dnnlAlpha, n));
+    });
+    entry.primitive.execute(dnnl.stream, {{DNNL_ARG_SRC, memory(flat(n), dnnl.engine, input.data)},
+                                          {DNNL_ARG_DIFF_DST, memory(flat(n), dnnl.engine, gradOut.data)},
+                                          {DNNL_ARG_DIFF_SRC, memory(flat(n), dnnl.engine, gradIn.data)}});
+    dnnl.stream.wait();
+    return;
+  }
   float* dst = gradIn.as<float>();
   const float* g = gradOut.as<float>();
   const float* x = input.as<float>();
-  forEachRow<3>(gradIn.layout, {&gradIn.layout, &gradOut.layout, &input.layout},
-                [&](auto base, auto step, int64_t count) {
-                  for (int64_t j = 0; j < count; ++j) {
-                    dst[base[0] + j * step[0]] =
-                        g[base[1] + j * step[1]] * kernels::unaryDerivative(op, x[base[2] + j * step[2]], a);
-                  }
-                });
+  withUnaryOp(op, [&](auto opConstant) {
+    constexpr UnaryOp kOp = decltype(opConstant)::value;
+    forEachRow<3>(gradIn.layout, {&gradIn.layout, &gradOut.layout, &input.layout},
+                  [&](auto base, auto step, int64_t count) {
+                    float* d = dst + base[0];
+                    const float* gs = g + base[1];
+                    const float* xs = x + base[2];
+                    if (unitSteps(step)) {
+                      for (int64_t j = 0; j < count; ++j) d[j] = gs[j] * kernels::unaryDerivative(kOp, xs[j], a);
+                    } else {
+                      for (int64_t j = 0; j < count; ++j) {
+                        d[j * step[0]] = gs[j * step[1]] * kernels::unaryDerivative(kOp, xs[j * step[2]], a);
+                      }
+                    }
+                  });
+  });
 }
 
 }  // namespace neocog::cpu

@@ -1,0 +1,63 @@
+// Dense float tensors of transcendental ops run on oneDNN's eltwise primitives; strided
+// views run the shared per-element kernels (kernels/unary.h). Both paths must give the
+// same values and gradients, for every unary op, and agree with a float64 reference.
+import { expect, it } from 'vitest';
+
+import * as nc from '../../lib/index.js';
+import { manualSeed, randn, type Tensor } from '../../lib/index.js';
+import { expectClose } from '../helpers/devices.js';
+
+const erf = (x: number): number => {
+  // Simpson's rule on 2/sqrt(pi) * exp(-t^2) over [0, x]: exact to ~1e-12 here.
+  const n = 2000, h = x / n;
+  let sum = 1 + Math.exp(-x * x);
+  for (let i = 1; i < n; ++i) sum += (i % 2 ? 4 : 2) * Math.exp(-((i * h) ** 2));
+  return ((2 / Math.sqrt(Math.PI)) * sum * h) / 3;
+};
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+const ops: Array<[string, (x: Tensor) => Tensor, (x: number) => number, number]> = [
+  ['exp', nc.exp, Math.exp, 0],
+  ['log', nc.log, Math.log, 1],
+  ['sqrt', nc.sqrt, Math.sqrt, 1],
+  ['sigmoid', nc.sigmoid, sigmoid, 0],
+  ['tanh', nc.tanh, Math.tanh, 0],
+  ['gelu', nc.gelu, (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)), 0],
+  ['silu', nc.silu, (x) => x * sigmoid(x), 0],
+  ['elu', (x) => nc.elu(x, 0.7), (x) => (x > 0 ? x : 0.7 * (Math.exp(x) - 1)), 0],
+  ['relu', nc.relu, (x) => Math.max(x, 0), 0],
+  ['hardswish', nc.hardswish, (x) => (x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6), 0],
+];
+
+/** Values and input gradient (of sum(f(x) * w)) of `fn` at `x`. */
+function valueAndGrad(fn: (x: Tensor) => Tensor, x: Tensor, w: Tensor): [Float32Array, Float32Array] {
+  const leaf = x.detach().requiresGrad_();
+  const y = fn(leaf);
+  y.mul(w).sum().backward();
+  return [y.contiguous().dataSync() as Float32Array, leaf.grad!.contiguous().dataSync() as Float32Array];
+}
+
+it.each(ops)('%s: dense (oneDNN) and strided (shared kernel) paths agree, with the reference', (_, fn, reference, positive) => {
+  manualSeed(11);
+  const base = randn([4, 9, 16, 16]).mul(2);
+  const dense = positive ? base.abs().add(0.1) : base; // 9,216 elements: above the oneDNN threshold
+  const w = randn([4, 8, 16, 16]);
+  // Channel slice: not one dense block, so the shared kernel runs.
+  const strided = dense.slice(1, 0, 8);
+  const contiguous = strided.contiguous();
+  const channelsLast = contiguous.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+  const [vs, gs] = valueAndGrad(fn, strided, w);
+  const [vd, gd] = valueAndGrad(fn, contiguous, w);
+  const [vc, gc] = valueAndGrad(fn, channelsLast, w);
+  expectClose(vd, vs, 2e-5);
+  expectClose(vc, vs, 2e-5);
+  expectClose(gd, gs, 5e-5);
+  expectClose(gc, gs, 5e-5);
+  const xs = contiguous.dataSync();
+  expectClose(vd, Array.from(xs, reference), 1e-5);
+  // The gradient of sum(f(x) * w) is f'(x) * w: check it against central differences of the reference.
+  const ws = w.dataSync();
+  const h = 1e-4;
+  const numeric = Array.from(xs, (x, i) => ((reference(x + h) - reference(x - h)) / (2 * h)) * ws[i]!);
+  for (let i = 0; i < numeric.length; i += 97) expect(Math.abs(gd[i]! - numeric[i]!)).toBeLessThan(2e-3 * Math.max(1, Math.abs(numeric[i]!)));
+});
