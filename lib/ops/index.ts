@@ -8,6 +8,7 @@ export { convTranspose1d, convTranspose2d, convTranspose3d, type ConvTransposeOp
 export { copyInto, copyTo, zerosOn } from './copy.js';
 export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
+export { affineGrid, gridSample, type AffineGridOptions, type GridSampleMode, type GridSampleOptions, type GridSamplePaddingMode } from './grid_sample.js';
 export { gather, indexSelect } from './indexing.js';
 export { linear } from './linear.js';
 export { matmul } from './matmul.js';
