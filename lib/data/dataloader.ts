@@ -1,22 +1,24 @@
 /**
  * Dataset and DataLoader, as torch.utils.data: map-style datasets, seeded shuffling,
- * batching with a collate function, and an async iterator over batches.
+ * batching with a collate function, an async iterator over batches, and optional
+ * prefetching on worker threads.
  * @module
  */
 import { ArgumentError } from '../errors.js';
-import { stack } from '../ops/shape.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { stackCollate, type TensorItem } from './collate.js';
+import { workerBatches } from './worker_batches.js';
+import { isWorkerDataset } from './worker_dataset.js';
+
+export { stackCollate, type CollatableItem, type TensorItem } from './collate.js';
 
 /** A map-style dataset: a length and an item getter (sync or async). */
 export interface Dataset<T> {
   readonly length: number;
   get(index: number): T | Promise<T>;
 }
-
-/** Items of stacked tensors, e.g. [image, label]. */
-export type TensorItem = Tensor[];
 
 /** A dataset over the first dim of equal-length tensors, as torch's TensorDataset. */
 export class TensorDataset implements Dataset<TensorItem> {
@@ -52,30 +54,65 @@ export interface DataLoaderOptions<T, B> {
   dropLast?: boolean;
   /** Seed of the shuffling; each epoch draws a new order from it. */
   seed?: number;
-  /** Turns items into a batch; the default stacks each tensor of the items. */
+  /**
+   * Turns items into a batch; the default is {@link stackCollate}. In-process only: with
+   * `numWorkers > 0` the collate is the one the dataset's worker factory returns.
+   */
   collate?: (items: T[]) => B;
+  /**
+   * Worker threads that build batches ahead of the consumer (default 0: batches are built
+   * in the calling thread when asked for). Needs a {@link WorkerDataset}; see the class docs.
+   */
+  numWorkers?: number;
+  /** Batches each worker builds ahead (default 2), as PyTorch's `prefetch_factor`. */
+  prefetchFactor?: number;
 }
 
-/** Default collate: stacks the i-th tensor of every item into the i-th batch tensor. */
-export function stackCollate(items: TensorItem[]): Tensor[] {
-  return items[0]!.map((_, i) => stack(items.map((item) => item[i]!)));
+function positiveInteger(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new ArgumentError(`DataLoader: expected ${name} to be an integer >= ${min}, got ${value}`);
+  return value;
 }
 
 /**
  * Iterates a dataset in batches: `for await (const [x, y] of loader) ...`. Each epoch
  * (each new iteration) reshuffles with the seeded generator, so runs are reproducible.
  * Batches belong to the caller: dispose them (or use `scope`).
+ *
+ * **Worker threads** (`numWorkers > 0`): datasets, closures and tensors cannot move
+ * between threads, so the dataset must be a {@link WorkerDataset}: its `workerSpec()`
+ * names a module export that builds the same dataset (and its collate) inside each
+ * worker. `ImageFolder`, `CIFAR10` and `CIFAR100` are; their `transform` must then be a
+ * `{ module, exportName, args }` reference rather than a function. Each epoch starts
+ * `numWorkers` threads and stops them when it ends (also on `break` or an error). Batch
+ * `b` is built by worker `b % numWorkers` and batches come out in order; the sample
+ * indices of every batch are the same as with `numWorkers: 0`. Before building a batch a
+ * worker seeds its generator with a hash of (`seed`, epoch, batch index), so random
+ * augmentation is reproducible and independent of timing and of the number of workers
+ * (in-process loading instead draws from the caller's generator, as PyTorch does). An
+ * error thrown in a worker is rethrown by the iterator, as the same error class with the
+ * same message, when its batch is reached. Batches arrive as CPU tensors.
  */
 export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B> {
   readonly batchSize: number;
+  readonly numWorkers: number;
+  readonly prefetchFactor: number;
   #epoch = 0;
 
   constructor(
     readonly dataset: Dataset<T>,
     readonly options: DataLoaderOptions<T, B> = {},
   ) {
-    this.batchSize = options.batchSize ?? 1;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new ArgumentError(`DataLoader: expected batchSize >= 1, got ${options.batchSize}`);
+    this.batchSize = positiveInteger('batchSize', options.batchSize ?? 1, 1);
+    this.numWorkers = positiveInteger('numWorkers', options.numWorkers ?? 0, 0);
+    this.prefetchFactor = positiveInteger('prefetchFactor', options.prefetchFactor ?? 2, 1);
+    if (this.numWorkers > 0) {
+      if (!isWorkerDataset(dataset)) {
+        throw new ArgumentError('DataLoader: numWorkers > 0 needs a dataset with workerSpec() (a WorkerDataset, e.g. ImageFolder or CIFAR10); use numWorkers: 0 for this one');
+      }
+      if (options.collate) {
+        throw new ArgumentError("DataLoader: a collate function cannot run in worker threads; with numWorkers > 0 the collate comes from the dataset's worker factory");
+      }
+    }
   }
 
   /** Number of batches per epoch. */
@@ -85,7 +122,7 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
   }
 
   /** The sample order of the next epoch. */
-  #order(): number[] {
+  #order(): { order: number[]; epoch: number } {
     const order = Array.from({ length: this.dataset.length }, (_, i) => i);
     if (this.options.shuffle) {
       const random = seededRandom((this.options.seed ?? 0) * 1000003 + this.#epoch);
@@ -94,15 +131,20 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
     }
-    this.#epoch++;
-    return order;
+    return { order, epoch: this.#epoch++ };
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<B> {
-    const order = this.#order();
+    const { order, epoch } = this.#order();
+    const batches = Array.from({ length: this.length }, (_, b) => order.slice(b * this.batchSize, (b + 1) * this.batchSize));
+    if (this.numWorkers > 0 && isWorkerDataset(this.dataset)) {
+      const { numWorkers, prefetchFactor } = this;
+      // The batch type is what the worker factory's collate makes; B is the caller's claim about it.
+      yield* workerBatches(this.dataset, { batches, numWorkers, prefetchFactor, seed: this.options.seed ?? 0, epoch }) as AsyncGenerator<B>;
+      return;
+    }
     const collate = this.options.collate ?? (stackCollate as unknown as (items: T[]) => B);
-    for (let b = 0; b < this.length; ++b) {
-      const indices = order.slice(b * this.batchSize, (b + 1) * this.batchSize);
+    for (const indices of batches) {
       // Tensors of the items are freed once collated; only the batch is handed out.
       yield await scope(async () => collate(await Promise.all(indices.map((i) => this.dataset.get(i)))));
     }

@@ -1,0 +1,40 @@
+/**
+ * The contract between a dataset and the DataLoader's worker threads. A dataset object
+ * (with its closures and tensors) cannot be sent to another thread, so a dataset that
+ * supports `numWorkers > 0` describes how to build an equal copy of itself instead: a
+ * {@link ModuleRef} to a {@link WorkerDatasetFactory}, called once in each worker.
+ * @module
+ */
+import type { Dataset } from './dataloader.js';
+import type { ModuleRef } from './module_ref.js';
+
+/**
+ * What a worker factory returns: the dataset (it must hold the same items, in the same
+ * order, as the dataset in the main thread) and the collate that turns its items into a
+ * batch. The default collate is `stackCollate`. Batches may be tensors, numbers, strings,
+ * or arrays and plain objects of them; tensors travel as typed arrays and come back as
+ * CPU tensors of the same dtype and shape.
+ */
+export interface WorkerDatasetParts<T = unknown, B = unknown> {
+  dataset: Dataset<T>;
+  collate?: (items: T[]) => B | Promise<B>;
+}
+
+/** A function a module exports to build a dataset in a worker from `args`. */
+export type WorkerDatasetFactory<A = unknown, T = unknown, B = unknown> = (
+  args: A,
+) => WorkerDatasetParts<T, B> | Promise<WorkerDatasetParts<T, B>>;
+
+/**
+ * A dataset the DataLoader can rebuild in worker threads. `workerSpec()` runs in the main
+ * thread when an epoch starts; its `args` are structured-cloned to each worker (typed
+ * arrays over a SharedArrayBuffer are shared, not copied).
+ */
+export interface WorkerDataset {
+  workerSpec(): ModuleRef | Promise<ModuleRef>;
+}
+
+/** True when `dataset` can describe itself to worker threads. */
+export function isWorkerDataset(dataset: unknown): dataset is WorkerDataset {
+  return typeof (dataset as Partial<WorkerDataset> | null)?.workerSpec === 'function';
+}

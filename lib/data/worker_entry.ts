@@ -1,0 +1,78 @@
+/**
+ * The code a DataLoader worker thread runs: build the dataset from its spec once, then
+ * turn each batch request into a batch (items, augmentation, collate) and post it back
+ * with its tensors encoded as transferable typed arrays. Requests are served one at a
+ * time, in the order they arrive.
+ * @internal
+ * @module
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+
+import { IndexError } from '../errors.js';
+import { scope } from '../tensor/memory.js';
+import { manualSeed } from '../tensor/random.js';
+import { stackCollate } from './collate.js';
+import { buildFromRef } from './module_ref.js';
+import type { WorkerDatasetParts } from './worker_dataset.js';
+import { encodeBatch, serializeError, type BatchRequest, type WorkerInit, type WorkerReply, type WorkerRequest } from './worker_protocol.js';
+
+const port = parentPort!;
+const { spec } = workerData as WorkerInit;
+
+function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+async function buildParts(): Promise<WorkerDatasetParts> {
+  const parts = (await buildFromRef(spec, 'DataLoader worker')) as Partial<WorkerDatasetParts> | null;
+  if (typeof parts?.dataset?.get !== 'function' || typeof parts.dataset.length !== 'number') {
+    throw new TypeError(`DataLoader worker: ${spec.module}#${spec.exportName} should return { dataset, collate? }`);
+  }
+  return parts as WorkerDatasetParts;
+}
+
+async function serve({ dataset, collate = stackCollate as (items: unknown[]) => unknown }: WorkerDatasetParts, request: BatchRequest): Promise<void> {
+  try {
+    // One seed per batch, so random augmentation does not depend on timing or worker count.
+    manualSeed(request.seed);
+    const transfer: ArrayBuffer[] = [];
+    // Every tensor made for the batch is freed once its values are copied out.
+    const value = await scope(async () => {
+      for (const i of request.indices) {
+        if (!(Number.isInteger(i) && i >= 0 && i < dataset.length)) {
+          throw new IndexError(`DataLoader worker: index ${i} is out of range for the worker's dataset of length ${dataset.length}`);
+        }
+      }
+      const items = await Promise.all(request.indices.map((i) => dataset.get(i)));
+      return encodeBatch(await collate(items), transfer);
+    });
+    reply({ type: 'batch', batch: request.batch, value }, transfer);
+  } catch (error) {
+    reply({ type: 'error', batch: request.batch, error: serializeError(error) });
+  }
+}
+
+async function main(): Promise<void> {
+  let parts: WorkerDatasetParts;
+  try {
+    parts = await buildParts();
+  } catch (error) {
+    reply({ type: 'error', batch: null, error: serializeError(error) });
+    port.close();
+    return;
+  }
+  let queue = Promise.resolve();
+  let stopping = false;
+  port.on('message', (request: WorkerRequest) => {
+    if (request.type === 'stop') {
+      // Requests still queued are dropped; the one in hand finishes, then the thread exits
+      // on its own (terminating mid-decode could crash native image code).
+      stopping = true;
+      queue = queue.then(() => port.close());
+    } else {
+      queue = queue.then(() => (stopping ? undefined : serve(parts, request)));
+    }
+  });
+}
+
+await main();

@@ -1,0 +1,117 @@
+import { spawnSync } from 'node:child_process';
+
+import { expect, it } from 'vitest';
+
+import { ArgumentError, data, FormatError, tensor, type Tensor } from '../../lib/index.js';
+import * as fixtures from './worker_datasets.fixture.js';
+
+const fixtureModule = new URL('./worker_datasets.fixture.ts', import.meta.url).href;
+
+type Factory = keyof typeof fixtures;
+
+/** The fixture dataset in this thread, able to describe itself to workers. */
+async function workerReady<A>(exportName: Factory, args: A) {
+  const { dataset } = await (fixtures[exportName] as (a: A) => data.WorkerDatasetParts<[Tensor, number]> | Promise<data.WorkerDatasetParts<[Tensor, number]>>)(args);
+  return Object.assign(dataset, { workerSpec: () => ({ module: fixtureModule, exportName, args }) });
+}
+
+/** Every batch of one epoch as plain arrays. */
+async function epoch(loader: data.DataLoader<[Tensor, number]>): Promise<Array<[number[][], number[]]>> {
+  const out: Array<[number[][], number[]]> = [];
+  for await (const [x, y] of loader) {
+    out.push([x!.tolist() as number[][], y!.tolist() as number[]]);
+    x!.dispose();
+    y!.dispose();
+  }
+  return out;
+}
+
+it('workers yield the same batches, in the same order, as in-process loading', async () => {
+  const dataset = await workerReady('numbers', { n: 23 });
+  const options = { batchSize: 4, shuffle: true, seed: 7 };
+  const inProcess = new data.DataLoader(dataset, options);
+  const threaded = new data.DataLoader(dataset, { ...options, numWorkers: 2, prefetchFactor: 3 });
+  for (let e = 0; e < 2; ++e) {
+    const expected = await epoch(inProcess);
+    expect(expected).toHaveLength(6);
+    expect(await epoch(threaded)).toEqual(expected);
+  }
+  const dropLast = await epoch(new data.DataLoader(dataset, { batchSize: 5, dropLast: true, numWorkers: 3 }));
+  expect(dropLast.map(([, y]) => y)).toEqual([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11, 12, 13, 14], [15, 16, 17, 18, 19]]);
+});
+
+it('random augmentation in workers is seeded per batch: the same whatever the number of workers', async () => {
+  const dataset = await workerReady('numbers', { n: 12, noise: true });
+  const run = (numWorkers: number, seed = 3) => epoch(new data.DataLoader(dataset, { batchSize: 3, shuffle: true, seed, numWorkers }));
+  const one = await run(1);
+  expect(await run(3)).toEqual(one);
+  expect(await run(1, 4)).not.toEqual(one);
+  const [first] = one[0]!;
+  expect(first[0]![0]! % 1).not.toBe(0); // the noise was applied
+});
+
+it('batches can be records of tensors of any dtype, built by the factory collate', async () => {
+  const dataset = await workerReady('records', { n: 5 });
+  const loader = new data.DataLoader(dataset as data.Dataset<[Tensor, number]>, { batchSize: 3, numWorkers: 1 }) as unknown as data.DataLoader<
+    [Tensor, number],
+    { x: Tensor; label: Tensor; mask: Tensor; count: number }
+  >;
+  const batches = [];
+  for await (const batch of loader) batches.push(batch);
+  expect(batches.map((b) => b.count)).toEqual([3, 2]);
+  expect(batches[0]!.x.dtype).toBe('float32');
+  expect(batches[0]!.x.tolist()).toEqual([[0, 0], [1, 2], [2, 4]]);
+  expect(batches[1]!.label.dtype).toBe('int32');
+  expect(batches[0]!.mask.dtype).toBe('bool');
+  expect(batches[0]!.mask.tolist()).toEqual([true, false, true]);
+});
+
+it('an error thrown in a worker surfaces in the iterator with its class and message', async () => {
+  const loader = new data.DataLoader(await workerReady('failing', { n: 10, failAt: 6 }), { batchSize: 2, numWorkers: 2 });
+  const seen: number[][] = [];
+  const failure = (async () => {
+    for await (const [, y] of loader) seen.push(y!.tolist() as number[]);
+  })();
+  await expect(failure).rejects.toThrow(FormatError);
+  await expect(failure).rejects.toThrow('item 6 is corrupt');
+  expect(seen).toEqual([[0, 1], [2, 3], [4, 5]]); // the batches before the failing one still came
+
+  const broken = new data.DataLoader(await workerReady('numbers', { n: 4 }), { numWorkers: 1 });
+  Object.assign(broken.dataset, { workerSpec: () => ({ module: fixtureModule, exportName: 'broken', args: {} }) });
+  const start = (async () => {
+    for await (const _ of broken);
+  })();
+  await expect(start).rejects.toThrow(RangeError);
+  await expect(start).rejects.toThrow('cannot open the dataset');
+});
+
+it('breaking out early stops the workers, and the next epoch starts new ones', async () => {
+  const dataset = await workerReady('numbers', { n: 40, delayMs: 20 });
+  const loader = new data.DataLoader(dataset, { batchSize: 2, numWorkers: 2 });
+  for await (const [x] of loader) {
+    expect(x!.shape).toEqual([2, 2]);
+    break;
+  }
+  let batches = 0;
+  for await (const _ of loader) ++batches;
+  expect(batches).toBe(20);
+});
+
+it('a script that breaks out of (or abandons) a worker loop exits on its own', () => {
+  const script = new URL('./prefetch_exit.fixture.ts', import.meta.url);
+  for (const mode of ['break', 'abandon']) {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script.pathname, mode], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(child.stdout.trim()).toBe(`first batch [0,1], ${mode}`);
+  }
+});
+
+it('rejects worker settings it cannot honour', async () => {
+  const plain = new data.TensorDataset([tensor([1, 2])]);
+  expect(() => new data.DataLoader(plain, { numWorkers: 2 })).toThrow(ArgumentError);
+  const dataset = await workerReady('numbers', { n: 4 });
+  expect(() => new data.DataLoader(dataset, { numWorkers: 1, collate: (items) => items })).toThrow(/collate/);
+  expect(() => new data.DataLoader(dataset, { numWorkers: -1 })).toThrow(/numWorkers/);
+  expect(() => new data.DataLoader(dataset, { numWorkers: 1, prefetchFactor: 0 })).toThrow(/prefetchFactor/);
+});
