@@ -1,17 +1,49 @@
 /**
  * Image transforms, as torchvision.transforms, on float tensors `[C, H, W]` or batches
  * `[N, C, H, W]`. Random transforms draw from neocog's seeded generator (manualSeed), so
- * augmentation is reproducible; a batch gets one draw per image.
+ * augmentation is reproducible; a batch gets one draw per image, except the crops (one
+ * window per call). To move a mask or boxes along with the image, see paired_transforms.ts.
  * @module
  */
 import { noGrad } from '../autograd/grad_mode.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import { where } from '../ops/compare.js';
 import { flip, pad, rot90 } from '../ops/shape.js';
 import { interpolate, type InterpolateMode } from '../ops/resample.js';
 import { clamp } from '../ops/statistics.js';
 import { rand, randn, tensor } from '../tensor/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { DeviceLike } from '../tensor/device.js';
+import { scope } from '../tensor/memory.js';
+import { describe } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import {
+  affineRanges,
+  centerOffset,
+  drawAffine,
+  drawCropOffset,
+  drawRotation,
+  IDENTITY_AFFINE,
+  rotation,
+  rotationRange,
+  type AffineParams,
+  type RandomAffineSpec,
+} from './geometry.js';
+import {
+  affineSettings,
+  batched,
+  cropWindow,
+  drawFlips,
+  elasticSettings,
+  imageSize,
+  perImage,
+  warp,
+  type ElasticOptions,
+  type WarpOptions,
+  type WarpSettings,
+} from './warp.js';
+
+export type { AffineParams, RandomAffineSpec } from './geometry.js';
+export type { ElasticOptions, Fill, Interpolation, WarpOptions } from './warp.js';
 
 /** A function from image (batch) to image (batch). */
 export type Transform = (image: Tensor) => Tensor;
@@ -29,15 +61,64 @@ export function compose(transforms: readonly Transform[]): Transform {
   };
 }
 
-function batched(op: string, image: Tensor): { batch: Tensor; unbatch: (t: Tensor) => Tensor } {
-  if (image.ndim === 3) return { batch: image.unsqueeze(0), unbatch: (t) => t.squeeze(0) };
-  if (image.ndim === 4) return { batch: image, unbatch: (t) => t };
-  throw new ShapeError(`${op}: expected an image [C, H, W] or a batch [N, C, H, W], got shape [${image.shape.join(', ')}]`);
+/** Decoded pixels, e.g. from an image decoder or a canvas. */
+export interface RawImage {
+  /** `height * width * channels` values in the layout toTensor is given ('hwc' by default). */
+  data: Uint8Array | Uint8ClampedArray | Float32Array;
+  width: number;
+  height: number;
+  /** Default: `data.length / (width * height)`. */
+  channels?: number;
 }
 
-/** One uniform draw per image, shaped `[N, 1, 1, 1]`. */
-function perImage(n: number, device: Tensor['device']): Tensor<'float32'> {
-  return rand([n, 1, 1, 1], { device });
+/** Options of {@link toTensor}. */
+export interface ToTensorOptions {
+  /** Memory order of the input: 'hwc' (interleaved, as decoders and numpy give; the default) or 'chw' (planar). */
+  layout?: 'hwc' | 'chw';
+  /** Where the result goes (default: the input tensor's device, or 'cpu' for a RawImage). */
+  device?: DeviceLike;
+}
+
+function rawToTensor(image: RawImage, layout: 'hwc' | 'chw', device: DeviceLike | undefined): Tensor {
+  const { width, height } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new ShapeError(`toTensor: expected positive integer width and height, got ${describe(width)} x ${describe(height)}`);
+  }
+  const channels = image.channels ?? image.data.length / (width * height);
+  if (!Number.isInteger(channels) || channels < 1 || image.data.length !== width * height * channels) {
+    throw new ShapeError(`toTensor: ${image.data.length} values do not fill ${height} x ${width} x ${describe(image.channels ?? channels)} channels`);
+  }
+  const data = image.data instanceof Uint8ClampedArray ? new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length) : image.data;
+  const shape = layout === 'hwc' ? [height, width, channels] : [channels, height, width];
+  return tensor(data, { device }).reshape(shape);
+}
+
+/**
+ * Converts pixels to a float32 image `[C, H, W]`, as torchvision's ToTensor: uint8 values
+ * are divided by 255 (to [0, 1]), float32 ones are kept. Takes a {@link RawImage} or a
+ * tensor `[H, W, C]` (`[C, H, W]` with layout 'chw'), `[H, W]` (one channel) or a batch
+ * `[N, H, W, C]` (-> `[N, C, H, W]`).
+ *
+ * @example
+ * const image = toTensor()({ data: rgbaBytes, width: 32, height: 32 }); // [4, 32, 32] in [0, 1]
+ */
+export function toTensor(opts: ToTensorOptions = {}): (image: Tensor | RawImage) => Tensor<'float32'> {
+  const layout = opts.layout ?? 'hwc';
+  if (layout !== 'hwc' && layout !== 'chw') throw new ArgumentError(`toTensor: expected layout 'hwc' or 'chw', got ${describe(layout)}`);
+  return (image) =>
+    noGrad(() =>
+      scope(() => {
+        const source = image instanceof Tensor ? image : rawToTensor(image, layout, opts.device);
+        if (source.dtype !== 'uint8' && source.dtype !== 'float32') throw new DTypeError(`toTensor: expected image dtype uint8 or float32, got ${source.dtype}`);
+        let chw: Tensor;
+        if (source.ndim === 2) chw = source.unsqueeze(0);
+        else if (source.ndim === 3) chw = layout === 'hwc' ? source.permute(2, 0, 1) : source;
+        else if (source.ndim === 4) chw = layout === 'hwc' ? source.permute(0, 3, 1, 2) : source;
+        else throw new ShapeError(`toTensor: expected an image [H, W, C], [H, W] or a batch [N, H, W, C], got shape [${source.shape.join(', ')}]`);
+        const moved = opts.device !== undefined ? chw.to(opts.device) : chw;
+        return (moved.dtype === 'uint8' ? moved.to('float32').div(255) : moved.contiguous()) as Tensor<'float32'>;
+      }),
+    );
 }
 
 /** `(image - mean[c]) / std[c]` per channel. */
@@ -61,14 +142,13 @@ export function resize(size: readonly [number, number], mode: InterpolateMode = 
   };
 }
 
-/** The central `[H, W]` window. */
+/** The central `[H, W]` window (offsets rounded as torchvision's center_crop). */
 export function centerCrop(size: readonly [number, number]): Transform {
   return (image) => {
     const [h, w] = image.shape.slice(-2) as [number, number];
     if (size[0] > h || size[1] > w) throw new ShapeError(`centerCrop: ${size.join('x')} is larger than the image ${h}x${w}`);
-    const top = Math.floor((h - size[0]) / 2);
-    const left = Math.floor((w - size[1]) / 2);
-    return image.slice(-2, top, top + size[0]).slice(-1, left, left + size[1]);
+    const [top, left] = centerOffset(h, w, size);
+    return cropWindow(image, top, left, size);
   };
 }
 
@@ -81,10 +161,8 @@ export function randomCrop(size: readonly [number, number], padding = 0): Transf
     const padded = padding > 0 ? pad(image, [padding, padding, padding, padding]) : image;
     const [h, w] = padded.shape.slice(-2) as [number, number];
     if (size[0] > h || size[1] > w) throw new ShapeError(`randomCrop: ${size.join('x')} is larger than the padded image ${h}x${w}`);
-    const draws = Array.from(rand([2]).dataSync());
-    const top = Math.min(Math.floor(draws[0]! * (h - size[0] + 1)), h - size[0]);
-    const left = Math.min(Math.floor(draws[1]! * (w - size[1] + 1)), w - size[1]);
-    const out = padded.slice(-2, top, top + size[0]).slice(-1, left, left + size[1]);
+    const [top, left] = drawCropOffset(h, w, size);
+    const out = cropWindow(padded, top, left, size);
     if (padded !== image) padded.dispose();
     return out;
   };
@@ -94,9 +172,7 @@ function randomFlip(op: string, dim: number, p: number): Transform {
   return (image) =>
     noGrad(() => {
       const { batch, unbatch } = batched(op, image);
-      const flipped = flip(batch, [dim]);
-      const chosen = perImage(batch.shape[0]!, image.device).lt(p);
-      return unbatch(where(chosen, flipped, batch));
+      return unbatch(where(drawFlips(batch.shape[0]!, p, image.device), flip(batch, [dim]), batch));
     });
 }
 
@@ -118,6 +194,74 @@ export function randomRotation90(): Transform {
     const k = Math.min(Math.floor(rand([1]).item() * 4), 3);
     return rot90(image, k, [-2, -1]);
   };
+}
+
+function warpTransform(op: string, settings: WarpSettings): Transform {
+  return (image) => {
+    const { n, h, w } = imageSize(op, image);
+    return scope(() => warp(op, image, settings.grid(n, h, w, image.device), settings.mode, settings.fill));
+  };
+}
+
+/**
+ * Applies one affine map, as `torchvision.transforms.functional.affine` (see
+ * {@link AffineParams}: `angle` is clockwise on screen, `translate` in pixels); parameters
+ * left out are the identity's.
+ *
+ * @example
+ * affine(image, { angle: 30, scale: 1.2 }, { interpolation: 'bilinear' })
+ */
+export function affine(image: Tensor, params: Partial<AffineParams>, opts: WarpOptions = {}): Tensor {
+  const full: AffineParams = { ...IDENTITY_AFFINE, ...params };
+  if (!(full.scale > 0)) throw new ArgumentError(`affine: expected scale > 0, got ${describe(full.scale)}`);
+  return warpTransform('affine', affineSettings('affine', (n) => new Array<AffineParams>(n).fill(full), opts))(image);
+}
+
+/** Rotates by `angle` degrees counter-clockwise about the center (same size), as `torchvision.transforms.functional.rotate`. */
+export function rotate(image: Tensor, angle: number, opts: WarpOptions = {}): Tensor {
+  return warpTransform('rotate', affineSettings('rotate', (n) => new Array<AffineParams>(n).fill(rotation(angle)), opts))(image);
+}
+
+/**
+ * Rotates each image by an angle drawn uniformly from `degrees` (`d` means [-d, d]),
+ * counter-clockwise about the center, keeping the size, as torchvision's RandomRotation.
+ *
+ * @example
+ * randomRotation(15, { interpolation: 'bilinear' })
+ */
+export function randomRotation(degrees: number | readonly [number, number], opts: WarpOptions = {}): Transform {
+  const range = rotationRange('randomRotation', degrees);
+  return warpTransform('randomRotation', affineSettings('randomRotation', (n) => drawRotation(range, n), opts));
+}
+
+/** Options of {@link randomAffine}. */
+export interface RandomAffineOptions extends RandomAffineSpec, WarpOptions {}
+
+/**
+ * A random affine map per image, as torchvision's RandomAffine: an angle from `degrees`
+ * (clockwise on screen, unlike randomRotation, as in torchvision), a whole-pixel shift up
+ * to `translate` = [fx * W, fy * H], a scale from `scale` and shears from `shear`, all
+ * about the image center.
+ *
+ * @example
+ * randomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1], interpolation: 'bilinear' })
+ */
+export function randomAffine(opts: RandomAffineOptions): Transform {
+  const ranges = affineRanges('randomAffine', opts);
+  return warpTransform('randomAffine', affineSettings('randomAffine', (n, h, w) => drawAffine(ranges, n, h, w), opts));
+}
+
+/**
+ * Moves pixels by a random smooth displacement field (one per image), as torchvision's
+ * ElasticTransform: uniform noise in [-1, 1] blurred by a Gaussian of `sigma` pixels
+ * (kernel about 8 sigma + 1, reflect padding) and scaled by `alpha` over the image size.
+ * `alpha: 0` leaves the image unchanged.
+ *
+ * @example
+ * elasticTransform({ alpha: 30, sigma: 4 })
+ */
+export function elasticTransform(opts: ElasticOptions = {}): Transform {
+  return warpTransform('elasticTransform', elasticSettings('elasticTransform', opts));
 }
 
 /** Scales brightness by a factor in [1 - b, 1 + b] and contrast (around the image mean) by one in [1 - c, 1 + c], per image. */
