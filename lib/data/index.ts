@@ -14,8 +14,10 @@ export {
   type TensorItem,
 } from './dataloader.js';
 export { readCifar, type CifarArrays, type CifarReadOptions, type CifarVariant } from './cifar.js';
-export { CIFAR10, CIFAR100, CifarDataset, cifarWorkerDataset, type CifarOptions } from './cifar_dataset.js';
+export { CIFAR10, CIFAR100, CifarDataset, type CifarOptions } from './cifar_dataset.js';
+export { decodeImage, type DecodedImage, type DecodeImageOptions } from './decode_image.js';
 export { parseIdx, readIdx, type IdxArray } from './idx.js';
+export { IMAGE_EXTENSIONS, ImageFolder, scanImageFolder, type ImageFolderIndex, type ImageFolderOptions } from './image_folder.js';
 export { TransformRunner, type ImageTransform } from './image_transform.js';
 export type { ModuleRef } from './module_ref.js';
 export { isWorkerDataset, type WorkerDataset, type WorkerDatasetFactory, type WorkerDatasetParts } from './worker_dataset.js';
