@@ -7,8 +7,7 @@
  */
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
-import { where } from '../ops/compare.js';
-import { flip, pad, rot90 } from '../ops/shape.js';
+import { pad, rot90 } from '../ops/shape.js';
 import { interpolate, type InterpolateMode } from '../ops/resample.js';
 import { clamp } from '../ops/statistics.js';
 import { rand, randn, tensor } from '../tensor/creation.js';
@@ -34,6 +33,7 @@ import {
   cropWindow,
   drawFlips,
   elasticSettings,
+  flipWhere,
   imageSize,
   perImage,
   warp,
@@ -125,21 +125,24 @@ export function toTensor(opts: ToTensorOptions = {}): (image: Tensor | RawImage)
 export function normalize(mean: readonly number[], std: readonly number[]): Transform {
   if (mean.length !== std.length || std.some((s) => s === 0)) throw new ArgumentError('normalize: mean and std need one non-zero entry per channel');
   return (image) =>
-    noGrad(() => {
-      const { batch, unbatch } = batched('normalize', image);
-      if (batch.shape[1] !== mean.length) throw new ShapeError(`normalize: ${mean.length} channel statistics for ${batch.shape[1]} channels`);
-      const m = tensor(Float32Array.from(mean), { device: image.device }).reshape(1, -1, 1, 1);
-      const s = tensor(Float32Array.from(std), { device: image.device }).reshape(1, -1, 1, 1);
-      return unbatch(batch.sub(m).div(s));
-    });
+    noGrad(() =>
+      scope(() => {
+        const { batch, unbatch } = batched('normalize', image);
+        if (batch.shape[1] !== mean.length) throw new ShapeError(`normalize: ${mean.length} channel statistics for ${batch.shape[1]} channels`);
+        const m = tensor(Float32Array.from(mean), { device: image.device }).reshape(1, -1, 1, 1);
+        const s = tensor(Float32Array.from(std), { device: image.device }).reshape(1, -1, 1, 1);
+        return unbatch(batch.sub(m).div(s));
+      }),
+    );
 }
 
 /** Resizes to `size` ([H, W] or the shorter side is not supported: give both). */
 export function resize(size: readonly [number, number], mode: InterpolateMode = 'bilinear'): Transform {
-  return (image) => {
-    const { batch, unbatch } = batched('resize', image);
-    return unbatch(interpolate(batch, { size, mode, ...(mode === 'nearest' ? {} : { alignCorners: false }) }));
-  };
+  return (image) =>
+    scope(() => {
+      const { batch, unbatch } = batched('resize', image);
+      return unbatch(interpolate(batch, { size, mode, ...(mode === 'nearest' ? {} : { alignCorners: false }) }));
+    });
 }
 
 /** The central `[H, W]` window (offsets rounded as torchvision's center_crop). */
@@ -170,10 +173,12 @@ export function randomCrop(size: readonly [number, number], padding = 0): Transf
 
 function randomFlip(op: string, dim: number, p: number): Transform {
   return (image) =>
-    noGrad(() => {
-      const { batch, unbatch } = batched(op, image);
-      return unbatch(where(drawFlips(batch.shape[0]!, p, image.device), flip(batch, [dim]), batch));
-    });
+    noGrad(() =>
+      scope(() => {
+        const { batch, unbatch } = batched(op, image);
+        return unbatch(flipWhere(batch, drawFlips(batch.shape[0]!, p, image.device), dim));
+      }),
+    );
 }
 
 /** Mirrors each image left-right with probability `p` (default 0.5). */
@@ -199,7 +204,7 @@ export function randomRotation90(): Transform {
 function warpTransform(op: string, settings: WarpSettings): Transform {
   return (image) => {
     const { n, h, w } = imageSize(op, image);
-    return scope(() => warp(op, image, settings.grid(n, h, w, image.device), settings.mode, settings.fill));
+    return scope(() => warp(op, image, settings.draw(n, h, w, image.device).grid, settings.mode, settings.fill));
   };
 }
 
@@ -269,27 +274,29 @@ export function colorJitter(opts: { brightness?: number; contrast?: number }): T
   const b = opts.brightness ?? 0;
   const c = opts.contrast ?? 0;
   return (image) =>
-    noGrad(() => {
-      const { batch, unbatch } = batched('colorJitter', image);
-      const n = batch.shape[0]!;
-      let out: Tensor = batch;
-      if (b > 0) out = out.mul(perImage(n, image.device).mul(2 * b).add(1 - b));
-      if (c > 0) {
-        const mean = out.mean([1, 2, 3], { keepdim: true });
-        out = out.sub(mean).mul(perImage(n, image.device).mul(2 * c).add(1 - c)).add(mean);
-      }
-      return unbatch(out === batch ? batch.reshape(batch.shape) : out);
-    });
+    noGrad(() =>
+      scope(() => {
+        const { batch, unbatch } = batched('colorJitter', image);
+        const n = batch.shape[0]!;
+        let out: Tensor = batch;
+        if (b > 0) out = out.mul(perImage(n, image.device).mul(2 * b).add(1 - b));
+        if (c > 0) {
+          const mean = out.mean([1, 2, 3], { keepdim: true });
+          out = out.sub(mean).mul(perImage(n, image.device).mul(2 * c).add(1 - c)).add(mean);
+        }
+        return unbatch(out === batch ? batch.reshape(batch.shape) : out);
+      }),
+    );
 }
 
 /** `image ^ gamma` for images in [0, 1] (values below 0 are clamped first). */
 export function adjustGamma(gamma: number): Transform {
   if (!(gamma > 0)) throw new ArgumentError(`adjustGamma: expected gamma > 0, got ${gamma}`);
-  return (image) => noGrad(() => clamp(image, 0, null).pow(gamma));
+  return (image) => noGrad(() => scope(() => clamp(image, 0, null).pow(gamma)));
 }
 
 /** Adds Gaussian noise with standard deviation `std`. */
 export function gaussianNoise(std: number): Transform {
   if (!(std >= 0)) throw new ArgumentError(`gaussianNoise: expected std >= 0, got ${std}`);
-  return (image) => noGrad(() => image.add(randn(image.shape, { device: image.device }).mul(std)));
+  return (image) => noGrad(() => scope(() => image.add(randn(image.shape, { device: image.device }).mul(std))));
 }

@@ -8,7 +8,7 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { where } from '../ops/compare.js';
 import { conv2d } from '../ops/conv.js';
 import { affineGrid, gridSample } from '../ops/grid_sample.js';
-import { cat, pad } from '../ops/shape.js';
+import { cat, flip, pad } from '../ops/shape.js';
 import { checkDTypeIn } from '../ops/validate.js';
 import { ones, rand, tensor } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
@@ -44,6 +44,11 @@ export function drawFlips(n: number, p: number, device: Tensor['device']): Tenso
   }
 }
 
+/** `x` (`[N, ...]`) flipped along `dim` where `chosen` (from drawFlips) is set, per image. */
+export function flipWhere<T extends Tensor>(x: T, chosen: Tensor, dim: number): T {
+  return scope(() => where(chosen, flip(x, [dim]), x) as T);
+}
+
 /** Options of the resampling transforms (rotation, affine, elastic). */
 export interface WarpOptions {
   /** Default 'nearest' (torchvision's default) for rotations and affine maps, 'bilinear' for elasticTransform. */
@@ -60,12 +65,17 @@ export interface ElasticOptions extends WarpOptions {
   sigma?: number | readonly [number, number];
 }
 
-/** Makes the sampling grid `[N, H, W, 2]` for a batch of `n` images of `h x w`. */
-export type GridMaker = (n: number, h: number, w: number, device: Tensor['device']) => Tensor;
+/** One draw of a resampling transform for a batch: the grid `[N, H, W, 2]` and, for affine maps, their parameters. */
+export interface WarpDraw {
+  grid: Tensor;
+  /** One per image; null for elastic fields (which boxes cannot follow). */
+  params: AffineParams[] | null;
+}
 
 /** Validated resampling settings of one transform. */
 export interface WarpSettings {
-  grid: GridMaker;
+  /** Draws the maps for `n` images of `h x w`. */
+  draw: (n: number, h: number, w: number, device: Tensor['device']) => WarpDraw;
   mode: Interpolation;
   fill: readonly number[];
 }
@@ -73,7 +83,10 @@ export interface WarpSettings {
 /** The validated settings of an affine transform that draws its maps with `draw`. */
 export function affineSettings(op: string, draw: (n: number, h: number, w: number) => AffineParams[], opts: WarpOptions): WarpSettings {
   return {
-    grid: (n, h, w, device) => affineGridOf(draw(n, h, w), h, w, device),
+    draw: (n, h, w, device) => {
+      const params = draw(n, h, w);
+      return { grid: affineGridOf(params, h, w, device), params };
+    },
     mode: checkInterpolation(op, opts.interpolation ?? 'nearest'),
     fill: checkFill(op, opts.fill ?? 0),
   };
@@ -92,7 +105,7 @@ export function elasticSettings(op: string, opts: ElasticOptions): WarpSettings 
   const alpha = elasticPair(op, 'alpha', opts.alpha ?? 50);
   const sigma = elasticPair(op, 'sigma', opts.sigma ?? 5);
   return {
-    grid: (n, h, w, device) => elasticGrid(n, h, w, alpha, sigma, device),
+    draw: (n, h, w, device) => ({ grid: elasticGrid(n, h, w, alpha, sigma, device), params: null }),
     mode: checkInterpolation(op, opts.interpolation ?? 'bilinear'),
     fill: checkFill(op, opts.fill ?? 0),
   };
