@@ -71,6 +71,28 @@ export interface NativePoolParams {
   dilation: readonly number[];
 }
 
+/** One fused optimizer step (native OptimizerStep): kind 0 = SGD, 1 = Adam, 2 = RMSprop. */
+export interface NativeOptimizerStep {
+  kind: 0 | 1 | 2;
+  lr: number;
+  weightDecay: number;
+  decoupledWeightDecay: boolean;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  firstStep: boolean;
+  beta1: number;
+  beta2: number;
+  biasCorrection1: number;
+  biasCorrection2Sqrt: number;
+  alpha: number;
+  centered: boolean;
+  eps: number;
+}
+
+/** A parameter, its gradient and its three state slots (null when unused). */
+export type NativeOptimizerEntry = [NativeTensor, NativeTensor, NativeTensor | null, NativeTensor | null, NativeTensor | null];
+
 /** The addon's exports (native/src/binding). Ops write into a preallocated `out`. */
 export interface NativeBinding {
   // ops (binding/ops.cc), sorted
@@ -132,6 +154,7 @@ export interface NativeBinding {
   indexAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   indexSelect(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  optimizerStep(step: NativeOptimizerStep, entries: NativeOptimizerEntry[]): void;
   poolBackward(params: NativePoolParams, gradInput: NativeTensor, gradOutput: NativeTensor, indices: NativeTensor | null): void;
   poolForward(params: NativePoolParams, out: NativeTensor, indices: NativeTensor | null, input: NativeTensor): void;
   /** `rand`: uniform in [a, b); `randn`: normal with mean a and standard deviation b. */

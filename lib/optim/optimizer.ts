@@ -6,8 +6,10 @@
  */
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError } from '../errors.js';
+import { native, type NativeOptimizerEntry, type NativeOptimizerStep } from '../native.js';
 import { copyInto } from '../ops/copy.js';
-import { keep, scope } from '../tensor/memory.js';
+import { emptyLike } from '../tensor/creation.js';
+import { keep } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** A group of parameters with its own options (lr, weight decay, ...). */
@@ -18,6 +20,39 @@ export interface ParamGroup<O> {
 
 /** Parameters, or groups `{ params, ...options }` overriding the defaults. */
 export type ParamsArgument<O> = Iterable<Tensor<'float32'>> | Array<{ params: Iterable<Tensor<'float32'>> } & Partial<O>>;
+
+/**
+ * What a subclass computes for one parameter's step: the fused kernel's settings and the
+ * names of the state tensors in its three slots (null: unused). @internal
+ */
+export interface FusedUpdate {
+  step: NativeOptimizerStep;
+  slots: readonly [string | null, string | null, string | null];
+}
+
+/** Settings of a step before a subclass fills in its own. @internal */
+export function baseStep(kind: NativeOptimizerStep['kind'], lr: number, weightDecay: number): NativeOptimizerStep {
+  return {
+    kind, lr, weightDecay, decoupledWeightDecay: false, momentum: 0, dampening: 0, nesterov: false, firstStep: false,
+    beta1: 0, beta2: 0, biasCorrection1: 1, biasCorrection2Sqrt: 1, alpha: 0, centered: false, eps: 0,
+  };
+}
+
+/** Every element in one gap-free block (contiguous, channels-last, ...): the fused kernel walks it flat. */
+function isDense(t: Tensor): boolean {
+  const dims = t.shape.map((size, d) => ({ size, stride: t.strides[d]! })).filter((d) => d.size !== 1);
+  dims.sort((a, b) => a.stride - b.stride);
+  let expected = 1;
+  for (const d of dims) {
+    if (d.stride !== expected) return false;
+    expected *= d.size;
+  }
+  return true;
+}
+
+function sameLayout(a: Tensor, b: Tensor): boolean {
+  return a.shape.every((size, d) => size === 1 || a.strides[d] === b.strides[d]);
+}
 
 export abstract class Optimizer<O extends { lr: number }> {
   readonly paramGroups: Array<ParamGroup<O>>;
@@ -34,6 +69,11 @@ export abstract class Optimizer<O extends { lr: number }> {
       if (!(group.options.lr >= 0)) throw new ArgumentError(`${this.constructor.name}: expected lr >= 0, got ${group.options.lr}`);
       if (group.params.length === 0) throw new ArgumentError(`${this.constructor.name}: a parameter group is empty`);
     }
+    for (const p of groups.flatMap((g) => g.params)) {
+      if (p.dtype !== 'float32' || !isDense(p)) {
+        throw new ArgumentError(`${this.constructor.name}: parameters must be dense float32 tensors (got ${p.dtype} [${p.shape.join(', ')}] with strides [${p.strides.join(', ')}])`);
+      }
+    }
     this.paramGroups = groups;
   }
 
@@ -47,25 +87,51 @@ export abstract class Optimizer<O extends { lr: number }> {
     }
   }
 
-  /** Applies one update from the current gradients (parameters without grad are skipped). */
+  /**
+   * Applies one update from the current gradients (parameters without grad are skipped):
+   * one fused native kernel per device and setting, writing parameters and state in place.
+   */
   step(): void {
     noGrad(() => {
+      const batches = new Map<string, { step: NativeOptimizerStep; entries: NativeOptimizerEntry[] }>();
+      const temporaries: Tensor[] = [];
       for (const group of this.paramGroups) {
         for (const p of group.params) {
           if (p.grad === null) continue;
           const state = this.state.get(p) ?? {};
           this.state.set(p, state);
-          // Temporaries of the update are freed by the scope; state tensors are kept.
-          const updated = scope(() => this.update(p, p.grad!, state, group.options));
-          copyInto(p, updated);
-          updated.dispose();
+          const { step, slots } = this.fusedUpdate(state, group.options);
+          let grad = p.grad;
+          if (!sameLayout(grad, p)) {
+            grad = emptyLike('optimizer.step', p, p.shape, 'float32');
+            copyInto(grad, p.grad);
+            temporaries.push(grad);
+          }
+          const slot = (name: string | null) => (name === null ? null : this.#stateTensor(p, state, name)._native('optimizer.step', 'state'));
+          const key = `${p.device}|${JSON.stringify(step)}`;
+          const batch = batches.get(key) ?? { step, entries: [] };
+          batches.set(key, batch);
+          batch.entries.push([p._native('optimizer.step', 'param'), grad._native('optimizer.step', 'grad'), slot(slots[0]), slot(slots[1]), slot(slots[2])]);
         }
       }
+      for (const { step, entries } of batches.values()) native.optimizerStep(step, entries);
+      // The queued kernel holds its own references, so these may go now.
+      for (const t of temporaries) t.dispose();
     });
   }
 
-  /** The new value of `param`; may update `state` (store tensors with {@link keepState}). */
-  protected abstract update(param: Tensor<'float32'>, grad: Tensor<'float32'>, state: Record<string, Tensor | number>, options: O): Tensor;
+  /** The settings of `param`'s fused update; may advance counters in `state` (e.g. Adam's step). */
+  protected abstract fusedUpdate(state: Record<string, Tensor | number>, options: O): FusedUpdate;
+
+  /** The state tensor `name` of `p`, created as zeros with `p`'s layout on first use. */
+  #stateTensor(p: Tensor, state: Record<string, Tensor | number>, name: string): Tensor {
+    const existing = state[name];
+    if (typeof existing === 'object') return existing;
+    const created = keep(emptyLike('optimizer.step', p, p.shape, 'float32'));
+    native.fill(created._native('optimizer.step', 'out'), 0);
+    state[name] = created;
+    return created;
+  }
 
   /**
    * The optimizer's state: tensors keyed `state.<param index>.<name>` and a JSON-able
@@ -87,13 +153,18 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /** Throws unless `dict` fits this optimizer's groups and parameters; changes nothing. */
   checkStateDict(dict: { tensors: ReadonlyMap<string, Tensor>; scalars: { groups: O[] } }): void {
-    const count = this.#params().length;
+    const params = this.#params();
+    const count = params.length;
     if (dict.scalars.groups.length !== this.paramGroups.length) {
       throw new ArgumentError(`${this.constructor.name}.loadStateDict: ${dict.scalars.groups.length} groups saved, ${this.paramGroups.length} here`);
     }
     for (const key of dict.tensors.keys()) {
       const index = Number(key.split('.')[1]);
       if (!(index >= 0 && index < count)) throw new ArgumentError(`${this.constructor.name}.loadStateDict: ${key} names no parameter`);
+      const shape = dict.tensors.get(key)!.shape, expected = params[index]!.shape;
+      if (shape.join() !== expected.join()) {
+        throw new ArgumentError(`${this.constructor.name}.loadStateDict: ${key} has shape [${shape.join(', ')}], its parameter [${expected.join(', ')}]`);
+      }
     }
   }
 
@@ -109,20 +180,17 @@ export abstract class Optimizer<O extends { lr: number }> {
       const [, index, name] = key.split('.');
       const p = params[Number(index)]!;
       const entries = this.state.get(p) ?? {};
-      entries[name!] = keep(value.to(p.device));
+      // In the parameter's layout on its device, as the fused kernel needs.
+      const restored = keep(emptyLike('optimizer.loadStateDict', p, p.shape, 'float32'));
+      const moved = value.to(p.device);
+      copyInto(restored, moved);
+      if (moved !== value) moved.dispose();
+      entries[name!] = restored;
       this.state.set(p, entries);
     }
   }
 
   #params(): Array<Tensor<'float32'>> {
     return this.paramGroups.flatMap((g) => g.params);
-  }
-
-  /** Replaces a state tensor, freeing the old one. */
-  protected keepState(state: Record<string, Tensor | number>, key: string, value: Tensor): Tensor {
-    const previous = state[key];
-    if (typeof previous === 'object') previous.dispose();
-    state[key] = keep(value);
-    return value;
   }
 }

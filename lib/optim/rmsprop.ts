@@ -3,7 +3,7 @@
  * @module
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, type ParamsArgument } from './optimizer.js';
+import { baseStep, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
 
 export interface RMSpropOptions {
   lr: number;
@@ -20,26 +20,10 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     super(params, { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, ...options });
   }
 
-  protected update(p: Tensor<'float32'>, grad: Tensor<'float32'>, state: Record<string, Tensor | number>, o: RMSpropOptions): Tensor {
-    const g = o.weightDecay !== 0 ? grad.add(p.mul(o.weightDecay)) : grad;
-    const sq0 = state.squareAvg;
-    const squareAvg = typeof sq0 === 'object' ? sq0.mul(o.alpha).add(g.square().mul(1 - o.alpha)) : g.square().mul(1 - o.alpha);
-    this.keepState(state, 'squareAvg', squareAvg);
-    let avg: Tensor;
-    if (o.centered) {
-      const ga0 = state.gradAvg;
-      const gradAvg = typeof ga0 === 'object' ? ga0.mul(o.alpha).add(g.mul(1 - o.alpha)) : g.mul(1 - o.alpha);
-      this.keepState(state, 'gradAvg', gradAvg);
-      avg = squareAvg.sub(gradAvg.square()).sqrt().add(o.eps);
-    } else {
-      avg = squareAvg.sqrt().add(o.eps);
-    }
-    if (o.momentum > 0) {
-      const b0 = state.momentumBuffer;
-      const buffer = typeof b0 === 'object' ? b0.mul(o.momentum).add(g.div(avg)) : g.div(avg);
-      this.keepState(state, 'momentumBuffer', buffer);
-      return p.sub(buffer.mul(o.lr));
-    }
-    return p.sub(g.div(avg).mul(o.lr));
+  protected fusedUpdate(_state: Record<string, Tensor | number>, o: RMSpropOptions): FusedUpdate {
+    return {
+      step: { ...baseStep(2, o.lr, o.weightDecay), alpha: o.alpha, eps: o.eps, momentum: o.momentum, centered: o.centered },
+      slots: ['squareAvg', o.momentum > 0 ? 'momentumBuffer' : null, o.centered ? 'gradAvg' : null],
+    };
   }
 }

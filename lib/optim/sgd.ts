@@ -5,7 +5,7 @@
  */
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, type ParamsArgument } from './optimizer.js';
+import { baseStep, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number;
@@ -24,14 +24,10 @@ export class SGD extends Optimizer<SGDOptions> {
     }
   }
 
-  protected update(p: Tensor<'float32'>, grad: Tensor<'float32'>, state: Record<string, Tensor | number>, o: SGDOptions): Tensor {
-    let d: Tensor = o.weightDecay !== 0 ? grad.add(p.mul(o.weightDecay)) : grad;
-    if (o.momentum !== 0) {
-      const previous = state.momentumBuffer;
-      const buffer = typeof previous === 'object' ? previous.mul(o.momentum).add(d.mul(1 - o.dampening)) : d.clone();
-      this.keepState(state, 'momentumBuffer', buffer);
-      d = o.nesterov ? d.add(buffer.mul(o.momentum)) : buffer;
-    }
-    return p.sub(d.mul(o.lr));
+  protected fusedUpdate(state: Record<string, Tensor | number>, o: SGDOptions): FusedUpdate {
+    const step = { ...baseStep(0, o.lr, o.weightDecay), momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov };
+    if (o.momentum === 0) return { step, slots: [null, null, null] };
+    // torch starts the momentum buffer as the first (undampened) gradient.
+    return { step: { ...step, firstStep: state.momentumBuffer === undefined }, slots: ['momentumBuffer', null, null] };
   }
 }

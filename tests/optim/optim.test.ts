@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { ArgumentError, memory, optim, tensor } from '../../lib/index.js';
+import { ArgumentError, manualSeed, memory, optim, randn, tensor, type Tensor } from '../../lib/index.js';
 import { parameter } from '../../lib/nn/index.js';
 import { expectClose } from '../helpers/devices.js';
 
@@ -77,6 +77,36 @@ it('optimizers reject bad options', () => {
   expect(() => new optim.SGD([p], { lr: -1 })).toThrow(ArgumentError);
   expect(() => new optim.SGD([p], { lr: 0.1, nesterov: true })).toThrow(/Nesterov/);
   expect(() => new optim.Adam([])).toThrow(/empty/);
+});
+
+it('the fused step handles channels-last parameters, gradients in another layout, and many tensors in one launch', () => {
+  manualSeed(2);
+  // A conv weight kept channels-last, its gradient arriving contiguous: same result as contiguous.
+  const values = randn([4, 3, 2, 2]);
+  const grad = randn([4, 3, 2, 2]);
+  const run = (p: Tensor<'float32'>) => {
+    const adam = new optim.AdamW([p, parameter(randn([70000]))], { lr: 0.01 });
+    for (let i = 0; i < 3; ++i) {
+      p.grad = grad.clone();
+      adam.step();
+    }
+    return p.contiguous().dataSync();
+  };
+  const channelsLast = parameter(values.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2));
+  expectClose(run(channelsLast), run(parameter(values.clone())), 1e-6);
+  expect(channelsLast.strides).toEqual([12, 1, 6, 3]);
+});
+
+it('optimizers refuse parameters that are not dense float32, and state of the wrong shape', () => {
+  const strided = parameter(randn([4, 4])).slice(1, 0, 2);
+  expect(() => new optim.SGD([strided as Tensor<'float32'>], { lr: 0.1 })).toThrow(/dense float32/);
+  const p = parameter(randn([3]));
+  const sgd = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
+  p.grad = randn([3]);
+  sgd.step();
+  const dict = sgd.stateDict();
+  const other = new optim.SGD([parameter(randn([4]))], { lr: 0.1, momentum: 0.9 });
+  expect(() => other.loadStateDict(dict)).toThrow(/shape \[3\], its parameter \[4\]/);
 });
 
 const schedulers: Record<string, (o: optim.SGD) => optim.LRScheduler> = {

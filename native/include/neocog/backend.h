@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "neocog/device.h"
 #include "neocog/layout.h"
@@ -46,6 +47,33 @@ struct PoolParams {
   int64_t stride[3] = {1, 1, 1};
   int64_t padding[3] = {0, 0, 0};
   int64_t dilation[3] = {1, 1, 1};
+};
+
+// One optimizer step over many parameters (fused: one pass over each parameter, its
+// gradient and its state), with torch.optim's formulas (kernels/optim.h).
+enum class OptimizerKind : int32_t { Sgd = 0, Adam = 1, RmsProp = 2 };
+struct OptimizerStep {
+  OptimizerKind kind = OptimizerKind::Sgd;
+  float lr = 0.0f;
+  float weightDecay = 0.0f;
+  bool decoupledWeightDecay = false;  // AdamW: decay the weights, not the gradient
+  float momentum = 0.0f;              // SGD, RMSprop
+  float dampening = 0.0f;             // SGD
+  bool nesterov = false;              // SGD
+  bool firstStep = false;             // SGD: the momentum buffer starts as the gradient
+  float beta1 = 0.9f, beta2 = 0.999f;  // Adam
+  float biasCorrection1 = 1.0f;        // Adam: 1 - beta1^step
+  float biasCorrection2Sqrt = 1.0f;    // Adam: sqrt(1 - beta2^step)
+  float alpha = 0.99f;                 // RMSprop smoothing
+  bool centered = false;               // RMSprop
+  float eps = 1e-8f;                   // Adam, RMSprop
+};
+// A parameter, its gradient and up to three state tensors (absent: data == nullptr), all
+// float32 with the parameter's dense layout. State slots: SGD [momentum]; Adam [expAvg,
+// expAvgSq]; RMSprop [squareAvg, momentumBuffer, gradAvg].
+struct OptimizerTensors {
+  TensorRef param, grad;
+  TensorRef state[3];
 };
 
 struct RandomState {
@@ -151,6 +179,9 @@ class Backend {
   // out.index_add_(dim, index, source): adds slice i of source into slice index[i] of out
   // (repeated indices accumulate). Indices were range-checked by a prior indexSelect.
   virtual void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) = 0;
+
+  // Updates every parameter (and its state) in place from its gradient, in one launch.
+  virtual void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) = 0;
 };
 
 }  // namespace neocog

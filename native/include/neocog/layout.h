@@ -29,6 +29,28 @@ struct Layout {
     }
     return true;
   }
+
+  // Every element of one gap-free block, in some dim order (contiguous, channels-last, any
+  // permutation of them): the tensor can be processed as a flat array.
+  bool isDense() const {
+    int64_t order[kMaxDims];
+    int kept = 0;
+    for (int i = 0; i < ndim; ++i) {
+      if (shape[i] != 1) order[kept++] = i;
+    }
+    for (int i = 1; i < kept; ++i) {  // insertion sort by stride, smallest first
+      const int64_t d = order[i];
+      int j = i - 1;
+      for (; j >= 0 && strides[order[j]] > strides[d]; --j) order[j + 1] = order[j];
+      order[j + 1] = d;
+    }
+    int64_t expected = 1;
+    for (int i = 0; i < kept; ++i) {
+      if (strides[order[i]] != expected) return false;
+      expected *= shape[order[i]];
+    }
+    return true;
+  }
 };
 
 struct TensorRef {

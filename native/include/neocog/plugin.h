@@ -10,7 +10,7 @@
 
 namespace neocog {
 
-constexpr int kPluginAbiVersion = 1;
+constexpr int kPluginAbiVersion = 2;
 
 struct DeviceProperties {
   std::string name;

@@ -51,6 +51,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value IndexAdd(const Napi::CallbackInfo& info);
   Napi::Value IndexSelect(const Napi::CallbackInfo& info);
   Napi::Value Matmul(const Napi::CallbackInfo& info);
+  Napi::Value OptimizerStep(const Napi::CallbackInfo& info);
   Napi::Value PoolBackward(const Napi::CallbackInfo& info);
   Napi::Value PoolForward(const Napi::CallbackInfo& info);
   Napi::Value Random(const Napi::CallbackInfo& info);

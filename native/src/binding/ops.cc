@@ -58,6 +58,7 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("indexAdd", &Addon::IndexAdd),
                                 InstanceMethod("indexSelect", &Addon::IndexSelect),
                                 InstanceMethod("matmul", &Addon::Matmul),
+                                InstanceMethod("optimizerStep", &Addon::OptimizerStep),
                                 InstanceMethod("poolBackward", &Addon::PoolBackward),
                                 InstanceMethod("poolForward", &Addon::PoolForward),
                                 InstanceMethod("random", &Addon::Random),
@@ -451,6 +452,97 @@ void checkPoolShapes(const char* op, const PoolParams& p, const TensorRef& input
 }
 
 }  // namespace
+
+namespace {
+
+float floatProperty(const Napi::Object& object, const char* key) {
+  const Napi::Value value = object.Get(key);
+  if (!value.IsNumber()) fail(ErrorKind::Internal, std::string("optimizerStep: step.") + key + " must be a number");
+  return value.As<Napi::Number>().FloatValue();
+}
+
+// {kind, lr, weightDecay, decoupledWeightDecay, momentum, dampening, nesterov, firstStep,
+// beta1, beta2, biasCorrection1, biasCorrection2Sqrt, alpha, centered, eps}
+// (lib/native.ts: NativeOptimizerStep).
+OptimizerStep optimizerStepArg(const Napi::Value& value) {
+  if (!value.IsObject()) fail(ErrorKind::Internal, "optimizerStep: expected a step object");
+  const Napi::Object o = value.As<Napi::Object>();
+  OptimizerStep s;
+  const float kind = floatProperty(o, "kind");
+  if (kind != 0.0f && kind != 1.0f && kind != 2.0f) fail(ErrorKind::Internal, "optimizerStep: step.kind must be 0, 1 or 2");
+  s.kind = static_cast<OptimizerKind>(static_cast<int>(kind));
+  s.lr = floatProperty(o, "lr");
+  s.weightDecay = floatProperty(o, "weightDecay");
+  s.decoupledWeightDecay = o.Get("decoupledWeightDecay").ToBoolean().Value();
+  s.momentum = floatProperty(o, "momentum");
+  s.dampening = floatProperty(o, "dampening");
+  s.nesterov = o.Get("nesterov").ToBoolean().Value();
+  s.firstStep = o.Get("firstStep").ToBoolean().Value();
+  s.beta1 = floatProperty(o, "beta1");
+  s.beta2 = floatProperty(o, "beta2");
+  s.biasCorrection1 = floatProperty(o, "biasCorrection1");
+  s.biasCorrection2Sqrt = floatProperty(o, "biasCorrection2Sqrt");
+  s.alpha = floatProperty(o, "alpha");
+  s.centered = o.Get("centered").ToBoolean().Value();
+  s.eps = floatProperty(o, "eps");
+  return s;
+}
+
+bool sameLayout(const Layout& a, const Layout& b) {
+  if (a.ndim != b.ndim) return false;
+  for (int d = 0; d < a.ndim; ++d) {
+    if (a.shape[d] != b.shape[d] || (a.shape[d] != 1 && a.strides[d] != b.strides[d])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// tensors: [[param, grad, state0 | null, state1 | null, state2 | null], ...]
+Napi::Value Addon::OptimizerStep(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const char* op = "optimizerStep";
+    const neocog::OptimizerStep step = optimizerStepArg(info[0]);
+    if (!info[1].IsArray()) fail(ErrorKind::Internal, "optimizerStep: expected an array of parameter entries");
+    const Napi::Array entries = info[1].As<Napi::Array>();
+    std::vector<TensorArg> args;  // param, grad, 3 states per entry
+    std::vector<OptimizerTensors> tensors;
+    for (uint32_t i = 0; i < entries.Length(); ++i) {
+      const Napi::Value entry = entries.Get(i);
+      if (!entry.IsArray() || entry.As<Napi::Array>().Length() != 5) {
+        fail(ErrorKind::Internal, "optimizerStep: each entry is [param, grad, state0, state1, state2]");
+      }
+      const Napi::Array e = entry.As<Napi::Array>();
+      OptimizerTensors t;
+      args.push_back(tensorArg(e.Get(0u), op, "param"));
+      t.param = args.back().ref;
+      args.push_back(tensorArg(e.Get(1u), op, "grad"));
+      t.grad = args.back().ref;
+      for (uint32_t k = 0; k < 3; ++k) {
+        args.push_back(optionalTensorArg(e.Get(k + 2), op, "state"));
+        t.state[k] = args.back().ref;
+      }
+      // Backstop: the kernels walk all five as one flat float array.
+      if (t.param.dtype != DType::Float32 || !t.param.layout.isDense()) {
+        fail(ErrorKind::Internal, "optimizerStep: parameters must be dense float32 tensors");
+      }
+      for (const TensorRef* other : {&t.grad, &t.state[0], &t.state[1], &t.state[2]}) {
+        if (other->data != nullptr && (other->dtype != DType::Float32 || !sameLayout(other->layout, t.param.layout))) {
+          fail(ErrorKind::Internal, "optimizerStep: gradients and state need the parameter's dtype and layout");
+        }
+      }
+      tensors.push_back(t);
+    }
+    if (tensors.empty()) return info.Env().Undefined();
+    std::vector<const TensorArg*> grads, written;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (i % 5 == 1) grads.push_back(&args[i]);
+      else if (i > 0 && args[i].storage) written.push_back(&args[i]);
+    }
+    return submit(info.Env(), *this, op, args[0], grads,
+                  [step, tensors](Backend& b) { b.optimizerStep(step, tensors); }, written);
+  });
+}
 
 Napi::Value Addon::PoolBackward(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {

@@ -105,6 +105,9 @@ class CpuBackend final : public Backend {
   void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
     cpu::indexAdd(out, dim, index, source);
   }
+  void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) override {
+    cpu::optimizerStep(step, tensors);
+  }
   void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) override {
     cpu::gather(out, input, dim, index);
   }

@@ -40,5 +40,6 @@ void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const Tenso
 void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index);
 void argsort(const TensorRef& indices, const TensorRef& input, bool descending);
 void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
+void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors);
 
 }  // namespace neocog::cpu

@@ -46,4 +46,6 @@ void gather(DeviceHandles& h, const TensorRef& out, const TensorRef& input, int 
 void argsort(DeviceHandles& h, const TensorRef& indices, const TensorRef& input, bool descending);
 void scatterAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 
+void optimizerStep(DeviceHandles& h, const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors);
+
 }  // namespace neocog::cuda

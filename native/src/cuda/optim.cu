@@ -1,0 +1,68 @@
+// Fused multi-tensor optimizer step on the GPU (math in kernels/optim.h): one launch for
+// every parameter of the step, as apex's multi_tensor_apply does. Each block owns a fixed
+// slice of one tensor; a table of the tensors (with each one's first block) sits in device
+// memory, and a block finds its tensor by binary search.
+#include <vector>
+
+#include "cuda/check.h"
+#include "cuda/cudnn_desc.h"
+#include "cuda/launch.h"
+#include "cuda/ops.h"
+#include "kernels/optim.h"
+
+namespace neocog::cuda {
+
+namespace {
+
+constexpr int64_t kElementsPerBlock = 4096;
+
+struct TensorSlot {
+  float* param;
+  const float* grad;
+  float* state[3];
+  int64_t numel;
+  int64_t firstBlock;
+};
+
+__global__ void optimizerKernel(OptimizerStep step, const TensorSlot* slots, int count) {
+  int lo = 0, hi = count - 1;
+  const int64_t block = blockIdx.x;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (slots[mid].firstBlock <= block) lo = mid;
+    else hi = mid - 1;
+  }
+  const TensorSlot& t = slots[lo];
+  const int64_t begin = (block - t.firstBlock) * kElementsPerBlock;
+  const int64_t end = begin + kElementsPerBlock < t.numel ? begin + kElementsPerBlock : t.numel;
+  float unused[3];
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+    kernels::optimizerUpdate(step, t.param + i, t.grad[i], t.state[0] ? t.state[0] + i : &unused[0],
+                             t.state[1] ? t.state[1] + i : &unused[1], t.state[2] ? t.state[2] + i : &unused[2]);
+  }
+}
+
+}  // namespace
+
+void optimizerStep(DeviceHandles& h, const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) {
+  std::vector<TensorSlot> slots;
+  int64_t blocks = 0;
+  for (const OptimizerTensors& t : tensors) {
+    const int64_t n = t.param.numel();
+    if (n == 0) continue;
+    TensorSlot slot{t.param.as<float>(), t.grad.as<float>(), {}, n, blocks};
+    for (int k = 0; k < 3; ++k) slot.state[k] = t.state[k].as<float>();
+    slots.push_back(slot);
+    blocks += (n + kElementsPerBlock - 1) / kElementsPerBlock;
+  }
+  if (slots.empty()) return;
+  const size_t bytes = slots.size() * sizeof(TensorSlot);
+  StreamBuffer table(bytes, h.stream());
+  // From pageable memory the copy is staged before the call returns, so `slots` may go.
+  check(cudaMemcpyAsync(table.get(), slots.data(), bytes, cudaMemcpyHostToDevice, h.stream()), "optimizerStep");
+  optimizerKernel<<<static_cast<unsigned>(blocks), kBlockSize, 0, h.stream()>>>(
+      step, static_cast<const TensorSlot*>(table.get()), static_cast<int>(slots.size()));
+  checkLaunch("optimizerStep");
+}
+
+}  // namespace neocog::cuda

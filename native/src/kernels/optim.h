@@ -1,0 +1,65 @@
+// Per-element math of the fused optimizer steps, one copy for CPU and CUDA, with
+// torch.optim's formulas and order of operations (so results match it to float rounding).
+#pragma once
+
+#include <cmath>
+
+#include "kernels/host_device.h"
+#include "neocog/backend.h"
+
+namespace neocog::kernels {
+
+// Updates p (and the state elements s0..s2, per OptimizerTensors' slots) from gradient g.
+// Unused state slots may point anywhere writable.
+NC_HOST_DEVICE void optimizerUpdate(const OptimizerStep& o, float* p, float g, float* s0, float* s1, float* s2) {
+  float x = *p;
+  switch (o.kind) {
+    case OptimizerKind::Sgd: {
+      float d = o.weightDecay != 0.0f ? g + o.weightDecay * x : g;
+      if (o.momentum != 0.0f) {
+        const float buffer = o.firstStep ? d : *s0 * o.momentum + (1.0f - o.dampening) * d;
+        *s0 = buffer;
+        d = o.nesterov ? d + o.momentum * buffer : buffer;
+      }
+      *p = x - o.lr * d;
+      return;
+    }
+    case OptimizerKind::Adam: {
+      if (o.decoupledWeightDecay) {
+        x *= 1.0f - o.lr * o.weightDecay;
+      } else if (o.weightDecay != 0.0f) {
+        g += o.weightDecay * x;
+      }
+      const float m = *s0 * o.beta1 + (1.0f - o.beta1) * g;
+      const float v = *s1 * o.beta2 + (1.0f - o.beta2) * g * g;
+      *s0 = m;
+      *s1 = v;
+      const float denominator = sqrtf(v) / o.biasCorrection2Sqrt + o.eps;
+      *p = x - (o.lr / o.biasCorrection1) * (m / denominator);
+      return;
+    }
+    case OptimizerKind::RmsProp: {
+      if (o.weightDecay != 0.0f) g += o.weightDecay * x;
+      const float square = *s0 * o.alpha + (1.0f - o.alpha) * g * g;
+      *s0 = square;
+      float average;
+      if (o.centered) {
+        const float mean = *s2 * o.alpha + (1.0f - o.alpha) * g;
+        *s2 = mean;
+        average = sqrtf(square - mean * mean) + o.eps;
+      } else {
+        average = sqrtf(square) + o.eps;
+      }
+      if (o.momentum > 0.0f) {
+        const float buffer = *s1 * o.momentum + g / average;
+        *s1 = buffer;
+        *p = x - o.lr * buffer;
+      } else {
+        *p = x - o.lr * (g / average);
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace neocog::kernels
