@@ -10,7 +10,8 @@ import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { stackCollate, type TensorItem } from './collate.js';
 import { workerBatches } from './worker_batches.js';
-import { isWorkerDataset } from './worker_dataset.js';
+import { isWorkerDataset, type WorkerDataset } from './worker_dataset.js';
+import { WorkerPool } from './worker_pool.js';
 
 export { stackCollate, type CollatableItem, type TensorItem } from './collate.js';
 
@@ -66,6 +67,12 @@ export interface DataLoaderOptions<T, B> {
   numWorkers?: number;
   /** Batches each worker builds ahead (default 2), as PyTorch's `prefetch_factor`. */
   prefetchFactor?: number;
+  /**
+   * Keep the workers (and the dataset each one built) from one epoch to the next instead
+   * of starting them anew each epoch (default false), as PyTorch's `persistent_workers`.
+   * Call `close()` (or `await using`) when done; idle workers never keep the process alive.
+   */
+  persistentWorkers?: boolean;
 }
 
 function positiveInteger(name: string, value: number, min: number): number {
@@ -83,7 +90,8 @@ function positiveInteger(name: string, value: number, min: number): number {
  * names a module export that builds the same dataset (and its collate) inside each
  * worker. `ImageFolder`, `CIFAR10` and `CIFAR100` are; their `transform` must then be a
  * `{ module, exportName, args }` reference rather than a function. Each epoch starts
- * `numWorkers` threads and stops them when it ends (also on `break` or an error). Batch
+ * `numWorkers` threads and stops them when it ends (also on `break` or an error), unless
+ * `persistentWorkers` keeps them until `close()`. Batch
  * `b` is built by worker `b % numWorkers` and batches come out in order; the sample
  * indices of every batch are the same as with `numWorkers: 0`. Before building a batch a
  * worker seeds its generator with a hash of (`seed`, epoch, batch index), so random
@@ -92,11 +100,13 @@ function positiveInteger(name: string, value: number, min: number): number {
  * error thrown in a worker is rethrown by the iterator, as the same error class with the
  * same message, when its batch is reached. Batches arrive as CPU tensors.
  */
-export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B> {
+export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B>, AsyncDisposable {
   readonly batchSize: number;
   readonly numWorkers: number;
   readonly prefetchFactor: number;
   #epoch = 0;
+  /** The workers kept across epochs (persistentWorkers). */
+  #pool: Promise<WorkerPool> | undefined;
 
   constructor(
     readonly dataset: Dataset<T>,
@@ -138,9 +148,15 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
     const { order, epoch } = this.#order();
     const batches = Array.from({ length: this.length }, (_, b) => order.slice(b * this.batchSize, (b + 1) * this.batchSize));
     if (this.numWorkers > 0 && isWorkerDataset(this.dataset)) {
-      const { numWorkers, prefetchFactor } = this;
-      // The batch type is what the worker factory's collate makes; B is the caller's claim about it.
-      yield* workerBatches(this.dataset, { batches, numWorkers, prefetchFactor, seed: this.options.seed ?? 0, epoch }) as AsyncGenerator<B>;
+      if (batches.length === 0) return;
+      const persistent = this.options.persistentWorkers ?? false;
+      const pool = persistent ? await this.#persistentPool(this.dataset) : new WorkerPool(await this.dataset.workerSpec(), Math.min(this.numWorkers, batches.length));
+      try {
+        // The batch type is what the worker factory's collate makes; B is the caller's claim about it.
+        yield* workerBatches(pool, { batches, prefetchFactor: this.prefetchFactor, seed: this.options.seed ?? 0, epoch }) as AsyncGenerator<B>;
+      } finally {
+        if (!persistent) await pool.close();
+      }
       return;
     }
     const collate = this.options.collate ?? (stackCollate as unknown as (items: T[]) => B);
@@ -148,6 +164,31 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
       // Tensors of the items are freed once collated; only the batch is handed out.
       yield await scope(async () => collate(await Promise.all(indices.map((i) => this.dataset.get(i)))));
     }
+  }
+
+  /** The kept workers, started on first use and restarted if one of them died. */
+  async #persistentPool(dataset: WorkerDataset): Promise<WorkerPool> {
+    const kept = this.#pool && (await this.#pool.catch(() => undefined));
+    if (kept && !kept.broken) return kept;
+    if (kept) void kept.close();
+    const starting = (async () => new WorkerPool(await dataset.workerSpec(), this.numWorkers))();
+    this.#pool = starting;
+    starting.catch(() => {
+      if (this.#pool === starting) this.#pool = undefined; // a failed start is retried next epoch
+    });
+    return starting;
+  }
+
+  /** Stops the workers kept by `persistentWorkers` (a no-op otherwise). The loader stays usable. */
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await (await pool?.catch(() => undefined))?.close();
+  }
+
+  /** `await using loader = new DataLoader(...)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

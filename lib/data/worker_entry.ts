@@ -46,9 +46,9 @@ async function serve({ dataset, collate = stackCollate as (items: unknown[]) => 
       const items = await Promise.all(request.indices.map((i) => dataset.get(i)));
       return encodeBatch(await collate(items), transfer);
     });
-    reply({ type: 'batch', batch: request.batch, value }, transfer);
+    reply({ type: 'batch', id: request.id, value }, transfer);
   } catch (error) {
-    reply({ type: 'error', batch: request.batch, error: serializeError(error) });
+    reply({ type: 'error', id: request.id, error: serializeError(error) });
   }
 }
 
@@ -57,20 +57,26 @@ async function main(): Promise<void> {
   try {
     parts = await buildParts();
   } catch (error) {
-    reply({ type: 'error', batch: null, error: serializeError(error) });
+    reply({ type: 'startup-error', error: serializeError(error) });
     port.close();
     return;
   }
   let queue = Promise.resolve();
   let stopping = false;
+  const cancelled = new Set<number>();
   port.on('message', (request: WorkerRequest) => {
     if (request.type === 'stop') {
       // Requests still queued are dropped; the one in hand finishes, then the thread exits
       // on its own (terminating mid-decode could crash native image code).
       stopping = true;
       queue = queue.then(() => port.close());
+    } else if (request.type === 'cancel') {
+      for (const id of request.ids) cancelled.add(id);
     } else {
-      queue = queue.then(() => (stopping ? undefined : serve(parts, request)));
+      queue = queue.then(() => {
+        if (stopping || cancelled.delete(request.id)) return undefined;
+        return serve(parts, request);
+      });
     }
   });
 }

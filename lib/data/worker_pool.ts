@@ -52,6 +52,7 @@ function startWorker(init: WorkerInit): Worker {
 
 interface Pending {
   worker: number;
+  batch: number;
   resolve: (value: Encoded) => void;
   reject: (error: Error) => void;
 }
@@ -61,6 +62,7 @@ export class WorkerPool {
   readonly #workers: Worker[];
   readonly #exited: Array<Promise<void>>;
   readonly #pending = new Map<number, Pending>();
+  #nextId = 0;
   #failure: Error | undefined;
   #closing = false;
 
@@ -77,21 +79,46 @@ export class WorkerPool {
       (thread, worker) =>
         new Promise<void>((resolve) =>
           thread.once('exit', (code) => {
-            if (!this.#closing) this.#fail(new Error(`DataLoader: worker ${worker} exited (code ${code}) before the epoch ended`));
+            if (!this.#closing) this.#fail(new Error(`DataLoader: worker ${worker} exited unexpectedly (code ${code})`));
             resolve();
           }),
         ),
     );
   }
 
-  /** Asks worker `worker` for a batch; resolves with the encoded batch. */
-  request(worker: number, request: BatchRequest): Promise<Encoded> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    return new Promise<Encoded>((resolve, reject) => {
-      this.#pending.set(request.batch, { worker, resolve, reject });
+  /** Number of worker threads. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /** True once a worker failed to start or died: the pool serves no more batches. */
+  get broken(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /** Asks worker `worker` for a batch; `reply` resolves with the encoded batch. */
+  request(worker: number, batch: Omit<BatchRequest, 'type' | 'id'>): { id: number; reply: Promise<Encoded> } {
+    const id = this.#nextId++;
+    if (this.#failure) return { id, reply: Promise.reject(this.#failure) };
+    const reply = new Promise<Encoded>((resolve, reject) => {
+      this.#pending.set(id, { worker, batch: batch.batch, resolve, reject });
       this.#updateRefs();
-      this.#workers[worker]!.postMessage(request satisfies WorkerRequest);
+      this.#workers[worker]!.postMessage({ type: 'batch', id, ...batch } satisfies WorkerRequest);
     });
+    return { id, reply };
+  }
+
+  /** Forgets requests nobody will read (an epoch ended early); workers skip those not started. */
+  cancel(ids: readonly number[]): void {
+    const byWorker = new Map<number, number[]>();
+    for (const id of ids) {
+      const pending = this.#pending.get(id);
+      if (!pending) continue;
+      this.#pending.delete(id);
+      byWorker.set(pending.worker, [...(byWorker.get(pending.worker) ?? []), id]);
+    }
+    for (const [worker, list] of byWorker) this.#workers[worker]!.postMessage({ type: 'cancel', ids: list } satisfies WorkerRequest);
+    this.#updateRefs();
   }
 
   /** Stops every worker after its current batch, terminating those that do not stop in time. */
@@ -112,16 +139,16 @@ export class WorkerPool {
   }
 
   #onReply(worker: number, reply: WorkerReply): void {
-    if (reply.type === 'error' && reply.batch === null) {
+    if (reply.type === 'startup-error') {
       this.#fail(reviveError(reply.error, `DataLoader worker ${worker} while building its dataset`));
       return;
     }
-    const pending = this.#pending.get(reply.batch!);
+    const pending = this.#pending.get(reply.id);
     if (!pending) return; // a batch nobody waits for any more
-    this.#pending.delete(reply.batch!);
+    this.#pending.delete(reply.id);
     this.#updateRefs();
     if (reply.type === 'batch') pending.resolve(reply.value);
-    else pending.reject(reviveError(reply.error, `DataLoader worker ${worker} while building batch ${reply.batch}`));
+    else pending.reject(reviveError(reply.error, `DataLoader worker ${worker} while building batch ${pending.batch}`));
   }
 
   /** Rejects every outstanding request and every later one: the pool is broken. */

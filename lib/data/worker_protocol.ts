@@ -18,12 +18,22 @@ export interface WorkerInit {
   worker: number;
 }
 
-/** Main thread -> worker: build batch `batch` from `indices`, with the generator seeded to `seed`. */
+/**
+ * Main thread -> worker: build batch `batch` of an epoch from `indices`, with the generator
+ * seeded to `seed`. `id` is unique in the pool (batch numbers repeat across epochs).
+ */
 export interface BatchRequest {
   type: 'batch';
+  id: number;
   batch: number;
   indices: number[];
   seed: number;
+}
+
+/** Main thread -> worker: drop these requests if not started yet (their epoch ended early). */
+export interface CancelRequest {
+  type: 'cancel';
+  ids: number[];
 }
 
 /** Main thread -> worker: finish the batch in hand, then exit. */
@@ -49,12 +59,18 @@ export interface SerializedError {
   stack: string | undefined;
 }
 
-/** Worker -> main thread. `batch` is null for errors not tied to a batch (start-up). */
-export type WorkerReply =
-  | { type: 'batch'; batch: number; value: Encoded }
-  | { type: 'error'; batch: number | null; error: SerializedError };
+/** Worker -> main thread: a batch or the error that stopped it, for request `id`. */
+export type BatchReply = { type: 'batch'; id: number; value: Encoded } | { type: 'error'; id: number; error: SerializedError };
 
-export type WorkerRequest = BatchRequest | StopRequest;
+/** Worker -> main thread: the dataset could not be built; the worker exits. */
+export interface StartupFailure {
+  type: 'startup-error';
+  error: SerializedError;
+}
+
+export type WorkerReply = BatchReply | StartupFailure;
+
+export type WorkerRequest = BatchRequest | CancelRequest | StopRequest;
 
 function isEncodedTensor(value: unknown): value is EncodedTensor {
   return typeof value === 'object' && value !== null && (value as Partial<EncodedTensor>).__neocogTensor === true;

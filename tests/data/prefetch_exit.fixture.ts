@@ -2,13 +2,19 @@
 import { data } from '../../lib/index.js';
 import { numbers } from './worker_datasets.fixture.js';
 
-const args = { n: 100, delayMs: 20 };
+const args = { n: process.argv[2] === 'persistent' ? 10 : 100, delayMs: 20 };
 const dataset = Object.assign(numbers(args).dataset, {
-  workerSpec: () => ({ module: new URL('./worker_datasets.fixture.ts', import.meta.url).href, exportName: 'numbers', args }),
+  // .ts from the sources, .js when prefetch_lifecycle.test.ts runs this compiled.
+  workerSpec: () => ({ module: import.meta.url.replace('prefetch_exit.fixture', 'worker_datasets.fixture'), exportName: 'numbers', args }),
 });
-const loader = new data.DataLoader(dataset, { batchSize: 2, numWorkers: 2 });
 const mode = process.argv[2];
-if (mode === 'break') {
+const loader = new data.DataLoader(dataset, { batchSize: 2, numWorkers: 2, persistentWorkers: mode === 'persistent' });
+if (mode === 'persistent') {
+  // A whole epoch on kept workers, and no close(): idle workers must not hold the process.
+  const first: number[][] = [];
+  for await (const [, y] of loader) first.push(y!.tolist() as number[]);
+  console.log(`first batch ${JSON.stringify(first[0])}, ${mode}`);
+} else if (mode === 'break') {
   for await (const [, y] of loader) {
     console.log(`first batch ${JSON.stringify(y!.tolist())}, ${mode}`);
     break;
