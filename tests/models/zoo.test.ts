@@ -34,7 +34,7 @@ it("the course's CIFAR ResNet-34: 3-4-6-3 residual units, 'same' padding, counts
   const x = randn([2, 3, 32, 32]);
   // Stem + 3 units at 64 + the first unit at 128 (stride 2 with 'same' padding halves 32 to 16).
   const layers = [...net.children()] as Array<nn.Module & { call(x: Tensor): Tensor }>;
-  const features = layers.slice(0, 7).reduce((t, layer) => layer.call(t), x);
+  const features = layers.slice(0, 7).reduce<Tensor>((t, layer) => layer.call(t), x);
   expect(features.shape).toEqual([2, 128, 16, 16]);
   const out = net.call(x);
   expect(out.shape).toEqual([2, 10]);
