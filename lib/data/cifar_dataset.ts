@@ -37,6 +37,7 @@ export class CifarDataset implements Dataset<[Tensor, number]>, WorkerDataset {
     return this.#arrays;
   }
 
+  /** Image `index` as float32 `[3, 32, 32]` in [0, 1] (then `transform`), and its label. */
   async get(index: number): Promise<[Tensor, number]> {
     const size = 3 * 32 * 32;
     const pixels = this.#arrays.images.data.subarray(index * size, (index + 1) * size);

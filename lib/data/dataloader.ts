@@ -91,9 +91,9 @@ function positiveInteger(name: string, value: number, min: number): number {
  * worker. `ImageFolder`, `CIFAR10` and `CIFAR100` are; their `transform` must then be a
  * `{ module, exportName, args }` reference rather than a function. Each epoch starts
  * `numWorkers` threads and stops them when it ends (also on `break` or an error), unless
- * `persistentWorkers` keeps them until `close()`. Batch
- * `b` is built by worker `b % numWorkers` and batches come out in order; the sample
- * indices of every batch are the same as with `numWorkers: 0`. Before building a batch a
+ * `persistentWorkers` keeps them until `close()`. Batch `b` is built by worker
+ * `b % numWorkers` and batches come out in order; the sample indices of every batch are
+ * the same as with `numWorkers: 0`. Before building a batch a
  * worker seeds its generator with a hash of (`seed`, epoch, batch index), so random
  * augmentation is reproducible and independent of timing and of the number of workers
  * (in-process loading instead draws from the caller's generator, as PyTorch does). An
@@ -148,21 +148,26 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
     const { order, epoch } = this.#order();
     const batches = Array.from({ length: this.length }, (_, b) => order.slice(b * this.batchSize, (b + 1) * this.batchSize));
     if (this.numWorkers > 0 && isWorkerDataset(this.dataset)) {
-      if (batches.length === 0) return;
-      const persistent = this.options.persistentWorkers ?? false;
-      const pool = persistent ? await this.#persistentPool(this.dataset) : new WorkerPool(await this.dataset.workerSpec(), Math.min(this.numWorkers, batches.length));
-      try {
-        // The batch type is what the worker factory's collate makes; B is the caller's claim about it.
-        yield* workerBatches(pool, { batches, prefetchFactor: this.prefetchFactor, seed: this.options.seed ?? 0, epoch }) as AsyncGenerator<B>;
-      } finally {
-        if (!persistent) await pool.close();
-      }
+      // The batch type is what the worker factory's collate makes; B is the caller's claim about it.
+      yield* this.#fromWorkers(this.dataset, batches, epoch) as AsyncGenerator<B>;
       return;
     }
     const collate = this.options.collate ?? (stackCollate as unknown as (items: T[]) => B);
     for (const indices of batches) {
       // Tensors of the items are freed once collated; only the batch is handed out.
       yield await scope(async () => collate(await Promise.all(indices.map((i) => this.dataset.get(i)))));
+    }
+  }
+
+  /** One epoch from worker threads: the kept ones, or new ones stopped when the epoch ends. */
+  async *#fromWorkers(dataset: WorkerDataset, batches: number[][], epoch: number): AsyncGenerator<unknown, void, undefined> {
+    if (batches.length === 0) return;
+    const persistent = this.options.persistentWorkers ?? false;
+    const pool = persistent ? await this.#persistentPool(dataset) : new WorkerPool(await dataset.workerSpec(), Math.min(this.numWorkers, batches.length));
+    try {
+      yield* workerBatches(pool, { batches, prefetchFactor: this.prefetchFactor, seed: this.options.seed ?? 0, epoch });
+    } finally {
+      if (!persistent) await pool.close();
     }
   }
 

@@ -119,6 +119,7 @@ export class ImageFolder implements Dataset<[Tensor, number]>, WorkerDataset {
     this.#transform = new TransformRunner(options.transform, 'ImageFolder');
   }
 
+  /** Image `index` decoded to float32 `[C, H, W]` in [0, 1] (then `transform`), and its label. */
   async get(index: number): Promise<[Tensor, number]> {
     const sample = this.samples[index];
     if (!sample) throw new ArgumentError(`ImageFolder: index ${index} is out of range for ${this.length} images`);
@@ -127,6 +128,7 @@ export class ImageFolder implements Dataset<[Tensor, number]>, WorkerDataset {
     return [await this.#transform.apply(fromTypedArray(data, shape)), label];
   }
 
+  /** How workers rebuild this dataset: the same samples and options; fails for a function transform. */
   async workerSpec(): Promise<ModuleRef> {
     await loadSharp(); // in the main thread before any worker loads it (see loadSharp)
     const args: ImageFolderWorkerArgs = {

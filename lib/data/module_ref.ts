@@ -26,9 +26,14 @@ export function isModuleRef(value: unknown): value is ModuleRef {
   return typeof module === 'string' && typeof exportName === 'string';
 }
 
-/** The URL to import for a ref's module: absolute paths become `file:` URLs. */
-export function moduleUrl(module: string): string {
-  return isAbsolute(module) ? pathToFileURL(module).href : module;
+/**
+ * The URL to import for a ref's module: absolute paths become `file:` URLs. A relative
+ * path is refused: workers would resolve it against neocog's own folder, not the caller's.
+ */
+export function moduleUrl(module: string, caller: string): string {
+  if (isAbsolute(module)) return pathToFileURL(module).href;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return module;
+  throw new ArgumentError(`${caller}: expected module to be a URL (e.g. new URL('./x.js', import.meta.url).href) or an absolute path, got ${module}`);
 }
 
 /** True for modules that need a TypeScript loader (tsx) to be imported. */
@@ -38,9 +43,10 @@ export function isTypeScriptModule(module: string): boolean {
 
 /** Imports a ref's module and returns its export, checking that it is a function. */
 export async function importFactory(ref: ModuleRef, caller: string): Promise<(args: unknown) => unknown> {
+  const url = moduleUrl(ref.module, caller);
   let exports: Record<string, unknown>;
   try {
-    exports = (await import(moduleUrl(ref.module))) as Record<string, unknown>;
+    exports = (await import(url)) as Record<string, unknown>;
   } catch (cause) {
     throw new ArgumentError(`${caller}: cannot import module ${ref.module} (${(cause as Error).message})`);
   }

@@ -5,8 +5,8 @@
  * @internal
  * @module
  */
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -67,7 +67,7 @@ export class WorkerPool {
   #closing = false;
 
   constructor(spec: ModuleRef, count: number) {
-    const portable: ModuleRef = { ...spec, module: moduleUrl(spec.module) };
+    const portable: ModuleRef = { ...spec, module: moduleUrl(spec.module, 'DataLoader') };
     this.#workers = Array.from({ length: count }, (_, worker) => {
       const thread = startWorker({ spec: portable, worker });
       thread.on('message', (reply: WorkerReply) => this.#onReply(worker, reply));

@@ -87,4 +87,6 @@ it('rejects worker settings it cannot honour', async () => {
   expect(() => new data.DataLoader(dataset, { numWorkers: 1, collate: (items) => items })).toThrow(/collate/);
   expect(() => new data.DataLoader(dataset, { numWorkers: -1 })).toThrow(/numWorkers/);
   expect(() => new data.DataLoader(dataset, { numWorkers: 1, prefetchFactor: 0 })).toThrow(/prefetchFactor/);
+  const relative = Object.assign(await workerReady('numbers', { n: 4 }), { workerSpec: () => ({ module: './fixture.js', exportName: 'numbers' }) });
+  await expect(new data.DataLoader(relative, { numWorkers: 1 })[Symbol.asyncIterator]().next()).rejects.toThrow(/expected module to be a URL .* or an absolute path/);
 });
