@@ -22,3 +22,4 @@ export { TransformRunner, type ImageTransform } from './image_transform.js';
 export type { ModuleRef } from './module_ref.js';
 export { isWorkerDataset, type WorkerDataset, type WorkerDatasetFactory, type WorkerDatasetParts } from './worker_dataset.js';
 export * as transforms from './transforms.js';
+export * as pairedTransforms from './paired_transforms.js';
