@@ -35,6 +35,7 @@ export { dtypes, type DType, type TensorData, type TypedArrayFor } from './tenso
 export { synchronize, synchronizeSync, type Device, type DeviceLike } from './tensor/device.js';
 export { emptyCache, keep, memory, scope, type DeviceMemory } from './tensor/memory.js';
 export { getRngState, initialSeed, manualSeed, setRngState } from './tensor/random.js';
+export { profile, type OpProfile, type ProfileResult } from './tensor/profiler.js';
 export {
   abs,
   adaptiveAvgPool1d,

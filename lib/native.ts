@@ -169,6 +169,8 @@ export interface NativeBinding {
   empty(device: string, byteLength: number): StorageHandle;
   emptyCache(device: string): void;
   memoryStats(device: string): AllocatorStats;
+  /** Starts timing ops (returns []) or waits, stops and returns the timings. */
+  profile(device: string, on: boolean): Array<{ op: string; count: number; milliseconds: number }>;
   readAsync(storage: StorageHandle, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
   readSync(storage: StorageHandle, byteOffset: number, byteLength: number): ArrayBuffer;
   synchronize(device: string): Promise<void>;

@@ -32,6 +32,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("empty", &Addon::Empty),
       InstanceMethod("emptyCache", &Addon::EmptyCache),
       InstanceMethod("memoryStats", &Addon::MemoryStats),
+      InstanceMethod("profile", &Addon::Profile),
       InstanceMethod("readAsync", &Addon::ReadAsync),
       InstanceMethod("readSync", &Addon::ReadSync),
       InstanceMethod("synchronize", &Addon::Synchronize),

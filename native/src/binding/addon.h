@@ -70,6 +70,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value ReadSync(const Napi::CallbackInfo& info);
   Napi::Value Synchronize(const Napi::CallbackInfo& info);
   Napi::Value SynchronizeSync(const Napi::CallbackInfo& info);
+  Napi::Value Profile(const Napi::CallbackInfo& info);
   Napi::Value SyncMode(const Napi::CallbackInfo& info);
   Napi::Value Upload(const Napi::CallbackInfo& info);
 

@@ -157,6 +157,33 @@ Napi::Value Addon::SynchronizeSync(const Napi::CallbackInfo& info) {
   });
 }
 
+// profile(device, on): starts timing ops on the device's stream, or waits for the queued
+// work, stops and returns [{op, count, milliseconds}].
+Napi::Value Addon::Profile(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto context = runtime().context(deviceArg(info[0], "profile"));
+    Napi::Env env = info.Env();
+    if (info[1].ToBoolean().Value()) {
+      Backend* backend = context->backend.get();
+      context->stream.setProfiling(true, backend->hostAccessible() ? std::function<void()>{} : [backend] { backend->synchronize(); });
+      return Napi::Array::New(env);
+    }
+    context->stream.fence().wait();
+    context->stream.setProfiling(false);
+    const auto timings = context->stream.profile();
+    Napi::Array rows = Napi::Array::New(env, timings.size());
+    uint32_t i = 0;
+    for (const auto& [op, timing] : timings) {
+      Napi::Object row = Napi::Object::New(env);
+      row.Set("op", op);
+      row.Set("count", static_cast<double>(timing.count));
+      row.Set("milliseconds", timing.milliseconds);
+      rows.Set(i++, row);
+    }
+    return rows;
+  });
+}
+
 Napi::Value Addon::SyncMode(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), runtime().syncMode());
 }

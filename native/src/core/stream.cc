@@ -1,5 +1,6 @@
 #include "core/stream.h"
 
+#include <chrono>
 #include <exception>
 
 namespace neocog {
@@ -27,6 +28,18 @@ std::shared_future<void> Stream::fence() {
   marker.done = [reached](const ErrorPtr&) { reached->set_value(); };
   enqueue(std::move(marker));
   return future;
+}
+
+void Stream::setProfiling(bool on, std::function<void()> drain) {
+  std::lock_guard<std::mutex> lock(profileMutex_);
+  if (on) profile_.clear();
+  drain_ = std::move(drain);
+  profiling_ = on;
+}
+
+std::map<std::string, OpTiming> Stream::profile() {
+  std::lock_guard<std::mutex> lock(profileMutex_);
+  return profile_;
 }
 
 void Stream::shutdown() noexcept {
@@ -70,7 +83,17 @@ void Stream::execute(Task& task) noexcept {
       if (onError_) onError_(error);
     };
     try {
-      task.run();
+      if (profiling_) {
+        const auto start = std::chrono::steady_clock::now();
+        task.run();
+        std::lock_guard<std::mutex> lock(profileMutex_);
+        if (drain_) drain_();
+        OpTiming& timing = profile_[task.op];
+        timing.count += 1;
+        timing.milliseconds += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      } else {
+        task.run();
+      }
     } catch (const Error& e) {
       raised(e.kind(), e.what());
     } catch (const std::bad_alloc&) {

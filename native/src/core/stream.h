@@ -2,10 +2,12 @@
 // JavaScript thread validates, enqueues and returns; a long kernel never blocks it.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -27,6 +29,12 @@ struct Task {
   std::function<void(const ErrorPtr&)> done;
 };
 
+// Time spent per op name while profiling is on (kernel time on the stream thread).
+struct OpTiming {
+  int64_t count = 0;
+  double milliseconds = 0.0;
+};
+
 class Stream {
  public:
   // Receives errors raised by a task's own kernel (not ones propagated from inputs).
@@ -40,6 +48,11 @@ class Stream {
   void enqueue(Task task);
   // A future that becomes ready when everything enqueued so far has run.
   std::shared_future<void> fence();
+  // Starts (clearing earlier records) or stops timing each task by its op name. `drain`
+  // runs after each timed task so asynchronous devices are timed to completion.
+  void setProfiling(bool on, std::function<void()> drain = {});
+  // The timings recorded since profiling started.
+  std::map<std::string, OpTiming> profile();
   // Drops queued tasks and joins the thread; used when the owning runtime is torn down.
   void shutdown() noexcept;
 
@@ -53,6 +66,10 @@ class Stream {
   std::condition_variable ready_;
   std::deque<Task> queue_;
   bool stopping_ = false;
+  std::atomic<bool> profiling_{false};
+  std::mutex profileMutex_;
+  std::function<void()> drain_;  // guarded by profileMutex_
+  std::map<std::string, OpTiming> profile_;
   std::thread thread_;  // last: starts after the members above exist
 };
 

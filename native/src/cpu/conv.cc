@@ -72,13 +72,20 @@ std::string keyOf(const char* kind, const ConvParams& p, std::initializer_list<c
   return key.str();
 }
 
+// Scratch slots of DnnlContext for the reordered operands of one call.
+enum Slot : size_t { kSrcSlot, kWeightSlot, kDiffDstSlot, kDiffWeightSlot };
+
 // A user buffer as `want`: the buffer itself when the layout already matches, else a
-// reordered copy (owned by the returned memory object).
-memory asLayout(DnnlContext& dnnl, const memory::desc& have, void* data, const memory::desc& want) {
+// reordered copy in scratch slot `slot`. The reorder primitive is cached under `key`.
+memory asLayout(DnnlContext& dnnl, const std::string& key, const memory::desc& have, void* data,
+                const memory::desc& want, Slot slot) {
   memory user(have, dnnl.engine, data);
   if (have == want) return user;
-  memory converted(want, dnnl.engine);
-  dnnl::reorder(user, converted).execute(dnnl.stream, user, converted);
+  memory converted(want, dnnl.engine, dnnl.scratch(slot, want.get_size()));
+  auto& entry = dnnl.cache<dnnl::reorder>(key + "|reorder" + std::to_string(slot), [&] {
+    return dnnl::reorder::primitive_desc(dnnl.engine, have, dnnl.engine, want);
+  });
+  entry.primitive.execute(dnnl.stream, user, converted);
   return converted;
 }
 
@@ -102,8 +109,8 @@ void convForward(DnnlContext& dnnl, const ConvParams& p, const TensorRef& out, c
     return forwardDesc(dnnl, p, channelsLast(input.layout), weight, bias.data != nullptr, strided(out));
   });
   const auto& pd = entry.pd;
-  memory src = asLayout(dnnl, strided(input), input.data, pd.src_desc());
-  memory w = asLayout(dnnl, weightDesc(weight, p.groups, false), weight.data, pd.weights_desc());
+  memory src = asLayout(dnnl, key, strided(input), input.data, pd.src_desc(), kSrcSlot);
+  memory w = asLayout(dnnl, key, weightDesc(weight, p.groups, false), weight.data, pd.weights_desc(), kWeightSlot);
   memory dst(pd.dst_desc(), dnnl.engine, out.data);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
   if (bias.data != nullptr) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), dnnl.engine, bias.data));
@@ -129,8 +136,8 @@ void convBackwardData(DnnlContext& dnnl, const ConvParams& p, const TensorRef& g
     return dnnl::convolution_backward_data::primitive_desc(desc, dnnl.engine, hint);
   });
   const auto& pd = entry.pd;
-  memory diffDst = asLayout(dnnl, strided(gradOutput), gradOutput.data, pd.diff_dst_desc());
-  memory w = asLayout(dnnl, weightDesc(weight, p.groups, false), weight.data, pd.weights_desc());
+  memory diffDst = asLayout(dnnl, key, strided(gradOutput), gradOutput.data, pd.diff_dst_desc(), kDiffDstSlot);
+  memory w = asLayout(dnnl, key, weightDesc(weight, p.groups, false), weight.data, pd.weights_desc(), kWeightSlot);
   memory diffSrc(pd.diff_src_desc(), dnnl.engine, gradInput.data);
   entry.primitive.execute(dnnl.stream, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc}});
   dnnl.stream.wait();
@@ -157,16 +164,23 @@ void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef&
     return dnnl::convolution_backward_weights::primitive_desc(desc, dnnl.engine, hint);
   });
   const auto& pd = entry.pd;
-  memory src = asLayout(dnnl, strided(input), input.data, pd.src_desc());
-  memory diffDst = asLayout(dnnl, strided(gradOutput), gradOutput.data, pd.diff_dst_desc());
+  memory src = asLayout(dnnl, key, strided(input), input.data, pd.src_desc(), kSrcSlot);
+  memory diffDst = asLayout(dnnl, key, strided(gradOutput), gradOutput.data, pd.diff_dst_desc(), kDiffDstSlot);
   const memory::desc userWeights = weightDesc(gradWeight, p.groups, false);
   memory userDiffWeights(userWeights, dnnl.engine, gradWeight.data);
   const bool direct = pd.diff_weights_desc() == userWeights;
-  memory diffWeights = direct ? userDiffWeights : memory(pd.diff_weights_desc(), dnnl.engine);
+  memory diffWeights = direct ? userDiffWeights
+                              : memory(pd.diff_weights_desc(), dnnl.engine,
+                                       dnnl.scratch(kDiffWeightSlot, pd.diff_weights_desc().get_size()));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffWeights}};
   if (hasBias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(pd.diff_bias_desc(), dnnl.engine, gradBias.data));
   entry.primitive.execute(dnnl.stream, args);
-  if (!direct) dnnl::reorder(diffWeights, userDiffWeights).execute(dnnl.stream, diffWeights, userDiffWeights);
+  if (!direct) {
+    auto& back = dnnl.cache<dnnl::reorder>(key + "|reorder_back", [&] {
+      return dnnl::reorder::primitive_desc(dnnl.engine, pd.diff_weights_desc(), dnnl.engine, userWeights);
+    });
+    back.primitive.execute(dnnl.stream, diffWeights, userDiffWeights);
+  }
   dnnl.stream.wait();
 }
 

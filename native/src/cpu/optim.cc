@@ -11,31 +11,51 @@
 
 namespace neocog::cpu {
 
+namespace {
+
+constexpr int64_t kChunk = 16384;
+
+struct Chunk {
+  const OptimizerTensors* t;
+  int64_t begin, end;
+};
+
+template <OptimizerKind Kind>
+void runChunks(const OptimizerStep& step, const std::vector<Chunk>& chunks) {
+  const int64_t count = static_cast<int64_t>(chunks.size());
+#pragma omp parallel
+  {
+    // Absent state slots point into scratch, so the inner loop has no per-element branch.
+    std::vector<float> scratch(static_cast<size_t>(kChunk));
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < count; ++c) {
+      const Chunk& chunk = chunks[c];
+      const OptimizerTensors& t = *chunk.t;
+      const int64_t n = chunk.end - chunk.begin;
+      float* p = t.param.as<float>() + chunk.begin;
+      const float* g = t.grad.as<float>() + chunk.begin;
+      float* s[3];
+      for (int k = 0; k < 3; ++k) s[k] = t.state[k].data ? t.state[k].as<float>() + chunk.begin : scratch.data();
+      float* s0 = s[0];
+      float* s1 = s[1];
+      float* s2 = s[2];
+      for (int64_t i = 0; i < n; ++i) kernels::optimizerUpdate<Kind>(step, p + i, g[i], s0 + i, s1 + i, s2 + i);
+    }
+  }
+}
+
+}  // namespace
+
 void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) {
-  constexpr int64_t kChunk = 16384;
-  struct Chunk {
-    const OptimizerTensors* t;
-    int64_t begin, end;
-  };
   std::vector<Chunk> chunks;
   for (const OptimizerTensors& t : tensors) {
     const int64_t n = t.param.numel();
     for (int64_t begin = 0; begin < n; begin += kChunk) chunks.push_back({&t, begin, std::min(n, begin + kChunk)});
   }
-  const int64_t count = static_cast<int64_t>(chunks.size());
-#pragma omp parallel for schedule(static) if (count > 1)
-  for (int64_t c = 0; c < count; ++c) {
-    const Chunk& chunk = chunks[c];
-    const OptimizerTensors& t = *chunk.t;
-    float* p = t.param.as<float>();
-    const float* g = t.grad.as<float>();
-    float* s[3];
-    float unused[3];
-    for (int k = 0; k < 3; ++k) s[k] = t.state[k].data ? t.state[k].as<float>() : nullptr;
-    for (int64_t i = chunk.begin; i < chunk.end; ++i) {
-      kernels::optimizerUpdate(step, p + i, g[i], s[0] ? s[0] + i : &unused[0], s[1] ? s[1] + i : &unused[1],
-                               s[2] ? s[2] + i : &unused[2]);
-    }
+  switch (step.kind) {
+    case OptimizerKind::Sgd: return runChunks<OptimizerKind::Sgd>(step, chunks);
+    case OptimizerKind::Adam: return runChunks<OptimizerKind::Adam>(step, chunks);
+    case OptimizerKind::RmsProp: return runChunks<OptimizerKind::RmsProp>(step, chunks);
   }
 }
 

@@ -3,7 +3,6 @@
 // ~40% of a LeNet-5 training step); everything else, and strided views, runs the shared
 // per-element math of kernels/unary.h, which the CUDA kernels use too.
 #include <string>
-#include <type_traits>
 
 #include "cpu/ops.h"
 #include "cpu/strided_loop.h"
@@ -56,30 +55,6 @@ std::string keyOf(const char* direction, UnaryOp op, float a, int64_t n) {
          '|' + std::to_string(n);
 }
 
-template <typename Fn>
-void withUnaryOp(UnaryOp op, Fn&& fn) {
-  switch (op) {
-#define NC_CASE(name) \
-  case UnaryOp::name: return fn(std::integral_constant<UnaryOp, UnaryOp::name>{});
-    NC_CASE(Neg)
-    NC_CASE(Abs)
-    NC_CASE(Exp)
-    NC_CASE(Log)
-    NC_CASE(Sqrt)
-    NC_CASE(Relu)
-    NC_CASE(Sigmoid)
-    NC_CASE(Tanh)
-    NC_CASE(LeakyRelu)
-    NC_CASE(Elu)
-    NC_CASE(Gelu)
-    NC_CASE(Silu)
-    NC_CASE(Hardswish)
-    NC_CASE(Square)
-    NC_CASE(Reciprocal)
-#undef NC_CASE
-  }
-}
-
 }  // namespace
 
 void unary(DnnlContext& dnnl, UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha) {
@@ -100,15 +75,15 @@ void unary(DnnlContext& dnnl, UnaryOp op, const TensorRef& out, const TensorRef&
     using T = decltype(tag);
     T* dst = out.as<T>();
     const T* src = in.as<T>();
-    withUnaryOp(op, [&](auto opConstant) {
+    kernels::withUnaryOp(op, [&](auto opConstant) {
       constexpr UnaryOp kOp = decltype(opConstant)::value;
       forEachRow<2>(out.layout, {&out.layout, &in.layout}, [&](auto base, auto step, int64_t count) {
         T* d = dst + base[0];
         const T* s = src + base[1];
         if (unitSteps(step)) {
-          for (int64_t j = 0; j < count; ++j) d[j] = kernels::unaryOp<T>(kOp, s[j], a);
+          for (int64_t j = 0; j < count; ++j) d[j] = kernels::unaryOpOf<kOp, T>(s[j], a);
         } else {
-          for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::unaryOp<T>(kOp, s[j * step[1]], a);
+          for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::unaryOpOf<kOp, T>(s[j * step[1]], a);
         }
       });
     });
@@ -136,7 +111,7 @@ void unaryBackward(DnnlContext& dnnl, UnaryOp op, const TensorRef& gradIn, const
   float* dst = gradIn.as<float>();
   const float* g = gradOut.as<float>();
   const float* x = input.as<float>();
-  withUnaryOp(op, [&](auto opConstant) {
+  kernels::withUnaryOp(op, [&](auto opConstant) {
     constexpr UnaryOp kOp = decltype(opConstant)::value;
     forEachRow<3>(gradIn.layout, {&gradIn.layout, &gradOut.layout, &input.layout},
                   [&](auto base, auto step, int64_t count) {
@@ -144,10 +119,10 @@ void unaryBackward(DnnlContext& dnnl, UnaryOp op, const TensorRef& gradIn, const
                     const float* gs = g + base[1];
                     const float* xs = x + base[2];
                     if (unitSteps(step)) {
-                      for (int64_t j = 0; j < count; ++j) d[j] = gs[j] * kernels::unaryDerivative(kOp, xs[j], a);
+                      for (int64_t j = 0; j < count; ++j) d[j] = gs[j] * kernels::unaryDerivativeOf<kOp>(xs[j], a);
                     } else {
                       for (int64_t j = 0; j < count; ++j) {
-                        d[j * step[0]] = gs[j * step[1]] * kernels::unaryDerivative(kOp, xs[j * step[2]], a);
+                        d[j * step[0]] = gs[j * step[1]] * kernels::unaryDerivativeOf<kOp>(xs[j * step[2]], a);
                       }
                     }
                   });

@@ -24,6 +24,7 @@ struct TensorSlot {
   int64_t firstBlock;
 };
 
+template <OptimizerKind Kind>
 __global__ void optimizerKernel(OptimizerStep step, const TensorSlot* slots, int count) {
   int lo = 0, hi = count - 1;
   const int64_t block = blockIdx.x;
@@ -37,7 +38,7 @@ __global__ void optimizerKernel(OptimizerStep step, const TensorSlot* slots, int
   const int64_t end = begin + kElementsPerBlock < t.numel ? begin + kElementsPerBlock : t.numel;
   float unused[3];
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
-    kernels::optimizerUpdate(step, t.param + i, t.grad[i], t.state[0] ? t.state[0] + i : &unused[0],
+    kernels::optimizerUpdate<Kind>(step, t.param + i, t.grad[i], t.state[0] ? t.state[0] + i : &unused[0],
                              t.state[1] ? t.state[1] + i : &unused[1], t.state[2] ? t.state[2] + i : &unused[2]);
   }
 }
@@ -60,8 +61,16 @@ void optimizerStep(DeviceHandles& h, const OptimizerStep& step, const std::vecto
   StreamBuffer table(bytes, h.stream());
   // From pageable memory the copy is staged before the call returns, so `slots` may go.
   check(cudaMemcpyAsync(table.get(), slots.data(), bytes, cudaMemcpyHostToDevice, h.stream()), "optimizerStep");
-  optimizerKernel<<<static_cast<unsigned>(blocks), kBlockSize, 0, h.stream()>>>(
-      step, static_cast<const TensorSlot*>(table.get()), static_cast<int>(slots.size()));
+  const auto* device = static_cast<const TensorSlot*>(table.get());
+  const int count = static_cast<int>(slots.size());
+  const unsigned grid = static_cast<unsigned>(blocks);
+  switch (step.kind) {
+    case OptimizerKind::Sgd: optimizerKernel<OptimizerKind::Sgd><<<grid, kBlockSize, 0, h.stream()>>>(step, device, count); break;
+    case OptimizerKind::Adam: optimizerKernel<OptimizerKind::Adam><<<grid, kBlockSize, 0, h.stream()>>>(step, device, count); break;
+    case OptimizerKind::RmsProp:
+      optimizerKernel<OptimizerKind::RmsProp><<<grid, kBlockSize, 0, h.stream()>>>(step, device, count);
+      break;
+  }
   checkLaunch("optimizerStep");
 }
 

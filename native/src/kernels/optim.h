@@ -10,10 +10,12 @@
 namespace neocog::kernels {
 
 // Updates p (and the state elements s0..s2, per OptimizerTensors' slots) from gradient g.
-// Unused state slots may point anywhere writable.
+// Unused state slots may point anywhere writable. The kind is a template argument so that
+// the CPU loop over elements holds one branch-free formula the compiler can vectorise.
+template <OptimizerKind Kind>
 NC_HOST_DEVICE void optimizerUpdate(const OptimizerStep& o, float* p, float g, float* s0, float* s1, float* s2) {
   float x = *p;
-  switch (o.kind) {
+  switch (Kind) {
     case OptimizerKind::Sgd: {
       float d = o.weightDecay != 0.0f ? g + o.weightDecay * x : g;
       if (o.momentum != 0.0f) {

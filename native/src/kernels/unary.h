@@ -13,76 +13,108 @@ namespace neocog::kernels {
 
 NC_HOST_DEVICE float sigmoidOf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-// Float ops; integer tensors only reach Neg, Abs, Square and Relu (lib/ops/unary.ts).
-template <typename T>
-NC_HOST_DEVICE T unaryOp(UnaryOp op, T v, float alpha) {
+// f(v) for one op known at compile time: a few instructions the CPU loops inline and
+// vectorise. Float ops; integer tensors only reach Neg, Abs, Square and Relu
+// (lib/ops/unary.ts).
+template <UnaryOp Op, typename T>
+NC_HOST_DEVICE T unaryOpOf(T v, float alpha) {
   if constexpr (std::is_same_v<T, bool> || std::is_unsigned_v<T>) {
-    return op == UnaryOp::Square ? static_cast<T>(v * v) : v;  // neg/abs/relu are not offered for these
+    return Op == UnaryOp::Square ? static_cast<T>(v * v) : v;  // neg/abs/relu are not offered for these
   } else if constexpr (std::is_integral_v<T>) {
-    switch (op) {
-      case UnaryOp::Neg: return static_cast<T>(-v);
-      case UnaryOp::Abs: return v < 0 ? static_cast<T>(-v) : v;
-      case UnaryOp::Square: return static_cast<T>(v * v);
-      case UnaryOp::Relu: return v > 0 ? v : T(0);
-      default: return v;
-    }
+    if constexpr (Op == UnaryOp::Neg) return static_cast<T>(-v);
+    else if constexpr (Op == UnaryOp::Abs) return v < 0 ? static_cast<T>(-v) : v;
+    else if constexpr (Op == UnaryOp::Square) return static_cast<T>(v * v);
+    else if constexpr (Op == UnaryOp::Relu) return v > 0 ? v : T(0);
+    else return v;
   } else {
     const float x = v;
-    switch (op) {
-      case UnaryOp::Neg: return -x;
-      case UnaryOp::Abs: return fabsf(x);
-      case UnaryOp::Exp: return expf(x);
-      case UnaryOp::Log: return logf(x);
-      case UnaryOp::Sqrt: return sqrtf(x);
-      // `x > 0 ? x : 0` rather than fmaxf: NaN must propagate as in torch.relu.
-      case UnaryOp::Relu: return x > 0.0f ? x : (x != x ? x : 0.0f);
-      case UnaryOp::Sigmoid: return sigmoidOf(x);
-      case UnaryOp::Tanh: return tanhf(x);
-      case UnaryOp::LeakyRelu: return x > 0.0f ? x : x * alpha;
-      case UnaryOp::Elu: return x > 0.0f ? x : alpha * (expf(x) - 1.0f);
-      case UnaryOp::Gelu: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-      case UnaryOp::Silu: return x * sigmoidOf(x);
-      case UnaryOp::Hardswish: return x <= -3.0f ? 0.0f : (x >= 3.0f ? x : x * (x + 3.0f) / 6.0f);
-      case UnaryOp::Square: return x * x;
-      case UnaryOp::Reciprocal: return 1.0f / x;
-    }
-    return x;
+    if constexpr (Op == UnaryOp::Neg) return -x;
+    else if constexpr (Op == UnaryOp::Abs) return fabsf(x);
+    else if constexpr (Op == UnaryOp::Exp) return expf(x);
+    else if constexpr (Op == UnaryOp::Log) return logf(x);
+    else if constexpr (Op == UnaryOp::Sqrt) return sqrtf(x);
+    // `x > 0 ? x : 0` rather than fmaxf: NaN must propagate as in torch.relu.
+    else if constexpr (Op == UnaryOp::Relu) return x > 0.0f ? x : (x != x ? x : 0.0f);
+    else if constexpr (Op == UnaryOp::Sigmoid) return sigmoidOf(x);
+    else if constexpr (Op == UnaryOp::Tanh) return tanhf(x);
+    else if constexpr (Op == UnaryOp::LeakyRelu) return x > 0.0f ? x : x * alpha;
+    else if constexpr (Op == UnaryOp::Elu) return x > 0.0f ? x : alpha * (expf(x) - 1.0f);
+    else if constexpr (Op == UnaryOp::Gelu) return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    else if constexpr (Op == UnaryOp::Silu) return x * sigmoidOf(x);
+    else if constexpr (Op == UnaryOp::Hardswish) return x <= -3.0f ? 0.0f : (x >= 3.0f ? x : x * (x + 3.0f) / 6.0f);
+    else if constexpr (Op == UnaryOp::Square) return x * x;
+    else return 1.0f / x;  // Reciprocal
   }
 }
 
-// d f(x) / dx, float only (integer ops are not differentiable).
+// d f(x) / dx for one op known at compile time, float only (integer ops are not differentiable).
+template <UnaryOp Op>
+NC_HOST_DEVICE float unaryDerivativeOf(float x, float alpha) {
+  if constexpr (Op == UnaryOp::Neg) return -1.0f;
+  else if constexpr (Op == UnaryOp::Abs) return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
+  else if constexpr (Op == UnaryOp::Exp) return expf(x);
+  else if constexpr (Op == UnaryOp::Log) return 1.0f / x;
+  else if constexpr (Op == UnaryOp::Sqrt) return 0.5f / sqrtf(x);
+  else if constexpr (Op == UnaryOp::Relu) return x > 0.0f ? 1.0f : 0.0f;
+  else if constexpr (Op == UnaryOp::Sigmoid) {
+    const float s = sigmoidOf(x);
+    return s * (1.0f - s);
+  } else if constexpr (Op == UnaryOp::Tanh) {
+    const float t = tanhf(x);
+    return 1.0f - t * t;
+  } else if constexpr (Op == UnaryOp::LeakyRelu) return x > 0.0f ? 1.0f : alpha;
+  else if constexpr (Op == UnaryOp::Elu) return x > 0.0f ? 1.0f : alpha * expf(x);
+  else if constexpr (Op == UnaryOp::Gelu) {
+    const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+    const float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
+    return cdf + x * pdf;
+  } else if constexpr (Op == UnaryOp::Silu) {
+    const float s = sigmoidOf(x);
+    return s * (1.0f + x * (1.0f - s));
+  } else if constexpr (Op == UnaryOp::Hardswish) return x < -3.0f ? 0.0f : (x <= 3.0f ? x / 3.0f + 0.5f : 1.0f);
+  else if constexpr (Op == UnaryOp::Square) return 2.0f * x;
+  else return -1.0f / (x * x);  // Reciprocal
+}
+
+#define NC_UNARY_OPS(X) \
+  X(Neg) X(Abs) X(Exp) X(Log) X(Sqrt) X(Relu) X(Sigmoid) X(Tanh) X(LeakyRelu) X(Elu) X(Gelu) X(Silu) X(Hardswish) X(Square)
+
+// Calls fn with `op` as a compile-time constant (std::integral_constant), so a loop inside
+// fn is one op's plain loop (CPU).
+template <typename Fn>
+decltype(auto) withUnaryOp(UnaryOp op, Fn&& fn) {
+  switch (op) {
+#define NC_CASE(name) \
+  case UnaryOp::name: return fn(std::integral_constant<UnaryOp, UnaryOp::name>{});
+    NC_UNARY_OPS(NC_CASE)
+#undef NC_CASE
+    default: return fn(std::integral_constant<UnaryOp, UnaryOp::Reciprocal>{});
+  }
+}
+
+// The same math with the op chosen per element (the CUDA kernels, whose warps branch
+// uniformly).
+template <typename T>
+NC_HOST_DEVICE T unaryOp(UnaryOp op, T v, float alpha) {
+  switch (op) {
+#define NC_CASE(name) \
+  case UnaryOp::name: return unaryOpOf<UnaryOp::name, T>(v, alpha);
+    NC_UNARY_OPS(NC_CASE)
+#undef NC_CASE
+    default: return unaryOpOf<UnaryOp::Reciprocal, T>(v, alpha);
+  }
+}
+
 NC_HOST_DEVICE float unaryDerivative(UnaryOp op, float x, float alpha) {
   switch (op) {
-    case UnaryOp::Neg: return -1.0f;
-    case UnaryOp::Abs: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
-    case UnaryOp::Exp: return expf(x);
-    case UnaryOp::Log: return 1.0f / x;
-    case UnaryOp::Sqrt: return 0.5f / sqrtf(x);
-    case UnaryOp::Relu: return x > 0.0f ? 1.0f : 0.0f;
-    case UnaryOp::Sigmoid: {
-      const float s = sigmoidOf(x);
-      return s * (1.0f - s);
-    }
-    case UnaryOp::Tanh: {
-      const float t = tanhf(x);
-      return 1.0f - t * t;
-    }
-    case UnaryOp::LeakyRelu: return x > 0.0f ? 1.0f : alpha;
-    case UnaryOp::Elu: return x > 0.0f ? 1.0f : alpha * expf(x);
-    case UnaryOp::Gelu: {
-      const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
-      const float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
-      return cdf + x * pdf;
-    }
-    case UnaryOp::Silu: {
-      const float s = sigmoidOf(x);
-      return s * (1.0f + x * (1.0f - s));
-    }
-    case UnaryOp::Hardswish: return x < -3.0f ? 0.0f : (x <= 3.0f ? x / 3.0f + 0.5f : 1.0f);
-    case UnaryOp::Square: return 2.0f * x;
-    case UnaryOp::Reciprocal: return -1.0f / (x * x);
+#define NC_CASE(name) \
+  case UnaryOp::name: return unaryDerivativeOf<UnaryOp::name>(x, alpha);
+    NC_UNARY_OPS(NC_CASE)
+#undef NC_CASE
+    default: return unaryDerivativeOf<UnaryOp::Reciprocal>(x, alpha);
   }
-  return 0.0f;
 }
+
+#undef NC_UNARY_OPS
 
 }  // namespace neocog::kernels
