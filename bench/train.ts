@@ -18,7 +18,7 @@ interface Case {
 const cases: Case[] = [
   { model: 'lenet5', batch: 256, shape: [1, 28, 28], steps: 10 },
   { model: 'simpleCnn', batch: 64, shape: [3, 32, 32], steps: 10 },
-  { model: 'resnet18', batch: 64, shape: [3, 32, 32], steps: 5 },
+  { model: 'resnet18', batch: 64, shape: [3, 32, 32], steps: 8 },
 ];
 
 function build(name: Case['model']): nn.Module {
