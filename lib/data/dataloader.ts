@@ -21,6 +21,19 @@ export interface Dataset<T> {
   get(index: number): T | Promise<T>;
 }
 
+/**
+ * An iterable-style dataset, as torch's IterableDataset: items come in the order the
+ * iterable yields them (a stream, a generator, records read from a file). Each epoch
+ * iterates it anew, so it must be re-iterable (an array, or an object whose
+ * `[Symbol.asyncIterator]()` starts over). No shuffling, no workers, no length.
+ */
+export type IterableDataset<T> = AsyncIterable<T> | Iterable<T>;
+
+/** True for a map-style dataset (get + length); anything else iterable is iterable-style. */
+function isMapStyle<T>(dataset: Dataset<T> | IterableDataset<T>): dataset is Dataset<T> {
+  return typeof (dataset as Partial<Dataset<T>>).get === 'function' && typeof (dataset as Partial<Dataset<T>>).length === 'number';
+}
+
 /** A dataset over the first dim of equal-length tensors, as torch's TensorDataset. */
 export class TensorDataset implements Dataset<TensorItem> {
   readonly length: number;
@@ -109,12 +122,18 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
   #pool: Promise<WorkerPool> | undefined;
 
   constructor(
-    readonly dataset: Dataset<T>,
+    readonly dataset: Dataset<T> | IterableDataset<T>,
     readonly options: DataLoaderOptions<T, B> = {},
   ) {
     this.batchSize = positiveInteger('batchSize', options.batchSize ?? 1, 1);
     this.numWorkers = positiveInteger('numWorkers', options.numWorkers ?? 0, 0);
     this.prefetchFactor = positiveInteger('prefetchFactor', options.prefetchFactor ?? 2, 1);
+    if (!isMapStyle(dataset)) {
+      const iterable = dataset !== null && typeof dataset === 'object' && (Symbol.asyncIterator in dataset || Symbol.iterator in dataset);
+      if (!iterable) throw new ArgumentError('DataLoader: expected a dataset with get(index) and length, or an (async) iterable of items');
+      if (options.shuffle) throw new ArgumentError('DataLoader: an iterable dataset cannot be shuffled (its order is its own); shuffle it at the source');
+      if (this.numWorkers > 0) throw new ArgumentError('DataLoader: numWorkers > 0 needs a map-style WorkerDataset, not an iterable');
+    }
     if (this.numWorkers > 0) {
       if (!isWorkerDataset(dataset)) {
         throw new ArgumentError('DataLoader: numWorkers > 0 needs a dataset with workerSpec() (a WorkerDataset, e.g. ImageFolder or CIFAR10); use numWorkers: 0 for this one');
@@ -125,15 +144,16 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
     }
   }
 
-  /** Number of batches per epoch. */
+  /** Number of batches per epoch (NaN for an iterable dataset, whose size is unknown). */
   get length(): number {
+    if (!isMapStyle(this.dataset)) return Number.NaN;
     const n = this.dataset.length / this.batchSize;
     return this.options.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
   /** The sample order of the next epoch. */
-  #order(): { order: number[]; epoch: number } {
-    const order = Array.from({ length: this.dataset.length }, (_, i) => i);
+  #order(dataset: Dataset<T>): { order: number[]; epoch: number } {
+    const order = Array.from({ length: dataset.length }, (_, i) => i);
     if (this.options.shuffle) {
       const random = seededRandom((this.options.seed ?? 0) * 1000003 + this.#epoch);
       for (let i = order.length - 1; i > 0; --i) {
@@ -145,18 +165,35 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<B> {
-    const { order, epoch } = this.#order();
-    const batches = Array.from({ length: this.length }, (_, b) => order.slice(b * this.batchSize, (b + 1) * this.batchSize));
-    if (this.numWorkers > 0 && isWorkerDataset(this.dataset)) {
-      // The batch type is what the worker factory's collate makes; B is the caller's claim about it.
-      yield* this.#fromWorkers(this.dataset, batches, epoch) as AsyncGenerator<B>;
+    const collate = this.options.collate ?? (stackCollate as unknown as (items: T[]) => B);
+    const dataset = this.dataset;
+    if (!isMapStyle(dataset)) {
+      yield* this.#fromIterable(dataset, collate);
       return;
     }
-    const collate = this.options.collate ?? (stackCollate as unknown as (items: T[]) => B);
+    const { order, epoch } = this.#order(dataset);
+    const batches = Array.from({ length: this.length }, (_, b) => order.slice(b * this.batchSize, (b + 1) * this.batchSize));
+    if (this.numWorkers > 0 && isWorkerDataset(dataset)) {
+      // The batch type is what the worker factory's collate makes; B is the caller's claim about it.
+      yield* this.#fromWorkers(dataset, batches, epoch) as AsyncGenerator<B>;
+      return;
+    }
     for (const indices of batches) {
       // Tensors of the items are freed once collated; only the batch is handed out.
-      yield await scope(async () => collate(await Promise.all(indices.map((i) => this.dataset.get(i)))));
+      yield await scope(async () => collate(await Promise.all(indices.map((i) => dataset.get(i)))));
     }
+  }
+
+  /** One epoch over an iterable dataset: consecutive items, batchSize at a time. */
+  async *#fromIterable(dataset: IterableDataset<T>, collate: (items: T[]) => B): AsyncGenerator<B, void, undefined> {
+    const items: T[] = [];
+    // Items are collated (and their tensors freed) batch by batch, as in the map-style path.
+    const emit = () => scope(() => collate(items.splice(0)));
+    for await (const item of dataset) {
+      items.push(item);
+      if (items.length === this.batchSize) yield emit();
+    }
+    if (items.length > 0 && !this.options.dropLast) yield emit();
   }
 
   /** One epoch from worker threads: the kept ones, or new ones stopped when the epoch ends. */

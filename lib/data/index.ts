@@ -11,6 +11,7 @@ export {
   type CollatableItem,
   type Dataset,
   type DataLoaderOptions,
+  type IterableDataset,
   type TensorItem,
 } from './dataloader.js';
 export { readCifar, type CifarArrays, type CifarReadOptions, type CifarVariant } from './cifar.js';

@@ -52,6 +52,32 @@ it('the data loader batches, drops the last partial batch on request and is dete
   expect(await orderOf(a)).not.toEqual(first); // a new order each epoch
 });
 
+it('iterable datasets (generators, async iterables) batch in their own order, again each epoch', async () => {
+  const stream = {
+    async *[Symbol.asyncIterator]() {
+      for (let i = 0; i < 7; ++i) yield [tensor([i]), i % 2] as [ReturnType<typeof tensor>, number];
+    },
+  };
+  const loader = new data.DataLoader(stream, { batchSize: 3 });
+  expect(Number.isNaN(loader.length)).toBe(true);
+  for (let epoch = 0; epoch < 2; ++epoch) {
+    const seen: number[][] = [];
+    for await (const [x, y] of loader) {
+      seen.push(x!.flatten().tolist() as number[]);
+      expect(y!.dtype).toBe('int32');
+      x!.dispose();
+      y!.dispose();
+    }
+    expect(seen).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
+  }
+  const sums: number[] = [];
+  for await (const batch of new data.DataLoader([1, 2, 3, 4, 5], { batchSize: 2, dropLast: true, collate: (items) => items.reduce((a, b) => a + b, 0) })) sums.push(batch);
+  expect(sums).toEqual([3, 7]);
+  expect(() => new data.DataLoader(stream, { shuffle: true })).toThrow(/cannot be shuffled/);
+  expect(() => new data.DataLoader(stream, { numWorkers: 2 })).toThrow(/map-style/);
+  expect(() => new data.DataLoader(42 as never)).toThrow(/expected a dataset/);
+});
+
 it('image datasets collate uint8 pixels into normalised float batches', () => {
   const images = { shape: [2, 2, 2], data: Uint8Array.from([0, 255, 51, 102, 255, 255, 0, 0]) };
   const dataset = new data.ImageArrayDataset(images, Uint8Array.from([3, 7]));
