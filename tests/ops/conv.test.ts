@@ -76,8 +76,9 @@ describeDevices('conv vs PyTorch', (device) => {
 
   it('matches a naive float64 reference on random inputs', () => {
     manualSeed(21);
-    for (const [stride, padding] of [[1, 0], [2, 1], [3, 2]] as const) {
-      const x = randn([2, 3, 9, 8], { device });
+    // Outputs of at most 64 pixels run in oneDNN's blocked layouts, larger ones channels-last.
+    for (const [stride, padding, size] of [[1, 0, 9], [2, 1, 9], [3, 2, 9], [1, 1, 12]] as const) {
+      const x = randn([2, 3, size, size - 1], { device });
       const w = randn([4, 3, 3, 3], { device });
       expectClose(conv2d(x, w, null, { stride, padding }).cpu().dataSync(), referenceConv2d(x.cpu(), w.cpu(), stride, padding), 1e-4);
     }

@@ -39,7 +39,10 @@ void runChunks(const OptimizerStep& step, const std::vector<Chunk>& chunks) {
       float* s0 = s[0];
       float* s1 = s[1];
       float* s2 = s[2];
-      for (int64_t i = 0; i < n; ++i) kernels::optimizerUpdate<Kind>(step, p + i, g[i], s0 + i, s1 + i, s2 + i);
+      // A local copy: through the reference the compiler must assume the stores below may
+      // change the settings, and then cannot hoist their branches out of the loop.
+      const OptimizerStep o = step;
+      for (int64_t i = 0; i < n; ++i) kernels::optimizerUpdate<Kind>(o, p + i, g[i], s0 + i, s1 + i, s2 + i);
     }
   }
 }
