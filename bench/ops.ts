@@ -5,15 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
-import { batchNorm, conv2d, convTranspose2d, manualSeed, maxPool2d, noGrad, ones, randn, synchronize, zeros, type Tensor } from '../lib/index.js';
+import { batchNorm, cat, conv2d, convTranspose2d, manualSeed, maxPool2d, nms, noGrad, ones, rand, randn, synchronize, zeros, type Tensor } from '../lib/index.js';
 
 interface Case {
-  op: 'matmul' | 'add' | 'randn' | 'contiguous' | 'conv2d' | 'conv2d_train' | 'depthwise' | 'conv_transpose' | 'maxpool' | 'batchnorm_train';
+  op: 'matmul' | 'add' | 'randn' | 'contiguous' | 'conv2d' | 'conv2d_train' | 'depthwise' | 'conv_transpose' | 'maxpool' | 'batchnorm_train' | 'nms';
   shape: number[];
   repeats: number;
 }
 
-const cases: Case[] = [
+const allCases: Case[] = [
   { op: 'matmul', shape: [256, 256, 256], repeats: 50 },
   { op: 'matmul', shape: [1024, 1024, 1024], repeats: 10 },
   { op: 'matmul', shape: [2048, 2048, 2048], repeats: 5 },
@@ -28,6 +28,8 @@ const cases: Case[] = [
   { op: 'conv_transpose', shape: [8, 64, 64, 64, 32], repeats: 10 },
   { op: 'maxpool', shape: [32, 64, 112, 112], repeats: 10 },
   { op: 'batchnorm_train', shape: [32, 64, 56, 56], repeats: 10 },
+  { op: 'nms', shape: [1000], repeats: 20 },
+  { op: 'nms', shape: [10000], repeats: 5 },
 ];
 
 /** FP32 peak of this machine: 2 cores x 2 AVX-512 FMA units x 16 lanes x 2 flops x clock. */
@@ -87,6 +89,14 @@ async function ours(c: Case): Promise<number> {
     const x = channelsLast(c.shape);
     return medianMs(() => noGrad(() => maxPool2d(x, 3, { stride: 2, padding: 1 })), c.repeats);
   }
+  if (c.op === 'nms') {
+    // Random boxes (corner in [0, 100), size in [1, 41)) and scores, as torch_ops.py makes them.
+    const n = c.shape[0]!;
+    const corner = rand([n, 2]).mul(100);
+    const boxes = cat([corner, corner.add(rand([n, 2]).mul(40).add(1))], 1);
+    const scores = rand([n]);
+    return medianMs(() => nms(boxes, scores, 0.5), c.repeats);
+  }
   if (c.op === 'batchnorm_train') {
     const x = channelsLast(c.shape);
     const mean = zeros([c.shape[1]!]);
@@ -116,6 +126,10 @@ async function ours(c: Case): Promise<number> {
   const a = randn(c.shape).permute(0, 2, 3, 1);
   return medianMs(() => a.contiguous(), c.repeats);
 }
+
+// `npm run bench -- nms conv2d` runs only the named ops.
+const only = process.argv.slice(2);
+const cases = only.length > 0 ? allCases.filter((c) => only.includes(c.op)) : allCases;
 
 const torch = JSON.parse(
   execFileSync('/usr/bin/python3', ['bench/torch_ops.py'], { input: JSON.stringify(cases), encoding: 'utf8' }),

@@ -65,6 +65,12 @@ def run(case):
         if kind == "maxpool":
             x = torch.randn(*shape)
             return median_ms(lambda: F.max_pool2d(x, 3, stride=2, padding=1), repeats)
+        if kind == "nms":
+            import torchvision.ops
+            corner = torch.rand(shape[0], 2) * 100
+            boxes = torch.cat([corner, corner + torch.rand(shape[0], 2) * 40 + 1], 1)
+            scores = torch.rand(shape[0])
+            return median_ms(lambda: torchvision.ops.nms(boxes, scores, 0.5), repeats)
         if kind == "batchnorm_train":
             x = torch.randn(*shape)
             c = shape[1]

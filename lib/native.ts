@@ -120,6 +120,7 @@ export interface NativeBinding {
   ): void;
   arange(out: NativeTensor, start: number, step: number): void;
   binary(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  boxIou(out: NativeTensor, boxes1: NativeTensor, boxes2: NativeTensor): void;
   compare(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
   convBackwardData(params: NativeConvParams, gradInput: NativeTensor, gradOutput: NativeTensor, weight: NativeTensor): void;
   convBackwardWeight(
@@ -154,6 +155,7 @@ export interface NativeBinding {
   indexAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   indexSelect(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  nms(keep: NativeTensor, boxes: NativeTensor, iouThreshold: number): void;
   optimizerStep(step: NativeOptimizerStep, entries: NativeOptimizerEntry[]): void;
   poolBackward(params: NativePoolParams, gradInput: NativeTensor, gradOutput: NativeTensor, indices: NativeTensor | null): void;
   poolForward(params: NativePoolParams, out: NativeTensor, indices: NativeTensor | null, input: NativeTensor): void;

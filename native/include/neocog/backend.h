@@ -180,6 +180,13 @@ class Backend {
   // (repeated indices accumulate). Indices were range-checked by a prior indexSelect.
   virtual void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) = 0;
 
+  // out [N, M] = IoU of every box of a [N, 4] with every box of b [M, 4] (contiguous, xyxy).
+  virtual void boxIou(const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
+  // Greedy non-maximum suppression over boxes [N, 4] (contiguous, xyxy) already sorted by
+  // decreasing score: keep [N] (uint8) is 1 for each box no higher-ranked kept box overlaps
+  // with IoU > iouThreshold.
+  virtual void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold) = 0;
+
   // Updates every parameter (and its state) in place from its gradient, in one launch.
   virtual void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) = 0;
 };

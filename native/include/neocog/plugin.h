@@ -10,7 +10,7 @@
 
 namespace neocog {
 
-constexpr int kPluginAbiVersion = 2;
+constexpr int kPluginAbiVersion = 3;
 
 struct DeviceProperties {
   std::string name;

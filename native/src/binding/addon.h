@@ -38,6 +38,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Argsort(const Napi::CallbackInfo& info);
   Napi::Value BatchNormBackward(const Napi::CallbackInfo& info);
   Napi::Value BatchNormForward(const Napi::CallbackInfo& info);
+  Napi::Value BoxIou(const Napi::CallbackInfo& info);
   Napi::Value Binary(const Napi::CallbackInfo& info);
   Napi::Value Compare(const Napi::CallbackInfo& info);
   Napi::Value ConvBackwardData(const Napi::CallbackInfo& info);
@@ -51,6 +52,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value IndexAdd(const Napi::CallbackInfo& info);
   Napi::Value IndexSelect(const Napi::CallbackInfo& info);
   Napi::Value Matmul(const Napi::CallbackInfo& info);
+  Napi::Value Nms(const Napi::CallbackInfo& info);
   Napi::Value OptimizerStep(const Napi::CallbackInfo& info);
   Napi::Value PoolBackward(const Napi::CallbackInfo& info);
   Napi::Value PoolForward(const Napi::CallbackInfo& info);

@@ -46,6 +46,7 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("batchNormBackward", &Addon::BatchNormBackward),
                                 InstanceMethod("batchNormForward", &Addon::BatchNormForward),
                                 InstanceMethod("binary", &Addon::Binary),
+                                InstanceMethod("boxIou", &Addon::BoxIou),
                                 InstanceMethod("compare", &Addon::Compare),
                                 InstanceMethod("convBackwardData", &Addon::ConvBackwardData),
                                 InstanceMethod("convBackwardWeight", &Addon::ConvBackwardWeight),
@@ -58,6 +59,7 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("indexAdd", &Addon::IndexAdd),
                                 InstanceMethod("indexSelect", &Addon::IndexSelect),
                                 InstanceMethod("matmul", &Addon::Matmul),
+                                InstanceMethod("nms", &Addon::Nms),
                                 InstanceMethod("optimizerStep", &Addon::OptimizerStep),
                                 InstanceMethod("poolBackward", &Addon::PoolBackward),
                                 InstanceMethod("poolForward", &Addon::PoolForward),
@@ -168,6 +170,50 @@ Napi::Value Addon::BatchNormForward(const Napi::CallbackInfo& info) {
     return submit(
         info.Env(), *this, op, out, inputs,
         [o, x, w, bi, m, v, training, eps](Backend& b) { b.batchNormForward(o, x, w, bi, m, v, training, eps); }, outputs);
+  });
+}
+
+namespace {
+
+// Backstop: boxes reach the kernels as contiguous float32 [K, 4].
+void checkBoxes(const char* op, const TensorArg& t) {
+  const Layout& l = t.ref.layout;
+  if (t.ref.dtype != DType::Float32 || l.ndim != 2 || l.shape[1] != 4 || !l.isContiguous()) {
+    fail(ErrorKind::Internal, std::string(op) + ": native boxes must be contiguous float32 [K, 4]");
+  }
+}
+
+}  // namespace
+
+Napi::Value Addon::BoxIou(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg out = tensorArg(info[0], "boxIou", "out");
+    const TensorArg a = tensorArg(info[1], "boxIou", "boxes1");
+    const TensorArg b = tensorArg(info[2], "boxIou", "boxes2");
+    checkBoxes("boxIou", a);
+    checkBoxes("boxIou", b);
+    const Layout& o = out.ref.layout;
+    if (out.ref.dtype != DType::Float32 || o.ndim != 2 || !o.isContiguous() || o.shape[0] != a.ref.layout.shape[0] ||
+        o.shape[1] != b.ref.layout.shape[0]) {
+      fail(ErrorKind::Internal, "boxIou: native out must be contiguous float32 [N, M]");
+    }
+    const TensorRef ro = out.ref, ra = a.ref, rb = b.ref;
+    return submit(info.Env(), *this, "boxIou", out, {&a, &b}, [ro, ra, rb](Backend& be) { be.boxIou(ro, ra, rb); });
+  });
+}
+
+Napi::Value Addon::Nms(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const TensorArg keep = tensorArg(info[0], "nms", "keep");
+    const TensorArg boxes = tensorArg(info[1], "nms", "boxes");
+    const double threshold = numberArg(info, 2, "nms", "iouThreshold");
+    checkBoxes("nms", boxes);
+    const Layout& k = keep.ref.layout;
+    if (keep.ref.dtype != DType::UInt8 || k.ndim != 1 || !k.isContiguous() || k.shape[0] != boxes.ref.layout.shape[0]) {
+      fail(ErrorKind::Internal, "nms: native keep must be a contiguous uint8 [N]");
+    }
+    const TensorRef rk = keep.ref, rb = boxes.ref;
+    return submit(info.Env(), *this, "nms", keep, {&boxes}, [rk, rb, threshold](Backend& be) { be.nms(rk, rb, threshold); });
   });
 }
 

@@ -108,6 +108,10 @@ class CpuBackend final : public Backend {
   void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) override {
     cpu::optimizerStep(step, tensors);
   }
+  void boxIou(const TensorRef& out, const TensorRef& a, const TensorRef& b) override { cpu::boxIou(out, a, b); }
+  void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold) override {
+    cpu::nms(keep, boxes, iouThreshold);
+  }
   void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) override {
     cpu::gather(out, input, dim, index);
   }

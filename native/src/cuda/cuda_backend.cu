@@ -142,6 +142,12 @@ class CudaBackend final : public Backend {
   void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) override {
     run([&] { cuda::optimizerStep(handles_, step, tensors); });
   }
+  void boxIou(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
+    run([&] { cuda::boxIou(handles_, out, a, b); });
+  }
+  void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold) override {
+    run([&] { cuda::nms(handles_, keep, boxes, iouThreshold); });
+  }
 
  private:
   template <typename Fn>

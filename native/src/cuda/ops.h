@@ -48,4 +48,7 @@ void scatterAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef
 
 void optimizerStep(DeviceHandles& h, const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors);
 
+void boxIou(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
+void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, double iouThreshold);
+
 }  // namespace neocog::cuda

@@ -1,0 +1,127 @@
+/**
+ * Box ops, as torchvision.ops: `boxArea`, `boxIou`, `nms`, `batchedNms`, `boxConvert`.
+ * Boxes are float32 `[K, 4]` in xyxy format with x1 <= x2 and y1 <= y2 (pixels or any unit).
+ * The IoU math lives once in native/src/kernels/boxes.h (CPU and CUDA).
+ * @module
+ */
+import { noGrad } from '../autograd/grad_mode.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { native } from '../native.js';
+import { empty, fromTypedArray } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { argsort } from './sort.js';
+import { indexSelect } from './indexing.js';
+import { cat } from './shape.js';
+import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
+
+/** Box formats of {@link boxConvert}: corners, corner + size, centre + size. */
+export type BoxFormat = 'xyxy' | 'xywh' | 'cxcywh';
+
+function checkBoxes(op: string, name: string, value: unknown): Tensor<'float32'> {
+  const boxes = checkTensor(op, name, value);
+  checkDTypeIn(op, name, boxes, ['float32']);
+  if (boxes.ndim !== 2 || boxes.shape[1] !== 4) throw new ShapeError(`${op}: expected ${name} of shape [K, 4], got [${boxes.shape.join(', ')}]`);
+  return boxes as Tensor<'float32'>;
+}
+
+/** The four columns of boxes `[K, 4]`, each `[K]`. */
+function columns(boxes: Tensor): [Tensor, Tensor, Tensor, Tensor] {
+  return [0, 1, 2, 3].map((c) => boxes.slice(1, c, c + 1).squeeze(1)) as [Tensor, Tensor, Tensor, Tensor];
+}
+
+/**
+ * Area of each box `[K, 4]` (xyxy) -> `[K]`. Differentiable.
+ *
+ * @example
+ * boxArea(tensor([[0, 0, 2, 3]], { dtype: 'float32' })).tolist() // [6]
+ */
+export function boxArea(boxes: Tensor): Tensor<'float32'> {
+  const [x1, y1, x2, y2] = columns(checkBoxes('boxArea', 'boxes', boxes));
+  return x2.sub(x1).mul(y2.sub(y1)) as Tensor<'float32'>;
+}
+
+/**
+ * Pairwise intersection over union `[N, M]` of boxes1 `[N, 4]` and boxes2 `[M, 4]` (xyxy),
+ * as `torchvision.ops.box_iou`. A pair of empty boxes has IoU 0 (torchvision: NaN). Not
+ * differentiable (use it for matching and evaluation).
+ */
+export function boxIou(boxes1: Tensor, boxes2: Tensor): Tensor<'float32'> {
+  const a = checkBoxes('boxIou', 'boxes1', boxes1);
+  const b = checkBoxes('boxIou', 'boxes2', boxes2);
+  checkSameDevice('boxIou', { boxes1: a, boxes2: b });
+  return noGrad(() => {
+    const ca = a.contiguous(), cb = b.contiguous();
+    const out = empty('boxIou', [a.shape[0]!, b.shape[0]!], 'float32', a.device);
+    native.boxIou(out._native('boxIou', 'out'), ca._native('boxIou', 'boxes1'), cb._native('boxIou', 'boxes2'));
+    if (ca !== a) ca.dispose();
+    if (cb !== b) cb.dispose();
+    return out;
+  });
+}
+
+/**
+ * Non-maximum suppression, as `torchvision.ops.nms`: visits boxes `[N, 4]` (xyxy) by
+ * decreasing score `[N]` and drops every box whose IoU with an already kept box is greater
+ * than `iouThreshold`. Returns the int32 indices of the kept boxes, by decreasing score.
+ * Ties in score keep the lower index first on every device (torchvision's CUDA sort may
+ * order ties differently). No gradient. Reads a keep mask back from the device (a sync).
+ */
+export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor<'int32'> {
+  const b = checkBoxes('nms', 'boxes', boxes);
+  const s = checkTensor('nms', 'scores', scores);
+  checkDTypeIn('nms', 'scores', s, ['float32']);
+  if (s.ndim !== 1 || s.shape[0] !== b.shape[0]) throw new ShapeError(`nms: expected scores of shape [${b.shape[0]}], got [${s.shape.join(', ')}]`);
+  checkSameDevice('nms', { boxes: b, scores: s });
+  if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold)) throw new ArgumentError(`nms: expected iouThreshold to be a number, got ${String(iouThreshold)}`);
+  return noGrad(() => {
+    const n = b.shape[0]!;
+    if (n === 0) return empty('nms', [0], 'int32', b.device);
+    const order = argsort(s, 0, { descending: true });
+    const sorted = indexSelect(b, 0, order); // contiguous
+    const keep = empty('nms', [n], 'uint8', b.device);
+    native.nms(keep._native('nms', 'keep'), sorted._native('nms', 'boxes'), iouThreshold);
+    const mask = keep.dataSync();
+    const positions = Int32Array.from({ length: mask.reduce((count, v) => count + v, 0) });
+    for (let i = 0, k = 0; i < n; ++i) if (mask[i]) positions[k++] = i;
+    const kept = indexSelect(order, 0, fromTypedArray(positions, [positions.length], { device: b.device }));
+    for (const t of [order, sorted, keep]) t.dispose();
+    return kept;
+  });
+}
+
+/**
+ * NMS within each category, as `torchvision.ops.batched_nms`: boxes of different `idxs`
+ * `[N]` (int32 class or image ids) never suppress each other. Same result order as {@link nms}.
+ */
+export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor<'int32'> {
+  const b = checkBoxes('batchedNms', 'boxes', boxes);
+  const ids = checkTensor('batchedNms', 'idxs', idxs);
+  checkDTypeIn('batchedNms', 'idxs', ids, ['int32']);
+  if (ids.ndim !== 1 || ids.shape[0] !== b.shape[0]) throw new ShapeError(`batchedNms: expected idxs of shape [${b.shape[0]}], got [${ids.shape.join(', ')}]`);
+  checkSameDevice('batchedNms', { boxes: b, idxs: ids });
+  if (b.shape[0] === 0) return empty('batchedNms', [0], 'int32', b.device);
+  // torchvision's trick: shift each category's boxes by its id times a span larger than
+  // every box, so boxes of different categories cannot overlap.
+  const shifted = noGrad(() => b.add(ids.to('float32').mul(b.amax().add(1)).unsqueeze(1)));
+  try {
+    return nms(shifted, scores, iouThreshold);
+  } finally {
+    shifted.dispose();
+  }
+}
+
+/** Converts boxes `[K, 4]` between formats, as `torchvision.ops.box_convert`. Differentiable. */
+export function boxConvert(boxes: Tensor, inFmt: BoxFormat, outFmt: BoxFormat): Tensor<'float32'> {
+  const b = checkBoxes('boxConvert', 'boxes', boxes);
+  const formats: readonly BoxFormat[] = ['xyxy', 'xywh', 'cxcywh'];
+  for (const [name, f] of [['inFmt', inFmt], ['outFmt', outFmt]] as const) {
+    if (!formats.includes(f)) throw new ArgumentError(`boxConvert: expected ${name} to be one of ${formats.join(', ')}, got ${String(f)}`);
+  }
+  const [p, q, r, t] = columns(b);
+  // To xyxy first, then to the wanted format.
+  const [x1, y1, x2, y2] =
+    inFmt === 'xyxy' ? [p, q, r, t] : inFmt === 'xywh' ? [p, q, p.add(r), q.add(t)] : [p.sub(r.div(2)), q.sub(t.div(2)), p.add(r.div(2)), q.add(t.div(2))];
+  const out =
+    outFmt === 'xyxy' ? [x1, y1, x2, y2] : outFmt === 'xywh' ? [x1, y1, x2.sub(x1), y2.sub(y1)] : [x1.add(x2).div(2), y1.add(y2).div(2), x2.sub(x1), y2.sub(y1)];
+  return cat(out.map((c) => c.unsqueeze(1)), 1) as Tensor<'float32'>;
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+
+import { expect, it } from 'vitest';
+
+import { batchedNms, boxArea, boxConvert, boxIou, DTypeError, nms, ShapeError, tensor, type Device } from '../../lib/index.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+
+// Written by make_box_fixtures.py from torchvision.ops (seeded random boxes, no tied scores).
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/boxes.json', import.meta.url), 'utf8')) as {
+  a: number[]; b: number[]; iou: number[]; boxes: number[]; scores: number[]; idxs: number[];
+  nms: Record<string, number[]>; batched: number[]; cxcywh: number[]; xywh: number[];
+};
+
+const boxesOf = (flat: number[], device: Device) => tensor(Float32Array.from(flat), { device }).reshape(-1, 4);
+
+/** The slow reference: greedy NMS in float64. */
+function referenceNms(boxes: number[][], scores: number[], threshold: number): number[] {
+  const area = (b: number[]) => (b[2]! - b[0]!) * (b[3]! - b[1]!);
+  const iou = (p: number[], q: number[]) => {
+    const w = Math.max(0, Math.min(p[2]!, q[2]!) - Math.max(p[0]!, q[0]!));
+    const h = Math.max(0, Math.min(p[3]!, q[3]!) - Math.max(p[1]!, q[1]!));
+    return (w * h) / (area(p) + area(q) - w * h);
+  };
+  const order = scores.map((s, i) => [s, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]).map(([, i]) => i);
+  const kept: number[] = [];
+  for (const i of order) if (kept.every((k) => iou(boxes[k]!, boxes[i]!) <= threshold)) kept.push(i);
+  return kept;
+}
+
+describeDevices('boxes', (device) => {
+  it('boxIou, boxArea and boxConvert match torchvision.ops', () => {
+    const a = boxesOf(fixture.a, device), b = boxesOf(fixture.b, device);
+    expectClose(boxIou(a, b).cpu().dataSync(), fixture.iou, 1e-5);
+    expect(boxIou(a, b).shape).toEqual([20, 30]);
+    expectClose(boxConvert(a, 'xyxy', 'cxcywh').cpu().dataSync(), fixture.cxcywh, 1e-5);
+    expectClose(boxConvert(a, 'xyxy', 'xywh').cpu().dataSync(), fixture.xywh, 1e-5);
+    expectClose(boxConvert(boxConvert(a, 'xyxy', 'cxcywh'), 'cxcywh', 'xyxy').cpu().dataSync(), fixture.a, 1e-4);
+    expect(boxArea(tensor([[0, 0, 2, 3], [1, 1, 1, 5]], { dtype: 'float32', device })).cpu().tolist()).toEqual([6, 0]);
+  });
+
+  it('nms and batchedNms keep what torchvision keeps, in its order', () => {
+    const boxes = boxesOf(fixture.boxes, device);
+    const scores = tensor(Float32Array.from(fixture.scores), { device });
+    for (const [threshold, expected] of Object.entries(fixture.nms)) {
+      expect(nms(boxes, scores, Number(threshold)).cpu().tolist()).toEqual(expected);
+    }
+    const idxs = tensor(Int32Array.from(fixture.idxs), { device });
+    expect(batchedNms(boxes, scores, idxs, 0.5).cpu().tolist()).toEqual(fixture.batched);
+  });
+
+  it('nms decides boxes just above and just below the threshold like the reference, beyond 64 boxes', () => {
+    // Pairs (i, i + 1) overlap with IoU 0.5 +- 0.01, far apart from the other pairs: 80 boxes
+    // span two of the CUDA kernel's 64-box blocks.
+    const list: number[][] = [];
+    const scores: number[] = [];
+    for (let p = 0; p < 40; ++p) {
+      const x = p * 100;
+      const iou = p % 2 ? 0.51 : 0.49; // second box [x + s, 0, x + 10 + s, 10] with IoU (10 - s) / (10 + s)
+      const s = (10 * (1 - iou)) / (1 + iou);
+      list.push([x, 0, x + 10, 10], [x + s, 0, x + 10 + s, 10]);
+      scores.push(1 - p / 100, 0.5 - p / 100);
+    }
+    const kept = nms(tensor(Float32Array.from(list.flat()), { device }).reshape(-1, 4), tensor(Float32Array.from(scores), { device }), 0.5);
+    const expected = referenceNms(list, scores, 0.5);
+    expect(kept.cpu().tolist()).toEqual(expected);
+    expect(expected).toHaveLength(60); // 40 first boxes + the 20 second boxes below the threshold
+  });
+
+  it('empty inputs give empty results; bad shapes and dtypes are refused', () => {
+    const none = tensor(new Float32Array(0), { device }).reshape(0, 4);
+    expect(nms(none, tensor(new Float32Array(0), { device }), 0.5).shape).toEqual([0]);
+    expect(boxIou(none, boxesOf(fixture.a, device)).shape).toEqual([0, 20]);
+    const two = tensor([[0, 0, 1, 1], [0, 0, 2, 2]], { dtype: 'float32', device });
+    expect(() => nms(two.reshape(8), tensor([1, 2], { dtype: 'float32', device }), 0.5)).toThrow(ShapeError);
+    expect(() => nms(two, tensor([1, 2, 3], { dtype: 'float32', device }), 0.5)).toThrow(/scores of shape \[2\]/);
+    expect(() => nms(two.to('int32'), tensor([1, 2], { dtype: 'float32', device }), 0.5)).toThrow(DTypeError);
+    expect(() => boxIou(two, tensor([[1, 2, 3]], { dtype: 'float32', device }))).toThrow(/boxes2 of shape \[K, 4\]/);
+    expect(() => boxConvert(two, 'xyxy', 'polar' as never)).toThrow(/outFmt/);
+  });
+});
