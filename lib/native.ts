@@ -71,6 +71,15 @@ export interface NativePoolParams {
   dilation: readonly number[];
 }
 
+/** RoI Align geometry (native RoiAlignParams). */
+export interface NativeRoiAlignParams {
+  pooledH: number;
+  pooledW: number;
+  spatialScale: number;
+  samplingRatio: number;
+  aligned: boolean;
+}
+
 /** One fused optimizer step (native OptimizerStep): kind 0 = SGD, 1 = Adam, 2 = RMSprop. */
 export interface NativeOptimizerStep {
   kind: 0 | 1 | 2;
@@ -162,6 +171,8 @@ export interface NativeBinding {
   /** `rand`: uniform in [a, b); `randn`: normal with mean a and standard deviation b. */
   random(distribution: 'rand' | 'randn', out: NativeTensor, seed: number, offset: number, a: number, b: number): void;
   reduce(op: string, code: number, out: NativeTensor, input: NativeTensor): void;
+  roiAlignBackward(params: NativeRoiAlignParams, gradInput: NativeTensor, gradOutput: NativeTensor, rois: NativeTensor): void;
+  roiAlignForward(params: NativeRoiAlignParams, out: NativeTensor, input: NativeTensor, rois: NativeTensor): void;
   scatterAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   transfer(out: NativeTensor, input: NativeTensor): void;
   unary(op: string, code: number, out: NativeTensor, input: NativeTensor, alpha: number): void;

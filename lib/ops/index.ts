@@ -31,6 +31,7 @@ export {
 } from './pool.js';
 export { amax, amin, mean, sum, sumTo, type ReduceOptions } from './reduce.js';
 export { interpolate, maxUnpool2d, scatterAdd, type InterpolateMode, type InterpolateOptions } from './resample.js';
+export { roiAlign, type RoiAlignOptions } from './roi_align.js';
 export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';
 export { logSoftmax, softmax } from './softmax.js';
 export { argsort, histc, maxAlong, minAlong, quantile, sort, topk, type ValuesIndices } from './sort.js';

@@ -76,6 +76,15 @@ struct OptimizerTensors {
   TensorRef state[3];
 };
 
+// RoI Align of input [N, C, H, W] over rois [K, 5] (batch index, x1, y1, x2, y2), as
+// torchvision.ops.roi_align: samplingRatio <= 0 means adaptive (ceil(roi size / bins)).
+struct RoiAlignParams {
+  int64_t pooledH = 1, pooledW = 1;
+  float spatialScale = 1.0f;
+  int64_t samplingRatio = -1;
+  bool aligned = false;
+};
+
 struct RandomState {
   uint64_t seed = 0;
   uint64_t offset = 0;  // Philox counter of the first element
@@ -186,6 +195,14 @@ class Backend {
   // decreasing score: keep [N] (uint8) is 1 for each box no higher-ranked kept box overlaps
   // with IoU > iouThreshold.
   virtual void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold) = 0;
+
+  // out [K, C, pooledH, pooledW] (contiguous) from input [N, C, H, W] (any strides) and rois
+  // [K, 5] (contiguous float32; batch indices already checked).
+  virtual void roiAlignForward(const RoiAlignParams& params, const TensorRef& out, const TensorRef& input,
+                               const TensorRef& rois) = 0;
+  // gradInput [N, C, H, W] (contiguous; overwritten) from gradOutput [K, C, pooledH, pooledW].
+  virtual void roiAlignBackward(const RoiAlignParams& params, const TensorRef& gradInput, const TensorRef& gradOutput,
+                                const TensorRef& rois) = 0;
 
   // Updates every parameter (and its state) in place from its gradient, in one launch.
   virtual void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) = 0;

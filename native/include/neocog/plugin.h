@@ -10,7 +10,7 @@
 
 namespace neocog {
 
-constexpr int kPluginAbiVersion = 3;
+constexpr int kPluginAbiVersion = 4;
 
 struct DeviceProperties {
   std::string name;

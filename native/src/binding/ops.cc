@@ -65,6 +65,8 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("poolForward", &Addon::PoolForward),
                                 InstanceMethod("random", &Addon::Random),
                                 InstanceMethod("reduce", &Addon::Reduce),
+                                InstanceMethod("roiAlignBackward", &Addon::RoiAlignBackward),
+                                InstanceMethod("roiAlignForward", &Addon::RoiAlignForward),
                                 InstanceMethod("scatterAdd", &Addon::ScatterAdd),
                                 InstanceMethod("transfer", &Addon::Transfer),
                                 InstanceMethod("unary", &Addon::Unary),
@@ -419,6 +421,61 @@ Napi::Value Addon::Gather(const Napi::CallbackInfo& info) {
     checkGather("gather", input.ref, dim, index.ref, out.ref);
     const TensorRef o = out.ref, x = input.ref, idx = index.ref;
     return submit(info.Env(), *this, "gather", out, {&input, &index}, [o, x, dim, idx](Backend& b) { b.gather(o, x, dim, idx); });
+  });
+}
+
+namespace {
+
+// {pooledH, pooledW, spatialScale, samplingRatio, aligned} (lib/native.ts: NativeRoiAlignParams).
+RoiAlignParams roiAlignParamsArg(const Napi::Value& value) {
+  if (!value.IsObject()) fail(ErrorKind::Internal, "roiAlign: native params must be an object");
+  const Napi::Object o = value.As<Napi::Object>();
+  RoiAlignParams p;
+  p.pooledH = o.Get("pooledH").ToNumber().Int64Value();
+  p.pooledW = o.Get("pooledW").ToNumber().Int64Value();
+  p.spatialScale = o.Get("spatialScale").ToNumber().FloatValue();
+  p.samplingRatio = o.Get("samplingRatio").ToNumber().Int64Value();
+  p.aligned = o.Get("aligned").ToBoolean().Value();
+  if (p.pooledH < 1 || p.pooledW < 1) fail(ErrorKind::Internal, "roiAlign: native output size must be >= 1");
+  return p;
+}
+
+// Backstop: rois contiguous float32 [K, 5]; maps float32 rank 4; out/gradOutput [K, C, ph, pw].
+void checkRoiAlign(const RoiAlignParams& p, const TensorArg& image, const TensorArg& pooled, const TensorArg& rois) {
+  const Layout &x = image.ref.layout, &y = pooled.ref.layout, &r = rois.ref.layout;
+  const bool ok = image.ref.dtype == DType::Float32 && pooled.ref.dtype == DType::Float32 && rois.ref.dtype == DType::Float32 &&
+                  x.ndim == 4 && y.ndim == 4 && r.ndim == 2 && r.shape[1] == 5 && r.isContiguous() && y.shape[0] == r.shape[0] &&
+                  y.shape[1] == x.shape[1] && y.shape[2] == p.pooledH && y.shape[3] == p.pooledW;
+  if (!ok) fail(ErrorKind::Internal, "roiAlign: native operands have inconsistent shapes or dtypes");
+}
+
+}  // namespace
+
+Napi::Value Addon::RoiAlignForward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const RoiAlignParams p = roiAlignParamsArg(info[0]);
+    const TensorArg out = tensorArg(info[1], "roiAlign", "out");
+    const TensorArg input = tensorArg(info[2], "roiAlign", "input");
+    const TensorArg rois = tensorArg(info[3], "roiAlign", "boxes");
+    checkRoiAlign(p, input, out, rois);
+    if (!out.ref.layout.isContiguous()) fail(ErrorKind::Internal, "roiAlign: native out must be contiguous");
+    const TensorRef o = out.ref, x = input.ref, r = rois.ref;
+    return submit(info.Env(), *this, "roiAlign", out, {&input, &rois},
+                  [p, o, x, r](Backend& b) { b.roiAlignForward(p, o, x, r); });
+  });
+}
+
+Napi::Value Addon::RoiAlignBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const RoiAlignParams p = roiAlignParamsArg(info[0]);
+    const TensorArg gradInput = tensorArg(info[1], "roiAlign backward", "gradInput");
+    const TensorArg gradOutput = tensorArg(info[2], "roiAlign backward", "gradOutput");
+    const TensorArg rois = tensorArg(info[3], "roiAlign backward", "boxes");
+    checkRoiAlign(p, gradInput, gradOutput, rois);
+    if (!gradInput.ref.layout.isContiguous()) fail(ErrorKind::Internal, "roiAlign backward: native gradInput must be contiguous");
+    const TensorRef gi = gradInput.ref, go = gradOutput.ref, r = rois.ref;
+    return submit(info.Env(), *this, "roiAlign backward", gradInput, {&gradOutput, &rois},
+                  [p, gi, go, r](Backend& b) { b.roiAlignBackward(p, gi, go, r); });
   });
 }
 

@@ -112,6 +112,14 @@ class CpuBackend final : public Backend {
   void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold) override {
     cpu::nms(keep, boxes, iouThreshold);
   }
+  void roiAlignForward(const RoiAlignParams& p, const TensorRef& out, const TensorRef& input,
+                       const TensorRef& rois) override {
+    cpu::roiAlignForward(p, out, input, rois);
+  }
+  void roiAlignBackward(const RoiAlignParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                        const TensorRef& rois) override {
+    cpu::roiAlignBackward(p, gradInput, gradOutput, rois);
+  }
   void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index) override {
     cpu::gather(out, input, dim, index);
   }

@@ -43,5 +43,8 @@ void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const Ten
 void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors);
 void boxIou(const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold);
+void roiAlignForward(const RoiAlignParams& p, const TensorRef& out, const TensorRef& input, const TensorRef& rois);
+void roiAlignBackward(const RoiAlignParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                      const TensorRef& rois);
 
 }  // namespace neocog::cpu

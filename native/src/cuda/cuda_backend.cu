@@ -148,6 +148,14 @@ class CudaBackend final : public Backend {
   void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold) override {
     run([&] { cuda::nms(handles_, keep, boxes, iouThreshold); });
   }
+  void roiAlignForward(const RoiAlignParams& p, const TensorRef& out, const TensorRef& input,
+                       const TensorRef& rois) override {
+    run([&] { cuda::roiAlignForward(handles_, p, out, input, rois); });
+  }
+  void roiAlignBackward(const RoiAlignParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+                        const TensorRef& rois) override {
+    run([&] { cuda::roiAlignBackward(handles_, p, gradInput, gradOutput, rois); });
+  }
 
  private:
   template <typename Fn>

@@ -51,4 +51,9 @@ void optimizerStep(DeviceHandles& h, const OptimizerStep& step, const std::vecto
 void boxIou(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, double iouThreshold);
 
+void roiAlignForward(DeviceHandles& h, const RoiAlignParams& p, const TensorRef& out, const TensorRef& input,
+                     const TensorRef& rois);
+void roiAlignBackward(DeviceHandles& h, const RoiAlignParams& p, const TensorRef& gradInput,
+                      const TensorRef& gradOutput, const TensorRef& rois);
+
 }  // namespace neocog::cuda
