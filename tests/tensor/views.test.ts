@@ -94,3 +94,19 @@ it('views reject bad dims and sizes', () => {
   expect(() => x.expand(4, 3)).toThrow(ShapeError);
   expect(() => x.slice(0, 0, 2, 0)).toThrow(/positive integer/);
 });
+
+it('transposing copies (tiled) give the same elements as the index arithmetic, with dtype conversion and ragged tiles', () => {
+  // [N, H, W, C] memory seen as [N, C, H, W]: contiguous() is a batch of (C, H*W) transposes.
+  const [n, h, w, c] = [3, 5, 7, 37];
+  const source = arange(n * h * w * c).reshape(n, h, w, c);
+  const nchw = source.permute(0, 3, 1, 2);
+  const values = source.dataSync();
+  const expected: number[] = [];
+  for (let b = 0; b < n; ++b) for (let ch = 0; ch < c; ++ch) for (let y = 0; y < h; ++y) for (let x = 0; x < w; ++x) expected.push(values[((b * h + y) * w + x) * c + ch]!);
+  expect(Array.from(nchw.contiguous().dataSync())).toEqual(expected);
+  expect(Array.from(nchw.to('float32').dataSync())).toEqual(expected);
+  // A plain 2-d transpose and a sliced (non-dense) input take the same path or the row loop.
+  const m = arange(70 * 33).reshape(70, 33);
+  expect(m.transpose(0, 1).contiguous().tolist()).toEqual(Array.from({ length: 33 }, (_, i) => Array.from({ length: 70 }, (_, j) => j * 33 + i)));
+  expect(m.slice(1, 1, 33, 2).transpose(0, 1).contiguous().tolist()).toEqual(Array.from({ length: 16 }, (_, i) => Array.from({ length: 70 }, (_, j) => j * 33 + 1 + 2 * i)));
+});
