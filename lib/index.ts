@@ -52,6 +52,8 @@ export {
   boxArea,
   boxConvert,
   boxIou,
+  distanceBoxIou,
+  generalizedBoxIou,
   nms,
   roiAlign,
   type BoxFormat,

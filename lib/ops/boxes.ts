@@ -1,5 +1,6 @@
 /**
- * Box ops, as torchvision.ops: `boxArea`, `boxIou`, `nms`, `batchedNms`, `boxConvert`.
+ * Box ops, as torchvision.ops: `boxArea`, `boxIou`, `generalizedBoxIou`, `distanceBoxIou`,
+ * `nms`, `batchedNms`, `boxConvert`.
  * Boxes are float32 `[K, 4]` in xyxy format with x1 <= x2 and y1 <= y2 (pixels or any unit).
  * The IoU math lives once in native/src/kernels/boxes.h (CPU and CUDA).
  * @module
@@ -11,7 +12,9 @@ import { empty, fromTypedArray } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { argsort } from './sort.js';
 import { indexSelect } from './indexing.js';
+import { maximum, minimum } from './elementwise.js';
 import { cat } from './shape.js';
+import { clamp } from './statistics.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
 
 /** Box formats of {@link boxConvert}: corners, corner + size, centre + size. */
@@ -57,6 +60,44 @@ export function boxIou(boxes1: Tensor, boxes2: Tensor): Tensor<'float32'> {
     if (cb !== b) cb.dispose();
     return out;
   });
+}
+
+/** Pairwise `[N, M]` pieces of IoU from differentiable ops, plus the enclosing box's size. */
+function pairwise(op: string, boxes1: Tensor, boxes2: Tensor) {
+  const a = checkBoxes(op, 'boxes1', boxes1);
+  const b = checkBoxes(op, 'boxes2', boxes2);
+  checkSameDevice(op, { boxes1: a, boxes2: b });
+  const [ax1, ay1, ax2, ay2] = columns(a).map((c) => c.unsqueeze(1)) as [Tensor, Tensor, Tensor, Tensor];
+  const [bx1, by1, bx2, by2] = columns(b).map((c) => c.unsqueeze(0)) as [Tensor, Tensor, Tensor, Tensor];
+  const interW = clamp(minimum(ax2, bx2).sub(maximum(ax1, bx1)), 0);
+  const interH = clamp(minimum(ay2, by2).sub(maximum(ay1, by1)), 0);
+  const inter = interW.mul(interH);
+  const union = boxArea(a).unsqueeze(1).add(boxArea(b).unsqueeze(0)).sub(inter);
+  const enclosingW = maximum(ax2, bx2).sub(minimum(ax1, bx1));
+  const enclosingH = maximum(ay2, by2).sub(minimum(ay1, by1));
+  const centres = ax1.add(ax2).sub(bx1.add(bx2)).div(2).square().add(ay1.add(ay2).sub(by1.add(by2)).div(2).square());
+  return { iou: inter.div(union), union, enclosingW, enclosingH, centres };
+}
+
+/**
+ * Generalized IoU `[N, M]` of boxes1 `[N, 4]` and boxes2 `[M, 4]` (xyxy), as
+ * `torchvision.ops.generalized_box_iou`: IoU minus the share of the enclosing box that the
+ * union leaves empty, in [-1, 1]. Differentiable (the GIoU loss is `1 - diagonal`).
+ */
+export function generalizedBoxIou(boxes1: Tensor, boxes2: Tensor): Tensor<'float32'> {
+  const { iou, union, enclosingW, enclosingH } = pairwise('generalizedBoxIou', boxes1, boxes2);
+  const enclosing = enclosingW.mul(enclosingH);
+  return iou.sub(enclosing.sub(union).div(enclosing)) as Tensor<'float32'>;
+}
+
+/**
+ * Distance IoU `[N, M]`, as `torchvision.ops.distance_box_iou`: IoU minus the squared
+ * distance of the box centres over the squared diagonal of the enclosing box (`eps` keeps
+ * the quotient finite). Differentiable.
+ */
+export function distanceBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tensor<'float32'> {
+  const { iou, enclosingW, enclosingH, centres } = pairwise('distanceBoxIou', boxes1, boxes2);
+  return iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps))) as Tensor<'float32'>;
 }
 
 /**

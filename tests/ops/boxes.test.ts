@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { batchedNms, boxArea, boxConvert, boxIou, DTypeError, IndexError, manualSeed, nms, randn, roiAlign, ShapeError, tensor, type Device } from '../../lib/index.js';
+import { batchedNms, boxArea, boxConvert, boxIou, distanceBoxIou, DTypeError, generalizedBoxIou, IndexError, manualSeed, nms, randn, roiAlign, ShapeError, tensor, type Device } from '../../lib/index.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 
 // Written by make_box_fixtures.py from torchvision.ops (seeded random boxes, no tied scores).
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/boxes.json', import.meta.url), 'utf8')) as {
-  a: number[]; b: number[]; iou: number[]; boxes: number[]; scores: number[]; idxs: number[];
+  a: number[]; b: number[]; iou: number[]; giou: number[]; diou: number[]; boxes: number[]; scores: number[]; idxs: number[];
   nms: Record<string, number[]>; batched: number[]; cxcywh: number[]; xywh: number[];
   roiInput: number[]; rois: number[];
   roiAlign: Array<{ size: [number, number]; scale: number; ratio: number; aligned: boolean; out: number[]; w: number[]; grad: number[] }>;
@@ -35,6 +35,8 @@ describeDevices('boxes', (device) => {
     const a = boxesOf(fixture.a, device), b = boxesOf(fixture.b, device);
     expectClose(boxIou(a, b).cpu().dataSync(), fixture.iou, 1e-5);
     expect(boxIou(a, b).shape).toEqual([20, 30]);
+    expectClose(generalizedBoxIou(a, b).cpu().dataSync(), fixture.giou, 1e-5);
+    expectClose(distanceBoxIou(a, b).cpu().dataSync(), fixture.diou, 1e-5);
     expectClose(boxConvert(a, 'xyxy', 'cxcywh').cpu().dataSync(), fixture.cxcywh, 1e-5);
     expectClose(boxConvert(a, 'xyxy', 'xywh').cpu().dataSync(), fixture.xywh, 1e-5);
     expectClose(boxConvert(boxConvert(a, 'xyxy', 'cxcywh'), 'cxcywh', 'xyxy').cpu().dataSync(), fixture.a, 1e-4);
@@ -106,4 +108,11 @@ it('roiAlign gradients match finite differences', () => {
   manualSeed(7);
   const rois = tensor([[0, 0.7, 1.2, 4.1, 3.9], [0, 2.2, 0.4, 5.5, 4.8]], { dtype: 'float32' });
   gradcheck((x) => roiAlign(x, rois, [2, 2], { samplingRatio: 2, aligned: true }), [randn([1, 2, 6, 7])]);
+});
+
+it('generalized and distance IoU are differentiable (finite differences)', () => {
+  const a = tensor([[0.5, 1.0, 3.2, 4.1], [2.0, 0.3, 5.5, 2.9]], { dtype: 'float32' });
+  const b = tensor([[1.1, 0.2, 4.0, 3.3], [6.0, 5.0, 7.5, 8.0], [0.0, 0.0, 2.5, 2.0]], { dtype: 'float32' });
+  gradcheck((p, q) => generalizedBoxIou(p, q), [a, b]);
+  gradcheck((p, q) => distanceBoxIou(p, q), [a, b]);
 });
