@@ -13,6 +13,7 @@ import { Flatten, Linear, ReLU } from '../nn/layers/basic.js';
 import { Sequential } from '../nn/layers/containers.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, MaxPool2d } from '../nn/layers/pooling_norm.js';
+import { ArgumentError } from '../errors.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ClassifierOptions } from './classifiers.js';
@@ -56,6 +57,9 @@ export interface ResNet34CifarOptions extends ClassifierOptions {
  * net.call(randn([8, 3, 32, 32])).shape // [8, 10]
  */
 export function resnet34Cifar(opts: ResNet34CifarOptions = {}): Sequential {
+  if (opts.stem !== undefined && opts.stem !== 'cifar' && opts.stem !== 'imagenet') {
+    throw new ArgumentError(`resnet34Cifar: expected stem 'cifar' or 'imagenet', got ${String(opts.stem)}`);
+  }
   const inC = opts.inChannels ?? 3;
   const stem: Module[] =
     opts.stem === 'imagenet'

@@ -41,6 +41,7 @@ it("the course's CIFAR ResNet-34: 3-4-6-3 residual units, 'same' padding, counts
   out.sum().backward();
   expect([...net.parameters()].every((p) => p.grad !== null)).toBe(true);
   net.dispose();
+  expect(() => models.resnet34Cifar({ stem: 'tiny' as never })).toThrow(/stem 'cifar' or 'imagenet'/);
 });
 
 it('VGG parameter counts equal torchvision', () => {

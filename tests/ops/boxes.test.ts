@@ -101,6 +101,13 @@ describeDevices('boxes', (device) => {
     expect(() => nms(two.to('int32'), tensor([1, 2], { dtype: 'float32', device }), 0.5)).toThrow(DTypeError);
     expect(() => boxIou(two, tensor([[1, 2, 3]], { dtype: 'float32', device }))).toThrow(/boxes2 of shape \[K, 4\]/);
     expect(() => boxConvert(two, 'xyxy', 'polar' as never)).toThrow(/outFmt/);
+    expect(() => boxArea(two.reshape(1, 8))).toThrow(/boxes of shape \[K, 4\]/);
+    expect(() => generalizedBoxIou(two, two.reshape(4, 2))).toThrow(ShapeError);
+    expect(() => distanceBoxIou(two.to('int32'), two)).toThrow(DTypeError);
+    const scores2 = tensor([1, 2], { dtype: 'float32', device });
+    expect(() => batchedNms(two, scores2, tensor([0, 1], { dtype: 'float32', device }), 0.5)).toThrow(DTypeError);
+    expect(() => batchedNms(two, scores2, tensor([0, 1, 2], { device }), 0.5)).toThrow(/idxs of shape \[2\]/);
+    expect(() => nms(two, scores2, Number.NaN)).toThrow(/iouThreshold/);
   });
 });
 
