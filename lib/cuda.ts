@@ -2,14 +2,19 @@
  * Finding and loading the CUDA plugin (libneocog_cuda.so) and the cuDNN 9 / cuBLAS 13
  * libraries it links. Every failure becomes a reason string that says what is missing;
  * `cuda.isAvailable()` is false and `to('cuda')` throws a DeviceError with that reason.
+ * `NEOCOG_BACKEND` chooses: `auto` (default: CUDA when usable), `cpu` (never load the plugin)
+ * or `cuda` (importing neocog fails, with the reason, when CUDA is not usable).
  * @module
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 
-import { DeviceError } from './errors.js';
-import { addonPath, native, type CudaDeviceProperties } from './native.js';
+import { ArgumentError, DeviceError } from './errors.js';
+import { addonPath, native, packageRoot, type CudaDeviceProperties } from './native.js';
 
 /** cuDNN 9 is split into these libraries; a partial set aborts the process when cuDNN loads
  * a missing part, so all must be present before anything is loaded. */
@@ -32,8 +37,61 @@ interface Probe {
 
 let probe: Probe | undefined;
 
-function pluginPath(): string {
-  return process.env.NEOCOG_CUDA_PLUGIN ?? join(dirname(addonPath), 'libneocog_cuda.so');
+const PLUGIN = 'libneocog_cuda.so';
+/** The optional package carrying the prebuilt plugin (packages/linux-x64-cuda13). */
+const CUDA_PACKAGE = '@neocog/linux-x64-cuda13';
+
+/** NEOCOG_BACKEND, validated. */
+export function backendChoice(): 'auto' | 'cpu' | 'cuda' {
+  const value = process.env.NEOCOG_BACKEND ?? 'auto';
+  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
+  throw new ArgumentError(`NEOCOG_BACKEND must be 'auto', 'cpu' or 'cuda', got '${value}'`);
+}
+
+/** The plugin to load: NEOCOG_CUDA_PLUGIN, else one beside the addon (a local build), else
+ * the optional package's; undefined when there is none. */
+function pluginPath(): string | undefined {
+  const explicit = process.env.NEOCOG_CUDA_PLUGIN;
+  if (explicit) return explicit;
+  const local = join(dirname(addonPath), PLUGIN);
+  if (existsSync(local)) return local;
+  try {
+    const manifest = createRequire(join(packageRoot, 'package.json')).resolve(`${CUDA_PACKAGE}/package.json`);
+    const packaged = join(dirname(manifest), PLUGIN);
+    return existsSync(packaged) ? packaged : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Loads the plugin in a throwaway Node process first: a broken driver or a mismatched library
+ * can crash the process that initialises CUDA, and that must not be the user's. Returns why
+ * the plugin must not be loaded here, or null when the check ended normally (a clean error
+ * in the child is reported by the in-process load, which raises it again).
+ * @internal
+ */
+export function verifyPluginInChild(plugin: string, dependencies: readonly string[], addon = addonPath): string | null {
+  const script =
+    `const addon = require(${JSON.stringify(addon)});` +
+    `addon.cudaLoad(${JSON.stringify(plugin)}, ${JSON.stringify(dependencies)});` +
+    'addon.cudaDeviceCount();';
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
+  const fallback = 'set NEOCOG_BACKEND=cpu to use the CPU without this check';
+  if (result.error) {
+    const timedOut = (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+    return timedOut
+      ? `loading the CUDA plugin hung for 120 s in a check process (the NVIDIA driver may be stuck; nvidia-smi should answer); ${fallback}`
+      : `could not start a process to check the CUDA plugin (${result.error.message}); ${fallback}`;
+  }
+  if (result.signal) {
+    const detail = result.stderr.trim().split('\n').slice(-3).join(' / ');
+    return (
+      `loading the CUDA plugin crashed a check process (${result.signal}${detail ? `: ${detail}` : ''}); ` +
+      `the NVIDIA driver or the cuDNN/cuBLAS install is broken (check nvidia-smi, reinstall nvidia-cudnn-cu13 nvidia-cublas); ${fallback}`
+    );
+  }
+  return null;
 }
 
 function globDirs(parent: string, prefix: string, rest: string): string[] {
@@ -59,9 +117,9 @@ function pythonSiteDirs(): string[] {
   return sites;
 }
 
-function buildHints(): { cudnnLibDir?: string; cublasLibDir?: string } {
+function buildHints(plugin: string): { cudnnLibDir?: string; cublasLibDir?: string } {
   try {
-    return JSON.parse(readFileSync(join(dirname(pluginPath()), 'neocog_cuda.json'), 'utf8')) as {
+    return JSON.parse(readFileSync(join(dirname(plugin), 'neocog_cuda.json'), 'utf8')) as {
       cudnnLibDir?: string;
       cublasLibDir?: string;
     };
@@ -107,16 +165,17 @@ function findLibraries(
 }
 
 function runProbe(): Probe {
+  if (backendChoice() === 'cpu') return { reason: 'the CUDA backend is turned off (NEOCOG_BACKEND=cpu)', deviceCount: 0 };
   const plugin = pluginPath();
-  if (!existsSync(plugin)) {
+  if (plugin === undefined || !existsSync(plugin)) {
     return {
       reason:
-        'the CUDA plugin was not built (neocog was compiled without nvcc/cuDNN; rebuild with ' +
-        'NEOCOG_CUDA=ON and the CUDA toolkit, nvidia-cudnn-cu13 and nvidia-cublas installed)',
+        `the CUDA plugin is not installed (npm install ${CUDA_PACKAGE}) and was not built ` +
+        '(to build it: NEOCOG_CUDA=ON npm rebuild neocog, with nvcc, nvidia-cudnn-cu13 and nvidia-cublas installed)',
       deviceCount: 0,
     };
   }
-  const hints = buildHints();
+  const hints = buildHints(plugin);
   const cudnn = findLibraries(
     'cuDNN 9',
     CUDNN_LIBRARIES,
@@ -138,6 +197,8 @@ function runProbe(): Probe {
     ...CUBLAS_LIBRARIES.map((name) => join(cublas.dir, name)),
     join(cudnn.dir, 'libcudnn.so.9'),
   ];
+  const crashed = verifyPluginInChild(plugin, dependencies);
+  if (crashed !== null) return { reason: crashed, deviceCount: 0 };
   try {
     native.cudaLoad(plugin, dependencies);
     const deviceCount = native.cudaDeviceCount();
@@ -181,3 +242,10 @@ export const cuda = {
     return native.cudaProperties(device);
   },
 };
+
+// NEOCOG_BACKEND=cuda: fail at import, with the reason, rather than at the first to('cuda').
+// Worker threads (DataLoader workers) make CPU batches and probe lazily as usual.
+if (backendChoice() === 'cuda' && isMainThread) {
+  const reason = cudaUnavailableReason();
+  if (reason !== null) throw new DeviceError(`NEOCOG_BACKEND=cuda, but CUDA cannot be used: ${reason}`);
+}

@@ -1,7 +1,8 @@
 /**
- * Loads the addon (node-gyp-build: `build/Release` first, then `prebuilds/`) and types its
- * surface. Every function is wrapped so native errors arrive as the typed classes of
- * `errors.ts`; nothing else in `lib/` touches the raw binding.
+ * Loads the addon (node-gyp-build: a local `build/Release` first, then `prebuilds/`) and types
+ * its surface; a load failure says what to do about it. Every function is wrapped so native
+ * errors arrive as the typed classes of `errors.ts`; nothing else in `lib/` touches the raw
+ * binding.
  * @internal
  * @module
  */
@@ -9,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { fromNativeError } from './errors.js';
+import { fromNativeError, NeocogError } from './errors.js';
 
 /** An opaque owner of native memory; one per Tensor. */
 export interface StorageHandle {
@@ -207,20 +208,48 @@ interface NodeGypBuild {
   resolve(dir: string): string;
 }
 
+/** What to do when the addon at `path` was found but would not load (`message` is dlopen's). */
+export function addonLoadHint(message: string, path: string): string {
+  const localBuild = /[\\/]build[\\/](Release|Debug)[\\/]/.test(path);
+  const rebuild = 'build from source instead: `NEOCOG_FORCE_BUILD=1 npm rebuild neocog` (needs cmake, g++ and libdnnl-dev)';
+  if (/GLIBC(XX)?_[\d.]+'? not found/.test(message)) {
+    return (
+      "this system's C/C++ runtime is older than the prebuilt addon needs (glibc 2.34 and libstdc++ " +
+      `of GCC 12: Debian 12, Ubuntu 22.04, RHEL 9 or newer); ${rebuild}`
+    );
+  }
+  if (/cannot open shared object file/.test(message)) {
+    return localBuild
+      ? 'the local build links the system oneDNN, which is missing: install it (sudo apt-get install libdnnl2) ' +
+          `or delete ${dirname(dirname(path))} to use the prebuilt addon`
+      : `a library bundled beside the prebuilt addon is missing: reinstall neocog, or ${rebuild}`;
+  }
+  return `reinstall neocog, or ${rebuild}`;
+}
+
 function load(): { binding: NativeBinding; path: string } {
   const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
   let path: string;
   try {
+    // A local build (build/Release, build/Debug) first, then prebuilds/<platform>-<arch>.
     path = nodeGypBuild.resolve(packageRoot);
   } catch (cause) {
-    throw new Error(
+    throw new NeocogError(
       'neocog: the native addon is not built and no prebuild matches this platform ' +
-        `(${process.platform}-${process.arch}). Run \`npm install\` in ${packageRoot} ` +
+        `(${process.platform}-${process.arch}, ${process.versions.node}). Run \`npm install\` in ${packageRoot} ` +
         '(building needs cmake, g++ and libdnnl-dev).',
       { cause },
     );
   }
-  const raw = require(path) as Record<string, unknown>;
+  let raw: Record<string, unknown>;
+  try {
+    raw = require(path) as Record<string, unknown>;
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new NeocogError(`neocog: the native addon ${path} failed to load: ${message}\n  ${addonLoadHint(message, path)}`, {
+      cause,
+    });
+  }
   const wrapped: Record<string, unknown> = {};
   // Node-API defines the exports as non-enumerable properties.
   for (const name of Object.getOwnPropertyNames(raw)) {

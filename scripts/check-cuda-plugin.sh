@@ -28,7 +28,7 @@ reason=$(npx --no-install tsx -e "import('./lib/index.ts').then(({ cuda }) => co
 echo "cuda probe: $reason"
 case "$reason" in
   AVAILABLE) echo "a GPU is present: run tests/gpu (see README)";;
-  *"was not built"*|*".so.9 not found"*|*".so.13 not found"*|*incomplete*|*"cannot load"*|*"failed to start"*)
+  *"not installed"*|*"crashed a check process"*|*"hung"*|*".so.9 not found"*|*".so.13 not found"*|*incomplete*|*"cannot load"*|*"failed to start"*)
     echo "FAIL: the plugin did not load"; exit 1;;
   *) echo "OK: the plugin loaded and reported why no GPU can be used";;
 esac

@@ -10,12 +10,15 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-function loads() {
+/** The path of a prebuilt or already-built addon that loads here, or null. */
+function loadable() {
   try {
-    require('node-gyp-build')(root);
-    return true;
+    const nodeGypBuild = require('node-gyp-build');
+    const path = nodeGypBuild.resolve(root);
+    require(path);
+    return path;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -23,8 +26,11 @@ function has(command, args = ['--version']) {
   return spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 }
 
-if (process.env.NEOCOG_FORCE_BUILD !== '1' && loads()) {
-  console.log('neocog: using the existing native addon (prebuild or earlier build)');
+const forced = process.env.NEOCOG_FORCE_BUILD === '1';
+const existing = forced ? null : loadable();
+if (existing) {
+  const kind = existing.includes('/prebuilds/') ? 'the prebuilt addon' : 'an existing local build';
+  console.log(`neocog: using ${kind} (${existing}); nothing to compile`);
   process.exit(0);
 }
 
@@ -49,7 +55,11 @@ if (process.env.NEOCOG_INSTALL_CHECK_ONLY === '1') {
   process.exit(0);
 }
 
-console.log('neocog: no prebuilt addon matches; building from source with cmake-js');
+console.log(
+  forced
+    ? 'neocog: NEOCOG_FORCE_BUILD=1: building from source with cmake-js'
+    : `neocog: no prebuilt addon loads on this machine (${process.platform}-${process.arch}); building from source with cmake-js`,
+);
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 try {
   execFileSync(process.execPath, [cmakeJs, 'rebuild', '--directory', root], { stdio: 'inherit', cwd: root });

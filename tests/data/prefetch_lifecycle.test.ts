@@ -38,7 +38,7 @@ it('breaking out early stops (or, when persistent, cancels) the workers; the nex
 
 /**
  * lib/ and the worker fixtures compiled to JavaScript in a package beside the repo's native
- * build: what `npm run build` ships, run without any TypeScript loader.
+ * build: what `npm run build:ts` ships, run without any TypeScript loader.
  */
 const compiled = (() => {
   let pkg: string | undefined;

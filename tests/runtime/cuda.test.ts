@@ -12,7 +12,7 @@ it.runIf(!cuda.isAvailable())('without a usable GPU, isAvailable() is false and 
   expect(cuda.deviceCount()).toBe(0);
   const reason = cuda.unavailableReason();
   expect(reason).toBeTypeOf('string');
-  if (!pluginBuilt) expect(reason).toMatch(/plugin was not built/);
+  if (!pluginBuilt) expect(reason).toMatch(/plugin is not installed \(npm install @neocog\/linux-x64-cuda13\) and was not built/);
   else expect(reason).toMatch(/driver|libcudnn|cuDNN|cuBLAS|no CUDA device/);
 });
 

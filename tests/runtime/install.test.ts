@@ -35,5 +35,5 @@ it('with the tools present, the check passes', () => {
 it('with an addon already built, install uses it and builds nothing', () => {
   const result = spawnSync(process.execPath, [script], { encoding: 'utf8' });
   expect(result.status).toBe(0);
-  expect(result.stdout).toMatch(/using the existing native addon/);
+  expect(result.stdout).toMatch(/using an existing local build/);
 });

@@ -65,7 +65,8 @@ extern "C" int neocog_cuda_plugin_create(int abiVersion, std::unique_ptr<neocog:
                                          std::string* error) {
   if (abiVersion != neocog::kPluginAbiVersion) {
     *error = "plugin ABI " + std::to_string(neocog::kPluginAbiVersion) + " does not match the addon's " +
-             std::to_string(abiVersion) + " (rebuild neocog)";
+             std::to_string(abiVersion) +
+             " (install @neocog/linux-x64-cuda13 of the same version as neocog, or rebuild neocog)";
     return 1;
   }
   try {
