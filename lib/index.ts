@@ -15,6 +15,7 @@ export {
   ShapeError,
 } from './errors.js';
 export { cuda } from './cuda.js';
+export { backends } from './backends.js';
 export type { CudaDeviceProperties } from './native.js';
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export {
@@ -31,7 +32,9 @@ export {
   zerosLike,
   type TensorOptions,
 } from './tensor/creation.js';
-export { dtypes, type DType, type TensorData, type TypedArrayFor } from './tensor/dtype.js';
+export { dtypes, type DType, type HalfDType, type TensorData, type TypedArrayFor } from './tensor/dtype.js';
+export { autocast, isAutocastEnabled, type AutocastOptions } from './amp/autocast.js';
+export { GradScaler, type GradScalerOptions, type GradScalerState } from './amp/grad_scaler.js';
 export { synchronize, synchronizeSync, type Device, type DeviceLike } from './tensor/device.js';
 export { emptyCache, keep, memory, scope, type DeviceMemory } from './tensor/memory.js';
 export { getRngState, initialSeed, manualSeed, setRngState } from './tensor/random.js';

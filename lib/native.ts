@@ -49,7 +49,8 @@ export interface CudaDeviceProperties {
   driverVersion: number;
 }
 
-/** Convolution geometry (native ConvParams): one entry per spatial dim; dilation 1 = none. */
+/** Convolution geometry (native ConvParams): one entry per spatial dim; dilation 1 = none.
+ * allowTf32/deterministic are the cuDNN settings of `backends` when the op was queued. */
 export interface NativeConvParams {
   spatial: number;
   stride: readonly number[];
@@ -57,6 +58,8 @@ export interface NativeConvParams {
   padEnd: readonly number[];
   dilation: readonly number[];
   groups: number;
+  allowTf32: boolean;
+  deterministic: boolean;
 }
 
 /** Pooling geometry (native PoolParams): mode 0 = max, 1 = average. */
@@ -164,7 +167,7 @@ export interface NativeBinding {
   gather(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   indexAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   indexSelect(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
-  matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor, allowTf32: boolean): void;
   nms(keep: NativeTensor, boxes: NativeTensor, iouThreshold: number): void;
   optimizerStep(step: NativeOptimizerStep, entries: NativeOptimizerEntry[]): void;
   poolBackward(params: NativePoolParams, gradInput: NativeTensor, gradOutput: NativeTensor, indices: NativeTensor | null): void;

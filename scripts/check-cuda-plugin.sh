@@ -12,7 +12,7 @@ printf 'plugin size: %s bytes (%s)\n' "$(stat -c %s "$plugin")" "$(du -h "$plugi
 # Captured first: `nm | grep -q` would fail under pipefail when grep stops reading early.
 undefined=$(nm -D --undefined-only "$plugin")
 defined=$(nm -D --defined-only "$plugin")
-for symbol in cudnnCreate cudnnSetStream cudnnGetVersion cublasCreate_v2 cublasSetStream_v2 cublasSgemmStridedBatched; do
+for symbol in cudnnCreate cudnnSetStream cudnnGetVersion cublasCreate_v2 cublasSetStream_v2 cublasSgemmStridedBatched cublasGemmStridedBatchedEx; do
   grep -qw "$symbol" <<<"$undefined" || { echo "FAIL: $plugin does not reference $symbol"; exit 1; }
 done
 echo "plugin references: $(grep -oE '(cudnn|cublas)[A-Za-z_0-9]+' <<<"$undefined" | sort -u | tr '\n' ' ')"

@@ -5,6 +5,7 @@
  * @module
  */
 import { ArgumentError, ShapeError } from '../errors.js';
+import { addInFloat32 } from '../amp/autocast.js';
 import { onesLike } from '../tensor/creation.js';
 import { keep, scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -131,7 +132,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
           if (previous === undefined) {
             pending.set(input.gradFn, ig);
           } else {
-            pending.set(input.gradFn, previous.add(ig));
+            pending.set(input.gradFn, addInFloat32(previous, ig));
             previous.dispose();
             ig.dispose();
           }

@@ -9,11 +9,12 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 
 import { FormatError } from '../errors.js';
-import { fromTypedArray } from '../tensor/creation.js';
-import type { DType } from '../tensor/dtype.js';
+import { fromBytes, fromTypedArray } from '../tensor/creation.js';
+import type { DType, HalfDType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-const TO_FILE: Record<DType, string> = { float32: 'F32', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
+const TO_FILE: Record<DType, string> = { float32: 'F32', int32: 'I32', uint8: 'U8', bool: 'BOOL', float16: 'F16', bfloat16: 'BF16' };
+const HALF_FROM_FILE: Record<string, HalfDType> = { F16: 'float16', BF16: 'bfloat16' };
 const ELEMENT_BYTES: Record<string, number> = { F32: 4, I32: 4, U8: 1, BOOL: 1, I64: 8, F64: 8, F16: 2, BF16: 2 };
 
 /** Serialises tensors (row-major, little-endian) with optional string metadata. */
@@ -23,8 +24,10 @@ export function serializeSafetensors(tensors: ReadonlyMap<string, Tensor>, metad
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const [name, t] of [...tensors.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const values = t.cpu().dataSync();
-    const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    const cpu = t.cpu();
+    const raw = cpu._bytesSync();
+    if (cpu !== t) cpu.dispose();
+    const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     header[name] = { dtype: TO_FILE[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     chunks.push(bytes);
     offset += bytes.length;
@@ -92,7 +95,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'buffer'): Safetens
     const expected = (shape as number[]).reduce((a, b) => a * b, 1) * ELEMENT_BYTES[dtype as string]!;
     if (begin < 0 || end < begin || end > dataLength) fail(`is truncated: tensor ${name} ends at byte ${end} of ${dataLength}`);
     if (end - begin !== expected) fail(`has tensor ${name} with ${end - begin} bytes, its shape needs ${expected}`);
-    if (!['F32', 'I32', 'U8', 'BOOL', 'I64'].includes(dtype as string)) fail(`has tensor ${name} of dtype ${String(dtype)}, which neocog cannot hold`);
+    if (!['F32', 'I32', 'U8', 'BOOL', 'I64', 'F16', 'BF16'].includes(dtype as string)) fail(`has tensor ${name} of dtype ${String(dtype)}, which neocog cannot hold`);
     plans.push({ name, dtype: dtype as string, shape: shape as number[], begin, end });
   }
   // Copy out every tensor's bytes (the file buffer may be unaligned) before creating any.
@@ -113,6 +116,11 @@ export function parseSafetensors(bytes: Uint8Array, source = 'buffer'): Safetens
   });
   const tensors = new Map<string, Tensor>();
   plans.forEach((plan, i) => {
+    const half = HALF_FROM_FILE[plan.dtype];
+    if (half) {
+      tensors.set(plan.name, fromBytes('loadSafetensors', arrays[i] as Uint8Array, plan.shape, half));
+      return;
+    }
     const t = fromTypedArray(arrays[i]! as Float32Array | Int32Array | Uint8Array, plan.shape);
     if (plan.dtype !== 'BOOL') {
       tensors.set(plan.name, t);

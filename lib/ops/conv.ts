@@ -11,7 +11,9 @@ import { empty } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { pad } from './shape.js';
-import { checkDTypeIn, checkSameDevice, checkTensor, intTuple, withBatchDim } from './validate.js';
+import { autocastTarget, inHalf } from '../amp/autocast.js';
+import { convMathOptions } from '../backends.js';
+import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES, intTuple, withBatchDim } from './validate.js';
 
 /** Options of the convolutions; numbers apply to every spatial dim. */
 export interface ConvOptions {
@@ -80,7 +82,7 @@ export function convParams(
     }
     return Math.floor((padded - span) / stride[i]!) + 1;
   });
-  return { spatial, stride, padBegin, padEnd, dilation, groups, outSpatial };
+  return { spatial, stride, padBegin, padEnd, dilation, groups, outSpatial, ...convMathOptions() };
 }
 
 function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvOptions = {}): Tensor<'float32'> {
@@ -89,9 +91,10 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
   checkTensor(op, 'weight', weight);
   if (bias !== undefined && bias !== null) checkTensor(op, 'bias', bias);
   checkSameDevice(op, bias ? { input: x, weight, bias } : { input: x, weight });
-  checkDTypeIn(op, 'input', x, ['float32']);
-  checkDTypeIn(op, 'weight', weight, ['float32']);
-  if (bias) checkDTypeIn(op, 'bias', bias, ['float32']);
+  checkDTypeIn(op, 'input', x, FLOAT_DTYPES);
+  checkSameDType(op, bias ? { input: x, weight, bias } : { input: x, weight });
+  const half = autocastTarget(x.device, x.dtype);
+  if (half) return inHalf(half, [x, weight, bias], ([xh, wh, bh]) => convNd(spatial, xh!, wh!, bh, opts));
   if (weight.ndim !== spatial + 2) {
     throw new ShapeError(`${op}: expected weight rank ${spatial + 2} ([out, in / groups, ${spatial === 1 ? 'k' : spatial === 2 ? 'kH, kW' : 'kD, kH, kW'}]), got ${weight.ndim}`);
   }
@@ -137,7 +140,8 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
   // cuDNN reads filters packed; oneDNN would reorder anyway.
   const w = weight.isContiguous() ? weight : weight.contiguous();
   try {
-    const out = empty(op, outShape, 'float32', x.device, channelsLastStrides(outShape));
+    // float32, or the operands' 16-bit dtype (accumulating in float32 inside oneDNN/cuDNN).
+    const out = empty(op, outShape, x.dtype, x.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
     native.convForward(params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'), bias ? bias._native(op, 'bias') : null);
     if (!needsGrad(x, weight, bias)) return out;
     const savedInput = saveForBackward(x);
@@ -147,13 +151,13 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
       out,
       [x, weight, bias ?? null],
       (g) => {
-        const gradInput = x.requiresGrad ? empty(`${op}Backward`, savedInput.shape, 'float32', g.device, channelsLastStrides(savedInput.shape)) : null;
+        const gradInput = x.requiresGrad ? empty(`${op}Backward`, savedInput.shape, x.dtype, g.device, channelsLastStrides(savedInput.shape)) : null;
         if (gradInput) native.convBackwardData(params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'));
         let gradWeight: Tensor | null = null;
         let gradBias: Tensor | null = null;
         if (weight.requiresGrad || bias?.requiresGrad) {
-          gradWeight = empty(`${op}Backward`, savedWeight.shape, 'float32', g.device);
-          gradBias = bias ? empty(`${op}Backward`, [outChannels], 'float32', g.device) : null;
+          gradWeight = empty(`${op}Backward`, savedWeight.shape, x.dtype, g.device);
+          gradBias = bias ? empty(`${op}Backward`, [outChannels], x.dtype, g.device) : null;
           native.convBackwardWeight(params, gradWeight._native(op, 'gradWeight'), gradBias ? gradBias._native(op, 'gradBias') : null, g._native(op, 'grad'), savedInput._native(op, 'input'));
         }
         return [gradInput, weight.requiresGrad ? gradWeight : null, bias?.requiresGrad ? gradBias : null];

@@ -17,7 +17,9 @@ import { native, type NativeConvParams } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDTypeIn, checkSameDevice, checkTensor, intTuple, withBatchDim } from './validate.js';
+import { addInFloat32, autocastTarget, inHalf } from '../amp/autocast.js';
+import { convMathOptions } from '../backends.js';
+import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES, intTuple, withBatchDim } from './validate.js';
 
 /** Options of the transposed convolutions; numbers apply to every spatial dim. */
 export interface ConvTransposeOptions {
@@ -31,13 +33,30 @@ export interface ConvTransposeOptions {
 }
 
 
+/** `result + bias` over the channel dim (16-bit results add in float32); disposes `result`. */
+function addBias(result: Tensor<'float32'>, bias: Tensor, spatial: number): Tensor<'float32'> {
+  const shaped = bias.reshape([1, bias.shape[0]!, ...new Array<number>(spatial).fill(1)]);
+  try {
+    return addInFloat32(result, shaped) as Tensor<'float32'>;
+  } finally {
+    result.dispose();
+    shaped.dispose();
+  }
+}
+
 function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvTransposeOptions = {}): Tensor<'float32'> {
   const op = `convTranspose${spatial}d`;
   checkTensor(op, 'input', x);
   checkTensor(op, 'weight', weight);
   if (bias) checkTensor(op, 'bias', bias);
   checkSameDevice(op, bias ? { input: x, weight, bias } : { input: x, weight });
-  for (const [name, t] of Object.entries({ input: x, weight, ...(bias ? { bias } : {}) })) checkDTypeIn(op, name, t, ['float32']);
+  checkDTypeIn(op, 'input', x, FLOAT_DTYPES);
+  checkSameDType(op, bias ? { input: x, weight, bias } : { input: x, weight });
+  const half = autocastTarget(x.device, x.dtype);
+  if (half) {
+    const product = inHalf(half, [x, weight], ([xh, wh]) => convTransposeNd(spatial, xh!, wh!, null, opts));
+    return bias ? addBias(product, bias, spatial) : product;
+  }
   if (weight.ndim !== spatial + 2) throw new ShapeError(`${op}: expected weight rank ${spatial + 2} ([in, out / groups, ...kernel]), got ${weight.ndim}`);
   if (x.ndim === spatial + 1) {
     return withBatchDim(x, (batched) => convTransposeNd(spatial, batched, weight, bias, opts));
@@ -63,11 +82,11 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
     if (out < 1) throw new ShapeError(`${op}: the output of spatial dim ${i} would have size ${out}`);
     return out;
   });
-  const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd: padding, dilation, groups };
+  const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd: padding, dilation, groups, ...convMathOptions() };
   const w = weight.isContiguous() ? weight : weight.contiguous();
   try {
     const outShape = [x.shape[0]!, outChannels, ...outSpatial];
-    const out = empty(op, outShape, 'float32', x.device, channelsLastStrides(outShape));
+    const out = empty(op, outShape, x.dtype, x.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
     native.convBackwardData(params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'));
     let result: Tensor<'float32'> = out;
     if (needsGrad(x, weight)) {
@@ -80,12 +99,12 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
         (g) => {
           let gradInput: Tensor | null = null;
           if (x.requiresGrad) {
-            gradInput = empty(`${op}Backward`, savedInput.shape, 'float32', g.device, channelsLastStrides(savedInput.shape));
+            gradInput = empty(`${op}Backward`, savedInput.shape, x.dtype, g.device, channelsLastStrides(savedInput.shape));
             native.convForward(params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'), null);
           }
           let gradWeight: Tensor | null = null;
           if (weight.requiresGrad) {
-            gradWeight = empty(`${op}Backward`, savedWeight.shape, 'float32', g.device);
+            gradWeight = empty(`${op}Backward`, savedWeight.shape, x.dtype, g.device);
             native.convBackwardWeight(params, gradWeight._native(op, 'gradWeight'), null, savedInput._native(op, 'input'), g._native(op, 'grad'));
           }
           return [gradInput, gradWeight];
@@ -93,12 +112,7 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
         [savedInput, savedWeight],
       );
     }
-    if (!bias) return result;
-    try {
-      return result.add(bias.reshape([1, outChannels, ...new Array<number>(spatial).fill(1)])) as Tensor<'float32'>;
-    } finally {
-      result.dispose();
-    }
+    return bias ? addBias(result, bias, spatial) : result;
   } finally {
     if (w !== weight) w.dispose();
   }

@@ -2,6 +2,7 @@
  * Fully connected layer math, as `F.linear`: `x @ weight^T + bias`.
  * @module
  */
+import { addInFloat32 } from '../amp/autocast.js';
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { matmul } from './matmul.js';
@@ -22,5 +23,5 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
     throw new ShapeError(`linear: expected bias of shape [${weight.shape[0]}], got [${bias.shape.join(', ')}]`);
   }
   const product = matmul(input, weight.transpose(0, 1));
-  return bias ? product.add(bias) : product;
+  return (bias ? addInFloat32(product, bias) : product) as Tensor<'float32'>;
 }

@@ -10,7 +10,9 @@ import { empty } from '../tensor/creation.js';
 import { broadcastShapes, broadcastStrides, numelOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { sumTo } from './reduce.js';
-import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
+import { autocastTarget, inHalf } from '../amp/autocast.js';
+import { backends } from '../backends.js';
+import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES } from './validate.js';
 
 /** True when the last two dims are row- or column-contiguous (what cuBLAS can read). */
 function isMatrixLayout(t: Tensor): boolean {
@@ -32,6 +34,10 @@ function asMatrix(t: Tensor): Tensor {
  * matmul(randn([8, 3, 4]), randn([4, 5])).shape // [8, 3, 5]
  */
 export function matmul(input: Tensor, other: Tensor): Tensor<'float32'> {
+  checkTensor('matmul', 'input', input);
+  checkTensor('matmul', 'other', other);
+  const half = autocastTarget(input.device, input.dtype);
+  if (half && other.dtype === 'float32') return inHalf(half, [input, other], ([a, b]) => matmul(a!, b!));
   const out = matmulForward(input, other);
   if (!needsGrad(input, other)) return out;
   const a = saveForBackward(input);
@@ -46,20 +52,33 @@ export function matmul(input: Tensor, other: Tensor): Tensor<'float32'> {
       const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
       const c2Shape = [...g.shape.slice(0, g.ndim - (a.ndim === 1 ? 0 : 1) - (b.ndim === 1 ? 0 : 1)), a2.shape[a2.ndim - 2]!, b2.shape[b2.ndim - 1]!];
       const g2 = g.reshape(c2Shape);
-      const ga = sumTo(matmulForward(g2, b2.transpose(-1, -2)), a2.shape).reshape(a.shape);
-      const gb = sumTo(matmulForward(a2.transpose(-1, -2), g2), b2.shape).reshape(b.shape);
+      const ga = reduceTo(matmulForward(g2, b2.transpose(-1, -2)), a2.shape).reshape(a.shape);
+      const gb = reduceTo(matmulForward(a2.transpose(-1, -2), g2), b2.shape).reshape(b.shape);
       return [ga, gb];
     },
     [a, b],
   );
 }
 
+/** sumTo over broadcast batch dims; 16-bit gradients are summed in float32. */
+function reduceTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.dtype === 'float32' || g.shape.join(',') === shape.join(',')) return sumTo(g, shape);
+  const wide = g.to('float32');
+  const summed = sumTo(wide, shape);
+  try {
+    return summed.to(g.dtype);
+  } finally {
+    wide.dispose();
+    summed.dispose();
+  }
+}
+
 function matmulForward(input: Tensor, other: Tensor): Tensor<'float32'> {
   checkTensor('matmul', 'input', input);
   checkTensor('matmul', 'other', other);
   checkSameDevice('matmul', { input, other });
-  checkDTypeIn('matmul', 'input', input, ['float32']);
-  checkDTypeIn('matmul', 'other', other, ['float32']);
+  checkDTypeIn('matmul', 'input', input, FLOAT_DTYPES);
+  checkSameDType('matmul', { input, other });
   if (input.ndim === 0 || other.ndim === 0) {
     throw new ShapeError(`matmul: both arguments need at least 1 dimension, got ${input.ndim}-d and ${other.ndim}-d`);
   }
@@ -74,7 +93,7 @@ function matmulForward(input: Tensor, other: Tensor): Tensor<'float32'> {
       );
     }
     const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
-    const out = empty('matmul', [...batch, m, n], 'float32', input.device);
+    const out = empty('matmul', [...batch, m, n], input.dtype, input.device) as Tensor<'float32'>;
     // The binding takes [B, M, K] x [B, K, N]: fold the batch dims into one.
     const fold = (t: Tensor, rows: number, cols: number) => {
       const full = broadcastStrides(t.shape, t.strides, [...batch, rows, cols]);
@@ -90,6 +109,7 @@ function matmulForward(input: Tensor, other: Tensor): Tensor<'float32'> {
       };
     };
     const target = { ...out._native('matmul', 'out'), shape: [numelOf(batch), m, n], strides: [m * n, n, 1] };
+    const allowTf32 = backends.cuda.matmul.allowTf32;
     const x = fold(a, m, k);
     const y = fold(b, k, n);
     if (x === null || y === null) {
@@ -97,13 +117,13 @@ function matmulForward(input: Tensor, other: Tensor): Tensor<'float32'> {
       const ea = a.expand([...batch, m, k]).contiguous();
       const eb = b.expand([...batch, k, n]).contiguous();
       try {
-        native.matmul(target, fold(ea, m, k)!, fold(eb, k, n)!);
+        native.matmul(target, fold(ea, m, k)!, fold(eb, k, n)!, allowTf32);
       } finally {
         ea.dispose();
         eb.dispose();
       }
     } else {
-      native.matmul(target, x, y);
+      native.matmul(target, x, y, allowTf32);
     }
     if (input.ndim === 1 || other.ndim === 1) {
       const shape = [...batch, ...(input.ndim === 1 ? [] : [m]), ...(other.ndim === 1 ? [] : [n])];

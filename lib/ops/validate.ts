@@ -39,6 +39,9 @@ export function checkSameDType(op: string, tensors: Record<string, { dtype: DTyp
   }
 }
 
+/** The dtypes conv, linear and matmul take: float32, and float16/bfloat16 (mixed precision). */
+export const FLOAT_DTYPES: readonly DType[] = ['float32', 'float16', 'bfloat16'];
+
 /** Throws DTypeError unless `t.dtype` is one of `allowed`. */
 export function checkDTypeIn(op: string, name: string, t: { dtype: DType }, allowed: readonly DType[]): void {
   if (!allowed.includes(t.dtype)) {

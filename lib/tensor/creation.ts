@@ -6,7 +6,7 @@
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { resolveDevice, type DeviceLike } from './device.js';
-import { checkDType, dtypeOfTypedArray, dtypeSize, type DType, type TensorData } from './dtype.js';
+import { checkDType, dtypeOfTypedArray, dtypeSize, isHalf, type DType, type TensorData } from './dtype.js';
 import { nextRandomState } from './random.js';
 import { checkShape, contiguousStrides, describe, numelOf, stridesLike } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
@@ -167,6 +167,14 @@ function upload<D extends DType>(op: string, values: TensorData, shape: number[]
   return out;
 }
 
+/** @internal A tensor of `dtype` over a copy of its native bytes (row-major, little-endian). */
+export function fromBytes<D extends DType>(op: string, bytes: Uint8Array, shape: number[], dtype: D): Tensor<D> {
+  if (bytes.byteLength !== numelOf(shape) * dtypeSize(dtype)) {
+    throw new ShapeError(`${op}: shape [${shape.join(', ')}] of ${dtype} needs ${numelOf(shape) * dtypeSize(dtype)} bytes, got ${bytes.byteLength}`);
+  }
+  return upload(op, bytes, shape, dtype, 'cpu');
+}
+
 /**
  * A tensor over a copy of `array` (Float32Array -> float32, Int32Array -> int32,
  * Uint8Array -> uint8), reshaped to `shape` (default: 1-d).
@@ -230,6 +238,15 @@ export function tensor<D extends DType = DType>(data: NestedArray | TensorData, 
       : 'float32';
   const { dtype, device } = options('tensor', opts, inferred);
   const numbers = flat.map(Number);
+  if (isHalf(dtype)) {
+    // Rounded once, float32 -> 16 bits, by the native cast: the same rounding as to(dtype).
+    const staged = upload('tensor', Float32Array.from(numbers), shape, 'float32', device);
+    try {
+      return finish(staged.to(dtype) as Tensor<DType> as Tensor<D>, opts);
+    } finally {
+      staged.dispose();
+    }
+  }
   const values: TensorData =
     dtype === 'float32'
       ? Float32Array.from(numbers)

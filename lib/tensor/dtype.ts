@@ -1,21 +1,29 @@
 /**
- * Element types. Integer indices that PyTorch returns as int64 are int32 here.
+ * Element types. Integer indices that PyTorch returns as int64 are int32 here. float16 and
+ * bfloat16 are storage types for mixed precision: casts, views, conv, linear and matmul
+ * take them (computing with float32 accumulation); other ops ask for float32.
  * @module
  */
 import { DTypeError } from '../errors.js';
 
 /** The element types a tensor can hold. */
-export type DType = 'float32' | 'int32' | 'uint8' | 'bool';
+export type DType = 'float32' | 'int32' | 'uint8' | 'bool' | 'float16' | 'bfloat16';
+
+/** The 16-bit floating dtypes. */
+export type HalfDType = 'float16' | 'bfloat16';
 
 /** Every dtype, in binding-code order (native/include/neocog/dtype.h). */
-export const dtypes: readonly DType[] = ['float32', 'int32', 'uint8', 'bool'];
+export const dtypes: readonly DType[] = ['float32', 'int32', 'uint8', 'bool', 'float16', 'bfloat16'];
 
-/** The typed array `data()` returns for each dtype (bool as 0/1 bytes). */
+/** The typed array `data()` returns for each dtype (bool as 0/1 bytes; 16-bit floats widened
+ * to float32, exactly, since every float16/bfloat16 value is a float32 value). */
 export interface TypedArrayFor {
   float32: Float32Array;
   int32: Int32Array;
   uint8: Uint8Array;
   bool: Uint8Array;
+  float16: Float32Array;
+  bfloat16: Float32Array;
 }
 
 /** Any typed array a tensor can be created from or read into. */
@@ -26,19 +34,28 @@ const arrayTypes = {
   int32: Int32Array,
   uint8: Uint8Array,
   bool: Uint8Array,
+  float16: Float32Array,
+  bfloat16: Float32Array,
 } as const;
+
+const SIZES: Record<DType, number> = { float32: 4, int32: 4, uint8: 1, bool: 1, float16: 2, bfloat16: 2 };
 
 /** Binding code of a dtype. */
 export function dtypeCode(dtype: DType): number {
   return dtypes.indexOf(dtype);
 }
 
-/** Bytes per element. */
+/** Bytes per element in native memory. */
 export function dtypeSize(dtype: DType): number {
-  return arrayTypes[dtype].BYTES_PER_ELEMENT;
+  return SIZES[dtype];
 }
 
-/** A view of `buffer` as the typed array of `dtype`. */
+/** True for float16 and bfloat16. */
+export function isHalf(dtype: DType): dtype is HalfDType {
+  return dtype === 'float16' || dtype === 'bfloat16';
+}
+
+/** A view of `buffer` as the typed array of `dtype` (16-bit floats: already widened to float32). */
 export function typedArrayOf<D extends DType>(dtype: D, buffer: ArrayBuffer, length: number): TypedArrayFor[D] {
   return new arrayTypes[dtype](buffer, 0, length) as TypedArrayFor[D];
 }
@@ -50,7 +67,7 @@ export function allocTypedArray<D extends DType>(dtype: D, length: number): Type
 
 /** True for the floating-point dtypes. */
 export function isFloatingPoint(dtype: DType): boolean {
-  return dtype === 'float32';
+  return dtype === 'float32' || isHalf(dtype);
 }
 
 /** Validates a user-supplied dtype name. */

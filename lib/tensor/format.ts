@@ -4,7 +4,7 @@
  * @module
  */
 import type { Device } from './device.js';
-import type { DType } from './dtype.js';
+import { isFloatingPoint, isHalf, type DType } from './dtype.js';
 
 const PRECISION = 4;
 const LINE_WIDTH = 80;
@@ -48,7 +48,7 @@ export function formatTensor(values: ArrayLike<number>, shape: readonly number[]
   const summarize = numel > THRESHOLD;
   const suffixes: string[] = [];
   if (numel === 0 && shape.length !== 1) suffixes.push(`size=(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`);
-  if (dtype === 'uint8') suffixes.push('dtype=uint8');
+  if (dtype === 'uint8' || isHalf(dtype)) suffixes.push(`dtype=${dtype}`);
   if (device !== 'cpu') suffixes.push(`device='${device}'`);
 
   // Only the printed elements decide the notation and width.
@@ -66,7 +66,7 @@ export function formatTensor(values: ArrayLike<number>, shape: readonly number[]
   visit(0, 0, (i) => shown.push(values[i]!));
 
   const format: Formatter =
-    dtype === 'float32' ? floatFormatter(shown) : dtype === 'bool' ? (v) => (v ? 'True' : 'False') : (v) => String(v);
+    isFloatingPoint(dtype) ? floatFormatter(shown) : dtype === 'bool' ? (v) => (v ? 'True' : 'False') : (v) => String(v);
   const width = shown.reduce((w, v) => Math.max(w, format(v).length), 0);
   const cell = (i: number) => format(values[i]!).padStart(width);
 

@@ -8,7 +8,7 @@ import { backward, record, type BackwardOptions, type GradNode } from '../autogr
 import { ArgumentError, DisposedError, DTypeError, ShapeError } from '../errors.js';
 import { native, type NativeTensor, type StorageHandle } from '../native.js';
 import { resolveDevice, type Device, type DeviceLike } from './device.js';
-import { allocTypedArray, checkDType, dtypeCode, dtypeSize, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
+import { allocTypedArray, checkDType, dtypeCode, dtypeSize, isFloatingPoint, isHalf, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
 import { formatTensor } from './format.js';
 import { track, untrack } from './memory.js';
 import {
@@ -181,12 +181,12 @@ export class Tensor<D extends DType = DType> {
    * Rejects with the error of a failed op that produced this tensor.
    */
   async data(): Promise<TypedArrayFor[D]> {
-    const source = this.isContiguous() ? this : this.contiguous();
+    const source = this.#readable('data');
     const { storage } = source._native('data');
-    const bytes = this.numel * dtypeSize(this.dtype);
+    const size = dtypeSize(source.dtype);
     try {
-      const buffer = await native.readAsync(storage, source.offset * dtypeSize(this.dtype), bytes);
-      return typedArrayOf(this.dtype, buffer, this.numel);
+      const buffer = await native.readAsync(storage, source.offset * size, this.numel * size);
+      return typedArrayOf(source.dtype, buffer, this.numel) as TypedArrayFor[D];
     } finally {
       if (source !== this) source.dispose();
     }
@@ -194,15 +194,33 @@ export class Tensor<D extends DType = DType> {
 
   /** Blocking form of {@link data}: waits for the stream on the calling thread. */
   dataSync(): TypedArrayFor[D] {
-    const source = this.isContiguous() ? this : this.contiguous();
+    const source = this.#readable('dataSync');
     try {
       const { storage } = source._native('dataSync');
-      if (this.numel === 0) return allocTypedArray(this.dtype, 0);
-      const buffer = native.readSync(storage, source.offset * dtypeSize(this.dtype), this.numel * dtypeSize(this.dtype));
-      return typedArrayOf(this.dtype, buffer, this.numel);
+      if (this.numel === 0) return allocTypedArray(source.dtype, 0) as TypedArrayFor[D];
+      const size = dtypeSize(source.dtype);
+      return typedArrayOf(source.dtype, native.readSync(storage, source.offset * size, this.numel * size), this.numel) as TypedArrayFor[D];
     } finally {
       if (source !== this) source.dispose();
     }
+  }
+
+  /** @internal The native bytes of the elements in row-major order (16-bit floats unconverted). */
+  _bytesSync(): Uint8Array {
+    const source = this.isContiguous() ? this : noGradCopy(this);
+    try {
+      const size = dtypeSize(this.dtype);
+      if (this.numel === 0) return new Uint8Array(0);
+      return new Uint8Array(native.readSync(source._native('_bytesSync').storage, source.offset * size, this.numel * size));
+    } finally {
+      if (source !== this) source.dispose();
+    }
+  }
+
+  /** What data() reads: contiguous, and 16-bit floats widened to float32 (exact). */
+  #readable(op: string): Tensor {
+    if (isHalf(this.dtype)) return ops.copyTo(this, this.device, 'float32', op);
+    return this.isContiguous() ? this : noGradCopy(this);
   }
 
   /** The single value of a one-element tensor (blocking), as `tensor.item()`. */
@@ -399,9 +417,11 @@ export class Tensor<D extends DType = DType> {
     const type = isDevice ? (dtype === undefined ? this.dtype : checkDType('to', 'dtype', dtype)) : checkDType('to', 'dtype', target);
     const source = this.device;
     const out = device === this.device && type === this.dtype ? this._view('to', this.shape, this.strides) : ops.copyTo(this, device, type, 'to');
-    // Only a float -> float move is differentiable (float32 is the one float dtype).
-    if (type !== 'float32') return out;
-    return record('to', out, [this], (g) => [g.to(source)]);
+    // Float -> float conversions and moves are differentiable; the gradient goes back to the
+    // source's device and dtype.
+    if (!isFloatingPoint(type) || !isFloatingPoint(this.dtype)) return out;
+    const sourceType = this.dtype;
+    return record('to', out, [this], (g) => [g.to(source, sourceType)]);
   }
 
   /** Shorthand for `to('cpu')`. */

@@ -1,9 +1,9 @@
 // Whole-model checks that only mean something on a GPU (issue 5): a training step on CUDA
-// matches the CPU, the fused optimizers agree across devices, and memory does not grow
-// over 100 steps. Without a usable GPU the suite is visibly skipped with the reason.
+// matches the CPU, a float16 autocast step tracks the float32 one, the fused optimizers
+// agree across devices, and memory does not grow over 100 steps. Without a usable GPU the suite is visibly skipped with the reason.
 import { describe, expect, it } from 'vitest';
 
-import { crossEntropy, cuda, manualSeed, memory, models, optim, randint, randn, scope, synchronize, type Tensor } from '../../lib/index.js';
+import { autocast, crossEntropy, cuda, GradScaler, manualSeed, memory, models, optim, randint, randn, scope, synchronize, type Tensor } from '../../lib/index.js';
 import { expectClose } from '../helpers/devices.js';
 
 const gpu = cuda.isAvailable();
@@ -38,6 +38,31 @@ suite(title, () => {
     const gpuState = gpuNet.stateDict();
     for (const [name, value] of cpuNet.stateDict()) {
       expectClose(gpuState.get(name)!.to('cpu').dataSync(), value.dataSync(), 2e-3);
+    }
+  });
+
+  it('a resnet18 step under float16 autocast with a GradScaler tracks the float32 step', () => {
+    manualSeed(2);
+    const reference = models.resnet18({ numClasses: 10 }).to('cuda:0');
+    const mixed = models.resnet18({ numClasses: 10 }).to('cuda:0');
+    mixed.loadStateDict(reference.stateDict());
+    const x = randn([8, 3, 32, 32], { device: 'cuda:0' });
+    const y = randint(0, 10, [8], { device: 'cuda:0' });
+    const exactLoss = step(reference, new optim.SGD(reference.parameters(), { lr: 0.1 }), x, y);
+    const sgd = new optim.SGD(mixed.parameters(), { lr: 0.1 });
+    const scaler = new GradScaler();
+    const mixedLoss = scope(() => {
+      sgd.zeroGrad();
+      const loss = autocast(() => crossEntropy(mixed.call(x), y));
+      scaler.scale(loss).backward();
+      expect(scaler.step(sgd)).toBe(true); // 2^16 * loss does not overflow float16 gradients here
+      scaler.update();
+      return loss.item();
+    });
+    expect(Math.abs(mixedLoss - exactLoss)).toBeLessThan(2e-2 * Math.max(1, Math.abs(exactLoss)));
+    const exactState = reference.stateDict();
+    for (const [name, value] of mixed.stateDict()) {
+      expectClose(value.to('cpu').dataSync(), exactState.get(name)!.to('cpu').dataSync(), 5e-2);
     }
   });
 

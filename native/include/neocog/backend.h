@@ -25,6 +25,13 @@ enum class ReduceOp : int32_t { Sum = 0, Mean = 1, Max = 2, Min = 3 };
 
 // Geometry of a 1-d, 2-d or 3-d convolution, in PyTorch's terms (dilation 1 = none).
 // padBegin/padEnd may differ ('same' padding with an even kernel, TensorFlow's rule).
+// How exact float32 GPU math must be (lib/backends.ts, read when the op is queued). The
+// CPU backend ignores it: oneDNN gives the same bits run to run, and CPUs have no TF32.
+struct MathOptions {
+  bool allowTf32 = false;      // float32 convolutions/matmuls may use TF32 tensor cores
+  bool deterministic = false;  // cuDNN must pick algorithms with reproducible results
+};
+
 struct ConvParams {
   int32_t spatial = 2;
   int64_t stride[3] = {1, 1, 1};
@@ -32,6 +39,7 @@ struct ConvParams {
   int64_t padEnd[3] = {0, 0, 0};
   int64_t dilation[3] = {1, 1, 1};
   int64_t groups = 1;
+  MathOptions math;
 };
 
 // Pooling over 1-3 spatial dims, with PyTorch's semantics. Adaptive pooling derives each
@@ -174,7 +182,7 @@ class Backend {
                                     double smoothing) = 0;
 
   // Batched matrix product of [B, M, K] x [B, K, N] -> [B, M, N] (batch stride 0 broadcasts).
-  virtual void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) = 0;
+  virtual void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b, const MathOptions& math) = 0;
   // out = in.index_select(dim, index); throws Error(Index) for an index out of range.
   virtual void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) = 0;
   // out = input.gather(dim, index): index (int32) has out's shape; out[..i..] reads input

@@ -10,7 +10,7 @@
 
 namespace neocog {
 
-constexpr int kPluginAbiVersion = 4;
+constexpr int kPluginAbiVersion = 5;
 
 struct DeviceProperties {
   std::string name;

@@ -89,6 +89,8 @@ ConvParams convParamsArg(const Napi::Value& value, const char* op) {
   intList(object, "padBegin", p.spatial, 0, p.padBegin, op);
   intList(object, "padEnd", p.spatial, 0, p.padEnd, op);
   intList(object, "dilation", p.spatial, 1, p.dilation, op);
+  p.math.allowTf32 = object.Get("allowTf32").ToBoolean().Value();
+  p.math.deterministic = object.Get("deterministic").ToBoolean().Value();
   return p;
 }
 

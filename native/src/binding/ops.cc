@@ -261,7 +261,8 @@ void checkConvShapes(const char* op, const ConvParams& p, const TensorRef& outpu
     ok = o.shape[2 + d] == kernels::convOutputSize(i.shape[2 + d], w.shape[2 + d], p.stride[d], p.padBegin[d],
                                                    p.padEnd[d], p.dilation[d]);
   }
-  for (const TensorRef* t : {&output, &input, &weight}) ok = ok && t->dtype == DType::Float32;
+  ok = ok && isFloatingDType(output.dtype);  // float32, or float16/bfloat16 (mixed precision)
+  for (const TensorRef* t : {&input, &weight}) ok = ok && t->dtype == output.dtype;
   if (!ok) fail(ErrorKind::Internal, std::string(op) + ": native convolution operands do not fit together");
 }
 
@@ -288,8 +289,8 @@ Napi::Value Addon::ConvBackwardWeight(const Napi::CallbackInfo& info) {
     const TensorArg gradOutput = tensorArg(info[3], "conv backward", "gradOutput");
     const TensorArg input = tensorArg(info[4], "conv backward", "input");
     checkConvShapes("conv backward", p, gradOutput.ref, input.ref, gradWeight.ref);
-    if (gradBias.storage && gradBias.ref.numel() != gradWeight.ref.layout.shape[0]) {
-      fail(ErrorKind::Internal, "conv backward: native gradBias has the wrong size");
+    if (gradBias.storage && (gradBias.ref.numel() != gradWeight.ref.layout.shape[0] || gradBias.ref.dtype != gradWeight.ref.dtype)) {
+      fail(ErrorKind::Internal, "conv backward: native gradBias has the wrong size or dtype");
     }
     const TensorRef gw = gradWeight.ref, gb = gradBias.ref, go = gradOutput.ref, x = input.ref;
     std::vector<const TensorArg*> outputs;
@@ -308,7 +309,9 @@ Napi::Value Addon::ConvForward(const Napi::CallbackInfo& info) {
     const TensorArg weight = tensorArg(info[3], "conv", "weight");
     const TensorArg bias = optionalTensorArg(info[4], "conv", "bias");
     checkConvShapes("conv", p, out.ref, input.ref, weight.ref);
-    if (bias.storage && bias.ref.numel() != out.ref.layout.shape[1]) fail(ErrorKind::Internal, "conv: native bias has the wrong size");
+    if (bias.storage && (bias.ref.numel() != out.ref.layout.shape[1] || bias.ref.dtype != out.ref.dtype)) {
+      fail(ErrorKind::Internal, "conv: native bias has the wrong size or dtype");
+    }
     const TensorRef o = out.ref, x = input.ref, w = weight.ref, b = bias.ref;
     std::vector<const TensorArg*> inputs{&input, &weight};
     if (bias.storage) inputs.push_back(&bias);
@@ -529,12 +532,15 @@ Napi::Value Addon::Matmul(const Napi::CallbackInfo& info) {
     const TensorArg a = tensorArg(info[1], "matmul", "input");
     const TensorArg b = tensorArg(info[2], "matmul", "other");
     for (const TensorArg* t : {&out, &a, &b}) {
-      if (t->ref.layout.ndim != 3 || t->ref.dtype != DType::Float32) {
-        fail(ErrorKind::Internal, "matmul: native operands must be float32 [B, M, K] x [B, K, N]");
+      if (t->ref.layout.ndim != 3 || !isFloatingDType(t->ref.dtype) || t->ref.dtype != out.ref.dtype) {
+        fail(ErrorKind::Internal, "matmul: native operands must share one float dtype, [B, M, K] x [B, K, N]");
       }
     }
+    MathOptions math;
+    math.allowTf32 = info[3].ToBoolean().Value();
     const TensorRef o = out.ref, x = a.ref, y = b.ref;
-    return submit(info.Env(), *this, "matmul", out, {&a, &b}, [o, x, y](Backend& backend) { backend.matmul(o, x, y); });
+    return submit(info.Env(), *this, "matmul", out, {&a, &b},
+                  [o, x, y, math](Backend& backend) { backend.matmul(o, x, y, math); });
   });
 }
 

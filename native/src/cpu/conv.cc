@@ -6,7 +6,9 @@
 // ~1.4-1.9x faster, and reordering such small activations in and out costs little (the
 // backward passes measured no gain, so they stay channels-last). Weights go through
 // whatever blocked layout oneDNN prefers (format_tag::any). Primitives and reorders are
-// cached per geometry; reordered copies live in reused scratch buffers.
+// cached per geometry and dtype; reordered copies live in reused scratch buffers. float16 and
+// bfloat16 operands (mixed precision) run oneDNN's 16-bit kernels, which accumulate in
+// float32.
 #include <sstream>
 #include <string>
 
@@ -24,14 +26,13 @@ using tag = memory::format_tag;
 memory::dims dimsOf(const Layout& l) { return memory::dims(l.shape, l.shape + l.ndim); }
 memory::dims stridesOf(const Layout& l) { return memory::dims(l.strides, l.strides + l.ndim); }
 
-memory::desc strided(const TensorRef& t) {
-  return memory::desc(dimsOf(t.layout), memory::data_type::f32, stridesOf(t.layout));
-}
+memory::desc strided(const TensorRef& t) { return memory::desc(dimsOf(t.layout), dnnlType(t.dtype), stridesOf(t.layout)); }
 
 // [N, C, *spatial] channels-last.
-memory::desc channelsLast(const Layout& l) {
-  const tag t = l.ndim == 3 ? tag::nwc : (l.ndim == 4 ? tag::nhwc : tag::ndhwc);
-  return memory::desc(dimsOf(l), memory::data_type::f32, t);
+memory::desc channelsLast(const TensorRef& t) {
+  const Layout& l = t.layout;
+  const tag format = l.ndim == 3 ? tag::nwc : (l.ndim == 4 ? tag::nhwc : tag::ndhwc);
+  return memory::desc(dimsOf(l), dnnlType(t.dtype), format);
 }
 
 // The weight as oneDNN sees it: [G, O/G, C/G, *k] when grouped.
@@ -43,8 +44,8 @@ memory::desc weightDesc(const TensorRef& w, int64_t groups, bool any) {
     dims.insert(dims.begin(), groups);
     strides.insert(strides.begin(), strides[0] * dims[1]);
   }
-  if (any) return memory::desc(dims, memory::data_type::f32, tag::any);
-  return memory::desc(dims, memory::data_type::f32, strides);
+  if (any) return memory::desc(dims, dnnlType(w.dtype), tag::any);
+  return memory::desc(dims, dnnlType(w.dtype), strides);
 }
 
 struct Geometry {
@@ -64,7 +65,7 @@ Geometry geometryOf(const ConvParams& p) {
 
 std::string keyOf(const char* kind, const ConvParams& p, std::initializer_list<const TensorRef*> tensors) {
   std::ostringstream key;
-  key << kind << '|' << p.spatial << '|' << p.groups;
+  key << kind << '|' << p.spatial << '|' << p.groups << '|' << dtypeName(tensors.begin()[0]->dtype);
   for (int i = 0; i < p.spatial; ++i) {
     key << '|' << p.stride[i] << ',' << p.padBegin[i] << ',' << p.padEnd[i] << ',' << p.dilation[i];
   }
@@ -121,16 +122,21 @@ bool smallMaps(const Layout& out) {
 }
 
 // Any layout oneDNN likes for an activation (small maps, see top).
-memory::desc anyLayout(const Layout& l) { return memory::desc(dimsOf(l), memory::data_type::f32, tag::any); }
+memory::desc anyLayout(const TensorRef& t) { return memory::desc(dimsOf(t.layout), dnnlType(t.dtype), tag::any); }
+
+// Bias (and its gradient) in the operands' dtype.
+memory::desc biasDesc(const TensorRef& weight) {
+  return memory::desc({weight.layout.shape[0]}, dnnlType(weight.dtype), tag::a);
+}
 
 dnnl::convolution_forward::primitive_desc forwardDesc(DnnlContext& dnnl, const ConvParams& p, const memory::desc& src,
                                                       const TensorRef& weight, bool hasBias, const memory::desc& dst) {
   const Geometry g = geometryOf(p);
-  const memory::desc bias = hasBias ? memory::desc({weight.layout.shape[0]}, memory::data_type::f32, tag::a) : memory::desc();
+  const memory::desc bias = hasBias ? biasDesc(weight) : memory::desc();
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src,
                                              weightDesc(weight, p.groups, true), bias, dst, g.strides, g.dilates, g.padL,
                                              g.padR);
-  return dnnl::convolution_forward::primitive_desc(desc, dnnl.engine);
+  return createFor("conv", weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, dnnl.engine); });
 }
 
 }  // namespace
@@ -141,8 +147,8 @@ void convForward(DnnlContext& dnnl, const ConvParams& p, const TensorRef& out, c
   const std::string key = keyOf("fwd", p, {&out, &input, &weight, &bias});
   const bool blocked = smallMaps(out.layout);
   auto& entry = dnnl.cache<dnnl::convolution_forward>(key, [&] {
-    return forwardDesc(dnnl, p, blocked ? anyLayout(input.layout) : channelsLast(input.layout), weight,
-                       bias.data != nullptr, blocked ? anyLayout(out.layout) : strided(out));
+    return forwardDesc(dnnl, p, blocked ? anyLayout(input) : channelsLast(input), weight, bias.data != nullptr,
+                       blocked ? anyLayout(out) : strided(out));
   });
   const auto& pd = entry.pd;
   memory src = asLayout(dnnl, key, strided(input), input.data, pd.src_desc(), kSrcSlot);
@@ -164,13 +170,14 @@ void convBackwardData(DnnlContext& dnnl, const ConvParams& p, const TensorRef& g
   }
   const std::string key = keyOf("bwd_data", p, {&gradInput, &gradOutput, &weight});
   auto& entry = dnnl.cache<dnnl::convolution_backward_data>(key, [&] {
-    const memory::desc diffSrc = strided(gradInput), diffDst = channelsLast(gradOutput.layout);
+    const memory::desc diffSrc = strided(gradInput), diffDst = channelsLast(gradOutput);
     const auto hint = forwardDesc(dnnl, p, diffSrc, weight, false, diffDst);
     const Geometry g = geometryOf(p);
     const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, diffSrc,
                                                      weightDesc(weight, p.groups, true), diffDst, g.strides, g.dilates,
                                                      g.padL, g.padR);
-    return dnnl::convolution_backward_data::primitive_desc(desc, dnnl.engine, hint);
+    return createFor("conv backward", weight.dtype,
+                     [&] { return dnnl::convolution_backward_data::primitive_desc(desc, dnnl.engine, hint); });
   });
   const auto& pd = entry.pd;
   memory diffDst = asLayout(dnnl, key, strided(gradOutput), gradOutput.data, pd.diff_dst_desc(), kDiffDstSlot);
@@ -192,15 +199,15 @@ void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef&
   const bool hasBias = gradBias.data != nullptr;
   const std::string key = keyOf("bwd_weights", p, {&gradWeight, &gradBias, &gradOutput, &input});
   auto& entry = dnnl.cache<dnnl::convolution_backward_weights>(key, [&] {
-    const memory::desc src = channelsLast(input.layout), diffDst = channelsLast(gradOutput.layout);
+    const memory::desc src = channelsLast(input), diffDst = channelsLast(gradOutput);
     const auto hint = forwardDesc(dnnl, p, src, gradWeight, hasBias, diffDst);
     const Geometry g = geometryOf(p);
-    const memory::desc bias =
-        hasBias ? memory::desc({gradWeight.layout.shape[0]}, memory::data_type::f32, tag::a) : memory::desc();
+    const memory::desc bias = hasBias ? biasDesc(gradWeight) : memory::desc();
     const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, src,
                                                         weightDesc(gradWeight, p.groups, true), bias, diffDst,
                                                         g.strides, g.dilates, g.padL, g.padR);
-    return dnnl::convolution_backward_weights::primitive_desc(desc, dnnl.engine, hint);
+    return createFor("conv backward", input.dtype,
+                     [&] { return dnnl::convolution_backward_weights::primitive_desc(desc, dnnl.engine, hint); });
   });
   const auto& pd = entry.pd;
   memory src = asLayout(dnnl, key, strided(input), input.data, pd.src_desc(), kSrcSlot);

@@ -72,9 +72,9 @@ void copy(const TensorRef& out, const TensorRef& in) {
     std::memcpy(out.data, in.data, static_cast<size_t>(n) * dtypeSize(out.dtype));
     return;
   }
-  kernels::dispatchDType(out.dtype, "copy", [&](auto outTag) {
+  kernels::dispatchWithHalf(out.dtype, "copy", [&](auto outTag) {
     using To = decltype(outTag);
-    kernels::dispatchDType(in.dtype, "copy", [&](auto inTag) {
+    kernels::dispatchWithHalf(in.dtype, "copy", [&](auto inTag) {
       using From = decltype(inTag);
       To* dst = out.as<To>();
       const From* src = in.as<From>();

@@ -96,8 +96,8 @@ class CpuBackend final : public Backend {
                             double smoothing) override {
     cpu::crossEntropyBackward(gradLogits, gradLosses, logits, target, weight, ignoreIndex, smoothing);
   }
-  void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
-    cpu::matmul(dnnl_, out, a, b);
+  void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b, const MathOptions&) override {
+    cpu::matmul(dnnl_, out, a, b);  // MathOptions concern GPU math only
   }
   void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) override {
     cpu::indexSelect(out, in, dim, index);

@@ -24,7 +24,7 @@ void forEachElement(const Layout& layout, Fn&& fn) {
 }  // namespace
 
 void fill(const TensorRef& out, double value) {
-  kernels::dispatchDType(out.dtype, "fill", [&](auto tag) {
+  kernels::dispatchWithHalf(out.dtype, "fill", [&](auto tag) {
     using T = decltype(tag);
     const T v = kernels::castValue<T>(value);
     T* data = out.as<T>();

@@ -11,7 +11,33 @@
 #include <unordered_map>
 #include <vector>
 
+#include "neocog/dtype.h"
+#include "neocog/error.h"
+
 namespace neocog::cpu {
+
+// oneDNN's name for a floating dtype (conv and matmul take float32, float16, bfloat16).
+inline dnnl::memory::data_type dnnlType(DType t) {
+  if (t == DType::BFloat16) return dnnl::memory::data_type::bf16;
+  if (t == DType::Float16) return dnnl::memory::data_type::f16;
+  return dnnl::memory::data_type::f32;
+}
+
+// make() for a primitive descriptor over `dtype` operands. oneDNN may have no 16-bit kernel
+// on this CPU (float16 convolutions need AVX512-FP16, which Ice Lake lacks; bfloat16 runs
+// on any AVX-512 CPU with float32 accumulation): that is the user's dtype choice, reported
+// as a DType error naming the op, not an internal failure.
+template <typename Make>
+auto createFor(const char* op, DType dtype, Make&& make) -> decltype(make()) {
+  try {
+    return make();
+  } catch (const dnnl::error& e) {
+    if (!isHalfDType(dtype)) throw;
+    fail(ErrorKind::DType, std::string(op) + ": oneDNN has no " + dtypeName(dtype) + " kernel on this CPU (" +
+                               e.what() + "); " +
+                               (dtype == DType::Float16 ? "use bfloat16 on the CPU, or float16 on CUDA" : "use float32"));
+  }
+}
 
 class DnnlContext {
  public:

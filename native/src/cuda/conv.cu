@@ -4,7 +4,8 @@
 // graph API; it remains supported in cuDNN 9. Algorithms are chosen once per geometry
 // with cudnnFind*AlgorithmEx and cached with their descriptors. cuDNN pads symmetrically
 // only, so extra padding on one side ('same' with an even kernel) is applied explicitly by
-// copying into a zero-padded buffer.
+// copying into a zero-padded buffer. float16/bfloat16 operands (mixed precision) run with
+// float32 accumulation (the convolution's compute type) on tensor cores.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -38,9 +39,15 @@ std::vector<int> stridesOf(const Layout& l) {
   return strides;
 }
 
-void describeTensor(const TensorDescriptor& desc, const Layout& l) {
+cudnnDataType_t cudnnTypeOf(DType t) {
+  if (t == DType::Float16) return CUDNN_DATA_HALF;
+  if (t == DType::BFloat16) return CUDNN_DATA_BFLOAT16;
+  return CUDNN_DATA_FLOAT;
+}
+
+void describeTensor(const TensorDescriptor& desc, const Layout& l, DType dtype) {
   const auto dims = dimsOf(l), strides = stridesOf(l);
-  check(cudnnSetTensorNdDescriptor(desc.get(), CUDNN_DATA_FLOAT, static_cast<int>(dims.size()), dims.data(), strides.data()),
+  check(cudnnSetTensorNdDescriptor(desc.get(), cudnnTypeOf(dtype), static_cast<int>(dims.size()), dims.data(), strides.data()),
         "conv2d (cudnnSetTensorNdDescriptor)");
 }
 
@@ -77,8 +84,10 @@ Padded padPlan(const Layout& input, const ConvParams& p) {
   return result;
 }
 
-// Copies between a tensor and its window inside a padded buffer (toPadded) or back.
-__global__ void windowCopyKernel(float* padded, Layout paddedLayout, float* tensor, Layout tensorLayout,
+// Copies between a tensor and its window inside a padded buffer (toPadded) or back; T is
+// any type of the element's size (the bits are moved, not converted).
+template <typename T>
+__global__ void windowCopyKernel(T* padded, Layout paddedLayout, T* tensor, Layout tensorLayout,
                                  int64_t o0, int64_t o1, int64_t o2, bool toPadded, int64_t n) {
   const int64_t offsets[3] = {o0, o1, o2};
   NC_GRID_STRIDE_LOOP(i, n) {
@@ -97,15 +106,22 @@ __global__ void windowCopyKernel(float* padded, Layout paddedLayout, float* tens
 void windowCopy(DeviceHandles& h, const Padded& plan, void* padded, const TensorRef& t, bool toPadded) {
   const int64_t n = t.numel();
   if (n == 0) return;
-  windowCopyKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(static_cast<float*>(padded), plan.layout, t.as<float>(),
-                                                              t.layout, plan.offset[0], plan.offset[1], plan.offset[2],
-                                                              toPadded, n);
+  if (dtypeSize(t.dtype) == 2) {
+    windowCopyKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(static_cast<uint16_t*>(padded), plan.layout,
+                                                                t.as<uint16_t>(), t.layout, plan.offset[0],
+                                                                plan.offset[1], plan.offset[2], toPadded, n);
+  } else {
+    windowCopyKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(static_cast<float*>(padded), plan.layout, t.as<float>(),
+                                                                t.layout, plan.offset[0], plan.offset[1], plan.offset[2],
+                                                                toPadded, n);
+  }
   checkLaunch("conv (padding)");
 }
 
-std::string keyOf(const char* kind, const ConvParams& p, std::initializer_list<const Layout*> layouts) {
+std::string keyOf(const char* kind, DType dtype, const ConvParams& p, std::initializer_list<const Layout*> layouts) {
   std::ostringstream key;
-  key << kind << '|' << p.spatial << '|' << p.groups;
+  key << kind << '|' << dtypeName(dtype) << '|' << p.math.allowTf32 << p.math.deterministic << '|' << p.spatial << '|'
+      << p.groups;
   for (int i = 0; i < p.spatial; ++i) key << '|' << p.stride[i] << ',' << p.padBegin[i] << ',' << p.dilation[i];
   for (const Layout* l : layouts) {
     key << '|';
@@ -114,12 +130,12 @@ std::string keyOf(const char* kind, const ConvParams& p, std::initializer_list<c
   return key.str();
 }
 
-std::unique_ptr<ConvPlan> makePlan(const ConvParams& p, const Layout& x, const Layout& w, const Layout& y) {
+std::unique_ptr<ConvPlan> makePlan(const ConvParams& p, DType dtype, const Layout& x, const Layout& w, const Layout& y) {
   auto plan = std::make_unique<ConvPlan>();
-  describeTensor(plan->x, x);
-  describeTensor(plan->y, y);
+  describeTensor(plan->x, x, dtype);
+  describeTensor(plan->y, y, dtype);
   const auto wDims = dimsOf(w);
-  check(cudnnSetFilterNdDescriptor(plan->w.get(), CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, static_cast<int>(wDims.size()),
+  check(cudnnSetFilterNdDescriptor(plan->w.get(), cudnnTypeOf(dtype), CUDNN_TENSOR_NCHW, static_cast<int>(wDims.size()),
                                    wDims.data()),
         "conv2d (cudnnSetFilterNdDescriptor)");
   std::vector<int> pad, stride, dilation;
@@ -137,8 +153,12 @@ std::unique_ptr<ConvPlan> makePlan(const ConvParams& p, const Layout& x, const L
                                         dilation.data(), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
         "conv2d (cudnnSetConvolutionNdDescriptor)");
   check(cudnnSetConvolutionGroupCount(plan->conv.get(), static_cast<int>(p.groups)), "conv2d (group count)");
-  // Exact FP32 arithmetic by default (no TF32), so CUDA results match the CPU's tolerance.
-  check(cudnnSetConvolutionMathType(plan->conv.get(), CUDNN_FMA_MATH), "conv2d (math type)");
+  // float32: exact FP32 arithmetic unless backends.cudnn.allowTf32 (CUDNN_DEFAULT_MATH lets
+  // cuDNN use TF32 tensor cores), so CUDA results match the CPU's tolerance by default.
+  // 16-bit operands: tensor cores, accumulating in float32 (the compute type above).
+  const cudnnMathType_t mathType =
+      isHalfDType(dtype) ? CUDNN_TENSOR_OP_MATH : (p.math.allowTf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH);
+  check(cudnnSetConvolutionMathType(plan->conv.get(), mathType), "conv2d (math type)");
   return plan;
 }
 
@@ -153,19 +173,33 @@ size_t findWorkspaceSize(cudaStream_t) {
 }
 
 // [1, C, 1, 1(, 1)]: broadcasts a per-channel vector over an output like `like`.
-void describeChannels(const TensorDescriptor& desc, const Layout& like) {
+void describeChannels(const TensorDescriptor& desc, const Layout& like, DType dtype) {
   std::vector<int> dims(like.ndim == 3 ? 4 : like.ndim, 1), strides(dims.size(), 1);
   dims[1] = static_cast<int>(like.shape[1]);
-  check(cudnnSetTensorNdDescriptor(desc.get(), CUDNN_DATA_FLOAT, static_cast<int>(dims.size()), dims.data(), strides.data()),
+  check(cudnnSetTensorNdDescriptor(desc.get(), cudnnTypeOf(dtype), static_cast<int>(dims.size()), dims.data(), strides.data()),
         "conv (bias descriptor)");
 }
 
 // A zero-padded copy of `input` when the padding is asymmetric (cuDNN pads symmetrically).
 std::unique_ptr<StreamBuffer> paddedCopy(DeviceHandles& h, const Padded& plan, const TensorRef& input) {
-  auto buffer = std::make_unique<StreamBuffer>(plan.layout.numel() * sizeof(float), h.stream());
+  auto buffer = std::make_unique<StreamBuffer>(plan.layout.numel() * dtypeSize(input.dtype), h.stream());
   check(cudaMemsetAsync(buffer->get(), 0, buffer->size(), h.stream()), "conv (padding)");
   windowCopy(h, plan, buffer->get(), input, true);
   return buffer;
+}
+
+// The fastest algorithm cudnnFind measured that ran, restricted to reproducible ones when
+// backends.cudnn.deterministic is set (cudnnFind lists them fastest first); null if none.
+template <typename Perf>
+const Perf* pickAlgorithm(const Perf* perf, int found, const MathOptions& math) {
+  const Perf* best = std::find_if(perf, perf + found, [&](const Perf& r) {
+    return r.status == CUDNN_STATUS_SUCCESS && (!math.deterministic || r.determinism == CUDNN_DETERMINISTIC);
+  });
+  return best == perf + found ? nullptr : best;
+}
+
+[[noreturn]] void noAlgorithm(const char* what, const MathOptions& math) {
+  fail(ErrorKind::Device, std::string(what) + (math.deterministic ? " (only deterministic ones were allowed)" : ""));
 }
 
 }  // namespace
@@ -190,8 +224,8 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
   }
   const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
   const ConvParams& p = padExplicitly ? padded.params : params;
-  ConvPlan& plan = cache.get(keyOf("fwd", p, {&xLayout, &weight.layout, &out.layout}), [&] {
-    auto made = makePlan(p, xLayout, weight.layout, out.layout);
+  ConvPlan& plan = cache.get(keyOf("fwd", out.dtype, p, {&xLayout, &weight.layout, &out.layout}), [&] {
+    auto made = makePlan(p, out.dtype, xLayout, weight.layout, out.layout);
     StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
@@ -200,8 +234,8 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
                                                  CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, workspace.get(),
                                                  workspace.size()),
           "conv2d (cudnnFindConvolutionForwardAlgorithmEx)");
-    const auto best = std::find_if(perf, perf + found, [](const auto& r) { return r.status == CUDNN_STATUS_SUCCESS; });
-    if (best == perf + found) fail(ErrorKind::Device, "conv2d: cuDNN found no forward algorithm for this geometry");
+    const auto* best = pickAlgorithm(perf, found, p.math);
+    if (best == nullptr) noAlgorithm("conv2d: cuDNN found no forward algorithm for this geometry", p.math);
     made->forwardAlgo = best->algo;
     made->workspaceBytes = best->memory;
     return made;
@@ -212,7 +246,7 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
         "conv2d (cudnnConvolutionForward)");
   if (bias.data != nullptr) {
     TensorDescriptor biasDesc;
-    describeChannels(biasDesc, out.layout);
+    describeChannels(biasDesc, out.layout, bias.dtype);
     check(cudnnAddTensor(h.cudnn(), &kOne, biasDesc.get(), bias.data, &kOne, plan.y.get(), out.data), "conv2d (bias)");
   }
 }
@@ -225,13 +259,13 @@ void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& 
   std::unique_ptr<StreamBuffer> paddedGrad;
   void* dx = gradInput.data;
   if (padExplicitly) {
-    paddedGrad = std::make_unique<StreamBuffer>(padded.layout.numel() * sizeof(float), h.stream());
+    paddedGrad = std::make_unique<StreamBuffer>(padded.layout.numel() * dtypeSize(gradInput.dtype), h.stream());
     dx = paddedGrad->get();
   }
   const Layout& dxLayout = padExplicitly ? padded.layout : gradInput.layout;
   const ConvParams& p = padExplicitly ? padded.params : params;
-  ConvPlan& plan = cache.get(keyOf("bwd_data", p, {&dxLayout, &weight.layout, &gradOutput.layout}), [&] {
-    auto made = makePlan(p, dxLayout, weight.layout, gradOutput.layout);
+  ConvPlan& plan = cache.get(keyOf("bwd_data", gradInput.dtype, p, {&dxLayout, &weight.layout, &gradOutput.layout}), [&] {
+    auto made = makePlan(p, gradInput.dtype, dxLayout, weight.layout, gradOutput.layout);
     StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int found = 0;
@@ -240,8 +274,8 @@ void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& 
                                                       CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf,
                                                       workspace.get(), workspace.size()),
           "conv2d backward (cudnnFindConvolutionBackwardDataAlgorithmEx)");
-    const auto best = std::find_if(perf, perf + found, [](const auto& r) { return r.status == CUDNN_STATUS_SUCCESS; });
-    if (best == perf + found) fail(ErrorKind::Device, "conv2d backward: cuDNN found no backward-data algorithm");
+    const auto* best = pickAlgorithm(perf, found, p.math);
+    if (best == nullptr) noAlgorithm("conv2d backward: cuDNN found no backward-data algorithm", p.math);
     made->backwardDataAlgo = best->algo;
     made->workspaceBytes = best->memory;
     return made;
@@ -266,8 +300,8 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
   }
   const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
   const ConvParams& p = padExplicitly ? padded.params : params;
-  ConvPlan& plan = cache.get(keyOf("bwd_filter", p, {&xLayout, &gradWeight.layout, &gradOutput.layout}), [&] {
-    auto made = makePlan(p, xLayout, gradWeight.layout, gradOutput.layout);
+  ConvPlan& plan = cache.get(keyOf("bwd_filter", input.dtype, p, {&xLayout, &gradWeight.layout, &gradOutput.layout}), [&] {
+    auto made = makePlan(p, input.dtype, xLayout, gradWeight.layout, gradOutput.layout);
     StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int found = 0;
@@ -276,8 +310,8 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
                                                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf,
                                                         workspace.get(), workspace.size()),
           "conv2d backward (cudnnFindConvolutionBackwardFilterAlgorithmEx)");
-    const auto best = std::find_if(perf, perf + found, [](const auto& r) { return r.status == CUDNN_STATUS_SUCCESS; });
-    if (best == perf + found) fail(ErrorKind::Device, "conv2d backward: cuDNN found no backward-filter algorithm");
+    const auto* best = pickAlgorithm(perf, found, p.math);
+    if (best == nullptr) noAlgorithm("conv2d backward: cuDNN found no backward-filter algorithm", p.math);
     made->backwardFilterAlgo = best->algo;
     made->workspaceBytes = best->memory;
     return made;
@@ -289,7 +323,7 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
         "conv2d backward (cudnnConvolutionBackwardFilter)");
   if (gradBias.data != nullptr) {
     TensorDescriptor biasDesc;
-    describeChannels(biasDesc, gradOutput.layout);
+    describeChannels(biasDesc, gradOutput.layout, gradBias.dtype);
     check(cudnnConvolutionBackwardBias(h.cudnn(), &kOne, plan.y.get(), gradOutput.data, &kZero, biasDesc.get(),
                                        gradBias.data),
           "conv2d backward (cudnnConvolutionBackwardBias)");

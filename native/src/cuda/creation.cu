@@ -40,7 +40,7 @@ __global__ void normalKernel(float* data, Layout layout, int64_t n, RandomState 
 void fill(DeviceHandles& h, const TensorRef& out, double value) {
   const int64_t n = out.numel();
   if (n == 0) return;
-  kernels::dispatchDType(out.dtype, "fill", [&](auto tag) {
+  kernels::dispatchWithHalf(out.dtype, "fill", [&](auto tag) {
     using T = decltype(tag);
     fillKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<T>(), out.layout, n, kernels::castValue<T>(value));
   });

@@ -121,8 +121,8 @@ class CudaBackend final : public Backend {
       cuda::crossEntropyBackward(handles_, gradLogits, gradLosses, logits, target, weight, ignoreIndex, smoothing);
     });
   }
-  void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b) override {
-    run([&] { cuda::matmul(handles_, out, a, b); });
+  void matmul(const TensorRef& out, const TensorRef& a, const TensorRef& b, const MathOptions& math) override {
+    run([&] { cuda::matmul(handles_, out, a, b, math); });
   }
   void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) override {
     run([&] { cuda::indexSelect(handles_, out, in, dim, index); });

@@ -57,9 +57,9 @@ void copy(DeviceHandles& h, const TensorRef& out, const TensorRef& in) {
           "copy");
     return;
   }
-  kernels::dispatchDType(out.dtype, "copy", [&](auto outTag) {
+  kernels::dispatchWithHalf(out.dtype, "copy", [&](auto outTag) {
     using To = decltype(outTag);
-    kernels::dispatchDType(in.dtype, "copy", [&](auto inTag) {
+    kernels::dispatchWithHalf(in.dtype, "copy", [&](auto inTag) {
       using From = decltype(inTag);
       copyKernel<To, From><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<To>(), out.layout, in.as<From>(),
                                                                       in.layout, n);

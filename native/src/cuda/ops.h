@@ -39,7 +39,7 @@ void crossEntropyForward(DeviceHandles& h, const TensorRef& losses, const Tensor
 void crossEntropyBackward(DeviceHandles& h, const TensorRef& gradLogits, const TensorRef& gradLosses,
                           const TensorRef& logits, const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex,
                           double smoothing);
-void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
+void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b, const MathOptions& math);
 void indexSelect(DeviceHandles& h, const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index);
 void indexAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 void gather(DeviceHandles& h, const TensorRef& out, const TensorRef& input, int dim, const TensorRef& index);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/half.h"
 #include "kernels/host_device.h"
 #include "neocog/backend.h"
 
@@ -68,9 +69,16 @@ NC_HOST_DEVICE T binaryOp(BinaryOp op, T a, T b) {
 
 // Conversion rules of Tensor.to(dtype), as PyTorch: float -> int truncates toward zero,
 // anything -> bool is "!= 0", and out-of-range values wrap through int32 for uint8.
+// 16-bit floats convert through float32, as PyTorch's c10::Half / c10::BFloat16 do.
 template <typename To, typename From>
 NC_HOST_DEVICE To castValue(From v) {
-  if constexpr (std::is_same_v<To, bool>) {
+  if constexpr (isHalfType<From>) {
+    return castValue<To>(toFloat(v));
+  } else if constexpr (std::is_same_v<To, Half>) {
+    return toHalf(castValue<float>(v));
+  } else if constexpr (std::is_same_v<To, BFloat16>) {
+    return toBFloat16(castValue<float>(v));
+  } else if constexpr (std::is_same_v<To, bool>) {
     return v != From(0);
   } else if constexpr (std::is_same_v<To, uint8_t> && std::is_floating_point_v<From>) {
     return static_cast<uint8_t>(static_cast<int32_t>(v));

@@ -1,0 +1,106 @@
+/**
+ * Automatic mixed precision, as `torch.autocast`. Inside {@link autocast}, the ops whose
+ * time goes into matrix products — conv1d/2d/3d, convTranspose1d/2d/3d, linear and matmul —
+ * cast their float32 operands to a 16-bit dtype (float16 on CUDA, bfloat16 on the CPU by
+ * default, as PyTorch) and run in it with float32 accumulation (cuDNN/cuBLAS tensor cores,
+ * oneDNN's bf16 kernels). Their results come back as float32 — unlike PyTorch, which keeps
+ * them in 16 bits — because neocog's other ops compute in float32; the 16-bit copies saved
+ * for backward still halve those ops' saved memory. Gradients flow through the casts, so
+ * parameters and their gradients stay float32.
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import { ArgumentError } from '../errors.js';
+import type { Device } from '../tensor/device.js';
+import type { DType, HalfDType } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Options of {@link autocast}. */
+export interface AutocastOptions {
+  /** Which device's ops are cast (default 'cuda'). */
+  deviceType?: 'cuda' | 'cpu';
+  /** The 16-bit dtype (default float16 on 'cuda', bfloat16 on 'cpu'). */
+  dtype?: HalfDType;
+  /** false runs `fn` with autocast off for `deviceType`, e.g. inside an enclosing autocast (default true). */
+  enabled?: boolean;
+}
+
+type AutocastState = Readonly<Partial<Record<'cuda' | 'cpu', HalfDType>>>;
+
+const state = new AsyncLocalStorage<AutocastState>();
+
+/**
+ * Runs `fn` with mixed precision for `deviceType` (see the module notes); the setting
+ * follows `await`s inside `fn`. Returns what `fn` returns.
+ *
+ * @example
+ * const loss = autocast(() => crossEntropy(model.call(x), y)); // conv/linear in float16 on CUDA
+ * scaler.scale(loss).backward();
+ */
+export function autocast<T>(fn: () => T, options: AutocastOptions = {}): T {
+  const deviceType = options.deviceType ?? 'cuda';
+  if (deviceType !== 'cuda' && deviceType !== 'cpu') {
+    throw new ArgumentError(`autocast: expected deviceType 'cuda' or 'cpu', got ${String(deviceType)}`);
+  }
+  const dtype = options.dtype ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16');
+  if (dtype !== 'float16' && dtype !== 'bfloat16') {
+    throw new ArgumentError(`autocast: expected dtype 'float16' or 'bfloat16', got ${String(dtype)}`);
+  }
+  if (deviceType === 'cpu' && dtype === 'float16') {
+    // As PyTorch's CPU autocast: oneDNN has float16 convolutions only on CPUs with AVX512-FP16.
+    throw new ArgumentError("autocast: the CPU runs mixed precision in 'bfloat16'; 'float16' is for deviceType 'cuda'");
+  }
+  const next: Partial<Record<'cuda' | 'cpu', HalfDType>> = { ...state.getStore() };
+  if (options.enabled === false) delete next[deviceType];
+  else next[deviceType] = dtype;
+  return state.run(next, fn);
+}
+
+/** Whether ops on `deviceType` are autocast here, as `torch.is_autocast_enabled`. */
+export function isAutocastEnabled(deviceType: 'cuda' | 'cpu' = 'cuda'): boolean {
+  return state.getStore()?.[deviceType] !== undefined;
+}
+
+/** @internal The 16-bit dtype an autocast op on `device` with `dtype` operands runs in, or null. */
+export function autocastTarget(device: Device, dtype: DType): HalfDType | null {
+  if (dtype !== 'float32') return null;
+  return state.getStore()?.[device === 'cpu' ? 'cpu' : 'cuda'] ?? null;
+}
+
+/**
+ * @internal Runs `compute` on the operands with float32 ones cast to `half`, and returns its
+ * result as float32. The casts are recorded, so gradients reach the float32 operands.
+ */
+export function inHalf(
+  half: HalfDType,
+  operands: ReadonlyArray<Tensor | null | undefined>,
+  compute: (cast: Array<Tensor | null | undefined>) => Tensor,
+): Tensor<'float32'> {
+  const cast = operands.map((t) => (t && t.dtype === 'float32' ? t.to(half) : t));
+  try {
+    const out = compute(cast);
+    try {
+      return out.to('float32');
+    } finally {
+      out.dispose();
+    }
+  } finally {
+    cast.forEach((t, i) => {
+      if (t && t !== operands[i]) t.dispose();
+    });
+  }
+}
+
+/** @internal `a + b` for float32 or 16-bit operands of one dtype: 16-bit ones add in float32. */
+export function addInFloat32(a: Tensor, b: Tensor): Tensor {
+  if (a.dtype !== 'float16' && a.dtype !== 'bfloat16') return a.add(b);
+  const wideA = a.to('float32');
+  const wideB = b.to('float32');
+  const sum = wideA.add(wideB);
+  try {
+    return sum.to(a.dtype);
+  } finally {
+    for (const t of [wideA, wideB, sum]) t.dispose();
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Dynamic loss scaling for mixed precision, as `torch.cuda.amp.GradScaler`: the loss is
+ * multiplied by a large scale so that small float16 gradients do not flush to zero; before
+ * the optimizer steps, the gradients are divided by it again and checked, and a step whose
+ * gradients hold an inf or NaN is skipped while the scale shrinks. After `growthInterval`
+ * clean steps in a row the scale grows.
+ * @module
+ */
+import { noGrad } from '../autograd/grad_mode.js';
+import { ArgumentError } from '../errors.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { keep } from '../tensor/memory.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+type AnyOptimizer = Optimizer<{ lr: number }>;
+
+/** Options of {@link GradScaler} (PyTorch's defaults). */
+export interface GradScalerOptions {
+  /** Starting scale (default 2^16). */
+  initScale?: number;
+  /** Factor the scale grows by after `growthInterval` clean steps (default 2). */
+  growthFactor?: number;
+  /** Factor the scale shrinks by after a step with inf/NaN gradients (default 0.5). */
+  backoffFactor?: number;
+  /** Clean steps in a row before the scale grows (default 2000). */
+  growthInterval?: number;
+  /** false makes every method a pass-through: scale() returns the loss, step() steps (default true). */
+  enabled?: boolean;
+}
+
+/** The scaler's state, for checkpoints ({@link GradScaler.stateDict}). */
+export interface GradScalerState {
+  scale: number;
+  growthFactor: number;
+  backoffFactor: number;
+  growthInterval: number;
+  growthTracker: number;
+}
+
+/**
+ * Loss scaling with skipped steps on overflow.
+ *
+ * @example
+ * const scaler = new GradScaler();
+ * optimizer.zeroGrad();
+ * const loss = autocast(() => crossEntropy(model.call(x), y));
+ * scaler.scale(loss).backward();
+ * scaler.step(optimizer); // unscales, skips the step if a gradient is inf/NaN
+ * scaler.update();
+ */
+export class GradScaler {
+  #scale: number;
+  #growthFactor: number;
+  #backoffFactor: number;
+  #growthInterval: number;
+  #growthTracker = 0;
+  readonly #enabled: boolean;
+  /** Optimizers unscaled since the last update(), with whether their gradients were finite. */
+  readonly #unscaled = new Map<AnyOptimizer, boolean>();
+
+  constructor(options: GradScalerOptions = {}) {
+    this.#scale = positive('initScale', options.initScale ?? 2 ** 16);
+    this.#growthFactor = positive('growthFactor', options.growthFactor ?? 2);
+    this.#backoffFactor = positive('backoffFactor', options.backoffFactor ?? 0.5);
+    if (this.#growthFactor <= 1) throw new ArgumentError(`GradScaler: expected growthFactor > 1, got ${this.#growthFactor}`);
+    if (this.#backoffFactor >= 1) throw new ArgumentError(`GradScaler: expected backoffFactor < 1, got ${this.#backoffFactor}`);
+    const interval = options.growthInterval ?? 2000;
+    if (!Number.isInteger(interval) || interval < 1) {
+      throw new ArgumentError(`GradScaler: expected growthInterval to be a positive integer, got ${interval}`);
+    }
+    this.#growthInterval = interval;
+    this.#enabled = options.enabled ?? true;
+  }
+
+  /** Whether scaling is on. */
+  isEnabled(): boolean {
+    return this.#enabled;
+  }
+
+  /** The current scale (1 when disabled). */
+  getScale(): number {
+    return this.#enabled ? this.#scale : 1;
+  }
+
+  /** `loss * scale`, recorded for backward (the loss itself when disabled). */
+  scale<T extends Tensor>(loss: T): T {
+    if (!this.#enabled) return loss;
+    return loss.mul(this.#scale) as T;
+  }
+
+  /**
+   * Divides the gradients of `optimizer`'s parameters by the scale, in place of the old
+   * gradient tensors, and notes whether any is inf/NaN. Call it before clipping gradients;
+   * step() calls it when you did not. Once per optimizer between update()s.
+   */
+  unscale_(optimizer: AnyOptimizer): void {
+    if (!this.#enabled) return;
+    if (this.#unscaled.has(optimizer)) {
+      throw new ArgumentError('GradScaler.unscale_: already called on this optimizer since the last update()');
+    }
+    const inverse = 1 / this.#scale;
+    let finite = true;
+    noGrad(() => {
+      // x * 0 is 0 for every finite x and NaN for inf/NaN, and a sum of zeros cannot
+      // overflow: one blocking read per optimizer tells whether every gradient is finite.
+      let check: Tensor | null = null;
+      for (const group of optimizer.paramGroups) {
+        for (const p of group.params) {
+          if (p.grad === null) continue;
+          const unscaled = keep(p.grad.mul(inverse)) as Tensor<'float32'>;
+          p.grad.dispose();
+          p.grad = unscaled;
+          const zeros = unscaled.mul(0).sum();
+          const total: Tensor = check === null ? zeros : check.add(zeros);
+          if (check !== null) {
+            check.dispose();
+            zeros.dispose();
+          }
+          check = total;
+        }
+      }
+      if (check !== null) {
+        finite = Number.isFinite(check.item());
+        check.dispose();
+      }
+    });
+    this.#unscaled.set(optimizer, finite);
+  }
+
+  /**
+   * Unscales (if not done yet) and runs `optimizer.step()` unless a gradient was inf/NaN.
+   * Returns whether the step ran.
+   */
+  step(optimizer: AnyOptimizer): boolean {
+    if (!this.#enabled) {
+      optimizer.step();
+      return true;
+    }
+    if (!this.#unscaled.has(optimizer)) this.unscale_(optimizer);
+    if (!this.#unscaled.get(optimizer)) return false;
+    optimizer.step();
+    return true;
+  }
+
+  /**
+   * Adjusts the scale after the iteration's step()s: shrinks it if any optimizer saw
+   * inf/NaN, grows it after `growthInterval` clean iterations; or sets it to `newScale`.
+   */
+  update(newScale?: number): void {
+    if (!this.#enabled) return;
+    if (newScale !== undefined) {
+      this.#scale = positive('update', newScale);
+    } else if (this.#unscaled.size === 0) {
+      throw new ArgumentError('GradScaler.update: no step() or unscale_() since the last update()');
+    } else if ([...this.#unscaled.values()].some((finite) => !finite)) {
+      this.#scale *= this.#backoffFactor;
+      this.#growthTracker = 0;
+    } else if (++this.#growthTracker === this.#growthInterval) {
+      this.#scale *= this.#growthFactor;
+      this.#growthTracker = 0;
+    }
+    this.#unscaled.clear();
+  }
+
+  /** The scale and counters, as `state_dict()`. */
+  stateDict(): GradScalerState {
+    return {
+      scale: this.#scale,
+      growthFactor: this.#growthFactor,
+      backoffFactor: this.#backoffFactor,
+      growthInterval: this.#growthInterval,
+      growthTracker: this.#growthTracker,
+    };
+  }
+
+  /** Restores {@link stateDict}'s values. */
+  loadStateDict(state: GradScalerState): void {
+    const restored = new GradScaler({
+      initScale: state.scale,
+      growthFactor: state.growthFactor,
+      backoffFactor: state.backoffFactor,
+      growthInterval: state.growthInterval,
+    });
+    if (!Number.isInteger(state.growthTracker) || state.growthTracker < 0 || state.growthTracker >= state.growthInterval) {
+      throw new ArgumentError(`GradScaler.loadStateDict: growthTracker ${state.growthTracker} is outside [0, ${state.growthInterval})`);
+    }
+    this.#scale = restored.#scale;
+    this.#growthFactor = restored.#growthFactor;
+    this.#backoffFactor = restored.#backoffFactor;
+    this.#growthInterval = restored.#growthInterval;
+    this.#growthTracker = state.growthTracker;
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new ArgumentError(`GradScaler: expected ${name} to be a positive number, got ${value}`);
+  return value;
+}

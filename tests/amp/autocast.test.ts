@@ -1,0 +1,172 @@
+// autocast (conv/linear/matmul in 16 bits, float32 outside) and GradScaler (dynamic loss
+// scaling with skipped steps), as torch.autocast / torch.cuda.amp.GradScaler.
+import { expect, it } from 'vitest';
+
+import {
+  ArgumentError,
+  autocast,
+  conv2d,
+  crossEntropy,
+  GradScaler,
+  isAutocastEnabled,
+  linear,
+  manualSeed,
+  matmul,
+  models,
+  optim,
+  randint,
+  randn,
+  tensor,
+  type Device,
+} from '../../lib/index.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+
+describeDevices('autocast', (device: Device) => {
+  const deviceType = device === 'cpu' ? 'cpu' : 'cuda';
+  const dtype = deviceType === 'cpu' ? 'bfloat16' : 'float16';
+
+  it('runs conv2d/linear/matmul on 16-bit operands and returns float32, with float32 gradients', () => {
+    manualSeed(3);
+    const x = randn([2, 3, 8, 8], { device, requiresGrad: true });
+    const w = randn([4, 3, 3, 3], { device, requiresGrad: true });
+    const b = randn([4], { device, requiresGrad: true });
+    const y = autocast(() => conv2d(x, w, b, { padding: 1 }), { deviceType });
+    expect(y.dtype).toBe('float32');
+    // What autocast computes: the float32 conv of the 16-bit-rounded operands, rounded once more.
+    const round = (t: typeof x) => t.detach().to(dtype).to('float32');
+    expectClose(y.dataSync(), conv2d(round(x), round(w), round(b), { padding: 1 }).to(dtype).to('float32').dataSync(), 1e-6);
+
+    y.sum().backward();
+    for (const t of [x, w, b]) expect(t.grad!.dtype).toBe('float32');
+    const [gx, gw, gb] = [x, w, b].map((t) => t.grad!.dataSync());
+    for (const t of [x, w, b]) t.grad = null;
+    conv2d(x, w, b, { padding: 1 }).sum().backward();
+    // 16-bit operands carry 8 (bfloat16) or 11 (float16) significant bits.
+    const tolerance = dtype === 'bfloat16' ? 3e-2 : 3e-3;
+    expectClose(gx!, x.grad!.dataSync(), tolerance);
+    expectClose(gw!, w.grad!.dataSync(), tolerance);
+    expectClose(gb!, b.grad!.dataSync(), tolerance);
+
+    const a = randn([5, 6], { device });
+    const m = randn([6, 3], { device });
+    const product = autocast(() => matmul(a, m), { deviceType });
+    expect(product.dtype).toBe('float32');
+    expectClose(product.dataSync(), matmul(a, m).dataSync(), 5e-2);
+    expect(autocast(() => linear(a, randn([2, 6], { device }), randn([2], { device })), { deviceType }).dtype).toBe('float32');
+  });
+
+  it('leaves other devices, other dtypes and disabled scopes alone', () => {
+    const a = randn([4, 4], { device });
+    const exact = matmul(a, a).dataSync();
+    const other = deviceType === 'cpu' ? 'cuda' : 'cpu';
+    expect(autocast(() => matmul(a, a), { deviceType: other }).dataSync()).toEqual(exact);
+    expect(autocast(() => autocast(() => matmul(a, a), { deviceType, enabled: false }), { deviceType }).dataSync()).toEqual(exact);
+  });
+});
+
+it('follows awaits, nests per device type, and says whether it is on', async () => {
+  expect(isAutocastEnabled('cpu')).toBe(false);
+  await autocast(async () => {
+    await Promise.resolve();
+    expect(isAutocastEnabled('cpu')).toBe(true);
+    expect(isAutocastEnabled('cuda')).toBe(false);
+    autocast(() => expect(isAutocastEnabled('cuda') && isAutocastEnabled('cpu')).toBe(true), { deviceType: 'cuda' });
+    autocast(() => expect(isAutocastEnabled('cpu')).toBe(false), { deviceType: 'cpu', enabled: false });
+  }, { deviceType: 'cpu' });
+  expect(isAutocastEnabled('cpu')).toBe(false);
+});
+
+it('refuses unknown options and float16 on the CPU', () => {
+  expect(() => autocast(() => 0, { deviceType: 'gpu' as never })).toThrow(ArgumentError);
+  expect(() => autocast(() => 0, { dtype: 'float32' as never })).toThrow(/expected dtype 'float16' or 'bfloat16', got float32/);
+  expect(() => autocast(() => 0, { deviceType: 'cpu', dtype: 'float16' })).toThrow(/the CPU runs mixed precision in 'bfloat16'/);
+});
+
+it('GradScaler scales the loss, unscales the gradients and steps', () => {
+  const w = tensor([1, 2], { dtype: 'float32', requiresGrad: true });
+  const optimizer = new optim.SGD([w], { lr: 0.1 });
+  const scaler = new GradScaler({ initScale: 1024 });
+  const loss = w.mul(tensor([3, 4], { dtype: 'float32' })).sum();
+  const scaled = scaler.scale(loss);
+  expect(scaled.item()).toBe(1024 * 11);
+  scaled.backward();
+  expect(Array.from(w.grad!.dataSync())).toEqual([3 * 1024, 4 * 1024]);
+  expect(scaler.step(optimizer)).toBe(true);
+  expect(Array.from(w.grad!.dataSync())).toEqual([3, 4]); // unscaled in place of the old gradient
+  expectClose(w.dataSync(), [1 - 0.3, 2 - 0.4]);
+  scaler.update();
+  expect(scaler.getScale()).toBe(1024);
+});
+
+it('GradScaler skips a step with inf/NaN gradients, backs off, and grows after clean steps', () => {
+  const w = tensor([1, 2], { dtype: 'float32', requiresGrad: true });
+  const optimizer = new optim.SGD([w], { lr: 0.1 });
+  const scaler = new GradScaler({ initScale: 8, growthInterval: 2, growthFactor: 2, backoffFactor: 0.25 });
+  const iteration = (gradient: number[]) => {
+    optimizer.zeroGrad();
+    scaler.scale(w.mul(tensor(gradient, { dtype: 'float32' })).sum()).backward();
+    const stepped = scaler.step(optimizer);
+    scaler.update();
+    return stepped;
+  };
+  expect(iteration([Infinity, 1])).toBe(false);
+  expect(Array.from(w.dataSync())).toEqual([1, 2]); // untouched
+  expect(scaler.getScale()).toBe(2);
+  expect(iteration([NaN, 1])).toBe(false);
+  expect(scaler.getScale()).toBe(0.5);
+  expect(iteration([1, 1])).toBe(true);
+  expect(scaler.getScale()).toBe(0.5);
+  expect(iteration([1, 1])).toBe(true);
+  expect(scaler.getScale()).toBe(1); // two clean steps in a row
+  expect(scaler.stateDict()).toEqual({ scale: 1, growthFactor: 2, backoffFactor: 0.25, growthInterval: 2, growthTracker: 0 });
+  const restored = new GradScaler();
+  restored.loadStateDict({ ...scaler.stateDict(), growthTracker: 1 });
+  expect(restored.getScale()).toBe(1);
+  expect(restored.stateDict().growthTracker).toBe(1);
+});
+
+it('GradScaler refuses misuse and bad settings, and passes through when disabled', () => {
+  expect(() => new GradScaler({ initScale: 0 })).toThrow(/expected initScale to be a positive number, got 0/);
+  expect(() => new GradScaler({ growthFactor: 1 })).toThrow(/growthFactor > 1/);
+  expect(() => new GradScaler({ backoffFactor: 1.5 })).toThrow(/backoffFactor < 1/);
+  expect(() => new GradScaler({ growthInterval: 0.5 })).toThrow(/growthInterval to be a positive integer/);
+  const w = tensor([1], { dtype: 'float32', requiresGrad: true });
+  const optimizer = new optim.SGD([w], { lr: 1 });
+  const scaler = new GradScaler();
+  expect(() => scaler.update()).toThrow(/no step\(\) or unscale_\(\) since the last update\(\)/);
+  scaler.scale(w.sum()).backward();
+  scaler.unscale_(optimizer);
+  expect(() => scaler.unscale_(optimizer)).toThrow(/already called on this optimizer/);
+  expect(() => scaler.loadStateDict({ ...scaler.stateDict(), growthTracker: 5000 })).toThrow(/growthTracker 5000 is outside/);
+
+  const off = new GradScaler({ enabled: false });
+  const loss = w.sum();
+  expect(off.scale(loss)).toBe(loss);
+  expect(off.getScale()).toBe(1);
+  expect(off.step(optimizer)).toBe(true);
+});
+
+it('a lenet5 trains under CPU autocast with a GradScaler as it does in float32', () => {
+  const run = (amp: boolean) => {
+    manualSeed(0);
+    const model = models.lenet5();
+    const optimizer = new optim.Adam(model.parameters(), { lr: 3e-3 });
+    const scaler = new GradScaler({ enabled: amp });
+    const x = randn([32, 1, 28, 28]);
+    const y = randint(0, 10, [32]);
+    const losses: number[] = [];
+    for (let step = 0; step < 10; step++) {
+      optimizer.zeroGrad();
+      const loss = amp ? autocast(() => crossEntropy(model.call(x), y), { deviceType: 'cpu' }) : crossEntropy(model.call(x), y);
+      losses.push(loss.item());
+      scaler.scale(loss).backward();
+      expect(scaler.step(optimizer)).toBe(true);
+      scaler.update();
+    }
+    for (const p of model.parameters()) expect(p.dtype).toBe('float32');
+    return losses;
+  };
+  const mixed = run(true);
+  expect(mixed[9]!).toBeLessThan(mixed[0]! * 0.7);
+  expectClose(mixed, run(false), 1e-2);
+});
