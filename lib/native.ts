@@ -20,6 +20,8 @@ export interface StorageHandle {
   share(): StorageHandle;
   readonly bytes: number;
   readonly released: boolean;
+  /** Page-locked (pinned) host memory from the CUDA plugin. */
+  readonly pinned: boolean;
 }
 
 /** How the addon sees a tensor: its storage and a strided view (elements, not bytes). */
@@ -198,6 +200,7 @@ export interface NativeBinding {
   // CUDA plugin (binding/cuda.cc)
   cudaDeviceCount(): number;
   cudaLoad(pluginPath: string, dependencies: readonly string[]): void;
+  emptyPinned(byteLength: number): StorageHandle;
   cudaProperties(device: number): CudaDeviceProperties;
 }
 

@@ -7,7 +7,8 @@
 import { ArgumentError } from '../errors.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { cudaUnavailableReason } from '../cuda.js';
+import { Tensor } from '../tensor/tensor.js';
 import { stackCollate, type TensorItem } from './collate.js';
 import { workerBatches } from './worker_batches.js';
 import { isWorkerDataset, type WorkerDataset } from './worker_dataset.js';
@@ -86,6 +87,26 @@ export interface DataLoaderOptions<T, B> {
    * Call `close()` (or `await using`) when done; idle workers never keep the process alive.
    */
   persistentWorkers?: boolean;
+  /**
+   * Copy each batch's tensors into page-locked memory (default false), as PyTorch's
+   * `pin_memory`, so that `to('cuda')` goes by DMA. Without a usable CUDA device the batches
+   * stay as they are and one warning says why.
+   */
+  pinMemory?: boolean;
+}
+
+/** `batch` with every tensor in it (also inside arrays and plain objects) moved to pinned memory. */
+function pinned<B>(batch: B): B {
+  if (batch instanceof Tensor) {
+    const copy = batch.pinMemory();
+    batch.dispose();
+    return copy as B;
+  }
+  if (Array.isArray(batch)) return batch.map((item: unknown) => pinned(item)) as B;
+  if (batch !== null && typeof batch === 'object' && Object.getPrototypeOf(batch) === Object.prototype) {
+    return Object.fromEntries(Object.entries(batch).map(([key, value]) => [key, pinned(value)])) as B;
+  }
+  return batch;
 }
 
 function positiveInteger(name: string, value: number, min: number): number {
@@ -118,6 +139,7 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
   readonly numWorkers: number;
   readonly prefetchFactor: number;
   #epoch = 0;
+  #warnedUnpinned = false;
   /** The workers kept across epochs (persistentWorkers). */
   #pool: Promise<WorkerPool> | undefined;
 
@@ -165,6 +187,19 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<B> {
+    if (!this.options.pinMemory) {
+      yield* this.#batches();
+      return;
+    }
+    const reason = cudaUnavailableReason();
+    if (reason !== null && !this.#warnedUnpinned) {
+      this.#warnedUnpinned = true;
+      process.emitWarning(`DataLoader: pinMemory is set but CUDA is not available (${reason}); batches stay in pageable memory`);
+    }
+    for await (const batch of this.#batches()) yield reason === null ? pinned(batch) : batch;
+  }
+
+  async *#batches(): AsyncGenerator<B, void, undefined> {
     const collate = this.options.collate ?? (stackCollate as unknown as (items: T[]) => B);
     const dataset = this.dataset;
     if (!isMapStyle(dataset)) {

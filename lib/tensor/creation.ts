@@ -50,6 +50,12 @@ export function empty<D extends DType>(
   return new Tensor<D>(storage, shape, strides, 0, dtype, resolved, op);
 }
 
+/** @internal An uninitialised contiguous CPU tensor in page-locked memory (needs a CUDA device). */
+export function emptyPinned<D extends DType>(op: string, shape: readonly number[], dtype: D): Tensor<D> {
+  const storage = native.emptyPinned(numelOf(shape) * dtypeSize(dtype));
+  return new Tensor<D>(storage, shape, contiguousStrides(shape), 0, dtype, 'cpu', op);
+}
+
 /** @internal An uninitialised tensor of `shape` in the memory format of `like`. */
 export function emptyLike<D extends DType>(op: string, like: Tensor, shape: readonly number[], dtype: D): Tensor<D> {
   return empty(op, shape, dtype, like.device, stridesLike(like, shape));

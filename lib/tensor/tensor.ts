@@ -5,8 +5,10 @@
  * @module
  */
 import { backward, record, type BackwardOptions, type GradNode } from '../autograd/graph.js';
-import { ArgumentError, DisposedError, DTypeError, ShapeError } from '../errors.js';
+import { cudaUnavailableReason } from '../cuda.js';
+import { ArgumentError, DeviceError, DisposedError, DTypeError, ShapeError } from '../errors.js';
 import { native, type NativeTensor, type StorageHandle } from '../native.js';
+import { emptyPinned } from './creation.js';
 import { resolveDevice, type Device, type DeviceLike } from './device.js';
 import { allocTypedArray, checkDType, dtypeCode, dtypeSize, isFloatingPoint, isHalf, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
 import { formatTensor } from './format.js';
@@ -397,6 +399,26 @@ export class Tensor<D extends DType = DType> {
   contiguous(): Tensor<D> {
     const out = this.isContiguous() ? this._view('contiguous', this.shape, this.strides) : noGradCopy(this);
     return record('contiguous', out, [this], (g) => [g.detach()]);
+  }
+
+  /**
+   * A copy in page-locked (pinned) host memory, as `tensor.pin_memory()`: `to('cuda')` from
+   * it goes by DMA without the driver's staging copy. Needs a usable CUDA device (DeviceError
+   * with the reason otherwise); a pinned tensor is returned as a new handle on itself.
+   */
+  pinMemory(): Tensor<D> {
+    if (this.device !== 'cpu') throw new DeviceError(`pinMemory: only CPU tensors can be pinned, got one on ${this.device}`);
+    if (this.isPinned()) return this._view('pinMemory', this.shape, this.strides);
+    const reason = cudaUnavailableReason();
+    if (reason !== null) throw new DeviceError(`pinMemory: CUDA is not available: ${reason}`);
+    const out = emptyPinned('pinMemory', this.shape, this.dtype);
+    ops.copyInto(out, this);
+    return record('pinMemory', out, [this], (g) => [g.detach()]);
+  }
+
+  /** Whether this tensor's memory is page-locked (see {@link pinMemory}), as `is_pinned()`. */
+  isPinned(): boolean {
+    return this._native('isPinned').storage.pinned;
   }
 
   /** A contiguous copy with its own memory. */

@@ -10,7 +10,7 @@
 
 namespace neocog {
 
-constexpr int kPluginAbiVersion = 5;
+constexpr int kPluginAbiVersion = 6;
 
 struct DeviceProperties {
   std::string name;
@@ -32,6 +32,10 @@ class DevicePlugin {
   virtual int deviceCount() = 0;
   virtual DeviceProperties properties(int device) = 0;
   virtual std::unique_ptr<Backend> createBackend(int device) = 0;
+  // Page-locked host memory (Tensor.pinMemory): copies between it and a GPU go by DMA
+  // without the driver's staging buffer. Throws Error(OutOfMemory) when none is left.
+  virtual void* allocatePinned(size_t bytes) = 0;
+  virtual void freePinned(void* ptr) noexcept = 0;
 };
 
 }  // namespace neocog

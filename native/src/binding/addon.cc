@@ -30,6 +30,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("cudaLoad", &Addon::CudaLoad),
       InstanceMethod("cudaProperties", &Addon::CudaProperties),
       InstanceMethod("empty", &Addon::Empty),
+      InstanceMethod("emptyPinned", &Addon::EmptyPinned),
       InstanceMethod("emptyCache", &Addon::EmptyCache),
       InstanceMethod("memoryStats", &Addon::MemoryStats),
       InstanceMethod("profile", &Addon::Profile),

@@ -68,6 +68,7 @@ class Addon : public Napi::Addon<Addon> {
 
   // Memory and streams (memory.cc).
   Napi::Value Empty(const Napi::CallbackInfo& info);
+  Napi::Value EmptyPinned(const Napi::CallbackInfo& info);
   Napi::Value EmptyCache(const Napi::CallbackInfo& info);
   Napi::Value MemoryStats(const Napi::CallbackInfo& info);
   Napi::Value ReadAsync(const Napi::CallbackInfo& info);

@@ -65,6 +65,14 @@ Napi::Value Addon::Empty(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value Addon::EmptyPinned(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const double bytes = numberArg(info, 0, "pinMemory", "byteLength");
+    if (bytes < 0) fail(ErrorKind::Internal, "pinMemory: negative byteLength");
+    return StorageHandle::wrap(info.Env(), *this, runtime().allocatePinned(static_cast<size_t>(bytes)));
+  });
+}
+
 Napi::Value Addon::EmptyCache(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {
     runtime().context(deviceArg(info[0], "emptyCache"))->allocator.emptyCache();

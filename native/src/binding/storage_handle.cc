@@ -11,6 +11,7 @@ Napi::Function StorageHandle::define(Napi::Env env) {
                          InstanceMethod("release", &StorageHandle::Release),
                          InstanceMethod("share", &StorageHandle::Share),
                          InstanceAccessor("bytes", &StorageHandle::Bytes, nullptr),
+                         InstanceAccessor("pinned", &StorageHandle::Pinned, nullptr),
                          InstanceAccessor("released", &StorageHandle::Released, nullptr),
                      });
 }
@@ -62,6 +63,10 @@ Napi::Value StorageHandle::Share(const Napi::CallbackInfo& info) {
 
 Napi::Value StorageHandle::Bytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), storage_ ? static_cast<double>(storage_->bytes()) : 0.0);
+}
+
+Napi::Value StorageHandle::Pinned(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), storage_ && storage_->pinned());
 }
 
 Napi::Value StorageHandle::Released(const Napi::CallbackInfo& info) {

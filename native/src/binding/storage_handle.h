@@ -25,6 +25,7 @@ class StorageHandle : public Napi::ObjectWrap<StorageHandle> {
   Napi::Value Release(const Napi::CallbackInfo& info);
   Napi::Value Share(const Napi::CallbackInfo& info);
   Napi::Value Bytes(const Napi::CallbackInfo& info);
+  Napi::Value Pinned(const Napi::CallbackInfo& info);
   Napi::Value Released(const Napi::CallbackInfo& info);
 
   void reset(Napi::Env env);

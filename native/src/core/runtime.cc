@@ -40,6 +40,11 @@ StoragePtr Runtime::allocate(Device device, size_t bytes) {
   return std::make_shared<Storage>(context(device), bytes);
 }
 
+StoragePtr Runtime::allocatePinned(size_t bytes) {
+  if (!cudaLibrary_ || cudaDeviceCount() == 0) fail(ErrorKind::Device, "pinMemory: no CUDA device to pin memory for");
+  return std::make_shared<Storage>(cpu_, bytes, cudaLibrary_);
+}
+
 void Runtime::loadCuda(const std::string& pluginPath, const std::vector<std::string>& dependencies) {
   if (cudaLibrary_) return;
   cudaLibrary_ = loadDevicePlugin(pluginPath, dependencies);

@@ -28,6 +28,8 @@ class Runtime {
   // The context of a device; CUDA devices need loadCuda() first.
   std::shared_ptr<DeviceContext> context(Device device);
   StoragePtr allocate(Device device, size_t bytes);
+  // CPU memory page-locked through the CUDA plugin; throws Error(Device) without a GPU.
+  StoragePtr allocatePinned(size_t bytes);
 
   // CUDA plugin. loadCuda is idempotent once it succeeded.
   void loadCuda(const std::string& pluginPath, const std::vector<std::string>& dependencies);

@@ -1,6 +1,7 @@
 #include "core/storage.h"
 
 #include "core/device_context.h"
+#include "core/library_handle.h"
 
 namespace neocog {
 
@@ -9,7 +10,18 @@ Storage::Storage(std::shared_ptr<DeviceContext> context, size_t bytes)
   if (bytes_ > 0) data_ = context_->allocator.allocate(bytes_);
 }
 
-Storage::~Storage() { context_->allocator.release(data_, bytes_); }
+Storage::Storage(std::shared_ptr<DeviceContext> cpuContext, size_t bytes, std::shared_ptr<LibraryHandle> pinnedBy)
+    : context_(std::move(cpuContext)), pinnedBy_(std::move(pinnedBy)), bytes_(bytes) {
+  if (bytes_ > 0) data_ = pinnedBy_->plugin->allocatePinned(bytes_);
+}
+
+Storage::~Storage() {
+  if (pinnedBy_) {
+    if (data_) pinnedBy_->plugin->freePinned(data_);
+    return;
+  }
+  context_->allocator.release(data_, bytes_);
+}
 
 Device Storage::device() const { return context_->backend->device(); }
 

@@ -12,10 +12,13 @@
 namespace neocog {
 
 struct DeviceContext;
+struct LibraryHandle;
 
 class Storage {
  public:
   Storage(std::shared_ptr<DeviceContext> context, size_t bytes);
+  // CPU memory page-locked by the CUDA plugin (kept loaded while the storage lives).
+  Storage(std::shared_ptr<DeviceContext> cpuContext, size_t bytes, std::shared_ptr<LibraryHandle> pinnedBy);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -24,12 +27,14 @@ class Storage {
   size_t bytes() const { return bytes_; }
   Device device() const;
   DeviceContext& context() const { return *context_; }
+  bool pinned() const { return pinnedBy_ != nullptr; }
 
   ErrorPtr poison() const;
   void setPoison(ErrorPtr error);
 
  private:
   std::shared_ptr<DeviceContext> context_;
+  std::shared_ptr<LibraryHandle> pinnedBy_;
   size_t bytes_;
   void* data_ = nullptr;
   mutable std::mutex poisonMutex_;

@@ -55,6 +55,20 @@ class CudaPlugin final : public DevicePlugin {
   }
 
   std::unique_ptr<Backend> createBackend(int device) override { return makeCudaBackend(device); }
+
+  void* allocatePinned(size_t bytes) override {
+    void* ptr = nullptr;
+    // Portable: pinned for every device of the process, not only the current one.
+    const cudaError_t status = cudaHostAlloc(&ptr, bytes, cudaHostAllocPortable);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      fail(ErrorKind::OutOfMemory, "pinMemory: no page-locked host memory left for " + std::to_string(bytes) + " bytes");
+    }
+    check(status, "pinMemory (cudaHostAlloc)");
+    return ptr;
+  }
+
+  void freePinned(void* ptr) noexcept override { cudaFreeHost(ptr); }
 };
 
 }  // namespace
