@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { batchNorm, cat, conv2d, convTranspose2d, manualSeed, maxPool2d, nms, noGrad, ones, rand, randn, synchronize, zeros, type Tensor } from '../lib/index.js';
 
 interface Case {
-  op: 'matmul' | 'add' | 'randn' | 'contiguous' | 'conv2d' | 'conv2d_train' | 'depthwise' | 'conv_transpose' | 'maxpool' | 'batchnorm_train' | 'nms';
+  op: 'matmul' | 'add' | 'randn' | 'contiguous' | 'conv2d' | 'conv2d_bf16' | 'conv2d_train' | 'depthwise' | 'conv_transpose' | 'maxpool' | 'batchnorm_train' | 'nms';
   shape: number[];
   repeats: number;
 }
@@ -23,6 +23,8 @@ const allCases: Case[] = [
   { op: 'contiguous', shape: [16, 64, 56, 56], repeats: 10 },
   // [N, C, H, W, outC, k]: 3x3 pad 1, as in ResNet stages
   { op: 'conv2d', shape: [32, 64, 56, 56, 64, 3], repeats: 10 },
+  // the same on bfloat16 operands (what CPU autocast runs)
+  { op: 'conv2d_bf16', shape: [32, 64, 56, 56, 64, 3], repeats: 10 },
   { op: 'conv2d_train', shape: [32, 64, 56, 56, 64, 3], repeats: 5 },
   { op: 'depthwise', shape: [32, 128, 56, 56], repeats: 10 },
   { op: 'conv_transpose', shape: [8, 64, 64, 64, 32], repeats: 10 },
@@ -37,10 +39,10 @@ const PEAK_GFLOPS = 358;
 
 function flopsOf(c: Case): number {
   if (c.op === 'matmul') return 2 * c.shape.reduce((x, y) => x * y, 1);
-  if (c.op === 'conv2d' || c.op === 'conv2d_train') {
+  if (c.op === 'conv2d' || c.op === 'conv2d_bf16' || c.op === 'conv2d_train') {
     const [n, ch, h, w, o, k] = c.shape as [number, number, number, number, number, number];
     const forward = 2 * n * o * h * w * ch * k * k;
-    return c.op === 'conv2d' ? forward : 3 * forward; // backward data + backward weights
+    return c.op === 'conv2d_train' ? 3 * forward : forward; // backward data + backward weights
   }
   return 0;
 }
@@ -105,12 +107,16 @@ async function ours(c: Case): Promise<number> {
     const bias = zeros([c.shape[1]!]);
     return medianMs(() => noGrad(() => batchNorm(x, mean, variance, weight, bias, { training: true })), c.repeats);
   }
-  if (c.op === 'conv2d' || c.op === 'conv2d_train') {
+  if (c.op === 'conv2d' || c.op === 'conv2d_bf16' || c.op === 'conv2d_train') {
     const [n, ch, h, w, o, k] = c.shape as [number, number, number, number, number, number];
     // Activations inside a network are channels-last (the previous conv wrote them so).
     const x = randn([n, h, w, ch]).permute(0, 3, 1, 2);
     const weight = randn([o, ch, k, k]).mul(0.05);
     if (c.op === 'conv2d') return medianMs(() => noGrad(() => conv2d(x, weight, null, { padding: 1 })), c.repeats);
+    if (c.op === 'conv2d_bf16') {
+      const [xh, wh] = [x.to('bfloat16'), weight.to('bfloat16')];
+      return medianMs(() => noGrad(() => conv2d(xh, wh, null, { padding: 1 })), c.repeats);
+    }
     x.requiresGrad_();
     weight.requiresGrad_();
     return medianMs(() => {

@@ -34,11 +34,13 @@ def run(case):
     if kind == "contiguous":
         a = torch.randn(*shape).permute(0, 2, 3, 1)
         return median_ms(lambda: a.contiguous(), repeats)
-    if kind in ("conv2d", "conv2d_train"):
+    if kind in ("conv2d", "conv2d_bf16", "conv2d_train"):
         n, c, h, w, o, k = shape
         x = torch.randn(n, c, h, w)
         weight = torch.randn(o, c, k, k) * 0.05
-        if kind == "conv2d":
+        if kind == "conv2d_bf16":
+            x, weight = x.bfloat16(), weight.bfloat16()
+        if kind in ("conv2d", "conv2d_bf16"):
             with torch.no_grad():
                 return median_ms(lambda: torch.nn.functional.conv2d(x, weight, padding=1), repeats)
         x.requires_grad_()

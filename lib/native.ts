@@ -172,6 +172,7 @@ export interface NativeBinding {
   matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor, allowTf32: boolean): void;
   nms(keep: NativeTensor, boxes: NativeTensor, iouThreshold: number): void;
   optimizerStep(step: NativeOptimizerStep, entries: NativeOptimizerEntry[]): void;
+  unscaleGradients(grads: NativeTensor[], inverseScale: number, foundInf: NativeTensor): void;
   poolBackward(params: NativePoolParams, gradInput: NativeTensor, gradOutput: NativeTensor, indices: NativeTensor | null): void;
   poolForward(params: NativePoolParams, out: NativeTensor, indices: NativeTensor | null, input: NativeTensor): void;
   /** `rand`: uniform in [a, b); `randn`: normal with mean a and standard deviation b. */
@@ -187,6 +188,7 @@ export interface NativeBinding {
   // memory and streams (binding/memory.cc)
   empty(device: string, byteLength: number): StorageHandle;
   emptyCache(device: string): void;
+  emptyPinned(byteLength: number): StorageHandle;
   memoryStats(device: string): AllocatorStats;
   /** Starts timing ops (returns []) or waits, stops and returns the timings. */
   profile(device: string, on: boolean): Array<{ op: string; count: number; milliseconds: number }>;
@@ -200,7 +202,6 @@ export interface NativeBinding {
   // CUDA plugin (binding/cuda.cc)
   cudaDeviceCount(): number;
   cudaLoad(pluginPath: string, dependencies: readonly string[]): void;
-  emptyPinned(byteLength: number): StorageHandle;
   cudaProperties(device: number): CudaDeviceProperties;
 }
 

@@ -13,7 +13,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 import { ArgumentError } from '../errors.js';
 import type { Device } from '../tensor/device.js';
-import type { DType, HalfDType } from '../tensor/dtype.js';
+import { isHalf, type DType, type HalfDType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Options of {@link autocast}. */
@@ -94,7 +94,7 @@ export function inHalf(
 
 /** @internal `a + b` for float32 or 16-bit operands of one dtype: 16-bit ones add in float32. */
 export function addInFloat32(a: Tensor, b: Tensor): Tensor {
-  if (a.dtype !== 'float16' && a.dtype !== 'bfloat16') return a.add(b);
+  if (!isHalf(a.dtype)) return a.add(b);
   const wideA = a.to('float32');
   const wideB = b.to('float32');
   const sum = wideA.add(wideB);

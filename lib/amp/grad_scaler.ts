@@ -6,9 +6,11 @@
  * clean steps in a row the scale grows.
  * @module
  */
-import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError } from '../errors.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import { native } from '../native.js';
+import { isDense, type Optimizer } from '../optim/optimizer.js';
+import { zeros } from '../tensor/creation.js';
+import type { Device } from '../tensor/device.js';
 import { keep } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -89,41 +91,37 @@ export class GradScaler {
   }
 
   /**
-   * Divides the gradients of `optimizer`'s parameters by the scale, in place of the old
-   * gradient tensors, and notes whether any is inf/NaN. Call it before clipping gradients;
-   * step() calls it when you did not. Once per optimizer between update()s.
+   * Divides the gradients of `optimizer`'s parameters by the scale, in place, and notes
+   * whether any is inf/NaN. Call it before clipping gradients; step() calls it when you did
+   * not. Once per optimizer between update()s.
    */
   unscale_(optimizer: AnyOptimizer): void {
     if (!this.#enabled) return;
     if (this.#unscaled.has(optimizer)) {
       throw new ArgumentError('GradScaler.unscale_: already called on this optimizer since the last update()');
     }
-    const inverse = 1 / this.#scale;
-    let finite = true;
-    noGrad(() => {
-      // x * 0 is 0 for every finite x and NaN for inf/NaN, and a sum of zeros cannot
-      // overflow: one blocking read per optimizer tells whether every gradient is finite.
-      let check: Tensor | null = null;
-      for (const group of optimizer.paramGroups) {
-        for (const p of group.params) {
-          if (p.grad === null) continue;
-          const unscaled = keep(p.grad.mul(inverse)) as Tensor<'float32'>;
+    // One fused native call per device unscales every gradient in place and flags inf/NaN
+    // (PyTorch's _amp_foreach_non_finite_check_and_unscale_); one read per device follows.
+    const byDevice = new Map<Device, Tensor[]>();
+    for (const group of optimizer.paramGroups) {
+      for (const p of group.params) {
+        if (p.grad === null) continue;
+        if (!isDense(p.grad)) {
+          const dense = keep(p.grad.contiguous()) as Tensor<'float32'>;
           p.grad.dispose();
-          p.grad = unscaled;
-          const zeros = unscaled.mul(0).sum();
-          const total: Tensor = check === null ? zeros : check.add(zeros);
-          if (check !== null) {
-            check.dispose();
-            zeros.dispose();
-          }
-          check = total;
+          p.grad = dense;
         }
+        byDevice.set(p.grad.device, [...(byDevice.get(p.grad.device) ?? []), p.grad]);
       }
-      if (check !== null) {
-        finite = Number.isFinite(check.item());
-        check.dispose();
-      }
-    });
+    }
+    let finite = true;
+    for (const [device, grads] of byDevice) {
+      const foundInf = zeros([1], { device });
+      const op = 'GradScaler.unscale_';
+      native.unscaleGradients(grads.map((g) => g._native(op, 'grad')), 1 / this.#scale, foundInf._native(op, 'foundInf'));
+      if (foundInf.item() !== 0) finite = false;
+      foundInf.dispose();
+    }
     this.#unscaled.set(optimizer, finite);
   }
 

@@ -38,8 +38,8 @@ export function baseStep(kind: NativeOptimizerStep['kind'], lr: number, weightDe
   };
 }
 
-/** Every element in one gap-free block (contiguous, channels-last, ...): the fused kernel walks it flat. */
-function isDense(t: Tensor): boolean {
+/** Every element in one gap-free block (contiguous, channels-last, ...): the fused kernels walk it flat. @internal */
+export function isDense(t: Tensor): boolean {
   const dims = t.shape.map((size, d) => ({ size, stride: t.strides[d]! })).filter((d) => d.size !== 1);
   dims.sort((a, b) => a.stride - b.stride);
   let expected = 1;

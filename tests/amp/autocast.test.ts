@@ -125,6 +125,28 @@ it('GradScaler skips a step with inf/NaN gradients, backs off, and grows after c
   expect(restored.stateDict().growthTracker).toBe(1);
 });
 
+describeDevices('GradScaler unscaling', (device: Device) => {
+  it('unscales every element of large and non-contiguous gradients and finds one inf or NaN anywhere', () => {
+    manualSeed(4);
+    const big = randn([100_003], { device, requiresGrad: true });
+    const small = randn([3], { device, requiresGrad: true });
+    const values = randn([100_003], { device });
+    for (const poison of [null, Infinity, -Infinity, NaN]) {
+      const optimizer = new optim.SGD([big, small], { lr: 0 });
+      const scaler = new GradScaler({ initScale: 4 });
+      optimizer.zeroGrad();
+      big.grad = values.mul(4) as typeof big.grad;
+      // A strided (non-dense) gradient is made dense first.
+      small.grad = tensor([8, 0, 12, 0, poison ?? 16, 0], { device, dtype: 'float32' }).slice(0, 0, 6, 2) as typeof small.grad;
+      expect(small.grad!.strides).toEqual([2]);
+      scaler.unscale_(optimizer);
+      expect(scaler.step(optimizer)).toBe(poison === null);
+      expectClose(big.grad!.dataSync(), values.dataSync(), 1e-7);
+      if (poison === null) expect(Array.from(small.grad!.dataSync())).toEqual([2, 3, 4]);
+    }
+  });
+});
+
 it('GradScaler refuses misuse and bad settings, and passes through when disabled', () => {
   expect(() => new GradScaler({ initScale: 0 })).toThrow(/expected initScale to be a positive number, got 0/);
   expect(() => new GradScaler({ growthFactor: 1 })).toThrow(/growthFactor > 1/);

@@ -214,6 +214,9 @@ class Backend {
 
   // Updates every parameter (and its state) in place from its gradient, in one launch.
   virtual void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) = 0;
+  // GradScaler: multiplies every gradient (dense float32) by `inverseScale` in place and sets
+  // foundInf (one float32, zeroed by the caller) to 1 if any result is inf or NaN.
+  virtual void unscaleGradients(const std::vector<TensorRef>& grads, float inverseScale, const TensorRef& foundInf) = 0;
 };
 
 }  // namespace neocog

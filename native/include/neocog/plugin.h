@@ -10,7 +10,7 @@
 
 namespace neocog {
 
-constexpr int kPluginAbiVersion = 6;
+constexpr int kPluginAbiVersion = 7;
 
 struct DeviceProperties {
   std::string name;

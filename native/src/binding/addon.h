@@ -64,6 +64,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Transfer(const Napi::CallbackInfo& info);
   Napi::Value Unary(const Napi::CallbackInfo& info);
   Napi::Value UnaryBackward(const Napi::CallbackInfo& info);
+  Napi::Value UnscaleGradients(const Napi::CallbackInfo& info);
   Napi::Value Where(const Napi::CallbackInfo& info);
 
   // Memory and streams (memory.cc).

@@ -71,6 +71,7 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("transfer", &Addon::Transfer),
                                 InstanceMethod("unary", &Addon::Unary),
                                 InstanceMethod("unaryBackward", &Addon::UnaryBackward),
+                                InstanceMethod("unscaleGradients", &Addon::UnscaleGradients),
                                 InstanceMethod("where", &Addon::Where),
                             });
 }
@@ -650,6 +651,36 @@ Napi::Value Addon::OptimizerStep(const Napi::CallbackInfo& info) {
     }
     return submit(info.Env(), *this, op, args[0], grads,
                   [step, tensors](Backend& b) { b.optimizerStep(step, tensors); }, written);
+  });
+}
+
+// grads: every gradient to unscale in place; foundInf: one float32 the kernels set to 1.
+Napi::Value Addon::UnscaleGradients(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const char* op = "GradScaler.unscale_";
+    if (!info[0].IsArray()) fail(ErrorKind::Internal, "unscaleGradients: expected an array of gradients");
+    const Napi::Array list = info[0].As<Napi::Array>();
+    const float inverseScale = static_cast<float>(numberArg(info, 1, op, "inverseScale"));
+    const TensorArg foundInf = tensorArg(info[2], op, "foundInf");
+    if (foundInf.ref.dtype != DType::Float32 || foundInf.ref.numel() != 1) {
+      fail(ErrorKind::Internal, "unscaleGradients: foundInf must be one float32");
+    }
+    std::vector<TensorArg> args;
+    std::vector<TensorRef> grads;
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      args.push_back(tensorArg(list.Get(i), op, "grad"));
+      const TensorRef& g = args.back().ref;
+      // Backstop: the kernels walk each gradient as one flat float array.
+      if (g.dtype != DType::Float32 || !g.layout.isDense()) {
+        fail(ErrorKind::Internal, "unscaleGradients: gradients must be dense float32 tensors");
+      }
+      grads.push_back(g);
+    }
+    std::vector<const TensorArg*> written;
+    for (const TensorArg& a : args) written.push_back(&a);
+    return submit(info.Env(), *this, op, foundInf, {},
+                  [grads, inverseScale, f = foundInf.ref](Backend& b) { b.unscaleGradients(grads, inverseScale, f); },
+                  written);
   });
 }
 

@@ -105,6 +105,9 @@ class CpuBackend final : public Backend {
   void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
     cpu::indexAdd(out, dim, index, source);
   }
+  void unscaleGradients(const std::vector<TensorRef>& grads, float inverseScale, const TensorRef& foundInf) override {
+    cpu::unscaleGradients(grads, inverseScale, foundInf);
+  }
   void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) override {
     cpu::optimizerStep(step, tensors);
   }

@@ -41,6 +41,7 @@ void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorR
 void argsort(const TensorRef& indices, const TensorRef& input, bool descending);
 void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors);
+void unscaleGradients(const std::vector<TensorRef>& grads, float inverseScale, const TensorRef& foundInf);
 void boxIou(const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold);
 void roiAlignForward(const RoiAlignParams& p, const TensorRef& out, const TensorRef& input, const TensorRef& rois);

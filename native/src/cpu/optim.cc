@@ -49,6 +49,17 @@ void runChunks(const OptimizerStep& step, const std::vector<Chunk>& chunks) {
 
 }  // namespace
 
+void unscaleGradients(const std::vector<TensorRef>& grads, float inverseScale, const TensorRef& foundInf) {
+  bool finite = true;
+  for (const TensorRef& g : grads) {
+    float* data = g.as<float>();
+    const int64_t n = g.numel();
+#pragma omp parallel for reduction(&& : finite) schedule(static) if (n > kChunk)
+    for (int64_t i = 0; i < n; ++i) finite = kernels::unscaleElement(data + i, inverseScale) && finite;
+  }
+  if (!finite) *foundInf.as<float>() = 1.0f;
+}
+
 void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) {
   std::vector<Chunk> chunks;
   for (const OptimizerTensors& t : tensors) {

@@ -139,6 +139,9 @@ class CudaBackend final : public Backend {
   void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) override {
     run([&] { cuda::scatterAdd(handles_, out, dim, index, source); });
   }
+  void unscaleGradients(const std::vector<TensorRef>& grads, float inverseScale, const TensorRef& foundInf) override {
+    run([&] { cuda::unscaleGradients(handles_, grads, inverseScale, foundInf); });
+  }
   void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) override {
     run([&] { cuda::optimizerStep(handles_, step, tensors); });
   }

@@ -47,6 +47,7 @@ void argsort(DeviceHandles& h, const TensorRef& indices, const TensorRef& input,
 void scatterAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source);
 
 void optimizerStep(DeviceHandles& h, const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors);
+void unscaleGradients(DeviceHandles& h, const std::vector<TensorRef>& grads, float inverseScale, const TensorRef& foundInf);
 
 void boxIou(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b);
 void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, double iouThreshold);

@@ -43,7 +43,49 @@ __global__ void optimizerKernel(OptimizerStep step, const TensorSlot* slots, int
   }
 }
 
+struct GradientSlot {
+  float* grad;
+  int64_t numel;
+  int64_t firstBlock;
+};
+
+// One launch over every gradient (the same block table as the optimizer's). Any thread that
+// sees inf/NaN stores 1 into foundInf; the stores race benignly (all write the same value).
+__global__ void unscaleKernel(const GradientSlot* slots, int count, float inverseScale, float* foundInf) {
+  int lo = 0, hi = count - 1;
+  const int64_t block = blockIdx.x;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (slots[mid].firstBlock <= block) lo = mid;
+    else hi = mid - 1;
+  }
+  const GradientSlot& t = slots[lo];
+  const int64_t begin = (block - t.firstBlock) * kElementsPerBlock;
+  const int64_t end = begin + kElementsPerBlock < t.numel ? begin + kElementsPerBlock : t.numel;
+  bool finite = true;
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) finite = kernels::unscaleElement(t.grad + i, inverseScale) && finite;
+  if (!finite) *foundInf = 1.0f;
+}
+
 }  // namespace
+
+void unscaleGradients(DeviceHandles& h, const std::vector<TensorRef>& grads, float inverseScale, const TensorRef& foundInf) {
+  std::vector<GradientSlot> slots;
+  int64_t blocks = 0;
+  for (const TensorRef& g : grads) {
+    const int64_t n = g.numel();
+    if (n == 0) continue;
+    slots.push_back({g.as<float>(), n, blocks});
+    blocks += (n + kElementsPerBlock - 1) / kElementsPerBlock;
+  }
+  if (slots.empty()) return;
+  const size_t bytes = slots.size() * sizeof(GradientSlot);
+  StreamBuffer table(bytes, h.stream());
+  check(cudaMemcpyAsync(table.get(), slots.data(), bytes, cudaMemcpyHostToDevice, h.stream()), "unscaleGradients");
+  unscaleKernel<<<static_cast<unsigned>(blocks), kBlockSize, 0, h.stream()>>>(
+      static_cast<const GradientSlot*>(table.get()), static_cast<int>(slots.size()), inverseScale, foundInf.as<float>());
+  checkLaunch("unscaleGradients");
+}
 
 void optimizerStep(DeviceHandles& h, const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) {
   std::vector<TensorSlot> slots;

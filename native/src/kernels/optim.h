@@ -64,4 +64,12 @@ NC_HOST_DEVICE void optimizerUpdate(const OptimizerStep& o, float* p, float g, f
   }
 }
 
+// GradScaler's unscale of one gradient element; false when the result is inf or NaN (the
+// result, not the input, so that an inverse scale above 1 cannot overflow unnoticed).
+NC_HOST_DEVICE bool unscaleElement(float* g, float inverseScale) {
+  const float v = *g * inverseScale;
+  *g = v;
+  return v - v == 0.0f;  // finite: inf - inf and NaN - NaN are NaN
+}
+
 }  // namespace neocog::kernels
