@@ -48,7 +48,7 @@ export function autocast<T>(fn: () => T, options: AutocastOptions = {}): T {
     throw new ArgumentError(`autocast: expected dtype 'float16' or 'bfloat16', got ${String(dtype)}`);
   }
   if (deviceType === 'cpu' && dtype === 'float16') {
-    // As PyTorch's CPU autocast: oneDNN has float16 convolutions only on CPUs with AVX512-FP16.
+    // As PyTorch's CPU autocast: Debian's oneDNN 2.6 has no float16 convolution on x86 CPUs.
     throw new ArgumentError("autocast: the CPU runs mixed precision in 'bfloat16'; 'float16' is for deviceType 'cuda'");
   }
   const next: Partial<Record<'cuda' | 'cpu', HalfDType>> = { ...state.getStore() };

@@ -1,5 +1,7 @@
 // The conformance suite runs on every device present (DESIGN §8): always 'cpu', and each
 // CUDA device when one is usable. When CUDA is absent, a skipped suite says why.
+import { readFileSync } from 'node:fs';
+
 import { describe } from 'vitest';
 
 import { cuda, type Device } from '../../lib/index.js';
@@ -21,3 +23,15 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     if (!ok) throw new Error(`element ${i}: got ${a}, expected ${e} (tolerance ${tolerance})`);
   }
 }
+
+/**
+ * Whether oneDNN has bfloat16 convolution/matmul kernels on this CPU: it needs AVX-512
+ * (avx512_core) at least. Elsewhere bfloat16 compute tests are skipped, saying so.
+ */
+export const cpuHasBFloat16Kernels: boolean = (() => {
+  try {
+    return /\bavx512bw\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+})();

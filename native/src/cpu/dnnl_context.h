@@ -24,9 +24,9 @@ inline dnnl::memory::data_type dnnlType(DType t) {
 }
 
 // make() for a primitive descriptor over `dtype` operands. oneDNN may have no 16-bit kernel
-// on this CPU (float16 convolutions need AVX512-FP16, which Ice Lake lacks; bfloat16 runs
-// on any AVX-512 CPU with float32 accumulation): that is the user's dtype choice, reported
-// as a DType error naming the op, not an internal failure.
+// on this CPU (Debian's oneDNN 2.6 has no float16 convolution on x86; bfloat16 runs on any
+// AVX-512 CPU, natively with AVX512-BF16/AMX, accumulating in float32): that is the user's
+// dtype choice, reported as a DType error naming the op, not an internal failure.
 template <typename Make>
 auto createFor(const char* op, DType dtype, Make&& make) -> decltype(make()) {
   try {
