@@ -4,15 +4,16 @@
  * an NCHW shape), the layout both libraries run fastest; `data()` still reads NCHW order.
  * @module
  */
+import { autocastTarget, inHalf } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
+import { convMathOptions } from '../backends.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { native, type NativeConvParams } from '../native.js';
 import { empty } from '../tensor/creation.js';
+import { isHalf } from '../tensor/dtype.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { pad } from './shape.js';
-import { autocastTarget, inHalf } from '../amp/autocast.js';
-import { convMathOptions } from '../backends.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES, intTuple, withBatchDim } from './validate.js';
 
 /** Options of the convolutions; numbers apply to every spatial dim. */
@@ -157,8 +158,11 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
         let gradBias: Tensor | null = null;
         if (weight.requiresGrad || bias?.requiresGrad) {
           gradWeight = empty(`${op}Backward`, savedWeight.shape, x.dtype, g.device);
-          gradBias = bias ? empty(`${op}Backward`, [outChannels], x.dtype, g.device) : null;
+          // A 16-bit bias gradient is summed here in float32 (cuDNN's backward bias does not
+          // take every 16-bit type); a float32 one comes with the weight gradient.
+          gradBias = bias && !isHalf(x.dtype) ? empty(`${op}Backward`, [outChannels], x.dtype, g.device) : null;
           native.convBackwardWeight(params, gradWeight._native(op, 'gradWeight'), gradBias ? gradBias._native(op, 'gradBias') : null, g._native(op, 'grad'), savedInput._native(op, 'input'));
+          if (bias && isHalf(x.dtype)) gradBias = g.to('float32').sum([0, ...params.outSpatial.map((_, i) => i + 2)]).to(x.dtype);
         }
         return [gradInput, weight.requiresGrad ? gradWeight : null, bias?.requiresGrad ? gradBias : null];
       },

@@ -11,14 +11,14 @@
  * `(in - 1) * stride - 2 * padding + dilation * (k - 1) + outputPadding + 1`.
  * @module
  */
+import { addInFloat32, autocastTarget, inHalf } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
+import { convMathOptions } from '../backends.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { native, type NativeConvParams } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { addInFloat32, autocastTarget, inHalf } from '../amp/autocast.js';
-import { convMathOptions } from '../backends.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES, intTuple, withBatchDim } from './validate.js';
 
 /** Options of the transposed convolutions; numbers apply to every spatial dim. */

@@ -3,15 +3,15 @@
  * removed), batch dims broadcast. CPU: oneDNN matmul; CUDA: cuBLAS.
  * @module
  */
+import { autocastTarget, inHalf } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
+import { backends } from '../backends.js';
 import { ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { broadcastShapes, broadcastStrides, numelOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { sumTo } from './reduce.js';
-import { autocastTarget, inHalf } from '../amp/autocast.js';
-import { backends } from '../backends.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES } from './validate.js';
 
 /** True when the last two dims are row- or column-contiguous (what cuBLAS can read). */
