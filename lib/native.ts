@@ -222,7 +222,7 @@ export function addonLoadHint(message: string, path: string): string {
   if (/GLIBC(XX)?_[\d.]+'? not found/.test(message)) {
     return (
       "this system's C/C++ runtime is older than the prebuilt addon needs (glibc 2.34 and libstdc++ " +
-      `of GCC 12: Debian 12, Ubuntu 22.04, RHEL 9 or newer); ${rebuild}`
+      `of GCC 12: Debian 12, Ubuntu 22.04 or newer); ${rebuild}`
     );
   }
   if (/cannot open shared object file/.test(message)) {
