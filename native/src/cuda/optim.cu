@@ -24,8 +24,9 @@ struct TensorSlot {
   int64_t firstBlock;
 };
 
-template <OptimizerKind Kind>
-__global__ void optimizerKernel(OptimizerStep step, const TensorSlot* slots, int count) {
+// The table entry whose blocks include this block (entries are sorted by firstBlock).
+template <typename Slot>
+__device__ const Slot& slotOfBlock(const Slot* slots, int count) {
   int lo = 0, hi = count - 1;
   const int64_t block = blockIdx.x;
   while (lo < hi) {
@@ -33,8 +34,13 @@ __global__ void optimizerKernel(OptimizerStep step, const TensorSlot* slots, int
     if (slots[mid].firstBlock <= block) lo = mid;
     else hi = mid - 1;
   }
-  const TensorSlot& t = slots[lo];
-  const int64_t begin = (block - t.firstBlock) * kElementsPerBlock;
+  return slots[lo];
+}
+
+template <OptimizerKind Kind>
+__global__ void optimizerKernel(OptimizerStep step, const TensorSlot* slots, int count) {
+  const TensorSlot& t = slotOfBlock(slots, count);
+  const int64_t begin = (static_cast<int64_t>(blockIdx.x) - t.firstBlock) * kElementsPerBlock;
   const int64_t end = begin + kElementsPerBlock < t.numel ? begin + kElementsPerBlock : t.numel;
   float unused[3];
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
@@ -52,15 +58,8 @@ struct GradientSlot {
 // One launch over every gradient (the same block table as the optimizer's). Any thread that
 // sees inf/NaN stores 1 into foundInf; the stores race benignly (all write the same value).
 __global__ void unscaleKernel(const GradientSlot* slots, int count, float inverseScale, float* foundInf) {
-  int lo = 0, hi = count - 1;
-  const int64_t block = blockIdx.x;
-  while (lo < hi) {
-    const int mid = (lo + hi + 1) / 2;
-    if (slots[mid].firstBlock <= block) lo = mid;
-    else hi = mid - 1;
-  }
-  const GradientSlot& t = slots[lo];
-  const int64_t begin = (block - t.firstBlock) * kElementsPerBlock;
+  const GradientSlot& t = slotOfBlock(slots, count);
+  const int64_t begin = (static_cast<int64_t>(blockIdx.x) - t.firstBlock) * kElementsPerBlock;
   const int64_t end = begin + kElementsPerBlock < t.numel ? begin + kElementsPerBlock : t.numel;
   bool finite = true;
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) finite = kernels::unscaleElement(t.grad + i, inverseScale) && finite;
