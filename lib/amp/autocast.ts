@@ -92,15 +92,24 @@ export function inHalf(
   }
 }
 
+/**
+ * @internal Runs `compute` on float32 copies of 16-bit `operands` (all of one dtype) and
+ * returns its result in their dtype, for ops without 16-bit kernels; float32 operands go
+ * straight through.
+ */
+export function inFloat32(operands: readonly Tensor[], compute: (wide: Tensor[]) => Tensor): Tensor {
+  const dtype = operands[0]!.dtype;
+  if (!isHalf(dtype)) return compute([...operands]);
+  const wide = operands.map((t) => t.to('float32'));
+  const result = compute(wide);
+  try {
+    return result.to(dtype);
+  } finally {
+    for (const t of [...wide, result]) t.dispose();
+  }
+}
+
 /** @internal `a + b` for float32 or 16-bit operands of one dtype: 16-bit ones add in float32. */
 export function addInFloat32(a: Tensor, b: Tensor): Tensor {
-  if (!isHalf(a.dtype)) return a.add(b);
-  const wideA = a.to('float32');
-  const wideB = b.to('float32');
-  const sum = wideA.add(wideB);
-  try {
-    return sum.to(a.dtype);
-  } finally {
-    for (const t of [wideA, wideB, sum]) t.dispose();
-  }
+  return inFloat32([a, b], ([x, y]) => x!.add(y!));
 }

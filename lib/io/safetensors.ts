@@ -95,7 +95,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'buffer'): Safetens
     const expected = (shape as number[]).reduce((a, b) => a * b, 1) * ELEMENT_BYTES[dtype as string]!;
     if (begin < 0 || end < begin || end > dataLength) fail(`is truncated: tensor ${name} ends at byte ${end} of ${dataLength}`);
     if (end - begin !== expected) fail(`has tensor ${name} with ${end - begin} bytes, its shape needs ${expected}`);
-    if (!['F32', 'I32', 'U8', 'BOOL', 'I64', 'F16', 'BF16'].includes(dtype as string)) fail(`has tensor ${name} of dtype ${String(dtype)}, which neocog cannot hold`);
+    if (![...Object.values(TO_FILE), 'I64'].includes(dtype as string)) fail(`has tensor ${name} of dtype ${String(dtype)}, which neocog cannot hold`);
     plans.push({ name, dtype: dtype as string, shape: shape as number[], begin, end });
   }
   // Copy out every tensor's bytes (the file buffer may be unaligned) before creating any.

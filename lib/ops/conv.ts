@@ -4,7 +4,7 @@
  * an NCHW shape), the layout both libraries run fastest; `data()` still reads NCHW order.
  * @module
  */
-import { autocastTarget, inHalf } from '../amp/autocast.js';
+import { autocastTarget, inFloat32, inHalf } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { convMathOptions } from '../backends.js';
 import { ArgumentError, ShapeError } from '../errors.js';
@@ -162,7 +162,7 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
           // take every 16-bit type); a float32 one comes with the weight gradient.
           gradBias = bias && !isHalf(x.dtype) ? empty(`${op}Backward`, [outChannels], x.dtype, g.device) : null;
           native.convBackwardWeight(params, gradWeight._native(op, 'gradWeight'), gradBias ? gradBias._native(op, 'gradBias') : null, g._native(op, 'grad'), savedInput._native(op, 'input'));
-          if (bias && isHalf(x.dtype)) gradBias = g.to('float32').sum([0, ...params.outSpatial.map((_, i) => i + 2)]).to(x.dtype);
+          if (bias && isHalf(x.dtype)) gradBias = inFloat32([g], ([wide]) => wide!.sum([0, ...params.outSpatial.map((_, i) => i + 2)]));
         }
         return [gradInput, weight.requiresGrad ? gradWeight : null, bias?.requiresGrad ? gradBias : null];
       },

@@ -3,7 +3,7 @@
  * removed), batch dims broadcast. CPU: oneDNN matmul; CUDA: cuBLAS.
  * @module
  */
-import { autocastTarget, inHalf } from '../amp/autocast.js';
+import { autocastTarget, inFloat32, inHalf } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { backends } from '../backends.js';
 import { ShapeError } from '../errors.js';
@@ -62,15 +62,8 @@ export function matmul(input: Tensor, other: Tensor): Tensor<'float32'> {
 
 /** sumTo over broadcast batch dims; 16-bit gradients are summed in float32. */
 function reduceTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (g.dtype === 'float32' || g.shape.join(',') === shape.join(',')) return sumTo(g, shape);
-  const wide = g.to('float32');
-  const summed = sumTo(wide, shape);
-  try {
-    return summed.to(g.dtype);
-  } finally {
-    wide.dispose();
-    summed.dispose();
-  }
+  if (g.shape.join(',') === shape.join(',')) return sumTo(g, shape);
+  return inFloat32([g], ([wide]) => sumTo(wide!, shape));
 }
 
 function matmulForward(input: Tensor, other: Tensor): Tensor<'float32'> {
