@@ -35,7 +35,7 @@ export {
 export { dtypes, type DType, type HalfDType, type TensorData, type TypedArrayFor } from './tensor/dtype.js';
 export { autocast, isAutocastEnabled, type AutocastOptions } from './amp/autocast.js';
 export { GradScaler, type GradScalerOptions, type GradScalerState } from './amp/grad_scaler.js';
-export { synchronize, synchronizeSync, type Device, type DeviceLike } from './tensor/device.js';
+export { queueLimits, setQueueLimits, synchronize, synchronizeSync, type Device, type DeviceLike, type QueueLimits } from './tensor/device.js';
 export { emptyCache, keep, memory, scope, type DeviceMemory } from './tensor/memory.js';
 export { getRngState, initialSeed, manualSeed, setRngState } from './tensor/random.js';
 export { profile, type OpProfile, type ProfileResult } from './tensor/profiler.js';

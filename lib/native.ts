@@ -189,11 +189,15 @@ export interface NativeBinding {
   empty(device: string, byteLength: number): StorageHandle;
   emptyCache(device: string): void;
   emptyPinned(byteLength: number): StorageHandle;
+  /** Resolves once the device's stream has run everything queued before it. */
+  fence(device: string): Promise<void>;
   memoryStats(device: string): AllocatorStats;
   /** Starts timing ops (returns []) or waits, stops and returns the timings. */
   profile(device: string, on: boolean): Array<{ op: string; count: number; milliseconds: number }>;
+  queueLimits(device: string): { maxTasks: number; maxBytes: number };
   readAsync(storage: StorageHandle, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
   readSync(storage: StorageHandle, byteOffset: number, byteLength: number): ArrayBuffer;
+  setQueueLimits(device: string, maxTasks: number, maxBytes: number): void;
   synchronize(device: string): Promise<void>;
   synchronizeSync(device: string): void;
   syncMode(): boolean;

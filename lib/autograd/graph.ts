@@ -7,7 +7,7 @@
 import { ArgumentError, ShapeError } from '../errors.js';
 import { addInFloat32 } from '../amp/autocast.js';
 import { onesLike } from '../tensor/creation.js';
-import { keep, scope } from '../tensor/memory.js';
+import { keep, scope, trackNode } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled, noGrad } from './grad_mode.js';
 
@@ -75,7 +75,9 @@ export function record<T extends Tensor>(
     for (const t of saved) t.dispose();
     return output;
   }
-  output._setGradFn(new GradNode(name, needed, backward, saved));
+  const node = new GradNode(name, needed, backward, saved);
+  trackNode(node);
+  output._setGradFn(node);
   return output;
 }
 

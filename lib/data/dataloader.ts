@@ -4,6 +4,7 @@
  * prefetching on worker threads.
  * @module
  */
+import { StepPacer } from '../event_loop.js';
 import { ArgumentError } from '../errors.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
@@ -187,6 +188,18 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<B> {
+    const pacer = new StepPacer();
+    for await (const batch of this.#pinnedIfAsked()) {
+      // A `for await` loop otherwise runs on microtasks only: timers, I/O and the finalizers
+      // that free forgotten tensors would never get a turn, and a loop that never reads a
+      // value would queue work without bound. The pacer turns the event loop once per
+      // batch and keeps the caller's step at most one ahead of the device.
+      await pacer.step();
+      yield batch;
+    }
+  }
+
+  async *#pinnedIfAsked(): AsyncGenerator<B, void, undefined> {
     if (!this.options.pinMemory) {
       yield* this.#batches();
       return;

@@ -2,7 +2,7 @@
  * Devices, as torch.device: `'cpu'`, `'cuda'` (= `'cuda:0'`) or `'cuda:N'`.
  * @module
  */
-import { DeviceError } from '../errors.js';
+import { ArgumentError, DeviceError } from '../errors.js';
 import { cudaDeviceCount, cudaUnavailableReason } from '../cuda.js';
 import { native } from '../native.js';
 
@@ -48,4 +48,43 @@ export function synchronize(device: DeviceLike = 'cpu'): Promise<void> {
 /** Blocking form of {@link synchronize}. */
 export function synchronizeSync(device: DeviceLike = 'cpu'): void {
   native.synchronizeSync(resolveDevice('synchronize', device));
+}
+
+/**
+ * How much work may wait on a device's stream. Ops return before their kernels run; once
+ * `maxTasks` ops or `maxBytes` of their outputs are queued, the next op call waits (the
+ * calling thread sleeps until the stream has worked the queue down) so that code which
+ * never reads a value cannot queue unbounded memory. A single op larger than `maxBytes`
+ * still runs, alone. Defaults: 1024 tasks (CUDA's own launch queue holds about as many) and
+ * 1 GiB.
+ */
+export interface QueueLimits {
+  /** Ops waiting to run, at most. */
+  maxTasks: number;
+  /** Bytes of the outputs of waiting ops, at most. */
+  maxBytes: number;
+}
+
+/** The queue limits of `device`'s stream ({@link QueueLimits}). */
+export function queueLimits(device: DeviceLike = 'cpu'): QueueLimits {
+  return native.queueLimits(resolveDevice('queueLimits', device));
+}
+
+/**
+ * Changes the queue limits of `device`'s stream ({@link QueueLimits}); omitted fields keep
+ * their value. Lower limits make a loop that never reads values wait sooner; higher ones
+ * let it run further ahead of the device.
+ * @example setQueueLimits({ maxBytes: 256 * 2 ** 20 }); // at most 256 MiB queued on the CPU
+ */
+export function setQueueLimits(limits: Partial<QueueLimits>, device: DeviceLike = 'cpu'): void {
+  const resolved = resolveDevice('setQueueLimits', device);
+  const current = native.queueLimits(resolved);
+  const next = { ...current, ...limits };
+  for (const key of ['maxTasks', 'maxBytes'] as const) {
+    const value = next[key];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ArgumentError(`setQueueLimits: expected ${key} to be a positive integer, got ${String(value)}`);
+    }
+  }
+  native.setQueueLimits(resolved, next.maxTasks, next.maxBytes);
 }

@@ -13,11 +13,22 @@ import { resolveDevice, type Device, type DeviceLike } from './device.js';
 export interface Tracked {
   readonly device: Device;
   readonly isDisposed: boolean;
+  /** The autograd node that produced it, if any. */
+  readonly gradFn?: TrackedNode | null;
   dispose(): void;
+}
+
+/** What scope() needs to know about an autograd node: its inputs and how to free it. */
+export interface TrackedNode {
+  readonly inputs: ReadonlyArray<{ readonly gradFn: TrackedNode | null } | null>;
+  /** Frees the tensors saved for its backward. */
+  release(): void;
 }
 
 interface Frame {
   readonly tensors: Set<Tracked>;
+  /** Autograd nodes recorded inside the scope: their saved tensors escape `tensors`. */
+  readonly nodes: Set<TrackedNode>;
   readonly parent: Frame | undefined;
 }
 
@@ -57,6 +68,11 @@ export function track(tensor: Tracked, handle: StorageHandle, creator: string): 
   backstop.register(tensor, { handle, device: tensor.device, creator }, tensor);
 }
 
+/** Registers an autograd node with the innermost scope, which frees it if it is dropped. */
+export function trackNode(node: TrackedNode): void {
+  frames.getStore()?.nodes.add(node);
+}
+
 /** Bookkeeping for an explicit dispose(). */
 export function untrack(tensor: Tracked): void {
   changeCount(tensor.device, -1);
@@ -85,14 +101,38 @@ function isTracked(value: object): value is Tracked {
 function close(frame: Frame, result: unknown): void {
   const returned = new Set<Tracked>();
   collect(result, returned);
+  const survivors = [...frame.tensors].filter((tensor) => returned.has(tensor) || kept.has(tensor));
+  releaseDroppedGraph(frame, survivors);
+  const surviving = new Set(survivors);
   for (const tensor of frame.tensors) {
-    if (returned.has(tensor) || kept.has(tensor)) {
-      frame.parent?.tensors.add(tensor);  // the caller's scope owns it now
-    } else {
-      tensor.dispose();
-    }
+    if (!surviving.has(tensor)) tensor.dispose();
+    else if (!tensor.isDisposed) frame.parent?.tensors.add(tensor); // the caller's scope owns it now
   }
   frame.tensors.clear();
+}
+
+/**
+ * Frees the saved tensors of the scope's autograd nodes that no surviving tensor can reach
+ * (a forward with grad whose backward never ran, as PyTorch frees a graph nobody holds).
+ * Nodes still reachable move to the caller's scope, which decides at its own exit.
+ */
+function releaseDroppedGraph(frame: Frame, survivors: readonly Tracked[]): void {
+  if (frame.nodes.size === 0) return;
+  const reachable = new Set<TrackedNode>();
+  const stack: TrackedNode[] = [];
+  for (const tensor of survivors) if (tensor.gradFn) stack.push(tensor.gradFn);
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    // Nodes outside this scope are older and cannot lead back into it.
+    if (reachable.has(node) || !frame.nodes.has(node)) continue;
+    reachable.add(node);
+    for (const input of node.inputs) if (input?.gradFn) stack.push(input.gradFn);
+  }
+  for (const node of frame.nodes) {
+    if (reachable.has(node)) frame.parent?.nodes.add(node);
+    else node.release();
+  }
+  frame.nodes.clear();
 }
 
 /**
@@ -105,7 +145,7 @@ function close(frame: Frame, result: unknown): void {
  * const y = scope(() => x.mul(x).add(1)); // the temporary x*x is freed
  */
 export function scope<T>(fn: () => T): T {
-  const frame: Frame = { tensors: new Set(), parent: frames.getStore() };
+  const frame: Frame = { tensors: new Set(), nodes: new Set(), parent: frames.getStore() };
   let result: T;
   try {
     result = frames.run(frame, fn);
@@ -168,6 +208,11 @@ export function memory(device?: DeviceLike): DeviceMemory | Record<string, Devic
   const result: Record<string, DeviceMemory> = { cpu: of('cpu') };
   for (const d of liveCounts.keys()) if (d !== 'cpu') result[d] = of(d);
   return result;
+}
+
+/** 'cpu' and every other device that has held a tensor in this thread. */
+export function devicesInUse(): Device[] {
+  return ['cpu', ...[...liveCounts.keys()].filter((d) => d !== 'cpu')];
 }
 
 /** Returns the caching allocator's free blocks on `device` to the system (torch.cuda.empty_cache). */

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { DisposedError, keep, memory, ones, scope, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { DisposedError, keep, memory, ones, randn, relu, scope, synchronize, tensor, zeros, type Tensor } from '../../lib/index.js';
 
 const live = () => memory('cpu').tensors;
 
@@ -120,4 +120,43 @@ it('the caching allocator reuses freed blocks', () => {
 it('memory() reports every device in use', () => {
   expect(memory()).toHaveProperty('cpu');
   expect(memory().cpu).toMatchObject({ bytes: expect.any(Number), tensors: expect.any(Number) });
+});
+
+it('a graph recorded in a scope and never used for backward is freed at the scope exit', async () => {
+  const w = randn([64, 64], { requiresGrad: true });
+  const x = randn([32, 64]);
+  await synchronize();
+  const before = memory('cpu');
+  for (let i = 0; i < 50; ++i) {
+    scope(() => {
+      relu(x.matmul(w)).tanh().sum(); // forward with grad, no backward: saved tensors escape no more
+    });
+  }
+  await synchronize();
+  const after = memory('cpu');
+  expect(after.tensors).toBe(before.tensors);
+  expect(after.bytes).toBe(before.bytes);
+});
+
+it('a scope keeps the graph of what it returns (or keeps) so backward still works after it', () => {
+  const w = randn([8, 8], { requiresGrad: true });
+  const x = randn([4, 8]);
+  const before = live();
+  const loss = scope(() => relu(x.matmul(w)).tanh().sum());
+  const kept: Tensor[] = [];
+  scope(() => {
+    kept.push(keep(relu(x.matmul(w)).sum()));
+  });
+  loss.backward();
+  kept[0]!.backward();
+  expect(w.grad!.shape).toEqual([8, 8]);
+  // Nested scopes hand the reachable graph to the outer one, which frees it if it drops it.
+  const outer = scope(() => {
+    const inner = scope(() => relu(x.matmul(w)).sum());
+    return inner.mul(2);
+  });
+  outer.backward();
+  for (const t of [loss, kept[0]!, outer, w.grad!]) t.dispose();
+  w.grad = null;
+  expect(live()).toBe(before);
 });

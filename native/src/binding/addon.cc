@@ -9,7 +9,14 @@ namespace neocog::binding {
 
 void runCompletion(Napi::Env env, Napi::Function, std::nullptr_t*, Completion* completion) {
   std::unique_ptr<Completion> owned(completion);  // adopt what post() released
-  if (env != nullptr && owned && *owned) (*owned)(env);
+  if (env == nullptr || !owned || !*owned) return;
+  try {
+    (*owned)(env);
+  } catch (const Napi::Error&) {
+    // Only when the environment is being torn down (a terminated worker, process.exit)
+    // can settling a promise fail; nobody is left to tell, and throwing out of this
+    // callback would abort the whole process.
+  }
 }
 
 namespace {
@@ -20,9 +27,14 @@ bool syncModeFromEnvironment() {
 }  // namespace
 
 Addon::Addon(Napi::Env env, Napi::Object exports)
-    : completions_(CompletionQueue::New(env, "neocog.completions", 0, 1)),
+    : env_(env),
+      completions_(CompletionQueue::New(env, "neocog.completions", 0, 1)),
       runtime_(std::make_unique<Runtime>(syncModeFromEnvironment())) {
   completions_.Unref(env);
+  // Environment cleanup hooks run in reverse order of registration, so this one stops the
+  // streams before the completion queue above is torn down: no stream thread posts into a
+  // dead queue while a worker is terminated or the process exits with ops in flight.
+  napi_add_env_cleanup_hook(env, &Addon::stopStreams, this);
   storageConstructor_ = Napi::Persistent(StorageHandle::define(env));
 
   DefineAddon(exports, {
@@ -32,10 +44,13 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("empty", &Addon::Empty),
       InstanceMethod("emptyPinned", &Addon::EmptyPinned),
       InstanceMethod("emptyCache", &Addon::EmptyCache),
+      InstanceMethod("fence", &Addon::Fence),
       InstanceMethod("memoryStats", &Addon::MemoryStats),
       InstanceMethod("profile", &Addon::Profile),
+      InstanceMethod("queueLimits", &Addon::QueueLimits),
       InstanceMethod("readAsync", &Addon::ReadAsync),
       InstanceMethod("readSync", &Addon::ReadSync),
+      InstanceMethod("setQueueLimits", &Addon::SetQueueLimits),
       InstanceMethod("synchronize", &Addon::Synchronize),
       InstanceMethod("synchronizeSync", &Addon::SynchronizeSync),
       InstanceMethod("syncMode", &Addon::SyncMode),
@@ -47,8 +62,11 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
 Addon::~Addon() {
   // Joins the stream threads, so nothing posts completions after this. The completion
   // queue itself is finalized by Node-API with the environment.
+  napi_remove_env_cleanup_hook(env_, &Addon::stopStreams, this);
   runtime_.reset();
 }
+
+void Addon::stopStreams(void* addon) { static_cast<Addon*>(addon)->runtime_->shutdown(); }
 
 void Addon::beginAsync(Napi::Env env) {
   if (pendingAsync_++ == 0) completions_.Ref(env);

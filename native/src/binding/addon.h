@@ -71,9 +71,12 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Empty(const Napi::CallbackInfo& info);
   Napi::Value EmptyPinned(const Napi::CallbackInfo& info);
   Napi::Value EmptyCache(const Napi::CallbackInfo& info);
+  Napi::Value Fence(const Napi::CallbackInfo& info);
   Napi::Value MemoryStats(const Napi::CallbackInfo& info);
+  Napi::Value QueueLimits(const Napi::CallbackInfo& info);
   Napi::Value ReadAsync(const Napi::CallbackInfo& info);
   Napi::Value ReadSync(const Napi::CallbackInfo& info);
+  Napi::Value SetQueueLimits(const Napi::CallbackInfo& info);
   Napi::Value Synchronize(const Napi::CallbackInfo& info);
   Napi::Value SynchronizeSync(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);
@@ -86,7 +89,9 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value CudaProperties(const Napi::CallbackInfo& info);
 
   void endAsync(Napi::Env env);
+  static void stopStreams(void* addon);
 
+  napi_env env_;
   CompletionQueue completions_;
   size_t pendingAsync_ = 0;
   Napi::FunctionReference storageConstructor_;

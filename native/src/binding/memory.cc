@@ -154,6 +154,47 @@ Napi::Value Addon::Synchronize(const Napi::CallbackInfo& info) {
   });
 }
 
+// fence(device): a promise that resolves once the stream has run everything queued before
+// it. Unlike synchronize() it neither waits for the device nor reports other ops' errors:
+// loops use it to stay a bounded distance ahead of the stream.
+Napi::Value Addon::Fence(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto context = runtime().context(deviceArg(info[0], "fence"));
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(info.Env());
+    Task task;
+    task.op = "fence";
+    task.run = [] {};
+    task.done = [this, deferred](const ErrorPtr&) {
+      post([deferred](Napi::Env env) { deferred.Resolve(env.Undefined()); });
+    };
+    beginAsync(info.Env());
+    context->stream.enqueue(std::move(task));
+    return deferred.Promise();
+  });
+}
+
+Napi::Value Addon::QueueLimits(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const neocog::QueueLimits limits = runtime().context(deviceArg(info[0], "queueLimits"))->stream.limits();
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("maxTasks", static_cast<double>(limits.maxTasks));
+    result.Set("maxBytes", static_cast<double>(limits.maxBytes));
+    return result;
+  });
+}
+
+// setQueueLimits(device, maxTasks, maxBytes); lib/ validated both as positive integers.
+Napi::Value Addon::SetQueueLimits(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    auto context = runtime().context(deviceArg(info[0], "setQueueLimits"));
+    const double tasks = numberArg(info, 1, "setQueueLimits", "maxTasks");
+    const double bytes = numberArg(info, 2, "setQueueLimits", "maxBytes");
+    if (!(tasks >= 1) || !(bytes >= 1)) fail(ErrorKind::Internal, "setQueueLimits: limits must be positive");
+    context->stream.setLimits({static_cast<size_t>(tasks), static_cast<size_t>(bytes)});
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value Addon::SynchronizeSync(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {
     auto context = runtime().context(deviceArg(info[0], "synchronize"));

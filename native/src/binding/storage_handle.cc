@@ -24,12 +24,12 @@ StorageHandle::~StorageHandle() {
   storage_.reset();
 }
 
-Napi::Object StorageHandle::wrap(Napi::Env env, Addon& addon, StoragePtr storage) {
+Napi::Object StorageHandle::wrap(Napi::Env env, Addon& addon, StoragePtr storage, bool owner) {
   Napi::Object object = addon.storageConstructor().New({});
   StorageHandle* handle = Unwrap(object);
-  handle->accountedBytes_ = static_cast<int64_t>(storage->bytes());
+  handle->accountedBytes_ = owner ? static_cast<int64_t>(storage->bytes()) : 0;
   handle->storage_ = std::move(storage);
-  Napi::MemoryManagement::AdjustExternalMemory(env, handle->accountedBytes_);
+  if (handle->accountedBytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, handle->accountedBytes_);
   return object;
 }
 
@@ -44,7 +44,7 @@ StoragePtr StorageHandle::unwrap(const Napi::Value& value, const char* op, const
 
 void StorageHandle::reset(Napi::Env env) {
   if (!storage_) return;
-  Napi::MemoryManagement::AdjustExternalMemory(env, -accountedBytes_);
+  if (accountedBytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -accountedBytes_);
   accountedBytes_ = 0;
   storage_.reset();
 }
@@ -57,7 +57,7 @@ Napi::Value StorageHandle::Release(const Napi::CallbackInfo& info) {
 Napi::Value StorageHandle::Share(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     StoragePtr storage = unwrap(info.This(), "share", "storage");
-    return wrap(info.Env(), *info.Env().GetInstanceData<Addon>(), std::move(storage));
+    return wrap(info.Env(), *info.Env().GetInstanceData<Addon>(), std::move(storage), /*owner=*/false);
   });
 }
 

@@ -14,7 +14,10 @@ class Addon;
 class StorageHandle : public Napi::ObjectWrap<StorageHandle> {
  public:
   static Napi::Function define(Napi::Env env);
-  static Napi::Object wrap(Napi::Env env, Addon& addon, StoragePtr storage);
+  // `owner`: the handle of a new allocation, which reports its bytes to V8. Views' handles
+  // (share()) report none, or V8 would count the memory once per view and collect far
+  // too often.
+  static Napi::Object wrap(Napi::Env env, Addon& addon, StoragePtr storage, bool owner = true);
   // The storage of a live handle; throws a Disposed error naming `op` otherwise.
   static StoragePtr unwrap(const Napi::Value& value, const char* op, const char* arg);
 

@@ -8,7 +8,9 @@ namespace neocog {
 
 Runtime::Runtime(bool syncMode) : syncMode_(syncMode) { cpu_ = makeContext(nullptr, makeCpuBackend()); }
 
-Runtime::~Runtime() {
+Runtime::~Runtime() { shutdown(); }
+
+void Runtime::shutdown() noexcept {
   // Contexts may outlive the runtime (storages own them); their streams must not.
   cpu_->stream.shutdown();
   for (auto& context : cuda_) {

@@ -24,6 +24,9 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   bool syncMode() const { return syncMode_; }
+  // Drops the work still queued on every stream and joins their threads (a kernel that is
+  // running finishes first). Later submissions fail. Idempotent; also run by ~Runtime.
+  void shutdown() noexcept;
 
   // The context of a device; CUDA devices need loadCuda() first.
   std::shared_ptr<DeviceContext> context(Device device);

@@ -10,13 +10,39 @@ Stream::Stream(std::string name, ErrorSink onError)
 
 Stream::~Stream() { shutdown(); }
 
+size_t Stream::outputBytes(const Task& task) {
+  size_t bytes = 0;
+  for (const auto& output : task.outputs) bytes += output ? output->bytes() : 0;
+  return bytes;
+}
+
 void Stream::enqueue(Task task) {
+  const size_t bytes = outputBytes(task);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    // An empty queue always takes the task, so one task larger than maxBytes still runs.
+    drained_.wait(lock, [&] {
+      return stopping_ || queue_.empty() ||
+             (queue_.size() < limits_.maxTasks && queuedBytes_ + bytes <= limits_.maxBytes);
+    });
     if (stopping_) fail(ErrorKind::Internal, task.op + ": the " + name_ + " stream has shut down");
+    queuedBytes_ += bytes;
     queue_.push_back(std::move(task));
   }
   ready_.notify_one();
+}
+
+void Stream::setLimits(QueueLimits limits) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    limits_ = limits;
+  }
+  drained_.notify_all();
+}
+
+QueueLimits Stream::limits() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return limits_;
 }
 
 std::shared_future<void> Stream::fence() {
@@ -49,8 +75,10 @@ void Stream::shutdown() noexcept {
     if (stopping_) return;
     stopping_ = true;
     dropped.swap(queue_);
+    queuedBytes_ = 0;
   }
   ready_.notify_all();
+  drained_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -64,7 +92,14 @@ void Stream::loop() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
+    const size_t bytes = outputBytes(task);
     execute(task);
+    {
+      // The task's memory is released by execute(): only now does it leave the budget.
+      std::lock_guard<std::mutex> lock(mutex_);
+      queuedBytes_ -= std::min(bytes, queuedBytes_);
+    }
+    drained_.notify_all();
   }
 }
 

@@ -29,6 +29,14 @@ struct Task {
   std::function<void(const ErrorPtr&)> done;
 };
 
+// How much work may wait in a stream's queue before enqueue() blocks the caller (DESIGN §3:
+// a loop that never reads a value must not queue gigabytes). Bytes are those of the
+// queued tasks' outputs, which stay allocated until the task ran.
+struct QueueLimits {
+  size_t maxTasks = 1024;
+  size_t maxBytes = size_t{1} << 30;
+};
+
 // Time spent per op name while profiling is on (kernel time on the stream thread).
 struct OpTiming {
   int64_t count = 0;
@@ -45,7 +53,11 @@ class Stream {
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
+  // Queues `task`; when the queue is over its limits, first waits (blocking, not spinning)
+  // until the stream has worked it down below them.
   void enqueue(Task task);
+  void setLimits(QueueLimits limits);
+  QueueLimits limits();
   // A future that becomes ready when everything enqueued so far has run.
   std::shared_future<void> fence();
   // Starts (clearing earlier records) or stops timing each task by its op name. `drain`
@@ -59,12 +71,16 @@ class Stream {
  private:
   void loop();
   void execute(Task& task) noexcept;
+  static size_t outputBytes(const Task& task);
 
   std::string name_;
   ErrorSink onError_;
   std::mutex mutex_;
   std::condition_variable ready_;
+  std::condition_variable drained_;  // signalled when a task leaves the queue
   std::deque<Task> queue_;
+  QueueLimits limits_;
+  size_t queuedBytes_ = 0;
   bool stopping_ = false;
   std::atomic<bool> profiling_{false};
   std::mutex profileMutex_;
