@@ -31,6 +31,7 @@ export {
   zeros,
   zerosLike,
   type TensorOptions,
+  type TypedArrayTensorOptions,
 } from './tensor/creation.js';
 export { dtypes, type DType, type HalfDType, type TensorData, type TypedArrayFor } from './tensor/dtype.js';
 export { autocast, isAutocastEnabled, type AutocastOptions } from './amp/autocast.js';
