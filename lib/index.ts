@@ -159,6 +159,7 @@ export {
   type VarianceOptions,
   type MaxPoolOptions,
   type ReduceOptions,
+  type SumDType,
 } from './ops/index.js';
 export * from './losses/index.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';
