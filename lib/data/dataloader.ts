@@ -9,12 +9,12 @@ import { fromTypedArray } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import { cudaUnavailableReason } from '../cuda.js';
 import { Tensor } from '../tensor/tensor.js';
-import { stackCollate, type TensorItem } from './collate.js';
+import { stackCollate, type Collated, type TensorItem } from './collate.js';
 import { workerBatches } from './worker_batches.js';
 import { isWorkerDataset, type WorkerDataset } from './worker_dataset.js';
 import { WorkerPool } from './worker_pool.js';
 
-export { stackCollate, type CollatableItem, type TensorItem } from './collate.js';
+export { stackCollate, type CollatableItem, type Collated, type TensorItem } from './collate.js';
 
 /** A map-style dataset: a length and an item getter (sync or async). */
 export interface Dataset<T> {
@@ -35,18 +35,24 @@ function isMapStyle<T>(dataset: Dataset<T> | IterableDataset<T>): dataset is Dat
   return typeof (dataset as Partial<Dataset<T>>).get === 'function' && typeof (dataset as Partial<Dataset<T>>).length === 'number';
 }
 
-/** A dataset over the first dim of equal-length tensors, as torch's TensorDataset. */
-export class TensorDataset implements Dataset<TensorItem> {
+/**
+ * A dataset over the first dim of equal-length tensors, as torch's TensorDataset. Item `i`
+ * holds row `i` of each tensor; given a literal list, the item type is a tuple
+ * (`new TensorDataset([x, y])` has items `[Tensor, Tensor]`).
+ */
+export class TensorDataset<T extends Tensor[] = TensorItem> implements Dataset<T> {
   readonly length: number;
-  constructor(readonly tensors: readonly Tensor[]) {
+  readonly tensors: Readonly<T>;
+  constructor(tensors: readonly [...T]) {
     if (tensors.length === 0) throw new ArgumentError('TensorDataset: expected at least one tensor');
+    this.tensors = tensors as Readonly<T>;
     this.length = tensors[0]!.shape[0] ?? 0;
     for (const t of tensors) {
       if (t.shape[0] !== this.length) throw new ArgumentError('TensorDataset: all tensors need the same first dim');
     }
   }
-  get(index: number): TensorItem {
-    return this.tensors.map((t) => t.slice(0, index, index + 1).squeeze(0));
+  get(index: number): T {
+    return this.tensors.map((t) => t.slice(0, index, index + 1).squeeze(0)) as T;
   }
 }
 
@@ -63,17 +69,21 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Options of {@link DataLoader}. */
-export interface DataLoaderOptions<T, B> {
+export interface DataLoaderOptions<T, B = Collated<T>> {
   batchSize?: number;
   shuffle?: boolean;
   dropLast?: boolean;
   /** Seed of the shuffling; each epoch draws a new order from it. */
   seed?: number;
   /**
-   * Turns items into a batch; the default is {@link stackCollate}. In-process only: with
+   * Turns items into a batch; the default is {@link stackCollate}, whose batch type follows
+   * from the item type ({@link Collated}: `[Tensor, number]` items give `[Tensor, Tensor]`
+   * batches). In-process only: with
    * `numWorkers > 0` the collate is the one the dataset's worker factory returns.
    */
-  collate?: (items: T[]) => B;
+  // Method syntax on purpose: it keeps DataLoader<[Tensor, Tensor]> assignable to a plain
+  // DataLoader (of Tensor[] items), which a function-typed property would forbid.
+  collate?(items: T[]): B;
   /**
    * Worker threads that build batches ahead of the consumer (default 0: batches are built
    * in the calling thread when asked for). Needs a {@link WorkerDataset}; see the class docs.
@@ -134,7 +144,7 @@ function positiveInteger(name: string, value: number, min: number): number {
  * error thrown in a worker is rethrown by the iterator, as the same error class with the
  * same message, when its batch is reached. Batches arrive as CPU tensors.
  */
-export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B>, AsyncDisposable {
+export class DataLoader<T = TensorItem, B = Collated<T>> implements AsyncIterable<B>, AsyncDisposable {
   readonly batchSize: number;
   readonly numWorkers: number;
   readonly prefetchFactor: number;
@@ -287,7 +297,7 @@ export class ImageArrayDataset implements Dataset<[Uint8Array, number]> {
     return [this.images.data.subarray(index * size, (index + 1) * size), this.labels[index]!];
   }
   /** A collate turning items into `[images, labels]` normalised with `mean` and `std`. */
-  collate(mean = 0, std = 1): (items: Array<[Uint8Array, number]>) => Tensor[] {
+  collate(mean = 0, std = 1): (items: Array<[Uint8Array, number]>) => [Tensor<'float32'>, Tensor<'int32'>] {
     return (items) => {
       const size = this.itemShape.reduce((a, b) => a * b, 1);
       const pixels = new Float32Array(items.length * size);

@@ -9,6 +9,7 @@ export {
   stackCollate,
   TensorDataset,
   type CollatableItem,
+  type Collated,
   type Dataset,
   type DataLoaderOptions,
   type IterableDataset,
