@@ -4,12 +4,13 @@
  * prefetching on worker threads.
  * @module
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, IndexError } from '../errors.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import { cudaUnavailableReason } from '../cuda.js';
 import { Tensor } from '../tensor/tensor.js';
 import { stackCollate, type Collated, type TensorItem } from './collate.js';
+import type { Sampler } from './sampler.js';
 import { workerBatches } from './worker_batches.js';
 import { isWorkerDataset, type WorkerDataset } from './worker_dataset.js';
 import { WorkerPool } from './worker_pool.js';
@@ -75,6 +76,12 @@ export interface DataLoaderOptions<T, B = Collated<T>> {
   dropLast?: boolean;
   /** Seed of the shuffling; each epoch draws a new order from it. */
   seed?: number;
+  /**
+   * The indices each epoch visits, in order (e.g. a {@link WeightedRandomSampler}, or an
+   * array of indices), as PyTorch's `sampler`: iterated anew each epoch; the loader's
+   * length follows the sampler's. Exclusive with `shuffle`, as in PyTorch.
+   */
+  sampler?: Sampler;
   /**
    * Turns items into a batch; the default is {@link stackCollate}, whose batch type follows
    * from the item type ({@link Collated}: `[Tensor, number]` items give `[Tensor, Tensor]`
@@ -164,7 +171,15 @@ export class DataLoader<T = TensorItem, B = Collated<T>> implements AsyncIterabl
       const iterable = dataset !== null && typeof dataset === 'object' && (Symbol.asyncIterator in dataset || Symbol.iterator in dataset);
       if (!iterable) throw new ArgumentError('DataLoader: expected a dataset with get(index) and length, or an (async) iterable of items');
       if (options.shuffle) throw new ArgumentError('DataLoader: an iterable dataset cannot be shuffled (its order is its own); shuffle it at the source');
+      if (options.sampler !== undefined) throw new ArgumentError('DataLoader: an iterable dataset takes no sampler (its order is its own)');
       if (this.numWorkers > 0) throw new ArgumentError('DataLoader: numWorkers > 0 needs a map-style WorkerDataset, not an iterable');
+    }
+    if (options.sampler !== undefined) {
+      const { sampler } = options;
+      if (sampler === null || typeof sampler !== 'object' || typeof sampler[Symbol.iterator] !== 'function' || !Number.isInteger(sampler.length)) {
+        throw new ArgumentError('DataLoader: expected sampler to be an iterable of indices with a length (e.g. a WeightedRandomSampler or an array)');
+      }
+      if (options.shuffle) throw new ArgumentError('DataLoader: sampler is mutually exclusive with shuffle (the sampler decides the order)');
     }
     if (this.numWorkers > 0) {
       if (!isWorkerDataset(dataset)) {
@@ -179,12 +194,25 @@ export class DataLoader<T = TensorItem, B = Collated<T>> implements AsyncIterabl
   /** Number of batches per epoch (NaN for an iterable dataset, whose size is unknown). */
   get length(): number {
     if (!isMapStyle(this.dataset)) return Number.NaN;
-    const n = this.dataset.length / this.batchSize;
+    return this.#batchCount(this.options.sampler?.length ?? this.dataset.length);
+  }
+
+  #batchCount(samples: number): number {
+    const n = samples / this.batchSize;
     return this.options.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
-  /** The sample order of the next epoch. */
+  /** The sample order of the next epoch: the sampler's, or all indices (shuffled on request). */
   #order(dataset: Dataset<T>): { order: number[]; epoch: number } {
+    if (this.options.sampler) {
+      const order = [...this.options.sampler];
+      order.forEach((index, i) => {
+        if (!Number.isInteger(index) || index < 0 || index >= dataset.length) {
+          throw new IndexError(`DataLoader: sampler gave index ${index} (position ${i}), out of range for a dataset of length ${dataset.length}`);
+        }
+      });
+      return { order, epoch: this.#epoch++ };
+    }
     const order = Array.from({ length: dataset.length }, (_, i) => i);
     if (this.options.shuffle) {
       const random = seededRandom((this.options.seed ?? 0) * 1000003 + this.#epoch);
@@ -217,7 +245,7 @@ export class DataLoader<T = TensorItem, B = Collated<T>> implements AsyncIterabl
       return;
     }
     const { order, epoch } = this.#order(dataset);
-    const batches = Array.from({ length: this.length }, (_, b) => order.slice(b * this.batchSize, (b + 1) * this.batchSize));
+    const batches = Array.from({ length: this.#batchCount(order.length) }, (_, b) => order.slice(b * this.batchSize, (b + 1) * this.batchSize));
     if (this.numWorkers > 0 && isWorkerDataset(dataset)) {
       // The batch type is what the worker factory's collate makes; B is the caller's claim about it.
       yield* this.#fromWorkers(dataset, batches, epoch) as AsyncGenerator<B>;

@@ -15,6 +15,9 @@ export {
   type IterableDataset,
   type TensorItem,
 } from './dataloader.js';
+export { ConcatDataset } from './concat.js';
+export { WeightedRandomSampler, type Sampler, type WeightedRandomSamplerOptions } from './sampler.js';
+export { randomSplit, Subset, type RandomSplitOptions } from './subset.js';
 export { readCifar, type CifarArrays, type CifarReadOptions, type CifarVariant } from './cifar.js';
 export { CIFAR10, CIFAR100, CifarDataset, type CifarOptions } from './cifar_dataset.js';
 export { decodeImage, type DecodedImage, type DecodeImageOptions } from './decode_image.js';

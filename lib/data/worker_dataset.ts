@@ -6,7 +6,7 @@
  * @module
  */
 import type { Dataset } from './dataloader.js';
-import type { ModuleRef } from './module_ref.js';
+import { buildFromRef, type ModuleRef } from './module_ref.js';
 
 /**
  * What a worker factory returns: the dataset (it must hold the same items, in the same
@@ -37,4 +37,17 @@ export interface WorkerDataset {
 /** True when `dataset` can describe itself to worker threads. */
 export function isWorkerDataset(dataset: unknown): dataset is WorkerDataset {
   return typeof (dataset as Partial<WorkerDataset> | null)?.workerSpec === 'function';
+}
+
+/**
+ * Builds, in a worker, the parts another dataset's spec describes: how a dataset that wraps
+ * others (Subset, ConcatDataset) rebuilds its sources. Throws TypeError when the factory
+ * returns something else.
+ */
+export async function buildWorkerParts(spec: ModuleRef, caller: string): Promise<WorkerDatasetParts> {
+  const parts = (await buildFromRef(spec, caller)) as Partial<WorkerDatasetParts> | null;
+  if (typeof parts?.dataset?.get !== 'function' || typeof parts.dataset.length !== 'number') {
+    throw new TypeError(`${caller}: ${spec.module}#${spec.exportName} should return { dataset, collate? }`);
+  }
+  return parts as WorkerDatasetParts;
 }

@@ -60,3 +60,12 @@ it('TensorDataset, CIFAR, ImageFolder and ImageArrayDataset loaders give tuple b
   const plain: data.DataLoader = new data.DataLoader(tensors);
   expect(plain.length).toBe(6);
 });
+
+it('randomSplit of literal lengths gives a tuple of subsets', () => {
+  const [train, val] = data.randomSplit(pairs(10), [0.8, 0.2], { seed: 0 });
+  expectTypeOf(train).toEqualTypeOf<data.Subset<[Tensor<'float32'>, number]>>();
+  expectTypeOf(val).toEqualTypeOf<data.Subset<[Tensor<'float32'>, number]>>();
+  expect([train.length, val.length]).toEqual([8, 2]);
+  const lengths: number[] = [5, 5];
+  expectTypeOf(data.randomSplit(pairs(10), lengths)).toEqualTypeOf<Array<data.Subset<[Tensor<'float32'>, number]>>>();
+});

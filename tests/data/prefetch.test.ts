@@ -90,3 +90,21 @@ it('rejects worker settings it cannot honour', async () => {
   const relative = Object.assign(await workerReady('numbers', { n: 4 }), { workerSpec: () => ({ module: './fixture.js', exportName: 'numbers' }) });
   await expect(new data.DataLoader(relative, { numWorkers: 1 })[Symbol.asyncIterator]().next()).rejects.toThrow(/expected module to be a URL .* or an absolute path/);
 });
+
+it('Subset, randomSplit and ConcatDataset of worker datasets load in workers as in-process', async () => {
+  const source = await workerReady('numbers', { n: 12 });
+  const [train] = data.randomSplit(source, [0.75, 0.25], { seed: 2 });
+  const joined = new data.ConcatDataset([new data.Subset(source, [11, 3]), await workerReady('numbers', { n: 3 })]);
+  for (const dataset of [train!, joined]) {
+    expect(data.isWorkerDataset(dataset)).toBe(true);
+    const options = { batchSize: 2, shuffle: true, seed: 5 };
+    const expected = await epoch(new data.DataLoader(dataset, options));
+    expect(expected.flatMap(([, y]) => y)).toHaveLength(dataset.length);
+    expect(await epoch(new data.DataLoader(dataset, { ...options, numWorkers: 2 }))).toEqual(expected);
+  }
+  const sampled = new data.DataLoader(source, { batchSize: 3, sampler: new data.WeightedRandomSampler(Array.from({ length: 12 }, (_, i) => i), 9, { seed: 1 }) });
+  const threaded = new data.DataLoader(source, { batchSize: 3, numWorkers: 2, sampler: new data.WeightedRandomSampler(Array.from({ length: 12 }, (_, i) => i), 9, { seed: 1 }) });
+  expect(await epoch(threaded)).toEqual(await epoch(sampled));
+  const plain = new data.Subset({ length: 3, get: (i: number) => [tensor([i]), i] as [Tensor, number] }, [0]);
+  expect(() => new data.DataLoader(plain, { numWorkers: 1 })).toThrow(/needs a dataset with workerSpec/);
+});
