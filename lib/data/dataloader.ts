@@ -5,14 +5,14 @@
  * @module
  */
 import { ArgumentError, IndexError } from '../errors.js';
-import { fromTypedArray } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import { cudaUnavailableReason } from '../cuda.js';
 import { Tensor } from '../tensor/tensor.js';
 import { stackCollate, type Collated, type TensorItem } from './collate.js';
 import type { Sampler } from './sampler.js';
 import { workerBatches } from './worker_batches.js';
-import { isWorkerDataset, type WorkerDataset } from './worker_dataset.js';
+import { isWorkerCollate, isWorkerDataset, withWorkerCollate, type WorkerCollate, type WorkerDataset } from './worker_dataset.js';
+import type { ModuleRef } from './module_ref.js';
 import { WorkerPool } from './worker_pool.js';
 
 export { stackCollate, type CollatableItem, type Collated, type TensorItem } from './collate.js';
@@ -85,8 +85,8 @@ export interface DataLoaderOptions<T, B = Collated<T>> {
   /**
    * Turns items into a batch; the default is {@link stackCollate}, whose batch type follows
    * from the item type ({@link Collated}: `[Tensor, number]` items give `[Tensor, Tensor]`
-   * batches). In-process only: with
-   * `numWorkers > 0` the collate is the one the dataset's worker factory returns.
+   * batches). With `numWorkers > 0` the collate is the one the dataset's worker factory
+   * returns, unless this is a {@link WorkerCollate} (a function carrying a `workerRef`).
    */
   // Method syntax on purpose: it keeps DataLoader<[Tensor, Tensor]> assignable to a plain
   // DataLoader (of Tensor[] items), which a function-typed property would forbid.
@@ -139,8 +139,10 @@ function positiveInteger(name: string, value: number, min: number): number {
  * **Worker threads** (`numWorkers > 0`): datasets, closures and tensors cannot move
  * between threads, so the dataset must be a {@link WorkerDataset}: its `workerSpec()`
  * names a module export that builds the same dataset (and its collate) inside each
- * worker. `ImageFolder`, `CIFAR10` and `CIFAR100` are; their `transform` must then be a
- * `{ module, exportName, args }` reference rather than a function. Each epoch starts
+ * worker. `ImageFolder`, `CIFAR10`, `CIFAR100`, `MNIST`, `FashionMNIST` and
+ * `ImageArrayDataset` are, and so are `Subset` and `ConcatDataset` of them; a `transform`
+ * must then be a `{ module, exportName, args }` reference rather than a function, and a
+ * `collate` option a {@link WorkerCollate}. Each epoch starts
  * `numWorkers` threads and stops them when it ends (also on `break` or an error), unless
  * `persistentWorkers` keeps them until `close()`. Batch `b` is built by worker
  * `b % numWorkers` and batches come out in order; the sample indices of every batch are
@@ -185,8 +187,10 @@ export class DataLoader<T = TensorItem, B = Collated<T>> implements AsyncIterabl
       if (!isWorkerDataset(dataset)) {
         throw new ArgumentError('DataLoader: numWorkers > 0 needs a dataset with workerSpec() (a WorkerDataset, e.g. ImageFolder or CIFAR10); use numWorkers: 0 for this one');
       }
-      if (options.collate) {
-        throw new ArgumentError("DataLoader: a collate function cannot run in worker threads; with numWorkers > 0 the collate comes from the dataset's worker factory");
+      if (options.collate && !isWorkerCollate(options.collate)) {
+        throw new ArgumentError(
+          "DataLoader: a collate function cannot run in worker threads; with numWorkers > 0 the collate comes from the dataset's worker factory, or from a collate that carries a workerRef (a WorkerCollate, e.g. ImageArrayDataset's collate())",
+        );
       }
     }
   }
@@ -273,7 +277,7 @@ export class DataLoader<T = TensorItem, B = Collated<T>> implements AsyncIterabl
   async *#fromWorkers(dataset: WorkerDataset, batches: number[][], epoch: number): AsyncGenerator<unknown, void, undefined> {
     if (batches.length === 0) return;
     const persistent = this.options.persistentWorkers ?? false;
-    const pool = persistent ? await this.#persistentPool(dataset) : new WorkerPool(await dataset.workerSpec(), Math.min(this.numWorkers, batches.length));
+    const pool = persistent ? await this.#persistentPool(dataset) : new WorkerPool(await this.#workerSpec(dataset), Math.min(this.numWorkers, batches.length));
     try {
       yield* workerBatches(pool, { batches, prefetchFactor: this.prefetchFactor, seed: this.options.seed ?? 0, epoch });
     } finally {
@@ -281,12 +285,19 @@ export class DataLoader<T = TensorItem, B = Collated<T>> implements AsyncIterabl
     }
   }
 
+  /** What each worker builds: the dataset's spec, with the loader's collate when it is a WorkerCollate. */
+  async #workerSpec(dataset: WorkerDataset): Promise<ModuleRef> {
+    const spec = await dataset.workerSpec();
+    const { collate } = this.options;
+    return isWorkerCollate(collate) ? withWorkerCollate(spec, collate.workerRef) : spec;
+  }
+
   /** The kept workers, started on first use and restarted if one of them died. */
   async #persistentPool(dataset: WorkerDataset): Promise<WorkerPool> {
     const kept = this.#pool && (await this.#pool.catch(() => undefined));
     if (kept && !kept.broken) return kept;
     if (kept) void kept.close();
-    const starting = (async () => new WorkerPool(await dataset.workerSpec(), this.numWorkers))();
+    const starting = (async () => new WorkerPool(await this.#workerSpec(dataset), this.numWorkers))();
     this.#pool = starting;
     starting.catch(() => {
       if (this.#pool === starting) this.#pool = undefined; // a failed start is retried next epoch
@@ -304,35 +315,5 @@ export class DataLoader<T = TensorItem, B = Collated<T>> implements AsyncIterabl
   /** `await using loader = new DataLoader(...)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-}
-
-/**
- * A dataset of uint8 images `[N, H, W]` or `[N, C, H, W]` and integer labels held in
- * memory, batched without per-item tensors: images become float32 in [0, 1] (minus
- * `mean`, divided by `std`), labels int32.
- */
-export class ImageArrayDataset implements Dataset<[Uint8Array, number]> {
-  readonly length: number;
-  readonly itemShape: number[];
-  constructor(readonly images: { shape: number[]; data: Uint8Array }, readonly labels: Uint8Array | Int32Array) {
-    this.length = images.shape[0] ?? 0;
-    this.itemShape = images.shape.length === 3 ? [1, ...images.shape.slice(1)] : images.shape.slice(1);
-    if (labels.length !== this.length) throw new ArgumentError(`ImageArrayDataset: ${this.length} images but ${labels.length} labels`);
-  }
-  get(index: number): [Uint8Array, number] {
-    const size = this.itemShape.reduce((a, b) => a * b, 1);
-    return [this.images.data.subarray(index * size, (index + 1) * size), this.labels[index]!];
-  }
-  /** A collate turning items into `[images, labels]` normalised with `mean` and `std`. */
-  collate(mean = 0, std = 1): (items: Array<[Uint8Array, number]>) => [Tensor<'float32'>, Tensor<'int32'>] {
-    return (items) => {
-      const size = this.itemShape.reduce((a, b) => a * b, 1);
-      const pixels = new Float32Array(items.length * size);
-      items.forEach(([image], i) => {
-        for (let k = 0; k < size; ++k) pixels[i * size + k] = (image[k]! / 255 - mean) / std;
-      });
-      return [fromTypedArray(pixels, [items.length, ...this.itemShape]), fromTypedArray(Int32Array.from(items, ([, label]) => label))];
-    };
   }
 }

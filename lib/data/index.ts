@@ -4,7 +4,6 @@
  */
 export {
   DataLoader,
-  ImageArrayDataset,
   seededRandom,
   stackCollate,
   TensorDataset,
@@ -20,11 +19,12 @@ export { WeightedRandomSampler, type Sampler, type WeightedRandomSamplerOptions 
 export { randomSplit, Subset, type RandomSplitOptions } from './subset.js';
 export { readCifar, type CifarArrays, type CifarReadOptions, type CifarVariant } from './cifar.js';
 export { CIFAR10, CIFAR100, CifarDataset, type CifarOptions } from './cifar_dataset.js';
+export { ImageArrayDataset, type ImageArrayBatch, type ImageArrays } from './image_array.js';
 export { decodeImage, type DecodedImage, type DecodeImageOptions } from './decode_image.js';
 export { parseIdx, readIdx, type IdxArray } from './idx.js';
 export { IMAGE_EXTENSIONS, ImageFolder, scanImageFolder, type ImageFolderIndex, type ImageFolderOptions } from './image_folder.js';
 export { TransformRunner, type ImageTransform } from './image_transform.js';
 export type { ModuleRef } from './module_ref.js';
-export { isWorkerDataset, type WorkerDataset, type WorkerDatasetFactory, type WorkerDatasetParts } from './worker_dataset.js';
+export { isWorkerCollate, isWorkerDataset, type WorkerCollate, type WorkerDataset, type WorkerDatasetFactory, type WorkerDatasetParts } from './worker_dataset.js';
 export * as transforms from './transforms.js';
 export * as pairedTransforms from './paired_transforms.js';

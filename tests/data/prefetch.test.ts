@@ -108,3 +108,31 @@ it('Subset, randomSplit and ConcatDataset of worker datasets load in workers as 
   const plain = new data.Subset({ length: 3, get: (i: number) => [tensor([i]), i] as [Tensor, number] }, [0]);
   expect(() => new data.DataLoader(plain, { numWorkers: 1 })).toThrow(/needs a dataset with workerSpec/);
 });
+
+it('ImageArrayDataset loads in workers with its normalising collate, sharing its images', async () => {
+  const n = 10;
+  const pixels = Uint8Array.from({ length: n * 2 * 3 }, (_, i) => (i * 37) % 256);
+  const dataset = new data.ImageArrayDataset({ shape: [n, 2, 3], data: pixels }, Int32Array.from({ length: n }, (_, i) => i % 4));
+  const options = { batchSize: 4, shuffle: true, seed: 9, collate: dataset.collate(0.5, 0.25) };
+  const batches = async (loader: data.DataLoader<[Uint8Array, number], data.ImageArrayBatch>) => {
+    const out: Array<[number[], number[]]> = [];
+    for await (const [x, y] of loader) {
+      expect(x.shape).toEqual([y.shape[0], 1, 2, 3]);
+      out.push([Array.from(x.dataSync()), y.tolist() as number[]]);
+    }
+    return out;
+  };
+  const expected = await batches(new data.DataLoader(dataset, options));
+  expect(expected).toHaveLength(3);
+  expect(expected[0]![0][0]).not.toBe(Math.round(expected[0]![0][0]!)); // normalised floats
+  await using threaded = new data.DataLoader(dataset, { ...options, numWorkers: 2, persistentWorkers: true });
+  expect(await batches(threaded)).toEqual(expected);
+  const spec = dataset.workerSpec();
+  expect((spec.args as { images: { data: Uint8Array } }).images.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  expect(dataset.workerSpec().args).toEqual(spec.args); // the shared copy is made once
+  // Without a collate, workers batch with the dataset's own (unnormalised) collate.
+  const plain = await batches(new data.DataLoader(dataset, { batchSize: 4, numWorkers: 1 }) as unknown as data.DataLoader<[Uint8Array, number], data.ImageArrayBatch>);
+  expect(plain[0]![0].slice(0, 6)).toEqual(Array.from(pixels.subarray(0, 6), (v) => Math.fround(v / 255)));
+  // A plain function collate still cannot go to workers.
+  expect(() => new data.DataLoader(dataset, { numWorkers: 1, collate: (items) => items.length })).toThrow(/carries a workerRef/);
+});
