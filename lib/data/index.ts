@@ -22,6 +22,7 @@ export { CIFAR10, CIFAR100, CifarDataset, type CifarOptions } from './cifar_data
 export { ImageArrayDataset, type ImageArrayBatch, type ImageArrays } from './image_array.js';
 export { decodeImage, type DecodedImage, type DecodeImageOptions } from './decode_image.js';
 export { parseIdx, readIdx, type IdxArray } from './idx.js';
+export { FashionMNIST, MNIST, MnistDataset, type MnistArrays, type MnistOptions } from './mnist.js';
 export { IMAGE_EXTENSIONS, ImageFolder, scanImageFolder, type ImageFolderIndex, type ImageFolderOptions } from './image_folder.js';
 export { TransformRunner, type ImageTransform } from './image_transform.js';
 export type { ModuleRef } from './module_ref.js';

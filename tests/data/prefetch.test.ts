@@ -136,3 +136,18 @@ it('ImageArrayDataset loads in workers with its normalising collate, sharing its
   // A plain function collate still cannot go to workers.
   expect(() => new data.DataLoader(dataset, { numWorkers: 1, collate: (items) => items.length })).toThrow(/carries a workerRef/);
 });
+
+it('FashionMNIST loads in workers as in-process, its images shared', async () => {
+  const fashion = new data.FashionMNIST(new URL('../../examples/data/fashion-mnist/', import.meta.url).pathname, { train: false });
+  const spec = fashion.workerSpec();
+  expect((spec.args as { arrays: data.MnistArrays }).arrays.images.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  const subset = new data.Subset(fashion, [5, 9999, 0, 42, 7]);
+  const sums = async (loader: data.DataLoader<[Tensor<'float32'>, number]>) => {
+    const out: Array<[number[], number[]]> = [];
+    for await (const [x, y] of loader) out.push([x.sum([1, 2, 3]).tolist() as number[], y.tolist() as number[]]);
+    return out;
+  };
+  const expected = await sums(new data.DataLoader(subset, { batchSize: 2 }));
+  expect(expected.flatMap(([, y]) => y)).toHaveLength(5);
+  expect(await sums(new data.DataLoader(subset, { batchSize: 2, numWorkers: 2 }))).toEqual(expected);
+});
