@@ -446,6 +446,21 @@ export class Tensor<D extends DType = DType> {
     return record('to', out, [this], (g) => [g.to(source, sourceType)]);
   }
 
+  /** Shorthand for `to('float32')`, as `x.float()` (e.g. `pred.eq(y).float().mean()`). */
+  float(): Tensor<'float32'> {
+    return this.to('float32');
+  }
+
+  /** Shorthand for `to('int32')`, as `x.int()` (truncates toward zero). */
+  int(): Tensor<'int32'> {
+    return this.to('int32');
+  }
+
+  /** Shorthand for `to('bool')`, as `x.bool()` (non-zero is true). */
+  bool(): Tensor<'bool'> {
+    return this.to('bool');
+  }
+
   /** Shorthand for `to('cpu')`. */
   cpu(): Tensor<D> {
     return this.to('cpu');

@@ -95,6 +95,15 @@ describeDevices('Tensor methods as PyTorch writes them', (device) => {
     expect(x().sort().indices.tolist()).toEqual(sort(x()).indices.tolist());
   });
 
+  it('float(), int() and bool() convert, as PyTorch users write accuracy', () => {
+    const predicted = tensor([2, 0, 1, 1], { device });
+    const labels = tensor([2, 1, 1, 0], { device });
+    const correct = predicted.eq(labels).float();
+    expect([correct.dtype, correct.mean().item()]).toEqual(['float32', 0.5]);
+    expect(tensor([-1.7, 2.9], { device }).int().tolist()).toEqual([-1, 2]);
+    expect(tensor([0, 3], { device }).bool().tolist()).toEqual([false, true]);
+  });
+
   it('methods validate like their ops', () => {
     expect(() => x().topk(9)).toThrow(ArgumentError);
     expect(() => x().max(5)).toThrow(/dim/);
