@@ -45,6 +45,7 @@ export class ConcatDataset<T> implements Dataset<T> {
     }
   }
 
+  /** Item `index` of the concatenation (negative counts from the end); IndexError outside it. */
   get(index: number): T | Promise<T> {
     if (!Number.isInteger(index) || index < -this.length || index >= this.length) {
       throw new IndexError(`ConcatDataset: index ${index} is out of range for ${this.length} items`);

@@ -48,6 +48,7 @@ export class ImageArrayDataset implements Dataset<[Uint8Array, number]>, WorkerD
     if (labels.length !== this.length) throw new ArgumentError(`ImageArrayDataset: ${this.length} images but ${labels.length} labels`);
   }
 
+  /** The pixels of image `index` (a view, no copy) and its label. */
   get(index: number): [Uint8Array, number] {
     const size = this.itemShape.reduce((a, b) => a * b, 1);
     return [this.images.data.subarray(index * size, (index + 1) * size), this.labels[index]!];

@@ -45,6 +45,7 @@ export class Subset<T> implements Dataset<T> {
     }
   }
 
+  /** Item `indices[index]` of the source; IndexError outside the subset. */
   get(index: number): T | Promise<T> {
     const source = this.indices[index];
     if (source === undefined) throw new IndexError(`Subset: index ${index} is out of range for a subset of ${this.length} items`);
