@@ -31,6 +31,7 @@ export {
   zeros,
   zerosLike,
   type TensorOptions,
+  type TypedArrayTensorOptions,
 } from './tensor/creation.js';
 export { dtypes, type DType, type HalfDType, type TensorData, type TypedArrayFor } from './tensor/dtype.js';
 export { autocast, isAutocastEnabled, type AutocastOptions } from './amp/autocast.js';
@@ -158,6 +159,7 @@ export {
   type VarianceOptions,
   type MaxPoolOptions,
   type ReduceOptions,
+  type SumDType,
 } from './ops/index.js';
 export * from './losses/index.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';

@@ -5,17 +5,18 @@
  * @module
  */
 import { StepPacer } from '../event_loop.js';
-import { ArgumentError } from '../errors.js';
-import { fromTypedArray } from '../tensor/creation.js';
+import { ArgumentError, IndexError } from '../errors.js';
 import { scope } from '../tensor/memory.js';
 import { cudaUnavailableReason } from '../cuda.js';
 import { Tensor } from '../tensor/tensor.js';
-import { stackCollate, type TensorItem } from './collate.js';
+import { stackCollate, type Collated, type TensorItem } from './collate.js';
+import type { Sampler } from './sampler.js';
 import { workerBatches } from './worker_batches.js';
-import { isWorkerDataset, type WorkerDataset } from './worker_dataset.js';
+import { isWorkerCollate, isWorkerDataset, withWorkerCollate, type WorkerCollate, type WorkerDataset } from './worker_dataset.js';
+import type { ModuleRef } from './module_ref.js';
 import { WorkerPool } from './worker_pool.js';
 
-export { stackCollate, type CollatableItem, type TensorItem } from './collate.js';
+export { stackCollate, type CollatableItem, type Collated, type TensorItem } from './collate.js';
 
 /** A map-style dataset: a length and an item getter (sync or async). */
 export interface Dataset<T> {
@@ -36,18 +37,24 @@ function isMapStyle<T>(dataset: Dataset<T> | IterableDataset<T>): dataset is Dat
   return typeof (dataset as Partial<Dataset<T>>).get === 'function' && typeof (dataset as Partial<Dataset<T>>).length === 'number';
 }
 
-/** A dataset over the first dim of equal-length tensors, as torch's TensorDataset. */
-export class TensorDataset implements Dataset<TensorItem> {
+/**
+ * A dataset over the first dim of equal-length tensors, as torch's TensorDataset. Item `i`
+ * holds row `i` of each tensor; given a literal list, the item type is a tuple
+ * (`new TensorDataset([x, y])` has items `[Tensor, Tensor]`).
+ */
+export class TensorDataset<T extends Tensor[] = TensorItem> implements Dataset<T> {
   readonly length: number;
-  constructor(readonly tensors: readonly Tensor[]) {
+  readonly tensors: Readonly<T>;
+  constructor(tensors: readonly [...T]) {
     if (tensors.length === 0) throw new ArgumentError('TensorDataset: expected at least one tensor');
+    this.tensors = tensors as Readonly<T>;
     this.length = tensors[0]!.shape[0] ?? 0;
     for (const t of tensors) {
       if (t.shape[0] !== this.length) throw new ArgumentError('TensorDataset: all tensors need the same first dim');
     }
   }
-  get(index: number): TensorItem {
-    return this.tensors.map((t) => t.slice(0, index, index + 1).squeeze(0));
+  get(index: number): T {
+    return this.tensors.map((t) => t.slice(0, index, index + 1).squeeze(0)) as T;
   }
 }
 
@@ -64,17 +71,27 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Options of {@link DataLoader}. */
-export interface DataLoaderOptions<T, B> {
+export interface DataLoaderOptions<T, B = Collated<T>> {
   batchSize?: number;
   shuffle?: boolean;
   dropLast?: boolean;
   /** Seed of the shuffling; each epoch draws a new order from it. */
   seed?: number;
   /**
-   * Turns items into a batch; the default is {@link stackCollate}. In-process only: with
-   * `numWorkers > 0` the collate is the one the dataset's worker factory returns.
+   * The indices each epoch visits, in order (e.g. a {@link WeightedRandomSampler}, or an
+   * array of indices), as PyTorch's `sampler`: iterated anew each epoch; the loader's
+   * length follows the sampler's. Exclusive with `shuffle`, as in PyTorch.
    */
-  collate?: (items: T[]) => B;
+  sampler?: Sampler;
+  /**
+   * Turns items into a batch; the default is {@link stackCollate}, whose batch type follows
+   * from the item type ({@link Collated}: `[Tensor, number]` items give `[Tensor, Tensor]`
+   * batches). With `numWorkers > 0` the collate is the one the dataset's worker factory
+   * returns, unless this is a {@link WorkerCollate} (a function carrying a `workerRef`).
+   */
+  // Method syntax on purpose: it keeps DataLoader<[Tensor, Tensor]> assignable to a plain
+  // DataLoader (of Tensor[] items), which a function-typed property would forbid.
+  collate?(items: T[]): B;
   /**
    * Worker threads that build batches ahead of the consumer (default 0: batches are built
    * in the calling thread when asked for). Needs a {@link WorkerDataset}; see the class docs.
@@ -123,8 +140,10 @@ function positiveInteger(name: string, value: number, min: number): number {
  * **Worker threads** (`numWorkers > 0`): datasets, closures and tensors cannot move
  * between threads, so the dataset must be a {@link WorkerDataset}: its `workerSpec()`
  * names a module export that builds the same dataset (and its collate) inside each
- * worker. `ImageFolder`, `CIFAR10` and `CIFAR100` are; their `transform` must then be a
- * `{ module, exportName, args }` reference rather than a function. Each epoch starts
+ * worker. `ImageFolder`, `CIFAR10`, `CIFAR100`, `MNIST`, `FashionMNIST` and
+ * `ImageArrayDataset` are, and so are `Subset` and `ConcatDataset` of them; a `transform`
+ * must then be a `{ module, exportName, args }` reference rather than a function, and a
+ * `collate` option a {@link WorkerCollate}. Each epoch starts
  * `numWorkers` threads and stops them when it ends (also on `break` or an error), unless
  * `persistentWorkers` keeps them until `close()`. Batch `b` is built by worker
  * `b % numWorkers` and batches come out in order; the sample indices of every batch are
@@ -135,7 +154,7 @@ function positiveInteger(name: string, value: number, min: number): number {
  * error thrown in a worker is rethrown by the iterator, as the same error class with the
  * same message, when its batch is reached. Batches arrive as CPU tensors.
  */
-export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B>, AsyncDisposable {
+export class DataLoader<T = TensorItem, B = Collated<T>> implements AsyncIterable<B>, AsyncDisposable {
   readonly batchSize: number;
   readonly numWorkers: number;
   readonly prefetchFactor: number;
@@ -155,14 +174,24 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
       const iterable = dataset !== null && typeof dataset === 'object' && (Symbol.asyncIterator in dataset || Symbol.iterator in dataset);
       if (!iterable) throw new ArgumentError('DataLoader: expected a dataset with get(index) and length, or an (async) iterable of items');
       if (options.shuffle) throw new ArgumentError('DataLoader: an iterable dataset cannot be shuffled (its order is its own); shuffle it at the source');
+      if (options.sampler !== undefined) throw new ArgumentError('DataLoader: an iterable dataset takes no sampler (its order is its own)');
       if (this.numWorkers > 0) throw new ArgumentError('DataLoader: numWorkers > 0 needs a map-style WorkerDataset, not an iterable');
+    }
+    if (options.sampler !== undefined) {
+      const { sampler } = options;
+      if (sampler === null || typeof sampler !== 'object' || typeof sampler[Symbol.iterator] !== 'function' || !Number.isInteger(sampler.length)) {
+        throw new ArgumentError('DataLoader: expected sampler to be an iterable of indices with a length (e.g. a WeightedRandomSampler or an array)');
+      }
+      if (options.shuffle) throw new ArgumentError('DataLoader: sampler is mutually exclusive with shuffle (the sampler decides the order)');
     }
     if (this.numWorkers > 0) {
       if (!isWorkerDataset(dataset)) {
         throw new ArgumentError('DataLoader: numWorkers > 0 needs a dataset with workerSpec() (a WorkerDataset, e.g. ImageFolder or CIFAR10); use numWorkers: 0 for this one');
       }
-      if (options.collate) {
-        throw new ArgumentError("DataLoader: a collate function cannot run in worker threads; with numWorkers > 0 the collate comes from the dataset's worker factory");
+      if (options.collate && !isWorkerCollate(options.collate)) {
+        throw new ArgumentError(
+          "DataLoader: a collate function cannot run in worker threads; with numWorkers > 0 the collate comes from the dataset's worker factory, or from a collate that carries a workerRef (a WorkerCollate, e.g. ImageArrayDataset's collate())",
+        );
       }
     }
   }
@@ -170,12 +199,25 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
   /** Number of batches per epoch (NaN for an iterable dataset, whose size is unknown). */
   get length(): number {
     if (!isMapStyle(this.dataset)) return Number.NaN;
-    const n = this.dataset.length / this.batchSize;
+    return this.#batchCount(this.options.sampler?.length ?? this.dataset.length);
+  }
+
+  #batchCount(samples: number): number {
+    const n = samples / this.batchSize;
     return this.options.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
-  /** The sample order of the next epoch. */
+  /** The sample order of the next epoch: the sampler's, or all indices (shuffled on request). */
   #order(dataset: Dataset<T>): { order: number[]; epoch: number } {
+    if (this.options.sampler) {
+      const order = [...this.options.sampler];
+      order.forEach((index, i) => {
+        if (!Number.isInteger(index) || index < 0 || index >= dataset.length) {
+          throw new IndexError(`DataLoader: sampler gave index ${index} (position ${i}), out of range for a dataset of length ${dataset.length}`);
+        }
+      });
+      return { order, epoch: this.#epoch++ };
+    }
     const order = Array.from({ length: dataset.length }, (_, i) => i);
     if (this.options.shuffle) {
       const random = seededRandom((this.options.seed ?? 0) * 1000003 + this.#epoch);
@@ -220,7 +262,7 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
       return;
     }
     const { order, epoch } = this.#order(dataset);
-    const batches = Array.from({ length: this.length }, (_, b) => order.slice(b * this.batchSize, (b + 1) * this.batchSize));
+    const batches = Array.from({ length: this.#batchCount(order.length) }, (_, b) => order.slice(b * this.batchSize, (b + 1) * this.batchSize));
     if (this.numWorkers > 0 && isWorkerDataset(dataset)) {
       // The batch type is what the worker factory's collate makes; B is the caller's claim about it.
       yield* this.#fromWorkers(dataset, batches, epoch) as AsyncGenerator<B>;
@@ -248,7 +290,7 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
   async *#fromWorkers(dataset: WorkerDataset, batches: number[][], epoch: number): AsyncGenerator<unknown, void, undefined> {
     if (batches.length === 0) return;
     const persistent = this.options.persistentWorkers ?? false;
-    const pool = persistent ? await this.#persistentPool(dataset) : new WorkerPool(await dataset.workerSpec(), Math.min(this.numWorkers, batches.length));
+    const pool = persistent ? await this.#persistentPool(dataset) : new WorkerPool(await this.#workerSpec(dataset), Math.min(this.numWorkers, batches.length));
     try {
       yield* workerBatches(pool, { batches, prefetchFactor: this.prefetchFactor, seed: this.options.seed ?? 0, epoch });
     } finally {
@@ -256,12 +298,19 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
     }
   }
 
+  /** What each worker builds: the dataset's spec, with the loader's collate when it is a WorkerCollate. */
+  async #workerSpec(dataset: WorkerDataset): Promise<ModuleRef> {
+    const spec = await dataset.workerSpec();
+    const { collate } = this.options;
+    return isWorkerCollate(collate) ? withWorkerCollate(spec, collate.workerRef) : spec;
+  }
+
   /** The kept workers, started on first use and restarted if one of them died. */
   async #persistentPool(dataset: WorkerDataset): Promise<WorkerPool> {
     const kept = this.#pool && (await this.#pool.catch(() => undefined));
     if (kept && !kept.broken) return kept;
     if (kept) void kept.close();
-    const starting = (async () => new WorkerPool(await dataset.workerSpec(), this.numWorkers))();
+    const starting = (async () => new WorkerPool(await this.#workerSpec(dataset), this.numWorkers))();
     this.#pool = starting;
     starting.catch(() => {
       if (this.#pool === starting) this.#pool = undefined; // a failed start is retried next epoch
@@ -279,35 +328,5 @@ export class DataLoader<T = TensorItem, B = Tensor[]> implements AsyncIterable<B
   /** `await using loader = new DataLoader(...)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-}
-
-/**
- * A dataset of uint8 images `[N, H, W]` or `[N, C, H, W]` and integer labels held in
- * memory, batched without per-item tensors: images become float32 in [0, 1] (minus
- * `mean`, divided by `std`), labels int32.
- */
-export class ImageArrayDataset implements Dataset<[Uint8Array, number]> {
-  readonly length: number;
-  readonly itemShape: number[];
-  constructor(readonly images: { shape: number[]; data: Uint8Array }, readonly labels: Uint8Array | Int32Array) {
-    this.length = images.shape[0] ?? 0;
-    this.itemShape = images.shape.length === 3 ? [1, ...images.shape.slice(1)] : images.shape.slice(1);
-    if (labels.length !== this.length) throw new ArgumentError(`ImageArrayDataset: ${this.length} images but ${labels.length} labels`);
-  }
-  get(index: number): [Uint8Array, number] {
-    const size = this.itemShape.reduce((a, b) => a * b, 1);
-    return [this.images.data.subarray(index * size, (index + 1) * size), this.labels[index]!];
-  }
-  /** A collate turning items into `[images, labels]` normalised with `mean` and `std`. */
-  collate(mean = 0, std = 1): (items: Array<[Uint8Array, number]>) => Tensor[] {
-    return (items) => {
-      const size = this.itemShape.reduce((a, b) => a * b, 1);
-      const pixels = new Float32Array(items.length * size);
-      items.forEach(([image], i) => {
-        for (let k = 0; k < size; ++k) pixels[i * size + k] = (image[k]! / 255 - mean) / std;
-      });
-      return [fromTypedArray(pixels, [items.length, ...this.itemShape]), fromTypedArray(Int32Array.from(items, ([, label]) => label))];
-    };
   }
 }

@@ -4,23 +4,28 @@
  */
 export {
   DataLoader,
-  ImageArrayDataset,
   seededRandom,
   stackCollate,
   TensorDataset,
   type CollatableItem,
+  type Collated,
   type Dataset,
   type DataLoaderOptions,
   type IterableDataset,
   type TensorItem,
 } from './dataloader.js';
+export { ConcatDataset } from './concat.js';
+export { WeightedRandomSampler, type Sampler, type WeightedRandomSamplerOptions } from './sampler.js';
+export { randomSplit, Subset, type RandomSplitOptions } from './subset.js';
 export { readCifar, type CifarArrays, type CifarReadOptions, type CifarVariant } from './cifar.js';
 export { CIFAR10, CIFAR100, CifarDataset, type CifarOptions } from './cifar_dataset.js';
+export { ImageArrayDataset, type ImageArrayBatch, type ImageArrays } from './image_array.js';
 export { decodeImage, type DecodedImage, type DecodeImageOptions } from './decode_image.js';
 export { parseIdx, readIdx, type IdxArray } from './idx.js';
+export { FashionMNIST, MNIST, MnistDataset, type MnistArrays, type MnistOptions } from './mnist.js';
 export { IMAGE_EXTENSIONS, ImageFolder, scanImageFolder, type ImageFolderIndex, type ImageFolderOptions } from './image_folder.js';
 export { TransformRunner, type ImageTransform } from './image_transform.js';
 export type { ModuleRef } from './module_ref.js';
-export { isWorkerDataset, type WorkerDataset, type WorkerDatasetFactory, type WorkerDatasetParts } from './worker_dataset.js';
+export { isWorkerCollate, isWorkerDataset, type WorkerCollate, type WorkerDataset, type WorkerDatasetFactory, type WorkerDatasetParts } from './worker_dataset.js';
 export * as transforms from './transforms.js';
 export * as pairedTransforms from './paired_transforms.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Dataset } from './dataloader.js';
-import type { ModuleRef } from './module_ref.js';
+import { buildFromRef, isModuleRef, type ModuleRef } from './module_ref.js';
 
 /**
  * What a worker factory returns: the dataset (it must hold the same items, in the same
@@ -34,7 +34,53 @@ export interface WorkerDataset {
   workerSpec(): ModuleRef | Promise<ModuleRef>;
 }
 
+/**
+ * A collate that can also run in DataLoader workers: a function (used in-process) that
+ * carries a {@link ModuleRef} to a factory building the same function in a worker. With
+ * `numWorkers > 0` the DataLoader accepts a `collate` option only in this form, and it
+ * replaces the one the dataset's worker factory returns.
+ */
+export type WorkerCollate<T, B> = ((items: T[]) => B) & { readonly workerRef: ModuleRef };
+
+/** True for a collate that carries a `workerRef` (see {@link WorkerCollate}). */
+export function isWorkerCollate(collate: unknown): collate is WorkerCollate<unknown, unknown> {
+  return typeof collate === 'function' && isModuleRef((collate as Partial<WorkerCollate<unknown, unknown>>).workerRef);
+}
+
 /** True when `dataset` can describe itself to worker threads. */
 export function isWorkerDataset(dataset: unknown): dataset is WorkerDataset {
   return typeof (dataset as Partial<WorkerDataset> | null)?.workerSpec === 'function';
+}
+
+/**
+ * Builds, in a worker, the parts another dataset's spec describes: how a dataset that wraps
+ * others (Subset, ConcatDataset) rebuilds its sources. Throws TypeError when the factory
+ * returns something else.
+ */
+export async function buildWorkerParts(spec: ModuleRef, caller: string): Promise<WorkerDatasetParts> {
+  const parts = (await buildFromRef(spec, caller)) as Partial<WorkerDatasetParts> | null;
+  if (typeof parts?.dataset?.get !== 'function' || typeof parts.dataset.length !== 'number') {
+    throw new TypeError(`${caller}: ${spec.module}#${spec.exportName} should return { dataset, collate? }`);
+  }
+  return parts as WorkerDatasetParts;
+}
+
+/** The spec of `source` with its worker collate replaced by the one `collate` builds. */
+export function withWorkerCollate(source: ModuleRef, collate: ModuleRef): ModuleRef {
+  return { module: import.meta.url, exportName: 'collatedWorkerDataset', args: { source, collate } satisfies CollatedWorkerArgs };
+}
+
+interface CollatedWorkerArgs {
+  source: ModuleRef;
+  collate: ModuleRef;
+}
+
+/** Worker factory behind {@link withWorkerCollate}: the source's dataset, the given collate. */
+export async function collatedWorkerDataset(args: CollatedWorkerArgs): Promise<WorkerDatasetParts> {
+  const parts = await buildWorkerParts(args.source, 'DataLoader worker');
+  const collate = await buildFromRef(args.collate, 'DataLoader worker');
+  if (typeof collate !== 'function') {
+    throw new TypeError(`DataLoader worker: ${args.collate.module}#${args.collate.exportName} should return a collate function, got ${typeof collate}`);
+  }
+  return { dataset: parts.dataset, collate: collate as WorkerDatasetParts['collate'] };
 }

@@ -12,8 +12,7 @@ import { IndexError } from '../errors.js';
 import { scope } from '../tensor/memory.js';
 import { manualSeed } from '../tensor/random.js';
 import { stackCollate } from './collate.js';
-import { buildFromRef } from './module_ref.js';
-import type { WorkerDatasetParts } from './worker_dataset.js';
+import { buildWorkerParts, type WorkerDatasetParts } from './worker_dataset.js';
 import { encodeBatch, serializeError, type BatchRequest, type WorkerInit, type WorkerReply, type WorkerRequest } from './worker_protocol.js';
 
 const port = parentPort!;
@@ -23,12 +22,8 @@ function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-async function buildParts(): Promise<WorkerDatasetParts> {
-  const parts = (await buildFromRef(spec, 'DataLoader worker')) as Partial<WorkerDatasetParts> | null;
-  if (typeof parts?.dataset?.get !== 'function' || typeof parts.dataset.length !== 'number') {
-    throw new TypeError(`DataLoader worker: ${spec.module}#${spec.exportName} should return { dataset, collate? }`);
-  }
-  return parts as WorkerDatasetParts;
+function buildParts(): Promise<WorkerDatasetParts> {
+  return buildWorkerParts(spec, 'DataLoader worker');
 }
 
 async function serve({ dataset, collate = stackCollate as (items: unknown[]) => unknown }: WorkerDatasetParts, request: BatchRequest): Promise<void> {

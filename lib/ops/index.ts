@@ -29,7 +29,7 @@ export {
   type AvgPoolOptions,
   type MaxPoolOptions,
 } from './pool.js';
-export { amax, amin, mean, sum, sumTo, type ReduceOptions } from './reduce.js';
+export { amax, amin, mean, sum, sumTo, type ReduceOptions, type SumDType } from './reduce.js';
 export { interpolate, maxUnpool2d, scatterAdd, type InterpolateMode, type InterpolateOptions } from './resample.js';
 export { roiAlign, type RoiAlignOptions } from './roi_align.js';
 export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';

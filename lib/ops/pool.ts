@@ -10,6 +10,7 @@ import { native, type NativePoolParams } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import { describe, stridesLike } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { ValuesIndices } from './sort.js';
 import { checkDTypeIn, checkTensor, intTuple } from './validate.js';
 
 /** Options of max pooling. */
@@ -139,17 +140,19 @@ function adaptiveNd(spatial: 1 | 2 | 3, mode: 0 | 1, x: Tensor, outputSize: numb
 
 /**
  * 2-d max pooling of `[N, C, H, W]`, as `F.max_pool2d`. With `returnIndices` it returns
- * `[values, indices]` where indices (int32) are flat positions in each H*W plane.
+ * `{ values, indices }` (the same form as `topk`, `sort` and `maxAlong`), where indices
+ * (int32) are flat positions in each H*W plane, as `maxUnpool2d` takes them.
  *
  * @example
  * maxPool2d(x, 2)                 // halves H and W
  * maxPool2d(x, 3, { stride: 2, padding: 1 })
+ * const { values, indices } = maxPool2d(x, 2, { returnIndices: true });
  */
 export function maxPool2d(input: Tensor, kernelSize: number | readonly number[], opts?: MaxPoolOptions & { returnIndices?: false }): Tensor<'float32'>;
-export function maxPool2d(input: Tensor, kernelSize: number | readonly number[], opts: MaxPoolOptions & { returnIndices: true }): [Tensor<'float32'>, Tensor<'int32'>];
+export function maxPool2d(input: Tensor, kernelSize: number | readonly number[], opts: MaxPoolOptions & { returnIndices: true }): ValuesIndices<'float32'>;
 export function maxPool2d(input: Tensor, kernelSize: number | readonly number[], opts: MaxPoolOptions & { returnIndices?: boolean } = {}) {
   const [values, indices] = maxPoolNd(2, input, kernelSize, opts, opts.returnIndices ?? false);
-  return opts.returnIndices ? [values, indices!] : values;
+  return opts.returnIndices ? { values, indices: indices! } : values;
 }
 
 /** 1-d max pooling of `[N, C, L]`. */
@@ -195,12 +198,12 @@ export function adaptiveAvgPool3d(input: Tensor, outputSize: number | readonly (
   return adaptiveNd(3, 1, input, outputSize, false)[0];
 }
 
-/** Adaptive max pooling to `outputSize`; with `returnIndices`, `[values, indices]`. */
+/** Adaptive max pooling to `outputSize`; with `returnIndices`, `{ values, indices }` (as {@link maxPool2d}). */
 export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts?: { returnIndices?: false }): Tensor<'float32'>;
-export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts: { returnIndices: true }): [Tensor<'float32'>, Tensor<'int32'>];
+export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts: { returnIndices: true }): ValuesIndices<'float32'>;
 export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts: { returnIndices?: boolean } = {}) {
   const [values, indices] = adaptiveNd(2, 0, input, outputSize, opts.returnIndices ?? false);
-  return opts.returnIndices ? [values, indices!] : values;
+  return opts.returnIndices ? { values, indices: indices! } : values;
 }
 
 /** Global average pooling: `[N, C, H, W]` -> `[N, C, 1, 1]` (`[N, C]` without keepdim). */

@@ -4,6 +4,7 @@
  * @module
  */
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
+import { DTypeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
@@ -20,6 +21,12 @@ export interface ReduceOptions {
   /** Keep reduced dims as size 1 (default false). */
   keepdim?: boolean;
 }
+
+/**
+ * The dtype of a sum: integer and bool inputs sum to int32 (PyTorch: int64), so counting
+ * the trues of a mask or summing uint8 pixels does not wrap; floats keep their dtype.
+ */
+export type SumDType<D extends DType> = D extends 'bool' | 'uint8' | 'int32' ? 'int32' : D;
 
 function reducedDims(op: string, x: Tensor, dim: number | readonly number[] | undefined): Set<number> {
   if (dim === undefined) return new Set(x.shape.keys());
@@ -85,13 +92,32 @@ function reduction<D extends DType>(
   return finish(op, out, x, dims, keepdim);
 }
 
-/** Sum over `dim` (all dims when omitted). float32 or int32. */
-export function sum<D extends DType>(x: Tensor<D>, dim?: number | readonly number[], opts?: ReduceOptions): Tensor<D> {
-  return reduction('sum', x, dim, opts);
+/**
+ * Sum over `dim` (all dims when omitted), as `torch.sum`. float32 sums to float32; int32,
+ * uint8 and bool sum to int32 (PyTorch: int64), so `mask.sum()` counts the trues.
+ */
+export function sum<D extends DType>(x: Tensor<D>, dim?: number | readonly number[], opts?: ReduceOptions): Tensor<SumDType<D>> {
+  checkTensor('sum', 'input', x);
+  if (x.dtype !== 'bool' && x.dtype !== 'uint8') return reduction('sum', x, dim, opts) as Tensor<DType> as Tensor<SumDType<D>>;
+  const widened = x.to('int32');
+  try {
+    return reduction('sum', widened, dim, opts) as Tensor<DType> as Tensor<SumDType<D>>;
+  } finally {
+    widened.dispose();
+  }
 }
 
-/** Mean over `dim` (all dims when omitted). float32. */
+/**
+ * Mean over `dim` (all dims when omitted), as `torch.mean`. float32 only: like PyTorch, the
+ * mean of an integer or bool tensor is refused (DTypeError) rather than guessing a dtype.
+ */
 export function mean<D extends DType>(x: Tensor<D>, dim?: number | readonly number[], opts?: ReduceOptions): Tensor<D> {
+  checkTensor('mean', 'input', x);
+  if (x.dtype === 'int32' || x.dtype === 'uint8' || x.dtype === 'bool') {
+    throw new DTypeError(
+      `mean: could not infer output dtype; expected input to have a floating point dtype, got ${x.dtype} (convert with .to('float32'), as PyTorch asks)`,
+    );
+  }
   return reduction('mean', x, dim, opts);
 }
 

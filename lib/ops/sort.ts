@@ -19,7 +19,11 @@ import { cat } from './shape.js';
 import { argmax, argmin, clamp } from './statistics.js';
 import { checkDTypeIn, checkTensor } from './validate.js';
 
-/** Values with the positions they came from, as torch's (values, indices) results. */
+/**
+ * Values with the positions they came from, as torch's `(values, indices)` named tuples
+ * read by name: the one result form of `sort`, `topk`, `maxAlong`/`minAlong`,
+ * `Tensor.max(dim)`/`min(dim)` and `maxPool2d`/`adaptiveMaxPool2d` with `returnIndices`.
+ */
 export interface ValuesIndices<D extends DType> {
   values: Tensor<D>;
   indices: Tensor<'int32'>;

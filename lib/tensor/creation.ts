@@ -214,23 +214,45 @@ function nestedShape(data: NestedArray, path = 'data'): number[] {
   return [data.length, ...inner];
 }
 
+/** Options of {@link tensor} for typed-array data: the shape to give the values. */
+export interface TypedArrayTensorOptions<D extends DType = DType> extends TensorOptions<D> {
+  /** Shape of the new tensor (default: 1-d); its element count must equal the array's length. */
+  shape?: readonly number[];
+}
+
 /**
  * A tensor from nested arrays of numbers or booleans, or from a typed array, as
  * `torch.tensor`. The dtype is inferred (bool for booleans, int32 for integers, else
- * float32) unless given.
+ * float32; for a typed array its own type: Float32Array -> float32, Int32Array -> int32,
+ * Uint8Array -> uint8) unless given. A typed array may be given a `shape` (ShapeError when
+ * its element count differs from the array's length).
  *
  * @example
  * const x = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+ * const image = tensor(new Float32Array(784), { shape: [1, 28, 28] });
  */
-export function tensor<D extends DType = DType>(data: NestedArray | TensorData, opts?: TensorOptions<D>): Tensor<D> {
+export function tensor<A extends TensorData>(data: A, opts?: TypedArrayTensorOptions<never>): Tensor<DTypeOfArray<A>>;
+export function tensor<D extends DType = DType>(data: TensorData, opts?: TypedArrayTensorOptions<D>): Tensor<D>;
+export function tensor<D extends DType = DType>(data: NestedArray, opts?: TensorOptions<D>): Tensor<D>;
+export function tensor<D extends DType = DType>(data: NestedArray | TensorData, opts?: TypedArrayTensorOptions<D>): Tensor<D> {
   if (ArrayBuffer.isView(data)) {
-    const t = fromTypedArray(data as TensorData, undefined, { device: opts?.device }) as Tensor<DType> as Tensor<D>;
+    const shape = opts?.shape;
+    if (shape !== undefined) {
+      const size = checkShape('tensor', 'shape', shape);
+      if (numelOf(size) !== (data as TensorData).length) {
+        throw new ShapeError(`tensor: expected shape [${size.join(', ')}] to hold the array's ${(data as TensorData).length} values, but it holds ${numelOf(size)}`);
+      }
+    }
+    const t = fromTypedArray(data as TensorData, shape, { device: opts?.device }) as Tensor<DType> as Tensor<D>;
     if (opts?.dtype === undefined || opts.dtype === t.dtype) return finish(t, opts);
     try {
       return finish(t.to(opts.dtype), opts);
     } finally {
       t.dispose();
     }
+  }
+  if (opts?.shape !== undefined) {
+    throw new ArgumentError('tensor: the shape option is for typed arrays; nested arrays carry their own shape (use reshape() to change it)');
   }
   const shape = checkShape('tensor', 'data shape', nestedShape(data));
   const flat = (Array.isArray(data) ? (data as unknown[]).flat(Infinity) : [data]) as unknown[];

@@ -446,6 +446,21 @@ export class Tensor<D extends DType = DType> {
     return record('to', out, [this], (g) => [g.to(source, sourceType)]);
   }
 
+  /** Shorthand for `to('float32')`, as `x.float()` (e.g. `pred.eq(y).float().mean()`). */
+  float(): Tensor<'float32'> {
+    return this.to('float32');
+  }
+
+  /** Shorthand for `to('int32')`, as `x.int()` (truncates toward zero). */
+  int(): Tensor<'int32'> {
+    return this.to('int32');
+  }
+
+  /** Shorthand for `to('bool')`, as `x.bool()` (non-zero is true). */
+  bool(): Tensor<'bool'> {
+    return this.to('bool');
+  }
+
   /** Shorthand for `to('cpu')`. */
   cpu(): Tensor<D> {
     return this.to('cpu');
@@ -550,11 +565,14 @@ export class Tensor<D extends DType = DType> {
   ge(other: Tensor | number): Tensor<'bool'> {
     return ops.ge(this, other);
   }
-  /** Sum over `dim` (all when omitted). */
-  sum(dim?: number | readonly number[], opts?: ops.ReduceOptions): Tensor<D> {
+  /**
+   * Sum over `dim` (all when omitted), as `x.sum()`: float32 stays float32; int32, uint8
+   * and bool sum to int32 (PyTorch: int64), so `mask.sum()` counts the trues.
+   */
+  sum(dim?: number | readonly number[], opts?: ops.ReduceOptions): Tensor<ops.SumDType<D>> {
     return ops.sum(this, dim, opts);
   }
-  /** Mean over `dim` (all when omitted). */
+  /** Mean over `dim` (all when omitted); float32 only (DTypeError for integer and bool, as PyTorch). */
   mean(dim?: number | readonly number[], opts?: ops.ReduceOptions): Tensor<D> {
     return ops.mean(this, dim, opts);
   }
@@ -565,6 +583,81 @@ export class Tensor<D extends DType = DType> {
   /** Minimum over `dim` (all when omitted). */
   amin(dim?: number | readonly number[], opts?: ops.ReduceOptions): Tensor<D> {
     return ops.amin(this, dim, opts);
+  }
+  /**
+   * As `x.max()`: without arguments the largest element (a 0-d tensor); with a `dim` the
+   * maximum along it and its (first) position, `{ values, indices }`; with a tensor the
+   * elementwise maximum (as {@link maximum}).
+   * @example const { values, indices } = logits.max(1);
+   */
+  max(): Tensor<D>;
+  max(dim: number, opts?: ops.ReduceOptions): ops.ValuesIndices<D>;
+  max(other: Tensor): Tensor<D>;
+  max(arg?: number | Tensor, opts?: ops.ReduceOptions): Tensor<D> | ops.ValuesIndices<D> {
+    if (arg === undefined) return ops.amax(this);
+    if (arg instanceof Tensor) return ops.maximum(this, arg);
+    return ops.maxAlong(this, arg, opts);
+  }
+  /** As `x.min()`: the smallest element, `{ values, indices }` along `dim`, or the elementwise minimum with a tensor. */
+  min(): Tensor<D>;
+  min(dim: number, opts?: ops.ReduceOptions): ops.ValuesIndices<D>;
+  min(other: Tensor): Tensor<D>;
+  min(arg?: number | Tensor, opts?: ops.ReduceOptions): Tensor<D> | ops.ValuesIndices<D> {
+    if (arg === undefined) return ops.amin(this);
+    if (arg instanceof Tensor) return ops.minimum(this, arg);
+    return ops.minAlong(this, arg, opts);
+  }
+  /** Index of the maximum along `dim` (of the flattened tensor when omitted), int32. */
+  argmax(dim?: number, opts?: ops.ReduceOptions): Tensor<'int32'> {
+    return ops.argmax(this, dim, opts);
+  }
+  /** Index of the minimum along `dim` (of the flattened tensor when omitted), int32. */
+  argmin(dim?: number, opts?: ops.ReduceOptions): Tensor<'int32'> {
+    return ops.argmin(this, dim, opts);
+  }
+  /** Softmax over `dim`, as `x.softmax(dim)`. */
+  softmax(dim: number): Tensor<'float32'> {
+    return ops.softmax(this, dim);
+  }
+  /** `log(softmax(x, dim))` computed without overflow, as `x.log_softmax(dim)`. */
+  logSoftmax(dim: number): Tensor<'float32'> {
+    return ops.logSoftmax(this, dim);
+  }
+  /** Clamps into [min, max] (either may be null), as `x.clamp(min, max)`. */
+  clamp(min?: number | null, max?: number | null): Tensor<D> {
+    return ops.clamp(this, min, max);
+  }
+  /** The `k` largest (or smallest) entries along `dim` (default last), sorted: `{ values, indices }`. */
+  topk(k: number, dim = -1, opts: { largest?: boolean } = {}): ops.ValuesIndices<D> {
+    return ops.topk(this, k, dim, opts);
+  }
+  /** Sorts along `dim` (default last; stable): `{ values, indices }`. */
+  sort(dim = -1, opts: { descending?: boolean } = {}): ops.ValuesIndices<D> {
+    return ops.sort(this, dim, opts);
+  }
+  /** Positions that sort along `dim` (default last; stable), int32. */
+  argsort(dim = -1, opts: { descending?: boolean } = {}): Tensor<'int32'> {
+    return ops.argsort(this, dim, opts);
+  }
+  /** Variance over `dim` (all when omitted; unbiased unless `correction` says otherwise), as `x.var()`. */
+  variance(dim?: number | readonly number[], opts?: ops.VarianceOptions): Tensor<'float32'> {
+    return ops.variance(this, dim, opts);
+  }
+  /** The PyTorch spelling of {@link variance}. */
+  var(dim?: number | readonly number[], opts?: ops.VarianceOptions): Tensor<'float32'> {
+    return ops.variance(this, dim, opts);
+  }
+  /** Standard deviation over `dim` (all when omitted), as `x.std()`. */
+  std(dim?: number | readonly number[], opts?: ops.VarianceOptions): Tensor<'float32'> {
+    return ops.std(this, dim, opts);
+  }
+  /** Cumulative sum along `dim`, as `x.cumsum(dim)`. */
+  cumsum(dim: number): Tensor<D> {
+    return ops.cumsum(this, dim);
+  }
+  /** Values picked along `dim` at int32 `index` (same rank), as `x.gather(dim, index)`. */
+  gather(dim: number, index: Tensor): Tensor<D> {
+    return ops.gather(this, dim, index);
   }
   /** Matrix product with batch broadcasting, as `torch.matmul`. */
   matmul(other: Tensor): Tensor<'float32'> {

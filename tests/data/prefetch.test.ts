@@ -90,3 +90,64 @@ it('rejects worker settings it cannot honour', async () => {
   const relative = Object.assign(await workerReady('numbers', { n: 4 }), { workerSpec: () => ({ module: './fixture.js', exportName: 'numbers' }) });
   await expect(new data.DataLoader(relative, { numWorkers: 1 })[Symbol.asyncIterator]().next()).rejects.toThrow(/expected module to be a URL .* or an absolute path/);
 });
+
+it('Subset, randomSplit and ConcatDataset of worker datasets load in workers as in-process', async () => {
+  const source = await workerReady('numbers', { n: 12 });
+  const [train] = data.randomSplit(source, [0.75, 0.25], { seed: 2 });
+  const joined = new data.ConcatDataset([new data.Subset(source, [11, 3]), await workerReady('numbers', { n: 3 })]);
+  for (const dataset of [train!, joined]) {
+    expect(data.isWorkerDataset(dataset)).toBe(true);
+    const options = { batchSize: 2, shuffle: true, seed: 5 };
+    const expected = await epoch(new data.DataLoader(dataset, options));
+    expect(expected.flatMap(([, y]) => y)).toHaveLength(dataset.length);
+    expect(await epoch(new data.DataLoader(dataset, { ...options, numWorkers: 2 }))).toEqual(expected);
+  }
+  const sampled = new data.DataLoader(source, { batchSize: 3, sampler: new data.WeightedRandomSampler(Array.from({ length: 12 }, (_, i) => i), 9, { seed: 1 }) });
+  const threaded = new data.DataLoader(source, { batchSize: 3, numWorkers: 2, sampler: new data.WeightedRandomSampler(Array.from({ length: 12 }, (_, i) => i), 9, { seed: 1 }) });
+  expect(await epoch(threaded)).toEqual(await epoch(sampled));
+  const plain = new data.Subset({ length: 3, get: (i: number) => [tensor([i]), i] as [Tensor, number] }, [0]);
+  expect(() => new data.DataLoader(plain, { numWorkers: 1 })).toThrow(/needs a dataset with workerSpec/);
+});
+
+it('ImageArrayDataset loads in workers with its normalising collate, sharing its images', async () => {
+  const n = 10;
+  const pixels = Uint8Array.from({ length: n * 2 * 3 }, (_, i) => (i * 37) % 256);
+  const dataset = new data.ImageArrayDataset({ shape: [n, 2, 3], data: pixels }, Int32Array.from({ length: n }, (_, i) => i % 4));
+  const options = { batchSize: 4, shuffle: true, seed: 9, collate: dataset.collate(0.5, 0.25) };
+  const batches = async (loader: data.DataLoader<[Uint8Array, number], data.ImageArrayBatch>) => {
+    const out: Array<[number[], number[]]> = [];
+    for await (const [x, y] of loader) {
+      expect(x.shape).toEqual([y.shape[0], 1, 2, 3]);
+      out.push([Array.from(x.dataSync()), y.tolist() as number[]]);
+    }
+    return out;
+  };
+  const expected = await batches(new data.DataLoader(dataset, options));
+  expect(expected).toHaveLength(3);
+  expect(expected[0]![0][0]).not.toBe(Math.round(expected[0]![0][0]!)); // normalised floats
+  await using threaded = new data.DataLoader(dataset, { ...options, numWorkers: 2, persistentWorkers: true });
+  expect(await batches(threaded)).toEqual(expected);
+  const spec = dataset.workerSpec();
+  expect((spec.args as { images: { data: Uint8Array } }).images.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  expect(dataset.workerSpec().args).toEqual(spec.args); // the shared copy is made once
+  // Without a collate, workers batch with the dataset's own (unnormalised) collate.
+  const plain = await batches(new data.DataLoader(dataset, { batchSize: 4, numWorkers: 1 }) as unknown as data.DataLoader<[Uint8Array, number], data.ImageArrayBatch>);
+  expect(plain[0]![0].slice(0, 6)).toEqual(Array.from(pixels.subarray(0, 6), (v) => Math.fround(v / 255)));
+  // A plain function collate still cannot go to workers.
+  expect(() => new data.DataLoader(dataset, { numWorkers: 1, collate: (items) => items.length })).toThrow(/carries a workerRef/);
+});
+
+it('FashionMNIST loads in workers as in-process, its images shared', async () => {
+  const fashion = new data.FashionMNIST(new URL('../../examples/data/fashion-mnist/', import.meta.url).pathname, { train: false });
+  const spec = fashion.workerSpec();
+  expect((spec.args as { arrays: data.MnistArrays }).arrays.images.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  const subset = new data.Subset(fashion, [5, 9999, 0, 42, 7]);
+  const sums = async (loader: data.DataLoader<[Tensor<'float32'>, number]>) => {
+    const out: Array<[number[], number[]]> = [];
+    for await (const [x, y] of loader) out.push([x.sum([1, 2, 3]).tolist() as number[], y.tolist() as number[]]);
+    return out;
+  };
+  const expected = await sums(new data.DataLoader(subset, { batchSize: 2 }));
+  expect(expected.flatMap(([, y]) => y)).toHaveLength(5);
+  expect(await sums(new data.DataLoader(subset, { batchSize: 2, numWorkers: 2 }))).toEqual(expected);
+});

@@ -22,7 +22,7 @@ interface PoolCase {
 const cases = JSON.parse(readFileSync(new URL('../fixtures/pool.json', import.meta.url), 'utf8')) as PoolCase[];
 
 /** torch.nn.functional name -> the neocog call, options renamed to camelCase. */
-function run(c: PoolCase, x: Tensor): Tensor | [Tensor, Tensor] {
+function run(c: PoolCase, x: Tensor): Tensor | { values: Tensor; indices: Tensor } {
   const o = c.options;
   const common = {
     stride: o.stride as number | undefined,
@@ -57,7 +57,7 @@ describeDevices('pooling vs PyTorch', (device) => {
       const loaded = tensor(Float32Array.from(c.input.values), { device }).reshape(c.input.shape);
       const x = (layout === 'nchw' ? loaded : loaded.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)).requiresGrad_();
       const result = run(c, x);
-      const [out, indices] = Array.isArray(result) ? result : [result, null];
+      const [out, indices] = 'values' in result ? [result.values, result.indices] : [result, null];
       expect(out.shape).toEqual(c.output.shape);
       expectClose(out.cpu().dataSync(), c.output.values, 1e-5);
       if (c.indices) expect(Array.from(indices!.cpu().dataSync())).toEqual(c.indices);
@@ -68,7 +68,7 @@ describeDevices('pooling vs PyTorch', (device) => {
 
   it('the course examples: max 2x2 with indices, avg 2x2, adaptive avg', () => {
     const x = arange(1, 17, 1, { dtype: 'float32', device }).reshape(1, 1, 4, 4);
-    const [values, indices] = maxPool2d(x, 2, { stride: 2, returnIndices: true });
+    const { values, indices } = maxPool2d(x, 2, { stride: 2, returnIndices: true });
     expect(values.reshape(2, 2).tolist()).toEqual([[6, 8], [14, 16]]);
     expect(indices.reshape(2, 2).tolist()).toEqual([[5, 7], [13, 15]]);
     const y = arange(1, 21, 1, { dtype: 'float32', device }).reshape(1, 1, 4, 5);

@@ -72,7 +72,7 @@ describeDevices('shape and resampling ops vs PyTorch', (device) => {
 
   it('the course examples: maxUnpool2d and convTranspose2d sizes', () => {
     const x = nc.arange(1, 17, 1, { dtype: 'float32', device }).reshape(1, 1, 4, 4);
-    const [values, indices] = nc.maxPool2d(x, 2, { stride: 2, returnIndices: true });
+    const { values, indices } = nc.maxPool2d(x, 2, { stride: 2, returnIndices: true });
     expect(nc.maxUnpool2d(values, indices, 2, { stride: 2 }).reshape(4, 4).tolist()).toEqual([
       [0, 0, 0, 0],
       [0, 6, 0, 8],

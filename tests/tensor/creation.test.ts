@@ -121,3 +121,23 @@ it('float tolerance helper works', () => {
   expectClose([1, 2], [1, 2.000001]);
   expect(() => expectClose([1], [1.1])).toThrow();
 });
+
+it('tensor() takes a typed array with a shape, its dtype from the array type', () => {
+  const f = tensor(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
+  expect(f.dtype).toBe('float32');
+  expect(f.shape).toEqual([2, 3]);
+  expect(f.tolist()).toEqual([[1, 2, 3], [4, 5, 6]]);
+  const i = tensor(new Int32Array([7, -8]), { shape: [2, 1] });
+  expect([i.dtype, i.shape, i.tolist()]).toEqual(['int32', [2, 1], [[7], [-8]]]);
+  const u = tensor(new Uint8Array([255, 0, 3, 4]), { shape: [1, 2, 2] });
+  expect([u.dtype, u.shape, u.tolist()]).toEqual(['uint8', [1, 2, 2], [[[255, 0], [3, 4]]]]);
+  expect(tensor(new Uint8Array([1, 2]), { shape: [2], dtype: 'float32' }).dtype).toBe('float32');
+  expect(tensor(new Float32Array([5]), { shape: [] }).shape).toEqual([]);
+});
+
+it('tensor() refuses a shape that does not match the typed array', () => {
+  expect(() => tensor(new Float32Array(6), { shape: [4, 2] })).toThrow(ShapeError);
+  expect(() => tensor(new Float32Array(6), { shape: [4, 2] })).toThrow("tensor: expected shape [4, 2] to hold the array's 6 values, but it holds 8");
+  expect(() => tensor(new Int32Array(6), { shape: [2, -3] })).toThrow(ShapeError);
+  expect(() => tensor([1, 2], { shape: [2] } as never)).toThrow(/shape option is for typed arrays/);
+});
