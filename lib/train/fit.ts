@@ -9,12 +9,14 @@ import { writeFileSync } from 'node:fs';
 
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError } from '../errors.js';
+import { yieldToEventLoop } from '../event_loop.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
 import { crossEntropy } from '../losses/classification.js';
 import type { Module } from '../nn/module.js';
 import { LRScheduler, ReduceLROnPlateau } from '../optim/lr_scheduler.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { topk } from '../ops/sort.js';
+import { stack } from '../ops/shape.js';
 import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ProgressBar } from './progress.js';
@@ -70,14 +72,18 @@ interface Totals {
   count: number;
 }
 
-/** Correct predictions in a batch (top-1 and, if asked, top-k); blocking reads. */
-function countCorrect(output: Tensor, target: Tensor, k: number | undefined): { top1: number; topk: number } {
+/**
+ * A batch's loss sum, top-1 and top-k hit counts as one float32 [3] tensor on the device,
+ * read back asynchronously (a blocking item() per batch would stall the event loop).
+ */
+function batchStats(loss: Tensor, output: Tensor, target: Tensor, k: number | undefined): Tensor {
   return noGrad(() => {
     const kk = Math.min(k ?? 1, output.shape[1]!);
     const { indices } = topk(output, kk, 1);
-    const hits = indices.eq(target.unsqueeze(1)).to('int32');
-    const top1 = hits.slice(1, 0, 1).sum().item();
-    return { top1, topk: k ? hits.sum().item() : top1 };
+    const hits = indices.eq(target.unsqueeze(1)).to('float32');
+    const top1 = hits.slice(1, 0, 1).sum();
+    const n = target.shape[0] ?? 1;
+    return stack([loss.detach().reshape([]).mul(n), top1, k ? hits.sum() : top1]);
   });
 }
 
@@ -85,29 +91,41 @@ async function runEpoch(model: Module, source: BatchSource, opts: FitOptions, tr
   const lossFn = opts.loss ?? ((o: Tensor, t: Tensor) => crossEntropy(o, t));
   const totals: Totals = { loss: 0, correct: 0, topk: 0, count: 0 };
   const bar = opts.progress === false ? null : new ProgressBar(label, source.length);
+  const forward = (x: Tensor) => (model as Module & { call(x: Tensor): Tensor }).call(x);
   model.train(train);
   let step = 0;
+  // The statistics of batch k are read while batch k+1 runs: the device never idles for a
+  // read, and awaiting them turns the event loop once per batch.
+  let pending: Promise<void> | null = null;
+  const add = async (stats: Tensor, n: number): Promise<void> => {
+    const [loss, top1, k] = await stats.data();
+    stats.dispose();
+    totals.loss += loss!;
+    totals.correct += top1!;
+    totals.topk += k!;
+    totals.count += n;
+    bar?.update(++step, `loss ${(totals.loss / Math.max(totals.count, 1)).toFixed(4)}`);
+  };
   for await (const batch of source) {
     const [x, y] = batch as [Tensor, Tensor];
-    scope(() => {
-      const output = train ? (model as Module & { call(x: Tensor): Tensor }).call(x) : noGrad(() => (model as Module & { call(x: Tensor): Tensor }).call(x));
+    const stats = scope(() => {
+      const output = train ? forward(x) : noGrad(() => forward(x));
       const loss = train ? lossFn(output, y) : noGrad(() => lossFn(output, y));
       if (train) {
         opts.optimizer.zeroGrad();
         loss.backward();
         opts.optimizer.step();
       }
-      const n = y.shape[0] ?? 1;
-      totals.loss += loss.item() * n;
-      const { top1, topk: k } = countCorrect(output, y, opts.topk);
-      totals.correct += top1;
-      totals.topk += k;
-      totals.count += n;
+      return batchStats(loss, output, y, opts.topk);
     });
+    const n = y.shape[0] ?? 1;
     x.dispose();
     y.dispose();
-    bar?.update(++step, `loss ${(totals.loss / Math.max(totals.count, 1)).toFixed(4)}`);
+    const previous = pending;
+    pending = add(stats, n);
+    await (previous ?? yieldToEventLoop());
   }
+  await pending;
   return totals;
 }
 
