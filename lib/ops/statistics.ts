@@ -9,7 +9,7 @@ import { normalizeDim } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { where } from './compare.js';
 import { matmul } from './matmul.js';
-import { checkDTypeIn, checkTensor } from './validate.js';
+import { checkDTypeIn, checkTensor, uniqueDims } from './validate.js';
 
 /**
  * Clamps into [min, max] (either may be omitted), as `torch.clamp`. The gradient passes
@@ -41,7 +41,7 @@ export function variance(input: Tensor, dim?: number | readonly number[], opts: 
   checkTensor('var', 'input', input);
   checkDTypeIn('var', 'input', input, ['float32']);
   const dims = dim === undefined ? [...input.shape.keys()] : typeof dim === 'number' ? [dim] : [...dim];
-  const normalized = dims.map((d) => normalizeDim('var', d, input.ndim));
+  const normalized = uniqueDims('var', dims, input.ndim);
   const count = normalized.reduce((n, d) => n * input.shape[d]!, 1);
   const correction = opts.correction ?? 1;
   const centered = input.sub(input.mean(normalized, { keepdim: true }));
