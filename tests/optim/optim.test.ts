@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { ArgumentError, manualSeed, memory, optim, randn, tensor, type Tensor } from '../../lib/index.js';
+import { ArgumentError, DisposedError, manualSeed, memory, optim, randn, tensor, type Tensor } from '../../lib/index.js';
 import { parameter } from '../../lib/nn/index.js';
 import { expectClose } from '../helpers/devices.js';
 
@@ -77,6 +77,46 @@ it('optimizers reject bad options', () => {
   expect(() => new optim.SGD([p], { lr: -1 })).toThrow(ArgumentError);
   expect(() => new optim.SGD([p], { lr: 0.1, nesterov: true })).toThrow(/Nesterov/);
   expect(() => new optim.Adam([])).toThrow(/empty/);
+});
+
+it('optimizers refuse the hyper-parameters torch.optim refuses, naming the option and group', () => {
+  const p = parameter(tensor([1], { dtype: 'float32' }));
+  // torch: "Invalid beta parameter at index 0: 1.5"; this used to be accepted.
+  expect(() => new optim.Adam([p], { betas: [1.5, 0.999] })).toThrow(ArgumentError);
+  expect(() => new optim.Adam([p], { betas: [1.5, 0.999] })).toThrow('Adam: expected betas[0] in [0, 1), got 1.5 (number)');
+  expect(() => new optim.AdamW([p], { betas: [0.9, 1] })).toThrow(/AdamW: expected betas\[1\] in \[0, 1\)/);
+  expect(() => new optim.Adam([p], { betas: [-0.1, 0.9] })).toThrow(ArgumentError);
+  expect(() => new optim.Adam([p], { betas: [0.9] as never })).toThrow(/expected betas to be a pair/);
+  expect(() => new optim.Adam([p], { eps: -1e-8 })).toThrow(/Adam: expected eps >= 0/);
+  expect(() => new optim.Adam([p], { weightDecay: -0.1 })).toThrow(/expected weightDecay >= 0/);
+  expect(() => new optim.Adam([p], { lr: NaN })).toThrow(/expected lr >= 0/);
+  expect(() => new optim.SGD([p], { lr: 0.1, momentum: -0.9 })).toThrow(/SGD: expected momentum >= 0/);
+  expect(() => new optim.SGD([p], { lr: 0.1, weightDecay: -1 })).toThrow(ArgumentError);
+  expect(() => new optim.SGD([p], { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true })).toThrow(/Nesterov/);
+  expect(() => new optim.RMSprop([p], { alpha: -0.5 })).toThrow(/RMSprop: expected alpha >= 0/);
+  expect(() => new optim.RMSprop([p], { momentum: -1 })).toThrow(ArgumentError);
+  expect(() => new optim.RMSprop([p], { eps: -1 })).toThrow(ArgumentError);
+  // A group's own options are checked too, and named.
+  const q = parameter(tensor([2], { dtype: 'float32' }));
+  expect(() => new optim.SGD([{ params: [p] }, { params: [q], momentum: -1 }], { lr: 0.1 })).toThrow(/expected momentum >= 0 in parameter group 1/);
+  expect(() => new optim.SGD([{ params: [p], nesterov: true }], { lr: 0.1, momentum: 0.9 })).not.toThrow();
+  // The edges torch accepts.
+  expect(() => new optim.Adam([p], { betas: [0, 0], eps: 0, lr: 0 })).not.toThrow();
+  expect(() => new optim.RMSprop([p], { alpha: 0, momentum: 0 })).not.toThrow();
+});
+
+it('step() refuses a disposed parameter instead of skipping it', () => {
+  const a = parameter(tensor([1, 2], { dtype: 'float32' }));
+  const b = parameter(tensor([3], { dtype: 'float32' }));
+  const c = parameter(tensor([4], { dtype: 'float32' }));
+  const sgd = new optim.SGD([{ params: [a] }, { params: [b, c] }], { lr: 0.5 });
+  a.grad = tensor([1, 1], { dtype: 'float32' });
+  c.grad = tensor([1], { dtype: 'float32' });
+  c.dispose();
+  expect(() => sgd.step()).toThrow(DisposedError);
+  expect(() => sgd.step()).toThrow('SGD.step: parameter 1 of parameter group 1 (shape [1]) has been disposed');
+  // Nothing was updated before the error.
+  expect(Array.from(a.dataSync())).toEqual([1, 2]);
 });
 
 it('the fused step handles channels-last parameters, gradients in another layout, and many tensors in one launch', () => {
