@@ -8,6 +8,7 @@ import { dropout, dropout2d } from '../../ops/dropout.js';
 import { linear } from '../../ops/linear.js';
 import { interpolate, type InterpolateMode } from '../../ops/resample.js';
 import { logSoftmax, softmax } from '../../ops/softmax.js';
+import { checkInRange, checkInt } from '../../ops/validate.js';
 import { elu, gelu, hardswish, leakyRelu, relu, sigmoid, silu, tanh } from '../../ops/unary.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -21,6 +22,8 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
     super();
+    checkInt('Linear', 'inFeatures', inFeatures, 1);
+    checkInt('Linear', 'outFeatures', outFeatures, 1);
     this.weight = parameter(zeros([outFeatures, inFeatures]));
     this.bias = options.bias === false ? null : parameter(zeros([outFeatures]));
     resetLinearLike(this.weight, this.bias);
@@ -42,6 +45,7 @@ export class LazyLinear extends Module {
 
   constructor(readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
     super();
+    checkInt('LazyLinear', 'outFeatures', outFeatures, 1);
   }
 
   forward(x: Tensor): Tensor {
@@ -62,6 +66,9 @@ export class LazyLinear extends Module {
 export class Flatten extends Module {
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
+    // Only integers here; their range depends on the input's rank, checked by flatten.
+    checkInt('Flatten', 'startDim', startDim, -Infinity);
+    checkInt('Flatten', 'endDim', endDim, -Infinity);
   }
   forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);
@@ -75,10 +82,11 @@ export class Identity extends Module {
   }
 }
 
-/** Dropout active in training mode only. */
+/** Dropout active in training mode only; `p` in [0, 1] (ArgumentError otherwise, at construction). */
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
+    checkInRange('Dropout', 'p', p, 0, 1);
   }
   forward(x: Tensor): Tensor {
     return dropout(x, { p: this.p, training: this.training });
@@ -88,10 +96,11 @@ export class Dropout extends Module {
   }
 }
 
-/** Channel dropout (whole feature maps) active in training mode only. */
+/** Channel dropout (whole feature maps) active in training mode only; `p` in [0, 1]. */
 export class Dropout2d extends Module {
   constructor(readonly p = 0.5) {
     super();
+    checkInRange('Dropout2d', 'p', p, 0, 1);
   }
   forward(x: Tensor): Tensor {
     return dropout2d(x, { p: this.p, training: this.training });
