@@ -175,7 +175,25 @@ it('ReduceLROnPlateau lowers the lr after `patience` epochs without improvement'
   const plateau = new optim.ReduceLROnPlateau(sgd, { patience: 2, factor: 0.5 });
   for (const loss of [1, 0.9, 0.9, 0.9, 0.9]) plateau.step(loss);
   expect(sgd.paramGroups[0]!.options.lr).toBe(0.5);
-  expect(() => new optim.ReduceLROnPlateau(sgd, { factor: 2 })).toThrow(/factor must be < 1/);
+  expect(() => new optim.ReduceLROnPlateau(sgd, { factor: 2 })).toThrow(/expected factor in \[0, 1\), got 2/);
+});
+
+it('schedulers refuse settings torch refuses (or that would give NaN or negative rates)', () => {
+  const sgd = new optim.SGD([parameter(tensor([0], { dtype: 'float32' }))], { lr: 1 });
+  expect(() => new optim.ReduceLROnPlateau(sgd, { factor: -0.5 })).toThrow(ArgumentError);
+  expect(() => new optim.ReduceLROnPlateau(sgd, { mode: 'lowest' as never })).toThrow(/expected mode 'min' or 'max'/);
+  expect(() => new optim.ReduceLROnPlateau(sgd, { patience: -1 })).toThrow(/expected patience to be an integer >= 0/);
+  expect(() => new optim.ReduceLROnPlateau(sgd, { minLr: -1 })).toThrow(/expected minLr >= 0/);
+  expect(() => new optim.LinearWarmup(sgd, 0)).toThrow(/LinearWarmup: expected startFactor in \(0, 1\]/);
+  expect(() => new optim.LinearWarmup(sgd, 0.5, 1.5)).toThrow(/expected endFactor in \[0, 1\]/);
+  expect(() => new optim.LinearWarmup(sgd, 0.5, 1, 0)).toThrow(/expected totalIters to be an integer >= 1/);
+  expect(() => new optim.OneCycleLR(sgd, 0.1, 0)).toThrow(/OneCycleLR: expected totalSteps/);
+  expect(() => new optim.OneCycleLR(sgd, 0.1, 10, { pctStart: 1.5 })).toThrow(/expected pctStart in \[0, 1\]/);
+  expect(() => new optim.OneCycleLR(sgd, -0.1, 10)).toThrow(/expected maxLr > 0/);
+  expect(() => new optim.OneCycleLR(sgd, 0.1, 10, { divFactor: 0 })).toThrow(/expected divFactor > 0/);
+  expect(() => new optim.MultiStepLR(sgd, [2, 1.5])).toThrow(/MultiStepLR: expected milestones/);
+  // A refused OneCycleLR leaves the groups' lr alone.
+  expect(sgd.paramGroups[0]!.options.lr).toBe(1);
 });
 
 it('gradient clipping by global norm and by value', () => {
