@@ -51,6 +51,9 @@ it('layers refuse bad arguments at construction, not at the first forward', () =
   expect(() => new nn.MaxPool2d(0)).toThrow(/MaxPool2d: expected kernelSize/);
   expect(() => new nn.AvgPool2d(2, { stride: [2] })).toThrow(/AvgPool2d: expected stride/);
   expect(() => new nn.MaxUnpool2d(2, { padding: -1 })).toThrow(/MaxUnpool2d: expected padding/);
+  expect(() => new nn.AdaptiveAvgPool2d([7])).toThrow(/AdaptiveAvgPool2d: expected outputSize/);
+  expect(() => new nn.AdaptiveAvgPool2d(0)).toThrow(ArgumentError);
+  expect(new nn.AdaptiveAvgPool2d([null, 3]).call(zeros([1, 1, 4, 6])).shape).toEqual([1, 1, 4, 3]);
   expect(() => new nn.GroupNorm(3, 8)).toThrow(/GroupNorm: numChannels 8 must be divisible by numGroups 3/);
   expect(() => new nn.GroupNorm(0, 8)).toThrow(ArgumentError);
   expect(() => new nn.LayerNorm([4, 0])).toThrow(/LayerNorm: expected normalizedShape\[1\] to be an integer >= 1/);

@@ -12,6 +12,7 @@ import {
   ArgumentError,
   arange,
   avgPool2d,
+  clamp,
   conv1d,
   conv2d,
   conv3d,
@@ -71,6 +72,11 @@ it('pad, full, zeros, arange and convTranspose2d refuse outputs of more than 2^3
   expect(() => arange(0, 1e10, 0.5)).toThrow(/arange: size \[20000000000\]/);
   const w = ones([1, 1, 1, 1]);
   expect(() => convTranspose2d(ones([1, 1, 3, 3]), w, null, { stride: 2 ** 30 })).toThrow(/convTranspose2d: output shape .* more than the 2147483647/);
+  // expand is a view (no memory); materialising it meets the limit.
+  const wide = ones([1, 1]).expand(2 ** 20, 2 ** 20);
+  expect(wide.shape).toEqual([2 ** 20, 2 ** 20]);
+  expect(() => wide.contiguous()).toThrow(/output shape \[1048576, 1048576\] has 1099511627776 elements/);
+  expect(() => randn([2 ** 16, 2 ** 16])).toThrow(ShapeError);
   // The limit itself is fine to reach in shape arithmetic: an empty tensor of a huge extent is no allocation.
   expect(zeros([0, 2 ** 40]).shape).toEqual([0, 2 ** 40]);
 });
@@ -145,6 +151,9 @@ it('integer tensors refuse number operands that do not convert exactly', () => {
   expect(() => eq(ints, 1.5)).toThrow(/eq: expected other to be an int32 integer/);
   expect(() => where(tensor([true, false]), 0.5, ints)).toThrow(/where: expected input to be an int32 integer/);
   expect(() => eq(tensor([true]), 2)).toThrow(/eq: expected other to be 0 or 1 with a bool tensor/);
+  expect(() => clamp(ints, 0.5)).toThrow(/clamp: expected min to be an int32 integer with a int32 tensor, got 0.5/);
+  expect(() => clamp(ints, null, 1.5)).toThrow(/clamp: expected max/);
+  expect(clamp(ints, 0, 1).tolist()).toEqual([1, 1]);
   // Integers still work, and uint8 wraps as in PyTorch (uint8 + 300 adds 44).
   expect(add(ints, 3).tolist()).toEqual([4, 5]);
   expect(add(tensor([1], { dtype: 'uint8' }), 300).tolist()).toEqual([45]);

@@ -5,13 +5,14 @@
  * @module
  */
 import { noGrad } from '../../autograd/grad_mode.js';
-import { ShapeError } from '../../errors.js';
+import { ArgumentError, ShapeError } from '../../errors.js';
 import { copyInto } from '../../ops/copy.js';
 import { batchNorm, groupNorm, layerNorm } from '../../ops/norm.js';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d, type AvgPoolOptions, type MaxPoolOptions } from '../../ops/pool.js';
 import { maxUnpool2d } from '../../ops/resample.js';
 import { checkInt, intTuple } from '../../ops/validate.js';
 import { full, ones, zeros } from '../../tensor/creation.js';
+import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, parameter } from '../module.js';
 
@@ -49,6 +50,11 @@ export class AvgPool2d extends Module {
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: number | readonly (number | null)[]) {
     super();
+    // null keeps the input's size, as None in torch.
+    const list = typeof outputSize === 'number' ? [outputSize, outputSize] : Array.isArray(outputSize) ? outputSize : [];
+    if (list.length !== 2 || list.some((v) => v !== null && !(Number.isInteger(v) && v >= 1))) {
+      throw new ArgumentError(`AdaptiveAvgPool2d: expected outputSize to be a positive integer or a list of 2 (each a positive integer or null), got ${describe(outputSize)}`);
+    }
   }
   forward(x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize);
