@@ -7,6 +7,7 @@ import { expect, it } from 'vitest';
 
 import {
   add,
+  affineGrid,
   amax,
   amin,
   ArgumentError,
@@ -72,6 +73,9 @@ it('pad, full, zeros, arange and convTranspose2d refuse outputs of more than 2^3
   expect(() => arange(0, 1e10, 0.5)).toThrow(/arange: size \[20000000000\]/);
   const w = ones([1, 1, 1, 1]);
   expect(() => convTranspose2d(ones([1, 1, 3, 3]), w, null, { stride: 2 ** 30 })).toThrow(/convTranspose2d: output shape .* more than the 2147483647/);
+  const identity = tensor([[[1, 0, 0], [0, 1, 0]]], { dtype: 'float32' });
+  expect(() => affineGrid(identity, [1, 1, 1e9, 1e9])).toThrow(/affineGrid: output shape \[1, 1000000000, 1000000000, 2\]/);
+  expect(() => affineGrid(identity, [1, 1, 30000, 30000])).toThrow(/affineGrid: base grid \[30000, 30000, 3\]/);
   // expand is a view (no memory); materialising it meets the limit.
   const wide = ones([1, 1]).expand(2 ** 20, 2 ** 20);
   expect(wide.shape).toEqual([2 ** 20, 2 ** 20]);
