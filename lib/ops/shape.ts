@@ -279,8 +279,8 @@ export function pixelUnshuffle<D extends DType>(input: Tensor<D>, downscaleFacto
  * One-hot encoding of int32 class indices: shape `[..., numClasses]`, int32 (PyTorch
  * returns int64). `numClasses` defaults to max + 1 (a blocking read). A class outside
  * `[0, numClasses)` is an error, as in PyTorch: with `numClasses` given it is found when the
- * kernel runs and rejects `data()` of the result with an IndexError (see indexSelect);
- * a negative class with the default is refused at the call.
+ * kernel runs and rejects `data()` of the result with an IndexError naming the scatterAdd
+ * inside (see indexSelect); a negative class with the default is refused at the call.
  */
 export function oneHot(input: Tensor, numClasses = -1): Tensor<'int32'> {
   checkTensor('oneHot', 'input', input);
