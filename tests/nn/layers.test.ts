@@ -54,6 +54,12 @@ it('layers refuse bad arguments at construction, not at the first forward', () =
   expect(() => new nn.AdaptiveAvgPool2d([7])).toThrow(/AdaptiveAvgPool2d: expected outputSize/);
   expect(() => new nn.AdaptiveAvgPool2d(0)).toThrow(ArgumentError);
   expect(new nn.AdaptiveAvgPool2d([null, 3]).call(zeros([1, 1, 4, 6])).shape).toEqual([1, 1, 4, 3]);
+  expect(() => new nn.Upsample({})).toThrow(/Upsample: give exactly one of size and scaleFactor/);
+  expect(() => new nn.Upsample({ scaleFactor: 0 })).toThrow(/Upsample: expected scaleFactor to hold positive finite numbers, got 0/);
+  expect(() => new nn.Upsample({ size: [2.5, 3] })).toThrow(/Upsample: expected size to hold positive integers/);
+  expect(() => new nn.Upsample({ scaleFactor: 2, mode: 'area' as never })).toThrow(/Upsample: expected mode/);
+  expect(() => new nn.Softmax(0.5)).toThrow(/Softmax: expected dim to be an integer, got 0.5/);
+  expect(() => new nn.LogSoftmax(undefined as never)).toThrow(ArgumentError);
   expect(() => new nn.GroupNorm(3, 8)).toThrow(/GroupNorm: numChannels 8 must be divisible by numGroups 3/);
   expect(() => new nn.GroupNorm(0, 8)).toThrow(ArgumentError);
   expect(() => new nn.LayerNorm([4, 0])).toThrow(/LayerNorm: expected normalizedShape\[1\] to be an integer >= 1/);

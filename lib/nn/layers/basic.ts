@@ -3,7 +3,7 @@
  * layers, as torch.nn.
  * @module
  */
-import { ShapeError } from '../../errors.js';
+import { ArgumentError, ShapeError } from '../../errors.js';
 import { dropout, dropout2d } from '../../ops/dropout.js';
 import { linear } from '../../ops/linear.js';
 import { interpolate, type InterpolateMode } from '../../ops/resample.js';
@@ -11,6 +11,7 @@ import { logSoftmax, softmax } from '../../ops/softmax.js';
 import { checkInRange, checkInt } from '../../ops/validate.js';
 import { elu, gelu, hardswish, leakyRelu, relu, sigmoid, silu, tanh } from '../../ops/unary.js';
 import { zeros } from '../../tensor/creation.js';
+import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, parameter } from '../module.js';
 import { resetLinearLike } from './conv.js';
@@ -110,10 +111,22 @@ export class Dropout2d extends Module {
   }
 }
 
-/** Resizes spatial dims, as torch.nn.Upsample. */
+/**
+ * Resizes spatial dims, as torch.nn.Upsample. The mode and the choice of exactly one of
+ * `size` and `scaleFactor` (positive) are checked at construction; sizes against the input at forward.
+ */
 export class Upsample extends Module {
   constructor(readonly options: { size?: number | number[]; scaleFactor?: number | number[]; mode?: InterpolateMode; alignCorners?: boolean }) {
     super();
+    const { size, scaleFactor, mode } = options;
+    if ((size === undefined) === (scaleFactor === undefined)) throw new ArgumentError('Upsample: give exactly one of size and scaleFactor');
+    const values = [size ?? scaleFactor].flat();
+    if (values.some((v) => typeof v !== 'number' || !(v > 0 && Number.isFinite(v)) || (size !== undefined && !Number.isInteger(v)))) {
+      throw new ArgumentError(`Upsample: expected ${size !== undefined ? 'size to hold positive integers' : 'scaleFactor to hold positive finite numbers'}, got ${describe(size ?? scaleFactor)}`);
+    }
+    if (mode !== undefined && !['nearest', 'linear', 'bilinear', 'bicubic', 'trilinear'].includes(mode)) {
+      throw new ArgumentError(`Upsample: expected mode nearest, linear, bilinear, bicubic or trilinear, got ${describe(mode)}`);
+    }
   }
   forward(x: Tensor): Tensor {
     return interpolate(x, this.options);
@@ -170,6 +183,7 @@ export class Hardswish extends Module {
 export class Softmax extends Module {
   constructor(readonly dim: number) {
     super();
+    checkInt('Softmax', 'dim', dim, -Infinity);
   }
   forward(x: Tensor): Tensor {
     return softmax(x, this.dim);
@@ -178,6 +192,7 @@ export class Softmax extends Module {
 export class LogSoftmax extends Module {
   constructor(readonly dim: number) {
     super();
+    checkInt('LogSoftmax', 'dim', dim, -Infinity);
   }
   forward(x: Tensor): Tensor {
     return logSoftmax(x, this.dim);
