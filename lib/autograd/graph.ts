@@ -4,7 +4,7 @@
  * accumulates gradients into the leaves' `.grad`.
  * @module
  */
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, DisposedError, ShapeError } from '../errors.js';
 import { addInFloat32 } from '../amp/autocast.js';
 import { onesLike } from '../tensor/creation.js';
 import { keep, scope, trackNode } from '../tensor/memory.js';
@@ -97,6 +97,9 @@ export interface BackwardOptions {
  * it to their `.grad`, as `tensor.backward()`. `grad` defaults to 1 for a one-element root.
  */
 export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+  // Checked first: a disposed tensor may still carry its graph, and walking it would read freed memory.
+  if (root.isDisposed) throw new DisposedError(`backward: the tensor has been disposed (shape [${root.shape.join(', ')}]); call backward() before dispose() or outside the scope that freed it`);
+  if (grad?.isDisposed) throw new DisposedError(`backward: grad has been disposed (shape [${grad.shape.join(', ')}])`);
   if (!root.requiresGrad) {
     throw new ArgumentError('backward: the tensor does not require grad and has no grad_fn');
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty, emptyLike } from '../tensor/creation.js';
 import { gather } from '../ops/indexing.js';
@@ -30,6 +30,17 @@ export interface ClassLossOptions {
 export interface CrossEntropyOptions extends ClassLossOptions {
   /** Mix the target with the uniform distribution by this much (default 0). */
   labelSmoothing?: number;
+}
+
+/** What class-loss targets may be; float class labels are a common slip. */
+const TARGET_HINT = "targets must be int32 class indices (use .to('int32')) or float probabilities of the input's shape";
+
+/** DTypeError unless `target` holds int32 class indices, with the hint for float labels. */
+function checkIndexTarget(op: string, target: Tensor, probabilities: boolean): void {
+  if (target.dtype !== 'int32') {
+    const hint = probabilities ? TARGET_HINT : "targets must be int32 class indices (use .to('int32'))";
+    throw new DTypeError(`${op}: expected target to have dtype int32, got ${target.dtype}: ${hint}`);
+  }
 }
 
 /** A `[C]` vector viewed to broadcast along dim 1 of a rank-`ndim` tensor. */
@@ -60,7 +71,7 @@ function checkClassInputs(op: string, input: Tensor, target: Tensor, weight: Ten
 export function nllLoss(input: Tensor, target: Tensor, opts: ClassLossOptions = {}): Tensor<'float32'> {
   const op = 'nllLoss';
   checkClassInputs(op, input, target, opts.weight);
-  checkDTypeIn(op, 'target', target, ['int32']);
+  checkIndexTarget(op, target, false);
   const batched = input.ndim === 1 ? input.unsqueeze(0) : input;
   const labels = input.ndim === 1 ? target.unsqueeze(0) : target;
   const expected = [batched.shape[0]!, ...batched.shape.slice(2)];
@@ -99,7 +110,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   if (target.dtype === 'float32') {
     // Probability targets: -sum_c w_c * q_c * log p_c, with q smoothed towards uniform.
     if (target.shape.join(',') !== input.shape.join(',')) {
-      throw new ShapeError(`${op}: probability targets must have the input's shape [${input.shape.join(', ')}], got [${target.shape.join(', ')}]`);
+      throw new ShapeError(`${op}: float targets are probabilities and must have the input's shape [${input.shape.join(', ')}], got [${target.shape.join(', ')}]: ${TARGET_HINT}`);
     }
     const logp = logSoftmax(input, classDim);
     const q = smoothing > 0 ? target.mul(1 - smoothing).add(smoothing / classes) : target;
@@ -108,7 +119,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     return reduce(op, terms.sum(classDim).neg(), reduction);
   }
 
-  checkDTypeIn(op, 'target', target, ['int32']);
+  checkIndexTarget(op, target, true);
   return fusedCrossEntropy(input, target, opts.weight ?? null, opts.ignoreIndex ?? -100, smoothing, reduction);
 }
 

@@ -9,7 +9,7 @@ import type { DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { sumTo } from './reduce.js';
-import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor } from './validate.js';
+import { checkDTypeIn, checkSameDevice, checkSameDType, scalarOperand, checkTensor } from './validate.js';
 
 /** Binding codes (native/include/neocog/backend.h CompareOp). */
 const COMPARE_CODES = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
@@ -23,7 +23,9 @@ export function broadcastTo(op: string, t: Tensor, shape: readonly number[], arg
 function compare(op: CompareName, input: Tensor, other: Tensor | number): Tensor<'bool'> {
   checkTensor(op, 'input', input);
   const scalar = typeof other === 'number';
-  const b = scalar ? full([], other, { dtype: input.dtype, device: input.device }) : checkTensor(op, 'other', other);
+  const b = scalar
+    ? full([], scalarOperand(op, 'other', checkTensor(op, 'input', input).dtype, other), { dtype: input.dtype, device: input.device })
+    : checkTensor(op, 'other', other);
   try {
     checkSameDevice(op, { input, other: b });
     checkSameDType(op, { input, other: b });
@@ -73,7 +75,7 @@ export function where<D extends DType>(condition: Tensor, input: Tensor<D> | num
   const made: Tensor[] = [];
   const asTensor = (v: Tensor<D> | number, name: string): Tensor<D> => {
     if (typeof v !== 'number') return checkTensor('where', name, v) as Tensor<D>;
-    const t = full([], v, { dtype, device: condition.device }) as Tensor<D>;
+    const t = full([], scalarOperand('where', name, dtype, v), { dtype, device: condition.device }) as Tensor<D>;
     made.push(t);
     return t;
   };

@@ -1,10 +1,12 @@
 /**
  * Binary elementwise ops with NumPy broadcasting: add, sub, mul, div, pow, maximum,
  * minimum, all differentiable. Operands must share device and dtype (no implicit
- * promotion: convert with `.to()`); a number operand takes the tensor's dtype.
+ * promotion: convert with `.to()`); a number operand takes the tensor's dtype, so with an
+ * integer tensor it must be an integer (DTypeError otherwise; uint8 wraps as in PyTorch).
  * @module
  */
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
+import { ArgumentError } from '../errors.js';
 import { native } from '../native.js';
 import { emptyLike, full } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
@@ -13,7 +15,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { broadcastTo, eq, gt, where } from './compare.js';
 import { sumTo } from './reduce.js';
 import { log } from './unary.js';
-import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor } from './validate.js';
+import { checkDTypeIn, checkSameDevice, checkSameDType, scalarOperand, checkTensor } from './validate.js';
 
 /** Binding codes (native/include/neocog/backend.h BinaryOp). */
 const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6 } as const;
@@ -41,7 +43,13 @@ function splitGrad(g: Tensor, first: Tensor, tie: Tensor): [Tensor, Tensor] {
 function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor | number): Tensor<D> {
   checkTensor(op, 'input', input);
   const scalar = typeof other === 'number';
-  const b = scalar ? full([], other, { dtype: input.dtype, device: input.device }) : checkTensor(op, 'other', other);
+  if (scalar && op === 'pow' && other < 0 && Number.isInteger(other) && (input.dtype === 'int32' || input.dtype === 'uint8')) {
+    // Every result but 1 and -1 would truncate to 0; PyTorch raises the same.
+    throw new ArgumentError(`pow: integers to negative integer powers are not allowed (${input.dtype} input, exponent ${other}); convert with .to('float32')`);
+  }
+  const b = scalar
+    ? full([], scalarOperand(op, op === 'pow' ? 'exponent' : 'other', input.dtype, other), { dtype: input.dtype, device: input.device })
+    : checkTensor(op, 'other', other);
   try {
     checkSameDevice(op, { input, other: b });
     checkSameDType(op, { input, other: b });
@@ -92,7 +100,14 @@ export function div<D extends DType>(input: Tensor<D>, other: Tensor | number): 
   return binary('div', input, other);
 }
 
-/** `input ** exponent` elementwise, broadcasting, as torch.pow. */
+/**
+ * `input ** exponent` elementwise, broadcasting, as torch.pow. The result has the input's
+ * dtype. On int32/uint8 the power is exact and wraps on overflow as PyTorch's int32 does
+ * (`2 ** 40` is 0); a non-integer number exponent throws DTypeError (PyTorch would return
+ * float32; neocog does not promote: use `x.to('float32').pow(0.5)`), and a negative number
+ * exponent throws ArgumentError, as PyTorch. An integer exponent tensor with negative
+ * values gives 0 there (except for bases 1 and -1), as PyTorch.
+ */
 export function pow<D extends DType>(input: Tensor<D>, exponent: Tensor | number): Tensor<D> {
   return binary('pow', input, exponent);
 }

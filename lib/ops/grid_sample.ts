@@ -9,7 +9,7 @@
 import { ArgumentError, ShapeError } from '../errors.js';
 import { tensor } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
-import { describe } from '../tensor/shape.js';
+import { checkNumel, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { where } from './compare.js';
 import { gather } from './indexing.js';
@@ -71,6 +71,9 @@ export function affineGrid(theta: Tensor, size: readonly number[], opts: AffineG
     throw new ShapeError(`${op}: expected size [N, C, H, W] of positive integers, got ${describe(size)}`);
   }
   if (size[0] !== theta.shape[0]) throw new ShapeError(`${op}: size has batch ${size[0]} but theta has ${theta.shape[0]}`);
+  // The base grid is built in JavaScript first: refuse a size past the element limit before that.
+  checkNumel(op, 'output shape', [size[0]!, size[2]!, size[3]!, 2]);
+  checkNumel(op, 'base grid', [size[2]!, size[3]!, 3]);
   const [n, , h, w] = size as [number, number, number, number];
   const xs = normalizedPositions(w, opts.alignCorners ?? false);
   const ys = normalizedPositions(h, opts.alignCorners ?? false);

@@ -8,9 +8,8 @@ import { DTypeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
-import { normalizeDim } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDTypeIn, checkTensor } from './validate.js';
+import { checkDTypeIn, checkTensor, uniqueDims } from './validate.js';
 
 /** Binding codes (native/include/neocog/backend.h ReduceOp). */
 const REDUCE_CODES = { sum: 0, mean: 1, amax: 2, amin: 3 } as const;
@@ -30,8 +29,7 @@ export type SumDType<D extends DType> = D extends 'bool' | 'uint8' | 'int32' ? '
 
 function reducedDims(op: string, x: Tensor, dim: number | readonly number[] | undefined): Set<number> {
   if (dim === undefined) return new Set(x.shape.keys());
-  const dims = typeof dim === 'number' ? [dim] : dim;
-  return new Set(dims.map((d) => normalizeDim(op, d, x.ndim)));
+  return new Set(uniqueDims(op, typeof dim === 'number' ? [dim] : dim, x.ndim));
 }
 
 /** Native reduction into the keepdim shape. */

@@ -11,10 +11,10 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { tensor, zeros } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
-import { describe, normalizeDim } from '../tensor/shape.js';
+import { checkNumel, describe, normalizeDim } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { gather, indexSelect } from './indexing.js';
-import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
+import { checkDTypeIn, checkSameDevice, checkTensor, intTuple } from './validate.js';
 
 /** Modes of {@link interpolate}. */
 export type InterpolateMode = 'nearest' | 'linear' | 'bilinear' | 'bicubic' | 'trilinear';
@@ -27,6 +27,9 @@ export interface InterpolateOptions {
   /** Align the corner pixels' centers (linear modes only; default false). */
   alignCorners?: boolean;
 }
+
+/** The largest output size {@link interpolate} makes along one dim. */
+const MAX_INTERPOLATE_SIZE = 2 ** 24;
 
 const MODE_RANK: Record<InterpolateMode, number | null> = { nearest: null, linear: 3, bilinear: 4, bicubic: 4, trilinear: 5 };
 
@@ -108,6 +111,8 @@ function resampleDim(x: Tensor, dim: number, taps: Taps): Tensor {
 
 /**
  * Resizes the spatial dims of `[N, C, *spatial]`, as `F.interpolate`.
+ * Output sizes must be positive, at most 2^24 per dim and 2^31 - 1 elements in all
+ * (ShapeError otherwise).
  *
  * @example
  * interpolate(x, { scaleFactor: 2, mode: 'bilinear', alignCorners: false })
@@ -135,6 +140,12 @@ export function interpolate(input: Tensor, opts: InterpolateOptions): Tensor<'fl
   if (scales?.some((s) => !(s > 0))) throw new ArgumentError(`${op}: expected positive scaleFactor, got ${describe(opts.scaleFactor)}`);
   const sizes = opts.size !== undefined ? expand(opts.size, 'size') : input.shape.slice(2).map((s, i) => Math.floor(s * scales![i]!));
   if (sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new ArgumentError(`${op}: output sizes must be positive integers, got [${sizes.join(', ')}]`);
+  // The taps of each output position are built in JavaScript before anything is allocated,
+  // so an absurd size (scaleFactor 1e9) must be refused here, not by the allocator.
+  if (sizes.some((s) => s > MAX_INTERPOLATE_SIZE)) {
+    throw new ShapeError(`${op}: output sizes must be at most ${MAX_INTERPOLATE_SIZE} (2^24) per dim, got [${sizes.join(', ')}]`);
+  }
+  checkNumel(op, 'output shape', [...input.shape.slice(0, 2), ...sizes]);
   let out: Tensor = input;
   for (let i = 0; i < spatial; ++i) {
     const dim = 2 + i;
@@ -149,6 +160,9 @@ export function interpolate(input: Tensor, opts: InterpolateOptions): Tensor<'fl
 /**
  * Adds `src` into a copy of `input` at the positions `index` gives along `dim`
  * (repeats accumulate), as `torch.scatter_add`. Differentiable in `input` and `src`.
+ * Index values are checked when the op runs: an out-of-range one rejects `data()` of the
+ * result with an IndexError, and the next op call throws it if nothing read the result
+ * first (see indexSelect).
  */
 export function scatterAdd<D extends DType>(input: Tensor<D>, dim: number, index: Tensor, src: Tensor<D>): Tensor<D> {
   const op = 'scatterAdd';
@@ -173,6 +187,8 @@ export function scatterAdd<D extends DType>(input: Tensor<D>, dim: number, index
  * Inverse of max pooling: places `input` `[N, C, H, W]` at the positions of `indices`
  * (from `maxPool2d(..., { returnIndices: true })`) in zeros of the unpooled size, as
  * `F.max_unpool2d`. The size defaults to `(in - 1) * stride - 2 * padding + kernel`.
+ * An index outside the unpooled plane is only seen when the kernel runs: it rejects
+ * `data()` of the result with an IndexError (from the scatterAdd inside), as indexSelect.
  */
 export function maxUnpool2d(
   input: Tensor,
@@ -187,12 +203,12 @@ export function maxUnpool2d(
   if (input.ndim !== 4 || indices.shape.join(',') !== input.shape.join(',')) {
     throw new ShapeError(`${op}: expected input [N, C, H, W] and indices of the same shape, got [${input.shape.join(', ')}] and [${indices.shape.join(', ')}]`);
   }
-  const pair = (v: number | readonly number[] | undefined, fallback: readonly number[]) => (v === undefined ? [...fallback] : typeof v === 'number' ? [v, v] : [...v]);
-  const kernel = pair(kernelSize, [1, 1]);
-  const stride = pair(opts.stride, kernel);
-  const padding = pair(opts.padding, [0, 0]);
+  const kernel = intTuple(op, 'kernelSize', kernelSize, 2, 1, 1);
+  const stride = intTuple(op, 'stride', opts.stride, 2, kernel, 1);
+  const padding = intTuple(op, 'padding', opts.padding, 2, 0, 0);
   const size = opts.outputSize ? [...opts.outputSize].slice(-2) : [0, 1].map((i) => (input.shape[2 + i]! - 1) * stride[i]! - 2 * padding[i]! + kernel[i]!);
   if (size.length !== 2 || size.some((s) => !Number.isInteger(s) || s < 1)) throw new ArgumentError(`${op}: invalid output size ${describe(size)}`);
+  checkNumel(op, 'output shape', [...input.shape.slice(0, 2), ...size]);
   const [n, c] = input.shape as [number, number];
   const flatIndex = indices.reshape(n, c, -1);
   const flatInput = input.reshape(n, c, -1);

@@ -6,15 +6,16 @@
  */
 import { record } from '../autograd/graph.js';
 import { noGrad } from '../autograd/grad_mode.js';
-import { ArgumentError, ShapeError } from '../errors.js';
-import { arange, empty, full, tensor } from '../tensor/creation.js';
+import { ArgumentError, IndexError, ShapeError } from '../errors.js';
+import { arange, empty, full, tensor, zeros } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
-import { describe, normalizeDim } from '../tensor/shape.js';
+import { checkNumel, describe, normalizeDim } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { where } from './compare.js';
 import { copyInto } from './copy.js';
 import { indexSelect } from './indexing.js';
-import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor } from './validate.js';
+import { scatterAdd } from './resample.js';
+import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, uniqueDims } from './validate.js';
 
 /**
  * Concatenates tensors along `dim`; all other sizes must match, as `torch.cat`.
@@ -106,8 +107,7 @@ export function chunk<D extends DType>(input: Tensor<D>, chunks: number, dim = 0
 export function flip<D extends DType>(input: Tensor<D>, dims: readonly number[]): Tensor<D> {
   checkTensor('flip', 'input', input);
   let out: Tensor<D> = input;
-  for (const dim of dims) {
-    const d = normalizeDim('flip', dim, input.ndim);
+  for (const d of uniqueDims('flip', dims, input.ndim)) {
     const n = input.shape[d]!;
     const next = indexSelect(out, d, arange(n - 1, -1, -1, { device: input.device, dtype: 'int32' }));
     if (out !== input) out.dispose();
@@ -179,10 +179,12 @@ export function pad<D extends DType>(input: Tensor<D>, padding: readonly number[
     throw new ArgumentError(`pad: expected an even number of integers, at most 2 per dim of the ${input.ndim}-d input, got ${describe(padding)}`);
   }
   const pairs = Array.from({ length: padding.length / 2 }, (_, i) => ({ dim: input.ndim - 1 - i, before: padding[2 * i]!, after: padding[2 * i + 1]! }));
+  const outShape = [...input.shape];
+  for (const { dim, before, after } of pairs) outShape[dim] = input.shape[dim]! + before + after;
+  if (outShape.some((s) => s < 0)) throw new ShapeError(`pad: padding ${describe(padding)} makes a negative size for input [${input.shape.join(', ')}]`);
+  // Before the index lists of the other modes are built in JavaScript: pad [1e9, 1e9] is refused, not an abort.
+  checkNumel('pad', 'output shape', outShape);
   if (mode === 'constant') {
-    const outShape = [...input.shape];
-    for (const { dim, before, after } of pairs) outShape[dim] = input.shape[dim]! + before + after;
-    if (outShape.some((s) => s < 0)) throw new ShapeError(`pad: padding ${describe(padding)} makes a negative size for input [${input.shape.join(', ')}]`);
     const out = full(outShape, value, { dtype: input.dtype, device: input.device }) as Tensor<D>;
     // The window of the output that receives the (possibly cropped) input.
     let target: Tensor = out;
@@ -275,21 +277,35 @@ export function pixelUnshuffle<D extends DType>(input: Tensor<D>, downscaleFacto
 
 /**
  * One-hot encoding of int32 class indices: shape `[..., numClasses]`, int32 (PyTorch
- * returns int64). `numClasses` defaults to max + 1 (a blocking read).
+ * returns int64). `numClasses` defaults to max + 1 (a blocking read). A class outside
+ * `[0, numClasses)` is an error, as in PyTorch: with `numClasses` given it is found when the
+ * kernel runs and rejects `data()` of the result with an IndexError naming the scatterAdd
+ * inside (see indexSelect); a negative class with the default is refused at the call.
  */
 export function oneHot(input: Tensor, numClasses = -1): Tensor<'int32'> {
   checkTensor('oneHot', 'input', input);
   checkDTypeIn('oneHot', 'input', input, ['int32']);
   let classes = numClasses;
-  if (classes === -1) classes = input.numel === 0 ? 0 : Math.max(...Array.from(input.dataSync() as Int32Array)) + 1;
+  if (classes === -1 && input.numel > 0) {
+    const values = Array.from(input.dataSync() as Int32Array);
+    const lowest = values.reduce((a, b) => Math.min(a, b));
+    if (lowest < 0) throw new IndexError(`oneHot: class values must be non-negative, got ${lowest}`);
+    classes = values.reduce((a, b) => Math.max(a, b)) + 1;
+  } else if (classes === -1) {
+    classes = 0;
+  }
   if (!Number.isInteger(classes) || classes < 0) throw new ArgumentError(`oneHot: expected numClasses to be a non-negative integer or -1, got ${describe(numClasses)}`);
-  const range = arange(classes, { dtype: 'int32', device: input.device });
-  const expanded = input.unsqueeze(-1);
+  // A scatter of ones, not a comparison with arange: the scatter checks each class against
+  // numClasses, where a comparison would give an all-zero row for class 5 of 3.
+  const planes = zeros([...input.shape, classes], { dtype: 'int32', device: input.device });
+  const index = input.unsqueeze(-1);
+  const ones = full(index.shape, 1, { dtype: 'int32', device: input.device });
   try {
-    return expanded.eq(range).to('int32');
+    return scatterAdd(planes, -1, index, ones);
   } finally {
-    range.dispose();
-    expanded.dispose();
+    planes.dispose();
+    index.dispose();
+    ones.dispose();
   }
 }
 

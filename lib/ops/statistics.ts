@@ -9,7 +9,7 @@ import { normalizeDim } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { where } from './compare.js';
 import { matmul } from './matmul.js';
-import { checkDTypeIn, checkTensor } from './validate.js';
+import { checkDTypeIn, checkTensor, scalarOperand, uniqueDims } from './validate.js';
 
 /**
  * Clamps into [min, max] (either may be omitted), as `torch.clamp`. The gradient passes
@@ -19,6 +19,9 @@ export function clamp<D extends DType>(input: Tensor<D>, min?: number | null, ma
   checkTensor('clamp', 'input', input);
   checkDTypeIn('clamp', 'input', input, ['float32', 'int32', 'uint8']);
   if ((min ?? null) === null && (max ?? null) === null) throw new ArgumentError('clamp: at least one of min and max must be given');
+  // Checked here so the message names clamp, not the comparison inside.
+  if (min !== undefined && min !== null) scalarOperand('clamp', 'min', input.dtype, min);
+  if (max !== undefined && max !== null) scalarOperand('clamp', 'max', input.dtype, max);
   let out: Tensor<D> = input;
   if (min !== undefined && min !== null) out = where(out.lt(min), min, out);
   if (max !== undefined && max !== null) {
@@ -41,7 +44,7 @@ export function variance(input: Tensor, dim?: number | readonly number[], opts: 
   checkTensor('var', 'input', input);
   checkDTypeIn('var', 'input', input, ['float32']);
   const dims = dim === undefined ? [...input.shape.keys()] : typeof dim === 'number' ? [dim] : [...dim];
-  const normalized = dims.map((d) => normalizeDim('var', d, input.ndim));
+  const normalized = uniqueDims('var', dims, input.ndim);
   const count = normalized.reduce((n, d) => n * input.shape[d]!, 1);
   const correction = opts.correction ?? 1;
   const centered = input.sub(input.mean(normalized, { keepdim: true }));

@@ -4,7 +4,7 @@
  */
 import { ArgumentError, DeviceError, DTypeError, ShapeError } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
-import { describe } from '../tensor/shape.js';
+import { describe, normalizeDim } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Throws unless `value` is a live Tensor. */
@@ -26,17 +26,53 @@ export function checkSameDevice(op: string, tensors: Record<string, { device: st
   }
 }
 
-/** Throws DTypeError unless all tensors share one dtype. */
+/** PyTorch's type-promotion order for the dtypes neocog has (a 16-bit pair promotes to float32). */
+const PROMOTION_RANK: Record<DType, number> = { bool: 0, uint8: 1, int32: 2, float16: 3, bfloat16: 3, float32: 4 };
+
+/** The dtype PyTorch would compute `a op b` in. */
+export function promotedDType(a: DType, b: DType): DType {
+  if (a === b) return a;
+  const [ra, rb] = [PROMOTION_RANK[a], PROMOTION_RANK[b]];
+  if (ra === rb) return 'float32'; // float16 with bfloat16
+  return ra > rb ? a : b;
+}
+
+/**
+ * Throws DTypeError unless all tensors share one dtype. neocog does not promote dtypes
+ * implicitly, so the message names the cast PyTorch's promotion would have made: the
+ * lower operand converted up (`int32 + float32` suggests converting the int32 one).
+ */
 export function checkSameDType(op: string, tensors: Record<string, { dtype: DType }>): void {
   const entries = Object.entries(tensors);
   const [firstName, first] = entries[0]!;
   for (const [name, t] of entries.slice(1)) {
     if (t.dtype !== first.dtype) {
-      throw new DTypeError(
-        `${op}: expected ${name} to have dtype ${first.dtype} like ${firstName}, got ${t.dtype} (convert with .to('${first.dtype}'))`,
-      );
+      const target = promotedDType(first.dtype, t.dtype);
+      const cast =
+        target === first.dtype
+          ? `convert with .to('${first.dtype}')`
+          : `neocog does not promote dtypes: convert ${target === t.dtype ? firstName : `both ${firstName} and ${name}`} with .to('${target}')`;
+      throw new DTypeError(`${op}: expected ${name} to have dtype ${first.dtype} like ${firstName}, got ${t.dtype} (${cast})`);
     }
   }
+}
+
+/**
+ * Throws DTypeError when the number operand `value` of an op on a tensor of `dtype` would
+ * change on conversion to that dtype: a fraction, NaN, an infinity or a value past int32
+ * with an integer tensor (PyTorch would compute in float32 there; neocog does not promote
+ * dtypes, so the message names the cast), or anything but 0 and 1 with a bool tensor.
+ * Returns the value to store: integers wrap into uint8 as in PyTorch (`uint8 + 300` adds 44).
+ */
+export function scalarOperand(op: string, name: string, dtype: DType, value: number): number {
+  if (FLOAT_DTYPES.includes(dtype)) return value;
+  const fits = dtype === 'bool' ? value === 0 || value === 1 : Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31;
+  if (!fits) {
+    throw new DTypeError(
+      `${op}: expected ${name} to be ${dtype === 'bool' ? '0 or 1' : 'an int32 integer'} with a ${dtype} tensor, got ${value} (neocog does not promote dtypes: convert the tensor with .to('float32'))`,
+    );
+  }
+  return dtype === 'uint8' ? value & 0xff : value;
 }
 
 /** The dtypes conv, linear and matmul take: float32, and float16/bfloat16 (mixed precision). */
@@ -62,13 +98,45 @@ export function intTuple(
   fallback: number | readonly number[],
   min: number,
 ): number[] {
+  // A number (or a one-entry fallback) applies to every dim; a list given by the caller must
+  // have one entry per dim: `stride: [1]` on a 2-d conv is a mistake, not a shorthand.
   const source = value ?? fallback;
-  const list = typeof source === 'number' ? [source] : [...source];
-  const full = list.length === 1 ? new Array<number>(count).fill(list[0]!) : list;
+  const list = typeof source === 'number' ? [source] : Array.isArray(source) ? [...(source as readonly number[])] : [NaN];
+  const broadcast = typeof source === 'number' || (value === undefined && list.length === 1);
+  const full = broadcast ? new Array<number>(count).fill(list[0]!) : list;
   if (full.length !== count || full.some((v) => !Number.isInteger(v) || v < min)) {
-    throw new ShapeError(`${op}: expected ${name} to be an integer >= ${min} or ${count} of them, got ${describe(value)}`);
+    throw new ShapeError(`${op}: expected ${name} to be an integer >= ${min} or a list of ${count} of them, got ${describe(value)}`);
   }
   return full;
+}
+
+/**
+ * Normalizes a list of dims (negative ones wrap) and refuses repeats, as PyTorch does
+ * ("dim 0 appears multiple times in the list of dims").
+ */
+export function uniqueDims(op: string, dims: readonly number[], ndim: number, name = 'dim'): number[] {
+  const normalized = dims.map((d) => normalizeDim(op, d, ndim, name));
+  const repeated = normalized.find((d, i) => normalized.indexOf(d) !== i);
+  if (repeated !== undefined) {
+    throw new ArgumentError(`${op}: dim ${repeated} appears multiple times in the list of dims ${describe(dims)}`);
+  }
+  return normalized;
+}
+
+/** Throws ArgumentError unless `value` is an integer >= `min` (a count: channels, features, groups). */
+export function checkInt(op: string, name: string, value: unknown, min: number): number {
+  if (!Number.isInteger(value) || (value as number) < min) {
+    throw new ArgumentError(`${op}: expected ${name} to be an integer${min === -Infinity ? '' : ` >= ${min}`}, got ${describe(value)}`);
+  }
+  return value as number;
+}
+
+/** Throws ArgumentError unless `value` is a number in [low, high] (a probability, a momentum). */
+export function checkInRange(op: string, name: string, value: unknown, low: number, high: number): number {
+  if (typeof value !== 'number' || !(value >= low && value <= high)) {
+    throw new ArgumentError(`${op}: expected ${name} in [${low}, ${high}], got ${describe(value)}`);
+  }
+  return value;
 }
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { baseStep, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
+import { baseStep, nonNegative, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;
@@ -15,6 +15,21 @@ export interface AdamOptions {
 
 abstract class AdamBase extends Optimizer<AdamOptions> {
   protected abstract readonly decoupled: boolean;
+
+  /** torch.optim.Adam's constructor checks. */
+  protected checkAdamOptions(): void {
+    const beta = (v: unknown) => nonNegative(v) && (v as number) < 1;
+    this.checkOptions((o) => {
+      const betas: readonly unknown[] = Array.isArray(o.betas) ? o.betas : [];
+      return [
+        ['eps', o.eps, nonNegative(o.eps), '>= 0'],
+        ['betas', o.betas, betas.length === 2, 'to be a pair [beta1, beta2]'],
+        ['betas[0]', betas[0], beta(betas[0]), 'in [0, 1)'],
+        ['betas[1]', betas[1], beta(betas[1]), 'in [0, 1)'],
+        ['weightDecay', o.weightDecay, nonNegative(o.weightDecay), '>= 0'],
+      ];
+    });
+  }
 
   protected fusedUpdate(state: Record<string, Tensor | number>, o: AdamOptions): FusedUpdate {
     const [beta1, beta2] = o.betas;
@@ -36,11 +51,16 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
 
 }
 
-/** Adam: `new Adam(model.parameters(), { lr: 1e-3 })`. */
+/**
+ * Adam: `new Adam(model.parameters(), { lr: 1e-3 })`. The constructor refuses what
+ * torch.optim.Adam refuses (ArgumentError): lr or eps < 0, betas outside [0, 1),
+ * weightDecay < 0.
+ */
 export class Adam extends AdamBase {
   protected readonly decoupled = false;
   constructor(params: ParamsArgument<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...options });
+    this.checkAdamOptions();
   }
 }
 
@@ -49,5 +69,6 @@ export class AdamW extends AdamBase {
   protected readonly decoupled = true;
   constructor(params: ParamsArgument<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, ...options });
+    this.checkAdamOptions();
   }
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { ArgumentError } from '../errors.js';
+import { describe } from '../tensor/shape.js';
 import type { Optimizer } from './optimizer.js';
 
 type AnyOptimizer = Optimizer<{ lr: number }>;
@@ -54,6 +55,9 @@ export class StepLR extends LRScheduler {
 /** Multiplies by `gamma` at each milestone epoch. */
 export class MultiStepLR extends LRScheduler {
   constructor(optimizer: AnyOptimizer, readonly milestones: readonly number[], readonly gamma = 0.1) {
+    if (!Array.isArray(milestones) || milestones.some((m) => !Number.isInteger(m) || m < 0)) {
+      throw new ArgumentError(`MultiStepLR: expected milestones to be a list of non-negative integer epochs, got ${describe(milestones)}`);
+    }
     super(optimizer);
     this.apply();
   }
@@ -77,6 +81,10 @@ export class CosineAnnealingLR extends LRScheduler {
 /** Linear warm-up (torch's LinearLR): the factor goes from `startFactor` to `endFactor` over `totalIters`. */
 export class LinearWarmup extends LRScheduler {
   constructor(optimizer: AnyOptimizer, readonly startFactor = 1 / 3, readonly endFactor = 1, readonly totalIters = 5) {
+    // torch.optim.lr_scheduler.LinearLR's checks; totalIters 0 would divide by zero.
+    if (!(startFactor > 0 && startFactor <= 1)) throw new ArgumentError(`LinearWarmup: expected startFactor in (0, 1], got ${describe(startFactor)}`);
+    if (!(endFactor >= 0 && endFactor <= 1)) throw new ArgumentError(`LinearWarmup: expected endFactor in [0, 1], got ${describe(endFactor)}`);
+    if (!Number.isInteger(totalIters) || totalIters < 1) throw new ArgumentError(`LinearWarmup: expected totalIters to be an integer >= 1, got ${describe(totalIters)}`);
     super(optimizer);
     this.apply();
   }
@@ -96,6 +104,15 @@ export class OneCycleLR extends LRScheduler {
     readonly totalSteps: number,
     readonly options: { pctStart?: number; divFactor?: number; finalDivFactor?: number } = {},
   ) {
+    // torch.optim.lr_scheduler.OneCycleLR's checks, before any group's lr is touched.
+    if (!(maxLr > 0)) throw new ArgumentError(`OneCycleLR: expected maxLr > 0, got ${describe(maxLr)}`);
+    if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new ArgumentError(`OneCycleLR: expected totalSteps to be an integer >= 1, got ${describe(totalSteps)}`);
+    const pct = options.pctStart ?? 0.3;
+    if (!(pct >= 0 && pct <= 1)) throw new ArgumentError(`OneCycleLR: expected pctStart in [0, 1], got ${describe(options.pctStart)}`);
+    for (const name of ['divFactor', 'finalDivFactor'] as const) {
+      const v = options[name];
+      if (v !== undefined && !(v > 0)) throw new ArgumentError(`OneCycleLR: expected ${name} > 0, got ${describe(v)}`);
+    }
     const initial = maxLr / (options.divFactor ?? 25);
     // The schedule defines the rates: start the groups at the initial one.
     for (const g of optimizer.paramGroups) g.options.lr = initial;
@@ -125,7 +142,19 @@ export class ReduceLROnPlateau {
     readonly optimizer: AnyOptimizer,
     readonly options: { mode?: 'min' | 'max'; factor?: number; patience?: number; threshold?: number; cooldown?: number; minLr?: number } = {},
   ) {
-    if ((options.factor ?? 0.1) >= 1) throw new ArgumentError('ReduceLROnPlateau: factor must be < 1');
+    const factor = options.factor ?? 0.1;
+    if (!(factor >= 0 && factor < 1)) throw new ArgumentError(`ReduceLROnPlateau: expected factor in [0, 1), got ${describe(options.factor)}`);
+    if (options.mode !== undefined && options.mode !== 'min' && options.mode !== 'max') {
+      throw new ArgumentError(`ReduceLROnPlateau: expected mode 'min' or 'max', got ${describe(options.mode)}`);
+    }
+    for (const name of ['patience', 'cooldown'] as const) {
+      const v = options[name];
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new ArgumentError(`ReduceLROnPlateau: expected ${name} to be an integer >= 0, got ${describe(v)}`);
+    }
+    for (const name of ['threshold', 'minLr'] as const) {
+      const v = options[name];
+      if (v !== undefined && !(v >= 0)) throw new ArgumentError(`ReduceLROnPlateau: expected ${name} >= 0, got ${describe(v)}`);
+    }
     this.#best = (options.mode ?? 'min') === 'min' ? Infinity : -Infinity;
   }
 

@@ -5,11 +5,12 @@
  * @module
  */
 import { noGrad } from '../autograd/grad_mode.js';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, DisposedError } from '../errors.js';
 import { native, type NativeOptimizerEntry, type NativeOptimizerStep } from '../native.js';
 import { copyInto } from '../ops/copy.js';
 import { emptyLike } from '../tensor/creation.js';
 import { keep } from '../tensor/memory.js';
+import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** A group of parameters with its own options (lr, weight decay, ...). */
@@ -54,6 +55,14 @@ function sameLayout(a: Tensor, b: Tensor): boolean {
   return a.shape.every((size, d) => size === 1 || a.strides[d] === b.strides[d]);
 }
 
+/** One hyper-parameter check: its name, its value, whether it passes, and what was expected. @internal */
+export type OptionCheck = readonly [name: string, value: unknown, ok: boolean, expected: string];
+
+/** A number >= 0 (torch.optim's "Invalid ... value" checks). @internal */
+export function nonNegative(value: unknown): boolean {
+  return typeof value === 'number' && value >= 0;
+}
+
 export abstract class Optimizer<O extends { lr: number }> {
   readonly paramGroups: Array<ParamGroup<O>>;
   /** Per-parameter state (momentum buffers, moments, step counts). */
@@ -77,6 +86,22 @@ export abstract class Optimizer<O extends { lr: number }> {
     this.paramGroups = groups;
   }
 
+  /**
+   * Throws ArgumentError naming the option (and the group, when there are several) for the
+   * first check that fails in any group, as torch.optim's constructors raise ValueError.
+   * Subclasses call it from their constructors with their own rules.
+   */
+  protected checkOptions(rules: (options: O) => readonly OptionCheck[]): void {
+    this.paramGroups.forEach((group, i) => {
+      for (const [name, value, ok, expected] of rules(group.options)) {
+        if (!ok) {
+          const where = this.paramGroups.length > 1 ? ` in parameter group ${i}` : '';
+          throw new ArgumentError(`${this.constructor.name}: expected ${name} ${expected}${where}, got ${describe(value)}`);
+        }
+      }
+    });
+  }
+
   /** Clears every parameter's gradient. */
   zeroGrad(): void {
     for (const group of this.paramGroups) {
@@ -90,11 +115,19 @@ export abstract class Optimizer<O extends { lr: number }> {
   /**
    * Applies one update from the current gradients (parameters without grad are skipped):
    * one fused native kernel per device and setting, writing parameters and state in place.
+   * A disposed parameter throws DisposedError naming it (index within its group) before
+   * anything is updated.
    */
   step(): void {
     noGrad(() => {
       const batches = new Map<string, { step: NativeOptimizerStep; entries: NativeOptimizerEntry[] }>();
       const temporaries: Tensor[] = [];
+      this.paramGroups.forEach((group, g) => group.params.forEach((p, i) => {
+        // Checked before anything is queued: skipping it would silently stop training that parameter.
+        if (p.isDisposed) {
+          throw new DisposedError(`${this.constructor.name}.step: parameter ${i} of parameter group ${g} (shape [${p.shape.join(', ')}]) has been disposed`);
+        }
+      }));
       for (const group of this.paramGroups) {
         for (const p of group.params) {
           if (p.grad === null) continue;

@@ -3,9 +3,8 @@
  * torch.optim.SGD.
  * @module
  */
-import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { baseStep, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
+import { baseStep, nonNegative, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number;
@@ -15,13 +14,21 @@ export interface SGDOptions {
   nesterov: boolean;
 }
 
+/**
+ * SGD. The constructor refuses what torch.optim.SGD refuses (ArgumentError): lr, momentum
+ * or weightDecay < 0, and Nesterov without momentum > 0 and zero dampening.
+ */
 export class SGD extends Optimizer<SGDOptions> {
   /** @example new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }) */
   constructor(params: ParamsArgument<SGDOptions>, options: Partial<SGDOptions> & { lr: number }) {
     super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options });
-    if (options.nesterov && (!(options.momentum && options.momentum > 0) || options.dampening)) {
-      throw new ArgumentError('SGD: Nesterov momentum requires momentum > 0 and zero dampening');
-    }
+    // torch.optim.SGD's checks, per group (a group may override momentum or nesterov).
+    this.checkOptions((o) => [
+      ['momentum', o.momentum, nonNegative(o.momentum), '>= 0'],
+      ['dampening', o.dampening, typeof o.dampening === 'number' && Number.isFinite(o.dampening), 'to be a finite number'],
+      ['weightDecay', o.weightDecay, nonNegative(o.weightDecay), '>= 0'],
+      ['nesterov', o.nesterov, !o.nesterov || (o.momentum > 0 && o.dampening === 0), '(Nesterov momentum) to come with momentum > 0 and zero dampening'],
+    ]);
   }
 
   protected fusedUpdate(state: Record<string, Tensor | number>, o: SGDOptions): FusedUpdate {

@@ -8,7 +8,7 @@ import { native } from '../native.js';
 import { resolveDevice, type DeviceLike } from './device.js';
 import { checkDType, dtypeOfTypedArray, dtypeSize, isHalf, type DType, type TensorData } from './dtype.js';
 import { nextRandomState } from './random.js';
-import { checkShape, contiguousStrides, describe, numelOf, stridesLike } from './shape.js';
+import { checkNumel, checkShape, contiguousStrides, describe, numelOf, stridesLike } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
 /** Where and as what a new tensor is created. */
@@ -45,6 +45,8 @@ export function empty<D extends DType>(
   device: DeviceLike,
   strides: readonly number[] = contiguousStrides(shape),
 ): Tensor<D> {
+  // Every op's output passes here: sizes computed from user numbers get one backstop.
+  checkNumel(op, 'output shape', shape);
   const resolved = resolveDevice(op, device);
   const storage = native.empty(resolved, numelOf(shape) * dtypeSize(dtype));
   return new Tensor<D>(storage, shape, strides, 0, dtype, resolved, op);
@@ -61,6 +63,28 @@ export function emptyLike<D extends DType>(op: string, like: Tensor, shape: read
   return empty(op, shape, dtype, like.device, stridesLike(like, shape));
 }
 
+/** The values each integer dtype holds (bool takes any number, as "!= 0"). */
+const INTEGER_RANGE: Partial<Record<DType, readonly [number, number]>> = { int32: [-(2 ** 31), 2 ** 31 - 1], uint8: [0, 255] };
+
+/**
+ * Throws ArgumentError when a value cannot be stored in the integer `dtype`: outside its
+ * range (PyTorch raises "value cannot be converted to type ... without overflow" for these
+ * rather than wrap), NaN or infinite. Fractions are truncated toward zero, as PyTorch.
+ * `at` names the offending value's place for the message.
+ */
+function checkFits(op: string, dtype: DType, values: ArrayLike<number>, at: (i: number) => string): void {
+  const range = INTEGER_RANGE[dtype];
+  if (range === undefined) return;
+  const [low, high] = range;
+  for (let i = 0; i < values.length; ++i) {
+    const v = values[i]!;
+    // Compared after truncation, as stored: -0.5 fits uint8 as 0.
+    if (!(Math.trunc(v) >= low && Math.trunc(v) <= high)) {
+      throw new ArgumentError(`${op}: ${at(i)} ${v} does not fit dtype ${dtype} (range ${low} to ${high}); use dtype 'float32' or bring the value into range`);
+    }
+  }
+}
+
 function options(op: string, opts: TensorOptions | undefined, defaultDType: DType): { dtype: DType; device: DeviceLike } {
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
     throw new ArgumentError(`${op}: expected options to be an object, got ${describe(opts)}`);
@@ -69,7 +93,11 @@ function options(op: string, opts: TensorOptions | undefined, defaultDType: DTyp
   return { dtype, device: opts?.device ?? 'cpu' };
 }
 
-/** Creates a tensor filled with `value` (bool for a boolean value, else float32, unless `dtype` is given). */
+/**
+ * Creates a tensor filled with `value` (bool for a boolean value, else float32, unless
+ * `dtype` is given). For an integer dtype the value must fit it (ArgumentError otherwise,
+ * as PyTorch raises); a fraction is truncated toward zero. At most 2^31 - 1 elements.
+ */
 export function full<D extends DType = 'bool'>(shape: readonly number[], value: boolean, opts?: TensorOptions<D>): Tensor<D>;
 export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, opts?: TensorOptions<D>): Tensor<D>;
 export function full(shape: readonly number[], value: number | boolean, opts?: TensorOptions): Tensor {
@@ -77,6 +105,7 @@ export function full(shape: readonly number[], value: number | boolean, opts?: T
     throw new ArgumentError(`full: expected fillValue to be a number or boolean, got ${describe(value)}`);
   }
   const { dtype, device } = options('full', opts, typeof value === 'boolean' ? 'bool' : 'float32');
+  checkFits('full', dtype, [Number(value)], () => 'fillValue');
   const out = empty('full', checkShape('full', 'size', shape), dtype, device);
   native.fill(out._native('full', 'out'), Number(value));
   return finish(out, opts);
@@ -105,7 +134,8 @@ export function onesLike<D extends DType, E extends DType = D>(like: Tensor<D>, 
 /**
  * Values `start, start + step, ...` below `end` (above it for a negative step), as
  * `torch.arange`: `arange(5)` or `arange(start, end, step?)`. The dtype is int32 when all
- * arguments are integers, else float32.
+ * arguments are integers, else float32. Every value must fit the dtype (ArgumentError
+ * otherwise: PyTorch wraps int32 ranges past 2^31 - 1, neocog refuses them).
  */
 export function arange<D extends DType = DType>(end: number, opts?: TensorOptions<D>): Tensor<D>;
 export function arange<D extends DType = DType>(start: number, end: number, step?: number, opts?: TensorOptions<D>): Tensor<D>;
@@ -123,6 +153,8 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
   const integral = [start, end, step].every(Number.isInteger);
   const { dtype, device } = options('arange', opts, integral ? 'int32' : 'float32');
   const length = Math.max(0, Math.ceil((end - start) / step));
+  // The last value, not only end: arange(0, 5e9, 2e9) ends at 4e9.
+  checkFits('arange', dtype, [start, start + Math.max(length - 1, 0) * step], (i) => (i === 0 ? 'start' : 'the last value'));
   const out = empty('arange', checkShape('arange', 'size', [length]), dtype, device);
   native.arange(out._native('arange', 'out'), start, step);
   return out;
@@ -200,6 +232,16 @@ export function fromTypedArray<A extends TensorData>(
   return finish(upload('fromTypedArray', array, size, dtypeOfTypedArray(array) as DTypeOfArray<A>, opts?.device ?? 'cpu'), opts);
 }
 
+/** `data[i][j]...` for the `flat`-th value of a nested array of `shape`. */
+function describeFlatIndex(shape: readonly number[], flat: number): string {
+  const coords: number[] = [];
+  for (let d = shape.length - 1; d >= 0; --d) {
+    coords.unshift(flat % shape[d]!);
+    flat = Math.floor(flat / shape[d]!);
+  }
+  return `data${coords.map((c) => `[${c}]`).join('')}`;
+}
+
 /** Shape of a nested array, checking that it is rectangular. */
 function nestedShape(data: NestedArray, path = 'data'): number[] {
   if (!Array.isArray(data)) return [];
@@ -224,8 +266,15 @@ export interface TypedArrayTensorOptions<D extends DType = DType> extends Tensor
  * A tensor from nested arrays of numbers or booleans, or from a typed array, as
  * `torch.tensor`. The dtype is inferred (bool for booleans, int32 for integers, else
  * float32; for a typed array its own type: Float32Array -> float32, Int32Array -> int32,
- * Uint8Array -> uint8) unless given. A typed array may be given a `shape` (ShapeError when
- * its element count differs from the array's length).
+ * Uint8Array -> uint8) unless given; an integer beyond int32 then needs `dtype: 'float32'`.
+ * A typed array may be given a `shape` (ShapeError when its element count differs from the
+ * array's length).
+ *
+ * Values for an integer dtype must fit it: a value outside int32's or uint8's range, NaN or
+ * an infinity throws ArgumentError (PyTorch raises for out-of-range values too, except that
+ * it wraps negative values into uint8; neocog refuses those as well). Fractions are
+ * truncated toward zero, as PyTorch does (`tensor([2.7], { dtype: 'int32' })` holds 2).
+ * Float values beyond float32's range become infinities, as in PyTorch.
  *
  * @example
  * const x = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
@@ -242,6 +291,9 @@ export function tensor<D extends DType = DType>(data: NestedArray | TensorData, 
       if (numelOf(size) !== (data as TensorData).length) {
         throw new ShapeError(`tensor: expected shape [${size.join(', ')}] to hold the array's ${(data as TensorData).length} values, but it holds ${numelOf(size)}`);
       }
+    }
+    if (opts?.dtype !== undefined && !(data instanceof Int32Array && opts.dtype === 'int32')) {
+      checkFits('tensor', checkDType('tensor', 'dtype', opts.dtype), data as TensorData, (i) => `data[${i}]`);
     }
     const t = fromTypedArray(data as TensorData, shape, { device: opts?.device }) as Tensor<DType> as Tensor<D>;
     if (opts?.dtype === undefined || opts.dtype === t.dtype) return finish(t, opts);
@@ -266,6 +318,7 @@ export function tensor<D extends DType = DType>(data: NestedArray | TensorData, 
       : 'float32';
   const { dtype, device } = options('tensor', opts, inferred);
   const numbers = flat.map(Number);
+  checkFits('tensor', dtype, numbers, (i) => `value ${describeFlatIndex(shape, i)}`);
   if (isHalf(dtype)) {
     // Rounded once, float32 -> 16 bits, by the native cast: the same rounding as to(dtype).
     const staged = upload('tensor', Float32Array.from(numbers), shape, 'float32', device);

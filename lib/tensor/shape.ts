@@ -61,6 +61,21 @@ export function numelOf(shape: readonly number[]): number {
   return shape.reduce((n, s) => n * s, 1);
 }
 
+/**
+ * The most elements one tensor may have: 2^31 - 1, so int32 indices (argmax, pooling
+ * indices) reach every element, and a size computed from a stray user number (a scale
+ * factor of 1e9) is refused with a ShapeError instead of exhausting memory.
+ */
+export const MAX_NUMEL = 2 ** 31 - 1;
+
+/** Throws ShapeError naming `op` when a tensor of `shape` would have more than {@link MAX_NUMEL} elements. */
+export function checkNumel(op: string, name: string, shape: readonly number[]): void {
+  const n = numelOf(shape);
+  if (!(n <= MAX_NUMEL)) {
+    throw new ShapeError(`${op}: ${name} [${shape.join(', ')}] has ${n} elements, more than the ${MAX_NUMEL} (2^31 - 1) a tensor may hold`);
+  }
+}
+
 /** Checks a user-supplied shape: an array of non-negative integers. */
 export function checkShape(op: string, name: string, shape: unknown): number[] {
   if (!Array.isArray(shape)) throw new ArgumentError(`${op}: expected ${name} to be an array of sizes, got ${describe(shape)}`);
@@ -70,8 +85,7 @@ export function checkShape(op: string, name: string, shape: unknown): number[] {
     }
   }
   if (shape.length > 8) throw new ShapeError(`${op}: at most 8 dimensions are supported, got ${shape.length}`);
-  const n = numelOf(shape as number[]);
-  if (!Number.isSafeInteger(n)) throw new ShapeError(`${op}: ${name} [${shape.join(', ')}] has too many elements`);
+  checkNumel(op, name, shape as number[]);
   return [...(shape as number[])];
 }
 

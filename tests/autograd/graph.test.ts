@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 
 import {
-  ArgumentError, DTypeError, enableGrad, isGradEnabled, memory, noGrad, ones, randn, scope, ShapeError, tensor,
+  ArgumentError, DisposedError, DTypeError, enableGrad, isGradEnabled, memory, noGrad, ones, randn, scope, ShapeError, tensor,
 } from '../../lib/index.js';
 
 const leaf = (values: number[]) => tensor(values, { dtype: 'float32', requiresGrad: true });
@@ -15,6 +15,20 @@ it('gradients accumulate over backward calls until reset', () => {
   x.grad = null;
   x.sum().backward();
   expect(x.grad!.tolist()).toEqual([1, 1, 1]);
+});
+
+it('backward on a disposed tensor is a DisposedError', () => {
+  const x = leaf([1, 2]);
+  const loss = x.mul(x).sum();
+  loss.dispose();
+  // This used to run (and accumulate a gradient).
+  expect(() => loss.backward()).toThrow(DisposedError);
+  expect(() => loss.backward()).toThrow(/backward: the tensor has been disposed/);
+  expect(x.grad).toBeNull();
+  const y = x.mul(2);
+  const grad = ones([2]);
+  grad.dispose();
+  expect(() => y.backward(grad)).toThrow(/backward: grad has been disposed/);
 });
 
 it('backward twice needs retainGraph', () => {

@@ -120,6 +120,19 @@ it('losses reject bad arguments', () => {
   expect(() => nc.dropout(logits, { p: 1.5 })).toThrow(/expected p in \[0, 1\]/);
 });
 
+it('float class labels get a hint towards int32 indices or probabilities', () => {
+  const logits = zeros([4, 3]);
+  const floatLabels = tensor([0, 1, 2, 0], { dtype: 'float32' });
+  const hint = "targets must be int32 class indices (use .to('int32')) or float probabilities of the input's shape";
+  expect(() => nc.crossEntropy(logits, floatLabels)).toThrow(ShapeError);
+  expect(() => nc.crossEntropy(logits, floatLabels)).toThrow(hint);
+  expect(() => nc.crossEntropy(logits, floatLabels.to('uint8'))).toThrow(`crossEntropy: expected target to have dtype int32, got uint8: ${hint}`);
+  expect(() => nc.nllLoss(logits, floatLabels)).toThrow(nc.DTypeError);
+  expect(() => nc.nllLoss(logits, floatLabels)).toThrow("nllLoss: expected target to have dtype int32, got float32: targets must be int32 class indices (use .to('int32'))");
+  // The cast the hint names works.
+  expect(nc.crossEntropy(logits, floatLabels.to('int32')).dataSync()[0]).toBeCloseTo(Math.log(3), 5);
+});
+
 it('an out-of-range class index is an IndexError from the kernel', async () => {
   // The kernel may fail before the loss's later ops are queued: then one of those throws it.
   const run = async () => nc.crossEntropy(zeros([2, 3]), tensor([0, 7])).data();

@@ -26,6 +26,48 @@ it('ModuleList and ModuleDict register children in order and by name', () => {
   expect(dict.get('decoder')).toBeInstanceOf(nn.Linear);
 });
 
+it('layers refuse bad arguments at construction, not at the first forward', () => {
+  // torch: "dropout probability has to be between 0 and 1, but got 2"; this used to be accepted.
+  expect(() => new nn.Dropout(2)).toThrow(ArgumentError);
+  expect(() => new nn.Dropout(2)).toThrow('Dropout: expected p in [0, 1], got 2 (number)');
+  expect(() => new nn.Dropout(-0.1)).toThrow(ArgumentError);
+  expect(() => new nn.Dropout2d(NaN)).toThrow(/Dropout2d: expected p in \[0, 1\]/);
+  expect(new nn.Dropout(1).p).toBe(1);
+  expect(() => new nn.Linear(0, 3)).toThrow(/Linear: expected inFeatures to be an integer >= 1, got 0/);
+  expect(() => new nn.Linear(3, 2.5)).toThrow(ArgumentError);
+  expect(() => new nn.LazyLinear(-1)).toThrow(/LazyLinear: expected outFeatures/);
+  expect(() => new nn.Flatten(0.5)).toThrow(/Flatten: expected startDim to be an integer, got 0.5/);
+  expect(() => new nn.Conv2d(0, 8, 3)).toThrow(/Conv2d: expected inChannels to be an integer >= 1/);
+  expect(() => new nn.Conv2d(3, 8, 0)).toThrow(/Conv2d: expected kernelSize/);
+  expect(() => new nn.Conv2d(3, 8, [3])).toThrow(/Conv2d: expected kernelSize to be an integer >= 1 or a list of 2 of them/);
+  expect(() => new nn.Conv2d(3, 8, 3, { stride: [1] })).toThrow(/Conv2d: expected stride/);
+  expect(() => new nn.Conv1d(3, 8, 3, { padding: [1, 1] })).toThrow(/Conv1d: expected padding/);
+  expect(() => new nn.Conv3d(3, 8, 3, { dilation: 0 })).toThrow(/Conv3d: expected dilation/);
+  expect(() => new nn.Conv2d(4, 8, 3, { groups: 0 })).toThrow(ShapeError);
+  expect(() => new nn.Conv2d(4, 8, 3, { padding: 'full' as never })).toThrow(/Conv2d: expected padding to be a number, a list, 'same' or 'valid'/);
+  expect(() => new nn.Conv2d(4, 8, 3, { paddingMode: 'mirror' as never })).toThrow(/Conv2d: expected paddingMode/);
+  expect(() => new nn.ConvTranspose2d(4, 6, 2, { groups: 4 })).toThrow(/ConvTranspose2d: expected groups to be a positive integer dividing/);
+  expect(() => new nn.ConvTranspose2d(4, 6, 2, { outputPadding: [1] })).toThrow(/ConvTranspose2d: expected outputPadding/);
+  expect(() => new nn.MaxPool2d(0)).toThrow(/MaxPool2d: expected kernelSize/);
+  expect(() => new nn.AvgPool2d(2, { stride: [2] })).toThrow(/AvgPool2d: expected stride/);
+  expect(() => new nn.MaxUnpool2d(2, { padding: -1 })).toThrow(/MaxUnpool2d: expected padding/);
+  expect(() => new nn.AdaptiveAvgPool2d([7])).toThrow(/AdaptiveAvgPool2d: expected outputSize/);
+  expect(() => new nn.AdaptiveAvgPool2d(0)).toThrow(ArgumentError);
+  expect(new nn.AdaptiveAvgPool2d([null, 3]).call(zeros([1, 1, 4, 6])).shape).toEqual([1, 1, 4, 3]);
+  expect(() => new nn.Upsample({})).toThrow(/Upsample: give exactly one of size and scaleFactor/);
+  expect(() => new nn.Upsample({ scaleFactor: 0 })).toThrow(/Upsample: expected scaleFactor to hold positive finite numbers, got 0/);
+  expect(() => new nn.Upsample({ size: [2.5, 3] })).toThrow(/Upsample: expected size to hold positive integers/);
+  expect(() => new nn.Upsample({ scaleFactor: 2, mode: 'area' as never })).toThrow(/Upsample: expected mode/);
+  expect(() => new nn.Softmax(0.5)).toThrow(/Softmax: expected dim to be an integer, got 0.5/);
+  expect(() => new nn.LogSoftmax(undefined as never)).toThrow(ArgumentError);
+  expect(() => new nn.GroupNorm(3, 8)).toThrow(/GroupNorm: numChannels 8 must be divisible by numGroups 3/);
+  expect(() => new nn.GroupNorm(0, 8)).toThrow(ArgumentError);
+  expect(() => new nn.LayerNorm([4, 0])).toThrow(/LayerNorm: expected normalizedShape\[1\] to be an integer >= 1/);
+  // Valid configurations still build.
+  expect(new nn.Conv2d(4, 8, [3, 1], { stride: [2, 1], padding: 'same', groups: 4 }).weight.shape).toEqual([8, 1, 3, 1]);
+  expect(new nn.MaxPool2d([2, 2], { stride: 1 }).kernelSize).toEqual([2, 2]);
+});
+
 it('layers keep PyTorch shapes and reject bad configurations', () => {
   expect(new nn.Conv2d(4, 8, 3, { groups: 2 }).weight.shape).toEqual([8, 2, 3, 3]);
   expect(new nn.ConvTranspose2d(4, 6, 2).weight.shape).toEqual([4, 6, 2, 2]);

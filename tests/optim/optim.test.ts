@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { ArgumentError, manualSeed, memory, optim, randn, tensor, type Tensor } from '../../lib/index.js';
+import { ArgumentError, DisposedError, manualSeed, memory, optim, randn, tensor, type Tensor } from '../../lib/index.js';
 import { parameter } from '../../lib/nn/index.js';
 import { expectClose } from '../helpers/devices.js';
 
@@ -79,6 +79,46 @@ it('optimizers reject bad options', () => {
   expect(() => new optim.Adam([])).toThrow(/empty/);
 });
 
+it('optimizers refuse the hyper-parameters torch.optim refuses, naming the option and group', () => {
+  const p = parameter(tensor([1], { dtype: 'float32' }));
+  // torch: "Invalid beta parameter at index 0: 1.5"; this used to be accepted.
+  expect(() => new optim.Adam([p], { betas: [1.5, 0.999] })).toThrow(ArgumentError);
+  expect(() => new optim.Adam([p], { betas: [1.5, 0.999] })).toThrow('Adam: expected betas[0] in [0, 1), got 1.5 (number)');
+  expect(() => new optim.AdamW([p], { betas: [0.9, 1] })).toThrow(/AdamW: expected betas\[1\] in \[0, 1\)/);
+  expect(() => new optim.Adam([p], { betas: [-0.1, 0.9] })).toThrow(ArgumentError);
+  expect(() => new optim.Adam([p], { betas: [0.9] as never })).toThrow(/expected betas to be a pair/);
+  expect(() => new optim.Adam([p], { eps: -1e-8 })).toThrow(/Adam: expected eps >= 0/);
+  expect(() => new optim.Adam([p], { weightDecay: -0.1 })).toThrow(/expected weightDecay >= 0/);
+  expect(() => new optim.Adam([p], { lr: NaN })).toThrow(/expected lr >= 0/);
+  expect(() => new optim.SGD([p], { lr: 0.1, momentum: -0.9 })).toThrow(/SGD: expected momentum >= 0/);
+  expect(() => new optim.SGD([p], { lr: 0.1, weightDecay: -1 })).toThrow(ArgumentError);
+  expect(() => new optim.SGD([p], { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true })).toThrow(/Nesterov/);
+  expect(() => new optim.RMSprop([p], { alpha: -0.5 })).toThrow(/RMSprop: expected alpha >= 0/);
+  expect(() => new optim.RMSprop([p], { momentum: -1 })).toThrow(ArgumentError);
+  expect(() => new optim.RMSprop([p], { eps: -1 })).toThrow(ArgumentError);
+  // A group's own options are checked too, and named.
+  const q = parameter(tensor([2], { dtype: 'float32' }));
+  expect(() => new optim.SGD([{ params: [p] }, { params: [q], momentum: -1 }], { lr: 0.1 })).toThrow(/expected momentum >= 0 in parameter group 1/);
+  expect(() => new optim.SGD([{ params: [p], nesterov: true }], { lr: 0.1, momentum: 0.9 })).not.toThrow();
+  // The edges torch accepts.
+  expect(() => new optim.Adam([p], { betas: [0, 0], eps: 0, lr: 0 })).not.toThrow();
+  expect(() => new optim.RMSprop([p], { alpha: 0, momentum: 0 })).not.toThrow();
+});
+
+it('step() refuses a disposed parameter instead of skipping it', () => {
+  const a = parameter(tensor([1, 2], { dtype: 'float32' }));
+  const b = parameter(tensor([3], { dtype: 'float32' }));
+  const c = parameter(tensor([4], { dtype: 'float32' }));
+  const sgd = new optim.SGD([{ params: [a] }, { params: [b, c] }], { lr: 0.5 });
+  a.grad = tensor([1, 1], { dtype: 'float32' });
+  c.grad = tensor([1], { dtype: 'float32' });
+  c.dispose();
+  expect(() => sgd.step()).toThrow(DisposedError);
+  expect(() => sgd.step()).toThrow('SGD.step: parameter 1 of parameter group 1 (shape [1]) has been disposed');
+  // Nothing was updated before the error.
+  expect(Array.from(a.dataSync())).toEqual([1, 2]);
+});
+
 it('the fused step handles channels-last parameters, gradients in another layout, and many tensors in one launch', () => {
   manualSeed(2);
   // A conv weight kept channels-last, its gradient arriving contiguous: same result as contiguous.
@@ -135,7 +175,25 @@ it('ReduceLROnPlateau lowers the lr after `patience` epochs without improvement'
   const plateau = new optim.ReduceLROnPlateau(sgd, { patience: 2, factor: 0.5 });
   for (const loss of [1, 0.9, 0.9, 0.9, 0.9]) plateau.step(loss);
   expect(sgd.paramGroups[0]!.options.lr).toBe(0.5);
-  expect(() => new optim.ReduceLROnPlateau(sgd, { factor: 2 })).toThrow(/factor must be < 1/);
+  expect(() => new optim.ReduceLROnPlateau(sgd, { factor: 2 })).toThrow(/expected factor in \[0, 1\), got 2/);
+});
+
+it('schedulers refuse settings torch refuses (or that would give NaN or negative rates)', () => {
+  const sgd = new optim.SGD([parameter(tensor([0], { dtype: 'float32' }))], { lr: 1 });
+  expect(() => new optim.ReduceLROnPlateau(sgd, { factor: -0.5 })).toThrow(ArgumentError);
+  expect(() => new optim.ReduceLROnPlateau(sgd, { mode: 'lowest' as never })).toThrow(/expected mode 'min' or 'max'/);
+  expect(() => new optim.ReduceLROnPlateau(sgd, { patience: -1 })).toThrow(/expected patience to be an integer >= 0/);
+  expect(() => new optim.ReduceLROnPlateau(sgd, { minLr: -1 })).toThrow(/expected minLr >= 0/);
+  expect(() => new optim.LinearWarmup(sgd, 0)).toThrow(/LinearWarmup: expected startFactor in \(0, 1\]/);
+  expect(() => new optim.LinearWarmup(sgd, 0.5, 1.5)).toThrow(/expected endFactor in \[0, 1\]/);
+  expect(() => new optim.LinearWarmup(sgd, 0.5, 1, 0)).toThrow(/expected totalIters to be an integer >= 1/);
+  expect(() => new optim.OneCycleLR(sgd, 0.1, 0)).toThrow(/OneCycleLR: expected totalSteps/);
+  expect(() => new optim.OneCycleLR(sgd, 0.1, 10, { pctStart: 1.5 })).toThrow(/expected pctStart in \[0, 1\]/);
+  expect(() => new optim.OneCycleLR(sgd, -0.1, 10)).toThrow(/expected maxLr > 0/);
+  expect(() => new optim.OneCycleLR(sgd, 0.1, 10, { divFactor: 0 })).toThrow(/expected divFactor > 0/);
+  expect(() => new optim.MultiStepLR(sgd, [2, 1.5])).toThrow(/MultiStepLR: expected milestones/);
+  // A refused OneCycleLR leaves the groups' lr alone.
+  expect(sgd.paramGroups[0]!.options.lr).toBe(1);
 });
 
 it('gradient clipping by global norm and by value', () => {

@@ -32,7 +32,8 @@ describeDevices('creation', (device) => {
   it('tensor() honours an explicit dtype', () => {
     expect(tensor([1.7, -1.7], { dtype: 'int32', device }).tolist()).toEqual([1, -1]);
     expect(tensor([0, 2, 0.5], { dtype: 'bool', device }).tolist()).toEqual([false, true, true]);
-    expect(tensor([300, 1], { dtype: 'uint8', device }).tolist()).toEqual([44, 1]);
+    expect(tensor([255, 1.9, 0], { dtype: 'uint8', device }).tolist()).toEqual([255, 1, 0]);
+    expect(tensor([2 ** 31 - 1, -(2 ** 31)], { dtype: 'int32', device }).tolist()).toEqual([2 ** 31 - 1, -(2 ** 31)]);
   });
 
   it('zeros, ones, full and their dtypes', async () => {
@@ -115,6 +116,31 @@ it('creation rejects bad arguments with typed errors', () => {
   expect(() => manualSeed(-1)).toThrow(ArgumentError);
   expect(() => randint(3, 3, [2])).toThrow(/low < high/);
   expect(() => tensor(['a' as never])).toThrow(ArgumentError);
+});
+
+it('integer dtypes refuse values they cannot hold, where torch raises (or wraps) instead', () => {
+  // torch: "value cannot be converted to type int32 without overflow"; these used to wrap silently.
+  expect(() => tensor([3e9], { dtype: 'int32' })).toThrow(ArgumentError);
+  expect(() => tensor([3e9], { dtype: 'int32' })).toThrow("tensor: value data[0] 3000000000 does not fit dtype int32 (range -2147483648 to 2147483647); use dtype 'float32' or bring the value into range");
+  expect(() => tensor([[0, 1], [2, 300]], { dtype: 'uint8' })).toThrow(/tensor: value data\[1\]\[1\] 300 does not fit dtype uint8 \(range 0 to 255\)/);
+  // torch wraps -1 into uint8 as 255; neocog refuses it too (documented on tensor()).
+  expect(() => tensor([-1], { dtype: 'uint8' })).toThrow(ArgumentError);
+  expect(() => tensor([NaN], { dtype: 'int32' })).toThrow(ArgumentError);
+  expect(() => tensor([Infinity], { dtype: 'int32' })).toThrow(ArgumentError);
+  expect(() => tensor(new Float32Array([3e9]), { dtype: 'int32' })).toThrow(/tensor: data\[0\] 3000000000 does not fit dtype int32/);
+  expect(() => tensor(new Int32Array([256]), { dtype: 'uint8' })).toThrow(ArgumentError);
+  expect(() => full([2], 3e9, { dtype: 'int32' })).toThrow(/full: fillValue 3000000000 does not fit dtype int32/);
+  expect(() => full([2], 256, { dtype: 'uint8' })).toThrow(ArgumentError);
+  // torch wraps int32 aranges past 2^31 - 1; neocog refuses.
+  expect(() => arange(2 ** 31 - 2, 2 ** 31 + 2)).toThrow(/arange: the last value 2147483649 does not fit dtype int32/);
+  expect(() => arange(0, 5e9, 2e9)).toThrow(ArgumentError);
+  expect(arange(0, 3e9, 1e9).tolist()).toEqual([0, 1e9, 2e9]);
+  // Float dtypes and bool take any number, as torch.
+  // Integers infer int32 (torch's int64 does not exist here), so a larger one asks for float32.
+  expect(() => tensor([3e9])).toThrow(/use dtype 'float32'/);
+  expect(tensor([3e9], { dtype: 'float32' }).tolist()).toEqual([3e9]);
+  expect(tensor([300], { dtype: 'bool' }).tolist()).toEqual([true]);
+  expect(tensor([-0.5], { dtype: 'uint8' }).tolist()).toEqual([0]);
 });
 
 it('float tolerance helper works', () => {

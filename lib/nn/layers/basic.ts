@@ -3,13 +3,15 @@
  * layers, as torch.nn.
  * @module
  */
-import { ShapeError } from '../../errors.js';
+import { ArgumentError, ShapeError } from '../../errors.js';
 import { dropout, dropout2d } from '../../ops/dropout.js';
 import { linear } from '../../ops/linear.js';
 import { interpolate, type InterpolateMode } from '../../ops/resample.js';
 import { logSoftmax, softmax } from '../../ops/softmax.js';
+import { checkInRange, checkInt } from '../../ops/validate.js';
 import { elu, gelu, hardswish, leakyRelu, relu, sigmoid, silu, tanh } from '../../ops/unary.js';
 import { zeros } from '../../tensor/creation.js';
+import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, parameter } from '../module.js';
 import { resetLinearLike } from './conv.js';
@@ -21,6 +23,8 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
     super();
+    checkInt('Linear', 'inFeatures', inFeatures, 1);
+    checkInt('Linear', 'outFeatures', outFeatures, 1);
     this.weight = parameter(zeros([outFeatures, inFeatures]));
     this.bias = options.bias === false ? null : parameter(zeros([outFeatures]));
     resetLinearLike(this.weight, this.bias);
@@ -42,6 +46,7 @@ export class LazyLinear extends Module {
 
   constructor(readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
     super();
+    checkInt('LazyLinear', 'outFeatures', outFeatures, 1);
   }
 
   forward(x: Tensor): Tensor {
@@ -62,6 +67,9 @@ export class LazyLinear extends Module {
 export class Flatten extends Module {
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
+    // Only integers here; their range depends on the input's rank, checked by flatten.
+    checkInt('Flatten', 'startDim', startDim, -Infinity);
+    checkInt('Flatten', 'endDim', endDim, -Infinity);
   }
   forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);
@@ -75,10 +83,11 @@ export class Identity extends Module {
   }
 }
 
-/** Dropout active in training mode only. */
+/** Dropout active in training mode only; `p` in [0, 1] (ArgumentError otherwise, at construction). */
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
+    checkInRange('Dropout', 'p', p, 0, 1);
   }
   forward(x: Tensor): Tensor {
     return dropout(x, { p: this.p, training: this.training });
@@ -88,10 +97,11 @@ export class Dropout extends Module {
   }
 }
 
-/** Channel dropout (whole feature maps) active in training mode only. */
+/** Channel dropout (whole feature maps) active in training mode only; `p` in [0, 1]. */
 export class Dropout2d extends Module {
   constructor(readonly p = 0.5) {
     super();
+    checkInRange('Dropout2d', 'p', p, 0, 1);
   }
   forward(x: Tensor): Tensor {
     return dropout2d(x, { p: this.p, training: this.training });
@@ -101,10 +111,22 @@ export class Dropout2d extends Module {
   }
 }
 
-/** Resizes spatial dims, as torch.nn.Upsample. */
+/**
+ * Resizes spatial dims, as torch.nn.Upsample. The mode and the choice of exactly one of
+ * `size` and `scaleFactor` (positive) are checked at construction; sizes against the input at forward.
+ */
 export class Upsample extends Module {
   constructor(readonly options: { size?: number | number[]; scaleFactor?: number | number[]; mode?: InterpolateMode; alignCorners?: boolean }) {
     super();
+    const { size, scaleFactor, mode } = options;
+    if ((size === undefined) === (scaleFactor === undefined)) throw new ArgumentError('Upsample: give exactly one of size and scaleFactor');
+    const values = [size ?? scaleFactor].flat();
+    if (values.some((v) => typeof v !== 'number' || !(v > 0 && Number.isFinite(v)) || (size !== undefined && !Number.isInteger(v)))) {
+      throw new ArgumentError(`Upsample: expected ${size !== undefined ? 'size to hold positive integers' : 'scaleFactor to hold positive finite numbers'}, got ${describe(size ?? scaleFactor)}`);
+    }
+    if (mode !== undefined && !['nearest', 'linear', 'bilinear', 'bicubic', 'trilinear'].includes(mode)) {
+      throw new ArgumentError(`Upsample: expected mode nearest, linear, bilinear, bicubic or trilinear, got ${describe(mode)}`);
+    }
   }
   forward(x: Tensor): Tensor {
     return interpolate(x, this.options);
@@ -161,6 +183,7 @@ export class Hardswish extends Module {
 export class Softmax extends Module {
   constructor(readonly dim: number) {
     super();
+    checkInt('Softmax', 'dim', dim, -Infinity);
   }
   forward(x: Tensor): Tensor {
     return softmax(x, this.dim);
@@ -169,6 +192,7 @@ export class Softmax extends Module {
 export class LogSoftmax extends Module {
   constructor(readonly dim: number) {
     super();
+    checkInt('LogSoftmax', 'dim', dim, -Infinity);
   }
   forward(x: Tensor): Tensor {
     return logSoftmax(x, this.dim);

@@ -4,10 +4,12 @@
  * weight and bias).
  * @module
  */
-import { ShapeError } from '../../errors.js';
+import { ArgumentError, ShapeError } from '../../errors.js';
 import { conv1d, conv2d, conv3d, type ConvOptions } from '../../ops/conv.js';
 import { convTranspose2d, type ConvTransposeOptions } from '../../ops/conv_transpose.js';
+import { checkInt, intTuple } from '../../ops/validate.js';
 import { zeros } from '../../tensor/creation.js';
+import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { fans, kaimingUniform_, uniform_ } from '../init.js';
 import { Module, parameter } from '../module.js';
@@ -18,8 +20,39 @@ export interface ConvLayerOptions extends ConvOptions {
   bias?: boolean;
 }
 
-function pairOf(value: number | readonly number[], spatial: number): number[] {
-  return typeof value === 'number' ? new Array<number>(spatial).fill(value) : [...value];
+/**
+ * torch.nn's constructor checks for every convolution layer: positive integer channels,
+ * groups dividing both, and kernel size, stride, padding and dilation of the right
+ * length and range (the same rules the op applies at the first forward). Returns the
+ * kernel size, one entry per spatial dim.
+ */
+function checkConvLayer(
+  layer: string,
+  spatial: number,
+  inChannels: number,
+  outChannels: number,
+  kernelSize: number | readonly number[],
+  options: ConvLayerOptions | (ConvTransposeOptions & { bias?: boolean }),
+): number[] {
+  checkInt(layer, 'inChannels', inChannels, 1);
+  checkInt(layer, 'outChannels', outChannels, 1);
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
+    throw new ShapeError(`${layer}: expected groups to be a positive integer dividing inChannels ${inChannels} and outChannels ${outChannels}, got ${describe(options.groups)}`);
+  }
+  const kernel = intTuple(layer, 'kernelSize', kernelSize, spatial, 1, 1);
+  intTuple(layer, 'stride', options.stride, spatial, 1, 1);
+  intTuple(layer, 'dilation', options.dilation, spatial, 1, 1);
+  if (options.padding !== 'same' && options.padding !== 'valid') {
+    if (typeof options.padding === 'string') throw new ArgumentError(`${layer}: expected padding to be a number, a list, 'same' or 'valid', got '${options.padding}'`);
+    intTuple(layer, 'padding', options.padding, spatial, 0, 0);
+  }
+  if ('outputPadding' in options) intTuple(layer, 'outputPadding', options.outputPadding, spatial, 0, 0);
+  const mode = 'paddingMode' in options ? options.paddingMode : undefined;
+  if (mode !== undefined && !['zeros', 'reflect', 'replicate', 'circular'].includes(mode)) {
+    throw new ArgumentError(`${layer}: expected paddingMode 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(mode)}`);
+  }
+  return kernel;
 }
 
 /** PyTorch's reset_parameters for conv and linear layers. */
@@ -45,10 +78,7 @@ abstract class ConvNd extends Module {
   ) {
     super();
     const groups = options.groups ?? 1;
-    if (!Number.isInteger(inChannels) || !Number.isInteger(outChannels) || inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new ShapeError(`Conv${spatial}d: inChannels ${inChannels} and outChannels ${outChannels} must be integers divisible by groups ${groups}`);
-    }
-    this.kernelSize = pairOf(kernelSize, spatial);
+    this.kernelSize = checkConvLayer(`Conv${spatial}d`, spatial, inChannels, outChannels, kernelSize, options);
     this.weight = parameter(zeros([outChannels, inChannels / groups, ...this.kernelSize]));
     this.bias = options.bias === false ? null : parameter(zeros([outChannels]));
     resetLinearLike(this.weight, this.bias);
@@ -112,10 +142,7 @@ export class ConvTranspose2d extends Module {
   ) {
     super();
     const groups = options.groups ?? 1;
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new ShapeError(`ConvTranspose2d: channels ${inChannels} -> ${outChannels} must be divisible by groups ${groups}`);
-    }
-    this.kernelSize = pairOf(kernelSize, 2);
+    this.kernelSize = checkConvLayer('ConvTranspose2d', 2, inChannels, outChannels, kernelSize, options);
     this.weight = parameter(zeros([inChannels, outChannels / groups, ...this.kernelSize]));
     this.bias = options.bias === false ? null : parameter(zeros([outChannels]));
     resetLinearLike(this.weight, this.bias);

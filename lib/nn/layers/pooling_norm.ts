@@ -5,17 +5,29 @@
  * @module
  */
 import { noGrad } from '../../autograd/grad_mode.js';
+import { ArgumentError, ShapeError } from '../../errors.js';
 import { copyInto } from '../../ops/copy.js';
 import { batchNorm, groupNorm, layerNorm } from '../../ops/norm.js';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d, type AvgPoolOptions, type MaxPoolOptions } from '../../ops/pool.js';
 import { maxUnpool2d } from '../../ops/resample.js';
+import { checkInt, intTuple } from '../../ops/validate.js';
 import { full, ones, zeros } from '../../tensor/creation.js';
+import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, parameter } from '../module.js';
+
+/** Checks a 2-d pooling layer's sizes at construction, with the op's own rules. */
+function checkPoolLayer(layer: string, kernelSize: number | readonly number[], options: { stride?: number | readonly number[]; padding?: number | readonly number[]; dilation?: number | readonly number[] }): void {
+  const kernel = intTuple(layer, 'kernelSize', kernelSize, 2, 1, 1);
+  intTuple(layer, 'stride', options.stride, 2, kernel, 1);
+  intTuple(layer, 'padding', options.padding, 2, 0, 0);
+  intTuple(layer, 'dilation', options.dilation, 2, 1, 1);
+}
 
 export class MaxPool2d extends Module {
   constructor(readonly kernelSize: number | readonly number[], readonly options: MaxPoolOptions = {}) {
     super();
+    checkPoolLayer('MaxPool2d', kernelSize, options);
   }
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.kernelSize, this.options);
@@ -28,6 +40,7 @@ export class MaxPool2d extends Module {
 export class AvgPool2d extends Module {
   constructor(readonly kernelSize: number | readonly number[], readonly options: AvgPoolOptions = {}) {
     super();
+    checkPoolLayer('AvgPool2d', kernelSize, options);
   }
   forward(x: Tensor): Tensor {
     return avgPool2d(x, this.kernelSize, this.options);
@@ -37,6 +50,11 @@ export class AvgPool2d extends Module {
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: number | readonly (number | null)[]) {
     super();
+    // null keeps the input's size, as None in torch.
+    const list = typeof outputSize === 'number' ? [outputSize, outputSize] : Array.isArray(outputSize) ? outputSize : [];
+    if (list.length !== 2 || list.some((v) => v !== null && !(Number.isInteger(v) && v >= 1))) {
+      throw new ArgumentError(`AdaptiveAvgPool2d: expected outputSize to be a positive integer or a list of 2 (each a positive integer or null), got ${describe(outputSize)}`);
+    }
   }
   forward(x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize);
@@ -46,6 +64,7 @@ export class AdaptiveAvgPool2d extends Module {
 export class MaxUnpool2d extends Module {
   constructor(readonly kernelSize: number | readonly number[], readonly options: { stride?: number; padding?: number } = {}) {
     super();
+    checkPoolLayer('MaxUnpool2d', kernelSize, options);
   }
   forward(x: Tensor, indices: Tensor): Tensor {
     return maxUnpool2d(x, indices, this.kernelSize, this.options);
@@ -108,6 +127,9 @@ export class GroupNorm extends Module {
   bias: Tensor<'float32'> | null;
   constructor(readonly numGroups: number, readonly numChannels: number, readonly options: { eps?: number; affine?: boolean } = {}) {
     super();
+    checkInt('GroupNorm', 'numGroups', numGroups, 1);
+    checkInt('GroupNorm', 'numChannels', numChannels, 1);
+    if (numChannels % numGroups !== 0) throw new ShapeError(`GroupNorm: numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
     const affine = options.affine ?? true;
     this.weight = affine ? parameter(ones([numChannels])) : null;
     this.bias = affine ? parameter(zeros([numChannels])) : null;
@@ -124,6 +146,7 @@ export class LayerNorm extends Module {
   constructor(normalizedShape: number | readonly number[], readonly options: { eps?: number; elementwiseAffine?: boolean } = {}) {
     super();
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.normalizedShape.forEach((size, i) => checkInt('LayerNorm', `normalizedShape[${i}]`, size, 1));
     const affine = options.elementwiseAffine ?? true;
     this.weight = affine ? parameter(ones(this.normalizedShape)) : null;
     this.bias = affine ? parameter(zeros(this.normalizedShape)) : null;

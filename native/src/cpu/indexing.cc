@@ -1,5 +1,5 @@
-// index_select and its backward, index_add. The index values are only known when the kernel runs, so an out-of-range
-// index is reported from here (as PyTorch's device-side check does) and poisons the output.
+// index_select and its backward, index_add; gather and scatter_add. The index values are only known when the kernel
+// runs, so an out-of-range index is reported from here (as PyTorch's device-side check does) and poisons the output.
 #include <string>
 
 #include "cpu/ops.h"
@@ -54,6 +54,8 @@ void gather(const TensorRef& out, const TensorRef& input, int dim, const TensorR
 }
 
 void scatterAdd(const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) {
+  // An index outside the target would write past the storage: refuse it as gather does.
+  checkIndexRange("scatterAdd", index, dim, out.layout.shape[dim]);
   // One thread per line along `dim`: the elements of a line may hit the same target, the
   // lines never share one, so no two threads write the same element.
   const int32_t* idx = index.as<int32_t>();

@@ -140,6 +140,8 @@ void gather(DeviceHandles& h, const TensorRef& out, const TensorRef& input, int 
 }
 
 void scatterAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef& index, const TensorRef& source) {
+  // An index outside the target would write past the allocation: refuse it as gather does.
+  checkIndices(h, "scatterAdd", index, dim, out.layout.shape[dim]);
   const int64_t n = index.numel();
   if (n == 0) return;
   if (out.dtype == DType::Float32) {
