@@ -100,34 +100,75 @@ export function distanceBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tens
   return iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps))) as Tensor<'float32'>;
 }
 
+/** NMS as queued on the device: the score order and the keep mask over boxes in that order. */
+interface NmsPlan {
+  order: Tensor<'int32'>;
+  keep: Tensor<'uint8'>;
+}
+
+/** Validates and queues NMS; null when there are no boxes. */
+function planNms(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number): NmsPlan | null {
+  const b = checkBoxes(op, 'boxes', boxes);
+  const s = checkTensor(op, 'scores', scores);
+  checkDTypeIn(op, 'scores', s, ['float32']);
+  if (s.ndim !== 1 || s.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected scores of shape [${b.shape[0]}], got [${s.shape.join(', ')}]`);
+  checkSameDevice(op, { boxes: b, scores: s });
+  if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold)) throw new ArgumentError(`${op}: expected iouThreshold to be a number, got ${String(iouThreshold)}`);
+  const n = b.shape[0]!;
+  if (n === 0) return null;
+  return noGrad(() => {
+    const order = argsort(s, 0, { descending: true });
+    const sorted = indexSelect(b, 0, order); // contiguous
+    const keep = empty(op, [n], 'uint8', b.device);
+    native.nms(keep._native(op, 'keep'), sorted._native(op, 'boxes'), iouThreshold);
+    sorted.dispose();
+    return { order, keep };
+  });
+}
+
+/** The kept boxes' indices from the plan's mask (read back from the device); frees the plan. */
+function keptIndices(plan: NmsPlan, mask: Uint8Array): Tensor<'int32'> {
+  const positions = Int32Array.from({ length: mask.reduce((count, v) => count + v, 0) });
+  for (let i = 0, k = 0; i < mask.length; ++i) if (mask[i]) positions[k++] = i;
+  const kept = indexSelect(plan.order, 0, fromTypedArray(positions, [positions.length], { device: plan.order.device }));
+  plan.order.dispose();
+  plan.keep.dispose();
+  return kept;
+}
+
 /**
  * Non-maximum suppression, as `torchvision.ops.nms`: visits boxes `[N, 4]` (xyxy) by
  * decreasing score `[N]` and drops every box whose IoU with an already kept box is greater
  * than `iouThreshold`. Returns the int32 indices of the kept boxes, by decreasing score.
  * Ties in score keep the lower index first on every device (torchvision's CUDA sort may
- * order ties differently). No gradient. Reads a keep mask back from the device (a sync).
+ * order ties differently). No gradient. The number of kept boxes is read back from the
+ * device, so this call waits for the stream: {@link nmsAsync} waits without blocking.
  */
 export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor<'int32'> {
-  const b = checkBoxes('nms', 'boxes', boxes);
-  const s = checkTensor('nms', 'scores', scores);
-  checkDTypeIn('nms', 'scores', s, ['float32']);
-  if (s.ndim !== 1 || s.shape[0] !== b.shape[0]) throw new ShapeError(`nms: expected scores of shape [${b.shape[0]}], got [${s.shape.join(', ')}]`);
-  checkSameDevice('nms', { boxes: b, scores: s });
-  if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold)) throw new ArgumentError(`nms: expected iouThreshold to be a number, got ${String(iouThreshold)}`);
-  return noGrad(() => {
-    const n = b.shape[0]!;
-    if (n === 0) return empty('nms', [0], 'int32', b.device);
-    const order = argsort(s, 0, { descending: true });
-    const sorted = indexSelect(b, 0, order); // contiguous
-    const keep = empty('nms', [n], 'uint8', b.device);
-    native.nms(keep._native('nms', 'keep'), sorted._native('nms', 'boxes'), iouThreshold);
-    const mask = keep.dataSync();
-    const positions = Int32Array.from({ length: mask.reduce((count, v) => count + v, 0) });
-    for (let i = 0, k = 0; i < n; ++i) if (mask[i]) positions[k++] = i;
-    const kept = indexSelect(order, 0, fromTypedArray(positions, [positions.length], { device: b.device }));
-    for (const t of [order, sorted, keep]) t.dispose();
-    return kept;
-  });
+  const plan = planNms('nms', boxes, scores, iouThreshold);
+  return plan === null ? empty('nms', [0], 'int32', boxes.device) : keptIndices(plan, plan.keep.dataSync());
+}
+
+/**
+ * {@link nms} that leaves the event loop free while the device works: resolves with the
+ * same indices once the keep mask has been computed.
+ * @example const keep = await nmsAsync(boxes, scores, 0.5);
+ */
+export async function nmsAsync(boxes: Tensor, scores: Tensor, iouThreshold: number): Promise<Tensor<'int32'>> {
+  const plan = planNms('nmsAsync', boxes, scores, iouThreshold);
+  return plan === null ? empty('nmsAsync', [0], 'int32', boxes.device) : keptIndices(plan, await plan.keep.data());
+}
+
+/** Validates batchedNms' ids; boxes of each category shifted apart (torchvision's trick). */
+function shiftedByCategory(op: string, boxes: Tensor, idxs: Tensor): Tensor {
+  const b = checkBoxes(op, 'boxes', boxes);
+  const ids = checkTensor(op, 'idxs', idxs);
+  checkDTypeIn(op, 'idxs', ids, ['int32']);
+  if (ids.ndim !== 1 || ids.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected idxs of shape [${b.shape[0]}], got [${ids.shape.join(', ')}]`);
+  checkSameDevice(op, { boxes: b, idxs: ids });
+  // Shift each category's boxes by its id times a span larger than every box, so boxes of
+  // different categories cannot overlap.
+  return noGrad(() => (b.shape[0] === 0 ? b.detach() : b.add(ids.to('float32').mul(b.amax().add(1)).unsqueeze(1))));
 }
 
 /**
@@ -135,17 +176,19 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor
  * `[N]` (int32 class or image ids) never suppress each other. Same result order as {@link nms}.
  */
 export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor<'int32'> {
-  const b = checkBoxes('batchedNms', 'boxes', boxes);
-  const ids = checkTensor('batchedNms', 'idxs', idxs);
-  checkDTypeIn('batchedNms', 'idxs', ids, ['int32']);
-  if (ids.ndim !== 1 || ids.shape[0] !== b.shape[0]) throw new ShapeError(`batchedNms: expected idxs of shape [${b.shape[0]}], got [${ids.shape.join(', ')}]`);
-  checkSameDevice('batchedNms', { boxes: b, idxs: ids });
-  if (b.shape[0] === 0) return empty('batchedNms', [0], 'int32', b.device);
-  // torchvision's trick: shift each category's boxes by its id times a span larger than
-  // every box, so boxes of different categories cannot overlap.
-  const shifted = noGrad(() => b.add(ids.to('float32').mul(b.amax().add(1)).unsqueeze(1)));
+  const shifted = shiftedByCategory('batchedNms', boxes, idxs);
   try {
     return nms(shifted, scores, iouThreshold);
+  } finally {
+    shifted.dispose();
+  }
+}
+
+/** {@link batchedNms} without blocking the event loop, as {@link nmsAsync}. */
+export async function batchedNmsAsync(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Promise<Tensor<'int32'>> {
+  const shifted = shiftedByCategory('batchedNmsAsync', boxes, idxs);
+  try {
+    return await nmsAsync(shifted, scores, iouThreshold);
   } finally {
     shifted.dispose();
   }

@@ -2,7 +2,7 @@
  * The table of ops, one line each, sorted (the binding's list is native/src/binding/ops.cc).
  * @module
  */
-export { batchedNms, boxArea, boxConvert, boxIou, distanceBoxIou, generalizedBoxIou, nms, type BoxFormat } from './boxes.js';
+export { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, distanceBoxIou, generalizedBoxIou, nms, nmsAsync, type BoxFormat } from './boxes.js';
 export { eq, ge, gt, le, lt, ne, where } from './compare.js';
 export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
 export { convTranspose1d, convTranspose2d, convTranspose3d, type ConvTransposeOptions } from './conv_transpose.js';

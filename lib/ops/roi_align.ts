@@ -5,7 +5,7 @@
  * @module
  */
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
-import { ArgumentError, IndexError, ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty, fromTypedArray } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -40,10 +40,8 @@ function roisOf(boxes: Tensor | readonly Tensor[], input: Tensor): Tensor<'float
   checkDTypeIn('roiAlign', 'boxes', rois, ['float32']);
   if (rois.ndim !== 2 || rois.shape[1] !== 5) throw new ShapeError(`roiAlign: expected boxes of shape [K, 5] (batch index, x1, y1, x2, y2) or a list of [K, 4], got [${rois.shape.join(', ')}]`);
   checkSameDevice('roiAlign', { input, boxes: rois });
-  // Batch indices must name images of the batch (a read of K values).
-  const indices = rois.slice(1, 0, 1).contiguous().dataSync();
-  const bad = indices.find((v) => !(Number.isInteger(v) && v >= 0 && v < input.shape[0]!));
-  if (bad !== undefined) throw new IndexError(`roiAlign: box batch index ${bad} is not an image of the batch of ${input.shape[0]}`);
+  // Batch indices that name no image of the batch are an IndexError raised by the kernel
+  // (reading them here would block the event loop until the stream got there).
   return rois.detach().contiguous() as Tensor<'float32'>;
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { batchedNms, boxArea, boxConvert, boxIou, distanceBoxIou, DTypeError, generalizedBoxIou, IndexError, manualSeed, nms, randn, roiAlign, ShapeError, tensor, type Device } from '../../lib/index.js';
+import { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, distanceBoxIou, DTypeError, generalizedBoxIou, IndexError, manualSeed, nms, nmsAsync, randn, roiAlign, ShapeError, tensor, type Device } from '../../lib/index.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 
@@ -53,6 +53,20 @@ describeDevices('boxes', (device) => {
     expect(batchedNms(boxes, scores, idxs, 0.5).cpu().tolist()).toEqual(fixture.batched);
   });
 
+  it('nmsAsync and batchedNmsAsync give the same indices without blocking; validation is the same', async () => {
+    const boxes = boxesOf(fixture.boxes, device);
+    const scores = tensor(Float32Array.from(fixture.scores), { device });
+    for (const [threshold, expected] of Object.entries(fixture.nms)) {
+      expect((await nmsAsync(boxes, scores, Number(threshold))).cpu().tolist()).toEqual(expected);
+    }
+    const idxs = tensor(Int32Array.from(fixture.idxs), { device });
+    expect((await batchedNmsAsync(boxes, scores, idxs, 0.5)).cpu().tolist()).toEqual(fixture.batched);
+    const none = tensor(new Float32Array(0), { device }).reshape(0, 4);
+    expect((await nmsAsync(none, tensor(new Float32Array(0), { device }), 0.5)).shape).toEqual([0]);
+    await expect(nmsAsync(boxes, scores.slice(0, 0, 2), 0.5)).rejects.toThrow(/nmsAsync: expected scores of shape/);
+    await expect(batchedNmsAsync(boxes, scores, idxs.to('float32'), 0.5)).rejects.toThrow(DTypeError);
+  });
+
   it('nms decides boxes just above and just below the threshold like the reference, beyond 64 boxes', () => {
     // Pairs (i, i + 1) overlap with IoU 0.5 +- 0.01, far apart from the other pairs: 80 boxes
     // span two of the CUDA kernel's 64-box blocks.
@@ -71,7 +85,7 @@ describeDevices('boxes', (device) => {
     expect(expected).toHaveLength(60); // 40 first boxes + the 20 second boxes below the threshold
   });
 
-  it('roiAlign values and input gradients match torchvision (adaptive and fixed sampling, aligned or not)', () => {
+  it('roiAlign values and input gradients match torchvision (adaptive and fixed sampling, aligned or not)', async () => {
     const rois = tensor(Float32Array.from(fixture.rois), { device }).reshape(-1, 5);
     for (const c of fixture.roiAlign) {
       const x = tensor(Float32Array.from(fixture.roiInput), { device }).reshape(2, 3, 10, 12).requiresGrad_();
@@ -86,7 +100,11 @@ describeDevices('boxes', (device) => {
     const perImage = [tensor([[1.3, 2.1, 7.6, 8.2]], { dtype: 'float32', device }), tensor([[0, 0, 11, 9]], { dtype: 'float32', device })];
     const explicit = tensor([[0, 1.3, 2.1, 7.6, 8.2], [1, 0, 0, 11, 9]], { dtype: 'float32', device });
     expect(roiAlign(x, perImage, 3).cpu().tolist()).toEqual(roiAlign(x, explicit, 3).cpu().tolist());
-    expect(() => roiAlign(x, tensor([[2, 0, 0, 1, 1]], { dtype: 'float32', device }), 2)).toThrow(IndexError);
+    // Batch indices are checked by the kernel (no blocking read at the call).
+    await expect(roiAlign(x, tensor([[2, 0, 0, 1, 1]], { dtype: 'float32', device }), 2).data()).rejects.toThrow(IndexError);
+    await expect(roiAlign(x, tensor([[0.5, 0, 0, 1, 1]], { dtype: 'float32', device }), 2).data()).rejects.toThrow(
+      /roiAlign: box batch index 0.5 is not an image of the batch of 2/,
+    );
     expect(() => roiAlign(x, perImage.slice(0, 1), 2)).toThrow(/1 box tensors for a batch of 2/);
     expect(() => roiAlign(x.reshape(6, 10, 12), explicit, 2)).toThrow(ShapeError);
   });

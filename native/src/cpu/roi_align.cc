@@ -25,6 +25,8 @@ void roiAlignForward(const RoiAlignParams& p, const TensorRef& out, const Tensor
   const float* src = input.as<float>();
   const float* boxes = rois.as<float>();
   float* dst = out.as<float>();
+  const std::string bad = kernels::roiBatchError(boxes, rois.layout.shape[0], x.shape[0]);
+  if (!bad.empty()) fail(ErrorKind::Index, bad);
   parallelFor(out.numel(), [&](int64_t i) {
     const int64_t pw = i % p.pooledW, ph = (i / p.pooledW) % p.pooledH;
     const int64_t c = (i / (p.pooledW * p.pooledH)) % channels, k = i / (p.pooledW * p.pooledH * channels);
