@@ -43,7 +43,7 @@ export class AdaptiveAvgPool2d extends Module {
   }
 }
 
-export class MaxUnpool2d extends Module {
+export class MaxUnpool2d extends Module<[x: Tensor, indices: Tensor]> {
   constructor(readonly kernelSize: number | readonly number[], readonly options: { stride?: number; padding?: number } = {}) {
     super();
   }
@@ -65,9 +65,6 @@ export interface BatchNormLayerOptions {
 class BatchNormNd extends Module {
   weight: Tensor<'float32'> | null;
   bias: Tensor<'float32'> | null;
-  declare runningMean: Tensor | null;
-  declare runningVar: Tensor | null;
-  declare numBatchesTracked: Tensor | null;
 
   constructor(readonly numFeatures: number, readonly options: BatchNormLayerOptions = {}) {
     super();
@@ -75,18 +72,43 @@ class BatchNormNd extends Module {
     this.weight = affine ? parameter(ones([numFeatures])) : null;
     this.bias = affine ? parameter(zeros([numFeatures])) : null;
     const track = options.trackRunningStats ?? true;
-    // PyTorch's state-dict names: running_mean, running_var, num_batches_tracked.
+    // PyTorch's state-dict names, so torchvision checkpoints load; the camelCase accessors
+    // below read and replace these same buffers.
     this.registerBuffer('running_mean', track ? zeros([numFeatures]) : null);
     this.registerBuffer('running_var', track ? ones([numFeatures]) : null);
     this.registerBuffer('num_batches_tracked', track ? full([], 0, { dtype: 'int32' }) : null);
   }
 
+  /** The running mean `[numFeatures]` (buffer `running_mean`), null without trackRunningStats. */
+  get runningMean(): Tensor | null {
+    return this.getBuffer('running_mean');
+  }
+  set runningMean(value: Tensor | null) {
+    this.registerBuffer('running_mean', value);
+  }
+
+  /** The running (unbiased) variance `[numFeatures]` (buffer `running_var`), null without trackRunningStats. */
+  get runningVar(): Tensor | null {
+    return this.getBuffer('running_var');
+  }
+  set runningVar(value: Tensor | null) {
+    this.registerBuffer('running_var', value);
+  }
+
+  /** Training batches seen, an int32 scalar (buffer `num_batches_tracked`), null without trackRunningStats. */
+  get numBatchesTracked(): Tensor | null {
+    return this.getBuffer('num_batches_tracked');
+  }
+  set numBatchesTracked(value: Tensor | null) {
+    this.registerBuffer('num_batches_tracked', value);
+  }
+
   forward(x: Tensor): Tensor {
-    const buffers = this as unknown as Record<string, Tensor | null>;
-    const useBatchStats = this.training || buffers.running_mean === null;
-    const tracked = buffers.num_batches_tracked;
+    const runningMean = this.runningMean;
+    const useBatchStats = this.training || runningMean === null;
+    const tracked = this.numBatchesTracked;
     if (this.training && tracked) noGrad(() => copyInto(tracked, tracked.add(1)));
-    return batchNorm(x, buffers.running_mean ?? null, buffers.running_var ?? null, this.weight, this.bias, {
+    return batchNorm(x, runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats,
       momentum: this.options.momentum ?? 0.1,
       eps: this.options.eps ?? 1e-5,
