@@ -5,15 +5,23 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { baseStep, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
 
+/** Options of {@link RMSprop}, as torch.optim.RMSprop's (all optional in the constructor). */
 export interface RMSpropOptions {
+  /** Learning rate (default 0.01). */
   lr: number;
+  /** Smoothing constant of the squared-gradient average (default 0.99). */
   alpha: number;
+  /** Added to the denominator for stability (default 1e-8). */
   eps: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay: number;
+  /** Momentum factor (default 0). */
   momentum: number;
+  /** Normalise by the gradient's estimated variance rather than its second moment (default false). */
   centered: boolean;
 }
 
+/** RMSprop, as torch.optim.RMSprop: divides the gradient by a running RMS of its recent magnitudes. */
 export class RMSprop extends Optimizer<RMSpropOptions> {
   /** @example new RMSprop(model.parameters(), { lr: 1e-3 }) */
   constructor(params: ParamsArgument<RMSpropOptions>, options: Partial<RMSpropOptions> = {}) {

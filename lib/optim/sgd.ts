@@ -7,14 +7,24 @@ import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { baseStep, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
 
+/** Options of {@link SGD}, as torch.optim.SGD's (every one but `lr` optional in the constructor). */
 export interface SGDOptions {
+  /** Learning rate (required). */
   lr: number;
+  /** Momentum factor (default 0: plain SGD). */
   momentum: number;
+  /** Dampening of the momentum (default 0). */
   dampening: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay: number;
+  /** Nesterov momentum (default false; needs momentum > 0 and zero dampening). */
   nesterov: boolean;
 }
 
+/**
+ * Stochastic gradient descent, optionally with momentum, Nesterov momentum and weight
+ * decay, as torch.optim.SGD (the momentum buffer starts as the first gradient).
+ */
 export class SGD extends Optimizer<SGDOptions> {
   /** @example new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }) */
   constructor(params: ParamsArgument<SGDOptions>, options: Partial<SGDOptions> & { lr: number }) {

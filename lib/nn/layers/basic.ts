@@ -111,12 +111,13 @@ export class Upsample extends Module {
   }
 }
 
-/** Activation layers wrapping the functional ops. */
+/** `max(x, 0)`, as torch.nn.ReLU (the functional op is {@link relu}). */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
   }
 }
+/** `x` where positive, `negativeSlope * x` elsewhere (default 0.01), as torch.nn.LeakyReLU. */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
@@ -125,6 +126,7 @@ export class LeakyReLU extends Module {
     return leakyRelu(x, this.negativeSlope);
   }
 }
+/** `x` where positive, `alpha * (exp(x) - 1)` elsewhere (default alpha 1), as torch.nn.ELU. */
 export class ELU extends Module {
   constructor(readonly alpha = 1) {
     super();
@@ -133,31 +135,37 @@ export class ELU extends Module {
     return elu(x, this.alpha);
   }
 }
+/** Gaussian error linear unit, exact (erf) form, as torch.nn.GELU's default. */
 export class GELU extends Module {
   forward(x: Tensor): Tensor {
     return gelu(x);
   }
 }
+/** `x * sigmoid(x)` (swish), as torch.nn.SiLU. */
 export class SiLU extends Module {
   forward(x: Tensor): Tensor {
     return silu(x);
   }
 }
+/** `1 / (1 + exp(-x))`, as torch.nn.Sigmoid. */
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
 }
+/** Hyperbolic tangent, as torch.nn.Tanh. */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
     return tanh(x);
   }
 }
+/** `x * relu6(x + 3) / 6`, as torch.nn.Hardswish (MobileNetV3). */
 export class Hardswish extends Module {
   forward(x: Tensor): Tensor {
     return hardswish(x);
   }
 }
+/** Softmax along `dim` (required, as PyTorch recommends), as torch.nn.Softmax. */
 export class Softmax extends Module {
   constructor(readonly dim: number) {
     super();
@@ -166,6 +174,7 @@ export class Softmax extends Module {
     return softmax(x, this.dim);
   }
 }
+/** Log of the softmax along `dim`, computed stably, as torch.nn.LogSoftmax. */
 export class LogSoftmax extends Module {
   constructor(readonly dim: number) {
     super();

@@ -13,6 +13,10 @@ import { full, ones, zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, parameter } from '../module.js';
 
+/**
+ * 2-d max pooling over `[N, C, H, W]`, as torch.nn.MaxPool2d; options (stride defaults to
+ * the kernel size, padding 0, dilation 1, ceilMode false) as {@link maxPool2d}.
+ */
 export class MaxPool2d extends Module {
   constructor(readonly kernelSize: number | readonly number[], readonly options: MaxPoolOptions = {}) {
     super();
@@ -25,6 +29,10 @@ export class MaxPool2d extends Module {
   }
 }
 
+/**
+ * 2-d average pooling over `[N, C, H, W]`, as torch.nn.AvgPool2d; options (stride defaults
+ * to the kernel size, padding 0, ceilMode false, countIncludePad true) as {@link avgPool2d}.
+ */
 export class AvgPool2d extends Module {
   constructor(readonly kernelSize: number | readonly number[], readonly options: AvgPoolOptions = {}) {
     super();
@@ -34,6 +42,10 @@ export class AvgPool2d extends Module {
   }
 }
 
+/**
+ * Average pooling to a fixed output size `[outH, outW]` (one number for both; null keeps
+ * the input's size), as torch.nn.AdaptiveAvgPool2d — `new AdaptiveAvgPool2d(1)` is global pooling.
+ */
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: number | readonly (number | null)[]) {
     super();
@@ -43,6 +55,11 @@ export class AdaptiveAvgPool2d extends Module {
   }
 }
 
+/**
+ * The partial inverse of MaxPool2d, as torch.nn.MaxUnpool2d: `call(x, indices)` scatters
+ * each value to the position its index (from a max pool's indices) names, zeros elsewhere.
+ * Stride defaults to the kernel size, padding to 0.
+ */
 export class MaxUnpool2d extends Module<[x: Tensor, indices: Tensor]> {
   constructor(readonly kernelSize: number | readonly number[], readonly options: { stride?: number; padding?: number } = {}) {
     super();
@@ -54,7 +71,9 @@ export class MaxUnpool2d extends Module<[x: Tensor, indices: Tensor]> {
 
 /** Options of the batch-norm layers. */
 export interface BatchNormLayerOptions {
+  /** Added to the variance for stability (default 1e-5). */
   eps?: number;
+  /** Weight of the new batch in the running statistics (default 0.1, as PyTorch). */
   momentum?: number;
   /** Learn weight and bias (default true). */
   affine?: boolean;
@@ -125,6 +144,11 @@ export class BatchNorm1d extends BatchNormNd {}
 /** Batch norm over `[N, C, H, W]`. */
 export class BatchNorm2d extends BatchNormNd {}
 
+/**
+ * Group normalization over `[N, C, ...]`, as torch.nn.GroupNorm: channels split into
+ * `numGroups` groups normalised per sample, then a per-channel affine (weight 1, bias 0
+ * initially). Options: eps (default 1e-5), affine (default true).
+ */
 export class GroupNorm extends Module {
   weight: Tensor<'float32'> | null;
   bias: Tensor<'float32'> | null;
@@ -139,6 +163,11 @@ export class GroupNorm extends Module {
   }
 }
 
+/**
+ * Layer normalization over the trailing `normalizedShape` dims, as torch.nn.LayerNorm, with
+ * an elementwise affine of that shape (weight 1, bias 0 initially). Options: eps (default
+ * 1e-5), elementwiseAffine (default true).
+ */
 export class LayerNorm extends Module {
   weight: Tensor<'float32'> | null;
   bias: Tensor<'float32'> | null;
