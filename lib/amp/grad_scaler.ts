@@ -41,10 +41,15 @@ export interface GradScalerOptions {
 
 /** The scaler's state, for checkpoints ({@link GradScaler.stateDict}). */
 export interface GradScalerState {
+  /** The current loss scale. */
   scale: number;
+  /** Factor the scale grows by. */
   growthFactor: number;
+  /** Factor the scale shrinks by. */
   backoffFactor: number;
+  /** Clean steps in a row before the scale grows. */
   growthInterval: number;
+  /** Clean steps in a row so far, in [0, growthInterval). */
   growthTracker: number;
 }
 

@@ -13,10 +13,15 @@ import { Module, type AnyModule } from './module.js';
 
 /** One row of the summary. */
 export interface LayerSummary {
+  /** State-dict prefix of the layer (`layer1.0.conv1`). */
   name: string;
+  /** Its class name (`Conv2d`). */
   type: string;
+  /** Shape of its output; empty when the output is not one tensor. */
   outputShape: number[];
+  /** Parameter elements of the layer itself. */
   parameters: number;
+  /** Floating-point operations of its forward (2 per multiply-add; 0 for layers not counted). */
   flops: number;
 }
 
