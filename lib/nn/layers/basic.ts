@@ -16,7 +16,9 @@ import { resetLinearLike } from './conv.js';
 
 /** Fully connected layer `y = x W^T + b`, weight `[out, in]`. */
 export class Linear extends Module {
+  /** Weight `[outFeatures, inFeatures]` (parameter `weight`). */
   weight: Tensor<'float32'>;
+  /** Bias `[outFeatures]` (parameter `bias`), null with `bias: false`. */
   bias: Tensor<'float32'> | null;
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
@@ -37,7 +39,9 @@ export class Linear extends Module {
 
 /** A Linear layer whose inFeatures is taken from the first input, as torch.nn.LazyLinear. */
 export class LazyLinear extends Module {
+  /** Weight `[outFeatures, inFeatures]`, null until the first forward. */
   weight: Tensor<'float32'> | null = null;
+  /** Bias `[outFeatures]`, null until the first forward or with `bias: false`. */
   bias: Tensor<'float32'> | null = null;
 
   constructor(readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {

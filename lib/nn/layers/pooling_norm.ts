@@ -82,7 +82,9 @@ export interface BatchNormLayerOptions {
 }
 
 class BatchNormNd extends Module {
+  /** Scale `[numFeatures]` (parameter `weight`, initially 1), null with `affine: false`. */
   weight: Tensor<'float32'> | null;
+  /** Shift `[numFeatures]` (parameter `bias`, initially 0), null with `affine: false`. */
   bias: Tensor<'float32'> | null;
 
   constructor(readonly numFeatures: number, readonly options: BatchNormLayerOptions = {}) {
@@ -150,7 +152,9 @@ export class BatchNorm2d extends BatchNormNd {}
  * initially). Options: eps (default 1e-5), affine (default true).
  */
 export class GroupNorm extends Module {
+  /** Scale `[numChannels]` (parameter `weight`, initially 1), null with `affine: false`. */
   weight: Tensor<'float32'> | null;
+  /** Shift `[numChannels]` (parameter `bias`, initially 0), null with `affine: false`. */
   bias: Tensor<'float32'> | null;
   constructor(readonly numGroups: number, readonly numChannels: number, readonly options: { eps?: number; affine?: boolean } = {}) {
     super();
@@ -169,8 +173,11 @@ export class GroupNorm extends Module {
  * 1e-5), elementwiseAffine (default true).
  */
 export class LayerNorm extends Module {
+  /** Scale of shape `normalizedShape` (parameter `weight`, initially 1), null with `elementwiseAffine: false`. */
   weight: Tensor<'float32'> | null;
+  /** Shift of shape `normalizedShape` (parameter `bias`, initially 0), null with `elementwiseAffine: false`. */
   bias: Tensor<'float32'> | null;
+  /** The trailing dims normalised over. */
   readonly normalizedShape: number[];
   constructor(normalizedShape: number | readonly number[], readonly options: { eps?: number; elementwiseAffine?: boolean } = {}) {
     super();
