@@ -79,9 +79,10 @@ function stateOf(module: AnyModule): State {
  * `call` is typed like `forward`:
  *
  * @example
- * class Detector extends Module<[images: Tensor, targets?: Target[]], Record<string, Tensor> | Detection[]> {
- *   forward(images: Tensor, targets?: Target[]) { ... }
+ * class Detector extends Module<[images: Tensor[], targets?: Target[]], Record<string, Tensor> | Detection[]> {
+ *   forward(images: Tensor[], targets?: Target[]) { ... } // losses in training, detections in eval
  * }
+ * detector.registerForwardHook((module, [images, targets], output) => { ... }); // all typed
  * class Net extends Module { forward(x: Tensor): Tensor { ... } } // Module<[Tensor], Tensor>
  */
 export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
