@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { ArgumentError, manualSeed, nn, randn, ShapeError, tensor, zeros } from '../../lib/index.js';
+import { ArgumentError, batchNorm, manualSeed, memory, nn, noGrad, randn, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
 
 it('LazyLinear creates its weight from the first input', () => {
   manualSeed(5);
@@ -131,4 +131,20 @@ it('assigning a layer property keeps the registry in step, and refuses what cann
   const seq = new nn.Sequential({ bn });
   expect(seq.getBuffer('bn.running_mean')).toBe(replacement);
   expect(() => seq.getBuffer('head.running_mean')).toThrow(/names no submodule 'head'/);
+});
+
+it('a training-mode BatchNorm forward leaves behind no more tensors than the functional batchNorm it calls', () => {
+  // (ops/norm.ts's running-statistics update leaves its own temporaries to the GC today;
+  // the layer must add none of its own, e.g. the num_batches_tracked increment.)
+  const bn = new nn.BatchNorm2d(2);
+  const x = randn([2, 2, 3, 3]);
+  const leftBy = (step: () => Tensor) => {
+    noGrad(step).dispose(); // warm-up: anything made once
+    const before = memory('cpu').tensors;
+    for (let i = 0; i < 3; i++) noGrad(step).dispose();
+    return memory('cpu').tensors - before;
+  };
+  const functional = leftBy(() => batchNorm(x, bn.runningMean, bn.runningVar, bn.weight, bn.bias, { training: true, momentum: 0.1, eps: 1e-5 }));
+  expect(leftBy(() => bn.call(x))).toBe(functional);
+  expect(bn.numBatchesTracked!.item()).toBe(4);
 });

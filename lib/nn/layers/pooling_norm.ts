@@ -128,7 +128,13 @@ class BatchNormNd extends Module {
     const runningMean = this.runningMean;
     const useBatchStats = this.training || runningMean === null;
     const tracked = this.numBatchesTracked;
-    if (this.training && tracked) noGrad(() => copyInto(tracked, tracked.add(1)));
+    if (this.training && tracked) {
+      noGrad(() => {
+        const next = tracked.add(1);
+        copyInto(tracked, next);
+        next.dispose();
+      });
+    }
     return batchNorm(x, runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats,
       momentum: this.options.momentum ?? 0.1,
