@@ -35,6 +35,7 @@ export {
 } from './tensor/creation.js';
 export { dtypes, type DType, type HalfDType, type TensorData, type TypedArrayFor } from './tensor/dtype.js';
 export { autocast, isAutocastEnabled, type AutocastOptions } from './amp/autocast.js';
+export type { AmpDeviceType } from './amp/device_type.js';
 export { GradScaler, type GradScalerOptions, type GradScalerState } from './amp/grad_scaler.js';
 export { queueLimits, setQueueLimits, synchronize, synchronizeSync, type Device, type DeviceLike, type QueueLimits } from './tensor/device.js';
 export { emptyCache, keep, memory, scope, type DeviceMemory } from './tensor/memory.js';

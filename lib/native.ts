@@ -39,6 +39,7 @@ export interface AllocatorStats {
   peakBytes: number;
 }
 
+/** What `cuda.getDeviceProperties()` reports about one GPU, as `torch.cuda.get_device_properties`. */
 export interface CudaDeviceProperties {
   name: string;
   totalMemory: number;

@@ -7,6 +7,11 @@
  * them in 16 bits — because neocog's other ops compute in float32; the 16-bit copies saved
  * for backward still halve those ops' saved memory. Gradients flow through the casts, so
  * parameters and their gradients stay float32.
+ *
+ * Without a `deviceType`, autocast serves the device that is there: 'cuda' when
+ * `cuda.isAvailable()`, else 'cpu' (PyTorch requires device_type; neocog picks it so the
+ * same script runs mixed precision on either machine). A 'cuda' asked for on a machine
+ * without CUDA warns once and runs `fn` without autocast, as PyTorch does.
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -15,11 +20,15 @@ import { ArgumentError } from '../errors.js';
 import type { Device } from '../tensor/device.js';
 import { isHalf, type DType, type HalfDType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { availableDeviceType, usableDeviceType, type AmpDeviceType } from './device_type.js';
 
 /** Options of {@link autocast}. */
 export interface AutocastOptions {
-  /** Which device's ops are cast (default 'cuda'). */
-  deviceType?: 'cuda' | 'cpu';
+  /**
+   * Which device's ops are cast (default: 'cuda' when `cuda.isAvailable()`, else 'cpu').
+   * 'cuda' on a machine without CUDA warns once and disables autocast, as PyTorch.
+   */
+  deviceType?: AmpDeviceType;
   /** The 16-bit dtype (default float16 on 'cuda', bfloat16 on 'cpu'). */
   dtype?: HalfDType;
   /** false runs `fn` with autocast off for `deviceType`, e.g. inside an enclosing autocast (default true). */
@@ -31,15 +40,17 @@ type AutocastState = Readonly<Partial<Record<'cuda' | 'cpu', HalfDType>>>;
 const state = new AsyncLocalStorage<AutocastState>();
 
 /**
- * Runs `fn` with mixed precision for `deviceType` (see the module notes); the setting
- * follows `await`s inside `fn`. Returns what `fn` returns.
+ * Runs `fn` with mixed precision for `deviceType` (default the available device; see the
+ * module notes), as `torch.autocast`; the setting follows `await`s inside `fn`. Returns
+ * what `fn` returns.
  *
  * @example
- * const loss = autocast(() => crossEntropy(model.call(x), y)); // conv/linear in float16 on CUDA
+ * // conv/linear in float16 on a CUDA machine, in bfloat16 on a CPU-only one
+ * const loss = autocast(() => crossEntropy(model.call(x), y));
  * scaler.scale(loss).backward();
  */
 export function autocast<T>(fn: () => T, options: AutocastOptions = {}): T {
-  const deviceType = options.deviceType ?? 'cuda';
+  const deviceType = options.deviceType ?? availableDeviceType();
   if (deviceType !== 'cuda' && deviceType !== 'cpu') {
     throw new ArgumentError(`autocast: expected deviceType 'cuda' or 'cpu', got ${String(deviceType)}`);
   }
@@ -51,14 +62,18 @@ export function autocast<T>(fn: () => T, options: AutocastOptions = {}): T {
     // As PyTorch's CPU autocast: Debian's oneDNN 2.6 has no float16 convolution on x86 CPUs.
     throw new ArgumentError("autocast: the CPU runs mixed precision in 'bfloat16'; 'float16' is for deviceType 'cuda'");
   }
+  const enabled = options.enabled ?? true;
   const next: Partial<Record<'cuda' | 'cpu', HalfDType>> = { ...state.getStore() };
-  if (options.enabled === false) delete next[deviceType];
+  if (!enabled || !usableDeviceType('autocast', deviceType)) delete next[deviceType];
   else next[deviceType] = dtype;
   return state.run(next, fn);
 }
 
-/** Whether ops on `deviceType` are autocast here, as `torch.is_autocast_enabled`. */
-export function isAutocastEnabled(deviceType: 'cuda' | 'cpu' = 'cuda'): boolean {
+/**
+ * Whether ops on `deviceType` (default the available device, as {@link autocast}'s) are
+ * autocast here, as `torch.is_autocast_enabled`.
+ */
+export function isAutocastEnabled(deviceType: AmpDeviceType = availableDeviceType()): boolean {
   return state.getStore()?.[deviceType] !== undefined;
 }
 

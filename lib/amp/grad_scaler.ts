@@ -3,7 +3,9 @@
  * multiplied by a large scale so that small float16 gradients do not flush to zero; before
  * the optimizer steps, the gradients are divided by it again and checked, and a step whose
  * gradients hold an inf or NaN is skipped while the scale shrinks. After `growthInterval`
- * clean steps in a row the scale grows.
+ * clean steps in a row the scale grows. Like `torch.amp.GradScaler(device)`, it serves one
+ * device type — by default the available one — and one asked to serve 'cuda' on a machine
+ * without CUDA warns once and disables itself, as PyTorch's does.
  * @module
  */
 import { ArgumentError } from '../errors.js';
@@ -13,6 +15,7 @@ import { zeros } from '../tensor/creation.js';
 import type { Device } from '../tensor/device.js';
 import { keep } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { availableDeviceType, usableDeviceType, type AmpDeviceType } from './device_type.js';
 
 type AnyOptimizer = Optimizer<{ lr: number }>;
 
@@ -28,14 +31,25 @@ export interface GradScalerOptions {
   growthInterval?: number;
   /** false makes every method a pass-through: scale() returns the loss, step() steps (default true). */
   enabled?: boolean;
+  /**
+   * The device type whose training this scaler serves (default: 'cuda' when
+   * `cuda.isAvailable()`, else 'cpu'). 'cuda' on a machine without CUDA warns once and
+   * disables the scaler, as PyTorch's.
+   */
+  device?: AmpDeviceType;
 }
 
 /** The scaler's state, for checkpoints ({@link GradScaler.stateDict}). */
 export interface GradScalerState {
+  /** The current loss scale. */
   scale: number;
+  /** Factor the scale grows by. */
   growthFactor: number;
+  /** Factor the scale shrinks by. */
   backoffFactor: number;
+  /** Clean steps in a row before the scale grows. */
   growthInterval: number;
+  /** Clean steps in a row so far, in [0, growthInterval). */
   growthTracker: number;
 }
 
@@ -71,7 +85,9 @@ export class GradScaler {
       throw new ArgumentError(`GradScaler: expected growthInterval to be a positive integer, got ${interval}`);
     }
     this.#growthInterval = interval;
-    this.#enabled = options.enabled ?? true;
+    const device = options.device ?? availableDeviceType();
+    if (device !== 'cuda' && device !== 'cpu') throw new ArgumentError(`GradScaler: expected device 'cuda' or 'cpu', got ${String(device)}`);
+    this.#enabled = (options.enabled ?? true) && usableDeviceType('GradScaler', device);
   }
 
   /** Whether scaling is on. */

@@ -72,8 +72,11 @@ export function seededRandom(seed: number): () => number {
 
 /** Options of {@link DataLoader}. */
 export interface DataLoaderOptions<T, B = Collated<T>> {
+  /** Items per batch (default 1). */
   batchSize?: number;
+  /** Draw a new random order each epoch (default false). */
   shuffle?: boolean;
+  /** Drop the last batch when it is smaller than batchSize (default false). */
   dropLast?: boolean;
   /** Seed of the shuffling; each epoch draws a new order from it. */
   seed?: number;

@@ -178,6 +178,7 @@ export interface BceWithLogitsOptions {
   weight?: Tensor | null;
   /** Weight of positive examples, broadcast along the last dim (per class). */
   posWeight?: Tensor | null;
+  /** 'mean' (default), 'sum' or 'none' (the per-element losses). */
   reduction?: Reduction;
 }
 

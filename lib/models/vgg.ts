@@ -17,6 +17,11 @@ const CONFIGS = {
   vgg16: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'],
 } as const;
 
+/**
+ * VGG, as torchvision.models.VGG (without batch norm): `features` (3x3 convs and max
+ * pools per `config`), a 7x7 adaptive average pool and a three-layer `classifier`, with
+ * torchvision's state-dict names. Built by `vgg11()` / `vgg16()`.
+ */
 export class VGG extends Module {
   features: Sequential;
   avgpool = new AdaptiveAvgPool2d([7, 7]);

@@ -3,7 +3,7 @@
  * @module
  */
 export * as init from './init.js';
-export { isParameter, Module, parameter, type ForwardHook } from './module.js';
+export { isParameter, Module, parameter, type AnyModule, type ForwardHook, type ForwardPreHook } from './module.js';
 export { formatSummary, summarize, type LayerSummary } from './summary.js';
 export {
   Dropout,

@@ -37,31 +37,60 @@ export function isParameter(value: unknown): value is Tensor<'float32'> {
   return value instanceof Tensor && (value as unknown as Record<symbol, unknown>)[PARAMETER] === true;
 }
 
-/** Called after a module's forward with its input and output (feature maps, debugging). */
-export type ForwardHook = (module: Module, inputs: unknown[], output: Tensor) => void;
+/**
+ * Called after a module's forward with the module, its inputs and its output, as a hook
+ * given to torch's `register_forward_hook` (feature maps, debugging, summaries). Unlike
+ * PyTorch's, its return value is ignored: the output cannot be replaced.
+ */
+export type ForwardHook<In extends unknown[] = [Tensor], Out = Tensor, M = Module<In, Out>> = (module: M, inputs: In, output: Out) => void;
+
+/**
+ * Called before a module's forward with the module and its inputs, as a hook given to
+ * torch's `register_forward_pre_hook`. Returning an argument list replaces the inputs
+ * forward (and later hooks) see; returning nothing keeps them.
+ */
+export type ForwardPreHook<In extends unknown[] = [Tensor], M = Module<In, unknown>> = (module: M, inputs: In) => In | void;
+
+/**
+ * A module of any signature: what a container holds and what `children()` yields. Its
+ * `call` takes and returns `unknown`, so narrow (or keep the typed field) before calling it.
+ */
+export type AnyModule = Module<unknown[], unknown>;
 
 interface State {
   parameters: Map<string, Tensor | null>;
   buffers: Map<string, Tensor | null>;
-  modules: Map<string, Module>;
-  hooks: Set<ForwardHook>;
+  modules: Map<string, AnyModule>;
+  preHooks: Set<ForwardPreHook<unknown[], AnyModule>>;
+  hooks: Set<ForwardHook<unknown[], unknown, AnyModule>>;
 }
 
 const states = new WeakMap<object, State>();
 
-function stateOf(module: Module): State {
+function stateOf(module: AnyModule): State {
   const state = states.get(module);
   if (!state) throw new ArgumentError('Module: the module was not constructed through Module()');
   return state;
 }
 
-/** Base class of every layer and model. */
-export abstract class Module {
+/**
+ * Base class of every layer and model, as torch.nn.Module. `In` is the argument list of
+ * forward (a tuple, default one tensor) and `Out` what it returns (default a tensor), so
+ * `call` is typed like `forward`:
+ *
+ * @example
+ * class Detector extends Module<[images: Tensor[], targets?: Target[]], Record<string, Tensor> | Detection[]> {
+ *   forward(images: Tensor[], targets?: Target[]) { ... } // losses in training, detections in eval
+ * }
+ * detector.registerForwardHook((module, [images, targets], output) => { ... }); // all typed
+ * class Net extends Module { forward(x: Tensor): Tensor { ... } } // Module<[Tensor], Tensor>
+ */
+export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Training mode (dropout active, batch statistics); switched by train()/eval(). */
   training = true;
 
   constructor() {
-    const state: State = { parameters: new Map(), buffers: new Map(), modules: new Map(), hooks: new Set() };
+    const state: State = { parameters: new Map(), buffers: new Map(), modules: new Map(), preHooks: new Set(), hooks: new Set() };
     // Subclass fields are defined on the object this constructor returns: the proxy sees
     // them and registers modules and parameters under their field names.
     const proxy = new Proxy(this, {
@@ -80,57 +109,92 @@ export abstract class Module {
   }
 
   /** The computation; call modules with {@link call} so hooks run. */
-  abstract forward(...inputs: never[]): Tensor;
+  abstract forward(...inputs: In): Out;
 
-  /** Runs forward and the forward hooks, as calling a torch module does. */
-  call(...inputs: Parameters<this['forward']>): Tensor {
-    const output = (this.forward as (...args: unknown[]) => Tensor)(...inputs);
-    for (const hook of stateOf(this).hooks) hook(this, inputs, output);
+  /** Runs the forward pre-hooks, forward and the forward hooks, as calling a torch module does. */
+  call(...inputs: In): Out {
+    const state = stateOf(this);
+    let args = inputs;
+    // The hooks were registered through the typed methods below, for this module's In/Out.
+    for (const hook of state.preHooks) args = (hook as unknown as ForwardPreHook<In, this>)(this, args) ?? args;
+    const output = this.forward(...args);
+    for (const hook of state.hooks) (hook as unknown as ForwardHook<In, Out, this>)(this, args, output);
     return output;
   }
 
   /** Registers `fn` to run after every forward; returns a function that removes it. */
-  registerForwardHook(fn: ForwardHook): () => void {
+  registerForwardHook(fn: ForwardHook<In, Out, this>): () => void {
     const hooks = stateOf(this).hooks;
-    hooks.add(fn);
-    return () => hooks.delete(fn);
+    const stored = fn as unknown as ForwardHook<unknown[], unknown, AnyModule>;
+    hooks.add(stored);
+    return () => hooks.delete(stored);
+  }
+
+  /** Registers `fn` to run before every forward (it may replace the inputs); returns a function that removes it. */
+  registerForwardPreHook(fn: ForwardPreHook<In, this>): () => void {
+    const hooks = stateOf(this).preHooks;
+    const stored = fn as unknown as ForwardPreHook<unknown[], AnyModule>;
+    hooks.add(stored);
+    return () => hooks.delete(stored);
   }
 
   /** Registers a parameter explicitly (fields holding `parameter()` tensors need not). */
   registerParameter(name: string, value: Tensor | null): void {
-    stateOf(this).parameters.set(name, value === null ? null : isParameter(value) ? value : parameter(value));
-    (this as unknown as Record<string, unknown>)[name] = value;
+    const registered = value === null ? null : isParameter(value) ? value : parameter(value);
+    stateOf(this).parameters.set(name, registered);
+    (this as unknown as Record<string, unknown>)[name] = registered;
   }
 
-  /** Registers a buffer: state that is saved and moved with the module but not trained (BatchNorm running statistics). */
+  /**
+   * Registers a buffer: state that is saved and moved with the module but not trained
+   * (BatchNorm running statistics). Assigning the field `name` later replaces the buffer.
+   */
   registerBuffer(name: string, value: Tensor | null): void {
     stateOf(this).buffers.set(name, value === null ? null : keep(value));
     Object.defineProperty(this, name, { value, writable: true, enumerable: true, configurable: true });
   }
 
+  /**
+   * The buffer registered as `target` (a dotted path such as `layer1.0.bn1.running_mean`
+   * reaches into submodules), as torch's `get_buffer`. Null when registered as null.
+   */
+  getBuffer(target: string): Tensor | null {
+    const path = target.split('.');
+    const name = path.pop()!;
+    let module: AnyModule = this;
+    for (const part of path) {
+      const child = stateOf(module).modules.get(part);
+      if (!child) throw new ArgumentError(`Module.getBuffer: target '${target}' names no submodule '${part}'`);
+      module = child;
+    }
+    const buffers = stateOf(module).buffers;
+    if (!buffers.has(name)) throw new ArgumentError(`Module.getBuffer: target '${target}' is not a registered buffer`);
+    return buffers.get(name) ?? null;
+  }
+
   /** Registers a child module explicitly. */
-  registerModule(name: string, module: Module): void {
+  registerModule(name: string, module: AnyModule): void {
     stateOf(this).modules.set(name, module);
   }
 
   /** Direct children with their names. */
-  *namedChildren(): Generator<[string, Module]> {
+  *namedChildren(): Generator<[string, AnyModule]> {
     yield* stateOf(this).modules.entries();
   }
 
   /** Direct children. */
-  *children(): Generator<Module> {
+  *children(): Generator<AnyModule> {
     for (const [, m] of this.namedChildren()) yield m;
   }
 
   /** This module and every descendant, with dotted names ('' for this one). */
-  *namedModules(prefix = ''): Generator<[string, Module]> {
+  *namedModules(prefix = ''): Generator<[string, AnyModule]> {
     yield [prefix, this];
     for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
   }
 
   /** This module and every descendant. */
-  *modules(): Generator<Module> {
+  *modules(): Generator<AnyModule> {
     for (const [, m] of this.namedModules()) yield m;
   }
 
@@ -191,7 +255,7 @@ export abstract class Module {
   }
 
   /** Calls `fn` on every module (children first, as torch), e.g. for custom init. Returns it. */
-  apply(fn: (module: Module) => void): this {
+  apply(fn: (module: AnyModule) => void): this {
     for (const child of this.children()) child.apply(fn);
     fn(this);
     return this;
@@ -283,13 +347,35 @@ export abstract class Module {
   }
 }
 
+/**
+ * Keeps the registry in step with an assignment to field `key`, as torch's __setattr__:
+ * modules and `parameter()` tensors register; a registered parameter or buffer takes the
+ * new value (so the typed field and the state dict never disagree), and refuses values
+ * that cannot stand in for it.
+ */
 function register(state: State, key: string, value: unknown): void {
   if (key === 'training') return;
-  if (value instanceof Module) {
+  if (state.parameters.has(key) && !isParameter(value)) {
+    if (value !== null) {
+      throw new ArgumentError(`Module: cannot assign ${describe(value)} to parameter '${key}'; expected a tensor made by parameter(), or null`);
+    }
+    state.parameters.set(key, null);
+  } else if (state.buffers.has(key)) {
+    if (value !== null && !(value instanceof Tensor)) {
+      throw new ArgumentError(`Module: cannot assign ${describe(value)} to buffer '${key}'; expected a tensor or null`);
+    }
+    state.buffers.set(key, value === null ? null : keep(value));
+  } else if (value instanceof Module) {
     state.modules.set(key, value);
   } else if (isParameter(value)) {
     state.parameters.set(key, value);
-  } else if (state.modules.has(key) && !(value instanceof Module)) {
+  } else if (state.modules.has(key)) {
     state.modules.delete(key);
   }
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Tensor) return `a plain tensor of shape [${value.shape.join(', ')}]`;
+  if (value instanceof Module) return `a module (${value.constructor.name})`;
+  return `a value of type ${typeof value}`;
 }

@@ -6,21 +6,26 @@
 import { noGrad } from '../autograd/grad_mode.js';
 import { zeros } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { Linear } from './layers/basic.js';
 import { Conv1d, Conv2d, Conv3d, ConvTranspose2d } from './layers/conv.js';
-import { Module } from './module.js';
+import { Module, type AnyModule } from './module.js';
 
 /** One row of the summary. */
 export interface LayerSummary {
+  /** State-dict prefix of the layer (`layer1.0.conv1`). */
   name: string;
+  /** Its class name (`Conv2d`). */
   type: string;
+  /** Shape of its output; empty when the output is not one tensor. */
   outputShape: number[];
+  /** Parameter elements of the layer itself. */
   parameters: number;
+  /** Floating-point operations of its forward (2 per multiply-add; 0 for layers not counted). */
   flops: number;
 }
 
-function flopsOf(module: Module, inputs: unknown[], output: Tensor): number {
+function flopsOf(module: AnyModule, inputs: unknown[], output: Tensor): number {
   if (module instanceof Conv1d || module instanceof Conv2d || module instanceof Conv3d) {
     const perOutput = module.weight.numel / module.weight.shape[0]!; // in/groups * prod(kernel)
     return 2 * output.numel * perOutput;
@@ -43,14 +48,16 @@ export function summarize(model: Module, inputShape: readonly number[]): LayerSu
       module.registerForwardHook((m, inputs, output) => {
         let own = 0;
         for (const [pname, p] of m.namedParameters()) if (!pname.includes('.')) own += p.numel;
-        rows.push({ name, type: m.constructor.name, outputShape: [...output.shape], parameters: own, flops: flopsOf(m, inputs, output) });
+        // A leaf returning something other than one tensor (a tuple, a record) shows no shape or FLOPs.
+        const tensor = output instanceof Tensor ? output : null;
+        rows.push({ name, type: m.constructor.name, outputShape: tensor ? [...tensor.shape] : [], parameters: own, flops: tensor ? flopsOf(m, inputs, tensor) : 0 });
       }),
     );
   }
   const wasTraining = model.training;
   model.eval(); // batch statistics of one sample would fail; eval changes no state
   try {
-    scope(() => noGrad(() => (model as Module & { call(x: Tensor): Tensor }).call(zeros(inputShape))));
+    scope(() => noGrad(() => model.call(zeros(inputShape))));
   } finally {
     removers.forEach((remove) => remove());
     model.train(wasTraining);

@@ -23,12 +23,15 @@ import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPE
 
 /** Options of the transposed convolutions; numbers apply to every spatial dim. */
 export interface ConvTransposeOptions {
+  /** Stride of the (forward) convolution this transposes, i.e. the upsampling factor (default 1). */
   stride?: number | readonly number[];
   /** Zero padding removed from both sides of the output (default 0). */
   padding?: number | readonly number[];
   /** Extra size added to one side of the output, < max(stride, dilation) (default 0). */
   outputPadding?: number | readonly number[];
+  /** Spacing between kernel taps (default 1). */
   dilation?: number | readonly number[];
+  /** Blocked connections: in and out channels split into this many groups (default 1). */
   groups?: number;
 }
 

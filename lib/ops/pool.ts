@@ -149,6 +149,7 @@ function adaptiveNd(spatial: 1 | 2 | 3, mode: 0 | 1, x: Tensor, outputSize: numb
  * const { values, indices } = maxPool2d(x, 2, { returnIndices: true });
  */
 export function maxPool2d(input: Tensor, kernelSize: number | readonly number[], opts?: MaxPoolOptions & { returnIndices?: false }): Tensor<'float32'>;
+/** 2-d max pooling of `[N, C, H, W]` returning `{ values, indices }`: indices (int32) are flat positions in each H*W plane, as `F.max_pool2d(..., return_indices=True)`. */
 export function maxPool2d(input: Tensor, kernelSize: number | readonly number[], opts: MaxPoolOptions & { returnIndices: true }): ValuesIndices<'float32'>;
 export function maxPool2d(input: Tensor, kernelSize: number | readonly number[], opts: MaxPoolOptions & { returnIndices?: boolean } = {}) {
   const [values, indices] = maxPoolNd(2, input, kernelSize, opts, opts.returnIndices ?? false);
@@ -200,6 +201,7 @@ export function adaptiveAvgPool3d(input: Tensor, outputSize: number | readonly (
 
 /** Adaptive max pooling to `outputSize`; with `returnIndices`, `{ values, indices }` (as {@link maxPool2d}). */
 export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts?: { returnIndices?: false }): Tensor<'float32'>;
+/** Adaptive max pooling to `outputSize` returning `{ values, indices }` (int32 flat positions in each H*W plane). */
 export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts: { returnIndices: true }): ValuesIndices<'float32'>;
 export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts: { returnIndices?: boolean } = {}) {
   const [values, indices] = adaptiveNd(2, 0, input, outputSize, opts.returnIndices ?? false);

@@ -21,8 +21,11 @@ export type InterpolateMode = 'nearest' | 'linear' | 'bilinear' | 'bicubic' | 't
 
 /** Options of {@link interpolate}: exactly one of `size` and `scaleFactor`. */
 export interface InterpolateOptions {
+  /** Output spatial size: one number for every spatial dim, or one per dim. */
   size?: number | readonly number[];
+  /** Multiplier of the input's spatial size: one number for every spatial dim, or one per dim. */
   scaleFactor?: number | readonly number[];
+  /** Resampling mode (default 'nearest', as PyTorch); the linear modes need the matching rank. */
   mode?: InterpolateMode;
   /** Align the corner pixels' centers (linear modes only; default false). */
   alignCorners?: boolean;

@@ -34,6 +34,7 @@ export function clamp<D extends DType>(input: Tensor<D>, min?: number | null, ma
 
 /** Options of {@link variance} and {@link std}. */
 export interface VarianceOptions {
+  /** Keep the reduced dims as size 1 (default false), as torch's `keepdim`. */
   keepdim?: boolean;
   /** Subtracted from the count in the divisor (default 1: unbiased, as torch.var). */
   correction?: number;

@@ -6,10 +6,15 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { baseStep, nonNegative, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
 
+/** Options of {@link Adam} and {@link AdamW}, as torch's (all optional in the constructors). */
 export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
   lr: number;
+  /** Decay rates of the first and second moment estimates (default [0.9, 0.999]). */
   betas: [number, number];
+  /** Added to the denominator for stability (default 1e-8). */
   eps: number;
+  /** Weight decay: L2 added to the gradient for Adam (default 0), decoupled for AdamW (default 0.01). */
   weightDecay: number;
 }
 

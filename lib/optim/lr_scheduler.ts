@@ -9,7 +9,13 @@ import type { Optimizer } from './optimizer.js';
 
 type AnyOptimizer = Optimizer<{ lr: number }>;
 
+/**
+ * Base class of the epoch-stepped learning-rate schedulers, as
+ * torch.optim.lr_scheduler.LRScheduler: each `step()` sets every group's lr from its
+ * initial lr (`baseLrs`) and the step count.
+ */
 export abstract class LRScheduler {
+  /** Each group's lr when the scheduler was made. */
   readonly baseLrs: number[];
   /** Steps taken (PyTorch's last_epoch, starting at 0). */
   lastEpoch = 0;

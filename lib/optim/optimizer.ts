@@ -63,7 +63,13 @@ export function nonNegative(value: unknown): boolean {
   return typeof value === 'number' && value >= 0;
 }
 
+/**
+ * Base class of the optimizers, as torch.optim.Optimizer: parameter groups, each with its
+ * options `O` (defaults from the subclass, overridable per group), per-parameter state,
+ * `zeroGrad()`, `step()` and state dicts. Subclasses describe one parameter's fused update.
+ */
 export abstract class Optimizer<O extends { lr: number }> {
+  /** The parameter groups with their options, as torch's `param_groups` (schedulers change `options.lr`). */
   readonly paramGroups: Array<ParamGroup<O>>;
   /** Per-parameter state (momentum buffers, moments, step counts). */
   protected readonly state = new Map<Tensor, Record<string, Tensor | number>>();

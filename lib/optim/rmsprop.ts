@@ -5,17 +5,25 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { baseStep, nonNegative, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
 
+/** Options of {@link RMSprop}, as torch.optim.RMSprop's (all optional in the constructor). */
 export interface RMSpropOptions {
+  /** Learning rate (default 0.01). */
   lr: number;
+  /** Smoothing constant of the squared-gradient average (default 0.99). */
   alpha: number;
+  /** Added to the denominator for stability (default 1e-8). */
   eps: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay: number;
+  /** Momentum factor (default 0). */
   momentum: number;
+  /** Normalise by the gradient's estimated variance rather than its second moment (default false). */
   centered: boolean;
 }
 
 /**
- * RMSprop. The constructor refuses what torch.optim.RMSprop refuses (ArgumentError): lr,
+ * RMSprop, as torch.optim.RMSprop: divides the gradient by a running RMS of its recent
+ * magnitudes. The constructor refuses what torch.optim.RMSprop refuses (ArgumentError): lr,
  * eps, momentum, weightDecay or alpha < 0.
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {

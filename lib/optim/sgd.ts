@@ -6,16 +6,24 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { baseStep, nonNegative, Optimizer, type FusedUpdate, type ParamsArgument } from './optimizer.js';
 
+/** Options of {@link SGD}, as torch.optim.SGD's (every one but `lr` optional in the constructor). */
 export interface SGDOptions {
+  /** Learning rate (required). */
   lr: number;
+  /** Momentum factor (default 0: plain SGD). */
   momentum: number;
+  /** Dampening of the momentum (default 0). */
   dampening: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay: number;
+  /** Nesterov momentum (default false; needs momentum > 0 and zero dampening). */
   nesterov: boolean;
 }
 
 /**
- * SGD. The constructor refuses what torch.optim.SGD refuses (ArgumentError): lr, momentum
+ * Stochastic gradient descent, optionally with momentum, Nesterov momentum and weight
+ * decay, as torch.optim.SGD (the momentum buffer starts as the first gradient).
+ * The constructor refuses what torch.optim.SGD refuses (ArgumentError): lr, momentum
  * or weightDecay < 0, and Nesterov without momentum > 0 and zero dampening.
  */
 export class SGD extends Optimizer<SGDOptions> {

@@ -94,11 +94,19 @@ function options(op: string, opts: TensorOptions | undefined, defaultDType: DTyp
 }
 
 /**
- * Creates a tensor filled with `value` (bool for a boolean value, else float32, unless
- * `dtype` is given). For an integer dtype the value must fit it (ArgumentError otherwise,
- * as PyTorch raises); a fraction is truncated toward zero. At most 2^31 - 1 elements.
+ * Creates a tensor filled with the boolean `value`, bool unless `dtype` is given, as
+ * `torch.full`. For an integer dtype the value must fit it (ArgumentError otherwise, as
+ * PyTorch raises). At most 2^31 - 1 elements.
  */
 export function full<D extends DType = 'bool'>(shape: readonly number[], value: boolean, opts?: TensorOptions<D>): Tensor<D>;
+/**
+ * Creates a tensor filled with the number `value`, float32 unless `dtype` is given, as
+ * `torch.full` (which infers int64 from an integer `value`; pass `dtype: 'int32'` here).
+ *
+ * @example
+ * full([2, 3], 0.5)                      // float32
+ * full([4], 7, { dtype: 'int32', device: 'cuda' })
+ */
 export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, opts?: TensorOptions<D>): Tensor<D>;
 export function full(shape: readonly number[], value: number | boolean, opts?: TensorOptions): Tensor {
   if (typeof value !== 'number' && typeof value !== 'boolean') {
@@ -138,6 +146,15 @@ export function onesLike<D extends DType, E extends DType = D>(like: Tensor<D>, 
  * otherwise: PyTorch wraps int32 ranges past 2^31 - 1, neocog refuses them).
  */
 export function arange<D extends DType = DType>(end: number, opts?: TensorOptions<D>): Tensor<D>;
+/**
+ * Values `start, start + step, ...` below `end` (above it for a negative step; default step
+ * 1), as `torch.arange(start, end, step)`. The dtype is int32 when all arguments are
+ * integers, else float32, unless `dtype` is given.
+ *
+ * @example
+ * arange(2, 10, 3)  // int32 [2, 5, 8]
+ * arange(0, 1, 0.25) // float32 [0, 0.25, 0.5, 0.75]
+ */
 export function arange<D extends DType = DType>(start: number, end: number, step?: number, opts?: TensorOptions<D>): Tensor<D>;
 export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
   const twoArgs = typeof b === 'number';

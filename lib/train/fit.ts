@@ -47,10 +47,15 @@ export interface Callback {
   onEpochEnd?(log: EpochLog, control: { stop(): void; model: Module; optimizer: AnyOptimizer }): void | Promise<void>;
 }
 
+/** Options of {@link fit}: what to train with, for how long, and what to report. */
 export interface FitOptions {
+  /** Number of passes over `train` (an integer >= 1). */
   epochs: number;
+  /** Steps the model's parameters after each training batch. */
   optimizer: AnyOptimizer;
+  /** Training batches `[input, target]`, e.g. a DataLoader; iterated once per epoch. */
   train: BatchSource;
+  /** Batches evaluated (without gradients) after each epoch; adds valLoss/valAccuracy to the log. */
   validation?: BatchSource;
   /** Default: crossEntropy(output, target). */
   loss?: (output: Tensor, target: Tensor) => Tensor;
@@ -58,6 +63,7 @@ export interface FitOptions {
   topk?: number;
   /** Stepped after each epoch (ReduceLROnPlateau with the validation loss, or the training loss). */
   scheduler?: LRScheduler | ReduceLROnPlateau;
+  /** Called after each epoch, in order (earlyStopping, bestCheckpoint, your own). */
   callbacks?: Callback[];
   /** Show progress (default true). */
   progress?: boolean;

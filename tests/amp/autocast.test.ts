@@ -7,6 +7,7 @@ import {
   autocast,
   conv2d,
   crossEntropy,
+  cuda,
   GradScaler,
   isAutocastEnabled,
   linear,
@@ -70,10 +71,36 @@ it('follows awaits, nests per device type, and says whether it is on', async () 
     await Promise.resolve();
     expect(isAutocastEnabled('cpu')).toBe(true);
     expect(isAutocastEnabled('cuda')).toBe(false);
-    autocast(() => expect(isAutocastEnabled('cuda') && isAutocastEnabled('cpu')).toBe(true), { deviceType: 'cuda' });
+    // Nested per device type (CUDA's autocast stays off where there is no CUDA).
+    autocast(() => expect([isAutocastEnabled('cuda'), isAutocastEnabled('cpu')]).toEqual([cuda.isAvailable(), true]), { deviceType: 'cuda' });
     autocast(() => expect(isAutocastEnabled('cpu')).toBe(false), { deviceType: 'cpu', enabled: false });
   }, { deviceType: 'cpu' });
   expect(isAutocastEnabled('cpu')).toBe(false);
+});
+
+it('without a deviceType, autocast and GradScaler serve the available device', () => {
+  const available = cuda.isAvailable() ? 'cuda' : 'cpu';
+  const other = available === 'cuda' ? 'cpu' : 'cuda';
+  autocast(() => {
+    expect(isAutocastEnabled(available)).toBe(true);
+    expect(isAutocastEnabled(other)).toBe(false);
+    expect(isAutocastEnabled()).toBe(true); // its default is autocast's
+  });
+  expect(isAutocastEnabled()).toBe(false);
+  expect(new GradScaler().isEnabled()).toBe(true);
+  expect(new GradScaler().getScale()).toBe(2 ** 16);
+  expect(() => new GradScaler({ device: 'gpu' as never })).toThrow(/GradScaler: expected device 'cuda' or 'cpu', got gpu/);
+});
+
+it.runIf(cpuHasBFloat16Kernels && !cuda.isAvailable())('the README snippet, autocast without options, runs CPU ops in bfloat16', () => {
+  manualSeed(5);
+  const x = randn([4, 32]);
+  const w = randn([8, 32]);
+  const exact = linear(x, w).dataSync();
+  const mixed = autocast(() => linear(x, w)).dataSync();
+  const rounded = linear(x.to('bfloat16').to('float32'), w.to('bfloat16').to('float32')).to('bfloat16').to('float32').dataSync();
+  expect(mixed).not.toEqual(exact);
+  expectClose(mixed, rounded, 1e-6);
 });
 
 it('refuses unknown options and float16 on the CPU', () => {

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { ArgumentError, manualSeed, nn, randn, ShapeError, zeros } from '../../lib/index.js';
+import { ArgumentError, batchNorm, manualSeed, memory, nn, noGrad, randn, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
 
 it('LazyLinear creates its weight from the first input', () => {
   manualSeed(5);
@@ -104,4 +104,89 @@ it('summary tabulates output shapes, parameters and FLOPs, leaving the mode unch
   expect(net.training).toBe(true);
   const rows = nn.summarize(models.simpleCnn({ inChannels: 1 }), [2, 1, 28, 28]);
   expect(rows.find((r) => r.type === 'Linear')!.outputShape).toEqual([2, 128]);
+});
+
+it('BatchNorm runningMean/runningVar/numBatchesTracked are the registered buffers, under PyTorch names', () => {
+  manualSeed(7);
+  const bn = new nn.BatchNorm2d(3);
+  const dict = bn.stateDict();
+  expect([...dict.keys()]).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+  expect(bn.runningMean).toBe(dict.get('running_mean'));
+  expect(bn.runningVar).toBe(dict.get('running_var'));
+  expect(bn.numBatchesTracked).toBe(dict.get('num_batches_tracked'));
+  bn.call(randn([4, 3, 2, 2]).add(5));
+  expect(bn.numBatchesTracked!.item()).toBe(1);
+  expect(Math.min(...Array.from(bn.runningMean!.dataSync()))).toBeGreaterThan(0.3); // 0.1 * ~5
+
+  // Assigning a property replaces the buffer the state dict, to() and eval mode use.
+  bn.runningMean = tensor([1, 2, 3], { dtype: 'float32' });
+  bn.runningVar = tensor([4, 4, 4], { dtype: 'float32' });
+  expect(Array.from(bn.stateDict().get('running_mean')!.dataSync())).toEqual([1, 2, 3]);
+  expect(bn.getBuffer('running_var')).toBe(bn.runningVar);
+  bn.eval();
+  const out = bn.call(tensor([1, 2, 3], { dtype: 'float32' }).reshape([1, 3, 1, 1]));
+  expect(Array.from(out.dataSync()).map((v) => Math.round(v * 1e4) / 1e4)).toEqual([0, 0, 0]);
+
+  const untracked = new nn.BatchNorm1d(2, { trackRunningStats: false });
+  expect([untracked.runningMean, untracked.runningVar, untracked.numBatchesTracked]).toEqual([null, null, null]);
+  expect([...untracked.stateDict().keys()]).toEqual(['weight', 'bias']);
+});
+
+it('typed weight/bias of every parameterised layer are its state-dict entries', () => {
+  const layers: Array<[string, nn.Module & { weight: unknown; bias: unknown }]> = [
+    ['Linear', new nn.Linear(3, 2)],
+    ['Conv1d', new nn.Conv1d(2, 2, 3)],
+    ['Conv2d', new nn.Conv2d(2, 2, 3)],
+    ['Conv3d', new nn.Conv3d(2, 2, 3)],
+    ['ConvTranspose2d', new nn.ConvTranspose2d(2, 2, 3)],
+    ['BatchNorm1d', new nn.BatchNorm1d(2)],
+    ['BatchNorm2d', new nn.BatchNorm2d(2)],
+    ['GroupNorm', new nn.GroupNorm(1, 2)],
+    ['LayerNorm', new nn.LayerNorm([2])],
+  ];
+  for (const [name, layer] of layers) {
+    const dict = layer.stateDict();
+    expect([name, layer.weight === dict.get('weight'), layer.bias === dict.get('bias')]).toEqual([name, true, true]);
+  }
+  const lazy = new nn.LazyLinear(2);
+  lazy.call(randn([1, 5]));
+  expect(lazy.weight).toBe(lazy.stateDict().get('weight'));
+});
+
+it('assigning a layer property keeps the registry in step, and refuses what cannot stand in', () => {
+  const fc = new nn.Linear(3, 2);
+  fc.bias = null;
+  expect([...fc.stateDict().keys()]).toEqual(['weight']);
+  expect(fc.call(zeros([1, 3])).dataSync()).toEqual(new Float32Array([0, 0]));
+  expect(() => {
+    fc.weight = zeros([2, 3]);
+  }).toThrow(/Module: cannot assign a plain tensor of shape \[2, 3\] to parameter 'weight'; expected a tensor made by parameter\(\), or null/);
+  const bn = new nn.BatchNorm2d(2);
+  expect(() => {
+    (bn as unknown as Record<string, unknown>).running_mean = 3;
+  }).toThrow(/cannot assign a value of type number to buffer 'running_mean'; expected a tensor or null/);
+  // The PyTorch-named field and the camelCase accessor name one buffer.
+  const replacement = zeros([2]);
+  (bn as unknown as Record<string, unknown>).running_mean = replacement;
+  expect(bn.runningMean).toBe(replacement);
+  expect(() => bn.getBuffer('running_average')).toThrow(/Module.getBuffer: target 'running_average' is not a registered buffer/);
+  const seq = new nn.Sequential({ bn });
+  expect(seq.getBuffer('bn.running_mean')).toBe(replacement);
+  expect(() => seq.getBuffer('head.running_mean')).toThrow(/names no submodule 'head'/);
+});
+
+it('a training-mode BatchNorm forward leaves behind no more tensors than the functional batchNorm it calls', () => {
+  // (ops/norm.ts's running-statistics update leaves its own temporaries to the GC today;
+  // the layer must add none of its own, e.g. the num_batches_tracked increment.)
+  const bn = new nn.BatchNorm2d(2);
+  const x = randn([2, 2, 3, 3]);
+  const leftBy = (step: () => Tensor) => {
+    noGrad(step).dispose(); // warm-up: anything made once
+    const before = memory('cpu').tensors;
+    for (let i = 0; i < 3; i++) noGrad(step).dispose();
+    return memory('cpu').tensors - before;
+  };
+  const functional = leftBy(() => batchNorm(x, bn.runningMean, bn.runningVar, bn.weight, bn.bias, { training: true, momentum: 0.1, eps: 1e-5 }));
+  expect(leftBy(() => bn.call(x))).toBe(functional);
+  expect(bn.numBatchesTracked!.item()).toBe(4);
 });

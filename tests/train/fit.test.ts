@@ -69,12 +69,12 @@ it('the progress bar prints plain lines off a TTY, with an ETA only when the tot
   const known = new train.ProgressBar('epoch 1', 4, 32, stream);
   for (let step = 1; step <= 4; ++step) known.update(step, 'loss 0.5');
   expect(lines).toHaveLength(4);
-  expect(lines[3]).toMatch(/^epoch 1 4\/4 loss 0\.5 \d+\/s ETA 0s\n$/);
+  expect(lines[3]).toMatch(/^epoch 1 4\/4 loss 0\.5 [\d.]+ img\/s ETA 0s\n$/);
   lines.length = 0;
   const unknown = new train.ProgressBar('stream', Number.NaN, 1, stream);
   for (let step = 1; step <= 200; ++step) unknown.update(step);
   expect(lines).toHaveLength(2);
-  expect(lines[1]).toMatch(/^stream 200 \d+\/s\n$/);
+  expect(lines[1]).toMatch(/^stream 200 [\d.]+ batch\/s\n$/);
 });
 
 it('the event loop keeps turning during fit: a 10 ms interval keeps firing', async () => {

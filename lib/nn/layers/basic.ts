@@ -18,7 +18,9 @@ import { resetLinearLike } from './conv.js';
 
 /** Fully connected layer `y = x W^T + b`, weight `[out, in]`. */
 export class Linear extends Module {
+  /** Weight `[outFeatures, inFeatures]` (parameter `weight`). */
   weight: Tensor<'float32'>;
+  /** Bias `[outFeatures]` (parameter `bias`), null with `bias: false`. */
   bias: Tensor<'float32'> | null;
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
@@ -41,7 +43,9 @@ export class Linear extends Module {
 
 /** A Linear layer whose inFeatures is taken from the first input, as torch.nn.LazyLinear. */
 export class LazyLinear extends Module {
+  /** Weight `[outFeatures, inFeatures]`, null until the first forward. */
   weight: Tensor<'float32'> | null = null;
+  /** Bias `[outFeatures]`, null until the first forward or with `bias: false`. */
   bias: Tensor<'float32'> | null = null;
 
   constructor(readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
@@ -133,12 +137,13 @@ export class Upsample extends Module {
   }
 }
 
-/** Activation layers wrapping the functional ops. */
+/** `max(x, 0)`, as torch.nn.ReLU (the functional op is {@link relu}). */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
   }
 }
+/** `x` where positive, `negativeSlope * x` elsewhere (default 0.01), as torch.nn.LeakyReLU. */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
@@ -147,6 +152,7 @@ export class LeakyReLU extends Module {
     return leakyRelu(x, this.negativeSlope);
   }
 }
+/** `x` where positive, `alpha * (exp(x) - 1)` elsewhere (default alpha 1), as torch.nn.ELU. */
 export class ELU extends Module {
   constructor(readonly alpha = 1) {
     super();
@@ -155,31 +161,37 @@ export class ELU extends Module {
     return elu(x, this.alpha);
   }
 }
+/** Gaussian error linear unit, exact (erf) form, as torch.nn.GELU's default. */
 export class GELU extends Module {
   forward(x: Tensor): Tensor {
     return gelu(x);
   }
 }
+/** `x * sigmoid(x)` (swish), as torch.nn.SiLU. */
 export class SiLU extends Module {
   forward(x: Tensor): Tensor {
     return silu(x);
   }
 }
+/** `1 / (1 + exp(-x))`, as torch.nn.Sigmoid. */
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
 }
+/** Hyperbolic tangent, as torch.nn.Tanh. */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
     return tanh(x);
   }
 }
+/** `x * relu6(x + 3) / 6`, as torch.nn.Hardswish (MobileNetV3). */
 export class Hardswish extends Module {
   forward(x: Tensor): Tensor {
     return hardswish(x);
   }
 }
+/** Softmax along `dim` (required, as PyTorch recommends), as torch.nn.Softmax. */
 export class Softmax extends Module {
   constructor(readonly dim: number) {
     super();
@@ -189,6 +201,7 @@ export class Softmax extends Module {
     return softmax(x, this.dim);
   }
 }
+/** Log of the softmax along `dim`, computed stably, as torch.nn.LogSoftmax. */
 export class LogSoftmax extends Module {
   constructor(readonly dim: number) {
     super();

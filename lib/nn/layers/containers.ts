@@ -1,12 +1,14 @@
 /**
  * Containers, as torch.nn: Sequential (positional or named entries), ModuleList, ModuleDict.
+ * Sequential chains one-tensor modules; ModuleList and ModuleDict hold modules of any
+ * signature and are typed by what they hold (`ModuleList<Conv2d>` yields Conv2d).
  * @module
  */
 import { ArgumentError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Module } from '../module.js';
+import { Module, type AnyModule } from '../module.js';
 
-/** Runs its children in order; names are '0', '1', ... or the keys given. */
+/** Runs its children in order, each on the previous one's output; names are '0', '1', ... or the keys given. */
 export class Sequential extends Module {
   constructor(...layers: Module[] | [Record<string, Module>]) {
     super();
@@ -20,8 +22,8 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     let out = x;
-    for (const layer of this.children()) {
-      const next = (layer as Module & { call(x: Tensor): Tensor }).call(out);
+    for (const layer of this.layers()) {
+      const next = layer.call(out);
       // Intermediate activations are only needed by the graph (which holds its own references).
       if (out !== x && next !== out) out.dispose();
       out = next;
@@ -29,57 +31,93 @@ export class Sequential extends Module {
     return out === x ? x.reshape(x.shape) : out;
   }
 
-  /** The i-th layer. */
+  /** The i-th layer (negative counts from the end). */
   at(index: number): Module {
-    const layer = [...this.children()][index < 0 ? [...this.children()].length + index : index];
+    const layers = this.layers();
+    const layer = layers[index < 0 ? layers.length + index : index];
     if (!layer) throw new ArgumentError(`Sequential: no layer at index ${index}`);
     return layer;
   }
 
+  /** Number of layers. */
   get length(): number {
-    return [...this.children()].length;
+    return this.layers().length;
+  }
+
+  /** The children, which the constructor and registerModule callers made one-tensor modules. */
+  private layers(): Module[] {
+    return [...this.children()] as Module[];
   }
 }
 
-/** A list of modules registered as children '0', '1', ... */
-export class ModuleList extends Module {
-  constructor(modules: Module[] = []) {
+/**
+ * A list of modules registered as children '0', '1', ..., as torch.nn.ModuleList. It has no
+ * forward of its own: iterate over it. `M` is the element type (default one-tensor modules).
+ */
+export class ModuleList<M extends AnyModule = Module> extends Module<never, never> {
+  constructor(modules: readonly M[] = []) {
     super();
     modules.forEach((m) => this.push(m));
   }
-  push(module: Module): void {
+
+  /** Appends `module` under the next index. */
+  push(module: M): void {
     this.registerModule(String([...this.children()].length), module);
   }
-  at(index: number): Module {
-    const list = [...this.children()];
+
+  /** The i-th module (negative counts from the end). */
+  at(index: number): M {
+    const list = [...this];
     const module = list[index < 0 ? list.length + index : index];
     if (!module) throw new ArgumentError(`ModuleList: no module at index ${index}`);
     return module;
   }
+
+  /** Number of modules. */
   get length(): number {
     return [...this.children()].length;
   }
-  [Symbol.iterator](): Iterator<Module> {
-    return this.children();
+
+  /** The modules in index order. */
+  *[Symbol.iterator](): Iterator<M> {
+    // Only push() and the constructor register children, so every child is an M.
+    for (const child of this.children()) yield child as M;
   }
-  forward(): Tensor {
+
+  /** Throws: a ModuleList is iterated, not called. */
+  forward(): never {
     throw new ArgumentError('ModuleList has no forward: iterate over its modules');
   }
 }
 
-/** Modules by name. */
-export class ModuleDict extends Module {
-  constructor(modules: Record<string, Module> = {}) {
+/**
+ * Modules by name, as torch.nn.ModuleDict. It has no forward of its own: pick a module by
+ * name. `M` is the value type (default one-tensor modules).
+ */
+export class ModuleDict<M extends AnyModule = Module> extends Module<never, never> {
+  constructor(modules: Readonly<Record<string, M>> = {}) {
     super();
     for (const [name, m] of Object.entries(modules)) this.registerModule(name, m);
   }
-  get(name: string): Module | undefined {
-    return new Map(this.namedChildren()).get(name);
+
+  /** The module named `name`, or undefined. */
+  get(name: string): M | undefined {
+    // Only set() and the constructor register children, so every child is an M.
+    return new Map(this.namedChildren()).get(name) as M | undefined;
   }
-  set(name: string, module: Module): void {
+
+  /** Adds or replaces the module named `name`. */
+  set(name: string, module: M): void {
     this.registerModule(name, module);
   }
-  forward(): Tensor {
+
+  /** The names, in insertion order. */
+  keys(): string[] {
+    return [...this.namedChildren()].map(([name]) => name);
+  }
+
+  /** Throws: a ModuleDict is indexed by name, not called. */
+  forward(): never {
     throw new ArgumentError('ModuleDict has no forward: pick a module by name');
   }
 }

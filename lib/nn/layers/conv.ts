@@ -65,8 +65,11 @@ export function resetLinearLike(weight: Tensor, bias: Tensor | null, fanIn = fan
 }
 
 abstract class ConvNd extends Module {
+  /** Weight `[outChannels, inChannels / groups, ...kernelSize]` (parameter `weight`). */
   readonly weight: Tensor<'float32'>;
+  /** Bias `[outChannels]` (parameter `bias`), null with `bias: false`. */
   readonly bias: Tensor<'float32'> | null;
+  /** Kernel size per spatial dim. */
   readonly kernelSize: number[];
 
   constructor(
@@ -130,8 +133,11 @@ export class Conv3d extends ConvNd {
 
 /** 2-d transposed convolution layer; weight `[in, out / groups, kH, kW]`. */
 export class ConvTranspose2d extends Module {
+  /** Weight `[inChannels, outChannels / groups, kH, kW]` (parameter `weight`). */
   readonly weight: Tensor<'float32'>;
+  /** Bias `[outChannels]` (parameter `bias`), null with `bias: false`. */
   readonly bias: Tensor<'float32'> | null;
+  /** Kernel size `[kH, kW]`. */
   readonly kernelSize: number[];
 
   constructor(

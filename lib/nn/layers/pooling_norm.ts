@@ -24,6 +24,10 @@ function checkPoolLayer(layer: string, kernelSize: number | readonly number[], o
   intTuple(layer, 'dilation', options.dilation, 2, 1, 1);
 }
 
+/**
+ * 2-d max pooling over `[N, C, H, W]`, as torch.nn.MaxPool2d; options (stride defaults to
+ * the kernel size, padding 0, dilation 1, ceilMode false) as {@link maxPool2d}.
+ */
 export class MaxPool2d extends Module {
   constructor(readonly kernelSize: number | readonly number[], readonly options: MaxPoolOptions = {}) {
     super();
@@ -37,6 +41,10 @@ export class MaxPool2d extends Module {
   }
 }
 
+/**
+ * 2-d average pooling over `[N, C, H, W]`, as torch.nn.AvgPool2d; options (stride defaults
+ * to the kernel size, padding 0, ceilMode false, countIncludePad true) as {@link avgPool2d}.
+ */
 export class AvgPool2d extends Module {
   constructor(readonly kernelSize: number | readonly number[], readonly options: AvgPoolOptions = {}) {
     super();
@@ -47,6 +55,10 @@ export class AvgPool2d extends Module {
   }
 }
 
+/**
+ * Average pooling to a fixed output size `[outH, outW]` (one number for both; null keeps
+ * the input's size), as torch.nn.AdaptiveAvgPool2d — `new AdaptiveAvgPool2d(1)` is global pooling.
+ */
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: number | readonly (number | null)[]) {
     super();
@@ -61,7 +73,12 @@ export class AdaptiveAvgPool2d extends Module {
   }
 }
 
-export class MaxUnpool2d extends Module {
+/**
+ * The partial inverse of MaxPool2d, as torch.nn.MaxUnpool2d: `call(x, indices)` scatters
+ * each value to the position its index (from a max pool's indices) names, zeros elsewhere.
+ * Stride defaults to the kernel size, padding to 0.
+ */
+export class MaxUnpool2d extends Module<[x: Tensor, indices: Tensor]> {
   constructor(readonly kernelSize: number | readonly number[], readonly options: { stride?: number; padding?: number } = {}) {
     super();
     checkPoolLayer('MaxUnpool2d', kernelSize, options);
@@ -73,7 +90,9 @@ export class MaxUnpool2d extends Module {
 
 /** Options of the batch-norm layers. */
 export interface BatchNormLayerOptions {
+  /** Added to the variance for stability (default 1e-5). */
   eps?: number;
+  /** Weight of the new batch in the running statistics (default 0.1, as PyTorch). */
   momentum?: number;
   /** Learn weight and bias (default true). */
   affine?: boolean;
@@ -82,11 +101,10 @@ export interface BatchNormLayerOptions {
 }
 
 class BatchNormNd extends Module {
+  /** Scale `[numFeatures]` (parameter `weight`, initially 1), null with `affine: false`. */
   weight: Tensor<'float32'> | null;
+  /** Shift `[numFeatures]` (parameter `bias`, initially 0), null with `affine: false`. */
   bias: Tensor<'float32'> | null;
-  declare runningMean: Tensor | null;
-  declare runningVar: Tensor | null;
-  declare numBatchesTracked: Tensor | null;
 
   constructor(readonly numFeatures: number, readonly options: BatchNormLayerOptions = {}) {
     super();
@@ -94,18 +112,49 @@ class BatchNormNd extends Module {
     this.weight = affine ? parameter(ones([numFeatures])) : null;
     this.bias = affine ? parameter(zeros([numFeatures])) : null;
     const track = options.trackRunningStats ?? true;
-    // PyTorch's state-dict names: running_mean, running_var, num_batches_tracked.
+    // PyTorch's state-dict names, so torchvision checkpoints load; the camelCase accessors
+    // below read and replace these same buffers.
     this.registerBuffer('running_mean', track ? zeros([numFeatures]) : null);
     this.registerBuffer('running_var', track ? ones([numFeatures]) : null);
     this.registerBuffer('num_batches_tracked', track ? full([], 0, { dtype: 'int32' }) : null);
   }
 
+  /** The running mean `[numFeatures]` (buffer `running_mean`), null without trackRunningStats. */
+  get runningMean(): Tensor | null {
+    return this.getBuffer('running_mean');
+  }
+  set runningMean(value: Tensor | null) {
+    this.registerBuffer('running_mean', value);
+  }
+
+  /** The running (unbiased) variance `[numFeatures]` (buffer `running_var`), null without trackRunningStats. */
+  get runningVar(): Tensor | null {
+    return this.getBuffer('running_var');
+  }
+  set runningVar(value: Tensor | null) {
+    this.registerBuffer('running_var', value);
+  }
+
+  /** Training batches seen, an int32 scalar (buffer `num_batches_tracked`), null without trackRunningStats. */
+  get numBatchesTracked(): Tensor | null {
+    return this.getBuffer('num_batches_tracked');
+  }
+  set numBatchesTracked(value: Tensor | null) {
+    this.registerBuffer('num_batches_tracked', value);
+  }
+
   forward(x: Tensor): Tensor {
-    const buffers = this as unknown as Record<string, Tensor | null>;
-    const useBatchStats = this.training || buffers.running_mean === null;
-    const tracked = buffers.num_batches_tracked;
-    if (this.training && tracked) noGrad(() => copyInto(tracked, tracked.add(1)));
-    return batchNorm(x, buffers.running_mean ?? null, buffers.running_var ?? null, this.weight, this.bias, {
+    const runningMean = this.runningMean;
+    const useBatchStats = this.training || runningMean === null;
+    const tracked = this.numBatchesTracked;
+    if (this.training && tracked) {
+      noGrad(() => {
+        const next = tracked.add(1);
+        copyInto(tracked, next);
+        next.dispose();
+      });
+    }
+    return batchNorm(x, runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats,
       momentum: this.options.momentum ?? 0.1,
       eps: this.options.eps ?? 1e-5,
@@ -122,8 +171,15 @@ export class BatchNorm1d extends BatchNormNd {}
 /** Batch norm over `[N, C, H, W]`. */
 export class BatchNorm2d extends BatchNormNd {}
 
+/**
+ * Group normalization over `[N, C, ...]`, as torch.nn.GroupNorm: channels split into
+ * `numGroups` groups normalised per sample, then a per-channel affine (weight 1, bias 0
+ * initially). Options: eps (default 1e-5), affine (default true).
+ */
 export class GroupNorm extends Module {
+  /** Scale `[numChannels]` (parameter `weight`, initially 1), null with `affine: false`. */
   weight: Tensor<'float32'> | null;
+  /** Shift `[numChannels]` (parameter `bias`, initially 0), null with `affine: false`. */
   bias: Tensor<'float32'> | null;
   constructor(readonly numGroups: number, readonly numChannels: number, readonly options: { eps?: number; affine?: boolean } = {}) {
     super();
@@ -139,9 +195,17 @@ export class GroupNorm extends Module {
   }
 }
 
+/**
+ * Layer normalization over the trailing `normalizedShape` dims, as torch.nn.LayerNorm, with
+ * an elementwise affine of that shape (weight 1, bias 0 initially). Options: eps (default
+ * 1e-5), elementwiseAffine (default true).
+ */
 export class LayerNorm extends Module {
+  /** Scale of shape `normalizedShape` (parameter `weight`, initially 1), null with `elementwiseAffine: false`. */
   weight: Tensor<'float32'> | null;
+  /** Shift of shape `normalizedShape` (parameter `bias`, initially 0), null with `elementwiseAffine: false`. */
   bias: Tensor<'float32'> | null;
+  /** The trailing dims normalised over. */
   readonly normalizedShape: number[];
   constructor(normalizedShape: number | readonly number[], readonly options: { eps?: number; elementwiseAffine?: boolean } = {}) {
     super();
