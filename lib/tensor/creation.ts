@@ -298,7 +298,9 @@ export interface TypedArrayTensorOptions<D extends DType = DType> extends Tensor
  * const image = tensor(new Float32Array(784), { shape: [1, 28, 28] });
  */
 export function tensor<A extends TensorData>(data: A, opts?: TypedArrayTensorOptions<never>): Tensor<DTypeOfArray<A>>;
+/** A tensor holding a typed array's values, converted to `opts.dtype` (see the first overload). */
 export function tensor<D extends DType = DType>(data: TensorData, opts?: TypedArrayTensorOptions<D>): Tensor<D>;
+/** A tensor from nested arrays of numbers or booleans, its shape theirs (see the first overload). */
 export function tensor<D extends DType = DType>(data: NestedArray, opts?: TensorOptions<D>): Tensor<D>;
 export function tensor<D extends DType = DType>(data: NestedArray | TensorData, opts?: TypedArrayTensorOptions<D>): Tensor<D> {
   if (ArrayBuffer.isView(data)) {
