@@ -13,7 +13,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 
 import { ArgumentError, FormatError } from '../errors.js';
 import { fromBytes } from '../tensor/creation.js';
@@ -21,7 +21,7 @@ import { dtypeSize, type DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic_write.js';
 import { hasLoneSurrogate, parseStrictJson, type JsonValue } from './strict_json.js';
-import { chunksOf, snapshotOnCpu, uploadInChunks } from './transfer.js';
+import { chunksOf, FileWindow, readAt, snapshotOnCpu, uploadInChunks, type ByteSource } from './transfer.js';
 
 /** Bytes per element of every dtype the reference defines, for its size checks. */
 const FILE_DTYPE_BYTES: Readonly<Record<string, number>> = {
@@ -69,17 +69,27 @@ function show(value: JsonValue | undefined): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/** Reads and checks the header of `bytes` (a whole file) without creating anything. */
-function readLayout(bytes: Uint8Array, op: string, source: string): Layout {
+/** The header length a file's first 8 bytes declare, if it is one worth reading. */
+function declaredHeaderLength(head: Uint8Array, fileLength: number): number | null {
+  if (head.length < 8) return null;
+  const declared = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  return declared <= BigInt(Math.min(MAX_HEADER_BYTES, fileLength - 8)) ? Number(declared) : null;
+}
+
+/**
+ * Reads and checks the header of a file of `fileLength` bytes without creating anything;
+ * `head` holds the file's first bytes, at least through the header when it fits the file.
+ */
+function readLayout(head: Uint8Array, fileLength: number, op: string, source: string): Layout {
   const fail = (why: string): never => {
     throw new FormatError(`${op}: ${source} ${why}`);
   };
-  if (bytes.length < 8) fail(`is truncated: ${bytes.length} bytes, the header length alone takes 8`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const declared = view.getBigUint64(0, true);
+  if (fileLength < 8) fail(`is truncated: ${fileLength} bytes, the header length alone takes 8`);
+  const declared = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
   if (declared > BigInt(MAX_HEADER_BYTES)) fail(`declares a header of ${declared} bytes, more than the format's limit of ${MAX_HEADER_BYTES}`);
   const headerLength = Number(declared);
-  if (headerLength > bytes.length - 8) fail(`is truncated: its header claims ${headerLength} bytes, ${bytes.length - 8} follow`);
+  if (headerLength > fileLength - 8) fail(`is truncated: its header claims ${headerLength} bytes, ${fileLength - 8} follow`);
+  const bytes = head;
   let text: string;
   try {
     // fatal: bad bytes are an error, not U+FFFD; ignoreBOM: a BOM stays in the text (and is invalid JSON), as in the reference.
@@ -112,7 +122,7 @@ function readLayout(bytes: Uint8Array, op: string, source: string): Layout {
 
   // As the reference: ordered by offsets, the ranges must tile [0, data length) exactly.
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = fileLength - dataStart;
   const ordered = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
   for (const entry of ordered) {
@@ -160,8 +170,8 @@ function readEntry(name: string, value: JsonValue, fail: (why: string) => never)
 }
 
 /** int64 values as int32, or a FormatError naming the tensor when one does not fit. */
-function narrowInt64(bytes: Uint8Array, start: number, entry: Entry, fail: (why: string) => never): Int32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + start, entry.end - entry.begin);
+function narrowInt64(raw: Uint8Array, entry: Entry, fail: (why: string) => never): Int32Array {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const narrow = new Int32Array(view.byteLength / 8);
   for (let i = 0; i < narrow.length; ++i) {
     const low = view.getInt32(8 * i, true);
@@ -180,20 +190,21 @@ interface Prepared {
 
 /** Validates everything that can fail on the file's content; creates nothing. */
 function prepare(bytes: Uint8Array, op: string, source: string): Prepared {
-  const layout = readLayout(bytes, op, source);
+  const layout = readLayout(bytes, bytes.length, op, source);
   const fail = (why: string): never => {
     throw new FormatError(`${op}: ${source} ${why}`);
   };
   // Narrowing int64 is the one check that reads the data: done here, before anything exists.
   const raws = layout.entries.map((e) => {
     const start = layout.dataStart + e.begin;
-    return e.fileDtype === 'I64' ? new Uint8Array(narrowInt64(bytes, start, e, fail).buffer) : bytes.subarray(start, layout.dataStart + e.end);
+    const raw = bytes.subarray(start, layout.dataStart + e.end);
+    return e.fileDtype === 'I64' ? new Uint8Array(narrowInt64(raw, e, fail).buffer) : raw;
   });
   return { layout, raws };
 }
 
 /** A tensor from bytes whose dtype is held as is, or as 0/1 booleans when the file says BOOL. */
-async function create(entry: Entry, upload: (dtype: DType) => Tensor | Promise<Tensor>): Promise<Tensor> {
+async function create(entry: Entry, upload: (dtype: DType) => Promise<Tensor>): Promise<Tensor> {
   if (entry.fileDtype !== 'BOOL') return upload(FROM_FILE[entry.fileDtype]!);
   // Through uint8, so that any non-zero byte reads as true.
   const bytesTensor = await upload('uint8');
@@ -227,17 +238,40 @@ function createSync(op: string, { layout, raws }: Prepared): Map<string, Tensor>
   return tensors;
 }
 
-async function createAsync(op: string, { layout, raws }: Prepared): Promise<Map<string, Tensor>> {
-  const tensors = new Map<string, Tensor>();
+/**
+ * Reads a file's tensors a chunk at a time, in file order, after validating the header and
+ * narrowing every int64 tensor; on any failure none is left allocated.
+ */
+async function loadFromFile(op: string, path: string): Promise<SafetensorsContent> {
+  const fail = (why: string): never => {
+    throw new FormatError(`${op}: ${path} ${why}`);
+  };
+  const handle = await open(path, 'r');
   try {
-    for (const [i, entry] of layout.entries.entries()) {
-      tensors.set(entry.name, await create(entry, (dtype) => uploadInChunks(op, raws[i]!, entry.shape, dtype)));
+    const { size } = await handle.stat();
+    const first = await readAt(handle, 0, Math.min(8, size));
+    const headerLength = declaredHeaderLength(first, size);
+    const layout = readLayout(headerLength === null ? first : await readAt(handle, 0, 8 + headerLength), size, op, path);
+    const window = new FileWindow(handle, layout.dataStart, size - layout.dataStart, () => fail('changed while it was read (it is shorter now)'));
+    const ordered = [...layout.entries].sort((a, b) => a.begin - b.begin);
+    const narrowed = new Map<Entry, Uint8Array>();
+    for (const e of ordered) if (e.fileDtype === 'I64') narrowed.set(e, new Uint8Array(narrowInt64(await window.bytes(e.begin, e.end), e, fail).buffer));
+    const created = new Map<Entry, Tensor>();
+    try {
+      for (const e of ordered) {
+        const narrow = narrowed.get(e);
+        const source: ByteSource = narrow ? (begin, end) => narrow.subarray(begin, end) : (begin, end) => window.bytes(e.begin + begin, e.begin + end);
+        created.set(e, await create(e, (dtype) => uploadInChunks(op, narrow?.length ?? e.end - e.begin, source, e.shape, dtype)));
+      }
+    } catch (error) {
+      for (const t of created.values()) t.dispose();
+      throw error;
     }
-  } catch (error) {
-    for (const t of tensors.values()) t.dispose();
-    throw error;
+    // In header order, as the sync readers give them.
+    return { tensors: new Map(layout.entries.map((e) => [e.name, created.get(e)!])), metadata: layout.metadata };
+  } finally {
+    await handle.close();
   }
-  return tensors;
 }
 
 function decodeSync(bytes: Uint8Array, op: string, source: string): SafetensorsContent {
@@ -256,13 +290,13 @@ export function parseSafetensors(bytes: Uint8Array, source = 'buffer'): Safetens
 }
 
 /**
- * Reads a safetensors file without blocking the event loop.
+ * Reads a safetensors file without blocking the event loop: the file is read and the
+ * tensors are filled a few megabytes at a time, after the whole header is validated.
  * @example const { tensors, metadata } = await io.loadSafetensors('model.safetensors');
  * @throws FormatError (and nothing loaded) if it is truncated or malformed
  */
 export async function loadSafetensors(path: string): Promise<SafetensorsContent> {
-  const prepared = prepare(await readFile(path), 'loadSafetensors', path);
-  return { tensors: await createAsync('loadSafetensors', prepared), metadata: prepared.layout.metadata };
+  return loadFromFile('loadSafetensors', path);
 }
 
 /** Blocking form of {@link loadSafetensors}. */

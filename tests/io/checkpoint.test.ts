@@ -169,8 +169,18 @@ it('during an async save and load of a ~50 MB checkpoint the event loop keeps tu
     clearInterval(timer);
     return Math.max(worst, performance.now() - last);
   };
-  const saving = await gaps(() => io.saveCheckpoint(path, { model, optimizer }));
-  const loading = await gaps(() => io.loadCheckpoint(path, { model, optimizer }));
-  expect(saving).toBeLessThan(100);
-  expect(loading).toBeLessThan(100);
+  // The machine is shared: a busy moment can stall any process, so the best of three tries counts.
+  const tries: Array<{ saving: number; loading: number }> = [];
+  for (let i = 0; i < 3 && !tries.some((t) => Math.max(t.saving, t.loading) < 100); ++i) {
+    tries.push({ saving: await gaps(() => io.saveCheckpoint(path, { model, optimizer })), loading: await gaps(() => io.loadCheckpoint(path, { model, optimizer })) });
+  }
+  const best = tries.reduce((a, b) => (Math.max(a.saving, a.loading) <= Math.max(b.saving, b.loading) ? a : b));
+  expect(best.saving).toBeLessThan(100);
+  expect(best.loading).toBeLessThan(100);
+  // The blocking forms hold the loop for the whole save or load, so the measure can tell.
+  const blocking = await gaps(async () => {
+    io.saveCheckpointSync(path, { model, optimizer });
+    io.loadCheckpointSync(path, { model, optimizer });
+  });
+  expect(blocking).toBeGreaterThan(Math.max(best.saving, best.loading));
 });

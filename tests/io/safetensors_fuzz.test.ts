@@ -3,6 +3,10 @@
 // gapped or shifted, huge shapes, wrong dtypes, duplicate keys, invalid UTF-8). Each must
 // either be rejected with FormatError, leaving no tensor behind, or load exactly what a
 // straightforward reference decoder, written here from the format's rules, says it holds.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { expect, it } from 'vitest';
 
 import { FormatError, io, memory, tensor, zeros, type Tensor } from '../../lib/index.js';
@@ -252,31 +256,54 @@ function same(loaded: Map<string, Tensor>, expected: Decoded['tensors']): void {
   }
 }
 
-it('every mutant of a valid file is a FormatError or loads exactly what the reference decoder reads', () => {
+/** One mutant through a reader: its tensors and metadata, or the FormatError; anything else fails the test. */
+function outcome(i: number, mutant: Buffer, read: () => ReturnType<typeof io.parseSafetensors>): ReturnType<typeof io.parseSafetensors> | FormatError {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof FormatError)) throw new Error(`mutant ${i} (${mutant.toString('base64')}) threw ${String(error)}`);
+    return error;
+  }
+}
+
+function check(i: number, mutant: Buffer, result: ReturnType<typeof io.parseSafetensors> | FormatError, expected: Decoded | null, liveBefore: number): boolean {
+  if (result instanceof FormatError) {
+    expect(expected, `mutant ${i} was rejected (${result.message}) but the reference reads it: ${mutant.toString('base64')}`).toBeNull();
+    expect(memory('cpu').tensors).toBe(liveBefore); // nothing left behind
+    return false;
+  }
+  expect(expected, `mutant ${i} loaded but the reference rejects it: ${mutant.toString('base64')}`).not.toBeNull();
+  same(result.tensors, expected!.tensors);
+  expect(result.metadata).toEqual(expected!.metadata);
+  for (const t of result.tensors.values()) t.dispose();
+  return true;
+}
+
+it('every mutant of a valid file is a FormatError or loads exactly what the reference decoder reads', async () => {
   const random = generator(20261129);
   const valid = bases();
   const counts = { accepted: 0, rejected: 0 };
   const liveBefore = memory('cpu').tensors;
+  const path = join(mkdtempSync(join(tmpdir(), 'neocog-fuzz-')), 'mutant.safetensors');
   for (const base of valid) expect(reference(base)).not.toBeNull();
   for (let i = 0; i < 4000; ++i) {
     const base = valid[i % valid.length]!;
     const mutant = mutate(base, random);
     const expected = reference(mutant);
-    let loaded: ReturnType<typeof io.parseSafetensors> | undefined;
-    try {
-      loaded = io.parseSafetensors(mutant, `mutant ${i}`);
-    } catch (error) {
-      if (!(error instanceof FormatError)) throw new Error(`mutant ${i} (${mutant.toString('base64')}) threw ${String(error)}`);
-      expect(expected, `mutant ${i} was rejected (${error.message}) but the reference reads it: ${mutant.toString('base64')}`).toBeNull();
-      expect(memory('cpu').tensors).toBe(liveBefore); // nothing left behind
-      ++counts.rejected;
-      continue;
+    const accepted = check(i, mutant, outcome(i, mutant, () => io.parseSafetensors(mutant, `mutant ${i}`)), expected, liveBefore);
+    ++counts[accepted ? 'accepted' : 'rejected'];
+    if (i % 8 === 0) {
+      // The async reader takes another path (the file read in windows): it must agree.
+      writeFileSync(path, mutant);
+      let result: ReturnType<typeof io.parseSafetensors> | FormatError;
+      try {
+        result = await io.loadSafetensors(path);
+      } catch (error) {
+        if (!(error instanceof FormatError)) throw new Error(`mutant ${i} (${mutant.toString('base64')}) threw ${String(error)} from loadSafetensors`);
+        result = error;
+      }
+      expect(check(i, mutant, result, expected, liveBefore)).toBe(accepted);
     }
-    expect(expected, `mutant ${i} loaded but the reference rejects it: ${mutant.toString('base64')}`).not.toBeNull();
-    same(loaded.tensors, expected!.tensors);
-    expect(loaded.metadata).toEqual(expected!.metadata);
-    for (const t of loaded.tensors.values()) t.dispose();
-    ++counts.accepted;
   }
   // Both outcomes are exercised in quantity, so neither branch is vacuous.
   expect(counts.accepted).toBeGreaterThan(200);
