@@ -89,11 +89,10 @@ function readLayout(head: Uint8Array, fileLength: number, op: string, source: st
   if (declared > BigInt(MAX_HEADER_BYTES)) fail(`declares a header of ${declared} bytes, more than the format's limit of ${MAX_HEADER_BYTES}`);
   const headerLength = Number(declared);
   if (headerLength > fileLength - 8) fail(`is truncated: its header claims ${headerLength} bytes, ${fileLength - 8} follow`);
-  const bytes = head;
   let text: string;
   try {
     // fatal: bad bytes are an error, not U+FFFD; ignoreBOM: a BOM stays in the text (and is invalid JSON), as in the reference.
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerLength));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(head.subarray(8, 8 + headerLength));
   } catch {
     return fail('has a header that is not valid UTF-8');
   }
@@ -109,6 +108,7 @@ function readLayout(head: Uint8Array, fileLength: number, op: string, source: st
   const entries: Entry[] = [];
   for (const [name, value] of header) {
     if (name === METADATA_KEY) {
+      if (value === null) continue; // the reference reads null as no metadata (serde's Option)
       if (!(value instanceof Map)) fail(`has ${METADATA_KEY} that is ${kindOf(value)}, expected an object of strings`);
       for (const [key, text] of value as Map<string, JsonValue>) {
         if (typeof text !== 'string') fail(`has ${METADATA_KEY}.${key} that is ${show(text)}, expected a string`);

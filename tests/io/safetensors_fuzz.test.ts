@@ -81,6 +81,7 @@ function reference(bytes: Buffer): Decoded | null {
   const plans: Array<{ name: string; dtype: string; shape: number[]; begin: number; end: number }> = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (entry === null) continue; // null is no metadata, as serde's Option reads it
       if (!isObject(entry) || !Object.values(entry).every((v) => typeof v === 'string')) return null;
       Object.assign(metadata, entry);
       continue;
