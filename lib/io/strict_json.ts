@@ -64,8 +64,12 @@ export function parseStrictJson(text: string): JsonValue {
       for (;;) {
         skipWhitespace();
         if (text[at] !== '"') fail('expected a key');
+        const keyAt = at;
         const key = readString();
-        if (object.has(key)) fail(`duplicate key ${JSON.stringify(key)}`);
+        if (object.has(key)) {
+          at = keyAt; // point at the repeated key, not past it
+          fail(`duplicate key ${JSON.stringify(key)}`);
+        }
         skipWhitespace();
         if (text[at++] !== ':') fail('expected ":"');
         object.set(key, readValue(depth + 1));
