@@ -102,7 +102,7 @@ for (let epoch = 1; epoch <= epochs; ++epoch) {
 }
 
 mkdirSync(args.out, { recursive: true });
-io.saveCheckpoint(join(args.out, 'model.safetensors'), { model, optimizer, extra: { model: args.model, epochs, history } });
+await io.saveCheckpoint(join(args.out, 'model.safetensors'), { model, optimizer, extra: { model: args.model, epochs, history } });
 writeFileSync(join(args.out, 'history.json'), `${JSON.stringify(history, null, 2)}\n`);
 viz.plotLines(join(args.out, 'curve.png'), [
   { name: 'train loss', values: history.map((h) => h.loss), color: [214, 39, 40] },

@@ -49,6 +49,11 @@ export class ArgumentError extends NeocogError {
   override name = 'ArgumentError';
 }
 
+/** A name that should be there is missing, or one that should not is present (state-dict keys). */
+export class KeyError extends NeocogError {
+  override name = 'KeyError';
+}
+
 const byKind: Record<string, new (message: string) => NeocogError> = {
   ShapeError,
   DTypeError,

@@ -10,6 +10,7 @@ export {
   DTypeError,
   FormatError,
   IndexError,
+  KeyError,
   NeocogError,
   OutOfMemoryError,
   ShapeError,

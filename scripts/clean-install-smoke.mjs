@@ -23,10 +23,10 @@ for (let step = 0; step < 2; step++) {
 if (!losses.every(Number.isFinite)) throw new Error(`non-finite loss: ${losses}`);
 
 const file = join(mkdtempSync(join(tmpdir(), 'neocog-smoke-')), 'lenet5.ckpt');
-io.saveCheckpoint(file, { model, optimizer });
+await io.saveCheckpoint(file, { model, optimizer });
 const restored = models.lenet5();
 const restoredOptimizer = new optim.SGD(restored.parameters(), { lr: 0.05, momentum: 0.9 });
-io.loadCheckpoint(file, { model: restored, optimizer: restoredOptimizer });
+await io.loadCheckpoint(file, { model: restored, optimizer: restoredOptimizer });
 // One more identical step on both: equal weights and equal momentum give equal outputs.
 for (const [m, o] of [[model, optimizer], [restored, restoredOptimizer]]) {
   o.zeroGrad();

@@ -133,6 +133,7 @@ const errorClasses: Record<string, new (message: string) => Error> = {
   DTypeError: errors.DTypeError,
   FormatError: errors.FormatError,
   IndexError: errors.IndexError,
+  KeyError: errors.KeyError,
   NeocogError: errors.NeocogError,
   OutOfMemoryError: errors.OutOfMemoryError,
   ShapeError: errors.ShapeError,

@@ -1,6 +1,17 @@
 /**
- * Files: safetensors checkpoints.
+ * Files: safetensors weights and training checkpoints. Each reader and writer is async
+ * (the event loop keeps turning while the file is read or written) and has a blocking
+ * `...Sync` form, as Node's fs does.
  * @module
  */
-export { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-export { loadSafetensors, parseSafetensors, saveSafetensors, serializeSafetensors, type SafetensorsContent } from './safetensors.js';
+export { loadCheckpoint, loadCheckpointSync, saveCheckpoint, saveCheckpointSync, type CheckpointParts, type CheckpointTarget } from './checkpoint.js';
+export {
+  loadSafetensors,
+  loadSafetensorsSync,
+  parseSafetensors,
+  saveSafetensors,
+  saveSafetensorsSync,
+  serializeSafetensors,
+  type SafetensorsContent,
+} from './safetensors.js';
+export { loadStateDict, loadStateDictSync } from './state_dict.js';

@@ -13,7 +13,7 @@
  * @module
  */
 import { noGrad } from '../autograd/grad_mode.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, KeyError, ShapeError } from '../errors.js';
 import { copyInto } from '../ops/copy.js';
 import { parseDevice, type DeviceLike } from '../tensor/device.js';
 import { keep } from '../tensor/memory.js';
@@ -294,17 +294,16 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /**
    * Copies values into the module's parameters and buffers. With `strict` (default) the
    * names must match exactly; shapes must always match. Nothing is changed on error.
+   * @throws KeyError (strict) when keys are missing or unexpected; the message lists a few
+   *   of each and says when a `module.` prefix (DataParallel) is the cause
+   * @throws ShapeError when a tensor's shape differs from the module's
    */
   loadStateDict(dict: ReadonlyMap<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
     const entries = dict instanceof Map ? dict : new Map(Object.entries(dict));
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !entries.has(k));
     const unexpected = [...entries.keys()].filter((k) => !own.has(k));
-    if ((opts.strict ?? true) && (missing.length > 0 || unexpected.length > 0)) {
-      throw new ShapeError(
-        `loadStateDict: keys do not match (missing: ${missing.join(', ') || 'none'}; unexpected: ${unexpected.join(', ') || 'none'})`,
-      );
-    }
+    if ((opts.strict ?? true) && (missing.length > 0 || unexpected.length > 0)) throw new KeyError(keyMismatchMessage(missing, unexpected));
     for (const [name, target] of own) {
       const source = entries.get(name);
       if (source && source.shape.join(',') !== target.shape.join(',')) {
@@ -345,6 +344,22 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const lines = children.map(([name, child]) => `  (${name}): ${child.toString().split('\n').join('\n  ')}`);
     return `${head}\n${lines.join('\n')}\n)`;
   }
+}
+
+/**
+ * What a strict loadStateDict says when the keys differ: a few of each kind (a ResNet has
+ * hundreds), and the usual cause when every unexpected key starts with `module.` (saved
+ * from DataParallel / DistributedDataParallel).
+ */
+function keyMismatchMessage(missing: string[], unexpected: string[]): string {
+  const few = (keys: string[]): string => (keys.length === 0 ? 'none' : keys.length <= 5 ? keys.join(', ') : `${keys.slice(0, 5).join(', ')} and ${keys.length - 5} more`);
+  let message = `loadStateDict: the state dict's keys do not match the module's (missing ${missing.length}: ${few(missing)}; unexpected ${unexpected.length}: ${few(unexpected)})`;
+  const prefix = 'module.';
+  const wrapped = unexpected.filter((k) => k.startsWith(prefix));
+  if (wrapped.length > 0 && wrapped.some((k) => missing.includes(k.slice(prefix.length)))) {
+    message += `. The keys start with "${prefix}": the state dict was saved from a DataParallel-wrapped model; strip the prefix first, e.g. new Map([...dict].map(([k, t]) => [k.replace(/^module\./, ''), t]))`;
+  }
+  return message;
 }
 
 /**

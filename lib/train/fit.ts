@@ -217,12 +217,12 @@ export function bestCheckpoint(path: string, opts: { monitor?: Monitor; mode?: '
   const better = improvement(monitor, opts.mode);
   let best: number | undefined;
   return {
-    onEpochEnd(log, control) {
+    async onEpochEnd(log, control) {
       const value = log[monitor];
       if (value === undefined) throw new ArgumentError(`bestCheckpoint: the log has no ${monitor}`);
       if (best === undefined || better(value, best)) {
         best = value;
-        saveCheckpoint(path, { model: control.model, optimizer: control.optimizer, extra: { epoch: log.epoch, [monitor]: value } });
+        await saveCheckpoint(path, { model: control.model, optimizer: control.optimizer, extra: { epoch: log.epoch, [monitor]: value } });
       }
     },
   };

@@ -82,15 +82,15 @@ it('16-bit tensors print like PyTorch with their dtype', () => {
   expect(tensor([1, 2], { dtype: 'bfloat16' }).toString()).toBe('tensor([1., 2.], dtype=bfloat16)');
 });
 
-it('safetensors keeps 16-bit tensors bit for bit (F16, BF16)', () => {
+it('safetensors keeps 16-bit tensors bit for bit (F16, BF16)', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'neocog-half-')), 'half.safetensors');
   const values = decode(fixture.values).slice(0, 26);
   const tensors = new Map(halves.map((dtype) => [dtype, tensor(values).to(dtype)]));
-  io.saveSafetensors(file, tensors);
+  await io.saveSafetensors(file, tensors);
   const header = JSON.parse(readFileSync(file).subarray(8, 8 + Number(readFileSync(file).readBigUInt64LE(0))).toString()) as Record<string, { dtype: string }>;
   expect(header.float16!.dtype).toBe('F16');
   expect(header.bfloat16!.dtype).toBe('BF16');
-  const loaded = io.loadSafetensors(file).tensors;
+  const loaded = (await io.loadSafetensors(file)).tensors;
   for (const dtype of halves) {
     expect(loaded.get(dtype)!.dtype).toBe(dtype);
     expect(loaded.get(dtype)!.dataSync()).toEqual(tensors.get(dtype)!.dataSync());

@@ -10,8 +10,8 @@ const files = { resnet18: models.resnet18, vgg11: models.vgg11, mobilenet_v2: mo
 
 for (const [name, make] of Object.entries(files)) {
   const path = new URL(`../fixtures/interop/${name}.safetensors`, import.meta.url).pathname;
-  it.runIf(existsSync(path))(`${name}: torchvision weights load and reproduce torchvision's logits`, () => {
-    const { tensors } = io.loadSafetensors(path);
+  it.runIf(existsSync(path))(`${name}: torchvision weights load and reproduce torchvision's logits`, async () => {
+    const { tensors } = await io.loadSafetensors(path);
     const input = tensors.get('__input__')!;
     const expected = tensors.get('__logits__')!;
     tensors.delete('__input__');

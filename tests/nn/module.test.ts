@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { expect, it } from 'vitest';
 
-import { crossEntropy, io, manualSeed, models, nn, noGrad, optim, randn, relu, ShapeError, tensor, type Tensor } from '../../lib/index.js';
+import { crossEntropy, io, KeyError, manualSeed, models, nn, noGrad, optim, randn, relu, ShapeError, tensor, type Tensor } from '../../lib/index.js';
 
 class TinyNet extends nn.Module {
   conv = new nn.Conv2d(1, 4, 3, { padding: 1 });
@@ -59,21 +59,45 @@ it('state dicts round-trip through safetensors and load strictly', () => {
   manualSeed(3);
   const net = new TinyNet().eval();
   const path = join(mkdtempSync(join(tmpdir(), 'neocog-nn-')), 'tiny.safetensors');
-  io.saveSafetensors(path, net.stateDict());
+  io.saveSafetensorsSync(path, net.stateDict());
   const copy = new TinyNet().eval();
-  copy.loadStateDict(io.loadSafetensors(path).tensors);
+  copy.loadStateDict(io.loadSafetensorsSync(path).tensors);
   const x = randn([2, 1, 6, 6]);
   expect(Array.from(copy.call(x).dataSync())).toEqual(Array.from(net.call(x).dataSync()));
   const partial = new Map(net.stateDict());
   partial.delete('conv.bias');
   partial.set('extra', tensor([1]));
-  expect(() => copy.loadStateDict(partial)).toThrow(/missing: conv.bias; unexpected: extra/);
+  expect(() => copy.loadStateDict(partial)).toThrow(KeyError);
+  expect(() => copy.loadStateDict(partial)).toThrow(/missing 1: conv.bias; unexpected 1: extra\)$/);
   expect(copy.loadStateDict(partial, { strict: false })).toEqual({ missing: ['conv.bias'], unexpected: ['extra'] });
   const wrong = new Map(net.stateDict());
   wrong.set('conv.weight', randn([4, 1, 5, 5]));
   const before = Array.from(copy.conv.weight.dataSync());
   expect(() => copy.loadStateDict(wrong)).toThrow(ShapeError);
   expect(Array.from(copy.conv.weight.dataSync())).toEqual(before); // nothing changed
+});
+
+it('a strict load with other keys is a KeyError listing a few of them, and names a DataParallel module. prefix', () => {
+  const net = models.lenet5();
+  const before = Array.from(net.stateDict().get('0.weight')!.dataSync());
+  const wrapped = new Map([...models.lenet5().stateDict()].map(([k, t]) => [`module.${k}`, t]));
+  let error: unknown;
+  try {
+    net.loadStateDict(wrapped);
+  } catch (caught) {
+    error = caught;
+  }
+  expect(error).toBeInstanceOf(KeyError);
+  const message = (error as Error).message;
+  expect(message).toMatch(/^loadStateDict: .*missing 10: 0\.weight, 0\.bias, 3\.weight, 3\.bias, 7\.weight and 5 more; unexpected 10: module\.0\.weight/);
+  expect(message).toMatch(/saved from a DataParallel-wrapped model; strip the prefix/);
+  expect(Array.from(net.stateDict().get('0.weight')!.dataSync())).toEqual(before); // nothing changed
+  // Without the prefix it loads; a plain mismatch does not mention DataParallel.
+  net.loadStateDict(new Map([...wrapped].map(([k, t]) => [k.replace(/^module\./, ''), t])));
+  const missingOne = new Map(net.stateDict());
+  missingOne.delete('0.bias');
+  expect(() => net.loadStateDict(missingOne)).toThrow(KeyError);
+  expect(() => net.loadStateDict(missingOne)).not.toThrow(/DataParallel/);
 });
 
 it('freezing, hooks and zeroGrad', () => {

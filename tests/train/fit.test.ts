@@ -59,7 +59,7 @@ it('early stopping ends training; the best checkpoint is saved; schedulers step 
   expect(history.length).toBeLessThan(30);
   expect(history[1]!.lr).toBeCloseTo(0.05);
   expect(existsSync(best)).toBe(true);
-  expect(io.loadCheckpoint(best, { model: mlp() })).toHaveProperty('valLoss');
+  expect(await io.loadCheckpoint(best, { model: mlp() })).toHaveProperty('valLoss');
   await expect(train.fit(model, { epochs: 0, optimizer: sgd, train: new data.DataLoader(blobs(8, 5)) })).rejects.toThrow(ArgumentError);
 });
 
