@@ -1,5 +1,7 @@
 // torchvision interop (DESIGN §6): torchvision's own weights, exported by
 // tests/fixtures/make_interop.py, load unchanged and give torchvision's logits.
+// CI generates resnet18 and mobilenet_v2 (.ci/run sets CI=1); there a missing export is a
+// failure. vgg11's export is 531 MB and is not made in CI: it runs where someone made it.
 import { existsSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
@@ -7,10 +9,18 @@ import { expect, it } from 'vitest';
 import { io, models, noGrad } from '../../lib/index.js';
 
 const files = { resnet18: models.resnet18, vgg11: models.vgg11, mobilenet_v2: models.mobilenetV2 } as const;
+const requiredInCi = new Set(['resnet18', 'mobilenet_v2']);
+const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== '0';
 
 for (const [name, make] of Object.entries(files)) {
   const path = new URL(`../fixtures/interop/${name}.safetensors`, import.meta.url).pathname;
-  it.runIf(existsSync(path))(`${name}: torchvision weights load and reproduce torchvision's logits`, async () => {
+  const title = `${name}: torchvision weights load and reproduce torchvision's logits`;
+  if (!existsSync(path) && !(inCi && requiredInCi.has(name))) {
+    it.skip(`${title} [skipped: run /usr/bin/python3 tests/fixtures/make_interop.py ${name} to create ${path}]`, () => {});
+    continue;
+  }
+  it(title, { timeout: 180_000 }, async () => {
+    expect(existsSync(path), `${path} is missing: CI must run tests/fixtures/make_interop.py ${name}`).toBe(true);
     const { tensors } = await io.loadSafetensors(path);
     const input = tensors.get('__input__')!;
     const expected = tensors.get('__logits__')!;
@@ -23,5 +33,4 @@ for (const [name, make] of Object.entries(files)) {
     expect(diff).toBeLessThan(1e-3);
     model.dispose();
   });
-  it.runIf(!existsSync(path))(`${name} interop: skipped, run /usr/bin/python3 tests/fixtures/make_interop.py to create ${path}`, () => {});
 }
