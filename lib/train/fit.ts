@@ -96,7 +96,9 @@ function batchStats(loss: Tensor, output: Tensor, target: Tensor, k: number | un
 async function runEpoch(model: Module, source: BatchSource, opts: FitOptions, train: boolean, label: string): Promise<Totals> {
   const lossFn = opts.loss ?? ((o: Tensor, t: Tensor) => crossEntropy(o, t));
   const totals: Totals = { loss: 0, correct: 0, topk: 0, count: 0 };
-  const bar = opts.progress === false ? null : new ProgressBar(label, source.length);
+  // A DataLoader knows its batch size: the bar then shows images per second.
+  const batchSize = (source as { readonly batchSize?: unknown }).batchSize;
+  const bar = opts.progress === false ? null : new ProgressBar(label, source.length, typeof batchSize === 'number' ? batchSize : 1);
   const forward = (x: Tensor) => (model as Module & { call(x: Tensor): Tensor }).call(x);
   model.train(train);
   let step = 0;
