@@ -71,6 +71,8 @@ class Stream {
  private:
   void loop();
   void execute(Task& task) noexcept;
+  // Polls briefly for a task before the thread sleeps on `ready_`.
+  void awaitWork() const;
   static size_t outputBytes(const Task& task);
 
   std::string name_;
@@ -81,6 +83,7 @@ class Stream {
   std::deque<Task> queue_;
   QueueLimits limits_;
   size_t queuedBytes_ = 0;
+  std::atomic<size_t> pending_{0};  // queue_.size(), readable without the mutex
   bool stopping_ = false;
   std::atomic<bool> profiling_{false};
   std::mutex profileMutex_;
