@@ -16,7 +16,7 @@
  * absorbs it); beyond, the end padding shrinks to `padding - outputPadding` (asymmetric,
  * which both backends take), and where that would be negative the last rows, which no
  * input reaches (the last tap lands `outputPadding - padding` rows before the end), are
- * appended as zeros instead.
+ * appended as zeros instead (all of them when padding crops every row an input reaches).
  * @module
  */
 import { addInFloat32, autocastTarget, inHalf } from '../amp/autocast.js';
@@ -24,7 +24,7 @@ import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { convMathOptions } from '../backends.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { native, type NativeConvParams } from '../native.js';
-import { empty } from '../tensor/creation.js';
+import { empty, zeros, zerosLike } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { pad } from './shape.js';
@@ -97,6 +97,12 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
   const zeroRows = outputPadding.map((o, i) => Math.max(0, o - padding[i]! - (stride[i]! - 1)));
   const padEnd = outputPadding.map((o, i) => (o < stride[i]! ? padding[i]! : Math.max(0, padding[i]! - o + zeroRows[i]!)));
   const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd, dilation, groups, ...convMathOptions() };
+  if (outSpatial.some((size, i) => size - zeroRows[i]! < 1)) {
+    // Padding crops away every row an input reaches: the output is zeros (and the bias).
+    const result = zeros([x.shape[0]!, outChannels, ...outSpatial], { dtype: x.dtype as 'float32', device: x.device });
+    const untouched = record(op, result, [x, weight], () => [zerosLike(x), zerosLike(weight)]);
+    return bias ? addBias(untouched, bias, spatial) : untouched;
+  }
   const w = weight.isContiguous() ? weight : weight.contiguous();
   try {
     const outShape = [x.shape[0]!, outChannels, ...outSpatial.map((size, i) => size - zeroRows[i]!)];
