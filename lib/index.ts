@@ -80,6 +80,7 @@ export {
   convTranspose1d,
   convTranspose2d,
   convTranspose3d,
+  cumprod,
   cumsum,
   div,
   dropout,

@@ -181,6 +181,8 @@ export interface NativeBinding {
   reduce(op: string, code: number, out: NativeTensor, input: NativeTensor): void;
   roiAlignBackward(params: NativeRoiAlignParams, gradInput: NativeTensor, gradOutput: NativeTensor, rois: NativeTensor): void;
   roiAlignForward(params: NativeRoiAlignParams, out: NativeTensor, input: NativeTensor, rois: NativeTensor): void;
+  /** Inclusive scan along `dim`: code 0 = sum, 1 = product; `reverse` scans from the end. */
+  scan(op: string, code: number, out: NativeTensor, input: NativeTensor, dim: number, reverse: boolean): void;
   scatterAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   transfer(out: NativeTensor, input: NativeTensor): void;
   unary(op: string, code: number, out: NativeTensor, input: NativeTensor, alpha: number): void;

@@ -9,6 +9,14 @@
  * `dilation * (k - 1) - padding` per side, so `padding = p` removes p rows/columns from
  * each side of the full output; the output size is
  * `(in - 1) * stride - 2 * padding + dilation * (k - 1) + outputPadding + 1`.
+ *
+ * outputPadding may reach max(stride, dilation) - 1, as in PyTorch. The primitive runs the
+ * conv whose backward-data this is, so the output size must be one that conv maps back to
+ * the input size: with outputPadding < stride the symmetric padding does (floor division
+ * absorbs it); beyond, the end padding shrinks to `padding - outputPadding` (asymmetric,
+ * which both backends take), and where that would be negative the last rows, which no
+ * input reaches (the last tap lands `outputPadding - padding` rows before the end), are
+ * appended as zeros instead (all of them when padding crops every row an input reaches).
  * @module
  */
 import { addInFloat32, autocastTarget, inHalf } from '../amp/autocast.js';
@@ -16,9 +24,10 @@ import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { convMathOptions } from '../backends.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { native, type NativeConvParams } from '../native.js';
-import { empty } from '../tensor/creation.js';
+import { empty, zeros, zerosLike } from '../tensor/creation.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { pad } from './shape.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES, intTuple, withBatchDim } from './validate.js';
 
 /** Options of the transposed convolutions; numbers apply to every spatial dim. */
@@ -78,17 +87,28 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
   const dilation = intTuple(op, 'dilation', opts.dilation, spatial, 1, 1);
   const kernel = weight.shape.slice(2);
   const outSpatial = x.shape.slice(2).map((size, i) => {
-    if (outputPadding[i]! >= Math.max(stride[i]!, dilation[i]!)) {
-      throw new ArgumentError(`${op}: outputPadding ${outputPadding[i]} must be smaller than stride or dilation (${Math.max(stride[i]!, dilation[i]!)})`);
+    const limit = Math.max(stride[i]!, dilation[i]!);
+    if (outputPadding[i]! >= limit) {
+      throw new ArgumentError(`${op}: expected outputPadding[${i}] smaller than max(stride, dilation) = ${limit}, got ${outputPadding[i]}`);
     }
     const out = (size - 1) * stride[i]! - 2 * padding[i]! + dilation[i]! * (kernel[i]! - 1) + outputPadding[i]! + 1;
     if (out < 1) throw new ShapeError(`${op}: the output of spatial dim ${i} would have size ${out}`);
     return out;
   });
-  const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd: padding, dilation, groups, ...convMathOptions() };
+  // The conv geometry maps an output of size (outSpatial - zeroRows) back onto the input
+  // when padEnd lies in [padding - outputPadding + zeroRows, that + stride - 1] (see @module).
+  const zeroRows = outputPadding.map((o, i) => Math.max(0, o - padding[i]! - (stride[i]! - 1)));
+  const padEnd = outputPadding.map((o, i) => (o < stride[i]! ? padding[i]! : Math.max(0, padding[i]! - o + zeroRows[i]!)));
+  const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd, dilation, groups, ...convMathOptions() };
+  if (outSpatial.some((size, i) => size - zeroRows[i]! < 1)) {
+    // Padding crops away every row an input reaches: the output is zeros (and the bias).
+    const result = zeros([x.shape[0]!, outChannels, ...outSpatial], { dtype: x.dtype as 'float32', device: x.device });
+    const untouched = record(op, result, [x, weight], () => [zerosLike(x), zerosLike(weight)]);
+    return bias ? addBias(untouched, bias, spatial) : untouched;
+  }
   const w = weight.isContiguous() ? weight : weight.contiguous();
   try {
-    const outShape = [x.shape[0]!, outChannels, ...outSpatial];
+    const outShape = [x.shape[0]!, outChannels, ...outSpatial.map((size, i) => size - zeroRows[i]!)];
     const out = empty(op, outShape, x.dtype, x.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
     native.convBackwardData(params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'));
     let result: Tensor<'float32'> = out;
@@ -114,6 +134,11 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
         },
         [savedInput, savedWeight],
       );
+    }
+    if (zeroRows.some((rows) => rows > 0)) {
+      const padded = pad(result, [...zeroRows].reverse().flatMap((rows) => [0, rows])) as Tensor<'float32'>;
+      result.dispose();
+      result = padded;
     }
     return bias ? addBias(result, bias, spatial) : result;
   } finally {

@@ -121,12 +121,23 @@ function reflect(coord: Tensor, twiceLow: number, twiceHigh: number): Tensor {
   return where(oddness(flips, 2 ** 22).eq(1), extra.neg().add(span + min), extra.add(min));
 }
 
+/**
+ * Clips pixel coordinates into [0, size - 1], as ATen's clip_coordinates_set_grad: the
+ * gradient passes only strictly inside, because PyTorch counts a coordinate on the edge
+ * pixel as out of bounds (clamp would pass it there, giving the zero-padding derivative
+ * where PyTorch gives 0; an identity affineGrid with alignCorners lands exactly there).
+ * NaN stays NaN.
+ */
+function clipCoordinates(pixel: Tensor, size: number): Tensor {
+  return where(pixel.le(0), 0, where(pixel.ge(size - 1), size - 1, pixel));
+}
+
 /** Source pixel coordinates along one axis after the padding mode, as ATen's grid_sampler_compute_source_index. */
 function sourceIndex(coord: Tensor, size: number, padding: GridSamplePaddingMode, alignCorners: boolean): Tensor {
   const pixel = unnormalize(coord, size, alignCorners);
   if (padding === 'zeros') return pixel;
   const folded = padding === 'reflection' ? (alignCorners ? reflect(pixel, 0, 2 * (size - 1)) : reflect(pixel, -1, 2 * size - 1)) : pixel;
-  return clamp(folded, 0, size - 1);
+  return clipCoordinates(folded, size);
 }
 
 /** One tap along an axis: the clamped integer position and its weight (0 where the tap lies outside). */

@@ -7,6 +7,7 @@ export { eq, ge, gt, le, lt, ne, where } from './compare.js';
 export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
 export { convTranspose1d, convTranspose2d, convTranspose3d, type ConvTransposeOptions } from './conv_transpose.js';
 export { copyInto, copyTo, zerosOn } from './copy.js';
+export { cumprod, cumsum } from './cumulative.js';
 export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
 export { affineGrid, gridSample, type AffineGridOptions, type GridSampleMode, type GridSampleOptions, type GridSamplePaddingMode } from './grid_sample.js';
@@ -35,7 +36,7 @@ export { roiAlign, type RoiAlignOptions } from './roi_align.js';
 export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';
 export { logSoftmax, softmax } from './softmax.js';
 export { argsort, histc, maxAlong, minAlong, quantile, sort, topk, type ValuesIndices } from './sort.js';
-export { argmax, argmin, clamp, cumsum, std, variance, type VarianceOptions } from './statistics.js';
+export { argmax, argmin, clamp, std, variance, type VarianceOptions } from './statistics.js';
 export {
   abs,
   elu,

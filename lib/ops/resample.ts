@@ -2,8 +2,9 @@
  * interpolate (nearest, linear / bilinear / trilinear, bicubic; alignCorners) and
  * maxUnpool2d. Resampling is separable: each spatial dim is resampled in turn by
  * indexSelect at the source taps times their weights, so it is differentiable and runs on
- * the same primitives on every device. Source positions follow PyTorch's upsample
- * kernels exactly (area_pixel_compute_source_index, cubic coefficients with A = -0.75).
+ * the same primitives on every device. Source positions follow PyTorch's (1.13) CPU upsample
+ * kernels exactly, in their float32 arithmetic (area_pixel_compute_scale / _source_index,
+ * nearest's floorf(dst * scale), cubic coefficients with A = -0.75).
  * @module
  */
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
@@ -42,9 +43,14 @@ interface Taps {
   weight: number[][];
 }
 
+/**
+ * Source position of output `dst`, as ATen's area_pixel_compute_source_index with a float
+ * scale: `scale * (dst + 0.5) - 0.5` is evaluated in double and stored as float there, so
+ * it is here; aligned, `scale * dst` is a float product.
+ */
 function sourcePosition(dst: number, scale: number, alignCorners: boolean, cubic: boolean): number {
-  if (alignCorners) return scale * dst;
-  const src = scale * (dst + 0.5) - 0.5;
+  if (alignCorners) return Math.fround(scale * dst);
+  const src = Math.fround(scale * (dst + 0.5) - 0.5);
   return !cubic && src < 0 ? 0 : src;
 }
 
@@ -55,28 +61,50 @@ function cubicWeights(t: number): number[] {
   return [v(t + 1), w(t), w(1 - t), v(2 - t)];
 }
 
-function tapsFor(mode: InterpolateMode, inSize: number, outSize: number, scaleFactor: number | undefined, alignCorners: boolean): Taps {
+/**
+ * The float32 scale ATen's CPU upsample kernels use (area_pixel_compute_scale<float>): a
+ * given scaleFactor is used as 1 / scaleFactor even where the output size came out equal
+ * to the input's (torch 1.13 does not recompute it unless asked); else in / out.
+ * Math.fround of a double quotient of integers is the float quotient.
+ */
+function floatScale(inSize: number, outSize: number, scaleFactor: number | undefined, alignCorners: boolean): number {
+  if (alignCorners) return outSize > 1 ? Math.fround((inSize - 1) / (outSize - 1)) : 0;
+  return Math.fround(scaleFactor !== undefined ? 1 / scaleFactor : inSize / outSize);
+}
+
+/**
+ * Source taps of one dim. `shortcuts`: torch 1.13's 2-d and 3-d nearest kernels go through
+ * nearest_idx, which copies a dim that keeps its size and halves the index of one that
+ * doubles, whatever the scaleFactor; its 1-d kernel applies the scale throughout.
+ */
+function tapsFor(mode: InterpolateMode, inSize: number, outSize: number, scaleFactor: number | undefined, alignCorners: boolean, shortcuts: boolean): Taps {
   const index: number[][] = [];
   const weight: number[][] = [];
   const linear = mode !== 'nearest';
-  let scale: number;
-  if (linear && alignCorners) scale = outSize > 1 ? (inSize - 1) / (outSize - 1) : 0;
-  else scale = scaleFactor !== undefined ? 1 / scaleFactor : inSize / outSize;
+  const scale = floatScale(inSize, outSize, scaleFactor, linear && alignCorners);
   const clampIndex = (i: number) => Math.min(Math.max(i, 0), inSize - 1);
   for (let dst = 0; dst < outSize; ++dst) {
     if (mode === 'nearest') {
-      index.push([Math.min(Math.floor(dst * scale), inSize - 1)]);
+      // nearest_neighbor_compute_source_index: floorf(dst * scale), a float product.
+      if (shortcuts && outSize === inSize) index.push([dst]);
+      else if (shortcuts && outSize === 2 * inSize) index.push([dst >> 1]);
+      else index.push([Math.min(Math.floor(Math.fround(dst * scale)), inSize - 1)]);
       weight.push([1]);
     } else if (mode === 'bicubic') {
+      // guard_index_and_lambda: the index kept below inSize, the fraction inside [0, 1].
       const src = sourcePosition(dst, scale, alignCorners, true);
-      const i = Math.floor(src);
+      const i = Math.min(Math.floor(src), inSize - 1);
       index.push([i - 1, i, i + 1, i + 2].map(clampIndex));
-      weight.push(cubicWeights(src - i));
+      weight.push(cubicWeights(Math.min(Math.max(src - i, 0), 1)));
+    } else if (outSize === inSize) {
+      // compute_source_index_and_lambda copies a dim that keeps its size, whatever the scale.
+      index.push([dst, dst]);
+      weight.push([1, 0]);
     } else {
       const src = sourcePosition(dst, scale, alignCorners, false);
       const i0 = Math.floor(src);
       const i1 = i0 < inSize - 1 ? i0 + 1 : i0;
-      const l1 = src - i0;
+      const l1 = Math.min(Math.max(src - i0, 0), 1);
       index.push([i0, i1]);
       weight.push([1 - l1, l1]);
     }
@@ -152,7 +180,7 @@ export function interpolate(input: Tensor, opts: InterpolateOptions): Tensor<'fl
   let out: Tensor = input;
   for (let i = 0; i < spatial; ++i) {
     const dim = 2 + i;
-    const taps = tapsFor(mode, input.shape[dim]!, sizes[i]!, scales?.[i], opts.alignCorners ?? false);
+    const taps = tapsFor(mode, input.shape[dim]!, sizes[i]!, scales?.[i], opts.alignCorners ?? false, spatial >= 2);
     const next = resampleDim(out, dim, taps);
     if (out !== input) out.dispose();
     out = next;

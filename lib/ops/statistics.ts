@@ -1,14 +1,13 @@
 /**
- * clamp, var, std, argmax, argmin and cumsum, composed from differentiable primitives.
+ * clamp, var, std, argmax and argmin, composed from differentiable primitives.
  * @module
  */
-import { ArgumentError, DTypeError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { arange } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { normalizeDim } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { where } from './compare.js';
-import { matmul } from './matmul.js';
 import { checkDTypeIn, checkTensor, scalarOperand, uniqueDims } from './validate.js';
 
 /**
@@ -89,20 +88,3 @@ export function argmax(input: Tensor, dim?: number, opts: { keepdim?: boolean } 
 export function argmin(input: Tensor, dim?: number, opts: { keepdim?: boolean } = {}): Tensor<'int32'> {
   return argExtreme('argmin', input, dim, opts.keepdim ?? false);
 }
-
-/**
- * Cumulative sum along `dim`, as `torch.cumsum`. Computed as a product with a triangular
- * matrix of ones (oneDNN/cuBLAS), exact for int32 inputs up to 2^24.
- */
-export function cumsum<D extends DType>(input: Tensor<D>, dim: number): Tensor<D> {
-  checkTensor('cumsum', 'input', input);
-  if (input.dtype !== 'float32' && input.dtype !== 'int32') throw new DTypeError(`cumsum: expected float32 or int32, got ${input.dtype}`);
-  const d = normalizeDim('cumsum', dim, input.ndim);
-  const n = input.shape[d] ?? 1;
-  const rows = arange(n, { dtype: 'int32', device: input.device });
-  const upper = rows.unsqueeze(1).le(rows.unsqueeze(0)).to('float32');
-  const moved = (input.dtype === 'float32' ? input : input.to('float32')).transpose(d, -1);
-  const summed = matmul(moved, upper).transpose(d, -1);
-  return (input.dtype === 'float32' ? summed : summed.to(input.dtype)) as Tensor<D>;
-}
-

@@ -141,3 +141,36 @@ it('generalized and distance IoU are differentiable (finite differences)', () =>
   gradcheck((p, q) => generalizedBoxIou(p, q), [a, b]);
   gradcheck((p, q) => distanceBoxIou(p, q), [a, b]);
 });
+
+describeDevices('boxIou over many rows (parallel rows, vectorised inner loop)', (device) => {
+  it('boxIou [300, 4] x [257, 4] equals a float32 reference, degenerate boxes included', () => {
+    manualSeed(97);
+    // Half-integer coordinates on a small grid: many exact overlaps, touching edges and
+    // zero-area boxes (the empty pair has IoU 0).
+    const make = (n: number) => {
+      const v = Array.from(randn([n, 4]).dataSync(), (r) => Math.abs(Math.round(r * 3) / 2));
+      const out = new Float32Array(n * 4);
+      for (let i = 0; i < n; ++i) {
+        const [x, y, w, h] = [v[i * 4]!, v[i * 4 + 1]!, i % 7 === 0 ? 0 : v[i * 4 + 2]!, v[i * 4 + 3]!];
+        out.set([x, y, x + w, y + h], i * 4);
+      }
+      return out;
+    };
+    const a = make(300), b = make(257);
+    const f = Math.fround;
+    const expected = new Float32Array(300 * 257);
+    for (let i = 0; i < 300; ++i) {
+      for (let j = 0; j < 257; ++j) {
+        const p = a.subarray(i * 4, i * 4 + 4), q = b.subarray(j * 4, j * 4 + 4);
+        const w = Math.max(f(Math.min(p[2]!, q[2]!) - Math.max(p[0]!, q[0]!)), 0);
+        const h = Math.max(f(Math.min(p[3]!, q[3]!) - Math.max(p[1]!, q[1]!)), 0);
+        const inter = f(w * h);
+        const union = f(f(f(f(p[2]! - p[0]!) * f(p[3]! - p[1]!)) + f(f(q[2]! - q[0]!) * f(q[3]! - q[1]!))) - inter);
+        expected[i * 257 + j] = union > 0 ? f(inter / union) : 0;
+      }
+    }
+    const iou = boxIou(tensor(a, { device }).reshape(300, 4), tensor(b, { device }).reshape(257, 4));
+    expect(iou.shape).toEqual([300, 257]);
+    expectClose(iou.cpu().dataSync(), expected, 1e-6);
+  });
+});

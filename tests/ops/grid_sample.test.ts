@@ -111,3 +111,46 @@ it('gridSample and affineGrid reject bad arguments, naming the op and the argume
   expect(() => affineGrid(zeros([2, 2, 3]), [2, 1, 4])).toThrow(/affineGrid: expected size \[N, C, H, W\]/);
   expect(() => affineGrid(zeros([2, 2, 3]), [3, 1, 4, 4])).toThrow(/affineGrid: size has batch 3 but theta has 2/);
 });
+
+interface GridClipCase extends Omit<GridSampleCase, 'mode'> {
+  name: string;
+}
+
+// Grids on the clip limits of 'border' / 'reflection' (tests/fixtures/make_grid_fixtures.py, grid_clip_cases).
+const clipCases = JSON.parse(readFileSync(new URL('../fixtures/grid_clip.json', import.meta.url), 'utf8')) as GridClipCase[];
+
+it('the grid clip fixture covers border and reflection with both alignCorners', () => {
+  expect(clipCases.filter((c) => c.paddingMode === 'border').map((c) => c.alignCorners).sort()).toEqual([false, true, true]);
+  expect(clipCases.filter((c) => c.paddingMode === 'reflection')).toHaveLength(3);
+});
+
+describeDevices('gridSample grid gradient on the clip limits vs PyTorch', (device) => {
+  const load = (v: Values) => tensor(Float32Array.from(v.values), { device }).reshape(v.shape);
+  for (const c of clipCases) {
+    it(`${c.name} ${c.paddingMode} alignCorners=${c.alignCorners} grid=[${c.grid.shape}]`, () => {
+      const x = load(c.input).requiresGrad_();
+      const grid = load(c.grid).requiresGrad_();
+      const out = gridSample(x, grid, { paddingMode: c.paddingMode, alignCorners: c.alignCorners });
+      expectClose(out.cpu().dataSync(), c.output.values, 1e-5);
+      out.backward(load({ shape: c.output.shape, values: c.gradOutput }));
+      expectClose(x.grad!.cpu().dataSync(), c.gradInput, 1e-5);
+      // Exact: on and beyond the limits both are 0, elsewhere the same few float products.
+      expectClose(grid.grad!.cpu().dataSync(), c.gradGrid, 1e-4);
+    });
+  }
+
+  it('an identity affineGrid with alignCorners: border / reflection grid gradient is 0 at the edge pixels', () => {
+    const size = [1, 1, 3, 4];
+    const identity = affineGrid(tensor([[[1, 0, 0], [0, 1, 0]]], { dtype: 'float32', device }), size, { alignCorners: true }).requiresGrad_();
+    for (const paddingMode of ['border', 'reflection'] as const) {
+      identity.grad = null;
+      gridSample(arange(12, { dtype: 'float32', device }).reshape(size), identity, { paddingMode, alignCorners: true }).sum().backward();
+      const g = identity.grad!.reshape(3, 4, 2).tolist() as number[][][];
+      // x at the first and last column, y at the first and last row.
+      expect([g[1]![0]![0], g[1]![3]![0], g[0]![1]![1], g[2]![1]![1]]).toEqual([0, 0, 0, 0]);
+      // Inside, the slope of the ramp: 1 per pixel in x, 4 in y, times 1.5 / 1 pixels per unit.
+      expect(g[1]![1]![0]).toBeCloseTo(1.5, 5);
+      expect(g[1]![1]![1]).toBeCloseTo(4, 5);
+    }
+  });
+});

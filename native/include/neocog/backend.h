@@ -22,6 +22,7 @@ enum class UnaryOp : int32_t {
   LeakyRelu = 8, Elu = 9, Gelu = 10, Silu = 11, Hardswish = 12, Square = 13, Reciprocal = 14,
 };
 enum class ReduceOp : int32_t { Sum = 0, Mean = 1, Max = 2, Min = 3 };
+enum class ScanOp : int32_t { Sum = 0, Prod = 1 };
 
 // Geometry of a 1-d, 2-d or 3-d convolution, in PyTorch's terms (dilation 1 = none).
 // padBegin/padEnd may differ ('same' padding with an even kernel, TensorFlow's rule).
@@ -137,6 +138,10 @@ class Backend {
   // out has in's rank with size 1 on every reduced dim; each out element reduces the
   // in elements that share its other coordinates.
   virtual void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) = 0;
+  // Inclusive scan (cumsum / cumprod) of in along dim into out (same shape and dtype, any
+  // strides); `reverse` scans from the end (out[i] combines in[i..n-1]), which is the
+  // gradient of cumsum.
+  virtual void scan(ScanOp op, const TensorRef& out, const TensorRef& in, int dim, bool reverse) = 0;
 
   // Convolution of input [N, C, *spatial] with weight [O, C / groups, *kernel] into out
   // [N, O, *outSpatial]; any strides (channels-last is the fast path on both libraries).

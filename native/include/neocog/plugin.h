@@ -10,7 +10,7 @@
 
 namespace neocog {
 
-constexpr int kPluginAbiVersion = 7;
+constexpr int kPluginAbiVersion = 8;
 
 struct DeviceProperties {
   std::string name;

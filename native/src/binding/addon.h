@@ -60,6 +60,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Reduce(const Napi::CallbackInfo& info);
   Napi::Value RoiAlignBackward(const Napi::CallbackInfo& info);
   Napi::Value RoiAlignForward(const Napi::CallbackInfo& info);
+  Napi::Value Scan(const Napi::CallbackInfo& info);
   Napi::Value ScatterAdd(const Napi::CallbackInfo& info);
   Napi::Value Transfer(const Napi::CallbackInfo& info);
   Napi::Value Unary(const Napi::CallbackInfo& info);

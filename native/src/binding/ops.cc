@@ -67,6 +67,7 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("reduce", &Addon::Reduce),
                                 InstanceMethod("roiAlignBackward", &Addon::RoiAlignBackward),
                                 InstanceMethod("roiAlignForward", &Addon::RoiAlignForward),
+                                InstanceMethod("scan", &Addon::Scan),
                                 InstanceMethod("scatterAdd", &Addon::ScatterAdd),
                                 InstanceMethod("transfer", &Addon::Transfer),
                                 InstanceMethod("unary", &Addon::Unary),
@@ -748,6 +749,25 @@ Napi::Value Addon::Reduce(const Napi::CallbackInfo& info) {
     }
     const TensorRef o = out.ref, i = in.ref;
     return submit(info.Env(), *this, name.c_str(), out, {&in}, [op, o, i](Backend& b) { b.reduce(op, o, i); });
+  });
+}
+
+Napi::Value Addon::Scan(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const std::string name = stringArg(info, 0, "scan", "op");
+    const auto op = static_cast<ScanOp>(numberArg(info, 1, "scan", "code"));
+    const TensorArg out = tensorArg(info[2], name.c_str(), "out");
+    const TensorArg in = tensorArg(info[3], name.c_str(), "input");
+    const int dim = static_cast<int>(numberArg(info, 4, name.c_str(), "dim"));
+    const bool reverse = info[5].ToBoolean().Value();
+    const Layout &o = out.ref.layout, &i = in.ref.layout;
+    bool ok = (op == ScanOp::Sum || op == ScanOp::Prod) && o.ndim == i.ndim && out.ref.dtype == in.ref.dtype &&
+              dim >= 0 && dim < i.ndim;
+    for (int d = 0; ok && d < i.ndim; ++d) ok = o.shape[d] == i.shape[d];
+    if (!ok) fail(ErrorKind::Internal, name + ": native scan needs out of the input's shape and dtype and a dim in range");
+    const TensorRef ro = out.ref, ri = in.ref;
+    return submit(info.Env(), *this, name.c_str(), out, {&in},
+                  [op, ro, ri, dim, reverse](Backend& b) { b.scan(op, ro, ri, dim, reverse); });
   });
 }
 

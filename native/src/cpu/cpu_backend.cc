@@ -58,6 +58,9 @@ class CpuBackend final : public Backend {
     cpu::unaryBackward(dnnl_, op, gradIn, gradOut, input, alpha);
   }
   void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) override { cpu::reduce(op, out, in); }
+  void scan(ScanOp op, const TensorRef& out, const TensorRef& in, int dim, bool reverse) override {
+    cpu::scan(op, out, in, dim, reverse);
+  }
   void convForward(const ConvParams& p, const TensorRef& out, const TensorRef& input, const TensorRef& weight,
                    const TensorRef& bias) override {
     cpu::convForward(dnnl_, p, out, input, weight, bias);

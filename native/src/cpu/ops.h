@@ -17,6 +17,7 @@ void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, cons
 void unary(DnnlContext& dnnl, UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha);
 void unaryBackward(DnnlContext& dnnl, UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut, const TensorRef& input, double alpha);
 void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in);
+void scan(ScanOp op, const TensorRef& out, const TensorRef& in, int dim, bool reverse);
 void convForward(DnnlContext& dnnl, const ConvParams& p, const TensorRef& out, const TensorRef& input,
                  const TensorRef& weight, const TensorRef& bias);
 void convBackwardData(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,

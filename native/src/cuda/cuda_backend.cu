@@ -81,6 +81,9 @@ class CudaBackend final : public Backend {
   void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) override {
     run([&] { cuda::reduce(handles_, op, out, in); });
   }
+  void scan(ScanOp op, const TensorRef& out, const TensorRef& in, int dim, bool reverse) override {
+    run([&] { cuda::scan(handles_, op, out, in, dim, reverse); });
+  }
   void convForward(const ConvParams& p, const TensorRef& out, const TensorRef& input, const TensorRef& weight,
                    const TensorRef& bias) override {
     run([&] { cuda::convForward(handles_, convPlans_, p, out, input, weight, bias); });

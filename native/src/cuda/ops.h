@@ -19,6 +19,7 @@ void unary(DeviceHandles& h, UnaryOp op, const TensorRef& out, const TensorRef& 
 void unaryBackward(DeviceHandles& h, UnaryOp op, const TensorRef& gradIn, const TensorRef& gradOut,
                    const TensorRef& input, double alpha);
 void reduce(DeviceHandles& h, ReduceOp op, const TensorRef& out, const TensorRef& in);
+void scan(DeviceHandles& h, ScanOp op, const TensorRef& out, const TensorRef& in, int dim, bool reverse);
 void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& p, const TensorRef& out,
                  const TensorRef& input, const TensorRef& weight, const TensorRef& bias);
 void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& p, const TensorRef& gradInput,

@@ -8,18 +8,25 @@ namespace neocog::kernels {
 
 NC_HOST_DEVICE float boxArea(const float* b) { return (b[2] - b[0]) * (b[3] - b[1]); }
 
-// Intersection over union of two boxes; 0 when the union is empty (two degenerate boxes),
-// where torchvision would give NaN.
-NC_HOST_DEVICE float boxIou(const float* a, const float* b) {
-  const float left = a[0] > b[0] ? a[0] : b[0];
-  const float top = a[1] > b[1] ? a[1] : b[1];
-  const float right = a[2] < b[2] ? a[2] : b[2];
-  const float bottom = a[3] < b[3] ? a[3] : b[3];
+// Intersection over union of box a (ax1, ay1, ax2, ay2) of area areaA with box b of area
+// areaB; 0 when the union is empty (two degenerate boxes), where torchvision would give NaN.
+// Scalars in, no branches: callers pass areas computed once per box, and a loop over b's
+// coordinates held column by column vectorises.
+NC_HOST_DEVICE float boxIouOfAreas(float ax1, float ay1, float ax2, float ay2, float areaA, float bx1, float by1,
+                                   float bx2, float by2, float areaB) {
+  const float left = ax1 > bx1 ? ax1 : bx1;
+  const float top = ay1 > by1 ? ay1 : by1;
+  const float right = ax2 < bx2 ? ax2 : bx2;
+  const float bottom = ay2 < by2 ? ay2 : by2;
   const float w = right - left > 0.0f ? right - left : 0.0f;
   const float h = bottom - top > 0.0f ? bottom - top : 0.0f;
   const float inter = w * h;
-  const float uni = boxArea(a) + boxArea(b) - inter;
+  const float uni = areaA + areaB - inter;
   return uni > 0.0f ? inter / uni : 0.0f;
+}
+
+NC_HOST_DEVICE float boxIou(const float* a, const float* b) {
+  return boxIouOfAreas(a[0], a[1], a[2], a[3], boxArea(a), b[0], b[1], b[2], b[3], boxArea(b));
 }
 
 }  // namespace neocog::kernels
