@@ -3,31 +3,13 @@
 // (bench/alternate.ts); prints parameter counts side by side (the models must match) and
 // writes bench/results/train.json. Inputs are channels-last in neocog, as its convolutions
 // leave activations anyway. `npm run bench -- unet` runs only the named models.
-import { crossEntropy, manualSeed, models, nn, optim, randint, randn, scope, synchronize, type Tensor } from '../lib/index.js';
+import { crossEntropy, manualSeed, optim, randint, randn, scope, synchronize } from '../lib/index.js';
 import { alternate, medianMs, type Contender } from './alternate.js';
 import { roundsFromEnv, selectCases, type TrainCase } from './cases.js';
 import { describeMachine, machineLines } from './machine.js';
 import { bestPeer, cell, measurementJson, printTable, saveResults } from './report.js';
 import { startTorchPeers } from './torch_configs.js';
-import { UNet } from './unet.js';
-
-type Model = nn.Module & { call(x: Tensor): Tensor };
-
-/** torchvision's resnet18 with the usual CIFAR stem: 3x3 stride-1 conv1, no max-pool (as train_torch.py). */
-function resnet18Cifar(): Model {
-  const net = models.resnet18({ numClasses: 10 });
-  net.conv1.weight.dispose();
-  net.conv1 = new nn.Conv2d(3, 64, 3, { padding: 1, bias: false });
-  Object.assign(net, { maxpool: new nn.Identity() });
-  return net as Model;
-}
-
-function build(name: TrainCase['model']): Model {
-  if (name === 'lenet5') return models.lenet5() as Model;
-  if (name === 'simpleCnn') return models.simpleCnn({ inChannels: 3 }) as Model;
-  if (name === 'resnet18Cifar') return resnet18Cifar();
-  return new UNet() as Model;
-}
+import { benchModel } from './models.js';
 
 /** neocog as a contender: one SGD step per repeat, waiting for the CPU stream each time. */
 function neocog(cases: readonly TrainCase[]): Contender {
@@ -37,7 +19,7 @@ function neocog(cases: readonly TrainCase[]): Contender {
     async prepare(i) {
       const c = cases[i]!;
       manualSeed(0);
-      const model = build(c.model);
+      const model = benchModel(c.model);
       const sgd = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
       const [ch, h, w] = c.shape;
       const x = randn([c.batch, h, w, ch]).permute(0, 3, 1, 2);
