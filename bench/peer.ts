@@ -46,10 +46,14 @@ export class Peer {
     child.stderr.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000);
     });
-    child.on('exit', (code, signal) => {
-      this.exited = new Error(`torch_peer exited (${signal ?? `code ${code}`}): ${this.stderrTail.trim()}`);
+    const fail = (error: Error) => {
+      this.exited ??= error;
       for (const w of this.waiting.splice(0)) w.reject(this.exited);
-    });
+    };
+    child.on('exit', (code, signal) => fail(new Error(`torch_peer exited (${signal ?? `code ${code}`}): ${this.stderrTail.trim()}`)));
+    // A missing interpreter is an 'error' event (ENOENT), not an exit.
+    child.on('error', (error) => fail(new Error(`torch_peer did not start: ${error.message}`)));
+    child.stdin.on('error', () => undefined); // EPIPE after a crash: 'exit' reports it
   }
 
   /** Starts `bench/torch_peer.py <kind>` and hands it the case list; resolves once torch is imported. */
