@@ -98,7 +98,7 @@ export interface TorchPeers {
   /** Every configuration's description: version, allocator, kernel set, probe figures. */
   notes: string[];
   /** Labels and info per contender, for the results JSON. */
-  configs: { name: string; torch: string; capability: string; tuning: string; formats: MemoryFormat[] }[];
+  configs: { name: string; torch: string; capability: string; tuning: string; formats: MemoryFormat[]; probes?: string[] }[];
   close(): void;
 }
 
@@ -126,10 +126,10 @@ export async function startTorchPeers(kind: 'ops' | 'train', cases: readonly obj
 
   const tuned1 = await tune('/usr/bin/python3');
   const default1 = await Peer.start(kind, { python: '/usr/bin/python3', env: plainEnv(), formats: ['nchw'] }, cases, threads);
-  const add = (name: string, s: { peer: Peer; info: PeerInfo }, tuning: string, formats: MemoryFormat[]) => {
+  const add = (name: string, s: { peer: Peer; info: PeerInfo; probes?: string[] }, tuning: string, formats: MemoryFormat[]) => {
     peers.push(s.peer);
     result.contenders.push(contender(name, s.peer));
-    result.configs.push({ name, torch: s.info.torch, capability: s.info.capability, tuning, formats });
+    result.configs.push({ name, torch: s.info.torch, capability: s.info.capability, tuning, formats, ...(s.probes ? { probes: s.probes } : {}) });
     notes.push(`${name}: PyTorch ${s.info.torch}, ${s.info.threads} threads, ATen ${s.info.capability}, ${tuning}, layouts ${formats.join('/')}`);
   };
   add('torch1.13 tuned', tuned1, tuningOf(tuned1), bothFormats);
