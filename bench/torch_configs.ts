@@ -76,17 +76,18 @@ async function startTuned(kind: 'ops' | 'train', python: string, tunings: Tuning
 }
 
 /**
- * Keeps the started peer whose probe (large fresh tensors, conv, pool) is fastest over two
- * alternating rounds and closes the others; returns it with the probe figures for the log.
+ * Keeps the started peer whose probe (large fresh tensors, conv, pool) is fastest and closes
+ * the others. Three alternating rounds, each candidate's best round: a round that another
+ * process slowed down says nothing about the allocator. Returns the probe figures for the log.
  */
 async function fastest(started: Started[]): Promise<Started & { report: string[] }> {
-  const totals = started.map(() => 0);
-  for (let round = 0; round < 2; ++round) {
-    for (const [i, s] of started.entries()) totals[i]! += await s.peer.probe();
+  const bests = started.map(() => Infinity);
+  for (let round = 0; round < 3; ++round) {
+    for (const [i, s] of started.entries()) bests[i] = Math.min(bests[i]!, await s.peer.probe());
   }
-  const best = totals.indexOf(Math.min(...totals));
+  const best = bests.indexOf(Math.min(...bests));
   started.forEach((s, i) => i !== best && s.peer.close());
-  const report = started.map((s, i) => `${tuningOf(s)}: ${(totals[i]! / 2).toFixed(1)} ms`);
+  const report = started.map((s, i) => `${tuningOf(s)}: ${bests[i]!.toFixed(1)} ms`);
   return { ...started[best]!, report };
 }
 
