@@ -99,6 +99,16 @@ export function selectCases(argv: readonly string[]): { ops: OpCase[]; train: Tr
   return { ops: opCases.filter((c) => argv.includes(c.op)), train: trainCases.filter((c) => argv.includes(c.model)) };
 }
 
+/** {@link selectCases} on this process's arguments; a bad name prints the message and exits 2. */
+export function casesFromArgv(): { ops: OpCase[]; train: TrainCase[] } {
+  try {
+    return selectCases(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+}
+
 /** Rounds of alternation (NEOCOG_BENCH_ROUNDS, default 3). */
 export function roundsFromEnv(): number {
   const rounds = Number(process.env.NEOCOG_BENCH_ROUNDS ?? 3);

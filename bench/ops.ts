@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 
 import { batchNorm, cat, conv2d, convTranspose2d, manualSeed, maxPool2d, nms, noGrad, ones, rand, randn, scope, synchronize, zeros, type Tensor } from '../lib/index.js';
 import { alternate, medianMs, type Contender } from './alternate.js';
-import { flopsOf, roundsFromEnv, selectCases, type OpCase } from './cases.js';
+import { casesFromArgv, flopsOf, roundsFromEnv, type OpCase } from './cases.js';
 import { describeMachine, machineLines } from './machine.js';
 import { bestPeer, cell, measurementJson, printTable, saveResults } from './report.js';
 import { startTorchPeers } from './torch_configs.js';
@@ -114,7 +114,7 @@ function neocog(cases: readonly OpCase[]): Contender {
   };
 }
 
-const { ops: cases } = selectCases(process.argv.slice(2));
+const { ops: cases } = casesFromArgv();
 if (cases.length === 0) process.exit(0);
 const rounds = roundsFromEnv();
 const machine = describeMachine();

@@ -5,7 +5,7 @@
 // leave activations anyway. `npm run bench -- unet` runs only the named models.
 import { crossEntropy, manualSeed, optim, randint, randn, scope, synchronize } from '../lib/index.js';
 import { alternate, medianMs, type Contender } from './alternate.js';
-import { roundsFromEnv, selectCases, type TrainCase } from './cases.js';
+import { casesFromArgv, roundsFromEnv, type TrainCase } from './cases.js';
 import { describeMachine, machineLines } from './machine.js';
 import { bestPeer, cell, measurementJson, printTable, saveResults } from './report.js';
 import { startTorchPeers } from './torch_configs.js';
@@ -47,7 +47,7 @@ function neocog(cases: readonly TrainCase[]): Contender {
   };
 }
 
-const { train: cases } = selectCases(process.argv.slice(2));
+const { train: cases } = casesFromArgv();
 if (cases.length === 0) process.exit(0);
 const rounds = roundsFromEnv();
 const machine = describeMachine();
