@@ -75,9 +75,10 @@ export class Peer {
     return reply;
   }
 
-  /** Milliseconds of the probe workload (large fresh tensors, convolutions, pooling). */
-  async probe(): Promise<number> {
-    return (await this.send('probe')).ms as number;
+  /** Milliseconds of the probe workload (large fresh tensors, convolutions, pooling) and the page faults it took. */
+  async probe(): Promise<{ ms: number; faults: number }> {
+    const r = await this.send('probe');
+    return { ms: r.ms as number, faults: r.faults as number };
   }
 
   /** Builds case `i` and warms it up in each layout; returns the layouts and the parameter count (training). */

@@ -82,12 +82,17 @@ async function startTuned(kind: 'ops' | 'train', python: string, tunings: Tuning
  */
 async function fastest(started: Started[]): Promise<Started & { report: string[] }> {
   const bests = started.map(() => Infinity);
+  const faults = started.map(() => Infinity);
   for (let round = 0; round < 3; ++round) {
-    for (const [i, s] of started.entries()) bests[i] = Math.min(bests[i]!, await s.peer.probe());
+    for (const [i, s] of started.entries()) {
+      const probe = await s.peer.probe();
+      bests[i] = Math.min(bests[i]!, probe.ms);
+      faults[i] = Math.min(faults[i]!, probe.faults);
+    }
   }
   const best = bests.indexOf(Math.min(...bests));
   started.forEach((s, i) => i !== best && s.peer.close());
-  const report = started.map((s, i) => `${tuningOf(s)}: ${bests[i]!.toFixed(1)} ms`);
+  const report = started.map((s, i) => `${tuningOf(s)}: ${bests[i]!.toFixed(1)} ms, ${faults[i]} page faults`);
   return { ...started[best]!, report };
 }
 
@@ -134,7 +139,7 @@ export async function startTorchPeers(kind: 'ops' | 'train', cases: readonly obj
     notes.push(`${name}: PyTorch ${s.info.torch}, ${s.info.threads} threads, ATen ${s.info.capability}, ${tuning}, layouts ${formats.join('/')}`);
   };
   add('torch1.13 tuned', tuned1, tuningOf(tuned1), bothFormats);
-  notes.push(`  probe (ms, lower wins): ${tuned1.probes.join('; ')}`);
+  notes.push(`  probe (best of 3 rounds; lower ms wins): ${tuned1.probes.join('; ')}`);
   add('torch1.13 default', default1, 'default allocator', ['nchw']);
 
   if (!existsSync(torch2Python)) {
@@ -144,7 +149,7 @@ export async function startTorchPeers(kind: 'ops' | 'train', cases: readonly obj
       const tuned2 = await tune(torch2Python);
       if (!tuned2.info.torch.startsWith('2.')) throw new Error(`it has PyTorch ${tuned2.info.torch}`);
       add('torch2 tuned', tuned2, tuningOf(tuned2), bothFormats);
-      notes.push(`  probe (ms, lower wins): ${tuned2.probes.join('; ')}`);
+      notes.push(`  probe (best of 3 rounds; lower ms wins): ${tuned2.probes.join('; ')}`);
     } catch (e) {
       notes.push(`torch2 tuned: skipped, ${torch2Python} did not start a PyTorch 2.x peer: ${(e as Error).message.split('\n')[0]}`);
     }
