@@ -1,13 +1,40 @@
 #!/usr/bin/env bash
-# Benchmarks neocog against PyTorch on this machine, in one run, and prints ratios.
-# Installs Debian's python3-torch when missing. Not part of `npm test`.
+# Benchmarks neocog against PyTorch on this machine, in one run, and prints ratios:
+# `npm run bench [-- case ...]` (op names from bench/cases.ts, or model names). Installs what
+# the peers need when missing. Not part of `npm test`. NEOCOG_BENCH_ROUNDS sets the turns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+
 # Debian's torch finds its BLAS through libblas.so.3, which is the slow reference BLAS
-# unless OpenBLAS is installed: install it so PyTorch is measured at its best.
-if ! /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends python3-torch python3-torchvision libopenblas0-pthread
+# unless OpenBLAS is installed; jemalloc is one of the tuned allocators the bench tries
+# (bench/torch_configs.ts); g++ builds the peak-FLOPs probe (bench/peak.cc).
+packages=()
+/usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null || packages+=(python3-torch python3-torchvision)
+/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || packages+=(python3-venv)
+for p in libopenblas0-pthread libjemalloc2; do dpkg -s "$p" >/dev/null 2>&1 || packages+=("$p"); done
+command -v g++ >/dev/null || packages+=(g++)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "bench: installing ${packages[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${packages[@]}"
 fi
+
+# PyTorch 2.x in its own venv, from a local CPU wheel (its torchvision wheels are CUDA builds
+# that do not load here, so torchvision ops are compared with 1.13 only).
+torch2="${NEOCOG_TORCH2_PYTHON:-$HOME/.cache/neocog/torch2/bin/python}"
+if ! "$torch2" -c 'import torch' 2>/dev/null; then
+  wheel="${NEOCOG_TORCH2_WHEEL:-$(ls /opt/wheels/torch-2.*+cpu-*.whl 2>/dev/null | sort -V | tail -n 1 || true)}"
+  if [ -n "$wheel" ] && [ -f "$wheel" ] && [ -z "${NEOCOG_TORCH2_PYTHON:-}" ]; then
+    venv="$HOME/.cache/neocog/torch2"
+    echo "bench: creating $venv with $(basename "$wheel") (a few minutes, once)"
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet "$wheel" numpy || echo "bench: PyTorch 2.x peer skipped: pip could not install $wheel"
+  else
+    echo "bench: PyTorch 2.x peer skipped: no torch-2.*+cpu wheel in /opt/wheels (set NEOCOG_TORCH2_WHEEL or NEOCOG_TORCH2_PYTHON)"
+  fi
+fi
+
 npx --no-install tsx bench/ops.ts "$@"
-npx --no-install tsx bench/train.ts
+npx --no-install tsx bench/train.ts "$@"

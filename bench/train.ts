@@ -1,66 +1,91 @@
-// Training throughput (images/s) of neocog and PyTorch on the same models, batch sizes and
-// step (SGD with momentum, cross entropy), in one run; prints the ratio and writes
-// bench/results/train.json. Inputs are channels-last in neocog, as data loaders would
-// deliver them after the first layer anyway.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+// Training throughput (images/s) of neocog and of PyTorch at its best and by default, on the
+// same models, batches and step (SGD with momentum, cross entropy), taking turns case by case
+// (bench/alternate.ts); prints parameter counts side by side (the models must match) and
+// writes bench/results/train.json. Inputs are channels-last in neocog, as its convolutions
+// leave activations anyway. `npm run bench -- unet` runs only the named models.
+import { crossEntropy, manualSeed, optim, randint, randn, scope, synchronize } from '../lib/index.js';
+import { alternate, medianMs, type Contender } from './alternate.js';
+import { casesFromArgv, roundsFromEnv, type TrainCase } from './cases.js';
+import { describeMachine, machineLines } from './machine.js';
+import { bestPeer, cell, measurementJson, printTable, saveResults } from './report.js';
+import { startTorchPeers } from './torch_configs.js';
+import { benchModel } from './models.js';
 
-import { crossEntropy, manualSeed, models, nn, optim, randint, randn, scope } from '../lib/index.js';
-
-interface Case {
-  model: 'lenet5' | 'simpleCnn' | 'resnet18';
-  batch: number;
-  shape: [number, number, number];
-  steps: number;
+/** neocog as a contender: one SGD step per repeat, waiting for the CPU stream each time. */
+function neocog(cases: readonly TrainCase[]): Contender {
+  const built = new Map<number, { step: () => Promise<void>; dispose: () => void }>();
+  return {
+    name: 'neocog',
+    async prepare(i) {
+      const c = cases[i]!;
+      manualSeed(0);
+      const model = benchModel(c.model);
+      const sgd = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+      const [ch, h, w] = c.shape;
+      const x = randn([c.batch, h, w, ch]).permute(0, 3, 1, 2);
+      // Classification: one label per image; segmentation (the U-Net): one label per pixel.
+      const y = c.model === 'unet' ? randint(0, 2, [c.batch, h, w]) : randint(0, 10, [c.batch]);
+      const step = async () => {
+        scope(() => {
+          sgd.zeroGrad();
+          crossEntropy(model.call(x), y).backward();
+          sgd.step();
+        });
+        await synchronize();
+      };
+      built.set(i, { step, dispose: () => [model, x, y].forEach((m) => m.dispose()) });
+      for (let k = 0; k < c.warmup; ++k) await step();
+      return { formats: ['channels_last'], params: model.parameterCount() };
+    },
+    async run(i) {
+      return { channels_last: await medianMs(built.get(i)!.step, cases[i]!.repeats) };
+    },
+    async release(i) {
+      built.get(i)?.dispose();
+      built.delete(i);
+    },
+  };
 }
 
-const cases: Case[] = [
-  { model: 'lenet5', batch: 256, shape: [1, 28, 28], steps: 10 },
-  { model: 'simpleCnn', batch: 64, shape: [3, 32, 32], steps: 10 },
-  { model: 'resnet18', batch: 64, shape: [3, 32, 32], steps: 8 },
-];
+const { train: cases } = casesFromArgv();
+if (cases.length === 0) process.exit(0);
+const rounds = roundsFromEnv();
+const machine = describeMachine();
+for (const line of machineLines(machine)) console.log(line);
+const torch = await startTorchPeers('train', cases, machine.cores);
+for (const line of torch.notes) console.log(line);
+const contenders = [neocog(cases), ...torch.contenders];
+console.log(`training: ${cases.length} cases, ${rounds} rounds of turns (${contenders.map((c) => c.name).join(', ')})`);
 
-function build(name: Case['model']): nn.Module {
-  if (name === 'lenet5') return models.lenet5();
-  if (name === 'simpleCnn') return models.simpleCnn({ inChannels: 3 });
-  return models.resnet18({ numClasses: 10 });
-}
-
-function imagesPerSecond(c: Case): number {
-  manualSeed(0);
-  const model = build(c.model) as nn.Module & { call(x: unknown): ReturnType<typeof randn> };
-  const sgd = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const [ch, h, w] = c.shape;
-  const x = randn([c.batch, h, w, ch]).permute(0, 3, 1, 2);
-  const y = randint(0, 10, [c.batch]);
-  const times: number[] = [];
-  for (let i = 0; i < c.steps + 2; ++i) {
-    const start = performance.now();
-    scope(() => {
-      sgd.zeroGrad();
-      const loss = crossEntropy(model.call(x), y);
-      loss.backward();
-      sgd.step();
-      loss.item(); // wait for the step
-    });
-    if (i >= 2) times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  model.dispose();
-  return (c.batch * 1000) / times[Math.floor(times.length / 2)]!;
-}
-
-const torch = JSON.parse(execFileSync('/usr/bin/python3', ['bench/train_torch.py'], { input: JSON.stringify(cases), encoding: 'utf8' })) as {
-  torch: string;
-  imagesPerSecond: number[];
-};
-const rows = cases.map((c, i) => {
-  const ours = imagesPerSecond(c);
-  const theirs = torch.imagesPerSecond[i]!;
-  return { model: c.model, batch: c.batch, input: c.shape.join('x'), neocog: +ours.toFixed(1), torch: +theirs.toFixed(1), ratio: +(ours / theirs).toFixed(2) };
+const rows: Record<string, string | number>[] = [];
+const saved: unknown[] = [];
+await alternate(cases.length, contenders, rounds, (i, results) => {
+  const c = cases[i]!;
+  const imagesPerSecond = (ms: number) => (c.batch * 1000) / ms;
+  const ours = results[0]!.best;
+  const peer = bestPeer(contenders, results);
+  const torchParams = results.slice(1).find((r) => r.params !== null)?.params ?? null;
+  const row: Record<string, string | number> = {
+    model: c.model,
+    batch: c.batch,
+    input: c.shape.join('x'),
+    'neocog params': results[0]!.params ?? 'n/a',
+    'torch params': torchParams ?? 'n/a',
+  };
+  for (const [k, contender] of contenders.entries()) row[`${contender.name} img/s`] = cell(results[k]!, imagesPerSecond);
+  row['neocog / best peer'] = ours && peer ? +(peer.ms / ours.ms).toFixed(2) : 'n/a';
+  rows.push(row);
+  const mismatch = results[0]!.params !== null && torchParams !== null && results[0]!.params !== torchParams;
+  console.log(
+    `  ${c.model} batch ${c.batch}: ${contenders.map((k, j) => `${k.name} ${cell(results[j]!, imagesPerSecond)}${results[j]!.error ? ` (${results[j]!.error})` : ''}`).join(', ')} img/s` +
+      (mismatch ? `; warning: parameter counts differ (neocog ${results[0]!.params}, torch ${torchParams})` : ''),
+  );
+  saved.push({ model: c.model, batch: c.batch, shape: c.shape, bestPeer: peer, results: contenders.map((k, j) => measurementJson(k, results[j]!)) });
 });
-console.log(`training images/s, neocog vs PyTorch ${torch.torch} (same run, ${cpus().length} threads); ratio = neocog / torch`);
-console.table(rows);
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/train.json', `${JSON.stringify({ date: new Date().toISOString(), torch: torch.torch, rows }, null, 2)}\n`);
+torch.close();
+
+console.log(`\ntraining images/s (batch / median step time over ${rounds} rounds); "cl" = channels_last won over NCHW; neocog / best peer > 1: neocog is faster`);
+for (const line of machineLines(machine)) console.log(line);
+printTable(rows);
+console.log(`wrote ${saveResults('train', { machine, rounds, configs: [{ name: 'neocog' }, ...torch.configs], cases: saved })}`);
+process.exit(0);

@@ -1,13 +1,18 @@
 #!/usr/bin/python3
-"""PyTorch side of bench/train.ts: the same models and training step, images/s per case."""
-import json
-import os
-import sys
-import time
+"""The PyTorch side of bench/train.ts: the same models, inputs and training step.
+
+bench/torch_peer.py builds a workload with make(case, channels_last) and times its step
+(zero_grad, forward, cross entropy, backward, SGD with momentum). The models are written
+out here rather than taken from torchvision because torchvision does not load next to the
+PyTorch 2.x wheel; they mirror lib/models and bench/unet.ts layer for layer, and the
+parameter counts are printed beside neocog's to show it.
+"""
+from collections import namedtuple
 
 import torch
 import torch.nn as nn
-import torchvision
+
+Workload = namedtuple("Workload", ["step", "params"])
 
 
 def lenet5():
@@ -23,32 +28,104 @@ def simple_cnn(in_channels):
         nn.AdaptiveAvgPool2d(7), nn.Flatten(), nn.Linear(64 * 49, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
 
 
+class BasicBlock(nn.Module):
+    """torchvision's ResNet BasicBlock."""
+
+    def __init__(self, in_c, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_c, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = None
+        if stride != 1 or in_c != planes:
+            self.downsample = nn.Sequential(nn.Conv2d(in_c, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet18Cifar(nn.Module):
+    """torchvision's resnet18 with the CIFAR stem: a 3x3 stride-1 conv1 and no max-pool."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        stages, in_c = [], 64
+        for planes, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            stages.append(nn.Sequential(BasicBlock(in_c, planes, stride), BasicBlock(planes, planes, 1)))
+            in_c = planes
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.fc = nn.Linear(512, num_classes)
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(out, 1), 1))
+
+
+def double_conv(in_c, out_c):
+    return nn.Sequential(
+        nn.Conv2d(in_c, out_c, 3, padding=1, bias=False), nn.BatchNorm2d(out_c), nn.ReLU(),
+        nn.Conv2d(out_c, out_c, 3, padding=1, bias=False), nn.BatchNorm2d(out_c), nn.ReLU())
+
+
+class UNet(nn.Module):
+    """The U-Net of bench/unet.ts: 4 levels (16-32-64-128 channels), max-pool down,
+    2x2 stride-2 transposed conv up, skip concatenation, 1x1 head."""
+
+    def __init__(self, in_channels=1, num_classes=2, base=16, levels=4):
+        super().__init__()
+        widths = [base * 2**i for i in range(levels)]
+        self.down = nn.ModuleList()
+        previous = in_channels
+        for width in widths:
+            self.down.append(double_conv(previous, width))
+            previous = width
+        self.up = nn.ModuleList()
+        self.decode = nn.ModuleList()
+        for width in reversed(widths[:-1]):
+            self.up.append(nn.ConvTranspose2d(width * 2, width, 2, stride=2))
+            self.decode.append(double_conv(width * 2, width))
+        self.head = nn.Conv2d(base, num_classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else nn.functional.max_pool2d(x, 2))
+            skips.append(x)
+        skips.pop()
+        for up, block in zip(self.up, self.decode):
+            x = block(torch.cat([skips.pop(), up(x)], 1))
+        return self.head(x)
+
+
 def build(name):
     if name == "lenet5":
         return lenet5()
     if name == "simpleCnn":
         return simple_cnn(3)
-    return torchvision.models.resnet18(num_classes=10)
+    if name == "resnet18Cifar":
+        return ResNet18Cifar(10)
+    if name == "unet":
+        return UNet()
+    raise ValueError(f"train_torch: unknown model {name!r}")
 
 
-def images_per_second(case):
-    torch.manual_seed(0)
-    model = build(case["model"]).train()
+def make(case, channels_last):
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = build(case["model"]).train().to(memory_format=fmt)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(case["batch"], *case["shape"])
-    y = torch.randint(0, 10, (case["batch"],))
-    times = []
-    for i in range(case["steps"] + 2):
-        start = time.perf_counter()
+    batch, (c, h, w) = case["batch"], case["shape"]
+    x = torch.randn(batch, c, h, w).contiguous(memory_format=fmt)
+    # Classification: one label per image; segmentation (the U-Net): one label per pixel.
+    y = torch.randint(0, 2, (batch, h, w)) if case["model"] == "unet" else torch.randint(0, 10, (batch,))
+
+    def step():
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
-        if i >= 2:  # warm-up
-            times.append(time.perf_counter() - start)
-    times.sort()
-    return case["batch"] / times[len(times) // 2]
 
-
-torch.set_num_threads(os.cpu_count())
-cases = json.load(sys.stdin)
-print(json.dumps({"torch": torch.__version__, "imagesPerSecond": [images_per_second(c) for c in cases]}))
+    return Workload(step, sum(p.numel() for p in model.parameters()))

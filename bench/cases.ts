@@ -1,0 +1,117 @@
+// The benchmark cases of bench/ops.ts and bench/train.ts, and the command-line selection
+// (`npm run bench -- conv2d add resnet18Cifar` runs only those). The same objects are sent
+// to the PyTorch peers, which build their side of each case from them.
+
+/** An op benchmark: one call of `op` on inputs of `shape`, timed `repeats` times per round. */
+export interface OpCase {
+  op:
+    | 'matmul'
+    | 'add'
+    | 'randn'
+    | 'contiguous'
+    | 'conv2d'
+    | 'conv2d_bf16'
+    | 'conv2d_train'
+    | 'depthwise'
+    | 'conv_transpose'
+    | 'maxpool'
+    | 'batchnorm_train'
+    | 'nms';
+  shape: number[];
+  repeats: number;
+  /** PyTorch runs this case in NCHW and in channels_last and reports the faster. */
+  memoryFormats: boolean;
+}
+
+/** A training benchmark: `repeats` SGD steps per round of `model` on a batch of `shape` images. */
+export interface TrainCase {
+  model: 'lenet5' | 'simpleCnn' | 'resnet18Cifar' | 'unet';
+  batch: number;
+  shape: [number, number, number];
+  repeats: number;
+  /** Steps before timing (first-call primitive creation, allocator warm-up). */
+  warmup: number;
+  memoryFormats: true;
+}
+
+export const opCases: OpCase[] = [
+  { op: 'matmul', shape: [256, 256, 256], repeats: 30, memoryFormats: false },
+  { op: 'matmul', shape: [1024, 1024, 1024], repeats: 8, memoryFormats: false },
+  { op: 'matmul', shape: [2048, 2048, 2048], repeats: 4, memoryFormats: false },
+  { op: 'add', shape: [1 << 20], repeats: 30, memoryFormats: false },
+  { op: 'add', shape: [16, 64, 112, 112], repeats: 8, memoryFormats: false },
+  { op: 'randn', shape: [1 << 22], repeats: 8, memoryFormats: false },
+  { op: 'contiguous', shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false },
+  // [N, C, H, W, outC, k]: 3x3 pad 1, as in ResNet stages
+  { op: 'conv2d', shape: [32, 64, 56, 56, 64, 3], repeats: 6, memoryFormats: true },
+  // the same on bfloat16 operands (what CPU autocast runs)
+  { op: 'conv2d_bf16', shape: [32, 64, 56, 56, 64, 3], repeats: 6, memoryFormats: true },
+  { op: 'conv2d_train', shape: [32, 64, 56, 56, 64, 3], repeats: 3, memoryFormats: true },
+  { op: 'depthwise', shape: [32, 128, 56, 56], repeats: 6, memoryFormats: true },
+  // [N, C, H, W, outC]: 2x2 stride 2
+  { op: 'conv_transpose', shape: [8, 64, 64, 64, 32], repeats: 6, memoryFormats: true },
+  { op: 'maxpool', shape: [32, 64, 112, 112], repeats: 6, memoryFormats: true },
+  { op: 'batchnorm_train', shape: [32, 64, 56, 56], repeats: 6, memoryFormats: true },
+  { op: 'nms', shape: [1000], repeats: 20, memoryFormats: false },
+  { op: 'nms', shape: [10000], repeats: 4, memoryFormats: false },
+];
+
+export const trainCases: TrainCase[] = [
+  { model: 'lenet5', batch: 256, shape: [1, 28, 28], repeats: 5, warmup: 2, memoryFormats: true },
+  { model: 'simpleCnn', batch: 64, shape: [3, 32, 32], repeats: 5, warmup: 2, memoryFormats: true },
+  // The CIFAR stem keeps 32x32 maps into layer1: ~16x the work of the ImageNet stem on
+  // 32x32 inputs, seconds per step on 2 cores, so fewer steps keep `npm run bench` short.
+  { model: 'resnet18Cifar', batch: 64, shape: [3, 32, 32], repeats: 3, warmup: 1, memoryFormats: true },
+  { model: 'unet', batch: 1, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
+  { model: 'unet', batch: 4, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
+];
+
+/** FLOPs of one call (multiply-add = 2), where defined: matmul and the convolutions. */
+export function flopsOf(c: OpCase): number | null {
+  if (c.op === 'matmul') return 2 * c.shape.reduce((x, y) => x * y, 1);
+  if (c.op === 'conv2d' || c.op === 'conv2d_bf16' || c.op === 'conv2d_train') {
+    const [n, ch, h, w, o, k] = c.shape as [number, number, number, number, number, number];
+    const forward = 2 * n * o * h * w * ch * k * k;
+    return c.op === 'conv2d_train' ? 3 * forward : forward; // + backward data + backward weights
+  }
+  if (c.op === 'depthwise') {
+    const [n, ch, h, w] = c.shape as [number, number, number, number];
+    return 2 * n * ch * h * w * 9;
+  }
+  if (c.op === 'conv_transpose') {
+    const [n, ch, h, w, o] = c.shape as [number, number, number, number, number];
+    return 2 * n * ch * h * w * o * 4;
+  }
+  return null;
+}
+
+/**
+ * The cases named on the command line (op names and model names; none = all). Throws on
+ * a name that is neither, listing the known ones, so a typo does not silently bench nothing.
+ */
+export function selectCases(argv: readonly string[]): { ops: OpCase[]; train: TrainCase[] } {
+  const known = new Set<string>([...opCases.map((c) => c.op), ...trainCases.map((c) => c.model)]);
+  const unknown = argv.filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new Error(`bench: unknown case ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
+  }
+  if (argv.length === 0) return { ops: opCases, train: trainCases };
+  return { ops: opCases.filter((c) => argv.includes(c.op)), train: trainCases.filter((c) => argv.includes(c.model)) };
+}
+
+/** {@link selectCases} on this process's arguments; a bad name prints the message and exits 2. */
+export function casesFromArgv(): { ops: OpCase[]; train: TrainCase[] } {
+  try {
+    return selectCases(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+}
+
+/** Rounds of alternation (NEOCOG_BENCH_ROUNDS, default 3). */
+export function roundsFromEnv(): number {
+  const rounds = Number(process.env.NEOCOG_BENCH_ROUNDS ?? 3);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench: NEOCOG_BENCH_ROUNDS must be a positive integer, got ${process.env.NEOCOG_BENCH_ROUNDS}`);
+  return rounds;
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+
+import { alternate, type Contender } from '../../bench/alternate.js';
+import type { MemoryFormat } from '../../bench/peer.js';
+
+/** A contender that logs every call and answers scripted timings (one list per round). */
+function fake(name: string, log: string[], timings: Partial<Record<MemoryFormat, number[]>>, fail?: 'prepare' | 'run'): Contender {
+  let round = 0;
+  return {
+    name,
+    async prepare(i) {
+      log.push(`${name} prepare ${i}`);
+      if (fail === 'prepare') throw new Error(`No module named 'torchvision'\ntraceback`);
+      return { formats: Object.keys(timings) as MemoryFormat[], params: 7 };
+    },
+    async run(i) {
+      log.push(`${name} run ${i}`);
+      if (fail === 'run') throw new Error('peer died');
+      const r = round++;
+      return Object.fromEntries(Object.entries(timings).map(([f, list]) => [f, list[r]]));
+    },
+    async release(i) {
+      log.push(`${name} release ${i}`);
+      round = 0;
+    },
+  };
+}
+
+describe('alternate', () => {
+  it('takes turns: every contender prepares, then one run each per round, then all release', async () => {
+    const log: string[] = [];
+    const contenders = [fake('neocog', log, { channels_last: [1, 1] }), fake('torch', log, { nchw: [2, 2] })];
+    await alternate(1, contenders, 2, () => undefined);
+    expect(log).toEqual([
+      'neocog prepare 0',
+      'torch prepare 0',
+      'neocog run 0',
+      'torch run 0',
+      'neocog run 0',
+      'torch run 0',
+      'neocog release 0',
+      'torch release 0',
+    ]);
+  });
+
+  it('reports the median over rounds per layout and the faster layout as best', async () => {
+    const torch = fake('torch', [], { nchw: [30, 10, 20], channels_last: [9, 50, 12] });
+    const result = (await alternate(1, [torch], 3, () => undefined))[0]![0];
+    expect(result!.formats.nchw).toEqual({ rounds: [30, 10, 20], medianMs: 20 });
+    expect(result!.formats.channels_last).toEqual({ rounds: [9, 50, 12], medianMs: 12 });
+    expect(result!.best).toEqual({ format: 'channels_last', ms: 12 });
+    expect(result!.params).toBe(7);
+  });
+
+  it('marks a case n/a for a contender that cannot run it, with the first line of its error, and goes on', async () => {
+    const log: string[] = [];
+    const contenders = [
+      fake('neocog', log, { nchw: [1] }),
+      fake('torch2', log, { nchw: [1] }, 'prepare'),
+      fake('torch1', log, { nchw: [3] }, 'run'),
+    ];
+    const seen: number[] = [];
+    const [results] = await alternate(1, contenders, 1, (i) => seen.push(i));
+    expect(results![0]!.best).toEqual({ format: 'nchw', ms: 1 });
+    expect(results![1]).toMatchObject({ best: null, error: "No module named 'torchvision'" });
+    expect(results![2]).toMatchObject({ best: null, error: 'peer died' });
+    expect(log).not.toContain('torch2 run 0');
+    expect(seen).toEqual([0]);
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+
+import { flopsOf, opCases, selectCases, trainCases } from '../../bench/cases.js';
+
+describe('bench case selection', () => {
+  it('selects every case when no name is given', () => {
+    const all = selectCases([]);
+    expect(all.ops).toEqual(opCases);
+    expect(all.train).toEqual(trainCases);
+  });
+
+  it('selects ops and models by name, every shape of each', () => {
+    const picked = selectCases(['add', 'unet']);
+    expect(picked.ops.map((c) => c.shape.join('x'))).toEqual(['1048576', '16x64x112x112']);
+    expect(picked.train.map((c) => `${c.model}/${c.batch}`)).toEqual(['unet/1', 'unet/4']);
+  });
+
+  it('throws on an unknown name, listing the known ones', () => {
+    expect(() => selectCases(['conv2d', 'conv3d'])).toThrow(/unknown case conv3d; known: matmul, add, .*resnet18Cifar, unet/);
+  });
+});
+
+describe('bench FLOP counts', () => {
+  it('counts a 3x3 conv as 2 * N * outC * H * W * C * 9, and training as three such passes', () => {
+    const conv = opCases.find((c) => c.op === 'conv2d')!;
+    expect(flopsOf(conv)).toBe(2 * 32 * 64 * 56 * 56 * 64 * 9);
+    expect(flopsOf({ ...conv, op: 'conv2d_train' })).toBe(3 * 2 * 32 * 64 * 56 * 56 * 64 * 9);
+  });
+
+  it('has no FLOP count for memory-bound ops', () => {
+    expect(flopsOf(opCases.find((c) => c.op === 'add')!)).toBeNull();
+  });
+});
