@@ -17,7 +17,7 @@ type CompareName = keyof typeof COMPARE_CODES;
 
 /** A descriptor of `t` broadcast to `shape`. @internal */
 export function broadcastTo(op: string, t: Tensor, shape: readonly number[], arg: string) {
-  return { ...t._native(op, arg), shape, strides: broadcastStrides(t.shape, t.strides, shape) };
+  return t._nativeAs(op, arg, shape, broadcastStrides(t.shape, t.strides, shape));
 }
 
 function compare(op: CompareName, input: Tensor, other: Tensor | number): Tensor<'bool'> {

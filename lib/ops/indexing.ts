@@ -32,7 +32,7 @@ export function indexSelect<D extends DType>(input: Tensor<D>, dim: number, inde
     const shape = [...source.shape];
     shape[d] = index.numel;
     const out = empty('indexSelect', shape, input.dtype, input.device);
-    const flatIndex = { ...index._native('indexSelect', 'index'), shape: [index.numel], strides: [index.ndim === 0 ? 1 : index.strides[0]!] };
+    const flatIndex = index._nativeAs('indexSelect', 'index', [index.numel], [index.ndim === 0 ? 1 : index.strides[0]!]);
     native.indexSelect(out._native('indexSelect', 'out'), source._native('indexSelect', 'input'), d, flatIndex);
     if (!needsGrad(input)) return out;
     const savedIndex = saveForBackward(index);
@@ -46,7 +46,7 @@ export function indexSelect<D extends DType>(input: Tensor<D>, dim: number, inde
         // index_add of the gradient slices into zeros: repeated indices accumulate.
         const grad = zeros(inputShape, { device: g.device });
         const contiguous = g.contiguous();
-        native.indexAdd(grad._native('indexSelect', 'out'), d, { ...savedIndex._native('indexSelect', 'index'), shape: [savedIndex.numel], strides: [savedIndex.ndim === 0 ? 1 : savedIndex.strides[0]!] }, contiguous._native('indexSelect', 'grad'));
+        native.indexAdd(grad._native('indexSelect', 'out'), d, savedIndex._nativeAs('indexSelect', 'index', [savedIndex.numel], [savedIndex.ndim === 0 ? 1 : savedIndex.strides[0]!]), contiguous._native('indexSelect', 'grad'));
         return [grad.reshape(finalShape)];
       },
       [savedIndex],

@@ -94,14 +94,13 @@ function matmulForward(input: Tensor, other: Tensor): Tensor<'float32'> {
       const foldable = batchStrides.every((s, i) => i === batchStrides.length - 1 || s === batchStrides[i + 1]! * batch[i + 1]!);
       const allBroadcast = batchStrides.every((s) => s === 0);
       if (!foldable && !allBroadcast) return null;
-      const native3 = t._native('matmul');
-      return {
-        ...native3,
-        shape: [numelOf(batch), rows, cols],
-        strides: [allBroadcast ? 0 : (batchStrides[batchStrides.length - 1] ?? 0), full[full.length - 2]!, full[full.length - 1]!],
-      };
+      return t._nativeAs('matmul', 'input', [numelOf(batch), rows, cols], [
+        allBroadcast ? 0 : (batchStrides[batchStrides.length - 1] ?? 0),
+        full[full.length - 2]!,
+        full[full.length - 1]!,
+      ]);
     };
-    const target = { ...out._native('matmul', 'out'), shape: [numelOf(batch), m, n], strides: [m * n, n, 1] };
+    const target = out._nativeAs('matmul', 'out', [numelOf(batch), m, n], [m * n, n, 1]);
     const allowTf32 = backends.cuda.matmul.allowTf32;
     const x = fold(a, m, k);
     const y = fold(b, k, n);

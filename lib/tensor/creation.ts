@@ -218,7 +218,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
 /** Uploads a typed array into a new tensor of the same length. */
 function upload<D extends DType>(op: string, values: TensorData, shape: number[], dtype: D, device: DeviceLike): Tensor<D> {
   const out = empty(op, shape, dtype, device);
-  native.upload(out._native(op, 'out').storage, values);
+  native.upload(out._storage(op, 'out'), values);
   return out;
 }
 

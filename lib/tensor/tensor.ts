@@ -7,7 +7,7 @@
 import { backward, record, type BackwardOptions, type GradNode } from '../autograd/graph.js';
 import { cudaUnavailableReason } from '../cuda.js';
 import { ArgumentError, DeviceError, DisposedError, DTypeError, ShapeError } from '../errors.js';
-import { native, type NativeTensor, type StorageHandle } from '../native.js';
+import { native, nativeLayout, type NativeTensor, type StorageHandle } from '../native.js';
 import { emptyPinned } from './creation.js';
 import { resolveDevice, type Device, type DeviceLike } from './device.js';
 import { allocTypedArray, checkDType, dtypeCode, dtypeSize, isFloatingPoint, isHalf, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
@@ -42,6 +42,7 @@ export class Tensor<D extends DType = DType> {
   /** Accumulated gradient of a leaf after `backward()`; owned (and disposed) by this tensor. */
   grad: Tensor<'float32'> | null = null;
   #storage: StorageHandle | null;
+  #layout: Float64Array | undefined;
   #requiresGrad = false;
   #gradFn: GradNode | null = null;
 
@@ -164,15 +165,27 @@ export class Tensor<D extends DType = DType> {
 
   /** @internal The descriptor the binding takes; throws DisposedError naming op and argument. */
   _native(op: string, arg = 'input'): NativeTensor {
+    // Shape, strides and offset never change: the packed layout is made once per tensor.
+    this.#layout ??= nativeLayout(dtypeCode(this.dtype), this.shape, this.strides, this.offset);
+    return [this._storage(op, arg), this.#layout];
+  }
+
+  /** @internal A descriptor of this tensor's memory seen with another shape and strides. */
+  _nativeAs(op: string, arg: string, shape: readonly number[], strides: readonly number[]): NativeTensor {
+    return [this._storage(op, arg), nativeLayout(dtypeCode(this.dtype), shape, strides, this.offset)];
+  }
+
+  /** @internal The storage handle, for native calls; throws DisposedError naming `op`. */
+  _storage(op: string, arg = 'input'): StorageHandle {
     if (this.#storage === null) {
       throw new DisposedError(`${op}: ${arg} has been disposed (shape [${this.shape.join(', ')}], ${this.dtype})`);
     }
-    return { storage: this.#storage, dtype: dtypeCode(this.dtype), shape: this.shape, strides: this.strides, offset: this.offset };
+    return this.#storage;
   }
 
   /** @internal A new tensor sharing this one's memory with another layout. */
   _view(op: string, shape: readonly number[], strides: readonly number[], offset = this.offset): Tensor<D> {
-    const storage = this._native(op).storage.share();
+    const storage = this._storage(op).share();
     return new Tensor<D>(storage, shape, strides, offset, this.dtype, this.device, op);
   }
 
@@ -184,7 +197,7 @@ export class Tensor<D extends DType = DType> {
    */
   async data(): Promise<TypedArrayFor[D]> {
     const source = this.#readable('data');
-    const { storage } = source._native('data');
+    const storage = source._storage('data');
     const size = dtypeSize(source.dtype);
     try {
       const buffer = await native.readAsync(storage, source.offset * size, this.numel * size);
@@ -198,7 +211,7 @@ export class Tensor<D extends DType = DType> {
   dataSync(): TypedArrayFor[D] {
     const source = this.#readable('dataSync');
     try {
-      const { storage } = source._native('dataSync');
+      const storage = source._storage('dataSync');
       if (this.numel === 0) return allocTypedArray(source.dtype, 0) as TypedArrayFor[D];
       const size = dtypeSize(source.dtype);
       return typedArrayOf(source.dtype, native.readSync(storage, source.offset * size, this.numel * size), this.numel) as TypedArrayFor[D];
@@ -213,7 +226,7 @@ export class Tensor<D extends DType = DType> {
     try {
       const size = dtypeSize(this.dtype);
       if (this.numel === 0) return new Uint8Array(0);
-      return new Uint8Array(native.readSync(source._native('_bytesSync').storage, source.offset * size, this.numel * size));
+      return new Uint8Array(native.readSync(source._storage('_bytesSync'), source.offset * size, this.numel * size));
     } finally {
       if (source !== this) source.dispose();
     }
@@ -418,7 +431,7 @@ export class Tensor<D extends DType = DType> {
 
   /** Whether this tensor's memory is page-locked (see {@link pinMemory}), as `is_pinned()`. */
   isPinned(): boolean {
-    return this._native('isPinned').storage.pinned;
+    return this._storage('isPinned').pinned;
   }
 
   /** A contiguous copy with its own memory. */

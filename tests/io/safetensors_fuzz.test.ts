@@ -270,7 +270,9 @@ function outcome(i: number, mutant: Buffer, read: () => ReturnType<typeof io.par
 function check(i: number, mutant: Buffer, result: ReturnType<typeof io.parseSafetensors> | FormatError, expected: Decoded | null, liveBefore: number): boolean {
   if (result instanceof FormatError) {
     expect(expected, `mutant ${i} was rejected (${result.message}) but the reference reads it: ${mutant.toString('base64')}`).toBeNull();
-    expect(memory('cpu').tensors).toBe(liveBefore); // nothing left behind
+    // Nothing left behind. (The count may drop: tensors of earlier tests can be
+    // garbage-collected while the async reader awaits.)
+    expect(memory('cpu').tensors).toBeLessThanOrEqual(liveBefore);
     return false;
   }
   expect(expected, `mutant ${i} loaded but the reference rejects it: ${mutant.toString('base64')}`).not.toBeNull();

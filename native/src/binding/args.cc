@@ -34,36 +34,47 @@ void intList(const Napi::Object& object, const char* key, int count, int64_t min
 }  // namespace
 
 TensorArg tensorArg(const Napi::Value& value, const char* op, const char* name) {
-  if (!value.IsObject()) badArgument(op, name, "a tensor descriptor");
-  const Napi::Object object = value.As<Napi::Object>();
+  // [storage, layout]: layout is a Float64Array [dtype, ndim, offset, ...shape, ...strides]
+  // that the Tensor builds once. Reading it is one Node-API call where separate properties
+  // and arrays took dozens, most of a small op's dispatch cost.
+  if (!value.IsArray() || value.As<Napi::Array>().Length() != 2) badArgument(op, name, "a tensor descriptor");
+  const Napi::Array descriptor = value.As<Napi::Array>();
   TensorArg arg;
-  arg.storage = StorageHandle::unwrap(object.Get("storage"), op, name);
-
-  const int64_t dtype = integerProperty(object, "dtype", op, name);
+  arg.storage = StorageHandle::unwrap(descriptor.Get(0u), op, name);
+  const Napi::Value layoutValue = descriptor.Get(1u);
+  if (!layoutValue.IsTypedArray() || layoutValue.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    badArgument(op, name, "a descriptor with a Float64Array layout");
+  }
+  const Napi::Float64Array layout = layoutValue.As<Napi::Float64Array>();
+  const size_t length = layout.ElementLength();
+  const double* values = layout.Data();
+  if (length < 3) badArgument(op, name, "a layout of dtype, ndim and offset");
+  const auto integer = [&](double v) {
+    if (!(v >= 0 && v <= 9007199254740991.0) || v != static_cast<double>(static_cast<int64_t>(v))) {
+      badArgument(op, name, "a layout of non-negative integers");
+    }
+    return static_cast<int64_t>(v);
+  };
+  const int64_t dtype = integer(values[0]);
   if (!isValidDType(static_cast<int32_t>(dtype))) badArgument(op, name, "a valid dtype code");
   arg.ref.dtype = static_cast<DType>(dtype);
-
-  const Napi::Value shape = object.Get("shape"), strides = object.Get("strides");
-  if (!shape.IsArray() || !strides.IsArray()) badArgument(op, name, "an object with shape and strides arrays");
-  const Napi::Array shapeArray = shape.As<Napi::Array>(), strideArray = strides.As<Napi::Array>();
-  const uint32_t ndim = shapeArray.Length();
-  if (ndim > static_cast<uint32_t>(kMaxDims) || strideArray.Length() != ndim) {
+  const int64_t ndim = integer(values[1]);
+  if (ndim > kMaxDims || length != static_cast<size_t>(3 + 2 * ndim)) {
     badArgument(op, name, "at most " + std::to_string(kMaxDims) + " dims with one stride per dim");
   }
+  const int64_t offset = integer(values[2]);
   arg.ref.layout.ndim = static_cast<int32_t>(ndim);
   int64_t lastElement = 0;
   bool empty = false;
-  for (uint32_t d = 0; d < ndim; ++d) {
-    const int64_t size = shapeArray.Get(d).As<Napi::Number>().Int64Value();
-    const int64_t stride = strideArray.Get(d).As<Napi::Number>().Int64Value();
-    if (size < 0 || stride < 0) badArgument(op, name, "non-negative sizes and strides");
+  for (int64_t d = 0; d < ndim; ++d) {
+    const int64_t size = integer(values[3 + d]);
+    const int64_t stride = integer(values[3 + ndim + d]);
     arg.ref.layout.shape[d] = size;
     arg.ref.layout.strides[d] = stride;
     if (size == 0) empty = true;
     else lastElement += (size - 1) * stride;
   }
 
-  const int64_t offset = integerProperty(object, "offset", op, name);
   const size_t elementSize = dtypeSize(arg.ref.dtype);
   const size_t capacity = arg.storage->bytes() / elementSize;
   if (offset < 0 || (!empty && static_cast<size_t>(offset + lastElement) >= capacity)) {
