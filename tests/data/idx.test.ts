@@ -6,6 +6,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { expect, it } from 'vitest';
 
 import { data, FormatError } from '../../lib/index.js';
+import { seededRandom } from '../../lib/data/dataloader.js';
 
 function idx(shape: number[], values: Uint8Array | number[]): Buffer {
   const header = Buffer.alloc(4 + 4 * shape.length);
@@ -40,17 +41,8 @@ it('finds the header behind a long gzip file name and through stored (uncompress
   for (const bytes of [plain, named]) expect(Array.from(data.parseIdx(bytes).data)).toEqual([1, 2, 3, 4, 5, 6]);
 });
 
-/** mulberry32, so a failing mutant reproduces. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (mulberry32), so a failing mutant reproduces. */
+const generator = seededRandom;
 
 /** What the IDX rules say the bytes hold (gunzipping like the reader), or null when they break one. */
 function reference(bytes: Buffer): { shape: number[]; data: number[] } | null {

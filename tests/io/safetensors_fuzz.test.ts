@@ -10,18 +10,10 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 
 import { FormatError, io, memory, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { seededRandom } from '../../lib/data/dataloader.js';
 
-/** mulberry32: a small seeded generator, so a failure reproduces. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (mulberry32), so a failing mutant reproduces. */
+const generator = seededRandom;
 
 // ---- the reference decoder --------------------------------------------------------------
 
