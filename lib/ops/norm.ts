@@ -8,6 +8,7 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty, emptyLike } from '../tensor/creation.js';
+import { scope } from '../tensor/memory.js';
 import { describe, stridesLike } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { copyInto } from './copy.js';
@@ -107,11 +108,12 @@ export function batchNorm(
       eps,
     );
     if (!training) return out;
-    noGrad(() => {
+    // The temporaries of the update are freed here, not left to the garbage collector.
+    scope(() => noGrad(() => {
       // running = (1 - momentum) * running + momentum * batch, variance made unbiased
       if (runningMean) copyInto(runningMean, runningMean.mul(1 - momentum).add(mean.mul(momentum)));
       if (runningVar) copyInto(runningVar, runningVar.mul(1 - momentum).add(variance.mul((momentum * count) / (count - 1))));
-    });
+    }));
     if (!needsGrad(input, weight, bias)) {
       mean.dispose();
       variance.dispose();

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 
 import {
-  ArgumentError, batchNorm, groupNorm, instanceNorm, layerNorm, manualSeed, ones, randn, ShapeError, tensor, zeros,
+  ArgumentError, batchNorm, groupNorm, instanceNorm, layerNorm, manualSeed, memory, ones, randn, ShapeError, tensor, zeros,
   type Tensor,
 } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
@@ -85,4 +85,13 @@ it('normalization rejects bad arguments', () => {
   expect(() => batchNorm(x, zeros([3]), ones([3]), ones([3]), null)).toThrow(/weight and bias must be given together/);
   expect(() => layerNorm(x, [5])).toThrow(ShapeError);
   expect(() => groupNorm(x, 2)).toThrow(/numGroups 2 .* dividing the 3 channels/);
+});
+
+it('batchNorm in training frees the temporaries of its running-statistics update', () => {
+  const x = randn([4, 3, 5, 5]);
+  const runningMean = zeros([3]);
+  const runningVar = ones([3]);
+  const before = memory('cpu').tensors;
+  for (let i = 0; i < 3; ++i) batchNorm(x, runningMean, runningVar, null, null, { training: true }).dispose();
+  expect(memory('cpu').tensors).toBe(before);
 });
