@@ -7,7 +7,7 @@
  * @module
  */
 import { ArgumentError, FormatError, ShapeError } from '../errors.js';
-import type { Module } from '../nn/module.js';
+import type { AnyModule } from '../nn/module.js';
 import type { FusedUpdate, Optimizer } from '../optim/optimizer.js';
 import { getRngState, setRngState } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -16,9 +16,9 @@ import { loadSafetensors, loadSafetensorsSync, saveSafetensors, saveSafetensorsS
 type AnyOptimizer = Optimizer<{ lr: number }>;
 type OptimizerDict = Parameters<AnyOptimizer['loadStateDict']>[0];
 
-/** What to save: the model, optionally its optimizer and JSON-able user values. */
+/** What to save: the model (any signature: classifiers, detectors, ...), optionally its optimizer and JSON-able user values. */
 export interface CheckpointParts {
-  model: Module;
+  model: AnyModule;
   optimizer?: AnyOptimizer;
   /** Values returned by the load (epoch, metrics); must survive JSON.stringify. */
   extra?: Record<string, unknown>;
@@ -26,7 +26,7 @@ export interface CheckpointParts {
 
 /** Where a checkpoint is restored into. */
 export interface CheckpointTarget {
-  model: Module;
+  model: AnyModule;
   optimizer?: AnyOptimizer;
 }
 

@@ -99,7 +99,7 @@ async function runEpoch(model: Module, source: BatchSource, opts: FitOptions, tr
   // A DataLoader knows its batch size: the bar then shows images per second.
   const batchSize = (source as { readonly batchSize?: unknown }).batchSize;
   const bar = opts.progress === false ? null : new ProgressBar(label, source.length, typeof batchSize === 'number' ? batchSize : 1);
-  const forward = (x: Tensor) => (model as Module & { call(x: Tensor): Tensor }).call(x);
+  const forward = (x: Tensor) => model.call(x);
   model.train(train);
   let step = 0;
   // The statistics of batch k are read while batch k+1 runs: the device never idles for a
