@@ -1,22 +1,13 @@
-import { readFileSync } from 'node:fs';
-
 import { expect, it } from 'vitest';
 
 import * as nc from '../../lib/index.js';
-import { ArgumentError, tensor, zeros, type Tensor } from '../../lib/index.js';
-import { describeDevices, expectClose } from '../helpers/devices.js';
+import { ArgumentError, zeros, type Tensor } from '../../lib/index.js';
+import { describeDevices } from '../helpers/devices.js';
+import { fixtureTests, readFixture, type FnCase } from '../helpers/fixture_cases.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
-interface FnCase {
-  name: string;
-  inputs: Array<{ shape: number[]; values: number[] }>;
-  output: { shape: number[]; values: number[] };
-  gradOutput?: number[];
-  grads?: number[][];
-}
-
 // PyTorch's values (tests/fixtures/make_fixtures.py, conv_transpose_fixtures).
-const cases = JSON.parse(readFileSync(new URL('../fixtures/conv_transpose.json', import.meta.url), 'utf8')) as FnCase[];
+const cases = readFixture<FnCase[]>('conv_transpose.json');
 
 const calls: Record<string, (...xs: Tensor[]) => Tensor> = {
   'convTranspose2d ones s1 d2 op1': (x, w) => nc.convTranspose2d(x!, w!, null, { stride: 1, dilation: 2, outputPadding: 1 }),
@@ -34,19 +25,7 @@ it('every conv_transpose fixture has a neocog call', () => {
   expect(cases.map((c) => c.name).filter((n) => !(n in calls))).toEqual([]);
 });
 
-describeDevices('convTranspose with outputPadding >= stride (dilation > stride) vs PyTorch', (device) => {
-  for (const c of cases) {
-    it(`${c.name} ${c.inputs.map((x) => `[${x.shape}]`).join(' ')}`, () => {
-      const xs = c.inputs.map((x) => tensor(Float32Array.from(x.values), { device }).reshape(x.shape).requiresGrad_());
-      const out = calls[c.name]!(...xs);
-      expect(out.shape).toEqual(c.output.shape);
-      expectClose(out.cpu().dataSync(), c.output.values, 1e-4);
-      if (!c.gradOutput) return;
-      out.backward(tensor(Float32Array.from(c.gradOutput), { device }).reshape(c.output.shape));
-      xs.forEach((x, i) => expectClose(x.grad!.cpu().dataSync(), c.grads![i]!, 1e-4));
-    });
-  }
-});
+describeDevices('convTranspose with outputPadding >= stride (dilation > stride) vs PyTorch', (device) => fixtureTests(device, cases, calls));
 
 it('convTranspose with outputPadding >= stride: gradients match finite differences', () => {
   nc.manualSeed(71);

@@ -7,15 +7,8 @@ import { expect, it } from 'vitest';
 import * as nc from '../../lib/index.js';
 import { tensor, type InterpolateMode, type Tensor } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { fixtureTests, type FnCase } from '../helpers/fixture_cases.js';
 import { gradcheck } from '../helpers/gradcheck.js';
-
-interface FnCase {
-  name: string;
-  inputs: Array<{ shape: number[]; values: number[] }>;
-  output: { shape: number[]; values: number[] };
-  gradOutput: number[];
-  grads: number[][];
-}
 
 interface ScaledLine {
   in: number;
@@ -99,20 +92,13 @@ describeDevices('interpolate source indices vs PyTorch', (device) => {
     expect(failures).toEqual([]);
   });
 
-  for (const c of fixtures.cases) {
-    it(`${c.name} [${c.inputs[0]!.shape}]`, () => {
-      const x = tensor(Float32Array.from(c.inputs[0]!.values), { device }).reshape(c.inputs[0]!.shape).requiresGrad_();
-      const out = calls[c.name]!(x);
-      expect(out.shape).toEqual(c.output.shape);
-      expectClose(out.cpu().dataSync(), c.output.values, 1e-5);
-      // torch 1.13's bicubic and 1-d nearest backward kernels copy the gradient where sizes
-      // are kept, though their forwards resampled: that gradient is not the forward's; ours
-      // is (gradcheck below).
-      if (c.name.startsWith('bicubic') || c.name.startsWith('nearest 1-d')) return;
-      out.backward(tensor(Float32Array.from(c.gradOutput), { device }).reshape(c.output.shape));
-      expectClose(x.grad!.cpu().dataSync(), c.grads[0]!, 1e-5);
-    });
-  }
+  // torch 1.13's bicubic and 1-d nearest backward kernels copy the gradient where sizes are
+  // kept, though their forwards resampled: that gradient is not the forward's; ours is
+  // (gradcheck below).
+  fixtureTests(device, fixtures.cases, calls, {
+    tolerance: 1e-5,
+    skipGradient: (c) => c.name.startsWith('bicubic') || c.name.startsWith('nearest 1-d'),
+  });
 });
 
 it('interpolate with a scaleFactor that keeps a size: gradients match finite differences', () => {

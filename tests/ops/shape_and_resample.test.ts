@@ -1,21 +1,12 @@
-import { readFileSync } from 'node:fs';
-
 import { expect, it } from 'vitest';
 
 import * as nc from '../../lib/index.js';
 import { ArgumentError, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
-import { describeDevices, expectClose } from '../helpers/devices.js';
+import { describeDevices } from '../helpers/devices.js';
+import { fixtureTests, readFixture, type FnCase } from '../helpers/fixture_cases.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
-interface FnCase {
-  name: string;
-  inputs: Array<{ shape: number[]; values: number[] }>;
-  output: { shape: number[]; values: number[] };
-  gradOutput: number[];
-  grads: number[][];
-}
-
-const cases = JSON.parse(readFileSync(new URL('../fixtures/resample.json', import.meta.url), 'utf8')) as FnCase[];
+const cases = readFixture<FnCase[]>('resample.json');
 
 const calls: Record<string, (...xs: Tensor[]) => Tensor> = {
   'convTranspose2d k3 s2 p1': (x, w, b) => nc.convTranspose2d(x!, w!, b, { stride: 2, padding: 1 }),
@@ -59,16 +50,7 @@ it('every fixture has a neocog call', () => {
 });
 
 describeDevices('shape and resampling ops vs PyTorch', (device) => {
-  for (const c of cases) {
-    it(`${c.name} ${c.inputs.map((x) => `[${x.shape}]`).join(' ')}`, () => {
-      const xs = c.inputs.map((x) => tensor(Float32Array.from(x.values), { device }).reshape(x.shape).requiresGrad_());
-      const out = calls[c.name]!(...xs);
-      expect(out.shape).toEqual(c.output.shape);
-      expectClose(out.cpu().dataSync(), c.output.values, 1e-4);
-      out.backward(tensor(Float32Array.from(c.gradOutput), { device }).reshape(c.output.shape));
-      xs.forEach((x, i) => expectClose(x.grad!.cpu().dataSync(), c.grads[i]!, 1e-4));
-    });
-  }
+  fixtureTests(device, cases, calls);
 
   it('the course examples: maxUnpool2d and convTranspose2d sizes', () => {
     const x = nc.arange(1, 17, 1, { dtype: 'float32', device }).reshape(1, 1, 4, 4);
