@@ -8,6 +8,7 @@
  * @module
  */
 import { ArgumentError } from './errors.js';
+import type { NativeMathOptions } from './native.js';
 
 function flag(name: string): { get(): boolean; set(value: boolean): void } {
   let current = false;
@@ -35,6 +36,11 @@ export const backends = Object.freeze({
 });
 
 /** @internal The settings a convolution carries to the native backend. */
-export function convMathOptions(): { allowTf32: boolean; deterministic: boolean } {
+export function convMathOptions(): NativeMathOptions {
   return { allowTf32: backends.cudnn.allowTf32, deterministic: backends.cudnn.deterministic };
+}
+
+/** @internal The settings a matmul carries to the native backend (cuBLAS is deterministic). */
+export function matmulMathOptions(): NativeMathOptions {
+  return { allowTf32: backends.cuda.matmul.allowTf32, deterministic: false };
 }

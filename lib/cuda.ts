@@ -50,18 +50,38 @@ export function backendChoice(): 'auto' | 'cpu' | 'cuda' {
 
 /** The plugin to load: NEOCOG_CUDA_PLUGIN, else one beside the addon (a local build), else
  * the optional package's; undefined when there is none. */
-function pluginPath(): string | undefined {
+function pluginPath(): { path: string } | { reason: string } | undefined {
   const explicit = process.env.NEOCOG_CUDA_PLUGIN;
-  if (explicit) return explicit;
+  if (explicit) return { path: explicit };
   const local = join(dirname(addonPath), PLUGIN);
-  if (existsSync(local)) return local;
+  if (existsSync(local)) return { path: local };
+  let manifest: string;
   try {
-    const manifest = createRequire(join(packageRoot, 'package.json')).resolve(`${CUDA_PACKAGE}/package.json`);
-    const packaged = join(dirname(manifest), PLUGIN);
-    return existsSync(packaged) ? packaged : undefined;
+    manifest = createRequire(join(packageRoot, 'package.json')).resolve(`${CUDA_PACKAGE}/package.json`);
   } catch {
     return undefined;
   }
+  const mismatch = packageVersionMismatch(manifest);
+  if (mismatch !== null) return { reason: mismatch };
+  const packaged = join(dirname(manifest), PLUGIN);
+  return existsSync(packaged) ? { path: packaged } : undefined;
+}
+
+/**
+ * Why the CUDA package at `manifest` cannot serve this neocog, or null when its version is
+ * neocog's own: the plugin is built from the same headers as the addon (its ABI id would
+ * refuse it anyway), and saying which version to install beats an ABI hash mismatch.
+ * @internal
+ */
+export function packageVersionMismatch(manifest: string, neocogManifest = join(packageRoot, 'package.json')): string | null {
+  const version = (path: string): string => {
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return typeof parsed === 'object' && parsed !== null && 'version' in parsed ? String(parsed.version) : '(none)';
+  };
+  const ours = version(neocogManifest);
+  const theirs = version(manifest);
+  if (ours === theirs) return null;
+  return `${CUDA_PACKAGE} ${theirs} is installed, but neocog ${ours} needs the same version: npm install ${CUDA_PACKAGE}@${ours}`;
 }
 
 /**
@@ -166,7 +186,9 @@ function findLibraries(
 
 function runProbe(): Probe {
   if (backendChoice() === 'cpu') return { reason: 'the CUDA backend is turned off (NEOCOG_BACKEND=cpu)', deviceCount: 0 };
-  const plugin = pluginPath();
+  const found = pluginPath();
+  if (found !== undefined && 'reason' in found) return { reason: found.reason, deviceCount: 0 };
+  const plugin = found?.path;
   if (plugin === undefined || !existsSync(plugin)) {
     return {
       reason:

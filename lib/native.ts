@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { fromNativeError, NeocogError } from './errors.js';
+import type { NativePrimitives } from './native_primitives.js';
 
 /** An opaque owner of native memory; one per Tensor. */
 export interface StorageHandle {
@@ -64,8 +65,7 @@ export interface CudaDeviceProperties {
   driverVersion: number;
 }
 
-/** Convolution geometry (native ConvParams): one entry per spatial dim; dilation 1 = none.
- * allowTf32/deterministic are the cuDNN settings of `backends` when the op was queued. */
+/** Convolution geometry (native ConvParams): one entry per spatial dim; dilation 1 = none. */
 export interface NativeConvParams {
   spatial: number;
   stride: readonly number[];
@@ -73,9 +73,17 @@ export interface NativeConvParams {
   padEnd: readonly number[];
   dilation: readonly number[];
   groups: number;
+}
+
+/** GPU math settings of `backends` when the op was queued (native MathOptions); convolutions
+ * and matmul take them the same way. */
+export interface NativeMathOptions {
   allowTf32: boolean;
   deterministic: boolean;
 }
+
+/** A Philox stream position (native RandomState): `[seed, offset of the first element]`. */
+export type NativeRandomState = readonly [seed: number, offset: number];
 
 /** Pooling geometry (native PoolParams): mode 0 = max, 1 = average. */
 export interface NativePoolParams {
@@ -121,85 +129,13 @@ export interface NativeOptimizerStep {
 /** A parameter, its gradient and its three state slots (null when unused). */
 export type NativeOptimizerEntry = [NativeTensor, NativeTensor, NativeTensor | null, NativeTensor | null, NativeTensor | null];
 
-/** The addon's exports (native/src/binding). Ops write into a preallocated `out`. */
-export interface NativeBinding {
-  // ops (binding/ops.cc), sorted
-  argsort(indices: NativeTensor, input: NativeTensor, descending: boolean): void;
-  batchNormBackward(
-    gradInput: NativeTensor,
-    gradWeight: NativeTensor | null,
-    gradBias: NativeTensor | null,
-    gradOutput: NativeTensor,
-    input: NativeTensor,
-    weight: NativeTensor | null,
-    mean: NativeTensor,
-    variance: NativeTensor,
-    eps: number,
-  ): void;
-  batchNormForward(
-    out: NativeTensor,
-    input: NativeTensor,
-    weight: NativeTensor | null,
-    bias: NativeTensor | null,
-    mean: NativeTensor,
-    variance: NativeTensor,
-    training: boolean,
-    eps: number,
-  ): void;
-  arange(out: NativeTensor, start: number, step: number): void;
-  binary(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
-  boxIou(out: NativeTensor, boxes1: NativeTensor, boxes2: NativeTensor): void;
-  compare(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
-  convBackwardData(params: NativeConvParams, gradInput: NativeTensor, gradOutput: NativeTensor, weight: NativeTensor): void;
-  convBackwardWeight(
-    params: NativeConvParams,
-    gradWeight: NativeTensor,
-    gradBias: NativeTensor | null,
-    gradOutput: NativeTensor,
-    input: NativeTensor,
-  ): void;
-  convForward(params: NativeConvParams, out: NativeTensor, input: NativeTensor, weight: NativeTensor, bias: NativeTensor | null): void;
-  copy(op: string, out: NativeTensor, input: NativeTensor): void;
-  crossEntropyBackward(
-    gradLogits: NativeTensor,
-    gradLosses: NativeTensor,
-    logits: NativeTensor,
-    target: NativeTensor,
-    weight: NativeTensor | null,
-    ignoreIndex: number,
-    labelSmoothing: number,
-  ): void;
-  crossEntropyForward(
-    losses: NativeTensor,
-    weights: NativeTensor,
-    logits: NativeTensor,
-    target: NativeTensor,
-    weight: NativeTensor | null,
-    ignoreIndex: number,
-    labelSmoothing: number,
-  ): void;
-  fill(out: NativeTensor, value: number): void;
-  gather(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
-  indexAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
-  indexSelect(out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
-  matmul(out: NativeTensor, a: NativeTensor, b: NativeTensor, allowTf32: boolean): void;
-  nms(keep: NativeTensor, boxes: NativeTensor, iouThreshold: number): void;
-  optimizerStep(step: NativeOptimizerStep, entries: NativeOptimizerEntry[]): void;
-  unscaleGradients(grads: NativeTensor[], inverseScale: number, foundInf: NativeTensor): void;
-  poolBackward(params: NativePoolParams, gradInput: NativeTensor, gradOutput: NativeTensor, indices: NativeTensor | null): void;
-  poolForward(params: NativePoolParams, out: NativeTensor, indices: NativeTensor | null, input: NativeTensor): void;
-  /** `rand`: uniform in [a, b); `randn`: normal with mean a and standard deviation b. */
-  random(distribution: 'rand' | 'randn', out: NativeTensor, seed: number, offset: number, a: number, b: number): void;
-  reduce(op: string, code: number, out: NativeTensor, input: NativeTensor): void;
-  roiAlignBackward(params: NativeRoiAlignParams, gradInput: NativeTensor, gradOutput: NativeTensor, rois: NativeTensor): void;
-  roiAlignForward(params: NativeRoiAlignParams, out: NativeTensor, input: NativeTensor, rois: NativeTensor): void;
-  /** Inclusive scan along `dim`: code 0 = sum, 1 = product; `reverse` scans from the end. */
-  scan(op: string, code: number, out: NativeTensor, input: NativeTensor, dim: number, reverse: boolean): void;
-  scatterAdd(out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
+/** The addon's exports (native/src/binding): the primitives (generated from their declaration)
+ * and the memory, stream and plugin functions. */
+export interface NativeBinding extends NativePrimitives {
+  /** Each primitive's C++ parameter list, as declared (scripts/generate-native-types.mjs reads it). */
+  readonly primitiveDeclarations: Readonly<Record<string, string>>;
+  /** Copies between devices, ordered on both streams (contiguous operands of one dtype). */
   transfer(out: NativeTensor, input: NativeTensor): void;
-  unary(op: string, code: number, out: NativeTensor, input: NativeTensor, alpha: number): void;
-  unaryBackward(op: string, code: number, gradInput: NativeTensor, gradOutput: NativeTensor, input: NativeTensor, alpha: number): void;
-  where(out: NativeTensor, condition: NativeTensor, input: NativeTensor, other: NativeTensor): void;
   // memory and streams (binding/memory.cc)
   empty(device: string, byteLength: number): StorageHandle;
   emptyCache(device: string): void;
@@ -280,7 +216,10 @@ function load(): { binding: NativeBinding; path: string } {
   // Node-API defines the exports as non-enumerable properties.
   for (const name of Object.getOwnPropertyNames(raw)) {
     const value = raw[name];
-    if (typeof value !== 'function') continue;
+    if (typeof value !== 'function') {
+      wrapped[name] = value;
+      continue;
+    }
     const fn = value as (...args: unknown[]) => unknown;
     wrapped[name] = (...args: unknown[]) => {
       try {

@@ -134,7 +134,7 @@ export class GradScaler {
     for (const [device, grads] of byDevice) {
       const foundInf = zeros([1], { device });
       const op = 'GradScaler.unscale_';
-      native.unscaleGradients(grads.map((g) => g._native(op, 'grad')), 1 / this.#scale, foundInf._native(op, 'foundInf'));
+      native.unscaleGradients(op, grads.map((g) => g._native(op, 'grad')), 1 / this.#scale, foundInf._native(op, 'foundInf'));
       if (foundInf.item() !== 0) finite = false;
       foundInf.dispose();
     }

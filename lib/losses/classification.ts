@@ -146,7 +146,7 @@ function fusedCrossEntropy(
   const losses = empty(op, expected, 'float32', input.device);
   const weights = empty(op, expected, 'float32', input.device);
   const w = weight ? weight._native(op, 'weight') : null;
-  native.crossEntropyForward(losses._native(op, 'losses'), weights._native(op, 'weights'), logits._native(op, 'input'), labels._native(op, 'target'), w, ignoreIndex, smoothing);
+  native.crossEntropyForward(op, losses._native(op, 'losses'), weights._native(op, 'weights'), logits._native(op, 'input'), labels._native(op, 'target'), w, ignoreIndex, smoothing);
   let perPosition: Tensor<'float32'> = losses;
   if (needsGrad(logits)) {
     const saved = [saveForBackward(logits), saveForBackward(labels), ...(weight ? [saveForBackward(weight)] : [])];
@@ -157,7 +157,7 @@ function fusedCrossEntropy(
       (g) => {
         const [z, y, cw] = saved as [Tensor, Tensor, Tensor | undefined];
         const grad = emptyLike(`${op}Backward`, z, z.shape, 'float32');
-        native.crossEntropyBackward(grad._native(op, 'grad'), g._native(op, 'gradLosses'), z._native(op, 'input'), y._native(op, 'target'), cw ? cw._native(op, 'weight') : null, ignoreIndex, smoothing);
+        native.crossEntropyBackward(`${op}Backward`, grad._native(op, 'grad'), g._native(op, 'gradLosses'), z._native(op, 'input'), y._native(op, 'target'), cw ? cw._native(op, 'weight') : null, ignoreIndex, smoothing);
         return [grad];
       },
       saved,

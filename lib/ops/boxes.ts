@@ -55,7 +55,7 @@ export function boxIou(boxes1: Tensor, boxes2: Tensor): Tensor<'float32'> {
   return noGrad(() => {
     const ca = a.contiguous(), cb = b.contiguous();
     const out = empty('boxIou', [a.shape[0]!, b.shape[0]!], 'float32', a.device);
-    native.boxIou(out._native('boxIou', 'out'), ca._native('boxIou', 'boxes1'), cb._native('boxIou', 'boxes2'));
+    native.boxIou('boxIou', out._native('boxIou', 'out'), ca._native('boxIou', 'boxes1'), cb._native('boxIou', 'boxes2'));
     if (ca !== a) ca.dispose();
     if (cb !== b) cb.dispose();
     return out;
@@ -120,7 +120,7 @@ function planNms(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number
     const order = argsort(s, 0, { descending: true });
     const sorted = indexSelect(b, 0, order); // contiguous
     const keep = empty(op, [n], 'uint8', b.device);
-    native.nms(keep._native(op, 'keep'), sorted._native(op, 'boxes'), iouThreshold);
+    native.nms(op, keep._native(op, 'keep'), sorted._native(op, 'boxes'), iouThreshold);
     sorted.dispose();
     return { order, keep };
   });

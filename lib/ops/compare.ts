@@ -86,7 +86,7 @@ export function where<D extends DType>(condition: Tensor, input: Tensor<D> | num
     checkSameDType('where', { input: a, other: b });
     const shape = broadcastShapes('where', broadcastShapes('where', condition.shape, a.shape), b.shape);
     const out = emptyLike('where', a.shape.length === shape.length ? a : condition, shape, dtype);
-    native.where(out._native('where', 'out'), broadcastTo('where', condition, shape, 'condition'), broadcastTo('where', a, shape, 'input'), broadcastTo('where', b, shape, 'other'));
+    native.where('where', out._native('where', 'out'), broadcastTo('where', condition, shape, 'condition'), broadcastTo('where', a, shape, 'input'), broadcastTo('where', b, shape, 'other'));
     const inputs = [typeof input === 'number' ? null : a, typeof other === 'number' ? null : b];
     if (!needsGrad(...inputs)) return out;
     const cond = saveForBackward(condition);

@@ -83,7 +83,7 @@ export function convParams(
     }
     return Math.floor((padded - span) / stride[i]!) + 1;
   });
-  return { spatial, stride, padBegin, padEnd, dilation, groups, outSpatial, ...convMathOptions() };
+  return { spatial, stride, padBegin, padEnd, dilation, groups, outSpatial };
 }
 
 function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvOptions = {}): Tensor<'float32'> {
@@ -143,7 +143,8 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
   try {
     // float32, or the operands' 16-bit dtype (accumulating in float32 inside oneDNN/cuDNN).
     const out = empty(op, outShape, x.dtype, x.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
-    native.convForward(params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'), bias ? bias._native(op, 'bias') : null);
+    const math = convMathOptions();
+    native.convForward(op, params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'), bias ? bias._native(op, 'bias') : null, math);
     if (!needsGrad(x, weight, bias)) return out;
     const savedInput = saveForBackward(x);
     const savedWeight = saveForBackward(w);
@@ -153,7 +154,7 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
       [x, weight, bias ?? null],
       (g) => {
         const gradInput = x.requiresGrad ? empty(`${op}Backward`, savedInput.shape, x.dtype, g.device, channelsLastStrides(savedInput.shape)) : null;
-        if (gradInput) native.convBackwardData(params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'));
+        if (gradInput) native.convBackwardInput(`${op}Backward`, params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'), math);
         let gradWeight: Tensor | null = null;
         let gradBias: Tensor | null = null;
         if (weight.requiresGrad || bias?.requiresGrad) {
@@ -161,7 +162,7 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
           // A 16-bit bias gradient is summed here in float32 (cuDNN's backward bias does not
           // take every 16-bit type); a float32 one comes with the weight gradient.
           gradBias = bias && !isHalf(x.dtype) ? empty(`${op}Backward`, [outChannels], x.dtype, g.device) : null;
-          native.convBackwardWeight(params, gradWeight._native(op, 'gradWeight'), gradBias ? gradBias._native(op, 'gradBias') : null, g._native(op, 'grad'), savedInput._native(op, 'input'));
+          native.convBackwardWeight(`${op}Backward`, params, gradWeight._native(op, 'gradWeight'), gradBias ? gradBias._native(op, 'gradBias') : null, g._native(op, 'grad'), savedInput._native(op, 'input'), math);
           if (bias && isHalf(x.dtype)) gradBias = inFloat32([g], ([wide]) => wide!.sum([0, ...params.outSpatial.map((_, i) => i + 2)]));
         }
         return [gradInput, weight.requiresGrad ? gradWeight : null, bias?.requiresGrad ? gradBias : null];

@@ -99,7 +99,8 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
   // when padEnd lies in [padding - outputPadding + zeroRows, that + stride - 1] (see @module).
   const zeroRows = outputPadding.map((o, i) => Math.max(0, o - padding[i]! - (stride[i]! - 1)));
   const padEnd = outputPadding.map((o, i) => (o < stride[i]! ? padding[i]! : Math.max(0, padding[i]! - o + zeroRows[i]!)));
-  const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd, dilation, groups, ...convMathOptions() };
+  const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd, dilation, groups };
+  const math = convMathOptions();
   if (outSpatial.some((size, i) => size - zeroRows[i]! < 1)) {
     // Padding crops away every row an input reaches: the output is zeros (and the bias).
     const result = zeros([x.shape[0]!, outChannels, ...outSpatial], { dtype: x.dtype as 'float32', device: x.device });
@@ -110,7 +111,7 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
   try {
     const outShape = [x.shape[0]!, outChannels, ...outSpatial.map((size, i) => size - zeroRows[i]!)];
     const out = empty(op, outShape, x.dtype, x.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
-    native.convBackwardData(params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'));
+    native.convBackwardInput(op, params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'), math);
     let result: Tensor<'float32'> = out;
     if (needsGrad(x, weight)) {
       const savedInput = saveForBackward(x);
@@ -123,12 +124,12 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
           let gradInput: Tensor | null = null;
           if (x.requiresGrad) {
             gradInput = empty(`${op}Backward`, savedInput.shape, x.dtype, g.device, channelsLastStrides(savedInput.shape));
-            native.convForward(params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'), null);
+            native.convForward(`${op}Backward`, params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'), null, math);
           }
           let gradWeight: Tensor | null = null;
           if (weight.requiresGrad) {
             gradWeight = empty(`${op}Backward`, savedWeight.shape, x.dtype, g.device);
-            native.convBackwardWeight(params, gradWeight._native(op, 'gradWeight'), null, savedInput._native(op, 'input'), g._native(op, 'grad'));
+            native.convBackwardWeight(`${op}Backward`, params, gradWeight._native(op, 'gradWeight'), null, savedInput._native(op, 'input'), g._native(op, 'grad'), math);
           }
           return [gradInput, gradWeight];
         },

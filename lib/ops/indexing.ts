@@ -33,7 +33,7 @@ export function indexSelect<D extends DType>(input: Tensor<D>, dim: number, inde
     shape[d] = index.numel;
     const out = empty('indexSelect', shape, input.dtype, input.device);
     const flatIndex = index._nativeAs('indexSelect', 'index', [index.numel], [index.ndim === 0 ? 1 : index.strides[0]!]);
-    native.indexSelect(out._native('indexSelect', 'out'), source._native('indexSelect', 'input'), d, flatIndex);
+    native.indexSelect('indexSelect', out._native('indexSelect', 'out'), source._native('indexSelect', 'input'), d, flatIndex);
     if (!needsGrad(input)) return out;
     const savedIndex = saveForBackward(index);
     const inputShape = source.shape;
@@ -46,7 +46,7 @@ export function indexSelect<D extends DType>(input: Tensor<D>, dim: number, inde
         // index_add of the gradient slices into zeros: repeated indices accumulate.
         const grad = zeros(inputShape, { device: g.device });
         const contiguous = g.contiguous();
-        native.indexAdd(grad._native('indexSelect', 'out'), d, savedIndex._nativeAs('indexSelect', 'index', [savedIndex.numel], [savedIndex.ndim === 0 ? 1 : savedIndex.strides[0]!]), contiguous._native('indexSelect', 'grad'));
+        native.indexAdd('indexSelectBackward', grad._native('indexSelect', 'out'), d, savedIndex._nativeAs('indexSelect', 'index', [savedIndex.numel], [savedIndex.ndim === 0 ? 1 : savedIndex.strides[0]!]), contiguous._native('indexSelect', 'grad'));
         return [grad.reshape(finalShape)];
       },
       [savedIndex],
@@ -76,7 +76,7 @@ export function gather<D extends DType>(input: Tensor<D>, dim: number, index: Te
     );
   }
   const out = empty('gather', index.shape, input.dtype, input.device);
-  native.gather(out._native('gather', 'out'), input._native('gather', 'input'), d, index._native('gather', 'index'));
+  native.gather('gather', out._native('gather', 'out'), input._native('gather', 'input'), d, index._native('gather', 'index'));
   if (!needsGrad(input)) return out;
   const savedIndex = saveForBackward(index);
   const inputShape = input.shape;
@@ -86,7 +86,7 @@ export function gather<D extends DType>(input: Tensor<D>, dim: number, index: Te
     [input],
     (g) => {
       const grad = zeros(inputShape, { device: g.device });
-      native.scatterAdd(grad._native('gather', 'out'), d, savedIndex._native('gather', 'index'), g._native('gather', 'grad'));
+      native.scatterAdd('gatherBackward', grad._native('gather', 'out'), d, savedIndex._native('gather', 'index'), g._native('gather', 'grad'));
       return [grad];
     },
     [savedIndex],

@@ -5,7 +5,7 @@
  */
 import { autocastTarget, inFloat32, inHalf } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
-import { backends } from '../backends.js';
+import { matmulMathOptions } from '../backends.js';
 import { ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty } from '../tensor/creation.js';
@@ -101,7 +101,7 @@ function matmulForward(input: Tensor, other: Tensor): Tensor<'float32'> {
       ]);
     };
     const target = out._nativeAs('matmul', 'out', [numelOf(batch), m, n], [m * n, n, 1]);
-    const allowTf32 = backends.cuda.matmul.allowTf32;
+    const math = matmulMathOptions();
     const x = fold(a, m, k);
     const y = fold(b, k, n);
     if (x === null || y === null) {
@@ -109,13 +109,13 @@ function matmulForward(input: Tensor, other: Tensor): Tensor<'float32'> {
       const ea = a.expand([...batch, m, k]).contiguous();
       const eb = b.expand([...batch, k, n]).contiguous();
       try {
-        native.matmul(target, fold(ea, m, k)!, fold(eb, k, n)!, allowTf32);
+        native.matmul('matmul', target, fold(ea, m, k)!, fold(eb, k, n)!, math);
       } finally {
         ea.dispose();
         eb.dispose();
       }
     } else {
-      native.matmul(target, x, y, allowTf32);
+      native.matmul('matmul', target, x, y, math);
     }
     if (input.ndim === 1 || other.ndim === 1) {
       const shape = [...batch, ...(input.ndim === 1 ? [] : [m]), ...(other.ndim === 1 ? [] : [n])];

@@ -98,6 +98,7 @@ export function batchNorm(
     const mean = training ? empty(op, [channels], 'float32', x.device) : runningMean!;
     const variance = training ? empty(op, [channels], 'float32', x.device) : runningVar!;
     native.batchNormForward(
+      op,
       out._native(op, 'out'),
       x._native(op, 'input'),
       weight ? weight._native(op, 'weight') : null,
@@ -140,6 +141,7 @@ export function batchNorm(
         const gradWeight = savedWeight ? empty(`${op}Backward`, [channels], 'float32', xs.device) : null;
         const gradBias = savedWeight ? empty(`${op}Backward`, [channels], 'float32', xs.device) : null;
         native.batchNormBackward(
+          `${op}Backward`,
           gradInput._native(op, 'gradInput'),
           gradWeight ? gradWeight._native(op, 'gradWeight') : null,
           gradBias ? gradBias._native(op, 'gradBias') : null,

@@ -67,7 +67,7 @@ function pool(op: string, x: Tensor, params: NativePoolParams, outSpatial: numbe
   // Max pooling always computes indices when a backward may need them.
   const keepIndices = params.mode === 0 && (withIndices || needsGrad(x));
   const indices = keepIndices ? empty(op, outShape, 'int32', x.device, strides) : null;
-  native.poolForward(params, out._native(op, 'out'), indices ? indices._native(op, 'indices') : null, x._native(op));
+  native.poolForward(op, params, out._native(op, 'out'), indices ? indices._native(op, 'indices') : null, x._native(op));
   if (!needsGrad(x)) return [out, indices];
   const savedIndices = indices ? saveForBackward(indices) : null;
   const inputShape = x.shape;
@@ -78,7 +78,7 @@ function pool(op: string, x: Tensor, params: NativePoolParams, outSpatial: numbe
     [x],
     (g) => {
       const gradInput = empty(`${op}Backward`, inputShape, 'float32', g.device, inputStrides);
-      native.poolBackward(params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedIndices ? savedIndices._native(op, 'indices') : null);
+      native.poolBackward(`${op}Backward`, params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedIndices ? savedIndices._native(op, 'indices') : null);
       return [gradInput];
     },
     savedIndices ? [savedIndices] : [],

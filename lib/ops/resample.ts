@@ -208,7 +208,7 @@ export function scatterAdd<D extends DType>(input: Tensor<D>, dim: number, index
     throw new ShapeError(`${op}: expected index and src of one shape, of input's rank and no larger outside dim ${d}; got input [${input.shape.join(', ')}], index [${index.shape.join(', ')}], src [${src.shape.join(', ')}]`);
   }
   const out = input.clone();
-  native.scatterAdd(out._native(op, 'out'), d, index._native(op, 'index'), src._native(op, 'src'));
+  native.scatterAdd(op, out._native(op, 'out'), d, index._native(op, 'index'), src._native(op, 'src'));
   if (!needsGrad(input, src)) return out;
   const savedIndex = saveForBackward(index);
   return record(op, out, [input, src], (g) => [g.detach(), gather(g, d, savedIndex)], [savedIndex]);

@@ -64,7 +64,7 @@ export function roiAlign(input: Tensor, boxes: Tensor | readonly Tensor[], outpu
   const params = { pooledH, pooledW, spatialScale, samplingRatio, aligned: opts.aligned ?? false };
   const rois = roisOf(boxes, input);
   const out = empty('roiAlign', [rois.shape[0]!, input.shape[1]!, pooledH, pooledW], 'float32', input.device);
-  native.roiAlignForward(params, out._native('roiAlign', 'out'), input._native('roiAlign'), rois._native('roiAlign', 'boxes'));
+  native.roiAlignForward('roiAlign', params, out._native('roiAlign', 'out'), input._native('roiAlign'), rois._native('roiAlign', 'boxes'));
   if (!needsGrad(input)) {
     rois.dispose();
     return out;
@@ -76,8 +76,8 @@ export function roiAlign(input: Tensor, boxes: Tensor | readonly Tensor[], outpu
     out,
     [input],
     (g) => {
-      const gradInput = empty('roiAlign backward', input.shape, 'float32', input.device);
-      native.roiAlignBackward(params, gradInput._native('roiAlign backward', 'out'), g._native('roiAlign backward', 'grad'), saved._native('roiAlign backward', 'boxes'));
+      const gradInput = empty('roiAlignBackward', input.shape, 'float32', input.device);
+      native.roiAlignBackward('roiAlignBackward', params, gradInput._native('roiAlignBackward', 'out'), g._native('roiAlignBackward', 'grad'), saved._native('roiAlignBackward', 'boxes'));
       return [gradInput];
     },
     [saved],

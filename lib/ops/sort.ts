@@ -39,7 +39,7 @@ export function argsort(input: Tensor, dim = -1, opts: { descending?: boolean } 
   const moved = d === last ? input : input.transpose(d, last);
   const rows = moved.contiguous();
   const indices = empty('sort', rows.shape, 'int32', input.device);
-  native.argsort(indices._native('sort', 'indices'), rows._native('sort', 'input'), opts.descending ?? false);
+  native.argsort('argsort', indices._native('sort', 'indices'), rows._native('sort', 'input'), opts.descending ?? false);
   if (moved !== input) moved.dispose();
   rows.dispose();
   if (d === last) return indices;

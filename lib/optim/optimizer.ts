@@ -153,7 +153,7 @@ export abstract class Optimizer<O extends { lr: number }> {
           batch.entries.push([p._native('optimizer.step', 'param'), grad._native('optimizer.step', 'grad'), slot(slots[0]), slot(slots[1]), slot(slots[2])]);
         }
       }
-      for (const { step, entries } of batches.values()) native.optimizerStep(step, entries);
+      for (const { step, entries } of batches.values()) native.optimizerStep('optimizer.step', step, entries);
       // The queued kernel holds its own references, so these may go now.
       for (const t of temporaries) t.dispose();
     });
@@ -167,7 +167,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     const existing = state[name];
     if (typeof existing === 'object') return existing;
     const created = keep(emptyLike('optimizer.step', p, p.shape, 'float32'));
-    native.fill(created._native('optimizer.step', 'out'), 0);
+    native.fill('optimizer.step', created._native('optimizer.step', 'out'), 0);
     state[name] = created;
     return created;
   }

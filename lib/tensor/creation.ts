@@ -115,7 +115,7 @@ export function full(shape: readonly number[], value: number | boolean, opts?: T
   const { dtype, device } = options('full', opts, typeof value === 'boolean' ? 'bool' : 'float32');
   checkFits('full', dtype, [Number(value)], () => 'fillValue');
   const out = empty('full', checkShape('full', 'size', shape), dtype, device);
-  native.fill(out._native('full', 'out'), Number(value));
+  native.fill('full', out._native('full', 'out'), Number(value));
   return finish(out, opts);
 }
 
@@ -173,7 +173,7 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
   // The last value, not only end: arange(0, 5e9, 2e9) ends at 4e9.
   checkFits('arange', dtype, [start, start + Math.max(length - 1, 0) * step], (i) => (i === 0 ? 'start' : 'the last value'));
   const out = empty('arange', checkShape('arange', 'size', [length]), dtype, device);
-  native.arange(out._native('arange', 'out'), start, step);
+  native.arange('arange', out._native('arange', 'out'), start, step);
   return out;
 }
 
@@ -182,7 +182,8 @@ function randomTensor(op: 'rand' | 'randn', shape: readonly number[], opts: Tens
   if (dtype !== 'float32') throw new DTypeError(`${op}: expected dtype float32, got ${dtype}`);
   const out = empty(op, checkShape(op, 'size', shape), 'float32', device);
   const { seed, offset } = nextRandomState(out.numel);
-  native.random(op, out._native(op, 'out'), seed, offset, a, b);
+  if (op === 'rand') native.uniform(op, out._native(op, 'out'), [seed, offset], a, b);
+  else native.normal(op, out._native(op, 'out'), [seed, offset], a, b);
   return finish(out, opts);
 }
 

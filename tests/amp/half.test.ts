@@ -151,5 +151,5 @@ it('ops without a 16-bit kernel refuse 16-bit tensors with a DTypeError and lose
 
 it('a float16 convolution where oneDNN has no float16 kernel (2.6 on x86) is a DTypeError naming the alternative', async () => {
   const y = conv2d(randn([1, 2, 5, 5]).to('float16'), randn([3, 2, 3, 3]).to('float16'));
-  await expect(y.data()).rejects.toThrow(/conv: oneDNN has no float16 kernel on this CPU .*use bfloat16 on the CPU, or float16 on CUDA/);
+  await expect(y.data()).rejects.toThrow(/conv2d: oneDNN has no float16 kernel on this CPU .*use bfloat16 on the CPU, or float16 on CUDA/);
 });

@@ -39,3 +39,20 @@ it.runIf(cuda.isAvailable())('a CUDA device reports its properties and round-tri
   expect(Array.from(await g.add(g).cpu().data())).toEqual([2, 4, 6, 8]);
   expect(() => g.add(x)).toThrow(/input is on cuda:0 and other is on cpu/);
 });
+
+it('a CUDA package of another version than neocog is refused with the version to install', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { packageVersionMismatch } = await import('../../lib/cuda.js');
+  const dir = mkdtempSync(join(tmpdir(), 'neocog-cuda-package-'));
+  const manifest = (name: string, version: string) => {
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify({ name, version }));
+    return path;
+  };
+  const neocog = manifest('neocog', '0.2.0');
+  expect(packageVersionMismatch(manifest('same', '0.2.0'), neocog)).toBeNull();
+  expect(packageVersionMismatch(manifest('older', '0.1.0'), neocog)).toBe(
+    '@neocog/linux-x64-cuda13 0.1.0 is installed, but neocog 0.2.0 needs the same version: npm install @neocog/linux-x64-cuda13@0.2.0',
+  );
+});

@@ -15,7 +15,7 @@ it('profile times each op on the stream, by op name, and returns what fn returne
   const byOp = new Map(ops.map((o) => [o.op, o]));
   expect(byOp.get('relu')?.count).toBe(3);
   expect(byOp.get('add')?.count).toBe(3);
-  expect(byOp.get('conv')?.count).toBe(1);
+  expect(byOp.get('conv2d')?.count).toBe(1);
   expect(byOp.has('fence')).toBe(false);
   expect(ops.every((o) => o.milliseconds >= 0)).toBe(true);
   expect(ops.map((o) => o.milliseconds)).toEqual([...ops.map((o) => o.milliseconds)].sort((a, b) => b - a));

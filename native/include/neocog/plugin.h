@@ -1,6 +1,8 @@
 // The boundary between the addon and the dlopen'ed CUDA plugin (libneocog_cuda.so).
-// Both sides are built from this header by the same compiler in one CMake project; the
-// ABI version guards against a stale plugin next to a newer addon.
+// Both sides are built from these headers by the same compiler in one CMake project, so
+// C++ types (std::string, std::unique_ptr, virtual classes) may cross it; the ABI id,
+// a hash of the public headers and the compiler computed by CMakeLists.txt, refuses a
+// stale plugin next to a newer addon.
 #pragma once
 
 #include <memory>
@@ -10,7 +12,10 @@
 
 namespace neocog {
 
-constexpr int kPluginAbiVersion = 8;
+#ifndef NEOCOG_PLUGIN_ABI
+#error "NEOCOG_PLUGIN_ABI is defined by CMakeLists.txt (a hash of the plugin boundary's headers)"
+#endif
+constexpr const char* kPluginAbi = NEOCOG_PLUGIN_ABI;
 
 struct DeviceProperties {
   std::string name;
@@ -41,5 +46,5 @@ class DevicePlugin {
 }  // namespace neocog
 
 // Entry point looked up with dlsym. Returns 0 and fills *out, or non-zero and fills *error.
-extern "C" __attribute__((visibility("default"))) int neocog_cuda_plugin_create(int abiVersion, std::unique_ptr<neocog::DevicePlugin>* out,
+extern "C" __attribute__((visibility("default"))) int neocog_cuda_plugin_create(const char* abi, std::unique_ptr<neocog::DevicePlugin>* out,
                                          std::string* error);

@@ -32,41 +32,12 @@ class Addon : public Napi::Addon<Addon> {
   void post(Completion completion);
 
  private:
-  // Ops (ops.cc), one line each, sorted.
+  // Primitives (primitive.h, primitives.cc): one entry shared by every declaration in
+  // neocog/primitives.def, plus transfer between devices.
   void defineOps(Napi::Object exports);
-  Napi::Value Arange(const Napi::CallbackInfo& info);
-  Napi::Value Argsort(const Napi::CallbackInfo& info);
-  Napi::Value BatchNormBackward(const Napi::CallbackInfo& info);
-  Napi::Value BatchNormForward(const Napi::CallbackInfo& info);
-  Napi::Value BoxIou(const Napi::CallbackInfo& info);
-  Napi::Value Binary(const Napi::CallbackInfo& info);
-  Napi::Value Compare(const Napi::CallbackInfo& info);
-  Napi::Value ConvBackwardData(const Napi::CallbackInfo& info);
-  Napi::Value ConvBackwardWeight(const Napi::CallbackInfo& info);
-  Napi::Value ConvForward(const Napi::CallbackInfo& info);
-  Napi::Value Copy(const Napi::CallbackInfo& info);
-  Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info);
-  Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info);
-  Napi::Value Fill(const Napi::CallbackInfo& info);
-  Napi::Value Gather(const Napi::CallbackInfo& info);
-  Napi::Value IndexAdd(const Napi::CallbackInfo& info);
-  Napi::Value IndexSelect(const Napi::CallbackInfo& info);
-  Napi::Value Matmul(const Napi::CallbackInfo& info);
-  Napi::Value Nms(const Napi::CallbackInfo& info);
-  Napi::Value OptimizerStep(const Napi::CallbackInfo& info);
-  Napi::Value PoolBackward(const Napi::CallbackInfo& info);
-  Napi::Value PoolForward(const Napi::CallbackInfo& info);
-  Napi::Value Random(const Napi::CallbackInfo& info);
-  Napi::Value Reduce(const Napi::CallbackInfo& info);
-  Napi::Value RoiAlignBackward(const Napi::CallbackInfo& info);
-  Napi::Value RoiAlignForward(const Napi::CallbackInfo& info);
-  Napi::Value Scan(const Napi::CallbackInfo& info);
-  Napi::Value ScatterAdd(const Napi::CallbackInfo& info);
+  template <typename Declared>
+  Napi::Value RunPrimitive(const Napi::CallbackInfo& info);
   Napi::Value Transfer(const Napi::CallbackInfo& info);
-  Napi::Value Unary(const Napi::CallbackInfo& info);
-  Napi::Value UnaryBackward(const Napi::CallbackInfo& info);
-  Napi::Value UnscaleGradients(const Napi::CallbackInfo& info);
-  Napi::Value Where(const Napi::CallbackInfo& info);
 
   // Memory and streams (memory.cc).
   Napi::Value Empty(const Napi::CallbackInfo& info);

@@ -7,31 +7,9 @@
 
 namespace neocog::binding {
 
-namespace {
-
-[[noreturn]] void badArgument(const char* op, const char* name, const std::string& expected) {
+void badArgument(const char* op, const char* name, const std::string& expected) {
   fail(ErrorKind::Internal, std::string(op) + ": native argument " + name + " must be " + expected);
 }
-
-int64_t integerProperty(const Napi::Object& object, const char* key, const char* op, const char* name) {
-  const Napi::Value value = object.Get(key);
-  if (!value.IsNumber()) badArgument(op, name, std::string("an object with numeric ") + key);
-  return value.As<Napi::Number>().Int64Value();
-}
-
-// Reads `count` integers >= minimum from object[key] into target.
-void intList(const Napi::Object& object, const char* key, int count, int64_t minimum, int64_t* target, const char* op) {
-  const Napi::Value list = object.Get(key);
-  if (!list.IsArray() || list.As<Napi::Array>().Length() != static_cast<uint32_t>(count)) {
-    badArgument(op, "params", std::string("a ") + key + " entry per spatial dim");
-  }
-  for (int i = 0; i < count; ++i) {
-    target[i] = list.As<Napi::Array>().Get(static_cast<uint32_t>(i)).As<Napi::Number>().Int64Value();
-    if (target[i] < minimum) badArgument(op, "params", std::string(key) + " >= " + std::to_string(minimum));
-  }
-}
-
-}  // namespace
 
 TensorArg tensorArg(const Napi::Value& value, const char* op, const char* name) {
   // [storage, layout]: layout is a Float64Array [dtype, ndim, offset, ...shape, ...strides]
@@ -89,42 +67,6 @@ TensorArg optionalTensorArg(const Napi::Value& value, const char* op, const char
   return tensorArg(value, op, name);
 }
 
-ConvParams convParamsArg(const Napi::Value& value, const char* op) {
-  if (!value.IsObject()) badArgument(op, "params", "a convolution parameter object");
-  const Napi::Object object = value.As<Napi::Object>();
-  ConvParams p;
-  p.spatial = static_cast<int32_t>(integerProperty(object, "spatial", op, "params"));
-  p.groups = integerProperty(object, "groups", op, "params");
-  if (p.spatial < 1 || p.spatial > 3 || p.groups < 1) badArgument(op, "params", "1 to 3 spatial dims and groups >= 1");
-  intList(object, "stride", p.spatial, 1, p.stride, op);
-  intList(object, "padBegin", p.spatial, 0, p.padBegin, op);
-  intList(object, "padEnd", p.spatial, 0, p.padEnd, op);
-  intList(object, "dilation", p.spatial, 1, p.dilation, op);
-  p.math.allowTf32 = object.Get("allowTf32").ToBoolean().Value();
-  p.math.deterministic = object.Get("deterministic").ToBoolean().Value();
-  return p;
-}
-
-PoolParams poolParamsArg(const Napi::Value& value, const char* op) {
-  if (!value.IsObject()) badArgument(op, "params", "a pooling parameter object");
-  const Napi::Object object = value.As<Napi::Object>();
-  PoolParams p;
-  p.spatial = static_cast<int32_t>(integerProperty(object, "spatial", op, "params"));
-  const int64_t mode = integerProperty(object, "mode", op, "params");
-  p.divisorOverride = integerProperty(object, "divisorOverride", op, "params");
-  if (p.spatial < 1 || p.spatial > 3 || (mode != 0 && mode != 1) || p.divisorOverride < 0) {
-    badArgument(op, "params", "1 to 3 spatial dims, mode 0 or 1, divisorOverride >= 0");
-  }
-  p.mode = static_cast<PoolMode>(mode);
-  p.adaptive = object.Get("adaptive").ToBoolean().Value();
-  p.countIncludePad = object.Get("countIncludePad").ToBoolean().Value();
-  intList(object, "kernel", p.spatial, 1, p.kernel, op);
-  intList(object, "stride", p.spatial, 1, p.stride, op);
-  intList(object, "padding", p.spatial, 0, p.padding, op);
-  intList(object, "dilation", p.spatial, 1, p.dilation, op);
-  return p;
-}
-
 Device deviceArg(const Napi::Value& value, const char* op) {
   if (!value.IsString()) badArgument(op, "device", "a string");
   const std::string text = value.As<Napi::String>().Utf8Value();
@@ -135,9 +77,13 @@ Device deviceArg(const Napi::Value& value, const char* op) {
   badArgument(op, "device", "\"cpu\" or \"cuda:N\"");
 }
 
+double numberValue(const Napi::Value& value, const char* op, const char* name) {
+  if (!value.IsNumber()) badArgument(op, name, "a number");
+  return value.As<Napi::Number>().DoubleValue();
+}
+
 double numberArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {
-  if (!info[index].IsNumber()) badArgument(op, name, "a number");
-  return info[index].As<Napi::Number>().DoubleValue();
+  return numberValue(info[index], op, name);
 }
 
 std::string stringArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name) {

@@ -4,12 +4,17 @@
 
 #include <napi.h>
 
+#include <string>
+
 #include "core/storage.h"
 #include "neocog/backend.h"
 #include "neocog/device.h"
 #include "neocog/layout.h"
 
 namespace neocog::binding {
+
+// Throws an Internal error: "<op>: native argument <name> must be <expected>".
+[[noreturn]] void badArgument(const char* op, const char* name, const std::string& expected);
 
 struct TensorArg {
   StoragePtr storage;
@@ -20,13 +25,10 @@ struct TensorArg {
 TensorArg tensorArg(const Napi::Value& value, const char* op, const char* name);
 // A tensor descriptor, or null/undefined for an absent optional operand (data == nullptr).
 TensorArg optionalTensorArg(const Napi::Value& value, const char* op, const char* name);
-// {spatial, stride, padBegin, padEnd, dilation, groups} (lib/native.ts: NativeConvParams).
-ConvParams convParamsArg(const Napi::Value& value, const char* op);
-// {spatial, mode, adaptive, countIncludePad, divisorOverride, kernel, stride, padding,
-// dilation} (lib/native.ts: NativePoolParams).
-PoolParams poolParamsArg(const Napi::Value& value, const char* op);
 // "cpu" or "cuda:N".
 Device deviceArg(const Napi::Value& value, const char* op);
+// Throws an Internal error naming op and argument unless `value` is a number.
+double numberValue(const Napi::Value& value, const char* op, const char* name);
 double numberArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name);
 std::string stringArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* name);
 

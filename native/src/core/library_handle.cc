@@ -44,10 +44,10 @@ std::shared_ptr<LibraryHandle> loadDevicePlugin(const std::string& pluginPath,
   loaded->library = DlHandle::open(pluginPath, /*global=*/false, &error);
   if (!loaded->library) fail(ErrorKind::Device, "cannot load the CUDA plugin " + pluginPath + ": " + error);
 
-  using CreateFn = int (*)(int, std::unique_ptr<DevicePlugin>*, std::string*);
+  using CreateFn = int (*)(const char*, std::unique_ptr<DevicePlugin>*, std::string*);
   auto create = reinterpret_cast<CreateFn>(loaded->library.symbol("neocog_cuda_plugin_create"));
   if (!create) fail(ErrorKind::Device, pluginPath + " is not a neocog CUDA plugin (no neocog_cuda_plugin_create)");
-  if (create(kPluginAbiVersion, &loaded->plugin, &error) != 0 || !loaded->plugin) {
+  if (create(kPluginAbi, &loaded->plugin, &error) != 0 || !loaded->plugin) {
     fail(ErrorKind::Device, "the CUDA plugin failed to start: " + error);
   }
   return loaded;

@@ -2,7 +2,7 @@
 
 #include <future>
 
-#include "cpu/cpu_backend.h"
+#include "neocog/backend.h"
 
 namespace neocog {
 

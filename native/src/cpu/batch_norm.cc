@@ -3,7 +3,7 @@
 // caller (lib/ops/norm.ts) from the batch statistics written here.
 #include <string>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 
 namespace neocog::cpu {
 
@@ -95,6 +95,16 @@ void batchNormBackward(DnnlContext& dnnl, const TensorRef& gradInput, const Tens
   }
   entry.primitive.execute(dnnl.stream, args);
   dnnl.stream.wait();
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::batchNormForward(Out out, In input, OptIn weight, OptIn bias, InOut mean, InOut variance,
+                                  bool training, double eps) {
+  cpu::batchNormForward(dnnl_, out, input, weight, bias, mean, variance, training, eps);
+}
+void CpuBackend::batchNormBackward(Out gradInput, OptOut gradWeight, OptOut gradBias, In gradOutput, In input,
+                                   OptIn weight, In mean, In variance, double eps) {
+  cpu::batchNormBackward(dnnl_, gradInput, gradWeight, gradBias, gradOutput, input, weight, mean, variance, eps);
 }
 
 }  // namespace neocog::cpu

@@ -3,7 +3,7 @@
 // checks stop at suppressed boxes.
 #include <vector>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/boxes.h"
 
@@ -51,5 +51,9 @@ void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold) {
     }
   }
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::boxIou(Out out, In a, In b) { cpu::boxIou(out, a, b); }
+void CpuBackend::nms(Out keep, In boxes, double iouThreshold) { cpu::nms(keep, boxes, iouThreshold); }
 
 }  // namespace neocog::cpu

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "kernels/conv.h"
 #include "neocog/error.h"
 
@@ -136,7 +136,7 @@ dnnl::convolution_forward::primitive_desc forwardDesc(DnnlContext& dnnl, const C
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src,
                                              weightDesc(weight, p.groups, true), bias, dst, g.strides, g.dilates, g.padL,
                                              g.padR);
-  return createFor("conv", weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, dnnl.engine); });
+  return createFor(weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, dnnl.engine); });
 }
 
 }  // namespace
@@ -161,7 +161,7 @@ void convForward(DnnlContext& dnnl, const ConvParams& p, const TensorRef& out, c
   dnnl.stream.wait();
 }
 
-void convBackwardData(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
+void convBackwardInput(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
                       const TensorRef& weight) {
   if (gradInput.numel() == 0) return;
   if (gradOutput.numel() == 0) {
@@ -176,7 +176,7 @@ void convBackwardData(DnnlContext& dnnl, const ConvParams& p, const TensorRef& g
     const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, diffSrc,
                                                      weightDesc(weight, p.groups, true), diffDst, g.strides, g.dilates,
                                                      g.padL, g.padR);
-    return createFor("conv backward", weight.dtype,
+    return createFor(weight.dtype,
                      [&] { return dnnl::convolution_backward_data::primitive_desc(desc, dnnl.engine, hint); });
   });
   const auto& pd = entry.pd;
@@ -206,7 +206,7 @@ void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef&
     const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, src,
                                                         weightDesc(gradWeight, p.groups, true), bias, diffDst,
                                                         g.strides, g.dilates, g.padL, g.padR);
-    return createFor("conv backward", input.dtype,
+    return createFor(input.dtype,
                      [&] { return dnnl::convolution_backward_weights::primitive_desc(desc, dnnl.engine, hint); });
   });
   const auto& pd = entry.pd;
@@ -219,6 +219,19 @@ void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef&
   entry.primitive.execute(dnnl.stream, args);
   diffWeights.finish(dnnl, key);
   dnnl.stream.wait();
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::convForward(const ConvParams& params, Out out, In input, In weight, OptIn bias, const MathOptions&) {
+  cpu::convForward(dnnl_, params, out, input, weight, bias);
+}
+void CpuBackend::convBackwardInput(const ConvParams& params, Out gradInput, In gradOutput, In weight,
+                                   const MathOptions&) {
+  cpu::convBackwardInput(dnnl_, params, gradInput, gradOutput, weight);
+}
+void CpuBackend::convBackwardWeight(const ConvParams& params, Out gradWeight, OptOut gradBias, In gradOutput, In input,
+                                    const MathOptions&) {
+  cpu::convBackwardWeight(dnnl_, params, gradWeight, gradBias, gradOutput, input);
 }
 
 }  // namespace neocog::cpu

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
@@ -94,5 +94,8 @@ void copy(const TensorRef& out, const TensorRef& in) {
     });
   });
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::copy(Out out, In input) { cpu::copy(out, input); }
 
 }  // namespace neocog::cpu

@@ -1,11 +1,33 @@
+// The CPU backend. Each primitive of neocog/primitives.def is defined at the bottom of the
+// cpu/<topic>.cc that implements it; this class only lists them (from the declaration) and
+// holds what the kernels share.
 #pragma once
 
-#include <memory>
-
+#include "cpu/dnnl_context.h"
 #include "neocog/backend.h"
 
-namespace neocog {
+namespace neocog::cpu {
 
-std::unique_ptr<Backend> makeCpuBackend();
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device{DeviceType::CPU, 0}; }
+  bool hostAccessible() const override { return true; }
 
-}  // namespace neocog
+  void* rawAllocate(size_t bytes) override;
+  void rawFree(void* ptr) noexcept override;
+  void copyToHost(void* dst, const void* src, size_t bytes) override;
+  void copyFromHost(void* dst, const void* src, size_t bytes) override;
+  void synchronize() override {}
+
+#define NEOCOG_PRIMITIVE(name, ...) void name(__VA_ARGS__) override;
+#include "neocog/primitives.def"
+#undef NEOCOG_PRIMITIVE
+
+ private:
+  DnnlContext dnnl_;  // oneDNN engine, stream and primitive cache (stream thread only)
+};
+
+// Writes `value` into every element of out (kernels that must zero an output use it too).
+void fill(const TensorRef& out, double value);
+
+}  // namespace neocog::cpu

@@ -1,5 +1,5 @@
 // Creation kernels: fill, arange and the Philox draws (shared math in kernels/random.h).
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
@@ -72,5 +72,11 @@ void normal(const TensorRef& out, RandomState rng, double mean, double stddev) {
   });
   if (head + 2 * pairs < n) data[n - 1] = kernels::normalAt(rng.seed, rng.offset + static_cast<uint64_t>(n - 1), m, s);
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::fill(Out out, double value) { cpu::fill(out, value); }
+void CpuBackend::arange(Out out, double start, double step) { cpu::arange(out, start, step); }
+void CpuBackend::uniform(Out out, RandomState rng, double low, double high) { cpu::uniform(out, rng, low, high); }
+void CpuBackend::normal(Out out, RandomState rng, double mean, double stddev) { cpu::normal(out, rng, mean, stddev); }
 
 }  // namespace neocog::cpu

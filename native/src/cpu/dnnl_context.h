@@ -26,14 +26,15 @@ inline dnnl::memory::data_type dnnlType(DType t) {
 // make() for a primitive descriptor over `dtype` operands. oneDNN may have no 16-bit kernel
 // on this CPU (Debian's oneDNN 2.6 has no float16 convolution on x86; bfloat16 runs on any
 // AVX-512 CPU, natively with AVX512-BF16/AMX, accumulating in float32): that is the user's
-// dtype choice, reported as a DType error naming the op, not an internal failure.
+// dtype choice, reported as a DType error (the stream prefixes the op name), not an
+// internal failure.
 template <typename Make>
-auto createFor(const char* op, DType dtype, Make&& make) -> decltype(make()) {
+auto createFor(DType dtype, Make&& make) -> decltype(make()) {
   try {
     return make();
   } catch (const dnnl::error& e) {
     if (!isHalfDType(dtype)) throw;
-    fail(ErrorKind::DType, std::string(op) + ": oneDNN has no " + dtypeName(dtype) + " kernel on this CPU (" +
+    fail(ErrorKind::DType, std::string("oneDNN has no ") + dtypeName(dtype) + " kernel on this CPU (" +
                                e.what() + "); " +
                                (dtype == DType::Float16 ? "use bfloat16 on the CPU, or float16 on CUDA" : "use float32"));
   }

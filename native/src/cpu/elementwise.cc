@@ -5,7 +5,7 @@
 // shape costs more than the whole op on small tensors.
 #include <type_traits>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
 #include "cpu/strided_loop.h"
@@ -89,5 +89,10 @@ void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, cons
                   });
   });
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::binary(BinaryOp code, Out out, In a, In b) { cpu::binary(code, out, a, b); }
+void CpuBackend::compare(CompareOp code, Out out, In a, In b) { cpu::compare(code, out, a, b); }
+void CpuBackend::where(Out out, In condition, In a, In b) { cpu::where(out, condition, a, b); }
 
 }  // namespace neocog::cpu

@@ -2,7 +2,7 @@
 // runs, so an out-of-range index is reported from here (as PyTorch's device-side check does) and poisons the output.
 #include <string>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/dispatch.h"
 #include "kernels/indexing.h"
@@ -112,5 +112,11 @@ void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const Tenso
     }
   });
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::indexSelect(Out out, In input, int32_t dim, In index) { cpu::indexSelect(out, input, dim, index); }
+void CpuBackend::indexAdd(InOut out, int32_t dim, In index, In source) { cpu::indexAdd(out, dim, index, source); }
+void CpuBackend::gather(Out out, In input, int32_t dim, In index) { cpu::gather(out, input, dim, index); }
+void CpuBackend::scatterAdd(InOut out, int32_t dim, In index, In source) { cpu::scatterAdd(out, dim, index, source); }
 
 }  // namespace neocog::cpu

@@ -2,7 +2,7 @@
 // six a composed log-softmax + gather takes, which matters for per-pixel segmentation.
 #include <string>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/loss.h"
 #include "kernels/strided.h"
@@ -68,6 +68,16 @@ void crossEntropyBackward(const TensorRef& gradLogits, const TensorRef& gradLoss
                               g[kernels::stridedOffset(gradLosses.layout, i)], out + gradBase,
                               gradLogits.layout.strides[1]);
   });
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::crossEntropyForward(Out losses, Out weights, In logits, In target, OptIn weight, int64_t ignoreIndex,
+                                     double smoothing) {
+  cpu::crossEntropyForward(losses, weights, logits, target, weight, ignoreIndex, smoothing);
+}
+void CpuBackend::crossEntropyBackward(Out gradLogits, In gradLosses, In logits, In target, OptIn weight,
+                                      int64_t ignoreIndex, double smoothing) {
+  cpu::crossEntropyBackward(gradLogits, gradLosses, logits, target, weight, ignoreIndex, smoothing);
 }
 
 }  // namespace neocog::cpu

@@ -4,7 +4,7 @@
 // accumulate in float32 inside oneDNN.
 #include <string>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 
 namespace neocog::cpu {
 
@@ -32,7 +32,7 @@ void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const T
     for (int d = 0; d < 3; ++d) key += '|' + std::to_string(t->layout.shape[d]) + ':' + std::to_string(t->layout.strides[d]);
   }
   auto& entry = dnnl.cache<dnnl::matmul>(key, [&] {
-    return createFor("matmul", out.dtype,
+    return createFor(out.dtype,
                      [&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(aDesc, bDesc, outDesc), dnnl.engine); });
   });
   dnnl::memory aMem(aDesc, dnnl.engine, a.data), bMem(bDesc, dnnl.engine, b.data),
@@ -40,5 +40,8 @@ void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const T
   entry.primitive.execute(dnnl.stream, {{DNNL_ARG_SRC, aMem}, {DNNL_ARG_WEIGHTS, bMem}, {DNNL_ARG_DST, outMem}});
   dnnl.stream.wait();
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::matmul(Out out, In a, In b, const MathOptions&) { cpu::matmul(dnnl_, out, a, b); }
 
 }  // namespace neocog::cpu

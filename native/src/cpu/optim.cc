@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/optim.h"
 
@@ -71,6 +71,14 @@ void optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors
     case OptimizerKind::Adam: return runChunks<OptimizerKind::Adam>(step, chunks);
     case OptimizerKind::RmsProp: return runChunks<OptimizerKind::RmsProp>(step, chunks);
   }
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) {
+  cpu::optimizerStep(step, tensors);
+}
+void CpuBackend::unscaleGradients(InOutList grads, float inverseScale, InOut foundInf) {
+  cpu::unscaleGradients(grads, inverseScale, foundInf);
 }
 
 }  // namespace neocog::cpu

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/pool.h"
 #include "kernels/strided.h"
@@ -170,6 +170,14 @@ void poolBackward(const PoolParams& p, const TensorRef& gradInput, const TensorR
     dst[kernels::stridedOffset(gradInput.layout, i)] =
         kernels::poolGrad(p, gradInput.layout, gradOutput.layout, g, idx, indices.layout, i);
   });
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::poolForward(const PoolParams& params, Out out, OptOut indices, In input) {
+  cpu::poolForward(params, out, indices, input);
+}
+void CpuBackend::poolBackward(const PoolParams& params, Out gradInput, In gradOutput, OptIn indices) {
+  cpu::poolBackward(params, gradInput, gradOutput, indices);
 }
 
 }  // namespace neocog::cpu

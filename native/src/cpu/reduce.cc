@@ -1,7 +1,7 @@
 // Reductions over any set of dims (sum, mean, max, min); float sums accumulate in double.
 #include <type_traits>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/dispatch.h"
 #include "kernels/reduce.h"
@@ -38,5 +38,8 @@ void reduce(ReduceOp op, const TensorRef& out, const TensorRef& in) {
     });
   });
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::reduce(ReduceOp code, Out out, In input) { cpu::reduce(code, out, input); }
 
 }  // namespace neocog::cpu

@@ -3,7 +3,7 @@
 // channels, so no two write the same element.
 #include <cstring>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/roi_align.h"
 
@@ -63,6 +63,14 @@ void roiAlignBackward(const RoiAlignParams& p, const TensorRef& gradInput, const
       }
     }
   }
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::roiAlignForward(const RoiAlignParams& params, Out out, In input, In rois) {
+  cpu::roiAlignForward(params, out, input, rois);
+}
+void CpuBackend::roiAlignBackward(const RoiAlignParams& params, Out gradInput, In gradOutput, In rois) {
+  cpu::roiAlignBackward(params, gradInput, gradOutput, rois);
 }
 
 }  // namespace neocog::cpu

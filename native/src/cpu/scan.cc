@@ -3,7 +3,7 @@
 // version multiplied by an n x n triangle.
 #include <string>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "kernels/scan.h"
 #include "kernels/strided.h"
 #include "neocog/error.h"
@@ -36,6 +36,11 @@ void scan(ScanOp op, const TensorRef& out, const TensorRef& in, int dim, bool re
   if (in.dtype == DType::Int32) return scanLines<int32_t, int64_t>(op, out, in, dim, reverse);
   fail(ErrorKind::DType, std::string(op == ScanOp::Prod ? "cumprod" : "cumsum") + ": expected float32 or int32, got " +
                              dtypeName(in.dtype));
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::scan(ScanOp code, Out out, In input, int32_t dim, bool reverse) {
+  cpu::scan(code, out, input, dim, reverse);
 }
 
 }  // namespace neocog::cpu

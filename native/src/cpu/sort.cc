@@ -4,7 +4,7 @@
 #include <numeric>
 #include <type_traits>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/dispatch.h"
 
@@ -39,5 +39,8 @@ void argsort(const TensorRef& indices, const TensorRef& input, bool descending) 
     }
   });
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::argsort(Out indices, In input, bool descending) { cpu::argsort(indices, input, descending); }
 
 }  // namespace neocog::cpu

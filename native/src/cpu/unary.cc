@@ -4,7 +4,7 @@
 // per-element math of kernels/unary.h, which the CUDA kernels use too.
 #include <string>
 
-#include "cpu/ops.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/strided_loop.h"
 #include "kernels/dispatch.h"
 #include "kernels/unary.h"
@@ -127,6 +127,12 @@ void unaryBackward(DnnlContext& dnnl, UnaryOp op, const TensorRef& gradIn, const
                     }
                   });
   });
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CpuBackend::unary(UnaryOp code, Out out, In input, double alpha) { cpu::unary(dnnl_, code, out, input, alpha); }
+void CpuBackend::unaryBackward(UnaryOp code, Out gradInput, In gradOutput, In input, double alpha) {
+  cpu::unaryBackward(dnnl_, code, gradInput, gradOutput, input, alpha);
 }
 
 }  // namespace neocog::cpu

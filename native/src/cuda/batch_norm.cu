@@ -7,7 +7,7 @@
 #include "cuda/check.h"
 #include "cuda/cudnn_desc.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 
 namespace neocog::cuda {
 
@@ -115,6 +115,16 @@ void batchNormBackward(DeviceHandles& h, const TensorRef& gradInput, const Tenso
                                         input.data, dy.get(), gradOutput.data, dx.get(), gradInput.data, stats.get(),
                                         affine.scale, dScale, dBias, eps, mean.data, invStd.get()),
         "batchNorm backward (cudnnBatchNormalizationBackward)");
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::batchNormForward(Out out, In input, OptIn weight, OptIn bias, InOut mean, InOut variance,
+                                   bool training, double eps) {
+  cuda::batchNormForward(handles_, out, input, weight, bias, mean, variance, training, eps);
+}
+void CudaBackend::batchNormBackward(Out gradInput, OptOut gradWeight, OptOut gradBias, In gradOutput, In input,
+                                    OptIn weight, In mean, In variance, double eps) {
+  cuda::batchNormBackward(handles_, gradInput, gradWeight, gradBias, gradOutput, input, weight, mean, variance, eps);
 }
 
 }  // namespace neocog::cuda

@@ -8,7 +8,7 @@
 #include "cuda/check.h"
 #include "cuda/cudnn_desc.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/boxes.h"
 
 namespace neocog::cuda {
@@ -79,5 +79,9 @@ void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, double
   check(cudaMemcpyAsync(keep.as<uint8_t>(), kept.data(), kept.size(), cudaMemcpyHostToDevice, h.stream()), "nms");
   check(cudaStreamSynchronize(h.stream()), "nms");  // `kept` is freed when this returns
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::boxIou(Out out, In a, In b) { cuda::boxIou(handles_, out, a, b); }
+void CudaBackend::nms(Out keep, In boxes, double iouThreshold) { cuda::nms(handles_, keep, boxes, iouThreshold); }
 
 }  // namespace neocog::cuda

@@ -17,7 +17,7 @@
 #include "cuda/conv_plan.h"
 #include "cuda/cudnn_desc.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/elementwise.h"
 #include "kernels/strided.h"
 
@@ -49,7 +49,7 @@ cudnnDataType_t cudnnTypeOf(DType t) {
 void describeTensor(const TensorDescriptor& desc, const Layout& l, DType dtype) {
   const auto dims = dimsOf(l), strides = stridesOf(l);
   check(cudnnSetTensorNdDescriptor(desc.get(), cudnnTypeOf(dtype), static_cast<int>(dims.size()), dims.data(), strides.data()),
-        "conv2d (cudnnSetTensorNdDescriptor)");
+        "convolution (cudnnSetTensorNdDescriptor)");
 }
 
 bool isAsymmetric(const ConvParams& p) {
@@ -116,12 +116,13 @@ void windowCopy(DeviceHandles& h, const Padded& plan, void* padded, const Tensor
                                                                 t.layout, plan.offset[0], plan.offset[1], plan.offset[2],
                                                                 toPadded, n);
   }
-  checkLaunch("conv (padding)");
+  checkLaunch("convolution (padding)");
 }
 
-std::string keyOf(const char* kind, DType dtype, const ConvParams& p, std::initializer_list<const Layout*> layouts) {
+std::string keyOf(const char* kind, DType dtype, const ConvParams& p, const MathOptions& math,
+                  std::initializer_list<const Layout*> layouts) {
   std::ostringstream key;
-  key << kind << '|' << dtypeName(dtype) << '|' << p.math.allowTf32 << p.math.deterministic << '|' << p.spatial << '|'
+  key << kind << '|' << dtypeName(dtype) << '|' << math.allowTf32 << math.deterministic << '|' << p.spatial << '|'
       << p.groups;
   for (int i = 0; i < p.spatial; ++i) key << '|' << p.stride[i] << ',' << p.padBegin[i] << ',' << p.dilation[i];
   for (const Layout* l : layouts) {
@@ -131,14 +132,14 @@ std::string keyOf(const char* kind, DType dtype, const ConvParams& p, std::initi
   return key.str();
 }
 
-std::unique_ptr<ConvPlan> makePlan(const ConvParams& p, DType dtype, const Layout& x, const Layout& w, const Layout& y) {
+std::unique_ptr<ConvPlan> makePlan(const ConvParams& p, const MathOptions& math, DType dtype, const Layout& x, const Layout& w, const Layout& y) {
   auto plan = std::make_unique<ConvPlan>();
   describeTensor(plan->x, x, dtype);
   describeTensor(plan->y, y, dtype);
   const auto wDims = dimsOf(w);
   check(cudnnSetFilterNdDescriptor(plan->w.get(), cudnnTypeOf(dtype), CUDNN_TENSOR_NCHW, static_cast<int>(wDims.size()),
                                    wDims.data()),
-        "conv2d (cudnnSetFilterNdDescriptor)");
+        "convolution (cudnnSetFilterNdDescriptor)");
   std::vector<int> pad, stride, dilation;
   if (p.spatial == 1) {  // the added height dimension
     pad.push_back(0);
@@ -152,14 +153,14 @@ std::unique_ptr<ConvPlan> makePlan(const ConvParams& p, DType dtype, const Layou
   }
   check(cudnnSetConvolutionNdDescriptor(plan->conv.get(), static_cast<int>(pad.size()), pad.data(), stride.data(),
                                         dilation.data(), CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-        "conv2d (cudnnSetConvolutionNdDescriptor)");
-  check(cudnnSetConvolutionGroupCount(plan->conv.get(), static_cast<int>(p.groups)), "conv2d (group count)");
+        "convolution (cudnnSetConvolutionNdDescriptor)");
+  check(cudnnSetConvolutionGroupCount(plan->conv.get(), static_cast<int>(p.groups)), "convolution (group count)");
   // float32: exact FP32 arithmetic unless backends.cudnn.allowTf32 (CUDNN_DEFAULT_MATH lets
   // cuDNN use TF32 tensor cores), so CUDA results match the CPU's tolerance by default.
   // 16-bit operands: tensor cores, accumulating in float32 (the compute type above).
   const cudnnMathType_t mathType =
-      isHalfDType(dtype) ? CUDNN_TENSOR_OP_MATH : (p.math.allowTf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH);
-  check(cudnnSetConvolutionMathType(plan->conv.get(), mathType), "conv2d (math type)");
+      isHalfDType(dtype) ? CUDNN_TENSOR_OP_MATH : (math.allowTf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH);
+  check(cudnnSetConvolutionMathType(plan->conv.get(), mathType), "convolution (math type)");
   return plan;
 }
 
@@ -178,7 +179,7 @@ void describeChannels(const TensorDescriptor& desc, const Layout& like, DType dt
   std::vector<int> dims(like.ndim == 3 ? 4 : like.ndim, 1), strides(dims.size(), 1);
   dims[1] = static_cast<int>(like.shape[1]);
   check(cudnnSetTensorNdDescriptor(desc.get(), cudnnTypeOf(dtype), static_cast<int>(dims.size()), dims.data(), strides.data()),
-        "conv (bias descriptor)");
+        "convolution (bias descriptor)");
 }
 
 // out[n, c, ...] += bias[c] for 16-bit outputs, in float32 with one rounding: our kernel
@@ -201,13 +202,13 @@ void addChannelBias(DeviceHandles& h, const TensorRef& out, const TensorRef& bia
   };
   if (out.dtype == DType::Float16) launch(kernels::Half{});
   else launch(kernels::BFloat16{});
-  checkLaunch("conv2d (bias)");
+  checkLaunch("convolution (bias)");
 }
 
 // A zero-padded copy of `input` when the padding is asymmetric (cuDNN pads symmetrically).
 std::unique_ptr<StreamBuffer> paddedCopy(DeviceHandles& h, const Padded& plan, const TensorRef& input) {
   auto buffer = std::make_unique<StreamBuffer>(plan.layout.numel() * dtypeSize(input.dtype), h.stream());
-  check(cudaMemsetAsync(buffer->get(), 0, buffer->size(), h.stream()), "conv (padding)");
+  check(cudaMemsetAsync(buffer->get(), 0, buffer->size(), h.stream()), "convolution (padding)");
   windowCopy(h, plan, buffer->get(), input, true);
   return buffer;
 }
@@ -235,7 +236,7 @@ ConvPlan& ConvPlanCache::get(const std::string& key, const std::function<std::un
   return *plans_.emplace(key, make()).first->second;
 }
 
-void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const TensorRef& out,
+void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const MathOptions& math, const TensorRef& out,
                  const TensorRef& input, const TensorRef& weight, const TensorRef& bias) {
   if (out.numel() == 0) return;
   const bool padExplicitly = isAsymmetric(params);
@@ -248,8 +249,8 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
   }
   const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
   const ConvParams& p = padExplicitly ? padded.params : params;
-  ConvPlan& plan = cache.get(keyOf("fwd", out.dtype, p, {&xLayout, &weight.layout, &out.layout}), [&] {
-    auto made = makePlan(p, out.dtype, xLayout, weight.layout, out.layout);
+  ConvPlan& plan = cache.get(keyOf("fwd", out.dtype, p, math, {&xLayout, &weight.layout, &out.layout}), [&] {
+    auto made = makePlan(p, math, out.dtype, xLayout, weight.layout, out.layout);
     StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
@@ -257,9 +258,9 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
                                                  made->conv.get(), made->y.get(), out.data,
                                                  CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, workspace.get(),
                                                  workspace.size()),
-          "conv2d (cudnnFindConvolutionForwardAlgorithmEx)");
-    const auto* best = pickAlgorithm(perf, found, p.math);
-    if (best == nullptr) noAlgorithm("conv2d: cuDNN found no forward algorithm for this geometry", p.math);
+          "convolution (cudnnFindConvolutionForwardAlgorithmEx)");
+    const auto* best = pickAlgorithm(perf, found, math);
+    if (best == nullptr) noAlgorithm("cuDNN found no forward algorithm for this geometry", math);
     made->forwardAlgo = best->algo;
     made->workspaceBytes = best->memory;
     return made;
@@ -267,7 +268,7 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
   StreamBuffer workspace(plan.workspaceBytes, h.stream());
   check(cudnnConvolutionForward(h.cudnn(), &kOne, plan.x.get(), x, plan.w.get(), weight.data, plan.conv.get(),
                                 plan.forwardAlgo, workspace.get(), workspace.size(), &kZero, plan.y.get(), out.data),
-        "conv2d (cudnnConvolutionForward)");
+        "convolution (cudnnConvolutionForward)");
   if (bias.data == nullptr) return;
   if (isHalfDType(out.dtype)) {
     addChannelBias(h, out, bias);
@@ -275,10 +276,11 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
   }
   TensorDescriptor biasDesc;
   describeChannels(biasDesc, out.layout, bias.dtype);
-  check(cudnnAddTensor(h.cudnn(), &kOne, biasDesc.get(), bias.data, &kOne, plan.y.get(), out.data), "conv2d (bias)");
+  check(cudnnAddTensor(h.cudnn(), &kOne, biasDesc.get(), bias.data, &kOne, plan.y.get(), out.data), "convolution (bias)");
 }
 
-void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const TensorRef& gradInput,
+void convBackwardInput(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const MathOptions& math,
+                       const TensorRef& gradInput,
                       const TensorRef& gradOutput, const TensorRef& weight) {
   if (gradInput.numel() == 0) return;
   const bool padExplicitly = isAsymmetric(params);
@@ -291,8 +293,8 @@ void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& 
   }
   const Layout& dxLayout = padExplicitly ? padded.layout : gradInput.layout;
   const ConvParams& p = padExplicitly ? padded.params : params;
-  ConvPlan& plan = cache.get(keyOf("bwd_data", gradInput.dtype, p, {&dxLayout, &weight.layout, &gradOutput.layout}), [&] {
-    auto made = makePlan(p, gradInput.dtype, dxLayout, weight.layout, gradOutput.layout);
+  ConvPlan& plan = cache.get(keyOf("bwd_data", gradInput.dtype, p, math, {&dxLayout, &weight.layout, &gradOutput.layout}), [&] {
+    auto made = makePlan(p, math, gradInput.dtype, dxLayout, weight.layout, gradOutput.layout);
     StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int found = 0;
@@ -300,9 +302,9 @@ void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& 
                                                       gradOutput.data, made->conv.get(), made->x.get(), dx,
                                                       CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf,
                                                       workspace.get(), workspace.size()),
-          "conv2d backward (cudnnFindConvolutionBackwardDataAlgorithmEx)");
-    const auto* best = pickAlgorithm(perf, found, p.math);
-    if (best == nullptr) noAlgorithm("conv2d backward: cuDNN found no backward-data algorithm", p.math);
+          "convolution backward (cudnnFindConvolutionBackwardDataAlgorithmEx)");
+    const auto* best = pickAlgorithm(perf, found, math);
+    if (best == nullptr) noAlgorithm("cuDNN found no backward-data algorithm", math);
     made->backwardDataAlgo = best->algo;
     made->workspaceBytes = best->memory;
     return made;
@@ -311,11 +313,12 @@ void convBackwardData(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& 
   check(cudnnConvolutionBackwardData(h.cudnn(), &kOne, plan.w.get(), weight.data, plan.y.get(), gradOutput.data,
                                      plan.conv.get(), plan.backwardDataAlgo, workspace.get(), workspace.size(), &kZero,
                                      plan.x.get(), dx),
-        "conv2d backward (cudnnConvolutionBackwardData)");
+        "convolution backward (cudnnConvolutionBackwardData)");
   if (padExplicitly) windowCopy(h, padded, dx, gradInput, false);
 }
 
-void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const TensorRef& gradWeight,
+void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const MathOptions& math,
+                        const TensorRef& gradWeight,
                         const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input) {
   const bool padExplicitly = isAsymmetric(params);
   const Padded padded = padPlan(input.layout, params);
@@ -327,8 +330,8 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
   }
   const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
   const ConvParams& p = padExplicitly ? padded.params : params;
-  ConvPlan& plan = cache.get(keyOf("bwd_filter", input.dtype, p, {&xLayout, &gradWeight.layout, &gradOutput.layout}), [&] {
-    auto made = makePlan(p, input.dtype, xLayout, gradWeight.layout, gradOutput.layout);
+  ConvPlan& plan = cache.get(keyOf("bwd_filter", input.dtype, p, math, {&xLayout, &gradWeight.layout, &gradOutput.layout}), [&] {
+    auto made = makePlan(p, math, input.dtype, xLayout, gradWeight.layout, gradOutput.layout);
     StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int found = 0;
@@ -336,9 +339,9 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
                                                         made->conv.get(), made->w.get(), gradWeight.data,
                                                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf,
                                                         workspace.get(), workspace.size()),
-          "conv2d backward (cudnnFindConvolutionBackwardFilterAlgorithmEx)");
-    const auto* best = pickAlgorithm(perf, found, p.math);
-    if (best == nullptr) noAlgorithm("conv2d backward: cuDNN found no backward-filter algorithm", p.math);
+          "convolution backward (cudnnFindConvolutionBackwardFilterAlgorithmEx)");
+    const auto* best = pickAlgorithm(perf, found, math);
+    if (best == nullptr) noAlgorithm("cuDNN found no backward-filter algorithm", math);
     made->backwardFilterAlgo = best->algo;
     made->workspaceBytes = best->memory;
     return made;
@@ -347,14 +350,28 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
   check(cudnnConvolutionBackwardFilter(h.cudnn(), &kOne, plan.x.get(), x, plan.y.get(), gradOutput.data,
                                        plan.conv.get(), plan.backwardFilterAlgo, workspace.get(), workspace.size(),
                                        &kZero, plan.w.get(), gradWeight.data),
-        "conv2d backward (cudnnConvolutionBackwardFilter)");
+        "convolution backward (cudnnConvolutionBackwardFilter)");
   if (gradBias.data != nullptr) {
     TensorDescriptor biasDesc;
     describeChannels(biasDesc, gradOutput.layout, gradBias.dtype);
     check(cudnnConvolutionBackwardBias(h.cudnn(), &kOne, plan.y.get(), gradOutput.data, &kZero, biasDesc.get(),
                                        gradBias.data),
-          "conv2d backward (cudnnConvolutionBackwardBias)");
+          "convolution backward (cudnnConvolutionBackwardBias)");
   }
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::convForward(const ConvParams& params, Out out, In input, In weight, OptIn bias,
+                              const MathOptions& math) {
+  cuda::convForward(handles_, convPlans_, params, math, out, input, weight, bias);
+}
+void CudaBackend::convBackwardInput(const ConvParams& params, Out gradInput, In gradOutput, In weight,
+                                    const MathOptions& math) {
+  cuda::convBackwardInput(handles_, convPlans_, params, math, gradInput, gradOutput, weight);
+}
+void CudaBackend::convBackwardWeight(const ConvParams& params, Out gradWeight, OptOut gradBias, In gradOutput, In input,
+                                     const MathOptions& math) {
+  cuda::convBackwardWeight(handles_, convPlans_, params, math, gradWeight, gradBias, gradOutput, input);
 }
 
 }  // namespace neocog::cuda

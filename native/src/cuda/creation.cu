@@ -1,7 +1,7 @@
 // Creation kernels; the per-element math is kernels/elementwise.h and kernels/random.h.
 #include "cuda/check.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
@@ -71,6 +71,16 @@ void normal(DeviceHandles& h, const TensorRef& out, RandomState rng, double mean
   normalKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<float>(), out.layout, n, rng,
                                                            static_cast<float>(mean), static_cast<float>(stddev));
   checkLaunch("randn");
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::fill(Out out, double value) { cuda::fill(handles_, out, value); }
+void CudaBackend::arange(Out out, double start, double step) { cuda::arange(handles_, out, start, step); }
+void CudaBackend::uniform(Out out, RandomState rng, double low, double high) {
+  cuda::uniform(handles_, out, rng, low, high);
+}
+void CudaBackend::normal(Out out, RandomState rng, double mean, double stddev) {
+  cuda::normal(handles_, out, rng, mean, stddev);
 }
 
 }  // namespace neocog::cuda

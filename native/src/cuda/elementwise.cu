@@ -2,7 +2,7 @@
 // is kernels/elementwise.h, the same functions the CPU backend runs.
 #include "cuda/check.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
 #include "kernels/strided.h"
@@ -100,5 +100,11 @@ void where(DeviceHandles& h, const TensorRef& out, const TensorRef& cond, const 
   });
   checkLaunch("where");
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::copy(Out out, In input) { cuda::copy(handles_, out, input); }
+void CudaBackend::binary(BinaryOp code, Out out, In a, In b) { cuda::binary(handles_, code, out, a, b); }
+void CudaBackend::compare(CompareOp code, Out out, In a, In b) { cuda::compare(handles_, code, out, a, b); }
+void CudaBackend::where(Out out, In condition, In a, In b) { cuda::where(handles_, out, condition, a, b); }
 
 }  // namespace neocog::cuda

@@ -4,7 +4,7 @@
 
 #include "cuda/check.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/dispatch.h"
 #include "kernels/indexing.h"
 
@@ -154,6 +154,18 @@ void scatterAdd(DeviceHandles& h, const TensorRef& out, int dim, const TensorRef
     fail(ErrorKind::DType, std::string("scatterAdd: unsupported dtype ") + dtypeName(out.dtype) + " on CUDA");
   }
   checkLaunch("scatterAdd");
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::indexSelect(Out out, In input, int32_t dim, In index) {
+  cuda::indexSelect(handles_, out, input, dim, index);
+}
+void CudaBackend::indexAdd(InOut out, int32_t dim, In index, In source) {
+  cuda::indexAdd(handles_, out, dim, index, source);
+}
+void CudaBackend::gather(Out out, In input, int32_t dim, In index) { cuda::gather(handles_, out, input, dim, index); }
+void CudaBackend::scatterAdd(InOut out, int32_t dim, In index, In source) {
+  cuda::scatterAdd(handles_, out, dim, index, source);
 }
 
 }  // namespace neocog::cuda

@@ -4,7 +4,7 @@
 #include "cuda/check.h"
 #include "cuda/cudnn_desc.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/loss.h"
 #include "kernels/strided.h"
 
@@ -87,6 +87,16 @@ void crossEntropyBackward(DeviceHandles& h, const TensorRef& gradLogits, const T
       logits.layout, target.as<int32_t>(), target.layout, weight.data ? weight.as<float>() : nullptr, ignoreIndex,
       static_cast<float>(smoothing), n);
   checkLaunch("crossEntropy backward");
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::crossEntropyForward(Out losses, Out weights, In logits, In target, OptIn weight, int64_t ignoreIndex,
+                                      double smoothing) {
+  cuda::crossEntropyForward(handles_, losses, weights, logits, target, weight, ignoreIndex, smoothing);
+}
+void CudaBackend::crossEntropyBackward(Out gradLogits, In gradLosses, In logits, In target, OptIn weight,
+                                       int64_t ignoreIndex, double smoothing) {
+  cuda::crossEntropyBackward(handles_, gradLogits, gradLosses, logits, target, weight, ignoreIndex, smoothing);
 }
 
 }  // namespace neocog::cuda

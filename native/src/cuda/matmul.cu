@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "cuda/check.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 
 namespace neocog::cuda {
 
@@ -57,5 +57,8 @@ void matmul(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const Te
                                   static_cast<int>(n), m * n, static_cast<int>(batch)),
         "matmul (cublasSgemmStridedBatched)");
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::matmul(Out out, In a, In b, const MathOptions& math) { cuda::matmul(handles_, out, a, b, math); }
 
 }  // namespace neocog::cuda

@@ -7,7 +7,7 @@
 #include "cuda/check.h"
 #include "cuda/cudnn_desc.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/optim.h"
 
 namespace neocog::cuda {
@@ -113,6 +113,14 @@ void optimizerStep(DeviceHandles& h, const OptimizerStep& step, const std::vecto
       break;
   }
   checkLaunch("optimizerStep");
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::optimizerStep(const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) {
+  cuda::optimizerStep(handles_, step, tensors);
+}
+void CudaBackend::unscaleGradients(InOutList grads, float inverseScale, InOut foundInf) {
+  cuda::unscaleGradients(handles_, grads, inverseScale, foundInf);
 }
 
 }  // namespace neocog::cuda

@@ -1,4 +1,5 @@
 // The plugin's entry point and device queries.
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -75,11 +76,11 @@ class CudaPlugin final : public DevicePlugin {
 
 }  // namespace neocog::cuda
 
-extern "C" int neocog_cuda_plugin_create(int abiVersion, std::unique_ptr<neocog::DevicePlugin>* out,
+extern "C" int neocog_cuda_plugin_create(const char* abi, std::unique_ptr<neocog::DevicePlugin>* out,
                                          std::string* error) {
-  if (abiVersion != neocog::kPluginAbiVersion) {
-    *error = "plugin ABI " + std::to_string(neocog::kPluginAbiVersion) + " does not match the addon's " +
-             std::to_string(abiVersion) +
+  if (abi == nullptr || std::strcmp(abi, neocog::kPluginAbi) != 0) {
+    *error = std::string("plugin ABI ") + neocog::kPluginAbi + " does not match the addon's " +
+             (abi ? abi : "(none)") +
              " (install @neocog/linux-x64-cuda13 of the same version as neocog, or rebuild neocog)";
     return 1;
   }

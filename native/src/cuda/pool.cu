@@ -2,7 +2,7 @@
 // rather than cuDNN pooling, which has no argmax indices, no dilation and no adaptive mode.
 #include "cuda/check.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/pool.h"
 #include "kernels/strided.h"
 
@@ -47,6 +47,14 @@ void poolBackward(DeviceHandles& h, const PoolParams& p, const TensorRef& gradIn
       p, gradInput.as<float>(), gradInput.layout, gradOutput.as<float>(), gradOutput.layout,
       indices.data ? indices.as<int32_t>() : nullptr, indices.layout, n);
   checkLaunch("pool backward");
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::poolForward(const PoolParams& params, Out out, OptOut indices, In input) {
+  cuda::poolForward(handles_, params, out, indices, input);
+}
+void CudaBackend::poolBackward(const PoolParams& params, Out gradInput, In gradOutput, OptIn indices) {
+  cuda::poolBackward(handles_, params, gradInput, gradOutput, indices);
 }
 
 }  // namespace neocog::cuda

@@ -4,7 +4,7 @@
 
 #include "cuda/check.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/dispatch.h"
 #include "kernels/reduce.h"
 #include "kernels/strided.h"
@@ -48,5 +48,8 @@ void reduce(DeviceHandles& h, ReduceOp op, const TensorRef& out, const TensorRef
   });
   checkLaunch("reduce");
 }
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::reduce(ReduceOp code, Out out, In input) { cuda::reduce(handles_, code, out, input); }
 
 }  // namespace neocog::cuda

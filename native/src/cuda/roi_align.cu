@@ -5,7 +5,7 @@
 
 #include "cuda/check.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/roi_align.h"
 
 namespace neocog::cuda {
@@ -71,13 +71,21 @@ void roiAlignForward(DeviceHandles& h, const RoiAlignParams& p, const TensorRef&
 void roiAlignBackward(DeviceHandles& h, const RoiAlignParams& p, const TensorRef& gradInput,
                       const TensorRef& gradOutput, const TensorRef& rois) {
   check(cudaMemsetAsync(gradInput.data, 0, static_cast<size_t>(gradInput.numel()) * sizeof(float), h.stream()),
-        "roiAlign backward");
+        "roiAlignBackward");
   const int64_t n = gradOutput.numel();
   if (n == 0) return;
   backwardKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(p, gradInput.as<float>(), gradInput.layout,
                                                            gradOutput.as<float>(), gradOutput.layout,
                                                            rois.as<float>(), n);
-  checkLaunch("roiAlign backward");
+  checkLaunch("roiAlignBackward");
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::roiAlignForward(const RoiAlignParams& params, Out out, In input, In rois) {
+  cuda::roiAlignForward(handles_, params, out, input, rois);
+}
+void CudaBackend::roiAlignBackward(const RoiAlignParams& params, Out gradInput, In gradOutput, In rois) {
+  cuda::roiAlignBackward(handles_, params, gradInput, gradOutput, rois);
 }
 
 }  // namespace neocog::cuda

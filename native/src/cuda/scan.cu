@@ -6,7 +6,7 @@
 
 #include "cuda/check.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/scan.h"
 #include "kernels/strided.h"
 #include "neocog/error.h"
@@ -42,6 +42,11 @@ void scan(DeviceHandles& h, ScanOp op, const TensorRef& out, const TensorRef& in
   if (in.dtype == DType::Int32) return launchScan<int32_t, long long>(h, op, out, in, dim, reverse);
   fail(ErrorKind::DType, std::string(op == ScanOp::Prod ? "cumprod" : "cumsum") + ": expected float32 or int32, got " +
                              dtypeName(in.dtype));
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::scan(ScanOp code, Out out, In input, int32_t dim, bool reverse) {
+  cuda::scan(handles_, code, out, input, dim, reverse);
 }
 
 }  // namespace neocog::cuda

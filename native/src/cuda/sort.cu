@@ -5,7 +5,7 @@
 #include "cuda/check.h"
 #include "cuda/cudnn_desc.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/dispatch.h"
 
 namespace neocog::cuda {
@@ -57,6 +57,11 @@ void argsort(DeviceHandles& h, const TensorRef& indices, const TensorRef& input,
       fail(ErrorKind::DType, std::string("sort: unsupported dtype ") + dtypeName(input.dtype) + " on CUDA");
     }
   });
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::argsort(Out indices, In input, bool descending) {
+  cuda::argsort(handles_, indices, input, descending);
 }
 
 }  // namespace neocog::cuda

@@ -1,7 +1,7 @@
 // Unary elementwise ops and their backward (math in kernels/unary.h).
 #include "cuda/check.h"
 #include "cuda/launch.h"
-#include "cuda/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/dispatch.h"
 #include "kernels/strided.h"
 #include "kernels/unary.h"
@@ -47,6 +47,14 @@ void unaryBackward(DeviceHandles& h, UnaryOp op, const TensorRef& gradIn, const 
                                                                   gradOut.as<float>(), gradOut.layout, input.as<float>(),
                                                                   input.layout, static_cast<float>(alpha), n);
   checkLaunch("unaryBackward");
+}
+
+// The primitives this file implements (neocog/primitives.def).
+void CudaBackend::unary(UnaryOp code, Out out, In input, double alpha) {
+  cuda::unary(handles_, code, out, input, alpha);
+}
+void CudaBackend::unaryBackward(UnaryOp code, Out gradInput, In gradOutput, In input, double alpha) {
+  cuda::unaryBackward(handles_, code, gradInput, gradOutput, input, alpha);
 }
 
 }  // namespace neocog::cuda

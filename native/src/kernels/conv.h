@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "kernels/host_device.h"
-#include "neocog/backend.h"
+#include "neocog/op_params.h"
 
 namespace neocog::kernels {
 

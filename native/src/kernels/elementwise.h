@@ -7,7 +7,7 @@
 
 #include "kernels/half.h"
 #include "kernels/host_device.h"
-#include "neocog/backend.h"
+#include "neocog/op_params.h"
 
 namespace neocog::kernels {
 

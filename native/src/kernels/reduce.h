@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "kernels/host_device.h"
-#include "neocog/backend.h"
+#include "neocog/op_params.h"
 #include "neocog/layout.h"
 
 namespace neocog::kernels {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "kernels/host_device.h"
-#include "neocog/backend.h"
+#include "neocog/op_params.h"
 
 namespace neocog::kernels {
 

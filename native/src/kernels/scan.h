@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "kernels/host_device.h"
-#include "neocog/backend.h"
+#include "neocog/op_params.h"
 #include "neocog/layout.h"
 
 namespace neocog::kernels {

@@ -1,0 +1,115 @@
+// The plain values primitives take besides tensors: op codes, geometry structs and the
+// roles of tensor operands. Shared by the Backend interface (backend.h), the kernels in
+// native/src/kernels (which include this, not the virtual interface) and the binding.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "neocog/layout.h"
+
+namespace neocog {
+
+// Roles of a tensor operand in a primitive's declaration (neocog/primitives.h). To a kernel
+// each is a TensorRef; the binding keeps every operand alive until the kernel ran and marks
+// written ones (Output, InOut) as results of the task. An absent optional operand has
+// data == nullptr.
+struct InputTensor : TensorRef {};
+struct OutputTensor : TensorRef {};
+struct InOutTensor : TensorRef {};
+struct OptionalInputTensor : TensorRef {};
+struct OptionalOutputTensor : TensorRef {};
+using In = const InputTensor&;
+using Out = const OutputTensor&;
+using InOut = const InOutTensor&;
+using OptIn = const OptionalInputTensor&;
+using OptOut = const OptionalOutputTensor&;
+// Tensors updated in place as one group (gradients to unscale).
+using InOutList = const std::vector<TensorRef>&;
+
+// Op codes are shared with lib/ops (the binding passes them as numbers); append only.
+enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5, Pow = 6 };
+enum class CompareOp : int32_t { Eq = 0, Ne = 1, Lt = 2, Le = 3, Gt = 4, Ge = 5 };
+enum class UnaryOp : int32_t {
+  Neg = 0, Abs = 1, Exp = 2, Log = 3, Sqrt = 4, Relu = 5, Sigmoid = 6, Tanh = 7,
+  LeakyRelu = 8, Elu = 9, Gelu = 10, Silu = 11, Hardswish = 12, Square = 13, Reciprocal = 14,
+};
+enum class ReduceOp : int32_t { Sum = 0, Mean = 1, Max = 2, Min = 3 };
+enum class ScanOp : int32_t { Sum = 0, Prod = 1 };
+
+// How exact float32 GPU math must be (lib/backends.ts, read when the op is queued); passed
+// the same way, as the last argument, to convolutions and matmul. The CPU backend ignores
+// it: oneDNN gives the same bits run to run, and CPUs have no TF32.
+struct MathOptions {
+  bool allowTf32 = false;      // float32 convolutions/matmuls may use TF32 tensor cores
+  bool deterministic = false;  // cuDNN must pick algorithms with reproducible results
+};
+
+// Geometry of a 1-d, 2-d or 3-d convolution, in PyTorch's terms (dilation 1 = none).
+// padBegin/padEnd may differ ('same' padding with an even kernel, TensorFlow's rule).
+struct ConvParams {
+  int32_t spatial = 2;
+  int64_t stride[3] = {1, 1, 1};
+  int64_t padBegin[3] = {0, 0, 0};
+  int64_t padEnd[3] = {0, 0, 0};
+  int64_t dilation[3] = {1, 1, 1};
+  int64_t groups = 1;
+};
+
+// Pooling over 1-3 spatial dims, with PyTorch's semantics. Adaptive pooling derives each
+// window from the input and output sizes (kernel/stride/padding unused).
+enum class PoolMode : int32_t { Max = 0, Avg = 1 };
+struct PoolParams {
+  int32_t spatial = 2;
+  PoolMode mode = PoolMode::Max;
+  bool adaptive = false;
+  bool countIncludePad = true;  // avg: padding counts in the divisor
+  int64_t divisorOverride = 0;  // avg: 0 = none
+  int64_t kernel[3] = {1, 1, 1};
+  int64_t stride[3] = {1, 1, 1};
+  int64_t padding[3] = {0, 0, 0};
+  int64_t dilation[3] = {1, 1, 1};
+};
+
+// One optimizer step over many parameters (fused: one pass over each parameter, its
+// gradient and its state), with torch.optim's formulas (kernels/optim.h).
+enum class OptimizerKind : int32_t { Sgd = 0, Adam = 1, RmsProp = 2 };
+struct OptimizerStep {
+  OptimizerKind kind = OptimizerKind::Sgd;
+  float lr = 0.0f;
+  float weightDecay = 0.0f;
+  bool decoupledWeightDecay = false;  // AdamW: decay the weights, not the gradient
+  float momentum = 0.0f;              // SGD, RMSprop
+  float dampening = 0.0f;             // SGD
+  bool nesterov = false;              // SGD
+  bool firstStep = false;             // SGD: the momentum buffer starts as the gradient
+  float beta1 = 0.9f, beta2 = 0.999f;  // Adam
+  float biasCorrection1 = 1.0f;        // Adam: 1 - beta1^step
+  float biasCorrection2Sqrt = 1.0f;    // Adam: sqrt(1 - beta2^step)
+  float alpha = 0.99f;                 // RMSprop smoothing
+  bool centered = false;               // RMSprop
+  float eps = 1e-8f;                   // Adam, RMSprop
+};
+// A parameter, its gradient and up to three state tensors (absent: data == nullptr), all
+// float32 with the parameter's dense layout. State slots: SGD [momentum]; Adam [expAvg,
+// expAvgSq]; RMSprop [squareAvg, momentumBuffer, gradAvg].
+struct OptimizerTensors {
+  TensorRef param, grad;
+  TensorRef state[3];
+};
+
+// RoI Align of input [N, C, H, W] over rois [K, 5] (batch index, x1, y1, x2, y2), as
+// torchvision.ops.roi_align: samplingRatio <= 0 means adaptive (ceil(roi size / bins)).
+struct RoiAlignParams {
+  int64_t pooledH = 1, pooledW = 1;
+  float spatialScale = 1.0f;
+  int64_t samplingRatio = -1;
+  bool aligned = false;
+};
+
+struct RandomState {
+  uint64_t seed = 0;
+  uint64_t offset = 0;  // Philox counter of the first element
+};
+
+}  // namespace neocog

@@ -1,0 +1,128 @@
+// The one binding entry every primitive shares: `name(op, ...arguments)` parses each
+// argument by the C++ type its declaration (neocog/primitives.def) gives it, runs the
+// primitive's backstop (core/backstops.h), and queues Backend::name on the stream of the
+// tensors' device. `op` is the user-facing name (conv2d, convTranspose3dBackward, argsort)
+// that the profiler and error messages show.
+#pragma once
+
+#include <napi.h>
+
+#include <cstddef>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "binding/addon.h"
+#include "binding/args.h"
+#include "binding/errors.h"
+#include "core/backstops.h"
+
+namespace neocog::binding {
+
+// The storages a call's tensors live in: read ones stay alive until the kernel ran, written
+// ones are the task's results. All must be on one device.
+class Operands {
+ public:
+  Operands(const std::string& op, const std::vector<std::string>& names) : op_(op), names_(names) {}
+
+  const char* op() const { return op_.c_str(); }
+  const char* name(size_t index) const { return index < names_.size() ? names_[index].c_str() : "argument"; }
+  void add(const TensorArg& tensor, bool read, bool written);
+  DeviceContext* context() const { return context_; }
+  Task task() &&;
+
+ private:
+  const std::string& op_;
+  const std::vector<std::string>& names_;
+  DeviceContext* context_ = nullptr;
+  std::vector<StoragePtr> inputs_, outputs_;
+};
+
+// The parameter names of a declaration ("Out out, In input, double alpha" -> out, input, alpha).
+std::vector<std::string> parameterNames(const char* declaration);
+
+// parse<T>(value, operands, index) reads one argument of C++ type T.
+template <typename T>
+T parse(const Napi::Value& value, Operands& operands, size_t index);
+
+template <typename T, bool Read, bool Written, bool Optional>
+T parseTensor(const Napi::Value& value, Operands& operands, size_t index) {
+  const char* name = operands.name(index);
+  TensorArg arg = Optional ? optionalTensorArg(value, operands.op(), name) : tensorArg(value, operands.op(), name);
+  if (arg.storage) operands.add(arg, Read, Written);
+  T tensor;
+  static_cast<TensorRef&>(tensor) = arg.ref;
+  return tensor;
+}
+
+template <typename T>
+T parse(const Napi::Value& value, Operands& operands, size_t index) {
+  if constexpr (std::is_same_v<T, InputTensor>) return parseTensor<T, true, false, false>(value, operands, index);
+  else if constexpr (std::is_same_v<T, OutputTensor>) return parseTensor<T, false, true, false>(value, operands, index);
+  else if constexpr (std::is_same_v<T, InOutTensor>) return parseTensor<T, true, true, false>(value, operands, index);
+  else if constexpr (std::is_same_v<T, OptionalInputTensor>) return parseTensor<T, true, false, true>(value, operands, index);
+  else if constexpr (std::is_same_v<T, OptionalOutputTensor>) return parseTensor<T, false, true, true>(value, operands, index);
+  else if constexpr (std::is_same_v<T, bool>) return value.ToBoolean().Value();
+  else if constexpr (std::is_enum_v<T>) return static_cast<T>(static_cast<int32_t>(numberValue(value, operands.op(), operands.name(index))));
+  else if constexpr (std::is_arithmetic_v<T>) return static_cast<T>(numberValue(value, operands.op(), operands.name(index)));
+  else return parseValue(value, operands, index, static_cast<T*>(nullptr));  // the structs (args.cc)
+}
+
+// Struct and list arguments, each parsed in one place.
+ConvParams parseValue(const Napi::Value& value, Operands& operands, size_t index, ConvParams*);
+PoolParams parseValue(const Napi::Value& value, Operands& operands, size_t index, PoolParams*);
+RoiAlignParams parseValue(const Napi::Value& value, Operands& operands, size_t index, RoiAlignParams*);
+MathOptions parseValue(const Napi::Value& value, Operands& operands, size_t index, MathOptions*);
+RandomState parseValue(const Napi::Value& value, Operands& operands, size_t index, RandomState*);
+OptimizerStep parseValue(const Napi::Value& value, Operands& operands, size_t index, OptimizerStep*);
+std::vector<OptimizerTensors> parseValue(const Napi::Value& value, Operands& operands, size_t index,
+                                         std::vector<OptimizerTensors>*);
+std::vector<TensorRef> parseValue(const Napi::Value& value, Operands& operands, size_t index, std::vector<TensorRef>*);
+
+// What the binding knows of each primitive, from its declaration line.
+namespace primitives {
+#define NEOCOG_PRIMITIVE(primitive, ...)                               \
+  struct primitive {                                                   \
+    static constexpr const char* name = #primitive;                    \
+    static constexpr const char* declaration = #__VA_ARGS__;           \
+    static constexpr auto method = &Backend::primitive;                \
+    static constexpr auto check = &backstop::primitive;                \
+  };
+#include "neocog/primitives.def"
+#undef NEOCOG_PRIMITIVE
+}  // namespace primitives
+
+template <typename Declared, typename... Params, size_t... I>
+Napi::Value queuePrimitive(Addon& addon, const Napi::CallbackInfo& info, std::index_sequence<I...>) {
+  static const std::vector<std::string> names = parameterNames(Declared::declaration);
+  const std::string op = stringArg(info, 0, Declared::name, "op");
+  Operands operands(op, names);
+  // Braced initialisation evaluates left to right: arguments are parsed in order.
+  std::tuple<std::decay_t<Params>...> values{parse<std::decay_t<Params>>(info[I + 1], operands, I)...};
+  std::apply([&](const auto&... v) { Declared::check(op.c_str(), v...); }, values);
+  DeviceContext* context = operands.context();
+  if (context == nullptr) return info.Env().Undefined();  // no tensor at all: nothing to do
+  Task task = std::move(operands).task();
+  task.op = op;
+  Backend* backend = context->backend.get();
+  task.run = [backend, values = std::move(values)] {
+    backend->activate();
+    std::apply([backend](const auto&... v) { (backend->*Declared::method)(v...); }, values);
+  };
+  addon.runtime().submit(*context, std::move(task));
+  return info.Env().Undefined();
+}
+
+template <typename Declared, typename... Params>
+Napi::Value callPrimitive(Addon& addon, const Napi::CallbackInfo& info, void (Backend::*)(Params...)) {
+  return queuePrimitive<Declared, Params...>(addon, info, std::index_sequence_for<Params...>{});
+}
+
+template <typename Declared>
+Napi::Value Addon::RunPrimitive(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] { return callPrimitive<Declared>(*this, info, Declared::method); });
+}
+
+}  // namespace neocog::binding

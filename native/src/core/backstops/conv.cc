@@ -1,0 +1,48 @@
+// Convolution operands must fit the geometry: a mismatch would make oneDNN or cuDNN read
+// outside a buffer.
+#include "core/backstops.h"
+#include "kernels/conv.h"
+
+namespace neocog::backstop {
+
+namespace {
+
+void checkConvShapes(const char* op, const ConvParams& p, const TensorRef& output, const TensorRef& input,
+                     const TensorRef& weight) {
+  const Layout &o = output.layout, &i = input.layout, &w = weight.layout;
+  bool ok = o.ndim == p.spatial + 2 && i.ndim == o.ndim && w.ndim == o.ndim && o.shape[0] == i.shape[0] &&
+            o.shape[1] == w.shape[0] && i.shape[1] == w.shape[1] * p.groups && w.shape[0] % p.groups == 0;
+  for (int d = 0; ok && d < p.spatial; ++d) {
+    ok = o.shape[2 + d] == kernels::convOutputSize(i.shape[2 + d], w.shape[2 + d], p.stride[d], p.padBegin[d],
+                                                   p.padEnd[d], p.dilation[d]);
+  }
+  ok = ok && isFloatingDType(output.dtype);  // float32, or float16/bfloat16 (mixed precision)
+  for (const TensorRef* t : {&input, &weight}) ok = ok && t->dtype == output.dtype;
+  if (!ok) reject(op, "convolution operands do not fit together");
+}
+
+void checkBias(const char* op, const TensorRef& bias, const TensorRef& weight) {
+  if (bias.data && (bias.numel() != weight.layout.shape[0] || bias.dtype != weight.dtype)) {
+    reject(op, "convolution bias has the wrong size or dtype");
+  }
+}
+
+}  // namespace
+
+void convForward(const char* op, const ConvParams& params, Out out, In input, In weight, OptIn bias, const MathOptions&) {
+  checkConvShapes(op, params, out, input, weight);
+  checkBias(op, bias, weight);
+}
+
+void convBackwardInput(const char* op, const ConvParams& params, Out gradInput, In gradOutput, In weight,
+                       const MathOptions&) {
+  checkConvShapes(op, params, gradOutput, gradInput, weight);
+}
+
+void convBackwardWeight(const char* op, const ConvParams& params, Out gradWeight, OptOut gradBias, In gradOutput,
+                        In input, const MathOptions&) {
+  checkConvShapes(op, params, gradOutput, input, gradWeight);
+  checkBias(op, gradBias, gradWeight);
+}
+
+}  // namespace neocog::backstop
