@@ -1,11 +1,11 @@
 /**
  * MobileNetV2 (Sandler et al. 2018) in torchvision's layout and names (`features.N.conv...`,
- * `classifier.1`). Its generic pieces live in lib/nn/layers (ReLU6; the squeeze-and-
- * excitation and separable-convolution blocks are in blocks.ts).
+ * `classifier.1`). Its generic pieces live in lib/nn/layers (ReLU6, Conv2dNormActivation).
  * @module
  */
 import { add } from '../../ops/elementwise.js';
 import { Dropout, Flatten, Linear, ReLU6 } from '../../nn/layers/basic.js';
+import { Conv2dNormActivation } from '../../nn/layers/blocks.js';
 import { Sequential } from '../../nn/layers/containers.js';
 import { Conv2d } from '../../nn/layers/conv.js';
 import { AdaptiveAvgPool2d, BatchNorm2d } from '../../nn/layers/pooling_norm.js';
@@ -14,13 +14,9 @@ import { Module } from '../../nn/module.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ClassifierOptions } from './options.js';
 
-/** Conv2d + BatchNorm2d + ReLU6, torchvision's Conv2dNormActivation (names .0, .1, .2). */
+/** Conv2d + BatchNorm2d + ReLU6, as torchvision's MobileNetV2 builds them (names .0, .1, .2). */
 function convBnRelu6(inC: number, outC: number, kernel: number, stride = 1, groups = 1): Sequential {
-  return new Sequential(
-    new Conv2d(inC, outC, kernel, { stride, padding: (kernel - 1) / 2, groups, bias: false }),
-    new BatchNorm2d(outC),
-    new ReLU6(),
-  );
+  return new Conv2dNormActivation(inC, outC, kernel, { stride, groups, activationLayer: () => new ReLU6() });
 }
 
 /** Expand (1x1), depthwise 3x3, project (1x1) with a residual when shapes allow. */

@@ -1,5 +1,6 @@
 // The generic blocks of lib/nn/layers/blocks.ts: squeeze-and-excitation against a
-// float64 reference of its formula, and the separable convolution's layout.
+// float64 reference of its formula, the separable convolution's layout, and
+// Conv2dNormActivation's names against torchvision's.
 import { expect, it } from 'vitest';
 
 import { manualSeed, models, nn, randn, type Tensor } from '../../../lib/index.js';
@@ -46,6 +47,23 @@ it('SeparableConv2d(16, 32, 3, stride 2): a bias-free depthwise 3x3 then a point
   const plain = new nn.SeparableConv2d(4, 8, 5, { bias: false });
   expect(plain.call(randn([2, 4, 7, 7])).shape).toEqual([2, 8, 7, 7]);
   expect(plain.parameterCount()).toBe(4 * 25 + 4 * 8);
+});
+
+it("Conv2dNormActivation has torchvision's layers, names and defaults", () => {
+  manualSeed(13);
+  // Printed by torchvision 0.14: Conv2dNormActivation(16, 32, 3, stride=2).state_dict().keys().
+  const block = new nn.Conv2dNormActivation(16, 32, 3, { stride: 2 });
+  expect([...block.stateDict().keys()]).toEqual(['0.weight', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']);
+  expect(block.at(2)).toBeInstanceOf(nn.ReLU);
+  expect(block.call(randn([1, 16, 9, 9])).shape).toEqual([1, 32, 5, 5]);
+  // Without a norm layer the convolution keeps its bias; padding follows the dilation: (5 - 1) / 2 * 2 = 4.
+  const bare = new nn.Conv2dNormActivation(4, 8, 5, { normLayer: null, activationLayer: null, dilation: 2 });
+  expect([...bare.stateDict().keys()]).toEqual(['0.weight', '0.bias']);
+  expect(bare.call(randn([1, 4, 11, 11])).shape).toEqual([1, 8, 11, 11]);
+  const depthwise = new nn.Conv2dNormActivation(8, 8, 3, { groups: 8, activationLayer: () => new nn.ReLU6() });
+  expect(depthwise.at(2)).toBeInstanceOf(nn.ReLU6);
+  expect((depthwise.at(0) as nn.Conv2d).weight.shape).toEqual([8, 1, 3, 3]);
+  expect(() => new nn.Conv2dNormActivation(4, 8, 3, { dilation: 0 })).toThrow(/Conv2dNormActivation: expected dilation to be an integer >= 1, got 0/);
 });
 
 it('the blocks keep their old names under models', () => {
