@@ -171,6 +171,7 @@ export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';
 export { GradNode, type BackwardOptions } from './autograd/graph.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';
+export * as metrics from './metrics/index.js';
 export * as models from './models/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -9,7 +9,7 @@
  * @module
  */
 import { ArgumentError } from '../errors.js';
-import { native } from '../native.js';
+import { unscaleGradients } from '../ops/optimizer_step.js';
 import { isDense, type Optimizer } from '../optim/optimizer.js';
 import { zeros } from '../tensor/creation.js';
 import type { Device } from '../tensor/device.js';
@@ -116,7 +116,7 @@ export class GradScaler {
     if (this.#unscaled.has(optimizer)) {
       throw new ArgumentError('GradScaler.unscale_: already called on this optimizer since the last update()');
     }
-    // One fused native call per device unscales every gradient in place and flags inf/NaN
+    // One fused call per device unscales every gradient in place and flags inf/NaN
     // (PyTorch's _amp_foreach_non_finite_check_and_unscale_); one read per device follows.
     const byDevice = new Map<Device, Tensor[]>();
     for (const group of optimizer.paramGroups) {
@@ -133,8 +133,7 @@ export class GradScaler {
     let finite = true;
     for (const [device, grads] of byDevice) {
       const foundInf = zeros([1], { device });
-      const op = 'GradScaler.unscale_';
-      native.unscaleGradients(op, grads.map((g) => g._native(op, 'grad')), 1 / this.#scale, foundInf._native(op, 'foundInf'));
+      unscaleGradients(grads, 1 / this.#scale, foundInf);
       if (foundInf.item() !== 0) finite = false;
       foundInf.dispose();
     }

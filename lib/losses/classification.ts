@@ -5,10 +5,8 @@
  * numerically stable forms.
  * @module
  */
-import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
-import { native } from '../native.js';
-import { empty, emptyLike } from '../tensor/creation.js';
+import { crossEntropyPerPosition, type CrossEntropyPerPosition } from '../ops/cross_entropy.js';
 import { gather } from '../ops/indexing.js';
 import { logSoftmax } from '../ops/softmax.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from '../ops/validate.js';
@@ -124,51 +122,32 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
 }
 
 /**
- * Class-index cross entropy in one native pass per position (kernels/loss.h), instead of
- * the log-softmax, gather and weighting ops `nllLoss(logSoftmax(x))` composes.
+ * Class-index cross entropy through the fused primitive (lib/ops/cross_entropy.ts), with the
+ * unbatched `[C]` form and the reduction on top.
  */
 function fusedCrossEntropy(
   input: Tensor,
   target: Tensor,
   weight: Tensor | null,
   ignoreIndex: number,
-  smoothing: number,
+  labelSmoothing: number,
   reduction: Reduction,
 ): Tensor<'float32'> {
   const op = 'crossEntropy';
-  if (!Number.isInteger(ignoreIndex)) throw new ArgumentError(`${op}: expected ignoreIndex to be an integer, got ${ignoreIndex}`);
   const logits = input.ndim === 1 ? input.unsqueeze(0) : input;
   const labels = input.ndim === 1 ? target.unsqueeze(0) : target;
-  const expected = [logits.shape[0]!, ...logits.shape.slice(2)];
-  if (labels.shape.join(',') !== expected.join(',')) {
-    throw new ShapeError(`${op}: expected target of shape [${expected.join(', ')}] for input [${input.shape.join(', ')}], got [${target.shape.join(', ')}]`);
+  let perPosition: CrossEntropyPerPosition;
+  try {
+    perPosition = crossEntropyPerPosition(logits, labels, { weight, ignoreIndex, labelSmoothing });
+  } finally {
+    if (logits !== input) logits.dispose();
+    if (labels !== target) labels.dispose();
   }
-  const losses = empty(op, expected, 'float32', input.device);
-  const weights = empty(op, expected, 'float32', input.device);
-  const w = weight ? weight._native(op, 'weight') : null;
-  native.crossEntropyForward(op, losses._native(op, 'losses'), weights._native(op, 'weights'), logits._native(op, 'input'), labels._native(op, 'target'), w, ignoreIndex, smoothing);
-  let perPosition: Tensor<'float32'> = losses;
-  if (needsGrad(logits)) {
-    const saved = [saveForBackward(logits), saveForBackward(labels), ...(weight ? [saveForBackward(weight)] : [])];
-    perPosition = record(
-      op,
-      losses,
-      [logits],
-      (g) => {
-        const [z, y, cw] = saved as [Tensor, Tensor, Tensor | undefined];
-        const grad = emptyLike(`${op}Backward`, z, z.shape, 'float32');
-        native.crossEntropyBackward(`${op}Backward`, grad._native(op, 'grad'), g._native(op, 'gradLosses'), z._native(op, 'input'), y._native(op, 'target'), cw ? cw._native(op, 'weight') : null, ignoreIndex, smoothing);
-        return [grad];
-      },
-      saved,
-    );
-  }
-  if (logits !== input) logits.dispose();
-  if (labels !== target) labels.dispose();
+  const { losses, weights } = perPosition;
   // 'mean' is the weighted mean over kept positions, as PyTorch.
-  if (reduction === 'mean') return perPosition.sum().div(weights.sum()) as Tensor<'float32'>;
+  if (reduction === 'mean') return losses.sum().div(weights.sum()) as Tensor<'float32'>;
   weights.dispose();
-  const result = reduce(op, perPosition, reduction);
+  const result = reduce(op, losses, reduction);
   return input.ndim === 1 && reduction === 'none' ? (result.squeeze(0) as Tensor<'float32'>) : result;
 }
 

@@ -1,9 +1,16 @@
 /**
- * The model zoo.
+ * The model zoo, as torchvision.models: classification models in torchvision's layouts
+ * and names (classification/), and the course's own nets, marked as such
+ * (classification/course/).
  * @module
  */
-export { fashionMnistCnn, lenet5, simpleCnn, type ClassifierOptions } from './classifiers.js';
-export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet } from './resnet.js';
-export { ResidualUnit, resnet34Cifar, type ResNet34CifarOptions } from './resnet_cifar.js';
-export { vgg11, vgg16, VGG } from './vgg.js';
-export { InvertedResidual, mobilenetV2, MobileNetV2, ReLU6, SEBlock, SeparableConv2d } from './mobilenet.js';
+export { fashionMnistCnn, lenet5, simpleCnn } from './classification/course/cnns.js';
+export { ResidualUnit, resnet34Cifar, type ResNet34CifarOptions } from './classification/course/resnet34_cifar.js';
+export { InvertedResidual, mobilenetV2, MobileNetV2 } from './classification/mobilenet.js';
+export { type ClassifierOptions } from './classification/options.js';
+export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet } from './classification/resnet.js';
+export { vgg11, vgg16, VGG } from './classification/vgg.js';
+// Generic layers that lived here before lib/nn/layers took them; their home is `nn`, these
+// names stay so that code written as models.SEBlock keeps working.
+export { ReLU6 } from '../nn/layers/basic.js';
+export { SEBlock, SeparableConv2d } from '../nn/layers/blocks.js';

@@ -1,5 +1,6 @@
 /**
- * torch.nn for neocog: Module, parameters, layers, containers and init.
+ * torch.nn for neocog: Module, parameters, layers, generic blocks (conv-norm-activation,
+ * squeeze-and-excitation, separable convolution), containers and init.
  * @module
  */
 export * as init from './init.js';
@@ -18,12 +19,20 @@ export {
   Linear,
   LogSoftmax,
   ReLU,
+  ReLU6,
   Sigmoid,
   SiLU,
   Softmax,
   Tanh,
   Upsample,
 } from './layers/basic.js';
+export {
+  Conv2dNormActivation,
+  SEBlock,
+  SeparableConv2d,
+  type Conv2dNormActivationOptions,
+  type SeparableConv2dOptions,
+} from './layers/blocks.js';
 export { ModuleDict, ModuleList, Sequential } from './layers/containers.js';
 export { Conv1d, Conv2d, Conv3d, ConvTranspose2d, type ConvLayerOptions } from './layers/conv.js';
 export {

@@ -1,12 +1,13 @@
 /**
  * The table of ops, one line each, sorted (the binding's list is native/src/binding/ops.cc).
+ * Public ops only: internal helpers (copyInto, copyTo, zerosOn, sumTo, the fused
+ * cross-entropy and optimizer primitives) are imported from their own files.
  * @module
  */
 export { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, distanceBoxIou, generalizedBoxIou, nms, nmsAsync, type BoxFormat } from './boxes.js';
 export { eq, ge, gt, le, lt, ne, where } from './compare.js';
 export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
 export { convTranspose1d, convTranspose2d, convTranspose3d, type ConvTransposeOptions } from './conv_transpose.js';
-export { copyInto, copyTo, zerosOn } from './copy.js';
 export { cumprod, cumsum } from './cumulative.js';
 export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
@@ -30,7 +31,7 @@ export {
   type AvgPoolOptions,
   type MaxPoolOptions,
 } from './pool.js';
-export { amax, amin, mean, sum, sumTo, type ReduceOptions, type SumDType } from './reduce.js';
+export { amax, amin, mean, sum, type ReduceOptions, type SumDType } from './reduce.js';
 export { interpolate, maxUnpool2d, scatterAdd, type InterpolateMode, type InterpolateOptions } from './resample.js';
 export { roiAlign, type RoiAlignOptions } from './roi_align.js';
 export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';

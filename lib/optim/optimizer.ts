@@ -6,8 +6,8 @@
  */
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, DisposedError } from '../errors.js';
-import { native, type NativeOptimizerEntry, type NativeOptimizerStep } from '../native.js';
 import { copyInto } from '../ops/copy.js';
+import { optimizerStep, zeroStateLike, type OptimizerStepEntry, type OptimizerStepSettings } from '../ops/optimizer_step.js';
 import { emptyLike } from '../tensor/creation.js';
 import { keep } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
@@ -27,12 +27,12 @@ export type ParamsArgument<O> = Iterable<Tensor<'float32'>> | Array<{ params: It
  * names of the state tensors in its three slots (null: unused). @internal
  */
 export interface FusedUpdate {
-  step: NativeOptimizerStep;
+  step: OptimizerStepSettings;
   slots: readonly [string | null, string | null, string | null];
 }
 
 /** Settings of a step before a subclass fills in its own. @internal */
-export function baseStep(kind: NativeOptimizerStep['kind'], lr: number, weightDecay: number): NativeOptimizerStep {
+export function baseStep(kind: OptimizerStepSettings['kind'], lr: number, weightDecay: number): OptimizerStepSettings {
   return {
     kind, lr, weightDecay, decoupledWeightDecay: false, momentum: 0, dampening: 0, nesterov: false, firstStep: false,
     beta1: 0, beta2: 0, biasCorrection1: 1, biasCorrection2Sqrt: 1, alpha: 0, centered: false, eps: 0,
@@ -120,13 +120,14 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /**
    * Applies one update from the current gradients (parameters without grad are skipped):
-   * one fused native kernel per device and setting, writing parameters and state in place.
+   * one fused kernel (lib/ops/optimizer_step.ts) per device and setting, writing parameters
+   * and state in place.
    * A disposed parameter throws DisposedError naming it (index within its group) before
    * anything is updated.
    */
   step(): void {
     noGrad(() => {
-      const batches = new Map<string, { step: NativeOptimizerStep; entries: NativeOptimizerEntry[] }>();
+      const batches = new Map<string, { step: OptimizerStepSettings; entries: OptimizerStepEntry[] }>();
       const temporaries: Tensor[] = [];
       this.paramGroups.forEach((group, g) => group.params.forEach((p, i) => {
         // Checked before anything is queued: skipping it would silently stop training that parameter.
@@ -146,14 +147,14 @@ export abstract class Optimizer<O extends { lr: number }> {
             copyInto(grad, p.grad);
             temporaries.push(grad);
           }
-          const slot = (name: string | null) => (name === null ? null : this.#stateTensor(p, state, name)._native('optimizer.step', 'state'));
+          const slot = (name: string | null) => (name === null ? null : this.#stateTensor(p, state, name));
           const key = `${p.device}|${JSON.stringify(step)}`;
           const batch = batches.get(key) ?? { step, entries: [] };
           batches.set(key, batch);
-          batch.entries.push([p._native('optimizer.step', 'param'), grad._native('optimizer.step', 'grad'), slot(slots[0]), slot(slots[1]), slot(slots[2])]);
+          batch.entries.push({ param: p, grad, slots: [slot(slots[0]), slot(slots[1]), slot(slots[2])] });
         }
       }
-      for (const { step, entries } of batches.values()) native.optimizerStep('optimizer.step', step, entries);
+      for (const { step, entries } of batches.values()) optimizerStep(step, entries);
       // The queued kernel holds its own references, so these may go now.
       for (const t of temporaries) t.dispose();
     });
@@ -166,8 +167,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   #stateTensor(p: Tensor, state: Record<string, Tensor | number>, name: string): Tensor {
     const existing = state[name];
     if (typeof existing === 'object') return existing;
-    const created = keep(emptyLike('optimizer.step', p, p.shape, 'float32'));
-    native.fill('optimizer.step', created._native('optimizer.step', 'out'), 0);
+    const created = keep(zeroStateLike(p));
     state[name] = created;
     return created;
   }

@@ -22,6 +22,8 @@ import {
   viewStrides,
 } from './shape.js';
 import * as ops from '../ops/index.js';
+import { copyInto, copyTo, zerosOn } from '../ops/copy.js';
+import { sumTo } from '../ops/reduce.js';
 
 /** Nested arrays of numbers, as `tolist()` returns and `tensor()` accepts. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -234,7 +236,7 @@ export class Tensor<D extends DType = DType> {
 
   /** What data() reads: contiguous, and 16-bit floats widened to float32 (exact). */
   #readable(op: string): Tensor {
-    if (isHalf(this.dtype)) return ops.copyTo(this, this.device, 'float32', op);
+    if (isHalf(this.dtype)) return copyTo(this, this.device, 'float32', op);
     return this.isContiguous() ? this : noGradCopy(this);
   }
 
@@ -349,7 +351,7 @@ export class Tensor<D extends DType = DType> {
     const inputShape = this.shape;
     return record('slice', out, [this], (g) => {
       const full = zerosFor(inputShape, g);
-      ops.copyInto(full.slice(d, from, to, step), g);
+      copyInto(full.slice(d, from, to, step), g);
       return [full];
     });
   }
@@ -405,7 +407,7 @@ export class Tensor<D extends DType = DType> {
       outStrides.push(i < lead || (own === 1 && resolved !== 1) ? 0 : this.strides[i - lead]!);
     });
     const inputShape = this.shape;
-    return record('expand', this._view('expand', outShape, outStrides), [this], (g) => [ops.sumTo(g, inputShape)]);
+    return record('expand', this._view('expand', outShape, outStrides), [this], (g) => [sumTo(g, inputShape)]);
   }
 
   /** This tensor if already contiguous (a new handle on it), else a contiguous copy. */
@@ -425,7 +427,7 @@ export class Tensor<D extends DType = DType> {
     const reason = cudaUnavailableReason();
     if (reason !== null) throw new DeviceError(`pinMemory: CUDA is not available: ${reason}`);
     const out = emptyPinned('pinMemory', this.shape, this.dtype);
-    ops.copyInto(out, this);
+    copyInto(out, this);
     return record('pinMemory', out, [this], (g) => [g.detach()]);
   }
 
@@ -436,7 +438,7 @@ export class Tensor<D extends DType = DType> {
 
   /** A contiguous copy with its own memory. */
   clone(): Tensor<D> {
-    return record('clone', ops.copyTo(this, this.device, this.dtype, 'clone'), [this], (g) => [g.detach()]);
+    return record('clone', copyTo(this, this.device, this.dtype, 'clone'), [this], (g) => [g.detach()]);
   }
 
   /**
@@ -451,7 +453,7 @@ export class Tensor<D extends DType = DType> {
     const device = isDevice ? resolveDevice('to', target) : this.device;
     const type = isDevice ? (dtype === undefined ? this.dtype : checkDType('to', 'dtype', dtype)) : checkDType('to', 'dtype', target);
     const source = this.device;
-    const out = device === this.device && type === this.dtype ? this._view('to', this.shape, this.strides) : ops.copyTo(this, device, type, 'to');
+    const out = device === this.device && type === this.dtype ? this._view('to', this.shape, this.strides) : copyTo(this, device, type, 'to');
     // Float -> float conversions and moves are differentiable; the gradient goes back to the
     // source's device and dtype.
     if (!isFloatingPoint(type) || !isFloatingPoint(this.dtype)) return out;
@@ -684,12 +686,12 @@ export class Tensor<D extends DType = DType> {
 
 /** A contiguous copy made without recording (callers record their own node). */
 function noGradCopy<D extends DType>(t: Tensor<D>): Tensor<D> {
-  return ops.copyTo(t, t.device, t.dtype, 'contiguous');
+  return copyTo(t, t.device, t.dtype, 'contiguous');
 }
 
 /** Zeros shaped like the gradient of an input of `shape` (float32, on g's device). */
 function zerosFor(shape: readonly number[], g: Tensor): Tensor<'float32'> {
-  return ops.zerosOn(shape, g.device);
+  return zerosOn(shape, g.device);
 }
 
 /** Accepts both `f(2, 3)` and `f([2, 3])`. */

@@ -15,7 +15,8 @@ import { crossEntropy } from '../losses/classification.js';
 import type { Module } from '../nn/module.js';
 import { LRScheduler, ReduceLROnPlateau } from '../optim/lr_scheduler.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { topk } from '../ops/sort.js';
+import { argmax } from '../ops/statistics.js';
+import { topkHits } from '../metrics/classification.js';
 import { stack } from '../ops/shape.js';
 import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -79,14 +80,15 @@ interface Totals {
 }
 
 /**
- * A batch's loss sum, top-1 and top-k hit counts as one float32 [3] tensor on the device,
- * read back asynchronously (a blocking item() per batch would stall the event loop).
+ * A batch's loss sum, top-1 and top-k hit counts (lib/metrics) as one float32 [3] tensor on
+ * the device, read back asynchronously (a blocking item() per batch would stall the event loop).
  */
 function batchStats(loss: Tensor, output: Tensor, target: Tensor, k: number | undefined): Tensor {
   return noGrad(() => {
     const kk = Math.min(k ?? 1, output.shape[1]!);
-    const { indices } = topk(output, kk, 1);
-    const hits = indices.eq(target.unsqueeze(1)).to('float32');
+    // Probability targets (soft labels, mixup) count their most likely class.
+    const labels = target.dtype !== 'int32' && target.shape.join(',') === output.shape.join(',') ? argmax(target, 1) : target;
+    const hits = topkHits('fit', output, labels, kk);
     const top1 = hits.slice(1, 0, 1).sum();
     const n = target.shape[0] ?? 1;
     return stack([loss.detach().reshape([]).mul(n), top1, k ? hits.sum() : top1]);

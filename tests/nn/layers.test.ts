@@ -190,3 +190,13 @@ it('a training-mode BatchNorm forward leaves behind no more tensors than the fun
   expect(leftBy(() => bn.call(x))).toBe(functional);
   expect(bn.numBatchesTracked!.item()).toBe(4);
 });
+
+it('ReLU6 is hardtanh(0, 6) as torch.nn.ReLU6: no gradient at either bound, NaN kept', () => {
+  // Printed by torch 1.13: nn.ReLU6()(x) and the gradient of its sum (clamp passed it at 0 and 6).
+  const x = tensor([-2, 0, 3, 6, 7], { dtype: 'float32', requiresGrad: true });
+  const y = new nn.ReLU6().call(x);
+  expect(Array.from(y.dataSync())).toEqual([0, 0, 3, 6, 6]);
+  y.sum().backward();
+  expect(Array.from(x.grad!.dataSync())).toEqual([0, 0, 1, 0, 0]);
+  expect(Number.isNaN(new nn.ReLU6().call(tensor([NaN], { dtype: 'float32' })).item())).toBe(true);
+});

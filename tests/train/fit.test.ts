@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { expect, it } from 'vitest';
 
-import { ArgumentError, data, io, manualSeed, nn, optim, randint, randn, tensor, train } from '../../lib/index.js';
+import { ArgumentError, data, io, manualSeed, nn, oneHot, optim, randint, randn, tensor, train } from '../../lib/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'neocog-fit-'));
 
@@ -41,6 +41,21 @@ it('fit trains, validates, reports top-k and writes a CSV history', async () => 
   const csv = readFileSync(historyPath, 'utf8').trim().split('\n');
   expect(csv[0]).toBe('epoch,loss,accuracy,lr,seconds,topk,valLoss,valAccuracy,valTopk');
   expect(csv).toHaveLength(5);
+});
+
+it('fit counts a probability target (soft labels) as correct when its most likely class is predicted', async () => {
+  const model = mlp();
+  const hard = blobs(192, 5);
+  const [points, labels] = [hard.tensors[0]!, hard.tensors[1]!];
+  const soft = new data.TensorDataset([points, oneHot(labels, 3).float().mul(0.8).add(0.2 / 3)]);
+  const history = await train.fit(model, {
+    epochs: 4,
+    optimizer: new optim.Adam(model.parameters(), { lr: 0.05 }),
+    train: new data.DataLoader(soft, { batchSize: 32, shuffle: true, seed: 5 }),
+    progress: false,
+  });
+  expect(history[3]!.accuracy).toBeGreaterThan(0.9);
+  expect(history[3]!.accuracy).toBeLessThanOrEqual(1);
 });
 
 it('early stopping ends training; the best checkpoint is saved; schedulers step per epoch', async () => {

@@ -1,9 +1,10 @@
 /**
  * Linear, LazyLinear, Flatten, Identity, Dropout, Dropout2d, Upsample and the activation
- * layers, as torch.nn.
+ * layers (ReLU, ReLU6, ...), as torch.nn.
  * @module
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
+import { where } from '../../ops/compare.js';
 import { dropout, dropout2d } from '../../ops/dropout.js';
 import { linear } from '../../ops/linear.js';
 import { interpolate, type InterpolateMode } from '../../ops/resample.js';
@@ -143,6 +144,19 @@ export class ReLU extends Module {
     return relu(x);
   }
 }
+
+/**
+ * `min(max(x, 0), 6)`, as torch.nn.ReLU6 (MobileNet's activation): hardtanh(0, 6), whose
+ * gradient is 0 at both bounds, and NaN stays NaN.
+ */
+export class ReLU6 extends Module {
+  forward(x: Tensor): Tensor {
+    // Not clamp(x, 0, 6): clamp passes the gradient at its bounds (as torch.clamp does),
+    // hardtanh does not. relu already has no gradient at 0; the constant 6 has none at 6.
+    return where(x.ge(6), 6, relu(x));
+  }
+}
+
 /** `x` where positive, `negativeSlope * x` elsewhere (default 0.01), as torch.nn.LeakyReLU. */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {

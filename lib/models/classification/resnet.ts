@@ -4,16 +4,16 @@
  * safetensors load unchanged: resnet18/34 (BasicBlock) and resnet50 (Bottleneck).
  * @module
  */
-import { add } from '../ops/elementwise.js';
-import { relu } from '../ops/unary.js';
-import { Flatten, Linear, ReLU } from '../nn/layers/basic.js';
-import { Sequential } from '../nn/layers/containers.js';
-import { Conv2d } from '../nn/layers/conv.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, MaxPool2d } from '../nn/layers/pooling_norm.js';
-import { constant_, kaimingNormal_ } from '../nn/init.js';
-import { Module } from '../nn/module.js';
-import type { Tensor } from '../tensor/tensor.js';
-import type { ClassifierOptions } from './classifiers.js';
+import { add } from '../../ops/elementwise.js';
+import { relu } from '../../ops/unary.js';
+import { Flatten, Linear, ReLU } from '../../nn/layers/basic.js';
+import { Sequential } from '../../nn/layers/containers.js';
+import { Conv2d } from '../../nn/layers/conv.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, MaxPool2d } from '../../nn/layers/pooling_norm.js';
+import { constant_, kaimingNormal_ } from '../../nn/init.js';
+import { Module } from '../../nn/module.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import type { ClassifierOptions } from './options.js';
 
 const conv3x3 = (inC: number, outC: number, stride = 1) => new Conv2d(inC, outC, 3, { stride, padding: 1, bias: false });
 const conv1x1 = (inC: number, outC: number, stride = 1) => new Conv2d(inC, outC, 1, { stride, bias: false });

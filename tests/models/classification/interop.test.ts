@@ -6,14 +6,14 @@ import { existsSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { io, models, noGrad } from '../../lib/index.js';
+import { io, models, noGrad } from '../../../lib/index.js';
 
 const files = { resnet18: models.resnet18, vgg11: models.vgg11, mobilenet_v2: models.mobilenetV2 } as const;
 const requiredInCi = new Set(['resnet18', 'mobilenet_v2']);
 const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== '0';
 
 for (const [name, make] of Object.entries(files)) {
-  const path = new URL(`../fixtures/interop/${name}.safetensors`, import.meta.url).pathname;
+  const path = new URL(`../../fixtures/interop/${name}.safetensors`, import.meta.url).pathname;
   const title = `${name}: torchvision weights load and reproduce torchvision's logits`;
   if (!existsSync(path) && !(inCi && requiredInCi.has(name))) {
     it.skip(`${title} [skipped: run /usr/bin/python3 tests/fixtures/make_interop.py ${name} to create ${path}]`, () => {});

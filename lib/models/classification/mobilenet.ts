@@ -1,36 +1,22 @@
 /**
  * MobileNetV2 (Sandler et al. 2018) in torchvision's layout and names (`features.N.conv...`,
- * `classifier.1`), plus two building blocks: squeeze-and-excitation and the Xception-style
- * separable convolution.
+ * `classifier.1`). Its generic pieces live in lib/nn/layers (ReLU6, Conv2dNormActivation).
  * @module
  */
-import { clamp } from '../ops/statistics.js';
-import { add, mul } from '../ops/elementwise.js';
-import { adaptiveAvgPool2d } from '../ops/pool.js';
-import { relu, sigmoid } from '../ops/unary.js';
-import { Dropout, Flatten, Linear } from '../nn/layers/basic.js';
-import { Sequential } from '../nn/layers/containers.js';
-import { Conv2d } from '../nn/layers/conv.js';
-import { AdaptiveAvgPool2d, BatchNorm2d } from '../nn/layers/pooling_norm.js';
-import { constant_, kaimingNormal_, normal_ } from '../nn/init.js';
-import { Module } from '../nn/module.js';
-import type { Tensor } from '../tensor/tensor.js';
-import type { ClassifierOptions } from './classifiers.js';
+import { add } from '../../ops/elementwise.js';
+import { Dropout, Flatten, Linear, ReLU6 } from '../../nn/layers/basic.js';
+import { Conv2dNormActivation } from '../../nn/layers/blocks.js';
+import { Sequential } from '../../nn/layers/containers.js';
+import { Conv2d } from '../../nn/layers/conv.js';
+import { AdaptiveAvgPool2d, BatchNorm2d } from '../../nn/layers/pooling_norm.js';
+import { constant_, kaimingNormal_, normal_ } from '../../nn/init.js';
+import { Module } from '../../nn/module.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import type { ClassifierOptions } from './options.js';
 
-/** min(max(x, 0), 6), as torch.nn.ReLU6. */
-export class ReLU6 extends Module {
-  forward(x: Tensor): Tensor {
-    return clamp(x, 0, 6);
-  }
-}
-
-/** Conv2d + BatchNorm2d + ReLU6, torchvision's Conv2dNormActivation (names .0, .1, .2). */
+/** Conv2d + BatchNorm2d + ReLU6, as torchvision's MobileNetV2 builds them (names .0, .1, .2). */
 function convBnRelu6(inC: number, outC: number, kernel: number, stride = 1, groups = 1): Sequential {
-  return new Sequential(
-    new Conv2d(inC, outC, kernel, { stride, padding: (kernel - 1) / 2, groups, bias: false }),
-    new BatchNorm2d(outC),
-    new ReLU6(),
-  );
+  return new Conv2dNormActivation(inC, outC, kernel, { stride, groups, activationLayer: () => new ReLU6() });
 }
 
 /** Expand (1x1), depthwise 3x3, project (1x1) with a residual when shapes allow. */
@@ -98,36 +84,3 @@ export class MobileNetV2 extends Module {
 
 /** MobileNetV2 with torchvision's layout. */
 export const mobilenetV2 = (opts?: ClassifierOptions) => new MobileNetV2(opts);
-
-/**
- * Squeeze-and-excitation (Hu et al. 2018): channel weights from global pooling through a
- * bottleneck (`channels / reduction`), applied multiplicatively.
- */
-export class SEBlock extends Module {
-  fc1: Conv2d;
-  fc2: Conv2d;
-  constructor(readonly channels: number, readonly reduction = 16) {
-    super();
-    const squeezed = Math.max(1, Math.floor(channels / reduction));
-    this.fc1 = new Conv2d(channels, squeezed, 1);
-    this.fc2 = new Conv2d(squeezed, channels, 1);
-  }
-  forward(x: Tensor): Tensor {
-    const scale = sigmoid(this.fc2.call(relu(this.fc1.call(adaptiveAvgPool2d(x, 1)))));
-    return mul(x, scale);
-  }
-}
-
-/** Xception-style separable convolution: depthwise k x k, then pointwise 1x1. */
-export class SeparableConv2d extends Module {
-  depthwise: Conv2d;
-  pointwise: Conv2d;
-  constructor(inC: number, outC: number, kernelSize = 3, opts: { stride?: number; padding?: number | 'same'; bias?: boolean } = {}) {
-    super();
-    this.depthwise = new Conv2d(inC, inC, kernelSize, { stride: opts.stride, padding: opts.padding ?? 'same', groups: inC, bias: false });
-    this.pointwise = new Conv2d(inC, outC, 1, { bias: opts.bias ?? true });
-  }
-  forward(x: Tensor): Tensor {
-    return this.pointwise.call(this.depthwise.call(x));
-  }
-}

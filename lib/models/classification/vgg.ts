@@ -3,14 +3,14 @@
  * vgg11 and vgg16, without batch norm, as torchvision's `vgg11` / `vgg16`.
  * @module
  */
-import { Dropout, Flatten, Linear, ReLU } from '../nn/layers/basic.js';
-import { Sequential } from '../nn/layers/containers.js';
-import { Conv2d } from '../nn/layers/conv.js';
-import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/layers/pooling_norm.js';
-import { constant_, kaimingNormal_, normal_ } from '../nn/init.js';
-import { Module } from '../nn/module.js';
-import type { Tensor } from '../tensor/tensor.js';
-import type { ClassifierOptions } from './classifiers.js';
+import { Dropout, Flatten, Linear, ReLU } from '../../nn/layers/basic.js';
+import { Sequential } from '../../nn/layers/containers.js';
+import { Conv2d } from '../../nn/layers/conv.js';
+import { AdaptiveAvgPool2d, MaxPool2d } from '../../nn/layers/pooling_norm.js';
+import { constant_, kaimingNormal_, normal_ } from '../../nn/init.js';
+import { Module } from '../../nn/module.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import type { ClassifierOptions } from './options.js';
 
 const CONFIGS = {
   vgg11: [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],

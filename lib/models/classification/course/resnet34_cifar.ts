@@ -1,5 +1,6 @@
 /**
- * The course's ResNet-34 written from scratch (the Keras "ResidualUnit" model), adapted to
+ * A course net, not a torchvision model (torchvision's is resnet34 in ../resnet.ts): the
+ * course's ResNet-34 written from scratch (the Keras "ResidualUnit" model), adapted to
  * CIFAR-sized inputs: 'same'-padded convolutions without bias, batch norm after each,
  * residual units of 3-4-6-3 at 64/128/256/512 filters (a 1x1 strided projection where the
  * shape changes), global average pooling and one dense layer. The CIFAR stem is a single
@@ -7,21 +8,24 @@
  * stage; `stem: 'imagenet'` restores the original 7x7/2 convolution and 3x3/2 max-pool.
  * @module
  */
-import { add } from '../ops/elementwise.js';
-import { relu } from '../ops/unary.js';
-import { Flatten, Linear, ReLU } from '../nn/layers/basic.js';
-import { Sequential } from '../nn/layers/containers.js';
-import { Conv2d } from '../nn/layers/conv.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, MaxPool2d } from '../nn/layers/pooling_norm.js';
-import { ArgumentError } from '../errors.js';
-import { Module } from '../nn/module.js';
-import type { Tensor } from '../tensor/tensor.js';
-import type { ClassifierOptions } from './classifiers.js';
+import { add } from '../../../ops/elementwise.js';
+import { relu } from '../../../ops/unary.js';
+import { Flatten, Linear, ReLU } from '../../../nn/layers/basic.js';
+import { Sequential } from '../../../nn/layers/containers.js';
+import { Conv2d } from '../../../nn/layers/conv.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, MaxPool2d } from '../../../nn/layers/pooling_norm.js';
+import { ArgumentError } from '../../../errors.js';
+import { Module } from '../../../nn/module.js';
+import type { Tensor } from '../../../tensor/tensor.js';
+import type { ClassifierOptions } from '../options.js';
 
 const sameConv = (inC: number, outC: number, kernel: number, stride = 1) =>
   new Conv2d(inC, outC, kernel, { stride, padding: 'same', bias: false });
 
-/** Two 3x3 'same' convolutions with batch norm, added to the input (projected when the shape changes), then ReLU. */
+/**
+ * The course's residual unit (not torchvision's BasicBlock): two 3x3 'same' convolutions
+ * with batch norm, added to the input (projected when the shape changes), then ReLU.
+ */
 export class ResidualUnit extends Module {
   main: Sequential;
   skip: Sequential | null;
@@ -50,7 +54,8 @@ export interface ResNet34CifarOptions extends ClassifierOptions {
 }
 
 /**
- * The course's from-scratch ResNet-34 for CIFAR-10 (21,282,122 parameters with 10 classes).
+ * A course net (not in torchvision): the course's from-scratch ResNet-34 for CIFAR-10
+ * (21,282,122 parameters with 10 classes).
  *
  * @example
  * const net = models.resnet34Cifar({ numClasses: 10 });

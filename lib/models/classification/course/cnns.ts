@@ -1,25 +1,20 @@
 /**
- * Small classification networks: LeNet-5, the course's Fashion-MNIST CNN and a compact
- * CNN (simpleCnn). Each takes `numClasses` and `inChannels`; names of parameters follow
- * the equivalent torch.nn.Sequential, so state dicts line up with PyTorch versions.
+ * The course's small classification nets, not torchvision models: LeNet-5, the course's
+ * Fashion-MNIST CNN and a compact CNN (simpleCnn). Each takes `numClasses` and
+ * `inChannels`; names of parameters follow the equivalent torch.nn.Sequential, so state
+ * dicts line up with PyTorch versions.
  * @module
  */
-import { Conv2d } from '../nn/layers/conv.js';
-import { Dropout, Flatten, Linear, ReLU, Tanh } from '../nn/layers/basic.js';
-import { Sequential } from '../nn/layers/containers.js';
-import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, MaxPool2d } from '../nn/layers/pooling_norm.js';
-
-/** Options shared by the model constructors. */
-export interface ClassifierOptions {
-  /** Number of output classes (default 10). */
-  numClasses?: number;
-  /** Channels of the input images (default 1 for the MNIST models, 3 otherwise). */
-  inChannels?: number;
-}
+import { Conv2d } from '../../../nn/layers/conv.js';
+import { Dropout, Flatten, Linear, ReLU, Tanh } from '../../../nn/layers/basic.js';
+import { Sequential } from '../../../nn/layers/containers.js';
+import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, MaxPool2d } from '../../../nn/layers/pooling_norm.js';
+import type { ClassifierOptions } from '../options.js';
 
 /**
- * LeNet-5 (LeCun et al. 1998) for 28x28 inputs: two 5x5 convolutions with average
- * pooling and tanh, then 120-84-classes fully connected layers.
+ * A course net (not in torchvision): LeNet-5 (LeCun et al. 1998) for 28x28 inputs, two
+ * 5x5 convolutions with average pooling and tanh, then 120-84-classes fully connected
+ * layers.
  */
 export function lenet5(opts: ClassifierOptions = {}): Sequential {
   return new Sequential(
@@ -39,9 +34,9 @@ export function lenet5(opts: ClassifierOptions = {}): Sequential {
 }
 
 /**
- * The course's Fashion-MNIST CNN for 28x28 inputs: conv 64 7x7, pool, 2x conv 128 3x3,
- * pool, 2x conv 256 3x3, pool ('same' padding, ReLU), then dense 128-64-classes with
- * dropout 0.5.
+ * A course net (not in torchvision): the course's Fashion-MNIST CNN for 28x28 inputs,
+ * conv 64 7x7, pool, 2x conv 128 3x3, pool, 2x conv 256 3x3, pool ('same' padding, ReLU),
+ * then dense 128-64-classes with dropout 0.5.
  */
 export function fashionMnistCnn(opts: ClassifierOptions = {}): Sequential {
   const conv = (inC: number, outC: number, k: number) => new Conv2d(inC, outC, k, { padding: 'same' });
@@ -57,8 +52,9 @@ export function fashionMnistCnn(opts: ClassifierOptions = {}): Sequential {
 }
 
 /**
- * A compact CNN for small images (28x28 or 32x32): two conv-batchnorm-ReLU-maxpool stages
- * (32 and 64 channels), adaptive pooling to 7x7, then 128-classes with dropout 0.3.
+ * A course net (not in torchvision): a compact CNN for small images (28x28 or 32x32), two
+ * conv-batchnorm-ReLU-maxpool stages (32 and 64 channels), adaptive pooling to 7x7, then
+ * 128-classes with dropout 0.3.
  */
 export function simpleCnn(opts: ClassifierOptions = {}): Sequential {
   return new Sequential(
