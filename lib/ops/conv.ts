@@ -4,15 +4,12 @@
  * an NCHW shape), the layout both libraries run fastest; `data()` still reads NCHW order.
  * @module
  */
-import { autocastTarget, inFloat32, inHalf } from '../amp/autocast.js';
-import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
-import { convMathOptions } from '../backends.js';
+import { autocastTarget, inHalf } from '../amp/autocast.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { native, type NativeConvParams } from '../native.js';
-import { empty } from '../tensor/creation.js';
-import { isHalf } from '../tensor/dtype.js';
-import { channelsLastStrides, describe } from '../tensor/shape.js';
+import type { NativeConvParams } from '../native.js';
+import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { convolution } from './convolution.js';
 import { pad } from './shape.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES, intTuple, withBatchDim } from './validate.js';
 
@@ -137,41 +134,7 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
     }
   }
   const params = convParams(op, spatial, x.shape.slice(2), weight.shape.slice(2), opts);
-  const outShape = [x.shape[0]!, outChannels, ...params.outSpatial];
-  // cuDNN reads filters packed; oneDNN would reorder anyway.
-  const w = weight.isContiguous() ? weight : weight.contiguous();
-  try {
-    // float32, or the operands' 16-bit dtype (accumulating in float32 inside oneDNN/cuDNN).
-    const out = empty(op, outShape, x.dtype, x.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
-    const math = convMathOptions();
-    native.convForward(op, params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'), bias ? bias._native(op, 'bias') : null, math);
-    if (!needsGrad(x, weight, bias)) return out;
-    const savedInput = saveForBackward(x);
-    const savedWeight = saveForBackward(w);
-    return record(
-      op,
-      out,
-      [x, weight, bias ?? null],
-      (g) => {
-        const gradInput = x.requiresGrad ? empty(`${op}Backward`, savedInput.shape, x.dtype, g.device, channelsLastStrides(savedInput.shape)) : null;
-        if (gradInput) native.convBackwardInput(`${op}Backward`, params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'), math);
-        let gradWeight: Tensor | null = null;
-        let gradBias: Tensor | null = null;
-        if (weight.requiresGrad || bias?.requiresGrad) {
-          gradWeight = empty(`${op}Backward`, savedWeight.shape, x.dtype, g.device);
-          // A 16-bit bias gradient is summed here in float32 (cuDNN's backward bias does not
-          // take every 16-bit type); a float32 one comes with the weight gradient.
-          gradBias = bias && !isHalf(x.dtype) ? empty(`${op}Backward`, [outChannels], x.dtype, g.device) : null;
-          native.convBackwardWeight(`${op}Backward`, params, gradWeight._native(op, 'gradWeight'), gradBias ? gradBias._native(op, 'gradBias') : null, g._native(op, 'grad'), savedInput._native(op, 'input'), math);
-          if (bias && isHalf(x.dtype)) gradBias = inFloat32([g], ([wide]) => wide!.sum([0, ...params.outSpatial.map((_, i) => i + 2)]));
-        }
-        return [gradInput, weight.requiresGrad ? gradWeight : null, bias?.requiresGrad ? gradBias : null];
-      },
-      [savedInput, savedWeight],
-    );
-  } finally {
-    if (w !== weight) w.dispose();
-  }
+  return convolution(op, x, weight, bias ?? null, params, [x.shape[0]!, outChannels, ...params.outSpatial], false);
 }
 
 /**

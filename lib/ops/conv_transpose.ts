@@ -1,9 +1,7 @@
 /**
- * Transposed convolutions, as `F.conv_transpose1d/2d/3d`. A transposed convolution is the
- * backward-data pass of the convolution it inverts, so it runs on the same library
- * primitives as conv2d (oneDNN / cuDNN): forward = conv backward-data, input gradient =
- * conv forward, weight gradient = conv backward-weights with the roles of input and
- * output swapped.
+ * Transposed convolutions, as `F.conv_transpose1d/2d/3d`: the geometry here, the rest in
+ * the one convolution of `convolution.ts` (a transposed convolution is the backward-input
+ * pass of the convolution it inverts).
  *
  * Padding follows PyTorch: the implicit zero border around the (dilated) input is
  * `dilation * (k - 1) - padding` per side, so `padding = p` removes p rows/columns from
@@ -20,13 +18,13 @@
  * @module
  */
 import { addInFloat32, autocastTarget, inHalf } from '../amp/autocast.js';
-import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
-import { convMathOptions } from '../backends.js';
+import { record } from '../autograd/graph.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { native, type NativeConvParams } from '../native.js';
-import { empty, zeros, zerosLike } from '../tensor/creation.js';
-import { channelsLastStrides, describe } from '../tensor/shape.js';
+import type { NativeConvParams } from '../native.js';
+import { zeros, zerosLike } from '../tensor/creation.js';
+import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { convolution } from './convolution.js';
 import { pad } from './shape.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES, intTuple, withBatchDim } from './validate.js';
 
@@ -100,51 +98,20 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
   const zeroRows = outputPadding.map((o, i) => Math.max(0, o - padding[i]! - (stride[i]! - 1)));
   const padEnd = outputPadding.map((o, i) => (o < stride[i]! ? padding[i]! : Math.max(0, padding[i]! - o + zeroRows[i]!)));
   const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd, dilation, groups };
-  const math = convMathOptions();
   if (outSpatial.some((size, i) => size - zeroRows[i]! < 1)) {
     // Padding crops away every row an input reaches: the output is zeros (and the bias).
     const result = zeros([x.shape[0]!, outChannels, ...outSpatial], { dtype: x.dtype as 'float32', device: x.device });
     const untouched = record(op, result, [x, weight], () => [zerosLike(x), zerosLike(weight)]);
     return bias ? addBias(untouched, bias, spatial) : untouched;
   }
-  const w = weight.isContiguous() ? weight : weight.contiguous();
-  try {
-    const outShape = [x.shape[0]!, outChannels, ...outSpatial.map((size, i) => size - zeroRows[i]!)];
-    const out = empty(op, outShape, x.dtype, x.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
-    native.convBackwardInput(op, params, out._native(op, 'out'), x._native(op, 'input'), w._native(op, 'weight'), math);
-    let result: Tensor<'float32'> = out;
-    if (needsGrad(x, weight)) {
-      const savedInput = saveForBackward(x);
-      const savedWeight = saveForBackward(w);
-      result = record(
-        op,
-        out,
-        [x, weight],
-        (g) => {
-          let gradInput: Tensor | null = null;
-          if (x.requiresGrad) {
-            gradInput = empty(`${op}Backward`, savedInput.shape, x.dtype, g.device, channelsLastStrides(savedInput.shape));
-            native.convForward(`${op}Backward`, params, gradInput._native(op, 'gradInput'), g._native(op, 'grad'), savedWeight._native(op, 'weight'), null, math);
-          }
-          let gradWeight: Tensor | null = null;
-          if (weight.requiresGrad) {
-            gradWeight = empty(`${op}Backward`, savedWeight.shape, x.dtype, g.device);
-            native.convBackwardWeight(`${op}Backward`, params, gradWeight._native(op, 'gradWeight'), null, savedInput._native(op, 'input'), g._native(op, 'grad'), math);
-          }
-          return [gradInput, gradWeight];
-        },
-        [savedInput, savedWeight],
-      );
-    }
-    if (zeroRows.some((rows) => rows > 0)) {
-      const padded = pad(result, [...zeroRows].reverse().flatMap((rows) => [0, rows])) as Tensor<'float32'>;
-      result.dispose();
-      result = padded;
-    }
-    return bias ? addBias(result, bias, spatial) : result;
-  } finally {
-    if (w !== weight) w.dispose();
+  const outShape = [x.shape[0]!, outChannels, ...outSpatial.map((size, i) => size - zeroRows[i]!)];
+  let result = convolution(op, x, weight, null, params, outShape, true);
+  if (zeroRows.some((rows) => rows > 0)) {
+    const padded = pad(result, [...zeroRows].reverse().flatMap((rows) => [0, rows])) as Tensor<'float32'>;
+    result.dispose();
+    result = padded;
   }
+  return bias ? addBias(result, bias, spatial) : result;
 }
 
 /**

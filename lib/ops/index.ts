@@ -1,5 +1,5 @@
 /**
- * The table of ops, one line each, sorted (the binding's list is native/src/binding/ops.cc).
+ * The table of ops, one line each, sorted (the native primitives are declared in native/include/neocog/primitives.def).
  * Public ops only: internal helpers (copyInto, copyTo, zerosOn, sumTo, the fused
  * cross-entropy and optimizer primitives) are imported from their own files.
  * @module

@@ -50,8 +50,8 @@ function filesNaming(dir: string, word: RegExp): string[] {
 }
 
 it('a primitive lives in few files (issue 12: it was 19-20)', () => {
-  // nms: its TS op, the public export lists, its declaration, backstop, CPU and CUDA files,
-  // its shared math, and the generated TypeScript surface.
+  // nms: its TS op and the ops table, its declaration, backstop, CPU and CUDA files, and the
+  // generated TypeScript surface (its IoU math in kernels/boxes.h does not name it).
   const files = [...filesNaming(join(root, 'lib'), /\bnms\b/), ...filesNaming(join(root, 'native'), /\bnms\b/)];
-  expect(files.length, files.sort().join('\n')).toBeLessThanOrEqual(9);
+  expect(files.length, files.sort().join('\n')).toBeLessThanOrEqual(7);
 });

@@ -21,10 +21,8 @@ void* CpuBackend::rawAllocate(size_t bytes) {
   return ptr;
 }
 
-void CpuBackend::rawFree(void* ptr) noexcept { std::free(ptr); } void CpuBackend::copyToHost(void* dst, const void* src,
-                         size_t bytes) {
-  std::memcpy(dst, src, bytes);
-}
+void CpuBackend::rawFree(void* ptr) noexcept { std::free(ptr); }
+void CpuBackend::copyToHost(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 void CpuBackend::copyFromHost(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 
 }  // namespace neocog::cpu

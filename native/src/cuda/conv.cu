@@ -223,8 +223,47 @@ const Perf* pickAlgorithm(const Perf* perf, int found, const MathOptions& math) 
   return best == perf + found ? nullptr : best;
 }
 
-[[noreturn]] void noAlgorithm(const char* what, const MathOptions& math) {
-  fail(ErrorKind::Device, std::string(what) + (math.deterministic ? " (only deterministic ones were allowed)" : ""));
+// The plan of one of the three convolution calls for this geometry: made and measured once
+// (descriptors, cudnnFind over a bounded workspace, the fastest allowed algorithm), then
+// taken from the cache. `find(plan, perf, &found, workspace)` runs that call's cudnnFind;
+// `keep(plan, algo)` stores the chosen algorithm. x, w and y are the input, filter and
+// output layouts as cuDNN sees them (padded when the padding is asymmetric).
+template <typename Perf, int Count, typename Find, typename Keep>
+ConvPlan& measuredPlan(DeviceHandles& h, ConvPlanCache& cache, const char* kind, const ConvParams& p,
+                       const MathOptions& math, DType dtype, const Layout& x, const Layout& w, const Layout& y,
+                       Find&& find, Keep&& keep) {
+  return cache.get(keyOf(kind, dtype, p, math, {&x, &w, &y}), [&] {
+    auto made = makePlan(p, math, dtype, x, w, y);
+    StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
+    Perf perf[Count];
+    int found = 0;
+    find(*made, perf, &found, workspace);
+    const Perf* best = pickAlgorithm(perf, found, math);
+    if (best == nullptr) {
+      fail(ErrorKind::Device, std::string("cuDNN found no ") + kind + " convolution algorithm for this geometry" +
+                                  (math.deterministic ? " (only deterministic ones were allowed)" : ""));
+    }
+    keep(*made, best->algo);
+    made->workspaceBytes = best->memory;
+    return made;
+  });
+}
+
+// The operand cuDNN reads as the convolution's input: the tensor itself, or a zero-padded
+// copy when the padding is asymmetric (then with the padded geometry).
+struct ConvInput {
+  const void* data;
+  Layout layout;
+  ConvParams params;
+  std::unique_ptr<StreamBuffer> padded;
+};
+
+ConvInput convInput(DeviceHandles& h, const ConvParams& params, const TensorRef& input) {
+  if (!isAsymmetric(params)) return ConvInput{input.data, input.layout, params, nullptr};
+  const Padded plan = padPlan(input.layout, params);
+  auto buffer = paddedCopy(h, plan, input);
+  const void* data = buffer->get();
+  return ConvInput{data, plan.layout, plan.params, std::move(buffer)};
 }
 
 }  // namespace
@@ -236,39 +275,24 @@ ConvPlan& ConvPlanCache::get(const std::string& key, const std::function<std::un
   return *plans_.emplace(key, make()).first->second;
 }
 
-void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const MathOptions& math, const TensorRef& out,
-                 const TensorRef& input, const TensorRef& weight, const TensorRef& bias) {
+void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const MathOptions& math,
+                 const TensorRef& out, const TensorRef& input, const TensorRef& weight, const TensorRef& bias) {
   if (out.numel() == 0) return;
-  const bool padExplicitly = isAsymmetric(params);
-  const Padded padded = padPlan(input.layout, params);
-  std::unique_ptr<StreamBuffer> paddedInput;
-  const void* x = input.data;
-  if (padExplicitly) {
-    paddedInput = paddedCopy(h, padded, input);
-    x = paddedInput->get();
-  }
-  const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
-  const ConvParams& p = padExplicitly ? padded.params : params;
-  ConvPlan& plan = cache.get(keyOf("fwd", out.dtype, p, math, {&xLayout, &weight.layout, &out.layout}), [&] {
-    auto made = makePlan(p, math, out.dtype, xLayout, weight.layout, out.layout);
-    StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int found = 0;
-    check(cudnnFindConvolutionForwardAlgorithmEx(h.cudnn(), made->x.get(), x, made->w.get(), weight.data,
-                                                 made->conv.get(), made->y.get(), out.data,
-                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, workspace.get(),
-                                                 workspace.size()),
-          "convolution (cudnnFindConvolutionForwardAlgorithmEx)");
-    const auto* best = pickAlgorithm(perf, found, math);
-    if (best == nullptr) noAlgorithm("cuDNN found no forward algorithm for this geometry", math);
-    made->forwardAlgo = best->algo;
-    made->workspaceBytes = best->memory;
-    return made;
-  });
+  const ConvInput x = convInput(h, params, input);
+  ConvPlan& plan = measuredPlan<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
+      h, cache, "forward", x.params, math, out.dtype, x.layout, weight.layout, out.layout,
+      [&](ConvPlan& made, auto* perf, int* found, StreamBuffer& workspace) {
+        check(cudnnFindConvolutionForwardAlgorithmEx(h.cudnn(), made.x.get(), x.data, made.w.get(), weight.data,
+                                                     made.conv.get(), made.y.get(), out.data,
+                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, found, perf, workspace.get(),
+                                                     workspace.size()),
+              "cudnnFindConvolutionForwardAlgorithmEx");
+      },
+      [](ConvPlan& made, cudnnConvolutionFwdAlgo_t algo) { made.forwardAlgo = algo; });
   StreamBuffer workspace(plan.workspaceBytes, h.stream());
-  check(cudnnConvolutionForward(h.cudnn(), &kOne, plan.x.get(), x, plan.w.get(), weight.data, plan.conv.get(),
+  check(cudnnConvolutionForward(h.cudnn(), &kOne, plan.x.get(), x.data, plan.w.get(), weight.data, plan.conv.get(),
                                 plan.forwardAlgo, workspace.get(), workspace.size(), &kZero, plan.y.get(), out.data),
-        "convolution (cudnnConvolutionForward)");
+        "cudnnConvolutionForward");
   if (bias.data == nullptr) return;
   if (isHalfDType(out.dtype)) {
     addChannelBias(h, out, bias);
@@ -276,13 +300,14 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
   }
   TensorDescriptor biasDesc;
   describeChannels(biasDesc, out.layout, bias.dtype);
-  check(cudnnAddTensor(h.cudnn(), &kOne, biasDesc.get(), bias.data, &kOne, plan.y.get(), out.data), "convolution (bias)");
+  check(cudnnAddTensor(h.cudnn(), &kOne, biasDesc.get(), bias.data, &kOne, plan.y.get(), out.data), "convolution bias");
 }
 
 void convBackwardInput(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const MathOptions& math,
-                       const TensorRef& gradInput,
-                      const TensorRef& gradOutput, const TensorRef& weight) {
+                       const TensorRef& gradInput, const TensorRef& gradOutput, const TensorRef& weight) {
   if (gradInput.numel() == 0) return;
+  // With asymmetric padding cuDNN writes the gradient of the padded input; its window is
+  // copied out afterwards.
   const bool padExplicitly = isAsymmetric(params);
   const Padded padded = padPlan(gradInput.layout, params);
   std::unique_ptr<StreamBuffer> paddedGrad;
@@ -293,70 +318,59 @@ void convBackwardInput(DeviceHandles& h, ConvPlanCache& cache, const ConvParams&
   }
   const Layout& dxLayout = padExplicitly ? padded.layout : gradInput.layout;
   const ConvParams& p = padExplicitly ? padded.params : params;
-  ConvPlan& plan = cache.get(keyOf("bwd_data", gradInput.dtype, p, math, {&dxLayout, &weight.layout, &gradOutput.layout}), [&] {
-    auto made = makePlan(p, math, gradInput.dtype, dxLayout, weight.layout, gradOutput.layout);
-    StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int found = 0;
-    check(cudnnFindConvolutionBackwardDataAlgorithmEx(h.cudnn(), made->w.get(), weight.data, made->y.get(),
-                                                      gradOutput.data, made->conv.get(), made->x.get(), dx,
-                                                      CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf,
-                                                      workspace.get(), workspace.size()),
-          "convolution backward (cudnnFindConvolutionBackwardDataAlgorithmEx)");
-    const auto* best = pickAlgorithm(perf, found, math);
-    if (best == nullptr) noAlgorithm("cuDNN found no backward-data algorithm", math);
-    made->backwardDataAlgo = best->algo;
-    made->workspaceBytes = best->memory;
-    return made;
-  });
+  ConvPlan& plan = measuredPlan<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
+      h, cache, "backward-data", p, math, gradInput.dtype, dxLayout, weight.layout, gradOutput.layout,
+      [&](ConvPlan& made, auto* perf, int* found, StreamBuffer& workspace) {
+        check(cudnnFindConvolutionBackwardDataAlgorithmEx(h.cudnn(), made.w.get(), weight.data, made.y.get(),
+                                                          gradOutput.data, made.conv.get(), made.x.get(), dx,
+                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, found, perf,
+                                                          workspace.get(), workspace.size()),
+              "cudnnFindConvolutionBackwardDataAlgorithmEx");
+      },
+      [](ConvPlan& made, cudnnConvolutionBwdDataAlgo_t algo) { made.backwardDataAlgo = algo; });
   StreamBuffer workspace(plan.workspaceBytes, h.stream());
   check(cudnnConvolutionBackwardData(h.cudnn(), &kOne, plan.w.get(), weight.data, plan.y.get(), gradOutput.data,
                                      plan.conv.get(), plan.backwardDataAlgo, workspace.get(), workspace.size(), &kZero,
                                      plan.x.get(), dx),
-        "convolution backward (cudnnConvolutionBackwardData)");
+        "cudnnConvolutionBackwardData");
   if (padExplicitly) windowCopy(h, padded, dx, gradInput, false);
 }
 
 void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const MathOptions& math,
-                        const TensorRef& gradWeight,
-                        const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input) {
-  const bool padExplicitly = isAsymmetric(params);
-  const Padded padded = padPlan(input.layout, params);
-  std::unique_ptr<StreamBuffer> paddedInput;
-  const void* x = input.data;
-  if (padExplicitly) {
-    paddedInput = paddedCopy(h, padded, input);
-    x = paddedInput->get();
+                        const TensorRef& gradWeight, const TensorRef& gradBias, const TensorRef& gradOutput,
+                        const TensorRef& input) {
+  if (input.numel() == 0 || gradOutput.numel() == 0) {
+    // An empty batch (a detection head with no RoIs) contributes nothing: zero gradients,
+    // as the CPU backend and PyTorch give; cuDNN refuses zero-sized descriptors.
+    check(cudaMemsetAsync(gradWeight.data, 0, gradWeight.numel() * dtypeSize(gradWeight.dtype), h.stream()),
+          "cudaMemsetAsync");
+    if (gradBias.data != nullptr) {
+      check(cudaMemsetAsync(gradBias.data, 0, gradBias.numel() * dtypeSize(gradBias.dtype), h.stream()), "cudaMemsetAsync");
+    }
+    return;
   }
-  const Layout& xLayout = padExplicitly ? padded.layout : input.layout;
-  const ConvParams& p = padExplicitly ? padded.params : params;
-  ConvPlan& plan = cache.get(keyOf("bwd_filter", input.dtype, p, math, {&xLayout, &gradWeight.layout, &gradOutput.layout}), [&] {
-    auto made = makePlan(p, math, input.dtype, xLayout, gradWeight.layout, gradOutput.layout);
-    StreamBuffer workspace(findWorkspaceSize(h.stream()), h.stream());
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int found = 0;
-    check(cudnnFindConvolutionBackwardFilterAlgorithmEx(h.cudnn(), made->x.get(), x, made->y.get(), gradOutput.data,
-                                                        made->conv.get(), made->w.get(), gradWeight.data,
-                                                        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf,
-                                                        workspace.get(), workspace.size()),
-          "convolution backward (cudnnFindConvolutionBackwardFilterAlgorithmEx)");
-    const auto* best = pickAlgorithm(perf, found, math);
-    if (best == nullptr) noAlgorithm("cuDNN found no backward-filter algorithm", math);
-    made->backwardFilterAlgo = best->algo;
-    made->workspaceBytes = best->memory;
-    return made;
-  });
+  const ConvInput x = convInput(h, params, input);
+  ConvPlan& plan = measuredPlan<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
+      h, cache, "backward-filter", x.params, math, input.dtype, x.layout, gradWeight.layout, gradOutput.layout,
+      [&](ConvPlan& made, auto* perf, int* found, StreamBuffer& workspace) {
+        check(cudnnFindConvolutionBackwardFilterAlgorithmEx(h.cudnn(), made.x.get(), x.data, made.y.get(),
+                                                            gradOutput.data, made.conv.get(), made.w.get(),
+                                                            gradWeight.data, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+                                                            found, perf, workspace.get(), workspace.size()),
+              "cudnnFindConvolutionBackwardFilterAlgorithmEx");
+      },
+      [](ConvPlan& made, cudnnConvolutionBwdFilterAlgo_t algo) { made.backwardFilterAlgo = algo; });
   StreamBuffer workspace(plan.workspaceBytes, h.stream());
-  check(cudnnConvolutionBackwardFilter(h.cudnn(), &kOne, plan.x.get(), x, plan.y.get(), gradOutput.data,
+  check(cudnnConvolutionBackwardFilter(h.cudnn(), &kOne, plan.x.get(), x.data, plan.y.get(), gradOutput.data,
                                        plan.conv.get(), plan.backwardFilterAlgo, workspace.get(), workspace.size(),
                                        &kZero, plan.w.get(), gradWeight.data),
-        "convolution backward (cudnnConvolutionBackwardFilter)");
+        "cudnnConvolutionBackwardFilter");
   if (gradBias.data != nullptr) {
     TensorDescriptor biasDesc;
     describeChannels(biasDesc, gradOutput.layout, gradBias.dtype);
     check(cudnnConvolutionBackwardBias(h.cudnn(), &kOne, plan.y.get(), gradOutput.data, &kZero, biasDesc.get(),
                                        gradBias.data),
-          "convolution backward (cudnnConvolutionBackwardBias)");
+          "cudnnConvolutionBackwardBias");
   }
 }
 
