@@ -7,6 +7,8 @@ import {
   type ConvOptions, type Tensor,
 } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { fixtureTests } from '../helpers/fixture_cases.js';
+import { convPaddingModeSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 interface ConvCase {
@@ -129,4 +131,11 @@ it('bad arguments are ShapeError / ArgumentError / DTypeError naming conv2d and 
   expect(() => conv2d(x, w, null, { padding: 'full' as never })).toThrow(ArgumentError);
   expect(() => conv2d(zeros([1, 3, 8, 8], { dtype: 'int32' }), w)).toThrow(DTypeError);
   expect(() => conv2d(zeros([1, 5, 8, 8]), w)).toThrow(ShapeError);
+});
+
+// The padding modes, from resample.json (make_fixtures.py, resample_fixtures).
+describeDevices('conv2d padding modes vs PyTorch', (device) => fixtureTests(device, convPaddingModeSuite.cases, convPaddingModeSuite.calls));
+
+it('conv2d rejects an unknown paddingMode', () => {
+  expect(() => conv2d(zeros([1, 2, 4, 4]), zeros([3, 2, 3, 3]), null, { paddingMode: 'mirror' as never })).toThrow(/paddingMode/);
 });

@@ -5,6 +5,8 @@ import { expect, it } from 'vitest';
 import * as nc from '../../lib/index.js';
 import { DTypeError, ShapeError, tensor, type Tensor } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { fixtureTests } from '../helpers/fixture_cases.js';
+import { cumulativeSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 interface FloatCase {
@@ -89,6 +91,9 @@ describeDevices('cumsum and cumprod vs PyTorch', (device) => {
     expect(nc.memory(device).peakBytes - before).toBeLessThan(4 << 20);
   });
 });
+
+// The cumsum case of resample.json (make_fixtures.py, resample_fixtures).
+describeDevices('cumsum vs PyTorch (resample fixture)', (device) => fixtureTests(device, cumulativeSuite.cases, cumulativeSuite.calls));
 
 it('cumsum and cumprod gradients match finite differences', () => {
   nc.manualSeed(41);
