@@ -7,6 +7,7 @@ import {
   type ConvOptions, type Tensor,
 } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { emptyBatchTest } from '../helpers/empty_batch.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
 import { convPaddingModeSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
@@ -139,3 +140,8 @@ describeDevices('conv2d padding modes vs PyTorch', (device) => fixtureTests(devi
 it('conv2d rejects an unknown paddingMode', () => {
   expect(() => conv2d(zeros([1, 2, 4, 4]), zeros([3, 2, 3, 3]), null, { paddingMode: 'mirror' as never })).toThrow(/paddingMode/);
 });
+
+// An empty batch (N = 0), as PyTorch (tests/fixtures/make_empty_batch_fixtures.py).
+emptyBatchTest('conv1d', (x, w, b) => conv1d(x!, w!, b, { padding: 1 }));
+emptyBatchTest('conv2d', (x, w, b) => conv2d(x!, w!, b, { padding: 1 }));
+emptyBatchTest('conv3d', (x, w, b) => conv3d(x!, w!, b, { padding: 1 }));

@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 import * as nc from '../../lib/index.js';
 import { ArgumentError, zeros } from '../../lib/index.js';
 import { describeDevices } from '../helpers/devices.js';
+import { emptyBatchTest } from '../helpers/empty_batch.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
 import { convTransposeOutputPaddingSuite, convTransposeSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
@@ -53,3 +54,8 @@ it('convTranspose1d/2d/3d name themselves and outputPadding when it reaches max(
     /^convTranspose3d: expected outputPadding\[2\] smaller than max\(stride, dilation\) = 2, got 2$/,
   );
 });
+
+// An empty batch (N = 0), as PyTorch (tests/fixtures/make_empty_batch_fixtures.py).
+emptyBatchTest('convTranspose1d', (x, w, b) => nc.convTranspose1d(x!, w!, b, { stride: 2 }));
+emptyBatchTest('convTranspose2d', (x, w, b) => nc.convTranspose2d(x!, w!, b, { stride: 2 }));
+emptyBatchTest('convTranspose3d', (x, w, b) => nc.convTranspose3d(x!, w!, b, { stride: 2 }));

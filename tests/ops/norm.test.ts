@@ -7,6 +7,7 @@ import {
   type Tensor,
 } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { emptyBatchCases, emptyBatchTest } from '../helpers/empty_batch.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 interface NormCase {
@@ -94,4 +95,36 @@ it('batchNorm in training frees the temporaries of its running-statistics update
   const before = memory('cpu').tensors;
   for (let i = 0; i < 3; ++i) batchNorm(x, runningMean, runningVar, null, null, { training: true }).dispose();
   expect(memory('cpu').tensors).toBe(before);
+});
+
+// An empty batch (N = 0), as PyTorch (tests/fixtures/make_empty_batch_fixtures.py).
+// batchNorm in training normalizes it to nothing, leaving the running statistics as they
+// were (a mean of no values updates nothing), as torch 1.13 does.
+emptyBatchTest('batchNorm train', (x, w, b) => batchNorm(x!, zeros([3]), ones([3]), w, b, { training: true }));
+emptyBatchTest('batchNorm train without running statistics', (x, w, b) => batchNorm(x!, null, null, w, b, { training: true }));
+emptyBatchTest('batchNorm eval', (x, w, b) => batchNorm(x!, zeros([3]), ones([3]), w, b));
+emptyBatchTest('groupNorm', (x, w, b) => groupNorm(x!, 1, w, b));
+emptyBatchTest('layerNorm', (x, w, b) => layerNorm(x!, [4, 4], w, b));
+
+it('batchNorm in training on an empty batch leaves the running statistics as PyTorch does', () => {
+  const expected = emptyBatchCases['batchNorm train']!;
+  const runningMean = tensor([0, 1, 2], { dtype: 'float32' });
+  const runningVar = tensor([1, 2, 3], { dtype: 'float32' });
+  batchNorm(randn([0, 3, 4, 4]), runningMean, runningVar, null, null, { training: true, momentum: 0.1 });
+  expect(Array.from(runningMean.dataSync())).toEqual(expected.runningMeanAfter);
+  expect(Array.from(runningVar.dataSync())).toEqual(expected.runningVarAfter);
+});
+
+// torch 1.13's instance_norm fails on an empty batch with an IndexError from an internal
+// select() (the fixture records it): a defect, not a refusal, since group_norm, which
+// instance norm is (one group per channel), gives an empty output. neocog gives that.
+it('instanceNorm on an empty batch gives what groupNorm with one group per channel gives (torch 1.13 fails there)', () => {
+  expect(emptyBatchCases.instanceNorm!.error).toMatch(/^IndexError: select\(\)/);
+  const x = randn([0, 3, 4, 4]).requiresGrad_();
+  const [w, b] = [randn([3]).requiresGrad_(), randn([3]).requiresGrad_()];
+  const out = instanceNorm(x, w, b);
+  expect(out.shape).toEqual([0, 3, 4, 4]);
+  out.sum().backward();
+  expect([x.grad!.shape, w.grad!.shape, b.grad!.shape]).toEqual([[0, 3, 4, 4], [3], [3]]);
+  expect(Array.from(w.grad!.dataSync())).toEqual([0, 0, 0]);
 });

@@ -5,6 +5,7 @@ import { expect, it } from 'vitest';
 import * as nc from '../../lib/index.js';
 import { ArgumentError, arange, manualSeed, maxPool2d, randn, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { emptyBatchTest } from '../helpers/empty_batch.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 interface PoolCase {
@@ -102,3 +103,16 @@ it('pooling rejects bad arguments', () => {
   expect(() => nc.adaptiveAvgPool2d(x, [2])).toThrow(/outputSize to have 2 entries/);
   expect(() => nc.adaptiveAvgPool2d(x, 0)).toThrow(/positive integers/);
 });
+
+// An empty batch (N = 0), as PyTorch (tests/fixtures/make_empty_batch_fixtures.py).
+emptyBatchTest('maxPool1d', (x) => nc.maxPool1d(x!, 2));
+emptyBatchTest('maxPool2d', (x) => maxPool2d(x!, 3, { stride: 2, padding: 1 }));
+emptyBatchTest('maxPool3d', (x) => nc.maxPool3d(x!, 2));
+emptyBatchTest('avgPool1d', (x) => nc.avgPool1d(x!, 2));
+emptyBatchTest('avgPool2d', (x) => nc.avgPool2d(x!, 2));
+emptyBatchTest('avgPool3d', (x) => nc.avgPool3d(x!, 2));
+emptyBatchTest('adaptiveAvgPool1d', (x) => nc.adaptiveAvgPool1d(x!, 3));
+emptyBatchTest('adaptiveAvgPool2d', (x) => nc.adaptiveAvgPool2d(x!, 3));
+emptyBatchTest('adaptiveAvgPool3d', (x) => nc.adaptiveAvgPool3d(x!, 3));
+emptyBatchTest('adaptiveMaxPool2d', (x) => nc.adaptiveMaxPool2d(x!, 3));
+emptyBatchTest('globalAvgPool2d', (x) => nc.globalAvgPool2d(x!));

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { IndexError, manualSeed, randn, roiAlign, ShapeError, tensor } from '../../lib/index.js';
+import { IndexError, manualSeed, randn, roiAlign, ShapeError, tensor, zeros } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { emptyBatchTest } from '../helpers/empty_batch.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 // Written by make_box_fixtures.py from torchvision.ops.roi_align.
@@ -44,3 +45,7 @@ it('roiAlign gradients match finite differences', () => {
   const rois = tensor([[0, 0.7, 1.2, 4.1, 3.9], [0, 2.2, 0.4, 5.5, 4.8]], { dtype: 'float32' });
   gradcheck((x) => roiAlign(x, rois, [2, 2], { samplingRatio: 2, aligned: true }), [randn([1, 2, 6, 7])]);
 });
+
+// No RoIs: an empty output and a zero input gradient, as torchvision
+// (tests/fixtures/make_empty_batch_fixtures.py).
+emptyBatchTest('roiAlign', (x) => roiAlign(x!, zeros([0, 5]), [2, 2], { samplingRatio: 2, aligned: true }));
