@@ -6,6 +6,7 @@
 import * as nc from '../../lib/index.js';
 import type { Tensor } from '../../lib/index.js';
 import { readFixture, type FnCase } from './fixture_cases.js';
+import { convSuite, normSuite, poolSuite } from './fixture_formats.js';
 
 /** A neocog call given the fixture case's inputs, in the case's order. */
 export type FixtureCall = (...xs: Tensor[]) => Tensor;
@@ -237,6 +238,7 @@ export const softmaxSuite: FixtureSuite = {
 
 /** Every suite, for the CPU-vs-CUDA agreement harness. */
 export const fixtureSuites: readonly FixtureSuite[] = [
+  convSuite,
   convPaddingModeSuite,
   convTransposeSuite,
   convTransposeOutputPaddingSuite,
@@ -250,6 +252,8 @@ export const fixtureSuites: readonly FixtureSuite[] = [
   reduceSuite,
   matmulSuite,
   softmaxSuite,
+  poolSuite,
+  normSuite,
 ];
 
 /** The names of `cases` (from `fixture`) that no suite has a call for. */

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-
 import { expect, it } from 'vitest';
 
 import {
@@ -9,25 +7,9 @@ import {
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { emptyBatchTest } from '../helpers/empty_batch.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
+import { convCases as cases, convs } from '../helpers/fixture_formats.js';
 import { convPaddingModeSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
-
-interface ConvCase {
-  name: string;
-  spatial: 1 | 2 | 3;
-  options: { stride?: number | number[]; padding?: number | number[] | 'same' | 'valid'; dilation?: number; groups?: number };
-  input: { shape: number[]; values: number[] };
-  weight: { shape: number[]; values: number[] };
-  bias: number[] | null;
-  output: { shape: number[]; values: number[] };
-  gradOutput: number[];
-  gradInput: number[];
-  gradWeight: number[];
-  gradBias: number[] | null;
-}
-
-const cases = JSON.parse(readFileSync(new URL('../fixtures/conv.json', import.meta.url), 'utf8')) as ConvCase[];
-const convs = { 1: conv1d, 2: conv2d, 3: conv3d };
 
 /** Naive float64 conv2d (cross-correlation), the slow reference STYLE asks for. */
 function referenceConv2d(x: Tensor, w: Tensor, stride: number, padding: number): number[] {

@@ -1,43 +1,10 @@
-import { readFileSync } from 'node:fs';
-
 import { expect, it } from 'vitest';
 
-import {
-  ArgumentError, batchNorm, groupNorm, instanceNorm, layerNorm, manualSeed, memory, ones, randn, ShapeError, tensor, zeros,
-  type Tensor,
-} from '../../lib/index.js';
+import { ArgumentError, batchNorm, groupNorm, instanceNorm, layerNorm, manualSeed, memory, ones, randn, ShapeError, tensor, zeros } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { emptyBatchCases, emptyBatchTest } from '../helpers/empty_batch.js';
+import { normCalls as calls, normCases as cases, type NormParams as Params } from '../helpers/fixture_formats.js';
 import { gradcheck } from '../helpers/gradcheck.js';
-
-interface NormCase {
-  name: string;
-  input: { shape: number[]; values: number[] };
-  weight: number[] | null;
-  bias: number[] | null;
-  runningMean: number[] | null;
-  runningVar: number[] | null;
-  output: { shape: number[]; values: number[] };
-  gradOutput: number[];
-  gradInput: number[];
-  gradWeight: number[] | null;
-  gradBias: number[] | null;
-  runningMeanAfter: number[] | null;
-  runningVarAfter: number[] | null;
-}
-
-const cases = JSON.parse(readFileSync(new URL('../fixtures/norm.json', import.meta.url), 'utf8')) as NormCase[];
-
-type Params = { w: Tensor | null; b: Tensor | null; rm: Tensor | null; rv: Tensor | null };
-const calls: Record<string, (x: Tensor, p: Params) => Tensor> = {
-  'batchNorm train 4d': (x, p) => batchNorm(x, p.rm, p.rv, p.w, p.b, { training: true, momentum: 0.1 }),
-  'batchNorm train 2d no affine': (x, p) => batchNorm(x, p.rm, p.rv, null, null, { training: true, momentum: 0.3 }),
-  'batchNorm eval': (x, p) => batchNorm(x, p.rm, p.rv, p.w, p.b),
-  'batchNorm train 3d volume': (x, p) => batchNorm(x, p.rm, p.rv, p.w, p.b, { training: true }),
-  layerNorm: (x, p) => layerNorm(x, [4, 6], p.w, p.b),
-  groupNorm: (x, p) => groupNorm(x, 3, p.w, p.b),
-  instanceNorm: (x, p) => instanceNorm(x, p.w, p.b),
-};
 
 describeDevices('normalization vs PyTorch', (device) => {
   for (const c of cases) {
