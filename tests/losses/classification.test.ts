@@ -1,66 +1,20 @@
-import { readFileSync } from 'node:fs';
-
 import { expect, it } from 'vitest';
 
 import * as nc from '../../lib/index.js';
-import { ArgumentError, manualSeed, randn, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { ArgumentError, manualSeed, randn, ShapeError, tensor, zeros } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { softmaxSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
+import { classificationCalls, lossCases, lossFixtureTests, regressionCalls } from '../helpers/loss_cases.js';
 
-interface LossCase {
-  name: string;
-  input: { shape: number[]; values: number[] };
-  target: { shape: number[]; values: number[]; dtype: 'int32' | 'float32' };
-  output: { shape: number[]; values: number[] };
-  gradOutput: number[];
-  gradInput: number[];
-}
-
-const allCases = JSON.parse(readFileSync(new URL('../fixtures/losses.json', import.meta.url), 'utf8')) as LossCase[];
-
-const w = (device: nc.Device) => tensor([1, 2, 0.5, 1.5, 3], { dtype: 'float32', device });
-const calls: Record<string, (x: Tensor, t: Tensor, device: nc.Device) => Tensor> = {
-  ce: (x, t) => nc.crossEntropy(x, t),
-  'ce weight': (x, t, d) => nc.crossEntropy(x, t, { weight: w(d) }),
-  'ce ignore': (x, t) => nc.crossEntropy(x, t, { ignoreIndex: -100 }),
-  'ce smoothing': (x, t) => nc.crossEntropy(x, t, { labelSmoothing: 0.1 }),
-  'ce smoothing weight ignore': (x, t, d) => nc.crossEntropy(x, t, { weight: w(d), labelSmoothing: 0.2 }),
-  'ce sum': (x, t) => nc.crossEntropy(x, t, { reduction: 'sum' }),
-  'ce none': (x, t) => nc.crossEntropy(x, t, { reduction: 'none' }),
-  'ce per pixel': (x, t) => nc.crossEntropy(x, t, { ignoreIndex: 255 }),
-  'ce probabilities': (x, t) => nc.crossEntropy(x, t),
-  'ce probabilities smoothing': (x, t) => nc.crossEntropy(x, t, { labelSmoothing: 0.3 }),
-  'ce unbatched': (x, t) => nc.crossEntropy(x, t),
-  nll: (x, t, d) => nc.nllLoss(nc.logSoftmax(x, 1), t, { weight: w(d) }),
-  'bce logits': (x, t) => nc.binaryCrossEntropyWithLogits(x.mul(4), t),
-  'bce logits posWeight': (x, t, d) => nc.binaryCrossEntropyWithLogits(x.mul(4), t, { posWeight: tensor([1, 2, 3, 0.5], { dtype: 'float32', device: d }) }),
-  'bce logits weight none': (x, t, d) => nc.binaryCrossEntropyWithLogits(x, t, { weight: tensor([0.5, 2, 1, 1], { dtype: 'float32', device: d }), reduction: 'none' }),
-  mse: (x, t) => nc.mseLoss(x, t),
-  l1: (x, t) => nc.l1Loss(x, t, { reduction: 'sum' }),
-  smoothL1: (x, t) => nc.smoothL1Loss(x.mul(2), t, { beta: 0.5 }),
-  huber: (x, t) => nc.huberLoss(x.mul(2), t, { delta: 1.5 }),
-};
-
-// losses.json also holds the softmax cases: tests/ops/softmax.test.ts runs those.
-it('every losses.json case has a call here or in the softmax suite', () => {
-  expect(allCases.map((c) => c.name).filter((n) => !(n in calls) && !(n in softmaxSuite.calls))).toEqual([]);
+// losses.json also holds the regression and softmax cases: tests/losses/regression.test.ts and
+// tests/ops/softmax.test.ts run those.
+it('every losses.json case has a call here, in regression or in the softmax suite', () => {
+  const calledSomewhere = (n: string) => n in classificationCalls || n in regressionCalls || n in softmaxSuite.calls;
+  expect(lossCases.map((c) => c.name).filter((n) => !calledSomewhere(n))).toEqual([]);
 });
-const cases = allCases.filter((c) => c.name in calls);
 
-describeDevices('losses vs PyTorch', (device) => {
-  for (const c of cases) {
-    it(`${c.name} [${c.input.shape}]`, () => {
-      const x = tensor(Float32Array.from(c.input.values), { device }).reshape(c.input.shape).requiresGrad_();
-      const t = tensor(c.target.dtype === 'int32' ? Int32Array.from(c.target.values) : Float32Array.from(c.target.values), { device }).reshape(c.target.shape);
-      const out = calls[c.name]!(x, t, device);
-      expect(out.shape).toEqual(c.output.shape);
-      expectClose(out.cpu().dataSync(), c.output.values, 1e-5);
-      out.backward(tensor(Float32Array.from(c.gradOutput), { device }).reshape(c.output.shape));
-      expectClose(x.grad!.cpu().dataSync(), c.gradInput, 1e-5);
-    });
-  }
-});
+describeDevices('classification losses vs PyTorch', (device) => lossFixtureTests(device, classificationCalls));
 
 it('the fused cross entropy equals the composed nllLoss(logSoftmax) on random segmentation-like input', () => {
   manualSeed(52);
@@ -86,14 +40,13 @@ it('loss gradients match finite differences', () => {
   gradcheck((x) => nc.binaryCrossEntropyWithLogits(x, zeros([2, 3]).add(0.3)), [randn([2, 3])]);
 });
 
-it('losses reject bad arguments', () => {
+it('classification losses reject bad arguments', () => {
   const logits = zeros([4, 3]);
   expect(() => nc.crossEntropy(logits, tensor([0, 1]))).toThrow(/expected target of shape \[4\]/);
   expect(() => nc.crossEntropy(logits, tensor([0, 1, 2, 0]), { weight: zeros([2]) })).toThrow(/expected weight of shape \[3\]/);
   expect(() => nc.crossEntropy(logits, tensor([0, 1, 2, 0]), { labelSmoothing: 2 })).toThrow(ArgumentError);
   expect(() => nc.crossEntropy(logits, zeros([4, 2]))).toThrow(ShapeError);
   expect(() => nc.crossEntropy(logits, tensor([0, 1, 2, 0]), { reduction: 'avg' as never })).toThrow(/expected reduction/);
-  expect(() => nc.mseLoss(logits, zeros([3]))).toThrow(/expected target of the input's shape/);
 });
 
 it('float class labels get a hint towards int32 indices or probabilities', () => {
