@@ -1,6 +1,6 @@
 // Tests mirror lib (issue 12): every op file lib/ops/<name>.ts has its tests in
 // tests/ops/<name>.test.ts, so one basename finds an op's front, kernels, test and bench;
-// likewise the losses (lib/losses/<name>.ts, tests/losses/<name>.test.ts).
+// likewise the losses and the optimizers (lib/<dir>/<name>.ts, tests/<dir>/<name>.test.ts).
 import { existsSync, readdirSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
@@ -9,11 +9,11 @@ const root = new URL('../', import.meta.url);
 
 /** Files with no logic of their own to test. */
 const withoutTests = new Set([
-  'index.ts', // the table of ops / losses: re-exports only
+  'index.ts', // the table of a folder's exports: re-exports only
   'reduction.ts', // lib/losses: the reduction every loss applies, tested through each loss
 ]);
 
-describe.each(['ops', 'losses'])('lib/%s', (dir) => {
+describe.each(['ops', 'losses', 'optim'])('lib/%s', (dir) => {
   it(`every lib/${dir}/<name>.ts has tests/${dir}/<name>.test.ts`, () => {
     const files = readdirSync(new URL(`lib/${dir}/`, root)).filter((f) => f.endsWith('.ts') && !withoutTests.has(f));
     expect(files.length).toBeGreaterThan(1);
