@@ -2,21 +2,13 @@
 // (`npm run bench -- conv2d add resnet18Cifar` runs only those). The same objects are sent
 // to the PyTorch peers, which build their side of each case from them.
 
-/** An op benchmark: one call of `op` on inputs of `shape`, timed `repeats` times per round. */
+/**
+ * An op benchmark: one call of `op` on inputs of `shape`, timed `repeats` times per round.
+ * `op` names a builder of bench/op_builders.ts and a workload of bench/torch_ops.py; for the
+ * cases added per op it is the name lib/ops exports (see {@link timedOp}).
+ */
 export interface OpCase {
-  op:
-    | 'matmul'
-    | 'add'
-    | 'randn'
-    | 'contiguous'
-    | 'conv2d'
-    | 'conv2d_bf16'
-    | 'conv2d_train'
-    | 'depthwise'
-    | 'conv_transpose'
-    | 'maxpool'
-    | 'batchnorm_train'
-    | 'nms';
+  op: string;
   shape: number[];
   repeats: number;
   /** PyTorch runs this case in NCHW and in channels_last and reports the faster. */
@@ -54,6 +46,49 @@ export const opCases: OpCase[] = [
   { op: 'batchnorm_train', shape: [32, 64, 56, 56], repeats: 6, memoryFormats: true },
   { op: 'nms', shape: [1000], repeats: 20, memoryFormats: false },
   { op: 'nms', shape: [10000], repeats: 4, memoryFormats: false },
+
+  // One case per op of lib/ops/index.ts (tests/bench/coverage.test.ts), small fixed
+  // realistic shapes: a ResNet stage activation [16, 64, 56, 56], classifier logits
+  // [256, 1000], a detector's boxes. The call of each is in bench/op_builders.ts.
+  ...['abs', 'elu', 'exp', 'gelu', 'hardswish', 'leakyRelu', 'log', 'neg', 'reciprocal', 'relu', 'sigmoid', 'silu', 'sqrt', 'square', 'tanh']
+    .map((op) => ({ op, shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false })),
+  ...['sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where', 'cat', 'stack']
+    .map((op) => ({ op, shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false })),
+  // Over an activation (channels-last in neocog, both layouts for PyTorch).
+  ...['sum', 'mean', 'amax', 'amin', 'sumTo', 'variance', 'std', 'clamp', 'avgPool2d', 'adaptiveAvgPool2d', 'adaptiveMaxPool2d', 'groupNorm', 'instanceNorm',
+    'dropout', 'dropout2d', 'interpolate', 'maxUnpool2d', 'flip', 'roll', 'rot90', 'pad', 'pixelShuffle', 'pixelUnshuffle', 'copyTo']
+    .map((op) => ({ op, shape: [16, 64, 56, 56], repeats: 8, memoryFormats: true })),
+  { op: 'globalAvgPool2d', shape: [32, 512, 7, 7], repeats: 30, memoryFormats: true },
+  { op: 'gridSample', shape: [8, 32, 64, 64], repeats: 8, memoryFormats: true },
+  { op: 'affineGrid', shape: [8, 32, 64, 64], repeats: 30, memoryFormats: false },
+  { op: 'copyInto', shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false },
+  { op: 'zerosOn', shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false },
+  { op: 'maskedFill', shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false },
+  { op: 'oneHot', shape: [8, 128, 128], repeats: 8, memoryFormats: false },
+  // Along the classes of logits.
+  ...['softmax', 'logSoftmax', 'argmax', 'argmin', 'cumsum', 'cumprod', 'sort', 'argsort', 'topk', 'maxAlong', 'minAlong', 'quantile', 'histc', 'gather', 'scatterAdd']
+    .map((op) => ({ op, shape: [256, 1000], repeats: 20, memoryFormats: false })),
+  { op: 'crossEntropy', shape: [256, 1000], repeats: 20, memoryFormats: false },
+  // An embedding-like table [rows, features], 4096 rows picked.
+  { op: 'indexSelect', shape: [10000, 256], repeats: 20, memoryFormats: false },
+  // [N, in, out]: a ResNet classifier head.
+  { op: 'linear', shape: [256, 2048, 1000], repeats: 20, memoryFormats: false },
+  // 1-d (audio-like) and 3-d (video / volume) layers.
+  { op: 'conv1d', shape: [32, 64, 1024], repeats: 8, memoryFormats: false },
+  { op: 'conv3d', shape: [2, 16, 16, 32, 32], repeats: 6, memoryFormats: false },
+  { op: 'convTranspose1d', shape: [32, 64, 512], repeats: 8, memoryFormats: false },
+  { op: 'convTranspose3d', shape: [2, 32, 8, 16, 16], repeats: 6, memoryFormats: false },
+  ...['maxPool1d', 'avgPool1d', 'adaptiveAvgPool1d'].map((op) => ({ op, shape: [32, 64, 1024], repeats: 8, memoryFormats: false })),
+  ...['maxPool3d', 'avgPool3d', 'adaptiveAvgPool3d'].map((op) => ({ op, shape: [2, 32, 16, 32, 32], repeats: 8, memoryFormats: false })),
+  // [N, tokens, features]: a ViT block's input.
+  { op: 'layerNorm', shape: [32, 196, 768], repeats: 8, memoryFormats: false },
+  // Boxes: [n] boxes, or [n, m] box pairs; roiAlign [N, C, H, W, rois] on a stride-16 map.
+  { op: 'nmsAsync', shape: [1000], repeats: 20, memoryFormats: false },
+  { op: 'batchedNms', shape: [10000], repeats: 4, memoryFormats: false },
+  { op: 'batchedNmsAsync', shape: [10000], repeats: 4, memoryFormats: false },
+  ...['boxIou', 'generalizedBoxIou', 'distanceBoxIou'].map((op) => ({ op, shape: [1000, 1000], repeats: 20, memoryFormats: false })),
+  ...['boxArea', 'boxConvert'].map((op) => ({ op, shape: [100000], repeats: 20, memoryFormats: false })),
+  { op: 'roiAlign', shape: [2, 256, 50, 68, 512], repeats: 8, memoryFormats: true },
 ];
 
 export const trainCases: TrainCase[] = [
@@ -65,6 +100,23 @@ export const trainCases: TrainCase[] = [
   { model: 'unet', batch: 1, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
   { model: 'unet', batch: 4, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
 ];
+
+/** The lib/ops export each older case (named before cases were named by op) times. */
+const timedByOlderCase: Readonly<Record<string, string>> = {
+  depthwise: 'conv2d',
+  conv2d_bf16: 'conv2d',
+  conv2d_train: 'conv2d',
+  conv_transpose: 'convTranspose2d',
+  maxpool: 'maxPool2d',
+  batchnorm_train: 'batchNorm',
+  randn: 'randn', // creation, not an op of lib/ops
+  contiguous: 'contiguous', // a Tensor method
+};
+
+/** The function (of lib/ops, mostly) that case `c` times: its op name, or what an older case name stands for. */
+export function timedOp(c: OpCase): string {
+  return timedByOlderCase[c.op] ?? c.op;
+}
 
 /** FLOPs of one call (multiply-add = 2), where defined: matmul and the convolutions. */
 export function flopsOf(c: OpCase): number | null {

@@ -81,4 +81,145 @@ def make(case, channels_last):
         boxes = torch.cat([corner, corner + torch.rand(shape[0], 2) * 40 + 1], 1)
         scores = torch.rand(shape[0])
         return no_grad(lambda: torchvision.ops.nms(boxes, scores, 0.5))
+    per_op = _per_op_workload(kind, shape, act, no_grad)
+    if per_op is not None:
+        return per_op
     raise ValueError(f"torch_ops: unknown op {kind!r}")
+
+
+# The cases named by neocog's op names (bench/cases.ts; neocog's side in bench/op_builders.ts).
+UNARY = {
+    "abs": torch.abs, "elu": F.elu, "exp": torch.exp, "gelu": F.gelu, "hardswish": F.hardswish,
+    "leakyRelu": F.leaky_relu, "log": torch.log, "neg": torch.neg, "reciprocal": torch.reciprocal,
+    "relu": F.relu, "sigmoid": torch.sigmoid, "silu": F.silu, "sqrt": torch.sqrt, "square": torch.square,
+    "tanh": torch.tanh,
+}
+PAIRWISE = {
+    "sub": torch.sub, "mul": torch.mul, "div": torch.div, "maximum": torch.maximum, "minimum": torch.minimum,
+    "eq": torch.eq, "ne": torch.ne, "lt": torch.lt, "le": torch.le, "gt": torch.gt, "ge": torch.ge,
+    "cat": lambda a, b: torch.cat([a, b], 1), "stack": lambda a, b: torch.stack([a, b], 1),
+}
+ON_ACTIVATION = {
+    "sum": lambda x: x.sum((2, 3)), "mean": lambda x: x.mean((2, 3)), "amax": lambda x: x.amax((2, 3)),
+    "amin": lambda x: x.amin((2, 3)), "sumTo": lambda x: x.sum((0, 2, 3), keepdim=True),
+    "variance": lambda x: x.var((0, 2, 3)), "std": lambda x: x.std((0, 2, 3)), "clamp": lambda x: x.clamp(-0.5, 0.5),
+    "argmax": lambda x: x.argmax(1), "argmin": lambda x: x.argmin(1),
+    "cumsum": lambda x: x.cumsum(1), "cumprod": lambda x: x.cumprod(1),
+    "sort": lambda x: x.sort(1), "argsort": lambda x: x.argsort(1), "topk": lambda x: x.topk(5, 1),
+    "maxAlong": lambda x: x.max(1), "minAlong": lambda x: x.min(1),
+    "quantile": lambda x: torch.quantile(x, torch.tensor([0.25, 0.5, 0.75]), dim=1),
+    "histc": lambda x: torch.histc(x, 100, -3, 3),
+    "maxPool1d": lambda x: F.max_pool1d(x, 2), "maxPool3d": lambda x: F.max_pool3d(x, 2),
+    "avgPool1d": lambda x: F.avg_pool1d(x, 2), "avgPool2d": lambda x: F.avg_pool2d(x, 2), "avgPool3d": lambda x: F.avg_pool3d(x, 2),
+    "adaptiveAvgPool1d": lambda x: F.adaptive_avg_pool1d(x, 7), "adaptiveAvgPool2d": lambda x: F.adaptive_avg_pool2d(x, 7),
+    "adaptiveAvgPool3d": lambda x: F.adaptive_avg_pool3d(x, 7), "adaptiveMaxPool2d": lambda x: F.adaptive_max_pool2d(x, 7),
+    "globalAvgPool2d": lambda x: F.adaptive_avg_pool2d(x, 1),
+    "groupNorm": lambda x: F.group_norm(x, 32), "instanceNorm": lambda x: F.instance_norm(x),
+    "layerNorm": lambda x: F.layer_norm(x, [x.shape[-1]]),
+    "dropout": lambda x: F.dropout(x, 0.5, training=True), "dropout2d": lambda x: F.dropout2d(x, 0.5, training=True),
+    "softmax": lambda x: F.softmax(x, 1), "logSoftmax": lambda x: F.log_softmax(x, 1),
+    "interpolate": lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False),
+    "flip": lambda x: x.flip(3), "roll": lambda x: x.roll((1, 1), (2, 3)), "rot90": lambda x: x.rot90(1, (2, 3)),
+    "pad": lambda x: F.pad(x, (1, 1, 1, 1), mode="reflect"),
+    "pixelShuffle": lambda x: F.pixel_shuffle(x, 2), "pixelUnshuffle": lambda x: F.pixel_unshuffle(x, 2),
+    "copyTo": lambda x: x.to(torch.bfloat16),
+}
+BOX_PAIRS = {"boxIou": "box_iou", "generalizedBoxIou": "generalized_box_iou", "distanceBoxIou": "distance_box_iou"}
+THETA = [[[0.9, -0.2, 0.05], [0.2, 0.9, -0.05]]]
+
+
+def _random_boxes(n):
+    corner = torch.rand(n, 2) * 100
+    return torch.cat([corner, corner + torch.rand(n, 2) * 40 + 1], 1)
+
+
+def _per_op_workload(kind, shape, act, no_grad):
+    """The workload of a case named by neocog's op name, or None."""
+    if kind in UNARY:
+        x, fn = torch.rand(*shape) + 0.5, UNARY[kind]
+        return no_grad(lambda: fn(x))
+    if kind in PAIRWISE:
+        a, b, fn = torch.randn(*shape), torch.randn(*shape), PAIRWISE[kind]
+        return no_grad(lambda: fn(a, b))
+    if kind == "pow":
+        a, b = torch.rand(*shape) + 0.5, torch.randn(*shape)
+        return no_grad(lambda: torch.pow(a, b))
+    if kind == "where":
+        a, b = torch.randn(*shape), torch.randn(*shape)
+        condition = a > 0
+        return no_grad(lambda: torch.where(condition, a, b))
+    if kind in ON_ACTIVATION:
+        x, fn = act(*shape), ON_ACTIVATION[kind]
+        return no_grad(lambda: fn(x))
+    if kind == "indexSelect":
+        x, index = torch.randn(*shape), torch.randint(0, shape[0], (4096,))
+        return no_grad(lambda: x.index_select(0, index))
+    if kind in ("gather", "scatterAdd"):
+        x, index = torch.randn(*shape), torch.randint(0, shape[1], tuple(shape))
+        if kind == "gather":
+            return no_grad(lambda: x.gather(1, index))
+        base = torch.zeros(*shape)
+        return no_grad(lambda: base.scatter_add(1, index, x))
+    if kind == "linear":
+        n, k, m = shape
+        x, w, b = torch.randn(n, k), torch.randn(m, k) * 0.02, torch.randn(m)
+        return no_grad(lambda: F.linear(x, w, b))
+    if kind in ("conv1d", "conv3d"):
+        x = torch.randn(*shape)
+        w = torch.randn(shape[1], shape[1], *([3] * (len(shape) - 2))) * 0.05
+        conv = F.conv1d if kind == "conv1d" else F.conv3d
+        return no_grad(lambda: conv(x, w, padding=1))
+    if kind in ("convTranspose1d", "convTranspose3d"):
+        x = torch.randn(*shape)
+        w = torch.randn(shape[1], shape[1] // 2, *([2] * (len(shape) - 2)))
+        conv = F.conv_transpose1d if kind == "convTranspose1d" else F.conv_transpose3d
+        return no_grad(lambda: conv(x, w, stride=2))
+    if kind == "crossEntropy":
+        logits, labels = torch.randn(*shape), torch.randint(0, shape[1], (shape[0],))
+        return no_grad(lambda: F.cross_entropy(logits, labels))
+    if kind in ("gridSample", "affineGrid"):
+        theta = torch.tensor(THETA).expand(shape[0], 2, 3).contiguous()
+        if kind == "affineGrid":
+            return no_grad(lambda: F.affine_grid(theta, shape, align_corners=False))
+        x = act(*shape)
+        grid = F.affine_grid(theta, shape, align_corners=False)
+        return no_grad(lambda: F.grid_sample(x, grid, align_corners=False))
+    if kind == "maxUnpool2d":
+        values, indices = F.max_pool2d(act(*shape), 2, return_indices=True)
+        return no_grad(lambda: F.max_unpool2d(values, indices, 2))
+    if kind == "maskedFill":
+        x = torch.randn(*shape)
+        mask = x > 1
+        return no_grad(lambda: x.masked_fill(mask, 0))
+    if kind == "oneHot":
+        labels = torch.randint(0, 21, tuple(shape))
+        return no_grad(lambda: F.one_hot(labels, 21))
+    if kind == "copyInto":
+        src = torch.randn(*shape)
+        dst = torch.zeros(shape[0], 2 * shape[1], *shape[2:])
+        return no_grad(lambda: dst[:, :shape[1]].copy_(src))
+    if kind == "zerosOn":
+        return no_grad(lambda: torch.zeros(*shape))
+    # torchvision.ops (PyTorch 1.13's only: see "nms" above).
+    if kind in ("nmsAsync", "batchedNms", "batchedNmsAsync", "boxArea", "boxConvert", "roiAlign") or kind in BOX_PAIRS:
+        import torchvision.ops
+        if kind in BOX_PAIRS:
+            a, b, fn = _random_boxes(shape[0]), _random_boxes(shape[1]), getattr(torchvision.ops, BOX_PAIRS[kind])
+            return no_grad(lambda: fn(a, b))
+        if kind == "roiAlign":
+            n, c, h, w, k = shape
+            x = act(n, c, h, w)
+            batch = torch.randint(0, n, (k, 1)).float()
+            rois = torch.cat([batch, _random_boxes(k) * (16 * min(h, w) / 141)], 1)
+            return no_grad(lambda: torchvision.ops.roi_align(x, rois, 7, 1 / 16, 2, True))
+        boxes = _random_boxes(shape[0])
+        if kind == "boxArea":
+            return no_grad(lambda: torchvision.ops.box_area(boxes))
+        if kind == "boxConvert":
+            return no_grad(lambda: torchvision.ops.box_convert(boxes, "xyxy", "cxcywh"))
+        scores = torch.rand(shape[0])
+        if kind == "nmsAsync":  # neocog's asynchronous form; PyTorch's call is the same nms
+            return no_grad(lambda: torchvision.ops.nms(boxes, scores, 0.5))
+        idxs = torch.randint(0, 80, (shape[0],))
+        return no_grad(lambda: torchvision.ops.batched_nms(boxes, scores, idxs, 0.5))
+    return None

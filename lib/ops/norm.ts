@@ -45,7 +45,8 @@ function perChannel(t: Tensor, ndim: number): Tensor {
 /**
  * Batch normalization of `input` `[N, C, *]` per channel, as `F.batch_norm`. In training
  * it normalizes with the batch statistics and updates `runningMean` / `runningVar` in
- * place (variance unbiased, as PyTorch); in eval it uses the running statistics.
+ * place (variance unbiased, as PyTorch); in eval it uses the running statistics. An empty
+ * batch (N = 0) gives an empty output and leaves the running statistics as they are, as PyTorch.
  */
 export function batchNorm(
   input: Tensor,
@@ -88,7 +89,13 @@ export function batchNorm(
       if (weight) out = out.mul(perChannel(weight, input.ndim)).add(perChannel(bias!, input.ndim));
       return out as Tensor<'float32'>;
     }
-  } else if (count <= 1) {
+  } else if (count === 0) {
+    // An empty batch, as torch 1.13: an empty output, the running statistics left as they
+    // are (the mean of no values updates nothing), zero weight and bias gradients. Composed,
+    // since the primitive's batch statistics of no values are undefined.
+    const out = weight ? input.mul(perChannel(weight, input.ndim)).add(perChannel(bias!, input.ndim)) : input.mul(1);
+    return out as Tensor<'float32'>;
+  } else if (count === 1) {
     throw new ShapeError(`${op}: expected more than 1 value per channel when training, got input shape [${input.shape.join(', ')}]`);
   }
 
@@ -214,7 +221,9 @@ export function groupNorm(input: Tensor, numGroups: number, weight?: Tensor | nu
   }
   checkChannelVector(op, 'weight', weight, channels);
   checkChannelVector(op, 'bias', bias, channels);
-  const grouped = input.reshape([input.shape[0]!, numGroups, -1]);
+  // The group size is spelled out: -1 cannot be inferred from an empty batch (N = 0).
+  const groupSize = (channels / numGroups) * input.shape.slice(2).reduce((a, b) => a * b, 1);
+  const grouped = input.reshape([input.shape[0]!, numGroups, groupSize]);
   let out: Tensor = normalize(grouped, [2], opts.eps ?? 1e-5).reshape(input.shape);
   if (weight) out = out.mul(perChannel(weight, input.ndim));
   if (bias) out = out.add(perChannel(bias, input.ndim));

@@ -16,7 +16,7 @@ describe('bench case selection', () => {
   });
 
   it('throws on an unknown name, listing the known ones', () => {
-    expect(() => selectCases(['conv2d', 'conv3d'])).toThrow(/unknown case conv3d; known: matmul, add, .*resnet18Cifar, unet/);
+    expect(() => selectCases(['conv2d', 'conv4d'])).toThrow(/unknown case conv4d; known: matmul, add, .*resnet18Cifar, unet/);
   });
 });
 

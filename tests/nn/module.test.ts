@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { expect, it } from 'vitest';
 
-import { crossEntropy, io, KeyError, manualSeed, models, nn, noGrad, optim, randn, relu, ShapeError, tensor, type Tensor } from '../../lib/index.js';
+import { crossEntropy, io, KeyError, manualSeed, models, nn, noGrad, optim, randn, relu, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
 
 class TinyNet extends nn.Module {
   conv = new nn.Conv2d(1, 4, 3, { padding: 1 });
@@ -131,4 +131,47 @@ it('a short training run lowers the loss', () => {
     sgd.step();
   }
   expect(lossAt()).toBeLessThan(initial * 0.5);
+});
+
+it('typed weight/bias of every parameterised layer are its state-dict entries', () => {
+  const layers: Array<[string, nn.Module & { weight: unknown; bias: unknown }]> = [
+    ['Linear', new nn.Linear(3, 2)],
+    ['Conv1d', new nn.Conv1d(2, 2, 3)],
+    ['Conv2d', new nn.Conv2d(2, 2, 3)],
+    ['Conv3d', new nn.Conv3d(2, 2, 3)],
+    ['ConvTranspose2d', new nn.ConvTranspose2d(2, 2, 3)],
+    ['BatchNorm1d', new nn.BatchNorm1d(2)],
+    ['BatchNorm2d', new nn.BatchNorm2d(2)],
+    ['GroupNorm', new nn.GroupNorm(1, 2)],
+    ['LayerNorm', new nn.LayerNorm([2])],
+  ];
+  for (const [name, layer] of layers) {
+    const dict = layer.stateDict();
+    expect([name, layer.weight === dict.get('weight'), layer.bias === dict.get('bias')]).toEqual([name, true, true]);
+  }
+  const lazy = new nn.LazyLinear(2);
+  lazy.call(randn([1, 5]));
+  expect(lazy.weight).toBe(lazy.stateDict().get('weight'));
+});
+
+it('assigning a layer property keeps the registry in step, and refuses what cannot stand in', () => {
+  const fc = new nn.Linear(3, 2);
+  fc.bias = null;
+  expect([...fc.stateDict().keys()]).toEqual(['weight']);
+  expect(fc.call(zeros([1, 3])).dataSync()).toEqual(new Float32Array([0, 0]));
+  expect(() => {
+    fc.weight = zeros([2, 3]);
+  }).toThrow(/Module: cannot assign a plain tensor of shape \[2, 3\] to parameter 'weight'; expected a tensor made by parameter\(\), or null/);
+  const bn = new nn.BatchNorm2d(2);
+  expect(() => {
+    (bn as unknown as Record<string, unknown>).running_mean = 3;
+  }).toThrow(/cannot assign a value of type number to buffer 'running_mean'; expected a tensor or null/);
+  // The PyTorch-named field and the camelCase accessor name one buffer.
+  const replacement = zeros([2]);
+  (bn as unknown as Record<string, unknown>).running_mean = replacement;
+  expect(bn.runningMean).toBe(replacement);
+  expect(() => bn.getBuffer('running_average')).toThrow(/Module.getBuffer: target 'running_average' is not a registered buffer/);
+  const seq = new nn.Sequential({ bn });
+  expect(seq.getBuffer('bn.running_mean')).toBe(replacement);
+  expect(() => seq.getBuffer('head.running_mean')).toThrow(/names no submodule 'head'/);
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, distanceBoxIou, DTypeError, generalizedBoxIou, IndexError, manualSeed, nms, nmsAsync, randn, roiAlign, ShapeError, tensor, type Device } from '../../lib/index.js';
+import { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, distanceBoxIou, DTypeError, generalizedBoxIou, manualSeed, nms, nmsAsync, randn, ShapeError, tensor, type Device } from '../../lib/index.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 
@@ -10,8 +10,6 @@ import { describeDevices, expectClose } from '../helpers/devices.js';
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/boxes.json', import.meta.url), 'utf8')) as {
   a: number[]; b: number[]; iou: number[]; giou: number[]; diou: number[]; boxes: number[]; scores: number[]; idxs: number[];
   nms: Record<string, number[]>; batched: number[]; cxcywh: number[]; xywh: number[];
-  roiInput: number[]; rois: number[];
-  roiAlign: Array<{ size: [number, number]; scale: number; ratio: number; aligned: boolean; out: number[]; w: number[]; grad: number[] }>;
 };
 
 const boxesOf = (flat: number[], device: Device) => tensor(Float32Array.from(flat), { device }).reshape(-1, 4);
@@ -85,30 +83,6 @@ describeDevices('boxes', (device) => {
     expect(expected).toHaveLength(60); // 40 first boxes + the 20 second boxes below the threshold
   });
 
-  it('roiAlign values and input gradients match torchvision (adaptive and fixed sampling, aligned or not)', async () => {
-    const rois = tensor(Float32Array.from(fixture.rois), { device }).reshape(-1, 5);
-    for (const c of fixture.roiAlign) {
-      const x = tensor(Float32Array.from(fixture.roiInput), { device }).reshape(2, 3, 10, 12).requiresGrad_();
-      const y = roiAlign(x, rois, c.size, { spatialScale: c.scale, samplingRatio: c.ratio, aligned: c.aligned });
-      expect(y.shape).toEqual([5, 3, ...c.size]);
-      expectClose(y.cpu().dataSync(), c.out, 1e-4);
-      y.mul(tensor(Float32Array.from(c.w), { device }).reshape(y.shape)).sum().backward();
-      expectClose(x.grad!.cpu().dataSync(), c.grad, 1e-4);
-    }
-    // The list-of-boxes form is the same as explicit batch indices.
-    const x = tensor(Float32Array.from(fixture.roiInput), { device }).reshape(2, 3, 10, 12);
-    const perImage = [tensor([[1.3, 2.1, 7.6, 8.2]], { dtype: 'float32', device }), tensor([[0, 0, 11, 9]], { dtype: 'float32', device })];
-    const explicit = tensor([[0, 1.3, 2.1, 7.6, 8.2], [1, 0, 0, 11, 9]], { dtype: 'float32', device });
-    expect(roiAlign(x, perImage, 3).cpu().tolist()).toEqual(roiAlign(x, explicit, 3).cpu().tolist());
-    // Batch indices are checked by the kernel (no blocking read at the call).
-    await expect(roiAlign(x, tensor([[2, 0, 0, 1, 1]], { dtype: 'float32', device }), 2).data()).rejects.toThrow(IndexError);
-    await expect(roiAlign(x, tensor([[0.5, 0, 0, 1, 1]], { dtype: 'float32', device }), 2).data()).rejects.toThrow(
-      /roiAlign: box batch index 0.5 is not an image of the batch of 2/,
-    );
-    expect(() => roiAlign(x, perImage.slice(0, 1), 2)).toThrow(/1 box tensors for a batch of 2/);
-    expect(() => roiAlign(x.reshape(6, 10, 12), explicit, 2)).toThrow(ShapeError);
-  });
-
   it('empty inputs give empty results; bad shapes and dtypes are refused', () => {
     const none = tensor(new Float32Array(0), { device }).reshape(0, 4);
     expect(nms(none, tensor(new Float32Array(0), { device }), 0.5).shape).toEqual([0]);
@@ -127,12 +101,6 @@ describeDevices('boxes', (device) => {
     expect(() => batchedNms(two, scores2, tensor([0, 1, 2], { device }), 0.5)).toThrow(/idxs of shape \[2\]/);
     expect(() => nms(two, scores2, Number.NaN)).toThrow(/iouThreshold/);
   });
-});
-
-it('roiAlign gradients match finite differences', () => {
-  manualSeed(7);
-  const rois = tensor([[0, 0.7, 1.2, 4.1, 3.9], [0, 2.2, 0.4, 5.5, 4.8]], { dtype: 'float32' });
-  gradcheck((x) => roiAlign(x, rois, [2, 2], { samplingRatio: 2, aligned: true }), [randn([1, 2, 6, 7])]);
 });
 
 it('generalized and distance IoU are differentiable (finite differences)', () => {

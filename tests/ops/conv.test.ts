@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-
 import { expect, it } from 'vitest';
 
 import {
@@ -7,24 +5,11 @@ import {
   type ConvOptions, type Tensor,
 } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { emptyBatchTest } from '../helpers/empty_batch.js';
+import { fixtureTests } from '../helpers/fixture_cases.js';
+import { convCases as cases, convs } from '../helpers/fixture_formats.js';
+import { convPaddingModeSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
-
-interface ConvCase {
-  name: string;
-  spatial: 1 | 2 | 3;
-  options: { stride?: number | number[]; padding?: number | number[] | 'same' | 'valid'; dilation?: number; groups?: number };
-  input: { shape: number[]; values: number[] };
-  weight: { shape: number[]; values: number[] };
-  bias: number[] | null;
-  output: { shape: number[]; values: number[] };
-  gradOutput: number[];
-  gradInput: number[];
-  gradWeight: number[];
-  gradBias: number[] | null;
-}
-
-const cases = JSON.parse(readFileSync(new URL('../fixtures/conv.json', import.meta.url), 'utf8')) as ConvCase[];
-const convs = { 1: conv1d, 2: conv2d, 3: conv3d };
 
 /** Naive float64 conv2d (cross-correlation), the slow reference STYLE asks for. */
 function referenceConv2d(x: Tensor, w: Tensor, stride: number, padding: number): number[] {
@@ -130,3 +115,15 @@ it('bad arguments are ShapeError / ArgumentError / DTypeError naming conv2d and 
   expect(() => conv2d(zeros([1, 3, 8, 8], { dtype: 'int32' }), w)).toThrow(DTypeError);
   expect(() => conv2d(zeros([1, 5, 8, 8]), w)).toThrow(ShapeError);
 });
+
+// The padding modes, from resample.json (make_fixtures.py, resample_fixtures).
+describeDevices('conv2d padding modes vs PyTorch', (device) => fixtureTests(device, convPaddingModeSuite.cases, convPaddingModeSuite.calls));
+
+it('conv2d rejects an unknown paddingMode', () => {
+  expect(() => conv2d(zeros([1, 2, 4, 4]), zeros([3, 2, 3, 3]), null, { paddingMode: 'mirror' as never })).toThrow(/paddingMode/);
+});
+
+// An empty batch (N = 0), as PyTorch (tests/fixtures/make_empty_batch_fixtures.py).
+emptyBatchTest('conv1d', (x, w, b) => conv1d(x!, w!, b, { padding: 1 }));
+emptyBatchTest('conv2d', (x, w, b) => conv2d(x!, w!, b, { padding: 1 }));
+emptyBatchTest('conv3d', (x, w, b) => conv3d(x!, w!, b, { padding: 1 }));

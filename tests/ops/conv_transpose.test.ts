@@ -1,24 +1,15 @@
 import { expect, it } from 'vitest';
 
 import * as nc from '../../lib/index.js';
-import { ArgumentError, zeros, type Tensor } from '../../lib/index.js';
+import { ArgumentError, zeros } from '../../lib/index.js';
 import { describeDevices } from '../helpers/devices.js';
-import { fixtureTests, readFixture, type FnCase } from '../helpers/fixture_cases.js';
+import { emptyBatchTest } from '../helpers/empty_batch.js';
+import { fixtureTests } from '../helpers/fixture_cases.js';
+import { convTransposeOutputPaddingSuite, convTransposeSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
-// PyTorch's values (tests/fixtures/make_fixtures.py, conv_transpose_fixtures).
-const cases = readFixture<FnCase[]>('conv_transpose.json');
-
-const calls: Record<string, (...xs: Tensor[]) => Tensor> = {
-  'convTranspose2d ones s1 d2 op1': (x, w) => nc.convTranspose2d(x!, w!, null, { stride: 1, dilation: 2, outputPadding: 1 }),
-  'convTranspose1d s1 d3 op2 p1': (x, w) => nc.convTranspose1d(x!, w!, null, { stride: 1, dilation: 3, padding: 1, outputPadding: 2 }),
-  'convTranspose1d s1 d3 op2 p3': (x, w) => nc.convTranspose1d(x!, w!, null, { stride: 1, dilation: 3, padding: 3, outputPadding: 2 }),
-  'convTranspose1d no input reaches the output': (x, w, b) => nc.convTranspose1d(x!, w!, b, { stride: 1, dilation: 5, padding: 1, outputPadding: 3 }),
-  'convTranspose2d s2 d3 op2 bias': (x, w, b) => nc.convTranspose2d(x!, w!, b, { stride: 2, dilation: 3, outputPadding: 2 }),
-  'convTranspose2d s(1,2) d(2,4) op(1,3) p1 groups2': (x, w) =>
-    nc.convTranspose2d(x!, w!, null, { stride: [1, 2], dilation: [2, 4], padding: 1, outputPadding: [1, 3], groups: 2 }),
-  'convTranspose3d s(1,2,1) d(2,3,2) op(1,2,0)': (x, w) => nc.convTranspose3d(x!, w!, null, { stride: [1, 2, 1], dilation: [2, 3, 2], outputPadding: [1, 2, 0] }),
-};
+// PyTorch's values (tests/fixtures/make_fixtures.py, conv_transpose_fixtures and resample_fixtures).
+const { cases, calls } = convTransposeOutputPaddingSuite;
 
 it('every conv_transpose fixture has a neocog call', () => {
   expect(cases.length).toBeGreaterThanOrEqual(7);
@@ -26,6 +17,24 @@ it('every conv_transpose fixture has a neocog call', () => {
 });
 
 describeDevices('convTranspose with outputPadding >= stride (dilation > stride) vs PyTorch', (device) => fixtureTests(device, cases, calls));
+
+describeDevices('convTranspose vs PyTorch', (device) => {
+  fixtureTests(device, convTransposeSuite.cases, convTransposeSuite.calls);
+
+  it('the course example: convTranspose2d sizes', () => {
+    expect(nc.convTranspose2d(zeros([1, 3, 64, 64], { device }), zeros([3, 16, 3, 3], { device }), null, { stride: 2, padding: 1 }).shape).toEqual([1, 16, 127, 127]);
+  });
+});
+
+it('convTranspose2d gradients match finite differences', () => {
+  nc.manualSeed(61);
+  gradcheck((x, w) => nc.convTranspose2d(x, w, null, { stride: 2, padding: 1 }), [nc.randn([1, 2, 3, 3]), nc.randn([2, 2, 3, 3])]);
+});
+
+it('convTranspose2d rejects an outputPadding of stride or more', () => {
+  const x = zeros([1, 2, 4, 4]);
+  expect(() => nc.convTranspose2d(x, zeros([2, 3, 3, 3]), null, { stride: 2, outputPadding: 2 })).toThrow(/convTranspose2d: expected outputPadding\[0\] smaller than max\(stride, dilation\) = 2, got 2/);
+});
 
 it('convTranspose with outputPadding >= stride: gradients match finite differences', () => {
   nc.manualSeed(71);
@@ -45,3 +54,8 @@ it('convTranspose1d/2d/3d name themselves and outputPadding when it reaches max(
     /^convTranspose3d: expected outputPadding\[2\] smaller than max\(stride, dilation\) = 2, got 2$/,
   );
 });
+
+// An empty batch (N = 0), as PyTorch (tests/fixtures/make_empty_batch_fixtures.py).
+emptyBatchTest('convTranspose1d', (x, w, b) => nc.convTranspose1d(x!, w!, b, { stride: 2 }));
+emptyBatchTest('convTranspose2d', (x, w, b) => nc.convTranspose2d(x!, w!, b, { stride: 2 }));
+emptyBatchTest('convTranspose3d', (x, w, b) => nc.convTranspose3d(x!, w!, b, { stride: 2 }));

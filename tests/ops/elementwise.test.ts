@@ -2,6 +2,8 @@ import { expect, it } from 'vitest';
 
 import { add, arange, div, manualSeed, maximum, minimum, mul, randn, sub, tensor, type Tensor } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { fixtureTests } from '../helpers/fixture_cases.js';
+import { elementwiseSuite } from '../helpers/fixture_suites.js';
 
 /** Naive broadcasting reference in float64 JS. */
 function reference(a: Tensor, b: Tensor, f: (x: number, y: number) => number): { shape: number[]; values: number[] } {
@@ -95,3 +97,7 @@ describeDevices('elementwise', (device) => {
 it('integer division is refused (convert first)', () => {
   expect(() => tensor([1]).div(2)).toThrow(/div: expected input to have dtype float32, got int32/);
 });
+
+// Forward values and input gradients against PyTorch (tests/fixtures/ops.json, written by
+// make_fixtures.py), on every device.
+describeDevices('elementwise ops vs PyTorch', (device) => fixtureTests(device, elementwiseSuite.cases, elementwiseSuite.calls, { tolerance: elementwiseSuite.tolerance }));

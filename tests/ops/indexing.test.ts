@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { arange, IndexError, indexSelect, ShapeError, tensor } from '../../lib/index.js';
+import { arange, gather, IndexError, indexSelect, ShapeError, tensor } from '../../lib/index.js';
 import { describeDevices } from '../helpers/devices.js';
 
 describeDevices('indexSelect', (device) => {
@@ -34,4 +34,14 @@ it('indexSelect validates its arguments', () => {
   const x = arange(6).reshape(2, 3);
   expect(() => x.indexSelect(2, tensor([0]))).toThrow(ShapeError);
   expect(() => x.indexSelect(0, tensor([[0]]))).toThrow(/0-d or 1-d/);
+});
+
+describeDevices('gather', (device) => {
+  it('gather picks values along a dim and routes gradients back', () => {
+    const x = tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32', device, requiresGrad: true });
+    const picked = gather(x, 1, tensor([[2, 0], [1, 1]], { device }));
+    expect(picked.tolist()).toEqual([[3, 1], [5, 5]]);
+    picked.sum().backward();
+    expect(x.grad!.tolist()).toEqual([[1, 0, 1], [0, 2, 0]]);
+  });
 });

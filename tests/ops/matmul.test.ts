@@ -2,6 +2,8 @@ import { expect, it } from 'vitest';
 
 import { manualSeed, matmul, randn, ShapeError, tensor, type Tensor } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { fixtureTests } from '../helpers/fixture_cases.js';
+import { matmulSuite } from '../helpers/fixture_suites.js';
 
 /** float64 reference of torch.matmul for the ranks used here. */
 function reference(a: Tensor, b: Tensor): number[] {
@@ -80,3 +82,7 @@ it('matmul rejects mismatched inner sizes and scalars', () => {
   expect(() => matmul(randn([]), randn([2]))).toThrow(/at least 1 dimension/);
   expect(() => matmul(randn([2, 2, 3]), randn([3, 3, 2]))).toThrow(/do not broadcast/);
 });
+
+// Forward values and input gradients against PyTorch (tests/fixtures/ops.json, written by
+// make_fixtures.py), on every device.
+describeDevices('matmul vs PyTorch', (device) => fixtureTests(device, matmulSuite.cases, matmulSuite.calls, { tolerance: matmulSuite.tolerance }));

@@ -1,53 +1,11 @@
-import { readFileSync } from 'node:fs';
-
 import { expect, it } from 'vitest';
 
 import * as nc from '../../lib/index.js';
-import { ArgumentError, arange, manualSeed, maxPool2d, randn, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { ArgumentError, arange, manualSeed, maxPool2d, randn, ShapeError, tensor, zeros } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { emptyBatchTest } from '../helpers/empty_batch.js';
+import { poolCases as cases, runPool as run, type PoolCase } from '../helpers/fixture_formats.js';
 import { gradcheck } from '../helpers/gradcheck.js';
-
-interface PoolCase {
-  name: string;
-  fn: string;
-  args: Array<number | number[]>;
-  options: Record<string, number | number[] | boolean>;
-  input: { shape: number[]; values: number[] };
-  output: { shape: number[]; values: number[] };
-  indices: number[] | null;
-  gradOutput: number[];
-  gradInput: number[];
-}
-
-const cases = JSON.parse(readFileSync(new URL('../fixtures/pool.json', import.meta.url), 'utf8')) as PoolCase[];
-
-/** torch.nn.functional name -> the neocog call, options renamed to camelCase. */
-function run(c: PoolCase, x: Tensor): Tensor | { values: Tensor; indices: Tensor } {
-  const o = c.options;
-  const common = {
-    stride: o.stride as number | undefined,
-    padding: o.padding as number | undefined,
-    ceilMode: o.ceil_mode as boolean | undefined,
-  };
-  const size = c.args[0] as number;
-  switch (c.fn) {
-    case 'max_pool2d':
-      return o.return_indices
-        ? maxPool2d(x, size, { ...common, dilation: o.dilation as number | undefined, returnIndices: true })
-        : maxPool2d(x, size, common);
-    case 'max_pool1d': return nc.maxPool1d(x, size, common);
-    case 'max_pool3d': return nc.maxPool3d(x, size, common);
-    case 'avg_pool2d':
-      return nc.avgPool2d(x, size, { ...common, countIncludePad: o.count_include_pad as boolean | undefined, divisorOverride: o.divisor_override as number | undefined });
-    case 'avg_pool1d': return nc.avgPool1d(x, size, common);
-    case 'avg_pool3d': return nc.avgPool3d(x, size, common);
-    case 'adaptive_avg_pool2d': return nc.adaptiveAvgPool2d(x, c.args[0]!);
-    case 'adaptive_avg_pool1d': return nc.adaptiveAvgPool1d(x, size);
-    case 'adaptive_avg_pool3d': return nc.adaptiveAvgPool3d(x, c.args[0]!);
-    case 'adaptive_max_pool2d': return nc.adaptiveMaxPool2d(x, c.args[0]!, { returnIndices: true });
-  }
-  throw new Error(`no neocog call for ${c.fn}`);
-}
 
 describeDevices('pooling vs PyTorch', (device) => {
   // 4-d cases run twice: NCHW (the generic kernel) and channels-last (the fast path).
@@ -102,3 +60,16 @@ it('pooling rejects bad arguments', () => {
   expect(() => nc.adaptiveAvgPool2d(x, [2])).toThrow(/outputSize to have 2 entries/);
   expect(() => nc.adaptiveAvgPool2d(x, 0)).toThrow(/positive integers/);
 });
+
+// An empty batch (N = 0), as PyTorch (tests/fixtures/make_empty_batch_fixtures.py).
+emptyBatchTest('maxPool1d', (x) => nc.maxPool1d(x!, 2));
+emptyBatchTest('maxPool2d', (x) => maxPool2d(x!, 3, { stride: 2, padding: 1 }));
+emptyBatchTest('maxPool3d', (x) => nc.maxPool3d(x!, 2));
+emptyBatchTest('avgPool1d', (x) => nc.avgPool1d(x!, 2));
+emptyBatchTest('avgPool2d', (x) => nc.avgPool2d(x!, 2));
+emptyBatchTest('avgPool3d', (x) => nc.avgPool3d(x!, 2));
+emptyBatchTest('adaptiveAvgPool1d', (x) => nc.adaptiveAvgPool1d(x!, 3));
+emptyBatchTest('adaptiveAvgPool2d', (x) => nc.adaptiveAvgPool2d(x!, 3));
+emptyBatchTest('adaptiveAvgPool3d', (x) => nc.adaptiveAvgPool3d(x!, 3));
+emptyBatchTest('adaptiveMaxPool2d', (x) => nc.adaptiveMaxPool2d(x!, 3));
+emptyBatchTest('globalAvgPool2d', (x) => nc.globalAvgPool2d(x!));

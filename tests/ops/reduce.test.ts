@@ -4,6 +4,8 @@ import { expect, it } from 'vitest';
 
 import { DTypeError, mean, sum, tensor, type Tensor } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { fixtureTests } from '../helpers/fixture_cases.js';
+import { reduceSuite } from '../helpers/fixture_suites.js';
 
 interface Result {
   dtype: string;
@@ -53,3 +55,7 @@ describeDevices('sum and mean dtype rules as PyTorch', (device) => {
     expectClose(inputs.float32!().to(device).mean(1).cpu().dataSync(), [-0.0833333, 2.1666667], 1e-6);
   });
 });
+
+// Forward values and input gradients against PyTorch (tests/fixtures/ops.json, written by
+// make_fixtures.py), on every device.
+describeDevices('reductions vs PyTorch', (device) => fixtureTests(device, reduceSuite.cases, reduceSuite.calls, { tolerance: reduceSuite.tolerance }));

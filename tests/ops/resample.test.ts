@@ -1,13 +1,15 @@
-// interpolate's source indices against PyTorch 1.13 where its float32 index arithmetic and
-// its scale_factor rules decide which pixels are read.
+// interpolate, maxUnpool2d and scatterAdd (lib/ops/resample.ts). interpolate's source
+// indices against PyTorch 1.13 where its float32 index arithmetic and its scale_factor rules
+// decide which pixels are read.
 import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
 import * as nc from '../../lib/index.js';
-import { tensor, type InterpolateMode, type Tensor } from '../../lib/index.js';
+import { tensor, zeros, type InterpolateMode } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { fixtureTests, type FnCase } from '../helpers/fixture_cases.js';
+import { interpolateScaleSuite, interpolateSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 interface ScaledLine {
@@ -39,16 +41,7 @@ function nearestIndices(inSize: number): number[][] {
   return result;
 }
 
-const calls: Record<string, (x: Tensor) => Tensor> = {
-  'linear x1.2 keeps 3': (x) => nc.interpolate(x, { scaleFactor: 1.2, mode: 'linear' }),
-  'bilinear x(1.2, 2) keeps H': (x) => nc.interpolate(x, { scaleFactor: [1.2, 2], mode: 'bilinear' }),
-  'bilinear x1.1 keeps both': (x) => nc.interpolate(x, { scaleFactor: 1.1, mode: 'bilinear' }),
-  'trilinear x(1.25, 1.5, 2) keeps D': (x) => nc.interpolate(x, { scaleFactor: [1.25, 1.5, 2], mode: 'trilinear' }),
-  'bicubic x1.2 keeps the size but not the pixels': (x) => nc.interpolate(x, { scaleFactor: 1.2, mode: 'bicubic' }),
-  'nearest 2-d x1.2 copies a kept size': (x) => nc.interpolate(x, { scaleFactor: 1.2 }),
-  'nearest 1-d x1.2 applies the scale to a kept size': (x) => nc.interpolate(x, { scaleFactor: 1.2 }),
-  'nearest 2-d x2.1 halves the index of a doubled size': (x) => nc.interpolate(x, { scaleFactor: 2.1 }),
-};
+const { calls } = interpolateScaleSuite;
 
 it('the interpolate fixture is complete and every case has a call', () => {
   expect(fixtures.nearest).toHaveLength(64);
@@ -95,10 +88,43 @@ describeDevices('interpolate source indices vs PyTorch', (device) => {
   // torch 1.13's bicubic and 1-d nearest backward kernels copy the gradient where sizes are
   // kept, though their forwards resampled: that gradient is not the forward's; ours is
   // (gradcheck below).
-  fixtureTests(device, fixtures.cases, calls, {
-    tolerance: 1e-5,
-    skipGradient: (c) => c.name.startsWith('bicubic') || c.name.startsWith('nearest 1-d'),
+  fixtureTests(device, interpolateScaleSuite.cases, calls, { tolerance: interpolateScaleSuite.tolerance, skipGradient: interpolateScaleSuite.skipGradient });
+});
+
+describeDevices('resampling ops vs PyTorch', (device) => {
+  fixtureTests(device, interpolateSuite.cases, interpolateSuite.calls);
+
+  it('the course example: maxUnpool2d', () => {
+    const x = nc.arange(1, 17, 1, { dtype: 'float32', device }).reshape(1, 1, 4, 4);
+    const { values, indices } = nc.maxPool2d(x, 2, { stride: 2, returnIndices: true });
+    expect(nc.maxUnpool2d(values, indices, 2, { stride: 2 }).reshape(4, 4).tolist()).toEqual([
+      [0, 0, 0, 0],
+      [0, 6, 0, 8],
+      [0, 0, 0, 0],
+      [0, 14, 0, 16],
+    ]);
   });
+
+  it('scatterAdd accumulates and its gradient gathers', () => {
+    const base = zeros([2, 3], { device, requiresGrad: true });
+    const src = tensor([[1, 2], [3, 4]], { dtype: 'float32', device, requiresGrad: true });
+    const out = nc.scatterAdd(base, 1, tensor([[0, 0], [2, 1]], { device }), src);
+    expect(out.tolist()).toEqual([[3, 0, 0], [0, 4, 3]]);
+    out.mul(tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32', device })).sum().backward();
+    expect(src.grad!.tolist()).toEqual([[1, 1], [6, 5]]);
+    expect(base.grad!.tolist()).toEqual([[1, 2, 3], [4, 5, 6]]);
+  });
+});
+
+it('resampling gradients match finite differences', () => {
+  nc.manualSeed(61);
+  gradcheck((x) => nc.interpolate(x, { size: [5, 3], mode: 'bicubic' }), [nc.randn([1, 1, 3, 4])]);
+});
+
+it('interpolate rejects bad arguments', () => {
+  const x = zeros([1, 2, 4, 4]);
+  expect(() => nc.interpolate(x, {})).toThrow(/exactly one of size and scaleFactor/);
+  expect(() => nc.interpolate(x, { size: 3, mode: 'trilinear' })).toThrow(/expects a 5-d input/);
 });
 
 it('interpolate with a scaleFactor that keeps a size: gradients match finite differences', () => {

@@ -5,6 +5,8 @@ import { expect, it } from 'vitest';
 import * as nc from '../../lib/index.js';
 import { DTypeError, ShapeError, tensor, type Tensor } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
+import { fixtureTests } from '../helpers/fixture_cases.js';
+import { cumsumScanSuite, cumulativeSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 interface FloatCase {
@@ -24,18 +26,7 @@ interface IntCase {
 // PyTorch's values (tests/fixtures/make_fixtures.py, cumulative_fixtures).
 const fixtures = JSON.parse(readFileSync(new URL('../fixtures/cumsum.json', import.meta.url), 'utf8')) as { float: FloatCase[]; int: IntCase[] };
 
-const floatCalls: Record<string, (x: Tensor) => Tensor> = {
-  'cumsum dim1': (x) => nc.cumsum(x, 1),
-  'cumsum dim-1': (x) => nc.cumsum(x, -1),
-  'cumsum dim0 of a transposed view': (x) => nc.cumsum(x.transpose(0, 1), 0),
-  'cumsum 0-d': (x) => nc.cumsum(x, 0),
-  'cumsum accumulates in float64': (x) => nc.cumsum(x, 0),
-  'cumprod dim1': (x) => nc.cumprod(x, 1),
-  'cumprod dim0': (x) => nc.cumprod(x, 0),
-  'cumprod length 1': (x) => nc.cumprod(x, 1),
-  'cumprod with zeros': (x) => nc.cumprod(x, 1),
-  'cumprod with zeros dim0': (x) => nc.cumprod(x, 0),
-};
+const floatCalls = cumsumScanSuite.calls;
 
 const intCalls: Record<string, (x: Tensor) => Tensor> = {
   'cumsum int32 dim1': (x) => nc.cumsum(x, 1),
@@ -51,7 +42,7 @@ it('every cumsum fixture has a neocog call', () => {
 describeDevices('cumsum and cumprod vs PyTorch', (device) => {
   // CUDA accumulates float32 in float32 (as PyTorch's CUDA scan), so the float64 case
   // differs there by design.
-  const floatCases = fixtures.float.filter((c) => device === 'cpu' || c.name !== 'cumsum accumulates in float64');
+  const floatCases = fixtures.float.filter((c) => device === 'cpu' || !cumsumScanSuite.notOnCuda?.includes(c.name));
   for (const c of floatCases) {
     it(`${c.name} [${c.inputs[0]!.shape}]`, () => {
       const x = tensor(Float32Array.from(c.inputs[0]!.values), { device }).reshape(c.inputs[0]!.shape).requiresGrad_();
@@ -89,6 +80,9 @@ describeDevices('cumsum and cumprod vs PyTorch', (device) => {
     expect(nc.memory(device).peakBytes - before).toBeLessThan(4 << 20);
   });
 });
+
+// The cumsum case of resample.json (make_fixtures.py, resample_fixtures).
+describeDevices('cumsum vs PyTorch (resample fixture)', (device) => fixtureTests(device, cumulativeSuite.cases, cumulativeSuite.calls));
 
 it('cumsum and cumprod gradients match finite differences', () => {
   nc.manualSeed(41);

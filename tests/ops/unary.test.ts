@@ -1,11 +1,14 @@
-// Dense float tensors of transcendental ops run on oneDNN's eltwise primitives; strided
-// views run the shared per-element kernels (kernels/unary.h). Both paths must give the
-// same values and gradients, for every unary op, and agree with a float64 reference.
+// Unary ops (lib/ops/unary.ts) against PyTorch and a float64 reference. Dense float tensors
+// of transcendental ops run on oneDNN's eltwise primitives; strided views run the shared
+// per-element kernels (kernels/unary.h). Both paths must give the same values and
+// gradients, for every unary op, and agree with a float64 reference.
 import { expect, it } from 'vitest';
 
 import * as nc from '../../lib/index.js';
 import { manualSeed, randn, type Tensor } from '../../lib/index.js';
-import { expectClose } from '../helpers/devices.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+import { fixtureTests } from '../helpers/fixture_cases.js';
+import { casesWithoutCalls, sharedFixtureCases, unarySuite } from '../helpers/fixture_suites.js';
 
 const erf = (x: number): number => {
   // Simpson's rule on 2/sqrt(pi) * exp(-t^2) over [0, x]: exact to ~1e-12 here.
@@ -61,3 +64,12 @@ it.each(ops)('%s: dense (oneDNN) and strided (shared kernel) paths agree, with t
   const numeric = Array.from(xs, (x, i) => ((reference(x + h) - reference(x - h)) / (2 * h)) * ws[i]!);
   for (let i = 0; i < numeric.length; i += 97) expect(Math.abs(gd[i]! - numeric[i]!)).toBeLessThan(2e-3 * Math.max(1, Math.abs(numeric[i]!)));
 });
+
+// ops.json holds the cases of several op files; tests/helpers/fixture_suites.ts splits it.
+it('every ops.json fixture has a neocog call', () => {
+  expect(casesWithoutCalls('ops.json', sharedFixtureCases['ops.json']!)).toEqual([]);
+});
+
+// Forward values and input gradients against PyTorch (tests/fixtures/ops.json, written by
+// make_fixtures.py), on every device.
+describeDevices('unary ops vs PyTorch', (device) => fixtureTests(device, unarySuite.cases, unarySuite.calls, { tolerance: unarySuite.tolerance }));

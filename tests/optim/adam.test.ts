@@ -1,0 +1,4 @@
+// Adam and AdamW against torch.optim: four steps on fixed gradients (tests/fixtures/optim.json).
+import { optimizerFixtureTests } from '../helpers/optim_cases.js';
+
+optimizerFixtureTests(['Adam', 'AdamW']);
