@@ -65,66 +65,16 @@ export interface CudaDeviceProperties {
   driverVersion: number;
 }
 
-/** Convolution geometry (native ConvParams): one entry per spatial dim; dilation 1 = none. */
-export interface NativeConvParams {
-  spatial: number;
-  stride: readonly number[];
-  padBegin: readonly number[];
-  padEnd: readonly number[];
-  dilation: readonly number[];
-  groups: number;
-}
-
-/** GPU math settings of `backends` when the op was queued (native MathOptions); convolutions
- * and matmul take them the same way. */
-export interface NativeMathOptions {
-  allowTf32: boolean;
-  deterministic: boolean;
-}
-
-/** A Philox stream position (native RandomState): `[seed, offset of the first element]`. */
-export type NativeRandomState = readonly [seed: number, offset: number];
-
-/** Pooling geometry (native PoolParams): mode 0 = max, 1 = average. */
-export interface NativePoolParams {
-  spatial: number;
-  mode: 0 | 1;
-  adaptive: boolean;
-  countIncludePad: boolean;
-  divisorOverride: number;
-  kernel: readonly number[];
-  stride: readonly number[];
-  padding: readonly number[];
-  dilation: readonly number[];
-}
-
-/** RoI Align geometry (native RoiAlignParams). */
-export interface NativeRoiAlignParams {
-  pooledH: number;
-  pooledW: number;
-  spatialScale: number;
-  samplingRatio: number;
-  aligned: boolean;
-}
-
-/** One fused optimizer step (native OptimizerStep): kind 0 = SGD, 1 = Adam, 2 = RMSprop. */
-export interface NativeOptimizerStep {
-  kind: 0 | 1 | 2;
-  lr: number;
-  weightDecay: number;
-  decoupledWeightDecay: boolean;
-  momentum: number;
-  dampening: number;
-  nesterov: boolean;
-  firstStep: boolean;
-  beta1: number;
-  beta2: number;
-  biasCorrection1: number;
-  biasCorrection2Sqrt: number;
-  alpha: number;
-  centered: boolean;
-  eps: number;
-}
+// The structs primitives take (ConvParams, PoolParams, ...) are typed from their field
+// lists in native/include/neocog/op_params.h, generated with the primitives.
+export type {
+  NativeConvParams,
+  NativeMathOptions,
+  NativeOptimizerStep,
+  NativePoolParams,
+  NativeRandomState,
+  NativeRoiAlignParams,
+} from './native_primitives.js';
 
 /** A parameter, its gradient and its three state slots (null when unused). */
 export type NativeOptimizerEntry = [NativeTensor, NativeTensor, NativeTensor | null, NativeTensor | null, NativeTensor | null];
@@ -134,6 +84,8 @@ export type NativeOptimizerEntry = [NativeTensor, NativeTensor, NativeTensor | n
 export interface NativeBinding extends NativePrimitives {
   /** Each primitive's C++ parameter list, as declared (scripts/generate-native-types.mjs reads it). */
   readonly primitiveDeclarations: Readonly<Record<string, string>>;
+  /** Each struct parameter's fields as TypeScript (`name: number, ...`), from op_params.h. */
+  readonly structDeclarations: Readonly<Record<string, string>>;
   /** Copies between devices, ordered on both streams (contiguous operands of one dtype). */
   transfer(out: NativeTensor, input: NativeTensor): void;
   // memory and streams (binding/memory.cc)

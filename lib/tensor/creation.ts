@@ -182,8 +182,8 @@ function randomTensor(op: 'rand' | 'randn', shape: readonly number[], opts: Tens
   if (dtype !== 'float32') throw new DTypeError(`${op}: expected dtype float32, got ${dtype}`);
   const out = empty(op, checkShape(op, 'size', shape), 'float32', device);
   const { seed, offset } = nextRandomState(out.numel);
-  if (op === 'rand') native.uniform(op, out._native(op, 'out'), [seed, offset], a, b);
-  else native.normal(op, out._native(op, 'out'), [seed, offset], a, b);
+  if (op === 'rand') native.uniform(op, out._native(op, 'out'), { seed, offset }, a, b);
+  else native.normal(op, out._native(op, 'out'), { seed, offset }, a, b);
   return finish(out, opts);
 }
 

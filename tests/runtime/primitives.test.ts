@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { zeros } from '../../lib/index.js';
 import { native } from '../../lib/native.js';
 import { generate, parameter } from '../../scripts/generate-native-types.mjs';
 
@@ -22,19 +23,32 @@ describe('primitive declarations', () => {
   });
 
   it('lib/native_primitives.ts is generated from them (npm run generate:native after a change)', () => {
-    expect(readFileSync(join(root, 'lib/native_primitives.ts'), 'utf8')).toBe(generate(declarations));
+    expect(readFileSync(join(root, 'lib/native_primitives.ts'), 'utf8')).toBe(generate(declarations, native.structDeclarations));
   });
 
   it('the generator maps each C++ parameter type and refuses one it does not know', () => {
-    expect(parameter('const ConvParams& params')).toEqual({ name: 'params', type: 'NativeConvParams' });
+    expect(parameter('const ConvParams& params', { ConvParams: 'groups: number' })).toEqual({ name: 'params', type: 'NativeConvParams' });
     expect(parameter('OptIn bias')).toEqual({ name: 'bias', type: 'NativeTensor | null' });
     expect(() => parameter('std::string label')).toThrow(/no TypeScript type for the C\+\+ type 'std::string'/);
+  });
+
+  it('struct parameters are typed from their field lists (op_params.h)', () => {
+    expect(native.structDeclarations['RoiAlignParams']).toBe(
+      'pooledH: number, pooledW: number, spatialScale: number, samplingRatio: number, aligned: boolean',
+    );
+    expect(native.structDeclarations['ConvParams']).toMatch(/^spatial: number, stride: readonly number\[\], /);
   });
 
   it('a bad native argument is an error naming the op and the argument', () => {
     const call = native.fill as unknown as (...args: unknown[]) => void;
     expect(() => call('zeros', 'not a tensor', 0)).toThrow(/zeros: native argument out must be a tensor descriptor/);
     expect(() => (native.nms as unknown as (...args: unknown[]) => void)('nms', null, null, 0.5)).toThrow(/nms: native argument keep/);
+    const x = zeros([1, 1, 4, 4]);
+    const params = { pooledH: 2, pooledW: 2, spatialScale: 1, samplingRatio: 'two', aligned: false };
+    const roiAlign = native.roiAlignForward as unknown as (...args: unknown[]) => void;
+    expect(() => roiAlign('roiAlign', params, x._native('t'), x._native('t'), x._native('t'))).toThrow(
+      /roiAlign: native argument params must be an object whose samplingRatio is a number/,
+    );
   });
 });
 

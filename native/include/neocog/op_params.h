@@ -4,11 +4,23 @@
 #pragma once
 
 #include <cstdint>
+#include <tuple>
 #include <vector>
 
 #include "neocog/layout.h"
 
 namespace neocog {
+
+// A struct's fields() lists each member once, by name: the binding reads a struct argument
+// from a JavaScript object field by field (binding/primitive.h), and its TypeScript type in
+// lib/native_primitives.ts is generated from the same list. Structs hold numbers, bools,
+// op-code enums and fixed arrays of integers (one entry per spatial dim).
+template <typename Struct, typename Member>
+struct Field {
+  const char* name;
+  Member Struct::*member;
+};
+#define NEOCOG_FIELD(Struct, member) ::neocog::Field<Struct, decltype(Struct::member)>{#member, &Struct::member}
 
 // Roles of a tensor operand in a primitive's declaration (neocog/primitives.h). To a kernel
 // each is a TensorRef; the binding keeps every operand alive until the kernel ran and marks
@@ -43,6 +55,9 @@ enum class ScanOp : int32_t { Sum = 0, Prod = 1 };
 struct MathOptions {
   bool allowTf32 = false;      // float32 convolutions/matmuls may use TF32 tensor cores
   bool deterministic = false;  // cuDNN must pick algorithms with reproducible results
+  static constexpr auto fields() {
+    return std::make_tuple(NEOCOG_FIELD(MathOptions, allowTf32), NEOCOG_FIELD(MathOptions, deterministic));
+  }
 };
 
 // Geometry of a 1-d, 2-d or 3-d convolution, in PyTorch's terms (dilation 1 = none).
@@ -54,6 +69,11 @@ struct ConvParams {
   int64_t padEnd[3] = {0, 0, 0};
   int64_t dilation[3] = {1, 1, 1};
   int64_t groups = 1;
+  static constexpr auto fields() {
+    return std::make_tuple(NEOCOG_FIELD(ConvParams, spatial), NEOCOG_FIELD(ConvParams, stride),
+                           NEOCOG_FIELD(ConvParams, padBegin), NEOCOG_FIELD(ConvParams, padEnd),
+                           NEOCOG_FIELD(ConvParams, dilation), NEOCOG_FIELD(ConvParams, groups));
+  }
 };
 
 // Pooling over 1-3 spatial dims, with PyTorch's semantics. Adaptive pooling derives each
@@ -69,6 +89,13 @@ struct PoolParams {
   int64_t stride[3] = {1, 1, 1};
   int64_t padding[3] = {0, 0, 0};
   int64_t dilation[3] = {1, 1, 1};
+  static constexpr auto fields() {
+    return std::make_tuple(NEOCOG_FIELD(PoolParams, spatial), NEOCOG_FIELD(PoolParams, mode),
+                           NEOCOG_FIELD(PoolParams, adaptive), NEOCOG_FIELD(PoolParams, countIncludePad),
+                           NEOCOG_FIELD(PoolParams, divisorOverride), NEOCOG_FIELD(PoolParams, kernel),
+                           NEOCOG_FIELD(PoolParams, stride), NEOCOG_FIELD(PoolParams, padding),
+                           NEOCOG_FIELD(PoolParams, dilation));
+  }
 };
 
 // One optimizer step over many parameters (fused: one pass over each parameter, its
@@ -89,6 +116,16 @@ struct OptimizerStep {
   float alpha = 0.99f;                 // RMSprop smoothing
   bool centered = false;               // RMSprop
   float eps = 1e-8f;                   // Adam, RMSprop
+  static constexpr auto fields() {
+    return std::make_tuple(NEOCOG_FIELD(OptimizerStep, kind), NEOCOG_FIELD(OptimizerStep, lr),
+                           NEOCOG_FIELD(OptimizerStep, weightDecay), NEOCOG_FIELD(OptimizerStep, decoupledWeightDecay),
+                           NEOCOG_FIELD(OptimizerStep, momentum), NEOCOG_FIELD(OptimizerStep, dampening),
+                           NEOCOG_FIELD(OptimizerStep, nesterov), NEOCOG_FIELD(OptimizerStep, firstStep),
+                           NEOCOG_FIELD(OptimizerStep, beta1), NEOCOG_FIELD(OptimizerStep, beta2),
+                           NEOCOG_FIELD(OptimizerStep, biasCorrection1),
+                           NEOCOG_FIELD(OptimizerStep, biasCorrection2Sqrt), NEOCOG_FIELD(OptimizerStep, alpha),
+                           NEOCOG_FIELD(OptimizerStep, centered), NEOCOG_FIELD(OptimizerStep, eps));
+  }
 };
 // A parameter, its gradient and up to three state tensors (absent: data == nullptr), all
 // float32 with the parameter's dense layout. State slots: SGD [momentum]; Adam [expAvg,
@@ -105,11 +142,19 @@ struct RoiAlignParams {
   float spatialScale = 1.0f;
   int64_t samplingRatio = -1;
   bool aligned = false;
+  static constexpr auto fields() {
+    return std::make_tuple(NEOCOG_FIELD(RoiAlignParams, pooledH), NEOCOG_FIELD(RoiAlignParams, pooledW),
+                           NEOCOG_FIELD(RoiAlignParams, spatialScale), NEOCOG_FIELD(RoiAlignParams, samplingRatio),
+                           NEOCOG_FIELD(RoiAlignParams, aligned));
+  }
 };
 
 struct RandomState {
   uint64_t seed = 0;
   uint64_t offset = 0;  // Philox counter of the first element
+  static constexpr auto fields() {
+    return std::make_tuple(NEOCOG_FIELD(RandomState, seed), NEOCOG_FIELD(RandomState, offset));
+  }
 };
 
 }  // namespace neocog

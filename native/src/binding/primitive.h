@@ -42,6 +42,75 @@ class Operands {
 
 // The parameter names of a declaration ("Out out, In input, double alpha" -> out, input, alpha).
 std::vector<std::string> parameterNames(const char* declaration);
+// Their C++ types, without const and & ("const ConvParams& params" -> ConvParams).
+std::vector<std::string> parameterTypes(const char* declaration);
+
+// A struct of op_params.h, read field by field from an object with the same names.
+template <typename Struct>
+Struct parseStruct(const Napi::Value& value, Operands& operands, size_t index);
+
+// The lists, each parsed in one place (primitives.cc).
+std::vector<OptimizerTensors> parseValue(const Napi::Value& value, Operands& operands, size_t index,
+                                         std::vector<OptimizerTensors>*);
+std::vector<TensorRef> parseValue(const Napi::Value& value, Operands& operands, size_t index, std::vector<TensorRef>*);
+
+template <typename T, typename = void>
+struct HasFields : std::false_type {};
+template <typename T>
+struct HasFields<T, std::void_t<decltype(T::fields())>> : std::true_type {};
+
+// Reads one field; integer arrays take one entry per given element (at most their size).
+template <typename Member>
+void parseField(const Napi::Object& object, const char* name, Member& member, const Operands& operands, size_t index) {
+  const Napi::Value value = object.Get(name);
+  const auto bad = [&](const char* what) {
+    badArgument(operands.op(), operands.name(index), std::string("an object whose ") + name + " is " + what);
+  };
+  if constexpr (std::is_array_v<Member>) {
+    constexpr size_t capacity = std::extent_v<Member>;
+    if (!value.IsArray() || value.As<Napi::Array>().Length() > capacity) bad("a list of at most 3 numbers");
+    const Napi::Array list = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      const Napi::Value entry = list.Get(i);
+      if (!entry.IsNumber()) bad("a list of numbers");
+      member[i] = static_cast<std::remove_extent_t<Member>>(entry.As<Napi::Number>().Int64Value());
+    }
+  } else if constexpr (std::is_same_v<Member, bool>) {
+    member = value.ToBoolean().Value();
+  } else {
+    if (!value.IsNumber()) bad("a number");
+    const double number = value.As<Napi::Number>().DoubleValue();
+    if constexpr (std::is_enum_v<Member>) member = static_cast<Member>(static_cast<int32_t>(number));
+    else member = static_cast<Member>(number);
+  }
+}
+
+template <typename Struct>
+Struct parseStruct(const Napi::Value& value, Operands& operands, size_t index) {
+  if (!value.IsObject()) badArgument(operands.op(), operands.name(index), "an object");
+  const Napi::Object object = value.As<Napi::Object>();
+  Struct parsed;
+  std::apply([&](const auto&... field) { (parseField(object, field.name, parsed.*(field.member), operands, index), ...); },
+             Struct::fields());
+  return parsed;
+}
+
+// The TypeScript type of a struct ("name: number, ...") for lib/native_primitives.ts.
+template <typename Struct>
+std::string describeStruct() {
+  std::string text;
+  std::apply(
+      [&](const auto&... field) {
+        const auto describe = [&](const auto& f) {
+          using Member = std::remove_reference_t<decltype(std::declval<Struct&>().*(f.member))>;
+          const char* type = std::is_array_v<Member> ? "readonly number[]" : std::is_same_v<Member, bool> ? "boolean" : "number";
+          text += std::string(text.empty() ? "" : ", ") + f.name + ": " + type;
+        };
+        (describe(field), ...);
+      },
+      Struct::fields());
+  return text;
+}
 
 // parse<T>(value, operands, index) reads one argument of C++ type T.
 template <typename T>
@@ -67,19 +136,9 @@ T parse(const Napi::Value& value, Operands& operands, size_t index) {
   else if constexpr (std::is_same_v<T, bool>) return value.ToBoolean().Value();
   else if constexpr (std::is_enum_v<T>) return static_cast<T>(static_cast<int32_t>(numberValue(value, operands.op(), operands.name(index))));
   else if constexpr (std::is_arithmetic_v<T>) return static_cast<T>(numberValue(value, operands.op(), operands.name(index)));
-  else return parseValue(value, operands, index, static_cast<T*>(nullptr));  // the structs (args.cc)
+  else if constexpr (HasFields<T>::value) return parseStruct<T>(value, operands, index);
+  else return parseValue(value, operands, index, static_cast<T*>(nullptr));  // the lists (primitives.cc)
 }
-
-// Struct and list arguments, each parsed in one place.
-ConvParams parseValue(const Napi::Value& value, Operands& operands, size_t index, ConvParams*);
-PoolParams parseValue(const Napi::Value& value, Operands& operands, size_t index, PoolParams*);
-RoiAlignParams parseValue(const Napi::Value& value, Operands& operands, size_t index, RoiAlignParams*);
-MathOptions parseValue(const Napi::Value& value, Operands& operands, size_t index, MathOptions*);
-RandomState parseValue(const Napi::Value& value, Operands& operands, size_t index, RandomState*);
-OptimizerStep parseValue(const Napi::Value& value, Operands& operands, size_t index, OptimizerStep*);
-std::vector<OptimizerTensors> parseValue(const Napi::Value& value, Operands& operands, size_t index,
-                                         std::vector<OptimizerTensors>*);
-std::vector<TensorRef> parseValue(const Napi::Value& value, Operands& operands, size_t index, std::vector<TensorRef>*);
 
 // What the binding knows of each primitive, from its declaration line.
 namespace primitives {

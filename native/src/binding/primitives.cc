@@ -3,14 +3,39 @@
 #include "binding/primitive.h"
 
 #include <cctype>
+#include <cstring>
 #include <string>
 #include <vector>
 
 namespace neocog::binding {
 
+namespace {
+
+// The struct parameters of one primitive, by the type names its declaration gives them.
+template <typename... Params, size_t... I>
+void describeStructs(Napi::Object& structs, const char* declaration, void (Backend::*)(Params...),
+                     std::index_sequence<I...>) {
+  const std::vector<std::string> types = parameterTypes(declaration);
+  const auto describe = [&](auto tag, size_t index) {
+    using T = typename decltype(tag)::type;
+    if constexpr (HasFields<T>::value) structs.Set(types[index], describeStruct<T>());
+  };
+  (describe(std::common_type<std::decay_t<Params>>{}, I), ...);
+}
+
+template <typename... Params>
+void describeStructs(Napi::Object& structs, const char* declaration, void (Backend::*method)(Params...)) {
+  describeStructs(structs, declaration, method, std::index_sequence_for<Params...>{});
+}
+
+}  // namespace
+
 void Addon::defineOps(Napi::Object exports) {
   Napi::Object declarations = Napi::Object::New(exports.Env());
-#define NEOCOG_PRIMITIVE(name, ...) declarations.Set(#name, #__VA_ARGS__);
+  Napi::Object structs = Napi::Object::New(exports.Env());
+#define NEOCOG_PRIMITIVE(name, ...)            \
+  declarations.Set(#name, #__VA_ARGS__); \
+  describeStructs(structs, #__VA_ARGS__, &Backend::name);
 #include "neocog/primitives.def"
 #undef NEOCOG_PRIMITIVE
   DefineProperties(exports, {
@@ -20,6 +45,7 @@ void Addon::defineOps(Napi::Object exports) {
                                 InstanceMethod("transfer", &Addon::Transfer),
                                 // scripts/generate-native-types.mjs writes lib/native_primitives.ts from these.
                                 InstanceValue("primitiveDeclarations", declarations),
+                                InstanceValue("structDeclarations", structs),
                             });
 }
 
@@ -40,6 +66,27 @@ std::vector<std::string> parameterNames(const char* declaration) {
   return names;
 }
 
+std::vector<std::string> parameterTypes(const char* declaration) {
+  std::vector<std::string> types;
+  const std::string text(declaration);
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string parameter = text.substr(start, end - start);
+    // "const ConvParams& params" -> "ConvParams": drop the name, const and &.
+    parameter = parameter.substr(0, parameter.find_last_not_of(" \t\n") + 1);
+    parameter = parameter.substr(0, parameter.find_last_of(" \t\n"));
+    for (const char* noise : {"const ", "&"}) {
+      for (size_t at; (at = parameter.find(noise)) != std::string::npos;) parameter.erase(at, std::strlen(noise));
+    }
+    const size_t first = parameter.find_first_not_of(" \t\n"), last = parameter.find_last_not_of(" \t\n");
+    types.push_back(first == std::string::npos ? "" : parameter.substr(first, last - first + 1));
+    start = end + 1;
+  }
+  return types;
+}
+
 void Operands::add(const TensorArg& tensor, bool read, bool written) {
   DeviceContext& context = tensor.storage->context();
   if (context_ == nullptr) {
@@ -57,139 +104,6 @@ Task Operands::task() && {
   task.inputs = std::move(inputs_);
   task.outputs = std::move(outputs_);
   return task;
-}
-
-namespace {
-
-int64_t integerProperty(const Napi::Object& object, const char* key, const Operands& operands, size_t index) {
-  const Napi::Value value = object.Get(key);
-  if (!value.IsNumber()) badArgument(operands.op(), operands.name(index), std::string("an object with numeric ") + key);
-  return value.As<Napi::Number>().Int64Value();
-}
-
-float floatProperty(const Napi::Object& object, const char* key, const Operands& operands, size_t index) {
-  const Napi::Value value = object.Get(key);
-  if (!value.IsNumber()) badArgument(operands.op(), operands.name(index), std::string("an object with numeric ") + key);
-  return value.As<Napi::Number>().FloatValue();
-}
-
-bool boolProperty(const Napi::Object& object, const char* key) { return object.Get(key).ToBoolean().Value(); }
-
-// Reads `count` integers >= minimum from object[key] into target.
-void intList(const Napi::Object& object, const char* key, int count, int64_t minimum, int64_t* target,
-             const Operands& operands, size_t index) {
-  const Napi::Value list = object.Get(key);
-  if (!list.IsArray() || list.As<Napi::Array>().Length() != static_cast<uint32_t>(count)) {
-    badArgument(operands.op(), operands.name(index), std::string("a ") + key + " entry per spatial dim");
-  }
-  for (int i = 0; i < count; ++i) {
-    const Napi::Value entry = list.As<Napi::Array>().Get(static_cast<uint32_t>(i));
-    target[i] = entry.IsNumber() ? entry.As<Napi::Number>().Int64Value() : minimum - 1;
-    if (target[i] < minimum) {
-      badArgument(operands.op(), operands.name(index), std::string(key) + " entries >= " + std::to_string(minimum));
-    }
-  }
-}
-
-Napi::Object objectArg(const Napi::Value& value, const Operands& operands, size_t index, const char* what) {
-  if (!value.IsObject()) badArgument(operands.op(), operands.name(index), what);
-  return value.As<Napi::Object>();
-}
-
-}  // namespace
-
-// {spatial, stride, padBegin, padEnd, dilation, groups} (NativeConvParams).
-ConvParams parseValue(const Napi::Value& value, Operands& operands, size_t index, ConvParams*) {
-  const Napi::Object object = objectArg(value, operands, index, "a convolution parameter object");
-  ConvParams p;
-  p.spatial = static_cast<int32_t>(integerProperty(object, "spatial", operands, index));
-  p.groups = integerProperty(object, "groups", operands, index);
-  if (p.spatial < 1 || p.spatial > 3 || p.groups < 1) {
-    badArgument(operands.op(), operands.name(index), "1 to 3 spatial dims and groups >= 1");
-  }
-  intList(object, "stride", p.spatial, 1, p.stride, operands, index);
-  intList(object, "padBegin", p.spatial, 0, p.padBegin, operands, index);
-  intList(object, "padEnd", p.spatial, 0, p.padEnd, operands, index);
-  intList(object, "dilation", p.spatial, 1, p.dilation, operands, index);
-  return p;
-}
-
-// {spatial, mode, adaptive, countIncludePad, divisorOverride, kernel, stride, padding,
-// dilation} (NativePoolParams).
-PoolParams parseValue(const Napi::Value& value, Operands& operands, size_t index, PoolParams*) {
-  const Napi::Object object = objectArg(value, operands, index, "a pooling parameter object");
-  PoolParams p;
-  p.spatial = static_cast<int32_t>(integerProperty(object, "spatial", operands, index));
-  const int64_t mode = integerProperty(object, "mode", operands, index);
-  p.divisorOverride = integerProperty(object, "divisorOverride", operands, index);
-  if (p.spatial < 1 || p.spatial > 3 || (mode != 0 && mode != 1) || p.divisorOverride < 0) {
-    badArgument(operands.op(), operands.name(index), "1 to 3 spatial dims, mode 0 or 1, divisorOverride >= 0");
-  }
-  p.mode = static_cast<PoolMode>(mode);
-  p.adaptive = boolProperty(object, "adaptive");
-  p.countIncludePad = boolProperty(object, "countIncludePad");
-  intList(object, "kernel", p.spatial, 1, p.kernel, operands, index);
-  intList(object, "stride", p.spatial, 1, p.stride, operands, index);
-  intList(object, "padding", p.spatial, 0, p.padding, operands, index);
-  intList(object, "dilation", p.spatial, 1, p.dilation, operands, index);
-  return p;
-}
-
-// {pooledH, pooledW, spatialScale, samplingRatio, aligned} (NativeRoiAlignParams).
-RoiAlignParams parseValue(const Napi::Value& value, Operands& operands, size_t index, RoiAlignParams*) {
-  const Napi::Object object = objectArg(value, operands, index, "a RoI Align parameter object");
-  RoiAlignParams p;
-  p.pooledH = integerProperty(object, "pooledH", operands, index);
-  p.pooledW = integerProperty(object, "pooledW", operands, index);
-  p.spatialScale = floatProperty(object, "spatialScale", operands, index);
-  p.samplingRatio = integerProperty(object, "samplingRatio", operands, index);
-  p.aligned = boolProperty(object, "aligned");
-  if (p.pooledH < 1 || p.pooledW < 1) badArgument(operands.op(), operands.name(index), "an output size >= 1");
-  return p;
-}
-
-// {allowTf32, deterministic} (NativeMathOptions).
-MathOptions parseValue(const Napi::Value& value, Operands& operands, size_t index, MathOptions*) {
-  const Napi::Object object = objectArg(value, operands, index, "a math options object");
-  MathOptions math;
-  math.allowTf32 = boolProperty(object, "allowTf32");
-  math.deterministic = boolProperty(object, "deterministic");
-  return math;
-}
-
-// [seed, offset] (NativeRandomState).
-RandomState parseValue(const Napi::Value& value, Operands& operands, size_t index, RandomState*) {
-  if (!value.IsArray() || value.As<Napi::Array>().Length() != 2) {
-    badArgument(operands.op(), operands.name(index), "[seed, offset]");
-  }
-  const Napi::Array pair = value.As<Napi::Array>();
-  return RandomState{static_cast<uint64_t>(numberValue(pair.Get(0u), operands.op(), "seed")),
-                     static_cast<uint64_t>(numberValue(pair.Get(1u), operands.op(), "offset"))};
-}
-
-// {kind, lr, weightDecay, decoupledWeightDecay, momentum, dampening, nesterov, firstStep,
-// beta1, beta2, biasCorrection1, biasCorrection2Sqrt, alpha, centered, eps} (NativeOptimizerStep).
-OptimizerStep parseValue(const Napi::Value& value, Operands& operands, size_t index, OptimizerStep*) {
-  const Napi::Object o = objectArg(value, operands, index, "an optimizer step object");
-  OptimizerStep s;
-  const int64_t kind = integerProperty(o, "kind", operands, index);
-  if (kind < 0 || kind > 2) badArgument(operands.op(), operands.name(index), "a step with kind 0, 1 or 2");
-  s.kind = static_cast<OptimizerKind>(kind);
-  s.lr = floatProperty(o, "lr", operands, index);
-  s.weightDecay = floatProperty(o, "weightDecay", operands, index);
-  s.decoupledWeightDecay = boolProperty(o, "decoupledWeightDecay");
-  s.momentum = floatProperty(o, "momentum", operands, index);
-  s.dampening = floatProperty(o, "dampening", operands, index);
-  s.nesterov = boolProperty(o, "nesterov");
-  s.firstStep = boolProperty(o, "firstStep");
-  s.beta1 = floatProperty(o, "beta1", operands, index);
-  s.beta2 = floatProperty(o, "beta2", operands, index);
-  s.biasCorrection1 = floatProperty(o, "biasCorrection1", operands, index);
-  s.biasCorrection2Sqrt = floatProperty(o, "biasCorrection2Sqrt", operands, index);
-  s.alpha = floatProperty(o, "alpha", operands, index);
-  s.centered = boolProperty(o, "centered");
-  s.eps = floatProperty(o, "eps", operands, index);
-  return s;
 }
 
 // [[param, grad, state0 | null, state1 | null, state2 | null], ...] (NativeOptimizerEntry[]):

@@ -9,6 +9,11 @@ namespace {
 
 void checkConvShapes(const char* op, const ConvParams& p, const TensorRef& output, const TensorRef& input,
                      const TensorRef& weight) {
+  bool valid = p.spatial >= 1 && p.spatial <= 3 && p.groups >= 1;
+  for (int d = 0; valid && d < p.spatial; ++d) {
+    valid = p.stride[d] >= 1 && p.dilation[d] >= 1 && p.padBegin[d] >= 0 && p.padEnd[d] >= 0;
+  }
+  if (!valid) reject(op, "convolution geometry needs 1 to 3 spatial dims, groups, strides and dilations >= 1");
   const Layout &o = output.layout, &i = input.layout, &w = weight.layout;
   bool ok = o.ndim == p.spatial + 2 && i.ndim == o.ndim && w.ndim == o.ndim && o.shape[0] == i.shape[0] &&
             o.shape[1] == w.shape[0] && i.shape[1] == w.shape[1] * p.groups && w.shape[0] % p.groups == 0;

@@ -15,7 +15,10 @@ bool sameLayout(const Layout& a, const Layout& b) {
 
 }  // namespace
 
-void optimizerStep(const char* op, const OptimizerStep&, const std::vector<OptimizerTensors>& tensors) {
+void optimizerStep(const char* op, const OptimizerStep& step, const std::vector<OptimizerTensors>& tensors) {
+  if (step.kind != OptimizerKind::Sgd && step.kind != OptimizerKind::Adam && step.kind != OptimizerKind::RmsProp) {
+    reject(op, "optimizer kind must be 0 (SGD), 1 (Adam) or 2 (RMSprop)");
+  }
   for (const OptimizerTensors& t : tensors) {
     if (t.param.dtype != DType::Float32 || !t.param.layout.isDense()) reject(op, "parameters must be dense float32 tensors");
     for (const TensorRef* other : {&t.grad, &t.state[0], &t.state[1], &t.state[2]}) {

@@ -7,6 +7,12 @@ namespace {
 
 void checkPoolShapes(const char* op, const PoolParams& p, const TensorRef& input, const TensorRef& output,
                      const TensorRef& indices) {
+  bool valid = p.spatial >= 1 && p.spatial <= 3 && (p.mode == PoolMode::Max || p.mode == PoolMode::Avg) &&
+               p.divisorOverride >= 0;
+  for (int d = 0; valid && d < p.spatial; ++d) {
+    valid = p.kernel[d] >= 1 && p.stride[d] >= 1 && p.dilation[d] >= 1 && p.padding[d] >= 0;
+  }
+  if (!valid) reject(op, "pooling geometry needs 1 to 3 spatial dims, a known mode, kernel/stride/dilation >= 1");
   const Layout &i = input.layout, &o = output.layout;
   bool ok = i.ndim == p.spatial + 2 && o.ndim == i.ndim && i.shape[0] == o.shape[0] && i.shape[1] == o.shape[1] &&
             input.dtype == DType::Float32 && output.dtype == DType::Float32;
@@ -23,7 +29,10 @@ void poolForward(const char* op, const PoolParams& params, Out out, OptOut indic
 
 void poolBackward(const char* op, const PoolParams& params, Out gradInput, In gradOutput, OptIn indices) {
   checkPoolShapes(op, params, gradInput, gradOutput, indices);
-  if (params.mode == PoolMode::Max && !indices.data) reject(op, "max pooling backward needs indices");
+  // An empty tensor may have no memory at all: only a non-empty gradient needs indices.
+  if (params.mode == PoolMode::Max && !indices.data && gradOutput.numel() > 0) {
+    reject(op, "max pooling backward needs indices");
+  }
 }
 
 }  // namespace neocog::backstop

@@ -8,6 +8,7 @@ namespace {
 
 void checkRoiAlign(const char* op, const RoiAlignParams& p, const TensorRef& image, const TensorRef& pooled,
                    const TensorRef& rois, const TensorRef& written) {
+  if (p.pooledH < 1 || p.pooledW < 1) reject(op, "roiAlign output size must be >= 1");
   const Layout &x = image.layout, &y = pooled.layout, &r = rois.layout;
   const bool ok = image.dtype == DType::Float32 && pooled.dtype == DType::Float32 && rois.dtype == DType::Float32 &&
                   x.ndim == 4 && y.ndim == 4 && r.ndim == 2 && r.shape[1] == 5 && r.isContiguous() &&
