@@ -95,3 +95,84 @@ it('instanceNorm on an empty batch gives what groupNorm with one group per chann
   expect([x.grad!.shape, w.grad!.shape, b.grad!.shape]).toEqual([[0, 3, 4, 4], [3], [3]]);
   expect(Array.from(w.grad!.dataSync())).toEqual([0, 0, 0]);
 });
+
+/** batchNorm in training, forward and backward, in float64 from the same float32 values: [N, C, *] flattened. */
+function batchNormReference(shape: number[], x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, g: ArrayLike<number>, eps: number) {
+  const channels = shape[1]!, inner = shape.slice(2).reduce((p, q) => p * q, 1), outer = shape[0]!;
+  const count = outer * inner;
+  const at = (o: number, c: number, i: number) => (o * channels + c) * inner + i;
+  const out = new Float64Array(x.length), gradInput = new Float64Array(x.length);
+  const gradWeight: number[] = [], gradBias: number[] = [], mean: number[] = [], variance: number[] = [];
+  for (let c = 0; c < channels; ++c) {
+    let sum = 0;
+    for (let o = 0; o < outer; ++o) for (let i = 0; i < inner; ++i) sum += x[at(o, c, i)]!;
+    const m = sum / count;
+    let sq = 0;
+    for (let o = 0; o < outer; ++o) for (let i = 0; i < inner; ++i) sq += (x[at(o, c, i)]! - m) ** 2;
+    const v = sq / count, invStd = 1 / Math.sqrt(v + eps);
+    let sumG = 0, sumGX = 0;
+    for (let o = 0; o < outer; ++o) {
+      for (let i = 0; i < inner; ++i) {
+        const j = at(o, c, i);
+        out[j] = (x[j]! - m) * invStd * w[c]! + b[c]!;
+        sumG += g[j]!;
+        sumGX += g[j]! * (x[j]! - m);
+      }
+    }
+    for (let o = 0; o < outer; ++o) {
+      for (let i = 0; i < inner; ++i) {
+        const j = at(o, c, i);
+        gradInput[j] = w[c]! * invStd * (g[j]! - sumG / count - (x[j]! - m) * invStd * invStd * (sumGX / count));
+      }
+    }
+    mean.push(m);
+    variance.push(v);
+    gradWeight.push(sumGX * invStd);
+    gradBias.push(sumG);
+  }
+  return { out, gradInput, gradWeight, gradBias, mean, variance };
+}
+
+describeDevices('batchNorm training kernels vs a float64 reference', (device) => {
+  // Channel counts that leave remainders after 64- and 16-channel vector groups; sizes above
+  // and below the parallel grain; 2-d and 3-d inputs; a large mean over a small spread
+  // (catches a variance computed as E[x^2] - E[x]^2 in float).
+  const cases: { shape: number[]; offset: number; layouts: ('nchw' | 'channelsLast')[] }[] = [
+    { shape: [4, 70, 12, 11], offset: 0, layouts: ['nchw', 'channelsLast'] },
+    { shape: [3, 37, 5, 7], offset: 0, layouts: ['nchw', 'channelsLast'] },
+    { shape: [2, 19, 6, 5], offset: 1000, layouts: ['nchw', 'channelsLast'] },
+    { shape: [50, 21], offset: 0, layouts: ['nchw'] },
+    { shape: [6, 5, 33], offset: 0, layouts: ['nchw'] },
+  ];
+  for (const { shape, offset, layouts } of cases) {
+    for (const layout of layouts) {
+      it(`[${shape}] ${layout}${offset ? ` mean ${offset}` : ''}`, () => {
+        manualSeed(7);
+        const channels = shape[1]!;
+        const base = randn(shape, { device }).mul(offset ? 0.01 : 1.5).add(offset + 0.3);
+        const x = (layout === 'nchw' ? base.clone() : base.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)).requiresGrad_();
+        const w = randn([channels], { device }).requiresGrad_();
+        const b = randn([channels], { device }).requiresGrad_();
+        const g = randn(shape, { device });
+        const runningMean = zeros([channels], { device }), runningVar = ones([channels], { device });
+        const out = batchNorm(x, runningMean, runningVar, w, b, { training: true, momentum: 1 });
+        expect(out.strides).toEqual(x.strides);
+        out.backward(g);
+        const ref = batchNormReference(shape, base.dataSync(), w.dataSync(), b.dataSync(), g.dataSync(), 1e-5);
+        const count = x.numel / channels;
+        // Around a mean of 1000 the float32 mean itself is off by up to 3e-5, i.e. 3e-3 of
+        // a 0.01 spread; a variance that cancelled in float would be off by orders of magnitude.
+        const tolerance = offset ? 1e-2 : 2e-4;
+        expectClose(out.dataSync(), ref.out, tolerance);
+        expectClose(runningMean.dataSync(), ref.mean, 1e-5);
+        expectClose(runningVar.dataSync(), ref.variance.map((v) => (v * count) / (count - 1)), offset ? 1e-2 : 1e-3);
+        // The input gradient there multiplies that error by invStd^2 (1e4): oneDNN and our
+        // kernel agree with each other but not with float64, so it is checked on the others.
+        if (offset) return;
+        expectClose(x.grad!.dataSync(), ref.gradInput, tolerance);
+        expectClose(w.grad!.dataSync(), ref.gradWeight, 2e-4);
+        expectClose(b.grad!.dataSync(), ref.gradBias, 2e-4);
+      });
+    }
+  }
+});

@@ -73,3 +73,30 @@ emptyBatchTest('adaptiveAvgPool2d', (x) => nc.adaptiveAvgPool2d(x!, 3));
 emptyBatchTest('adaptiveAvgPool3d', (x) => nc.adaptiveAvgPool3d(x!, 3));
 emptyBatchTest('adaptiveMaxPool2d', (x) => nc.adaptiveMaxPool2d(x!, 3));
 emptyBatchTest('globalAvgPool2d', (x) => nc.globalAvgPool2d(x!));
+it('channels-last max pooling with vector-wide channel counts gives the generic NCHW kernel\'s values, indices and gradients bit for bit', () => {
+  // 37 channels: two 16-channel vectors and a scalar tail. Rounded values make ties (the
+  // first maximum must win), one NaN must win its windows, and stride 1 windows overlap so
+  // an input gathers several gradients (the summation order must match the scatter's).
+  const options = [
+    { kernel: 3, stride: 2, padding: 1 },
+    { kernel: 2, stride: 2, ceilMode: true },
+    { kernel: 3, stride: 1, padding: 1, dilation: 2 },
+    { kernel: 3, stride: 1 },
+  ];
+  for (const { kernel, ...opts } of options) {
+    manualSeed(3);
+    const raw = randn([2, 37, 9, 11]).dataSync().map((v) => Math.round(2 * v));
+    raw[5 * 99 + 13] = NaN;
+    const nchw = tensor(raw).reshape(2, 37, 9, 11).requiresGrad_();
+    const channelsLast = nchw.detach().permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).requiresGrad_();
+    const a = maxPool2d(nchw, kernel, { ...opts, returnIndices: true });
+    const b = maxPool2d(channelsLast, kernel, { ...opts, returnIndices: true });
+    expect(b.values.strides[1]).toBe(1);
+    expect(Array.from(b.values.dataSync())).toEqual(Array.from(a.values.dataSync()));
+    expect(Array.from(b.indices.dataSync())).toEqual(Array.from(a.indices.dataSync()));
+    const g = randn(a.values.shape);
+    a.values.backward(g);
+    b.values.backward(g.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2));
+    expect(Array.from(channelsLast.grad!.dataSync())).toEqual(Array.from(nchw.grad!.dataSync()));
+  }
+});

@@ -80,6 +80,21 @@ describeDevices('creation', (device) => {
     expect(shifted).toEqual(whole.slice(1));
   });
 
+  it('randn gives element i the same value whether its pair is computed alone, in a scalar tail or in an 8-pair vector block', () => {
+    // 2101 values: vector blocks of 8 pairs, a scalar tail of pairs, a lone last value; the
+    // draw shifted by one counter moves every element to another place in those blocks.
+    manualSeed(11);
+    const whole = Array.from(randn([2101], { device }).dataSync());
+    manualSeed(11);
+    rand([1], { device });
+    const shifted = Array.from(randn([2100], { device }).dataSync());
+    expect(shifted).toEqual(whole.slice(1));
+    manualSeed(11);
+    rand([3], { device });
+    const single = Array.from(randn([1], { device }).dataSync());
+    expect(single).toEqual([whole[3]]);
+  });
+
   it('randint covers [low, high) uniformly', () => {
     manualSeed(4);
     const values = Array.from(randint(-2, 3, [5000], { device }).dataSync());

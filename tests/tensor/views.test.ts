@@ -110,3 +110,16 @@ it('transposing copies (tiled) give the same elements as the index arithmetic, w
   expect(m.transpose(0, 1).contiguous().tolist()).toEqual(Array.from({ length: 33 }, (_, i) => Array.from({ length: 70 }, (_, j) => j * 33 + i)));
   expect(m.slice(1, 1, 33, 2).transpose(0, 1).contiguous().tolist()).toEqual(Array.from({ length: 16 }, (_, i) => Array.from({ length: 70 }, (_, j) => j * 33 + 1 + 2 * i)));
 });
+
+it('float32 transposing copies in both directions match the index arithmetic across 8x8 blocks, 64-wide tiles and ragged edges', () => {
+  // Big enough to run in parallel, with both swapped dims past one tile and not multiples of 8.
+  const [n, c, h, w] = [2, 70, 9, 15];
+  const source = arange(n * c * h * w, { dtype: 'float32' }).mul(0.5).reshape(n, c, h, w);
+  const values = source.dataSync();
+  const nhwc = source.permute(0, 2, 3, 1).contiguous();
+  const expected: number[] = [];
+  for (let b = 0; b < n; ++b) for (let y = 0; y < h; ++y) for (let x = 0; x < w; ++x) for (let ch = 0; ch < c; ++ch) expected.push(values[((b * c + ch) * h + y) * w + x]!);
+  expect(Array.from(nhwc.dataSync())).toEqual(expected);
+  // And back: channels-last memory seen as NCHW, made contiguous, is the source again.
+  expect(Array.from(nhwc.reshape(n, h, w, c).permute(0, 3, 1, 2).contiguous().dataSync())).toEqual(Array.from(values));
+});

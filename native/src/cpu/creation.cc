@@ -1,4 +1,11 @@
 // Creation kernels: fill, arange and the Philox draws (shared math in kernels/random.h).
+#include <algorithm>
+#include <cstdint>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "kernels/dispatch.h"
@@ -18,6 +25,66 @@ void forEachElement(const Layout& layout, Fn&& fn) {
     parallelFor(n, [&](int64_t i) { fn(i, i); });
   } else {
     parallelFor(n, [&](int64_t i) { fn(i, kernels::stridedOffset(layout, i)); });
+  }
+}
+
+// Philox4x32-10 of 8 consecutive counters at once, AVX-512 (the round is
+// kernels::philox's: 32 x 32 -> 64-bit products, here one per 64-bit lane with
+// _mm512_mul_epu32). Writes the first two words of each block. Integer math: the words,
+// and so the normals made from them, are bit-identical to the scalar ones. Hand-written
+// because GCC does not vectorise the 64-bit products of the scalar round for the baseline
+// x86-64 build; bench/kernels/ab.sh randn (1 << 22 values, one thread, CPU time, min of 15
+// alternating calls): 50.6 -> 36.9 ms (1.37x). The scalar logf/sincosf of Box-Muller stay
+// (now most of the time), so the numbers are libm's as before.
+#if defined(__x86_64__) && defined(__GNUC__)
+// GCC 12's own AVX-512 intrinsic headers trip -Wuninitialized (_mm512_undefined_epi32).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+__attribute__((target("avx512f"))) void philoxWords8(uint64_t seed, uint64_t counter, uint32_t* word0,
+                                                      uint32_t* word1) {
+  const __m512i low32 = _mm512_set1_epi64(0xFFFFFFFFll);
+  __m512i c0 = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(counter)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+  __m512i c1 = _mm512_srli_epi64(c0, 32);
+  c0 = _mm512_and_si512(c0, low32);
+  __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
+  const __m512i m0 = _mm512_set1_epi64(0xD2511F53ll), m1 = _mm512_set1_epi64(0xCD9E8D57ll);
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const __m512i p0 = _mm512_mul_epu32(m0, c0), p1 = _mm512_mul_epu32(m1, c2);
+    const __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p1, 32), c1), _mm512_set1_epi64(k0));
+    const __m512i n2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), c3), _mm512_set1_epi64(k1));
+    c0 = n0;
+    c1 = _mm512_and_si512(p1, low32);
+    c2 = n2;
+    c3 = _mm512_and_si512(p0, low32);
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(word0), _mm512_cvtepi64_epi32(c0));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(word1), _mm512_cvtepi64_epi32(c1));
+}
+#pragma GCC diagnostic pop
+#endif
+
+// Box-Muller pairs [begin, end) of a draw: `firstPair` is the pair index of slot 0.
+void normalPairs(float* data, int64_t begin, int64_t end, uint64_t seed, uint64_t firstPair, float m, float s,
+                 bool vector) {
+  int64_t p = begin;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (vector) {
+    uint32_t word0[8], word1[8];
+    for (; p + 8 <= end; p += 8) {
+      philoxWords8(seed, firstPair + static_cast<uint64_t>(p), word0, word1);
+      for (int l = 0; l < 8; ++l) {
+        float* slot = data + 2 * (p + l);
+        kernels::normalFromWords(word0[l], word1[l], m, s, slot, slot + 1);
+      }
+    }
+  }
+#endif
+  for (; p < end; ++p) {
+    float* slot = data + 2 * p;
+    kernels::normalPair(seed, firstPair + static_cast<uint64_t>(p), m, s, slot, slot + 1);
   }
 }
 
@@ -66,10 +133,18 @@ void normal(const TensorRef& out, RandomState rng, double mean, double stddev) {
   if (head) data[0] = kernels::normalAt(rng.seed, rng.offset, m, s);
   const int64_t pairs = (n - head) / 2;
   const uint64_t firstPair = (rng.offset + head) >> 1;
-  parallelFor(pairs, [&](int64_t p) {
-    float* slot = data + head + 2 * p;
-    kernels::normalPair(rng.seed, firstPair + static_cast<uint64_t>(p), m, s, slot, slot + 1);
-  });
+#if defined(__x86_64__) && defined(__GNUC__)
+  const bool vector = __builtin_cpu_supports("avx512f");
+#else
+  const bool vector = false;
+#endif
+  // Blocks of 1024 pairs per task: whole 8-pair vectors, and few enough tasks to split well.
+  constexpr int64_t kBlock = 1024;
+  const int64_t blocks = (pairs + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (pairs > kParallelGrain / 2)
+  for (int64_t b = 0; b < blocks; ++b) {
+    normalPairs(data + head, b * kBlock, std::min(pairs, (b + 1) * kBlock), rng.seed, firstPair, m, s, vector);
+  }
   if (head + 2 * pairs < n) data[n - 1] = kernels::normalAt(rng.seed, rng.offset + static_cast<uint64_t>(n - 1), m, s);
 }
 

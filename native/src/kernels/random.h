@@ -48,12 +48,19 @@ NC_HOST_DEVICE float uniformAt(uint64_t seed, uint64_t counter, float low, float
 // Box-Muller on two words of one Philox block gives two normals: counters 2p and 2p + 1
 // share block p (cosine and sine branch), so a backend may compute them together.
 // 1 - u keeps the log argument in (0, 1].
-NC_HOST_DEVICE void normalPair(uint64_t seed, uint64_t pair, float mean, float stddev, float* even, float* odd) {
-  const Philox4 r = philox(seed, pair);
-  const float radius = sqrtf(-2.0f * logf(1.0f - uniform01(r.v[0])));
-  const float angle = 6.28318530717958647692f * uniform01(r.v[1]);
+// The Box-Muller step alone, from the first two words of a pair's Philox block: a backend
+// that computes Philox blocks several at a time (the CPU's vector path) finishes each pair
+// here, so its numbers are those of normalPair.
+NC_HOST_DEVICE void normalFromWords(uint32_t word0, uint32_t word1, float mean, float stddev, float* even, float* odd) {
+  const float radius = sqrtf(-2.0f * logf(1.0f - uniform01(word0)));
+  const float angle = 6.28318530717958647692f * uniform01(word1);
   *even = mean + stddev * radius * cosf(angle);
   *odd = mean + stddev * radius * sinf(angle);
+}
+
+NC_HOST_DEVICE void normalPair(uint64_t seed, uint64_t pair, float mean, float stddev, float* even, float* odd) {
+  const Philox4 r = philox(seed, pair);
+  normalFromWords(r.v[0], r.v[1], mean, stddev, even, odd);
 }
 
 NC_HOST_DEVICE float normalAt(uint64_t seed, uint64_t counter, float mean, float stddev) {
