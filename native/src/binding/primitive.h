@@ -21,29 +21,31 @@
 
 namespace neocog::binding {
 
+// One parameter of a declaration: "const ConvParams& params" -> {ConvParams, params}.
+struct Parameter {
+  std::string type, name;
+};
+std::vector<Parameter> parameters(const char* declaration);
+
 // The storages a call's tensors live in: read ones stay alive until the kernel ran, written
 // ones are the task's results. All must be on one device.
 class Operands {
  public:
-  Operands(const std::string& op, const std::vector<std::string>& names) : op_(op), names_(names) {}
+  Operands(const std::string& op, const std::vector<Parameter>& params) : op_(op), params_(params) {}
 
   const char* op() const { return op_.c_str(); }
-  const char* name(size_t index) const { return index < names_.size() ? names_[index].c_str() : "argument"; }
+  const char* name(size_t index) const { return index < params_.size() ? params_[index].name.c_str() : "argument"; }
   void add(const TensorArg& tensor, bool read, bool written);
   DeviceContext* context() const { return context_; }
   Task task() &&;
 
  private:
   const std::string& op_;
-  const std::vector<std::string>& names_;
+  const std::vector<Parameter>& params_;
   DeviceContext* context_ = nullptr;
   std::vector<StoragePtr> inputs_, outputs_;
 };
 
-// The parameter names of a declaration ("Out out, In input, double alpha" -> out, input, alpha).
-std::vector<std::string> parameterNames(const char* declaration);
-// Their C++ types, without const and & ("const ConvParams& params" -> ConvParams).
-std::vector<std::string> parameterTypes(const char* declaration);
 
 // A struct of op_params.h, read field by field from an object with the same names.
 template <typename Struct>
@@ -155,9 +157,9 @@ namespace primitives {
 
 template <typename Declared, typename... Params, size_t... I>
 Napi::Value queuePrimitive(Addon& addon, const Napi::CallbackInfo& info, std::index_sequence<I...>) {
-  static const std::vector<std::string> names = parameterNames(Declared::declaration);
+  static const std::vector<Parameter> params = parameters(Declared::declaration);
   const std::string op = stringArg(info, 0, Declared::name, "op");
-  Operands operands(op, names);
+  Operands operands(op, params);
   // Braced initialisation evaluates left to right: arguments are parsed in order.
   std::tuple<std::decay_t<Params>...> values{parse<std::decay_t<Params>>(info[I + 1], operands, I)...};
   std::apply([&](const auto&... v) { Declared::check(op.c_str(), v...); }, values);

@@ -15,10 +15,10 @@ namespace {
 template <typename... Params, size_t... I>
 void describeStructs(Napi::Object& structs, const char* declaration, void (Backend::*)(Params...),
                      std::index_sequence<I...>) {
-  const std::vector<std::string> types = parameterTypes(declaration);
+  const std::vector<Parameter> params = parameters(declaration);
   const auto describe = [&](auto tag, size_t index) {
     using T = typename decltype(tag)::type;
-    if constexpr (HasFields<T>::value) structs.Set(types[index], describeStruct<T>());
+    if constexpr (HasFields<T>::value) structs.Set(params[index].type, describeStruct<T>());
   };
   (describe(std::common_type<std::decay_t<Params>>{}, I), ...);
 }
@@ -49,42 +49,27 @@ void Addon::defineOps(Napi::Object exports) {
                             });
 }
 
-std::vector<std::string> parameterNames(const char* declaration) {
-  std::vector<std::string> names;
+std::vector<Parameter> parameters(const char* declaration) {
+  const auto trim = [](const std::string& text) {
+    const size_t first = text.find_first_not_of(" \t\n"), last = text.find_last_not_of(" \t\n");
+    return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+  };
+  std::vector<Parameter> result;
   const std::string text(declaration);
-  size_t start = 0;
-  while (start <= text.size()) {
+  for (size_t start = 0; start <= text.size();) {
     size_t end = text.find(',', start);
     if (end == std::string::npos) end = text.size();
-    size_t last = end;
-    while (last > start && std::isspace(static_cast<unsigned char>(text[last - 1]))) --last;
-    size_t first = last;
-    while (first > start && (std::isalnum(static_cast<unsigned char>(text[first - 1])) || text[first - 1] == '_')) --first;
-    names.push_back(text.substr(first, last - first));
-    start = end + 1;
-  }
-  return names;
-}
-
-std::vector<std::string> parameterTypes(const char* declaration) {
-  std::vector<std::string> types;
-  const std::string text(declaration);
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string parameter = text.substr(start, end - start);
-    // "const ConvParams& params" -> "ConvParams": drop the name, const and &.
-    parameter = parameter.substr(0, parameter.find_last_not_of(" \t\n") + 1);
-    parameter = parameter.substr(0, parameter.find_last_of(" \t\n"));
+    const std::string parameter = trim(text.substr(start, end - start));
+    size_t split = parameter.size();
+    while (split > 0 && (std::isalnum(static_cast<unsigned char>(parameter[split - 1])) || parameter[split - 1] == '_')) --split;
+    std::string type = parameter.substr(0, split);
     for (const char* noise : {"const ", "&"}) {
-      for (size_t at; (at = parameter.find(noise)) != std::string::npos;) parameter.erase(at, std::strlen(noise));
+      for (size_t at; (at = type.find(noise)) != std::string::npos;) type.erase(at, std::strlen(noise));
     }
-    const size_t first = parameter.find_first_not_of(" \t\n"), last = parameter.find_last_not_of(" \t\n");
-    types.push_back(first == std::string::npos ? "" : parameter.substr(first, last - first + 1));
+    result.push_back(Parameter{trim(type), parameter.substr(split)});
     start = end + 1;
   }
-  return types;
+  return result;
 }
 
 void Operands::add(const TensorArg& tensor, bool read, bool written) {
