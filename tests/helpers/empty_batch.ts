@@ -3,7 +3,8 @@
 // out.sum() every input's gradient shape, all zeros (weight gradients of nothing).
 import { expect, it } from 'vitest';
 
-import { randn, type Tensor } from '../../lib/index.js';
+import { randn, type Device, type Tensor } from '../../lib/index.js';
+import { describeDevices } from './devices.js';
 import { readFixture } from './fixture_cases.js';
 
 /** PyTorch's result for one empty-batch case: shapes, or the error it raised. */
@@ -20,15 +21,19 @@ export interface EmptyBatchCase {
 export const emptyBatchCases = readFixture<Record<string, EmptyBatchCase>>('empty_batch.json');
 
 /**
- * Declares a CPU test that `call` on random inputs of PyTorch's input shapes (the gradient
- * shapes of the case) gives PyTorch's output shape, and gradients of the inputs' shapes,
- * all zeros.
+ * Declares a test, on the CPU and on CUDA where a GPU is usable, that `call` on random
+ * inputs of PyTorch's input shapes (the gradient shapes of the case) gives PyTorch's output
+ * shape, and gradients of the inputs' shapes, all zeros.
  */
 export function emptyBatchTest(name: string, call: (...xs: Tensor[]) => Tensor): void {
-  it(`${name} on an empty batch: shapes and zero gradients as PyTorch`, () => {
+  describeDevices(`${name} on an empty batch`, (device) => emptyBatchCase(name, device, call));
+}
+
+function emptyBatchCase(name: string, device: Device, call: (...xs: Tensor[]) => Tensor): void {
+  it('shapes and zero gradients as PyTorch', () => {
     const c = emptyBatchCases[name];
     expect(c?.output, `empty_batch.json has no output for ${name}`).toBeDefined();
-    const xs = c!.grads!.map((shape) => randn(shape).requiresGrad_());
+    const xs = c!.grads!.map((shape) => randn(shape, { device }).requiresGrad_());
     const out = call(...xs);
     expect(out.shape).toEqual(c!.output);
     out.sum().backward();

@@ -67,9 +67,9 @@ it('batchNorm in training frees the temporaries of its running-statistics update
 // An empty batch (N = 0), as PyTorch (tests/fixtures/make_empty_batch_fixtures.py).
 // batchNorm in training normalizes it to nothing, leaving the running statistics as they
 // were (a mean of no values updates nothing), as torch 1.13 does.
-emptyBatchTest('batchNorm train', (x, w, b) => batchNorm(x!, zeros([3]), ones([3]), w, b, { training: true }));
+emptyBatchTest('batchNorm train', (x, w, b) => batchNorm(x!, zeros([3], { device: x!.device }), ones([3], { device: x!.device }), w, b, { training: true }));
 emptyBatchTest('batchNorm train without running statistics', (x, w, b) => batchNorm(x!, null, null, w, b, { training: true }));
-emptyBatchTest('batchNorm eval', (x, w, b) => batchNorm(x!, zeros([3]), ones([3]), w, b));
+emptyBatchTest('batchNorm eval', (x, w, b) => batchNorm(x!, zeros([3], { device: x!.device }), ones([3], { device: x!.device }), w, b));
 emptyBatchTest('groupNorm', (x, w, b) => groupNorm(x!, 1, w, b));
 emptyBatchTest('layerNorm', (x, w, b) => layerNorm(x!, [4, 4], w, b));
 

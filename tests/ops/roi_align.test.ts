@@ -48,4 +48,4 @@ it('roiAlign gradients match finite differences', () => {
 
 // No RoIs: an empty output and a zero input gradient, as torchvision
 // (tests/fixtures/make_empty_batch_fixtures.py).
-emptyBatchTest('roiAlign', (x) => roiAlign(x!, zeros([0, 5]), [2, 2], { samplingRatio: 2, aligned: true }));
+emptyBatchTest('roiAlign', (x) => roiAlign(x!, zeros([0, 5], { device: x!.device }), [2, 2], { samplingRatio: 2, aligned: true }));
