@@ -17,8 +17,9 @@ namespace neocog {
 // op-code enums and fixed arrays of integers (one entry per spatial dim).
 template <typename Struct, typename Member>
 struct Field {
+  using Pointer = Member Struct::*;
   const char* name;
-  Member Struct::*member;
+  Pointer member;
 };
 #define NEOCOG_FIELD(Struct, member) ::neocog::Field<Struct, decltype(Struct::member)>{#member, &Struct::member}
 
