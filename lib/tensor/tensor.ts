@@ -7,11 +7,12 @@
 import { backward, record, type BackwardOptions, type GradNode } from '../autograd/graph.js';
 import { cudaUnavailableReason } from '../cuda.js';
 import { ArgumentError, DeviceError, DisposedError, DTypeError, ShapeError } from '../errors.js';
-import { native, nativeLayout, type NativeTensor, type StorageHandle } from '../native.js';
+import { native, type NativeTensor, type StorageHandle } from '../native.js';
 import { emptyPinned } from './creation.js';
 import { resolveDevice, type Device, type DeviceLike } from './device.js';
 import { allocTypedArray, checkDType, dtypeCode, dtypeSize, isFloatingPoint, isHalf, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
 import { formatTensor } from './format.js';
+import { packLayout, sameDims } from './layout.js';
 import { track, untrack } from './memory.js';
 import {
   contiguousStrides,
@@ -42,7 +43,8 @@ export class Tensor<D extends DType = DType> {
   /** Accumulated gradient of a leaf after `backward()`; owned (and disposed) by this tensor. */
   grad: Tensor<'float32'> | null = null;
   #storage: StorageHandle | null;
-  #layout: Float64Array | undefined;
+  /** What `_native` hands the binding, made on first use (shape, strides and offset never change). */
+  #descriptor: NativeTensor | undefined;
   #requiresGrad = false;
   #gradFn: GradNode | null = null;
 
@@ -153,6 +155,7 @@ export class Tensor<D extends DType = DType> {
     if (this.#storage === null) return;
     this.#storage.release();
     this.#storage = null;
+    this.#descriptor = undefined;
     this.grad?.dispose();
     this.grad = null;
     untrack(this);
@@ -165,14 +168,16 @@ export class Tensor<D extends DType = DType> {
 
   /** @internal The descriptor the binding takes; throws DisposedError naming op and argument. */
   _native(op: string, arg = 'input'): NativeTensor {
-    // Shape, strides and offset never change: the packed layout is made once per tensor.
-    this.#layout ??= nativeLayout(dtypeCode(this.dtype), this.shape, this.strides, this.offset);
-    return [this._storage(op, arg), this.#layout];
+    // Shape, strides and offset never change: the descriptor is made once per tensor.
+    const storage = this._storage(op, arg);
+    return (this.#descriptor ??= [storage, packLayout(dtypeCode(this.dtype), this.shape, this.strides, this.offset)]);
   }
 
   /** @internal A descriptor of this tensor's memory seen with another shape and strides. */
   _nativeAs(op: string, arg: string, shape: readonly number[], strides: readonly number[]): NativeTensor {
-    return [this._storage(op, arg), nativeLayout(dtypeCode(this.dtype), shape, strides, this.offset)];
+    // Seen as itself (an operand already of the broadcast shape): the cached layout serves.
+    if (sameDims(shape, this.shape) && sameDims(strides, this.strides)) return this._native(op, arg);
+    return [this._storage(op, arg), packLayout(dtypeCode(this.dtype), shape, strides, this.offset)];
   }
 
   /** @internal The storage handle, for native calls; throws DisposedError naming `op`. */
