@@ -69,7 +69,9 @@ function hasContiguousStrides(shape: readonly number[], strides: readonly number
 
 /** Number of elements of a shape. */
 export function numelOf(shape: readonly number[]): number {
-  return shape.reduce((n, s) => n * s, 1);
+  let n = 1;
+  for (let d = 0; d < shape.length; ++d) n *= shape[d]!;
+  return n;
 }
 
 /**
