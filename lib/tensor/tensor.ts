@@ -13,7 +13,7 @@ import { resolveDevice, type Device, type DeviceLike } from './device.js';
 import { allocTypedArray, checkDType, dtypeCode, dtypeSize, isFloatingPoint, isHalf, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
 import { formatTensor } from './format.js';
 import { packLayout, sameDims } from './layout.js';
-import { track, untrack } from './memory.js';
+import { SharedStorage, track, untrack } from './memory.js';
 import {
   contiguousStrides,
   describe,
@@ -42,15 +42,18 @@ export class Tensor<D extends DType = DType> {
   readonly device: Device;
   /** Accumulated gradient of a leaf after `backward()`; owned (and disposed) by this tensor. */
   grad: Tensor<'float32'> | null = null;
-  #storage: StorageHandle | null;
+  #storage: SharedStorage | null;
   /** What `_native` hands the binding, made on first use (shape, strides and offset never change). */
   #descriptor: NativeTensor | undefined;
   #requiresGrad = false;
   #gradFn: GradNode | null = null;
 
-  /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
+  /**
+   * @internal Use the creation functions (`tensor`, `zeros`, ...) instead. `storage` is a
+   * new allocation's handle, or the shared storage of the tensor this one views.
+   */
   constructor(
-    storage: StorageHandle,
+    storage: StorageHandle | SharedStorage,
     shape: readonly number[],
     strides: readonly number[],
     offset: number,
@@ -58,13 +61,13 @@ export class Tensor<D extends DType = DType> {
     device: Device,
     creator: string,
   ) {
-    this.#storage = storage;
+    this.#storage = storage instanceof SharedStorage ? storage.acquire() : new SharedStorage(storage);
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze([...strides]);
     this.offset = offset;
     this.dtype = dtype;
     this.device = device;
-    track(this, storage, creator);
+    track(this, this.#storage, creator);
   }
 
   /** Number of dimensions. */
@@ -185,13 +188,13 @@ export class Tensor<D extends DType = DType> {
     if (this.#storage === null) {
       throw new DisposedError(`${op}: ${arg} has been disposed (shape [${this.shape.join(', ')}], ${this.dtype})`);
     }
-    return this.#storage;
+    return this.#storage.handle;
   }
 
   /** @internal A new tensor sharing this one's memory with another layout. */
   _view(op: string, shape: readonly number[], strides: readonly number[], offset = this.offset): Tensor<D> {
-    const storage = this._storage(op).share();
-    return new Tensor<D>(storage, shape, strides, offset, this.dtype, this.device, op);
+    this._storage(op);
+    return new Tensor<D>(this.#storage!, shape, strides, offset, this.dtype, this.device, op);
   }
 
   // ---- reading -------------------------------------------------------------------------

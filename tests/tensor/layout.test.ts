@@ -3,7 +3,7 @@
 // instead of timing it, so they hold on a loaded machine; bench/dispatch.ts has the times.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { add, mul, noGrad, randn, relu, scope, zeros, type Tensor } from '../../lib/index.js';
+import { add, memory, mul, noGrad, randn, relu, scope, zeros, type Tensor } from '../../lib/index.js';
 import { native, nativeLayout, type NativeTensor } from '../../lib/native.js';
 import { packLayout, sameDims, SLAB_BYTES } from '../../lib/tensor/layout.js';
 
@@ -129,5 +129,27 @@ describe('a small elementwise op', () => {
     expect(temporary!.isDisposed).toBe(true);
     outside.dispose();
     inside.t.dispose();
+  });
+});
+
+describe('views', () => {
+  it('share their base native handle without a native call, and the last one disposed frees the memory', () => {
+    const before = memory('cpu');
+    const base = randn([64, 64]);
+    const share = vi.fn();
+    const handle = base._storage('test');
+    // A view that still called the native share() would reach this spy.
+    Object.defineProperty(handle, 'share', { value: share, configurable: true });
+    const [reshaped, permuted, detached] = [base.reshape([4096]), base.permute(1, 0), base.detach()];
+    expect(share).not.toHaveBeenCalled();
+    for (const v of [reshaped, permuted, detached]) expect(v._storage('test')).toBe(handle);
+    base.dispose();
+    reshaped.dispose();
+    expect(handle.released).toBe(false);
+    expect(permuted.dataSync()).toHaveLength(4096);
+    permuted.dispose();
+    detached.dispose();
+    expect(handle.released).toBe(true);
+    expect(memory('cpu')).toMatchObject({ bytes: before.bytes, tensors: before.tensors });
   });
 });
