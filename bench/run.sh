@@ -37,4 +37,6 @@ if ! "$torch2" -c 'import torch' 2>/dev/null; then
 fi
 
 npx --no-install tsx bench/ops.ts "$@"
+# Dispatch cost of small ops (µs per call against PyTorch 1.13), when no case is named.
+[ $# -gt 0 ] || npx --no-install tsx bench/dispatch.ts
 npx --no-install tsx bench/train.ts "$@"

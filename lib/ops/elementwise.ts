@@ -7,9 +7,10 @@
  */
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ArgumentError } from '../errors.js';
-import { native } from '../native.js';
+import { native, type NativeTensor } from '../native.js';
 import { emptyLike, full } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
+import { sameDims } from '../tensor/layout.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { broadcastTo, eq, gt, where } from './compare.js';
@@ -40,6 +41,11 @@ function splitGrad(g: Tensor, first: Tensor, tie: Tensor): [Tensor, Tensor] {
   return [where(first, g, where(tie, half, 0)), where(first, 0, where(tie, half, g))];
 }
 
+/** An operand's descriptor at the broadcast `shape`: its own cached one when it already has that shape. */
+function operand(op: BinaryName, t: Tensor, shape: readonly number[], arg: string): NativeTensor {
+  return sameDims(t.shape, shape) ? t._native(op, arg) : broadcastTo(op, t, shape, arg);
+}
+
 function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor | number): Tensor<D> {
   checkTensor(op, 'input', input);
   const scalar = typeof other === 'number';
@@ -57,9 +63,9 @@ function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor
     else checkDTypeIn(op, 'input', input, ['float32', 'int32', 'uint8']);
     const shape = broadcastShapes(op, input.shape, b.shape);
     const out = emptyLike(op, input.shape.length === shape.length ? input : b, shape, input.dtype);
-    native.binary(op, BINARY_CODES[op], out._native(op, 'out'), broadcastTo(op, input, shape, 'input'), broadcastTo(op, b, shape, 'other'));
+    native.binary(op, BINARY_CODES[op], out._native(op, 'out'), operand(op, input, shape, 'input'), operand(op, b, shape, 'other'));
+    if (!needsGrad(input, scalar ? null : b)) return out;
     const inputs = [input, scalar ? null : b];
-    if (!needsGrad(...inputs)) return out;
     const { saves, grads } = GRADIENTS[op];
     const saved = saves ? [saveForBackward(input), saveForBackward(b)] : [];
     if (op === 'pow') saved.push(saveForBackward(out));

@@ -15,6 +15,7 @@ export function checkTensor(op: string, name: string, value: unknown): Tensor {
 
 /** Throws DeviceError unless all tensors share one device, naming the ones that differ. */
 export function checkSameDevice(op: string, tensors: Record<string, { device: string }>): void {
+  if (allSame(tensors, 'device')) return;
   const entries = Object.entries(tensors);
   const [firstName, first] = entries[0]!;
   for (const [name, t] of entries.slice(1)) {
@@ -24,6 +25,20 @@ export function checkSameDevice(op: string, tensors: Record<string, { device: st
       );
     }
   }
+}
+
+/**
+ * Whether every entry has the same `key`: the check every op makes, answered without the
+ * arrays that naming the odd one out needs (a small op's validation is on its hot path).
+ */
+function allSame<K extends string>(tensors: Record<string, Record<K, string>>, key: K): boolean {
+  let first: string | undefined;
+  for (const name in tensors) {
+    const value = tensors[name]![key];
+    if (first === undefined) first = value;
+    else if (value !== first) return false;
+  }
+  return true;
 }
 
 /** PyTorch's type-promotion order for the dtypes neocog has (a 16-bit pair promotes to float32). */
@@ -43,6 +58,7 @@ export function promotedDType(a: DType, b: DType): DType {
  * lower operand converted up (`int32 + float32` suggests converting the int32 one).
  */
 export function checkSameDType(op: string, tensors: Record<string, { dtype: DType }>): void {
+  if (allSame(tensors, 'dtype')) return;
   const entries = Object.entries(tensors);
   const [firstName, first] = entries[0]!;
   for (const [name, t] of entries.slice(1)) {

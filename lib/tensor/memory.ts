@@ -32,8 +32,34 @@ interface Frame {
   readonly parent: Frame | undefined;
 }
 
+/**
+ * The native handle of one allocation, shared by the tensor that made it and its views
+ * (reshape, permute, detach, ...): the last of them to be disposed or collected releases
+ * it. Counting views here rather than giving each its own native handle (`share()`) spares
+ * every view a native call, a wrapped object and its finalizer (issue 11: `matmul` made two
+ * views per call).
+ * @internal
+ */
+export class SharedStorage {
+  #refs = 1;
+
+  constructor(readonly handle: StorageHandle) {}
+
+  /** One more tensor views this memory. Returns this. */
+  acquire(): this {
+    this.#refs += 1;
+    return this;
+  }
+
+  /** One tensor is done with this memory; the last one releases the native handle. */
+  release(): void {
+    this.#refs -= 1;
+    if (this.#refs === 0) this.handle.release();
+  }
+}
+
 interface Held {
-  handle: StorageHandle;
+  storage: SharedStorage;
   device: Device;
   creator: string;
 }
@@ -46,8 +72,8 @@ const leakedCounts = new Map<Device, number>();
 
 const backstop = new FinalizationRegistry<Held>((held) => {
   // The tensor was garbage-collected without dispose(): free its memory now.
-  if (held.handle.released) return;
-  held.handle.release();
+  if (held.storage.handle.released) return;
+  held.storage.release();
   changeCount(held.device, -1);
   leakedCounts.set(held.device, (leakedCounts.get(held.device) ?? 0) + 1);
   if (reportLeaks) {
@@ -61,16 +87,28 @@ function changeCount(device: Device, delta: number): void {
   liveCounts.set(device, (liveCounts.get(device) ?? 0) + delta);
 }
 
+/**
+ * Scopes entered and not yet closed, in any async context. Every op output passes through
+ * track(): while no scope is open none can own it, and the AsyncLocalStorage lookup is
+ * skipped (a measurable share of a small op's cost, issue 11).
+ */
+let openScopes = 0;
+
+/** The innermost open scope of the current async context, if any. */
+function currentFrame(): Frame | undefined {
+  return openScopes === 0 ? undefined : frames.getStore();
+}
+
 /** Registers a new tensor: counted, owned by the innermost scope, freed if forgotten. */
-export function track(tensor: Tracked, handle: StorageHandle, creator: string): void {
+export function track(tensor: Tracked, storage: SharedStorage, creator: string): void {
   changeCount(tensor.device, 1);
-  frames.getStore()?.tensors.add(tensor);
-  backstop.register(tensor, { handle, device: tensor.device, creator }, tensor);
+  currentFrame()?.tensors.add(tensor);
+  backstop.register(tensor, { storage, device: tensor.device, creator }, tensor);
 }
 
 /** Registers an autograd node with the innermost scope, which frees it if it is dropped. */
 export function trackNode(node: TrackedNode): void {
-  frames.getStore()?.nodes.add(node);
+  currentFrame()?.nodes.add(node);
 }
 
 /** Bookkeeping for an explicit dispose(). */
@@ -99,6 +137,7 @@ function isTracked(value: object): value is Tracked {
 }
 
 function close(frame: Frame, result: unknown): void {
+  openScopes -= 1;
   const returned = new Set<Tracked>();
   collect(result, returned);
   const survivors = [...frame.tensors].filter((tensor) => returned.has(tensor) || kept.has(tensor));
@@ -145,7 +184,8 @@ function releaseDroppedGraph(frame: Frame, survivors: readonly Tracked[]): void 
  * const y = scope(() => x.mul(x).add(1)); // the temporary x*x is freed
  */
 export function scope<T>(fn: () => T): T {
-  const frame: Frame = { tensors: new Set(), nodes: new Set(), parent: frames.getStore() };
+  const frame: Frame = { tensors: new Set(), nodes: new Set(), parent: currentFrame() };
+  openScopes += 1;
   let result: T;
   try {
     result = frames.run(frame, fn);

@@ -38,7 +38,8 @@ export function channelsLastStrides(shape: readonly number[]): number[] {
  * Elementwise ops and pooling use it so channels-last activations stay channels-last.
  */
 export function stridesLike(like: { shape: readonly number[]; strides: readonly number[] }, shape: readonly number[]): number[] {
-  if (like.shape.length !== shape.length) return contiguousStrides(shape);
+  // A row-major `like` (most are) orders its dims as they are: no sort needed.
+  if (like.shape.length !== shape.length || hasContiguousStrides(like.shape, like.strides)) return contiguousStrides(shape);
   // Outermost first; among equal strides (size-1 dims) keep the logical order.
   const order = [...shape.keys()].sort((a, b) => like.strides[b]! - like.strides[a]! || a - b);
   let expected = 1;
@@ -56,9 +57,21 @@ export function stridesLike(like: { shape: readonly number[]; strides: readonly 
   return strides;
 }
 
+/** True when `strides` are exactly the row-major strides of `shape` (size-1 dims included). */
+function hasContiguousStrides(shape: readonly number[], strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; --d) {
+    if (strides[d] !== expected) return false;
+    expected *= shape[d]!;
+  }
+  return true;
+}
+
 /** Number of elements of a shape. */
 export function numelOf(shape: readonly number[]): number {
-  return shape.reduce((n, s) => n * s, 1);
+  let n = 1;
+  for (let d = 0; d < shape.length; ++d) n *= shape[d]!;
+  return n;
 }
 
 /**

@@ -7,12 +7,13 @@
 import { backward, record, type BackwardOptions, type GradNode } from '../autograd/graph.js';
 import { cudaUnavailableReason } from '../cuda.js';
 import { ArgumentError, DeviceError, DisposedError, DTypeError, ShapeError } from '../errors.js';
-import { native, nativeLayout, type NativeTensor, type StorageHandle } from '../native.js';
+import { native, type NativeTensor, type StorageHandle } from '../native.js';
 import { emptyPinned } from './creation.js';
 import { resolveDevice, type Device, type DeviceLike } from './device.js';
 import { allocTypedArray, checkDType, dtypeCode, dtypeSize, isFloatingPoint, isHalf, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
 import { formatTensor } from './format.js';
-import { track, untrack } from './memory.js';
+import { packLayout, sameDims } from './layout.js';
+import { SharedStorage, track, untrack } from './memory.js';
 import {
   contiguousStrides,
   describe,
@@ -43,14 +44,18 @@ export class Tensor<D extends DType = DType> {
   readonly device: Device;
   /** Accumulated gradient of a leaf after `backward()`; owned (and disposed) by this tensor. */
   grad: Tensor<'float32'> | null = null;
-  #storage: StorageHandle | null;
-  #layout: Float64Array | undefined;
+  #storage: SharedStorage | null;
+  /** What `_native` hands the binding, made on first use (shape, strides and offset never change). */
+  #descriptor: NativeTensor | undefined;
   #requiresGrad = false;
   #gradFn: GradNode | null = null;
 
-  /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
+  /**
+   * @internal Use the creation functions (`tensor`, `zeros`, ...) instead. `storage` is a
+   * new allocation's handle, or the shared storage of the tensor this one views.
+   */
   constructor(
-    storage: StorageHandle,
+    storage: StorageHandle | SharedStorage,
     shape: readonly number[],
     strides: readonly number[],
     offset: number,
@@ -58,13 +63,13 @@ export class Tensor<D extends DType = DType> {
     device: Device,
     creator: string,
   ) {
-    this.#storage = storage;
+    this.#storage = storage instanceof SharedStorage ? storage.acquire() : new SharedStorage(storage);
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze([...strides]);
     this.offset = offset;
     this.dtype = dtype;
     this.device = device;
-    track(this, storage, creator);
+    track(this, this.#storage, creator);
   }
 
   /** Number of dimensions. */
@@ -155,6 +160,7 @@ export class Tensor<D extends DType = DType> {
     if (this.#storage === null) return;
     this.#storage.release();
     this.#storage = null;
+    this.#descriptor = undefined;
     this.grad?.dispose();
     this.grad = null;
     untrack(this);
@@ -167,14 +173,16 @@ export class Tensor<D extends DType = DType> {
 
   /** @internal The descriptor the binding takes; throws DisposedError naming op and argument. */
   _native(op: string, arg = 'input'): NativeTensor {
-    // Shape, strides and offset never change: the packed layout is made once per tensor.
-    this.#layout ??= nativeLayout(dtypeCode(this.dtype), this.shape, this.strides, this.offset);
-    return [this._storage(op, arg), this.#layout];
+    // Shape, strides and offset never change: the descriptor is made once per tensor.
+    const storage = this._storage(op, arg);
+    return (this.#descriptor ??= [storage, packLayout(dtypeCode(this.dtype), this.shape, this.strides, this.offset)]);
   }
 
   /** @internal A descriptor of this tensor's memory seen with another shape and strides. */
   _nativeAs(op: string, arg: string, shape: readonly number[], strides: readonly number[]): NativeTensor {
-    return [this._storage(op, arg), nativeLayout(dtypeCode(this.dtype), shape, strides, this.offset)];
+    // Seen as itself (an operand already of the broadcast shape): the cached layout serves.
+    if (sameDims(shape, this.shape) && sameDims(strides, this.strides)) return this._native(op, arg);
+    return [this._storage(op, arg), packLayout(dtypeCode(this.dtype), shape, strides, this.offset)];
   }
 
   /** @internal The storage handle, for native calls; throws DisposedError naming `op`. */
@@ -182,13 +190,13 @@ export class Tensor<D extends DType = DType> {
     if (this.#storage === null) {
       throw new DisposedError(`${op}: ${arg} has been disposed (shape [${this.shape.join(', ')}], ${this.dtype})`);
     }
-    return this.#storage;
+    return this.#storage.handle;
   }
 
   /** @internal A new tensor sharing this one's memory with another layout. */
   _view(op: string, shape: readonly number[], strides: readonly number[], offset = this.offset): Tensor<D> {
-    const storage = this._storage(op).share();
-    return new Tensor<D>(storage, shape, strides, offset, this.dtype, this.device, op);
+    this._storage(op);
+    return new Tensor<D>(this.#storage!, shape, strides, offset, this.dtype, this.device, op);
   }
 
   // ---- reading -------------------------------------------------------------------------

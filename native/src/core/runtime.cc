@@ -70,20 +70,26 @@ DeviceProperties Runtime::cudaProperties(int device) {
 void Runtime::recordError(const ErrorPtr& error) {
   std::lock_guard<std::mutex> lock(pendingMutex_);
   if (!pending_) pending_ = error;
+  hasPending_.store(true, std::memory_order_release);
 }
 
 void Runtime::throwPendingError() {
+  if (!hasPending_.load(std::memory_order_acquire)) return;
   ErrorPtr error;
   {
     std::lock_guard<std::mutex> lock(pendingMutex_);
     error.swap(pending_);
+    hasPending_.store(false, std::memory_order_release);
   }
   if (error) throw Error(error->kind(), std::string(error->what()) + " (raised by an earlier queued op)");
 }
 
 void Runtime::errorDelivered(const ErrorPtr& error) {
   std::lock_guard<std::mutex> lock(pendingMutex_);
-  if (pending_ == error) pending_.reset();
+  if (pending_ == error) {
+    pending_.reset();
+    hasPending_.store(false, std::memory_order_release);
+  }
 }
 
 void Runtime::submit(DeviceContext& context, Task task) {

@@ -3,6 +3,7 @@
 // pending. No global mutable state: several instances run side by side.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -64,6 +65,9 @@ class Runtime {
   std::vector<std::shared_ptr<DeviceContext>> cuda_;
   std::mutex pendingMutex_;
   ErrorPtr pending_;
+  // Whether pending_ is set, read without the mutex: every op checks it, and it is almost
+  // always false.
+  std::atomic<bool> hasPending_{false};
 };
 
 }  // namespace neocog

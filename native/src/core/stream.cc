@@ -1,5 +1,6 @@
 #include "core/stream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -16,19 +17,37 @@ size_t Stream::outputBytes(const Task& task) {
   return bytes;
 }
 
+void Stream::pushBack(Task&& task) {
+  if (count_ == ring_.size()) {
+    // Full: move the queued tasks, oldest first, into a ring twice the size.
+    std::vector<Task> grown(std::max<size_t>(64, 2 * ring_.size()));
+    for (size_t i = 0; i < count_; ++i) grown[i] = std::move(ring_[(head_ + i) % ring_.size()]);
+    ring_.swap(grown);
+    head_ = 0;
+  }
+  ring_[(head_ + count_) % ring_.size()] = std::move(task);
+  ++count_;
+}
+
+Task Stream::popFront() {
+  Task task = std::move(ring_[head_]);
+  head_ = (head_ + 1) % ring_.size();
+  --count_;
+  return task;
+}
+
 void Stream::enqueue(Task task) {
   const size_t bytes = outputBytes(task);
   {
     std::unique_lock<std::mutex> lock(mutex_);
     // An empty queue always takes the task, so one task larger than maxBytes still runs.
     drained_.wait(lock, [&] {
-      return stopping_ || queue_.empty() ||
-             (queue_.size() < limits_.maxTasks && queuedBytes_ + bytes <= limits_.maxBytes);
+      return stopping_ || count_ == 0 || (count_ < limits_.maxTasks && queuedBytes_ + bytes <= limits_.maxBytes);
     });
     if (stopping_) fail(ErrorKind::Internal, task.op + ": the " + name_ + " stream has shut down");
     queuedBytes_ += bytes;
-    queue_.push_back(std::move(task));
-    pending_.store(queue_.size(), std::memory_order_release);
+    pushBack(std::move(task));
+    pending_.store(count_, std::memory_order_release);
   }
   ready_.notify_one();
 }
@@ -70,12 +89,14 @@ std::map<std::string, OpTiming> Stream::profile() {
 }
 
 void Stream::shutdown() noexcept {
-  std::deque<Task> dropped;
+  std::vector<Task> dropped;  // destroyed after the lock is released
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;
     stopping_ = true;
-    dropped.swap(queue_);
+    dropped.swap(ring_);
+    head_ = 0;
+    count_ = 0;
     queuedBytes_ = 0;
     pending_.store(0, std::memory_order_release);
   }
@@ -107,16 +128,15 @@ void Stream::loop() {
     Task task;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      if (queue_.empty() && !stopping_) {
+      if (count_ == 0 && !stopping_) {
         lock.unlock();
         awaitWork();
         lock.lock();
       }
-      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      task = std::move(queue_.front());
-      queue_.pop_front();
-      pending_.store(queue_.size(), std::memory_order_release);
+      ready_.wait(lock, [this] { return stopping_ || count_ > 0; });
+      if (count_ == 0) return;  // stopping and drained
+      task = popFront();
+      pending_.store(count_, std::memory_order_release);
     }
     const size_t bytes = outputBytes(task);
     execute(task);

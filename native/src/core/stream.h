@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -14,16 +13,21 @@
 #include <vector>
 
 #include "core/error_state.h"
+#include "core/inline_function.h"
 #include "core/storage.h"
+#include "core/storage_list.h"
 
 namespace neocog {
 
+// Built on the JavaScript thread and destroyed on the stream thread. A small op's task
+// allocates nothing (its storages and kernel closure live inside it: storage_list.h,
+// inline_function.h); the queue holds tasks by value in a ring that is reused.
 struct Task {
-  std::string op;                    // names the op in error messages
-  std::vector<StoragePtr> inputs;    // kept alive until the task ran; poison propagates
-  std::vector<StoragePtr> outputs;   // poisoned if the task fails
+  std::string op;          // names the op in error messages (short names stay inline)
+  StorageList inputs;      // kept alive until the task ran; poison propagates
+  StorageList outputs;     // poisoned if the task fails
   std::vector<std::shared_future<void>> waitFor;  // work on other streams this depends on
-  std::function<void()> run;
+  InlineFunction run;
   // Called on the stream thread after `run` (or instead of it when an input was poisoned),
   // with the error or null. Must not throw.
   std::function<void(const ErrorPtr&)> done;
@@ -74,16 +78,22 @@ class Stream {
   // Polls briefly for a task before the thread sleeps on `ready_`.
   void awaitWork() const;
   static size_t outputBytes(const Task& task);
+  // The ring of queued tasks (guarded by mutex_): slots are reused, so queueing a task
+  // allocates nothing once the ring has grown to the queue's usual depth.
+  void pushBack(Task&& task);
+  Task popFront();
 
   std::string name_;
   ErrorSink onError_;
   std::mutex mutex_;
   std::condition_variable ready_;
   std::condition_variable drained_;  // signalled when a task leaves the queue
-  std::deque<Task> queue_;
+  std::vector<Task> ring_;
+  size_t head_ = 0;   // index of the oldest queued task in ring_
+  size_t count_ = 0;  // queued tasks
   QueueLimits limits_;
   size_t queuedBytes_ = 0;
-  std::atomic<size_t> pending_{0};  // queue_.size(), readable without the mutex
+  std::atomic<size_t> pending_{0};  // count_, readable without the mutex
   bool stopping_ = false;
   std::atomic<bool> profiling_{false};
   std::mutex profileMutex_;

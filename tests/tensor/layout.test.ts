@@ -1,0 +1,155 @@
+// The small-op hot path (issue 11): layouts are slab views made once per tensor, and ops
+// hand the binding each operand's cached descriptor. These tests count what an op makes
+// instead of timing it, so they hold on a loaded machine; bench/dispatch.ts has the times.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { add, memory, mul, noGrad, randn, relu, scope, zeros, type Tensor } from '../../lib/index.js';
+import { native, nativeLayout, type NativeTensor } from '../../lib/native.js';
+import { packLayout, sameDims, SLAB_BYTES } from '../../lib/tensor/layout.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('packLayout', () => {
+  it('packs what nativeLayout packs, shape [2, 3, 4] strides [12, 1, 3] offset 5', () => {
+    const packed = packLayout(0, [2, 3, 4], [12, 1, 3], 5);
+    expect([...packed]).toEqual([...nativeLayout(0, [2, 3, 4], [12, 1, 3], 5)]);
+  });
+
+  it('carves consecutive layouts out of one off-heap slab', () => {
+    const layouts = Array.from({ length: 20 }, (_, i) => packLayout(0, [i + 1], [1], 0));
+    const slabs = new Set(layouts.map((l) => l.buffer));
+    // 20 one-dim layouts (40 bytes each) span at most two 2 KiB slabs.
+    expect(slabs.size).toBeLessThanOrEqual(2);
+    for (const l of layouts) expect(l.buffer.byteLength).toBe(SLAB_BYTES);
+    // Views never overlap: each keeps its own values.
+    layouts.forEach((l, i) => expect(l[3]).toBe(i + 1));
+  });
+
+  it('gives a layout larger than a slab its own array', () => {
+    const ndim = SLAB_BYTES / 8;
+    const shape = new Array<number>(ndim).fill(1);
+    const packed = packLayout(0, shape, shape, 0);
+    expect(packed.length).toBe(3 + 2 * ndim);
+    expect([...packed]).toEqual([...nativeLayout(0, shape, shape, 0)]);
+  });
+
+  it('sameDims compares lengths and entries', () => {
+    expect(sameDims([2, 3], [2, 3])).toBe(true);
+    expect(sameDims([2, 3], [2])).toBe(false);
+    expect(sameDims([2, 3], [3, 2])).toBe(false);
+    expect(sameDims([], [])).toBe(true);
+  });
+});
+
+describe('tensor descriptors', () => {
+  it('are made once per tensor', () => {
+    const t = randn([4, 4]);
+    expect(t._native('test')).toBe(t._native('test', 'other'));
+    expect(t._native('test')[1].buffer.byteLength).toBe(SLAB_BYTES);
+    t.dispose();
+  });
+
+  it('_nativeAs with the tensor own shape and strides reuses its descriptor; another view gets a new layout', () => {
+    const t = randn([4, 1]);
+    expect(t._nativeAs('test', 'input', [4, 1], [1, 1])).toBe(t._native('test'));
+    const broadcast = t._nativeAs('test', 'input', [4, 3], [1, 0]);
+    expect([...broadcast[1]]).toEqual([...nativeLayout(0, [4, 3], [1, 0], 0)]);
+    t.dispose();
+  });
+
+  it('a disposed tensor still throws DisposedError naming the op', () => {
+    const t = randn([3]);
+    t._native('test');
+    t.dispose();
+    expect(() => t._native('relu', 'input')).toThrow(/relu: input has been disposed/);
+  });
+});
+
+describe('a small elementwise op', () => {
+  it('hands the binding the operands own descriptors when no broadcast is needed', () => {
+    const [a, b] = [randn([16]), randn([16])];
+    const calls: NativeTensor[][] = [];
+    const binary = native.binary;
+    vi.spyOn(native, 'binary').mockImplementation((...args) => {
+      calls.push([args[2], args[3], args[4]]);
+      binary(...args);
+    });
+    noGrad(() => add(a, b)).dispose();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]![1]).toBe(a._native('test'));
+    expect(calls[0]![2]).toBe(b._native('test'));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('makes one native allocation and one kernel call, and its layouts come from shared slabs', () => {
+    const [a, b] = [randn([16]), randn([16])];
+    const empty = vi.spyOn(native, 'empty');
+    const binary = vi.spyOn(native, 'binary');
+    const buffers = new Set<ArrayBufferLike>();
+    noGrad(() => {
+      for (let i = 0; i < 1000; ++i) {
+        const out: Tensor = add(a, b);
+        buffers.add(out._native('test')[1].buffer);
+        out.dispose();
+      }
+    });
+    expect(empty).toHaveBeenCalledTimes(1000);
+    expect(binary).toHaveBeenCalledTimes(1000);
+    // 1000 one-dim layouts of 40 bytes fill about 20 slabs, not 1000 buffers.
+    expect(buffers.size).toBeLessThanOrEqual(Math.ceil((1000 * 40) / SLAB_BYTES) + 1);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('still broadcasts [4, 1] + [3] to [4, 3]', async () => {
+    const x = zeros([4, 1]).add(1);
+    const y = randn([3]);
+    const z = mul(add(x, y), 1);
+    expect(z.shape).toEqual([4, 3]);
+    const [yv, zv] = [await y.data(), await z.data()];
+    for (let i = 0; i < 4; ++i) for (let j = 0; j < 3; ++j) expect(zv[i * 3 + j]).toBeCloseTo(1 + yv[j]!, 6);
+    for (const t of [x, y, z]) t.dispose();
+  });
+
+  it('outputs made while no scope is open are not disposed by a later scope, and ones inside are', () => {
+    const outside = relu(randn([8]));
+    const inside = scope(() => {
+      const t = relu(outside);
+      return { t, values: t.dataSync() };
+    });
+    expect(outside.isDisposed).toBe(false);
+    expect(inside.t.isDisposed).toBe(false);
+    let temporary: Tensor | undefined;
+    scope(() => {
+      temporary = relu(outside);
+    });
+    expect(temporary!.isDisposed).toBe(true);
+    outside.dispose();
+    inside.t.dispose();
+  });
+});
+
+describe('views', () => {
+  it('share their base native handle without a native call, and the last one disposed frees the memory', () => {
+    const before = memory('cpu');
+    const base = randn([64, 64]);
+    const share = vi.fn();
+    const handle = base._storage('test');
+    // A view that still called the native share() would reach this spy.
+    Object.defineProperty(handle, 'share', { value: share, configurable: true });
+    const [reshaped, permuted, detached] = [base.reshape([4096]), base.permute(1, 0), base.detach()];
+    expect(share).not.toHaveBeenCalled();
+    for (const v of [reshaped, permuted, detached]) expect(v._storage('test')).toBe(handle);
+    base.dispose();
+    reshaped.dispose();
+    expect(handle.released).toBe(false);
+    expect(permuted.dataSync()).toHaveLength(4096);
+    permuted.dispose();
+    detached.dispose();
+    expect(handle.released).toBe(true);
+    expect(memory('cpu')).toMatchObject({ bytes: before.bytes, tensors: before.tensors });
+  });
+});

@@ -1,0 +1,29 @@
+// stridesLike decides the memory format of every elementwise output; its row-major fast
+// path (issue 11) must agree with the general order-by-stride path.
+import { describe, expect, it } from 'vitest';
+
+import { contiguousStrides, stridesLike } from '../../lib/tensor/shape.js';
+
+describe('stridesLike', () => {
+  it('row-major [2, 3, 4] gives row-major strides', () => {
+    expect(stridesLike({ shape: [2, 3, 4], strides: [12, 4, 1] }, [2, 3, 4])).toEqual([12, 4, 1]);
+  });
+
+  it('row-major [2, 1, 4] broadcast to [2, 5, 4] gives row-major strides', () => {
+    expect(stridesLike({ shape: [2, 1, 4], strides: [4, 4, 1] }, [2, 5, 4])).toEqual(contiguousStrides([2, 5, 4]));
+  });
+
+  it('channels-last [1, 8, 8, 8] stays channels-last', () => {
+    expect(stridesLike({ shape: [1, 8, 8, 8], strides: [512, 1, 64, 8] }, [1, 8, 8, 8])).toEqual([512, 1, 64, 8]);
+  });
+
+  it('a dense [2, 1, 3] with an odd stride on its size-1 dim follows that dim order (the general path)', () => {
+    // isContiguous() ignores size-1 dims, but the order by stride puts dim 1 outermost.
+    expect(stridesLike({ shape: [2, 1, 3], strides: [3, 100, 1] }, [2, 5, 3])).toEqual([3, 6, 1]);
+  });
+
+  it('[2, 0] with row-major strides and a rank change give row-major strides', () => {
+    expect(stridesLike({ shape: [2, 0], strides: [0, 1] }, [2, 0])).toEqual([0, 1]);
+    expect(stridesLike({ shape: [4], strides: [1] }, [3, 4])).toEqual([4, 1]);
+  });
+});
