@@ -43,7 +43,7 @@ class Operands {
   const std::string& op_;
   const std::vector<Parameter>& params_;
   DeviceContext* context_ = nullptr;
-  std::vector<StoragePtr> inputs_, outputs_;
+  Task task_;  // gathers the storages to keep alive (inputs) and to mark written (outputs)
 };
 
 

@@ -80,16 +80,11 @@ void Operands::add(const TensorArg& tensor, bool read, bool written) {
     fail(ErrorKind::Device, op_ + ": expected all tensors on " + context_->backend->device().str() + ", got one on " +
                                 context.backend->device().str());
   }
-  if (read) inputs_.push_back(tensor.storage);
-  if (written) outputs_.push_back(tensor.storage);
+  if (read) task_.inputs.push_back(tensor.storage);
+  if (written) task_.outputs.push_back(tensor.storage);
 }
 
-Task Operands::task() && {
-  Task task;
-  task.inputs = std::move(inputs_);
-  task.outputs = std::move(outputs_);
-  return task;
-}
+Task Operands::task() && { return std::move(task_); }
 
 // [[param, grad, state0 | null, state1 | null, state2 | null], ...] (NativeOptimizerEntry[]):
 // parameters and states are updated in place, gradients only read.
