@@ -150,6 +150,9 @@ describe('views', () => {
     permuted.dispose();
     detached.dispose();
     expect(handle.released).toBe(true);
-    expect(memory('cpu')).toMatchObject({ bytes: before.bytes, tensors: before.tensors });
+    // At most the starting level: the garbage collector may free earlier tests' tensors meanwhile.
+    const after = memory('cpu');
+    expect(after.bytes).toBeLessThanOrEqual(before.bytes);
+    expect(after.tensors).toBeLessThanOrEqual(before.tensors);
   });
 });
