@@ -8,7 +8,7 @@
  * @module
  */
 import { ArgumentError } from './errors.js';
-import type { NativeMathOptions } from './native.js';
+import type { NativeMathOptions } from './native_primitives.js';
 
 function flag(name: string): { get(): boolean; set(value: boolean): void } {
   let current = false;

@@ -65,17 +65,6 @@ export interface CudaDeviceProperties {
   driverVersion: number;
 }
 
-// The structs primitives take (ConvParams, PoolParams, ...) are typed from their field
-// lists in native/include/neocog/op_params.h, generated with the primitives.
-export type {
-  NativeConvParams,
-  NativeMathOptions,
-  NativeOptimizerStep,
-  NativePoolParams,
-  NativeRandomState,
-  NativeRoiAlignParams,
-} from './native_primitives.js';
-
 /** A parameter, its gradient and its three state slots (null when unused). */
 export type NativeOptimizerEntry = [NativeTensor, NativeTensor, NativeTensor | null, NativeTensor | null, NativeTensor | null];
 

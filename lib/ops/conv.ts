@@ -6,7 +6,7 @@
  */
 import { autocastTarget, inHalf } from '../amp/autocast.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import type { NativeConvParams } from '../native.js';
+import type { NativeConvParams } from '../native_primitives.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { convolution } from './convolution.js';

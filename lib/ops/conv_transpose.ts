@@ -20,7 +20,7 @@
 import { addInFloat32, autocastTarget, inHalf } from '../amp/autocast.js';
 import { record } from '../autograd/graph.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import type { NativeConvParams } from '../native.js';
+import type { NativeConvParams } from '../native_primitives.js';
 import { zeros, zerosLike } from '../tensor/creation.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';

@@ -12,7 +12,8 @@
 import { inFloat32 } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { convMathOptions } from '../backends.js';
-import { native, type NativeConvParams } from '../native.js';
+import { native } from '../native.js';
+import type { NativeConvParams } from '../native_primitives.js';
 import { empty } from '../tensor/creation.js';
 import { isHalf } from '../tensor/dtype.js';
 import { channelsLastStrides } from '../tensor/shape.js';

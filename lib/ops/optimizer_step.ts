@@ -6,7 +6,8 @@
  * @module
  */
 import { ArgumentError, ShapeError } from '../errors.js';
-import { native, type NativeOptimizerEntry, type NativeOptimizerStep } from '../native.js';
+import { native, type NativeOptimizerEntry } from '../native.js';
+import type { NativeOptimizerStep } from '../native_primitives.js';
 import { emptyLike } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDTypeIn, checkSameDevice } from './validate.js';

@@ -6,7 +6,8 @@
  */
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { native, type NativePoolParams } from '../native.js';
+import { native } from '../native.js';
+import type { NativePoolParams } from '../native_primitives.js';
 import { empty } from '../tensor/creation.js';
 import { describe, stridesLike } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
