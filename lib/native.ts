@@ -28,23 +28,9 @@ export interface StorageHandle {
 /**
  * How the addon sees a tensor: its storage and its strided view (elements, not bytes) as
  * `[dtype code, ndim, offset, ...shape, ...strides]`, which the addon reads in one call
- * (see {@link nativeLayout}).
+ * (lib/tensor/layout.ts packs it).
  */
 export type NativeTensor = readonly [storage: StorageHandle, layout: Float64Array];
-
-/** The packed layout of a {@link NativeTensor}. */
-export function nativeLayout(dtype: number, shape: readonly number[], strides: readonly number[], offset: number): Float64Array {
-  const ndim = shape.length;
-  const layout = new Float64Array(3 + 2 * ndim);
-  layout[0] = dtype;
-  layout[1] = ndim;
-  layout[2] = offset;
-  for (let d = 0; d < ndim; ++d) {
-    layout[3 + d] = shape[d]!;
-    layout[3 + ndim + d] = strides[d]!;
-  }
-  return layout;
-}
 
 export interface AllocatorStats {
   allocatedBytes: number;

@@ -1,6 +1,6 @@
 /**
  * The packed layouts the addon reads (`[dtype, ndim, offset, ...shape, ...strides]`, see
- * `nativeLayout` in native.ts), carved out of shared slabs.
+ * `NativeTensor` in native.ts), carved out of shared slabs.
  *
  * A small `new Float64Array(n)` lives inside the V8 heap, and the addon reading its data
  * pointer forces V8 to move it out: a backing-store allocation, a registry entry and a
@@ -17,7 +17,7 @@ export const SLAB_BYTES = 2048;
 let slab = new ArrayBuffer(SLAB_BYTES);
 let used = 0;
 
-/** The layout of a strided view, as `nativeLayout` packs it, in a slab view. */
+/** The layout of a strided view, packed as `NativeTensor` describes, in a slab view. */
 export function packLayout(dtype: number, shape: readonly number[], strides: readonly number[], offset: number): Float64Array {
   const ndim = shape.length;
   const bytes = (3 + 2 * ndim) * Float64Array.BYTES_PER_ELEMENT;
