@@ -50,7 +50,7 @@ export const opCases: OpCase[] = [
   // One case per op of lib/ops/index.ts (tests/bench/coverage.test.ts), small fixed
   // realistic shapes: a ResNet stage activation [16, 64, 56, 56], classifier logits
   // [256, 1000], a detector's boxes. The call of each is in bench/op_builders.ts.
-  ...['abs', 'elu', 'exp', 'gelu', 'hardswish', 'leakyRelu', 'log', 'neg', 'reciprocal', 'relu', 'sigmoid', 'silu', 'sqrt', 'square', 'tanh']
+  ...['abs', 'ceil', 'elu', 'exp', 'floor', 'gelu', 'hardswish', 'leakyRelu', 'log', 'neg', 'reciprocal', 'relu', 'round', 'sigmoid', 'silu', 'sqrt', 'square', 'tanh']
     .map((op) => ({ op, shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false })),
   ...['sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where', 'cat', 'stack']
     .map((op) => ({ op, shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false })),
@@ -89,6 +89,9 @@ export const opCases: OpCase[] = [
   ...['boxIou', 'generalizedBoxIou', 'distanceBoxIou'].map((op) => ({ op, shape: [1000, 1000], repeats: 20, memoryFormats: false })),
   ...['boxArea', 'boxConvert'].map((op) => ({ op, shape: [100000], repeats: 20, memoryFormats: false })),
   { op: 'roiAlign', shape: [2, 256, 50, 68, 512], repeats: 8, memoryFormats: true },
+  { op: 'roiPool', shape: [2, 256, 50, 68, 512], repeats: 8, memoryFormats: true },
+  // Soft-NMS has no library peer: PyTorch's side is the paper's loop in torch ops (torch_ops.py).
+  ...['softNms', 'softNmsAsync'].map((op) => ({ op, shape: [1000], repeats: 10, memoryFormats: false })),
 ];
 
 export const trainCases: TrainCase[] = [

@@ -7,9 +7,9 @@ import {
   avgPool2d, avgPool3d, batchedNms, batchedNmsAsync, batchNorm, boxArea, boxConvert, boxIou, cat, clamp, conv1d, conv2d, conv3d,
   convTranspose1d, convTranspose2d, convTranspose3d, crossEntropy, cumprod, cumsum, distanceBoxIou, dropout, dropout2d, eq, flip, gather,
   ge, generalizedBoxIou, globalAvgPool2d, gridSample, groupNorm, gt, histc, indexSelect, instanceNorm, interpolate, layerNorm, le, linear,
-  logSoftmax, lt, manualSeed, maskedFill, maxAlong, maxPool1d, maxPool2d, maxPool3d, maxUnpool2d, mean, minAlong, ne, nms, nmsAsync, noGrad, oneHot,
-  ones, pad, pixelShuffle, pixelUnshuffle, quantile, rand, randint, randn, roiAlign, roll, rot90, scatterAdd, softmax, sort, stack, std, sum,
-  tensor, topk, variance, where, zeros, type Tensor,
+  logSoftmax, lt, manualSeed, maskedFill, maxAlong, maxPool1d, maxPool2d, maxPool3d, maxUnpool2d, mean, minAlong, ne, nms, nmsAsync, noGrad, softNms, softNmsAsync, oneHot,
+  ones, pad, pixelShuffle, pixelUnshuffle, quantile, rand, randint, randn, roiAlign, roiPool, roll, rot90, scatterAdd, softmax, sort, stack, std, sum,
+  tensor, topk, variance, where, zeros, type SoftNmsResult, type Tensor,
 } from '../lib/index.js';
 import { copyInto, copyTo, zerosOn } from '../lib/ops/copy.js';
 import * as elementwise from '../lib/ops/elementwise.js';
@@ -30,6 +30,9 @@ export interface Built {
 const channelsLast = (shape: number[]) =>
   randn([shape[0]!, ...shape.slice(2), shape[1]!]).permute(0, shape.length - 1, ...shape.slice(2).map((_, i) => i + 1));
 
+/** Both tensors soft-NMS returns (the step's results are disposed after each call). */
+const softNmsKept = ({ indices, scores }: SoftNmsResult) => [indices, scores];
+
 /** Random xyxy boxes: corner in [0, 100), size in [1, 41), as torch_ops.py makes them. */
 const randomBoxes = (n: number) => {
   const corner = rand([n, 2]).mul(100);
@@ -49,7 +52,7 @@ const onPair = (fn: (a: Tensor, b: Tensor) => StepResult) => (c: OpCase): Built 
 };
 
 /** Unary ops run on rand + 0.5 (in both peers): positive, as log, sqrt and reciprocal need. */
-const unaryOps = ['abs', 'elu', 'exp', 'gelu', 'hardswish', 'leakyRelu', 'log', 'neg', 'reciprocal', 'relu', 'sigmoid', 'silu', 'sqrt', 'square', 'tanh'] as const;
+const unaryOps = ['abs', 'ceil', 'elu', 'exp', 'floor', 'gelu', 'hardswish', 'leakyRelu', 'log', 'neg', 'reciprocal', 'relu', 'round', 'sigmoid', 'silu', 'sqrt', 'square', 'tanh'] as const;
 const binaryOps = ['add', 'div', 'maximum', 'minimum', 'mul', 'pow', 'sub'] as const;
 
 const builders: Record<string, (c: OpCase) => Built> = {
@@ -291,6 +294,23 @@ const builders: Record<string, (c: OpCase) => Built> = {
     const batch = randint(0, n, [k, 1]).to('float32');
     const rois = cat([batch, randomBoxes(k).mul((16 * Math.min(h, w)) / 141)], 1);
     return { step: () => noGrad(() => roiAlign(x, rois, 7, { spatialScale: 1 / 16, samplingRatio: 2, aligned: true })), inputs: [x, batch, rois] };
+  },
+  roiPool: (c) => {
+    const [n, ch, h, w, k] = c.shape as [number, number, number, number, number];
+    const x = channelsLast([n, ch, h, w]);
+    const batch = randint(0, n, [k, 1]).to('float32');
+    const rois = cat([batch, randomBoxes(k).mul((16 * Math.min(h, w)) / 141)], 1);
+    return { step: () => noGrad(() => roiPool(x, rois, 7, { spatialScale: 1 / 16 })), inputs: [x, batch, rois] };
+  },
+  softNms: (c) => {
+    const boxes = randomBoxes(c.shape[0]!);
+    const scores = rand([c.shape[0]!]);
+    return { step: () => softNmsKept(softNms(boxes, scores, { method: 'gaussian', sigma: 0.5 })), inputs: [boxes, scores] };
+  },
+  softNmsAsync: (c) => {
+    const boxes = randomBoxes(c.shape[0]!);
+    const scores = rand([c.shape[0]!]);
+    return { step: () => softNmsAsync(boxes, scores, { method: 'gaussian', sigma: 0.5 }).then(softNmsKept), inputs: [boxes, scores] };
   },
 };
 

@@ -92,7 +92,7 @@ UNARY = {
     "abs": torch.abs, "elu": F.elu, "exp": torch.exp, "gelu": F.gelu, "hardswish": F.hardswish,
     "leakyRelu": F.leaky_relu, "log": torch.log, "neg": torch.neg, "reciprocal": torch.reciprocal,
     "relu": F.relu, "sigmoid": torch.sigmoid, "silu": F.silu, "sqrt": torch.sqrt, "square": torch.square,
-    "tanh": torch.tanh,
+    "tanh": torch.tanh, "floor": torch.floor, "ceil": torch.ceil, "round": torch.round,
 }
 PAIRWISE = {
     "sub": torch.sub, "mul": torch.mul, "div": torch.div, "maximum": torch.maximum, "minimum": torch.minimum,
@@ -131,6 +131,22 @@ THETA = [[[0.9, -0.2, 0.05], [0.2, 0.9, -0.05]]]
 def _random_boxes(n):
     corner = torch.rand(n, 2) * 100
     return torch.cat([corner, corner + torch.rand(n, 2) * 40 + 1], 1)
+
+
+def _soft_nms(boxes, scores, sigma=0.5, score_threshold=0.001):
+    """Gaussian soft-NMS (Bodla et al. 2017) as a PyTorch user writes it: torchvision has none."""
+    import torchvision.ops
+    scores = scores.clone()
+    alive = torch.nonzero(scores >= score_threshold).flatten()
+    kept = []
+    while alive.numel() > 0:
+        best = alive[torch.argmax(scores[alive])]
+        kept.append(best)
+        alive = alive[alive != best]
+        iou = torchvision.ops.box_iou(boxes[best].unsqueeze(0), boxes[alive]).squeeze(0)
+        scores[alive] *= torch.exp(-(iou * iou) / sigma)
+        alive = alive[scores[alive] >= score_threshold]
+    return torch.stack(kept) if kept else torch.zeros(0, dtype=torch.long)
 
 
 def _per_op_workload(kind, shape, act, no_grad):
@@ -201,16 +217,21 @@ def _per_op_workload(kind, shape, act, no_grad):
     if kind == "zerosOn":
         return no_grad(lambda: torch.zeros(*shape))
     # torchvision.ops (PyTorch 1.13's only: see "nms" above).
-    if kind in ("nmsAsync", "batchedNms", "batchedNmsAsync", "boxArea", "boxConvert", "roiAlign") or kind in BOX_PAIRS:
+    if kind in ("softNms", "softNmsAsync"):  # neocog's asynchronous form; the peer's call is the same
+        boxes, scores = _random_boxes(shape[0]), torch.rand(shape[0])
+        return no_grad(lambda: _soft_nms(boxes, scores))
+    if kind in ("nmsAsync", "batchedNms", "batchedNmsAsync", "boxArea", "boxConvert", "roiAlign", "roiPool") or kind in BOX_PAIRS:
         import torchvision.ops
         if kind in BOX_PAIRS:
             a, b, fn = _random_boxes(shape[0]), _random_boxes(shape[1]), getattr(torchvision.ops, BOX_PAIRS[kind])
             return no_grad(lambda: fn(a, b))
-        if kind == "roiAlign":
+        if kind in ("roiAlign", "roiPool"):
             n, c, h, w, k = shape
             x = act(n, c, h, w)
             batch = torch.randint(0, n, (k, 1)).float()
             rois = torch.cat([batch, _random_boxes(k) * (16 * min(h, w) / 141)], 1)
+            if kind == "roiPool":
+                return no_grad(lambda: torchvision.ops.roi_pool(x, rois, 7, 1 / 16))
             return no_grad(lambda: torchvision.ops.roi_align(x, rois, 7, 1 / 16, 2, True))
         boxes = _random_boxes(shape[0])
         if kind == "boxArea":

@@ -64,6 +64,21 @@ export interface NativeRoiAlignParams {
   aligned: boolean;
 }
 
+/** The native RoiPoolParams (neocog/op_params.h), field by field. @internal */
+export interface NativeRoiPoolParams {
+  pooledH: number;
+  pooledW: number;
+  spatialScale: number;
+}
+
+/** The native SoftNmsParams (neocog/op_params.h), field by field. @internal */
+export interface NativeSoftNmsParams {
+  method: number;
+  iouThreshold: number;
+  sigma: number;
+  scoreThreshold: number;
+}
+
 /**
  * The native primitives, one per line of primitives.def. Each takes the user-facing op name
  * first (shown by the profiler and in errors), then its declared arguments in order;
@@ -184,8 +199,33 @@ export interface NativePrimitives {
     input: NativeTensor,
     rois: NativeTensor,
   ): void;
+  roiPoolBackward(
+    op: string,
+    params: NativeRoiPoolParams,
+    gradInput: NativeTensor,
+    gradOutput: NativeTensor,
+    argmax: NativeTensor,
+    rois: NativeTensor,
+  ): void;
+  roiPoolForward(
+    op: string,
+    params: NativeRoiPoolParams,
+    out: NativeTensor,
+    argmax: NativeTensor,
+    input: NativeTensor,
+    rois: NativeTensor,
+  ): void;
   scan(op: string, code: number, out: NativeTensor, input: NativeTensor, dim: number, reverse: boolean): void;
   scatterAdd(op: string, out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
+  softNms(
+    op: string,
+    params: NativeSoftNmsParams,
+    order: NativeTensor,
+    selectedScores: NativeTensor,
+    count: NativeTensor,
+    boxes: NativeTensor,
+    scores: NativeTensor,
+  ): void;
   unary(op: string, code: number, out: NativeTensor, input: NativeTensor, alpha: number): void;
   unaryBackward(
     op: string,

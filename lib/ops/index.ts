@@ -34,14 +34,18 @@ export {
 export { amax, amin, mean, sum, type ReduceOptions, type SumDType } from './reduce.js';
 export { interpolate, maxUnpool2d, scatterAdd, type InterpolateMode, type InterpolateOptions } from './resample.js';
 export { roiAlign, type RoiAlignOptions } from './roi_align.js';
+export { roiPool, type RoiPoolOptions } from './roi_pool.js';
+export { softNms, softNmsAsync, type SoftNmsOptions, type SoftNmsResult } from './soft_nms.js';
 export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';
 export { logSoftmax, softmax } from './softmax.js';
 export { argsort, histc, maxAlong, minAlong, quantile, sort, topk, type ValuesIndices } from './sort.js';
 export { argmax, argmin, clamp, std, variance, type VarianceOptions } from './statistics.js';
 export {
   abs,
+  ceil,
   elu,
   exp,
+  floor,
   gelu,
   hardswish,
   leakyRelu,
@@ -49,6 +53,7 @@ export {
   neg,
   reciprocal,
   relu,
+  round,
   sigmoid,
   silu,
   sqrt,

@@ -15,11 +15,12 @@ import { checkDTypeIn, checkTensor } from './validate.js';
 const UNARY_CODES = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, relu: 5, sigmoid: 6, tanh: 7,
   leakyRelu: 8, elu: 9, gelu: 10, silu: 11, hardswish: 12, square: 13, reciprocal: 14,
+  floor: 15, ceil: 16, round: 17,
 } as const;
 type UnaryName = keyof typeof UNARY_CODES;
 
-/** Ops also defined on int32 (not differentiable there). */
-const INTEGER_OPS: ReadonlySet<UnaryName> = new Set(['neg', 'abs', 'square', 'relu']);
+/** Ops also defined on int32 (not differentiable there); the rounding ops leave integers as they are. */
+const INTEGER_OPS: ReadonlySet<UnaryName> = new Set(['neg', 'abs', 'square', 'relu', 'floor', 'ceil', 'round']);
 
 function unary<D extends DType>(op: UnaryName, x: Tensor<D>, alpha = 0): Tensor<D> {
   checkTensor(op, 'input', x);
@@ -102,4 +103,27 @@ export function silu<D extends DType>(x: Tensor<D>): Tensor<D> {
 /** `x * relu6(x + 3) / 6`, as MobileNetV3. */
 export function hardswish<D extends DType>(x: Tensor<D>): Tensor<D> {
   return unary('hardswish', x);
+}
+
+/**
+ * The largest integer not above `x`, as `torch.floor`; int32 tensors come back unchanged.
+ * Its gradient is 0 everywhere (PyTorch's convention for the step functions).
+ * @example floor(tensor([1.5, -1.5])).tolist() // [1, -2]
+ */
+export function floor<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('floor', x);
+}
+/**
+ * The smallest integer not below `x`, as `torch.ceil`; gradient 0.
+ * @example ceil(tensor([1.5, -1.5])).tolist() // [2, -1]
+ */
+export function ceil<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('ceil', x);
+}
+/**
+ * The nearest integer, halves to even, as `torch.round`; gradient 0.
+ * @example round(tensor([0.5, 1.5, 2.5, -0.5])).tolist() // [0, 2, 2, -0]
+ */
+export function round<D extends DType>(x: Tensor<D>): Tensor<D> {
+  return unary('round', x);
 }

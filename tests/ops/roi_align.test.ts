@@ -29,6 +29,9 @@ describeDevices('roiAlign', (device) => {
     const perImage = [tensor([[1.3, 2.1, 7.6, 8.2]], { dtype: 'float32', device }), tensor([[0, 0, 11, 9]], { dtype: 'float32', device })];
     const explicit = tensor([[0, 1.3, 2.1, 7.6, 8.2], [1, 0, 0, 11, 9]], { dtype: 'float32', device });
     expect(roiAlign(x, perImage, 3).cpu().tolist()).toEqual(roiAlign(x, explicit, 3).cpu().tolist());
+    // Channels-last maps take the kernels' channels-innermost path, with the same sums.
+    const channelsLast = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    expect(roiAlign(channelsLast, rois, [2, 3], { samplingRatio: 2 }).cpu().tolist()).toEqual(roiAlign(x, rois, [2, 3], { samplingRatio: 2 }).cpu().tolist());
     // Batch indices are checked by the kernel (no blocking read at the call).
     await expect(roiAlign(x, tensor([[2, 0, 0, 1, 1]], { dtype: 'float32', device }), 2).data()).rejects.toThrow(IndexError);
     await expect(roiAlign(x, tensor([[0.5, 0, 0, 1, 1]], { dtype: 'float32', device }), 2).data()).rejects.toThrow(

@@ -73,3 +73,24 @@ it('every ops.json fixture has a neocog call', () => {
 // Forward values and input gradients against PyTorch (tests/fixtures/ops.json, written by
 // make_fixtures.py), on every device.
 describeDevices('unary ops vs PyTorch', (device) => fixtureTests(device, unarySuite.cases, unarySuite.calls, { tolerance: unarySuite.tolerance }));
+
+describeDevices('floor, ceil and round', (device) => {
+  it('round halves to even and keeps signs, as torch.floor/ceil/round; integers pass through', () => {
+    const x = nc.tensor([-2.5, -1.5, -0.5, -0.2, 0.5, 1.5, 2.5, 2.7, 1e9 + 0.5], { dtype: 'float32', device });
+    // torch.round(torch.tensor([-2.5, -1.5, -0.5, -0.2, 0.5, 1.5, 2.5, 2.7])) = [-2, -2, -0, -0, 0, 2, 2, 3]
+    expect(nc.round(x).cpu().tolist()).toEqual([-2, -2, -0, -0, 0, 2, 2, 3, 1e9]);
+    expect(nc.floor(x).cpu().tolist()).toEqual([-3, -2, -1, -1, 0, 1, 2, 2, 1e9]);
+    expect(nc.ceil(x).cpu().tolist()).toEqual([-2, -1, -0, -0, 1, 2, 3, 3, 1e9]);
+    const ints = nc.tensor([-3, 0, 7], { dtype: 'int32', device });
+    for (const f of [nc.floor, nc.ceil, nc.round]) expect(f(ints).tolist()).toEqual([-3, 0, 7]);
+    expect(Number.isNaN(nc.round(nc.tensor([Number.NaN], { device })).cpu().dataSync()[0])).toBe(true);
+  });
+
+  it('their gradient is zero, as PyTorch', () => {
+    for (const f of [nc.floor, nc.ceil, nc.round]) {
+      const x = nc.tensor([0.3, 1.7, -2.2], { device }).requiresGrad_();
+      f(x).mul(3).sum().backward();
+      expect(x.grad!.cpu().tolist()).toEqual([0, 0, 0]);
+    }
+  });
+});

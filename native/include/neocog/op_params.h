@@ -46,6 +46,7 @@ enum class CompareOp : int32_t { Eq = 0, Ne = 1, Lt = 2, Le = 3, Gt = 4, Ge = 5 
 enum class UnaryOp : int32_t {
   Neg = 0, Abs = 1, Exp = 2, Log = 3, Sqrt = 4, Relu = 5, Sigmoid = 6, Tanh = 7,
   LeakyRelu = 8, Elu = 9, Gelu = 10, Silu = 11, Hardswish = 12, Square = 13, Reciprocal = 14,
+  Floor = 15, Ceil = 16, Round = 17,  // Round: half to even, as torch.round
 };
 enum class ReduceOp : int32_t { Sum = 0, Mean = 1, Max = 2, Min = 3 };
 enum class ScanOp : int32_t { Sum = 0, Prod = 1 };
@@ -147,6 +148,31 @@ struct RoiAlignParams {
     return std::make_tuple(NEOCOG_FIELD(RoiAlignParams, pooledH), NEOCOG_FIELD(RoiAlignParams, pooledW),
                            NEOCOG_FIELD(RoiAlignParams, spatialScale), NEOCOG_FIELD(RoiAlignParams, samplingRatio),
                            NEOCOG_FIELD(RoiAlignParams, aligned));
+  }
+};
+
+// RoI max pooling (Fast R-CNN) of input [N, C, H, W] over rois [K, 5], as
+// torchvision.ops.roi_pool: box corners are rounded to input pixels, bins cover them.
+struct RoiPoolParams {
+  int64_t pooledH = 1, pooledW = 1;
+  float spatialScale = 1.0f;
+  static constexpr auto fields() {
+    return std::make_tuple(NEOCOG_FIELD(RoiPoolParams, pooledH), NEOCOG_FIELD(RoiPoolParams, pooledW),
+                           NEOCOG_FIELD(RoiPoolParams, spatialScale));
+  }
+};
+
+// Soft-NMS (Bodla et al. 2017): how a selected box decays the scores of the boxes it
+// overlaps. Linear: s *= 1 - IoU where IoU > iouThreshold; Gaussian: s *= exp(-IoU^2 / sigma).
+enum class SoftNmsMethod : int32_t { Linear = 0, Gaussian = 1 };
+struct SoftNmsParams {
+  SoftNmsMethod method = SoftNmsMethod::Gaussian;
+  float iouThreshold = 0.3f;
+  float sigma = 0.5f;
+  float scoreThreshold = 0.001f;  // boxes whose decayed score falls below it are dropped
+  static constexpr auto fields() {
+    return std::make_tuple(NEOCOG_FIELD(SoftNmsParams, method), NEOCOG_FIELD(SoftNmsParams, iouThreshold),
+                           NEOCOG_FIELD(SoftNmsParams, sigma), NEOCOG_FIELD(SoftNmsParams, scoreThreshold));
   }
 };
 

@@ -1,5 +1,5 @@
-// Box IoU matrices and NMS (math in kernels/boxes.h). Our own loops: neither oneDNN nor a
-// BLAS has box ops. NMS is the greedy scan torchvision's CPU kernel does; its O(N^2) IoU
+// Box IoU matrices, NMS and soft-NMS (math in kernels/boxes.h). Our own loops: neither
+// oneDNN nor a BLAS has box ops. NMS is the greedy scan torchvision's CPU kernel does; its O(N^2) IoU
 // checks stop at suppressed boxes.
 #include <vector>
 
@@ -52,8 +52,47 @@ void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold) {
   }
 }
 
+// The selection loop is sequential by nature; the boxes still in play are kept compact,
+// in index order, so the argmax scan and the decay pass touch only them and ties go to
+// the lower index (the CUDA kernel's rule).
+void softNms(const SoftNmsParams& p, const TensorRef& order, const TensorRef& selectedScores, const TensorRef& count,
+             const TensorRef& boxes, const TensorRef& scores) {
+  const int64_t n = boxes.layout.shape[0];
+  const float* b = boxes.as<float>();
+  const float* given = scores.as<float>();
+  int32_t* picked = order.as<int32_t>();
+  float* pickedScores = selectedScores.as<float>();
+  std::vector<float> s(given, given + n);
+  std::vector<int32_t> remaining;
+  for (int64_t j = 0; j < n; ++j) {
+    if (s[j] >= p.scoreThreshold) remaining.push_back(static_cast<int32_t>(j));  // NaN never plays
+  }
+  int64_t k = 0;
+  while (!remaining.empty()) {
+    size_t best = 0;
+    for (size_t r = 1; r < remaining.size(); ++r) {
+      if (s[remaining[r]] > s[remaining[best]]) best = r;
+    }
+    const int32_t m = remaining[best];
+    picked[k] = m;
+    pickedScores[k++] = s[m];
+    size_t kept = 0;
+    for (const int32_t j : remaining) {
+      if (j == m) continue;
+      s[j] *= kernels::softNmsDecay(p, kernels::boxIou(b + m * 4, b + j * 4));
+      if (s[j] >= p.scoreThreshold) remaining[kept++] = j;
+    }
+    remaining.resize(kept);
+  }
+  *count.as<int32_t>() = static_cast<int32_t>(k);
+  for (int64_t j = k; j < n; ++j) picked[j] = -1, pickedScores[j] = 0.0f;
+}
+
 // The primitives this file implements (neocog/primitives.def).
 void CpuBackend::boxIou(Out out, In a, In b) { cpu::boxIou(out, a, b); }
 void CpuBackend::nms(Out keep, In boxes, double iouThreshold) { cpu::nms(keep, boxes, iouThreshold); }
+void CpuBackend::softNms(const SoftNmsParams& params, Out order, Out selectedScores, Out count, In boxes, In scores) {
+  cpu::softNms(params, order, selectedScores, count, boxes, scores);
+}
 
 }  // namespace neocog::cpu

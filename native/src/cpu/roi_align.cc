@@ -1,7 +1,9 @@
 // RoI Align forward and backward (math in kernels/roi_align.h). Our own loops: no library
 // has RoI Align. The backward scatters into the input gradient; threads take whole
 // channels, so no two write the same element.
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
@@ -17,6 +19,17 @@ struct ScatterTaps {
   void operator()(int64_t offset, float weight) { plane[offset] += grad * weight; }
 };
 
+// Adds image[offset + c] * weight to sum[c] for every channel c (channels innermost).
+struct ChannelTaps {
+  const float* image;
+  float* sum;
+  int64_t channels;
+  void operator()(int64_t offset, float weight) {
+    const float* pixel = image + offset;
+    for (int64_t c = 0; c < channels; ++c) sum[c] += pixel[c] * weight;
+  }
+};
+
 }  // namespace
 
 void roiAlignForward(const RoiAlignParams& p, const TensorRef& out, const TensorRef& input, const TensorRef& rois) {
@@ -25,8 +38,27 @@ void roiAlignForward(const RoiAlignParams& p, const TensorRef& out, const Tensor
   const float* src = input.as<float>();
   const float* boxes = rois.as<float>();
   float* dst = out.as<float>();
-  const std::string bad = kernels::roiBatchError(boxes, rois.layout.shape[0], x.shape[0]);
+  const std::string bad = kernels::roiBatchError("roiAlign", boxes, rois.layout.shape[0], x.shape[0]);
   if (!bad.empty()) fail(ErrorKind::Index, bad);
+  if (x.strides[1] == 1) {
+    // Channels innermost (channels-last maps, as our convolutions write them): each bin's
+    // bilinear taps are computed once and applied to a contiguous run of channels.
+    const int64_t count = rois.layout.shape[0], bins = p.pooledH * p.pooledW;
+#pragma omp parallel if (out.numel() > kParallelGrain)
+    {
+      std::vector<float> sum(static_cast<size_t>(channels));
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < count * bins; ++b) {
+        const int64_t k = b / bins, ph = (b % bins) / p.pooledW, pw = b % p.pooledW;
+        const float* roi = boxes + k * 5;
+        std::fill(sum.begin(), sum.end(), 0.0f);
+        ChannelTaps visit{src + static_cast<int64_t>(roi[0]) * x.strides[0], sum.data(), channels};
+        kernels::roiAlignBin(p, roi, h, w, x.strides[2], x.strides[3], ph, pw, visit);
+        for (int64_t c = 0; c < channels; ++c) dst[(k * channels + c) * bins + ph * p.pooledW + pw] = sum[c];
+      }
+    }
+    return;
+  }
   parallelFor(out.numel(), [&](int64_t i) {
     const int64_t pw = i % p.pooledW, ph = (i / p.pooledW) % p.pooledH;
     const int64_t c = (i / (p.pooledW * p.pooledH)) % channels, k = i / (p.pooledW * p.pooledH * channels);

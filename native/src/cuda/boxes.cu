@@ -1,4 +1,4 @@
-// Box IoU matrices and NMS on the GPU (math in kernels/boxes.h). NMS follows torchvision's
+// Box IoU matrices, NMS and soft-NMS on the GPU (math in kernels/boxes.h). NMS follows torchvision's
 // CUDA kernel: blocks of 64 boxes compare a row block against a column block and write a
 // 64-bit mask of the boxes each row box suppresses; the greedy scan over those masks is
 // sequential, so it runs on the host (one copy down, one copy up), as torchvision's does.
@@ -42,6 +42,60 @@ __global__ void nmsMaskKernel(const float* boxes, int64_t n, float threshold, in
   mask[row * colBlocks + colBlock] = bits;
 }
 
+constexpr int kSoftNmsThreads = 1024;  // soft-NMS: one block, every step a block-wide argmax
+
+// (value, index) a beats (value, index) b: higher value, then lower index; index n = none.
+__device__ bool beats(float av, int64_t ai, float bv, int64_t bi, int64_t n) {
+  return ai != n && (bi == n || av > bv || (av == bv && ai < bi));
+}
+
+// Soft-NMS is a sequence of dependent selections, so one block runs it: each step finds
+// the best remaining box with a block-wide argmax, then decays the others in parallel.
+__global__ void softNmsKernel(SoftNmsParams p, const float* boxes, const float* scores, int64_t n, float* s,
+                              uint8_t* alive, int32_t* order, float* selected, int32_t* count) {
+  __shared__ float warpValue[kSoftNmsThreads / 32];
+  __shared__ int64_t warpIndex[kSoftNmsThreads / 32];
+  __shared__ int64_t chosen;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+    s[j] = scores[j];
+    alive[j] = scores[j] >= p.scoreThreshold;  // NaN never plays
+  }
+  __syncthreads();
+  int64_t k = 0;
+  for (;; ++k) {
+    float value = 0.0f;
+    int64_t index = n;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+      if (alive[j] && beats(s[j], j, value, index, n)) value = s[j], index = j;
+    }
+    for (int offset = 16; offset > 0; offset /= 2) {
+      const float v = __shfl_down_sync(0xffffffffu, value, offset);
+      const int64_t i = __shfl_down_sync(0xffffffffu, index, offset);
+      if (beats(v, i, value, index, n)) value = v, index = i;
+    }
+    if (threadIdx.x % 32 == 0) warpValue[threadIdx.x / 32] = value, warpIndex[threadIdx.x / 32] = index;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      for (int w = 1; w < kSoftNmsThreads / 32; ++w) {
+        if (beats(warpValue[w], warpIndex[w], value, index, n)) value = warpValue[w], index = warpIndex[w];
+      }
+      chosen = index;
+      if (index != n) order[k] = static_cast<int32_t>(index), selected[k] = value, alive[index] = 0;
+    }
+    __syncthreads();
+    const int64_t m = chosen;
+    if (m == n) break;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+      if (j == m || !alive[j]) continue;
+      s[j] *= kernels::softNmsDecay(p, kernels::boxIou(boxes + m * 4, boxes + j * 4));
+      if (!(s[j] >= p.scoreThreshold)) alive[j] = 0;
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) *count = static_cast<int32_t>(k);
+  for (int64_t j = k + threadIdx.x; j < n; j += blockDim.x) order[j] = -1, selected[j] = 0.0f;
+}
+
 }  // namespace
 
 void boxIou(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
@@ -80,8 +134,22 @@ void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, double
   check(cudaStreamSynchronize(h.stream()), "nms");  // `kept` is freed when this returns
 }
 
+void softNms(DeviceHandles& h, const SoftNmsParams& p, const TensorRef& order, const TensorRef& selectedScores,
+             const TensorRef& count, const TensorRef& boxes, const TensorRef& scores) {
+  const int64_t n = boxes.layout.shape[0];
+  StreamBuffer decayed(static_cast<size_t>(n > 0 ? n : 1) * (sizeof(float) + 1), h.stream());
+  float* s = static_cast<float*>(decayed.get());
+  softNmsKernel<<<1, kSoftNmsThreads, 0, h.stream()>>>(p, boxes.as<float>(), scores.as<float>(), n, s,
+                                                        reinterpret_cast<uint8_t*>(s + n), order.as<int32_t>(),
+                                                        selectedScores.as<float>(), count.as<int32_t>());
+  checkLaunch("softNms");
+}
+
 // The primitives this file implements (neocog/primitives.def).
 void CudaBackend::boxIou(Out out, In a, In b) { cuda::boxIou(handles_, out, a, b); }
 void CudaBackend::nms(Out keep, In boxes, double iouThreshold) { cuda::nms(handles_, keep, boxes, iouThreshold); }
+void CudaBackend::softNms(const SoftNmsParams& params, Out order, Out selectedScores, Out count, In boxes, In scores) {
+  cuda::softNms(handles_, params, order, selectedScores, count, boxes, scores);
+}
 
 }  // namespace neocog::cuda

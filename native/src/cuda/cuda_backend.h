@@ -36,4 +36,8 @@ class CudaBackend final : public Backend {
   ConvPlanCache convPlans_;  // destroyed before the handles
 };
 
+// Raises the roi kernels' IndexError for a roi of rois [K, 5] (on the device) whose batch
+// index names no image of a batch of `batch` (cuda/roi_align.cu; waits for the stream).
+void checkRoiBatches(DeviceHandles& h, const char* op, const TensorRef& rois, int64_t batch);
+
 }  // namespace neocog::cuda

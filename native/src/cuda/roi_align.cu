@@ -48,19 +48,21 @@ __global__ void backwardKernel(RoiAlignParams p, float* gradInput, Layout gi, co
 
 }  // namespace
 
+void checkRoiBatches(DeviceHandles& h, const char* op, const TensorRef& rois, int64_t batch) {
+  // Checked on the host, as the CPU does, so both raise the same IndexError: a copy of the
+  // K rois, then a wait for it.
+  const int64_t count = rois.layout.shape[0];
+  if (count == 0) return;
+  std::vector<float> host(static_cast<size_t>(count) * 5);
+  check(cudaMemcpyAsync(host.data(), rois.data, host.size() * sizeof(float), cudaMemcpyDeviceToHost, h.stream()), op);
+  check(cudaStreamSynchronize(h.stream()), op);
+  const std::string bad = kernels::roiBatchError(op, host.data(), count, batch);
+  if (!bad.empty()) fail(ErrorKind::Index, bad);
+}
+
 void roiAlignForward(DeviceHandles& h, const RoiAlignParams& p, const TensorRef& out, const TensorRef& input,
                      const TensorRef& rois) {
-  // Batch indices are checked on the host, as the CPU does, so both raise the same
-  // IndexError: a strided copy of the K index values, then a wait for it.
-  const int64_t count = rois.layout.shape[0];
-  if (count > 0) {
-    std::vector<float> host(static_cast<size_t>(count) * 5);
-    check(cudaMemcpyAsync(host.data(), rois.data, host.size() * sizeof(float), cudaMemcpyDeviceToHost, h.stream()),
-          "roiAlign");
-    check(cudaStreamSynchronize(h.stream()), "roiAlign");
-    const std::string bad = kernels::roiBatchError(host.data(), count, input.layout.shape[0]);
-    if (!bad.empty()) fail(ErrorKind::Index, bad);
-  }
+  checkRoiBatches(h, "roiAlign", rois, input.layout.shape[0]);
   const int64_t n = out.numel();
   if (n == 0) return;
   forwardKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(p, out.as<float>(), input.as<float>(), input.layout,

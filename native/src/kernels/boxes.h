@@ -2,7 +2,10 @@
 // as torchvision.ops. The only copy of area and IoU.
 #pragma once
 
+#include <cmath>
+
 #include "kernels/host_device.h"
+#include "neocog/op_params.h"
 
 namespace neocog::kernels {
 
@@ -27,6 +30,13 @@ NC_HOST_DEVICE float boxIouOfAreas(float ax1, float ay1, float ax2, float ay2, f
 
 NC_HOST_DEVICE float boxIou(const float* a, const float* b) {
   return boxIouOfAreas(a[0], a[1], a[2], a[3], boxArea(a), b[0], b[1], b[2], b[3], boxArea(b));
+}
+
+// Soft-NMS: the factor by which a box's score decays when it overlaps the selected box
+// with `iou` (Bodla et al. 2017, eqs. 2 and 3).
+NC_HOST_DEVICE float softNmsDecay(const SoftNmsParams& p, float iou) {
+  if (p.method == SoftNmsMethod::Linear) return iou > p.iouThreshold ? 1.0f - iou : 1.0f;
+  return expf(-(iou * iou) / p.sigma);
 }
 
 }  // namespace neocog::kernels

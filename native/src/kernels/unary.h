@@ -14,8 +14,8 @@ namespace neocog::kernels {
 NC_HOST_DEVICE float sigmoidOf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 // f(v) for one op known at compile time: a few instructions the CPU loops inline and
-// vectorise. Float ops; integer tensors only reach Neg, Abs, Square and Relu
-// (lib/ops/unary.ts).
+// vectorise. Float ops; integer tensors only reach Neg, Abs, Square, Relu and the
+// rounding ops, which leave integers as they are (lib/ops/unary.ts).
 template <UnaryOp Op, typename T>
 NC_HOST_DEVICE T unaryOpOf(T v, float alpha) {
   if constexpr (std::is_same_v<T, bool> || std::is_unsigned_v<T>) {
@@ -43,6 +43,9 @@ NC_HOST_DEVICE T unaryOpOf(T v, float alpha) {
     else if constexpr (Op == UnaryOp::Silu) return x * sigmoidOf(x);
     else if constexpr (Op == UnaryOp::Hardswish) return x <= -3.0f ? 0.0f : (x >= 3.0f ? x : x * (x + 3.0f) / 6.0f);
     else if constexpr (Op == UnaryOp::Square) return x * x;
+    else if constexpr (Op == UnaryOp::Floor) return floorf(x);
+    else if constexpr (Op == UnaryOp::Ceil) return ceilf(x);
+    else if constexpr (Op == UnaryOp::Round) return rintf(x);  // half to even (default rounding mode)
     else return 1.0f / x;  // Reciprocal
   }
 }
@@ -73,11 +76,13 @@ NC_HOST_DEVICE float unaryDerivativeOf(float x, float alpha) {
     return s * (1.0f + x * (1.0f - s));
   } else if constexpr (Op == UnaryOp::Hardswish) return x < -3.0f ? 0.0f : (x <= 3.0f ? x / 3.0f + 0.5f : 1.0f);
   else if constexpr (Op == UnaryOp::Square) return 2.0f * x;
+  else if constexpr (Op == UnaryOp::Floor || Op == UnaryOp::Ceil || Op == UnaryOp::Round) return 0.0f;  // steps
   else return -1.0f / (x * x);  // Reciprocal
 }
 
 #define NC_UNARY_OPS(X) \
-  X(Neg) X(Abs) X(Exp) X(Log) X(Sqrt) X(Relu) X(Sigmoid) X(Tanh) X(LeakyRelu) X(Elu) X(Gelu) X(Silu) X(Hardswish) X(Square)
+  X(Neg) X(Abs) X(Exp) X(Log) X(Sqrt) X(Relu) X(Sigmoid) X(Tanh) X(LeakyRelu) X(Elu) X(Gelu) X(Silu) X(Hardswish) \
+  X(Square) X(Floor) X(Ceil) X(Round)
 
 // Calls fn with `op` as a compile-time constant (std::integral_constant), so a loop inside
 // fn is one op's plain loop (CPU).

@@ -5,6 +5,11 @@ namespace neocog::backstop {
 
 namespace {
 
+// A contiguous [n] vector of `dtype`.
+bool isVector(const TensorRef& t, DType dtype, int64_t n) {
+  return t.dtype == dtype && t.layout.ndim == 1 && t.layout.isContiguous() && t.layout.shape[0] == n;
+}
+
 void checkBoxes(const char* op, const TensorRef& t) {
   const Layout& l = t.layout;
   if (t.dtype != DType::Float32 || l.ndim != 2 || l.shape[1] != 4 || !l.isContiguous()) {
@@ -26,10 +31,19 @@ void boxIou(const char* op, Out out, In a, In b) {
 
 void nms(const char* op, Out keep, In boxes, double) {
   checkBoxes(op, boxes);
-  const Layout& k = keep.layout;
-  if (keep.dtype != DType::UInt8 || k.ndim != 1 || !k.isContiguous() || k.shape[0] != boxes.layout.shape[0]) {
-    reject(op, "nms keep must be a contiguous uint8 [N]");
+  if (!isVector(keep, DType::UInt8, boxes.layout.shape[0])) reject(op, "nms keep must be a contiguous uint8 [N]");
+}
+
+void softNms(const char* op, const SoftNmsParams& params, Out order, Out selectedScores, Out count, In boxes,
+             In scores) {
+  checkBoxes(op, boxes);
+  const int64_t n = boxes.layout.shape[0];
+  if (!isVector(scores, DType::Float32, n) || !isVector(order, DType::Int32, n) ||
+      !isVector(selectedScores, DType::Float32, n) || !isVector(count, DType::Int32, 1)) {
+    reject(op, "softNms operands must be contiguous: scores and selectedScores float32 [N], order int32 [N], count int32 [1]");
   }
+  if (params.method != SoftNmsMethod::Linear && params.method != SoftNmsMethod::Gaussian) reject(op, "unknown soft-NMS method");
+  if (!(params.sigma > 0.0f)) reject(op, "soft-NMS sigma must be > 0");
 }
 
 }  // namespace neocog::backstop
