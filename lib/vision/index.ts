@@ -1,0 +1,7 @@
+/**
+ * Detection machinery that is not an op, as torchvision.models.detection's: the anchor
+ * generator, the box coder, the matchers and the positive/negative sampler, with
+ * torchvision's names (camelCase) and semantics. One line each, sorted.
+ * @module
+ */
+export { BoxCoder, type BoxCoderOptions, type BoxCoderWeights } from './box_coder.js';
