@@ -4,4 +4,6 @@
  * torchvision's names (camelCase) and semantics. One line each, sorted.
  * @module
  */
+export { AnchorGenerator, type GridPair, type PerLevel } from './anchor_generator.js';
 export { BoxCoder, type BoxCoderOptions, type BoxCoderWeights } from './box_coder.js';
+export { ImageList, type ImageSize } from './image_list.js';
