@@ -5,6 +5,7 @@
  * @module
  */
 export { AnchorGenerator, type GridPair, type PerLevel } from './anchor_generator.js';
+export { BalancedPositiveNegativeSampler, type SampledMasks } from './balanced_sampler.js';
 export { BoxCoder, type BoxCoderOptions, type BoxCoderWeights } from './box_coder.js';
 export { ImageList, type ImageSize } from './image_list.js';
 export { Matcher, SSDMatcher, type MatcherOptions } from './matcher.js';
