@@ -8,9 +8,10 @@
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { where } from '../ops/compare.js';
+import { scatterAdd } from '../ops/resample.js';
 import { argsort } from '../ops/sort.js';
 import { checkDTypeIn, checkInRange, checkInt, checkTensor } from '../ops/validate.js';
-import { full, rand, zeros } from '../tensor/creation.js';
+import { arange, full, randint, zeros } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -23,15 +24,22 @@ export interface SampledMasks {
   negative: Array<Tensor<'uint8'>>;
 }
 
+/** Random sort keys are integers below this (randint's largest range): exact, unlike float offsets. */
+const KEY_RANGE = 2 ** 24;
+
 /**
- * For each element, its rank among the elements where `mask` is true, in the random order
- * of `keys` (uniform in [0, 1)); elements outside the mask rank after all of those inside.
+ * Each element's rank in one random order that puts positives first, then negatives, then
+ * the ignored: a sort by (kind, random key). Positives rank 0 .. P-1 and negatives P .. P+N-1,
+ * each set in uniformly random order.
  */
-function randomRank(mask: Tensor<'bool'>, keys: Tensor<'float32'>): Tensor<'int32'> {
-  // 2 is above every key: the masked-out elements sort last. The positions that sort the
-  // keys are a permutation; sorting that permutation gives each element's rank.
-  const order = argsort(where(mask, keys, 2));
-  return argsort(order);
+function randomRank(isPositive: Tensor<'bool'>, isNegative: Tensor<'bool'>): Tensor<'int32'> {
+  const n = isPositive.shape[0]!;
+  const device = isPositive.device;
+  const kind = where(isPositive, 0, where(isNegative, 1, full([n], 2, { dtype: 'int32', device })));
+  const keys = kind.mul(KEY_RANGE).add(randint(0, KEY_RANGE, [n], { device }));
+  const order = argsort(keys);
+  // The inverse permutation: rank[order[i]] = i.
+  return scatterAdd(zeros([n], { dtype: 'int32', device }), 0, order, arange(n, { dtype: 'int32', device }));
 }
 
 /**
@@ -88,12 +96,12 @@ export class BalancedPositiveNegativeSampler {
     const positiveCap = Math.trunc(this.batchSizePerImage * this.positiveFraction);
     const isPositive = labels.ge(1);
     const isNegative = labels.eq(0);
-    // One draw serves both sets: they are disjoint, so their random orders are independent.
-    const keys = rand([n], { device });
-    const positive = where(isPositive, randomRank(isPositive, keys).lt(positiveCap), 0);
-    // The negatives fill what the positives left of the batch; the count stays on the device.
-    const negativeQuota = full([], this.batchSizePerImage, { dtype: 'int32', device }).sub(positive.sum());
-    const negative = where(isNegative, randomRank(isNegative, keys).lt(negativeQuota), 0);
+    const rank = randomRank(isPositive, isNegative);
+    const positive = where(isPositive, rank.lt(positiveCap), 0);
+    // Negatives rank from the positives' count on, and fill what the positives taken left
+    // of the batch; both counts stay on the device.
+    const negativeEnd = isPositive.sum().add(this.batchSizePerImage).sub(positive.sum());
+    const negative = where(isNegative, rank.lt(negativeEnd), 0);
     return { positive: positive.to('uint8'), negative: negative.to('uint8') };
   }
 }
