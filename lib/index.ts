@@ -53,4 +53,5 @@ export * as models from './models/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as viz from './viz/index.js';
+export * as vision from './vision/index.js';
 export * as train from './train/index.js';

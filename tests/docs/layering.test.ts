@@ -12,7 +12,7 @@ import * as nc from '../../lib/index.js';
 import * as opsTable from '../../lib/ops/index.js';
 
 const lib = fileURLToPath(new URL('../../lib/', import.meta.url));
-const aboveOps = ['amp', 'autograd', 'data', 'losses', 'metrics', 'models', 'nn', 'optim', 'train', 'viz'];
+const aboveOps = ['amp', 'autograd', 'data', 'losses', 'metrics', 'models', 'nn', 'optim', 'train', 'vision', 'viz'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

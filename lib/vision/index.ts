@@ -1,0 +1,11 @@
+/**
+ * Detection machinery that is not an op, as torchvision.models.detection's: the anchor
+ * generator, the box coder, the matchers and the positive/negative sampler, with
+ * torchvision's names (camelCase) and semantics. One line each, sorted.
+ * @module
+ */
+export { AnchorGenerator, type GridPair, type PerLevel } from './anchor_generator.js';
+export { BalancedPositiveNegativeSampler, type SampledMasks } from './balanced_sampler.js';
+export { BoxCoder, type BoxCoderOptions, type BoxCoderWeights } from './box_coder.js';
+export { ImageList, type ImageSize } from './image_list.js';
+export { Matcher, SSDMatcher, type MatcherOptions } from './matcher.js';
