@@ -145,6 +145,14 @@ it('at most 100 detections per image and class count: the 101st is dropped even 
   expectClose([o.map, o.mar1], [1, 1], 1e-12);
 });
 
+it('equal scores keep their order within an image, as the stable sort in pycocotools', async () => {
+  // Wrong then right at one score: precision 1/2 at full recall; right then wrong: 1.
+  const wrongFirst = scene([cell(0)], [cell(1), cell(0)], [0.9, 0.9]);
+  const rightFirst = scene([cell(0)], [cell(0), cell(1)], [0.9, 0.9]);
+  expectClose([(await metrics.meanAveragePrecision([wrongFirst.pred], [wrongFirst.target])).map], [0.5], 1e-12);
+  expectClose([(await metrics.meanAveragePrecision([rightFirst.pred], [rightFirst.target])).map], [1], 1e-12);
+});
+
 it("area ranges use the target's area when given, the box's width x height otherwise", async () => {
   const big = [0, 0, 200, 200]; // 40000 px: large by its box
   const { pred, target } = scene([big], [big], [0.9]);
@@ -153,6 +161,10 @@ it("area ranges use the target's area when given, the box's width x height other
   const byArea = await metrics.meanAveragePrecision([pred], [{ ...target, area: floats([500]) }]);
   // Small by its area; the detection (large) matches it, so it is not ignored either.
   expectClose([byArea.mapSmall, byArea.mapLarge, byArea.map], [1, -1, 1], 1e-12);
+  // Both ends of a range are inclusive: an object of exactly 32² is small and medium.
+  const edge = scene([[0, 0, 32, 32]], [[0, 0, 32, 32]], [0.9]);
+  const e = await metrics.meanAveragePrecision([edge.pred], [edge.target]);
+  expectClose([e.mapSmall, e.mapMedium, e.mapLarge], [1, 1, -1], 1e-12);
 });
 
 it('empty inputs: no images, images without boxes, detections without ground truth', async () => {
