@@ -105,6 +105,9 @@ it('TP flags [1, 0, 1, 1, 0] against 4 objects: AP 0.628713 (101 points) at ever
   expect([r.mapSmall, r.mapLarge, r.marSmall, r.marLarge]).toEqual([-1, -1, -1, -1]);
   expect(r.perClass).toEqual([{ label: 1, map: r.map, map50: r.map50, map75: r.map75, mar100: r.mar100 }]);
   expectClose([metrics.averagePrecision([1, 0, 1, 1, 0], 4, { method: 'coco101' })], [r.map], 1e-12);
+  // float16 boxes and scores (mixed-precision models) are read widened, to the same figures.
+  const half = { boxes: pred.boxes.to('float16'), scores: pred.scores.to('float16'), labels: pred.labels };
+  expect(statsOf(await metrics.meanAveragePrecision([half], [{ ...target, boxes: target.boxes.to('bfloat16') }]))).toEqual(statsOf(r));
 });
 
 it('IoU thresholds: a detection at IoU 0.6 is right at 0.50-0.60 and wrong from 0.65', async () => {
