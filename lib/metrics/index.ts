@@ -1,6 +1,16 @@
 /**
  * Metrics, as torchmetrics' functional ones: classification accuracy and the confusion
- * matrix, one line each, sorted.
+ * matrix; detection average precision (PASCAL VOC's and COCO's rules) and COCO's mAP as
+ * pycocotools computes it. One line each, sorted.
  * @module
  */
+export { averagePrecision, type AveragePrecisionMethod, type AveragePrecisionOptions } from './average_precision.js';
 export { accuracy, confusionMatrix, type AccuracyOptions } from './classification.js';
+export {
+  MeanAveragePrecision,
+  meanAveragePrecision,
+  type ClassAveragePrecision,
+  type DetectionPrediction,
+  type DetectionTarget,
+  type MeanAveragePrecisionResult,
+} from './mean_average_precision.js';
