@@ -167,7 +167,7 @@ export interface NativePrimitives {
   indexAdd(op: string, out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   indexSelect(op: string, out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   matmul(op: string, out: NativeTensor, a: NativeTensor, b: NativeTensor, math: NativeMathOptions): void;
-  nms(op: string, keep: NativeTensor, boxes: NativeTensor, iouThreshold: number): void;
+  nms(op: string, keep: NativeTensor, boxes: NativeTensor, categories: NativeTensor | null, iouThreshold: number): void;
   normal(op: string, out: NativeTensor, rng: NativeRandomState, mean: number, stddev: number): void;
   optimizerStep(op: string, step: NativeOptimizerStep, tensors: NativeOptimizerEntry[]): void;
   poolBackward(

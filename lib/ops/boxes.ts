@@ -9,8 +9,10 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty, fromTypedArray } from '../tensor/creation.js';
+import type { Device } from '../tensor/device.js';
+import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { argsort } from './sort.js';
+import { argsort, sort } from './sort.js';
 import { indexSelect } from './indexing.js';
 import { maximum, minimum } from './elementwise.js';
 import { cat } from './shape.js';
@@ -100,40 +102,79 @@ export function distanceBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tens
   return iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps))) as Tensor<'float32'>;
 }
 
-/** NMS as queued on the device: the score order and the keep mask over boxes in that order. */
+/**
+ * NMS as queued on the device: the keep mask over the boxes in visiting order, and how to
+ * turn the kept positions of that order into the result's indices.
+ */
 interface NmsPlan {
-  order: Tensor<'int32'>;
   keep: Tensor<'uint8'>;
+  /** The result from the kept positions (int32, ascending); frees what the plan holds. */
+  finish: (positions: Tensor<'int32'>) => Tensor<'int32'>;
 }
 
-/** Validates and queues NMS; null when there are no boxes. */
-function planNms(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number): NmsPlan | null {
+function checkNmsArguments(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number): [Tensor<'float32'>, Tensor] {
   const b = checkBoxes(op, 'boxes', boxes);
   const s = checkTensor(op, 'scores', scores);
   checkDTypeIn(op, 'scores', s, ['float32']);
   if (s.ndim !== 1 || s.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected scores of shape [${b.shape[0]}], got [${s.shape.join(', ')}]`);
   checkSameDevice(op, { boxes: b, scores: s });
   if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold)) throw new ArgumentError(`${op}: expected iouThreshold to be a number, got ${String(iouThreshold)}`);
+  return [b, s];
+}
+
+/** Validates and queues NMS (per category when `idxs` is given); null when there are no boxes. */
+function planNms(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number, idxs?: Tensor): NmsPlan | null {
+  const [b, s] = checkNmsArguments(op, boxes, scores, iouThreshold);
+  let ids: Tensor | undefined;
+  if (idxs !== undefined) {
+    ids = checkTensor(op, 'idxs', idxs);
+    checkDTypeIn(op, 'idxs', ids, ['int32']);
+    if (ids.ndim !== 1 || ids.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected idxs of shape [${b.shape[0]}], got [${ids.shape.join(', ')}]`);
+    checkSameDevice(op, { boxes: b, idxs: ids });
+  }
   const n = b.shape[0]!;
   if (n === 0) return null;
   return noGrad(() => {
-    const order = argsort(s, 0, { descending: true });
-    const sorted = indexSelect(b, 0, order); // contiguous
+    const byScore = argsort(s, 0, { descending: true }); // ties: the lower index first
     const keep = empty(op, [n], 'uint8', b.device);
-    native.nms(op, keep._native(op, 'keep'), sorted._native(op, 'boxes'), iouThreshold);
-    sorted.dispose();
-    return { order, keep };
+    if (ids === undefined) {
+      const sorted = indexSelect(b, 0, byScore); // contiguous
+      native.nms(op, keep._native(op, 'keep'), sorted._native(op, 'boxes'), null, iouThreshold);
+      sorted.dispose();
+      return { keep, finish: (positions) => disposingAfter([byScore], () => indexSelect(byScore, 0, positions)) };
+    }
+    // Per category: visit the boxes grouped by category (a stable sort keeps each group in
+    // score order), so the kernel compares a box only with the rest of its own group rather
+    // than with every box, as torchvision's coordinate-offset trick makes it do.
+    const sortedIds = indexSelect(ids, 0, byScore);
+    const grouping = argsort(sortedIds, 0);
+    const order = indexSelect(byScore, 0, grouping);
+    const [sorted, categories] = [indexSelect(b, 0, order), indexSelect(sortedIds, 0, grouping)];
+    native.nms(op, keep._native(op, 'keep'), sorted._native(op, 'boxes'), categories._native(op, 'idxs'), iouThreshold);
+    for (const t of [sortedIds, order, sorted, categories]) t.dispose();
+    // Back to score order across categories: a kept box's place in byScore is grouping[position].
+    return {
+      keep,
+      finish: (positions) => disposingAfter([byScore, grouping], () => indexSelect(byScore, 0, sort(indexSelect(grouping, 0, positions)).values)),
+    };
   });
 }
 
-/** The kept boxes' indices from the plan's mask (read back from the device); frees the plan. */
-function keptIndices(plan: NmsPlan, mask: Uint8Array): Tensor<'int32'> {
+/** fn's result; then `held` are disposed (also when fn throws). */
+function disposingAfter<T>(held: readonly Tensor[], fn: () => T): T {
+  try {
+    return fn();
+  } finally {
+    for (const t of held) t.dispose();
+  }
+}
+
+/** The result's indices from the plan's keep mask (read back from the device); frees the plan. */
+function keptIndices(plan: NmsPlan, mask: Uint8Array, device: Device): Tensor<'int32'> {
   const positions = Int32Array.from({ length: mask.reduce((count, v) => count + v, 0) });
   for (let i = 0, k = 0; i < mask.length; ++i) if (mask[i]) positions[k++] = i;
-  const kept = indexSelect(plan.order, 0, fromTypedArray(positions, [positions.length], { device: plan.order.device }));
-  plan.order.dispose();
   plan.keep.dispose();
-  return kept;
+  return scope(() => plan.finish(fromTypedArray(positions, [positions.length], { device })));
 }
 
 /**
@@ -146,7 +187,7 @@ function keptIndices(plan: NmsPlan, mask: Uint8Array): Tensor<'int32'> {
  */
 export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor<'int32'> {
   const plan = planNms('nms', boxes, scores, iouThreshold);
-  return plan === null ? empty('nms', [0], 'int32', boxes.device) : keptIndices(plan, plan.keep.dataSync());
+  return plan === null ? empty('nms', [0], 'int32', boxes.device) : keptIndices(plan, plan.keep.dataSync(), boxes.device);
 }
 
 /**
@@ -156,19 +197,7 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor
  */
 export async function nmsAsync(boxes: Tensor, scores: Tensor, iouThreshold: number): Promise<Tensor<'int32'>> {
   const plan = planNms('nmsAsync', boxes, scores, iouThreshold);
-  return plan === null ? empty('nmsAsync', [0], 'int32', boxes.device) : keptIndices(plan, await plan.keep.data());
-}
-
-/** Validates batchedNms' ids; boxes of each category shifted apart (torchvision's trick). */
-function shiftedByCategory(op: string, boxes: Tensor, idxs: Tensor): Tensor {
-  const b = checkBoxes(op, 'boxes', boxes);
-  const ids = checkTensor(op, 'idxs', idxs);
-  checkDTypeIn(op, 'idxs', ids, ['int32']);
-  if (ids.ndim !== 1 || ids.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected idxs of shape [${b.shape[0]}], got [${ids.shape.join(', ')}]`);
-  checkSameDevice(op, { boxes: b, idxs: ids });
-  // Shift each category's boxes by its id times a span larger than every box, so boxes of
-  // different categories cannot overlap.
-  return noGrad(() => (b.shape[0] === 0 ? b.detach() : b.add(ids.to('float32').mul(b.amax().add(1)).unsqueeze(1))));
+  return plan === null ? empty('nmsAsync', [0], 'int32', boxes.device) : keptIndices(plan, await plan.keep.data(), boxes.device);
 }
 
 /**
@@ -176,22 +205,14 @@ function shiftedByCategory(op: string, boxes: Tensor, idxs: Tensor): Tensor {
  * `[N]` (int32 class or image ids) never suppress each other. Same result order as {@link nms}.
  */
 export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor<'int32'> {
-  const shifted = shiftedByCategory('batchedNms', boxes, idxs);
-  try {
-    return nms(shifted, scores, iouThreshold);
-  } finally {
-    shifted.dispose();
-  }
+  const plan = planNms('batchedNms', boxes, scores, iouThreshold, idxs);
+  return plan === null ? empty('batchedNms', [0], 'int32', boxes.device) : keptIndices(plan, plan.keep.dataSync(), boxes.device);
 }
 
 /** {@link batchedNms} without blocking the event loop, as {@link nmsAsync}. */
 export async function batchedNmsAsync(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Promise<Tensor<'int32'>> {
-  const shifted = shiftedByCategory('batchedNmsAsync', boxes, idxs);
-  try {
-    return await nmsAsync(shifted, scores, iouThreshold);
-  } finally {
-    shifted.dispose();
-  }
+  const plan = planNms('batchedNmsAsync', boxes, scores, iouThreshold, idxs);
+  return plan === null ? empty('batchedNmsAsync', [0], 'int32', boxes.device) : keptIndices(plan, await plan.keep.data(), boxes.device);
 }
 
 /** Converts boxes `[K, 4]` between formats, as `torchvision.ops.box_convert`. Differentiable. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, distanceBoxIou, DTypeError, generalizedBoxIou, manualSeed, nms, nmsAsync, randn, ShapeError, tensor, type Device } from '../../lib/index.js';
+import { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, cat, distanceBoxIou, DTypeError, floor, generalizedBoxIou, manualSeed, nms, nmsAsync, randint, randn, ShapeError, tensor, type Device } from '../../lib/index.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 
@@ -49,6 +49,26 @@ describeDevices('boxes', (device) => {
     }
     const idxs = tensor(Int32Array.from(fixture.idxs), { device });
     expect(batchedNms(boxes, scores, idxs, 0.5).cpu().tolist()).toEqual(fixture.batched);
+  });
+
+  it('batchedNms equals nms run per category, merged by score (ties: lower index), over 80 categories', () => {
+    manualSeed(5);
+    const n = 600;
+    const corner = randn([n, 2]).abs().mul(30);
+    const boxes = cat([corner, corner.add(randn([n, 2]).abs().mul(20).add(1))], 1).to(device);
+    // Scores on a coarse grid, so that ties across and within categories are common.
+    const scores = floor(randn([n]).abs().mul(8)).div(8).to(device);
+    const ids = randint(0, 80, [n]).to(device);
+    const [b, sc, id] = [boxes.cpu().dataSync(), scores.cpu().dataSync(), ids.cpu().dataSync()];
+    const kept: number[] = [];
+    for (let c = 0; c < 80; ++c) {
+      const members = [...id.keys()].filter((i) => id[i] === c);
+      if (members.length === 0) continue;
+      const mb = tensor(Float32Array.from(members.flatMap((i) => [b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!]))).reshape(-1, 4);
+      kept.push(...Array.from(nms(mb, tensor(Float32Array.from(members, (i) => sc[i]!)), 0.3).dataSync(), (k) => members[k]!));
+    }
+    kept.sort((i, j) => sc[j]! - sc[i]! || i - j);
+    expect(batchedNms(boxes, scores, ids, 0.3).cpu().tolist()).toEqual(kept);
   });
 
   it('nmsAsync and batchedNmsAsync give the same indices without blocking; validation is the same', async () => {

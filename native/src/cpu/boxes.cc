@@ -1,6 +1,5 @@
 // Box IoU matrices, NMS and soft-NMS (math in kernels/boxes.h). Our own loops: neither
-// oneDNN nor a BLAS has box ops. NMS is the greedy scan torchvision's CPU kernel does; its O(N^2) IoU
-// checks stop at suppressed boxes.
+// oneDNN nor a BLAS has box ops.
 #include <vector>
 
 #include "cpu/cpu_backend.h"
@@ -37,17 +36,38 @@ void boxIou(const TensorRef& out, const TensorRef& a, const TensorRef& b) {
   }
 }
 
-void nms(const TensorRef& keep, const TensorRef& boxes, double iouThreshold) {
+// The greedy scan torchvision's CPU kernel does, but over the boxes held column by column
+// with their areas precomputed: each kept box tests every later box in one branch-free loop
+// that the compiler vectorises (16 IoUs per AVX-512 instruction), instead of one box at a
+// time behind a branch on whether it is already suppressed.
+void nms(const TensorRef& keep, const TensorRef& boxes, const TensorRef& categories, double iouThreshold) {
   const int64_t n = boxes.layout.shape[0];
   const float* b = boxes.as<float>();
   uint8_t* kept = keep.as<uint8_t>();
   const float threshold = static_cast<float>(iouThreshold);
+  std::vector<float> columns(static_cast<size_t>(5 * n));
+  float* x1 = columns.data();
+  float *y1 = x1 + n, *x2 = y1 + n, *y2 = x2 + n, *area = y2 + n;
+  for (int64_t j = 0; j < n; ++j) {
+    x1[j] = b[j * 4], y1[j] = b[j * 4 + 1], x2[j] = b[j * 4 + 2], y2[j] = b[j * 4 + 3];
+    area[j] = kernels::boxArea(b + j * 4);
+  }
+  // With categories, box i only meets the rest of its category's run: [i + 1, end[i]).
+  std::vector<int64_t> end(static_cast<size_t>(n), n);
+  if (categories.data != nullptr) {
+    const int32_t* category = categories.as<int32_t>();
+    for (int64_t i = n - 2; i >= 0; --i) end[i] = category[i] == category[i + 1] ? end[i + 1] : i + 1;
+  }
   std::vector<uint8_t> suppressed(static_cast<size_t>(n), 0);
+  uint8_t* gone = suppressed.data();
   for (int64_t i = 0; i < n; ++i) {
-    kept[i] = suppressed[i] ? 0 : 1;
-    if (suppressed[i]) continue;
-    for (int64_t j = i + 1; j < n; ++j) {
-      if (!suppressed[j] && kernels::boxIou(b + i * 4, b + j * 4) > threshold) suppressed[j] = 1;
+    kept[i] = gone[i] ? 0 : 1;
+    if (gone[i]) continue;
+    const float ax1 = x1[i], ay1 = y1[i], ax2 = x2[i], ay2 = y2[i], areaA = area[i];
+#pragma omp simd
+    for (int64_t j = i + 1; j < end[i]; ++j) {
+      const float iou = kernels::boxIouOfAreas(ax1, ay1, ax2, ay2, areaA, x1[j], y1[j], x2[j], y2[j], area[j]);
+      gone[j] |= static_cast<uint8_t>(iou > threshold);
     }
   }
 }
@@ -90,7 +110,9 @@ void softNms(const SoftNmsParams& p, const TensorRef& order, const TensorRef& se
 
 // The primitives this file implements (neocog/primitives.def).
 void CpuBackend::boxIou(Out out, In a, In b) { cpu::boxIou(out, a, b); }
-void CpuBackend::nms(Out keep, In boxes, double iouThreshold) { cpu::nms(keep, boxes, iouThreshold); }
+void CpuBackend::nms(Out keep, In boxes, OptIn categories, double iouThreshold) {
+  cpu::nms(keep, boxes, categories, iouThreshold);
+}
 void CpuBackend::softNms(const SoftNmsParams& params, Out order, Out selectedScores, Out count, In boxes, In scores) {
   cpu::softNms(params, order, selectedScores, count, boxes, scores);
 }

@@ -21,23 +21,26 @@ __global__ void boxIouKernel(float* out, const float* a, const float* b, int64_t
   NC_GRID_STRIDE_LOOP(k, total) { out[k] = kernels::boxIou(a + (k / m) * 4, b + (k % m) * 4); }
 }
 
-__global__ void nmsMaskKernel(const float* boxes, int64_t n, float threshold, int64_t colBlocks,
-                              unsigned long long* mask) {
+__global__ void nmsMaskKernel(const float* boxes, const int32_t* categories, int64_t n, float threshold,
+                              int64_t colBlocks, unsigned long long* mask) {
   const int64_t rowBlock = blockIdx.y, colBlock = blockIdx.x;
   if (rowBlock > colBlock) return;  // only boxes after a row box can be suppressed by it
   const int64_t rowCount = n - rowBlock * kBoxesPerBlock < kBoxesPerBlock ? n - rowBlock * kBoxesPerBlock : kBoxesPerBlock;
   const int64_t colCount = n - colBlock * kBoxesPerBlock < kBoxesPerBlock ? n - colBlock * kBoxesPerBlock : kBoxesPerBlock;
   __shared__ float cols[kBoxesPerBlock * 4];
+  __shared__ int32_t colCategories[kBoxesPerBlock];
   if (threadIdx.x < colCount) {
     for (int c = 0; c < 4; ++c) cols[threadIdx.x * 4 + c] = boxes[(colBlock * kBoxesPerBlock + threadIdx.x) * 4 + c];
+    colCategories[threadIdx.x] = categories ? categories[colBlock * kBoxesPerBlock + threadIdx.x] : 0;
   }
   __syncthreads();
   if (threadIdx.x >= rowCount) return;
   const int64_t row = rowBlock * kBoxesPerBlock + threadIdx.x;
   const float* box = boxes + row * 4;
   unsigned long long bits = 0;
+  const int32_t category = categories ? categories[row] : 0;
   for (int64_t j = rowBlock == colBlock ? threadIdx.x + 1 : 0; j < colCount; ++j) {
-    if (kernels::boxIou(box, cols + j * 4) > threshold) bits |= 1ULL << j;
+    if (colCategories[j] == category && kernels::boxIou(box, cols + j * 4) > threshold) bits |= 1ULL << j;
   }
   mask[row * colBlocks + colBlock] = bits;
 }
@@ -106,7 +109,8 @@ void boxIou(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const Te
   checkLaunch("boxIou");
 }
 
-void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, double iouThreshold) {
+void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, const TensorRef& categories,
+         double iouThreshold) {
   const int64_t n = boxes.layout.shape[0];
   if (n == 0) return;
   const int64_t colBlocks = (n + kBoxesPerBlock - 1) / kBoxesPerBlock;
@@ -115,8 +119,9 @@ void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, double
   // Row blocks after a column block are skipped by the kernel; zero their words.
   check(cudaMemsetAsync(mask.get(), 0, mask.size(), h.stream()), "nms");
   const dim3 grid(static_cast<unsigned>(colBlocks), static_cast<unsigned>(colBlocks));
-  nmsMaskKernel<<<grid, kBoxesPerBlock, 0, h.stream()>>>(boxes.as<float>(), n, static_cast<float>(iouThreshold),
-                                                         colBlocks, static_cast<unsigned long long*>(mask.get()));
+  nmsMaskKernel<<<grid, kBoxesPerBlock, 0, h.stream()>>>(
+      boxes.as<float>(), categories.data ? categories.as<int32_t>() : nullptr, n, static_cast<float>(iouThreshold),
+      colBlocks, static_cast<unsigned long long*>(mask.get()));
   checkLaunch("nms");
   std::vector<unsigned long long> host(maskWords);
   check(cudaMemcpyAsync(host.data(), mask.get(), mask.size(), cudaMemcpyDeviceToHost, h.stream()), "nms");
@@ -147,7 +152,9 @@ void softNms(DeviceHandles& h, const SoftNmsParams& p, const TensorRef& order, c
 
 // The primitives this file implements (neocog/primitives.def).
 void CudaBackend::boxIou(Out out, In a, In b) { cuda::boxIou(handles_, out, a, b); }
-void CudaBackend::nms(Out keep, In boxes, double iouThreshold) { cuda::nms(handles_, keep, boxes, iouThreshold); }
+void CudaBackend::nms(Out keep, In boxes, OptIn categories, double iouThreshold) {
+  cuda::nms(handles_, keep, boxes, categories, iouThreshold);
+}
 void CudaBackend::softNms(const SoftNmsParams& params, Out order, Out selectedScores, Out count, In boxes, In scores) {
   cuda::softNms(handles_, params, order, selectedScores, count, boxes, scores);
 }

@@ -29,8 +29,11 @@ void boxIou(const char* op, Out out, In a, In b) {
   }
 }
 
-void nms(const char* op, Out keep, In boxes, double) {
+void nms(const char* op, Out keep, In boxes, OptIn categories, double) {
   checkBoxes(op, boxes);
+  if (categories.data != nullptr && !isVector(categories, DType::Int32, boxes.layout.shape[0])) {
+    reject(op, "nms categories must be a contiguous int32 [N]");
+  }
   if (!isVector(keep, DType::UInt8, boxes.layout.shape[0])) reject(op, "nms keep must be a contiguous uint8 [N]");
 }
 
