@@ -1,6 +1,6 @@
 /**
  * Detection machinery that is not an op, as torchvision.models.detection's: the anchor
- * generator, the box coder, the matchers and the positive/negative sampler, with
+ * generator, the box coder, the matchers, the positive/negative sampler and the FPN RoI pooler, with
  * torchvision's names (camelCase) and semantics. One line each, sorted.
  * @module
  */
@@ -9,3 +9,4 @@ export { BalancedPositiveNegativeSampler, type SampledMasks } from './balanced_s
 export { BoxCoder, type BoxCoderOptions, type BoxCoderWeights } from './box_coder.js';
 export { ImageList, type ImageSize } from './image_list.js';
 export { Matcher, SSDMatcher, type MatcherOptions } from './matcher.js';
+export { MultiScaleRoIAlign, type MultiScaleRoIAlignOptions } from './poolers.js';
