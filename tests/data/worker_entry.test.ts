@@ -9,7 +9,15 @@ import { Worker } from 'node:worker_threads';
 
 import { afterAll, expect, it } from 'vitest';
 
-import { decodeBatch, reviveError, type WorkerInit, type WorkerReply, type WorkerRequest } from '../../lib/data/worker_protocol.js';
+import {
+  decodeBatch,
+  reviveError,
+  type Encoded,
+  type SerializedError,
+  type WorkerInit,
+  type WorkerReply,
+  type WorkerRequest,
+} from '../../lib/data/worker_protocol.js';
 import { IndexError, type Tensor } from '../../lib/index.js';
 
 const entry = new URL('../../lib/data/worker_entry.ts', import.meta.url).href;
@@ -49,6 +57,18 @@ function start(exportName: string, args: unknown) {
 
 const batch = (id: number, indices: number[], seed: number): WorkerRequest => ({ type: 'batch', id, batch: id, indices, seed });
 
+/** The batch a reply carries (fails on an error reply). */
+function valueOf(reply: WorkerReply | undefined): Encoded {
+  if (reply?.type !== 'batch') throw new Error(`expected a batch, got ${JSON.stringify(reply)}`);
+  return reply.value;
+}
+
+/** The error a reply carries (fails on a batch). */
+function errorOf(reply: WorkerReply | undefined): SerializedError {
+  if (reply === undefined || reply.type === 'batch') throw new Error(`expected an error, got ${JSON.stringify(reply)}`);
+  return reply.error;
+}
+
 it('serves batches in order, seeded per request; checks indices; honours cancel, then stop', async () => {
   // Items take 20 ms each, so later requests are still queued when cancel and stop arrive.
   const worker = start('numbers', { n: 6, noise: true, delayMs: 20 });
@@ -61,10 +81,10 @@ it('serves batches in order, seeded per request; checks indices; honours cancel,
   worker.send(batch(6, [4], 5));
   const replies = await worker.received(5);
   expect(replies.map((r) => [r.type, 'id' in r ? r.id : null])).toEqual([['batch', 1], ['batch', 2], ['batch', 3], ['error', 4], ['batch', 6]]);
-  const images = replies.slice(0, 3).map((r) => (decodeBatch((r as { value: never }).value) as [Tensor, Tensor])[0].tolist());
+  const images = replies.slice(0, 3).map((r) => (decodeBatch(valueOf(r)) as [Tensor, Tensor])[0].tolist());
   expect(images[1]).toEqual(images[0]); // the same seed draws the same noise
   expect(images[2]).not.toEqual(images[0]);
-  const error = reviveError((replies[3] as { error: never }).error, 'worker 0');
+  const error = reviveError(errorOf(replies[3]), 'worker 0');
   expect(error).toBeInstanceOf(IndexError);
   expect(error.message).toBe("DataLoader worker: index 9 is out of range for the worker's dataset of length 6");
 
@@ -79,7 +99,7 @@ it('a dataset that fails to build is reported once, and the thread exits on its 
   const worker = start('broken', undefined);
   const [reply] = await worker.received(1);
   expect(reply!.type).toBe('startup-error');
-  const error = reviveError((reply as { error: never }).error, 'worker 0');
+  const error = reviveError(errorOf(reply), 'worker 0');
   expect(error).toBeInstanceOf(RangeError);
   expect(error.message).toBe('cannot open the dataset');
   expect(await worker.exited).toBe(0);
