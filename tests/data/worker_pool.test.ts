@@ -11,6 +11,16 @@ const fixtureModule = new URL('./worker_datasets.fixture.ts', import.meta.url).h
 const pools: WorkerPool[] = [];
 afterAll(() => Promise.all(pools.map((pool) => pool.close())));
 
+/** The error `reply` rejects with (fails if it resolves). */
+async function rejection(reply: Promise<unknown>): Promise<Error> {
+  try {
+    await reply;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the reply to reject');
+}
+
 function pool(exportName: string, args: unknown, count: number): WorkerPool {
   const made = new WorkerPool({ module: fixtureModule, exportName, args }, count);
   pools.push(made);
@@ -35,7 +45,7 @@ it('replies are matched to their requests; a failed item is revived naming the w
   expect(((await b.reply) as EncodedTensor[])[1]!.shape).toEqual([1]);
   await expect(bad.reply).rejects.toThrow(FormatError);
   await expect(bad.reply).rejects.toThrow('item 7 is corrupt');
-  const error = await bad.reply.catch((e: Error) => e);
+  const error = await rejection(bad.reply);
   expect(error.stack).toContain('(thrown in DataLoader worker 0 while building batch 5)');
   expect(workers.broken).toBe(false); // an item's error breaks nothing
   await workers.close();
@@ -46,7 +56,7 @@ it('a dataset that fails to build breaks the pool: every request rejects with it
   const first = workers.request(0, { batch: 0, indices: [0], seed: 0 });
   await expect(first.reply).rejects.toThrow(RangeError);
   await expect(first.reply).rejects.toThrow('cannot open the dataset');
-  const error = await first.reply.catch((e: Error) => e);
+  const error = await rejection(first.reply);
   expect(error.stack).toContain('(thrown in DataLoader worker 0 while building its dataset)');
   expect(workers.broken).toBe(true);
   await expect(workers.request(0, { batch: 1, indices: [0], seed: 0 }).reply).rejects.toThrow('cannot open the dataset');
