@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 
 import {
-  ArgumentError, DisposedError, DTypeError, enableGrad, isGradEnabled, memory, noGrad, ones, randn, scope, ShapeError, tensor,
+  ArgumentError, DisposedError, DTypeError, memory, ones, randn, scope, ShapeError, tensor,
 } from '../../lib/index.js';
 
 const leaf = (values: number[]) => tensor(values, { dtype: 'float32', requiresGrad: true });
@@ -48,21 +48,6 @@ it('a non-scalar output needs an explicit grad of its shape', () => {
   expect(() => y.backward(ones([3]))).toThrow(/expected grad of shape \[2\]/);
   y.backward(tensor([1, 10], { dtype: 'float32' }));
   expect(x.grad!.tolist()).toEqual([2, 20]);
-});
-
-it('noGrad records nothing, also across await; enableGrad re-enables', async () => {
-  const x = leaf([1, 2]);
-  expect(isGradEnabled()).toBe(true);
-  const y = noGrad(() => x.mul(2));
-  expect(y.requiresGrad).toBe(false);
-  expect(y.gradFn).toBeNull();
-  await noGrad(async () => {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    expect(isGradEnabled()).toBe(false);
-    expect(x.add(1).requiresGrad).toBe(false);
-    expect(enableGrad(() => x.add(1).requiresGrad)).toBe(true);
-  });
-  expect(x.add(1).gradFn?.name).toBe('add');
 });
 
 it('detach cuts the graph; gradients reach inputs that require grad', () => {

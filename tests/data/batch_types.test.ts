@@ -28,16 +28,6 @@ it("the README loop compiles without casts and trains on [image, label] items", 
   expect(steps).toBe(3);
 });
 
-it('the batch type of the default collate, part by part', () => {
-  expectTypeOf<data.Collated<[Tensor<'uint8'>, number, Tensor<'bool'>]>>().toEqualTypeOf<[Tensor<'uint8'>, Tensor<'int32' | 'float32'>, Tensor<'bool'>]>();
-  expectTypeOf<data.Collated<readonly [Tensor, number]>>().toEqualTypeOf<[Tensor, Tensor<'int32' | 'float32'>]>();
-  expectTypeOf<data.Collated<Tensor[]>>().toEqualTypeOf<Tensor[]>();
-  expectTypeOf<data.Collated<{ image: Tensor }>>().toBeUnknown(); // not an array: give a collate
-  const batch = data.stackCollate([[tensor([1, 2], { dtype: 'float32' }), 0] as [Tensor<'float32'>, number]]);
-  expectTypeOf(batch).toEqualTypeOf<[Tensor<'float32'>, Tensor<'int32' | 'float32'>]>();
-  expect(batch.map((t) => t.shape)).toEqual([[1, 2], [1]]);
-});
-
 it('TensorDataset, CIFAR, ImageFolder and ImageArrayDataset loaders give tuple batches', async () => {
   const points = randn([6, 2]);
   const labels = tensor(new Int32Array([0, 1, 2, 0, 1, 2]));
@@ -59,13 +49,4 @@ it('TensorDataset, CIFAR, ImageFolder and ImageArrayDataset loaders give tuple b
   // A loader of tuple items still goes where a plain DataLoader is expected.
   const plain: data.DataLoader = new data.DataLoader(tensors);
   expect(plain.length).toBe(6);
-});
-
-it('randomSplit of literal lengths gives a tuple of subsets', () => {
-  const [train, val] = data.randomSplit(pairs(10), [0.8, 0.2], { seed: 0 });
-  expectTypeOf(train).toEqualTypeOf<data.Subset<[Tensor<'float32'>, number]>>();
-  expectTypeOf(val).toEqualTypeOf<data.Subset<[Tensor<'float32'>, number]>>();
-  expect([train.length, val.length]).toEqual([8, 2]);
-  const lengths: number[] = [5, 5];
-  expectTypeOf(data.randomSplit(pairs(10), lengths)).toEqualTypeOf<Array<data.Subset<[Tensor<'float32'>, number]>>>();
 });

@@ -5,33 +5,10 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 
 import { ArgumentError, data, FormatError, type Tensor } from '../../lib/index.js';
+import { cifar10, pixel, records } from '../helpers/cifar_files.js';
 
 const root = mkdtempSync(join(tmpdir(), 'neocog-cifar-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** Pixel value of record `n`, channel `c`, position `p`: distinct per record and plane. */
-const pixel = (n: number, c: number, p: number) => (n * 7 + c * 50 + p) % 256;
-
-/** A CIFAR binary file of `labels.length` records, numbered from `first`. */
-function records(first: number, labels: number[][]): Buffer {
-  return Buffer.concat(
-    labels.map((label, i) => {
-      const image = Buffer.alloc(3072);
-      for (let c = 0; c < 3; ++c) for (let p = 0; p < 1024; ++p) image[c * 1024 + p] = pixel(first + i, c, p);
-      return Buffer.concat([Buffer.from(label), image]);
-    }),
-  );
-}
-
-/** An extracted CIFAR-10 archive: 5 training files of 2 records, a test file of 3. */
-function cifar10(dir: string, meta = true): string {
-  const folder = join(dir, 'cifar-10-batches-bin');
-  mkdirSync(folder, { recursive: true });
-  for (let f = 1; f <= 5; ++f) writeFileSync(join(folder, `data_batch_${f}.bin`), records(2 * (f - 1), [[f], [9 - f]]));
-  writeFileSync(join(folder, 'test_batch.bin'), records(0, [[0], [1], [2]]));
-  if (meta) writeFileSync(join(folder, 'batches.meta.txt'), 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n');
-  return folder;
-}
 
 const image = (t: Tensor) => t.tolist() as number[][][];
 
@@ -90,34 +67,4 @@ it('names the file that is truncated or malformed, and what is missing', () => {
   expect(() => data.readCifar(badLabel, { train: false })).toThrow(/label 10/);
   writeFileSync(join(badLabel, 'batches.meta.txt'), 'a\nb\n');
   expect(() => data.readCifar(badLabel)).toThrow(/should name 10 classes, found 2/);
-});
-
-it('CIFAR10 yields float images with transforms, in-process and on workers alike', async () => {
-  const dir = join(root, 'c10-dataset');
-  cifar10(dir);
-  const plain = new data.CIFAR10(dir, { train: false });
-  expect(plain.length).toBe(3);
-  const [x, y] = await plain.get(2);
-  expect(x.shape).toEqual([3, 32, 32]);
-  expect(image(x)[2]![0]![3]).toBeCloseTo(pixel(2, 2, 3) / 255, 6);
-  expect(y).toBe(2);
-
-  const halve = new data.CIFAR10(dir, { transform: (t) => t.mul(0.5) });
-  expect(image((await halve.get(0))[0])[0]![0]![0]).toBeCloseTo(pixel(0, 0, 0) / 510, 6);
-  await expect(async () => {
-    for await (const _ of new data.DataLoader(halve, { numWorkers: 1 }));
-  }).rejects.toThrow(/transform given as a function cannot run in DataLoader workers/);
-
-  const transform = { module: new URL('./image_transforms.fixture.ts', import.meta.url).href, exportName: 'scale', args: { factor: 2 } };
-  const doubled = new data.CIFAR10(dir, { transform });
-  const options = { batchSize: 4, shuffle: true, seed: 1 };
-  const batches = async (loader: data.DataLoader<[Tensor, number]>) => {
-    const out = [];
-    for await (const [images, labels] of loader) out.push([images!.tolist(), labels!.tolist()]);
-    return out;
-  };
-  const expected = await batches(new data.DataLoader(doubled, options));
-  expect(expected).toHaveLength(3);
-  expect(await batches(new data.DataLoader(doubled, { ...options, numWorkers: 2 }))).toEqual(expected);
-  expect(new data.CIFAR100(join(root, 'c100'), { labelKind: 'coarse' }).classes).toHaveLength(20);
 });

@@ -15,6 +15,22 @@ function idx(shape: number[], values: Uint8Array | number[]): Buffer {
   return Buffer.concat([header, Buffer.from(values)]);
 }
 
+it('reads IDX files, plain and gzip-compressed', () => {
+  const raw = idx([2, 2, 3], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  for (const bytes of [raw, gzipSync(raw)]) {
+    const parsed = data.parseIdx(bytes);
+    expect(parsed.shape).toEqual([2, 2, 3]);
+    expect(Array.from(parsed.data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  }
+});
+
+it('rejects malformed IDX data with FormatError', () => {
+  expect(() => data.parseIdx(Buffer.from([1, 2, 3]))).toThrow(FormatError);
+  expect(() => data.parseIdx(idx([3], [1, 2]))).toThrow(/should hold 3 values/);
+  expect(() => data.parseIdx(Buffer.from([0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0]))).toThrow(/only unsigned bytes/);
+  expect(() => data.parseIdx(Buffer.from([0x1f, 0x8b, 0, 0]))).toThrow(/not a valid gzip/);
+});
+
 it('a gzip bomb (10 images claimed, 600 MB of zeros) fails fast without inflating it', () => {
   const images = idx([10, 28, 28], new Uint8Array(7840).fill(3));
   // gzip members concatenate: one real file, then 600 members of 1 MiB of zeros (about 1 KB each).

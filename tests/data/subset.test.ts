@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 
-import { expect, it } from 'vitest';
+import { expect, expectTypeOf, it } from 'vitest';
 
-import { ArgumentError, data, IndexError } from '../../lib/index.js';
+import { ArgumentError, data, IndexError, randn, type Tensor } from '../../lib/index.js';
 
 interface SplitCase {
   n: number;
@@ -11,6 +11,11 @@ interface SplitCase {
   error?: string;
 }
 const cases = JSON.parse(readFileSync(new URL('../fixtures/split.json', import.meta.url), 'utf8')) as SplitCase[];
+
+/** A dataset of `[image, label]` pairs, as CIFAR10, ImageFolder and MNIST hold. */
+function pairs(n: number): data.Dataset<[Tensor<'float32'>, number]> {
+  return { length: n, get: (i) => [randn([4]), i % 3] };
+}
 
 /** A dataset whose item i is i * 10. */
 function numbers(n: number): data.Dataset<number> {
@@ -60,13 +65,11 @@ it('randomSplit rejects bad lengths', () => {
   expect(() => data.randomSplit(numbers(10), [5, 5], { seed: 0.5 })).toThrow(/seed/);
 });
 
-it('ConcatDataset chains datasets, negative indices from the end', async () => {
-  const joined = new data.ConcatDataset([numbers(2), numbers(3)]);
-  expect(joined.length).toBe(5);
-  expect(joined.cumulativeSizes).toEqual([2, 5]);
-  expect(await Promise.all([0, 1, 2, 3, 4, -1, -5].map((i) => joined.get(i)))).toEqual([0, 10, 0, 10, 20, 20, 0]);
-  expect(() => joined.get(5)).toThrow('ConcatDataset: index 5 is out of range for 5 items');
-  expect(() => joined.get(-6)).toThrow(IndexError);
-  expect(() => new data.ConcatDataset([])).toThrow(ArgumentError);
-  expect(() => new data.ConcatDataset([numbers(2), {} as data.Dataset<number>])).toThrow(/datasets\[1\]/);
+it('randomSplit of literal lengths gives a tuple of subsets', () => {
+  const [train, val] = data.randomSplit(pairs(10), [0.8, 0.2], { seed: 0 });
+  expectTypeOf(train).toEqualTypeOf<data.Subset<[Tensor<'float32'>, number]>>();
+  expectTypeOf(val).toEqualTypeOf<data.Subset<[Tensor<'float32'>, number]>>();
+  expect([train.length, val.length]).toEqual([8, 2]);
+  const lengths: number[] = [5, 5];
+  expectTypeOf(data.randomSplit(pairs(10), lengths)).toEqualTypeOf<Array<data.Subset<[Tensor<'float32'>, number]>>>();
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ArgumentError, FormatError, io, memory, tensor, zeros, type Tensor } from '../../lib/index.js';
 import { copyInto } from '../../lib/ops/copy.js';
+import { everyDtype, expectSame } from '../helpers/state_dicts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'neocog-io-'));
 
@@ -19,28 +20,6 @@ function file(header: string | object, data: Uint8Array | number[] = [], length?
 }
 
 const f32 = (...values: number[]): Buffer => Buffer.from(new Float32Array(values).buffer);
-
-function everyDtype(): Map<string, Tensor> {
-  return new Map<string, Tensor>([
-    ['w', tensor([[1.5, -2], [3, 4]], { dtype: 'float32' })],
-    ['i', tensor([1, -7, 3])],
-    ['u', tensor([0, 255], { dtype: 'uint8' })],
-    ['b', tensor([true, false])],
-    ['h', tensor([1, 2.5, -0.125], { dtype: 'float16' })],
-    ['bf', tensor([1, -3], { dtype: 'bfloat16' })],
-    ['empty', zeros([0, 3])],
-    ['ünïcode.名前', tensor([7], { dtype: 'float32' })], // header padding counts bytes, not characters
-  ]);
-}
-
-function expectSame(loaded: Map<string, Tensor>, saved: Map<string, Tensor>): void {
-  expect([...loaded.keys()].sort()).toEqual([...saved.keys()].sort());
-  for (const [name, t] of saved) {
-    expect(loaded.get(name)!.dtype).toBe(t.dtype);
-    expect(loaded.get(name)!.shape).toEqual(t.shape);
-    expect(loaded.get(name)!.tolist()).toEqual(t.tolist());
-  }
-}
 
 describe('round trips', () => {
   it('async save and load keep every dtype, empty tensors, non-ASCII names and metadata', async () => {
@@ -80,19 +59,6 @@ describe('round trips', () => {
     copyInto(t, tensor([10, 20, 30], { dtype: 'float32' })); // queued after the save's read
     await saving;
     expect((await io.loadSafetensors(path)).tensors.get('t')!.tolist()).toEqual([1, 2, 3]);
-  });
-
-  it('io.loadStateDict returns the tensors (async and sync)', async () => {
-    const path = join(dir, 'dict.safetensors');
-    const tensors = everyDtype();
-    io.saveSafetensorsSync(path, tensors, { ignored: 'yes' });
-    const loaded = await io.loadStateDict(path);
-    expect(loaded).toBeInstanceOf(Map);
-    expectSame(loaded, tensors);
-    expectSame(io.loadStateDictSync(path), tensors);
-    writeFileSync(join(dir, 'bad.safetensors'), Buffer.from('not a safetensors file at all'));
-    await expect(io.loadStateDict(join(dir, 'bad.safetensors'))).rejects.toThrow(FormatError);
-    expect(() => io.loadStateDictSync(join(dir, 'bad.safetensors'))).toThrow(FormatError);
   });
 
   it('refuses names and metadata the format cannot hold', async () => {

@@ -2,8 +2,8 @@
 // settings carried by each conv/matmul; on CUDA, deterministic algorithms repeat bit for bit.
 import { afterEach, expect, it } from 'vitest';
 
-import { ArgumentError, backends, conv2d, manualSeed, matmul, randn, type Device } from '../../lib/index.js';
-import { describeDevices, expectClose } from '../helpers/devices.js';
+import { ArgumentError, backends, conv2d, manualSeed, matmul, randn, type Device } from '../lib/index.js';
+import { describeDevices, expectClose } from './helpers/devices.js';
 
 afterEach(() => {
   backends.cudnn.deterministic = false;

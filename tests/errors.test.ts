@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import {
   ArgumentError,
@@ -8,8 +8,9 @@ import {
   ShapeError,
   tensor,
   zeros,
-} from '../../lib/index.js';
-import { checkSameDevice } from '../../lib/ops/validate.js';
+} from '../lib/index.js';
+import { fromNativeError, IndexError, OutOfMemoryError } from '../lib/errors.js';
+import { checkSameDevice } from '../lib/ops/validate.js';
 
 it('mismatched dtypes throw DTypeError naming the op and argument', () => {
   const f = tensor([1.5, 2.5]);
@@ -53,4 +54,39 @@ it('every typed error is a NeocogError and an Error', () => {
     return;
   }
   throw new Error('expected a throw');
+});
+
+describe('fromNativeError', () => {
+  /** An Error as the addon throws it: a message and a `kind` naming the typed class. */
+  const nativeError = (message: string, kind?: unknown) => Object.assign(new Error(message), kind === undefined ? {} : { kind });
+
+  it('gives each kind its class, keeping the message and the stack below the first line', () => {
+    const kinds = { ShapeError, DTypeError, DeviceError, IndexError, OutOfMemoryError };
+    for (const [kind, Typed] of Object.entries(kinds)) {
+      const raw = nativeError(`gather: index 7 is out of range (${kind})`, kind);
+      const typed = fromNativeError(raw) as Error;
+      expect(typed).toBeInstanceOf(Typed);
+      expect(typed.message).toBe(raw.message);
+      expect(typed.stack!.split('\n')[0]).toBe(`${kind}: ${raw.message}`);
+      expect(typed.stack!.split('\n').slice(1)).toEqual(raw.stack!.split('\n').slice(1));
+    }
+  });
+
+  it('an unknown kind becomes a plain NeocogError', () => {
+    const typed = fromNativeError(nativeError('conv: cuDNN failed', 'CudnnError'));
+    expect(typed).toBeInstanceOf(NeocogError);
+    expect((typed as Error).name).toBe('NeocogError');
+    expect((typed as Error).message).toBe('conv: cuDNN failed');
+  });
+
+  it('leaves errors without a kind, typed errors and non-errors as they are', () => {
+    const plain = nativeError('no kind');
+    expect(fromNativeError(plain)).toBe(plain);
+    const numbered = nativeError('kind is not a name', 3);
+    expect(fromNativeError(numbered)).toBe(numbered);
+    const typed = new ShapeError('already typed');
+    expect(fromNativeError(typed)).toBe(typed);
+    expect(fromNativeError('a string')).toBe('a string');
+    expect(fromNativeError(undefined)).toBeUndefined();
+  });
 });

@@ -1,17 +1,18 @@
-// The loader's choices and messages: NEOCOG_BACKEND, the child-process check before the CUDA
-// plugin is loaded in-process, and what a failed addon load tells the user.
+// lib/cuda.ts: whether CUDA can be used and why not, the NEOCOG_BACKEND choice, the
+// child-process check before the plugin is loaded in-process, and the plugin's version.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
-import { verifyPluginInChild } from '../../lib/cuda.js';
-import { addonLoadHint } from '../../lib/native.js';
+import { cuda, DeviceError, tensor, zeros } from '../lib/index.js';
+import { verifyPluginInChild } from '../lib/cuda.js';
+import { addonPath } from '../lib/native.js';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
+const repo = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'neocog-loader-'));
 const hasCompiler = spawnSync('g++', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -20,6 +21,57 @@ function importWith(env: Record<string, string>) {
   const script = "import('./lib/index.ts').then(({ cuda }) => console.log('REASON ' + cuda.unavailableReason()))";
   return spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: repo, env: { ...process.env, ...env }, encoding: 'utf8' });
 }
+
+const pluginBuilt = existsSync(join(dirname(addonPath), 'libneocog_cuda.so'));
+
+it.runIf(!cuda.isAvailable())('without a usable GPU, isAvailable() is false and says why', () => {
+  expect(cuda.deviceCount()).toBe(0);
+  const reason = cuda.unavailableReason();
+  expect(reason).toBeTypeOf('string');
+  if (!pluginBuilt) expect(reason).toMatch(/plugin is not installed \(npm install @neocog\/linux-x64-cuda13\) and was not built/);
+  else expect(reason).toMatch(/driver|libcudnn|cuDNN|cuBLAS|no CUDA device/);
+});
+
+it.runIf(!cuda.isAvailable())("to('cuda') throws a DeviceError carrying the reason", () => {
+  const x = tensor([1, 2, 3]);
+  expect(() => x.to('cuda')).toThrow(DeviceError);
+  expect(() => x.to('cuda')).toThrow(`to: CUDA is not available: ${cuda.unavailableReason()}`);
+  expect(() => zeros([2], { device: 'cuda:1' })).toThrow(DeviceError);
+  expect(() => cuda.getDeviceProperties(0)).toThrow(DeviceError);
+  expect(x.tolist()).toEqual([1, 2, 3]); // nothing lost
+});
+
+it('device names are validated', () => {
+  expect(() => zeros([2], { device: 'gpu' as never })).toThrow(/expected device 'cpu', 'cuda' or 'cuda:N', got gpu/);
+});
+
+it.runIf(cuda.isAvailable())('a CUDA device reports its properties and round-trips data', async () => {
+  const props = cuda.getDeviceProperties(0);
+  expect(props.major).toBeGreaterThanOrEqual(7);
+  expect(props.cudnnVersion).toBeGreaterThanOrEqual(90000);
+  const x = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+  const g = x.to('cuda');
+  expect(g.device).toBe('cuda:0');
+  expect(Array.from(await g.add(g).cpu().data())).toEqual([2, 4, 6, 8]);
+  expect(() => g.add(x)).toThrow(/input is on cuda:0 and other is on cpu/);
+});
+
+it('a CUDA package of another version than neocog is refused with the version to install', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { packageVersionMismatch } = await import('../lib/cuda.js');
+  const dir = mkdtempSync(join(tmpdir(), 'neocog-cuda-package-'));
+  const manifest = (name: string, version: string) => {
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify({ name, version }));
+    return path;
+  };
+  const neocog = manifest('neocog', '0.2.0');
+  expect(packageVersionMismatch(manifest('same', '0.2.0'), neocog)).toBeNull();
+  expect(packageVersionMismatch(manifest('older', '0.1.0'), neocog)).toBe(
+    '@neocog/linux-x64-cuda13 0.1.0 is installed, but neocog 0.2.0 needs the same version: npm install @neocog/linux-x64-cuda13@0.2.0',
+  );
+});
 
 describe('NEOCOG_BACKEND', () => {
   it('cpu never touches the plugin and says so', () => {
@@ -65,31 +117,5 @@ describe('the CUDA plugin is checked in a child process first', () => {
     const notALibrary = join(scratch, 'text.so');
     writeFileSync(notALibrary, 'not an ELF file');
     expect(verifyPluginInChild(notALibrary, [])).toBeNull();
-  });
-});
-
-describe('addon load failures say what to do', () => {
-  const prebuild = '/app/node_modules/neocog/prebuilds/linux-x64/neocog.glibc.node';
-  const local = '/app/node_modules/neocog/build/Release/neocog.node';
-
-  it('an old glibc or libstdc++ points at a source build', () => {
-    const hint = addonLoadHint("/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.30' not found", prebuild);
-    expect(hint).toMatch(/older than the prebuilt addon needs \(glibc 2\.34 and libstdc\+\+ of GCC 12/);
-    expect(hint).toMatch(/NEOCOG_FORCE_BUILD=1 npm rebuild neocog/);
-  });
-
-  it('a local build missing the system oneDNN says to install it or use the prebuild', () => {
-    const hint = addonLoadHint('libdnnl.so.2: cannot open shared object file: No such file or directory', local);
-    expect(hint).toMatch(/apt-get install libdnnl2/);
-    expect(hint).toContain('delete /app/node_modules/neocog/build to use the prebuilt addon');
-  });
-
-  it('a prebuild missing a bundled library says to reinstall', () => {
-    const hint = addonLoadHint('libdnnl.so.2: cannot open shared object file: No such file or directory', prebuild);
-    expect(hint).toMatch(/^a library bundled beside the prebuilt addon is missing: reinstall neocog/);
-  });
-
-  it('anything else suggests a reinstall or a source build', () => {
-    expect(addonLoadHint('invalid ELF header', prebuild)).toMatch(/^reinstall neocog, or build from source/);
   });
 });
