@@ -66,7 +66,9 @@ export const opCases: OpCase[] = [
   { op: 'maskedFill', shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false },
   { op: 'oneHot', shape: [8, 128, 128], repeats: 8, memoryFormats: false },
   // Along the classes of logits.
-  ...['softmax', 'logSoftmax', 'argmax', 'argmin', 'cumsum', 'cumprod', 'sort', 'argsort', 'topk', 'maxAlong', 'minAlong', 'quantile', 'histc', 'gather', 'scatterAdd']
+  ...['softmax', 'logSoftmax', 'argmax', 'argmin', 'cumsum', 'cumprod', 'sort', 'argsort', 'topk', 'maxAlong', 'minAlong', 'quantile', 'histc', 'gather', 'scatterAdd',
+    // Compaction where x > 0 (about half the elements).
+    'nonzero', 'nonzeroAsync', 'maskedSelect', 'maskedSelectAsync', 'booleanMask', 'booleanMaskAsync']
     .map((op) => ({ op, shape: [256, 1000], repeats: 20, memoryFormats: false })),
   { op: 'crossEntropy', shape: [256, 1000], repeats: 20, memoryFormats: false },
   // An embedding-like table [rows, features], 4096 rows picked.

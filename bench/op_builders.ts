@@ -4,11 +4,11 @@
 // noGrad, as PyTorch's under torch.no_grad().
 import {
   adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d, adaptiveMaxPool2d, affineGrid, amax, amin, argmax, argmin, argsort, avgPool1d,
-  avgPool2d, avgPool3d, batchedNms, batchedNmsAsync, batchNorm, boxArea, boxConvert, boxIou, cat, clamp, conv1d, conv2d, conv3d,
+  avgPool2d, avgPool3d, batchedNms, batchedNmsAsync, batchNorm, booleanMask, booleanMaskAsync, boxArea, boxConvert, boxIou, cat, clamp, conv1d, conv2d, conv3d,
   convTranspose1d, convTranspose2d, convTranspose3d, crossEntropy, cumprod, cumsum, distanceBoxIou, dropout, dropout2d, eq, flip, gather,
   ge, generalizedBoxIou, globalAvgPool2d, gridSample, groupNorm, gt, histc, indexSelect, instanceNorm, interpolate, layerNorm, le, linear,
-  logSoftmax, lt, manualSeed, maskedFill, maxAlong, maxPool1d, maxPool2d, maxPool3d, maxUnpool2d, mean, minAlong, ne, nms, nmsAsync, noGrad, softNms, softNmsAsync, oneHot,
-  ones, pad, pixelShuffle, pixelUnshuffle, quantile, rand, randint, randn, roiAlign, roiPool, roll, rot90, scatterAdd, softmax, sort, stack, std, sum,
+  logSoftmax, lt, manualSeed, maskedFill, maskedSelect, maskedSelectAsync, maxAlong, maxPool1d, maxPool2d, maxPool3d, maxUnpool2d, mean, minAlong, ne, nms, nmsAsync, noGrad, nonzero, nonzeroAsync, oneHot,
+  ones, pad, pixelShuffle, pixelUnshuffle, quantile, rand, randint, randn, roiAlign, roiPool, roll, rot90, scatterAdd, softmax, softNms, softNmsAsync, sort, stack, std, sum,
   tensor, topk, variance, where, zeros, type SoftNmsResult, type Tensor,
 } from '../lib/index.js';
 import { copyInto, copyTo, zerosOn } from '../lib/ops/copy.js';
@@ -157,6 +157,22 @@ const builders: Record<string, (c: OpCase) => Built> = {
     const index = randint(0, c.shape[1]!, c.shape);
     return { step: () => noGrad(() => gather(x, 1, index)), inputs: [x, index] };
   },
+  // Compaction where x > 0 (about half the elements; the mask is made once, in both peers).
+  ...Object.fromEntries(
+    ([
+      ['nonzero', (x: Tensor, mask: Tensor) => nonzero(mask)],
+      ['nonzeroAsync', (x: Tensor, mask: Tensor) => nonzeroAsync(mask)],
+      ['maskedSelect', (x: Tensor, mask: Tensor) => maskedSelect(x, mask)],
+      ['maskedSelectAsync', (x: Tensor, mask: Tensor) => maskedSelectAsync(x, mask)],
+      ['booleanMask', (x: Tensor, _: Tensor, rows: Tensor) => booleanMask(x, rows)],
+      ['booleanMaskAsync', (x: Tensor, _: Tensor, rows: Tensor) => booleanMaskAsync(x, rows)],
+    ] as const).map(([name, fn]) => [name, (c: OpCase): Built => {
+      const x = randn(c.shape);
+      const mask = x.gt(0);
+      const rows = mask.slice(1, 0, 1).squeeze(1).contiguous();
+      return { step: () => fn(x, mask, rows), inputs: [x, mask, rows] };
+    }]),
+  ),
   scatterAdd: (c) => {
     const [x, src] = [zeros(c.shape), randn(c.shape)];
     const index = randint(0, c.shape[1]!, c.shape);

@@ -170,6 +170,14 @@ def _per_op_workload(kind, shape, act, no_grad):
     if kind == "indexSelect":
         x, index = torch.randn(*shape), torch.randint(0, shape[0], (4096,))
         return no_grad(lambda: x.index_select(0, index))
+    if kind in ("nonzero", "nonzeroAsync", "maskedSelect", "maskedSelectAsync", "booleanMask", "booleanMaskAsync"):
+        # neocog's async forms: the peer's call is the same
+        x = torch.randn(*shape)
+        mask = x > 0
+        rows = mask[:, 0].contiguous()
+        call = {"nonzero": lambda: torch.nonzero(mask), "maskedSelect": lambda: torch.masked_select(x, mask),
+                "booleanMask": lambda: x[rows]}[kind.removesuffix("Async")]
+        return no_grad(call)
     if kind in ("gather", "scatterAdd"):
         x, index = torch.randn(*shape), torch.randint(0, shape[1], tuple(shape))
         if kind == "gather":

@@ -15,6 +15,7 @@ export { affineGrid, gridSample, type AffineGridOptions, type GridSampleMode, ty
 export { gather, indexSelect } from './indexing.js';
 export { linear } from './linear.js';
 export { matmul } from './matmul.js';
+export { booleanMask, booleanMaskAsync, maskedSelect, maskedSelectAsync, nonzero, nonzeroAsync } from './nonzero.js';
 export { batchNorm, groupNorm, instanceNorm, layerNorm, type BatchNormOptions } from './norm.js';
 export {
   adaptiveAvgPool1d,
@@ -35,8 +36,8 @@ export { amax, amin, mean, sum, type ReduceOptions, type SumDType } from './redu
 export { interpolate, maxUnpool2d, scatterAdd, type InterpolateMode, type InterpolateOptions } from './resample.js';
 export { roiAlign, type RoiAlignOptions } from './roi_align.js';
 export { roiPool, type RoiPoolOptions } from './roi_pool.js';
-export { softNms, softNmsAsync, type SoftNmsOptions, type SoftNmsResult } from './soft_nms.js';
 export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';
+export { softNms, softNmsAsync, type SoftNmsOptions, type SoftNmsResult } from './soft_nms.js';
 export { logSoftmax, softmax } from './softmax.js';
 export { argsort, histc, maxAlong, minAlong, quantile, sort, topk, type ValuesIndices } from './sort.js';
 export { argmax, argmin, clamp, std, variance, type VarianceOptions } from './statistics.js';
