@@ -37,7 +37,7 @@ export { roiAlign, type RoiAlignOptions } from './roi_align.js';
 export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';
 export { logSoftmax, softmax } from './softmax.js';
 export { argsort, histc, maxAlong, minAlong, quantile, sort, topk, type ValuesIndices } from './sort.js';
-export { argmax, argmin, clamp, std, variance, type VarianceOptions } from './statistics.js';
+export { argmax, argmin, clamp, std, variance, type ClampBound, type VarianceOptions } from './statistics.js';
 export {
   abs,
   elu,
