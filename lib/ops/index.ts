@@ -34,7 +34,7 @@ export {
 export { amax, amin, mean, sum, type ReduceOptions, type SumDType } from './reduce.js';
 export { interpolate, maxUnpool2d, scatterAdd, type InterpolateMode, type InterpolateOptions } from './resample.js';
 export { roiAlign, type RoiAlignOptions } from './roi_align.js';
-export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';
+export { cat, chunk, flip, maskedFill, meshgrid, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type MeshgridOptions, type PadMode } from './shape.js';
 export { logSoftmax, softmax } from './softmax.js';
 export { argsort, histc, maxAlong, minAlong, quantile, sort, topk, type ValuesIndices } from './sort.js';
 export { argmax, argmin, clamp, std, variance, type ClampBound, type VarianceOptions } from './statistics.js';
