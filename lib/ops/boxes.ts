@@ -1,6 +1,6 @@
 /**
  * Box ops, as torchvision.ops: `boxArea`, `boxIou`, `generalizedBoxIou`, `distanceBoxIou`,
- * `nms`, `batchedNms`, `boxConvert`.
+ * `completeBoxIou`, `nms`, `batchedNms`, `boxConvert`, `clipBoxesToImage`, `removeSmallBoxes`.
  * Boxes are float32 `[K, 4]` in xyxy format with x1 <= x2 and y1 <= y2 (pixels or any unit).
  * The IoU math lives once in native/src/kernels/boxes.h (CPU and CUDA).
  * @module
@@ -10,6 +10,8 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty, fromTypedArray } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { atan } from './atan.js';
+import { where } from './compare.js';
 import { argsort } from './sort.js';
 import { indexSelect } from './indexing.js';
 import { maximum, minimum } from './elementwise.js';
@@ -96,41 +98,119 @@ export function generalizedBoxIou(boxes1: Tensor, boxes2: Tensor): Tensor<'float
  * the quotient finite). Differentiable.
  */
 export function distanceBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tensor<'float32'> {
+  checkEps('distanceBoxIou', eps);
   const { iou, enclosingW, enclosingH, centres } = pairwise('distanceBoxIou', boxes1, boxes2);
   return iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps))) as Tensor<'float32'>;
 }
 
-/** NMS as queued on the device: the score order and the keep mask over boxes in that order. */
-interface NmsPlan {
-  order: Tensor<'int32'>;
-  keep: Tensor<'uint8'>;
+/**
+ * Complete IoU `[N, M]` of boxes1 `[N, 4]` and boxes2 `[M, 4]` (xyxy), as
+ * `torchvision.ops.complete_box_iou`: the distance IoU minus `alpha * v`, where
+ * `v = 4 / pi^2 * (atan(w1 / h1) - atan(w2 / h2))^2` compares the aspect ratios and
+ * `alpha = v / (1 - IoU + v + eps)` is held constant in the gradient (torchvision computes
+ * it under no_grad). `eps` also keeps the distance term finite. Differentiable.
+ *
+ * @example
+ * completeBoxIou(predicted, truth) // [N, M], 1 for identical boxes
+ */
+export function completeBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tensor<'float32'> {
+  const op = 'completeBoxIou';
+  checkEps(op, eps);
+  const { iou, enclosingW, enclosingH, centres } = pairwise(op, boxes1, boxes2);
+  const diou = iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps)));
+  const aspect = (boxes: Tensor) => {
+    const [x1, y1, x2, y2] = columns(boxes);
+    return atan(x2.sub(x1).div(y2.sub(y1)));
+  };
+  const v = aspect(boxes1).unsqueeze(1).sub(aspect(boxes2).unsqueeze(0)).square().mul(4 / Math.PI ** 2);
+  const alpha = noGrad(() => v.div(iou.neg().add(1).add(v).add(eps)));
+  return diou.sub(alpha.mul(v)) as Tensor<'float32'>;
 }
 
-/** Validates and queues NMS; null when there are no boxes. */
-function planNms(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number): NmsPlan | null {
+/** Throws unless `eps` is a finite number (the IoU variants and losses add it to divisors). */
+export function checkEps(op: string, eps: number): void {
+  if (typeof eps !== 'number' || !Number.isFinite(eps)) throw new ArgumentError(`${op}: expected eps to be a finite number, got ${String(eps)}`);
+}
+
+/** Options of {@link nms}, {@link nmsAsync}, {@link batchedNms} and {@link batchedNmsAsync}. */
+export interface NmsOptions {
+  /** Boxes scoring below this are dropped before NMS (default: none; NaN scores are dropped with it). */
+  scoreThreshold?: number;
+  /** Keep at most this many boxes, the highest-scoring (an integer >= 0; default: all). */
+  maxDetections?: number;
+}
+
+/** NMS's validated arguments. */
+interface NmsArgs {
+  op: string;
+  boxes: Tensor<'float32'>;
+  scores: Tensor;
+  iouThreshold: number;
+  scoreThreshold: number | null;
+  maxDetections: number;
+}
+
+function checkNms(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions): NmsArgs {
   const b = checkBoxes(op, 'boxes', boxes);
   const s = checkTensor(op, 'scores', scores);
   checkDTypeIn(op, 'scores', s, ['float32']);
   if (s.ndim !== 1 || s.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected scores of shape [${b.shape[0]}], got [${s.shape.join(', ')}]`);
   checkSameDevice(op, { boxes: b, scores: s });
   if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold)) throw new ArgumentError(`${op}: expected iouThreshold to be a number, got ${String(iouThreshold)}`);
-  const n = b.shape[0]!;
-  if (n === 0) return null;
+  const { scoreThreshold, maxDetections } = opts ?? {};
+  if (scoreThreshold !== undefined && (typeof scoreThreshold !== 'number' || Number.isNaN(scoreThreshold))) {
+    throw new ArgumentError(`${op}: expected scoreThreshold to be a number, got ${String(scoreThreshold)}`);
+  }
+  if (maxDetections !== undefined && !(Number.isInteger(maxDetections) && maxDetections >= 0)) {
+    throw new ArgumentError(`${op}: expected maxDetections to be an integer >= 0, got ${String(maxDetections)}`);
+  }
+  return { op, boxes: b, scores: s, iouThreshold, scoreThreshold: scoreThreshold ?? null, maxDetections: maxDetections ?? Infinity };
+}
+
+/**
+ * The score order, and (with a score threshold) the queued count of boxes at or above it.
+ * Dropped boxes rank last, so the kept ones are a prefix of the order; and as greedy NMS
+ * only lets a box suppress lower-scoring ones, NMS on that prefix is NMS after dropping.
+ */
+function rankByScore(args: NmsArgs): { order: Tensor<'int32'>; count: Tensor<'int32'> | null } {
   return noGrad(() => {
-    const order = argsort(s, 0, { descending: true });
-    const sorted = indexSelect(b, 0, order); // contiguous
-    const keep = empty(op, [n], 'uint8', b.device);
-    native.nms(op, keep._native(op, 'keep'), sorted._native(op, 'boxes'), iouThreshold);
+    if (args.scoreThreshold === null) return { order: argsort(args.scores, 0, { descending: true }), count: null };
+    const passes = args.scores.ge(args.scoreThreshold);
+    const order = argsort(where(passes, args.scores, -Infinity), 0, { descending: true });
+    const count = passes.sum();
+    passes.dispose();
+    return { order, count };
+  });
+}
+
+/** NMS as queued on the device: the score order and the keep mask over its first boxes. */
+interface NmsPlan {
+  order: Tensor<'int32'>;
+  keep: Tensor<'uint8'>;
+}
+
+/** Queues NMS over the first `count` boxes of `order`; null (and `order` freed) when none. */
+function queueNms(args: NmsArgs, order: Tensor<'int32'>, count: number): NmsPlan | null {
+  const { op, boxes } = args;
+  if (count === 0 || args.maxDetections === 0) {
+    order.dispose();
+    return null;
+  }
+  return noGrad(() => {
+    const ranked = count === order.shape[0] ? order : order.slice(0, 0, count);
+    const sorted = indexSelect(boxes, 0, ranked); // contiguous
+    const keep = empty(op, [count], 'uint8', boxes.device);
+    native.nms(op, keep._native(op, 'keep'), sorted._native(op, 'boxes'), args.iouThreshold);
     sorted.dispose();
     return { order, keep };
   });
 }
 
-/** The kept boxes' indices from the plan's mask (read back from the device); frees the plan. */
-function keptIndices(plan: NmsPlan, mask: Uint8Array): Tensor<'int32'> {
-  const positions = Int32Array.from({ length: mask.reduce((count, v) => count + v, 0) });
-  for (let i = 0, k = 0; i < mask.length; ++i) if (mask[i]) positions[k++] = i;
-  const kept = indexSelect(plan.order, 0, fromTypedArray(positions, [positions.length], { device: plan.order.device }));
+/** The first `maxDetections` kept boxes' indices from the plan's mask (read back from the device); frees the plan. */
+function keptIndices(plan: NmsPlan, mask: Uint8Array, maxDetections: number): Tensor<'int32'> {
+  const positions: number[] = [];
+  for (let i = 0; i < mask.length && positions.length < maxDetections; ++i) if (mask[i]) positions.push(i);
+  const kept = indexSelect(plan.order, 0, fromTypedArray(Int32Array.from(positions), [positions.length], { device: plan.order.device }));
   plan.order.dispose();
   plan.keep.dispose();
   return kept;
@@ -143,10 +223,25 @@ function keptIndices(plan: NmsPlan, mask: Uint8Array): Tensor<'int32'> {
  * Ties in score keep the lower index first on every device (torchvision's CUDA sort may
  * order ties differently). No gradient. The number of kept boxes is read back from the
  * device, so this call waits for the stream: {@link nmsAsync} waits without blocking.
+ *
+ * `opts.scoreThreshold` drops boxes scoring below it first, and `opts.maxDetections` keeps
+ * only that many of the result, as a detector's post-processing does (torchvision's
+ * detection models filter and truncate around their NMS call the same way).
+ *
+ * @example
+ * const keep = nms(boxes, scores, 0.5, { scoreThreshold: 0.05, maxDetections: 100 });
  */
-export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor<'int32'> {
-  const plan = planNms('nms', boxes, scores, iouThreshold);
-  return plan === null ? empty('nms', [0], 'int32', boxes.device) : keptIndices(plan, plan.keep.dataSync());
+export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions = {}): Tensor<'int32'> {
+  return nmsNamed('nms', boxes, scores, iouThreshold, opts);
+}
+
+/** {@link nms}, its errors naming `op`. */
+function nmsNamed(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions): Tensor<'int32'> {
+  const args = checkNms(op, boxes, scores, iouThreshold, opts);
+  if (args.boxes.shape[0] === 0) return empty(op, [0], 'int32', boxes.device);
+  const { order, count } = rankByScore(args);
+  const plan = queueNms(args, order, count === null ? order.shape[0]! : countOf(count, count.dataSync()));
+  return plan === null ? empty(op, [0], 'int32', boxes.device) : keptIndices(plan, plan.keep.dataSync(), args.maxDetections);
 }
 
 /**
@@ -154,9 +249,23 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor
  * same indices once the keep mask has been computed.
  * @example const keep = await nmsAsync(boxes, scores, 0.5);
  */
-export async function nmsAsync(boxes: Tensor, scores: Tensor, iouThreshold: number): Promise<Tensor<'int32'>> {
-  const plan = planNms('nmsAsync', boxes, scores, iouThreshold);
-  return plan === null ? empty('nmsAsync', [0], 'int32', boxes.device) : keptIndices(plan, await plan.keep.data());
+export async function nmsAsync(boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions = {}): Promise<Tensor<'int32'>> {
+  return nmsAsyncNamed('nmsAsync', boxes, scores, iouThreshold, opts);
+}
+
+/** {@link nmsAsync}, its errors naming `op`. */
+async function nmsAsyncNamed(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions): Promise<Tensor<'int32'>> {
+  const args = checkNms(op, boxes, scores, iouThreshold, opts);
+  if (args.boxes.shape[0] === 0) return empty(op, [0], 'int32', boxes.device);
+  const { order, count } = rankByScore(args);
+  const plan = queueNms(args, order, count === null ? order.shape[0]! : countOf(count, await count.data()));
+  return plan === null ? empty(op, [0], 'int32', boxes.device) : keptIndices(plan, await plan.keep.data(), args.maxDetections);
+}
+
+/** The value read back from a queued count; frees it. */
+function countOf(count: Tensor, values: ArrayLike<number>): number {
+  count.dispose();
+  return values[0]!;
 }
 
 /** Validates batchedNms' ids; boxes of each category shifted apart (torchvision's trick). */
@@ -173,22 +282,26 @@ function shiftedByCategory(op: string, boxes: Tensor, idxs: Tensor): Tensor {
 
 /**
  * NMS within each category, as `torchvision.ops.batched_nms`: boxes of different `idxs`
- * `[N]` (int32 class or image ids) never suppress each other. Same result order as {@link nms}.
+ * `[N]` (int32 class or image ids) never suppress each other. Same result order and
+ * options as {@link nms} (`maxDetections` counts over all categories together).
+ *
+ * @example
+ * const keep = batchedNms(boxes, scores, labels, 0.5, { scoreThreshold: 0.05, maxDetections: 100 });
  */
-export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor<'int32'> {
+export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number, opts: NmsOptions = {}): Tensor<'int32'> {
   const shifted = shiftedByCategory('batchedNms', boxes, idxs);
   try {
-    return nms(shifted, scores, iouThreshold);
+    return nmsNamed('batchedNms', shifted, scores, iouThreshold, opts);
   } finally {
     shifted.dispose();
   }
 }
 
 /** {@link batchedNms} without blocking the event loop, as {@link nmsAsync}. */
-export async function batchedNmsAsync(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Promise<Tensor<'int32'>> {
+export async function batchedNmsAsync(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number, opts: NmsOptions = {}): Promise<Tensor<'int32'>> {
   const shifted = shiftedByCategory('batchedNmsAsync', boxes, idxs);
   try {
-    return await nmsAsync(shifted, scores, iouThreshold);
+    return await nmsAsyncNamed('batchedNmsAsync', shifted, scores, iouThreshold, opts);
   } finally {
     shifted.dispose();
   }
@@ -208,4 +321,77 @@ export function boxConvert(boxes: Tensor, inFmt: BoxFormat, outFmt: BoxFormat): 
   const out =
     outFmt === 'xyxy' ? [x1, y1, x2, y2] : outFmt === 'xywh' ? [x1, y1, x2.sub(x1), y2.sub(y1)] : [x1.add(x2).div(2), y1.add(y2).div(2), x2.sub(x1), y2.sub(y1)];
   return cat(out.map((c) => c.unsqueeze(1)), 1) as Tensor<'float32'>;
+}
+
+/**
+ * Clips boxes `[..., 4]` (xyxy) to an image of `size` = `[height, width]`, as
+ * `torchvision.ops.clip_boxes_to_image`: x into [0, width], y into [0, height].
+ * Differentiable: the gradient passes where a coordinate is inside, bounds included (as
+ * torch.clamp's).
+ *
+ * @example
+ * clipBoxesToImage(boxes, [480, 640]) // x in [0, 640], y in [0, 480]
+ */
+export function clipBoxesToImage(boxes: Tensor, size: readonly [number, number]): Tensor<'float32'> {
+  const op = 'clipBoxesToImage';
+  const b = checkTensor(op, 'boxes', boxes);
+  checkDTypeIn(op, 'boxes', b, ['float32']);
+  if (b.ndim < 1 || b.shape[b.ndim - 1] !== 4) throw new ShapeError(`${op}: expected boxes of shape [..., 4], got [${b.shape.join(', ')}]`);
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+    throw new ArgumentError(`${op}: expected size to be [height, width], two finite numbers >= 0, got ${JSON.stringify(size)}`);
+  }
+  const [height, width] = size;
+  const limits = fromTypedArray(Float32Array.of(width, height, width, height), [4], { device: b.device });
+  // Two selections rather than clamp with a tensor bound: the bounds are constants here, so
+  // the bound-gradient and NaN-bound handling clamp needs would be wasted work.
+  return where(b.lt(0), 0, where(b.gt(limits), limits, b)) as Tensor<'float32'>;
+}
+
+/** Validates removeSmallBoxes and queues its mask: both sides at least `minSize`. */
+function smallBoxMask(op: string, boxes: Tensor, minSize: number): Tensor<'bool'> {
+  const b = checkBoxes(op, 'boxes', boxes);
+  if (typeof minSize !== 'number' || Number.isNaN(minSize)) throw new ArgumentError(`${op}: expected minSize to be a number, got ${String(minSize)}`);
+  return noGrad(() => {
+    const [x1, y1, x2, y2] = columns(b);
+    // min(w, h) >= minSize is both sides >= minSize in one comparison (NaN fails both).
+    return minimum(x2.sub(x1), y2.sub(y1)).ge(minSize);
+  });
+}
+
+/** The int32 positions of the set entries of a mask read back from `device`. */
+function setPositions(mask: ArrayLike<number>, device: Tensor['device']): Tensor<'int32'> {
+  const positions: number[] = [];
+  for (let i = 0; i < mask.length; ++i) if (mask[i]) positions.push(i);
+  return fromTypedArray(Int32Array.from(positions), [positions.length], { device });
+}
+
+/**
+ * The int32 indices (ascending) of the boxes `[N, 4]` (xyxy) whose width and height are
+ * both at least `minSize`, as `torchvision.ops.remove_small_boxes` (which returns int64).
+ * The count is read back from the device, so this call waits for the stream:
+ * {@link removeSmallBoxesAsync} waits without blocking.
+ *
+ * @example
+ * const kept = boxes.indexSelect(0, removeSmallBoxes(boxes, 1e-3));
+ */
+export function removeSmallBoxes(boxes: Tensor, minSize: number): Tensor<'int32'> {
+  const mask = smallBoxMask('removeSmallBoxes', boxes, minSize);
+  try {
+    return setPositions(mask.dataSync(), boxes.device);
+  } finally {
+    mask.dispose();
+  }
+}
+
+/**
+ * {@link removeSmallBoxes} that leaves the event loop free while the device works.
+ * @example const keep = await removeSmallBoxesAsync(boxes, 1e-3);
+ */
+export async function removeSmallBoxesAsync(boxes: Tensor, minSize: number): Promise<Tensor<'int32'>> {
+  const mask = smallBoxMask('removeSmallBoxesAsync', boxes, minSize);
+  try {
+    return setPositions(await mask.data(), boxes.device);
+  } finally {
+    mask.dispose();
+  }
 }

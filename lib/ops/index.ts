@@ -4,7 +4,23 @@
  * cross-entropy and optimizer primitives) are imported from their own files.
  * @module
  */
-export { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, distanceBoxIou, generalizedBoxIou, nms, nmsAsync, type BoxFormat } from './boxes.js';
+export {
+  batchedNms,
+  batchedNmsAsync,
+  boxArea,
+  boxConvert,
+  boxIou,
+  clipBoxesToImage,
+  completeBoxIou,
+  distanceBoxIou,
+  generalizedBoxIou,
+  nms,
+  nmsAsync,
+  removeSmallBoxes,
+  removeSmallBoxesAsync,
+  type BoxFormat,
+  type NmsOptions,
+} from './boxes.js';
 export { eq, ge, gt, le, lt, ne, where } from './compare.js';
 export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
 export { convTranspose1d, convTranspose2d, convTranspose3d, type ConvTransposeOptions } from './conv_transpose.js';
