@@ -176,9 +176,11 @@ function rankByScore(args: NmsArgs): { order: Tensor<'int32'>; count: Tensor<'in
   return noGrad(() => {
     if (args.scoreThreshold === null) return { order: argsort(args.scores, 0, { descending: true }), count: null };
     const passes = args.scores.ge(args.scoreThreshold);
-    const order = argsort(where(passes, args.scores, -Infinity), 0, { descending: true });
+    const ranked = where(passes, args.scores, -Infinity);
+    const order = argsort(ranked, 0, { descending: true });
     const count = passes.sum();
     passes.dispose();
+    ranked.dispose();
     return { order, count };
   });
 }
@@ -297,7 +299,10 @@ export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThres
   }
 }
 
-/** {@link batchedNms} without blocking the event loop, as {@link nmsAsync}. */
+/**
+ * {@link batchedNms} without blocking the event loop, as {@link nmsAsync}.
+ * @example const keep = await batchedNmsAsync(boxes, scores, labels, 0.5, { maxDetections: 100 });
+ */
 export async function batchedNmsAsync(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number, opts: NmsOptions = {}): Promise<Tensor<'int32'>> {
   const shifted = shiftedByCategory('batchedNmsAsync', boxes, idxs);
   try {

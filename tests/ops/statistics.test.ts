@@ -62,6 +62,12 @@ describeDevices('clamp, var and std vs PyTorch', (device) => {
     expect(nc.clamp(x, lo, hi).tolist()).toEqual(fixture.ints);
     expect(x.clamp(lo, null).tolist()).toEqual([-1, -1, -1, 0, 1, 2, 3]);
   });
+
+  it('clamp of an empty input with tensor bounds is empty, in the broadcast shape', () => {
+    const none = zeros([0, 3], { device });
+    expect(nc.clamp(none, zeros([3], { device }), nc.ones([3], { device })).shape).toEqual([0, 3]);
+    expect(nc.clamp(zeros([3], { device }), zeros([0, 1], { device })).shape).toEqual([0, 3]);
+  });
 });
 
 it('clamp with tensor bounds: gradients match finite differences', () => {
