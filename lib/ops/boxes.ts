@@ -150,6 +150,7 @@ interface NmsArgs {
   maxDetections: number;
 }
 
+/** Validates the arguments NMS and its variants share. */
 function checkNms(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions): NmsArgs {
   const b = checkBoxes(op, 'boxes', boxes);
   const s = checkTensor(op, 'scores', scores);
@@ -194,7 +195,7 @@ interface NmsPlan {
 /** Queues NMS over the first `count` boxes of `order`; null (and `order` freed) when none. */
 function queueNms(args: NmsArgs, order: Tensor<'int32'>, count: number): NmsPlan | null {
   const { op, boxes } = args;
-  if (count === 0 || args.maxDetections === 0) {
+  if (count === 0) {
     order.dispose();
     return null;
   }
@@ -204,6 +205,7 @@ function queueNms(args: NmsArgs, order: Tensor<'int32'>, count: number): NmsPlan
     const keep = empty(op, [count], 'uint8', boxes.device);
     native.nms(op, keep._native(op, 'keep'), sorted._native(op, 'boxes'), args.iouThreshold);
     sorted.dispose();
+    if (ranked !== order) ranked.dispose();
     return { order, keep };
   });
 }
@@ -240,7 +242,7 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number, opts: N
 /** {@link nms}, its errors naming `op`. */
 function nmsNamed(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions): Tensor<'int32'> {
   const args = checkNms(op, boxes, scores, iouThreshold, opts);
-  if (args.boxes.shape[0] === 0) return empty(op, [0], 'int32', boxes.device);
+  if (args.boxes.shape[0] === 0 || args.maxDetections === 0) return empty(op, [0], 'int32', boxes.device);
   const { order, count } = rankByScore(args);
   const plan = queueNms(args, order, count === null ? order.shape[0]! : countOf(count, count.dataSync()));
   return plan === null ? empty(op, [0], 'int32', boxes.device) : keptIndices(plan, plan.keep.dataSync(), args.maxDetections);
@@ -258,7 +260,7 @@ export async function nmsAsync(boxes: Tensor, scores: Tensor, iouThreshold: numb
 /** {@link nmsAsync}, its errors naming `op`. */
 async function nmsAsyncNamed(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions): Promise<Tensor<'int32'>> {
   const args = checkNms(op, boxes, scores, iouThreshold, opts);
-  if (args.boxes.shape[0] === 0) return empty(op, [0], 'int32', boxes.device);
+  if (args.boxes.shape[0] === 0 || args.maxDetections === 0) return empty(op, [0], 'int32', boxes.device);
   const { order, count } = rankByScore(args);
   const plan = queueNms(args, order, count === null ? order.shape[0]! : countOf(count, await count.data()));
   return plan === null ? empty(op, [0], 'int32', boxes.device) : keptIndices(plan, await plan.keep.data(), args.maxDetections);
@@ -349,7 +351,9 @@ export function clipBoxesToImage(boxes: Tensor, size: readonly [number, number])
   const limits = fromTypedArray(Float32Array.of(width, height, width, height), [4], { device: b.device });
   // Two selections rather than clamp with a tensor bound: the bounds are constants here, so
   // the bound-gradient and NaN-bound handling clamp needs would be wasted work.
-  return where(b.lt(0), 0, where(b.gt(limits), limits, b)) as Tensor<'float32'>;
+  const clipped = where(b.lt(0), 0, where(b.gt(limits), limits, b)) as Tensor<'float32'>;
+  limits.dispose();
+  return clipped;
 }
 
 /** Validates removeSmallBoxes and queues its mask: both sides at least `minSize`. */

@@ -114,6 +114,9 @@ describeDevices('boxes', (device) => {
     // Any leading dims, as torchvision's [..., 4]; on the bounds the value and gradient pass.
     const batch = tensor([[[-1, 0, 70, 51]], [[3, 4, 5, 6]]], { dtype: 'float32', device });
     expect(clipBoxesToImage(batch, [50, 70]).cpu().tolist()).toEqual([[[0, 0, 70, 50]], [[3, 4, 5, 6]]]);
+    const onBounds = boxesOf([0, 0, 70, 50], device).requiresGrad_();
+    clipBoxesToImage(onBounds, [50, 70]).sum().backward();
+    expect(onBounds.grad!.cpu().tolist()).toEqual([[1, 1, 1, 1]]);
     expect(clipBoxesToImage(boxesOf([], device), [5, 5]).shape).toEqual([0, 4]);
   });
 
