@@ -2,7 +2,8 @@
  * Box regression losses on paired boxes, as torchvision.ops: generalizedBoxIouLoss,
  * distanceBoxIouLoss, completeBoxIouLoss. Box `i` of boxes1 is compared with box `i` of
  * boxes2 only (not the N x M matrix of lib/ops/boxes.ts), with torchvision's formulas and
- * its `eps` placements. Composed from differentiable ops.
+ * its `eps` placements. Composed from differentiable ops, inside scope() so that their
+ * temporaries are freed at once rather than at garbage collection.
  * @module
  */
 import { noGrad } from '../autograd/grad_mode.js';
@@ -12,6 +13,7 @@ import { checkEps } from '../ops/boxes.js';
 import { where } from '../ops/compare.js';
 import { maximum, minimum } from '../ops/elementwise.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from '../ops/validate.js';
+import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { reduce, type Reduction } from './reduction.js';
 
@@ -93,13 +95,15 @@ export function generalizedBoxIouLoss(boxes1: Tensor, boxes2: Tensor, opts: BoxI
   const op = 'generalizedBoxIouLoss';
   const eps = opts.eps ?? 1e-7;
   checkEps(op, eps);
-  const [a, b] = pairedCorners(op, boxes1, boxes2);
-  const { inter, union } = interUnion(a, b);
-  const iou = inter.div(union.add(eps));
-  const { w, h } = enclosing(a, b);
-  const area = w.mul(h);
-  const giou = iou.sub(area.sub(union).div(area.add(eps)));
-  return reduceBoxLoss(op, giou.neg().add(1), opts.reduction);
+  return scope(() => {
+    const [a, b] = pairedCorners(op, boxes1, boxes2);
+    const { inter, union } = interUnion(a, b);
+    const iou = inter.div(union.add(eps));
+    const { w, h } = enclosing(a, b);
+    const area = w.mul(h);
+    const giou = iou.sub(area.sub(union).div(area.add(eps)));
+    return reduceBoxLoss(op, giou.neg().add(1), opts.reduction);
+  });
 }
 
 /**
@@ -114,8 +118,10 @@ export function distanceBoxIouLoss(boxes1: Tensor, boxes2: Tensor, opts: BoxIouL
   const op = 'distanceBoxIouLoss';
   const eps = opts.eps ?? 1e-7;
   checkEps(op, eps);
-  const [a, b] = pairedCorners(op, boxes1, boxes2);
-  return reduceBoxLoss(op, distanceLossAndIou(a, b, eps).loss, opts.reduction);
+  return scope(() => {
+    const [a, b] = pairedCorners(op, boxes1, boxes2);
+    return reduceBoxLoss(op, distanceLossAndIou(a, b, eps).loss, opts.reduction);
+  });
 }
 
 /**
@@ -132,10 +138,12 @@ export function completeBoxIouLoss(boxes1: Tensor, boxes2: Tensor, opts: BoxIouL
   const op = 'completeBoxIouLoss';
   const eps = opts.eps ?? 1e-7;
   checkEps(op, eps);
-  const [a, b] = pairedCorners(op, boxes1, boxes2);
-  const { loss: diouLoss, iou } = distanceLossAndIou(a, b, 1e-7);
-  const aspect = ([x1, y1, x2, y2]: Corners) => atan(x2.sub(x1).div(y2.sub(y1)));
-  const v = aspect(b).sub(aspect(a)).square().mul(4 / Math.PI ** 2);
-  const alpha = noGrad(() => v.div(iou.neg().add(1).add(v).add(eps)));
-  return reduceBoxLoss(op, diouLoss.add(alpha.mul(v)), opts.reduction);
+  return scope(() => {
+    const [a, b] = pairedCorners(op, boxes1, boxes2);
+    const { loss: diouLoss, iou } = distanceLossAndIou(a, b, 1e-7);
+    const aspect = ([x1, y1, x2, y2]: Corners) => atan(x2.sub(x1).div(y2.sub(y1)));
+    const v = aspect(b).sub(aspect(a)).square().mul(4 / Math.PI ** 2);
+    const alpha = noGrad(() => v.div(iou.neg().add(1).add(v).add(eps)));
+    return reduceBoxLoss(op, diouLoss.add(alpha.mul(v)), opts.reduction);
+  });
 }

@@ -5,6 +5,7 @@
 import { ArgumentError, ShapeError } from '../errors.js';
 import { sigmoid } from '../ops/unary.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from '../ops/validate.js';
+import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { binaryCrossEntropyWithLogits } from './classification.js';
 import { reduce, type Reduction } from './reduction.js';
@@ -44,15 +45,18 @@ export function sigmoidFocalLoss(inputs: Tensor, targets: Tensor, opts: SigmoidF
   const gamma = opts.gamma ?? 2;
   if (typeof alpha !== 'number' || Number.isNaN(alpha)) throw new ArgumentError(`${op}: expected alpha to be a number (negative: no weighting), got ${String(alpha)}`);
   if (typeof gamma !== 'number' || !Number.isFinite(gamma)) throw new ArgumentError(`${op}: expected gamma to be a finite number, got ${String(gamma)}`);
-  const p = sigmoid(inputs);
-  const ce = binaryCrossEntropyWithLogits(inputs, targets, { reduction: 'none' });
-  const notTargets = targets.neg().add(1);
-  const pT = p.mul(targets).add(p.neg().add(1).mul(notTargets));
-  // x^0 is 1 with gradient 0, as torch's pow; skipping the factor gives exactly that and
-  // avoids 0 * 0^-1 where p_t is 1.
-  let loss: Tensor = gamma === 0 ? ce : ce.mul(pT.neg().add(1).pow(gamma));
-  if (alpha >= 0) loss = targets.mul(alpha).add(notTargets.mul(1 - alpha)).mul(loss);
-  // torchvision's mean of no elements is NaN (torch.mean); neocog's mean gives 0 there.
-  if (opts.reduction === 'mean' && loss.numel === 0) return loss.sum().div(0) as Tensor<'float32'>;
-  return reduce(op, loss, opts.reduction ?? 'none');
+  // scope frees the temporaries now rather than at garbage collection.
+  return scope(() => {
+    const p = sigmoid(inputs);
+    const ce = binaryCrossEntropyWithLogits(inputs, targets, { reduction: 'none' });
+    const notTargets = targets.neg().add(1);
+    const pT = p.mul(targets).add(p.neg().add(1).mul(notTargets));
+    // x^0 is 1 with gradient 0, as torch's pow; skipping the factor gives exactly that and
+    // avoids 0 * 0^-1 where p_t is 1.
+    let loss: Tensor = gamma === 0 ? ce : ce.mul(pT.neg().add(1).pow(gamma));
+    if (alpha >= 0) loss = targets.mul(alpha).add(notTargets.mul(1 - alpha)).mul(loss);
+    // torchvision's mean of no elements is NaN (torch.mean); neocog's mean gives 0 there.
+    if (opts.reduction === 'mean' && loss.numel === 0) return loss.sum().div(0) as Tensor<'float32'>;
+    return reduce(op, loss, opts.reduction ?? 'none');
+  });
 }

@@ -4,6 +4,7 @@
  * trigonometry. Internal: not in lib/ops/index.ts.
  * @module
  */
+import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { where } from './compare.js';
 
@@ -17,18 +18,21 @@ import { where } from './compare.js';
  * below tan(pi / 16) ~ 0.199, where the Taylor series to t^11 is exact in float32.
  */
 export function atan(x: Tensor): Tensor<'float32'> {
-  const negative = x.lt(0);
-  // |x| by selection, not abs(): abs has gradient 0 at 0, atan's derivative there is 1.
-  const magnitude = where(negative, x.neg(), x);
-  const large = magnitude.gt(1);
-  // The reciprocal sees 1 where it is not taken, so its gradient stays finite there.
-  const t = where(large, where(large, magnitude, 1).reciprocal(), magnitude);
-  let s = t;
-  for (let step = 0; step < 2; ++step) s = s.div(s.square().add(1).sqrt().add(1));
-  const s2 = s.square();
-  let series = s2.mul(-1 / 11).add(1 / 9);
-  for (const c of [-1 / 7, 1 / 5, -1 / 3, 1]) series = series.mul(s2).add(c);
-  const reduced = series.mul(s).mul(4);
-  const folded = where(large, reduced.neg().add(Math.PI / 2), reduced);
-  return where(negative, folded.neg(), folded) as Tensor<'float32'>;
+  // scope frees the ~30 temporaries now rather than at garbage collection.
+  return scope(() => {
+    const negative = x.lt(0);
+    // |x| by selection, not abs(): abs has gradient 0 at 0, atan's derivative there is 1.
+    const magnitude = where(negative, x.neg(), x);
+    const large = magnitude.gt(1);
+    // The reciprocal sees 1 where it is not taken, so its gradient stays finite there.
+    const t = where(large, where(large, magnitude, 1).reciprocal(), magnitude);
+    let s = t;
+    for (let step = 0; step < 2; ++step) s = s.div(s.square().add(1).sqrt().add(1));
+    const s2 = s.square();
+    let series = s2.mul(-1 / 11).add(1 / 9);
+    for (const c of [-1 / 7, 1 / 5, -1 / 3, 1]) series = series.mul(s2).add(c);
+    const reduced = series.mul(s).mul(4);
+    const folded = where(large, reduced.neg().add(Math.PI / 2), reduced);
+    return where(negative, folded.neg(), folded) as Tensor<'float32'>;
+  });
 }

@@ -9,6 +9,7 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty, fromTypedArray } from '../tensor/creation.js';
+import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { atan } from './atan.js';
 import { where } from './compare.js';
@@ -87,9 +88,12 @@ function pairwise(op: string, boxes1: Tensor, boxes2: Tensor) {
  * union leaves empty, in [-1, 1]. Differentiable (the GIoU loss is `1 - diagonal`).
  */
 export function generalizedBoxIou(boxes1: Tensor, boxes2: Tensor): Tensor<'float32'> {
-  const { iou, union, enclosingW, enclosingH } = pairwise('generalizedBoxIou', boxes1, boxes2);
-  const enclosing = enclosingW.mul(enclosingH);
-  return iou.sub(enclosing.sub(union).div(enclosing)) as Tensor<'float32'>;
+  // scope frees the temporaries now rather than at garbage collection (several times faster).
+  return scope(() => {
+    const { iou, union, enclosingW, enclosingH } = pairwise('generalizedBoxIou', boxes1, boxes2);
+    const enclosing = enclosingW.mul(enclosingH);
+    return iou.sub(enclosing.sub(union).div(enclosing)) as Tensor<'float32'>;
+  });
 }
 
 /**
@@ -99,8 +103,10 @@ export function generalizedBoxIou(boxes1: Tensor, boxes2: Tensor): Tensor<'float
  */
 export function distanceBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tensor<'float32'> {
   checkEps('distanceBoxIou', eps);
-  const { iou, enclosingW, enclosingH, centres } = pairwise('distanceBoxIou', boxes1, boxes2);
-  return iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps))) as Tensor<'float32'>;
+  return scope(() => {
+    const { iou, enclosingW, enclosingH, centres } = pairwise('distanceBoxIou', boxes1, boxes2);
+    return iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps))) as Tensor<'float32'>;
+  });
 }
 
 /**
@@ -116,15 +122,17 @@ export function distanceBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tens
 export function completeBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tensor<'float32'> {
   const op = 'completeBoxIou';
   checkEps(op, eps);
-  const { iou, enclosingW, enclosingH, centres } = pairwise(op, boxes1, boxes2);
-  const diou = iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps)));
-  const aspect = (boxes: Tensor) => {
-    const [x1, y1, x2, y2] = columns(boxes);
-    return atan(x2.sub(x1).div(y2.sub(y1)));
-  };
-  const v = aspect(boxes1).unsqueeze(1).sub(aspect(boxes2).unsqueeze(0)).square().mul(4 / Math.PI ** 2);
-  const alpha = noGrad(() => v.div(iou.neg().add(1).add(v).add(eps)));
-  return diou.sub(alpha.mul(v)) as Tensor<'float32'>;
+  return scope(() => {
+    const { iou, enclosingW, enclosingH, centres } = pairwise(op, boxes1, boxes2);
+    const diou = iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps)));
+    const aspect = (boxes: Tensor) => {
+      const [x1, y1, x2, y2] = columns(boxes);
+      return atan(x2.sub(x1).div(y2.sub(y1)));
+    };
+    const v = aspect(boxes1).unsqueeze(1).sub(aspect(boxes2).unsqueeze(0)).square().mul(4 / Math.PI ** 2);
+    const alpha = noGrad(() => v.div(iou.neg().add(1).add(v).add(eps)));
+    return diou.sub(alpha.mul(v)) as Tensor<'float32'>;
+  });
 }
 
 /** Throws unless `eps` is a finite number (the IoU variants and losses add it to divisors). */
@@ -348,23 +356,25 @@ export function clipBoxesToImage(boxes: Tensor, size: readonly [number, number])
     throw new ArgumentError(`${op}: expected size to be [height, width], two finite numbers >= 0, got ${JSON.stringify(size)}`);
   }
   const [height, width] = size;
-  const limits = fromTypedArray(Float32Array.of(width, height, width, height), [4], { device: b.device });
-  // Two selections rather than clamp with a tensor bound: the bounds are constants here, so
-  // the bound-gradient and NaN-bound handling clamp needs would be wasted work.
-  const clipped = where(b.lt(0), 0, where(b.gt(limits), limits, b)) as Tensor<'float32'>;
-  limits.dispose();
-  return clipped;
+  return scope(() => {
+    const limits = fromTypedArray(Float32Array.of(width, height, width, height), [4], { device: b.device });
+    // Two selections rather than clamp with a tensor bound: the bounds are constants here, so
+    // the bound-gradient and NaN-bound handling clamp needs would be wasted work.
+    return where(b.lt(0), 0, where(b.gt(limits), limits, b)) as Tensor<'float32'>;
+  });
 }
 
 /** Validates removeSmallBoxes and queues its mask: both sides at least `minSize`. */
 function smallBoxMask(op: string, boxes: Tensor, minSize: number): Tensor<'bool'> {
   const b = checkBoxes(op, 'boxes', boxes);
   if (typeof minSize !== 'number' || Number.isNaN(minSize)) throw new ArgumentError(`${op}: expected minSize to be a number, got ${String(minSize)}`);
-  return noGrad(() => {
-    const [x1, y1, x2, y2] = columns(b);
-    // min(w, h) >= minSize is both sides >= minSize in one comparison (NaN fails both).
-    return minimum(x2.sub(x1), y2.sub(y1)).ge(minSize);
-  });
+  return scope(() =>
+    noGrad(() => {
+      const [x1, y1, x2, y2] = columns(b);
+      // min(w, h) >= minSize is both sides >= minSize in one comparison (NaN fails both).
+      return minimum(x2.sub(x1), y2.sub(y1)).ge(minSize);
+    }),
+  );
 }
 
 /** The int32 positions of the set entries of a mask read back from `device`. */

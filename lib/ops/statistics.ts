@@ -6,6 +6,7 @@ import { ArgumentError } from '../errors.js';
 import { arange } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { broadcastShapes, normalizeDim } from '../tensor/shape.js';
+import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { where } from './compare.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, scalarOperand, uniqueDims } from './validate.js';
@@ -31,7 +32,8 @@ export function clamp<D extends DType>(input: Tensor<D>, min?: ClampBound, max?:
   const lo = checkBound(input, 'min', min);
   const hi = checkBound(input, 'max', max);
   if (lo !== null && hi !== null && typeof lo !== 'number' && typeof hi !== 'number') broadcastShapes('clamp', lo.shape, hi.shape);
-  if ((lo !== null && typeof lo !== 'number') || (hi !== null && typeof hi !== 'number')) return clampByTensors(input, lo, hi);
+  // scope frees the selection's temporaries now rather than at garbage collection.
+  if ((lo !== null && typeof lo !== 'number') || (hi !== null && typeof hi !== 'number')) return scope(() => clampByTensors(input, lo, hi));
   let out: Tensor<D> = input;
   if (lo !== null) out = where(out.lt(lo), lo, out);
   if (hi !== null) {
