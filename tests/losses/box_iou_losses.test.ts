@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 
 import {
-  ArgumentError, boxIou, completeBoxIouLoss, distanceBoxIouLoss, DTypeError, generalizedBoxIouLoss, noGrad, ShapeError, tensor, type Reduction, type Tensor,
+  ArgumentError, boxIou, completeBoxIouLoss, distanceBoxIouLoss, DTypeError, generalizedBoxIouLoss, memory, noGrad, ShapeError, tensor, type Reduction, type Tensor,
 } from '../../lib/index.js';
 import { atan } from '../../lib/ops/atan.js';
 import { boxLossFixture, boxLossFixtureTests } from '../helpers/box_loss_cases.js';
@@ -49,6 +49,16 @@ it('the box IoU losses are differentiable (finite differences); CIoU with alpha 
   frozen(r, t).sum().backward();
   expectClose(p.grad!.dataSync(), r.grad!.dataSync(), 1e-5);
   expectClose(q.grad!.dataSync(), t.grad!.dataSync(), 1e-5);
+});
+
+it('the box IoU losses leave no temporaries behind', () => {
+  const a = tensor([[0, 0, 2, 2], [1, 1, 3, 4]], { dtype: 'float32' });
+  const b = tensor([[1, 0, 3, 2], [1, 1, 3, 3]], { dtype: 'float32' });
+  for (const loss of Object.values(losses)) {
+    const before = memory('cpu').tensors;
+    noGrad(() => loss(a, b, { reduction: 'mean' })).dispose();
+    expect(memory('cpu').tensors).toBe(before);
+  }
 });
 
 it('the box IoU losses refuse bad arguments, naming the loss and the argument', () => {

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { ArgumentError, DTypeError, manualSeed, rand, randn, ShapeError, sigmoidFocalLoss, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { ArgumentError, DTypeError, manualSeed, memory, noGrad, rand, randn, ShapeError, sigmoidFocalLoss, tensor, zeros, type Tensor } from '../../lib/index.js';
 import { boxLossFixture, boxLossFixtureTests } from '../helpers/box_loss_cases.js';
 import { describeDevices } from '../helpers/devices.js';
 import { gradcheck } from '../helpers/gradcheck.js';
@@ -15,6 +15,13 @@ it('sigmoidFocalLoss is differentiable in inputs and targets (finite differences
   const targets = rand([3, 4]);
   gradcheck((x, t) => sigmoidFocalLoss(x, t), [logits, targets]);
   gradcheck((x, t) => sigmoidFocalLoss(x, t, { alpha: -1, gamma: 1.5, reduction: 'mean' }), [logits, targets]);
+});
+
+it('sigmoidFocalLoss leaves no temporaries behind', () => {
+  const [x, t] = [randn([4, 3]), rand([4, 3])];
+  const before = memory('cpu').tensors;
+  noGrad(() => sigmoidFocalLoss(x, t, { reduction: 'sum' })).dispose();
+  expect(memory('cpu').tensors).toBe(before);
 });
 
 it('sigmoidFocalLoss refuses bad arguments, naming itself and the argument', () => {

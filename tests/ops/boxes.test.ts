@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 
 import {
   ArgumentError, batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, clipBoxesToImage, completeBoxIou, distanceBoxIou, DTypeError, generalizedBoxIou,
-  manualSeed, nms, nmsAsync, noGrad, randn, removeSmallBoxes, removeSmallBoxesAsync, ShapeError, tensor, type Device, type Tensor,
+  manualSeed, memory, nms, nmsAsync, noGrad, randn, removeSmallBoxes, removeSmallBoxesAsync, ShapeError, tensor, type Device, type Tensor,
 } from '../../lib/index.js';
 import { atan } from '../../lib/ops/atan.js';
 import { gradcheck } from '../helpers/gradcheck.js';
@@ -226,6 +226,18 @@ it('generalized, distance and complete IoU and clipBoxesToImage are differentiab
   expectClose(p.grad!.dataSync(), r.grad!.dataSync(), 1e-5);
   expectClose(q.grad!.dataSync(), t.grad!.dataSync(), 1e-5);
   gradcheck((p) => clipBoxesToImage(p, [3, 5]), [tensor([[-1.0, 0.4, 2.2, 3.5], [4.1, -0.3, 5.6, 2.0]], { dtype: 'float32' })]);
+});
+
+it('the composed box ops leave no temporaries behind (freed at once, not at garbage collection)', () => {
+  const a = boxesOf(fixture.a, 'cpu'), b = boxesOf(fixture.b, 'cpu');
+  const calls: Array<() => Tensor> = [
+    () => generalizedBoxIou(a, b), () => distanceBoxIou(a, b), () => completeBoxIou(a, b), () => clipBoxesToImage(a, [30, 40]), () => removeSmallBoxes(a, 20),
+  ];
+  for (const call of calls) {
+    const before = memory('cpu').tensors;
+    noGrad(call).dispose();
+    expect(memory('cpu').tensors).toBe(before);
+  }
 });
 
 describeDevices('boxIou over many rows (parallel rows, vectorised inner loop)', (device) => {

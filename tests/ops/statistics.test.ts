@@ -81,6 +81,13 @@ it('clamp with tensor bounds: gradients match finite differences', () => {
   gradcheck((a, c) => nc.clamp(a, null, c), [x, hi]);
 });
 
+it('clamp with tensor bounds leaves no temporaries behind', () => {
+  const [x, lo, hi] = [nc.randn([3, 4]), nc.randn([4]).sub(1), nc.randn([3, 1]).add(1)];
+  const before = nc.memory('cpu').tensors;
+  nc.noGrad(() => nc.clamp(x, lo, hi)).dispose();
+  expect(nc.memory('cpu').tensors).toBe(before);
+});
+
 it('clamp rejects bad arguments', () => {
   expect(() => nc.clamp(zeros([1, 2, 4, 4]))).toThrow(/at least one of min and max/);
   expect(() => nc.clamp(zeros([2, 3]), zeros([4]))).toThrow(ShapeError);
