@@ -88,8 +88,13 @@ export const opCases: OpCase[] = [
   { op: 'nmsAsync', shape: [1000], repeats: 20, memoryFormats: false },
   { op: 'batchedNms', shape: [10000], repeats: 4, memoryFormats: false },
   { op: 'batchedNmsAsync', shape: [10000], repeats: 4, memoryFormats: false },
-  ...['boxIou', 'generalizedBoxIou', 'distanceBoxIou'].map((op) => ({ op, shape: [1000, 1000], repeats: 20, memoryFormats: false })),
-  ...['boxArea', 'boxConvert'].map((op) => ({ op, shape: [100000], repeats: 20, memoryFormats: false })),
+  ...['boxIou', 'generalizedBoxIou', 'distanceBoxIou', 'completeBoxIou'].map((op) => ({ op, shape: [1000, 1000], repeats: 20, memoryFormats: false })),
+  ...['boxArea', 'boxConvert', 'clipBoxesToImage', 'removeSmallBoxes', 'removeSmallBoxesAsync'].map((op) => ({ op, shape: [100000], repeats: 20, memoryFormats: false })),
+  // Detection losses: [N] matched box pairs; focal [anchors, classes] as RetinaNet's.
+  ...['generalizedBoxIouLoss', 'distanceBoxIouLoss', 'completeBoxIouLoss'].map((op) => ({ op, shape: [10000], repeats: 20, memoryFormats: false })),
+  { op: 'sigmoidFocalLoss', shape: [16384, 80], repeats: 8, memoryFormats: false },
+  // [H, W]: an anchor grid.
+  { op: 'meshgrid', shape: [200, 300], repeats: 30, memoryFormats: false },
   { op: 'roiAlign', shape: [2, 256, 50, 68, 512], repeats: 8, memoryFormats: true },
   { op: 'roiPool', shape: [2, 256, 50, 68, 512], repeats: 8, memoryFormats: true },
   // Soft-NMS has no library peer: PyTorch's side is the paper's loop in torch ops (torch_ops.py).

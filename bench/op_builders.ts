@@ -3,13 +3,16 @@
 // distributions, same options); keep the two in step. Calls with no gradient run under
 // noGrad, as PyTorch's under torch.no_grad().
 import {
-  adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d, adaptiveMaxPool2d, affineGrid, amax, amin, argmax, argmin, argsort, avgPool1d,
-  avgPool2d, avgPool3d, batchedNms, batchedNmsAsync, batchNorm, booleanMask, booleanMaskAsync, boxArea, boxConvert, boxIou, cat, clamp, conv1d, conv2d, conv3d,
-  convTranspose1d, convTranspose2d, convTranspose3d, crossEntropy, cumprod, cumsum, distanceBoxIou, dropout, dropout2d, eq, flip, gather,
-  ge, generalizedBoxIou, globalAvgPool2d, gridSample, groupNorm, gt, histc, indexSelect, instanceNorm, interpolate, layerNorm, le, linear,
-  logSoftmax, lt, manualSeed, maskedFill, maskedSelect, maskedSelectAsync, maxAlong, maxPool1d, maxPool2d, maxPool3d, maxUnpool2d, mean, minAlong, ne, nms, nmsAsync, noGrad, nonzero, nonzeroAsync, oneHot,
-  ones, pad, pixelShuffle, pixelUnshuffle, quantile, rand, randint, randn, roiAlign, roiPool, roll, rot90, scatterAdd, softmax, softNms, softNmsAsync, sort, stack, std, sum,
-  tensor, topk, variance, where, zeros, type SoftNmsResult, type Tensor,
+  adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d, adaptiveMaxPool2d, affineGrid, amax, amin, arange, argmax, argmin, argsort,
+  avgPool1d, avgPool2d, avgPool3d, batchedNms, batchedNmsAsync, batchNorm, booleanMask, booleanMaskAsync, boxArea, boxConvert, boxIou,
+  cat, clamp, clipBoxesToImage, completeBoxIou, completeBoxIouLoss, conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d,
+  convTranspose3d, crossEntropy, cumprod, cumsum, distanceBoxIou, distanceBoxIouLoss, dropout, dropout2d, eq, flip, gather, ge,
+  generalizedBoxIou, generalizedBoxIouLoss, globalAvgPool2d, gridSample, groupNorm, gt, histc, indexSelect, instanceNorm, interpolate,
+  layerNorm, le, linear, logSoftmax, lt, manualSeed, maskedFill, maskedSelect, maskedSelectAsync, maxAlong, maxPool1d, maxPool2d,
+  maxPool3d, maxUnpool2d, mean, meshgrid, minAlong, ne, nms, nmsAsync, noGrad, nonzero, nonzeroAsync, oneHot, ones, pad, pixelShuffle,
+  pixelUnshuffle, quantile, rand, randint, randn, removeSmallBoxes, removeSmallBoxesAsync, roiAlign, roiPool, roll, rot90, scatterAdd,
+  sigmoidFocalLoss, softmax, softNms, softNmsAsync, sort, stack, std, sum, tensor, topk, variance, where, zeros, type SoftNmsResult,
+  type Tensor,
 } from '../lib/index.js';
 import { copyInto, copyTo, zerosOn } from '../lib/ops/copy.js';
 import * as elementwise from '../lib/ops/elementwise.js';
@@ -295,6 +298,40 @@ const builders: Record<string, (c: OpCase) => Built> = {
   boxIou: onBoxPairs(boxIou),
   generalizedBoxIou: onBoxPairs(generalizedBoxIou),
   distanceBoxIou: onBoxPairs((a, b) => distanceBoxIou(a, b)),
+  completeBoxIou: onBoxPairs((a, b) => noGrad(() => completeBoxIou(a, b))),
+  clipBoxesToImage: (c) => {
+    // Boxes reaching past every side of a 100 x 100 image.
+    const boxes = randomBoxes(c.shape[0]!).mul(1.2).sub(20);
+    return { step: () => noGrad(() => clipBoxesToImage(boxes, [100, 100])), inputs: [boxes] };
+  },
+  removeSmallBoxes: (c) => {
+    const boxes = randomBoxes(c.shape[0]!);
+    return { step: () => removeSmallBoxes(boxes, 10), inputs: [boxes] };
+  },
+  removeSmallBoxesAsync: (c) => {
+    const boxes = randomBoxes(c.shape[0]!);
+    return { step: () => removeSmallBoxesAsync(boxes, 10), inputs: [boxes] };
+  },
+  // [N]: a detector's matched pairs (prediction, truth), the loss summed.
+  ...Object.fromEntries(
+    ([['generalizedBoxIouLoss', generalizedBoxIouLoss], ['distanceBoxIouLoss', distanceBoxIouLoss], ['completeBoxIouLoss', completeBoxIouLoss]] as const).map(
+      ([name, loss]) => [name, (c: OpCase): Built => {
+        const [a, b] = [randomBoxes(c.shape[0]!), randomBoxes(c.shape[0]!)];
+        return { step: () => noGrad(() => loss(a, b, { reduction: 'sum' })), inputs: [a, b] };
+      }],
+    ),
+  ),
+  sigmoidFocalLoss: (c) => {
+    // [anchors, classes] logits against sparse one-hot targets, as RetinaNet's head.
+    const logits = randn(c.shape);
+    const targets = rand(c.shape).lt(0.01).to('float32');
+    return { step: () => noGrad(() => sigmoidFocalLoss(logits, targets, { reduction: 'sum' })), inputs: [logits, targets] };
+  },
+  meshgrid: (c) => {
+    // [H, W]: the anchor grid of a feature map (views, as torch.meshgrid's).
+    const [ys, xs] = [arange(c.shape[0]!, { dtype: 'float32' }), arange(c.shape[1]!, { dtype: 'float32' })];
+    return { step: () => meshgrid([ys, xs], { indexing: 'ij' }), inputs: [ys, xs] };
+  },
   boxArea: (c) => {
     const boxes = randomBoxes(c.shape[0]!);
     return { step: () => boxArea(boxes), inputs: [boxes] };

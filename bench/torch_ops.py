@@ -124,7 +124,10 @@ ON_ACTIVATION = {
     "pixelShuffle": lambda x: F.pixel_shuffle(x, 2), "pixelUnshuffle": lambda x: F.pixel_unshuffle(x, 2),
     "copyTo": lambda x: x.to(torch.bfloat16),
 }
-BOX_PAIRS = {"boxIou": "box_iou", "generalizedBoxIou": "generalized_box_iou", "distanceBoxIou": "distance_box_iou"}
+BOX_PAIRS = {"boxIou": "box_iou", "generalizedBoxIou": "generalized_box_iou", "distanceBoxIou": "distance_box_iou",
+             "completeBoxIou": "complete_box_iou"}
+BOX_LOSSES = {"generalizedBoxIouLoss": "generalized_box_iou_loss", "distanceBoxIouLoss": "distance_box_iou_loss",
+              "completeBoxIouLoss": "complete_box_iou_loss"}
 THETA = [[[0.9, -0.2, 0.05], [0.2, 0.9, -0.05]]]
 
 
@@ -224,15 +227,26 @@ def _per_op_workload(kind, shape, act, no_grad):
         return no_grad(lambda: dst[:, :shape[1]].copy_(src))
     if kind == "zerosOn":
         return no_grad(lambda: torch.zeros(*shape))
+    if kind == "meshgrid":
+        ys, xs = torch.arange(shape[0], dtype=torch.float32), torch.arange(shape[1], dtype=torch.float32)
+        return no_grad(lambda: torch.meshgrid(ys, xs, indexing="ij"))
     # torchvision.ops (PyTorch 1.13's only: see "nms" above).
     if kind in ("softNms", "softNmsAsync"):  # neocog's asynchronous form; the peer's call is the same
         boxes, scores = _random_boxes(shape[0]), torch.rand(shape[0])
         return no_grad(lambda: _soft_nms(boxes, scores))
-    if kind in ("nmsAsync", "batchedNms", "batchedNmsAsync", "boxArea", "boxConvert", "roiAlign", "roiPool") or kind in BOX_PAIRS:
+    box_kinds = ("nmsAsync", "batchedNms", "batchedNmsAsync", "boxArea", "boxConvert", "roiAlign", "roiPool", "clipBoxesToImage",
+                 "removeSmallBoxes", "removeSmallBoxesAsync", "sigmoidFocalLoss")
+    if kind in box_kinds or kind in BOX_PAIRS or kind in BOX_LOSSES:
         import torchvision.ops
         if kind in BOX_PAIRS:
             a, b, fn = _random_boxes(shape[0]), _random_boxes(shape[1]), getattr(torchvision.ops, BOX_PAIRS[kind])
             return no_grad(lambda: fn(a, b))
+        if kind in BOX_LOSSES:
+            a, b, fn = _random_boxes(shape[0]), _random_boxes(shape[0]), getattr(torchvision.ops, BOX_LOSSES[kind])
+            return no_grad(lambda: fn(a, b, reduction="sum"))
+        if kind == "sigmoidFocalLoss":
+            logits, targets = torch.randn(*shape), (torch.rand(*shape) < 0.01).float()
+            return no_grad(lambda: torchvision.ops.sigmoid_focal_loss(logits, targets, reduction="sum"))
         if kind in ("roiAlign", "roiPool"):
             n, c, h, w, k = shape
             x = act(n, c, h, w)
@@ -246,6 +260,11 @@ def _per_op_workload(kind, shape, act, no_grad):
             return no_grad(lambda: torchvision.ops.box_area(boxes))
         if kind == "boxConvert":
             return no_grad(lambda: torchvision.ops.box_convert(boxes, "xyxy", "cxcywh"))
+        if kind == "clipBoxesToImage":
+            wild = boxes * 1.2 - 20
+            return no_grad(lambda: torchvision.ops.clip_boxes_to_image(wild, (100, 100)))
+        if kind in ("removeSmallBoxes", "removeSmallBoxesAsync"):  # neocog's asynchronous form: the same call here
+            return no_grad(lambda: torchvision.ops.remove_small_boxes(boxes, 10))
         scores = torch.rand(shape[0])
         if kind == "nmsAsync":  # neocog's asynchronous form; PyTorch's call is the same nms
             return no_grad(lambda: torchvision.ops.nms(boxes, scores, 0.5))

@@ -167,7 +167,15 @@ export interface NativePrimitives {
   indexAdd(op: string, out: NativeTensor, dim: number, index: NativeTensor, source: NativeTensor): void;
   indexSelect(op: string, out: NativeTensor, input: NativeTensor, dim: number, index: NativeTensor): void;
   matmul(op: string, out: NativeTensor, a: NativeTensor, b: NativeTensor, math: NativeMathOptions): void;
-  nms(op: string, keep: NativeTensor, boxes: NativeTensor, categories: NativeTensor | null, iouThreshold: number): void;
+  nms(
+    op: string,
+    keep: NativeTensor,
+    boxes: NativeTensor,
+    categories: NativeTensor | null,
+    limit: NativeTensor | null,
+    iouThreshold: number,
+  ): void;
+  nonzero(op: string, positions: NativeTensor, count: NativeTensor, mask: NativeTensor): void;
   normal(op: string, out: NativeTensor, rng: NativeRandomState, mean: number, stddev: number): void;
   optimizerStep(op: string, step: NativeOptimizerStep, tensors: NativeOptimizerEntry[]): void;
   poolBackward(

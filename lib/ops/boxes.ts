@@ -1,6 +1,6 @@
 /**
  * Box ops, as torchvision.ops: `boxArea`, `boxIou`, `generalizedBoxIou`, `distanceBoxIou`,
- * `nms`, `batchedNms`, `boxConvert`.
+ * `completeBoxIou`, `nms`, `batchedNms`, `boxConvert`, `clipBoxesToImage`, `removeSmallBoxes`.
  * Boxes are float32 `[K, 4]` in xyxy format with x1 <= x2 and y1 <= y2 (pixels or any unit).
  * The IoU math lives once in native/src/kernels/boxes.h (CPU and CUDA).
  * @module
@@ -9,11 +9,13 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty, fromTypedArray } from '../tensor/creation.js';
-import type { Device } from '../tensor/device.js';
-import { scope } from '../tensor/memory.js';
+import { keep, scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { atan } from './atan.js';
+import { where } from './compare.js';
 import { argsort, sort } from './sort.js';
 import { indexSelect } from './indexing.js';
+import { flatNonzero, flatNonzeroAsync } from './nonzero.js';
 import { maximum, minimum } from './elementwise.js';
 import { cat } from './shape.js';
 import { clamp } from './statistics.js';
@@ -87,9 +89,12 @@ function pairwise(op: string, boxes1: Tensor, boxes2: Tensor) {
  * union leaves empty, in [-1, 1]. Differentiable (the GIoU loss is `1 - diagonal`).
  */
 export function generalizedBoxIou(boxes1: Tensor, boxes2: Tensor): Tensor<'float32'> {
-  const { iou, union, enclosingW, enclosingH } = pairwise('generalizedBoxIou', boxes1, boxes2);
-  const enclosing = enclosingW.mul(enclosingH);
-  return iou.sub(enclosing.sub(union).div(enclosing)) as Tensor<'float32'>;
+  // scope frees the temporaries now rather than at garbage collection (several times faster).
+  return scope(() => {
+    const { iou, union, enclosingW, enclosingH } = pairwise('generalizedBoxIou', boxes1, boxes2);
+    const enclosing = enclosingW.mul(enclosingH);
+    return iou.sub(enclosing.sub(union).div(enclosing)) as Tensor<'float32'>;
+  });
 }
 
 /**
@@ -98,66 +103,135 @@ export function generalizedBoxIou(boxes1: Tensor, boxes2: Tensor): Tensor<'float
  * the quotient finite). Differentiable.
  */
 export function distanceBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tensor<'float32'> {
-  const { iou, enclosingW, enclosingH, centres } = pairwise('distanceBoxIou', boxes1, boxes2);
-  return iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps))) as Tensor<'float32'>;
+  checkEps('distanceBoxIou', eps);
+  return scope(() => {
+    const { iou, enclosingW, enclosingH, centres } = pairwise('distanceBoxIou', boxes1, boxes2);
+    return iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps))) as Tensor<'float32'>;
+  });
 }
 
 /**
- * NMS as queued on the device: the keep mask over the boxes in visiting order, and how to
- * turn the kept positions of that order into the result's indices.
+ * Complete IoU `[N, M]` of boxes1 `[N, 4]` and boxes2 `[M, 4]` (xyxy), as
+ * `torchvision.ops.complete_box_iou`: the distance IoU minus `alpha * v`, where
+ * `v = 4 / pi^2 * (atan(w1 / h1) - atan(w2 / h2))^2` compares the aspect ratios and
+ * `alpha = v / (1 - IoU + v + eps)` is held constant in the gradient (torchvision computes
+ * it under no_grad). `eps` also keeps the distance term finite. Differentiable.
+ *
+ * @example
+ * completeBoxIou(predicted, truth) // [N, M], 1 for identical boxes
  */
-interface NmsPlan {
-  keep: Tensor<'uint8'>;
-  /** The result from the kept positions (int32, ascending); frees what the plan holds. */
-  finish: (positions: Tensor<'int32'>) => Tensor<'int32'>;
+export function completeBoxIou(boxes1: Tensor, boxes2: Tensor, eps = 1e-7): Tensor<'float32'> {
+  const op = 'completeBoxIou';
+  checkEps(op, eps);
+  return scope(() => {
+    const { iou, enclosingW, enclosingH, centres } = pairwise(op, boxes1, boxes2);
+    const diou = iou.sub(centres.div(enclosingW.square().add(enclosingH.square()).add(eps)));
+    const aspect = (boxes: Tensor) => {
+      const [x1, y1, x2, y2] = columns(boxes);
+      return atan(x2.sub(x1).div(y2.sub(y1)));
+    };
+    const v = aspect(boxes1).unsqueeze(1).sub(aspect(boxes2).unsqueeze(0)).square().mul(4 / Math.PI ** 2);
+    const alpha = noGrad(() => v.div(iou.neg().add(1).add(v).add(eps)));
+    return diou.sub(alpha.mul(v)) as Tensor<'float32'>;
+  });
 }
 
-function checkNmsArguments(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number): [Tensor<'float32'>, Tensor] {
+/** Throws unless `eps` is a finite number (the IoU variants and losses add it to divisors). */
+export function checkEps(op: string, eps: number): void {
+  if (typeof eps !== 'number' || !Number.isFinite(eps)) throw new ArgumentError(`${op}: expected eps to be a finite number, got ${String(eps)}`);
+}
+
+/** Options of {@link nms}, {@link nmsAsync}, {@link batchedNms} and {@link batchedNmsAsync}. */
+export interface NmsOptions {
+  /** Boxes scoring below this are dropped before NMS (default: none; NaN scores are dropped with it). */
+  scoreThreshold?: number;
+  /** Keep at most this many boxes, the highest-scoring (an integer >= 0; default: all). */
+  maxDetections?: number;
+}
+
+/** NMS's validated arguments. */
+interface NmsArgs {
+  op: string;
+  boxes: Tensor<'float32'>;
+  scores: Tensor;
+  idxs: Tensor | null;
+  iouThreshold: number;
+  scoreThreshold: number | null;
+  maxDetections: number;
+}
+
+/** Validates the arguments NMS and its variants share (`idxs` for the batched ones). */
+function checkNms(op: string, boxes: Tensor, scores: Tensor, idxs: Tensor | null, iouThreshold: number, opts: NmsOptions): NmsArgs {
   const b = checkBoxes(op, 'boxes', boxes);
   const s = checkTensor(op, 'scores', scores);
   checkDTypeIn(op, 'scores', s, ['float32']);
   if (s.ndim !== 1 || s.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected scores of shape [${b.shape[0]}], got [${s.shape.join(', ')}]`);
   checkSameDevice(op, { boxes: b, scores: s });
+  if (idxs !== null) {
+    checkTensor(op, 'idxs', idxs);
+    checkDTypeIn(op, 'idxs', idxs, ['int32']);
+    if (idxs.ndim !== 1 || idxs.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected idxs of shape [${b.shape[0]}], got [${idxs.shape.join(', ')}]`);
+    checkSameDevice(op, { boxes: b, idxs });
+  }
   if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold)) throw new ArgumentError(`${op}: expected iouThreshold to be a number, got ${String(iouThreshold)}`);
-  return [b, s];
+  const { scoreThreshold, maxDetections } = opts ?? {};
+  if (scoreThreshold !== undefined && (typeof scoreThreshold !== 'number' || Number.isNaN(scoreThreshold))) {
+    throw new ArgumentError(`${op}: expected scoreThreshold to be a number, got ${String(scoreThreshold)}`);
+  }
+  if (maxDetections !== undefined && !(Number.isInteger(maxDetections) && maxDetections >= 0)) {
+    throw new ArgumentError(`${op}: expected maxDetections to be an integer >= 0, got ${String(maxDetections)}`);
+  }
+  return { op, boxes: b, scores: s, idxs, iouThreshold, scoreThreshold: scoreThreshold ?? null, maxDetections: maxDetections ?? Infinity };
 }
 
-/** Validates and queues NMS (per category when `idxs` is given); null when there are no boxes. */
-function planNms(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number, idxs?: Tensor): NmsPlan | null {
-  const [b, s] = checkNmsArguments(op, boxes, scores, iouThreshold);
-  let ids: Tensor | undefined;
-  if (idxs !== undefined) {
-    ids = checkTensor(op, 'idxs', idxs);
-    checkDTypeIn(op, 'idxs', ids, ['int32']);
-    if (ids.ndim !== 1 || ids.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected idxs of shape [${b.shape[0]}], got [${ids.shape.join(', ')}]`);
-    checkSameDevice(op, { boxes: b, idxs: ids });
-  }
-  const n = b.shape[0]!;
-  if (n === 0) return null;
-  return noGrad(() => {
-    const byScore = argsort(s, 0, { descending: true }); // ties: the lower index first
-    const keep = empty(op, [n], 'uint8', b.device);
-    if (ids === undefined) {
-      const sorted = indexSelect(b, 0, byScore); // contiguous
-      native.nms(op, keep._native(op, 'keep'), sorted._native(op, 'boxes'), null, iouThreshold);
-      sorted.dispose();
-      return { keep, finish: (positions) => disposingAfter([byScore], () => indexSelect(byScore, 0, positions)) };
-    }
-    // Per category: visit the boxes grouped by category (a stable sort keeps each group in
-    // score order), so the kernel compares a box only with the rest of its own group rather
-    // than with every box, as torchvision's coordinate-offset trick makes it do.
-    const sortedIds = indexSelect(ids, 0, byScore);
-    const grouping = argsort(sortedIds, 0);
-    const order = indexSelect(byScore, 0, grouping);
-    const [sorted, categories] = [indexSelect(b, 0, order), indexSelect(sortedIds, 0, grouping)];
-    native.nms(op, keep._native(op, 'keep'), sorted._native(op, 'boxes'), categories._native(op, 'idxs'), iouThreshold);
-    for (const t of [sortedIds, order, sorted, categories]) t.dispose();
-    // Back to score order across categories: a kept box's place in byScore is grouping[position].
-    return {
-      keep,
-      finish: (positions) => disposingAfter([byScore, grouping], () => indexSelect(byScore, 0, sort(indexSelect(grouping, 0, positions)).values)),
-    };
-  });
+/**
+ * NMS as queued on the device: the keep mask over the boxes in the order the kernel visits
+ * them, and how to turn the kept positions of that order into the result.
+ */
+interface NmsPlan {
+  keep: Tensor<'uint8'>;
+  /** The result's indices from the kept positions (int32, ascending); frees what the plan holds. */
+  finish: (positions: Tensor<'int32'>) => Tensor<'int32'>;
+}
+
+/**
+ * Queues NMS with nothing read back. The kernel visits the boxes by decreasing score (ties:
+ * the lower index first). With a score threshold, the boxes below it rank last and the
+ * kernel takes only the count above it, which it reads on the device: as greedy NMS only
+ * lets a box suppress lower-scoring ones, that is NMS after dropping them. Per category
+ * (`idxs`), the boxes are visited grouped by category, each group in score order, so the
+ * kernel compares a box only with the rest of its own group, rather than with every box as
+ * torchvision's coordinate-offset trick makes it do.
+ */
+function planNms(args: NmsArgs): NmsPlan {
+  const { op, boxes, scores, idxs } = args;
+  // The scope frees the temporaries; what `finish` needs later is kept from it.
+  return scope(() =>
+    noGrad(() => {
+      const passes = args.scoreThreshold === null ? null : scores.ge(args.scoreThreshold);
+      const byScore = keep(argsort(passes === null ? scores : where(passes, scores, -Infinity), 0, { descending: true }));
+      const limit = passes === null ? null : passes.sum().to('int32').reshape([1]);
+      const mask = empty(op, [boxes.shape[0]!], 'uint8', boxes.device);
+      const run = (order: Tensor, categories: Tensor | null) => {
+        const sorted = indexSelect(boxes, 0, order); // contiguous
+        native.nms(op, mask._native(op, 'keep'), sorted._native(op, 'boxes'), categories?._native(op, 'idxs') ?? null, limit?._native(op, 'count') ?? null, args.iouThreshold);
+      };
+      if (idxs === null) {
+        run(byScore, null);
+        return { keep: mask, finish: (positions) => disposingAfter([byScore], () => indexSelect(byScore, 0, positions)) };
+      }
+      // Boxes below the threshold form a last group of their own, past the limit.
+      let groupKey = indexSelect(idxs, 0, byScore);
+      if (passes !== null) groupKey = where(indexSelect(passes, 0, byScore), groupKey, 2 ** 31 - 1);
+      const grouping = keep(argsort(groupKey, 0)); // stable: score order within each group
+      run(indexSelect(byScore, 0, grouping), indexSelect(groupKey, 0, grouping));
+      // Back to score order across categories: a kept box's rank in byScore is grouping[position].
+      return {
+        keep: mask,
+        finish: (positions) => disposingAfter([byScore, grouping], () => indexSelect(byScore, 0, sort(indexSelect(grouping, 0, positions)).values)),
+      };
+    }),
+  );
 }
 
 /** fn's result; then `held` are disposed (also when fn throws). */
@@ -169,12 +243,30 @@ function disposingAfter<T>(held: readonly Tensor[], fn: () => T): T {
   }
 }
 
-/** The result's indices from the plan's keep mask (read back from the device); frees the plan. */
-function keptIndices(plan: NmsPlan, mask: Uint8Array, device: Device): Tensor<'int32'> {
-  const positions = Int32Array.from({ length: mask.reduce((count, v) => count + v, 0) });
-  for (let i = 0, k = 0; i < mask.length; ++i) if (mask[i]) positions[k++] = i;
+/** The first `maxDetections` indices of the result, from the plan's keep mask read back from the device; frees the plan. */
+function keptIndices(args: NmsArgs, plan: NmsPlan, mask: Uint8Array): Tensor<'int32'> {
+  const positions: number[] = [];
+  for (let i = 0; i < mask.length; ++i) if (mask[i]) positions.push(i);
   plan.keep.dispose();
-  return scope(() => plan.finish(fromTypedArray(positions, [positions.length], { device })));
+  const device = args.boxes.device;
+  return scope(() => {
+    const kept = plan.finish(fromTypedArray(Int32Array.from(positions), [positions.length], { device }));
+    return kept.shape[0]! > args.maxDetections ? kept.slice(0, 0, args.maxDetections).contiguous() : kept;
+  });
+}
+
+/** NMS with one read-back (the keep mask), waiting for the stream. */
+function nmsSync(args: NmsArgs): Tensor<'int32'> {
+  if (args.boxes.shape[0] === 0 || args.maxDetections === 0) return empty(args.op, [0], 'int32', args.boxes.device);
+  const plan = planNms(args);
+  return keptIndices(args, plan, plan.keep.dataSync());
+}
+
+/** NMS with one read-back (the keep mask), without blocking the event loop. */
+async function nmsAsyncOf(args: NmsArgs): Promise<Tensor<'int32'>> {
+  if (args.boxes.shape[0] === 0 || args.maxDetections === 0) return empty(args.op, [0], 'int32', args.boxes.device);
+  const plan = planNms(args);
+  return keptIndices(args, plan, await plan.keep.data());
 }
 
 /**
@@ -182,12 +274,19 @@ function keptIndices(plan: NmsPlan, mask: Uint8Array, device: Device): Tensor<'i
  * decreasing score `[N]` and drops every box whose IoU with an already kept box is greater
  * than `iouThreshold`. Returns the int32 indices of the kept boxes, by decreasing score.
  * Ties in score keep the lower index first on every device (torchvision's CUDA sort may
- * order ties differently). No gradient. The number of kept boxes is read back from the
- * device, so this call waits for the stream: {@link nmsAsync} waits without blocking.
+ * order ties differently). No gradient. The kept boxes are read back from the device (one
+ * read, at the end), so this call waits for the stream: {@link nmsAsync} waits without
+ * blocking.
+ *
+ * `opts.scoreThreshold` drops boxes scoring below it first, and `opts.maxDetections` keeps
+ * only that many of the result, as a detector's post-processing does (torchvision's
+ * detection models filter and truncate around their NMS call the same way).
+ *
+ * @example
+ * const keep = nms(boxes, scores, 0.5, { scoreThreshold: 0.05, maxDetections: 100 });
  */
-export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor<'int32'> {
-  const plan = planNms('nms', boxes, scores, iouThreshold);
-  return plan === null ? empty('nms', [0], 'int32', boxes.device) : keptIndices(plan, plan.keep.dataSync(), boxes.device);
+export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions = {}): Tensor<'int32'> {
+  return nmsSync(checkNms('nms', boxes, scores, null, iouThreshold, opts));
 }
 
 /**
@@ -195,24 +294,28 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor
  * same indices once the keep mask has been computed.
  * @example const keep = await nmsAsync(boxes, scores, 0.5);
  */
-export async function nmsAsync(boxes: Tensor, scores: Tensor, iouThreshold: number): Promise<Tensor<'int32'>> {
-  const plan = planNms('nmsAsync', boxes, scores, iouThreshold);
-  return plan === null ? empty('nmsAsync', [0], 'int32', boxes.device) : keptIndices(plan, await plan.keep.data(), boxes.device);
+export async function nmsAsync(boxes: Tensor, scores: Tensor, iouThreshold: number, opts: NmsOptions = {}): Promise<Tensor<'int32'>> {
+  return nmsAsyncOf(checkNms('nmsAsync', boxes, scores, null, iouThreshold, opts));
 }
 
 /**
  * NMS within each category, as `torchvision.ops.batched_nms`: boxes of different `idxs`
- * `[N]` (int32 class or image ids) never suppress each other. Same result order as {@link nms}.
+ * `[N]` (int32 class or image ids) never suppress each other. Same result order and
+ * options as {@link nms} (`maxDetections` counts over all categories together).
+ *
+ * @example
+ * const keep = batchedNms(boxes, scores, labels, 0.5, { scoreThreshold: 0.05, maxDetections: 100 });
  */
-export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor<'int32'> {
-  const plan = planNms('batchedNms', boxes, scores, iouThreshold, idxs);
-  return plan === null ? empty('batchedNms', [0], 'int32', boxes.device) : keptIndices(plan, plan.keep.dataSync(), boxes.device);
+export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number, opts: NmsOptions = {}): Tensor<'int32'> {
+  return nmsSync(checkNms('batchedNms', boxes, scores, idxs, iouThreshold, opts));
 }
 
-/** {@link batchedNms} without blocking the event loop, as {@link nmsAsync}. */
-export async function batchedNmsAsync(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Promise<Tensor<'int32'>> {
-  const plan = planNms('batchedNmsAsync', boxes, scores, iouThreshold, idxs);
-  return plan === null ? empty('batchedNmsAsync', [0], 'int32', boxes.device) : keptIndices(plan, await plan.keep.data(), boxes.device);
+/**
+ * {@link batchedNms} without blocking the event loop, as {@link nmsAsync}.
+ * @example const keep = await batchedNmsAsync(boxes, scores, labels, 0.5, { maxDetections: 100 });
+ */
+export async function batchedNmsAsync(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number, opts: NmsOptions = {}): Promise<Tensor<'int32'>> {
+  return nmsAsyncOf(checkNms('batchedNmsAsync', boxes, scores, idxs, iouThreshold, opts));
 }
 
 /** Converts boxes `[K, 4]` between formats, as `torchvision.ops.box_convert`. Differentiable. */
@@ -229,4 +332,74 @@ export function boxConvert(boxes: Tensor, inFmt: BoxFormat, outFmt: BoxFormat): 
   const out =
     outFmt === 'xyxy' ? [x1, y1, x2, y2] : outFmt === 'xywh' ? [x1, y1, x2.sub(x1), y2.sub(y1)] : [x1.add(x2).div(2), y1.add(y2).div(2), x2.sub(x1), y2.sub(y1)];
   return cat(out.map((c) => c.unsqueeze(1)), 1) as Tensor<'float32'>;
+}
+
+/**
+ * Clips boxes `[..., 4]` (xyxy) to an image of `size` = `[height, width]`, as
+ * `torchvision.ops.clip_boxes_to_image`: x into [0, width], y into [0, height].
+ * Differentiable: the gradient passes where a coordinate is inside, bounds included (as
+ * torch.clamp's).
+ *
+ * @example
+ * clipBoxesToImage(boxes, [480, 640]) // x in [0, 640], y in [0, 480]
+ */
+export function clipBoxesToImage(boxes: Tensor, size: readonly [number, number]): Tensor<'float32'> {
+  const op = 'clipBoxesToImage';
+  const b = checkTensor(op, 'boxes', boxes);
+  checkDTypeIn(op, 'boxes', b, ['float32']);
+  if (b.ndim < 1 || b.shape[b.ndim - 1] !== 4) throw new ShapeError(`${op}: expected boxes of shape [..., 4], got [${b.shape.join(', ')}]`);
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+    throw new ArgumentError(`${op}: expected size to be [height, width], two finite numbers >= 0, got ${JSON.stringify(size)}`);
+  }
+  const [height, width] = size;
+  return scope(() => {
+    const limits = fromTypedArray(Float32Array.of(width, height, width, height), [4], { device: b.device });
+    // Two selections rather than clamp with a tensor bound: the bounds are constants here, so
+    // the bound-gradient and NaN-bound handling clamp needs would be wasted work.
+    return where(b.lt(0), 0, where(b.gt(limits), limits, b)) as Tensor<'float32'>;
+  });
+}
+
+/** Validates removeSmallBoxes and queues its mask: both sides at least `minSize`. */
+function smallBoxMask(op: string, boxes: Tensor, minSize: number): Tensor<'bool'> {
+  const b = checkBoxes(op, 'boxes', boxes);
+  if (typeof minSize !== 'number' || Number.isNaN(minSize)) throw new ArgumentError(`${op}: expected minSize to be a number, got ${String(minSize)}`);
+  return scope(() =>
+    noGrad(() => {
+      const [x1, y1, x2, y2] = columns(b);
+      // min(w, h) >= minSize is both sides >= minSize in one comparison (NaN fails both).
+      return minimum(x2.sub(x1), y2.sub(y1)).ge(minSize);
+    }),
+  );
+}
+
+/**
+ * The int32 indices (ascending) of the boxes `[N, 4]` (xyxy) whose width and height are
+ * both at least `minSize`, as `torchvision.ops.remove_small_boxes` (which returns int64).
+ * Only the count is read back from the device , but this call waits for the stream:
+ * {@link removeSmallBoxesAsync} waits without blocking.
+ *
+ * @example
+ * const kept = boxes.indexSelect(0, removeSmallBoxes(boxes, 1e-3));
+ */
+export function removeSmallBoxes(boxes: Tensor, minSize: number): Tensor<'int32'> {
+  const mask = smallBoxMask('removeSmallBoxes', boxes, minSize);
+  try {
+    return flatNonzero('removeSmallBoxes', mask);
+  } finally {
+    mask.dispose();
+  }
+}
+
+/**
+ * {@link removeSmallBoxes} that leaves the event loop free while the device works.
+ * @example const keep = await removeSmallBoxesAsync(boxes, 1e-3);
+ */
+export async function removeSmallBoxesAsync(boxes: Tensor, minSize: number): Promise<Tensor<'int32'>> {
+  const mask = smallBoxMask('removeSmallBoxesAsync', boxes, minSize);
+  try {
+    return await flatNonzeroAsync('removeSmallBoxesAsync', mask);
+  } finally {
+    mask.dispose();
+  }
 }

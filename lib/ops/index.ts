@@ -4,7 +4,23 @@
  * cross-entropy and optimizer primitives) are imported from their own files.
  * @module
  */
-export { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, distanceBoxIou, generalizedBoxIou, nms, nmsAsync, type BoxFormat } from './boxes.js';
+export {
+  batchedNms,
+  batchedNmsAsync,
+  boxArea,
+  boxConvert,
+  boxIou,
+  clipBoxesToImage,
+  completeBoxIou,
+  distanceBoxIou,
+  generalizedBoxIou,
+  nms,
+  nmsAsync,
+  removeSmallBoxes,
+  removeSmallBoxesAsync,
+  type BoxFormat,
+  type NmsOptions,
+} from './boxes.js';
 export { eq, ge, gt, le, lt, ne, where } from './compare.js';
 export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
 export { convTranspose1d, convTranspose2d, convTranspose3d, type ConvTransposeOptions } from './conv_transpose.js';
@@ -36,11 +52,11 @@ export { amax, amin, mean, sum, type ReduceOptions, type SumDType } from './redu
 export { interpolate, maxUnpool2d, scatterAdd, type InterpolateMode, type InterpolateOptions } from './resample.js';
 export { roiAlign, type RoiAlignOptions } from './roi_align.js';
 export { roiPool, type RoiPoolOptions } from './roi_pool.js';
-export { cat, chunk, flip, maskedFill, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type PadMode } from './shape.js';
+export { cat, chunk, flip, maskedFill, meshgrid, oneHot, pad, pixelShuffle, pixelUnshuffle, roll, rot90, split, stack, type MeshgridOptions, type PadMode } from './shape.js';
 export { softNms, softNmsAsync, type SoftNmsOptions, type SoftNmsResult } from './soft_nms.js';
 export { logSoftmax, softmax } from './softmax.js';
 export { argsort, histc, maxAlong, minAlong, quantile, sort, topk, type ValuesIndices } from './sort.js';
-export { argmax, argmin, clamp, std, variance, type VarianceOptions } from './statistics.js';
+export { argmax, argmin, clamp, std, variance, type ClampBound, type VarianceOptions } from './statistics.js';
 export {
   abs,
   ceil,

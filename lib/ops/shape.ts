@@ -1,5 +1,5 @@
 /**
- * Shape ops, as torch: cat, stack, split, chunk, flip, roll, rot90, pad (constant, reflect,
+ * Shape ops, as torch: cat, stack, split, chunk, meshgrid, flip, roll, rot90, pad (constant, reflect,
  * replicate, circular), pixelShuffle / pixelUnshuffle, oneHot, maskedFill. Composed from
  * copies, slices and indexSelect, so every one is differentiable.
  * @module
@@ -101,6 +101,50 @@ export function chunk<D extends DType>(input: Tensor<D>, chunks: number, dim = 0
   if (!Number.isInteger(chunks) || chunks < 1) throw new ArgumentError(`chunk: expected chunks to be a positive integer, got ${describe(chunks)}`);
   const d = normalizeDim('chunk', dim, input.ndim);
   return split(input, Math.max(1, Math.ceil(input.shape[d]! / chunks)), d);
+}
+
+/** Options of {@link meshgrid}. */
+export interface MeshgridOptions {
+  /**
+   * 'ij' (default, matrix indexing): output k varies along dim k. 'xy' (Cartesian, as
+   * numpy): the first two dims swap, so a grid of xs and ys has shape `[ys, xs]`.
+   */
+  indexing?: 'ij' | 'xy';
+}
+
+/**
+ * Coordinate grids from 1-d tensors, as `torch.meshgrid`: for inputs of sizes
+ * `[n0], [n1], ...` every output has shape `[n0, n1, ...]` ('ij'; 'xy' swaps the first two)
+ * and output k repeats input k along its dim. 0-d inputs count as size 1. The outputs are
+ * broadcast views of the inputs (no copy); gradients sum back into the inputs.
+ *
+ * @example
+ * const [ys, xs] = meshgrid([arange(3), arange(4)]); // both [3, 4]: ys[i][j] = i, xs[i][j] = j
+ * const [gx, gy] = meshgrid([arange(4), arange(3)], { indexing: 'xy' }); // both [3, 4]
+ */
+export function meshgrid<D extends DType>(tensors: ReadonlyArray<Tensor<D>>, opts: MeshgridOptions = {}): Array<Tensor<D>> {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentError(`meshgrid: expected tensors to be a non-empty array of tensors, got ${describe(tensors)}`);
+  const indexing = opts.indexing ?? 'ij';
+  if (indexing !== 'ij' && indexing !== 'xy') throw new ArgumentError(`meshgrid: expected indexing 'ij' or 'xy', got ${describe(indexing)}`);
+  tensors.forEach((t, i) => {
+    checkTensor('meshgrid', `tensors[${i}]`, t);
+    if (t.ndim > 1) throw new ShapeError(`meshgrid: expected tensors[${i}] to be 0-d or 1-d, got shape [${t.shape.join(', ')}]`);
+  });
+  const named = Object.fromEntries(tensors.map((t, i) => [`tensors[${i}]`, t]));
+  checkSameDevice('meshgrid', named);
+  checkSameDType('meshgrid', named);
+  // Where input k lies in the output: 'xy' swaps the first two dims.
+  const position = (k: number) => (indexing === 'xy' && tensors.length > 1 && k < 2 ? 1 - k : k);
+  const shape = new Array<number>(tensors.length);
+  tensors.forEach((t, k) => (shape[position(k)] = t.ndim === 0 ? 1 : t.shape[0]!));
+  return tensors.map((t, k) => {
+    const line = t.reshape(shape.map((size, d) => (d === position(k) ? size : 1)));
+    try {
+      return line.expand(shape);
+    } finally {
+      line.dispose();
+    }
+  });
 }
 
 /** Reverses the order of elements along `dims`, as `torch.flip`. */

@@ -70,7 +70,8 @@ function planSoftNms(op: string, boxes: Tensor, scores: Tensor, opts: SoftNmsOpt
 
 /** The first `count` selections of the plan; frees the rest of it. */
 function kept(plan: SoftNmsPlan, count: number): SoftNmsResult {
-  const result = { indices: plan.order.slice(0, 0, count).contiguous(), scores: plan.selected.slice(0, 0, count).contiguous() };
+  // Dense prefixes: views that hold the storage on after the plan's handles go.
+  const result = { indices: plan.order.slice(0, 0, count), scores: plan.selected.slice(0, 0, count) };
   plan.order.dispose();
   plan.selected.dispose();
   plan.count.dispose();

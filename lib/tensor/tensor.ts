@@ -646,8 +646,8 @@ export class Tensor<D extends DType = DType> {
   logSoftmax(dim: number): Tensor<'float32'> {
     return ops.logSoftmax(this, dim);
   }
-  /** Clamps into [min, max] (either may be null), as `x.clamp(min, max)`. */
-  clamp(min?: number | null, max?: number | null): Tensor<D> {
+  /** Clamps into [min, max] (either may be null; numbers or broadcast tensors), as `x.clamp(min, max)`. */
+  clamp(min?: number | Tensor | null, max?: number | Tensor | null): Tensor<D> {
     return ops.clamp(this, min, max);
   }
   /** The `k` largest (or smallest) entries along `dim` (default last), sorted: `{ values, indices }`. */

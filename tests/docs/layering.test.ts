@@ -28,7 +28,7 @@ it('the layers above ops never touch the native binding', () => {
 });
 
 it('internal helpers stay out of the ops table and the package', () => {
-  for (const name of ['copyInto', 'copyTo', 'zerosOn', 'sumTo', 'crossEntropyPerPosition', 'crossEntropyBackward', 'optimizerStep', 'unscaleGradients', 'zeroStateLike']) {
+  for (const name of ['copyInto', 'copyTo', 'zerosOn', 'sumTo', 'crossEntropyPerPosition', 'crossEntropyBackward', 'optimizerStep', 'unscaleGradients', 'zeroStateLike', 'atan', 'checkEps']) {
     expect(opsTable, name).not.toHaveProperty(name);
     expect(nc, name).not.toHaveProperty(name);
   }

@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, cat, distanceBoxIou, DTypeError, floor, generalizedBoxIou, manualSeed, nms, nmsAsync, randint, randn, ShapeError, tensor, type Device } from '../../lib/index.js';
+import {
+  ArgumentError, batchedNms, batchedNmsAsync, boxArea, boxConvert, boxIou, cat, clipBoxesToImage, completeBoxIou, distanceBoxIou, DTypeError, floor, generalizedBoxIou,
+  manualSeed, memory, nms, nmsAsync, noGrad, randint, randn, removeSmallBoxes, removeSmallBoxesAsync, ShapeError, tensor, type Device, type Tensor,
+} from '../../lib/index.js';
+import { atan } from '../../lib/ops/atan.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 
@@ -10,9 +14,20 @@ import { describeDevices, expectClose } from '../helpers/devices.js';
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/boxes.json', import.meta.url), 'utf8')) as {
   a: number[]; b: number[]; iou: number[]; giou: number[]; diou: number[]; boxes: number[]; scores: number[]; idxs: number[];
   nms: Record<string, number[]>; batched: number[]; cxcywh: number[]; xywh: number[];
+  ciou: { out: number[]; w: number[]; gradA: number[]; gradB: number[] };
+  ciouDegenerate: { a: number[]; b: number[]; out: Array<number | 'NaN'> };
+  nmsFiltered: Array<{ iou: number; scoreThreshold: number; maxDetections: number; nms: number[]; batched: number[] }>;
+  clip: { boxes: number[]; out: number[]; w: number[]; grad: number[] };
+  small: { boxes: number[]; kept: Record<string, number[]> };
 };
 
 const boxesOf = (flat: number[], device: Device) => tensor(Float32Array.from(flat), { device }).reshape(-1, 4);
+
+/** atan(w / h) of each box [K, 4]: the aspect term of complete IoU. */
+const aspectAtan = (boxes: Tensor) => {
+  const [x1, y1, x2, y2] = [0, 1, 2, 3].map((c) => boxes.slice(1, c, c + 1).squeeze(1)) as [Tensor, Tensor, Tensor, Tensor];
+  return atan(x2.sub(x1).div(y2.sub(y1)));
+};
 
 /** The slow reference: greedy NMS in float64. */
 function referenceNms(boxes: number[][], scores: number[], threshold: number): number[] {
@@ -71,6 +86,72 @@ describeDevices('boxes', (device) => {
     expect(batchedNms(boxes, scores, ids, 0.3).cpu().tolist()).toEqual(kept);
   });
 
+  it('completeBoxIou matches torchvision.ops.complete_box_iou, gradients included', () => {
+    const a = boxesOf(fixture.a, device).requiresGrad_(), b = boxesOf(fixture.b, device).requiresGrad_();
+    const ciou = completeBoxIou(a, b);
+    expect(ciou.shape).toEqual([20, 30]);
+    expectClose(ciou.cpu().dataSync(), fixture.ciou.out, 1e-5);
+    ciou.backward(tensor(Float32Array.from(fixture.ciou.w), { device }).reshape(20, 30));
+    expectClose(a.grad!.cpu().dataSync(), fixture.ciou.gradA, 1e-4);
+    expectClose(b.grad!.cpu().dataSync(), fixture.ciou.gradB, 1e-4);
+    // Zero width (aspect atan(0)) and zero height (atan(inf)); two empty boxes give 0 / 0.
+    const d = fixture.ciouDegenerate;
+    expectClose(completeBoxIou(boxesOf(d.a, device), boxesOf(d.b, device), 1e-6).cpu().dataSync(), d.out.map(Number), 1e-5);
+    expect(completeBoxIou(boxesOf(fixture.a, device), boxesOf([], device)).shape).toEqual([20, 0]);
+  });
+
+  it('nms, nmsAsync, batchedNms and batchedNmsAsync with scoreThreshold and maxDetections keep what torchvision keeps after filtering', async () => {
+    const boxes = boxesOf(fixture.boxes, device);
+    const scores = tensor(Float32Array.from(fixture.scores), { device });
+    const idxs = tensor(Int32Array.from(fixture.idxs), { device });
+    for (const c of fixture.nmsFiltered) {
+      const opts = { scoreThreshold: c.scoreThreshold, maxDetections: c.maxDetections };
+      expect(nms(boxes, scores, c.iou, opts).cpu().tolist()).toEqual(c.nms);
+      expect((await nmsAsync(boxes, scores, c.iou, opts)).cpu().tolist()).toEqual(c.nms);
+      expect(batchedNms(boxes, scores, idxs, c.iou, opts).cpu().tolist()).toEqual(c.batched);
+      expect((await batchedNmsAsync(boxes, scores, idxs, c.iou, opts)).cpu().tolist()).toEqual(c.batched);
+    }
+    // Each option alone; maxDetections 0 keeps nothing.
+    expect(nms(boxes, scores, 0.5, { maxDetections: 7 }).cpu().tolist()).toEqual(fixture.nms['0.5']!.slice(0, 7));
+    expect(nms(boxes, scores, 0.5, { maxDetections: 0 }).shape).toEqual([0]);
+    // Low scorers cannot suppress higher ones, so dropping them first or last is the same.
+    const byThreshold = nms(boxes, scores, 0.3, { scoreThreshold: 0.75 }).cpu().tolist();
+    expect(byThreshold).toEqual(fixture.nms['0.3']!.filter((i) => fixture.scores[i]! >= 0.75));
+    // A score of exactly the threshold is kept; a NaN score is dropped with a threshold.
+    const two = boxesOf([0, 0, 1, 1, 5, 5, 6, 6], device);
+    expect(nms(two, tensor([0.5, 0.25], { dtype: 'float32', device }), 0.5, { scoreThreshold: 0.25 }).cpu().tolist()).toEqual([0, 1]);
+    expect(nms(two, tensor([Number.NaN, 0.25], { dtype: 'float32', device }), 0.5, { scoreThreshold: 0 }).cpu().tolist()).toEqual([1]);
+    const none = boxesOf([], device);
+    expect(nms(none, tensor(new Float32Array(0), { device }), 0.5, { scoreThreshold: 0.1, maxDetections: 3 }).shape).toEqual([0]);
+  });
+
+  it('clipBoxesToImage matches torchvision.ops.clip_boxes_to_image, gradients included', () => {
+    const boxes = boxesOf(fixture.clip.boxes, device).requiresGrad_();
+    const clipped = clipBoxesToImage(boxes, [50, 70]);
+    expectClose(clipped.cpu().dataSync(), fixture.clip.out, 1e-6);
+    clipped.backward(tensor(Float32Array.from(fixture.clip.w), { device }).reshape(clipped.shape));
+    expectClose(boxes.grad!.cpu().dataSync(), fixture.clip.grad, 1e-6);
+    // Any leading dims, as torchvision's [..., 4]; on the bounds the value and gradient pass.
+    const batch = tensor([[[-1, 0, 70, 51]], [[3, 4, 5, 6]]], { dtype: 'float32', device });
+    expect(clipBoxesToImage(batch, [50, 70]).cpu().tolist()).toEqual([[[0, 0, 70, 50]], [[3, 4, 5, 6]]]);
+    const onBounds = boxesOf([0, 0, 70, 50], device).requiresGrad_();
+    clipBoxesToImage(onBounds, [50, 70]).sum().backward();
+    expect(onBounds.grad!.cpu().tolist()).toEqual([[1, 1, 1, 1]]);
+    expect(clipBoxesToImage(boxesOf([], device), [5, 5]).shape).toEqual([0, 4]);
+  });
+
+  it('removeSmallBoxes and removeSmallBoxesAsync keep the indices torchvision.ops.remove_small_boxes keeps, as int32', async () => {
+    const boxes = boxesOf(fixture.small.boxes, device);
+    for (const [minSize, expected] of Object.entries(fixture.small.kept)) {
+      const kept = removeSmallBoxes(boxes, Number(minSize));
+      expect(kept.dtype).toBe('int32');
+      expect(kept.device).toBe(boxes.device);
+      expect(kept.cpu().tolist()).toEqual(expected);
+      expect((await removeSmallBoxesAsync(boxes, Number(minSize))).cpu().tolist()).toEqual(expected);
+    }
+    expect(removeSmallBoxes(boxesOf([], device), 1).shape).toEqual([0]);
+  });
+
   it('nmsAsync and batchedNmsAsync give the same indices without blocking; validation is the same', async () => {
     const boxes = boxesOf(fixture.boxes, device);
     const scores = tensor(Float32Array.from(fixture.scores), { device });
@@ -121,13 +202,62 @@ describeDevices('boxes', (device) => {
     expect(() => batchedNms(two, scores2, tensor([0, 1, 2], { device }), 0.5)).toThrow(/idxs of shape \[2\]/);
     expect(() => nms(two, scores2, Number.NaN)).toThrow(/iouThreshold/);
   });
+
+  it('the new box ops refuse bad arguments, naming themselves and the argument', async () => {
+    const two = tensor([[0, 0, 1, 1], [0, 0, 2, 2]], { dtype: 'float32', device });
+    const scores2 = tensor([1, 2], { dtype: 'float32', device });
+    const ids = tensor([0, 1], { device });
+    expect(() => nms(two, scores2, 0.5, { scoreThreshold: Number.NaN })).toThrow(/nms: expected scoreThreshold to be a number, got NaN/);
+    expect(() => nms(two, scores2, 0.5, { maxDetections: 1.5 })).toThrow(/nms: expected maxDetections to be an integer >= 0, got 1.5/);
+    expect(() => nms(two, scores2, 0.5, { maxDetections: -1 })).toThrow(ArgumentError);
+    expect(() => batchedNms(two, scores2, ids, 0.5, { maxDetections: -1 })).toThrow(/batchedNms: expected maxDetections/);
+    await expect(nmsAsync(two, scores2, 0.5, { scoreThreshold: '0.5' as never })).rejects.toThrow(/nmsAsync: expected scoreThreshold/);
+    await expect(batchedNmsAsync(two, scores2, ids, 0.5, { maxDetections: Infinity })).rejects.toThrow(/batchedNmsAsync: expected maxDetections/);
+    expect(() => completeBoxIou(two, two.reshape(1, 8))).toThrow(/completeBoxIou: expected boxes2 of shape \[K, 4\], got \[1, 8\]/);
+    expect(() => completeBoxIou(two.to('int32'), two)).toThrow(DTypeError);
+    expect(() => completeBoxIou(two, two, Number.NaN)).toThrow(/completeBoxIou: expected eps to be a finite number, got NaN/);
+    expect(() => distanceBoxIou(two, two, Number.POSITIVE_INFINITY)).toThrow(/distanceBoxIou: expected eps/);
+    expect(() => clipBoxesToImage(two.reshape(8), [5, 5])).toThrow(/clipBoxesToImage: expected boxes of shape \[\.\.\., 4\], got \[8\]/);
+    expect(() => clipBoxesToImage(two.to('int32'), [5, 5])).toThrow(DTypeError);
+    expect(() => clipBoxesToImage(two, [5] as never)).toThrow(/clipBoxesToImage: expected size to be \[height, width\]/);
+    expect(() => clipBoxesToImage(two, [5, -1])).toThrow(ArgumentError);
+    expect(() => removeSmallBoxes(two.reshape(4, 2), 1)).toThrow(/removeSmallBoxes: expected boxes of shape \[K, 4\]/);
+    expect(() => removeSmallBoxes(two, Number.NaN)).toThrow(/removeSmallBoxes: expected minSize to be a number, got NaN/);
+    await expect(removeSmallBoxesAsync(two.to('int32'), 1)).rejects.toThrow(DTypeError);
+  });
 });
 
-it('generalized and distance IoU are differentiable (finite differences)', () => {
+it('generalized, distance and complete IoU and clipBoxesToImage are differentiable (finite differences)', () => {
   const a = tensor([[0.5, 1.0, 3.2, 4.1], [2.0, 0.3, 5.5, 2.9]], { dtype: 'float32' });
   const b = tensor([[1.1, 0.2, 4.0, 3.3], [6.0, 5.0, 7.5, 8.0], [0.0, 0.0, 2.5, 2.0]], { dtype: 'float32' });
   gradcheck((p, q) => generalizedBoxIou(p, q), [a, b]);
   gradcheck((p, q) => distanceBoxIou(p, q), [a, b]);
+  // complete IoU's alpha is a constant of the gradient (no_grad in torchvision): finite
+  // differences of DIoU - alpha v with alpha frozen at the unperturbed boxes, whose analytic
+  // gradient must be completeBoxIou's (the torchvision fixture test checks that one too).
+  const v = (p: Tensor, q: Tensor) => aspectAtan(p).unsqueeze(1).sub(aspectAtan(q).unsqueeze(0)).square().mul(4 / Math.PI ** 2);
+  const alpha = noGrad(() => v(a, b).div(boxIou(a, b).neg().add(1).add(v(a, b)).add(1e-7)));
+  gradcheck((p, q) => distanceBoxIou(p, q).sub(alpha.mul(v(p, q))), [a, b]);
+  const [p, q] = [a.detach().requiresGrad_(), b.detach().requiresGrad_()];
+  const [r, t] = [a.detach().requiresGrad_(), b.detach().requiresGrad_()];
+  const weights = randn([2, 3]);
+  completeBoxIou(p, q).mul(weights).sum().backward();
+  distanceBoxIou(r, t).sub(alpha.mul(v(r, t))).mul(weights).sum().backward();
+  expectClose(p.grad!.dataSync(), r.grad!.dataSync(), 1e-5);
+  expectClose(q.grad!.dataSync(), t.grad!.dataSync(), 1e-5);
+  gradcheck((p) => clipBoxesToImage(p, [3, 5]), [tensor([[-1.0, 0.4, 2.2, 3.5], [4.1, -0.3, 5.6, 2.0]], { dtype: 'float32' })]);
+});
+
+it('the composed box ops leave no temporaries behind (freed at once, not at garbage collection)', () => {
+  const a = boxesOf(fixture.a, 'cpu'), b = boxesOf(fixture.b, 'cpu');
+  const calls: Array<() => Tensor> = [
+    () => generalizedBoxIou(a, b), () => distanceBoxIou(a, b), () => completeBoxIou(a, b), () => clipBoxesToImage(a, [30, 40]), () => removeSmallBoxes(a, 20),
+  ];
+  for (const call of calls) {
+    const before = memory('cpu').tensors;
+    noGrad(call).dispose();
+    expect(memory('cpu').tensors).toBe(before);
+  }
 });
 
 describeDevices('boxIou over many rows (parallel rows, vectorised inner loop)', (device) => {

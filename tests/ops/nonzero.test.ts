@@ -24,6 +24,10 @@ describeDevices('compaction', (device) => {
     expect(nonzero(x).tolist()).toEqual([[0, 1], [1, 0], [1, 2]]);
     expect((await nonzeroAsync(x.to('float32'))).tolist()).toEqual([[0, 1], [1, 0], [1, 2]]);
     expect(nonzero(x.gt(1)).tolist()).toEqual([[1, 0], [1, 2]]);
+    expect(nonzero(x.to('uint8')).tolist()).toEqual([[0, 1], [1, 0], [1, 2]]);
+    expect(nonzero(x.to('float32').to('float16')).tolist()).toEqual([[0, 1], [1, 0], [1, 2]]);
+    // NaN is nonzero, as in PyTorch.
+    expect(nonzero(tensor([0, Number.NaN, 0], { device })).tolist()).toEqual([[1]]);
     expect(nonzero(tensor([0, 0, 5], { device })).tolist()).toEqual([[2]]);
     expect(nonzero(zeros([2, 3], { device })).shape).toEqual([0, 2]);
     expect(nonzero(zeros([0, 3], { device })).shape).toEqual([0, 2]);
@@ -34,6 +38,7 @@ describeDevices('compaction', (device) => {
 
   it('agrees with a host scan on a large random mask', async () => {
     manualSeed(4);
+    // Past the CPU kernel's parallel grain: every thread's chunk lands at its prefix offset.
     const mask = rand([37, 1013], { device }).gt(0.7);
     const host = mask.cpu().dataSync();
     const expected: number[][] = [];

@@ -1,9 +1,9 @@
 import { expect, it } from 'vitest';
 
 import * as nc from '../../lib/index.js';
-import { ArgumentError, ShapeError, tensor, zeros } from '../../lib/index.js';
-import { describeDevices } from '../helpers/devices.js';
-import { fixtureTests } from '../helpers/fixture_cases.js';
+import { ArgumentError, DTypeError, ShapeError, tensor, zeros } from '../../lib/index.js';
+import { describeDevices, expectClose } from '../helpers/devices.js';
+import { fixtureTests, readFixture } from '../helpers/fixture_cases.js';
 import { casesWithoutCalls, sharedFixtureCases, shapeSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
@@ -12,8 +12,37 @@ it('every fixture has a neocog call', () => {
   expect(casesWithoutCalls('resample.json', sharedFixtureCases['resample.json']!)).toEqual([]);
 });
 
+// Written by make_clamp_meshgrid_fixtures.py from torch.meshgrid.
+const meshgridFixture = readFixture<{
+  meshgrid: Array<{
+    indexing: 'ij' | 'xy'; inputs: number[][]; outputs: Array<{ shape: number[]; values: number[] }>; gradOutputs: number[][]; grads: number[][];
+  }>;
+  scalarXyShapes: number[][];
+}>('clamp_meshgrid.json');
+
 describeDevices('shape ops vs PyTorch', (device) => {
   fixtureTests(device, shapeSuite.cases, shapeSuite.calls);
+
+  for (const c of meshgridFixture.meshgrid) {
+    it(`meshgrid [3] [4] [2] indexing '${c.indexing}' (values and gradients)`, () => {
+      const inputs = c.inputs.map((v) => tensor(Float32Array.from(v), { device }).requiresGrad_());
+      const outs = nc.meshgrid(inputs, { indexing: c.indexing });
+      expect(outs.map((o) => o.shape)).toEqual(c.outputs.map((o) => o.shape));
+      outs.forEach((o, i) => expectClose(o.cpu().dataSync(), c.outputs[i]!.values, 0));
+      outs.reduce((total, o, i) => total.add(o.mul(tensor(Float32Array.from(c.gradOutputs[i]!), { device }).reshape(o.shape)).sum()), zeros([], { device })).backward();
+      inputs.forEach((x, i) => expectClose(x.grad!.cpu().dataSync(), c.grads[i]!, 1e-5));
+    });
+  }
+
+  it('meshgrid: default ij, 0-d inputs count as size 1, empty inputs give empty grids', () => {
+    const [ys, xs] = nc.meshgrid([nc.arange(2, { device }), nc.arange(3, { device })]);
+    expect(ys!.tolist()).toEqual([[0, 0, 0], [1, 1, 1]]);
+    expect(xs!.tolist()).toEqual([[0, 1, 2], [0, 1, 2]]);
+    const scalar = nc.meshgrid([tensor(1, { dtype: 'float32', device }), nc.arange(3, { dtype: 'float32', device })], { indexing: 'xy' });
+    expect(scalar.map((t) => t.shape)).toEqual(meshgridFixture.scalarXyShapes);
+    expect(nc.meshgrid([nc.arange(0, { device }), nc.arange(3, { device })]).map((t) => t.shape)).toEqual([[0, 3], [0, 3]]);
+    expect(nc.meshgrid([nc.arange(4, { device })], { indexing: 'xy' })[0]!.tolist()).toEqual([0, 1, 2, 3]);
+  });
 
   it('split, chunk, oneHot, maskedFill', () => {
     const x = nc.arange(10, { device });
@@ -30,6 +59,14 @@ it('pad gradients match finite differences', () => {
   gradcheck((x) => nc.pad(x, [1, 1], 'reflect'), [nc.randn([2, 4])]);
 });
 
+it('meshgrid gradients match finite differences', () => {
+  nc.manualSeed(62);
+  gradcheck((a, b) => {
+    const [p, q] = nc.meshgrid([a, b], { indexing: 'xy' });
+    return p!.mul(q!.square());
+  }, [nc.randn([3]), nc.randn([2])]);
+});
+
 it('shape ops reject bad arguments', () => {
   const x = zeros([1, 2, 4, 4]);
   expect(() => nc.cat([])).toThrow(ArgumentError);
@@ -37,4 +74,9 @@ it('shape ops reject bad arguments', () => {
   expect(() => nc.pad(x, [1])).toThrow(/even number/);
   expect(() => nc.pad(x, [4, 4], 'reflect')).toThrow(/must be smaller than the size 4/);
   expect(() => nc.pixelShuffle(zeros([1, 3, 2, 2]), 2)).toThrow(ShapeError);
+  expect(() => nc.meshgrid([])).toThrow(/meshgrid: expected tensors to be a non-empty array/);
+  expect(() => nc.meshgrid([zeros([2]), zeros([2, 2])])).toThrow(/meshgrid: expected tensors\[1\] to be 0-d or 1-d, got shape \[2, 2\]/);
+  expect(() => nc.meshgrid([zeros([2]), zeros([2], { dtype: 'int32' })])).toThrow(DTypeError);
+  expect(() => nc.meshgrid([zeros([2])], { indexing: 'ji' as never })).toThrow(/meshgrid: expected indexing 'ij' or 'xy', got/);
+  expect(() => nc.meshgrid([zeros([2]), 3 as never])).toThrow(ArgumentError);
 });

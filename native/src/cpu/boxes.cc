@@ -1,5 +1,6 @@
 // Box IoU matrices, NMS and soft-NMS (math in kernels/boxes.h). Our own loops: neither
 // oneDNN nor a BLAS has box ops.
+#include <algorithm>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
@@ -40,8 +41,11 @@ void boxIou(const TensorRef& out, const TensorRef& a, const TensorRef& b) {
 // with their areas precomputed: each kept box tests every later box in one branch-free loop
 // that the compiler vectorises (16 IoUs per AVX-512 instruction), instead of one box at a
 // time behind a branch on whether it is already suppressed.
-void nms(const TensorRef& keep, const TensorRef& boxes, const TensorRef& categories, double iouThreshold) {
-  const int64_t n = boxes.layout.shape[0];
+void nms(const TensorRef& keep, const TensorRef& boxes, const TensorRef& categories, const TensorRef& limit,
+         double iouThreshold) {
+  const int64_t all = boxes.layout.shape[0];
+  const int64_t n = limit.data != nullptr ? std::clamp<int64_t>(*limit.as<int32_t>(), 0, all) : all;
+  std::fill(keep.as<uint8_t>() + n, keep.as<uint8_t>() + all, 0);
   const float* b = boxes.as<float>();
   uint8_t* kept = keep.as<uint8_t>();
   const float threshold = static_cast<float>(iouThreshold);
@@ -110,8 +114,8 @@ void softNms(const SoftNmsParams& p, const TensorRef& order, const TensorRef& se
 
 // The primitives this file implements (neocog/primitives.def).
 void CpuBackend::boxIou(Out out, In a, In b) { cpu::boxIou(out, a, b); }
-void CpuBackend::nms(Out keep, In boxes, OptIn categories, double iouThreshold) {
-  cpu::nms(keep, boxes, categories, iouThreshold);
+void CpuBackend::nms(Out keep, In boxes, OptIn categories, OptIn limit, double iouThreshold) {
+  cpu::nms(keep, boxes, categories, limit, iouThreshold);
 }
 void CpuBackend::softNms(const SoftNmsParams& params, Out order, Out selectedScores, Out count, In boxes, In scores) {
   cpu::softNms(params, order, selectedScores, count, boxes, scores);

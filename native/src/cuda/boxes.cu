@@ -110,7 +110,7 @@ void boxIou(DeviceHandles& h, const TensorRef& out, const TensorRef& a, const Te
 }
 
 void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, const TensorRef& categories,
-         double iouThreshold) {
+         const TensorRef& limit, double iouThreshold) {
   const int64_t n = boxes.layout.shape[0];
   if (n == 0) return;
   const int64_t colBlocks = (n + kBoxesPerBlock - 1) / kBoxesPerBlock;
@@ -124,11 +124,15 @@ void nms(DeviceHandles& h, const TensorRef& keep, const TensorRef& boxes, const 
       colBlocks, static_cast<unsigned long long*>(mask.get()));
   checkLaunch("nms");
   std::vector<unsigned long long> host(maskWords);
+  int32_t taking = static_cast<int32_t>(n);
   check(cudaMemcpyAsync(host.data(), mask.get(), mask.size(), cudaMemcpyDeviceToHost, h.stream()), "nms");
+  if (limit.data != nullptr) {
+    check(cudaMemcpyAsync(&taking, limit.data, sizeof(taking), cudaMemcpyDeviceToHost, h.stream()), "nms");
+  }
   check(cudaStreamSynchronize(h.stream()), "nms");
   std::vector<unsigned long long> removed(static_cast<size_t>(colBlocks), 0);
   std::vector<uint8_t> kept(static_cast<size_t>(n), 0);
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = 0; i < n && i < taking; ++i) {  // boxes past the limit stay unkept
     const int64_t block = i / kBoxesPerBlock, bit = i % kBoxesPerBlock;
     if (removed[block] & (1ULL << bit)) continue;
     kept[i] = 1;
@@ -152,8 +156,8 @@ void softNms(DeviceHandles& h, const SoftNmsParams& p, const TensorRef& order, c
 
 // The primitives this file implements (neocog/primitives.def).
 void CudaBackend::boxIou(Out out, In a, In b) { cuda::boxIou(handles_, out, a, b); }
-void CudaBackend::nms(Out keep, In boxes, OptIn categories, double iouThreshold) {
-  cuda::nms(handles_, keep, boxes, categories, iouThreshold);
+void CudaBackend::nms(Out keep, In boxes, OptIn categories, OptIn limit, double iouThreshold) {
+  cuda::nms(handles_, keep, boxes, categories, limit, iouThreshold);
 }
 void CudaBackend::softNms(const SoftNmsParams& params, Out order, Out selectedScores, Out count, In boxes, In scores) {
   cuda::softNms(handles_, params, order, selectedScores, count, boxes, scores);

@@ -29,11 +29,12 @@ void boxIou(const char* op, Out out, In a, In b) {
   }
 }
 
-void nms(const char* op, Out keep, In boxes, OptIn categories, double) {
+void nms(const char* op, Out keep, In boxes, OptIn categories, OptIn limit, double) {
   checkBoxes(op, boxes);
   if (categories.data != nullptr && !isVector(categories, DType::Int32, boxes.layout.shape[0])) {
     reject(op, "nms categories must be a contiguous int32 [N]");
   }
+  if (limit.data != nullptr && !isVector(limit, DType::Int32, 1)) reject(op, "nms limit must be a contiguous int32 [1]");
   if (!isVector(keep, DType::UInt8, boxes.layout.shape[0])) reject(op, "nms keep must be a contiguous uint8 [N]");
 }
 

@@ -37,4 +37,11 @@ void gather(const char* op, Out out, In input, int32_t dim, In index) { checkGat
 
 void scatterAdd(const char* op, InOut out, int32_t dim, In index, In source) { checkGather(op, out, dim, index, source); }
 
+void nonzero(const char* op, Out positions, Out count, In mask) {
+  const bool ok = mask.layout.isContiguous() && positions.dtype == DType::Int32 && positions.layout.ndim == 1 &&
+                  positions.layout.isContiguous() && positions.layout.shape[0] == mask.numel() &&
+                  count.dtype == DType::Int32 && count.numel() == 1 && count.layout.isContiguous();
+  if (!ok) reject(op, "nonzero operands must be a contiguous mask, int32 positions [N] and an int32 count [1]");
+}
+
 }  // namespace neocog::backstop
