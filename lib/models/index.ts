@@ -6,9 +6,9 @@
  */
 export { fashionMnistCnn, lenet5, simpleCnn } from './classification/course/cnns.js';
 export { ResidualUnit, resnet34Cifar, type ResNet34CifarOptions } from './classification/course/resnet34_cifar.js';
-export { InvertedResidual, mobilenetV2, MobileNetV2 } from './classification/mobilenet.js';
-export { type ClassifierOptions } from './classification/options.js';
-export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet } from './classification/resnet.js';
+export { InvertedResidual, mobilenetV2, MobileNetV2, type MobileNetV2Options } from './classification/mobilenet.js';
+export { type ClassifierOptions, type NormLayerFactory } from './classification/options.js';
+export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet, type ResNetOptions } from './classification/resnet.js';
 export { vgg11, vgg16, VGG } from './classification/vgg.js';
 // Generic layers that lived here before lib/nn/layers took them; their home is `nn`, these
 // names stay so that code written as models.SEBlock keeps working.
