@@ -1,9 +1,10 @@
 /**
  * The model zoo, as torchvision.models: classification models in torchvision's layouts
- * and names (classification/), and the course's own nets, marked as such
- * (classification/course/).
+ * and names (classification/), the course's own nets, marked as such
+ * (classification/course/), and detection building blocks as `models.detection`.
  * @module
  */
+export * as detection from './detection/index.js';
 export { fashionMnistCnn, lenet5, simpleCnn } from './classification/course/cnns.js';
 export { ResidualUnit, resnet34Cifar, type ResNet34CifarOptions } from './classification/course/resnet34_cifar.js';
 export { InvertedResidual, mobilenetV2, MobileNetV2, type MobileNetV2Options } from './classification/mobilenet.js';
