@@ -230,7 +230,22 @@ export class MobileNetFeatureExtractor extends Sequential {
  * backbone.call(randn([1, 3, 224, 224])); // Map { '0' => [1, 256, 7, 7], '1' => [1, 256, 7, 7], 'pool' => [1, 256, 4, 4] } (blocks 14 and 18)
  */
 export function mobilenetBackbone(opts: MobileNetBackboneOptions & { fpn: true }): BackboneWithFPN;
+/**
+ * The MobileNetV2 features then a 1x1 convolution to 256 channels (`fpn: false`), as
+ * torchvision's `mobilenet_backbone(fpn=False)`; see the `fpn: true` form for the rest.
+ *
+ * @example
+ * const backbone = mobilenetBackbone({ backboneName: 'mobilenet_v2', fpn: false });
+ * backbone.call(randn([1, 3, 224, 224])).shape; // [1, 256, 7, 7]
+ */
 export function mobilenetBackbone(opts: MobileNetBackboneOptions & { fpn: false }): MobileNetFeatureExtractor;
+/**
+ * Either form, when `fpn` is only known at run time.
+ *
+ * @example
+ * const backbone = mobilenetBackbone({ backboneName: 'mobilenet_v2', fpn: useFpn });
+ * if (backbone instanceof BackboneWithFPN) backbone.fpn.extraBlocks;
+ */
 export function mobilenetBackbone(opts: MobileNetBackboneOptions): BackboneWithFPN | MobileNetFeatureExtractor;
 export function mobilenetBackbone(opts: MobileNetBackboneOptions): BackboneWithFPN | MobileNetFeatureExtractor {
   const op = 'mobilenetBackbone';
