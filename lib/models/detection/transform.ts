@@ -198,7 +198,7 @@ export class GeneralizedRCNNTransform extends Module<[images: readonly Tensor[],
 
   /** `(image - mean) / std` per channel, in float32 as torchvision. */
   private normalize(image: Tensor): Tensor {
-    const perChannel = (values: readonly number[]) => tensor(Float32Array.from(values), { device: image.device }).reshape([values.length, 1, 1]);
+    const perChannel = (values: readonly number[]) => tensor(values.map((v) => [[v]]), { dtype: 'float32', device: image.device });
     const mean = perChannel(this.imageMean);
     const std = perChannel(this.imageStd);
     const centered = image.sub(mean);
@@ -210,7 +210,7 @@ export class GeneralizedRCNNTransform extends Module<[images: readonly Tensor[],
   /** The output `[height, width]` for an `[h, w]` image, as torchvision 0.14's `_resize_image_and_masks`. */
   private outputSize(h: number, w: number): [number, number] {
     if (this.fixedSize) return [this.fixedSize[1], this.fixedSize[0]];
-    const minSize = this.training ? this.minSize[Math.floor(rand([1]).item() * this.minSize.length)]! : this.minSize.at(-1)!;
+    const minSize = this.training ? this.minSize[this.drawIndex()]! : this.minSize.at(-1)!;
     // torchvision: scale = min(min_size / min(h, w), max_size / max(h, w)) on float32 tensors,
     // where `number / tensor` is reciprocal(tensor) * number: two float32 roundings. Then
     // F.interpolate(recompute_scale_factor=True) takes floor(size * float(scale)) in double.
@@ -221,6 +221,14 @@ export class GeneralizedRCNNTransform extends Module<[images: readonly Tensor[],
       throw new ShapeError(`${OP}: an image of [${h}, ${w}] resizes to [${size.join(', ')}] (scale ${scale}); its aspect ratio is too extreme for minSize ${minSize} and maxSize ${this.maxSize}`);
     }
     return size;
+  }
+
+  /** A uniform index into minSize from the seeded generator (torchvision's torch_choice). */
+  private drawIndex(): number {
+    const draw = rand([1]);
+    const u = draw.item();
+    draw.dispose();
+    return Math.min(Math.floor(u * this.minSize.length), this.minSize.length - 1);
   }
 
   private resize(image: Tensor, target: DetectionTarget | undefined): [Tensor, DetectionTarget | undefined] {

@@ -97,6 +97,7 @@ describe('GeneralizedRCNNTransform', () => {
     }
     expect([...seen].every((s) => [16, 24, 32].includes(s))).toBe(true);
     expect(seen.size).toBeGreaterThan(1);
+
     const detections = [{ boxes: tensor([[1, 2, 3, 4]], { dtype: 'float32' }) }];
     expect(transform.postprocess(detections, [[16, 32]], [[10, 20]])[0]).toBe(detections[0]);
     transform.eval();
