@@ -1,14 +1,15 @@
 /**
  * The model zoo, as torchvision.models: classification models in torchvision's layouts
- * and names (classification/), and the course's own nets, marked as such
- * (classification/course/).
+ * and names (classification/), the course's own nets, marked as such
+ * (classification/course/), and detection building blocks as `models.detection`.
  * @module
  */
+export * as detection from './detection/index.js';
 export { fashionMnistCnn, lenet5, simpleCnn } from './classification/course/cnns.js';
 export { ResidualUnit, resnet34Cifar, type ResNet34CifarOptions } from './classification/course/resnet34_cifar.js';
-export { InvertedResidual, mobilenetV2, MobileNetV2 } from './classification/mobilenet.js';
-export { type ClassifierOptions } from './classification/options.js';
-export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet } from './classification/resnet.js';
+export { InvertedResidual, mobilenetV2, MobileNetV2, type MobileNetV2Options } from './classification/mobilenet.js';
+export { type ClassifierOptions, type NormLayerFactory } from './classification/options.js';
+export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet, type ResNetOptions } from './classification/resnet.js';
 export { vgg11, vgg16, VGG } from './classification/vgg.js';
 // Generic layers that lived here before lib/nn/layers took them; their home is `nn`, these
 // names stay so that code written as models.SEBlock keeps working.

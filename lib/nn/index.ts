@@ -1,6 +1,7 @@
 /**
- * torch.nn for neocog: Module, parameters, layers, generic blocks (conv-norm-activation,
- * squeeze-and-excitation, separable convolution), containers and init.
+ * torch.nn for neocog: Module, parameters, layers (with torchvision's FrozenBatchNorm2d),
+ * generic blocks (conv-norm-activation, squeeze-and-excitation, separable convolution),
+ * containers and init.
  * @module
  */
 export * as init from './init.js';
@@ -40,6 +41,7 @@ export {
   AvgPool2d,
   BatchNorm1d,
   BatchNorm2d,
+  FrozenBatchNorm2d,
   GroupNorm,
   LayerNorm,
   MaxPool2d,

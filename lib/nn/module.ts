@@ -299,7 +299,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * @throws ShapeError when a tensor's shape differs from the module's
    */
   loadStateDict(dict: ReadonlyMap<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
-    const entries = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    // A copy: adaptStateDict may rename or drop keys, and the caller's dict stays as it was.
+    const entries = new Map(dict instanceof Map ? dict : Object.entries(dict));
+    for (const [prefix, module] of this.namedModules()) module.adaptStateDict(entries, prefix ? `${prefix}.` : '');
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !entries.has(k));
     const unexpected = [...entries.keys()].filter((k) => !own.has(k));
@@ -321,6 +323,23 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     });
     return { missing, unexpected };
   }
+
+  /**
+   * Rewrites, in `dict`, the keys under `prefix` that an older or related layout of this
+   * module used, before {@link loadStateDict} matches names; as the part of torch's
+   * `_load_from_state_dict` that modules override (FrozenBatchNorm2d drops BatchNorm's
+   * `num_batches_tracked`; FeaturePyramidNetwork renames torchvision < 0.13 keys).
+   * loadStateDict calls it on every module of the tree with that module's dotted prefix
+   * (`''` or ending in '.'), on a copy of the caller's dict. The default changes nothing.
+   *
+   * @example
+   * class Scaled extends Module {
+   *   protected override adaptStateDict(dict: Map<string, Tensor>, prefix: string): void {
+   *     dict.delete(`${prefix}legacy_counter`); // a buffer older versions saved
+   *   }
+   * }
+   */
+  protected adaptStateDict(_dict: Map<string, Tensor>, _prefix: string): void {}
 
   /** Frees every parameter and buffer. */
   dispose(): void {

@@ -12,25 +12,39 @@ import { AdaptiveAvgPool2d, BatchNorm2d } from '../../nn/layers/pooling_norm.js'
 import { constant_, kaimingNormal_, normal_ } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { ClassifierOptions } from './options.js';
+import type { ClassifierOptions, NormLayerFactory } from './options.js';
 
-/** Conv2d + BatchNorm2d + ReLU6, as torchvision's MobileNetV2 builds them (names .0, .1, .2). */
-function convBnRelu6(inC: number, outC: number, kernel: number, stride = 1, groups = 1): Sequential {
-  return new Conv2dNormActivation(inC, outC, kernel, { stride, groups, activationLayer: () => new ReLU6() });
+/** Options of {@link MobileNetV2}. */
+export interface MobileNetV2Options extends ClassifierOptions {
+  /** The normalisation layer after each convolution (default BatchNorm2d; detection backbones use FrozenBatchNorm2d). */
+  normLayer?: NormLayerFactory;
+}
+
+const batchNorm2d: NormLayerFactory = (channels) => new BatchNorm2d(channels);
+
+/** Conv2d + norm + ReLU6, as torchvision's MobileNetV2 builds them (names .0, .1, .2). */
+function convBnRelu6(inC: number, outC: number, kernel: number, normLayer: NormLayerFactory, stride = 1, groups = 1): Conv2dNormActivation {
+  return new Conv2dNormActivation(inC, outC, kernel, { stride, groups, normLayer, activationLayer: () => new ReLU6() });
 }
 
 /** Expand (1x1), depthwise 3x3, project (1x1) with a residual when shapes allow. */
 export class InvertedResidual extends Module {
   conv: Sequential;
   readonly useResidual: boolean;
+  /** Channels it puts out (torchvision's `out_channels`). */
+  readonly outChannels: number;
+  /** Stride of its depthwise convolution; a block with stride > 1 starts a new stage (torchvision's `_is_cn`). */
+  readonly stride: number;
 
-  constructor(inC: number, outC: number, stride: number, expandRatio: number) {
+  constructor(inC: number, outC: number, stride: number, expandRatio: number, normLayer: NormLayerFactory = batchNorm2d) {
     super();
     const hidden = Math.round(inC * expandRatio);
     this.useResidual = stride === 1 && inC === outC;
+    this.outChannels = outC;
+    this.stride = stride;
     const layers: Module[] = [];
-    if (expandRatio !== 1) layers.push(convBnRelu6(inC, hidden, 1));
-    layers.push(convBnRelu6(hidden, hidden, 3, stride, hidden), new Conv2d(hidden, outC, 1, { bias: false }), new BatchNorm2d(outC));
+    if (expandRatio !== 1) layers.push(convBnRelu6(inC, hidden, 1, normLayer));
+    layers.push(convBnRelu6(hidden, hidden, 3, normLayer, stride, hidden), new Conv2d(hidden, outC, 1, { bias: false }), normLayer(outC));
     this.conv = new Sequential(...layers);
   }
 
@@ -47,19 +61,20 @@ export class MobileNetV2 extends Module {
   flatten = new Flatten();
   classifier: Sequential;
 
-  constructor(opts: ClassifierOptions = {}) {
+  constructor(opts: MobileNetV2Options = {}) {
     super();
+    const normLayer = opts.normLayer ?? batchNorm2d;
     // [expansion t, output channels c, repeats n, first stride s]
     const settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]] as const;
-    const layers: Module[] = [convBnRelu6(opts.inChannels ?? 3, 32, 3, 2)];
+    const layers: Module[] = [convBnRelu6(opts.inChannels ?? 3, 32, 3, normLayer, 2)];
     let inC = 32;
     for (const [t, c, n, s] of settings) {
       for (let i = 0; i < n; ++i) {
-        layers.push(new InvertedResidual(inC, c, i === 0 ? s : 1, t));
+        layers.push(new InvertedResidual(inC, c, i === 0 ? s : 1, t, normLayer));
         inC = c;
       }
     }
-    layers.push(convBnRelu6(inC, 1280, 1));
+    layers.push(convBnRelu6(inC, 1280, 1, normLayer));
     this.features = new Sequential(...layers);
     this.classifier = new Sequential(new Dropout(0.2), new Linear(1280, opts.numClasses ?? 1000));
     // torchvision's initialisation.
@@ -83,4 +98,4 @@ export class MobileNetV2 extends Module {
 }
 
 /** MobileNetV2 with torchvision's layout. */
-export const mobilenetV2 = (opts?: ClassifierOptions) => new MobileNetV2(opts);
+export const mobilenetV2 = (opts?: MobileNetV2Options) => new MobileNetV2(opts);

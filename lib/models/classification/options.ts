@@ -2,6 +2,16 @@
  * The options every classification model constructor takes.
  * @module
  */
+import type { Module } from '../../nn/module.js';
+
+/**
+ * Makes the normalisation layer for `channels` channels, as torchvision's `norm_layer`
+ * argument of resnet and mobilenet_v2.
+ *
+ * @example
+ * models.resnet50({ normLayer: (c) => new nn.FrozenBatchNorm2d(c) })
+ */
+export type NormLayerFactory = (channels: number) => Module;
 
 /** Options shared by the model constructors. */
 export interface ClassifierOptions {

@@ -1,7 +1,10 @@
 /**
  * ResNet (He et al. 2016) in torchvision's layout and parameter names (`conv1`, `bn1`,
  * `layer1.0.conv1`, `layer2.0.downsample.0`, `fc`), so torchvision weights converted to
- * safetensors load unchanged: resnet18/34 (BasicBlock) and resnet50 (Bottleneck).
+ * safetensors load unchanged: resnet18/34 (BasicBlock) and resnet50 (Bottleneck). Children
+ * are registered in torchvision's order, which is also the order forward runs them in
+ * (IntermediateLayerGetter relies on it), and the normalisation layer is pluggable
+ * (torchvision's `norm_layer`; detection backbones use FrozenBatchNorm2d).
  * @module
  */
 import { add } from '../../ops/elementwise.js';
@@ -13,8 +16,20 @@ import { AdaptiveAvgPool2d, BatchNorm2d, MaxPool2d } from '../../nn/layers/pooli
 import { constant_, kaimingNormal_ } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import type { ClassifierOptions } from './options.js';
+import type { ClassifierOptions, NormLayerFactory } from './options.js';
 
+/**
+ * Options of the ResNet constructors.
+ *
+ * @example
+ * models.resnet50({ normLayer: (c) => new nn.FrozenBatchNorm2d(c) }) // torchvision's detection trunk
+ */
+export interface ResNetOptions extends ClassifierOptions {
+  /** The normalisation layer after each convolution (default BatchNorm2d; detection backbones use FrozenBatchNorm2d). */
+  normLayer?: NormLayerFactory;
+}
+
+const batchNorm2d: NormLayerFactory = (channels) => new BatchNorm2d(channels);
 const conv3x3 = (inC: number, outC: number, stride = 1) => new Conv2d(inC, outC, 3, { stride, padding: 1, bias: false });
 const conv1x1 = (inC: number, outC: number, stride = 1) => new Conv2d(inC, outC, 1, { stride, bias: false });
 
@@ -22,18 +37,19 @@ const conv1x1 = (inC: number, outC: number, stride = 1) => new Conv2d(inC, outC,
 export class BasicBlock extends Module {
   static readonly expansion = 1;
   conv1: Conv2d;
-  bn1: BatchNorm2d;
-  relu = new ReLU();
+  bn1: Module;
+  relu: ReLU;
   conv2: Conv2d;
-  bn2: BatchNorm2d;
+  bn2: Module;
   downsample: Sequential | null;
 
-  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null) {
+  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d) {
     super();
     this.conv1 = conv3x3(inC, planes, stride);
-    this.bn1 = new BatchNorm2d(planes);
+    this.bn1 = normLayer(planes);
+    this.relu = new ReLU();
     this.conv2 = conv3x3(planes, planes);
-    this.bn2 = new BatchNorm2d(planes);
+    this.bn2 = normLayer(planes);
     this.downsample = downsample;
   }
 
@@ -48,22 +64,23 @@ export class BasicBlock extends Module {
 export class Bottleneck extends Module {
   static readonly expansion = 4;
   conv1: Conv2d;
-  bn1: BatchNorm2d;
+  bn1: Module;
   conv2: Conv2d;
-  bn2: BatchNorm2d;
+  bn2: Module;
   conv3: Conv2d;
-  bn3: BatchNorm2d;
-  relu = new ReLU();
+  bn3: Module;
+  relu: ReLU;
   downsample: Sequential | null;
 
-  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null) {
+  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d) {
     super();
     this.conv1 = conv1x1(inC, planes);
-    this.bn1 = new BatchNorm2d(planes);
+    this.bn1 = normLayer(planes);
     this.conv2 = conv3x3(planes, planes, stride);
-    this.bn2 = new BatchNorm2d(planes);
+    this.bn2 = normLayer(planes);
     this.conv3 = conv1x1(planes, planes * 4);
-    this.bn3 = new BatchNorm2d(planes * 4);
+    this.bn3 = normLayer(planes * 4);
+    this.relu = new ReLU();
     this.downsample = downsample;
   }
 
@@ -78,36 +95,50 @@ export class Bottleneck extends Module {
 
 type Block = typeof BasicBlock | typeof Bottleneck;
 
-/** The torchvision ResNet trunk: stem, four stages, global pooling, fc. */
+/**
+ * The torchvision ResNet trunk: stem, four stages, global pooling, fc. Children in
+ * torchvision's order: conv1, bn1, relu, maxpool, layer1..4, avgpool (then flatten, which
+ * torchvision calls as a function), fc.
+ */
 export class ResNet extends Module {
   conv1: Conv2d;
-  bn1 = new BatchNorm2d(64);
-  relu = new ReLU();
-  maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
+  bn1: Module;
+  relu: ReLU;
+  maxpool: MaxPool2d;
   layer1: Sequential;
   layer2: Sequential;
   layer3: Sequential;
   layer4: Sequential;
-  avgpool = new AdaptiveAvgPool2d([1, 1]);
-  flatten = new Flatten();
+  avgpool: AdaptiveAvgPool2d;
+  flatten: Flatten;
   fc: Linear;
+  /** Channels layer4 puts out (torchvision's `inplanes` after construction): 512 x the block's expansion. */
+  readonly outChannels: number;
 
-  constructor(block: Block, layers: readonly [number, number, number, number], opts: ClassifierOptions = {}) {
+  constructor(block: Block, layers: readonly [number, number, number, number], opts: ResNetOptions = {}) {
     super();
+    const normLayer = opts.normLayer ?? batchNorm2d;
+    // Assigned in torchvision's order: children register as they are assigned.
     this.conv1 = new Conv2d(opts.inChannels ?? 3, 64, 7, { stride: 2, padding: 3, bias: false });
+    this.bn1 = normLayer(64);
+    this.relu = new ReLU();
+    this.maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
     let inC = 64;
     const stage = (planes: number, blocks: number, stride: number) => {
       const out = planes * block.expansion;
-      const downsample = stride !== 1 || inC !== out ? new Sequential(conv1x1(inC, out, stride), new BatchNorm2d(out)) : null;
-      const list: Module[] = [new block(inC, planes, stride, downsample)];
+      const downsample = stride !== 1 || inC !== out ? new Sequential(conv1x1(inC, out, stride), normLayer(out)) : null;
+      const list: Module[] = [new block(inC, planes, stride, downsample, normLayer)];
       inC = out;
-      for (let i = 1; i < blocks; ++i) list.push(new block(inC, planes));
+      for (let i = 1; i < blocks; ++i) list.push(new block(inC, planes, 1, null, normLayer));
       return new Sequential(...list);
     };
     this.layer1 = stage(64, layers[0], 1);
     this.layer2 = stage(128, layers[1], 2);
     this.layer3 = stage(256, layers[2], 2);
     this.layer4 = stage(512, layers[3], 2);
+    this.outChannels = inC;
+    this.avgpool = new AdaptiveAvgPool2d([1, 1]);
+    this.flatten = new Flatten();
     this.fc = new Linear(512 * block.expansion, opts.numClasses ?? 1000);
     // torchvision's initialisation: He normal (fan out) for convolutions, BN weight 1, bias 0.
     for (const m of this.modules()) if (m instanceof Conv2d) kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu' });
@@ -127,8 +158,8 @@ export class ResNet extends Module {
 }
 
 /** ResNet-18 (11,689,512 parameters with 1000 classes). */
-export const resnet18 = (opts?: ClassifierOptions) => new ResNet(BasicBlock, [2, 2, 2, 2], opts);
+export const resnet18 = (opts?: ResNetOptions) => new ResNet(BasicBlock, [2, 2, 2, 2], opts);
 /** ResNet-34. */
-export const resnet34 = (opts?: ClassifierOptions) => new ResNet(BasicBlock, [3, 4, 6, 3], opts);
+export const resnet34 = (opts?: ResNetOptions) => new ResNet(BasicBlock, [3, 4, 6, 3], opts);
 /** ResNet-50 (25,557,032 parameters with 1000 classes). */
-export const resnet50 = (opts?: ClassifierOptions) => new ResNet(Bottleneck, [3, 4, 6, 3], opts);
+export const resnet50 = (opts?: ResNetOptions) => new ResNet(Bottleneck, [3, 4, 6, 3], opts);

@@ -42,6 +42,9 @@ export interface Conv2dNormActivationOptions {
  * new nn.Conv2dNormActivation(32, 64, 3, { stride: 2, activationLayer: () => new nn.ReLU6() })
  */
 export class Conv2dNormActivation extends Sequential {
+  /** Channels it puts out (torchvision's `out_channels`). */
+  readonly outChannels: number;
+
   constructor(inC: number, outC: number, kernelSize = 3, opts: Conv2dNormActivationOptions = {}) {
     const dilation = checkInt('Conv2dNormActivation', 'dilation', opts.dilation ?? 1, 1);
     checkInt('Conv2dNormActivation', 'kernelSize', kernelSize, 1);
@@ -56,6 +59,7 @@ export class Conv2dNormActivation extends Sequential {
       bias: opts.bias ?? makeNorm === null,
     });
     super(...[conv, makeNorm?.(outC), makeActivation?.()].filter((m): m is Module => m !== undefined && m !== null));
+    this.outChannels = outC;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Pooling and normalization layers, as torch.nn: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,
  * MaxUnpool2d, BatchNorm1d/2d (running statistics as buffers, PyTorch names),
- * GroupNorm, LayerNorm.
+ * FrozenBatchNorm2d (torchvision's, for detection backbones), GroupNorm, LayerNorm.
  * @module
  */
 import { noGrad } from '../../autograd/grad_mode.js';
@@ -13,7 +13,7 @@ import { maxUnpool2d } from '../../ops/resample.js';
 import { checkInt, intTuple } from '../../ops/validate.js';
 import { full, ones, zeros } from '../../tensor/creation.js';
 import { describe } from '../../tensor/shape.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { Tensor } from '../../tensor/tensor.js';
 import { Module, parameter } from '../module.js';
 
 /** Checks a 2-d pooling layer's sizes at construction, with the op's own rules. */
@@ -170,6 +170,73 @@ class BatchNormNd extends Module {
 export class BatchNorm1d extends BatchNormNd {}
 /** Batch norm over `[N, C, H, W]`. */
 export class BatchNorm2d extends BatchNormNd {}
+
+/**
+ * Batch norm with fixed statistics and affine, as torchvision.ops.FrozenBatchNorm2d: weight,
+ * bias, running_mean and running_var are buffers (initially 1, 0, 0, 1), not parameters, so
+ * no optimizer changes them and training mode uses them as eval does. Detection backbones
+ * use it because their batches (a few large images) are too small for batch statistics.
+ * A torchvision BatchNorm2d checkpoint loads into it: its `num_batches_tracked` is dropped,
+ * as torchvision does. Input `[N, numFeatures, H, W]`; eps (default 1e-5, torchvision
+ * 0.14's) must be positive.
+ *
+ * @example
+ * const bn = new nn.FrozenBatchNorm2d(64);
+ * bn.loadStateDict(batchNorm2d.stateDict()); // frozen copy of a trained BatchNorm2d
+ * const y = bn.call(x); // x * weight / sqrt(running_var + eps) + (bias - running_mean * ...)
+ */
+export class FrozenBatchNorm2d extends Module {
+  // registerBuffer defines these two fields (torchvision's names need no camelCase alias).
+  /** The fixed scale `[numFeatures]` (buffer `weight`). */
+  declare readonly weight: Tensor;
+  /** The fixed shift `[numFeatures]` (buffer `bias`). */
+  declare readonly bias: Tensor;
+
+  constructor(readonly numFeatures: number, readonly eps = 1e-5) {
+    super();
+    checkInt('FrozenBatchNorm2d', 'numFeatures', numFeatures, 1);
+    if (!(eps > 0)) throw new ArgumentError(`FrozenBatchNorm2d: expected eps > 0, got ${describe(eps)}`);
+    // torchvision's buffer names and order, so its state dicts load.
+    this.registerBuffer('weight', ones([numFeatures]));
+    this.registerBuffer('bias', zeros([numFeatures]));
+    this.registerBuffer('running_mean', zeros([numFeatures]));
+    this.registerBuffer('running_var', ones([numFeatures]));
+  }
+
+  /** The fixed mean `[numFeatures]` (buffer `running_mean`). */
+  get runningMean(): Tensor {
+    return this.frozen('running_mean');
+  }
+
+  /** The fixed variance `[numFeatures]` (buffer `running_var`). */
+  get runningVar(): Tensor {
+    return this.frozen('running_var');
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!(x instanceof Tensor) || x.ndim !== 4) {
+      throw new ShapeError(`FrozenBatchNorm2d: expected input [N, ${this.numFeatures}, H, W], got ${x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : describe(x)}`);
+    }
+    // Eval-mode batch norm is the same affine map as torchvision's x * scale + shift, in one
+    // native pass (composed from elementwise ops where x needs a gradient).
+    return batchNorm(x, this.runningMean, this.runningVar, this.frozen('weight'), this.frozen('bias'), { training: false, eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}`;
+  }
+
+  /** BatchNorm2d checkpoints carry a counter this layer has no use for (torchvision drops it too). */
+  protected override adaptStateDict(dict: Map<string, Tensor>, prefix: string): void {
+    dict.delete(`${prefix}num_batches_tracked`);
+  }
+
+  private frozen(name: string): Tensor {
+    const buffer = this.getBuffer(name);
+    if (!buffer) throw new ArgumentError(`FrozenBatchNorm2d: buffer '${name}' was set to null`);
+    return buffer;
+  }
+}
 
 /**
  * Group normalization over `[N, C, ...]`, as torch.nn.GroupNorm: channels split into

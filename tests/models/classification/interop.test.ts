@@ -2,25 +2,18 @@
 // tests/fixtures/make_interop.py, load unchanged and give torchvision's logits.
 // CI generates resnet18 and mobilenet_v2 (.ci/run sets CI=1); there a missing export is a
 // failure. vgg11's export is 531 MB and is not made in CI: it runs where someone made it.
-import { existsSync } from 'node:fs';
-
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 
 import { io, models, noGrad } from '../../../lib/index.js';
+import { interopTest } from '../../helpers/interop.js';
 
 const files = { resnet18: models.resnet18, vgg11: models.vgg11, mobilenet_v2: models.mobilenetV2 } as const;
 const requiredInCi = new Set(['resnet18', 'mobilenet_v2']);
-const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== '0';
 
 for (const [name, make] of Object.entries(files)) {
-  const path = new URL(`../../fixtures/interop/${name}.safetensors`, import.meta.url).pathname;
+  const command = `/usr/bin/python3 tests/fixtures/make_interop.py ${name}`;
   const title = `${name}: torchvision weights load and reproduce torchvision's logits`;
-  if (!existsSync(path) && !(inCi && requiredInCi.has(name))) {
-    it.skip(`${title} [skipped: run /usr/bin/python3 tests/fixtures/make_interop.py ${name} to create ${path}]`, () => {});
-    continue;
-  }
-  it(title, { timeout: 180_000 }, async () => {
-    expect(existsSync(path), `${path} is missing: CI must run tests/fixtures/make_interop.py ${name}`).toBe(true);
+  interopTest(`${name}.safetensors`, command, title, async (path) => {
     const { tensors } = await io.loadSafetensors(path);
     const input = tensors.get('__input__')!;
     const expected = tensors.get('__logits__')!;
@@ -32,5 +25,5 @@ for (const [name, make] of Object.entries(files)) {
     const diff = Math.max(...Array.from(logits.sub(expected).abs().dataSync()));
     expect(diff).toBeLessThan(1e-3);
     model.dispose();
-  });
+  }, { requiredInCi: requiredInCi.has(name) });
 }

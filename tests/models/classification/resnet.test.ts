@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { manualSeed, models, noGrad, randn } from '../../../lib/index.js';
+import { manualSeed, models, nn, noGrad, randn } from '../../../lib/index.js';
 
 // Parameter counts printed by torchvision 0.14 for the same architectures.
 it('ResNet parameter counts and state-dict names equal torchvision', () => {
@@ -32,4 +32,42 @@ it('a ResNet runs forward and backward on small images with any class count', ()
   net.eval();
   expect(noGrad(() => net.call(x)).shape).toEqual([2, 7]);
   net.dispose();
+});
+
+it('children are registered in torchvision order, the order forward runs them (IntermediateLayerGetter relies on it)', () => {
+  const net = models.resnet18({ numClasses: 3 });
+  expect([...net.namedChildren()].map(([name]) => name)).toEqual(['conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2', 'layer3', 'layer4', 'avgpool', 'flatten', 'fc']);
+  expect([...net.layer1.at(0).namedChildren()].map(([name]) => name)).toEqual(['conv1', 'bn1', 'relu', 'conv2', 'bn2']);
+  expect(net.outChannels).toBe(512);
+  net.dispose();
+  const r50 = models.resnet50({ numClasses: 3 });
+  expect([...r50.layer2.at(0).namedChildren()].map(([name]) => name)).toEqual(['conv1', 'bn1', 'conv2', 'bn2', 'conv3', 'bn3', 'relu', 'downsample']);
+  expect(r50.outChannels).toBe(2048);
+  r50.dispose();
+});
+
+// torchvision 0.14: resnet18(norm_layer=FrozenBatchNorm2d).state_dict() has 102 entries;
+// resnet50's has 25,503,912 parameters.
+it('normLayer replaces every BatchNorm2d, as torchvision\'s norm_layer (FrozenBatchNorm2d for detection)', () => {
+  manualSeed(5);
+  const frozen = (c: number) => new nn.FrozenBatchNorm2d(c);
+  const r18 = models.resnet18({ normLayer: frozen });
+  expect([...r18.modules()].some((m) => m instanceof nn.BatchNorm2d)).toBe(false);
+  expect([...r18.modules()].filter((m) => m instanceof nn.FrozenBatchNorm2d)).toHaveLength(20);
+  const names = [...r18.stateDict().keys()];
+  expect(names).toHaveLength(102);
+  expect(names).toContain('layer2.0.downsample.1.running_var');
+  expect(names).not.toContain('bn1.num_batches_tracked');
+  // A BatchNorm2d checkpoint loads strictly into the frozen model and gives its outputs.
+  const plain = models.resnet18().eval();
+  r18.loadStateDict(plain.stateDict());
+  r18.eval();
+  const x = randn([1, 3, 32, 32]);
+  const diff = noGrad(() => r18.call(x).sub(plain.call(x)).abs().max().item());
+  expect(diff).toBeLessThan(1e-4);
+  r18.dispose();
+  plain.dispose();
+  const r50 = models.resnet50({ normLayer: frozen });
+  expect(r50.parameterCount()).toBe(25503912);
+  r50.dispose();
 });

@@ -1,6 +1,6 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { ArgumentError, batchNorm, manualSeed, memory, nn, noGrad, randn, tensor, zeros, type Tensor } from '../../../lib/index.js';
+import { ArgumentError, batchNorm, KeyError, manualSeed, memory, nn, noGrad, randn, ShapeError, tensor, zeros, type Tensor } from '../../../lib/index.js';
 
 it('pooling and normalization layers refuse bad arguments at construction, not at the first forward', () => {
   expect(() => new nn.MaxPool2d(0)).toThrow(/MaxPool2d: expected kernelSize/);
@@ -55,4 +55,84 @@ it('a training-mode BatchNorm forward leaves behind no more tensors than the fun
   const functional = leftBy(() => batchNorm(x, bn.runningMean, bn.runningVar, bn.weight, bn.bias, { training: true, momentum: 0.1, eps: 1e-5 }));
   expect(leftBy(() => bn.call(x))).toBe(functional);
   expect(bn.numBatchesTracked!.item()).toBe(4);
+});
+
+describe('FrozenBatchNorm2d', () => {
+  // torchvision.ops.FrozenBatchNorm2d.forward, in float64: x * w / sqrt(rv + eps) + (b - rm * w / sqrt(rv + eps)).
+  const reference = (x: Tensor, w: number[], b: number[], rm: number[], rv: number[], eps: number) => {
+    const [, c, h, wd] = x.shape as [number, number, number, number];
+    return Array.from(x.dataSync(), (v, i) => {
+      const ch = Math.floor(i / (h * wd)) % c;
+      const scale = w[ch]! / Math.sqrt(rv[ch]! + eps);
+      return v * scale + (b[ch]! - rm[ch]! * scale);
+    });
+  };
+
+  it('has torchvision buffers and no parameters, and applies them in training mode too, changing nothing', () => {
+    manualSeed(3);
+    const bn = new nn.FrozenBatchNorm2d(3);
+    expect([...bn.stateDict().keys()]).toEqual(['weight', 'bias', 'running_mean', 'running_var']);
+    expect(bn.parameterCount()).toBe(0);
+    const stats = { w: [0.5, 2, -1], b: [0.1, -0.2, 0.3], rm: [1, -1, 0.5], rv: [0.25, 4, 1.5] };
+    bn.loadStateDict({
+      weight: tensor(stats.w, { dtype: 'float32' }),
+      bias: tensor(stats.b, { dtype: 'float32' }),
+      running_mean: tensor(stats.rm, { dtype: 'float32' }),
+      running_var: tensor(stats.rv, { dtype: 'float32' }),
+    });
+    const x = randn([2, 3, 4, 5]);
+    const expected = reference(x, stats.w, stats.b, stats.rm, stats.rv, 1e-5);
+    for (const mode of [true, false]) {
+      bn.train(mode);
+      const out = bn.call(x);
+      expect(out.shape).toEqual([2, 3, 4, 5]);
+      Array.from(out.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    }
+    expect(Array.from(bn.runningMean.dataSync())).toEqual(stats.rm);
+    expect(Array.from(bn.runningVar.dataSync())).toEqual(stats.rv);
+    expect(bn.getBuffer('weight')).toBe(bn.weight);
+    expect(bn.toString()).toBe('FrozenBatchNorm2d(3, eps=0.00001)');
+  });
+
+  it('passes gradients to its input only', () => {
+    const bn = new nn.FrozenBatchNorm2d(2, 1e-3);
+    bn.loadStateDict({ weight: tensor([2, 3], { dtype: 'float32' }), bias: zeros([2]), running_mean: zeros([2]), running_var: tensor([1, 4], { dtype: 'float32' }) });
+    const x = randn([1, 2, 2, 2]).requiresGrad_();
+    bn.call(x).sum().backward();
+    const g = Array.from(x.grad!.dataSync());
+    [0, 1, 2, 3].forEach((i) => expect(g[i]).toBeCloseTo(2 / Math.sqrt(1.001), 5));
+    [4, 5, 6, 7].forEach((i) => expect(g[i]).toBeCloseTo(3 / Math.sqrt(4.001), 5));
+    expect(bn.weight.grad).toBeNull();
+  });
+
+  it('loads a BatchNorm2d state dict strictly, dropping num_batches_tracked as torchvision does, without touching the caller\'s dict', () => {
+    manualSeed(4);
+    const trained = new nn.BatchNorm2d(4);
+    trained.call(randn([8, 4, 3, 3]).mul(3).add(2)); // moves the running statistics, counts a batch
+    trained.eval();
+    const dict = trained.stateDict();
+    expect(dict.has('num_batches_tracked')).toBe(true);
+    const frozen = new nn.FrozenBatchNorm2d(4);
+    expect(frozen.loadStateDict(dict)).toEqual({ missing: [], unexpected: [] });
+    expect(dict.size).toBe(5);
+    const x = randn([2, 4, 3, 3]);
+    const diff = noGrad(() => frozen.call(x).sub(trained.call(x)).abs().max().item());
+    expect(diff).toBeLessThan(1e-5);
+    // Inside a model, under its prefix, too.
+    const net = new nn.Sequential(new nn.Conv2d(4, 4, 1), new nn.BatchNorm2d(4));
+    const frozenNet = new nn.Sequential(new nn.Conv2d(4, 4, 1), new nn.FrozenBatchNorm2d(4));
+    expect(() => frozenNet.loadStateDict(net.stateDict())).not.toThrow();
+    // Other keys still count: a strict load with a stray one fails.
+    expect(() => frozen.loadStateDict({ ...Object.fromEntries(dict), extra: zeros([1]) })).toThrow(KeyError);
+  });
+
+  it('refuses bad arguments with typed errors naming the layer', () => {
+    expect(() => new nn.FrozenBatchNorm2d(0)).toThrow(/FrozenBatchNorm2d: expected numFeatures/);
+    expect(() => new nn.FrozenBatchNorm2d(3, 0)).toThrow(ArgumentError);
+    expect(() => new nn.FrozenBatchNorm2d(3, 0)).toThrow(/FrozenBatchNorm2d: expected eps > 0, got 0/);
+    const bn = new nn.FrozenBatchNorm2d(3);
+    expect(() => bn.call(zeros([3, 4, 4]))).toThrow(ShapeError);
+    expect(() => bn.call(zeros([3, 4, 4]))).toThrow(/FrozenBatchNorm2d: expected input \[N, 3, H, W\], got shape \[3, 4, 4\]/);
+    expect(() => bn.call(zeros([1, 2, 4, 4]))).toThrow(/batchNorm/);
+  });
 });

@@ -1,0 +1,18 @@
+/**
+ * Detection building blocks, as torchvision.models.detection: backbones that return named
+ * stages under a feature pyramid (backbone_utils), the feature pyramid network and its extra
+ * levels, and the detectors' input/output transform (GeneralizedRCNNTransform).
+ * @module
+ */
+export {
+  BackboneWithFPN,
+  IntermediateLayerGetter,
+  MobileNetFeatureExtractor,
+  mobilenetBackbone,
+  resnetFpnBackbone,
+  type MobileNetBackboneOptions,
+  type ResNetBackboneName,
+  type ResNetFpnBackboneOptions,
+} from './backbone_utils.js';
+export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, type FeaturePyramidNetworkOptions } from './feature_pyramid_network.js';
+export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions, type ImageList } from './transform.js';
