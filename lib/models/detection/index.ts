@@ -15,4 +15,4 @@ export {
   type ResNetFpnBackboneOptions,
 } from './backbone_utils.js';
 export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, type FeaturePyramidNetworkOptions } from './feature_pyramid_network.js';
-export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions, type ImageList } from './transform.js';
+export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';

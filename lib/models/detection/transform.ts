@@ -14,16 +14,7 @@ import { Module } from '../../nn/module.js';
 import { rand, tensor, zeros } from '../../tensor/creation.js';
 import { describe } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-
-/**
- * Images of different sizes batched into one padded tensor, as torchvision's `ImageList`:
- * `tensors` is `[N, C, H, W]` (H, W multiples of the size divisor) and `imageSizes[i]` is
- * image i's `[height, width]` inside it, before padding.
- */
-export interface ImageList {
-  tensors: Tensor;
-  imageSizes: [number, number][];
-}
+import { ImageList } from '../../vision/image_list.js';
 
 /**
  * A detection target or detection record, as torchvision's dicts: `boxes` `[K, 4]` xyxy in
@@ -127,7 +118,7 @@ export class GeneralizedRCNNTransform extends Module<[images: readonly Tensor[],
     const imageSizes = resized.map((t): [number, number] => [t.shape[1]!, t.shape[2]!]);
     const batch = this.batchImages(resized);
     for (const t of resized) t.dispose();
-    return [{ tensors: batch, imageSizes }, targets === undefined ? undefined : outTargets];
+    return [new ImageList(batch, imageSizes), targets === undefined ? undefined : outTargets];
   }
 
   /**
