@@ -39,6 +39,18 @@ export {
 export { paintRle, polygonToRle, rleFromString, segmentationProblem, segmentationToMask, type CocoRle, type CocoSegmentation } from './coco_masks.js';
 export { detectionCollate, type DetectionBatch, type DetectionCollate } from './detection_collate.js';
 export { DetectionTransformRunner, type DetectionTarget, type DetectionTransform, type DetectionTransformFn } from './detection_transform.js';
+export {
+  readVocAnnotation,
+  readVocIndex,
+  VOC_CLASSES,
+  VOCDetection,
+  type DroppedVocObject,
+  type VOCDetectionOptions,
+  type VocImage,
+  type VocIndex,
+  type VocReadOptions,
+  type VocTarget,
+} from './voc.js';
 export { TransformRunner, type ImageTransform } from './image_transform.js';
 export type { ModuleRef } from './module_ref.js';
 export { isWorkerCollate, isWorkerDataset, type WorkerCollate, type WorkerDataset, type WorkerDatasetFactory, type WorkerDatasetParts } from './worker_dataset.js';
