@@ -90,7 +90,12 @@ it('lists dropped objects with their file and index', () => {
 });
 
 it('takes its own classes', async () => {
-  annotation('100001', xml('100001', 8, 10, [{ name: 'widget', box: [1, 1, 4, 4] }, { name: 'gadget', box: [2, 2, 3, 3] }]));
+  // With what other tools write into VOC files: a declaration, a comment, attributes, an empty element, CDATA.
+  const text = xml('100001', 8, 10, [{ name: 'widget', box: [1, 1, 4, 4] }, { name: 'gadget', box: [2, 2, 3, 3] }])
+    .replace('<annotation>', '<?xml version="1.0" encoding="utf-8"?>\n<!-- labelImg -->\n<annotation verified="yes">')
+    .replace('<segmented>0</segmented>', '<segmented/>')
+    .replace('<name>gadget</name>', '<name><![CDATA[gadget]]></name>');
+  annotation('100001', text);
   await writeImage('100001', 8, 10);
   writeSet('trainval', ['100001']);
   const dataset = new data.VOCDetection(root, { year: '2007', imageSet: 'trainval', classes: ['gadget', 'widget'] });
