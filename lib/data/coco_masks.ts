@@ -159,18 +159,19 @@ export function paintRle(counts: readonly number[], h: number, w: number, mask: 
 
 /**
  * Explains why `segmentation` is not a COCO segmentation of an `h` x `w` image, or returns
- * null when it is one: polygons need an even number (>= 6) of finite coordinates; an RLE
+ * null when it is one: polygons need an even number (>= 4) of finite coordinates; an RLE
  * needs `size` `[h, w]` and counts (numbers or a string) covering `h * w` pixels.
  *
  * @example
- * segmentationProblem([[0, 0, 1, 1]], 4, 4); // 'expected polygon 0 to be [x0, y0, ...'
+ * segmentationProblem([[0, 0, 1, 1, 2]], 4, 4); // 'expected polygon 0 to be [x0, y0, ...'
  */
 export function segmentationProblem(segmentation: unknown, h: number, w: number): string | null {
   if (Array.isArray(segmentation)) {
     if (segmentation.length === 0) return 'expected at least one polygon, got []';
     for (const [i, polygon] of segmentation.entries()) {
-      if (!Array.isArray(polygon) || polygon.length < 6 || polygon.length % 2 !== 0 || !polygon.every((c) => typeof c === 'number' && Number.isFinite(c))) {
-        return `expected polygon ${i} to be [x0, y0, x1, y1, x2, y2, ...] (an even number >= 6 of finite numbers), got ${JSON.stringify(polygon)?.slice(0, 60)}`;
+      // Two-point parts occur in COCO's own files; they have no area and paint nothing, as in pycocotools.
+      if (!Array.isArray(polygon) || polygon.length < 4 || polygon.length % 2 !== 0 || !polygon.every((c) => typeof c === 'number' && Number.isFinite(c))) {
+        return `expected polygon ${i} to be [x0, y0, x1, y1, ...] (an even number >= 4 of finite numbers), got ${JSON.stringify(polygon)?.slice(0, 60)}`;
       }
     }
     return null;
@@ -188,7 +189,9 @@ export function segmentationProblem(segmentation: unknown, h: number, w: number)
 /**
  * The binary mask (row-major `h` x `w`, 0/1) of a COCO segmentation, as torchvision's
  * reference `convert_coco_poly_to_mask`: the union of a polygon's parts (pycocotools'
- * `frPyObjects` + `decode`, then `any` over parts), or an RLE decoded. Check the input
+ * `frPyObjects` + `decode`, then `any` over parts), or an RLE decoded. A two-point part
+ * paints nothing (pycocotools reads a list whose first part has 4 numbers as boxes
+ * `[x, y, w, h]` instead, a quirk not copied here). Check the input
  * with {@link segmentationProblem} first; this throws (FormatError) only on counts that do not cover the image.
  *
  * @example

@@ -184,7 +184,7 @@ describe('CocoDetection', () => {
   });
 
   it('checks segmentations only when masks are asked for', () => {
-    const path = variant('bad-polygon', (j) => ((j.annotations[0]!.segmentation = [[1, 2, 3, 4]]), j));
+    const path = variant('bad-polygon', (j) => ((j.annotations[0]!.segmentation = [[1, 2, 3, 4, 5]]), j));
     expect(() => new data.CocoDetection(root, path)).not.toThrow();
     expect(() => new data.CocoDetection(root, path, { masks: true })).toThrow(/annotations\[0\] \(id 101\): segmentation: expected polygon 0/);
     const rle = variant('bad-rle', (j) => ((j.annotations[2]!.segmentation = { size: [16, 24], counts: [5, 5] }), j));

@@ -11,6 +11,7 @@ interface Fixture {
   annotations: Record<string, number[]>;
   polygons: Array<{ h: number; w: number; xy: number[]; counts: number[] }>;
   strings: Array<{ h: number; w: number; string: string; counts: number[] }>;
+  parts: Array<{ h: number; w: number; segmentation: number[][]; counts: number[] }>;
 }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/coco_masks.json', import.meta.url), 'utf8')) as Fixture;
 const instances = JSON.parse(readFileSync(new URL('../fixtures/coco/instances.json', import.meta.url), 'utf8')) as {
@@ -76,9 +77,19 @@ it('paints a small polygon where a hand count says (pixel centres inside)', () =
   expect(Array.from(mask)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
 });
 
+it('paints nothing for a two-point part, as pycocotools does for one after the first', () => {
+  expect(fixture.parts).toHaveLength(10);
+  for (const { h, w, segmentation, counts } of fixture.parts) {
+    expect(segmentationProblem(segmentation, h, w)).toBeNull();
+    expect(countsOf(segmentationToMask(segmentation, h, w), h, w)).toEqual(counts);
+    expect(Array.from(segmentationToMask([segmentation[1]!], h, w)).every((v) => v === 0)).toBe(true);
+  }
+});
+
 it('refuses malformed segmentations and strings, saying what it expected', () => {
   expect(segmentationProblem([], 4, 4)).toMatch(/at least one polygon/);
-  expect(segmentationProblem([[1, 2, 3, 4]], 4, 4)).toMatch(/polygon 0 .*even number >= 6/);
+  expect(segmentationProblem([[1, 2, 3, 4, 5]], 4, 4)).toMatch(/polygon 0 .*even number >= 4/);
+  expect(segmentationProblem([[0, 0, 3, 0, 3, 3], [1, 2]], 4, 4)).toMatch(/polygon 1 /);
   expect(segmentationProblem([[1, 2, 3, 4, 5, Number.NaN]], 4, 4)).toMatch(/finite/);
   expect(segmentationProblem({ size: [4, 5], counts: [20] }, 4, 4)).toMatch(/size \[4, 4\]/);
   expect(segmentationProblem({ size: [4, 4], counts: [3, 4] }, 4, 4)).toMatch(/cover 16 pixels, got 7/);
