@@ -253,10 +253,17 @@ export class CocoDetection implements Dataset<[Tensor, CocoTarget]>, WorkerDatas
   readonly #index: CocoIndex;
   readonly #transforms: DetectionTransformRunner<CocoTarget>;
 
-  /** `annotations` is the instances JSON file, or an index {@link readCocoAnnotations} made (e.g. filtered). */
+  /**
+   * `annotations` is the instances JSON file, or an index {@link readCocoAnnotations} made
+   * (e.g. filtered); an index was read with its own `masks` and `dropCrowd`, so `masks: true`
+   * with an index read without masks is an ArgumentError.
+   */
   constructor(root: string, annotations: string | CocoIndex, options: CocoDetectionOptions = {}) {
     if (typeof root !== 'string') throw new ArgumentError(`CocoDetection: expected root to be a folder path, got ${show(root)}`);
     this.#index = typeof annotations === 'string' ? readCocoAnnotations(annotations, options) : annotations;
+    if (options.masks && !this.#index.masks) {
+      throw new ArgumentError(`CocoDetection: masks: true needs an index read with masks (readCocoAnnotations(${show(this.#index.annFile)}, { masks: true }))`);
+    }
     this.root = root;
     this.annFile = this.#index.annFile;
     this.length = this.#index.images.length;

@@ -183,6 +183,16 @@ describe('CocoDetection', () => {
     expect(() => new data.CocoDetection(root, join(root, 'absent.json'))).toThrow(ArgumentError);
   });
 
+  it('takes a filtered index from readCocoAnnotations, with the masks it was read with', async () => {
+    const index = data.readCocoAnnotations(annFile, { masks: true });
+    const withBoxes = { ...index, images: index.images.filter((image) => image.objects.length > 0) };
+    const dataset = new data.CocoDetection(root, withBoxes);
+    expect(dataset.ids).toEqual([3, 7]);
+    expect((await dataset.get(1))[1].masks!.shape).toEqual([3, 16, 24]);
+    expect(() => new data.CocoDetection(root, data.readCocoAnnotations(annFile), { masks: true })).toThrow(ArgumentError);
+    expect(() => new data.CocoDetection(root, data.readCocoAnnotations(annFile), { masks: true })).toThrow(/masks: true needs an index read with masks/);
+  });
+
   it('checks segmentations only when masks are asked for', () => {
     const path = variant('bad-polygon', (j) => ((j.annotations[0]!.segmentation = [[1, 2, 3, 4, 5]]), j));
     expect(() => new data.CocoDetection(root, path)).not.toThrow();
