@@ -143,8 +143,8 @@ function positiveInteger(name: string, value: number, min: number): number {
  * **Worker threads** (`numWorkers > 0`): datasets, closures and tensors cannot move
  * between threads, so the dataset must be a {@link WorkerDataset}: its `workerSpec()`
  * names a module export that builds the same dataset (and its collate) inside each
- * worker. `ImageFolder`, `CIFAR10`, `CIFAR100`, `MNIST`, `FashionMNIST` and
- * `ImageArrayDataset` are, and so are `Subset` and `ConcatDataset` of them; a `transform`
+ * worker. `ImageFolder`, `CIFAR10`, `CIFAR100`, `MNIST`, `FashionMNIST`,
+ * `ImageArrayDataset`, `CocoDetection` and `VOCDetection` are, and so are `Subset` and `ConcatDataset` of them; a `transform`
  * must then be a `{ module, exportName, args }` reference rather than a function, and a
  * `collate` option a {@link WorkerCollate}. Each epoch starts
  * `numWorkers` threads and stops them when it ends (also on `break` or an error), unless

@@ -24,6 +24,33 @@ export { decodeImage, type DecodedImage, type DecodeImageOptions } from './decod
 export { parseIdx, readIdx, type IdxArray } from './idx.js';
 export { FashionMNIST, MNIST, MnistDataset, type MnistArrays, type MnistOptions } from './mnist.js';
 export { IMAGE_EXTENSIONS, ImageFolder, scanImageFolder, type ImageFolderIndex, type ImageFolderOptions } from './image_folder.js';
+export {
+  CocoDetection,
+  readCocoAnnotations,
+  type CocoDetectionOptions,
+  type CocoDropReason,
+  type CocoImage,
+  type CocoIndex,
+  type CocoObject,
+  type CocoReadOptions,
+  type CocoTarget,
+  type DroppedAnnotation,
+} from './coco.js';
+export { paintRle, polygonToRle, rleFromString, segmentationProblem, segmentationToMask, type CocoRle, type CocoSegmentation } from './coco_masks.js';
+export { detectionCollate, type DetectionBatch, type DetectionCollate } from './detection_collate.js';
+export { DetectionTransformRunner, type DetectionTarget, type DetectionTransform, type DetectionTransformFn } from './detection_transform.js';
+export {
+  readVocAnnotation,
+  readVocIndex,
+  VOC_CLASSES,
+  VOCDetection,
+  type DroppedVocObject,
+  type VOCDetectionOptions,
+  type VocImage,
+  type VocIndex,
+  type VocReadOptions,
+  type VocTarget,
+} from './voc.js';
 export { TransformRunner, type ImageTransform } from './image_transform.js';
 export type { ModuleRef } from './module_ref.js';
 export { isWorkerCollate, isWorkerDataset, type WorkerCollate, type WorkerDataset, type WorkerDatasetFactory, type WorkerDatasetParts } from './worker_dataset.js';

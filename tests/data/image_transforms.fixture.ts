@@ -1,5 +1,5 @@
 // Transform factories referenced by { module, exportName, args } in the dataset tests.
-import { rand, type Tensor } from '../../lib/index.js';
+import { rand, tensor, type Tensor } from '../../lib/index.js';
 
 /** Multiplies the image by `factor`. */
 export function scale(args: { factor: number }): (image: Tensor) => Tensor {
@@ -9,4 +9,9 @@ export function scale(args: { factor: number }): (image: Tensor) => Tensor {
 /** Adds uniform noise in [0, amount): a random augmentation, seeded per batch in workers. */
 export function noise(args: { amount: number }): (image: Tensor) => Tensor {
   return (image) => image.add(rand(image.shape).mul(args.amount));
+}
+
+/** Detection transforms: scales the image by `factor` and shifts the boxes right by `shift` pixels. */
+export function shiftBoxes(args: { factor: number; shift: number }): <T extends { boxes: Tensor }>(image: Tensor, target: T) => [Tensor, T] {
+  return (image, target) => [image.mul(args.factor), { ...target, boxes: target.boxes.add(tensor([args.shift, 0, args.shift, 0], { dtype: 'float32' })) }];
 }
