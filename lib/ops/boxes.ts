@@ -214,7 +214,7 @@ function planNms(args: NmsArgs): NmsPlan {
       const mask = empty(op, [boxes.shape[0]!], 'uint8', boxes.device);
       const run = (order: Tensor, categories: Tensor | null) => {
         const sorted = indexSelect(boxes, 0, order); // contiguous
-        native.nms(op, mask._native(op, 'keep'), sorted._native(op, 'boxes'), categories?._native(op, 'idxs') ?? null, limit?._native(op, 'count') ?? null, args.iouThreshold);
+        native.nms(op, mask._native(op, 'keep'), sorted._native(op, 'boxes'), categories?._native(op, 'idxs') ?? null, limit?._native(op, 'limit') ?? null, args.iouThreshold);
       };
       if (idxs === null) {
         run(byScore, null);

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ArgumentError, data, FormatError, type Tensor } from '../../lib/index.js';
+import { countsOf } from '../helpers/mask_runs.js';
 
 const annFile = new URL('../fixtures/coco/instances.json', import.meta.url).pathname;
 const instances = JSON.parse(readFileSync(annFile, 'utf8')) as {
@@ -37,25 +38,6 @@ function variant(name: string, edit: (json: typeof instances) => unknown): strin
   const path = join(root, `${name}.json`);
   writeFileSync(path, JSON.stringify(edit(structuredClone(instances))));
   return path;
-}
-
-/** Column-major run lengths of a row-major 0/1 mask plane (as the fixture stores pycocotools' masks). */
-function countsOf(mask: ArrayLike<number>, h: number, w: number): number[] {
-  const counts: number[] = [];
-  let value = 0;
-  let run = 0;
-  for (let x = 0; x < w; ++x) {
-    for (let y = 0; y < h; ++y) {
-      if (mask[y * w + x] !== value) {
-        counts.push(run);
-        value = mask[y * w + x]!;
-        run = 0;
-      }
-      ++run;
-    }
-  }
-  counts.push(run);
-  return counts;
 }
 
 const rows = (t: Tensor) => t.tolist() as number[][];

@@ -6,6 +6,7 @@ import { expect, it } from 'vitest';
 
 import { FormatError } from '../../lib/index.js';
 import { paintRle, polygonToRle, rleFromString, segmentationProblem, segmentationToMask, type CocoSegmentation } from '../../lib/data/coco_masks.js';
+import { countsOf } from '../helpers/mask_runs.js';
 
 interface Fixture {
   annotations: Record<string, number[]>;
@@ -18,25 +19,6 @@ const instances = JSON.parse(readFileSync(new URL('../fixtures/coco/instances.js
   images: Array<{ id: number; width: number; height: number }>;
   annotations: Array<{ id: number; image_id: number; segmentation: CocoSegmentation }>;
 };
-
-/** Column-major run lengths of a row-major 0/1 mask, starting with 0s (as the fixture stores them). */
-function countsOf(mask: Uint8Array, h: number, w: number): number[] {
-  const counts: number[] = [];
-  let value = 0;
-  let run = 0;
-  for (let x = 0; x < w; ++x) {
-    for (let y = 0; y < h; ++y) {
-      if (mask[y * w + x] !== value) {
-        counts.push(run);
-        value = mask[y * w + x]!;
-        run = 0;
-      }
-      ++run;
-    }
-  }
-  counts.push(run);
-  return counts;
-}
 
 it('rasterises 300 random polygons exactly as pycocotools frPyObjects + decode', () => {
   expect(fixture.polygons).toHaveLength(300);
