@@ -83,27 +83,47 @@ export function convParams(
   return { spatial, stride, padBegin, padEnd, dilation, groups, outSpatial };
 }
 
+/**
+ * One convolution, in named steps: check the operands; under autocast, run in the half
+ * type; give an unbatched input a batch of one; check channels, groups and bias; apply a
+ * padding mode other than zeros as an explicit pad; then the shared convolution (and its
+ * backward) in ./convolution.ts.
+ */
 function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvOptions = {}): Tensor<'float32'> {
   const op = NAMES[spatial];
+  checkOperands(op, spatial, x, weight, bias);
+  const half = autocastTarget(x.device, x.dtype);
+  if (half) return inHalf(half, [x, weight, bias], ([xh, wh, bh]) => convNd(spatial, xh!, wh!, bh, opts));
+  // Unbatched input, as PyTorch accepts: add and remove a batch of one.
+  if (x.ndim === spatial + 1) return withBatchDim(x, (batched) => convNd(spatial, batched, weight, bias, opts));
+  checkChannels(op, spatial, x, weight, bias, opts.groups ?? 1);
+  const mode = opts.paddingMode ?? 'zeros';
+  if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode)) {
+    throw new ArgumentError(`${op}: expected paddingMode 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(mode)}`);
+  }
+  if (mode !== 'zeros') return convPaddedWith(mode as ExplicitPadding, spatial, x, weight, bias, opts);
+  const params = convParams(op, spatial, x.shape.slice(2), weight.shape.slice(2), opts);
+  return convolution(op, x, weight, bias ?? null, params, [x.shape[0]!, weight.shape[0]!, ...params.outSpatial], false);
+}
+
+/** Tensors on one device, of one float dtype, and a weight of rank spatial + 2. */
+function checkOperands(op: string, spatial: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined): void {
   checkTensor(op, 'input', x);
   checkTensor(op, 'weight', weight);
   if (bias !== undefined && bias !== null) checkTensor(op, 'bias', bias);
   checkSameDevice(op, bias ? { input: x, weight, bias } : { input: x, weight });
   checkDTypeIn(op, 'input', x, FLOAT_DTYPES);
   checkSameDType(op, bias ? { input: x, weight, bias } : { input: x, weight });
-  const half = autocastTarget(x.device, x.dtype);
-  if (half) return inHalf(half, [x, weight, bias], ([xh, wh, bh]) => convNd(spatial, xh!, wh!, bh, opts));
   if (weight.ndim !== spatial + 2) {
     throw new ShapeError(`${op}: expected weight rank ${spatial + 2} ([out, in / groups, ${spatial === 1 ? 'k' : spatial === 2 ? 'kH, kW' : 'kD, kH, kW'}]), got ${weight.ndim}`);
   }
-  if (x.ndim === spatial + 1) {
-    // Unbatched input, as PyTorch accepts: add and remove a batch of one.
-    return withBatchDim(x, (batched) => convNd(spatial, batched, weight, bias, opts));
-  }
+}
+
+/** A batched input whose channels the weight and groups fit, and a bias of one value per output channel. */
+function checkChannels(op: string, spatial: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, groups: number): void {
   if (x.ndim !== spatial + 2) {
     throw new ShapeError(`${op}: expected input rank ${spatial + 2} ([N, C, ...]) or ${spatial + 1} (unbatched), got ${x.ndim}`);
   }
-  const groups = opts.groups ?? 1;
   const [outChannels, groupChannels] = weight.shape as [number, number];
   if (Number.isInteger(groups) && groups >= 1) {
     if (outChannels % groups !== 0) {
@@ -118,23 +138,21 @@ function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | nu
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outChannels)) {
     throw new ShapeError(`${op}: expected bias of shape [${outChannels}], got [${bias.shape.join(', ')}]`);
   }
-  const mode = opts.paddingMode ?? 'zeros';
-  if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode)) {
-    throw new ArgumentError(`${op}: expected paddingMode 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(mode)}`);
+}
+
+/** The padding modes applied by an explicit pad before the convolution. */
+type ExplicitPadding = Exclude<NonNullable<ConvOptions['paddingMode']>, 'zeros'>;
+
+/** The convolution with its padding applied first, explicitly, in `mode`; then none. */
+function convPaddedWith(mode: ExplicitPadding, spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvOptions): Tensor<'float32'> {
+  const geometry = convParams(NAMES[spatial], spatial, x.shape.slice(2), weight.shape.slice(2), { ...opts, paddingMode: 'zeros' });
+  const pairs = [...Array(spatial).keys()].reverse().flatMap((i) => [geometry.padBegin[i]!, geometry.padEnd[i]!]);
+  const padded = pad(x, pairs, mode);
+  try {
+    return convNd(spatial, padded, weight, bias, { ...opts, padding: 0, paddingMode: 'zeros' });
+  } finally {
+    padded.dispose();
   }
-  if (mode !== 'zeros') {
-    // Pad explicitly with the mode, then convolve without padding.
-    const geometry = convParams(op, spatial, x.shape.slice(2), weight.shape.slice(2), { ...opts, paddingMode: 'zeros' });
-    const pairs = [...Array(spatial).keys()].reverse().flatMap((i) => [geometry.padBegin[i]!, geometry.padEnd[i]!]);
-    const padded = pad(x, pairs, mode);
-    try {
-      return convNd(spatial, padded, weight, bias, { ...opts, padding: 0, paddingMode: 'zeros' });
-    } finally {
-      padded.dispose();
-    }
-  }
-  const params = convParams(op, spatial, x.shape.slice(2), weight.shape.slice(2), opts);
-  return convolution(op, x, weight, bias ?? null, params, [x.shape[0]!, outChannels, ...params.outSpatial], false);
 }
 
 /**
