@@ -552,6 +552,18 @@ export class Tensor<D extends DType = DType> {
   reciprocal(): Tensor<D> {
     return ops.reciprocal(this);
   }
+  /** The largest integer not above each element, as `x.floor()` (integers unchanged; gradient 0). */
+  floor(): Tensor<D> {
+    return ops.floor(this);
+  }
+  /** The smallest integer not below each element, as `x.ceil()` (gradient 0). */
+  ceil(): Tensor<D> {
+    return ops.ceil(this);
+  }
+  /** The nearest integer, halves to even, as `x.round()` (gradient 0). */
+  round(): Tensor<D> {
+    return ops.round(this);
+  }
   /** `max(this, 0)`. */
   relu(): Tensor<D> {
     return ops.relu(this);
@@ -657,6 +669,14 @@ export class Tensor<D extends DType = DType> {
   /** Sorts along `dim` (default last; stable): `{ values, indices }`. */
   sort(dim = -1, opts: { descending?: boolean } = {}): ops.ValuesIndices<D> {
     return ops.sort(this, dim, opts);
+  }
+  /** Coordinates `[count, ndim]` (int32) of the nonzero elements, as `x.nonzero()`; reads the count back (waits for the stream). */
+  nonzero(): Tensor<'int32'> {
+    return ops.nonzero(this);
+  }
+  /** The elements where `mask` (broadcast) is nonzero, 1-D, as `x.masked_select(mask)`; reads the count back. */
+  maskedSelect(mask: Tensor): Tensor<D> {
+    return ops.maskedSelect(this, mask);
   }
   /** Positions that sort along `dim` (default last; stable), int32. */
   argsort(dim = -1, opts: { descending?: boolean } = {}): Tensor<'int32'> {

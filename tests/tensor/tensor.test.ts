@@ -106,6 +106,13 @@ describeDevices('Tensor methods as PyTorch writes them', (device) => {
     expect(tensor([0, 3], { device }).bool().tolist()).toEqual([false, true]);
   });
 
+  it('floor, ceil, round, nonzero and maskedSelect as methods', () => {
+    const v = tensor([-1.5, 0.5, 2.5, 0], { device });
+    expect([v.floor().tolist(), v.ceil().tolist(), v.round().tolist()]).toEqual([[-2, 0, 2, 0], [-1, 1, 3, 0], [-2, 0, 2, 0]]);
+    expect(v.nonzero().tolist()).toEqual([[0], [1], [2]]);
+    expect(v.maskedSelect(v.gt(0)).tolist()).toEqual([0.5, 2.5]);
+  });
+
   it('methods validate like their ops', () => {
     expect(() => x().topk(9)).toThrow(ArgumentError);
     expect(() => x().max(5)).toThrow(/dim/);
