@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-import { ArgumentError, DTypeError, manualSeed, models, noGrad, randn, ShapeError, tensor, vision, zeros, type Device, type Tensor } from '../../../lib/index.js';
+import { ArgumentError, DTypeError, manualSeed, memory, models, noGrad, randn, ShapeError, tensor, vision, zeros, type Device, type Tensor } from '../../../lib/index.js';
+import { native } from '../../../lib/native.js';
 import { describeDevices } from '../../helpers/devices.js';
 import { readFixture } from '../../helpers/fixture_cases.js';
 
@@ -208,6 +209,47 @@ describe('RegionProposalNetwork', () => {
     expect(trainBoxes.map((b) => b.shape[0]! <= 8)).toEqual([true, true]);
     expect(Number.isFinite(losses.loss_objectness!.item())).toBe(true);
     expect(Number.isFinite(losses.loss_rpn_box_reg!.item())).toBe(true);
+    rpn.dispose();
+  });
+
+  it('reads the device once per image (NMS keep lists), in eval and in training, losses included', () => {
+    manualSeed(4);
+    const rpn = new RegionProposalNetwork(generator(), new RPNHead(4, 3), options);
+    const { images, features } = small();
+    const targets = [{ boxes: tensor(Float32Array.of(2, 2, 20, 20)).reshape(1, 4) }, { boxes: zeros([0, 4]) }];
+    const reads = vi.spyOn(native, 'readSync');
+    try {
+      noGrad(() => rpn.eval().call(images, features));
+      expect(reads).toHaveBeenCalledTimes(2);
+      reads.mockClear();
+      rpn.train().call(images, features, targets);
+      expect(reads).toHaveBeenCalledTimes(2);
+    } finally {
+      reads.mockRestore();
+      rpn.dispose();
+    }
+  });
+
+  it('leaves only its outputs (and, after backward, the gradients) in memory', () => {
+    manualSeed(5);
+    const rpn = new RegionProposalNetwork(generator(), new RPNHead(4, 3), options);
+    const { images, features } = small();
+    const targets = [{ boxes: tensor(Float32Array.of(2, 2, 20, 20)).reshape(1, 4) }, { boxes: zeros([0, 4]) }];
+    const step = () => {
+      const [proposals, losses] = rpn.call(images, features, targets);
+      const total = losses.loss_objectness!.add(losses.loss_rpn_box_reg!);
+      total.backward();
+      for (const t of [...proposals, ...Object.values(losses), total]) t.dispose();
+    };
+    rpn.train();
+    step(); // makes the parameters' gradients
+    const before = memory().cpu?.tensors ?? 0;
+    step();
+    expect((memory().cpu?.tensors ?? 0) - before).toBe(0);
+    rpn.eval();
+    const [proposals] = noGrad(() => rpn.call(images, features));
+    expect((memory().cpu?.tensors ?? 0) - before).toBe(2);
+    for (const t of proposals) t.dispose();
     rpn.dispose();
   });
 
