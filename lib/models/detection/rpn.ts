@@ -526,6 +526,24 @@ export class RegionProposalNetwork extends Module<[images: ImageList, features: 
     labels: readonly Tensor[],
     regressionTargets: readonly Tensor[],
   ): { lossObjectness: Tensor<'float32'>; lossBoxReg: Tensor<'float32'> } {
+    const op = 'RegionProposalNetwork.computeLoss';
+    checkTensor(op, 'objectness', objectness);
+    checkTensor(op, 'predBboxDeltas', predBboxDeltas);
+    const rows = predBboxDeltas.shape[0]!;
+    if (predBboxDeltas.ndim !== 2 || predBboxDeltas.shape[1] !== 4) throw new ShapeError(`${op}: expected predBboxDeltas of shape [M, 4], got [${predBboxDeltas.shape.join(', ')}]`);
+    if (objectness.numel !== rows) throw new ShapeError(`${op}: expected objectness to hold ${rows} values (one per row of predBboxDeltas), got shape [${objectness.shape.join(', ')}]`);
+    if (!Array.isArray(labels) || !Array.isArray(regressionTargets) || labels.length !== regressionTargets.length) {
+      throw new ArgumentError(`${op}: expected labels and regressionTargets to be arrays of one tensor per image each, got ${describe(labels)} and ${describe(regressionTargets)}`);
+    }
+    labels.forEach((l, i) => {
+      checkTensor(op, `labels[${i}]`, l);
+      const t = checkTensor(op, `regressionTargets[${i}]`, regressionTargets[i]);
+      if (t.ndim !== 2 || t.shape[1] !== 4 || t.shape[0] !== l.shape[0]) {
+        throw new ShapeError(`${op}: expected regressionTargets[${i}] of shape [${l.shape[0]}, 4] (one row per label), got [${t.shape.join(', ')}]`);
+      }
+    });
+    const labelled = labels.reduce((n, l) => n + l.numel, 0);
+    if (labelled !== rows) throw new ShapeError(`${op}: expected the labels to cover the ${rows} rows of predBboxDeltas, got ${labelled}`);
     return scope(() => {
       const { positive, negative } = this.fgBgSampler.call(labels);
       const isPositive = cat(positive, 0).bool();

@@ -271,6 +271,12 @@ describe('RegionProposalNetwork', () => {
     expect(() => rpn.call(images, new Map([['a', randn([3, 4, 4, 4])], ['b', randn([3, 4, 2, 2])]]))).toThrow(/expected feature 'a' of shape \[2, C, H, W\]/);
     rpn.dispose();
 
+    // The training steps, called on their own.
+    expect(() => rpn.computeLoss(zeros([5]), zeros([6, 4]), [zeros([6])], [zeros([6, 4])])).toThrow(/computeLoss: expected objectness to hold 6 values/);
+    expect(() => rpn.computeLoss(zeros([6]), zeros([6, 4]), [zeros([5])], [zeros([5, 4])])).toThrow(/computeLoss: expected the labels to cover the 6 rows/);
+    expect(() => rpn.computeLoss(zeros([6]), zeros([6, 4]), [zeros([6])], [zeros([5, 4])])).toThrow(ShapeError);
+    expect(() => rpn.filterProposals(zeros([2, 10, 4]), zeros([20]), [[32, 32]], [10])).toThrow(/filterProposals: expected proposals of shape \[1, 10, 4\]/);
+    expect(() => rpn.assignTargetsToAnchors([zeros([4, 4])], [])).toThrow(ArgumentError);
     // A head whose anchors per cell are not the generator's.
     const mismatched = new RegionProposalNetwork(generator(), new RPNHead(4, 2), options).eval();
     expect(() => mismatched.call(images, features)).toThrow(/expected the head's objectness at level 0 of shape \[2, 3, H, W\]/);
