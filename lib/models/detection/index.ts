@@ -1,7 +1,8 @@
 /**
  * Detection building blocks, as torchvision.models.detection: backbones that return named
  * stages under a feature pyramid (backbone_utils), the feature pyramid network and its extra
- * levels, and the detectors' input/output transform (GeneralizedRCNNTransform).
+ * levels, the detectors' input/output transform (GeneralizedRCNNTransform) and the region
+ * proposal network of Faster R-CNN (RPNHead, RegionProposalNetwork).
  * @module
  */
 export {
@@ -16,3 +17,13 @@ export {
 } from './backbone_utils.js';
 export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, type FeaturePyramidNetworkOptions } from './feature_pyramid_network.js';
 export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
+export {
+  concatBoxPredictionLayers,
+  RegionProposalNetwork,
+  RPNHead,
+  type FilteredProposals,
+  type RegionProposalNetworkOptions,
+  type RPNHeadModule,
+  type RPNTarget,
+  type RPNTopN,
+} from './rpn.js';
