@@ -7,8 +7,8 @@
  *
  * Host reads are only the ones a result's shape depends on: in eval one per image, NMS's
  * keep mask (torchvision reads three times per image: the score filter, remove_small_boxes
- * and NMS); in training one per image, the sampled proposals (as torchvision's torch.where),
- * besides the pooler's own read of the boxes' pyramid levels.
+ * and NMS); in training one for the batch, the sampled proposals (torchvision's torch.where
+ * reads once per image). The pooler reads the boxes' pyramid levels besides.
  * @module
  */
 import { noGrad } from '../../autograd/grad_mode.js';
@@ -17,7 +17,6 @@ import { batchedNms, boxIou, clipBoxesToImage } from '../../ops/boxes.js';
 import { where } from '../../ops/compare.js';
 import { minimum } from '../../ops/elementwise.js';
 import { gather, indexSelect } from '../../ops/indexing.js';
-import { nonzero } from '../../ops/nonzero.js';
 import { cat, split } from '../../ops/shape.js';
 import { softmax } from '../../ops/softmax.js';
 import { clamp } from '../../ops/statistics.js';
@@ -25,7 +24,7 @@ import { checkDTypeIn, checkInRange, checkInt, checkSameDevice, checkTensor } fr
 import { crossEntropy } from '../../losses/classification.js';
 import { smoothL1Loss } from '../../losses/regression.js';
 import { Module } from '../../nn/module.js';
-import { arange, zeros } from '../../tensor/creation.js';
+import { arange, fromTypedArray, zeros } from '../../tensor/creation.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -139,6 +138,23 @@ export function fastrcnnLoss(classLogits: Tensor, boxRegression: Tensor, labels:
     const perValue = smoothL1Loss(ownDeltas, allTargets, { beta: 1 / 9, reduction: 'none' });
     const boxLoss = where(allLabels.gt(0).unsqueeze(1), perValue, 0).sum().div(n);
     return [classificationLoss, boxLoss as Tensor<'float32'>];
+  });
+}
+
+/**
+ * Each image's sampled positions (int32, ascending) from the sampler's masks of all images
+ * end to end (`counts` proposals each). Which proposals were sampled sets the training
+ * batch's shape, so the masks are read back: once for the whole batch, where torchvision's
+ * torch.where reads once per image.
+ */
+function sampledIndices(masks: Tensor, counts: readonly number[]): Array<Tensor<'int32'>> {
+  const flags = masks.dataSync();
+  let offset = 0;
+  return counts.map((n) => {
+    const positions: number[] = [];
+    for (let j = 0; j < n; ++j) if (flags[offset + j]) positions.push(j);
+    offset += n;
+    return fromTypedArray(Int32Array.from(positions), [positions.length], { device: masks.device });
   });
 }
 
@@ -293,10 +309,9 @@ export class RoIHeads extends Module<
         const withGt = proposals.map((p, i) => cat([p, targets[i]!.boxes as Tensor<'float32'>], 0));
         const assigned = withGt.map((p, i) => this.#assign(p, targets[i]!));
         const { positive, negative } = this.fgBgSampler.call(assigned.map((a) => a.labels));
+        const indices = sampledIndices(cat(positive.map((p, i) => p.add(negative[i]!)), 0), withGt.map((p) => p.shape[0]!));
         const samples = withGt.map((p, i) => {
-          // The sampled count sets the batch's shape: read back here, once per image, as
-          // torchvision's torch.where(pos | neg).
-          const index = nonzero(positive[i]!.add(negative[i]!)).reshape(-1);
+          const index = indices[i]!;
           const matchedIdxs = indexSelect(assigned[i]!.matchedIdxs, 0, index);
           const gt = targets[i]!.boxes.shape[0] === 0 ? zeros([1, 4], { device: p.device }) : (targets[i]!.boxes as Tensor<'float32'>);
           return { proposals: indexSelect(p, 0, index), matchedIdxs, labels: indexSelect(assigned[i]!.labels, 0, index), matchedGt: indexSelect(gt, 0, matchedIdxs) };

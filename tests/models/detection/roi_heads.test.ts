@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-import { ArgumentError, DTypeError, io, manualSeed, models, noGrad, ShapeError, tensor, vision, zeros, type Device, type Tensor } from '../../../lib/index.js';
+import { ArgumentError, DTypeError, io, manualSeed, models, noGrad, ShapeError, Tensor, tensor, vision, zeros, type Device } from '../../../lib/index.js';
 import { describeDevices, expectClose } from '../../helpers/devices.js';
 
 const { FastRCNNPredictor, RoIHeads, TwoMLPHead, fastrcnnLoss } = models.detection;
@@ -110,6 +110,22 @@ describeDevices('RoIHeads', (device) => {
     expect([heads.fgBgSampler.batchSizePerImage, heads.fgBgSampler.positiveFraction]).toEqual([512, 0.25]);
     expect(heads.boxCoder.weights).toEqual([10, 10, 5, 5]);
     expect([heads.scoreThresh, heads.nmsThresh, heads.detectionsPerImg]).toEqual([0.05, 0.5, 100]);
+  });
+
+  it('reads back from the device only what shapes depend on: the pooler\'s levels, then NMS\'s keep mask per image (eval) or the sampled proposals once (training)', () => {
+    const { heads, features, proposals, targets } = setup(device);
+    const reads = vi.spyOn(Tensor.prototype, 'dataSync');
+    try {
+      heads.call(features, proposals, imageShapes, targets);
+      expect(reads).toHaveBeenCalledTimes(2);
+      reads.mockClear();
+      heads.eval();
+      noGrad(() => heads.call(features, proposals, imageShapes));
+      // torchvision reads three times per image (score filter, remove_small_boxes, NMS).
+      expect(reads).toHaveBeenCalledTimes(1 + 2);
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('training on images without ground truth: every proposal is background and the box loss is 0', () => {
