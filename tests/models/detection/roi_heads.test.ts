@@ -74,7 +74,7 @@ describeDevices('RoIHeads against torchvision', (device) => {
     detections.forEach((d, i) => expectDetections(d, i));
   });
 
-  it('training: the same sampled labels, regression targets and losses (1e-4), with gradients to the head and features', () => {
+  it('training: the same sampled labels, regression targets and losses (1e-4), and gradients (1e-4 of the largest) as torchvision', () => {
     const { heads, features, proposals, targets } = setup(device);
     const samples = heads.selectTrainingSamples(proposals, targets);
     for (const i of [0, 1]) {
@@ -92,6 +92,15 @@ describeDevices('RoIHeads against torchvision', (device) => {
     expectClose([losses.loss_box_reg!.item()], output('loss_box_reg').dataSync(), 1e-4);
     losses.loss_classifier!.add(losses.loss_box_reg!).backward();
     for (const [name, p] of heads.namedParameters()) expect(p.grad, name).not.toBeNull();
+    const parameters = new Map(heads.namedParameters());
+    for (const name of ['box_predictor.cls_score.weight', 'box_predictor.bbox_pred.weight', 'box_head.fc7.weight']) {
+      const got = parameters.get(name)!.grad!.cpu().dataSync();
+      const want = output(`grad.${name}`).dataSync();
+      const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const diff = want.reduce((m, v, j) => Math.max(m, Math.abs(v - got[j]!)), 0);
+      expect(scale, name).toBeGreaterThan(1e-3);
+      expect(diff / scale, `${name}: max difference relative to the largest gradient`).toBeLessThan(1e-4);
+    }
     expect(features.get('0')!.grad).not.toBeNull();
   });
 });
