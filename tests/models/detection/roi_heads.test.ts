@@ -94,8 +94,8 @@ describeDevices('RoIHeads against torchvision', (device) => {
     for (const [name, p] of heads.namedParameters()) expect(p.grad, name).not.toBeNull();
     const parameters = new Map(heads.namedParameters());
     for (const name of ['box_predictor.cls_score.weight', 'box_predictor.bbox_pred.weight', 'box_head.fc7.weight']) {
-      const got = parameters.get(name)!.grad!.cpu().dataSync();
-      const want = output(`grad.${name}`).dataSync();
+      const got = Array.from(parameters.get(name)!.grad!.cpu().dataSync());
+      const want = Array.from(output(`grad.${name}`).dataSync());
       const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       const diff = want.reduce((m, v, j) => Math.max(m, Math.abs(v - got[j]!)), 0);
       expect(scale, name).toBeGreaterThan(1e-3);
