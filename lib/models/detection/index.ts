@@ -1,8 +1,9 @@
 /**
  * Detection building blocks, as torchvision.models.detection: backbones that return named
  * stages under a feature pyramid (backbone_utils), the feature pyramid network and its extra
- * levels, the detectors' input/output transform (GeneralizedRCNNTransform) and the region
- * proposal network of Faster R-CNN (RPNHead, RegionProposalNetwork).
+ * levels, the detectors' input/output transform (GeneralizedRCNNTransform), the region
+ * proposal network of Faster R-CNN (RPNHead, RegionProposalNetwork) and the box branch of
+ * its second stage (TwoMLPHead, FastRCNNPredictor, RoIHeads, fastrcnnLoss).
  * @module
  */
 export {
@@ -15,8 +16,10 @@ export {
   type ResNetBackboneName,
   type ResNetFpnBackboneOptions,
 } from './backbone_utils.js';
+export { FastRCNNPredictor, TwoMLPHead } from './faster_rcnn_heads.js';
 export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, type FeaturePyramidNetworkOptions } from './feature_pyramid_network.js';
 export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
+export { fastrcnnLoss, RoIHeads, type Detection, type RoIHeadsOptions, type RoIHeadsTarget, type TrainingSamples } from './roi_heads.js';
 export {
   concatBoxPredictionLayers,
   RegionProposalNetwork,
