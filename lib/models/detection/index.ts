@@ -3,7 +3,8 @@
  * stages under a feature pyramid (backbone_utils), the feature pyramid network and its extra
  * levels, the detectors' input/output transform (GeneralizedRCNNTransform), the region
  * proposal network of Faster R-CNN (RPNHead, RegionProposalNetwork) and the box branch of
- * its second stage (TwoMLPHead, FastRCNNPredictor, RoIHeads, fastrcnnLoss).
+ * its second stage (TwoMLPHead, FastRCNNPredictor, RoIHeads, fastrcnnLoss), and the detectors
+ * assembled from them (GeneralizedRCNN, FasterRCNN, fasterrcnnResnet50Fpn).
  * @module
  */
 export {
@@ -16,8 +17,10 @@ export {
   type ResNetBackboneName,
   type ResNetFpnBackboneOptions,
 } from './backbone_utils.js';
+export { FasterRCNN, fasterrcnnResnet50Fpn, type FasterRCNNOptions, type FasterRCNNResNet50FpnOptions } from './faster_rcnn.js';
 export { FastRCNNPredictor, TwoMLPHead } from './faster_rcnn_heads.js';
 export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, type FeaturePyramidNetworkOptions } from './feature_pyramid_network.js';
+export { GeneralizedRCNN, type DetectionBackbone, type GeneralizedRCNNLosses, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
 export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
 export { fastrcnnLoss, RoIHeads, type Detection, type RoIHeadsOptions, type RoIHeadsTarget, type TrainingSamples } from './roi_heads.js';
 export {

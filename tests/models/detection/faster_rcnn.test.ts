@@ -1,0 +1,197 @@
+import { readFileSync } from 'node:fs';
+
+import { describe, expect, it } from 'vitest';
+
+import { ArgumentError, io, manualSeed, models, nn, noGrad, rand, ShapeError, tensor, type Tensor } from '../../../lib/index.js';
+import { interopTest } from '../../helpers/interop.js';
+
+const { FasterRCNN, FastRCNNPredictor, GeneralizedRCNN, fasterrcnnResnet50Fpn, resnetFpnBackbone } = models.detection;
+const command = '/usr/bin/python3 tests/fixtures/make_faster_rcnn_interop.py';
+
+// torchvision 0.14's fasterrcnn_resnet50_fpn as built for a pretrained backbone
+// (FrozenBatchNorm2d, 3 trainable stages), 5 classes, min_size 128, max_size 160, seeded
+// random weights with random FrozenBatchNorm2d buffers and biases, the predictors' weights
+// scaled down so that scores do not saturate and deltas stay tame
+// (tests/fixtures/make_faster_rcnn_interop.py). The samplers' batch sizes exceed every
+// candidate count, so training is deterministic there and here. box_score_thresh 0.445 lies
+// 1.7e-3 from every score (75 and 49 detections), and box_detections_per_img 1000 cuts none
+// off; the detections are compared as sets (label, score 1e-3, box 1e-2 px), since some
+// neighbours' scores lie within 2e-5 of each other, where float32 noise may swap them.
+interface Fixture {
+  options: { num_classes: number; min_size: number; max_size: number; rpn_batch_size_per_image: number; box_batch_size_per_image: number; box_score_thresh: number; box_detections_per_img: number };
+  targets: Array<{ boxes: number[][]; labels: number[] }>;
+  detections: Array<{ boxes: number[][]; labels: number[]; scores: number[] }>;
+  losses: Record<string, number>;
+}
+const fixture = JSON.parse(readFileSync(new URL('../../fixtures/faster_rcnn_interop.json', import.meta.url), 'utf8')) as Fixture;
+
+function fixtureModel() {
+  const o = fixture.options;
+  return fasterrcnnResnet50Fpn({
+    numClasses: o.num_classes,
+    minSize: o.min_size,
+    maxSize: o.max_size,
+    rpnBatchSizePerImage: o.rpn_batch_size_per_image,
+    boxBatchSizePerImage: o.box_batch_size_per_image,
+    boxScoreThresh: o.box_score_thresh,
+    boxDetectionsPerImg: o.box_detections_per_img,
+  });
+}
+
+const boxesOf = (rows: number[][]) => tensor(Float32Array.from(rows.flat())).reshape(rows.length, 4);
+const targetsOf = (records: Fixture['targets']) => records.map((t) => ({ boxes: boxesOf(t.boxes), labels: tensor(Int32Array.from(t.labels)) }));
+
+interface DetectionRecord {
+  label: number;
+  score: number;
+  box: number[];
+}
+
+/** One image's detections as records, in their order. */
+function records(d: models.detection.Detection): DetectionRecord[] {
+  const [boxes, labels, scores] = [d.boxes.dataSync(), d.labels.dataSync(), d.scores.dataSync()];
+  return Array.from(labels, (label, k) => ({ label, score: scores[k]!, box: Array.from(boxes.subarray(4 * k, 4 * k + 4)) }));
+}
+
+/** Same label, scores within 1e-3 and box coordinates within 1e-2 px. */
+function agrees(a: DetectionRecord, b: DetectionRecord): boolean {
+  return a.label === b.label && Math.abs(a.score - b.score) < 1e-3 && a.box.every((v, c) => Math.abs(v - b.box[c]!) < 1e-2);
+}
+
+describe('fasterrcnnResnet50Fpn against torchvision', () => {
+  interopTest('faster_rcnn_resnet50_fpn.safetensors', command, 'loads torchvision\'s state dict strictly, freezes the same parameters, and gives its detections (eval) and losses (training)', async (path) => {
+    const { tensors, metadata } = await io.loadSafetensors(path);
+    const state = new Map([...tensors].filter(([name]) => !name.startsWith('__')));
+    const images = [tensors.get('__input__.image0')!, tensors.get('__input__.image1')!];
+    const model = fixtureModel();
+    expect(model.loadStateDict(state)).toEqual({ missing: [], unexpected: [] });
+    const trainable = [...model.namedParameters()].filter(([, p]) => p.requiresGrad).map(([name]) => name);
+    expect(trainable.sort()).toEqual((metadata.trainable ?? '').split(',').sort());
+
+    model.eval();
+    const detections = noGrad(() => model.detect(images));
+    expect(detections).toHaveLength(2);
+    detections.forEach((d, i) => {
+      const expected = fixture.detections[i]!;
+      const got = records(d);
+      expect(got.length, `image ${i}: detections`).toBe(expected.labels.length);
+      // Ours by decreasing score, as torchvision's.
+      got.forEach((r, k) => expect(k === 0 || r.score <= got[k - 1]!.score).toBe(true));
+      // Matched as sets: a few scores lie within 1e-4 of each other, so float32 noise may swap neighbours.
+      const unused = new Set(got.keys());
+      expected.labels.forEach((label, k) => {
+        const want = { label, score: expected.scores[k]!, box: expected.boxes[k]! };
+        const match = [...unused].find((j) => agrees(got[j]!, want));
+        expect(match, `image ${i}: torchvision's detection ${k} ${JSON.stringify(want)} has no counterpart`).toBeDefined();
+        unused.delete(match!);
+      });
+    });
+
+    model.train();
+    const losses = model.losses(images, targetsOf(fixture.targets));
+    expect(Object.keys(losses).sort()).toEqual(Object.keys(fixture.losses).sort());
+    for (const [name, expected] of Object.entries(fixture.losses)) {
+      const got = losses[name as keyof typeof losses].item();
+      expect(Math.abs(got - expected), name).toBeLessThan(1e-3 * Math.max(1, Math.abs(expected)));
+    }
+    model.dispose();
+  });
+});
+
+describe('FasterRCNN', () => {
+  it('builds torchvision\'s defaults and state-dict names', () => {
+    manualSeed(0);
+    const model = fasterrcnnResnet50Fpn();
+    expect(model.transform.minSize).toEqual([800]);
+    expect(model.transform.maxSize).toBe(1333);
+    expect(model.transform.imageMean).toEqual([0.485, 0.456, 0.406]);
+    expect(model.transform.imageStd).toEqual([0.229, 0.224, 0.225]);
+    expect(model.rpn.preNmsTopNCounts).toEqual({ training: 2000, testing: 1000 });
+    expect(model.rpn.postNmsTopNCounts).toEqual({ training: 2000, testing: 1000 });
+    expect(model.rpn.nmsThresh).toBe(0.7);
+    expect(model.rpn.anchorGenerator.numAnchorsPerLocation()).toEqual([3, 3, 3, 3, 3]);
+    expect(model.roiHeads.boxRoiPool.featmapNames).toEqual(['0', '1', '2', '3']);
+    expect(model.roiHeads.boxRoiPool.outputSize).toEqual([7, 7]);
+    expect([model.roiHeads.scoreThresh, model.roiHeads.nmsThresh, model.roiHeads.detectionsPerImg]).toEqual([0.05, 0.5, 100]);
+    const names = [...model.stateDict().keys()];
+    expect(names).toContain('backbone.body.layer4.2.conv3.weight');
+    expect(names).toContain('rpn.head.cls_logits.weight');
+    expect(names).toContain('roi_heads.box_head.fc6.weight');
+    expect(model.stateDict().get('roi_heads.box_head.fc6.weight')!.shape).toEqual([1024, 256 * 7 * 7]);
+    expect(model.stateDict().get('roi_heads.box_predictor.cls_score.weight')!.shape).toEqual([91, 1024]);
+    expect(names.every((n) => /^(backbone|rpn|roi_heads)\./.test(n))).toBe(true);
+    // trainableBackboneLayers 3: layer2..layer4 train, conv1 and layer1 do not.
+    const params = new Map(model.namedParameters());
+    expect(params.get('backbone.body.conv1.weight')!.requiresGrad).toBe(false);
+    expect(params.get('backbone.body.layer1.0.conv1.weight')!.requiresGrad).toBe(false);
+    expect(params.get('backbone.body.layer2.0.conv1.weight')!.requiresGrad).toBe(true);
+    model.dispose();
+  });
+
+  it('rejects a bad backbone, and numClasses with boxPredictor or neither', () => {
+    const backbone = resnetFpnBackbone({ backboneName: 'resnet18' });
+    expect(() => new FasterRCNN(new nn.Linear(2, 2) as unknown as models.detection.DetectionBackbone, 3)).toThrow(/FasterRCNN: expected backbone to be a Module with outChannels/);
+    expect(() => new FasterRCNN(backbone, 3, { boxPredictor: new FastRCNNPredictor(1024, 3) })).toThrow(ArgumentError);
+    expect(() => new FasterRCNN(backbone, null)).toThrow(/FasterRCNN: numClasses should be given when boxPredictor is not/);
+    expect(() => new FasterRCNN(backbone, 0)).toThrow(ArgumentError);
+    const model = new FasterRCNN(backbone, null, { boxPredictor: new FastRCNNPredictor(1024, 3) });
+    expect(model).toBeInstanceOf(GeneralizedRCNN);
+    model.dispose();
+  });
+
+  describe('on a small ResNet-18 model', () => {
+    manualSeed(0);
+    const model = new FasterRCNN(resnetFpnBackbone({ backboneName: 'resnet18' }), 3, { minSize: 64, maxSize: 96, rpnPreNmsTopNTrain: 200, rpnPostNmsTopNTrain: 100, rpnPreNmsTopNTest: 100, rpnPostNmsTopNTest: 50 });
+    const images = [rand([3, 48, 64]), rand([3, 40, 40])];
+    const targets = [
+      { boxes: boxesOf([[4, 4, 30, 40]]), labels: tensor(Int32Array.of(1)) },
+      { boxes: boxesOf([[2, 3, 20, 25], [10, 10, 38, 30]]), labels: tensor(Int32Array.of(2, 1)) },
+    ];
+
+    it('returns the four losses in training; they reach the trainable parameters and not the frozen ones', () => {
+      model.train();
+      const losses = model.call(images, targets) as models.detection.GeneralizedRCNNLosses;
+      expect(Object.keys(losses).sort()).toEqual(['loss_box_reg', 'loss_classifier', 'loss_objectness', 'loss_rpn_box_reg']);
+      const total = Object.values(losses).reduce((a: Tensor, b: Tensor) => a.add(b));
+      expect(Number.isFinite(total.item())).toBe(true);
+      total.backward();
+      const params = new Map(model.namedParameters());
+      for (const name of ['rpn.head.cls_logits.weight', 'roi_heads.box_predictor.cls_score.weight', 'backbone.fpn.layer_blocks.0.0.weight', 'backbone.body.layer4.0.conv1.weight']) {
+        expect(params.get(name)!.grad, name).not.toBeNull();
+      }
+      expect(params.get('backbone.body.conv1.weight')!.grad).toBeNull();
+      model.zeroGrad();
+    });
+
+    it('returns one { boxes, labels, scores } per image in eval, boxes in the original image\'s pixels', () => {
+      model.eval();
+      const detections = noGrad(() => model.call(images)) as models.detection.Detection[];
+      expect(detections).toHaveLength(2);
+      detections.forEach((d, i) => {
+        const [h, w] = [images[i]!.shape[1]!, images[i]!.shape[2]!];
+        const k = d.boxes.shape[0]!;
+        expect(d.boxes.shape).toEqual([k, 4]);
+        expect(d.labels.shape).toEqual([k]);
+        expect(d.scores.shape).toEqual([k]);
+        const b = d.boxes.dataSync();
+        // The transform resized the images up (to a shorter side of 64): unscaled boxes would reach past them.
+        for (let j = 0; j < k; ++j) {
+          expect(b[4 * j + 2]!).toBeLessThanOrEqual(w + 1e-3);
+          expect(b[4 * j + 3]!).toBeLessThanOrEqual(h + 1e-3);
+        }
+      });
+    });
+
+    it('rejects training without targets, bad targets, and the wrong mode for detect() and losses()', () => {
+      model.train();
+      expect(() => model.call(images)).toThrow(/GeneralizedRCNN.forward: expected targets .* in training mode, got undefined/);
+      expect(() => model.detect(images)).toThrow(/GeneralizedRCNN.detect: expected the model in eval mode/);
+      const degenerate = [targets[0]!, { boxes: boxesOf([[10, 10, 10, 20]]), labels: tensor(Int32Array.of(1)) }];
+      expect(() => model.losses(images, degenerate)).toThrow(/targets\[1\].boxes\[0\] is \[10, 10, 10, 20\]/);
+      expect(() => model.losses(images, [targets[0]!, { boxes: tensor(Float32Array.of(1, 2, 3)).reshape(1, 3), labels: tensor(Int32Array.of(1)) }])).toThrow(ShapeError);
+      expect(() => model.losses(images, [targets[0]!, { boxes: targets[1]!.boxes, labels: tensor(Int32Array.of(1)) }])).toThrow(/targets\[1\].labels to be a Tensor of shape \[2\]/);
+      model.eval();
+      expect(() => model.losses(images, targets)).toThrow(/GeneralizedRCNN.losses: expected the model in training mode/);
+    });
+  });
+});
