@@ -272,7 +272,7 @@ function checkTopN(op: string, name: string, value: unknown): RPNTopN {
  * @example
  * const { AnchorGenerator, ImageList } = vision;
  * const rpn = new models.detection.RegionProposalNetwork(
- *   new AnchorGenerator([[32], [64], [128], [256], [512]], [[0.5, 1, 2]]),
+ *   new AnchorGenerator([[32], [64], [128], [256], [512]], Array.from({ length: 5 }, () => [0.5, 1, 2])),
  *   new models.detection.RPNHead(256, 3),
  *   { fgIouThresh: 0.7, bgIouThresh: 0.3, batchSizePerImage: 256, positiveFraction: 0.5,
  *     preNmsTopN: { training: 2000, testing: 1000 }, postNmsTopN: { training: 2000, testing: 1000 }, nmsThresh: 0.7 },
