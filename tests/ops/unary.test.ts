@@ -86,6 +86,13 @@ describeDevices('floor, ceil and round', (device) => {
     expect(Number.isNaN(nc.round(nc.tensor([Number.NaN], { device })).cpu().dataSync()[0])).toBe(true);
   });
 
+  it('refuse bool and non-tensor inputs with typed errors', () => {
+    for (const f of [nc.floor, nc.ceil, nc.round]) {
+      expect(() => f(nc.tensor([true, false], { dtype: 'bool', device }))).toThrow(nc.DTypeError);
+      expect(() => f(3 as unknown as nc.Tensor)).toThrow(nc.ArgumentError);
+    }
+  });
+
   it('their gradient is zero, as PyTorch', () => {
     for (const f of [nc.floor, nc.ceil, nc.round]) {
       const x = nc.tensor([0.3, 1.7, -2.2], { device }).requiresGrad_();
