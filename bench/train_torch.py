@@ -73,32 +73,27 @@ def double_conv(in_c, out_c):
 
 
 class UNet(nn.Module):
-    """The U-Net of bench/unet.ts: 4 levels (16-32-64-128 channels), max-pool down,
-    2x2 stride-2 transposed conv up, skip concatenation, 1x1 head."""
+    """neocog's models.segmentation.unet({ inChannels: 1, numClasses: 2, depth: 3,
+    baseChannels: 16 }) with its module names: 4 levels (16-32-64-128 channels), max-pool
+    down, 2x2 stride-2 transposed conv up, skip concatenation, 1x1 head."""
 
-    def __init__(self, in_channels=1, num_classes=2, base=16, levels=4):
+    def __init__(self, in_channels=1, num_classes=2, base=16, depth=3):
         super().__init__()
-        widths = [base * 2**i for i in range(levels)]
-        self.down = nn.ModuleList()
-        previous = in_channels
-        for width in widths:
-            self.down.append(double_conv(previous, width))
-            previous = width
-        self.up = nn.ModuleList()
-        self.decode = nn.ModuleList()
-        for width in reversed(widths[:-1]):
-            self.up.append(nn.ConvTranspose2d(width * 2, width, 2, stride=2))
-            self.decode.append(double_conv(width * 2, width))
+        widths = [base * 2**i for i in range(depth + 1)]
+        self.depth = depth
+        self.encoder = nn.ModuleList([double_conv(in_channels if i == 0 else widths[i - 1], w) for i, w in enumerate(widths)])
+        self.upsample = nn.ModuleList([nn.ConvTranspose2d(widths[i + 1], w, 2, stride=2) for i, w in enumerate(widths[:-1])])
+        self.decoder = nn.ModuleList([double_conv(2 * w, w) for w in widths[:-1]])
         self.head = nn.Conv2d(base, num_classes, 1)
 
     def forward(self, x):
         skips = []
-        for i, block in enumerate(self.down):
+        for i, block in enumerate(self.encoder):
             x = block(x if i == 0 else nn.functional.max_pool2d(x, 2))
             skips.append(x)
-        skips.pop()
-        for up, block in zip(self.up, self.decode):
-            x = block(torch.cat([skips.pop(), up(x)], 1))
+        x = skips.pop()
+        for level in reversed(range(self.depth)):
+            x = self.decoder[level](torch.cat([skips[level], self.upsample[level](x)], 1))
         return self.head(x)
 
 

@@ -1,10 +1,11 @@
 /**
  * The model zoo, as torchvision.models: classification models in torchvision's layouts
  * and names (classification/), the course's own nets, marked as such
- * (classification/course/), and detection building blocks as `models.detection`.
+ * (classification/course/), detection building blocks as `models.detection`, and the U-Net family as `models.segmentation`.
  * @module
  */
 export * as detection from './detection/index.js';
+export * as segmentation from './segmentation/index.js';
 export { fashionMnistCnn, lenet5, simpleCnn } from './classification/course/cnns.js';
 export { ResidualUnit, resnet34Cifar, type ResNet34CifarOptions } from './classification/course/resnet34_cifar.js';
 export { InvertedResidual, mobilenetV2, MobileNetV2, type MobileNetV2Options } from './classification/mobilenet.js';

@@ -35,16 +35,18 @@ export {
   type SeparableConv2dOptions,
 } from './layers/blocks.js';
 export { ModuleDict, ModuleList, Sequential } from './layers/containers.js';
-export { Conv1d, Conv2d, Conv3d, ConvTranspose2d, type ConvLayerOptions } from './layers/conv.js';
+export { Conv1d, Conv2d, Conv3d, ConvTranspose2d, ConvTranspose3d, type ConvLayerOptions } from './layers/conv.js';
 export {
   AdaptiveAvgPool2d,
   AvgPool2d,
   BatchNorm1d,
   BatchNorm2d,
+  BatchNorm3d,
   FrozenBatchNorm2d,
   GroupNorm,
   LayerNorm,
   MaxPool2d,
+  MaxPool3d,
   MaxUnpool2d,
   type BatchNormLayerOptions,
 } from './layers/pooling_norm.js';

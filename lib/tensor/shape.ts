@@ -48,6 +48,9 @@ export function stridesLike(like: { shape: readonly number[]; strides: readonly 
     if (like.shape[d] !== 1 && like.strides[d] !== expected) return contiguousStrides(shape);
     expected *= like.shape[d]!;
   }
+  // Same shape: `like`'s own strides, even those of size-1 dims (which a kernel may compare
+  // with its input's: [1, 1, H, W] channels-last is [HW, 1, W, 1], not [HW, W, W, 1]).
+  if (shape.every((size, d) => size === like.shape[d])) return [...like.strides];
   const strides = new Array<number>(shape.length);
   let stride = 1;
   for (let i = order.length - 1; i >= 0; --i) {

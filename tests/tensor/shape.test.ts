@@ -22,6 +22,12 @@ describe('stridesLike', () => {
     expect(stridesLike({ shape: [2, 1, 3], strides: [3, 100, 1] }, [2, 5, 3])).toEqual([3, 6, 1]);
   });
 
+  it("a same-shape output keeps `like`'s strides exactly, size-1 dims included", () => {
+    // A one-channel channels-last map: the physical layout is NCHW's, but kernels compare
+    // strides, so out must be [HW, 1, W, 1] as the input (a 1-channel U-Net's batch norm failed).
+    expect(stridesLike({ shape: [1, 1, 6, 6], strides: [36, 1, 6, 1] }, [1, 1, 6, 6])).toEqual([36, 1, 6, 1]);
+  });
+
   it('[2, 0] with row-major strides and a rank change give row-major strides', () => {
     expect(stridesLike({ shape: [2, 0], strides: [0, 1] }, [2, 0])).toEqual([0, 1]);
     expect(stridesLike({ shape: [4], strides: [1] }, [3, 4])).toEqual([4, 1]);

@@ -6,7 +6,7 @@
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
 import { conv1d, conv2d, conv3d, type ConvOptions } from '../../ops/conv.js';
-import { convTranspose2d, type ConvTransposeOptions } from '../../ops/conv_transpose.js';
+import { convTranspose2d, convTranspose3d, type ConvTransposeOptions } from '../../ops/conv_transpose.js';
 import { checkInt, intTuple } from '../../ops/validate.js';
 import { zeros } from '../../tensor/creation.js';
 import { describe } from '../../tensor/shape.js';
@@ -131,16 +131,17 @@ export class Conv3d extends ConvNd {
   }
 }
 
-/** 2-d transposed convolution layer; weight `[in, out / groups, kH, kW]`. */
-export class ConvTranspose2d extends Module {
-  /** Weight `[inChannels, outChannels / groups, kH, kW]` (parameter `weight`). */
+/** Transposed convolution over 2 or 3 spatial dims; weight `[in, out / groups, ...kernel]`. */
+abstract class ConvTransposeNd extends Module {
+  /** Weight `[inChannels, outChannels / groups, ...kernelSize]` (parameter `weight`). */
   readonly weight: Tensor<'float32'>;
   /** Bias `[outChannels]` (parameter `bias`), null with `bias: false`. */
   readonly bias: Tensor<'float32'> | null;
-  /** Kernel size `[kH, kW]`. */
+  /** Kernel size, one entry per spatial dim. */
   readonly kernelSize: number[];
 
   constructor(
+    spatial: 2 | 3,
     readonly inChannels: number,
     readonly outChannels: number,
     kernelSize: number | readonly number[],
@@ -148,17 +149,33 @@ export class ConvTranspose2d extends Module {
   ) {
     super();
     const groups = options.groups ?? 1;
-    this.kernelSize = checkConvLayer('ConvTranspose2d', 2, inChannels, outChannels, kernelSize, options);
+    this.kernelSize = checkConvLayer(`ConvTranspose${spatial}d`, spatial, inChannels, outChannels, kernelSize, options);
     this.weight = parameter(zeros([inChannels, outChannels / groups, ...this.kernelSize]));
     this.bias = options.bias === false ? null : parameter(zeros([outChannels]));
     resetLinearLike(this.weight, this.bias);
   }
 
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize.join(', ')}]`;
+  }
+}
+
+/** 2-d transposed convolution layer; weight `[in, out / groups, kH, kW]`. */
+export class ConvTranspose2d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly number[], options?: ConvTransposeOptions & { bias?: boolean }) {
+    super(2, inChannels, outChannels, kernelSize, options);
+  }
   forward(x: Tensor): Tensor {
     return convTranspose2d(x, this.weight, this.bias, this.options);
   }
+}
 
-  override extraRepr(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize.join(', ')}]`;
+/** 3-d transposed convolution layer (volumes); weight `[in, out / groups, kD, kH, kW]`. */
+export class ConvTranspose3d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly number[], options?: ConvTransposeOptions & { bias?: boolean }) {
+    super(3, inChannels, outChannels, kernelSize, options);
+  }
+  forward(x: Tensor): Tensor {
+    return convTranspose3d(x, this.weight, this.bias, this.options);
   }
 }

@@ -8,7 +8,7 @@ import { noGrad } from '../../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../../errors.js';
 import { copyInto } from '../../ops/copy.js';
 import { batchNorm, groupNorm, layerNorm } from '../../ops/norm.js';
-import { adaptiveAvgPool2d, avgPool2d, maxPool2d, type AvgPoolOptions, type MaxPoolOptions } from '../../ops/pool.js';
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool3d, type AvgPoolOptions, type MaxPoolOptions } from '../../ops/pool.js';
 import { maxUnpool2d } from '../../ops/resample.js';
 import { checkInt, intTuple } from '../../ops/validate.js';
 import { full, ones, zeros } from '../../tensor/creation.js';
@@ -17,11 +17,16 @@ import { Tensor } from '../../tensor/tensor.js';
 import { Module, parameter } from '../module.js';
 
 /** Checks a 2-d pooling layer's sizes at construction, with the op's own rules. */
-function checkPoolLayer(layer: string, kernelSize: number | readonly number[], options: { stride?: number | readonly number[]; padding?: number | readonly number[]; dilation?: number | readonly number[] }): void {
-  const kernel = intTuple(layer, 'kernelSize', kernelSize, 2, 1, 1);
-  intTuple(layer, 'stride', options.stride, 2, kernel, 1);
-  intTuple(layer, 'padding', options.padding, 2, 0, 0);
-  intTuple(layer, 'dilation', options.dilation, 2, 1, 1);
+function checkPoolLayer(
+  layer: string,
+  kernelSize: number | readonly number[],
+  options: { stride?: number | readonly number[]; padding?: number | readonly number[]; dilation?: number | readonly number[] },
+  spatial = 2,
+): void {
+  const kernel = intTuple(layer, 'kernelSize', kernelSize, spatial, 1, 1);
+  intTuple(layer, 'stride', options.stride, spatial, kernel, 1);
+  intTuple(layer, 'padding', options.padding, spatial, 0, 0);
+  intTuple(layer, 'dilation', options.dilation, spatial, 1, 1);
 }
 
 /**
@@ -35,6 +40,20 @@ export class MaxPool2d extends Module {
   }
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return `kernelSize=${JSON.stringify(this.kernelSize)}`;
+  }
+}
+
+/** 3-d max pooling over `[N, C, D, H, W]`, as torch.nn.MaxPool3d; options as {@link maxPool3d}. */
+export class MaxPool3d extends Module {
+  constructor(readonly kernelSize: number | readonly number[], readonly options: MaxPoolOptions = {}) {
+    super();
+    checkPoolLayer('MaxPool3d', kernelSize, options, 3);
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool3d(x, this.kernelSize, this.options);
   }
   override extraRepr(): string {
     return `kernelSize=${JSON.stringify(this.kernelSize)}`;
@@ -170,6 +189,8 @@ class BatchNormNd extends Module {
 export class BatchNorm1d extends BatchNormNd {}
 /** Batch norm over `[N, C, H, W]`. */
 export class BatchNorm2d extends BatchNormNd {}
+/** Batch norm over `[N, C, D, H, W]` (volumes). */
+export class BatchNorm3d extends BatchNormNd {}
 
 /**
  * Batch norm with fixed statistics and affine, as torchvision.ops.FrozenBatchNorm2d: weight,

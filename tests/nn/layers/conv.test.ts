@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { nn, ShapeError } from '../../../lib/index.js';
+import { convTranspose3d, nn, randn, ShapeError } from '../../../lib/index.js';
 
 it('convolution layers refuse bad arguments at construction, not at the first forward', () => {
   expect(() => new nn.Conv2d(0, 8, 3)).toThrow(/Conv2d: expected inChannels to be an integer >= 1/);
@@ -22,4 +22,14 @@ it('convolution layers keep PyTorch shapes and reject bad configurations', () =>
   expect(new nn.Conv2d(4, 8, 3, { groups: 2 }).weight.shape).toEqual([8, 2, 3, 3]);
   expect(new nn.ConvTranspose2d(4, 6, 2).weight.shape).toEqual([4, 6, 2, 2]);
   expect(() => new nn.Conv2d(3, 8, 3, { groups: 2 })).toThrow(ShapeError);
+});
+
+it('ConvTranspose3d upsamples volumes as convTranspose3d and checks its arguments', () => {
+  const up = new nn.ConvTranspose3d(4, 2, 2, { stride: 2 });
+  expect(up.weight.shape).toEqual([4, 2, 2, 2, 2]);
+  const x = randn([1, 4, 3, 2, 5]);
+  const y = up.call(x);
+  expect(y.shape).toEqual([1, 2, 6, 4, 10]);
+  expect(Array.from(y.dataSync())).toEqual(Array.from(convTranspose3d(x, up.weight, up.bias, { stride: 2 }).dataSync()));
+  expect(() => new nn.ConvTranspose3d(4, 2, [2, 2])).toThrow(/ConvTranspose3d: expected kernelSize/);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ArgumentError, batchNorm, KeyError, manualSeed, memory, nn, noGrad, randn, ShapeError, tensor, zeros, type Tensor } from '../../../lib/index.js';
+import { ArgumentError, batchNorm, KeyError, manualSeed, maxPool3d, memory, nn, noGrad, randn, ShapeError, tensor, zeros, type Tensor } from '../../../lib/index.js';
 
 it('pooling and normalization layers refuse bad arguments at construction, not at the first forward', () => {
   expect(() => new nn.MaxPool2d(0)).toThrow(/MaxPool2d: expected kernelSize/);
@@ -135,4 +135,27 @@ describe('FrozenBatchNorm2d', () => {
     expect(() => bn.call(zeros([3, 4, 4]))).toThrow(/FrozenBatchNorm2d: expected input \[N, 3, H, W\], got shape \[3, 4, 4\]/);
     expect(() => bn.call(zeros([1, 2, 4, 4]))).toThrow(/batchNorm/);
   });
+});
+
+it('MaxPool3d and BatchNorm3d work on volumes [N, C, D, H, W]', () => {
+  const x = randn([2, 3, 4, 4, 6]);
+  expect(new nn.MaxPool3d(2).call(x).shape).toEqual([2, 3, 2, 2, 3]);
+  expect(Array.from(new nn.MaxPool3d(2).call(x).dataSync())).toEqual(Array.from(maxPool3d(x, 2).dataSync()));
+  expect(() => new nn.MaxPool3d([2, 2])).toThrow(/MaxPool3d: expected kernelSize/);
+  const bn = new nn.BatchNorm3d(3);
+  const y = bn.call(x);
+  // Per channel: mean 0 and (biased) variance 1 over N, D, H, W.
+  const mean = y.mean([0, 2, 3, 4]).dataSync();
+  const variance = y.pow(2).mean([0, 2, 3, 4]).dataSync();
+  mean.forEach((m) => expect(Math.abs(m)).toBeLessThan(1e-5));
+  variance.forEach((v) => expect(Math.abs(v - 1)).toBeLessThan(1e-3));
+  expect(bn.runningMean!.shape).toEqual([3]);
+});
+
+it('BatchNorm2d takes a one-channel channels-last map (a 1-channel conv output)', () => {
+  // Convolutions return channels-last, so one channel has strides [HW, 1, W, 1].
+  const x = new nn.Conv2d(1, 1, 3, { padding: 1 }).call(randn([1, 1, 6, 6]));
+  expect(x.strides).toEqual([36, 1, 6, 1]);
+  const y = new nn.BatchNorm2d(1).call(x);
+  expect(y.shape).toEqual([1, 1, 6, 6]);
 });
