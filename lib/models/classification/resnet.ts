@@ -7,6 +7,7 @@
  * (torchvision's `norm_layer`; detection backbones use FrozenBatchNorm2d).
  * @module
  */
+import { ArgumentError } from '../../errors.js';
 import { add } from '../../ops/elementwise.js';
 import { relu } from '../../ops/unary.js';
 import { Flatten, Linear, ReLU } from '../../nn/layers/basic.js';
@@ -15,6 +16,7 @@ import { Conv2d } from '../../nn/layers/conv.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, MaxPool2d } from '../../nn/layers/pooling_norm.js';
 import { constant_, kaimingNormal_ } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
+import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ClassifierOptions, NormLayerFactory } from './options.js';
 
@@ -27,10 +29,16 @@ import type { ClassifierOptions, NormLayerFactory } from './options.js';
 export interface ResNetOptions extends ClassifierOptions {
   /** The normalisation layer after each convolution (default BatchNorm2d; detection backbones use FrozenBatchNorm2d). */
   normLayer?: NormLayerFactory;
+  /**
+   * For layer2..4, whether to keep the resolution and dilate the 3×3 convs instead of
+   * striding (torchvision's `replace_stride_with_dilation`; segmentation models use
+   * `[false, true, true]`: output stride 8). Bottleneck models only (resnet50).
+   */
+  replaceStrideWithDilation?: readonly [boolean, boolean, boolean];
 }
 
 const batchNorm2d: NormLayerFactory = (channels) => new BatchNorm2d(channels);
-const conv3x3 = (inC: number, outC: number, stride = 1) => new Conv2d(inC, outC, 3, { stride, padding: 1, bias: false });
+const conv3x3 = (inC: number, outC: number, stride = 1, dilation = 1) => new Conv2d(inC, outC, 3, { stride, padding: dilation, dilation, bias: false });
 const conv1x1 = (inC: number, outC: number, stride = 1) => new Conv2d(inC, outC, 1, { stride, bias: false });
 
 /** Two 3x3 convolutions with a residual connection (ResNet-18/34). */
@@ -43,7 +51,7 @@ export class BasicBlock extends Module {
   bn2: Module;
   downsample: Sequential | null;
 
-  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d) {
+  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d, _dilation = 1) {
     super();
     this.conv1 = conv3x3(inC, planes, stride);
     this.bn1 = normLayer(planes);
@@ -72,11 +80,11 @@ export class Bottleneck extends Module {
   relu: ReLU;
   downsample: Sequential | null;
 
-  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d) {
+  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d, dilation = 1) {
     super();
     this.conv1 = conv1x1(inC, planes);
     this.bn1 = normLayer(planes);
-    this.conv2 = conv3x3(planes, planes, stride);
+    this.conv2 = conv3x3(planes, planes, stride, dilation);
     this.bn2 = normLayer(planes);
     this.conv3 = conv1x1(planes, planes * 4);
     this.bn3 = normLayer(planes * 4);
@@ -123,19 +131,31 @@ export class ResNet extends Module {
     this.bn1 = normLayer(64);
     this.relu = new ReLU();
     this.maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
+    const dilate = opts.replaceStrideWithDilation ?? [false, false, false];
+    if (dilate.length !== 3 || dilate.some((d) => typeof d !== 'boolean')) {
+      throw new ArgumentError(`ResNet: expected replaceStrideWithDilation to be 3 booleans, got ${describe(dilate)}`);
+    }
+    if (block === BasicBlock && dilate.some(Boolean)) throw new ArgumentError('ResNet: replaceStrideWithDilation needs Bottleneck blocks (resnet50); BasicBlock has no dilation, as in torchvision');
     let inC = 64;
-    const stage = (planes: number, blocks: number, stride: number) => {
+    let dilation = 1;
+    // torchvision's _make_layer: a dilated stage's first block keeps the previous dilation.
+    const stage = (planes: number, blocks: number, stride: number, dilated = false) => {
+      const previousDilation = dilation;
+      if (dilated) {
+        dilation *= stride;
+        stride = 1;
+      }
       const out = planes * block.expansion;
       const downsample = stride !== 1 || inC !== out ? new Sequential(conv1x1(inC, out, stride), normLayer(out)) : null;
-      const list: Module[] = [new block(inC, planes, stride, downsample, normLayer)];
+      const list: Module[] = [new block(inC, planes, stride, downsample, normLayer, previousDilation)];
       inC = out;
-      for (let i = 1; i < blocks; ++i) list.push(new block(inC, planes, 1, null, normLayer));
+      for (let i = 1; i < blocks; ++i) list.push(new block(inC, planes, 1, null, normLayer, dilation));
       return new Sequential(...list);
     };
     this.layer1 = stage(64, layers[0], 1);
-    this.layer2 = stage(128, layers[1], 2);
-    this.layer3 = stage(256, layers[2], 2);
-    this.layer4 = stage(512, layers[3], 2);
+    this.layer2 = stage(128, layers[1], 2, dilate[0]);
+    this.layer3 = stage(256, layers[2], 2, dilate[1]);
+    this.layer4 = stage(512, layers[3], 2, dilate[2]);
     this.outChannels = inC;
     this.avgpool = new AdaptiveAvgPool2d([1, 1]);
     this.flatten = new Flatten();

@@ -1,6 +1,6 @@
 /**
  * Segmentation models: the U-Net family (U-Net and 3-D U-Net, Attention U-Net, U-Net++)
- * and the blocks they share.
+ * and the blocks they share, and torchvision's FCN and DeepLabV3 on a dilated ResNet-50.
  * @module
  */
 export { AttentionGate, AttentionUNet, attentionUnet } from './attention_unet.js';
@@ -13,3 +13,11 @@ export {
   type UNetUpsampling,
 } from './unet_blocks.js';
 export { UNetPlusPlus, unetPlusPlus, type UNetPlusPlusOptions } from './unet_plus_plus.js';
+export { ASPP, ASPPPooling, DeepLabHead, deeplabv3Resnet50 } from './deeplabv3.js';
+export { FCNHead, fcnResnet50 } from './fcn.js';
+export {
+  SimpleSegmentationModel,
+  type SegmentationBackbone,
+  type SegmentationOutput,
+  type SegmentationResNetOptions,
+} from './simple_segmentation_model.js';

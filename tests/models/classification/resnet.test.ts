@@ -71,3 +71,23 @@ it('normLayer replaces every BatchNorm2d, as torchvision\'s norm_layer (FrozenBa
   expect(r50.parameterCount()).toBe(25503912);
   r50.dispose();
 });
+
+it('replaceStrideWithDilation keeps the resolution and dilates as torchvision (output stride 8 with [false, true, true])', () => {
+  const net = models.resnet50({ replaceStrideWithDilation: [false, true, true] });
+  // torchvision: layer3's first block keeps dilation 1 (its stride is replaced), the rest use 2; layer4's first 2, the rest 4.
+  const conv2 = (layer: 'layer3' | 'layer4', block: number) => ([...net[layer].children()][block] as models.Bottleneck).conv2.options;
+  expect([conv2('layer3', 0), conv2('layer3', 1), conv2('layer4', 0), conv2('layer4', 2)].map((o) => [o.stride, o.dilation, o.padding])).toEqual([
+    [1, 1, 1], [1, 2, 2], [1, 2, 2], [1, 4, 4],
+  ]);
+  const x = randn([1, 3, 64, 64]);
+  const trunk = noGrad(() => {
+    let out = net.maxpool.call(net.relu.call(net.bn1.call(net.conv1.call(x))));
+    for (const layer of [net.layer1, net.layer2, net.layer3, net.layer4]) out = layer.call(out);
+    return out;
+  });
+  expect(trunk.shape).toEqual([1, 2048, 8, 8]);
+  expect(net.parameterCount()).toBe(25_557_032); // dilation adds no parameters
+  expect(() => models.resnet18({ replaceStrideWithDilation: [false, true, true] })).toThrow(/ResNet: replaceStrideWithDilation needs Bottleneck blocks/);
+  expect(() => models.resnet50({ replaceStrideWithDilation: [true] as never })).toThrow(/ResNet: expected replaceStrideWithDilation to be 3 booleans/);
+  net.dispose();
+});
