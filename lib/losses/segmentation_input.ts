@@ -29,12 +29,10 @@ export interface SegmentationLossPair {
 
 /**
  * Checks `input` (float32 `[N, C, ...spatial]`) and `target` (int32 class indices
- * `[N, ...spatial]`, or one-hot / masks of the input's shape in any dtype) and returns the
- * float32 pair. Class indices outside [0, C) are found by the one-hot kernel: they reject
- * `data()` of the loss with an IndexError (no blocking read here).
- * @internal
+ * `[N, ...spatial]`, or one-hot / masks of the input's shape in any dtype); true when the
+ * target holds class indices.
  */
-export function targetAsOneHot(op: string, input: Tensor, target: Tensor): Tensor<'float32'> {
+function checkSegmentationTarget(op: string, input: Tensor, target: Tensor): boolean {
   checkTensor(op, 'input', input);
   checkTensor(op, 'target', target);
   checkDTypeIn(op, 'input', input, ['float32']);
@@ -42,8 +40,7 @@ export function targetAsOneHot(op: string, input: Tensor, target: Tensor): Tenso
   if (input.ndim < 3) {
     throw new ShapeError(`${op}: expected input of rank >= 3 ([N, C, ...spatial] logits), got [${input.shape.join(', ')}]`);
   }
-  const classes = input.shape[1]!;
-  if (target.shape.join(',') === input.shape.join(',')) return target.float();
+  if (target.shape.join(',') === input.shape.join(',')) return false;
   const indexShape = [input.shape[0]!, ...input.shape.slice(2)];
   if (target.shape.join(',') !== indexShape.join(',')) {
     throw new ShapeError(
@@ -51,20 +48,14 @@ export function targetAsOneHot(op: string, input: Tensor, target: Tensor): Tenso
     );
   }
   if (target.dtype !== 'int32') throw new DTypeError(`${op}: expected class-index target [${indexShape.join(', ')}] to have dtype int32, got ${target.dtype}`);
-  const r = target.ndim;
-  // oneHot puts the classes last; the losses want them at dim 1.
-  const perm = [0, r, ...Array.from({ length: r - 1 }, (_, i) => i + 1)];
-  return oneHot(target, classes).permute(perm).float();
+  return true;
 }
 
 /**
- * {@link targetAsOneHot}, then the activation and the background drop of
- * {@link SegmentationLossInputOptions}; refuses sigmoid with softmax, a softmax over one
- * channel (always 1) and dropping the only channel.
- * @internal
+ * Refuses sigmoid with softmax, a softmax over one channel (always 1) and dropping the only
+ * channel, for input `[N, C, ...]` already checked.
  */
-export function segmentationLossPair(op: string, input: Tensor, target: Tensor, opts: SegmentationLossInputOptions): SegmentationLossPair {
-  const truth = targetAsOneHot(op, input, target);
+export function checkActivation(op: string, input: Tensor, opts: SegmentationLossInputOptions): void {
   const classes = input.shape[1]!;
   if (opts.sigmoid && opts.softmax) throw new ArgumentError(`${op}: expected at most one of sigmoid and softmax, got both true`);
   if (opts.softmax && classes === 1) {
@@ -73,6 +64,33 @@ export function segmentationLossPair(op: string, input: Tensor, target: Tensor, 
   if (opts.includeBackground === false && classes === 1) {
     throw new ArgumentError(`${op}: includeBackground false would drop the only channel of input [${input.shape.join(', ')}]; expected C >= 2`);
   }
+}
+
+/**
+ * Checks `input` and `target` as {@link segmentationLossPair} and `opts` as
+ * {@link checkActivation}, then returns the target as float32 `[N, C, ...spatial]`. Class
+ * indices outside [0, C) are found by the one-hot kernel: they reject `data()` of the loss
+ * with an IndexError (no blocking read here).
+ * @internal
+ */
+export function targetAsOneHot(op: string, input: Tensor, target: Tensor, opts: SegmentationLossInputOptions = {}): Tensor<'float32'> {
+  const indices = checkSegmentationTarget(op, input, target);
+  checkActivation(op, input, opts);
+  if (!indices) return target.float();
+  const r = target.ndim;
+  // oneHot puts the classes last; the losses want them at dim 1.
+  const perm = [0, r, ...Array.from({ length: r - 1 }, (_, i) => i + 1)];
+  return oneHot(target, input.shape[1]!).permute(perm).float();
+}
+
+/**
+ * Checks `input` (float32 `[N, C, ...spatial]`), `target` (int32 class indices
+ * `[N, ...spatial]`, or one-hot / masks of the input's shape in any dtype) and `opts`, then
+ * applies the activation, one-hots the target and drops the background.
+ * @internal
+ */
+export function segmentationLossPair(op: string, input: Tensor, target: Tensor, opts: SegmentationLossInputOptions): SegmentationLossPair {
+  const truth = targetAsOneHot(op, input, target, opts);
   let probs = input as Tensor<'float32'>;
   if (opts.sigmoid) probs = input.sigmoid() as Tensor<'float32'>;
   if (opts.softmax) probs = input.softmax(1);
