@@ -4,9 +4,9 @@
  * @module
  */
 import { ArgumentError, ShapeError } from '../errors.js';
-import { tensor } from '../tensor/creation.js';
 import { sigmoid } from '../ops/unary.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from '../ops/validate.js';
+import { tensor } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { binaryCrossEntropyWithLogits } from './classification.js';
@@ -68,7 +68,7 @@ export function sigmoidFocalLoss(inputs: Tensor, targets: Tensor, opts: SigmoidF
 export interface FocalLossOptions {
   /** Multi-class: a softmax over the channels (default false: a sigmoid per channel, binary / multi-label). */
   softmax?: boolean;
-  /** Exponent of the modulating factor `(1 - p_t)` (default 2; 0 gives cross entropy). */
+  /** Exponent of the modulating factor `(1 - p_t)` (default 2; 0 gives cross entropy; below 1 the softmax form's gradient is unbounded where p_t saturates at 1). */
   gamma?: number;
   /**
    * Class balance in [0, 1] (default: none). Sigmoid: `α` on positives, `1 - α` on negatives.

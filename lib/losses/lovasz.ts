@@ -9,8 +9,8 @@
  */
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import { where } from '../ops/compare.js';
-import { cat, oneHot } from '../ops/shape.js';
 import { gather } from '../ops/indexing.js';
+import { cat, oneHot } from '../ops/shape.js';
 import { sort } from '../ops/sort.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from '../ops/validate.js';
 import { scope } from '../tensor/memory.js';
