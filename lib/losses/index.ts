@@ -11,6 +11,10 @@ export {
   type ClassLossOptions,
   type CrossEntropyOptions,
 } from './classification.js';
-export { sigmoidFocalLoss, type SigmoidFocalLossOptions } from './focal.js';
+export { diceCeLoss, diceLoss, type DiceCeLossOptions, type DiceLossOptions } from './dice.js';
+export { focalLoss, sigmoidFocalLoss, type FocalLossOptions, type SigmoidFocalLossOptions } from './focal.js';
+export { lovaszHingeLoss, lovaszSoftmaxLoss, type LovaszHingeLossOptions, type LovaszSoftmaxLossOptions } from './lovasz.js';
 export { type Reduction } from './reduction.js';
 export { huberLoss, l1Loss, mseLoss, smoothL1Loss } from './regression.js';
+export { type SegmentationLossInputOptions } from './segmentation_input.js';
+export { focalTverskyLoss, tverskyLoss, type FocalTverskyLossOptions, type TverskyLossOptions } from './tversky.js';

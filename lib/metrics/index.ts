@@ -1,7 +1,8 @@
 /**
  * Metrics, as torchmetrics' functional ones: classification accuracy and the confusion
  * matrix; detection average precision (PASCAL VOC's and COCO's rules) and COCO's mAP as
- * pycocotools computes it. One line each, sorted.
+ * pycocotools computes it; segmentation Dice / IoU, the accumulated confusion matrix with
+ * mean IoU, and surface distances (HD95, ASD) as MONAI's. One line each, sorted.
  * @module
  */
 export { averagePrecision, type AveragePrecisionMethod, type AveragePrecisionOptions } from './average_precision.js';
@@ -14,3 +15,18 @@ export {
   type DetectionTarget,
   type MeanAveragePrecisionResult,
 } from './mean_average_precision.js';
+export {
+  diceScore,
+  iouScore,
+  SegmentationConfusionMatrix,
+  type OverlapScoreOptions,
+  type SegmentationMaskOptions,
+  type SegmentationMetrics,
+} from './segmentation.js';
+export {
+  averageSurfaceDistance,
+  hausdorffDistance,
+  type AverageSurfaceDistanceOptions,
+  type HausdorffDistanceOptions,
+  type SurfaceDistanceOptions,
+} from './surface_distance.js';

@@ -6,6 +6,7 @@ import { describeDevices, expectClose } from '../helpers/devices.js';
 import { softmaxSuite } from '../helpers/fixture_suites.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { classificationCalls, lossCases, lossFixtureTests, regressionCalls } from '../helpers/loss_cases.js';
+import { segmentationLossTests } from '../helpers/segmentation_cases.js';
 
 // losses.json also holds the regression and softmax cases: tests/losses/regression.test.ts and
 // tests/ops/softmax.test.ts run those.
@@ -68,4 +69,20 @@ it('an out-of-range class index is an IndexError from the kernel', async () => {
   await expect(run()).rejects.toThrow(nc.IndexError);
   await expect(nc.synchronize()).resolves.toBeUndefined();
   await expect(run()).rejects.toThrow(/crossEntropy: target 7 is out of range for 3 classes/);
+});
+
+describeDevices('per-pixel crossEntropy ([N, C, H, W], [N, C, D, H, W]) and BCE posWeight vs PyTorch (segmentation fixture)', (device) => {
+  const vector = (v: unknown) => (v ? tensor(v as number[], { dtype: 'float32', device }) : null);
+  segmentationLossTests(device, {
+    ce: (x, t, o) => nc.crossEntropy(x, t, { ...o, weight: vector(o['weight']) }),
+    bce: (x, t, o) => {
+      const pw = o['posWeight'] as { shape: number[]; values: number[] };
+      return nc.binaryCrossEntropyWithLogits(x, t, { posWeight: tensor(pw.values, { dtype: 'float32', device }).reshape(pw.shape) });
+    },
+  });
+});
+
+it('BCE with logits at logit 0, target 1, posWeight 9 is 9 log 2 = 6.2383246 (issue 14)', () => {
+  const loss = nc.binaryCrossEntropyWithLogits(zeros([1]), tensor([1], { dtype: 'float32' }), { posWeight: tensor([9], { dtype: 'float32' }) });
+  expectClose(loss.dataSync(), [6.2383246], 1e-6);
 });
