@@ -44,6 +44,14 @@ import {
 
 export type { AffineParams, RandomAffineSpec } from './geometry.js';
 export type { ElasticOptions, Fill, Interpolation, WarpOptions } from './warp.js';
+export {
+  equalizeHistogram,
+  normalizeIntensity,
+  scaleIntensity,
+  scaleIntensityRange,
+  scaleIntensityRangePercentiles,
+  windowIntensity,
+} from './intensity.js';
 
 /** A function from image (batch) to image (batch). */
 export type Transform = (image: Tensor) => Tensor;
