@@ -44,6 +44,7 @@ import {
 
 export type { AffineParams, RandomAffineSpec } from './geometry.js';
 export type { ElasticOptions, Fill, Interpolation, WarpOptions } from './warp.js';
+export { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, randomPhotometricDistort, type PhotometricDistortOptions } from './photometric.js';
 
 /** A function from image (batch) to image (batch). */
 export type Transform = (image: Tensor) => Tensor;
