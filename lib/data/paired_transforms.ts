@@ -46,7 +46,9 @@ export interface Sample {
   image: Tensor;
   /**
    * Dense target of the image's size, any dtype: `[H, W]` or `[K, H, W]` for an image
-   * `[C, H, W]`; `[N, H, W]` or `[N, K, H, W]` for a batch.
+   * `[C, H, W]`; `[N, H, W]` or `[N, K, H, W]` for a batch. With boxes, a mask `[K, H, W]`
+   * with one plane per box (instance masks) loses the planes of the boxes that
+   * {@link sanitizeBoxes} and randomIoUCrop drop.
    */
   mask?: Tensor;
   /** float32 `[K, 4]` xyxy boxes in pixels; only with an unbatched image. */
