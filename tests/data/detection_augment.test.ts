@@ -1,11 +1,16 @@
 // lib/data/detection_augment.ts: SSD's randomIoUCrop, randomZoomOut and (paired)
 // randomPhotometricDistort: invariants over many seeded draws, exact pixel placement,
 // boxes/labels/masks kept in step, and the option checks.
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import * as P from '../../lib/data/paired_transforms.js';
 import * as T from '../../lib/data/transforms.js';
-import { arange, ArgumentError, DTypeError, manualSeed, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { arange, ArgumentError, data, DTypeError, manualSeed, ShapeError, tensor, zeros, type Tensor } from '../../lib/index.js';
 
 const H = 30;
 const W = 40;
@@ -234,4 +239,56 @@ it('composes into the SSD recipe: boxes stay inside the output image and labels 
       expect(y2).toBeLessThanOrEqual(h);
     }
   }
+});
+
+describe('in a CocoDetection pipeline', () => {
+  const annFile = new URL('../fixtures/coco/instances.json', import.meta.url).pathname;
+  const root = mkdtempSync(join(tmpdir(), 'neocog-ssd-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('run on DataLoader workers, reproducibly: boxes inside each image, per-box fields and masks in step', async () => {
+    const instances = JSON.parse(readFileSync(annFile, 'utf8')) as {
+      images: Array<{ id: number; file_name: string; width: number; height: number }>;
+      annotations: Array<{ image_id: number; category_id: number; area: number }>;
+    };
+    for (const { file_name: file, width, height } of instances.images) {
+      const bytes = Buffer.alloc(width * height * 3, 0);
+      bytes.forEach((_, i) => (bytes[i] = (i * 37) % 256));
+      await sharp(bytes, { raw: { width, height, channels: 3 } }).png().toFile(join(root, file));
+    }
+    const transforms = { module: new URL('./image_transforms.fixture.ts', import.meta.url).href, exportName: 'ssdAugment', args: { fill: [0.485, 0.456, 0.406] } };
+    const dataset = new data.CocoDetection(root, annFile, { masks: true, transforms });
+    const run = async () => {
+      const out: unknown[] = [];
+      await using loader = new data.DataLoader(dataset, { batchSize: 1, shuffle: true, seed: 7, numWorkers: 1, persistentWorkers: true, collate: data.detectionCollate });
+      for (let epoch = 0; epoch < 3; ++epoch) {
+        for await (const [images, targets] of loader) {
+          const [image, target] = [images[0]!, targets[0]!];
+          const [c, h, w] = image.shape as [number, number, number];
+          expect(c).toBe(3);
+          const boxes = target.boxes.tolist() as number[][];
+          const k = boxes.length;
+          for (const [x1, y1, x2, y2] of boxes) {
+            expect(x1! >= 0 && y1! >= 0 && x2! <= w && y2! <= h && x2! - x1! >= 1 && y2! - y1! >= 1, JSON.stringify([x1, y1, x2, y2, w, h])).toBe(true);
+          }
+          // Each kept (label, area) pair is one of the image's own annotations: labels and areas were picked together.
+          const own = instances.annotations.filter((a) => a.image_id === target.imageId).map((a) => `${a.category_id}:${a.area}`);
+          const labels = target.labels.tolist() as number[];
+          const areas = target.area.tolist() as number[];
+          labels.forEach((label, i) => expect(own).toContain(`${label}:${areas[i]}`));
+          expect(target.iscrowd.shape).toEqual([k]);
+          expect(target.masks!.shape).toEqual([k, h, w]);
+          expect(target.masks!.dtype).toBe('uint8');
+          out.push([target.imageId, [h, w], boxes, labels, await image.data()]);
+        }
+      }
+      return out;
+    };
+    const first = await run();
+    expect(first).toHaveLength(9);
+    // Augmentation happened: some image left the pipeline with another size.
+    const sizes = Object.fromEntries(instances.images.map((i) => [i.id, `${i.height},${i.width}`]));
+    expect(first.some((item) => `${(item as [number, number[]])[1]}` !== sizes[(item as [number])[0]])).toBe(true);
+    expect(await run()).toEqual(first);
+  }, 60_000);
 });
