@@ -1,5 +1,5 @@
 // Transform factories referenced by { module, exportName, args } in the dataset tests.
-import { arange, data, rand, tensor, type Tensor } from '../../lib/index.js';
+import { data, rand, tensor, type Tensor } from '../../lib/index.js';
 
 /** Multiplies the image by `factor`. */
 export function scale(args: { factor: number }): (image: Tensor) => Tensor {
@@ -16,38 +16,8 @@ export function shiftBoxes(args: { factor: number; shift: number }): <T extends 
   return (image, target) => [image.mul(args.factor), { ...target, boxes: target.boxes.add(tensor([args.shift, 0, args.shift, 0], { dtype: 'float32' })) }];
 }
 
-/** The per-box fields of a COCO-style target that follow the kept boxes. */
-interface InstanceTarget {
-  boxes: Tensor;
-  labels: Tensor;
-  area?: Tensor;
-  iscrowd?: Tensor;
-  masks?: Tensor;
-}
-
-/**
- * Detection transforms: SSD's augmentations (pairedTransforms) on a COCO-style target. The
- * sample's labels are box indices, so that the fields the paired transforms do not carry
- * (area, iscrowd) follow the boxes they keep.
- */
-export function ssdAugment(args: { fill: number[] }): <T extends InstanceTarget>(image: Tensor, target: T) => [Tensor, T] {
+/** Detection transforms: SSD's augmentations (pairedTransforms) on a detection target, through pairedDetectionTransform. */
+export function ssdAugment(args: { fill: number[] }): data.DetectionTransformFn<data.MaskedDetectionTarget> {
   const P = data.pairedTransforms;
-  const augment = P.compose([P.randomPhotometricDistort(), P.randomZoomOut({ fill: args.fill }), P.randomIoUCrop(), P.randomHorizontalFlip(), P.sanitizeBoxes()]);
-  return (image, target) => {
-    const index = arange(0, target.boxes.shape[0]!, 1, { dtype: 'int32' });
-    const out = augment({ image, boxes: target.boxes, labels: index, ...(target.masks ? { mask: target.masks } : {}) });
-    const kept = out.labels;
-    const pick = (t: Tensor | undefined) => t && t.indexSelect(0, kept);
-    return [
-      out.image,
-      {
-        ...target,
-        boxes: out.boxes,
-        labels: pick(target.labels),
-        ...(target.area ? { area: pick(target.area) } : {}),
-        ...(target.iscrowd ? { iscrowd: pick(target.iscrowd) } : {}),
-        ...(out.mask ? { masks: out.mask } : {}),
-      },
-    ];
-  };
+  return data.pairedDetectionTransform(P.compose([P.randomPhotometricDistort(), P.randomZoomOut({ fill: args.fill }), P.randomIoUCrop(), P.randomHorizontalFlip(), P.sanitizeBoxes()]));
 }
