@@ -21,7 +21,7 @@ import { describe } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { cropBoxes } from './box_geometry.js';
 import type { MaskFillOption, PairedTransform, Sample } from './paired_transforms.js';
-import { randomPhotometricDistort as distortImage, type PhotometricDistortOptions } from './photometric.js';
+import { randomPhotometricDistort as distortImage, rangeOption, type PhotometricDistortOptions } from './photometric.js';
 import { checkFill, cropWindow, type Fill } from './warp.js';
 
 /** A checked unbatched sample: image `[C, H, W]`, boxes `[K, 4]`, labels `[K]`, mask `[H, W]` or one per box `[K, H, W]`. */
@@ -87,14 +87,6 @@ function draws(count: number): Float32Array {
   } finally {
     u.dispose();
   }
-}
-
-/** Checks a `[lo, hi]` option: finite, lo <= hi, both within [min, max]. */
-function checkRange(op: string, name: string, value: unknown, min: number, max: number): [number, number] {
-  if (!Array.isArray(value) || value.length !== 2 || !value.every((v) => typeof v === 'number' && v >= min && v <= max) || value[0] > value[1]) {
-    throw new ArgumentError(`${op}: expected ${name} to be [lo, hi] with ${min} <= lo <= hi <= ${max}, got ${describe(value)}`);
-  }
-  return [value[0] as number, value[1] as number];
 }
 
 /** Options of {@link randomIoUCrop}, as torchvision's RandomIoUCrop. */
@@ -254,7 +246,7 @@ export interface RandomZoomOutOptions extends MaskFillOption {
 export function randomZoomOut(opts: RandomZoomOutOptions = {}): PairedTransform {
   const op = 'randomZoomOut';
   const fill = checkFill(op, opts.fill ?? 0);
-  const [lo, hi] = checkRange(op, 'sideRange', opts.sideRange ?? [1, 4], 1, Infinity);
+  const [lo, hi] = rangeOption(op, 'sideRange', opts.sideRange ?? [1, 4], 1, Infinity);
   if (!Number.isFinite(hi)) throw new ArgumentError(`${op}: expected a finite sideRange, got ${describe(opts.sideRange)}`);
   const p = checkInRange(op, 'p', opts.p ?? 0.5, 0, 1);
   const maskFill = opts.maskFill ?? 0;

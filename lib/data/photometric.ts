@@ -163,7 +163,8 @@ export interface PhotometricDistortOptions {
   p?: number;
 }
 
-function factorRange(op: string, name: string, value: unknown, min: number, max: number): [number, number] {
+/** Checks a `[lo, hi]` option: numbers with min <= lo <= hi <= max (shared with detection_augment.ts). */
+export function rangeOption(op: string, name: string, value: unknown, min: number, max: number): [number, number] {
   if (!Array.isArray(value) || value.length !== 2 || !value.every((v) => typeof v === 'number' && v >= min && v <= max) || value[0] > value[1]) {
     throw new ArgumentError(`${op}: expected ${name} to be [lo, hi] with ${min} <= lo <= hi <= ${max}, got ${describe(value)}`);
   }
@@ -183,10 +184,10 @@ function factorRange(op: string, name: string, value: unknown, min: number, max:
  */
 export function randomPhotometricDistort(opts: PhotometricDistortOptions = {}): Transform {
   const op = 'randomPhotometricDistort';
-  const brightness = factorRange(op, 'brightness', opts.brightness ?? [0.875, 1.125], 0, Infinity);
-  const contrast = factorRange(op, 'contrast', opts.contrast ?? [0.5, 1.5], 0, Infinity);
-  const saturation = factorRange(op, 'saturation', opts.saturation ?? [0.5, 1.5], 0, Infinity);
-  const hue = factorRange(op, 'hue', opts.hue ?? [-0.05, 0.05], -0.5, 0.5);
+  const brightness = rangeOption(op, 'brightness', opts.brightness ?? [0.875, 1.125], 0, Infinity);
+  const contrast = rangeOption(op, 'contrast', opts.contrast ?? [0.5, 1.5], 0, Infinity);
+  const saturation = rangeOption(op, 'saturation', opts.saturation ?? [0.5, 1.5], 0, Infinity);
+  const hue = rangeOption(op, 'hue', opts.hue ?? [-0.05, 0.05], -0.5, 0.5);
   for (const [name, [, hi]] of [['brightness', brightness], ['contrast', contrast], ['saturation', saturation]] as const) {
     if (!Number.isFinite(hi)) throw new ArgumentError(`${op}: expected a finite ${name} range, got ${describe(opts[name])}`);
   }
