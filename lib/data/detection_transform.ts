@@ -6,8 +6,10 @@
  * @module
  */
 import { ArgumentError } from '../errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { arange } from '../tensor/creation.js';
+import { Tensor } from '../tensor/tensor.js';
 import { buildFromRef, isModuleRef, type ModuleRef } from './module_ref.js';
+import type { PairedTransform } from './paired_transforms.js';
 
 /** What every detection target record holds: float32 xyxy boxes `[K, 4]` in pixels and int32 labels `[K]`. */
 export interface DetectionTarget {
@@ -31,6 +33,42 @@ export type DetectionTransformFn<T> = (image: Tensor, target: T) => [Tensor, T] 
  * const transforms: DetectionTransform<CocoTarget> = { module: new URL('./augment.js', import.meta.url).href, exportName: 'trainTransforms' };
  */
 export type DetectionTransform<T> = DetectionTransformFn<T> | ModuleRef;
+
+/** A detection target with optional instance masks `[K, H, W]` (CocoTarget's `masks`). */
+export interface MaskedDetectionTarget extends DetectionTarget {
+  /** One mask plane per box, moved and kept with the boxes. */
+  masks?: Tensor;
+}
+
+/**
+ * A paired transform (data.pairedTransforms) as the `transforms` of a detection dataset:
+ * the target's boxes, labels and `masks` move with the image, and its other per-box
+ * tensors (those `[K, ...]` with one row per box, e.g. COCO's `area` and `iscrowd`, VOC's
+ * `difficult`) keep the rows of the boxes the transform keeps (randomIoUCrop and
+ * sanitizeBoxes drop some). The transform sees box indices as `labels`; it must not read
+ * them as classes.
+ *
+ * @example
+ * const P = data.pairedTransforms;
+ * export const trainTransforms = () => pairedDetectionTransform(P.compose([P.randomZoomOut(), P.randomIoUCrop(), P.randomHorizontalFlip(), P.sanitizeBoxes()]));
+ */
+export function pairedDetectionTransform<T extends MaskedDetectionTarget>(transform: PairedTransform): DetectionTransformFn<T> {
+  if (typeof transform !== 'function') throw new ArgumentError(`pairedDetectionTransform: expected a paired transform (a function of { image, boxes, labels, mask }), got ${typeof transform}`);
+  return (image, target) => {
+    const k = target.boxes.shape[0]!;
+    const index = arange(0, k, 1, { dtype: 'int32', device: target.boxes.device });
+    const out = transform({ image, boxes: target.boxes, labels: index, ...(target.masks ? { mask: target.masks } : {}) });
+    const kept = out.labels;
+    const moved: Record<string, unknown> = { ...(target as object), boxes: out.boxes };
+    for (const [key, value] of Object.entries(target)) {
+      if (key === 'boxes' || key === 'masks' || !(value instanceof Tensor) || value.ndim === 0 || value.shape[0] !== k) continue;
+      moved[key] = kept === index ? value : value.indexSelect(0, kept);
+    }
+    if (out.mask) moved.masks = out.mask;
+    if (kept !== index) index.dispose();
+    return [out.image, moved as T];
+  };
+}
 
 /**
  * Applies a {@link DetectionTransform}, importing a referenced one on first use. The

@@ -38,7 +38,14 @@ export {
 } from './coco.js';
 export { paintRle, polygonToRle, rleFromString, segmentationProblem, segmentationToMask, type CocoRle, type CocoSegmentation } from './coco_masks.js';
 export { detectionCollate, type DetectionBatch, type DetectionCollate } from './detection_collate.js';
-export { DetectionTransformRunner, type DetectionTarget, type DetectionTransform, type DetectionTransformFn } from './detection_transform.js';
+export {
+  DetectionTransformRunner,
+  pairedDetectionTransform,
+  type DetectionTarget,
+  type DetectionTransform,
+  type DetectionTransformFn,
+  type MaskedDetectionTarget,
+} from './detection_transform.js';
 export {
   readVocAnnotation,
   readVocIndex,

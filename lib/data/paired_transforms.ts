@@ -4,7 +4,8 @@
  * same shape (other fields, e.g. `labels`, pass through). The image is resampled as the
  * matching image transform does (same draws under the same seed); masks always use
  * nearest sampling and keep their dtype (int32 labels stay labels); boxes follow flips,
- * crops, resizes and affine maps (see box_geometry.ts).
+ * crops, resizes and affine maps (see box_geometry.ts). SSD's augmentations (randomIoUCrop,
+ * randomZoomOut, randomPhotometricDistort) live in detection_augment.ts and are re-exported here.
  *
  * @example
  * const P = data.pairedTransforms;
@@ -45,7 +46,9 @@ export interface Sample {
   image: Tensor;
   /**
    * Dense target of the image's size, any dtype: `[H, W]` or `[K, H, W]` for an image
-   * `[C, H, W]`; `[N, H, W]` or `[N, K, H, W]` for a batch.
+   * `[C, H, W]`; `[N, H, W]` or `[N, K, H, W]` for a batch. With boxes, a mask `[K, H, W]`
+   * with one plane per box (instance masks) loses the planes of the boxes that
+   * {@link sanitizeBoxes} and randomIoUCrop drop.
    */
   mask?: Tensor;
   /** float32 `[K, 4]` xyxy boxes in pixels; only with an unbatched image. */
@@ -274,30 +277,49 @@ export function elasticTransform(opts: ElasticOptions & MaskFillOption = {}): Pa
 }
 
 /**
- * Drops boxes narrower or shorter than `minSize` pixels (e.g. cropped or rotated out of
- * the image) and their labels, as torchvision's SanitizeBoundingBoxes.
+ * Drops the boxes that are not valid, as torchvision.transforms.v2's SanitizeBoundingBoxes:
+ * those narrower or shorter than `minSize` pixels (default 1; at least 1, as there), and
+ * those reaching outside the image (a coordinate below 0, an x beyond the width or a y
+ * beyond the height). Their labels go with them, and so do their planes of a mask
+ * `[K, H, W]` (one per box, as CocoTarget's masks); a mask `[H, W]` stays as it is.
+ *
+ * @example
+ * const { boxes, labels } = sanitizeBoxes()(randomIoUCrop()({ image, boxes, labels }));
  */
 export function sanitizeBoxes(opts: { minSize?: number } = {}): PairedTransform {
   const minSize = opts.minSize ?? 1;
-  if (!(minSize >= 0)) throw new ArgumentError(`sanitizeBoxes: expected minSize >= 0, got ${describe(opts.minSize)}`);
+  if (typeof minSize !== 'number' || !(minSize >= 1)) throw new ArgumentError(`sanitizeBoxes: expected minSize >= 1 (as torchvision's min_size), got ${describe(opts.minSize)}`);
   return <S extends Sample>(sample: S): S => {
-    const { boxes } = unpack('sanitizeBoxes', sample);
+    const { boxes, h, w } = unpack('sanitizeBoxes', sample);
     if (boxes === null) return sample;
+    const k = boxes.shape[0]!;
     const labels = sample.labels === undefined ? undefined : checkTensor('sanitizeBoxes', 'labels', sample.labels);
-    if (labels !== undefined && (labels.ndim !== 1 || labels.shape[0] !== boxes.shape[0])) {
-      throw new ShapeError(`sanitizeBoxes: expected labels [${boxes.shape[0]}] (one per box), got [${labels.shape.join(', ')}]`);
+    if (labels !== undefined && (labels.ndim !== 1 || labels.shape[0] !== k)) {
+      throw new ShapeError(`sanitizeBoxes: expected labels [${k}] (one per box), got [${labels.shape.join(', ')}]`);
+    }
+    const mask = sample.mask;
+    if (mask !== undefined && mask.ndim === 3 && mask.shape[0] !== k) {
+      throw new ShapeError(`sanitizeBoxes: expected mask [${h}, ${w}] or one per box [${k}, ${h}, ${w}], got [${mask.shape.join(', ')}]`);
     }
     const values = boxes.dataSync();
     const keep: number[] = [];
-    for (let k = 0; k < boxes.shape[0]!; ++k) {
-      const [x1, y1, x2, y2] = values.subarray(4 * k, 4 * k + 4);
-      if (x2! - x1! >= minSize && y2! - y1! >= minSize) keep.push(k);
+    for (let i = 0; i < k; ++i) {
+      const [x1, y1, x2, y2] = values.subarray(4 * i, 4 * i + 4) as unknown as [number, number, number, number];
+      const inside = x1 >= 0 && y1 >= 0 && x2 >= 0 && y2 >= 0 && x1 <= w && x2 <= w && y1 <= h && y2 <= h;
+      if (inside && x2 - x1 >= minSize && y2 - y1 >= minSize) keep.push(i);
     }
     const index = tensor(keep, { dtype: 'int32', device: boxes.device });
     try {
-      return { ...sample, boxes: boxes.indexSelect(0, index), ...(labels ? { labels: labels.indexSelect(0, index) } : {}) };
+      return {
+        ...sample,
+        boxes: boxes.indexSelect(0, index),
+        ...(labels ? { labels: labels.indexSelect(0, index) } : {}),
+        ...(mask !== undefined && mask.ndim === 3 ? { mask: mask.indexSelect(0, index) } : {}),
+      };
     } finally {
       index.dispose();
     }
   };
 }
+
+export { randomIoUCrop, randomPhotometricDistort, randomZoomOut, type RandomIoUCropOptions, type RandomZoomOutOptions } from './detection_augment.js';

@@ -52,6 +52,7 @@ export {
   scaleIntensityRangePercentiles,
   windowIntensity,
 } from './intensity.js';
+export { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, randomPhotometricDistort, type PhotometricDistortOptions } from './photometric.js';
 
 /** A function from image (batch) to image (batch). */
 export type Transform = (image: Tensor) => Tensor;

@@ -94,6 +94,22 @@ describe('CocoDetection', () => {
     ]);
   });
 
+  it('drops inverted boxes and boxes wholly outside the image on any side, counting each', () => {
+    const path = variant('outside', (j) => {
+      j.annotations = [
+        { id: 1, image_id: 9, category_id: 1, bbox: [2, 1, -1, 3], area: 1 }, // negative width
+        { id: 2, image_id: 9, category_id: 1, bbox: [2, 1, 3, -2], area: 1 }, // negative height
+        { id: 3, image_id: 9, category_id: 1, bbox: [-5, 1, 4, 3], area: 1 }, // left of the 8x6 image
+        { id: 4, image_id: 9, category_id: 1, bbox: [1, 6, 2, 2], area: 1 }, // below it
+        { id: 5, image_id: 9, category_id: 5, bbox: [-2, -2, 20, 20], area: 1 }, // over every edge: clipped
+      ];
+      return j;
+    });
+    const dataset = new data.CocoDetection(root, path);
+    expect(dataset.dropped.map((d) => [d.index, d.id, d.imageId, d.reason])).toEqual([1, 2, 3, 4].map((id) => [id - 1, id, 9, 'degenerate box']));
+    expect(dataset.index.images.find((image) => image.id === 9)!.objects.map((o) => [o.box, o.label])).toEqual([[[0, 0, 8, 6], 5]]);
+  });
+
   it("gives masks [K, H, W] equal to pycocotools' (polygons, multi-part, RLE, compressed RLE), for kept annotations only", async () => {
     const dataset = new data.CocoDetection(root, annFile, { masks: true });
     const expected: Record<number, number[]> = { 0: [201, 203], 1: [101, 102, 103], 2: [] };

@@ -1,48 +1,20 @@
-// lib/data/decode_image.ts: image files to float CHW in [0, 1] through sharp — RGB, gray,
-// alpha dropped, resized, 16-bit — and a FormatError naming a file it cannot decode.
+// lib/data/decode_image.ts: image files to float CHW in [0, 1] or uint8 through sharp — RGB,
+// gray, alpha dropped, resized, 16-bit — and a FormatError naming a file it cannot decode.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { data, FormatError } from '../../lib/index.js';
+import { ArgumentError, data, FormatError } from '../../lib/index.js';
 import { expectClose } from '../helpers/devices.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'neocog-decode-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** CRC-32 of PNG chunks (node 20 has no zlib.crc32). */
-function crc32(bytes: Uint8Array): number {
-  let crc = ~0;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; ++k) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return ~crc >>> 0;
-}
-
-/** A 16-bit RGB PNG of `width x height` from samples in row-major RGB order (sharp cannot write one from raw input). */
-function png16(width: number, height: number, samples: number[]): Buffer {
-  const chunk = (type: string, body: Buffer) => {
-    const typed = Buffer.concat([Buffer.from(type, 'latin1'), body]);
-    const out = Buffer.alloc(12 + body.length);
-    out.writeUInt32BE(body.length, 0);
-    typed.copy(out, 4);
-    out.writeUInt32BE(crc32(typed), 8 + body.length);
-    return out;
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([16, 2, 0, 0, 0], 8); // 16 bits per sample, RGB, deflate, no filter, no interlace
-  const rows = Buffer.alloc(height * (1 + 6 * width)); // each row: filter byte 0, then big-endian samples
-  samples.forEach((v, i) => rows.writeUInt16BE(v, Math.floor(i / (3 * width)) * (1 + 6 * width) + 1 + 2 * (i % (3 * width))));
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-}
+/** 16-bit samples whose 8-bit truncation (v >> 8) and rounding (v / 257) differ, and the ends of the range. */
+const samples16 = [0, 65535, 32768, 999, 40000, 129, 65280, 383, 1, 20000, 65407, 12345];
 
 /** A 3 x 2 (w x h) RGB image whose pixel p has channels (10p, 10p + 1, 10p + 2). */
 const rgb = Uint8Array.from({ length: 18 }, (_, i) => 10 * Math.floor(i / 3) + (i % 3));
@@ -53,7 +25,10 @@ beforeAll(async () => {
   const rgba = Uint8Array.from({ length: 24 }, (_, i) => (i % 4 === 3 ? 0 : rgb[Math.floor(i / 4) * 3 + (i % 4)]!));
   await raw(rgba, 4).png().toFile(join(dir, 'rgba.png'));
   await raw(Uint8Array.from([0, 51, 102, 153, 204, 255]), 1).png().toFile(join(dir, 'gray.png'));
-  writeFileSync(join(dir, 'wide.png'), png16(3, 2, [0, 65535, 32768, 1, 2, 3].flatMap((v) => [v, v, v])));
+  // 16-bit PNGs: sharp takes a Uint16Array as 16-bit raw input and writes 16 bits per sample in 'rgb16' / 'grey16'.
+  const wideRgb = Uint16Array.from({ length: 18 }, (_, i) => samples16[(i * 5) % samples16.length]!);
+  await sharp(wideRgb, { raw: { width: 3, height: 2, channels: 3 } }).toColourspace('rgb16').png().toFile(join(dir, 'wide.png'));
+  await sharp(Uint16Array.from(samples16.slice(0, 6)), { raw: { width: 3, height: 2, channels: 1 } }).toColourspace('grey16').png().toFile(join(dir, 'wide-gray.png'));
   writeFileSync(join(dir, 'broken.png'), 'not an image');
 });
 
@@ -81,11 +56,40 @@ it('resizes to [H, W], stretching', async () => {
   expect(shape).toEqual([3, 4, 9]);
 });
 
-it('16-bit files decode to [0, 1] scaled by their own range', async () => {
-  const { data: pixels, shape } = await data.decodeImage(join(dir, 'wide.png'));
+/** Planar CHW of `values` given interleaved (HWC) with `channels` channels. */
+const planar = (values: number[], channels: number) => Array.from({ length: channels }, (_, c) => values.filter((_, i) => i % channels === c)).flat();
+
+it('16-bit PNGs (RGB and gray) keep their 16 bits as float32, and round to the nearest 8-bit value as uint8', async () => {
+  for (const [file, channels, values] of [
+    ['wide.png', 3, Array.from({ length: 18 }, (_, i) => samples16[(i * 5) % samples16.length]!)],
+    ['wide-gray.png', 1, samples16.slice(0, 6)],
+  ] as const) {
+    const meta = await sharp(join(dir, file)).metadata();
+    expect([meta.depth, meta.channels]).toEqual(['ushort', channels]);
+    const float = await data.decodeImage(join(dir, file), { channels });
+    expect(float.shape).toEqual([channels, 2, 3]);
+    expect(float.data).toBeInstanceOf(Float32Array);
+    expect(Array.from(float.data)).toEqual(planar([...values], channels).map((v) => Math.fround(v / 65535)));
+    const bytes = await data.decodeImage(join(dir, file), { channels, dtype: 'uint8' });
+    expect(bytes.data).toBeInstanceOf(Uint8Array);
+    expect(Array.from(bytes.data)).toEqual(planar([...values], channels).map((v) => Math.round(v / 257)));
+  }
+  // Gray 16-bit to RGB replicates the plane; resizing keeps 16 bits.
+  const rgb = await data.decodeImage(join(dir, 'wide-gray.png'));
+  expect(Array.from(rgb.data.subarray(6, 12))).toEqual(samples16.slice(0, 6).map((v) => Math.fround(v / 65535)));
+  const resized = await data.decodeImage(join(dir, 'wide.png'), { size: [4, 6] });
+  expect(resized.shape).toEqual([3, 4, 6]);
+  expect(resized.data.some((v) => Math.abs(v * 255 - Math.round(v * 255)) > 1e-3)).toBe(true); // not 8-bit values
+});
+
+it('8-bit files decode to uint8 as they are stored', async () => {
+  const { data: pixels, shape } = await data.decodeImage(join(dir, 'rgb.png'), { dtype: 'uint8' });
   expect(shape).toEqual([3, 2, 3]);
-  // Within half a step of 8 bits: sharp 0.35's sRGB output is 8-bit even for 16-bit files.
-  expectClose(pixels.subarray(0, 6), [0, 1, 32768 / 65535, 1 / 65535, 2 / 65535, 3 / 65535], 0.5 / 255);
+  expect(pixels).toBeInstanceOf(Uint8Array);
+  expect(Array.from(pixels)).toEqual(planar(Array.from(rgb), 3));
+  expect(Array.from((await data.decodeImage(join(dir, 'gray.png'), { channels: 1, dtype: 'uint8' })).data)).toEqual([0, 51, 102, 153, 204, 255]);
+  await expect(data.decodeImage(join(dir, 'rgb.png'), { dtype: 'int32' as 'uint8' })).rejects.toThrow(ArgumentError);
+  await expect(data.decodeImage(join(dir, 'rgb.png'), { dtype: 'int32' as 'uint8' })).rejects.toThrow(/decodeImage: expected dtype 'float32' or 'uint8', got "int32"/);
 });
 
 it('a file it cannot decode is a FormatError naming the file and the caller', async () => {

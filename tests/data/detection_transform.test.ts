@@ -1,8 +1,8 @@
 // lib/data/detection_transform.ts: the transforms option of detection datasets, as a
 // function or as a ModuleRef that workers can rebuild.
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { ArgumentError, data, tensor, zeros } from '../../lib/index.js';
+import { ArgumentError, data, tensor, zeros, type Tensor } from '../../lib/index.js';
 
 const target = () => ({ boxes: tensor([[1, 2, 3, 4]], { dtype: 'float32' }), labels: tensor([5], { dtype: 'int32' }) });
 
@@ -34,4 +34,41 @@ it('says what it expected of the option, of the factory and of the result', asyn
   await expect(notFactory.apply(zeros([1]), target())).rejects.toThrow(/expected transforms to return \[image, target\]/);
   const single = new data.DetectionTransformRunner((x) => x as never, 'Test');
   await expect(single.apply(zeros([1]), target())).rejects.toThrow(ArgumentError);
+});
+
+describe('pairedDetectionTransform', () => {
+  const P = data.pairedTransforms;
+  const coco = () => ({
+    boxes: tensor([[0, 0, 4, 2], [1, 1, 1.5, 3], [2, 1, 6, 3]], { dtype: 'float32' }),
+    labels: tensor([5, 6, 7], { dtype: 'int32' }),
+    area: tensor([8, 1, 8], { dtype: 'float32' }),
+    iscrowd: tensor([0, 1, 0], { dtype: 'uint8' }),
+    masks: tensor(Uint8Array.from({ length: 3 * 4 * 6 }, (_, i) => 1 + Math.floor(i / 24))).reshape(3, 4, 6),
+    imageId: 42,
+  });
+
+  it('moves boxes and masks with the image; labels and the other per-box fields keep the kept rows', async () => {
+    const image = zeros([3, 4, 6]);
+    const fn = data.pairedDetectionTransform<ReturnType<typeof coco>>(P.compose([P.randomHorizontalFlip(1), P.sanitizeBoxes()]));
+    const [out, target] = await fn(image, coco());
+    expect(out.shape).toEqual([3, 4, 6]);
+    expect(target.boxes.tolist()).toEqual([[2, 0, 6, 2], [0, 1, 4, 3]]); // the 0.5-wide box is dropped
+    expect(target.labels.tolist()).toEqual([5, 7]);
+    expect(target.area.tolist()).toEqual([8, 8]);
+    expect(target.iscrowd.tolist()).toEqual([0, 0]);
+    expect([...new Set((target.masks as Tensor).dataSync())]).toEqual([1, 3]);
+    expect(target.imageId).toBe(42);
+  });
+
+  it('keeps every row when nothing is dropped, and works without masks', async () => {
+    const { masks: _, ...plain } = coco();
+    const fn = data.pairedDetectionTransform<typeof plain>(P.randomVerticalFlip(1));
+    const [, target] = await fn(zeros([1, 4, 6]), plain);
+    expect(target.boxes.tolist()).toEqual([[0, 2, 4, 4], [1, 1, 1.5, 3], [2, 1, 6, 3]]);
+    expect(target.labels).toBe(plain.labels);
+    expect(target.area).toBe(plain.area);
+    expect('masks' in target).toBe(false);
+    expect(() => data.pairedDetectionTransform(42 as never)).toThrow(ArgumentError);
+    expect(() => data.pairedDetectionTransform(42 as never)).toThrow(/pairedDetectionTransform: expected a paired transform/);
+  });
 });

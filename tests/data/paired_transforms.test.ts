@@ -171,8 +171,35 @@ it('compose, imageOnly and sanitizeBoxes', () => {
   expect(out.boxes.tolist()).toEqual([[5, 0, 8, 3]]);
   expect(out.labels.tolist()).toEqual([1]);
   expect(out.mask.tolist()).toEqual(flip(s.mask, [1]).tolist());
-  expect(P.sanitizeBoxes({ minSize: 0.4 })(s).labels.tolist()).toEqual([1, 3]);
   expect(P.sanitizeBoxes()({ ...s, boxes: zeros([0, 4]), labels: tensor([], { dtype: 'int32' }) }).boxes.shape).toEqual([0, 4]);
+});
+
+it("sanitizeBoxes drops boxes as v2's SanitizeBoundingBoxes: too small or outside the image, with their labels and mask planes", () => {
+  const boxes = [
+    [0, 0, 12, 10], // the whole image: kept
+    [2, 2, 3, 3], // 1 x 1: kept (minSize 1)
+    [2, 2, 2.9, 5], // narrower than 1
+    [4, 4, 8, 4.5], // shorter than 1
+    [-1, 0, 4, 4], // left of the image
+    [5, 5, 12.5, 8], // beyond the width
+    [3, 1, 6, 10.5], // beyond the height
+    [6, 6, 5, 9], // x2 < x1
+  ];
+  const planes = new Int32Array(boxes.length * 10 * 12);
+  boxes.forEach((_, k) => planes.fill(k + 1, k * 120, (k + 1) * 120));
+  const s = { image: zeros([1, 10, 12]), boxes: tensor(boxes, { dtype: 'float32' }), labels: arange(0, boxes.length, 1, { dtype: 'int32' }), mask: tensor(planes).reshape(boxes.length, 10, 12) };
+  const out = P.sanitizeBoxes()(s);
+  expect(out.boxes.tolist()).toEqual([[0, 0, 12, 10], [2, 2, 3, 3]]);
+  expect(out.labels.tolist()).toEqual([0, 1]);
+  expect(out.mask.shape).toEqual([2, 10, 12]);
+  expect([...new Set(out.mask.dataSync())]).toEqual([1, 2]);
+  expect(P.sanitizeBoxes({ minSize: 2 })(s).labels.tolist()).toEqual([0]);
+  const dense = { ...s, mask: zeros([10, 12], { dtype: 'int32' }) };
+  expect(P.sanitizeBoxes()(dense).mask).toBe(dense.mask);
+  expect(() => P.sanitizeBoxes()({ ...s, mask: zeros([3, 10, 12]) })).toThrow(ShapeError);
+  expect(() => P.sanitizeBoxes()({ ...s, mask: zeros([3, 10, 12]) })).toThrow(/sanitizeBoxes: expected mask \[10, 12\] or one per box \[8, 10, 12\], got \[3, 10, 12\]/);
+  expect(() => P.sanitizeBoxes({ minSize: 0.4 })).toThrow(ArgumentError);
+  expect(() => P.sanitizeBoxes({ minSize: 0.4 })).toThrow(/sanitizeBoxes: expected minSize >= 1/);
 });
 
 it('paired transforms reject bad samples, naming the transform and the argument', () => {

@@ -89,6 +89,32 @@ it('lists dropped objects with their file and index', () => {
   ]);
 });
 
+it('drops boxes wholly outside the image on every side, and clips those that reach out, counting each drop', () => {
+  const file = join(root, 'sides.xml');
+  writeFileSync(
+    file,
+    xml('sides', 20, 12, [
+      { name: 'dog', box: [21, 2, 25, 5] }, // right of the image
+      { name: 'dog', box: [2, 13, 5, 15] }, // below
+      { name: 'dog', box: [-6, 2, -1, 5] }, // left
+      { name: 'dog', box: [2, -7, 5, -2] }, // above
+      { name: 'dog', box: [-3, -2, 25, 30] }, // over every edge: clipped to the image
+      { name: 'dog', box: [4, 9, 6, 3] }, // ymax < ymin
+    ]),
+  );
+  const dropped: data.DroppedVocObject[] = [];
+  const image = data.readVocAnnotation(file, data.VOC_CLASSES, dropped);
+  expect(image.boxes).toEqual([0, 0, 20, 12]);
+  expect(image.labels).toEqual([12]);
+  expect(dropped).toEqual([
+    { file, object: 0, reason: 'outside the image' },
+    { file, object: 1, reason: 'outside the image' },
+    { file, object: 2, reason: 'outside the image' },
+    { file, object: 3, reason: 'outside the image' },
+    { file, object: 5, reason: 'degenerate box' },
+  ]);
+});
+
 it('takes its own classes', async () => {
   // With what other tools write into VOC files: a declaration, a comment, attributes, an empty element, CDATA.
   const text = xml('100001', 8, 10, [{ name: 'widget', box: [1, 1, 4, 4] }, { name: 'gadget', box: [2, 2, 3, 3] }])
