@@ -351,13 +351,14 @@ export class FCOSHead extends Module<[features: readonly Tensor[]], FCOSHeadOutp
       const oneHot = gtClasses.unsqueeze(2).eq(arange(numClasses, { dtype: 'int32', device })).to('float32');
       const lossCls = sigmoidFocalLoss(clsLogits, oneHot, { reduction: 'sum' });
 
-      // GIoU on the foreground only: background rows compare a unit box with itself (loss 0,
-      // no gradient), so no degenerate pair can put NaN into the sum or the gradient.
+      // GIoU on the foreground only: background rows compare a unit box with itself, so no
+      // degenerate pair can put NaN into the gradient, and are then left out of the sum
+      // (their loss is not exactly 0: eps).
       const predBoxes = this.boxCoder.decode(bboxRegression, stack(anchors as Tensor[], 0));
       const rows = foreground.unsqueeze(2).expand(numImages, numPoints, 4).reshape(-1, 4);
       const unit = fromTypedArray(Float32Array.of(0, 0, 1, 1), [4], { device });
       const giou = generalizedBoxIouLoss(where(rows, predBoxes.reshape(-1, 4), unit), where(rows, gtBoxes.reshape(-1, 4), unit));
-      const lossBoxReg = giou.sum();
+      const lossBoxReg = where(foreground.reshape(-1), giou, 0).sum();
 
       // Centerness targets: NaN or infinite off the foreground (boxes not around the point), replaced before the loss.
       const ctrTargets = noGrad(() => {
