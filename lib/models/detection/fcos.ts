@@ -11,7 +11,7 @@
  * @module
  */
 import { noGrad } from '../../autograd/grad_mode.js';
-import { ArgumentError, DTypeError } from '../../errors.js';
+import { ArgumentError, DTypeError, ShapeError } from '../../errors.js';
 import { Module } from '../../nn/module.js';
 import { batchedNms, clipBoxesToImage } from '../../ops/boxes.js';
 import { where } from '../../ops/compare.js';
@@ -62,6 +62,20 @@ export interface FCOSOptions {
 function checkNumber(op: string, name: string, value: unknown): number {
   if (typeof value !== 'number' || Number.isNaN(value)) throw new ArgumentError(`${op}: expected ${name} to be a number, got ${describe(value)}`);
   return value;
+}
+
+/** The total of `numAnchorsPerLevel`, after checking it is a non-empty array of integers >= 0. */
+function checkLevelSizes(op: string, numAnchorsPerLevel: readonly number[]): number {
+  if (!Array.isArray(numAnchorsPerLevel) || numAnchorsPerLevel.length === 0 || !numAnchorsPerLevel.every((n) => Number.isInteger(n) && n >= 0)) {
+    throw new ArgumentError(`${op}: expected numAnchorsPerLevel to be a non-empty array of integers >= 0, got ${describe(numAnchorsPerLevel)}`);
+  }
+  return numAnchorsPerLevel.reduce((sum, n) => sum + n, 0);
+}
+
+/** Throws ShapeError unless `value` is a tensor of exactly `shape`. */
+function checkShape(op: string, name: string, value: unknown, shape: readonly number[]): void {
+  const t = checkTensor(op, name, value);
+  if (t.shape.join(',') !== shape.join(',')) throw new ShapeError(`${op}: expected ${name} of shape [${shape.join(', ')}], got [${t.shape.join(', ')}]`);
 }
 
 /** Column `c` of `[K, 4]` boxes as `[K]`. */
@@ -221,17 +235,15 @@ export class FCOS extends Module<[images: readonly Tensor[], targets?: readonly 
     if (!Array.isArray(anchors) || !Array.isArray(targets) || anchors.length !== targets.length) {
       throw new ArgumentError(`${op}: expected one anchors tensor per target, got ${describe(anchors)} and ${describe(targets)}`);
     }
-    if (!Array.isArray(numAnchorsPerLevel) || numAnchorsPerLevel.length === 0 || !numAnchorsPerLevel.every((n) => Number.isInteger(n) && n >= 0)) {
-      throw new ArgumentError(`${op}: expected numAnchorsPerLevel to be a non-empty array of integers >= 0, got ${describe(numAnchorsPerLevel)}`);
-    }
+    const numPoints = checkLevelSizes(op, numAnchorsPerLevel);
+    anchors.forEach((a, i) => checkShape(op, `anchors[${i}]`, a, [numPoints, 4]));
     const first = numAnchorsPerLevel[0]!;
     const last = numAnchorsPerLevel[numAnchorsPerLevel.length - 1]!;
     return scope(() =>
       noGrad(() =>
         anchors.map((anchorsPerImage, i) => {
-          checkTensor(op, `anchors[${i}]`, anchorsPerImage);
-          const gtBoxes = checkTensor(op, `targets[${i}].boxes`, targets[i]!.boxes);
-          const numPoints = anchorsPerImage.shape[0]!;
+          const gtBoxes = checkTensor(op, `targets[${i}].boxes`, targets[i]?.boxes);
+          if (gtBoxes.ndim !== 2 || gtBoxes.shape[1] !== 4) throw new ShapeError(`${op}: expected targets[${i}].boxes of shape [G, 4], got [${gtBoxes.shape.join(', ')}]`);
           const device = anchorsPerImage.device;
           if (gtBoxes.shape[0] === 0) return full([numPoints], -1, { dtype: 'int32', device });
           const gtCenters = gtBoxes.slice(1, 0, 2).add(gtBoxes.slice(1, 2, 4)).div(2);
@@ -275,8 +287,18 @@ export class FCOS extends Module<[images: readonly Tensor[], targets?: readonly 
    * @param numAnchorsPerLevel - points per level, summing to P
    */
   postprocessDetections(headOutputs: FCOSHeadOutputs, anchors: readonly Tensor[], imageSizes: readonly ImageSize[], numAnchorsPerLevel: readonly number[]): Detection[] {
+    const op = 'FCOS.postprocessDetections';
+    const numPoints = checkLevelSizes(op, numAnchorsPerLevel);
+    if (!Array.isArray(imageSizes) || !Array.isArray(anchors) || anchors.length !== imageSizes.length) {
+      throw new ArgumentError(`${op}: expected one anchors tensor per image size, got ${describe(anchors)} and ${describe(imageSizes)}`);
+    }
+    const numImages = imageSizes.length;
     const { clsLogits, bboxRegression, bboxCtrness } = headOutputs;
-    const numClasses = clsLogits.shape[2]!;
+    const numClasses = checkTensor(op, 'headOutputs.clsLogits', clsLogits).shape[2] ?? 0;
+    checkShape(op, 'headOutputs.clsLogits', clsLogits, [numImages, numPoints, numClasses]);
+    checkShape(op, 'headOutputs.bboxRegression', bboxRegression, [numImages, numPoints, 4]);
+    checkShape(op, 'headOutputs.bboxCtrness', bboxCtrness, [numImages, numPoints, 1]);
+    anchors.forEach((a, i) => checkShape(op, `anchors[${i}]`, a, [numPoints, 4]));
     const device = clsLogits.device;
     return scope(() =>
       noGrad(() => {

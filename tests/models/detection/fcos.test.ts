@@ -234,6 +234,15 @@ describe('FCOS', () => {
     expect(() => model.losses(images, withLabels(tensor(Int32Array.of(3))))).toThrow(/FCOS.forward: expected targets\[1\].labels in \[0, 3\) \(the head's classes\), got 3/);
     expect(() => model.matchPoints([zeros([4, 4])], [], [4])).toThrow(/FCOS.matchPoints: expected one anchors tensor per target/);
     expect(() => model.matchPoints([zeros([4, 4])], [{ boxes: zeros([1, 4]) }], [])).toThrow(/FCOS.matchPoints: expected numAnchorsPerLevel to be a non-empty array/);
+    expect(() => model.matchPoints([zeros([4, 4])], [{ boxes: zeros([1, 4]) }], [3])).toThrow(/FCOS.matchPoints: expected anchors\[0\] of shape \[3, 4\], got \[4, 4\]/);
+    expect(() => model.matchPoints([zeros([4, 4])], [{ boxes: zeros([4]) }], [4])).toThrow(/FCOS.matchPoints: expected targets\[0\].boxes of shape \[G, 4\], got \[4\]/);
+    const outputs = { clsLogits: zeros([1, 4, 3]), bboxRegression: zeros([1, 4, 4]), bboxCtrness: zeros([1, 4, 1]) } as models.detection.FCOSHeadOutputs;
+    // Zero logits: every one of the 4 x 3 scores is sqrt(0.5 * 0.5), above 0.281; 10 are kept.
+    const [few] = model.postprocessDetections(outputs, [zeros([4, 4])], [[32, 32]], [4]);
+    expect([few!.boxes.shape, few!.labels.dtype, Array.from(few!.scores.dataSync()).every((v) => v === 0.5)]).toEqual([[10, 4], 'int32', true]);
+    expect(() => model.postprocessDetections(outputs, [zeros([4, 4])], [[32, 32]], [2, 1])).toThrow(/FCOS.postprocessDetections: expected headOutputs.clsLogits of shape \[1, 3, 3\], got \[1, 4, 3\]/);
+    expect(() => model.postprocessDetections({ ...outputs, bboxCtrness: zeros([1, 4]) }, [zeros([4, 4])], [[32, 32]], [4])).toThrow(ShapeError);
+    expect(() => model.postprocessDetections(outputs, [], [[32, 32]], [4])).toThrow(/FCOS.postprocessDetections: expected one anchors tensor per image size/);
     model.dispose();
   });
 });
