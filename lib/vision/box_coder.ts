@@ -3,7 +3,8 @@
  * regression targets of Faster R-CNN / RetinaNet and back. Composed of differentiable ops
  * in torchvision's order of float32 operations, so values match torchvision's to within an
  * ulp or so (exp and log are other libraries' than PyTorch's), and `decodeSingle` carries
- * gradients to the deltas (GIoU-type box losses need them).
+ * gradients to the deltas (GIoU-type box losses need them). BoxLinearCoder, as
+ * torchvision's: FCOS's (left, top, right, bottom) distances from a box's centre.
  * @module
  */
 import { ArgumentError, ShapeError } from '../errors.js';
@@ -188,5 +189,109 @@ export class BoxCoder {
       const corners = [predCtrX.sub(halfW), predCtrY.sub(halfH), predCtrX.add(halfW), predCtrY.add(halfH)];
       return stack(corners, 2).flatten(1) as Tensor<'float32'>;
     });
+  }
+}
+
+/** Options of {@link BoxLinearCoder}. */
+export interface BoxLinearCoderOptions {
+  /** Divide the distances by the reference box's width (left, right) and height (top, bottom) (default true, as FCOS). */
+  normalizeBySize?: boolean;
+}
+
+/** Float32 boxes `[..., 4]` (xyxy), checked. */
+function checkBoxesAnyRank(op: string, name: string, value: unknown): Tensor<'float32'> {
+  const boxes = checkTensor(op, name, value);
+  checkDTypeIn(op, name, boxes, ['float32']);
+  if (boxes.ndim < 1 || boxes.shape[boxes.ndim - 1] !== 4) throw new ShapeError(`${op}: expected ${name} of shape [..., 4], got [${boxes.shape.join(', ')}]`);
+  return boxes as Tensor<'float32'>;
+}
+
+/** Coordinate `c` of boxes `[..., 4]` as `[...]`. */
+function lastColumn(boxes: Tensor, c: number): Tensor {
+  const dim = boxes.ndim - 1;
+  return boxes.slice(dim, c, c + 1).squeeze(dim);
+}
+
+/**
+ * FCOS's box coder, as torchvision's `BoxLinearCoder(normalize_by_size)`: a box is encoded
+ * by the distances `(l, t, r, b)` from the centre of a reference box (an FCOS anchor: a
+ * square of the level's stride around a feature-map cell) to its four edges, divided by the
+ * reference box's width and height when `normalizeBySize`. Boxes are float32 xyxy of any
+ * shape `[..., 4]`; both arguments of a call have the same shape. Composed of
+ * differentiable ops in torchvision's order of float32 operations, so values match
+ * torchvision's exactly, and `decode` carries gradients to the codes (FCOS's GIoU loss
+ * needs them).
+ *
+ * @example
+ * const coder = new vision.BoxLinearCoder();
+ * const codes = coder.encode(anchors, gtBoxes);   // [N, A, 4] distances / anchor size
+ * const boxes = coder.decode(bboxRegression, anchors); // back to xyxy
+ */
+export class BoxLinearCoder {
+  /** Whether the distances are divided by the reference box's size. */
+  readonly normalizeBySize: boolean;
+
+  /** @param opts - `normalizeBySize` (default true), a boolean (ArgumentError otherwise) */
+  constructor(opts: BoxLinearCoderOptions = {}) {
+    const normalize = opts.normalizeBySize ?? true;
+    if (typeof normalize !== 'boolean') throw new ArgumentError(`BoxLinearCoder: expected normalizeBySize to be a boolean, got ${describe(normalize)}`);
+    this.normalizeBySize = normalize;
+  }
+
+  /**
+   * The distances `[..., 4]` (left, top, right, bottom) from each reference box's centre to
+   * the edges of the proposal (target box) of the same position, as torchvision's `encode`.
+   * @param referenceBoxes - `[..., 4]` reference (anchor) boxes
+   * @param proposals - `[..., 4]` boxes to encode, of referenceBoxes' shape
+   */
+  encode(referenceBoxes: Tensor, proposals: Tensor): Tensor<'float32'> {
+    const op = 'BoxLinearCoder.encode';
+    const [reference, boxes] = this.#checkPair(op, ['referenceBoxes', referenceBoxes], ['proposals', proposals]);
+    return scope(() => {
+      const [rx1, ry1, rx2, ry2] = [0, 1, 2, 3].map((c) => lastColumn(reference, c)) as [Tensor, Tensor, Tensor, Tensor];
+      const [px1, py1, px2, py2] = [0, 1, 2, 3].map((c) => lastColumn(boxes, c)) as [Tensor, Tensor, Tensor, Tensor];
+      // torchvision's expressions, operation for operation.
+      const ctrX = rx1.add(rx2).mul(0.5);
+      const ctrY = ry1.add(ry2).mul(0.5);
+      const targets = stack([ctrX.sub(px1), ctrY.sub(py1), px2.sub(ctrX), py2.sub(ctrY)], -1);
+      if (!this.normalizeBySize) return targets as Tensor<'float32'>;
+      const w = rx2.sub(rx1);
+      const h = ry2.sub(ry1);
+      return targets.div(stack([w, h, w, h], -1)) as Tensor<'float32'>;
+    });
+  }
+
+  /**
+   * The boxes `[..., 4]` (xyxy) that `relCodes` `[..., 4]` (left, top, right, bottom
+   * distances) describe around the centres of `boxes` `[..., 4]` (the reference boxes), as
+   * torchvision's `decode`. Differentiable in `relCodes`.
+   */
+  decode(relCodes: Tensor, boxes: Tensor): Tensor<'float32'> {
+    const op = 'BoxLinearCoder.decode';
+    const [codes, reference] = this.#checkPair(op, ['relCodes', relCodes], ['boxes', boxes]);
+    return scope(() => {
+      const [x1, y1, x2, y2] = [0, 1, 2, 3].map((c) => lastColumn(reference, c)) as [Tensor, Tensor, Tensor, Tensor];
+      const ctrX = x1.add(x2).mul(0.5);
+      const ctrY = y1.add(y2).mul(0.5);
+      let distances: Tensor = codes;
+      if (this.normalizeBySize) {
+        const w = x2.sub(x1);
+        const h = y2.sub(y1);
+        distances = codes.mul(stack([w, h, w, h], -1));
+      }
+      const [l, t, r, b] = [0, 1, 2, 3].map((c) => lastColumn(distances, c)) as [Tensor, Tensor, Tensor, Tensor];
+      return stack([ctrX.sub(l), ctrY.sub(t), ctrX.add(r), ctrY.add(b)], -1) as Tensor<'float32'>;
+    });
+  }
+
+  /** Two float32 `[..., 4]` tensors of one shape on one device, checked. */
+  #checkPair(op: string, [nameA, a]: [string, unknown], [nameB, b]: [string, unknown]): [Tensor<'float32'>, Tensor<'float32'>] {
+    const first = checkBoxesAnyRank(op, nameA, a);
+    const second = checkBoxesAnyRank(op, nameB, b);
+    checkSameDevice(op, { [nameA]: first, [nameB]: second });
+    if (first.shape.join(',') !== second.shape.join(',')) {
+      throw new ShapeError(`${op}: expected ${nameB} of the shape of ${nameA} [${first.shape.join(', ')}], got [${second.shape.join(', ')}]`);
+    }
+    return [first, second];
   }
 }

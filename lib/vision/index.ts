@@ -6,7 +6,7 @@
  */
 export { AnchorGenerator, type GridPair, type PerLevel } from './anchor_generator.js';
 export { BalancedPositiveNegativeSampler, type SampledMasks } from './balanced_sampler.js';
-export { BoxCoder, type BoxCoderOptions, type BoxCoderWeights } from './box_coder.js';
+export { BoxCoder, BoxLinearCoder, type BoxCoderOptions, type BoxCoderWeights, type BoxLinearCoderOptions } from './box_coder.js';
 export { ImageList, type ImageSize } from './image_list.js';
 export { Matcher, SSDMatcher, type MatcherOptions } from './matcher.js';
 export { MultiScaleRoIAlign, type MultiScaleRoIAlignOptions } from './poolers.js';

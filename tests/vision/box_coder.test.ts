@@ -109,3 +109,58 @@ describeDevices('BoxCoder', (device) => {
     expect(() => coder.decode(zeros([16], { device }), four as unknown as Tensor[])).toThrow(ArgumentError);
   });
 });
+
+// Written by make_box_linear_coder_fixtures.py from torchvision 0.14's BoxLinearCoder (seeded
+// random boxes [2, 6, 4] and [6, 4], codes in [0, 3)).
+interface LinearCoderCase {
+  normalizeBySize: boolean;
+  shape: number[];
+  reference: number[];
+  proposals: number[];
+  relCodes: number[];
+  encode: number[];
+  decode: number[];
+}
+const linearFixture = readFixture<{ cases: LinearCoderCase[] }>('box_linear_coder.json');
+
+describeDevices('BoxLinearCoder', (device) => {
+  const shaped = (flat: number[], shape: number[]) => tensor(Float32Array.from(flat), { device }).reshape(...shape);
+
+  it('defaults to normalizeBySize true, as FCOS', () => {
+    expect(new vision.BoxLinearCoder().normalizeBySize).toBe(true);
+    expect(new vision.BoxLinearCoder({ normalizeBySize: false }).normalizeBySize).toBe(false);
+  });
+
+  for (const c of linearFixture.cases) {
+    it(`encode and decode [${c.shape}] with normalizeBySize ${c.normalizeBySize} match torchvision`, () => {
+      const coder = new vision.BoxLinearCoder({ normalizeBySize: c.normalizeBySize });
+      const reference = shaped(c.reference, c.shape);
+      const proposals = shaped(c.proposals, c.shape);
+      const encoded = coder.encode(reference, proposals);
+      expect(encoded.shape).toEqual(c.shape);
+      expect(maxRelativeError(encoded.cpu().dataSync(), c.encode)).toBeLessThan(1e-6);
+      const decoded = coder.decode(shaped(c.relCodes, c.shape), proposals);
+      expect(decoded.shape).toEqual(c.shape);
+      expect(maxRelativeError(decoded.cpu().dataSync(), c.decode)).toBeLessThan(1e-6);
+      // decode inverts encode.
+      expectClose(coder.decode(encoded, reference).cpu().dataSync(), c.proposals, 1e-4);
+    });
+  }
+
+  it('decode carries gradients to the codes', () => {
+    const coder = new vision.BoxLinearCoder();
+    const anchors = shaped(linearFixture.cases[1]!.proposals, [6, 4]);
+    gradcheck((rel: Tensor) => coder.decode(rel, anchors), [randn([6, 4], { device })]);
+  });
+
+  it('rejects bad options, shapes and dtypes with typed errors naming the method', () => {
+    expect(() => new vision.BoxLinearCoder({ normalizeBySize: 1 as unknown as boolean })).toThrow(/BoxLinearCoder: expected normalizeBySize to be a boolean, got/);
+    const coder = new vision.BoxLinearCoder();
+    const six = shaped(linearFixture.cases[1]!.proposals, [6, 4]);
+    expect(() => coder.encode(six, six.slice(0, 0, 3))).toThrow(/BoxLinearCoder.encode: expected proposals of the shape of referenceBoxes \[6, 4\], got \[3, 4\]/);
+    expect(() => coder.encode(six, zeros([6, 5], { device }))).toThrow(ShapeError);
+    expect(() => coder.decode(zeros([6, 3], { device }), six)).toThrow(/BoxLinearCoder.decode: expected relCodes of shape \[\.\.\., 4\], got \[6, 3\]/);
+    expect(() => coder.decode(six.to('int32'), six)).toThrow(DTypeError);
+    expect(() => coder.decode(six, 'boxes' as unknown as Tensor)).toThrow(ArgumentError);
+  });
+});

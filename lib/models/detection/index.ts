@@ -19,6 +19,18 @@ export {
 } from './backbone_utils.js';
 export { FasterRCNN, fasterrcnnResnet50Fpn, type FasterRCNNOptions, type FasterRCNNResNet50FpnOptions } from './faster_rcnn.js';
 export { FastRCNNPredictor, TwoMLPHead } from './faster_rcnn_heads.js';
+export { FCOS, fcosResnet50Fpn, type FCOSOptions, type FCOSResNet50FpnOptions } from './fcos.js';
+export {
+  FCOSClassificationHead,
+  FCOSHead,
+  FCOSRegressionHead,
+  type FCOSClassificationHeadOptions,
+  type FCOSHeadOutputs,
+  type FCOSHeadTarget,
+  type FCOSLosses,
+  type FCOSNormLayer,
+  type FCOSRegressionHeadOptions,
+} from './fcos_heads.js';
 export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, type FeaturePyramidNetworkOptions } from './feature_pyramid_network.js';
 export { GeneralizedRCNN, type DetectionBackbone, type GeneralizedRCNNLosses, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
 export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
