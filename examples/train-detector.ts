@@ -19,10 +19,10 @@ import type { DetectionPrediction } from '../lib/metrics/mean_average_precision.
 
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '12' },
-    'train-size': { type: 'string', default: '4000' },
+    epochs: { type: 'string', default: '4' },
+    'train-size': { type: 'string', default: '3000' },
     'val-size': { type: 'string', default: '500' },
-    'batch-size': { type: 'string', default: '32' },
+    'batch-size': { type: 'string', default: '16' },
     lr: { type: 'string', default: '0.003' },
     width: { type: 'string', default: '16' },
     'head-channels': { type: 'string', default: '32' },
@@ -275,10 +275,10 @@ const chart = await viz.prCurve(series, { title: `PR at IoU 0.5 (mAP@0.5 ${resul
 writeFileSync(join(args.out, 'pr_curve.svg'), chart.svg);
 writeFileSync(join(args.out, 'pr_curve.png'), chart.png);
 
-// A grid of validation images, 4 a row, with the detections scoring 0.3 or more.
+// A grid of validation images, 4 a row, with the detections scoring 0.4 or more.
 const tiles = await Promise.all(
   shown.map(async ({ image, detection }) => {
-    const keep = [...(await detection.scores.data())].map((s, i) => [s, i] as const).filter(([s]) => s >= 0.3).map(([, i]) => i);
+    const keep = [...(await detection.scores.data())].map((s, i) => [s, i] as const).filter(([s]) => s >= 0.4).map(([, i]) => i);
     const index = tensor(Int32Array.from(keep));
     const labels = await detection.labels.data();
     const scores = await detection.scores.data();
