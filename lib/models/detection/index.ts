@@ -17,6 +17,7 @@ export {
   type ResNetBackboneName,
   type ResNetFpnBackboneOptions,
 } from './backbone_utils.js';
+export { FCOSLite, fcosLite, type FCOSLiteAssignment, type FCOSLiteLevel, type FCOSLiteLosses, type FCOSLiteOptions, type FCOSLiteTarget } from './fcos_lite.js';
 export { FasterRCNN, fasterrcnnResnet50Fpn, type FasterRCNNOptions, type FasterRCNNResNet50FpnOptions } from './faster_rcnn.js';
 export { FastRCNNPredictor, TwoMLPHead } from './faster_rcnn_heads.js';
 export { FCOS, fcosResnet50Fpn, type FCOSOptions, type FCOSResNet50FpnOptions } from './fcos.js';
