@@ -146,7 +146,7 @@ export class GeneralizedRCNN extends Module<[images: readonly Tensor[], targets?
  * torchvision's checks of the training targets: a list of `{ boxes [G, 4], labels }` records,
  * no box with zero or negative width or height (one read of the boxes: they come from the host).
  */
-function checkTargets(op: string, targets: readonly GeneralizedRCNNTarget[]): void {
+export function checkTargets(op: string, targets: readonly GeneralizedRCNNTarget[]): void {
   if (!Array.isArray(targets)) throw new ArgumentError(`${op}: expected targets to be an array of { boxes, labels } records, got ${describe(targets)}`);
   targets.forEach((target, i) => {
     if (typeof target !== 'object' || target === null) throw new ArgumentError(`${op}: expected targets[${i}] to be a { boxes, labels } record, got ${describe(target)}`);
