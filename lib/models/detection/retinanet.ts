@@ -157,14 +157,15 @@ export class RetinaNet extends Module<[images: readonly Tensor[], targets?: read
     if (opts.head !== undefined && !(opts.head instanceof Module && typeof opts.head.computeLoss === 'function')) throw new ArgumentError(`${op}: expected head to be a Module with computeLoss (e.g. a RetinaNetHead), got ${describe(opts.head)}`);
     if (opts.proposalMatcher !== undefined && !(opts.proposalMatcher instanceof Matcher)) throw new ArgumentError(`${op}: expected proposalMatcher to be a Matcher, got ${describe(opts.proposalMatcher)}`);
 
-    const anchorGenerator = opts.anchorGenerator ?? retinanetDefaultAnchorGenerator();
-    const head = opts.head ?? new RetinaNetHead(backbone.outChannels, anchorGenerator.numAnchorsPerLocation()[0]!, numClasses!);
+    // The cheap parts first, so that a bad option throws before the head's weights are made.
     this.proposalMatcher = opts.proposalMatcher ?? new Matcher(opts.fgIouThresh ?? 0.5, opts.bgIouThresh ?? 0.4, { allowLowQualityMatches: true });
     this.scoreThresh = checkNumber(op, 'scoreThresh', opts.scoreThresh ?? 0.05);
     this.nmsThresh = checkInRange(op, 'nmsThresh', opts.nmsThresh ?? 0.5, 0, 1);
     this.detectionsPerImg = checkInt(op, 'detectionsPerImg', opts.detectionsPerImg ?? 300, 0);
     this.topkCandidates = checkInt(op, 'topkCandidates', opts.topkCandidates ?? 1000, 0);
     const transform = new GeneralizedRCNNTransform(opts.minSize ?? 800, opts.maxSize ?? 1333, opts.imageMean ?? [0.485, 0.456, 0.406], opts.imageStd ?? [0.229, 0.224, 0.225]);
+    const anchorGenerator = opts.anchorGenerator ?? retinanetDefaultAnchorGenerator();
+    const head = opts.head ?? new RetinaNetHead(backbone.outChannels, anchorGenerator.numAnchorsPerLocation()[0]!, numClasses!);
 
     this.#backbone = backbone;
     this.#anchorGenerator = anchorGenerator;
