@@ -53,6 +53,13 @@ function records(d: models.detection.Detection): DetectionRecord[] {
   return Array.from(labels, (label, k) => ({ label, score: scores[k]!, box: Array.from(boxes.subarray(4 * k, 4 * k + 4)) }));
 }
 
+/**
+ * A turn of the event loop. The model's passes are synchronous and long on a loaded machine:
+ * without a turn between them vitest's worker cannot take its runner's replies, and a minute
+ * without one fails the run with "Timeout calling onTaskUpdate".
+ */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Same label, scores within 1e-3 and box coordinates within 1e-2 px. */
 function agrees(a: DetectionRecord, b: DetectionRecord): boolean {
   return a.label === b.label && Math.abs(a.score - b.score) < 1e-3 && a.box.every((v, c) => Math.abs(v - b.box[c]!) < 1e-2);
@@ -67,9 +74,11 @@ describe('retinanetResnet50Fpn against torchvision', () => {
     expect(model.loadStateDict(state)).toEqual({ missing: [], unexpected: [] });
     const trainable = [...model.namedParameters()].filter(([, p]) => p.requiresGrad).map(([name]) => name);
     expect(trainable.sort()).toEqual((metadata.trainable ?? '').split(',').sort());
+    await settle();
 
     model.eval();
     const detections = noGrad(() => model.detect(images));
+    await settle();
     expect(detections).toHaveLength(2);
     detections.forEach((d, i) => {
       const expected = fixture.detections[i]!;
@@ -86,8 +95,11 @@ describe('retinanetResnet50Fpn against torchvision', () => {
       });
     });
 
+    await settle();
+
     model.train();
     const losses = model.losses(images, targetsOf(fixture.targets));
+    await settle();
     expect(Object.keys(losses).sort()).toEqual(Object.keys(fixture.losses).sort());
     for (const [name, expected] of Object.entries(fixture.losses)) {
       const got = losses[name as keyof typeof losses].item();
@@ -103,12 +115,10 @@ function smallModel(opts: models.detection.RetinaNetOptions = {}) {
   return new RetinaNet(backbone, 3, { minSize: 32, maxSize: 48, ...opts });
 }
 
-// Building ResNets and running them on the CPU takes a while on a loaded machine. The tests
-// are synchronous: without a turn of the event loop between them, vitest's worker cannot
-// take its runner's replies, and a minute of them in a row fails the run with "Timeout
-// calling onTaskUpdate".
+// Building ResNets and running them on the CPU takes a while on a loaded machine; the tests
+// are synchronous, so a turn of the event loop follows each (see settle).
 describe('RetinaNet', { timeout: 180_000 }, () => {
-  afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  afterEach(settle);
 
   it('builds torchvision\'s defaults and state-dict names (retinanet_resnet50_fpn, v1)', () => {
     manualSeed(0);
