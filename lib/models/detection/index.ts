@@ -4,7 +4,8 @@
  * levels, the detectors' input/output transform (GeneralizedRCNNTransform), the region
  * proposal network of Faster R-CNN (RPNHead, RegionProposalNetwork) and the box branch of
  * its second stage (TwoMLPHead, FastRCNNPredictor, RoIHeads, fastrcnnLoss), and the detectors
- * assembled from them (GeneralizedRCNN, FasterRCNN, fasterrcnnResnet50Fpn).
+ * assembled from them (GeneralizedRCNN, FasterRCNN, fasterrcnnResnet50Fpn); the one-stage
+ * RetinaNet with its heads (RetinaNetHead, ...) and retinanetResnet50Fpn.
  * @module
  */
 export {
@@ -36,6 +37,24 @@ export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, 
 export { GeneralizedRCNN, type DetectionBackbone, type GeneralizedRCNNLosses, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
 export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
 export { fastrcnnLoss, RoIHeads, type Detection, type RoIHeadsOptions, type RoIHeadsTarget, type TrainingSamples } from './roi_heads.js';
+export {
+  RetinaNet,
+  retinanetDefaultAnchorGenerator,
+  retinanetResnet50Fpn,
+  type RetinaNetLevelOutputs,
+  type RetinaNetOptions,
+  type RetinaNetResNet50FpnOptions,
+} from './retinanet.js';
+export {
+  RetinaNetClassificationHead,
+  RetinaNetHead,
+  RetinaNetRegressionHead,
+  type RetinaNetClassificationHeadOptions,
+  type RetinaNetHeadModule,
+  type RetinaNetHeadOptions,
+  type RetinaNetHeadOutputs,
+  type RetinaNetLosses,
+} from './retinanet_heads.js';
 export {
   concatBoxPredictionLayers,
   RegionProposalNetwork,
