@@ -34,6 +34,7 @@ const featureTests: ReadonlyMap<string, string> = new Map([
   ['gpu/', 'CPU/CUDA agreement and training on the GPU'],
   ['docs/', 'TSDoc on every export and the layering of imports'],
   ['bench/', 'the benchmark harness (it mirrors bench/, not lib/)'],
+  ['examples/', 'the examples, run end to end in tiny configurations'],
   ['autograd/ops.test.ts', "every op's gradient against finite differences"],
   ['amp/half.test.ts', 'float16 / bfloat16 tensors through casts, printing, safetensors and the ops that take them'],
   ['models/classification/interop.test.ts', "torchvision's own weights in each model"],
