@@ -47,6 +47,7 @@ export * from './losses/index.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';
 export { GradNode, type BackwardOptions } from './autograd/graph.js';
 export * as data from './data/index.js';
+export * as infer from './infer/index.js';
 export * as io from './io/index.js';
 export * as metrics from './metrics/index.js';
 export * as models from './models/index.js';
