@@ -21,6 +21,7 @@ export { FasterRCNN, fasterrcnnResnet50Fpn, type FasterRCNNOptions, type FasterR
 export { FastRCNNPredictor, TwoMLPHead } from './faster_rcnn_heads.js';
 export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, type FeaturePyramidNetworkOptions } from './feature_pyramid_network.js';
 export { GeneralizedRCNN, type DetectionBackbone, type GeneralizedRCNNLosses, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
+export { pasteMasksInImage } from './paste_masks.js';
 export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
 export { fastrcnnLoss, RoIHeads, type Detection, type RoIHeadsOptions, type RoIHeadsTarget, type TrainingSamples } from './roi_heads.js';
 export {
