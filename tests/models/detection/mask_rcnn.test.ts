@@ -61,6 +61,13 @@ function agrees(a: DetectionRecord, b: DetectionRecord): boolean {
   return a.label === b.label && Math.abs(a.score - b.score) < 1e-3 && a.box.every((v, c) => Math.abs(v - b.box[c]!) < 1e-2);
 }
 
+/**
+ * A turn of the event loop between the long synchronous stages of a test: vitest's worker
+ * answers its runner's RPC calls there (a stage that blocks it for over 60 s, as a loaded
+ * machine can make one, fails the run with "Timeout calling onTaskUpdate").
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** max |a - b| over two equally long arrays. */
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -80,13 +87,16 @@ describe('maskrcnnResnet50Fpn against torchvision', () => {
     const state = new Map([...tensors].filter(([name]) => !name.startsWith('__')));
     const images = [get('__input__.image0'), get('__input__.image1')];
     const model = fixtureModel();
+    await yieldToEventLoop();
     expect(model.loadStateDict(state)).toEqual({ missing: [], unexpected: [] });
     const trainable = [...model.namedParameters()].filter(([, p]) => p.requiresGrad).map(([name]) => name);
     expect(trainable.sort()).toEqual((metadata.trainable ?? '').split(',').sort());
     expect(fixture.scoreGap).toBeGreaterThan(5e-4);
 
     model.eval();
+    await yieldToEventLoop();
     const detections = noGrad(() => model.detect(images));
+    await yieldToEventLoop();
     expect(detections).toHaveLength(2);
     let worstMask = 0;
     detections.forEach((d, i) => {
@@ -117,6 +127,7 @@ describe('maskrcnnResnet50Fpn against torchvision', () => {
     expect(worstMask).toBeLessThan(1e-3);
 
     model.train();
+    await yieldToEventLoop();
     const targets = fixture.targets.map((t, i) => ({ boxes: boxesOf(t.boxes), labels: tensor(Int32Array.from(t.labels)), masks: get(`__input__.masks${i}`).to('uint8') }));
     const losses = model.losses(images, targets);
     expect(Object.keys(losses).sort()).toEqual(Object.keys(fixture.losses).sort());
@@ -164,9 +175,10 @@ describe('MaskRCNNHeads and MaskRCNNPredictor', () => {
 });
 
 describe('MaskRCNN', () => {
-  it('builds torchvision\'s defaults and state-dict names', { timeout: 180_000 }, () => {
+  it('builds torchvision\'s defaults and state-dict names', { timeout: 180_000 }, async () => {
     manualSeed(0);
     const model = maskrcnnResnet50Fpn();
+    await yieldToEventLoop();
     expect(model).toBeInstanceOf(FasterRCNN);
     const mask = model.roiHeads.mask!;
     expect(mask.maskRoiPool.featmapNames).toEqual(['0', '1', '2', '3']);
@@ -204,20 +216,24 @@ describe('MaskRCNN', () => {
     return { boxes: tensor([[8, 6, 40, 30]], { dtype: 'float32' }), labels: tensor(Int32Array.from([2])), masks: masks.add(1).to('uint8') };
   };
 
-  it('trains: loss_mask joins the losses and its gradient reaches the mask head and the backbone', { timeout: 180_000 }, () => {
+  it('trains: loss_mask joins the losses and its gradient reaches the mask head and the backbone', { timeout: 180_000 }, async () => {
     const model = smallModel();
+    await yieldToEventLoop();
     const losses = model.losses([image()], [target()]);
+    await yieldToEventLoop();
     expect(Object.keys(losses).sort()).toEqual(['loss_box_reg', 'loss_classifier', 'loss_mask', 'loss_objectness', 'loss_rpn_box_reg']);
     expect(losses.loss_mask!.item()).toBeGreaterThan(0);
     losses.loss_mask!.backward();
+    await yieldToEventLoop();
     const params = new Map(model.namedParameters());
     expect(params.get('roi_heads.mask_predictor.mask_fcn_logits.weight')!.grad!.abs().sum().item()).toBeGreaterThan(0);
     expect(params.get('backbone.fpn.layer_blocks.0.0.weight')!.grad!.abs().sum().item()).toBeGreaterThan(0);
     model.dispose();
   });
 
-  it('detects: each record carries masks [D, 1, H, W] in 0..1 at the original image size', { timeout: 180_000 }, () => {
+  it('detects: each record carries masks [D, 1, H, W] in 0..1 at the original image size', { timeout: 180_000 }, async () => {
     const model = smallModel().eval();
+    await yieldToEventLoop();
     const [d] = noGrad(() => model.detect([image()]));
     const count = d!.boxes.shape[0]!;
     expect(count).toBeGreaterThan(0);
@@ -227,8 +243,9 @@ describe('MaskRCNN', () => {
     model.dispose();
   });
 
-  it('names what is wrong: masks missing in training targets, masks not the image\'s size, numClasses with maskPredictor', { timeout: 180_000 }, () => {
+  it('names what is wrong: masks missing in training targets, masks not the image\'s size, numClasses with maskPredictor', { timeout: 180_000 }, async () => {
     const model = smallModel();
+    await yieldToEventLoop();
     const { boxes, labels, masks } = target();
     expect(() => model.losses([image()], [{ boxes, labels }])).toThrow(ArgumentError);
     expect(() => model.losses([image()], [{ boxes, labels }])).toThrow(/GeneralizedRCNN\.forward: expected targets\[0\]\.masks \(instance masks \[G, H, W\], uint8\) for a model with a mask branch, got undefined/);
