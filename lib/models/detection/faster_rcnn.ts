@@ -16,7 +16,7 @@ import { MultiScaleRoIAlign } from '../../vision/poolers.js';
 import { resnetFpnBackbone } from './backbone_utils.js';
 import { FastRCNNPredictor, TwoMLPHead } from './faster_rcnn_heads.js';
 import { GeneralizedRCNN, type DetectionBackbone } from './generalized_rcnn.js';
-import { RoIHeads } from './roi_heads.js';
+import { RoIHeads, type MaskBranch } from './roi_heads.js';
 import { RegionProposalNetwork, RPNHead, type RPNHeadModule } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 
@@ -92,7 +92,13 @@ export interface FasterRCNNOptions {
  * const losses = model.losses([image], [{ boxes, labels }]);
  */
 export class FasterRCNN extends GeneralizedRCNN {
-  constructor(backbone: DetectionBackbone, numClasses: number | null, opts: FasterRCNNOptions = {}) {
+  /**
+   * @param backbone - named feature maps of `outChannels` channels
+   * @param numClasses - classes including the background, or null with `opts.boxPredictor`
+   * @param opts - torchvision's keyword arguments (see {@link FasterRCNNOptions})
+   * @param mask - a mask branch for the RoI heads ({@link MaskRCNN} passes its own; default none)
+   */
+  constructor(backbone: DetectionBackbone, numClasses: number | null, opts: FasterRCNNOptions = {}, mask?: MaskBranch) {
     const op = 'FasterRCNN';
     if (!(backbone instanceof Module) || !(typeof backbone.outChannels === 'number' && Number.isInteger(backbone.outChannels) && backbone.outChannels > 0)) {
       throw new ArgumentError(`${op}: expected backbone to be a Module with outChannels, a positive integer (its feature maps' channels), got ${describe(backbone)}`);
@@ -129,6 +135,7 @@ export class FasterRCNN extends GeneralizedRCNN {
       nmsThresh: opts.boxNmsThresh ?? 0.5,
       detectionsPerImg: opts.boxDetectionsPerImg ?? 100,
       ...(opts.bboxRegWeights ? { bboxRegWeights: opts.bboxRegWeights } : {}),
+      ...(mask ? { mask } : {}),
     });
 
     const transform = new GeneralizedRCNNTransform(opts.minSize ?? 800, opts.maxSize ?? 1333, opts.imageMean ?? [0.485, 0.456, 0.406], opts.imageStd ?? [0.229, 0.224, 0.225]);

@@ -28,6 +28,8 @@ export interface GeneralizedRCNNLosses {
   loss_classifier: Tensor<'float32'>;
   /** The box head's smooth L1 on the foreground proposals' deltas. */
   loss_box_reg: Tensor<'float32'>;
+  /** Mask R-CNN's binary cross-entropy on the foreground proposals' masks (only with a mask branch). */
+  loss_mask?: Tensor<'float32'>;
 }
 
 /** The backbone of a detector: an image batch `[N, C, H, W]` to named feature maps of `outChannels` channels each. */
@@ -37,7 +39,8 @@ export type DetectionBackbone = Module<[x: Tensor], Map<string, Tensor>> & { rea
  * A two-stage detector, as torchvision's `GeneralizedRCNN(backbone, rpn, roi_heads,
  * transform)`. `call(images, targets)` in training mode returns the merged losses
  * ({@link GeneralizedRCNNLosses}); `call(images)` in eval mode returns one
- * `{ boxes, labels, scores }` per image, boxes in the original image's pixels. `images` are
+ * `{ boxes, labels, scores }` per image, boxes in the original image's pixels (and, with a
+ * mask branch, `masks` `[D, 1, H, W]` pasted into the original image). `images` are
  * `[C, H, W]` float32 tensors of any sizes (values in 0..1). {@link GeneralizedRCNN.losses}
  * and {@link GeneralizedRCNN.detect} are the same two paths with one result type each.
  *
@@ -118,7 +121,7 @@ export class GeneralizedRCNN extends Module<[images: readonly Tensor[], targets?
 
   #losses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): GeneralizedRCNNLosses {
     if (targets === undefined) throw new ArgumentError(`${op}: expected targets (one { boxes, labels } per image) in training mode, got undefined: call eval() for detections`);
-    checkTargets(op, targets);
+    checkTargets(op, targets, this.#roiHeads.hasMask);
     return scope(() => {
       const [imageList, transformed] = this.#transform.call(images, targets);
       const resizedTargets = transformed as GeneralizedRCNNTarget[];
@@ -137,17 +140,19 @@ export class GeneralizedRCNN extends Module<[images: readonly Tensor[], targets?
       const [proposals] = this.#rpn.call(imageList, features);
       const [detections] = this.#roiHeads.call(features, proposals, imageList.imageSizes);
       // A plain record per image (Detection is an interface, the transform takes any record of tensors).
-      return this.#transform.postprocess(detections.map((d) => ({ boxes: d.boxes, labels: d.labels, scores: d.scores })), imageList.imageSizes, originalSizes) as Detection[];
+      const records = detections.map((d) => ({ boxes: d.boxes, labels: d.labels, scores: d.scores, ...(d.masks ? { masks: d.masks } : {}) }));
+      return this.#transform.postprocess(records, imageList.imageSizes, originalSizes) as Detection[];
     });
   }
 }
 
 /**
- * torchvision's checks of the training targets: a list of `{ boxes [G, 4], labels }` records,
- * no box with zero or negative width or height (one read of the boxes: they come from the host).
- * Shared with the one-stage detectors (FCOS), whose checks are the same.
+ * torchvision's checks of the training targets: a list of `{ boxes [G, 4], labels }` records
+ * (and `masks` where the RoI heads have a mask branch, checked before any work is done), no
+ * box with zero or negative width or height (one read of the boxes: they come from the host).
+ * Shared with the one-stage detectors (FCOS, RetinaNet), whose checks are the same.
  */
-export function checkTargets(op: string, targets: readonly GeneralizedRCNNTarget[]): void {
+export function checkTargets(op: string, targets: readonly GeneralizedRCNNTarget[], needMasks = false): void {
   if (!Array.isArray(targets)) throw new ArgumentError(`${op}: expected targets to be an array of { boxes, labels } records, got ${describe(targets)}`);
   targets.forEach((target, i) => {
     if (typeof target !== 'object' || target === null) throw new ArgumentError(`${op}: expected targets[${i}] to be a { boxes, labels } record, got ${describe(target)}`);
@@ -158,6 +163,8 @@ export function checkTargets(op: string, targets: readonly GeneralizedRCNNTarget
     if (!(labels instanceof Tensor) || labels.ndim !== 1 || labels.shape[0] !== boxes.shape[0]) {
       throw new ShapeError(`${op}: expected targets[${i}].labels to be a Tensor of shape [${boxes.shape[0]}] (one per box), got ${labels instanceof Tensor ? `[${labels.shape.join(', ')}]` : describe(labels)}`);
     }
+    // torchvision's RoIHeads.check_targets raises only after the backbone and RPN have run.
+    if (needMasks && target.masks === undefined) throw new ArgumentError(`${op}: expected targets[${i}].masks (instance masks [G, H, W], uint8) for a model with a mask branch, got undefined`);
     const values = boxes.dataSync();
     for (let b = 0; b < boxes.shape[0]!; ++b) {
       const [x1, y1, x2, y2] = [values[4 * b], values[4 * b + 1], values[4 * b + 2], values[4 * b + 3]].map(Number) as [number, number, number, number];

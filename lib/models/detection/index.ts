@@ -3,9 +3,11 @@
  * stages under a feature pyramid (backbone_utils), the feature pyramid network and its extra
  * levels, the detectors' input/output transform (GeneralizedRCNNTransform), the region
  * proposal network of Faster R-CNN (RPNHead, RegionProposalNetwork) and the box branch of
- * its second stage (TwoMLPHead, FastRCNNPredictor, RoIHeads, fastrcnnLoss), and the detectors
- * assembled from them (GeneralizedRCNN, FasterRCNN, fasterrcnnResnet50Fpn); the one-stage
- * RetinaNet with its heads (RetinaNetHead, ...) and retinanetResnet50Fpn.
+ * its second stage (TwoMLPHead, FastRCNNPredictor, RoIHeads, fastrcnnLoss), Mask R-CNN's mask
+ * branch (MaskRCNNHeads, MaskRCNNPredictor, maskrcnnLoss, maskrcnnInference,
+ * pasteMasksInImage), and the detectors assembled from them (GeneralizedRCNN, FasterRCNN,
+ * fasterrcnnResnet50Fpn, MaskRCNN, maskrcnnResnet50Fpn); the one-stage RetinaNet and FCOS
+ * with their heads (retinanetResnet50Fpn, fcosResnet50Fpn), and the small FCOSLite.
  * @module
  */
 export {
@@ -35,8 +37,19 @@ export {
 } from './fcos_heads.js';
 export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, type FeaturePyramidNetworkOptions } from './feature_pyramid_network.js';
 export { GeneralizedRCNN, type DetectionBackbone, type GeneralizedRCNNLosses, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
+export {
+  MaskRCNN,
+  MaskRCNNHeads,
+  MaskRCNNPredictor,
+  maskrcnnResnet50Fpn,
+  type MaskRCNNHeadsOptions,
+  type MaskRCNNOptions,
+  type MaskRCNNResNet50FpnOptions,
+} from './mask_rcnn.js';
+export { maskrcnnInference, maskrcnnLoss, projectMasksOnBoxes } from './mask_branch.js';
+export { pasteMasksInImage } from './paste_masks.js';
 export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
-export { fastrcnnLoss, RoIHeads, type Detection, type RoIHeadsOptions, type RoIHeadsTarget, type TrainingSamples } from './roi_heads.js';
+export { fastrcnnLoss, RoIHeads, type Detection, type MaskBranch, type RoIHeadsOptions, type RoIHeadsTarget, type TrainingSamples } from './roi_heads.js';
 export {
   RetinaNet,
   retinanetDefaultAnchorGenerator,

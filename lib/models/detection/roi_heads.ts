@@ -1,14 +1,16 @@
 /**
- * The box branch of Faster R-CNN's RoI heads, as torchvision.models.detection.roi_heads
+ * The RoI heads of Faster and Mask R-CNN, as torchvision.models.detection.roi_heads
  * (0.14): `fastrcnnLoss` and `RoIHeads`, which pools each proposal's features, runs the box
  * head and predictor, and either assigns and samples training targets and returns the two
- * losses (training) or turns the predictions into per-image detections (eval). The mask and
- * keypoint branches of Mask / Keypoint R-CNN are not part of it.
+ * losses (training) or turns the predictions into per-image detections (eval); with a mask
+ * branch (Mask R-CNN) also the mask loss or the detections' masks (the branch's functions
+ * are in mask_branch.ts). The keypoint branch of Keypoint R-CNN is not part of it.
  *
  * Host reads are only the ones a result's shape depends on: in eval one per image, NMS's
  * keep mask (torchvision reads three times per image: the score filter, remove_small_boxes
  * and NMS); in training one for the batch, the sampled proposals (torchvision's torch.where
- * reads once per image). The pooler reads the boxes' pyramid levels besides.
+ * reads once per image), and with a mask branch one more, the positive proposals. The
+ * poolers read the boxes' pyramid levels besides.
  * @module
  */
 import { noGrad } from '../../autograd/grad_mode.js';
@@ -33,6 +35,7 @@ import { BoxCoder, type BoxCoderWeights } from '../../vision/box_coder.js';
 import { Matcher } from '../../vision/matcher.js';
 import type { ImageSize } from '../../vision/image_list.js';
 import type { MultiScaleRoIAlign } from '../../vision/poolers.js';
+import { maskrcnnInference, maskrcnnLoss } from './mask_branch.js';
 
 /** One image's detections, as torchvision's `{boxes, labels, scores}` (labels int32 here, int64 there). */
 export interface Detection {
@@ -42,6 +45,12 @@ export interface Detection {
   scores: Tensor<'float32'>;
   /** Classes `[D]` (int32, >= 1: class 0 is the background). */
   labels: Tensor<'int32'>;
+  /**
+   * Mask R-CNN's masks: from {@link RoIHeads} each box's mask probabilities `[D, 1, M, M]`
+   * (float32, 0..1, over the box); from a detector, pasted into the original image
+   * `[D, 1, H, W]` (threshold at 0.5 for binary masks). Absent without a mask branch.
+   */
+  masks?: Tensor<'float32'>;
 }
 
 /** One image's ground truth for {@link RoIHeads} in training. */
@@ -50,6 +59,18 @@ export interface RoIHeadsTarget {
   boxes: Tensor;
   /** Classes `[G]` (int32, >= 1). */
   labels: Tensor;
+  /** Instance masks `[G, H, W]` (uint8 or bool, 1 inside; float32 0/1 also taken) at the image's size: required in training with a mask branch. */
+  masks?: Tensor;
+}
+
+/** The mask branch of {@link RoIHeads} (Mask R-CNN), as torchvision's `mask_roi_pool`, `mask_head`, `mask_predictor`. */
+export interface MaskBranch {
+  /** Pools `[K, C, S, S]` features for boxes, e.g. MultiScaleRoIAlign(['0', '1', '2', '3'], 14, 2). */
+  maskRoiPool: MultiScaleRoIAlign;
+  /** Features per RoI, e.g. {@link MaskRCNNHeads}. */
+  maskHead: Module<[Tensor], Tensor>;
+  /** Mask logits `[K, numClasses, M, M]` per RoI, e.g. {@link MaskRCNNPredictor}. */
+  maskPredictor: Module<[Tensor], Tensor>;
 }
 
 /** Options of {@link RoIHeads}; the defaults are torchvision's FasterRCNN's. */
@@ -70,6 +91,8 @@ export interface RoIHeadsOptions {
   nmsThresh?: number;
   /** Detections kept per image, the highest-scoring (default 100). */
   detectionsPerImg?: number;
+  /** A mask branch (Mask R-CNN): its pooler, head and predictor (default none: boxes only). */
+  mask?: MaskBranch;
 }
 
 /** The training batch {@link RoIHeads.selectTrainingSamples} picks, per image. */
@@ -165,8 +188,9 @@ function checkList(op: string, name: string, value: unknown): Tensor[] {
 }
 
 /**
- * The box branch of Faster R-CNN's second stage, as torchvision's `RoIHeads(box_roi_pool,
- * box_head, box_predictor, ...)`. `call(features, proposals, imageShapes, targets?)` pools
+ * The second stage of Faster and Mask R-CNN, as torchvision's `RoIHeads(box_roi_pool,
+ * box_head, box_predictor, ..., mask_roi_pool, mask_head, mask_predictor)`.
+ * `call(features, proposals, imageShapes, targets?)` pools
  * the proposals' features with `boxRoiPool`, runs `boxHead` and `boxPredictor`, and returns
  * `[detections, losses]`:
  *
@@ -179,9 +203,16 @@ function checkList(op: string, name: string, value: unknown): Tensor[] {
  * - eval (`eval()`): the detections of each image ({@link RoIHeads.postprocessDetections})
  *   and no losses.
  *
+ * With a mask branch (`opts.mask`, Mask R-CNN), the sampled foreground proposals in training
+ * are pooled with `maskRoiPool` through `maskHead` and `maskPredictor`, and
+ * {@link maskrcnnLoss} against the targets' `masks` adds `loss_mask`; in eval the detections'
+ * boxes are, and each detection gets `masks` `[D, 1, M, M]`, the sigmoid of its class's
+ * mask logits ({@link maskrcnnInference}).
+ *
  * Children are registered under torchvision's names (`box_roi_pool`, `box_head`,
- * `box_predictor`), so a torchvision Faster R-CNN's `roi_heads.*` state dict loads. Labels
- * are int32 where torchvision's are int64.
+ * `box_predictor`, and `mask_roi_pool`, `mask_head`, `mask_predictor`), so a torchvision
+ * Faster or Mask R-CNN's `roi_heads.*` state dict loads. Labels are int32 where
+ * torchvision's are int64.
  *
  * @example
  * const heads = new RoIHeads(new vision.MultiScaleRoIAlign(['0', '1', '2', '3'], 7, 2),
@@ -197,6 +228,7 @@ export class RoIHeads extends Module<
   readonly #boxRoiPool: MultiScaleRoIAlign;
   readonly #boxHead: Module<[Tensor], Tensor>;
   readonly #boxPredictor: Module<[Tensor], [Tensor, Tensor]>;
+  readonly #mask: MaskBranch | null;
   /** Assigns each proposal its ground truth (no low-quality matches, as torchvision). */
   readonly proposalMatcher: Matcher;
   /** Picks each image's training proposals. */
@@ -236,6 +268,22 @@ export class RoIHeads extends Module<
     this.registerModule('box_roi_pool', boxRoiPool);
     this.registerModule('box_head', boxHead);
     this.registerModule('box_predictor', boxPredictor);
+    this.#mask = opts.mask === undefined ? null : checkMaskBranch(op, opts.mask);
+    if (this.#mask) {
+      this.registerModule('mask_roi_pool', this.#mask.maskRoiPool);
+      this.registerModule('mask_head', this.#mask.maskHead);
+      this.registerModule('mask_predictor', this.#mask.maskPredictor);
+    }
+  }
+
+  /** Whether it has a mask branch (torchvision's `has_mask()`). */
+  get hasMask(): boolean {
+    return this.#mask !== null;
+  }
+
+  /** The mask branch's pooler, head and predictor (`mask_roi_pool`, `mask_head`, `mask_predictor`), or null. */
+  get mask(): MaskBranch | null {
+    return this.#mask;
   }
 
   /** The RoI pooler (`box_roi_pool`). */
@@ -265,20 +313,40 @@ export class RoIHeads extends Module<
     }
     const boxes = checkProposals(op, proposals);
     checkImageSizes(op, imageShapes, boxes.length);
-    if (targets !== undefined) checkTargets(op, targets, boxes);
+    if (targets !== undefined) checkTargets(op, targets, boxes, this.training && this.#mask !== null);
     if (this.training) {
       if (targets === undefined) throw new ArgumentError(`${op}: expected targets (one { boxes, labels } per image) in training mode, got undefined: call eval() for detections`);
       return scope(() => {
         const samples = this.#select(boxes, targets);
         const [classLogits, boxRegression] = this.#predict(features, samples.proposals, imageShapes);
         const [lossClassifier, lossBoxReg] = fastrcnnLoss(classLogits, boxRegression, samples.labels, samples.regressionTargets);
-        return [[], { loss_classifier: lossClassifier, loss_box_reg: lossBoxReg }];
+        const losses: Record<string, Tensor> = { loss_classifier: lossClassifier, loss_box_reg: lossBoxReg };
+        if (this.#mask) losses.loss_mask = this.#maskLoss(this.#mask, features, samples, imageShapes, targets);
+        return [[], losses];
       });
     }
     return scope(() => {
       const [classLogits, boxRegression] = this.#predict(features, boxes, imageShapes);
-      return [this.#postprocess(op, classLogits, boxRegression, boxes, imageShapes), {}];
+      const detections = this.#postprocess(op, classLogits, boxRegression, boxes, imageShapes);
+      if (this.#mask) {
+        const logits = maskLogitsOf(this.#mask, features, detections.map((d) => d.boxes), imageShapes);
+        maskrcnnInference(logits, detections.map((d) => d.labels)).forEach((masks, i) => (detections[i]!.masks = masks));
+      }
+      return [detections, {}];
     });
+  }
+
+  /**
+   * `loss_mask`, as torchvision's training path of the mask branch: the sampled foreground
+   * proposals (one host read for the batch: they set the pooled batch's size; torchvision's
+   * torch.where reads once per image) and their ground truths' masks and classes.
+   */
+  #maskLoss(mask: MaskBranch, features: ReadonlyMap<string, Tensor>, samples: TrainingSamples, imageShapes: readonly ImageSize[], targets: readonly RoIHeadsTarget[]): Tensor {
+    const positives = noGrad(() => sampledIndices(cat(samples.labels.map((l) => l.gt(0)), 0), samples.labels.map((l) => l.shape[0]!)));
+    const proposals = positives.map((index, i) => indexSelect(samples.proposals[i]!, 0, index));
+    const matchedIdxs = positives.map((index, i) => indexSelect(samples.matchedIdxs[i]!, 0, index));
+    const logits = maskLogitsOf(mask, features, proposals, imageShapes);
+    return maskrcnnLoss(logits, proposals, targets.map((t) => t.masks!), targets.map((t) => t.labels), matchedIdxs);
   }
 
   /** Pooler, box head and predictor: `[classLogits, boxRegression]` for the proposals of every image. */
@@ -430,8 +498,26 @@ function checkImageSizes(op: string, imageShapes: unknown, images: number): void
   });
 }
 
-/** One `{ boxes [G, 4] float32, labels [G] int32 }` per image, on the proposals' device. */
-function checkTargets(op: string, targets: unknown, proposals: ReadonlyArray<Tensor<'float32'>>): void {
+/** The mask logits `[K, numClasses, M, M]` of the boxes of every image, through the mask branch. */
+function maskLogitsOf(mask: MaskBranch, features: ReadonlyMap<string, Tensor>, boxes: readonly Tensor[], imageShapes: readonly ImageSize[]): Tensor {
+  return mask.maskPredictor.call(mask.maskHead.call(mask.maskRoiPool.call(features, boxes, imageShapes)));
+}
+
+/** A mask branch of three modules, checked. */
+function checkMaskBranch(op: string, mask: unknown): MaskBranch {
+  if (mask === null || typeof mask !== 'object') throw new ArgumentError(`${op}: expected mask to be { maskRoiPool, maskHead, maskPredictor }, got ${describe(mask)}`);
+  const branch = mask as Partial<MaskBranch>;
+  for (const name of ['maskRoiPool', 'maskHead', 'maskPredictor'] as const) {
+    if (!(branch[name] instanceof Module)) throw new ArgumentError(`${op}: expected mask.${name} to be a Module, got ${describe(branch[name])}`);
+  }
+  return branch as MaskBranch;
+}
+
+/**
+ * One `{ boxes [G, 4] float32, labels [G] int32 }` per image, on the proposals' device; with
+ * `needMasks` also `masks [G, H, W]` (uint8, bool or float32).
+ */
+function checkTargets(op: string, targets: unknown, proposals: ReadonlyArray<Tensor<'float32'>>, needMasks = false): void {
   if (!Array.isArray(targets) || targets.length !== proposals.length) {
     throw new ArgumentError(`${op}: expected targets to hold one { boxes, labels } per image (${proposals.length}), got ${describe(targets)}`);
   }
@@ -446,5 +532,12 @@ function checkTargets(op: string, targets: unknown, proposals: ReadonlyArray<Ten
     if (b.ndim !== 2 || b.shape[1] !== 4) throw new ShapeError(`${op}: expected targets[${i}].boxes of shape [G, 4], got [${b.shape.join(', ')}]`);
     if (l.ndim !== 1 || l.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected targets[${i}].labels of shape [${b.shape[0]}] like its boxes, got [${l.shape.join(', ')}]`);
     checkSameDevice(op, { [`proposals[${i}]`]: proposals[i]!, [`targets[${i}].boxes`]: b, [`targets[${i}].labels`]: l });
+    if (!needMasks) return;
+    const masks = (t as { masks?: unknown }).masks;
+    if (masks === undefined) throw new ArgumentError(`${op}: expected targets[${i}].masks (instance masks [G, H, W]) in training with a mask branch, got undefined`);
+    const m = checkTensor(op, `targets[${i}].masks`, masks);
+    checkDTypeIn(op, `targets[${i}].masks`, m, ['uint8', 'bool', 'float32']);
+    if (m.ndim !== 3 || m.shape[0] !== b.shape[0]) throw new ShapeError(`${op}: expected targets[${i}].masks of shape [${b.shape[0]}, H, W] (one per box), got [${m.shape.join(', ')}]`);
+    checkSameDevice(op, { [`proposals[${i}]`]: proposals[i]!, [`targets[${i}].masks`]: m });
   });
 }

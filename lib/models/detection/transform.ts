@@ -15,6 +15,7 @@ import { rand, tensor, zeros } from '../../tensor/creation.js';
 import { describe } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ImageList } from '../../vision/image_list.js';
+import { pasteMasksInImage } from './paste_masks.js';
 
 /**
  * A detection target or detection record, as torchvision's dicts: `boxes` `[K, 4]` xyxy in
@@ -126,8 +127,8 @@ export class GeneralizedRCNNTransform extends Module<[images: readonly Tensor[],
    * `postprocess`: `boxes` (and `keypoints`) of `result[i]` are scaled from
    * `imageShapes[i]` to `originalImageSizes[i]` (each `[height, width]`). Returns new records
    * with the other entries passed through; in training mode returns `result` as it is.
-   * Masks are not pasted into the image (torchvision's paste_masks_in_image) yet: a record
-   * with `masks` is an ArgumentError.
+   * `masks` `[K, 1, M, M]` (Mask R-CNN's per-box probabilities) are pasted at the scaled
+   * boxes into `[K, 1, height, width]` of the original size by {@link pasteMasksInImage}.
    *
    * @example
    * const detections = transform.postprocess(raw, images.imageSizes, images.map((im) => [im.shape[1], im.shape[2]]));
@@ -143,10 +144,8 @@ export class GeneralizedRCNNTransform extends Module<[images: readonly Tensor[],
       const from = checkSize(op, `imageShapes[${i}]`, imageShapes[i]);
       const to = checkSize(op, `originalImageSizes[${i}]`, originalImageSizes[i]);
       checkBoxes(op, `result[${i}].boxes`, pred.boxes);
-      if (pred.masks !== undefined) {
-        throw new ArgumentError(`${op}: result[${i}] has masks; pasting masks into the original image (Mask R-CNN) is not implemented yet`);
-      }
       const out: T = { ...pred, boxes: resizeBoxes(pred.boxes, from, to) };
+      if (pred.masks !== undefined) out.masks = pasteMasksInImage(pred.masks, out.boxes, to);
       if (pred.keypoints !== undefined) out.keypoints = resizeKeypoints(op, `result[${i}].keypoints`, pred.keypoints, from, to);
       return out;
     });

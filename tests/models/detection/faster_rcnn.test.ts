@@ -91,7 +91,7 @@ describe('fasterrcnnResnet50Fpn against torchvision', () => {
     const losses = model.losses(images, targetsOf(fixture.targets));
     expect(Object.keys(losses).sort()).toEqual(Object.keys(fixture.losses).sort());
     for (const [name, expected] of Object.entries(fixture.losses)) {
-      const got = losses[name as keyof typeof losses].item();
+      const got = losses[name as keyof typeof losses]!.item();
       expect(Math.abs(got - expected), name).toBeLessThan(1e-3 * Math.max(1, Math.abs(expected)));
     }
     model.dispose();

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 
-import { ArgumentError, DTypeError, io, manualSeed, models, noGrad, ShapeError, Tensor, tensor, vision, zeros, type Device } from '../../../lib/index.js';
+import { ArgumentError, DTypeError, indexSelect, io, manualSeed, models, noGrad, rand, ShapeError, Tensor, tensor, vision, zeros, type Device } from '../../../lib/index.js';
 import { describeDevices, expectClose } from '../../helpers/devices.js';
 
-const { FastRCNNPredictor, RoIHeads, TwoMLPHead, fastrcnnLoss } = models.detection;
+const { FastRCNNPredictor, MaskRCNNHeads, MaskRCNNPredictor, RoIHeads, TwoMLPHead, fastrcnnLoss, maskrcnnInference, maskrcnnLoss } = models.detection;
 
 // torchvision 0.14's RoIHeads (tests/fixtures/make_roi_heads_fixtures.py, committed with
 // its output): MultiScaleRoIAlign(['0', '1'], 7, 2) over two 16-channel levels of two
@@ -180,6 +180,95 @@ describeDevices('RoIHeads', (device) => {
     expect(() => new RoIHeads(pool, new TwoMLPHead(16, 8), new FastRCNNPredictor(8, 3), { detectionsPerImg: -1 })).toThrow(/detectionsPerImg/);
     expect(() => new RoIHeads(pool, new TwoMLPHead(16, 8), new FastRCNNPredictor(8, 3), { fgIouThresh: 0.3, bgIouThresh: 0.5 })).toThrow(/lowThreshold <= highThreshold/);
     expect(() => new RoIHeads(pool, null as unknown as models.detection.TwoMLPHead, new FastRCNNPredictor(8, 3))).toThrow(/boxHead to be a Module/);
+  });
+});
+
+describe('RoIHeads with a mask branch', () => {
+  // The box branch of the fixture above, and a small mask branch (14x14 pooling, one
+  // 8-channel conv, 28x28 logits for 5 classes) with seeded random weights.
+  function maskSetup() {
+    manualSeed(0);
+    const mask = { maskRoiPool: new vision.MultiScaleRoIAlign(['0', '1'], 14, 2), maskHead: new MaskRCNNHeads(16, [8], 1), maskPredictor: new MaskRCNNPredictor(8, 8, 5) };
+    const heads = new RoIHeads(new vision.MultiScaleRoIAlign(['0', '1'], 7, 2), new TwoMLPHead(16 * 7 * 7, 32), new FastRCNNPredictor(32, 5), { ...options, mask });
+    const boxOnly = setup('cpu').heads;
+    const { missing, unexpected } = heads.loadStateDict(boxOnly.stateDict(), { strict: false });
+    expect(unexpected).toEqual([]);
+    expect(missing.every((name) => /^mask_(head|predictor)\./.test(name))).toBe(true);
+    const features = new Map([['0', input('feature.0', 'cpu')], ['1', input('feature.1', 'cpu')]]);
+    const proposals = [0, 1].map((i) => input(`proposals.${i}`, 'cpu'));
+    const targets = [0, 1].map((i) => {
+      const boxes = input(`gt_boxes.${i}`, 'cpu');
+      const masks = rand([boxes.shape[0]!, ...imageShapes[i]!]).gt(0.5).to('uint8');
+      return { boxes, labels: input(`gt_labels.${i}`, 'cpu'), masks };
+    });
+    const logitsOf = (boxes: Tensor[]) => mask.maskPredictor.call(mask.maskHead.call(mask.maskRoiPool.call(features, boxes, imageShapes)));
+    return { heads, boxOnly, mask, features, proposals, targets, logitsOf };
+  }
+
+  it('registers mask_roi_pool, mask_head and mask_predictor under torchvision\'s names', () => {
+    const { heads, boxOnly, mask } = maskSetup();
+    expect(heads.hasMask).toBe(true);
+    expect(boxOnly.hasMask).toBe(false);
+    expect(boxOnly.mask).toBeNull();
+    expect(heads.mask!.maskPredictor).toBe(mask.maskPredictor);
+    const names = [...heads.stateDict().keys()];
+    expect(names).toContain('mask_head.0.0.weight');
+    expect(names).toContain('mask_predictor.conv5_mask.weight');
+    expect(names).toContain('mask_predictor.mask_fcn_logits.bias');
+  });
+
+  it('training: the box losses unchanged, and loss_mask is maskrcnnLoss of the foreground proposals and their ground truths', () => {
+    const { heads, boxOnly, features, proposals, targets, logitsOf } = maskSetup();
+    const [detections, losses] = heads.call(features, proposals, imageShapes, targets);
+    expect(detections).toEqual([]);
+    expect(Object.keys(losses).sort()).toEqual(['loss_box_reg', 'loss_classifier', 'loss_mask']);
+    const [, boxLosses] = boxOnly.call(features, proposals, imageShapes, targets);
+    expect(losses.loss_classifier!.item()).toBeCloseTo(boxLosses.loss_classifier!.item(), 6);
+    expect(losses.loss_box_reg!.item()).toBeCloseTo(boxLosses.loss_box_reg!.item(), 6);
+
+    const samples = heads.selectTrainingSamples(proposals, targets);
+    const positive = samples.labels.map((l) => tensor(Int32Array.from([...l.dataSync()].flatMap((v, k) => (v > 0 ? [k] : [])))));
+    expect(positive.every((p) => p.shape[0]! > 0)).toBe(true);
+    const boxes = positive.map((p, i) => indexSelect(samples.proposals[i]!, 0, p));
+    const matched = positive.map((p, i) => indexSelect(samples.matchedIdxs[i]!, 0, p));
+    const expected = maskrcnnLoss(logitsOf(boxes), boxes, targets.map((t) => t.masks), targets.map((t) => t.labels), matched);
+    expect(losses.loss_mask!.item()).toBeCloseTo(expected.item(), 5);
+    losses.loss_mask!.backward();
+    const weight = new Map(heads.mask!.maskHead.namedParameters()).get('0.0.weight')!;
+    expect(weight.grad!.abs().sum().item()).toBeGreaterThan(0);
+  });
+
+  it('eval: the box branch\'s detections, each with the sigmoid of its class\'s mask logits [D, 1, 28, 28]', () => {
+    const { heads, features, proposals, logitsOf } = maskSetup();
+    heads.eval();
+    const [detections, losses] = noGrad(() => heads.call(features, proposals, imageShapes));
+    expect(losses).toEqual({});
+    detections.forEach((d, i) => expectDetections(d, i));
+    const expected = noGrad(() => maskrcnnInference(logitsOf(detections.map((d) => d.boxes)), detections.map((d) => d.labels)));
+    detections.forEach((d, i) => {
+      expect(d.masks!.shape).toEqual([d.boxes.shape[0], 1, 28, 28]);
+      expectClose(d.masks!.dataSync(), expected[i]!.dataSync(), 1e-6);
+    });
+    // An image without detections gets [0, 1, 28, 28] masks.
+    const [none] = noGrad(() => heads.call(features, [proposals[0]!, zeros([0, 4])], imageShapes));
+    expect(none[1]!.masks!.shape).toEqual([0, 1, 28, 28]);
+  });
+
+  it('names what is wrong: missing or mis-shaped masks in training, a bad branch', () => {
+    const { heads, features, proposals, targets } = maskSetup();
+    const noMasks = targets.map((t) => ({ boxes: t.boxes, labels: t.labels }));
+    expect(() => heads.call(features, proposals, imageShapes, noMasks)).toThrow(ArgumentError);
+    expect(() => heads.call(features, proposals, imageShapes, noMasks)).toThrow(/RoIHeads.forward: expected targets\[0\]\.masks \(instance masks \[G, H, W\]\) in training with a mask branch, got undefined/);
+    const fewMasks = [targets[0]!, { ...targets[1]!, masks: targets[1]!.masks.slice(0, 0, 1) }];
+    expect(() => heads.call(features, proposals, imageShapes, fewMasks)).toThrow(/expected targets\[1\]\.masks of shape \[3, H, W\] \(one per box\), got \[1, 56, 72\]/);
+    const intMasks = [targets[0]!, { ...targets[1]!, masks: targets[1]!.masks.to('int32') }];
+    expect(() => heads.call(features, proposals, imageShapes, intMasks)).toThrow(DTypeError);
+    // In eval the targets' masks are not needed.
+    heads.eval();
+    expect(() => noGrad(() => heads.call(features, proposals, imageShapes, noMasks))).not.toThrow();
+    const pool = new vision.MultiScaleRoIAlign(['0'], 2, 2);
+    const branch = { maskRoiPool: pool, maskHead: new MaskRCNNHeads(16, [8], 1), maskPredictor: null as unknown as models.detection.MaskRCNNPredictor };
+    expect(() => new RoIHeads(pool, new TwoMLPHead(16, 8), new FastRCNNPredictor(8, 3), { mask: branch })).toThrow(/RoIHeads: expected mask\.maskPredictor to be a Module, got null/);
   });
 });
 

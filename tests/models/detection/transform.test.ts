@@ -106,6 +106,16 @@ describe('GeneralizedRCNNTransform', () => {
     expect(transform.toString()).toBe("GeneralizedRCNNTransform(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], minSize=[16, 24, 32], maxSize=1000, mode='bilinear', sizeDivisible=8)");
   });
 
+  it('postprocess pastes masks at the boxes scaled to the original size (torchvision\'s paste_masks_in_image)', () => {
+    const transform = new GeneralizedRCNNTransform(8, 100, mean, std).eval();
+    const masks = rand([2, 1, 28, 28]);
+    const boxes = tensor([[1, 2, 10, 12], [0, 0, 15.5, 7]], { dtype: 'float32' });
+    const [posted] = transform.postprocess([{ boxes, masks }], [[16, 16]], [[24, 40]]);
+    expectClose(posted!.boxes.dataSync(), [2.5, 3, 25, 18, 0, 0, 38.75, 10.5], 1e-6);
+    expect(posted!.masks!.shape).toEqual([2, 1, 24, 40]);
+    expectClose(posted!.masks!.dataSync(), models.detection.pasteMasksInImage(masks, posted!.boxes, [24, 40]).dataSync(), 1e-7);
+  });
+
   it('passes gradients back to the images, zero in the padding', () => {
     const transform = new GeneralizedRCNNTransform(8, 100, [0], [0.5]).eval();
     const image = rand([1, 4, 4]).requiresGrad_();
@@ -142,6 +152,6 @@ describe('GeneralizedRCNNTransform', () => {
     expect(() => transform.call([rand([3, 1, 200])])).toThrow(/an image of \[1, 200\] resizes to \[0, 100\]/);
     expect(() => transform.postprocess([{ boxes }], [[8, 8]], [])).toThrow(/expected one image shape and one original size per result \(1\), got 1 and 0/);
     expect(() => transform.postprocess([{ boxes }], [[8, 8]], [[0, 8]])).toThrow(/expected originalImageSizes\[0\] to be \[height, width\], positive integers/);
-    expect(() => transform.postprocess([{ boxes, masks: zeros([1, 1, 28, 28]) }], [[8, 8]], [[4, 4]])).toThrow(/result\[0\] has masks; pasting masks into the original image \(Mask R-CNN\) is not implemented yet/);
+    expect(() => transform.postprocess([{ boxes, masks: zeros([1, 28, 28]) }], [[8, 8]], [[4, 4]])).toThrow(/pasteMasksInImage: expected masks of shape \[N, 1, M, M\]/);
   });
 });
