@@ -13,24 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { fromNativeError, NeocogError } from './errors.js';
 import type { NativePrimitives } from './native_primitives.js';
 
-/** An opaque owner of native memory; one per Tensor. */
-export interface StorageHandle {
-  /** Drops this handle's reference; the memory is freed when no handle or queued op uses it. */
-  release(): void;
-  /** A new handle on the same memory (for views). */
-  share(): StorageHandle;
-  readonly bytes: number;
-  readonly released: boolean;
-  /** Page-locked (pinned) host memory from the CUDA plugin. */
-  readonly pinned: boolean;
-}
-
 /**
- * How the addon sees a tensor: its storage and its strided view (elements, not bytes) as
- * `[dtype code, ndim, offset, ...shape, ...strides]`, which the addon reads in one call
- * (lib/tensor/layout.ts packs it).
+ * How the addon sees a tensor, read in one call: a Float64Array `[storage, dtype code, ndim,
+ * offset, ...shape, ...strides]` (elements, not bytes) that lib/tensor/layout.ts packs. The
+ * storage is an id from `empty`/`emptyPinned` (non-negative), or a device code (-1 cpu,
+ * -2 - n cuda:n) asking the addon to allocate the view's memory there and write the new id
+ * in its place (an op's output, lib/tensor/memory.ts SharedStorage).
  */
-export type NativeTensor = readonly [storage: StorageHandle, layout: Float64Array];
+export type NativeTensor = Float64Array;
 
 export interface AllocatorStats {
   allocatedBytes: number;
@@ -64,23 +54,30 @@ export interface NativeBinding extends NativePrimitives {
   /** Copies between devices, ordered on both streams (contiguous operands of one dtype). */
   transfer(out: NativeTensor, input: NativeTensor): void;
   // memory and streams (binding/memory.cc)
-  empty(device: string, byteLength: number): StorageHandle;
+  /** A new allocation's storage id. */
+  empty(device: string, byteLength: number): number;
   emptyCache(device: string): void;
-  emptyPinned(byteLength: number): StorageHandle;
+  /** A new page-locked host allocation's storage id (needs the CUDA plugin). */
+  emptyPinned(byteLength: number): number;
   /** Resolves once the device's stream has run everything queued before it. */
   fence(device: string): Promise<void>;
   memoryStats(device: string): AllocatorStats;
   /** Starts timing ops (returns []) or waits, stops and returns the timings. */
   profile(device: string, on: boolean): Array<{ op: string; count: number; milliseconds: number }>;
   queueLimits(device: string): { maxTasks: number; maxBytes: number };
-  readAsync(storage: StorageHandle, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
-  readSync(storage: StorageHandle, byteOffset: number, byteLength: number): ArrayBuffer;
+  readAsync(storage: number, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
+  readSync(storage: number, byteOffset: number, byteLength: number): ArrayBuffer;
+  /** Drops the storage id; the memory is freed once no queued op uses it. A released id is ignored. */
+  releaseStorage(storage: number): void;
   setQueueLimits(device: string, maxTasks: number, maxBytes: number): void;
+  storageBytes(storage: number): number;
+  /** Page-locked (pinned) host memory from the CUDA plugin. */
+  storagePinned(storage: number): boolean;
   synchronize(device: string): Promise<void>;
   synchronizeSync(device: string): void;
   syncMode(): boolean;
   /** Copies host data into a storage that was just allocated (never one already in use). */
-  upload(storage: StorageHandle, source: ArrayBufferView): void;
+  upload(storage: number, source: ArrayBufferView): void;
   // CUDA plugin (binding/cuda.cc)
   cudaDeviceCount(): number;
   cudaLoad(pluginPath: string, dependencies: readonly string[]): void;

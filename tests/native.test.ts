@@ -37,20 +37,34 @@ describe('addon load failures say what to do', () => {
 describe('the wrapped binding', () => {
   it('native errors arrive as the typed classes, and the addon keeps working', () => {
     const storage = native.empty('cpu', 16);
-    storage.release();
+    native.releaseStorage(storage);
     expect(() => native.readSync(storage, 0, 16)).toThrow(DisposedError);
     expect(() => native.readSync(storage, 0, 16)).toThrow('dataSync: storage has been disposed');
     expect(() => native.empty('cpu', 1e18)).toThrow(OutOfMemoryError);
     expect(() => native.memoryStats('tpu' as never)).toThrow(NeocogError);
     expect(() => native.memoryStats('tpu' as never)).toThrow(/memory: native argument device must be "cpu" or "cuda:N"/);
     const fresh = native.empty('cpu', 8);
-    expect(fresh.bytes).toBe(8);
-    fresh.release();
+    expect(native.storageBytes(fresh)).toBe(8);
+    native.releaseStorage(fresh);
+    native.releaseStorage(fresh); // twice is harmless
+  });
+
+  it('a released storage id stays disposed after its slot is reused', () => {
+    const first = native.empty('cpu', 4);
+    native.releaseStorage(first);
+    const second = native.empty('cpu', 4); // the freed slot, a new generation
+    expect(second).not.toBe(first);
+    expect(() => native.readSync(first, 0, 4)).toThrow('dataSync: storage has been disposed');
+    expect(native.readSync(second, 0, 4).byteLength).toBe(4);
+    native.releaseStorage(first); // a stale id releases nothing
+    expect(native.storageBytes(second)).toBe(4);
+    native.releaseStorage(second);
+    expect(() => native.storageBytes(-3.5)).toThrow(/storageBytes: storage is not a storage/);
   });
 
   it('a native error thrown in a call keeps the caller\'s frame in its stack', () => {
     const storage = native.empty('cpu', 4);
-    storage.release();
+    native.releaseStorage(storage);
     let error: unknown;
     try {
       native.readSync(storage, 0, 4);

@@ -29,7 +29,7 @@ export function snapshotOnCpu(op: string, t: Tensor): Tensor {
 /** The raw bytes of a contiguous CPU tensor (16-bit floats as stored), one chunk per turn. */
 export async function* chunksOf(op: string, t: Tensor): AsyncGenerator<Uint8Array> {
   const size = dtypeSize(t.dtype);
-  const storage = t._storage(op);
+  const storage = t._storage(op).id;
   const total = t.numel * size;
   for (let at = 0; at < total; at += CHUNK_BYTES) {
     yield new Uint8Array(await native.readAsync(storage, t.offset * size + at, Math.min(CHUNK_BYTES, total - at)));

@@ -7,6 +7,7 @@ import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import { resolveDevice, type DeviceLike } from './device.js';
 import { checkDType, dtypeOfTypedArray, dtypeSize, isHalf, type DType, type TensorData } from './dtype.js';
+import { SharedStorage } from './memory.js';
 import { nextRandomState } from './random.js';
 import { checkNumel, checkShape, contiguousStrides, describe, numelOf, stridesLike } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
@@ -48,13 +49,14 @@ export function empty<D extends DType>(
   // Every op's output passes here: sizes computed from user numbers get one backstop.
   checkNumel(op, 'output shape', shape);
   const resolved = resolveDevice(op, device);
-  const storage = native.empty(resolved, numelOf(shape) * dtypeSize(dtype));
+  // Allocated by the binding in the first op call that receives its descriptor (SharedStorage).
+  const storage = SharedStorage.pending(resolved, numelOf(shape) * dtypeSize(dtype));
   return new Tensor<D>(storage, shape, strides, 0, dtype, resolved, op);
 }
 
 /** @internal An uninitialised contiguous CPU tensor in page-locked memory (needs a CUDA device). */
 export function emptyPinned<D extends DType>(op: string, shape: readonly number[], dtype: D): Tensor<D> {
-  const storage = native.emptyPinned(numelOf(shape) * dtypeSize(dtype));
+  const storage = new SharedStorage(native.emptyPinned(numelOf(shape) * dtypeSize(dtype)));
   return new Tensor<D>(storage, shape, contiguousStrides(shape), 0, dtype, 'cpu', op);
 }
 
@@ -219,7 +221,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
 /** Uploads a typed array into a new tensor of the same length. */
 function upload<D extends DType>(op: string, values: TensorData, shape: number[], dtype: D, device: DeviceLike): Tensor<D> {
   const out = empty(op, shape, dtype, device);
-  native.upload(out._storage(op, 'out'), values);
+  native.upload(out._storage(op, 'out').id, values);
   return out;
 }
 

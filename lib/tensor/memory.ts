@@ -6,7 +6,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-import { native, type StorageHandle } from '../native.js';
+import { native } from '../native.js';
+import { allocationCode, packLayout } from './layout.js';
 import { resolveDevice, type Device, type DeviceLike } from './device.js';
 
 /** What scope() and memory() need to know about a tensor. */
@@ -33,17 +34,66 @@ interface Frame {
 }
 
 /**
- * The native handle of one allocation, shared by the tensor that made it and its views
- * (reshape, permute, detach, ...): the last of them to be disposed or collected releases
- * it. Counting views here rather than giving each its own native handle (`share()`) spares
- * every view a native call, a wrapped object and its finalizer (issue 11: `matmul` made two
- * views per call).
+ * One native allocation, by its storage id (native/src/binding/storage_table.h), shared by
+ * the tensor that made it and its views (reshape, permute, detach, ...): the last of them
+ * to be disposed or collected releases it. Counting views here rather than giving each its
+ * own native reference spares every view a native call (issue 11: `matmul` made two views
+ * per call).
+ *
+ * An op's output is allocated by the binding in the op's own call ({@link pending}): the
+ * first descriptor handed out for it carries a device code where the id goes
+ * (allocationCode), and the binding writes the new id there. Only one descriptor is ever a
+ * request, so no two calls can allocate the same memory twice: whatever needs the id while
+ * the request is out and unanswered (an upload, a second view's descriptor) allocates at
+ * once, into the request.
  * @internal
  */
 export class SharedStorage {
   #refs = 1;
+  /** The storage id, or -1 while the binding has not been asked to allocate it. */
+  #id: number;
+  /** A pending allocation's one request: the descriptor whose first entry the binding sets to the id. */
+  #request: Float64Array | null = null;
+  #device: Device = 'cpu';
+  #bytes = 0;
+  #released = false;
 
-  constructor(readonly handle: StorageHandle) {}
+  /** Takes over the storage id `id` (from native.empty, native.emptyPinned). */
+  constructor(id: number) {
+    this.#id = id;
+  }
+
+  /** `bytes` on `device`, allocated by the first op call that receives one of its descriptors. */
+  static pending(device: Device, bytes: number): SharedStorage {
+    const storage = new SharedStorage(-1);
+    storage.#device = device;
+    storage.#bytes = bytes;
+    return storage;
+  }
+
+  /** The storage id, allocating now if no op has yet. */
+  get id(): number {
+    if (this.#id < 0) this.#id = this.#settle(true);
+    return this.#id;
+  }
+
+  /** True once the last tensor on this memory let go of it. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /**
+   * The descriptor of a view of this memory (`NativeTensor`). The first one asked for while
+   * the memory is pending, if it spans exactly the allocation (a new output, or it seen with
+   * another shape, as matmul's batched view), asks the binding to allocate; any other
+   * needs the id now.
+   */
+  describe(dtype: number, elementSize: number, shape: readonly number[], strides: readonly number[], offset: number): Float64Array {
+    if (this.#id < 0 && this.#request === null && offset === 0 && extentOf(shape, strides) * elementSize === this.#bytes) {
+      return (this.#request = packLayout(allocationCode(this.#device), dtype, shape, strides, 0));
+    }
+    return packLayout(this.id, dtype, shape, strides, offset);
+  }
 
   /** One more tensor views this memory. Returns this. */
   acquire(): this {
@@ -51,11 +101,40 @@ export class SharedStorage {
     return this;
   }
 
-  /** One tensor is done with this memory; the last one releases the native handle. */
+  /** One tensor is done with this memory; the last one releases the native storage. */
   release(): void {
     this.#refs -= 1;
-    if (this.#refs === 0) this.handle.release();
+    if (this.#refs !== 0) return;
+    const id = this.#id >= 0 ? this.#id : this.#settle(false);
+    if (id >= 0) native.releaseStorage(id);
+    this.#released = true;
   }
+
+  /**
+   * The id the binding wrote into the request, or (when `allocate`) a new allocation,
+   * written into the request so that it no longer asks; -1 if neither.
+   */
+  #settle(allocate: boolean): number {
+    const request = this.#request;
+    let id = request === null ? -1 : request[0]!;
+    if (id < 0) {
+      if (!allocate) return -1;
+      id = native.empty(this.#device, this.#bytes);
+      if (request !== null) request[0] = id;
+    }
+    this.#request = null;
+    return id;
+  }
+}
+
+/** Elements from a view's first to its last element, inclusive (0 when it has none). */
+function extentOf(shape: readonly number[], strides: readonly number[]): number {
+  let last = 0;
+  for (let d = 0; d < shape.length; ++d) {
+    if (shape[d] === 0) return 0;
+    last += (shape[d]! - 1) * strides[d]!;
+  }
+  return last + 1;
 }
 
 interface Held {
@@ -72,7 +151,7 @@ const leakedCounts = new Map<Device, number>();
 
 const backstop = new FinalizationRegistry<Held>((held) => {
   // The tensor was garbage-collected without dispose(): free its memory now.
-  if (held.storage.handle.released) return;
+  if (held.storage.released) return;
   held.storage.release();
   changeCount(held.device, -1);
   leakedCounts.set(held.device, (leakedCounts.get(held.device) ?? 0) + 1);

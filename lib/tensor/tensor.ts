@@ -7,12 +7,12 @@
 import { backward, record, type BackwardOptions, type GradNode } from '../autograd/graph.js';
 import { cudaUnavailableReason } from '../cuda.js';
 import { ArgumentError, DeviceError, DisposedError, DTypeError, ShapeError } from '../errors.js';
-import { native, type NativeTensor, type StorageHandle } from '../native.js';
+import { native, type NativeTensor } from '../native.js';
 import { emptyPinned } from './creation.js';
 import { resolveDevice, type Device, type DeviceLike } from './device.js';
 import { allocTypedArray, checkDType, dtypeCode, dtypeSize, isFloatingPoint, isHalf, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
 import { formatTensor } from './format.js';
-import { packLayout, sameDims } from './layout.js';
+import { sameDims } from './layout.js';
 import { SharedStorage, track, untrack } from './memory.js';
 import {
   contiguousStrides,
@@ -51,11 +51,11 @@ export class Tensor<D extends DType = DType> {
   #gradFn: GradNode | null = null;
 
   /**
-   * @internal Use the creation functions (`tensor`, `zeros`, ...) instead. `storage` is a
-   * new allocation's handle, or the shared storage of the tensor this one views.
+   * @internal Use the creation functions (`tensor`, `zeros`, ...) instead. `storage` is the
+   * memory this tensor views, with one reference already counted for it.
    */
   constructor(
-    storage: StorageHandle | SharedStorage,
+    storage: SharedStorage,
     shape: readonly number[],
     strides: readonly number[],
     offset: number,
@@ -63,7 +63,7 @@ export class Tensor<D extends DType = DType> {
     device: Device,
     creator: string,
   ) {
-    this.#storage = storage instanceof SharedStorage ? storage.acquire() : new SharedStorage(storage);
+    this.#storage = storage;
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze([...strides]);
     this.offset = offset;
@@ -175,28 +175,32 @@ export class Tensor<D extends DType = DType> {
   _native(op: string, arg = 'input'): NativeTensor {
     // Shape, strides and offset never change: the descriptor is made once per tensor.
     const storage = this._storage(op, arg);
-    return (this.#descriptor ??= [storage, packLayout(dtypeCode(this.dtype), this.shape, this.strides, this.offset)]);
+    return (this.#descriptor ??= this.#describe(storage, this.shape, this.strides));
   }
 
   /** @internal A descriptor of this tensor's memory seen with another shape and strides. */
   _nativeAs(op: string, arg: string, shape: readonly number[], strides: readonly number[]): NativeTensor {
     // Seen as itself (an operand already of the broadcast shape): the cached layout serves.
     if (sameDims(shape, this.shape) && sameDims(strides, this.strides)) return this._native(op, arg);
-    return [this._storage(op, arg), packLayout(dtypeCode(this.dtype), shape, strides, this.offset)];
+    return this.#describe(this._storage(op, arg), shape, strides);
   }
 
-  /** @internal The storage handle, for native calls; throws DisposedError naming `op`. */
-  _storage(op: string, arg = 'input'): StorageHandle {
+  #describe(storage: SharedStorage, shape: readonly number[], strides: readonly number[]): NativeTensor {
+    return storage.describe(dtypeCode(this.dtype), dtypeSize(this.dtype), shape, strides, this.offset);
+  }
+
+  /** @internal The memory this tensor views, for native calls; throws DisposedError naming `op`. */
+  _storage(op: string, arg = 'input'): SharedStorage {
     if (this.#storage === null) {
       throw new DisposedError(`${op}: ${arg} has been disposed (shape [${this.shape.join(', ')}], ${this.dtype})`);
     }
-    return this.#storage.handle;
+    return this.#storage;
   }
 
   /** @internal A new tensor sharing this one's memory with another layout. */
   _view(op: string, shape: readonly number[], strides: readonly number[], offset = this.offset): Tensor<D> {
     this._storage(op);
-    return new Tensor<D>(this.#storage!, shape, strides, offset, this.dtype, this.device, op);
+    return new Tensor<D>(this.#storage!.acquire(), shape, strides, offset, this.dtype, this.device, op);
   }
 
   // ---- reading -------------------------------------------------------------------------
@@ -207,7 +211,7 @@ export class Tensor<D extends DType = DType> {
    */
   async data(): Promise<TypedArrayFor[D]> {
     const source = this.#readable('data');
-    const storage = source._storage('data');
+    const storage = source._storage('data').id;
     const size = dtypeSize(source.dtype);
     try {
       const buffer = await native.readAsync(storage, source.offset * size, this.numel * size);
@@ -221,7 +225,7 @@ export class Tensor<D extends DType = DType> {
   dataSync(): TypedArrayFor[D] {
     const source = this.#readable('dataSync');
     try {
-      const storage = source._storage('dataSync');
+      const storage = source._storage('dataSync').id;
       if (this.numel === 0) return allocTypedArray(source.dtype, 0) as TypedArrayFor[D];
       const size = dtypeSize(source.dtype);
       return typedArrayOf(source.dtype, native.readSync(storage, source.offset * size, this.numel * size), this.numel) as TypedArrayFor[D];
@@ -236,7 +240,7 @@ export class Tensor<D extends DType = DType> {
     try {
       const size = dtypeSize(this.dtype);
       if (this.numel === 0) return new Uint8Array(0);
-      return new Uint8Array(native.readSync(source._storage('_bytesSync'), source.offset * size, this.numel * size));
+      return new Uint8Array(native.readSync(source._storage('_bytesSync').id, source.offset * size, this.numel * size));
     } finally {
       if (source !== this) source.dispose();
     }
@@ -441,7 +445,7 @@ export class Tensor<D extends DType = DType> {
 
   /** Whether this tensor's memory is page-locked (see {@link pinMemory}), as `is_pinned()`. */
   isPinned(): boolean {
-    return this._storage('isPinned').pinned;
+    return native.storagePinned(this._storage('isPinned').id);
   }
 
   /** A contiguous copy with its own memory. */

@@ -59,7 +59,9 @@ describe('bytes to tensor', () => {
       return pattern(end - begin);
     };
     await expect(uploadInChunks('load', 2 * CHUNK_BYTES, failing, [2 * CHUNK_BYTES], 'uint8')).rejects.toThrow(FormatError);
-    expect(memory('cpu').tensors).toBe(before);
+    // At most the starting count: across the awaits the garbage collector may free earlier
+    // tests' forgotten tensors (seen in the whole suite: 7 before, 2 after).
+    expect(memory('cpu').tensors).toBeLessThanOrEqual(before);
   });
 });
 

@@ -1,6 +1,8 @@
-import { expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { DisposedError, keep, memory, ones, randn, relu, scope, synchronize, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { native } from '../../lib/native.js';
+import { empty } from '../../lib/tensor/creation.js';
 
 const live = () => memory('cpu').tensors;
 
@@ -159,4 +161,56 @@ it('a scope keeps the graph of what it returns (or keeps) so backward still work
   for (const t of [loss, kept[0]!, outer, w.grad!]) t.dispose();
   w.grad = null;
   expect(live()).toBe(before);
+});
+
+describe('SharedStorage of an op output (allocated in the op call)', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('an output no op ever received is never allocated, and disposing it calls nothing native', () => {
+    const emptyCalls = vi.spyOn(native, 'empty');
+    const releases = vi.spyOn(native, 'releaseStorage');
+    const t = empty('test', [1024], 'float32', 'cpu');
+    expect(t._native('test')[0]).toBe(-1); // the cpu allocation request
+    t.dispose();
+    expect(emptyCalls).not.toHaveBeenCalled();
+    expect(releases).not.toHaveBeenCalled();
+  });
+
+  it('only its first descriptor asks the binding to allocate; another, asked for while that is unanswered, allocates once, into it', () => {
+    const emptyCalls = vi.spyOn(native, 'empty');
+    const t = empty('test', [4], 'float32', 'cpu');
+    const view = t.reshape([2, 2]);
+    const request = view._native('test');
+    expect(request[0]).toBe(-1);
+    expect(emptyCalls).not.toHaveBeenCalled();
+    const id = t._native('test')[0]!;
+    expect(emptyCalls).toHaveBeenCalledTimes(1);
+    expect(id).toBeGreaterThanOrEqual(0);
+    expect(request[0]).toBe(id);
+    expect(t._storage('test').id).toBe(id);
+    view.dispose();
+    t.dispose();
+    expect(t.isDisposed).toBe(true);
+  });
+
+  it('a view that does not span the whole allocation needs the id at once', () => {
+    const emptyCalls = vi.spyOn(native, 'empty');
+    const t = empty('test', [4], 'float32', 'cpu');
+    const part = t.slice(0, 1, 3);
+    expect(part._native('test')[0]).toBeGreaterThanOrEqual(0);
+    expect(emptyCalls).toHaveBeenCalledTimes(1);
+    part.dispose();
+    t.dispose();
+  });
+
+  it('one allocated by the binding is released by dispose', () => {
+    const x = randn([256]);
+    const releases = vi.spyOn(native, 'releaseStorage');
+    const out = relu(x);
+    const id = out._native('test')[0]!;
+    expect(id).toBeGreaterThanOrEqual(0);
+    out.dispose();
+    expect(releases).toHaveBeenCalledWith(id);
+    x.dispose();
+  });
 });

@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "binding/storage_handle.h"
 
 namespace neocog::binding {
 
@@ -29,13 +28,13 @@ bool syncModeFromEnvironment() {
 Addon::Addon(Napi::Env env, Napi::Object exports)
     : env_(env),
       completions_(CompletionQueue::New(env, "neocog.completions", 0, 1)),
+      storages_(env),
       runtime_(std::make_unique<Runtime>(syncModeFromEnvironment())) {
   completions_.Unref(env);
   // Environment cleanup hooks run in reverse order of registration, so this one stops the
   // streams before the completion queue above is torn down: no stream thread posts into a
   // dead queue while a worker is terminated or the process exits with ops in flight.
   napi_add_env_cleanup_hook(env, &Addon::stopStreams, this);
-  storageConstructor_ = Napi::Persistent(StorageHandle::define(env));
 
   DefineAddon(exports, {
       InstanceMethod("cudaDeviceCount", &Addon::CudaDeviceCount),
@@ -50,7 +49,10 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("queueLimits", &Addon::QueueLimits),
       InstanceMethod("readAsync", &Addon::ReadAsync),
       InstanceMethod("readSync", &Addon::ReadSync),
+      InstanceMethod("releaseStorage", &Addon::ReleaseStorage),
       InstanceMethod("setQueueLimits", &Addon::SetQueueLimits),
+      InstanceMethod("storageBytes", &Addon::StorageBytes),
+      InstanceMethod("storagePinned", &Addon::StoragePinned),
       InstanceMethod("synchronize", &Addon::Synchronize),
       InstanceMethod("synchronizeSync", &Addon::SynchronizeSync),
       InstanceMethod("syncMode", &Addon::SyncMode),

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "binding/storage_table.h"
 #include "core/runtime.h"
 
 namespace neocog::binding {
@@ -23,7 +24,8 @@ class Addon : public Napi::Addon<Addon> {
   ~Addon();
 
   Runtime& runtime() { return *runtime_; }
-  Napi::FunctionReference& storageConstructor() { return storageConstructor_; }
+  // The storages JavaScript holds, by id (lib/tensor/memory.ts).
+  StorageTable& storages() { return storages_; }
 
   // Runs `completion` on the JavaScript thread; callable from stream threads. Pair every
   // post with a beginAsync() made on the JavaScript thread when the work was queued: it
@@ -46,6 +48,9 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Fence(const Napi::CallbackInfo& info);
   Napi::Value MemoryStats(const Napi::CallbackInfo& info);
   Napi::Value QueueLimits(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseStorage(const Napi::CallbackInfo& info);
+  Napi::Value StorageBytes(const Napi::CallbackInfo& info);
+  Napi::Value StoragePinned(const Napi::CallbackInfo& info);
   Napi::Value ReadAsync(const Napi::CallbackInfo& info);
   Napi::Value ReadSync(const Napi::CallbackInfo& info);
   Napi::Value SetQueueLimits(const Napi::CallbackInfo& info);
@@ -66,7 +71,7 @@ class Addon : public Napi::Addon<Addon> {
   napi_env env_;
   CompletionQueue completions_;
   size_t pendingAsync_ = 0;
-  Napi::FunctionReference storageConstructor_;
+  StorageTable storages_;
   std::unique_ptr<Runtime> runtime_;  // stops its stream threads before the queue goes
 };
 

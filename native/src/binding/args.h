@@ -13,6 +13,8 @@
 
 namespace neocog::binding {
 
+class Addon;
+
 // Throws an Internal error: "<op>: native argument <name> must be <expected>".
 [[noreturn]] void badArgument(const char* op, const char* name, const std::string& expected);
 
@@ -21,10 +23,15 @@ struct TensorArg {
   TensorRef ref;
 };
 
-// A tensor descriptor {storage, dtype, shape, strides, offset} (lib/native.ts: NativeTensor).
-TensorArg tensorArg(const Napi::Value& value, const char* op, const char* name);
+// A tensor descriptor (lib/native.ts: NativeTensor): a Float64Array [storage, dtype, ndim,
+// offset, ...shape, ...strides]. A negative storage asks for a new allocation on a device
+// (-1: cpu, -2 - n: cuda:n) as large as the view: it is made here and its id written back
+// into the descriptor, so an op's output costs no call of its own (issue 11).
+TensorArg tensorArg(Addon& addon, const Napi::Value& value, const char* op, const char* name);
 // A tensor descriptor, or null/undefined for an absent optional operand (data == nullptr).
-TensorArg optionalTensorArg(const Napi::Value& value, const char* op, const char* name);
+TensorArg optionalTensorArg(Addon& addon, const Napi::Value& value, const char* op, const char* name);
+// A storage id (lib/tensor/memory.ts), live.
+StoragePtr storageArg(Addon& addon, const Napi::Value& value, const char* op, const char* name);
 // "cpu" or "cuda:N".
 Device deviceArg(const Napi::Value& value, const char* op);
 // Throws an Internal error naming op and argument unless `value` is a number.

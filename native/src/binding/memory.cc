@@ -6,7 +6,6 @@
 #include "binding/addon.h"
 #include "binding/args.h"
 #include "binding/errors.h"
-#include "binding/storage_handle.h"
 
 namespace neocog::binding {
 
@@ -30,9 +29,9 @@ struct ReadRequest {
   HostBuffer buffer;
 };
 
-ReadRequest readRequest(const Napi::CallbackInfo& info, const char* op) {
+ReadRequest readRequest(Addon& addon, const Napi::CallbackInfo& info, const char* op) {
   ReadRequest request;
-  request.storage = StorageHandle::unwrap(info[0], op, "storage");
+  request.storage = storageArg(addon, info[0], op, "storage");
   const double offset = numberArg(info, 1, op, "byteOffset"), length = numberArg(info, 2, op, "byteLength");
   if (offset < 0 || length < 0 || offset + length > static_cast<double>(request.storage->bytes())) {
     fail(ErrorKind::Internal, std::string(op) + ": read outside the storage");
@@ -61,7 +60,7 @@ Napi::Value Addon::Empty(const Napi::CallbackInfo& info) {
     const Device device = deviceArg(info[0], "empty");
     const double bytes = numberArg(info, 1, "empty", "byteLength");
     if (bytes < 0) fail(ErrorKind::Internal, "empty: negative byteLength");
-    return StorageHandle::wrap(info.Env(), *this, runtime().allocate(device, static_cast<size_t>(bytes)));
+    return Napi::Number::New(info.Env(), storages().add(runtime().allocate(device, static_cast<size_t>(bytes))));
   });
 }
 
@@ -69,7 +68,25 @@ Napi::Value Addon::EmptyPinned(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     const double bytes = numberArg(info, 0, "pinMemory", "byteLength");
     if (bytes < 0) fail(ErrorKind::Internal, "pinMemory: negative byteLength");
-    return StorageHandle::wrap(info.Env(), *this, runtime().allocatePinned(static_cast<size_t>(bytes)));
+    return Napi::Number::New(info.Env(), storages().add(runtime().allocatePinned(static_cast<size_t>(bytes))));
+  });
+}
+
+// releaseStorage(id): the storage is freed once no queued op uses it; a released id is ignored.
+Napi::Value Addon::ReleaseStorage(const Napi::CallbackInfo& info) {
+  if (info[0].IsNumber()) storages().release(info[0].As<Napi::Number>().DoubleValue());
+  return info.Env().Undefined();
+}
+
+Napi::Value Addon::StorageBytes(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(storageArg(*this, info[0], "storageBytes", "storage")->bytes()));
+  });
+}
+
+Napi::Value Addon::StoragePinned(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    return Napi::Boolean::New(info.Env(), storageArg(*this, info[0], "isPinned", "storage")->pinned());
   });
 }
 
@@ -93,7 +110,7 @@ Napi::Value Addon::MemoryStats(const Napi::CallbackInfo& info) {
 
 Napi::Value Addon::ReadAsync(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    const ReadRequest request = readRequest(info, "data");
+    const ReadRequest request = readRequest(*this, info, "data");
     Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(info.Env());
     Task task = readTask(request);
     HostBuffer buffer = request.buffer;
@@ -116,7 +133,7 @@ Napi::Value Addon::ReadAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value Addon::ReadSync(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    const ReadRequest request = readRequest(info, "dataSync");
+    const ReadRequest request = readRequest(*this, info, "dataSync");
     auto finished = std::make_shared<std::promise<ErrorPtr>>();
     std::future<ErrorPtr> result = finished->get_future();
     Task task = readTask(request);
@@ -239,7 +256,7 @@ Napi::Value Addon::SyncMode(const Napi::CallbackInfo& info) {
 
 Napi::Value Addon::Upload(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {
-    const StoragePtr storage = StorageHandle::unwrap(info[0], "upload", "storage");
+    const StoragePtr storage = storageArg(*this, info[0], "upload", "storage");
     if (!info[1].IsTypedArray()) fail(ErrorKind::Internal, "upload: source must be a typed array");
     const Napi::TypedArray source = info[1].As<Napi::TypedArray>();
     const size_t bytes = source.ByteLength();

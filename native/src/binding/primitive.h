@@ -31,8 +31,10 @@ std::vector<Parameter> parameters(const char* declaration);
 // ones are the task's results. All must be on one device.
 class Operands {
  public:
-  Operands(const std::string& op, const std::vector<Parameter>& params) : op_(op), params_(params) {}
+  Operands(Addon& addon, const std::string& op, const std::vector<Parameter>& params)
+      : addon_(addon), op_(op), params_(params) {}
 
+  Addon& addon() const { return addon_; }
   const char* op() const { return op_.c_str(); }
   const char* name(size_t index) const { return index < params_.size() ? params_[index].name.c_str() : "argument"; }
   void add(const TensorArg& tensor, bool read, bool written);
@@ -40,6 +42,7 @@ class Operands {
   Task task() &&;
 
  private:
+  Addon& addon_;
   const std::string& op_;
   const std::vector<Parameter>& params_;
   DeviceContext* context_ = nullptr;
@@ -121,7 +124,8 @@ T parse(const Napi::Value& value, Operands& operands, size_t index);
 template <typename T, bool Read, bool Written, bool Optional>
 T parseTensor(const Napi::Value& value, Operands& operands, size_t index) {
   const char* name = operands.name(index);
-  TensorArg arg = Optional ? optionalTensorArg(value, operands.op(), name) : tensorArg(value, operands.op(), name);
+  TensorArg arg = Optional ? optionalTensorArg(operands.addon(), value, operands.op(), name)
+                           : tensorArg(operands.addon(), value, operands.op(), name);
   if (arg.storage) operands.add(arg, Read, Written);
   T tensor;
   static_cast<TensorRef&>(tensor) = arg.ref;
@@ -159,7 +163,7 @@ template <typename Declared, typename... Params, size_t... I>
 Napi::Value queuePrimitive(Addon& addon, const Napi::CallbackInfo& info, std::index_sequence<I...>) {
   static const std::vector<Parameter> params = parameters(Declared::declaration);
   const std::string op = stringArg(info, 0, Declared::name, "op");
-  Operands operands(op, params);
+  Operands operands(addon, op, params);
   // Braced initialisation evaluates left to right: arguments are parsed in order.
   std::tuple<std::decay_t<Params>...> values{parse<std::decay_t<Params>>(info[I + 1], operands, I)...};
   std::apply([&](const auto&... v) { Declared::check(op.c_str(), v...); }, values);

@@ -124,8 +124,8 @@ std::vector<TensorRef> parseValue(const Napi::Value& value, Operands& operands, 
 
 Napi::Value Addon::Transfer(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {
-    const TensorArg out = tensorArg(info[0], "to", "out");
-    const TensorArg in = tensorArg(info[1], "to", "input");
+    const TensorArg out = tensorArg(*this, info[0], "to", "out");
+    const TensorArg in = tensorArg(*this, info[1], "to", "input");
     if (out.ref.dtype != in.ref.dtype || !out.ref.layout.isContiguous() || !in.ref.layout.isContiguous() ||
         out.ref.numel() != in.ref.numel()) {
       fail(ErrorKind::Internal, "to: native transfer needs contiguous operands of one dtype and size");
