@@ -77,7 +77,7 @@ function detector(c: DetectionModelCase): Prepared {
     return { step: () => timedCall(() => noGrad(() => model.detect(images))), dispose: release, params: paramCount };
   }
   model.train();
-  const targets = c.targets.map((t) => ({ boxes: tensor(t.boxes), labels: tensor(t.labels, { dtype: 'int32' }) }));
+  const targets = c.targets.map((t) => ({ boxes: tensor(t.boxes, { dtype: 'float32' }), labels: tensor(t.labels, { dtype: 'int32' }) }));
   // The learning rate of bench/detection_torch.py: small, so every round does the same work.
   const sgd = new optim.SGD(params.filter((p) => p.requiresGrad), { lr: 1e-4, momentum: 0.9 });
   const step = () =>
