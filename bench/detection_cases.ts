@@ -84,7 +84,7 @@ export const detectionCases: DetectionCase[] = [
   // The same boxes in 80 classes.
   { kind: 'op', name: 'batchedNms', shape: [10000], repeats: 5, warmup: 1, memoryFormats: false },
   // Forward and backward: 512 RoIs on a 2 x 256 x 50 x 50 stride-16 map, 7 x 7, sampling 2, aligned.
-  { kind: 'op', name: 'roiAlignTrain', shape: [2, 256, 50, 50, 512, 7], repeats: 5, warmup: 1, memoryFormats: true },
+  { kind: 'op', name: 'roiAlignTrain', shape: [2, 256, 50, 50, 512, 7], repeats: 3, warmup: 1, memoryFormats: true },
   detector('fasterrcnnResnet50Fpn', 'eval'),
   detector('retinanetResnet50Fpn', 'eval'),
   detector('fasterrcnnResnet50Fpn', 'train'),
