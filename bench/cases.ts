@@ -1,6 +1,8 @@
 // The benchmark cases of bench/ops.ts and bench/train.ts, and the command-line selection
-// (`npm run bench -- conv2d add resnet18Cifar` runs only those). The same objects are sent
-// to the PyTorch peers, which build their side of each case from them.
+// (`npm run bench -- conv2d add resnet18Cifar` runs only those; bench/detection.ts's rows,
+// from bench/detection_cases.ts, are selected the same way). The same objects are sent to
+// the PyTorch peers, which build their side of each case from them.
+import { detectionCases, detectionGroup, type DetectionCase } from './detection_cases.js';
 
 /**
  * An op benchmark: one call of `op` on inputs of `shape`, timed `repeats` times per round.
@@ -148,21 +150,26 @@ export function flopsOf(c: OpCase): number | null {
 }
 
 /**
- * The cases named on the command line (op names and model names; none = all). Throws on
- * a name that is neither, listing the known ones, so a typo does not silently bench nothing.
+ * The cases named on the command line (op names, model names, detection row names, or
+ * `detection` for every detection row; none = all). Throws on a name that is none of these,
+ * listing the known ones, so a typo does not silently bench nothing.
  */
-export function selectCases(argv: readonly string[]): { ops: OpCase[]; train: TrainCase[] } {
-  const known = new Set<string>([...opCases.map((c) => c.op), ...trainCases.map((c) => c.model)]);
+export function selectCases(argv: readonly string[]): { ops: OpCase[]; train: TrainCase[]; detection: DetectionCase[] } {
+  const known = new Set<string>([...opCases.map((c) => c.op), ...trainCases.map((c) => c.model), ...detectionCases.map((c) => c.name), detectionGroup]);
   const unknown = argv.filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new Error(`bench: unknown case ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
   }
-  if (argv.length === 0) return { ops: opCases, train: trainCases };
-  return { ops: opCases.filter((c) => argv.includes(c.op)), train: trainCases.filter((c) => argv.includes(c.model)) };
+  if (argv.length === 0) return { ops: opCases, train: trainCases, detection: detectionCases };
+  return {
+    ops: opCases.filter((c) => argv.includes(c.op)),
+    train: trainCases.filter((c) => argv.includes(c.model)),
+    detection: detectionCases.filter((c) => argv.includes(detectionGroup) || argv.includes(c.name)),
+  };
 }
 
 /** {@link selectCases} on this process's arguments; a bad name prints the message and exits 2. */
-export function casesFromArgv(): { ops: OpCase[]; train: TrainCase[] } {
+export function casesFromArgv(): { ops: OpCase[]; train: TrainCase[]; detection: DetectionCase[] } {
   try {
     return selectCases(process.argv.slice(2));
   } catch (e) {

@@ -7,6 +7,9 @@ import { createInterface } from 'node:readline';
 /** PyTorch's two layouts of 4-d activations; neocog's own is channels-last throughout. */
 export type MemoryFormat = 'nchw' | 'channels_last';
 
+/** Which workload module a peer loads: bench/torch_ops.py, bench/train_torch.py or bench/detection_torch.py. */
+export type PeerKind = 'ops' | 'train' | 'detection';
+
 /** What a peer says about itself once started. */
 export interface PeerInfo {
   torch: string;
@@ -57,7 +60,7 @@ export class Peer {
   }
 
   /** Starts `bench/torch_peer.py <kind>` and hands it the case list; resolves once torch is imported. */
-  static async start(kind: 'ops' | 'train', launch: PeerLaunch, cases: readonly object[], threads: number): Promise<{ peer: Peer; info: PeerInfo }> {
+  static async start(kind: PeerKind, launch: PeerLaunch, cases: readonly object[], threads: number): Promise<{ peer: Peer; info: PeerInfo }> {
     const child = spawn(launch.python, ['bench/torch_peer.py', kind, String(threads)], { env: launch.env, stdio: 'pipe' });
     const peer = new Peer(child);
     const info = (await peer.send(JSON.stringify({ cases, formats: launch.formats }))) as unknown as PeerInfo;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks neocog against PyTorch on this machine, in one run, and prints ratios:
-# `npm run bench [-- case ...]` (op names from bench/cases.ts, or model names). Installs what
+# `npm run bench [-- case ...]` (op names from bench/cases.ts, model names, detection rows of
+# bench/detection_cases.ts, or `detection` for all of those). Installs what
 # the peers need when missing. Not part of `npm test`. NEOCOG_BENCH_ROUNDS sets the turns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,3 +41,5 @@ npx --no-install tsx bench/ops.ts "$@"
 # Dispatch cost of small ops (µs per call against PyTorch 1.13), when no case is named.
 [ $# -gt 0 ] || npx --no-install tsx bench/dispatch.ts
 npx --no-install tsx bench/train.ts "$@"
+# Detection ops and detectors against torchvision (issue 13), about 10 minutes.
+npx --no-install tsx bench/detection.ts "$@"

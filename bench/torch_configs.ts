@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 import type { Contender } from './alternate.js';
-import { Peer, type MemoryFormat, type PeerInfo } from './peer.js';
+import { Peer, type MemoryFormat, type PeerInfo, type PeerKind } from './peer.js';
 
 const jemallocPath = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 /** The venv bench/run.sh creates for the PyTorch 2.x peer; NEOCOG_TORCH2_PYTHON overrides. */
@@ -70,7 +70,7 @@ interface Started {
 }
 
 /** Starts a peer with the given tunings on top of a plain environment, timing both layouts. */
-async function startTuned(kind: 'ops' | 'train', python: string, tunings: Tuning[], cases: readonly object[], threads: number): Promise<Started> {
+async function startTuned(kind: PeerKind, python: string, tunings: Tuning[], cases: readonly object[], threads: number): Promise<Started> {
   const env = { ...plainEnv(), ...Object.assign({}, ...tunings.map((t) => t.env)) } as NodeJS.ProcessEnv;
   return { ...(await Peer.start(kind, { python, env, formats: bothFormats }, cases, threads)), tunings };
 }
@@ -108,8 +108,12 @@ export interface TorchPeers {
   close(): void;
 }
 
-/** Starts the tuned 1.13, default 1.13 and (when present) tuned 2.x peers. */
-export async function startTorchPeers(kind: 'ops' | 'train', cases: readonly object[], threads: number): Promise<TorchPeers> {
+/**
+ * Starts the tuned 1.13, default 1.13 and (when present) tuned 2.x peers. `withTorch2: false`
+ * leaves out the 2.x peer, noting why: for workloads that need torchvision, which does not
+ * load next to the 2.x wheel here.
+ */
+export async function startTorchPeers(kind: PeerKind, cases: readonly object[], threads: number, opts: { withTorch2?: boolean } = {}): Promise<TorchPeers> {
   const notes: string[] = [];
   const peers: Peer[] = [];
   const result: TorchPeers = { contenders: [], notes, configs: [], close: () => peers.forEach((p) => p.close()) };
@@ -142,7 +146,9 @@ export async function startTorchPeers(kind: 'ops' | 'train', cases: readonly obj
   notes.push(`  probe (best of 3 rounds; lower ms wins): ${tuned1.probes.join('; ')}`);
   add('torch1.13 default', default1, 'default allocator', ['nchw']);
 
-  if (!existsSync(torch2Python)) {
+  if (opts.withTorch2 === false) {
+    notes.push('torch2 tuned: skipped, these cases need torchvision, whose wheels for PyTorch 2.x do not load here');
+  } else if (!existsSync(torch2Python)) {
     notes.push(`torch2 tuned: skipped, no PyTorch 2.x venv at ${torch2Python} (bench/run.sh creates it from a torch-2.*+cpu wheel in /opt/wheels)`);
   } else {
     try {

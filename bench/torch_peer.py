@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""A long-lived PyTorch peer of bench/ops.ts and bench/train.ts.
+"""A long-lived PyTorch peer of bench/ops.ts, bench/train.ts and bench/detection.ts.
 
 bench/peers.ts starts one of these per PyTorch configuration (tuned 1.13, default 1.13,
 tuned 2.x) and drives them one at a time, alternating with neocog, so that no two of them
-ever measure at once. `python3 bench/torch_peer.py ops|train THREADS`; one JSON object a
+ever measure at once. `python3 bench/torch_peer.py ops|train|detection THREADS`; one JSON object a
 line each way:
 
   in  {"cases": [...], "formats": ["nchw", "channels_last"]}   once, first
@@ -65,7 +65,7 @@ def probe():
 
 
 def main():
-    workloads = importlib.import_module({"ops": "torch_ops", "train": "train_torch"}[sys.argv[1]])
+    workloads = importlib.import_module({"ops": "torch_ops", "train": "train_torch", "detection": "detection_torch"}[sys.argv[1]])
     torch.set_num_threads(int(sys.argv[2]))  # Debian's build defaults to 1 thread here
     config = json.loads(sys.stdin.readline())
     cases, formats = config["cases"], config["formats"]

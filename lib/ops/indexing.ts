@@ -5,7 +5,7 @@
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ShapeError } from '../errors.js';
 import { native } from '../native.js';
-import { empty, zeros } from '../tensor/creation.js';
+import { empty, emptyLike, zeros } from '../tensor/creation.js';
 import { normalizeDim } from '../tensor/shape.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -31,7 +31,10 @@ export function indexSelect<D extends DType>(input: Tensor<D>, dim: number, inde
   try {
     const shape = [...source.shape];
     shape[d] = index.numel;
-    const out = empty('indexSelect', shape, input.dtype, input.device);
+    // In the input's memory format (a dense permutation such as channels-last; row-major
+    // otherwise): the native kernel then copies whole runs (a pixel's channels) rather than
+    // element by element, and what follows (FPN's add, a conv) gets the layout it wants.
+    const out = emptyLike('indexSelect', source, shape, input.dtype);
     const flatIndex = index._nativeAs('indexSelect', 'index', [index.numel], [index.ndim === 0 ? 1 : index.strides[0]!]);
     native.indexSelect('indexSelect', out._native('indexSelect', 'out'), source._native('indexSelect', 'input'), d, flatIndex);
     if (!needsGrad(input)) return out;

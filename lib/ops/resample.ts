@@ -112,6 +112,16 @@ function tapsFor(mode: InterpolateMode, inSize: number, outSize: number, scaleFa
   return { index, weight };
 }
 
+/**
+ * Whether the taps leave a dim of `inSize` as it is: as many outputs, each i reading input i alone (weight 1,
+ * any second tap weighted 0). ATen copies such a dim (a linear dim that keeps its size;
+ * nearest's shortcut); skipping it gives the same values without the per-tap passes, and
+ * keeps an inf or NaN neighbour from leaking in through its weight of 0 (inf * 0 = NaN).
+ */
+function isIdentity(taps: Taps, inSize: number): boolean {
+  return taps.index.length === inSize && taps.index.every((t, i) => t[0] === i && taps.weight[i]![0] === 1 && t.slice(1).every((_, k) => taps.weight[i]![k + 1] === 0));
+}
+
 /** Resamples `x` along `dim` with the given taps. */
 function resampleDim(x: Tensor, dim: number, taps: Taps): Tensor {
   const count = taps.index[0]?.length ?? 1;
@@ -181,6 +191,7 @@ export function interpolate(input: Tensor, opts: InterpolateOptions): Tensor<'fl
   for (let i = 0; i < spatial; ++i) {
     const dim = 2 + i;
     const taps = tapsFor(mode, input.shape[dim]!, sizes[i]!, scales?.[i], opts.alignCorners ?? false, spatial >= 2);
+    if (isIdentity(taps, input.shape[dim]!)) continue;
     const next = resampleDim(out, dim, taps);
     if (out !== input) out.dispose();
     out = next;

@@ -94,6 +94,13 @@ describeDevices('interpolate source indices vs PyTorch', (device) => {
 describeDevices('resampling ops vs PyTorch', (device) => {
   fixtureTests(device, interpolateSuite.cases, interpolateSuite.calls);
 
+  it('bilinear to the same size copies the image, as PyTorch: an inf pixel leaves its neighbours finite', () => {
+    const image = nc.rand([1, 2, 5, 6], { device });
+    const withInf = nc.where(nc.arange(60, { device }).reshape(1, 2, 5, 6).eq(13), tensor(Infinity, { device }), image);
+    const out = nc.interpolate(withInf, { size: [5, 6], mode: 'bilinear', alignCorners: false });
+    expect(out.tolist()).toEqual(withInf.tolist());
+  });
+
   it('the course example: maxUnpool2d', () => {
     const x = nc.arange(1, 17, 1, { dtype: 'float32', device }).reshape(1, 1, 4, 4);
     const { values, indices } = nc.maxPool2d(x, 2, { stride: 2, returnIndices: true });

@@ -1,5 +1,6 @@
 // index_select and its backward, index_add; gather and scatter_add. The index values are only known when the kernel
 // runs, so an out-of-range index is reported from here (as PyTorch's device-side check does) and poisons the output.
+#include <algorithm>
 #include <string>
 
 #include "cpu/cpu_backend.h"
@@ -23,15 +24,62 @@ void checkIndexRange(const char* op, const TensorRef& index, int dim, int64_t si
   }
 }
 
+// The elements index_select can copy as one run: the dims other than `dim` that are laid
+// out end to end in memory, the same way in `out` and in `in` (the stride-1 dim, then each
+// dim whose stride is the run so far, in both). `length` is 1 when no dim qualifies.
+struct Run {
+  int64_t length = 1;
+  bool member[kMaxDims] = {};
+};
+
+Run copyRun(const Layout& out, const Layout& in, int dim) {
+  Run run;
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (int d = 0; d < out.ndim; ++d) {
+      if (d == dim || run.member[d] || out.shape[d] == 1) continue;
+      if (out.strides[d] == run.length && in.strides[d] == run.length) {
+        run.member[d] = true;
+        run.length *= out.shape[d];
+        grew = true;
+      }
+    }
+  }
+  return run;
+}
+
 }  // namespace
 
 void indexSelect(const TensorRef& out, const TensorRef& in, int dim, const TensorRef& index) {
   checkIndexRange("indexSelect", index, dim, in.layout.shape[dim]);
   const int32_t* idx = index.as<int32_t>();
+  const Layout &o = out.layout, &x = in.layout;
+  const Run run = copyRun(o, x, dim);
   kernels::dispatchDType(out.dtype, "indexSelect", [&](auto tag) {
     using T = decltype(tag);
     T* dst = out.as<T>();
     const T* src = in.as<T>();
+    if (run.length >= 8) {
+      // Whole runs (a channels-last pixel's channels, an RoI's C x 7 x 7 block): the
+      // coordinates are worked out once per run, not per element, which made the per-element
+      // loop below ~50x slower on detection's [1000, 256, 7, 7] RoI reorder (MultiScaleRoIAlign).
+      const int64_t runs = out.numel() / run.length;
+      const int64_t grain = std::max<int64_t>(1, kParallelGrain / run.length);
+#pragma omp parallel for schedule(static) if (runs > grain)
+      for (int64_t r = 0; r < runs; ++r) {
+        int64_t rest = r, outOffset = 0, inOffset = 0;
+        for (int d = o.ndim - 1; d >= 0; --d) {
+          if (run.member[d]) continue;
+          int64_t coord = rest % o.shape[d];
+          rest /= o.shape[d];
+          outOffset += coord * o.strides[d];
+          if (d == dim) coord = idx[kernels::stridedOffset(index.layout, coord)];
+          inOffset += coord * x.strides[d];
+        }
+        std::copy_n(src + inOffset, run.length, dst + outOffset);
+      }
+      return;
+    }
     parallelFor(out.numel(), [&](int64_t i) {
       dst[kernels::stridedOffset(out.layout, i)] =
           src[kernels::indexSelectSource(out.layout, in.layout, dim, idx, index.layout, i)];
@@ -95,10 +143,30 @@ void indexAdd(const TensorRef& out, int dim, const TensorRef& index, const Tenso
     using T = decltype(tag);
     T* dst = out.as<T>();
     const T* src = source.as<T>();
+    // Runs laid out alike in both (as in indexSelect): coordinates once per run, not per element.
+    const Run run = copyRun(out.layout, source.layout, dim);
     for (int64_t i = 0; i < index.numel(); ++i) {
       const int64_t target = idx[kernels::stridedOffset(index.layout, i)];
       T* outSlice = dst + target * out.layout.strides[dim];
       const T* srcSlice = src + i * source.layout.strides[dim];
+      if (run.length >= 8) {
+        const int64_t runs = sliceSize / run.length;
+#pragma omp parallel for schedule(static) if (sliceSize > kParallelGrain)
+        for (int64_t r = 0; r < runs; ++r) {
+          int64_t rest = r, outOffset = 0, srcOffset = 0;
+          for (int d = slice.ndim - 1; d >= 0; --d) {
+            if (run.member[d] || d == dim) continue;
+            const int64_t coord = rest % slice.shape[d];
+            rest /= slice.shape[d];
+            outOffset += coord * out.layout.strides[d];
+            srcOffset += coord * source.layout.strides[d];
+          }
+          T* to = outSlice + outOffset;
+          const T* from = srcSlice + srcOffset;
+          for (int64_t k = 0; k < run.length; ++k) to[k] = static_cast<T>(to[k] + from[k]);
+        }
+        continue;
+      }
       parallelFor(sliceSize, [&](int64_t e) {
         int64_t rest = e, outOffset = 0, srcOffset = 0;
         for (int d = slice.ndim - 1; d >= 0; --d) {
