@@ -23,15 +23,18 @@ const fasterRcnn: DetectorFactory = (s) =>
     boxDetectionsPerImg: s.detectionsPerImg,
   }) as unknown as BenchDetector;
 
-/**
- * The detectors neocog benches. `retinanetResnet50Fpn` is null until lib/models/detection/
- * retinanet.ts is merged; enabling its rows is then this one entry, mapping the settings
- * to its options (torchvision's `score_thresh` and `detections_per_img`), e.g.
- * `(s) => models.detection.retinanetResnet50Fpn({ numClasses: s.numClasses, trainableBackboneLayers:
- * s.trainableBackboneLayers, minSize: s.minSize, maxSize: s.maxSize, scoreThresh: s.scoreThresh,
- * detectionsPerImg: s.detectionsPerImg })`.
- */
+const retinaNet: DetectorFactory = (s) =>
+  models.detection.retinanetResnet50Fpn({
+    numClasses: s.numClasses,
+    trainableBackboneLayers: s.trainableBackboneLayers,
+    minSize: s.minSize,
+    maxSize: s.maxSize,
+    scoreThresh: s.scoreThresh,
+    detectionsPerImg: s.detectionsPerImg,
+  }) as unknown as BenchDetector;
+
+/** The detectors neocog benches (null would print "not available" for a model neocog lacks). */
 export const neocogDetectors: Readonly<Record<DetectionModelName, DetectorFactory | null>> = {
   fasterrcnnResnet50Fpn: fasterRcnn,
-  retinanetResnet50Fpn: null,
+  retinanetResnet50Fpn: retinaNet,
 };
