@@ -29,6 +29,7 @@ import { resnetFpnBackbone } from './backbone_utils.js';
 import { LastLevelP6P7 } from './feature_pyramid_network.js';
 import { FCOSHead, type FCOSHeadOutputs, type FCOSLosses } from './fcos_heads.js';
 import { checkTargets, type DetectionBackbone, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
+import { OneStageDetector } from './one_stage_detector.js';
 import type { Detection } from './roi_heads.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 
@@ -105,12 +106,7 @@ function column(boxes: Tensor, c: number): Tensor {
  * model.eval();
  * const [{ boxes: found, labels: classes, scores }] = noGrad(() => model.detect([image]));
  */
-export class FCOS extends Module<[images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]], Detection[] | FCOSLosses> {
-  // Registered under torchvision's names (backbone, anchor_generator, head, transform).
-  readonly #backbone: DetectionBackbone;
-  readonly #anchorGenerator: AnchorGenerator;
-  readonly #head: FCOSHead;
-  readonly #transform: GeneralizedRCNNTransform;
+export class FCOS extends OneStageDetector<FCOSHead, FCOSLosses> {
   /** A point is a positive only within this many anchor sizes of a box's centre. */
   readonly centerSamplingRadius: number;
   /** Detections score above this. */
@@ -150,59 +146,7 @@ export class FCOS extends Module<[images: readonly Tensor[], targets?: readonly 
     this.topkCandidates = checkInt(op, 'topkCandidates', opts.topkCandidates ?? 1000, 0);
     const head = opts.head ?? new FCOSHead(backbone.outChannels, perCell, numClasses);
     const transform = new GeneralizedRCNNTransform(opts.minSize ?? 800, opts.maxSize ?? 1333, opts.imageMean ?? [0.485, 0.456, 0.406], opts.imageStd ?? [0.229, 0.224, 0.225]);
-    this.#backbone = backbone;
-    this.#anchorGenerator = anchorGenerator;
-    this.#head = head;
-    this.#transform = transform;
-    this.registerModule('backbone', backbone);
-    this.registerModule('anchor_generator', anchorGenerator);
-    this.registerModule('head', head);
-    this.registerModule('transform', transform);
-  }
-
-  /** The feature extractor (`backbone`). */
-  get backbone(): DetectionBackbone {
-    return this.#backbone;
-  }
-
-  /** The points' anchors (`anchor_generator`). */
-  get anchorGenerator(): AnchorGenerator {
-    return this.#anchorGenerator;
-  }
-
-  /** The classification and regression head (`head`). */
-  get head(): FCOSHead {
-    return this.#head;
-  }
-
-  /** The input normalisation, resizing and batching (`transform`). */
-  get transform(): GeneralizedRCNNTransform {
-    return this.#transform;
-  }
-
-  forward(images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]): Detection[] | FCOSLosses {
-    return this.training ? this.#losses('FCOS.forward', images, targets) : this.#detect(images);
-  }
-
-  /**
-   * The training losses (training mode only; ArgumentError in eval mode or without targets).
-   * @param images - `[C, H, W]` float32 images
-   * @param targets - one `{ boxes, labels }` per image, in the image's pixels
-   */
-  losses(images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[]): FCOSLosses {
-    const op = 'FCOS.losses';
-    if (!this.training) throw new ArgumentError(`${op}: expected the model in training mode, got eval mode: call train() first, or detect() for detections`);
-    return this.call(images, targets) as FCOSLosses;
-  }
-
-  /**
-   * The detections per image, in the original images' pixels (eval mode only; ArgumentError in training mode).
-   * @param images - `[C, H, W]` float32 images
-   */
-  detect(images: readonly Tensor[]): Detection[] {
-    const op = 'FCOS.detect';
-    if (this.training) throw new ArgumentError(`${op}: expected the model in eval mode, got training mode: call eval() first, or losses() for the training losses`);
-    return this.call(images) as Detection[];
+    this.setParts({ backbone, anchorGenerator, head, transform });
   }
 
   /**
@@ -215,7 +159,7 @@ export class FCOS extends Module<[images: readonly Tensor[], targets?: readonly 
    * @param numAnchorsPerLevel - points per level, summing to P
    */
   computeLoss(targets: readonly GeneralizedRCNNTarget[], headOutputs: FCOSHeadOutputs, anchors: readonly Tensor[], numAnchorsPerLevel: readonly number[]): FCOSLosses {
-    return scope(() => this.#head.computeLoss(targets, headOutputs, anchors, this.matchPoints(anchors, targets, numAnchorsPerLevel)));
+    return scope(() => this.head.computeLoss(targets, headOutputs, anchors, this.matchPoints(anchors, targets, numAnchorsPerLevel)));
   }
 
   /**
@@ -325,7 +269,7 @@ export class FCOS extends Module<[images: readonly Tensor[], targets?: readonly 
             // top k of the rest are torchvision's top k of those above, and NMS drops the -1s.
             const candidates = topk(where(all.gt(this.scoreThresh), all, -1), Math.min(this.topkCandidates, n * numClasses));
             const point = indexSelect(tables[level]!.point, 0, candidates.indices);
-            const decoded = this.#head.boxCoder.decode(indexSelect(regression[level]!, 0, point), indexSelect(points[level]!, 0, point));
+            const decoded = this.head.boxCoder.decode(indexSelect(regression[level]!, 0, point), indexSelect(points[level]!, 0, point));
             boxes.push(clipBoxesToImage(decoded, [size[0], size[1]]));
             scores.push(candidates.values);
             labels.push(indexSelect(tables[level]!.label, 0, candidates.indices));
@@ -348,19 +292,19 @@ export class FCOS extends Module<[images: readonly Tensor[], targets?: readonly 
 
   /** The features, head outputs, anchors and level sizes of a transformed batch. */
   #run(imageList: ImageList): { headOutputs: FCOSHeadOutputs; anchors: Tensor[]; numAnchorsPerLevel: number[] } {
-    const features = [...this.#backbone.call(imageList.tensors).values()];
-    const headOutputs = this.#head.call(features);
-    const anchors = this.#anchorGenerator.call(imageList, features);
+    const features = [...this.backbone.call(imageList.tensors).values()];
+    const headOutputs = this.head.call(features);
+    const anchors = this.anchorGenerator.call(imageList, features);
     const numAnchorsPerLevel = features.map((f) => f.shape[2]! * f.shape[3]!);
     return { headOutputs, anchors, numAnchorsPerLevel };
   }
 
-  #losses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): FCOSLosses {
+  protected trainingLosses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): FCOSLosses {
     if (targets === undefined) throw new ArgumentError(`${op}: expected targets (one { boxes, labels } per image) in training mode, got undefined: call eval() for detections`);
     checkTargets(op, targets);
     this.#checkLabels(op, targets);
     return scope(() => {
-      const [imageList, transformed] = this.#transform.call(images, targets);
+      const [imageList, transformed] = this.transform.call(images, targets);
       const resizedTargets = transformed as GeneralizedRCNNTarget[];
       const { headOutputs, anchors, numAnchorsPerLevel } = this.#run(imageList);
       return this.computeLoss(resizedTargets, headOutputs, anchors, numAnchorsPerLevel);
@@ -369,7 +313,7 @@ export class FCOS extends Module<[images: readonly Tensor[], targets?: readonly 
 
   /** Labels must be int32 class indices the head predicts (torchvision indexes its one-hot targets with them). */
   #checkLabels(op: string, targets: readonly GeneralizedRCNNTarget[]): void {
-    const numClasses = this.#head.numClasses;
+    const numClasses = this.head.numClasses;
     targets.forEach(({ labels }, i) => {
       if (labels.dtype !== 'int32') throw new DTypeError(`${op}: expected targets[${i}].labels to have dtype int32, got ${labels.dtype}`);
       const bad = labels.dataSync().find((l) => !(l >= 0 && l < numClasses));
@@ -377,14 +321,14 @@ export class FCOS extends Module<[images: readonly Tensor[], targets?: readonly 
     });
   }
 
-  #detect(images: readonly Tensor[]): Detection[] {
+  protected detections(images: readonly Tensor[]): Detection[] {
     return scope(() => {
       const originalSizes = images.map((image): [number, number] => [image.shape[1]!, image.shape[2]!]);
-      const [imageList] = this.#transform.call(images);
+      const [imageList] = this.transform.call(images);
       const { headOutputs, anchors, numAnchorsPerLevel } = this.#run(imageList);
       const detections = this.postprocessDetections(headOutputs, anchors, imageList.imageSizes, numAnchorsPerLevel);
       // A plain record per image (Detection is an interface, the transform takes any record of tensors).
-      return this.#transform.postprocess(detections.map((d) => ({ boxes: d.boxes, labels: d.labels, scores: d.scores })), imageList.imageSizes, originalSizes) as Detection[];
+      return this.transform.postprocess(detections.map((d) => ({ boxes: d.boxes, labels: d.labels, scores: d.scores })), imageList.imageSizes, originalSizes) as Detection[];
     });
   }
 }

@@ -47,6 +47,7 @@ export {
   type MaskRCNNResNet50FpnOptions,
 } from './mask_rcnn.js';
 export { maskrcnnInference, maskrcnnLoss, projectMasksOnBoxes } from './mask_branch.js';
+export { OneStageDetector, type OneStageParts } from './one_stage_detector.js';
 export { pasteMasksInImage } from './paste_masks.js';
 export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
 export { fastrcnnLoss, RoIHeads, type Detection, type MaskBranch, type RoIHeadsOptions, type RoIHeadsTarget, type TrainingSamples } from './roi_heads.js';

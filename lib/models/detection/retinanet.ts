@@ -31,6 +31,7 @@ import { resnetFpnBackbone } from './backbone_utils.js';
 import { LastLevelP6P7 } from './feature_pyramid_network.js';
 import { checkTargets, type DetectionBackbone, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
 import { RetinaNetHead, type RetinaNetHeadModule, type RetinaNetLosses } from './retinanet_heads.js';
+import { OneStageDetector } from './one_stage_detector.js';
 import type { Detection } from './roi_heads.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 
@@ -119,12 +120,7 @@ function checkNumber(op: string, name: string, value: unknown): number {
  * const { classification, bbox_regression } = model.losses([image], [{ boxes, labels }]);
  * classification.add(bbox_regression).backward();
  */
-export class RetinaNet extends Module<[images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]], Detection[] | RetinaNetLosses> {
-  // Registered under torchvision's names (backbone, anchor_generator, head, transform).
-  readonly #backbone: DetectionBackbone;
-  readonly #anchorGenerator: AnchorGenerator;
-  readonly #head: RetinaNetHeadModule;
-  readonly #transform: GeneralizedRCNNTransform;
+export class RetinaNet extends OneStageDetector<RetinaNetHeadModule, RetinaNetLosses> {
   /** Matches anchors to ground-truth boxes in training. */
   readonly proposalMatcher: Matcher;
   /** Decodes the head's deltas against the anchors (weights 1, as torchvision's). */
@@ -167,71 +163,19 @@ export class RetinaNet extends Module<[images: readonly Tensor[], targets?: read
     const anchorGenerator = opts.anchorGenerator ?? retinanetDefaultAnchorGenerator();
     const head = opts.head ?? new RetinaNetHead(backbone.outChannels, anchorGenerator.numAnchorsPerLocation()[0]!, numClasses!);
 
-    this.#backbone = backbone;
-    this.#anchorGenerator = anchorGenerator;
-    this.#head = head;
-    this.#transform = transform;
-    this.registerModule('backbone', backbone);
-    this.registerModule('anchor_generator', anchorGenerator);
-    this.registerModule('head', head);
-    this.registerModule('transform', transform);
+    this.setParts({ backbone, anchorGenerator, head, transform });
   }
 
-  /** The feature extractor (`backbone`). */
-  get backbone(): DetectionBackbone {
-    return this.#backbone;
-  }
-
-  /** The anchors (`anchor_generator`). */
-  get anchorGenerator(): AnchorGenerator {
-    return this.#anchorGenerator;
-  }
-
-  /** The classification and regression head (`head`). */
-  get head(): RetinaNetHeadModule {
-    return this.#head;
-  }
-
-  /** The input normalisation, resizing and batching (`transform`). */
-  get transform(): GeneralizedRCNNTransform {
-    return this.#transform;
-  }
-
-  forward(images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]): Detection[] | RetinaNetLosses {
-    return this.training ? this.#losses('RetinaNet.forward', images, targets) : this.#detect(images);
-  }
-
-  /**
-   * The training losses (training mode only; ArgumentError in eval mode or without targets).
-   * @param images - `[C, H, W]` float32 images
-   * @param targets - one `{ boxes [G, 4] float32, labels [G] int32 }` per image, in the image's pixels (G may be 0)
-   */
-  losses(images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[]): RetinaNetLosses {
-    const op = 'RetinaNet.losses';
-    if (!this.training) throw new ArgumentError(`${op}: expected the model in training mode, got eval mode: call train() first, or detect() for detections`);
-    return this.call(images, targets) as RetinaNetLosses;
-  }
-
-  /**
-   * The detections per image, in the original images' pixels (eval mode only; ArgumentError in training mode).
-   * @param images - `[C, H, W]` float32 images
-   */
-  detect(images: readonly Tensor[]): Detection[] {
-    const op = 'RetinaNet.detect';
-    if (this.training) throw new ArgumentError(`${op}: expected the model in eval mode, got training mode: call eval() first, or losses() for the training losses`);
-    return this.call(images) as Detection[];
-  }
-
-  #losses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): RetinaNetLosses {
+  protected trainingLosses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): RetinaNetLosses {
     if (targets === undefined) throw new ArgumentError(`${op}: expected targets (one { boxes, labels } per image) in training mode, got undefined: call eval() for detections`);
     checkTargets(op, targets);
     this.#checkLabels(op, targets);
     return scope(() => {
-      const [imageList, transformed] = this.#transform.call(images, targets);
+      const [imageList, transformed] = this.transform.call(images, targets);
       const resizedTargets = transformed as GeneralizedRCNNTarget[];
-      const features = [...this.#backbone.call(imageList.tensors).values()];
-      const headOutputs = this.#head.call(features);
-      const anchors = this.#anchorGenerator.call(imageList, features);
+      const features = [...this.backbone.call(imageList.tensors).values()];
+      const headOutputs = this.head.call(features);
+      const anchors = this.anchorGenerator.call(imageList, features);
       this.#checkHeadOutputs(op, headOutputs.cls_logits, anchors[0]!.shape[0]!);
       const matchedIdxs = noGrad(() =>
         anchors.map((anchorsPerImage, i) => {
@@ -241,7 +185,7 @@ export class RetinaNet extends Module<[images: readonly Tensor[], targets?: read
           return this.proposalMatcher.call(boxIou(boxes, anchorsPerImage));
         }),
       );
-      return this.#head.computeLoss(resizedTargets, headOutputs, anchors, matchedIdxs);
+      return this.head.computeLoss(resizedTargets, headOutputs, anchors, matchedIdxs);
     });
   }
 
@@ -251,7 +195,7 @@ export class RetinaNet extends Module<[images: readonly Tensor[], targets?: read
    * per image, with the boxes' (the labels come from the host).
    */
   #checkLabels(op: string, targets: readonly GeneralizedRCNNTarget[]): void {
-    const numClasses = this.#head instanceof RetinaNetHead ? this.#head.classificationHead.numClasses : null;
+    const numClasses = this.head instanceof RetinaNetHead ? this.head.classificationHead.numClasses : null;
     targets.forEach(({ labels }, i) => {
       if (labels.dtype !== 'int32') throw new DTypeError(`${op}: expected targets[${i}].labels of dtype int32, got ${labels.dtype}`);
       if (numClasses === null) return;
@@ -267,14 +211,14 @@ export class RetinaNet extends Module<[images: readonly Tensor[], targets?: read
     }
   }
 
-  #detect(images: readonly Tensor[]): Detection[] {
+  protected detections(images: readonly Tensor[]): Detection[] {
     const op = 'RetinaNet.forward';
     return scope(() => {
       const originalSizes = images.map((image): [number, number] => [image.shape[1]!, image.shape[2]!]);
-      const [imageList] = this.#transform.call(images);
-      const features = [...this.#backbone.call(imageList.tensors).values()];
-      const headOutputs = this.#head.call(features);
-      const anchors = this.#anchorGenerator.call(imageList, features);
+      const [imageList] = this.transform.call(images);
+      const features = [...this.backbone.call(imageList.tensors).values()];
+      const headOutputs = this.head.call(features);
+      const anchors = this.anchorGenerator.call(imageList, features);
       this.#checkHeadOutputs(op, headOutputs.cls_logits, anchors[0]!.shape[0]!);
       // Each level's share of the anchors: its cells times the anchors per cell.
       const cells = features.map((f) => f.shape[2]! * f.shape[3]!);
@@ -290,7 +234,7 @@ export class RetinaNet extends Module<[images: readonly Tensor[], targets?: read
         imageList.imageSizes,
       );
       // A plain record per image (Detection is an interface, the transform takes any record of tensors).
-      return this.#transform.postprocess(detections.map((d) => ({ boxes: d.boxes, labels: d.labels, scores: d.scores })), imageList.imageSizes, originalSizes) as Detection[];
+      return this.transform.postprocess(detections.map((d) => ({ boxes: d.boxes, labels: d.labels, scores: d.scores })), imageList.imageSizes, originalSizes) as Detection[];
     });
   }
 
