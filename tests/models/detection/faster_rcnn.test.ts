@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { ArgumentError, io, manualSeed, models, nn, noGrad, tensor } from '../../../lib/index.js';
+import { expectSameDetections, records, targetsOf } from '../../helpers/detection_interop.js';
 import { interopTest } from '../../helpers/interop.js';
 
 const { FasterRCNN, FastRCNNPredictor, GeneralizedRCNN, fasterrcnnResnet50Fpn, resnetFpnBackbone } = models.detection;
@@ -38,26 +39,6 @@ function fixtureModel() {
   });
 }
 
-const boxesOf = (rows: number[][]) => tensor(Float32Array.from(rows.flat())).reshape(rows.length, 4);
-const targetsOf = (records: Fixture['targets']) => records.map((t) => ({ boxes: boxesOf(t.boxes), labels: tensor(Int32Array.from(t.labels)) }));
-
-interface DetectionRecord {
-  label: number;
-  score: number;
-  box: number[];
-}
-
-/** One image's detections as records, in their order. */
-function records(d: models.detection.Detection): DetectionRecord[] {
-  const [boxes, labels, scores] = [d.boxes.dataSync(), d.labels.dataSync(), d.scores.dataSync()];
-  return Array.from(labels, (label, k) => ({ label, score: scores[k]!, box: Array.from(boxes.subarray(4 * k, 4 * k + 4)) }));
-}
-
-/** Same label, scores within 1e-3 and box coordinates within 1e-2 px. */
-function agrees(a: DetectionRecord, b: DetectionRecord): boolean {
-  return a.label === b.label && Math.abs(a.score - b.score) < 1e-3 && a.box.every((v, c) => Math.abs(v - b.box[c]!) < 1e-2);
-}
-
 describe('fasterrcnnResnet50Fpn against torchvision', () => {
   interopTest('faster_rcnn_resnet50_fpn.safetensors', command, 'loads torchvision\'s state dict strictly, freezes the same parameters, and gives its detections (eval) and losses (training)', async (path) => {
     const { tensors, metadata } = await io.loadSafetensors(path);
@@ -74,17 +55,7 @@ describe('fasterrcnnResnet50Fpn against torchvision', () => {
     detections.forEach((d, i) => {
       const expected = fixture.detections[i]!;
       const got = records(d);
-      expect(got.length, `image ${i}: detections`).toBe(expected.labels.length);
-      // Ours by decreasing score, as torchvision's.
-      got.forEach((r, k) => expect(k === 0 || r.score <= got[k - 1]!.score).toBe(true));
-      // Matched as sets: a few scores lie within 1e-4 of each other, so float32 noise may swap neighbours.
-      const unused = new Set(got.keys());
-      expected.labels.forEach((label, k) => {
-        const want = { label, score: expected.scores[k]!, box: expected.boxes[k]! };
-        const match = [...unused].find((j) => agrees(got[j]!, want));
-        expect(match, `image ${i}: torchvision's detection ${k} ${JSON.stringify(want)} has no counterpart`).toBeDefined();
-        unused.delete(match!);
-      });
+      expectSameDetections(i, got, expected);
     });
 
     model.train();

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { ArgumentError, DTypeError, ShapeError, io, manualSeed, models, nn, noGrad, rand, tensor, vision } from '../../../lib/index.js';
+import { boxesOf, expectSameDetections, records, targetsOf, yieldToEventLoop } from '../../helpers/detection_interop.js';
 import { interopTest } from '../../helpers/interop.js';
 
 const { RetinaNet, LastLevelP6P7, retinanetDefaultAnchorGenerator, retinanetResnet50Fpn, resnetFpnBackbone } = models.detection;
@@ -38,33 +39,6 @@ function fixtureModel() {
   });
 }
 
-const boxesOf = (rows: number[][]) => tensor(Float32Array.from(rows.flat())).reshape(rows.length, 4);
-const targetsOf = (records: Fixture['targets']) => records.map((t) => ({ boxes: boxesOf(t.boxes), labels: tensor(Int32Array.from(t.labels)) }));
-
-interface DetectionRecord {
-  label: number;
-  score: number;
-  box: number[];
-}
-
-/** One image's detections as records, in their order. */
-function records(d: models.detection.Detection): DetectionRecord[] {
-  const [boxes, labels, scores] = [d.boxes.dataSync(), d.labels.dataSync(), d.scores.dataSync()];
-  return Array.from(labels, (label, k) => ({ label, score: scores[k]!, box: Array.from(boxes.subarray(4 * k, 4 * k + 4)) }));
-}
-
-/**
- * A turn of the event loop. The model's passes are synchronous and long on a loaded machine:
- * without a turn between them vitest's worker cannot take its runner's replies, and a minute
- * without one fails the run with "Timeout calling onTaskUpdate".
- */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Same label, scores within 1e-3 and box coordinates within 1e-2 px. */
-function agrees(a: DetectionRecord, b: DetectionRecord): boolean {
-  return a.label === b.label && Math.abs(a.score - b.score) < 1e-3 && a.box.every((v, c) => Math.abs(v - b.box[c]!) < 1e-2);
-}
-
 describe('retinanetResnet50Fpn against torchvision', () => {
   interopTest('retinanet_resnet50_fpn.safetensors', command, 'loads torchvision\'s state dict strictly, freezes the same parameters, and gives its detections (eval) and losses (training)', async (path) => {
     const { tensors, metadata } = await io.loadSafetensors(path);
@@ -74,32 +48,23 @@ describe('retinanetResnet50Fpn against torchvision', () => {
     expect(model.loadStateDict(state)).toEqual({ missing: [], unexpected: [] });
     const trainable = [...model.namedParameters()].filter(([, p]) => p.requiresGrad).map(([name]) => name);
     expect(trainable.sort()).toEqual((metadata.trainable ?? '').split(',').sort());
-    await settle();
+    await yieldToEventLoop();
 
     model.eval();
     const detections = noGrad(() => model.detect(images));
-    await settle();
+    await yieldToEventLoop();
     expect(detections).toHaveLength(2);
     detections.forEach((d, i) => {
       const expected = fixture.detections[i]!;
       const got = records(d);
-      expect(got.length, `image ${i}: detections`).toBe(expected.labels.length);
-      // Ours by decreasing score, as torchvision's.
-      got.forEach((r, k) => expect(k === 0 || r.score <= got[k - 1]!.score).toBe(true));
-      const unused = new Set(got.keys());
-      expected.labels.forEach((label, k) => {
-        const want = { label, score: expected.scores[k]!, box: expected.boxes[k]! };
-        const match = [...unused].find((j) => agrees(got[j]!, want));
-        expect(match, `image ${i}: torchvision's detection ${k} ${JSON.stringify(want)} has no counterpart`).toBeDefined();
-        unused.delete(match!);
-      });
+      expectSameDetections(i, got, expected);
     });
 
-    await settle();
+    await yieldToEventLoop();
 
     model.train();
     const losses = model.losses(images, targetsOf(fixture.targets));
-    await settle();
+    await yieldToEventLoop();
     expect(Object.keys(losses).sort()).toEqual(Object.keys(fixture.losses).sort());
     for (const [name, expected] of Object.entries(fixture.losses)) {
       const got = losses[name as keyof typeof losses].item();
@@ -116,9 +81,9 @@ function smallModel(opts: models.detection.RetinaNetOptions = {}) {
 }
 
 // Building ResNets and running them on the CPU takes a while on a loaded machine; the tests
-// are synchronous, so a turn of the event loop follows each (see settle).
+// are synchronous, so a turn of the event loop follows each (see yieldToEventLoop).
 describe('RetinaNet', { timeout: 180_000 }, () => {
-  afterEach(settle);
+  afterEach(yieldToEventLoop);
 
   it('builds torchvision\'s defaults and state-dict names (retinanet_resnet50_fpn, v1)', () => {
     manualSeed(0);
