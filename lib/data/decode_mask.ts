@@ -15,6 +15,28 @@ export interface DecodedMask {
   shape: [number, number];
 }
 
+/** An RGB colour, one byte per channel. */
+export type RgbColor = readonly [r: number, g: number, b: number];
+
+/**
+ * Pascal VOC's colour map, as the devkit's `labelcolormap`: index i's colour spreads the bits
+ * of i over the three channels, most significant first (0 black, 1 #800000, 2 #008000, ...,
+ * 255 #e0e0c0, the "void" border colour). The palette of VOC's SegmentationClass PNGs and the
+ * default colours of `viz.overlaySegmentation`.
+ */
+export function vocPalette(count = 256): RgbColor[] {
+  return Array.from({ length: count }, (_, index) => {
+    let [r, g, b, bits] = [0, 0, 0, index];
+    for (let j = 0; j < 8; ++j) {
+      r |= (bits & 1) << (7 - j);
+      g |= ((bits >> 1) & 1) << (7 - j);
+      b |= ((bits >> 2) & 1) << (7 - j);
+      bits >>= 3;
+    }
+    return [r, g, b] as const;
+  });
+}
+
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**

@@ -24,7 +24,7 @@ export { decodeImage, type DecodedImage, type DecodeImageOptions } from './decod
 export { parseIdx, readIdx, type IdxArray } from './idx.js';
 export { FashionMNIST, MNIST, MnistDataset, type MnistArrays, type MnistOptions } from './mnist.js';
 export { IMAGE_EXTENSIONS, ImageFolder, scanImageFolder, type ImageFolderIndex, type ImageFolderOptions } from './image_folder.js';
-export { decodeMask, pngPalette, type DecodedMask } from './decode_mask.js';
+export { decodeMask, pngPalette, vocPalette, type DecodedMask, type RgbColor } from './decode_mask.js';
 export {
   scanSegmentationFolder,
   SegmentationFolder,

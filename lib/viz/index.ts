@@ -1,9 +1,11 @@
 /**
- * Visualisation: PNG line charts, Vega-Lite charts rendered headless (PR curves), and
- * boxes drawn on images.
+ * Visualisation: PNG line charts, Vega-Lite charts rendered headless (PR curves), boxes
+ * and segmentations drawn on images, and images written as PNG.
  * @module
  */
 export { drawBoundingBoxes, type BoxColor, type DrawBoundingBoxesOptions } from './draw_bounding_boxes.js';
+export { overlaySegmentation, type OverlaySegmentationOptions } from './overlay_segmentation.js';
 export { encodePng, plotLines, type Series } from './plot.js';
 export { precisionRecall, prCurve, type PrCurveOptions, type PrCurveSeries } from './pr_curve.js';
 export { renderVegaLite, type RenderedChart, type RenderVegaLiteOptions, type VegaLiteSpec } from './vega.js';
+export { encodeImagePng, writePng, type WritePngOptions } from './write_png.js';
