@@ -26,6 +26,13 @@ export { FashionMNIST, MNIST, MnistDataset, type MnistArrays, type MnistOptions 
 export { IMAGE_EXTENSIONS, ImageFolder, scanImageFolder, type ImageFolderIndex, type ImageFolderOptions } from './image_folder.js';
 export { decodeMask, pngPalette, vocPalette, type DecodedMask, type RgbColor } from './decode_mask.js';
 export {
+  encodeTiffVolume,
+  readTiffVolume,
+  writeTiffVolume,
+  type ReadTiffVolumeOptions,
+  type WriteTiffVolumeOptions,
+} from './tiff_volume.js';
+export {
   scanSegmentationFolder,
   SegmentationFolder,
   type SegmentationFolderOptions,
