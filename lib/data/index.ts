@@ -25,6 +25,7 @@ export { parseIdx, readIdx, type IdxArray } from './idx.js';
 export { FashionMNIST, MNIST, MnistDataset, type MnistArrays, type MnistOptions } from './mnist.js';
 export { IMAGE_EXTENSIONS, ImageFolder, scanImageFolder, type ImageFolderIndex, type ImageFolderOptions } from './image_folder.js';
 export { decodeMask, pngPalette, vocPalette, type DecodedMask, type RgbColor } from './decode_mask.js';
+export { randCropByPosNegLabel, type RandCropByPosNegLabelOptions } from './pos_neg_crop.js';
 export {
   encodeTiffVolume,
   readTiffVolume,

@@ -104,7 +104,7 @@ export async function readTiffVolume(source: string | Uint8Array, opts: ReadTiff
   }
   // Typed-array views need alignment; sharp's buffer may start anywhere.
   const aligned = raw.data.byteOffset % ArrayType.BYTES_PER_ELEMENT === 0 ? raw.data : Buffer.from(raw.data);
-  const values = new ArrayType(aligned.buffer, aligned.byteOffset, voxels);
+  const values = new ArrayType(aligned.buffer as ArrayBuffer, aligned.byteOffset, voxels);
   const dtype = DTYPE_OF_DEPTH[exactDepth];
   const out = dtype === 'uint8' ? new Uint8Array(voxels) : dtype === 'int32' ? new Int32Array(voxels) : new Float32Array(voxels);
   // libvips widens 1-bit pages to 0/255; a 1-bit page is a mask, so give it back as 0/1.
