@@ -33,6 +33,7 @@ export {
   type ReadTiffVolumeOptions,
   type WriteTiffVolumeOptions,
 } from './tiff_volume.js';
+export { scanVolumeFolder, VolumeFolder, type VolumeFolderOptions } from './volume_folder.js';
 export {
   scanSegmentationFolder,
   SegmentationFolder,
