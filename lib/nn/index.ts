@@ -13,6 +13,7 @@ export {
   ELU,
   Flatten,
   GELU,
+  Hardsigmoid,
   Hardswish,
   Identity,
   LazyLinear,
