@@ -20,7 +20,7 @@ export {
 } from './classification/mobilenet_v3.js';
 export { type ClassifierOptions, type NormLayerFactory } from './classification/options.js';
 export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet, type ResNetOptions } from './classification/resnet.js';
-export { vgg11, vgg16, VGG } from './classification/vgg.js';
+export { vgg11, vgg16, VGG, VGG_CONFIGS, vggFeatures } from './classification/vgg.js';
 // Generic layers that lived here before lib/nn/layers took them; their home is `nn`, these
 // names stay so that code written as models.SEBlock keeps working.
 export { ReLU6 } from '../nn/layers/basic.js';
