@@ -217,8 +217,42 @@ function upsampleTo(layer: ConvTranspose2d, x: Tensor, size: readonly number[]):
 }
 
 /**
+ * A VGG-16 classification state dict (torchvision's names) recast for {@link FCNVGG16}, as
+ * the paper "convolutionalizes" the classifier: `features.*` unchanged, the first fully
+ * connected layer `classifier.0` (`[fc, 512·7·7]`) reshaped into the 7×7 convolution `fc6`
+ * (`[fc, 512, 7, 7]`), `classifier.3` into the 1×1 `fc7`; the 1000-class `classifier.6` is
+ * left out (the score layers start at zero). On a 7×7 pool5 map fc6's centre pixel is the
+ * fully connected layer's output. Load the result with `{ strict: false }`: the score and
+ * upsampling layers keep their initialisation.
+ *
+ * @example
+ * const fcn = models.segmentation.fcn8sVgg16({ numClasses: 21 });
+ * fcn.loadStateDict(models.segmentation.convolutionalizeVgg16(io.loadStateDictSync('vgg16.safetensors')), { strict: false });
+ */
+export function convolutionalizeVgg16(state: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+  const op = 'convolutionalizeVgg16';
+  const out = new Map<string, Tensor>();
+  for (const [name, t] of state) if (name.startsWith('features.')) out.set(name, t);
+  const recast = (from: string, to: string, spatial: number) => {
+    const weight = state.get(`${from}.weight`);
+    const bias = state.get(`${from}.bias`);
+    if (weight === undefined || bias === undefined) throw new ArgumentError(`${op}: expected state to hold ${from}.weight and ${from}.bias (a torchvision VGG's classifier), got neither or one`);
+    const inFeatures = weight.shape[1] ?? 0;
+    if (weight.ndim !== 2 || inFeatures % (spatial * spatial) !== 0) {
+      throw new ShapeError(`${op}: expected ${from}.weight [out, in] with in divisible by ${spatial * spatial}, got [${weight.shape.join(', ')}]`);
+    }
+    out.set(`${to}.weight`, weight.reshape([weight.shape[0]!, inFeatures / (spatial * spatial), spatial, spatial]));
+    out.set(`${to}.bias`, bias);
+  };
+  recast('classifier.0', 'fc6', 7);
+  recast('classifier.3', 'fc7', 1);
+  return out;
+}
+
+/**
  * FCN-8s on VGG-16 ({@link FCNVGG16}): skips from pool4 and pool3, the finest of the
- * three. Load ImageNet VGG-16's `features.*` with `loadStateDict(dict, { strict: false })`.
+ * three. Start from ImageNet VGG-16 with {@link convolutionalizeVgg16} and
+ * `loadStateDict(state, { strict: false })`.
  *
  * @example
  * const model = models.segmentation.fcn8sVgg16({ numClasses: 21 });

@@ -16,7 +16,7 @@ export {
 export { UNetPlusPlus, unetPlusPlus, type UNetPlusPlusOptions } from './unet_plus_plus.js';
 export { ASPP, ASPPPooling, DeepLabHead, deeplabv3Resnet50 } from './deeplabv3.js';
 export { FCNHead, fcnResnet50 } from './fcn.js';
-export { bilinearKernel, fcn16sVgg16, fcn32sVgg16, fcn8sVgg16, FCNVGG16, type FCNVariant, type FCNVGG16Options } from './fcn_vgg.js';
+export { bilinearKernel, convolutionalizeVgg16, fcn16sVgg16, fcn32sVgg16, fcn8sVgg16, FCNVGG16, type FCNVariant, type FCNVGG16Options } from './fcn_vgg.js';
 export { LRASPP, LRASPPHead, lrasppMobilenetV3Large, type LRASPPBackbone, type LRASPPOptions } from './lraspp.js';
 export {
   SimpleSegmentationModel,

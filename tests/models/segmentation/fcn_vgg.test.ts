@@ -11,6 +11,7 @@ import {
   io,
   manualSeed,
   models,
+  nn,
   noGrad,
   ones,
   optim,
@@ -128,6 +129,32 @@ describe('fcn8sVgg16, fcn16sVgg16, fcn32sVgg16', () => {
     model.dispose();
     expect([...fcn32sVgg16(small).stateDict().keys()].filter((k) => k.startsWith('up'))).toEqual(['upscore.weight']);
     expect([...fcn16sVgg16(small).stateDict().keys()].filter((k) => k.startsWith('up'))).toEqual(['upscore2.weight', 'upscore16.weight']);
+  });
+
+  it("convolutionalizeVgg16 recasts VGG-16's fully connected layers: fc6's centre pixel on a 7x7 map is classifier.0's output", () => {
+    manualSeed(4);
+    // A VGG-16 classifier narrowed to 8 hidden units (VGG's own is 4096 wide).
+    const linear6 = new nn.Linear(512 * 7 * 7, 8);
+    const linear7 = new nn.Linear(8, 8);
+    const vgg = new Map([
+      ['features.0.weight', randn([64, 3, 3, 3])], ['features.0.bias', randn([64])],
+      ['classifier.0.weight', linear6.weight], ['classifier.0.bias', linear6.bias!],
+      ['classifier.3.weight', linear7.weight], ['classifier.3.bias', linear7.bias!],
+      ['classifier.6.weight', randn([1000, 8])], ['classifier.6.bias', randn([1000])],
+    ]);
+    const state = models.segmentation.convolutionalizeVgg16(vgg);
+    expect([...state.keys()].sort()).toEqual(['fc6.bias', 'fc6.weight', 'fc7.bias', 'fc7.weight', 'features.0.bias', 'features.0.weight']);
+    const model = fcn8sVgg16({ fcChannels: 8, numClasses: 2 });
+    const { missing, unexpected } = model.loadStateDict(state, { strict: false });
+    expect(unexpected).toEqual([]);
+    expect(missing).not.toContain('fc6.weight');
+    const pool5 = randn([1, 512, 7, 7]);
+    const conv = noGrad(() => model.fc6.call(pool5)).dataSync();
+    const dense = noGrad(() => linear6.call(pool5.reshape([1, 512 * 7 * 7]))).dataSync();
+    for (let c = 0; c < 8; ++c) expect(conv[c * 49 + 24]).toBeCloseTo(dense[c]!, 4);
+    expect(() => models.segmentation.convolutionalizeVgg16(new Map())).toThrow(/convolutionalizeVgg16: expected state to hold classifier.0.weight/);
+    expect(() => models.segmentation.convolutionalizeVgg16(new Map([['classifier.0.weight', randn([8, 50])], ['classifier.0.bias', randn([8])]]))).toThrow(ShapeError);
+    model.dispose();
   });
 
   it("start at zero: FCN-8s' score layers are zero, so score_fr and both fused skips put out 0", () => {
