@@ -8,19 +8,17 @@
  * `features.*` load into it.
  * @module
  */
-import { noGrad } from '../../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../../errors.js';
 import { Dropout, ReLU } from '../../nn/layers/basic.js';
 import { Sequential } from '../../nn/layers/containers.js';
 import { Conv2d, ConvTranspose2d } from '../../nn/layers/conv.js';
 import { MaxPool2d } from '../../nn/layers/pooling_norm.js';
-import { zeros_ } from '../../nn/init.js';
+import { bilinearUpsampling_, zeros_ } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import { convTranspose2d } from '../../ops/conv_transpose.js';
-import { copyInto } from '../../ops/copy.js';
 import { add } from '../../ops/elementwise.js';
 import { checkInt } from '../../ops/validate.js';
-import { tensor } from '../../tensor/creation.js';
+import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { VGG_CONFIGS, vggFeatures } from '../classification/vgg.js';
 import type { SegmentationOutput } from './simple_segmentation_model.js';
@@ -29,7 +27,8 @@ import type { SegmentationOutput } from './simple_segmentation_model.js';
  * The weight `[channels, channels, k, k]` of a transposed convolution that upsamples each
  * channel on its own by bilinear interpolation: channel `c` to channel `c` holds
  * `(1 - |i - center| / f) * (1 - |j - center| / f)` with `f = ceil(k / 2)` and `center =
- * f - 1` for odd `k`, `f - 0.5` for even `k` (FCN's `upsample_filt`); other pairs are 0.
+ * f - 1` for odd `k`, `f - 0.5` for even `k` (FCN's `upsample_filt`, as
+ * `nn.init.bilinearUpsampling_` fills a weight); other pairs are 0.
  * With `k = 2s`, stride `s` and padding `s / 2` (s even, or s = 1), the transposed
  * convolution reproduces `interpolate(x, { scaleFactor: s, mode: 'bilinear',
  * alignCorners: false })` away from the borders.
@@ -40,15 +39,8 @@ import type { SegmentationOutput } from './simple_segmentation_model.js';
 export function bilinearKernel(channels: number, k: number): Tensor<'float32'> {
   checkInt('bilinearKernel', 'channels', channels, 1);
   checkInt('bilinearKernel', 'k', k, 1);
-  const factor = Math.floor((k + 1) / 2);
-  const center = k % 2 === 1 ? factor - 1 : factor - 0.5;
-  const taps = Array.from({ length: k }, (_, i) => 1 - Math.abs(i - center) / factor);
-  const data = new Float32Array(channels * channels * k * k);
-  for (let c = 0; c < channels; ++c) {
-    const base = (c * channels + c) * k * k;
-    for (let i = 0; i < k; ++i) for (let j = 0; j < k; ++j) data[base + i * k + j] = taps[i]! * taps[j]!;
-  }
-  return tensor(data, { shape: [channels, channels, k, k] });
+  // The filter itself is written once, in nn.init.
+  return bilinearUpsampling_(zeros([channels, channels, k, k])) as Tensor<'float32'>;
 }
 
 /**
@@ -58,9 +50,7 @@ export function bilinearKernel(channels: number, k: number): Tensor<'float32'> {
  */
 function bilinearUpsampling(channels: number, factor: number): ConvTranspose2d {
   const up = new ConvTranspose2d(channels, channels, 2 * factor, { stride: factor, padding: factor / 2, bias: false });
-  const kernel = bilinearKernel(channels, 2 * factor);
-  noGrad(() => copyInto(up.weight, kernel));
-  kernel.dispose();
+  bilinearUpsampling_(up.weight);
   return up;
 }
 
