@@ -9,9 +9,18 @@ export * as segmentation from './segmentation/index.js';
 export { fashionMnistCnn, lenet5, simpleCnn } from './classification/course/cnns.js';
 export { ResidualUnit, resnet34Cifar, type ResNet34CifarOptions } from './classification/course/resnet34_cifar.js';
 export { InvertedResidual, mobilenetV2, MobileNetV2, type MobileNetV2Options } from './classification/mobilenet.js';
+export {
+  InvertedResidualV3,
+  makeDivisible,
+  mobilenetV3Large,
+  mobilenetV3Small,
+  MobileNetV3,
+  type InvertedResidualConfig,
+  type MobileNetV3Options,
+} from './classification/mobilenet_v3.js';
 export { type ClassifierOptions, type NormLayerFactory } from './classification/options.js';
 export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet, type ResNetOptions } from './classification/resnet.js';
-export { vgg11, vgg16, VGG } from './classification/vgg.js';
+export { vgg11, vgg16, VGG, VGG_CONFIGS, vggFeatures } from './classification/vgg.js';
 // Generic layers that lived here before lib/nn/layers took them; their home is `nn`, these
 // names stay so that code written as models.SEBlock keeps working.
 export { ReLU6 } from '../nn/layers/basic.js';

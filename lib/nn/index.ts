@@ -13,6 +13,7 @@ export {
   ELU,
   Flatten,
   GELU,
+  Hardsigmoid,
   Hardswish,
   Identity,
   LazyLinear,
@@ -31,8 +32,10 @@ export {
   Conv2dNormActivation,
   SEBlock,
   SeparableConv2d,
+  SqueezeExcitation,
   type Conv2dNormActivationOptions,
   type SeparableConv2dOptions,
+  type SqueezeExcitationOptions,
 } from './layers/blocks.js';
 export { ModuleDict, ModuleList, Sequential } from './layers/containers.js';
 export { Conv1d, Conv2d, Conv3d, ConvTranspose2d, ConvTranspose3d, type ConvLayerOptions } from './layers/conv.js';

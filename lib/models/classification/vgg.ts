@@ -12,10 +12,34 @@ import { Module } from '../../nn/module.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ClassifierOptions } from './options.js';
 
-const CONFIGS = {
+/** Layer lists of the VGG variants, as torchvision's `cfgs`: output channels of a 3x3 conv + ReLU, or 'M' for a 2x2 max pool. */
+export const VGG_CONFIGS = {
   vgg11: [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
   vgg16: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'],
 } as const;
+
+/**
+ * VGG's convolutional body, as torchvision's `make_layers` without batch norm: a
+ * Sequential of Conv2d(3x3, padding 1) + ReLU per number in `config` and MaxPool2d(2, 2) per
+ * 'M', so its state-dict names are a VGG's `features.N` less the prefix. FCN on VGG-16
+ * (models.segmentation) builds its backbone with it.
+ *
+ * @example
+ * const body = vggFeatures(VGG_CONFIGS.vgg16); // 31 children, 5 pools: [N, 3, H, W] -> [N, 512, H/32, W/32]
+ */
+export function vggFeatures(config: ReadonlyArray<number | 'M'>, inChannels = 3): Sequential {
+  const layers: Module[] = [];
+  let inC = inChannels;
+  for (const v of config) {
+    if (v === 'M') {
+      layers.push(new MaxPool2d(2, { stride: 2 }));
+    } else {
+      layers.push(new Conv2d(inC, v, 3, { padding: 1 }), new ReLU());
+      inC = v;
+    }
+  }
+  return new Sequential(...layers);
+}
 
 /**
  * VGG, as torchvision.models.VGG (without batch norm): `features` (3x3 convs and max
@@ -30,17 +54,7 @@ export class VGG extends Module {
 
   constructor(config: ReadonlyArray<number | 'M'>, opts: ClassifierOptions = {}) {
     super();
-    const layers: Module[] = [];
-    let inC = opts.inChannels ?? 3;
-    for (const v of config) {
-      if (v === 'M') {
-        layers.push(new MaxPool2d(2, { stride: 2 }));
-      } else {
-        layers.push(new Conv2d(inC, v, 3, { padding: 1 }), new ReLU());
-        inC = v;
-      }
-    }
-    this.features = new Sequential(...layers);
+    this.features = vggFeatures(config, opts.inChannels ?? 3);
     this.classifier = new Sequential(
       new Linear(512 * 7 * 7, 4096), new ReLU(), new Dropout(0.5),
       new Linear(4096, 4096), new ReLU(), new Dropout(0.5),
@@ -64,6 +78,6 @@ export class VGG extends Module {
 }
 
 /** VGG-11 (132,863,336 parameters with 1000 classes). */
-export const vgg11 = (opts?: ClassifierOptions) => new VGG(CONFIGS.vgg11, opts);
+export const vgg11 = (opts?: ClassifierOptions) => new VGG(VGG_CONFIGS.vgg11, opts);
 /** VGG-16 (138,357,544 parameters with 1000 classes). */
-export const vgg16 = (opts?: ClassifierOptions) => new VGG(CONFIGS.vgg16, opts);
+export const vgg16 = (opts?: ClassifierOptions) => new VGG(VGG_CONFIGS.vgg16, opts);

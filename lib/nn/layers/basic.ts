@@ -1,6 +1,6 @@
 /**
  * Linear, LazyLinear, Flatten, Identity, Dropout, Dropout2d, Upsample and the activation
- * layers (ReLU, ReLU6, ...), as torch.nn.
+ * layers (ReLU, ReLU6, Hardswish, Hardsigmoid, ...), as torch.nn.
  * @module
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
@@ -203,6 +203,21 @@ export class Tanh extends Module {
 export class Hardswish extends Module {
   forward(x: Tensor): Tensor {
     return hardswish(x);
+  }
+}
+/**
+ * `relu6(x + 3) / 6`, as torch.nn.Hardsigmoid (MobileNetV3's squeeze-and-excitation gate):
+ * 0 up to -3, 1 from 3, linear between; its gradient is 1/6 strictly inside (-3, 3) and 0
+ * elsewhere, as torch's. NaN propagates.
+ */
+export class Hardsigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    // Composed, not a native primitive: torch computes min(max(x + 3, 0), 6) / 6 in float32,
+    // and these ops do the same steps, so values match bit for bit. relu has no gradient at
+    // x = -3 and the constant 6 none from x = 3 on, which is torch's hardsigmoid_backward.
+    const shifted = x.add(3);
+    const capped = where(shifted.ge(6), 6, relu(shifted));
+    return capped.div(6);
   }
 }
 /** Softmax along `dim` (required, as PyTorch recommends), as torch.nn.Softmax. */

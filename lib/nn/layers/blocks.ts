@@ -10,7 +10,7 @@ import { relu, sigmoid } from '../../ops/unary.js';
 import { checkInt } from '../../ops/validate.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
-import { ReLU } from './basic.js';
+import { ReLU, Sigmoid } from './basic.js';
 import { Sequential } from './containers.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm2d } from './pooling_norm.js';
@@ -85,6 +85,47 @@ export class SEBlock extends Module {
   forward(x: Tensor): Tensor {
     const scale = sigmoid(this.fc2.call(relu(this.fc1.call(adaptiveAvgPool2d(x, 1)))));
     return mul(x, scale);
+  }
+}
+
+/** Options of {@link SqueezeExcitation} (torchvision's defaults). */
+export interface SqueezeExcitationOptions {
+  /** Makes the activation between the two 1x1 convolutions (torchvision's `activation`; default ReLU). */
+  activation?: () => Module;
+  /** Makes the gate on the channel weights (torchvision's `scale_activation`; default Sigmoid, MobileNetV3 uses Hardsigmoid). */
+  scaleActivation?: () => Module;
+}
+
+/**
+ * Squeeze-and-excitation with an explicit bottleneck width, as torchvision's
+ * `ops.SqueezeExcitation`: global average pool, 1x1 conv to `squeezeChannels` (`fc1`), the
+ * activation, 1x1 conv back (`fc2`), the scale activation, multiplied into the input
+ * `[N, inputChannels, H, W]`. {@link SEBlock} is the same with the width given as a
+ * reduction ratio and the activations fixed; MobileNetV3 needs this form, for its widths
+ * are rounded to multiples of 8 and its gate is a Hardsigmoid.
+ *
+ * @example
+ * new nn.SqueezeExcitation(72, 24, { scaleActivation: () => new nn.Hardsigmoid() })
+ */
+export class SqueezeExcitation extends Module {
+  /** The squeezing 1x1 convolution, inputChannels -> squeezeChannels. */
+  fc1: Conv2d;
+  /** The exciting 1x1 convolution, back to inputChannels. */
+  fc2: Conv2d;
+  activation: Module;
+  scaleActivation: Module;
+
+  constructor(inputChannels: number, squeezeChannels: number, opts: SqueezeExcitationOptions = {}) {
+    super();
+    this.fc1 = new Conv2d(inputChannels, squeezeChannels, 1);
+    this.fc2 = new Conv2d(squeezeChannels, inputChannels, 1);
+    this.activation = opts.activation?.() ?? new ReLU();
+    this.scaleActivation = opts.scaleActivation?.() ?? new Sigmoid();
+  }
+
+  forward(x: Tensor): Tensor {
+    const scale = this.scaleActivation.call(this.fc2.call(this.activation.call(this.fc1.call(adaptiveAvgPool2d(x, 1)))));
+    return mul(scale, x);
   }
 }
 

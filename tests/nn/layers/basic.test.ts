@@ -36,6 +36,18 @@ it('basic layers keep PyTorch shapes and reject bad configurations', () => {
   expect(new nn.Upsample({ scaleFactor: 2, mode: 'nearest' }).call(zeros([1, 1, 2, 2])).shape).toEqual([1, 1, 4, 4]);
 });
 
+it('Hardsigmoid is torch.nn.Hardsigmoid: relu6(x + 3) / 6, gradient 1/6 strictly inside (-3, 3), NaN kept', () => {
+  // Printed by torch 1.13: nn.Hardsigmoid()(x) and the gradient of its sum.
+  const x = tensor([-4, -3, -1.5, 0, 2.9, 3, 5], { dtype: 'float32', requiresGrad: true });
+  const y = new nn.Hardsigmoid().call(x);
+  const expected = [0, 0, 0.25, 0.5, 0.9833333492279053, 1, 1];
+  Array.from(y.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 7));
+  y.sum().backward();
+  const sixth = 0.1666666716337204;
+  Array.from(x.grad!.dataSync()).forEach((v, i) => expect(v).toBeCloseTo([0, 0, sixth, sixth, sixth, 0, 0][i]!, 7));
+  expect(Number.isNaN(new nn.Hardsigmoid().call(tensor([NaN], { dtype: 'float32' })).item())).toBe(true);
+});
+
 it('ReLU6 is hardtanh(0, 6) as torch.nn.ReLU6: no gradient at either bound, NaN kept', () => {
   // Printed by torch 1.13: nn.ReLU6()(x) and the gradient of its sum (clamp passed it at 0 and 6).
   const x = tensor([-2, 0, 3, 6, 7], { dtype: 'float32', requiresGrad: true });

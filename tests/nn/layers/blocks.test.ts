@@ -34,6 +34,28 @@ it('SEBlock(6, 2) on [2, 6, 3, 3] scales each channel by sigmoid(fc2(relu(fc1(me
   expect(new nn.SEBlock(8, 16).fc1.outChannels).toBe(1);
 });
 
+it("SqueezeExcitation(6, 3) is SEBlock(6, 2) with torchvision's names, and takes MobileNetV3's Hardsigmoid gate", () => {
+  manualSeed(13);
+  const reference = new nn.SEBlock(6, 2);
+  const plain = new nn.SqueezeExcitation(6, 3);
+  expect(plain.loadStateDict(reference.stateDict())).toEqual({ missing: [], unexpected: [] });
+  const x = randn([2, 6, 3, 3]);
+  expectClose(plain.call(x).dataSync(), Array.from(reference.call(x).dataSync()), 1e-7);
+  // Hardsigmoid gate: x * clamp(z / 6 + 1/2, 0, 1) with z = fc2(relu(fc1(mean))).
+  const gated = new nn.SqueezeExcitation(6, 3, { scaleActivation: () => new nn.Hardsigmoid() });
+  gated.loadStateDict(reference.stateDict());
+  const [w1, b1, w2, b2] = [values(gated.fc1.weight), values(gated.fc1.bias), values(gated.fc2.weight), values(gated.fc2.bias)];
+  const xs = values(x);
+  const expected: number[] = [];
+  for (let n = 0; n < 2; ++n) {
+    const mean = Array.from({ length: 6 }, (_, c) => xs.slice((n * 6 + c) * 9, (n * 6 + c + 1) * 9).reduce((a, v) => a + v, 0) / 9);
+    const hidden = Array.from({ length: 3 }, (_, j) => Math.max(0, b1[j]! + mean.reduce((a, m, c) => a + w1[j * 6 + c]! * m, 0)));
+    const scale = Array.from({ length: 6 }, (_, c) => Math.min(1, Math.max(0, (b2[c]! + hidden.reduce((a, h, j) => a + w2[c * 3 + j]! * h, 0)) / 6 + 0.5)));
+    for (let c = 0; c < 6; ++c) for (let k = 0; k < 9; ++k) expected.push(xs[(n * 6 + c) * 9 + k]! * scale[c]!);
+  }
+  expectClose(gated.call(x).dataSync(), expected, 1e-5);
+});
+
 it('SeparableConv2d(16, 32, 3, stride 2): a bias-free depthwise 3x3 then a pointwise 1x1', () => {
   manualSeed(12);
   const sep = new nn.SeparableConv2d(16, 32, 3, { stride: 2 });
