@@ -149,8 +149,8 @@ interface Labelled {
 }
 
 /**
- * Reads `mask`, and labels for each (class, batch item) the elements `select` picks: the
- * foreground (binary masks) or the class's elements (label maps), or their complement.
+ * Reads `mask`, and labels for each (class, batch item) the foreground (binary masks) or
+ * the class's elements (label maps), or with `complement` the rest.
  */
 function label(op: string, mask: Tensor, opts: ComponentFilterOptions, complement: boolean): Labelled {
   const geometry = componentGeometry(op, mask, opts.connectivity);
@@ -164,18 +164,10 @@ function label(op: string, mask: Tensor, opts: ComponentFilterOptions, complemen
   const classes = labelMap ? classList(op, values as Int32Array, opts.classes) : [null];
   const groups: Group[] = [];
   for (const cls of classes) for (let item = 0; item < batch; ++item) groups.push({ cls, item });
-  const selected = new Uint8Array(groups.length * volume);
-  groups.forEach(({ cls, item }, g) => {
-    const base = item * volume;
-    const out = g * volume;
-    for (let i = 0; i < volume; ++i) {
-      const v = values[base + i]!;
-      const inside = cls === null ? v !== 0 : v === cls;
-      selected[out + i] = inside !== complement ? 1 : 0;
-    }
-  });
+  const shape = [groups.length, ...geometry.spatial];
   const { labels, counts } = noGrad(() => {
-    const stacked = tensor(selected, { shape: [groups.length, ...geometry.spatial] });
+    // A binary mask's foreground is labelled as it is; anything else is selected on the host.
+    const stacked = labelMap || complement ? tensor(selection(values, groups, volume, complement), { shape }) : mask.reshape(shape);
     try {
       const result = connectedComponents(stacked, { connectivity: geometry.connectivity });
       try {
@@ -188,6 +180,22 @@ function label(op: string, mask: Tensor, opts: ComponentFilterOptions, complemen
     }
   });
   return { geometry, values, volume, groups, labels, counts };
+}
+
+/** For each group, 1 where its class (or, for a binary mask, the foreground) is, or with `complement` is not. */
+function selection(values: TypedArrayFor[DType], groups: readonly Group[], volume: number, complement: boolean): Uint8Array {
+  const selected = new Uint8Array(groups.length * volume);
+  groups.forEach(({ cls, item }, g) => {
+    const base = item * volume;
+    const out = g * volume;
+    const inside = complement ? 0 : 1;
+    if (cls === null) {
+      for (let i = 0; i < volume; ++i) selected[out + i] = values[base + i] !== 0 ? inside : 1 - inside;
+    } else {
+      for (let i = 0; i < volume; ++i) selected[out + i] = values[base + i] === cls ? inside : 1 - inside;
+    }
+  });
+  return selected;
 }
 
 /** The classes to process: `classes` (checked), or every nonzero value of `values` in increasing order. */

@@ -8,6 +8,7 @@ import {
   connectedComponents,
   connectedComponentsAsync,
   DTypeError,
+  memory,
   ShapeError,
   stack,
   tensor,
@@ -131,6 +132,15 @@ describeDevices('connectedComponents', (device) => {
       expect(got.count).toBe(expected.count);
       expect(Array.from(got.labels.cpu().dataSync())).toEqual(Array.from(expected.labels));
     }
+  });
+
+  it('frees its temporaries (the CPU copy, the counts): only the labels stay', async () => {
+    const mask = tensor(Uint8Array.from(fixture.cases[0]!.mask), { shape: fixture.cases[0]!.shape, device }).transpose(0, 1);
+    const live = () => [memory('cpu').tensors, memory(device).tensors];
+    const before = live();
+    connectedComponents(mask, { connectivity: 8 }).labels.dispose();
+    (await connectedComponentsAsync(mask)).labels.dispose();
+    expect(live()).toEqual(before);
   });
 
   it('handles empty sizes', () => {

@@ -4,7 +4,7 @@
 // processing of an int32 label map, as MONAI's transforms apply it.
 import { expect, it } from 'vitest';
 
-import { ArgumentError, connectedComponents, DTypeError, IndexError, ShapeError, stack, tensor, vision, type Connectivity } from '../../lib/index.js';
+import { ArgumentError, connectedComponents, DTypeError, IndexError, memory, ShapeError, stack, tensor, vision, type Connectivity } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { readFixture } from '../helpers/fixture_cases.js';
 
@@ -131,6 +131,17 @@ describeDevices('component post-processing', (device) => {
     const ring = tensor([[[1, 1, 1], [1, 0, 1], [1, 1, 1]]], { dtype: 'uint8', device });
     expect(fillHoles(ring).tolist()).toEqual(ring.tolist());
     expect(fillHoles(ring.squeeze(0)).tolist()).toEqual([[1, 1, 1], [1, 1, 1], [1, 1, 1]]);
+  });
+
+  it('frees every temporary: only the result stays', () => {
+    const map = tensor(Int32Array.from(fixture.labelMap.labels), { shape: fixture.labelMap.shape, device });
+    const binary = map.gt(0);
+    const live = () => [memory('cpu').tensors, memory(device).tensors];
+    const before = live();
+    for (const run of [() => keepLargestComponent(map), () => removeSmallComponents(binary), () => fillHoles(map), () => fillHoles(binary)]) {
+      run().dispose();
+      expect(live()).toEqual(before);
+    }
   });
 
   it('componentStats gives absent labels empty boxes and NaN centroids', () => {
