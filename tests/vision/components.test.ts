@@ -89,6 +89,9 @@ describeDevices('component post-processing', (device) => {
     expect(largest.dtype).toBe('int32');
     expect(values(largest)).toEqual(c.largest);
     expect(values(removeSmallComponents(map, { minSize: c.minSize }))).toEqual(c.small);
+    // A map of background only has no class to process.
+    const empty = tensor(new Int32Array(12), { shape: [3, 4], device });
+    for (const f of [keepLargestComponent, fillHoles]) expect(values(f(empty))).toEqual(new Array(12).fill(0));
     // classes limits the classes processed; the others are left as they are.
     const only2 = values(keepLargestComponent(map, { classes: [2] }));
     c.labels.forEach((v, i) => expect(only2[i]).toBe(v === 2 ? c.largest[i] : v));
