@@ -115,6 +115,13 @@ export interface NativePrimitives {
   binary(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
   boxIou(op: string, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
   compare(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
+  connectedComponents(
+    op: string,
+    labels: NativeTensor,
+    counts: NativeTensor,
+    mask: NativeTensor,
+    connectivity: number,
+  ): void;
   convBackwardInput(
     op: string,
     params: NativeConvParams,

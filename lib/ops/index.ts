@@ -22,6 +22,13 @@ export {
   type NmsOptions,
 } from './boxes.js';
 export { eq, ge, gt, le, lt, ne, where } from './compare.js';
+export {
+  connectedComponents,
+  connectedComponentsAsync,
+  type ConnectedComponents,
+  type ConnectedComponentsOptions,
+  type Connectivity,
+} from './connected_components.js';
 export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
 export { convTranspose1d, convTranspose2d, convTranspose3d, type ConvTransposeOptions } from './conv_transpose.js';
 export { cumprod, cumsum } from './cumulative.js';
