@@ -4,6 +4,9 @@
 // row's settings exist once. Rows are told apart by `kind`: adding a kind is one interface
 // here, one entry in bench/segmentation_workloads.ts's table and one in
 // bench/segmentation_torch.py's KINDS (TypeScript refuses a kind without a neocog workload).
+// A row whose peer is not torch (connected components against scipy.ndimage.label, target 1)
+// fits the same way: its Python builder calls scipy inside the peer process, and a peer
+// without scipy reports the row n/a.
 
 /** A U-Net as models.segmentation.unet takes it (tests/fixtures/make_unet_fixtures.py's UNet takes the same). */
 export interface UNetSettings {
@@ -18,7 +21,10 @@ export interface UNetSettings {
 interface RowBase {
   /** Row label and command-line name (several rows may share one). */
   name: string;
-  /** Timed calls per round, and untimed calls before the first round. */
+  /**
+   * Timed calls per round, and untimed calls before the first round besides the one that
+   * fingerprints the output (for an eval row a whole call, so seconds-long rows need none).
+   */
   repeats: number;
   warmup: number;
   /** PyTorch times channels_last and NCHW and reports the faster. */
@@ -96,7 +102,7 @@ export const segmentationCases: SegmentationCase[] = [
   unetTrain(1),
   unetTrain(4),
   // COCO-with-VOC-labels' 21 classes; seconds per call on a few cores, so one call per round.
-  { kind: 'deeplabEval', name: 'deeplabv3Resnet50', numClasses: 21, batch: 1, size: 512, repeats: 1, warmup: 1, memoryFormats: true, target: 1.2, sharedFile: shared('deeplabv3') },
+  { kind: 'deeplabEval', name: 'deeplabv3Resnet50', numClasses: 21, batch: 1, size: 512, repeats: 1, warmup: 0, memoryFormats: true, target: 1.2, sharedFile: shared('deeplabv3') },
   // 1024² in 256² windows at 25% overlap: a stride of 192, 5 x 5 = 25 windows, 4 at a time.
   {
     kind: 'slidingWindow',
@@ -109,7 +115,7 @@ export const segmentationCases: SegmentationCase[] = [
     sigmaScale: 0.125,
     swBatchSize: 4,
     repeats: 1,
-    warmup: 1,
+    warmup: 0,
     memoryFormats: true,
     target: 1.2,
     sharedFile: shared('sliding_window'),

@@ -58,7 +58,7 @@ const unetTrain: Builder<'unetTrain'> = async (c) => {
   input.dispose();
   model.train();
   // Train-mode logits (batch statistics) before any step, as segmentation_torch.py's check.
-  const check = await fingerprint(noGrad(() => model.call(x)));
+  const check = await scope(() => fingerprint(noGrad(() => model.call(x))));
   const sgd = new optim.SGD(model.parameters(), { lr: c.lr, momentum: c.momentum });
   const step = () =>
     timedCall(() => {
@@ -88,12 +88,12 @@ const slidingWindow: Builder<'slidingWindow'> = async (c) => {
   const image = randn([1, c.unet.inChannels, c.image, c.image]);
   share(c, model, { __input__: image });
   model.eval();
-  const infer_ = () =>
+  const slide = () =>
     infer.slidingWindowInference(image, c.roi, (tiles) => model.call(tiles), { overlap: c.overlap, mode: c.mode, sigmaScale: c.sigmaScale, swBatchSize: c.swBatchSize });
-  const output = await infer_();
+  const output = await slide();
   const check = await fingerprint(output);
   output.dispose();
-  return { step: () => timedCall(infer_), check, params: model.parameterCount(), dispose: () => [model, image].forEach((m) => m.dispose()) };
+  return { step: () => timedCall(slide), check, params: model.parameterCount(), dispose: () => [model, image].forEach((m) => m.dispose()) };
 };
 
 /** neocog's builder of each row kind; a new kind in bench/segmentation_cases.ts needs one here. */
