@@ -3,14 +3,18 @@
 // k rounds (neocog, torch tuned, torch default, torch 2 tuned, neocog, ...), each turn the
 // median of the case's repeats; a contender's figure is the median over rounds. Taking
 // turns spreads the machine's slow moments over everyone, and only one contender ever runs.
+import type { OutputFingerprint } from './output_check.js';
 import type { MemoryFormat } from './peer.js';
 
 /** One side of the comparison: neocog in this process, or a PyTorch peer process. */
 export interface Contender {
   /** Label in tables and JSON ("neocog", "torch 1.13.0 tuned", ...). */
   name: string;
-  /** Builds case `i` and warms it up; the layouts it will time, and the model's parameter count for training cases. */
-  prepare(i: number): Promise<{ formats: MemoryFormat[]; params: number | null }>;
+  /**
+   * Builds case `i` and warms it up; the layouts it will time, the model's parameter count
+   * for model cases, and (where the bench compares outputs) the fingerprint of its output.
+   */
+  prepare(i: number): Promise<{ formats: MemoryFormat[]; params: number | null; check?: OutputFingerprint }>;
   /** One round: the median ms of the case's repeats, per layout. */
   run(i: number): Promise<Partial<Record<MemoryFormat, number>>>;
   /** Frees what prepare built. */
@@ -24,6 +28,8 @@ export interface Measurement {
   /** The faster layout and its median; null when the case could not run here. */
   best: { format: MemoryFormat; ms: number } | null;
   params: number | null;
+  /** The output's fingerprint, where the contender computed one at prepare. */
+  check?: OutputFingerprint;
   /** Why the case could not run in this contender (e.g. torchvision missing). */
   error?: string;
 }
@@ -46,7 +52,9 @@ export async function alternate(
     const rows: Partial<Record<MemoryFormat, number[]>>[] = contenders.map(() => ({}));
     for (const [c, contender] of contenders.entries()) {
       try {
-        results[c]!.params = (await contender.prepare(i)).params;
+        const prepared = await contender.prepare(i);
+        results[c]!.params = prepared.params;
+        if (prepared.check !== undefined) results[c]!.check = prepared.check;
       } catch (e) {
         results[c]!.error = (e as Error).message.split('\n')[0];
       }

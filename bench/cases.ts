@@ -1,8 +1,10 @@
 // The benchmark cases of bench/ops.ts and bench/train.ts, and the command-line selection
 // (`npm run bench -- conv2d add resnet18Cifar` runs only those; bench/detection.ts's rows,
-// from bench/detection_cases.ts, are selected the same way). The same objects are sent to
+// from bench/detection_cases.ts, and bench/segmentation.ts's, from
+// bench/segmentation_cases.ts, are selected the same way). The same objects are sent to
 // the PyTorch peers, which build their side of each case from them.
 import { detectionCases, detectionGroup, type DetectionCase } from './detection_cases.js';
+import { segmentationCases, segmentationGroup, type SegmentationCase } from './segmentation_cases.js';
 
 /**
  * An op benchmark: one call of `op` on inputs of `shape`, timed `repeats` times per round.
@@ -149,27 +151,43 @@ export function flopsOf(c: OpCase): number | null {
   return null;
 }
 
+/** The cases of every bench script, as {@link selectCases} picks them. */
+export interface SelectedCases {
+  ops: OpCase[];
+  train: TrainCase[];
+  detection: DetectionCase[];
+  segmentation: SegmentationCase[];
+}
+
 /**
- * The cases named on the command line (op names, model names, detection row names, or
- * `detection` for every detection row; none = all). Throws on a name that is none of these,
- * listing the known ones, so a typo does not silently bench nothing.
+ * The cases named on the command line (op names, model names, detection and segmentation row
+ * names, or `detection` / `segmentation` for every row of that bench; none = all). Throws on a
+ * name that is none of these, listing the known ones, so a typo does not silently bench nothing.
  */
-export function selectCases(argv: readonly string[]): { ops: OpCase[]; train: TrainCase[]; detection: DetectionCase[] } {
-  const known = new Set<string>([...opCases.map((c) => c.op), ...trainCases.map((c) => c.model), ...detectionCases.map((c) => c.name), detectionGroup]);
+export function selectCases(argv: readonly string[]): SelectedCases {
+  const known = new Set<string>([
+    ...opCases.map((c) => c.op),
+    ...trainCases.map((c) => c.model),
+    ...detectionCases.map((c) => c.name),
+    detectionGroup,
+    ...segmentationCases.map((c) => c.name),
+    segmentationGroup,
+  ]);
   const unknown = argv.filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new Error(`bench: unknown case ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
   }
-  if (argv.length === 0) return { ops: opCases, train: trainCases, detection: detectionCases };
+  if (argv.length === 0) return { ops: opCases, train: trainCases, detection: detectionCases, segmentation: segmentationCases };
   return {
     ops: opCases.filter((c) => argv.includes(c.op)),
     train: trainCases.filter((c) => argv.includes(c.model)),
     detection: detectionCases.filter((c) => argv.includes(detectionGroup) || argv.includes(c.name)),
+    segmentation: segmentationCases.filter((c) => argv.includes(segmentationGroup) || argv.includes(c.name)),
   };
 }
 
 /** {@link selectCases} on this process's arguments; a bad name prints the message and exits 2. */
-export function casesFromArgv(): { ops: OpCase[]; train: TrainCase[]; detection: DetectionCase[] } {
+export function casesFromArgv(): SelectedCases {
   try {
     return selectCases(process.argv.slice(2));
   } catch (e) {

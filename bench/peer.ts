@@ -4,11 +4,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+import type { OutputFingerprint } from './output_check.js';
+
 /** PyTorch's two layouts of 4-d activations; neocog's own is channels-last throughout. */
 export type MemoryFormat = 'nchw' | 'channels_last';
 
-/** Which workload module a peer loads: bench/torch_ops.py, bench/train_torch.py or bench/detection_torch.py. */
-export type PeerKind = 'ops' | 'train' | 'detection';
+/** Which workload module a peer loads: bench/torch_ops.py, bench/train_torch.py, bench/detection_torch.py or bench/segmentation_torch.py. */
+export type PeerKind = 'ops' | 'train' | 'detection' | 'segmentation';
 
 /** What a peer says about itself once started. */
 export interface PeerInfo {
@@ -84,10 +86,11 @@ export class Peer {
     return { ms: r.ms as number, faults: r.faults as number };
   }
 
-  /** Builds case `i` and warms it up in each layout; returns the layouts and the parameter count (training). */
-  async prepare(i: number): Promise<{ formats: MemoryFormat[]; params: number | null }> {
+  /** Builds case `i` and warms it up in each layout; returns the layouts, the parameter count (models) and the output's fingerprint (where the workload has one). */
+  async prepare(i: number): Promise<{ formats: MemoryFormat[]; params: number | null; check?: OutputFingerprint }> {
     const r = await this.send(`prepare ${i}`);
-    return { formats: r.formats as MemoryFormat[], params: (r.params as number | null) ?? null };
+    const prepared = { formats: r.formats as MemoryFormat[], params: (r.params as number | null) ?? null };
+    return r.check === undefined ? prepared : { ...prepared, check: r.check as OutputFingerprint };
   }
 
   /** Median ms of case `i`'s repeats, per layout. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks neocog against PyTorch on this machine, in one run, and prints ratios:
-# `npm run bench [-- case ...]` (op names from bench/cases.ts, model names, detection rows of
-# bench/detection_cases.ts, or `detection` for all of those). Installs what
-# the peers need when missing. Not part of `npm test`. NEOCOG_BENCH_ROUNDS sets the turns.
+# `npm run bench [-- case ...]` (op names from bench/cases.ts, model names, rows of
+# bench/detection_cases.ts or bench/segmentation_cases.ts, or `detection` / `segmentation` for
+# all rows of one). Installs what the peers need when missing. Not part of `npm test`.
+# NEOCOG_BENCH_ROUNDS sets the turns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -43,3 +44,5 @@ npx --no-install tsx bench/ops.ts "$@"
 npx --no-install tsx bench/train.ts "$@"
 # Detection ops and detectors against torchvision (issue 13), about 10 minutes.
 npx --no-install tsx bench/detection.ts "$@"
+# U-Net training, DeepLabV3 eval and sliding-window inference against PyTorch (issue 14).
+npx --no-install tsx bench/segmentation.ts "$@"

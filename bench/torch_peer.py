@@ -1,15 +1,16 @@
 #!/usr/bin/python3
-"""A long-lived PyTorch peer of bench/ops.ts, bench/train.ts and bench/detection.ts.
+"""A long-lived PyTorch peer of bench/ops.ts, bench/train.ts, bench/detection.ts and bench/segmentation.ts.
 
 bench/peers.ts starts one of these per PyTorch configuration (tuned 1.13, default 1.13,
 tuned 2.x) and drives them one at a time, alternating with neocog, so that no two of them
-ever measure at once. `python3 bench/torch_peer.py ops|train|detection THREADS`; one JSON object a
+ever measure at once. `python3 bench/torch_peer.py ops|train|detection|segmentation THREADS`; one JSON object a
 line each way:
 
   in  {"cases": [...], "formats": ["nchw", "channels_last"]}   once, first
   out {"torch": "1.13.0", "threads": 2, "capability": "AVX2"}
   in  probe       out {"ms": x, "faults": n}   a fixed allocator/kernel workload, to pick a tuning
   in  prepare I   out {"formats": [...], "params": n}   build case I, warm up each format
+                  (+ "check": {...} when the workload fingerprints its output, bench/output_check.ts)
   in  run I       out {"ms": {"nchw": x, "channels_last": y}}   median of the case's repeats
   in  release I   out {}
   in  quit
@@ -65,7 +66,8 @@ def probe():
 
 
 def main():
-    workloads = importlib.import_module({"ops": "torch_ops", "train": "train_torch", "detection": "detection_torch"}[sys.argv[1]])
+    workloads = importlib.import_module({"ops": "torch_ops", "train": "train_torch", "detection": "detection_torch",
+                                         "segmentation": "segmentation_torch"}[sys.argv[1]])
     torch.set_num_threads(int(sys.argv[2]))  # Debian's build defaults to 1 thread here
     config = json.loads(sys.stdin.readline())
     cases, formats = config["cases"], config["formats"]
@@ -89,7 +91,9 @@ def main():
                 for work in prepared[i].values():
                     for _ in range(case.get("warmup", 1)):
                         work.step()
-                reply({"formats": case_formats, "params": next(iter(prepared[i].values())).params})
+                first = next(iter(prepared[i].values()))
+                check = getattr(first, "check", None)  # only segmentation_torch's workloads have one
+                reply({"formats": case_formats, "params": first.params, **({} if check is None else {"check": check})})
             elif words[0] == "run":
                 reply({"ms": {f: median_ms(work.step, case["repeats"]) for f, work in prepared[i].items()}})
             elif words[0] == "release":

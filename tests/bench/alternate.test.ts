@@ -67,4 +67,12 @@ describe('alternate', () => {
     expect(log).not.toContain('torch2 run 0');
     expect(seen).toEqual([0]);
   });
+
+  it('keeps the output fingerprint a contender returns from prepare, and none for one that returns none', async () => {
+    const check = { shape: [1], mean: 2, meanAbs: 2, samples: [2] };
+    const checked: Contender = { ...fake('neocog', [], { nchw: [1] }), prepare: async () => ({ formats: ['nchw'], params: null, check }) };
+    const [results] = await alternate(1, [checked, fake('torch', [], { nchw: [1] })], 1, () => undefined);
+    expect(results![0]!.check).toEqual(check);
+    expect(results![1]!.check).toBeUndefined();
+  });
 });

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 
 import { flopsOf, opCases, selectCases, trainCases } from '../../bench/cases.js';
+import { detectionCases } from '../../bench/detection_cases.js';
+import { segmentationCases } from '../../bench/segmentation_cases.js';
 
 describe('bench case selection', () => {
   it('selects every case when no name is given', () => {
     const all = selectCases([]);
     expect(all.ops).toEqual(opCases);
     expect(all.train).toEqual(trainCases);
+    expect(all.detection).toEqual(detectionCases);
+    expect(all.segmentation).toEqual(segmentationCases);
   });
 
   it('selects ops and models by name, every shape of each', () => {
