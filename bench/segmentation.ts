@@ -2,13 +2,14 @@
 // training step (forward, cross entropy, backward, SGD with momentum) at 1 and 4 x 1 x 128 x
 // 128, torchvision's deeplabv3_resnet50 eval at 1 x 3 x 512 x 512, and sliding-window
 // inference of a U-Net over 1024 x 1024 in 256 x 256 windows at 25% overlap (Gaussian
-// blending) against MONAI's algorithm written in torch. Rows and their settings are
+// blending) against MONAI's algorithm written in torch, and connected-component labelling of a
+// 2048 x 2048 mask against scipy.ndimage.label (4 and 8 connectivity; target >= 1). Rows and their settings are
 // bench/segmentation_cases.ts; neocog's side is bench/segmentation_workloads.ts, PyTorch's
 // bench/segmentation_torch.py. Both sides run the same weights on the same inputs (neocog
 // writes them for the peers), and the "outputs" column says whether every peer's output
 // matched neocog's (bench/output_check.ts). Contenders take turns row by row
 // (bench/alternate.ts); the table gives median ms and best peer / neocog against the issue's
-// target (>= 1.2), and bench/results/segmentation.json keeps every round.
+// target (>= 1.2, or 1 against SciPy), and bench/results/segmentation.json keeps every round.
 // `npm run bench -- segmentation` runs these rows only; `npx tsx bench/segmentation.ts unetTrain` one row name.
 import { alternate, medianMs, type Contender, type Measurement } from './alternate.js';
 import { casesFromArgv, roundsFromEnv } from './cases.js';

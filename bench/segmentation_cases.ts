@@ -72,8 +72,18 @@ export interface SlidingWindowCase extends RowBase {
   swBatchSize: number;
 }
 
+/**
+ * Connected-component labelling of a `[size, size]` mask of smoothed blobs covering about
+ * half the image, against scipy.ndimage.label (the peer process's SciPy; no torch involved).
+ */
+export interface ConnectedComponentsCase extends RowBase {
+  kind: 'connectedComponents';
+  size: number;
+  connectivity: 4 | 8;
+}
+
 /** One row of the segmentation bench. */
-export type SegmentationCase = UNetTrainCase | DeepLabEvalCase | SlidingWindowCase;
+export type SegmentationCase = UNetTrainCase | DeepLabEvalCase | SlidingWindowCase | ConnectedComponentsCase;
 
 /** The row kinds (one neocog workload and one PyTorch builder each). */
 export type SegmentationKind = SegmentationCase['kind'];
@@ -120,6 +130,20 @@ export const segmentationCases: SegmentationCase[] = [
     target: 1.2,
     sharedFile: shared('sliding_window'),
   },
+  // The issue's 2048² mask; target 1x scipy.ndimage.label.
+  ...([4, 8] as const).map(
+    (connectivity): ConnectedComponentsCase => ({
+      kind: 'connectedComponents',
+      name: 'connectedComponents',
+      size: 2048,
+      connectivity,
+      repeats: 5,
+      warmup: 1,
+      memoryFormats: false,
+      target: 1,
+      sharedFile: shared(`components_${connectivity}`),
+    }),
+  ),
 ];
 
 /** The command-line name that selects every row of the segmentation bench. */
@@ -129,5 +153,6 @@ export const segmentationGroup = 'segmentation';
 export function segmentationLabel(c: SegmentationCase): string {
   if (c.kind === 'unetTrain') return `${c.name} ${c.batch}x${c.unet.inChannels}x${c.size}x${c.size}`;
   if (c.kind === 'deeplabEval') return `${c.name} eval ${c.batch}x3x${c.size}x${c.size}`;
+  if (c.kind === 'connectedComponents') return `${c.name} ${c.size}x${c.size} connectivity ${c.connectivity}`;
   return `${c.name} ${c.image}x${c.image} roi ${c.roi} overlap ${c.overlap}`;
 }

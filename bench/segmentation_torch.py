@@ -172,8 +172,25 @@ def _sliding_window(case, fmt):
     return Workload(step, sum(p.numel() for p in model.parameters()), fingerprint(step()))
 
 
+def _connected_components(case, fmt):
+    """scipy.ndimage.label on neocog's mask: faces-only (4) or full (8) connectivity."""
+    try:
+        from scipy import ndimage
+    except ImportError as error:
+        raise RuntimeError(f"connectedComponents needs SciPy, which this Python cannot import: {error}") from None
+    _, inputs = _shared(case)
+    mask = inputs["__input__"].numpy()
+    structure = ndimage.generate_binary_structure(2, 1 if case["connectivity"] == 4 else 2)
+
+    def step():
+        return ndimage.label(mask, structure=structure)[0]
+
+    return Workload(step, 0, fingerprint(torch.from_numpy(step())))
+
+
 # One builder per row kind of bench/segmentation_cases.ts.
-KINDS = {"unetTrain": _unet_train, "deeplabEval": _deeplab_eval, "slidingWindow": _sliding_window}
+KINDS = {"unetTrain": _unet_train, "deeplabEval": _deeplab_eval, "slidingWindow": _sliding_window,
+         "connectedComponents": _connected_components}
 
 
 def make(case, channels_last):

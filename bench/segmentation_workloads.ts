@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { crossEntropy, infer, io, manualSeed, models, noGrad, optim, rand, randint, randn, scope, synchronize, Tensor } from '../lib/index.js';
+import { avgPool2d, connectedComponents, crossEntropy, infer, io, manualSeed, models, noGrad, optim, rand, randint, randn, scope, synchronize, Tensor } from '../lib/index.js';
 import { fingerprint, type OutputFingerprint } from './output_check.js';
 import type { SegmentationCase, SegmentationKind } from './segmentation_cases.js';
 
@@ -96,8 +96,24 @@ const slidingWindow: Builder<'slidingWindow'> = async (c) => {
   return { step: () => timedCall(slide), check, params: model.parameterCount(), dispose: () => [model, image].forEach((m) => m.dispose()) };
 };
 
+const connectedComponentsRow: Builder<'connectedComponents'> = async (c) => {
+  manualSeed(0);
+  // Blobs: noise smoothed by two 9 x 9 box filters (close to a Gaussian of sigma 3.7), cut at 0.
+  const mask = scope(() => {
+    const noise = randn([1, 1, c.size, c.size]);
+    const smooth = avgPool2d(avgPool2d(noise, 9, { stride: 1, padding: 4 }), 9, { stride: 1, padding: 4 });
+    return smooth.gt(0).reshape([c.size, c.size]).to('uint8');
+  });
+  share(c, { stateDict: () => new Map() }, { __input__: mask });
+  const label = () => connectedComponents(mask, { connectivity: c.connectivity }).labels;
+  const labels = label();
+  const check = await fingerprint(labels);
+  labels.dispose();
+  return { step: () => timedCall(label), check, params: 0, dispose: () => mask.dispose() };
+};
+
 /** neocog's builder of each row kind; a new kind in bench/segmentation_cases.ts needs one here. */
-const builders: { [K in SegmentationKind]: Builder<K> } = { unetTrain, deeplabEval, slidingWindow };
+const builders: { [K in SegmentationKind]: Builder<K> } = { unetTrain, deeplabEval, slidingWindow, connectedComponents: connectedComponentsRow };
 
 /** Builds row `c` on neocog's side (and writes its sharedFile for the peers). */
 export function neocogWorkload(c: SegmentationCase): Promise<SegmentationWorkload> {

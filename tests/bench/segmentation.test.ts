@@ -9,14 +9,17 @@ import { segmentationCases, segmentationLabel } from '../../bench/segmentation_c
 const fixture = io.loadSafetensorsSync(new URL('../fixtures/bench_sliding_window.safetensors', import.meta.url).pathname);
 
 describe('segmentation bench rows', () => {
-  it("has the issue's rows: U-Net training at 1 and 4 x 1 x 128 x 128, DeepLabV3 eval at 1 x 3 x 512 x 512, a 1024² sliding window in 256 tiles", () => {
+  it("has the issue's rows: U-Net training at 1 and 4 x 1 x 128 x 128, DeepLabV3 eval at 1 x 3 x 512 x 512, a 1024² sliding window in 256 tiles, labelling a 2048² mask", () => {
     expect(segmentationCases.map(segmentationLabel)).toEqual([
       'unetTrain 1x1x128x128',
       'unetTrain 4x1x128x128',
       'deeplabv3Resnet50 eval 1x3x512x512',
       'slidingWindowUnet 1024x1024 roi 256 overlap 0.25',
+      'connectedComponents 2048x2048 connectivity 4',
+      'connectedComponents 2048x2048 connectivity 8',
     ]);
-    for (const c of segmentationCases) expect(c.target, segmentationLabel(c)).toBe(1.2);
+    // 1.2x PyTorch on the networks; 1x scipy.ndimage.label on the labelling.
+    for (const c of segmentationCases) expect(c.target, segmentationLabel(c)).toBe(c.kind === 'connectedComponents' ? 1 : 1.2);
   });
 
   it('runs the U-Net of 4 levels from 16 channels, SGD with momentum, Gaussian blending', () => {
@@ -38,7 +41,7 @@ describe('segmentation bench rows', () => {
     expect(selectCases(['segmentation']).detection).toEqual([]);
     expect(selectCases(['unetTrain']).segmentation.map(segmentationLabel)).toEqual(['unetTrain 1x1x128x128', 'unetTrain 4x1x128x128']);
     expect(selectCases(['unetTrain']).train).toEqual([]);
-    expect(() => selectCases(['deeplabv3Resnet101'])).toThrow(/unknown case deeplabv3Resnet101; known: .*deeplabv3Resnet50, slidingWindowUnet, segmentation/);
+    expect(() => selectCases(['deeplabv3Resnet101'])).toThrow(/unknown case deeplabv3Resnet101; known: .*deeplabv3Resnet50, slidingWindowUnet, connectedComponents, segmentation/);
   });
 });
 
