@@ -28,7 +28,7 @@ export interface DefaultBoxGeneratorOptions {
 
 function checkNumberList(op: string, name: string, value: unknown, length: number | null): number[] {
   const ok = Array.isArray(value) && (length === null || value.length === length) && value.every((v) => typeof v === 'number' && v > 0 && Number.isFinite(v));
-  if (!ok) throw new ArgumentError(`${op}: expected ${name} to be ${length === null ? 'an array' : `an array of ${length}`} of positive finite numbers, got ${describe(value)}`);
+  if (!ok) throw new ArgumentError(`${op}: expected ${name} to be ${length === null ? 'an array of' : `an array of ${length}`} positive finite numbers, got ${describe(value)}`);
   return [...(value as number[])];
 }
 

@@ -297,7 +297,8 @@ export class SSD extends Module<[images: readonly Tensor[], targets?: readonly G
         const foreground = matched.ge(0);
         matchedCounts.push(foreground.to('float32').sum());
         if (target.boxes.shape[0] === 0) {
-          boxLosses.push(deltas.slice(0, i, i + 1).sum().mul(0));
+          // A zero still on the graph, as torchvision's sum over no rows (+ 0 turns a -0 into 0).
+          boxLosses.push(deltas.slice(0, i, i + 1).sum().mul(0).add(0));
           clsTargets.push(full([a], 0, { dtype: 'int32', device: logits.device }));
           return;
         }
