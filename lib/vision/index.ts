@@ -1,7 +1,8 @@
 /**
  * Detection machinery that is not an op, as torchvision.models.detection's: the anchor
- * generator, the box coder, SSD's default boxes, the matchers, the positive/negative sampler and the FPN RoI pooler, with
- * torchvision's names (camelCase) and semantics. One line each, sorted.
+ * generator, SSD's default boxes, the box coder, the matchers, the positive/negative sampler
+ * and the FPN RoI pooler, with torchvision's names (camelCase) and semantics. One line each,
+ * sorted.
  * @module
  */
 export { AnchorGenerator, type GridPair, type PerLevel } from './anchor_generator.js';

@@ -30,7 +30,7 @@ import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { BoxCoder } from '../../vision/box_coder.js';
 import { DefaultBoxGenerator } from '../../vision/default_box_generator.js';
-import type { ImageSize } from '../../vision/image_list.js';
+import type { ImageList, ImageSize } from '../../vision/image_list.js';
 import { SSDMatcher } from '../../vision/matcher.js';
 import { checkTargets, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
 import type { Detection } from './roi_heads.js';
@@ -219,7 +219,7 @@ export class SSD extends Module<[images: readonly Tensor[], targets?: readonly G
   }
 
   /** Backbone, head and default boxes of a transformed batch, the head's outputs checked against the boxes. */
-  #run(op: string, batch: Tensor, imageList: Parameters<DefaultBoxGenerator['forward']>[0]): { headOutputs: SSDHeadOutputs; anchors: Array<Tensor<'float32'>> } {
+  #run(op: string, batch: Tensor, imageList: ImageList): { headOutputs: SSDHeadOutputs; anchors: Array<Tensor<'float32'>> } {
     const features = [...this.#backbone.call(batch).values()];
     const headOutputs = this.#head.call(features);
     const anchors = this.#anchorGenerator.call(imageList, features);
