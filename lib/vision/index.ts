@@ -1,9 +1,9 @@
 /**
  * Detection and segmentation machinery that is not an op. Detection, as torchvision.models.detection's:
- * the anchor generator, the box coder, the matchers, the positive/negative sampler and the FPN RoI
- * pooler, with torchvision's names (camelCase) and semantics. Segmentation post-processing: scores to
- * masks and label maps, and connected-component statistics and filters (MONAI's and scipy.ndimage's
- * semantics). One line each, sorted.
+ * the anchor generator, SSD's default boxes, the box coder, the matchers, the positive/negative
+ * sampler and the FPN RoI pooler, with torchvision's names (camelCase) and semantics. Segmentation
+ * post-processing: scores to masks and label maps, and connected-component statistics and filters
+ * (MONAI's and scipy.ndimage's semantics). One line each, sorted.
  * @module
  */
 export { AnchorGenerator, type GridPair, type PerLevel } from './anchor_generator.js';
@@ -18,6 +18,7 @@ export {
   type ComponentStats,
   type RemoveSmallComponentsOptions,
 } from './components.js';
+export { DefaultBoxGenerator, type DefaultBoxGeneratorOptions } from './default_box_generator.js';
 export { ImageList, type ImageSize } from './image_list.js';
 export { Matcher, SSDMatcher, type MatcherOptions } from './matcher.js';
 export { MultiScaleRoIAlign, type MultiScaleRoIAlignOptions } from './poolers.js';

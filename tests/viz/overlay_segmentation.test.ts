@@ -1,5 +1,5 @@
 // overlaySegmentation against torchvision 0.14's draw_segmentation_masks (fixtures from
-// tests/fixtures/make_overlay_fixtures.py), and writePng through sharp.
+// tests/fixtures/make_overlay_fixtures.py).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,32 +78,5 @@ describe('overlaySegmentation', () => {
     await expect(viz.overlaySegmentation(image, zeros([H, W]))).rejects.toThrow(DTypeError);
     await expect(viz.overlaySegmentation(zeros([3, H, W], { dtype: 'int32' }), classMap)).rejects.toThrow(DTypeError);
     await expect(viz.overlaySegmentation(imageFloat.mul(2), classMap)).rejects.toThrow(/float32 image's values in \[0, 1\], got/);
-  });
-});
-
-describe('writePng', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'neocog-png-'));
-
-  it('writes RGB and grey uint8 images that decode to the same pixels', async () => {
-    const overlay = await viz.overlaySegmentation(image, classMap);
-    const path = join(dir, 'overlay.png');
-    await viz.writePng(overlay, path);
-    const { data: rgb, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
-    expect([info.width, info.height, info.channels]).toEqual([W, H, 3]);
-    const planar = await overlay.data();
-    const plane = H * W;
-    expect(Array.from(rgb)).toEqual(Array.from({ length: 3 * plane }, (_, i) => planar[(i % 3) * plane + Math.floor(i / 3)]));
-    const grey = tensor(Uint8Array.from({ length: 20 }, (_, i) => 13 * i), { shape: [1, 4, 5] });
-    const greyPath = join(dir, 'grey.png');
-    await viz.writePng(grey, greyPath, { compressionLevel: 9 });
-    expect((await sharp(greyPath).metadata()).channels).toBe(1);
-    const read = await sharp(greyPath).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
-    expect(Array.from(read.data)).toEqual(Array.from({ length: 20 }, (_, i) => 13 * i));
-  });
-
-  it('refuses non-uint8 images, bad shapes and compression levels', async () => {
-    await expect(viz.writePng(zeros([3, 2, 2]), join(dir, 'x.png'))).rejects.toThrow(/writePng: expected image of dtype uint8, got float32/);
-    await expect(viz.writePng(zeros([2, 2, 2], { dtype: 'uint8' }), join(dir, 'x.png'))).rejects.toThrow(ShapeError);
-    await expect(viz.writePng(zeros([3, 2, 2], { dtype: 'uint8' }), join(dir, 'x.png'), { compressionLevel: 10 })).rejects.toThrow(/compressionLevel/);
   });
 });

@@ -7,7 +7,8 @@
  * branch (MaskRCNNHeads, MaskRCNNPredictor, maskrcnnLoss, maskrcnnInference,
  * pasteMasksInImage), and the detectors assembled from them (GeneralizedRCNN, FasterRCNN,
  * fasterrcnnResnet50Fpn, MaskRCNN, maskrcnnResnet50Fpn); the one-stage RetinaNet and FCOS
- * with their heads (retinanetResnet50Fpn, fcosResnet50Fpn), and the small FCOSLite.
+ * with their heads (retinanetResnet50Fpn, fcosResnet50Fpn), SSD with its heads and VGG-16
+ * feature extractor (ssd300Vgg16), and the small FCOSLite.
  * @module
  */
 export {
@@ -79,3 +80,6 @@ export {
   type RPNTarget,
   type RPNTopN,
 } from './rpn.js';
+export { SSD, ssd300Vgg16, type SSD300VGG16Options, type SSDBackbone, type SSDHeadModule, type SSDLosses, type SSDOptions } from './ssd.js';
+export { SSDClassificationHead, SSDHead, SSDRegressionHead, SSDScoringHead, type SSDHeadOutputs } from './ssd_heads.js';
+export { SSDFeatureExtractorVGG, vgg16Features, vggExtractor, type SSDFeatureExtractorVGGOptions } from './ssd_vgg.js';
