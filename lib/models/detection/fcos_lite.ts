@@ -57,6 +57,8 @@ export interface FCOSLiteOptions {
   headChannels?: number;
   /** Conv-BatchNorm-ReLU blocks in each of the head's two towers, class and box (default 2). */
   headDepth?: number;
+  /** Conv-BatchNorm-ReLU blocks in each backbone stage after the stem, the first of stride 2 (default 2). */
+  stageBlocks?: number;
   /** Upper bound of `max(l, t, r, b)` for a location of the stride-8 level; the stride-16 level takes the rest (default 32 px). */
   levelSplit?: number;
   /** Centre sampling: a location is positive only within this many strides of its box's centre (default 1.5, as FCOS). */
@@ -227,6 +229,7 @@ export class FCOSLite extends Module<[images: readonly Tensor[], targets?: reado
     const width = checkInt(op, 'width', opts.width ?? 16, 1);
     const headChannels = checkInt(op, 'headChannels', opts.headChannels ?? 64, 1);
     const headDepth = checkInt(op, 'headDepth', opts.headDepth ?? 2, 0);
+    const stageBlocks = checkInt(op, 'stageBlocks', opts.stageBlocks ?? 2, 1);
     const positive = (name: string, value: number, max = Number.POSITIVE_INFINITY) => {
       if (typeof value !== 'number' || !(value > 0 && value <= max)) throw new ArgumentError(`${op}: expected ${name} to be a number in (0, ${max}], got ${describe(value)}`);
       return value;
@@ -242,6 +245,7 @@ export class FCOSLite extends Module<[images: readonly Tensor[], targets?: reado
       width,
       headChannels,
       headDepth,
+      stageBlocks,
       levelSplit: positive('levelSplit', opts.levelSplit ?? 32),
       centerSamplingRadius: positive('centerSamplingRadius', opts.centerSamplingRadius ?? 1.5),
       boxLoss,
@@ -255,9 +259,10 @@ export class FCOSLite extends Module<[images: readonly Tensor[], targets?: reado
     this.numClasses = numClasses;
     // Strides 2, 4, 8, 16; the head reads stride 8 (stage3) and 16 (stage4).
     this.#stem = convBnRelu(3, width, 2);
-    this.#stage2 = new Sequential(convBnRelu(width, 2 * width, 2), convBnRelu(2 * width, 2 * width, 1));
-    this.#stage3 = new Sequential(convBnRelu(2 * width, 4 * width, 2), convBnRelu(4 * width, 4 * width, 1));
-    this.#stage4 = new Sequential(convBnRelu(4 * width, 8 * width, 2), convBnRelu(8 * width, 8 * width, 1));
+    const stage = (inC: number, outC: number) => new Sequential(convBnRelu(inC, outC, 2), ...Array.from({ length: stageBlocks - 1 }, () => convBnRelu(outC, outC, 1)));
+    this.#stage2 = stage(width, 2 * width);
+    this.#stage3 = stage(2 * width, 4 * width);
+    this.#stage4 = stage(4 * width, 8 * width);
     this.#lateral3 = new Conv2d(4 * width, headChannels, 1);
     this.#lateral4 = new Conv2d(8 * width, headChannels, 1);
     this.#head = new FCOSLiteHead(headChannels, headDepth, STRIDES.length, numClasses - 1);

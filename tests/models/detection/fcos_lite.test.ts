@@ -147,5 +147,19 @@ describe('FCOSLite on 64x64 images', () => {
     expect(() => fcosLite({ numClasses: 3, nmsThreshold: 1.5 })).toThrow(/nmsThreshold/);
     expect(() => fcosLite({ numClasses: 3, scoreThreshold: 1 })).toThrow(/scoreThreshold/);
     expect(fcosLite({ numClasses: 3, boxLoss: 'ciou' }).options.boxLoss).toBe('ciou');
+    expect(() => fcosLite({ numClasses: 3, stageBlocks: 0 })).toThrow(/stageBlocks/);
+  });
+
+  it('stacks stageBlocks conv blocks in each backbone stage, the first of stride 2', () => {
+    const names = (opts: Partial<models.detection.FCOSLiteOptions>) => [...fcosLite({ numClasses: 3, width: 4, ...opts }).namedParameters()].map(([name]) => name);
+    const blocks = (list: string[], stage: string) => new Set(list.filter((n) => n.startsWith(`${stage}.`)).map((n) => n.split('.')[1])).size;
+    const [two, three] = [names({}), names({ stageBlocks: 3 })];
+    for (const stage of ['stage2', 'stage3', 'stage4']) {
+      expect(blocks(two, stage), stage).toBe(2);
+      expect(blocks(three, stage), stage).toBe(3);
+    }
+    expect(three).toContain('stage4.2.1.weight');
+    const deep = fcosLite({ numClasses: 3, width: 4, headChannels: 8, headDepth: 1, stageBlocks: 3 }).eval();
+    expect(noGrad(() => deep.detect([rand([3, 64, 64])]))).toHaveLength(1);
   });
 });
