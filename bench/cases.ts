@@ -101,6 +101,8 @@ export const opCases: OpCase[] = [
   { op: 'meshgrid', shape: [200, 300], repeats: 30, memoryFormats: false },
   { op: 'roiAlign', shape: [2, 256, 50, 68, 512], repeats: 8, memoryFormats: true },
   { op: 'roiPool', shape: [2, 256, 50, 68, 512], repeats: 8, memoryFormats: true },
+  // R-FCN's position-sensitive maps: 10 classes x 7 x 7 bins = 490 channels.
+  { op: 'psRoiAlign', shape: [2, 490, 50, 68, 512], repeats: 8, memoryFormats: true },
   // Soft-NMS has no library peer: PyTorch's side is the paper's loop in torch ops (torch_ops.py).
   ...['softNms', 'softNmsAsync'].map((op) => ({ op, shape: [1000], repeats: 10, memoryFormats: false })),
 ];

@@ -10,7 +10,7 @@ import {
   generalizedBoxIou, generalizedBoxIouLoss, globalAvgPool2d, gridSample, groupNorm, gt, histc, indexSelect, instanceNorm, interpolate,
   layerNorm, le, linear, logSoftmax, lt, manualSeed, maskedFill, maskedSelect, maskedSelectAsync, maxAlong, maxPool1d, maxPool2d,
   maxPool3d, maxUnpool2d, mean, meshgrid, minAlong, ne, nms, nmsAsync, noGrad, nonzero, nonzeroAsync, oneHot, ones, pad, pixelShuffle,
-  pixelUnshuffle, quantile, rand, randint, randn, removeSmallBoxes, removeSmallBoxesAsync, roiAlign, roiPool, roll, rot90, scatterAdd,
+  pixelUnshuffle, psRoiAlign, quantile, rand, randint, randn, removeSmallBoxes, removeSmallBoxesAsync, roiAlign, roiPool, roll, rot90, scatterAdd,
   sigmoidFocalLoss, softmax, softNms, softNmsAsync, sort, stack, std, sum, tensor, topk, variance, where, zeros, type SoftNmsResult,
   type Tensor,
 } from '../lib/index.js';
@@ -347,6 +347,13 @@ const builders: Record<string, (c: OpCase) => Built> = {
     const batch = randint(0, n, [k, 1]).to('float32');
     const rois = cat([batch, randomBoxes(k).mul((16 * Math.min(h, w)) / 141)], 1);
     return { step: () => noGrad(() => roiAlign(x, rois, 7, { spatialScale: 1 / 16, samplingRatio: 2, aligned: true })), inputs: [x, batch, rois] };
+  },
+  psRoiAlign: (c) => {
+    const [n, ch, h, w, k] = c.shape as [number, number, number, number, number];
+    const x = channelsLast([n, ch, h, w]);
+    const batch = randint(0, n, [k, 1]).to('float32');
+    const rois = cat([batch, randomBoxes(k).mul((16 * Math.min(h, w)) / 141)], 1);
+    return { step: () => noGrad(() => psRoiAlign(x, rois, 7, { spatialScale: 1 / 16, samplingRatio: 2 })), inputs: [x, batch, rois] };
   },
   roiPool: (c) => {
     const [n, ch, h, w, k] = c.shape as [number, number, number, number, number];

@@ -234,8 +234,8 @@ def _per_op_workload(kind, shape, act, no_grad):
     if kind in ("softNms", "softNmsAsync"):  # neocog's asynchronous form; the peer's call is the same
         boxes, scores = _random_boxes(shape[0]), torch.rand(shape[0])
         return no_grad(lambda: _soft_nms(boxes, scores))
-    box_kinds = ("nmsAsync", "batchedNms", "batchedNmsAsync", "boxArea", "boxConvert", "roiAlign", "roiPool", "clipBoxesToImage",
-                 "removeSmallBoxes", "removeSmallBoxesAsync", "sigmoidFocalLoss")
+    box_kinds = ("nmsAsync", "batchedNms", "batchedNmsAsync", "boxArea", "boxConvert", "roiAlign", "roiPool", "psRoiAlign",
+                 "clipBoxesToImage", "removeSmallBoxes", "removeSmallBoxesAsync", "sigmoidFocalLoss")
     if kind in box_kinds or kind in BOX_PAIRS or kind in BOX_LOSSES:
         import torchvision.ops
         if kind in BOX_PAIRS:
@@ -247,13 +247,15 @@ def _per_op_workload(kind, shape, act, no_grad):
         if kind == "sigmoidFocalLoss":
             logits, targets = torch.randn(*shape), (torch.rand(*shape) < 0.01).float()
             return no_grad(lambda: torchvision.ops.sigmoid_focal_loss(logits, targets, reduction="sum"))
-        if kind in ("roiAlign", "roiPool"):
+        if kind in ("roiAlign", "roiPool", "psRoiAlign"):
             n, c, h, w, k = shape
             x = act(n, c, h, w)
             batch = torch.randint(0, n, (k, 1)).float()
             rois = torch.cat([batch, _random_boxes(k) * (16 * min(h, w) / 141)], 1)
             if kind == "roiPool":
                 return no_grad(lambda: torchvision.ops.roi_pool(x, rois, 7, 1 / 16))
+            if kind == "psRoiAlign":
+                return no_grad(lambda: torchvision.ops.ps_roi_align(x, rois, 7, 1 / 16, 2))
             return no_grad(lambda: torchvision.ops.roi_align(x, rois, 7, 1 / 16, 2, True))
         boxes = _random_boxes(shape[0])
         if kind == "boxArea":

@@ -19,6 +19,7 @@ export { cuda } from './cuda.js';
 export { backends } from './backends.js';
 export type { CudaDeviceProperties } from './native.js';
 export { Tensor, type NestedArray } from './tensor/tensor.js';
+export type { Detection, DetectionTarget } from './tensor/detection_records.js';
 export {
   arange,
   fromTypedArray,

@@ -49,6 +49,14 @@ export interface NativePoolParams {
   dilation: readonly number[];
 }
 
+/** The native PsRoiAlignParams (neocog/op_params.h), field by field. @internal */
+export interface NativePsRoiAlignParams {
+  pooledH: number;
+  pooledW: number;
+  spatialScale: number;
+  samplingRatio: number;
+}
+
 /** The native RandomState (neocog/op_params.h), field by field. @internal */
 export interface NativeRandomState {
   seed: number;
@@ -198,6 +206,20 @@ export interface NativePrimitives {
     out: NativeTensor,
     indices: NativeTensor | null,
     input: NativeTensor,
+  ): void;
+  psRoiAlignBackward(
+    op: string,
+    params: NativePsRoiAlignParams,
+    gradInput: NativeTensor,
+    gradOutput: NativeTensor,
+    rois: NativeTensor,
+  ): void;
+  psRoiAlignForward(
+    op: string,
+    params: NativePsRoiAlignParams,
+    out: NativeTensor,
+    input: NativeTensor,
+    rois: NativeTensor,
   ): void;
   reduce(op: string, code: number, out: NativeTensor, input: NativeTensor): void;
   roiAlignBackward(

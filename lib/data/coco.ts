@@ -10,12 +10,13 @@ import { join } from 'node:path';
 
 import { ArgumentError, FormatError } from '../errors.js';
 import { fromTypedArray } from '../tensor/creation.js';
+import type { DetectionTarget } from '../tensor/detection_records.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { segmentationProblem, segmentationToMask, type CocoSegmentation } from './coco_masks.js';
 import type { Dataset } from './dataloader.js';
 import { decodeImage, loadSharp } from './decode_image.js';
 import { detectionCollateFactory, type DetectionBatch } from './detection_collate.js';
-import { DetectionTransformRunner, type DetectionTarget, type DetectionTransform } from './detection_transform.js';
+import { DetectionTransformRunner, type DetectionTransform } from './detection_transform.js';
 import type { ModuleRef } from './module_ref.js';
 import type { WorkerDataset, WorkerDatasetParts } from './worker_dataset.js';
 

@@ -7,15 +7,10 @@
  */
 import { ArgumentError } from '../errors.js';
 import { arange } from '../tensor/creation.js';
+import type { DetectionTarget } from '../tensor/detection_records.js';
 import { Tensor } from '../tensor/tensor.js';
 import { buildFromRef, isModuleRef, type ModuleRef } from './module_ref.js';
 import type { PairedTransform } from './paired_transforms.js';
-
-/** What every detection target record holds: float32 xyxy boxes `[K, 4]` in pixels and int32 labels `[K]`. */
-export interface DetectionTarget {
-  boxes: Tensor<'float32'>;
-  labels: Tensor<'int32'>;
-}
 
 /**
  * A function of an image `[C, H, W]` and its target, returning both (moved, cropped, ...).
@@ -34,12 +29,6 @@ export type DetectionTransformFn<T> = (image: Tensor, target: T) => [Tensor, T] 
  */
 export type DetectionTransform<T> = DetectionTransformFn<T> | ModuleRef;
 
-/** A detection target with optional instance masks `[K, H, W]` (CocoTarget's `masks`). */
-export interface MaskedDetectionTarget extends DetectionTarget {
-  /** One mask plane per box, moved and kept with the boxes. */
-  masks?: Tensor;
-}
-
 /**
  * A paired transform (data.pairedTransforms) as the `transforms` of a detection dataset:
  * the target's boxes, labels and `masks` move with the image, and its other per-box
@@ -52,7 +41,7 @@ export interface MaskedDetectionTarget extends DetectionTarget {
  * const P = data.pairedTransforms;
  * export const trainTransforms = () => pairedDetectionTransform(P.compose([P.randomZoomOut(), P.randomIoUCrop(), P.randomHorizontalFlip(), P.sanitizeBoxes()]));
  */
-export function pairedDetectionTransform<T extends MaskedDetectionTarget>(transform: PairedTransform): DetectionTransformFn<T> {
+export function pairedDetectionTransform<T extends DetectionTarget>(transform: PairedTransform): DetectionTransformFn<T> {
   if (typeof transform !== 'function') throw new ArgumentError(`pairedDetectionTransform: expected a paired transform (a function of { image, boxes, labels, mask }), got ${typeof transform}`);
   return (image, target) => {
     const k = target.boxes.shape[0]!;

@@ -52,14 +52,13 @@ export {
   type DroppedAnnotation,
 } from './coco.js';
 export { paintRle, polygonToRle, rleFromString, segmentationProblem, segmentationToMask, type CocoRle, type CocoSegmentation } from './coco_masks.js';
+export type { Detection, DetectionTarget } from '../tensor/detection_records.js';
 export { detectionCollate, type DetectionBatch, type DetectionCollate } from './detection_collate.js';
 export {
   DetectionTransformRunner,
   pairedDetectionTransform,
-  type DetectionTarget,
   type DetectionTransform,
   type DetectionTransformFn,
-  type MaskedDetectionTarget,
 } from './detection_transform.js';
 export {
   readVocAnnotation,

@@ -41,19 +41,24 @@ export const COCO_RECALL_THRESHOLDS: Float64Array = Float64Array.from({ length: 
  * Precision is tp / (tp + fp + eps) and made non-increasing from the right; each
  * threshold takes it at the first detection whose recall reaches the threshold
  * (`np.searchsorted(..., side='left')`), and thresholds no detection reaches count 0.
- * `precision` is scratch space of at least `tp.length` entries.
+ * `precision` is scratch space of at least `tp.length` entries; it is left holding the
+ * interpolated precision at each rank. With `ranks` (101 entries), each threshold's rank
+ * is written there, -1 for a threshold no detection reaches: COCOeval.eval's per-threshold
+ * precision and score arrays read at those ranks.
  * @internal
  */
-export function coco101PrecisionSum(tp: Float64Array, fp: Float64Array, length: number, numGt: number, precision: Float64Array): number {
+export function coco101PrecisionSum(tp: Float64Array, fp: Float64Array, length: number, numGt: number, precision: Float64Array, ranks?: Int32Array): number {
   for (let i = 0; i < length; ++i) precision[i] = tp[i]! / (fp[i]! + tp[i]! + Number.EPSILON);
   for (let i = length - 1; i > 0; --i) if (precision[i]! > precision[i - 1]!) precision[i - 1] = precision[i]!;
+  ranks?.fill(-1);
   // Recall rises with the rank and so do the thresholds: one walk finds each threshold's rank.
   let sum = 0;
   let rank = 0;
-  for (const threshold of COCO_RECALL_THRESHOLDS) {
-    while (rank < length && tp[rank]! / numGt < threshold) ++rank;
+  for (let r = 0; r < COCO_RECALL_THRESHOLDS.length; ++r) {
+    while (rank < length && tp[rank]! / numGt < COCO_RECALL_THRESHOLDS[r]!) ++rank;
     if (rank === length) break;
     sum += precision[rank]!;
+    if (ranks) ranks[r] = rank;
   }
   return sum;
 }

@@ -10,11 +10,16 @@ export { accuracy, confusionMatrix, type AccuracyOptions } from './classificatio
 export {
   MeanAveragePrecision,
   meanAveragePrecision,
+  precisionRecallCurves,
   type ClassAveragePrecision,
+  type ClassPrecisionRecallCurve,
+  type CocoAreaRange,
+  type CocoEvalArrays,
   type DetectionPrediction,
-  type DetectionTarget,
   type MeanAveragePrecisionResult,
+  type PrecisionRecallCurveOptions,
 } from './mean_average_precision.js';
+export type { Detection, DetectionTarget } from '../tensor/detection_records.js';
 export {
   diceScore,
   iouScore,

@@ -15,37 +15,15 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { checkDTypeIn, checkTensor, FLOAT_DTYPES } from '../ops/validate.js';
 import type { DType } from '../tensor/dtype.js';
 import { describe } from '../tensor/shape.js';
+import type { Detection, DetectionTarget } from '../tensor/detection_records.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { coco101PrecisionSum, COCO_RECALL_THRESHOLDS } from './average_precision.js';
 
-/** One image's detections, as torchvision's detection models return them in eval mode. */
-export interface DetectionPrediction {
-  /** `[K, 4]` xyxy boxes (float32, float16 or bfloat16), x1 <= x2 and y1 <= y2. */
-  boxes: Tensor;
-  /** `[K]` confidence scores (float); a higher score ranks first. */
-  scores: Tensor;
-  /** `[K]` int32 class labels. */
-  labels: Tensor;
-}
-
-/** One image's ground truth, as torchvision's detection datasets give it. */
-export interface DetectionTarget {
-  /** `[G, 4]` xyxy boxes (float), x1 <= x2 and y1 <= y2. */
-  boxes: Tensor;
-  /** `[G]` int32 class labels. */
-  labels: Tensor;
-  /**
-   * `[G]` crowd flags (int32, uint8 or bool; nonzero is a crowd), default none. A crowd box
-   * is an ignore region: detections inside it (IoU = intersection / detection area) are
-   * neither right nor wrong, and it is never missed.
-   */
-  iscrowd?: Tensor;
-  /**
-   * `[G]` object areas (float) for the small/medium/large ranges, as COCO's 'area' field
-   * (the segmentation's area), default the box's width x height.
-   */
-  area?: Tensor;
-}
+/**
+ * One image's detections.
+ * @deprecated Use {@link Detection} (the one detection record of models and metrics).
+ */
+export type DetectionPrediction = Detection;
 
 /** One class's figures in {@link MeanAveragePrecisionResult.perClass}; -1 where the class has no ground truth. */
 export interface ClassAveragePrecision {
@@ -93,6 +71,105 @@ export interface MeanAveragePrecisionResult {
   marLarge: number;
   /** Every label in the predictions or the targets, ascending. */
   perClass: ClassAveragePrecision[];
+  /** COCOeval.eval's precision, recall and score arrays, which the figures above average. */
+  eval: CocoEvalArrays;
+}
+
+/** The area ranges of {@link CocoEvalArrays}, in pycocotools' order. */
+export type CocoAreaRange = 'all' | 'small' | 'medium' | 'large';
+
+/**
+ * COCOeval.eval after accumulate(), as pycocotools lays it out: row-major float64 arrays
+ * indexed by T IoU thresholds (0.50:0.05:0.95), R = 101 recall thresholds (0:0.01:1), K
+ * classes (`labels`, ascending), A area ranges (`areaRanges`) and M detection caps
+ * (`maxDets`). Entries are -1 where a class has no ground truth in an area range (nothing
+ * to recall); a recall threshold the detections never reach has precision and score 0.
+ *
+ * @example
+ * const { eval: e } = await metric.compute();
+ * const [T, R, K, A, M] = e.shape;
+ * // Precision of class e.labels[k] at IoU 0.5 and recall 0.8, all areas, 100 detections:
+ * e.precision[(((0 * R + 80) * K + k) * A + 0) * M + 2];
+ */
+export interface CocoEvalArrays {
+  /** `[T, R, K, A, M]`: the shape of `precision` and `scores` (`recall` is `[T, K, A, M]`). */
+  shape: readonly [number, number, number, number, number];
+  /** `[T, R, K, A, M]`: interpolated precision at each recall threshold (pycocotools' eval['precision']). */
+  precision: Float64Array;
+  /** `[T, K, A, M]`: recall reached by all the detections (eval['recall']). */
+  recall: Float64Array;
+  /** `[T, R, K, A, M]`: the score of the detection at which each recall threshold is reached (eval['scores']). */
+  scores: Float64Array;
+  /** The T IoU thresholds (pycocotools' params.iouThrs). */
+  iouThresholds: Float64Array;
+  /** The R recall thresholds (params.recThrs). */
+  recallThresholds: Float64Array;
+  /** The K class labels (params.catIds): every label of the predictions and targets, ascending. */
+  labels: number[];
+  /** The A area ranges (params.areaRngLbl). */
+  areaRanges: readonly CocoAreaRange[];
+  /** The M detection caps per image and class (params.maxDets). */
+  maxDets: readonly number[];
+}
+
+/** Options of {@link precisionRecallCurves}. */
+export interface PrecisionRecallCurveOptions {
+  /** The IoU threshold, one of 0.5, 0.55, ..., 0.95 (default 0.5). */
+  iouThreshold?: number;
+  /** The area range (default 'all'). */
+  area?: CocoAreaRange;
+  /** The detection cap, 1, 10 or 100 (default 100). */
+  maxDets?: number;
+  /** The curve's name for a label (default the label as a string), e.g. a class name. */
+  name?: (label: number) => string;
+}
+
+/** One class's interpolated precision-recall curve, as viz.prCurve charts it. */
+export interface ClassPrecisionRecallCurve {
+  /** The curve's name (see {@link PrecisionRecallCurveOptions.name}). */
+  name: string;
+  /** The class label. */
+  label: number;
+  /** The 101 recall thresholds 0, 0.01, ..., 1. */
+  recall: Float64Array;
+  /** Interpolated precision at each recall threshold (0 past the recall the detections reach). */
+  precision: Float64Array;
+}
+
+/**
+ * Per class, the precision-recall curve COCO's AP averages: `precision[t, :, k, a, m]` of
+ * {@link CocoEvalArrays} against the 101 recall thresholds, at one IoU threshold, area
+ * range and detection cap. Classes without ground truth in that area range have no curve
+ * and are left out. The curves go to viz.prCurve as they are.
+ *
+ * @example
+ * const result = await metric.compute();
+ * const { png } = await viz.prCurve(metrics.precisionRecallCurves(result.eval, { iouThreshold: 0.75, name: (l) => classes[l] }));
+ */
+export function precisionRecallCurves(evaluation: CocoEvalArrays, opts: PrecisionRecallCurveOptions = {}): ClassPrecisionRecallCurve[] {
+  const op = 'precisionRecallCurves';
+  if (evaluation === null || typeof evaluation !== 'object' || !(evaluation.precision instanceof Float64Array) || !Array.isArray(evaluation.shape)) {
+    throw new ArgumentError(`${op}: expected evaluation to be a result's eval arrays (MeanAveragePrecisionResult.eval), got ${describe(evaluation)}`);
+  }
+  const iou = opts.iouThreshold ?? 0.5;
+  const t = Array.from(evaluation.iouThresholds).findIndex((v) => Math.abs(v - iou) < 1e-9);
+  if (t < 0) throw new ArgumentError(`${op}: expected iouThreshold to be one of 0.5, 0.55, ..., 0.95, got ${describe(iou)}`);
+  const area = opts.area ?? 'all';
+  const a = evaluation.areaRanges.indexOf(area);
+  if (a < 0) throw new ArgumentError(`${op}: expected area to be one of ${evaluation.areaRanges.map((r) => `'${r}'`).join(', ')}, got ${describe(area)}`);
+  const cap = opts.maxDets ?? 100;
+  const m = evaluation.maxDets.indexOf(cap);
+  if (m < 0) throw new ArgumentError(`${op}: expected maxDets to be one of ${evaluation.maxDets.join(', ')}, got ${describe(cap)}`);
+  const name = opts.name ?? String;
+  if (typeof name !== 'function') throw new ArgumentError(`${op}: expected name to be a function of the label, got ${describe(name)}`);
+  const [, nR, nK, nA, nM] = evaluation.shape;
+  const curves: ClassPrecisionRecallCurve[] = [];
+  evaluation.labels.forEach((label, k) => {
+    const precision = Float64Array.from({ length: nR }, (_, r) => evaluation.precision[(((t * nR + r) * nK + k) * nA + a) * nM + m]!);
+    if (precision[0]! < 0) return; // -1: no ground truth of this class in the range
+    curves.push({ name: name(label), label, recall: Float64Array.from(evaluation.recallThresholds), precision });
+  });
+  return curves;
 }
 
 /** pycocotools' IoU thresholds, `np.linspace(.5, .95, 10)`: the same doubles (0.8999999999999999 among them). */
@@ -154,7 +231,7 @@ export class MeanAveragePrecision {
    * non-finite box or one with x2 < x1 or y2 < y1. The tensors are not kept: dispose them
    * once the promise resolves.
    */
-  update(preds: readonly DetectionPrediction[], targets: readonly DetectionTarget[]): Promise<void> {
+  update(preds: readonly Detection[], targets: readonly DetectionTarget[]): Promise<void> {
     const read = readBatch('MeanAveragePrecision.update', preds, targets);
     const slot = this.#batches.length;
     const batches = this.#batches;
@@ -198,7 +275,7 @@ export class MeanAveragePrecision {
  * );
  * result.map50; // ≈ 1 (pycocotools' 1 - 1e-16): the one object, found at IoU 0.91
  */
-export function meanAveragePrecision(preds: readonly DetectionPrediction[], targets: readonly DetectionTarget[]): Promise<MeanAveragePrecisionResult> {
+export function meanAveragePrecision(preds: readonly Detection[], targets: readonly DetectionTarget[]): Promise<MeanAveragePrecisionResult> {
   // Not async: bad shapes and dtypes throw here, at the call site; bad values reject.
   return readBatch('meanAveragePrecision', preds, targets).then(evaluate);
 }
@@ -208,7 +285,7 @@ export function meanAveragePrecision(preds: readonly DetectionPrediction[], targ
 const CROWD_DTYPES: readonly DType[] = ['int32', 'uint8', 'bool'];
 
 /** Checks shapes and dtypes now (throwing at the call site), then reads every tensor. */
-function readBatch(op: string, preds: readonly DetectionPrediction[], targets: readonly DetectionTarget[]): Promise<HostImage[]> {
+function readBatch(op: string, preds: readonly Detection[], targets: readonly DetectionTarget[]): Promise<HostImage[]> {
   if (!Array.isArray(preds)) throw new ArgumentError(`${op}: expected preds to be an array with one { boxes, scores, labels } per image, got ${describe(preds)}`);
   if (!Array.isArray(targets)) throw new ArgumentError(`${op}: expected targets to be an array with one { boxes, labels } per image, got ${describe(targets)}`);
   if (preds.length !== targets.length) {
@@ -241,7 +318,14 @@ function checkVector(op: string, name: string, value: unknown, count: number, dt
   return t;
 }
 
-function checkPrediction(op: string, name: string, value: unknown): DetectionPrediction {
+/** A checked {@link Detection} (its dtypes may be any float, as read here). */
+interface CheckedDetection {
+  boxes: Tensor;
+  scores: Tensor;
+  labels: Tensor;
+}
+
+function checkPrediction(op: string, name: string, value: unknown): CheckedDetection {
   const pred = checkRecord(op, name, value, 'boxes, scores, labels');
   const boxes = checkBoxTensor(op, `${name}.boxes`, pred.boxes);
   const k = boxes.shape[0]!;
@@ -265,7 +349,7 @@ async function read(t: Tensor): Promise<ArrayLike<number | boolean>> {
   return t.numel === 0 ? [] : await t.data();
 }
 
-async function readImage(op: string, image: number, pred: DetectionPrediction, target: DetectionTarget): Promise<HostImage> {
+async function readImage(op: string, image: number, pred: CheckedDetection, target: DetectionTarget): Promise<HostImage> {
   // Every read is queued before the first await, so they overlap.
   const reads = [pred.boxes, pred.scores, pred.labels, target.boxes, target.labels].map(read);
   const crowdRead = target.iscrowd ? read(target.iscrowd) : null;
@@ -440,33 +524,45 @@ function matchImage(image: HostImage, ranked: readonly number[], gts: readonly n
   }
 }
 
-/** Sums over one class of COCOeval.accumulate's precision (over R) and recall, per [A, M, T]. */
-interface ClassAccumulation {
-  /** Whether the class has objects that count, per area range (pycocotools' -1 otherwise). */
-  valid: boolean[];
-  /** Sum over the 101 recall points of the interpolated precision, at [(a * M + m) * T + t]. */
-  precisionSum: Float64Array;
-  /** Final recall at [(a * M + m) * T + t]. */
-  recall: Float64Array;
-}
-
 const M = MAX_DETECTIONS.length;
 
-/** COCOeval.accumulate for one class. */
-function accumulateClass(c: ClassMatches): ClassAccumulation {
-  const acc: ClassAccumulation = { valid: c.counted.map((n) => n > 0), precisionSum: new Float64Array(A * M * T), recall: new Float64Array(A * M * T) };
+/** COCOeval.eval's arrays for K classes, all -1 until accumulated. */
+function emptyEval(labels: number[]): CocoEvalArrays {
+  const K = labels.length;
+  return {
+    shape: [T, R, K, A, M],
+    precision: new Float64Array(T * R * K * A * M).fill(-1),
+    recall: new Float64Array(T * K * A * M).fill(-1),
+    scores: new Float64Array(T * R * K * A * M).fill(-1),
+    iouThresholds: Float64Array.from(IOU_THRESHOLDS),
+    recallThresholds: Float64Array.from(COCO_RECALL_THRESHOLDS),
+    labels,
+    areaRanges: ['all', 'small', 'medium', 'large'],
+    maxDets: [...MAX_DETECTIONS],
+  };
+}
+
+/**
+ * COCOeval.accumulate for class k: fills its entries of `out` for every area range in
+ * which it has objects that count (pycocotools leaves -1 in the others) and returns, per
+ * area range, whether it has them.
+ */
+function accumulateClass(c: ClassMatches, k: number, out: CocoEvalArrays): boolean[] {
+  const K = out.shape[2];
+  const valid = c.counted.map((n) => n > 0);
   const tp = new Float64Array(c.total);
   const fp = new Float64Array(c.total);
-  const scratch = new Float64Array(c.total);
+  const interpolated = new Float64Array(c.total);
+  const ranks = new Int32Array(R);
   for (let m = 0; m < M; ++m) {
     // The first maxDets of each image, in image order, then stably by score across images:
     // np.argsort(-scores, kind='mergesort') on the concatenation.
     const kept: number[] = [];
-    for (let k = 0; k < c.total; ++k) if (c.rank[k]! < MAX_DETECTIONS[m]!) kept.push(k);
+    for (let d = 0; d < c.total; ++d) if (c.rank[d]! < MAX_DETECTIONS[m]!) kept.push(d);
     const ranked = rankByScore(kept, c.scores);
     const n = ranked.length;
     for (let a = 0; a < A; ++a) {
-      if (!acc.valid[a]) continue;
+      if (!valid[a]) continue;
       const matched = c.matched[a]!, ignored = c.ignored[a]!, counted = c.counted[a]!;
       for (let t = 0; t < T; ++t) {
         // Ignored detections neither hit nor miss but keep their place in the ranking.
@@ -481,13 +577,18 @@ function accumulateClass(c: ClassMatches): ClassAccumulation {
           tp[r] = hits;
           fp[r] = misses;
         }
-        const slot = (a * M + m) * T + t;
-        acc.recall[slot] = n > 0 ? hits / counted : 0;
-        acc.precisionSum[slot] = coco101PrecisionSum(tp, fp, n, counted, scratch);
+        out.recall[((t * K + k) * A + a) * M + m] = n > 0 ? hits / counted : 0;
+        coco101PrecisionSum(tp, fp, n, counted, interpolated, ranks);
+        for (let r = 0; r < R; ++r) {
+          const i = (((t * R + r) * K + k) * A + a) * M + m;
+          const rank = ranks[r]!;
+          out.precision[i] = rank < 0 ? 0 : interpolated[rank]!;
+          out.scores[i] = rank < 0 ? 0 : c.scores[ranked[rank]!]!;
+        }
       }
     }
   }
-  return acc;
+  return valid;
 }
 
 /** COCOeval evaluate + accumulate + summarize on host images. */
@@ -498,43 +599,48 @@ function evaluate(images: readonly HostImage[]): MeanAveragePrecisionResult {
     for (const l of image.gtLabels) labelSet.add(l);
   }
   const labels = [...labelSet].sort((a, b) => a - b);
-  const classes = labels.map((label) => accumulateClass(matchClass(images, label)));
+  const K = labels.length;
+  const arrays = emptyEval(labels);
+  labels.forEach((label, k) => accumulateClass(matchClass(images, label), k, arrays));
 
   /** summarize(): the mean of the entries that are not -1, over the given classes and IoU thresholds. */
-  const mean = (of: readonly ClassAccumulation[], a: number, m: number, ts: readonly number[], kind: 'precision' | 'recall'): number => {
+  const mean = (classes: readonly number[], a: number, m: number, ts: readonly number[], kind: 'precision' | 'recall'): number => {
     let sum = 0;
     let count = 0;
-    for (const c of of) {
-      if (!c.valid[a]) continue;
-      for (const t of ts) sum += kind === 'precision' ? c.precisionSum[(a * M + m) * T + t]! : c.recall[(a * M + m) * T + t]!;
-      count += ts.length * (kind === 'precision' ? R : 1);
+    // In pycocotools' [T, R, K] (or [T, K]) order.
+    for (const t of ts) {
+      for (let r = 0; r < (kind === 'recall' ? 1 : R); ++r) {
+        for (const k of classes) {
+          const v = kind === 'recall' ? arrays.recall[((t * K + k) * A + a) * M + m]! : arrays.precision[(((t * R + r) * K + k) * A + a) * M + m]!;
+          if (v > -1) [sum, count] = [sum + v, count + 1];
+        }
+      }
     }
     return count === 0 ? -1 : sum / count;
   };
+  const everyClass = labels.map((_, k) => k);
   const all = Array.from({ length: T }, (_, t) => t);
   const last = M - 1;
   return {
-    map: mean(classes, 0, last, all, 'precision'),
-    map50: mean(classes, 0, last, [0], 'precision'),
-    map75: mean(classes, 0, last, [IOU_75], 'precision'),
-    mapSmall: mean(classes, 1, last, all, 'precision'),
-    mapMedium: mean(classes, 2, last, all, 'precision'),
-    mapLarge: mean(classes, 3, last, all, 'precision'),
-    mar1: mean(classes, 0, 0, all, 'recall'),
-    mar10: mean(classes, 0, 1, all, 'recall'),
-    mar100: mean(classes, 0, last, all, 'recall'),
-    marSmall: mean(classes, 1, last, all, 'recall'),
-    marMedium: mean(classes, 2, last, all, 'recall'),
-    marLarge: mean(classes, 3, last, all, 'recall'),
-    perClass: labels.map((label, k) => {
-      const c = [classes[k]!];
-      return {
-        label,
-        map: mean(c, 0, last, all, 'precision'),
-        map50: mean(c, 0, last, [0], 'precision'),
-        map75: mean(c, 0, last, [IOU_75], 'precision'),
-        mar100: mean(c, 0, last, all, 'recall'),
-      };
-    }),
+    map: mean(everyClass, 0, last, all, 'precision'),
+    map50: mean(everyClass, 0, last, [0], 'precision'),
+    map75: mean(everyClass, 0, last, [IOU_75], 'precision'),
+    mapSmall: mean(everyClass, 1, last, all, 'precision'),
+    mapMedium: mean(everyClass, 2, last, all, 'precision'),
+    mapLarge: mean(everyClass, 3, last, all, 'precision'),
+    mar1: mean(everyClass, 0, 0, all, 'recall'),
+    mar10: mean(everyClass, 0, 1, all, 'recall'),
+    mar100: mean(everyClass, 0, last, all, 'recall'),
+    marSmall: mean(everyClass, 1, last, all, 'recall'),
+    marMedium: mean(everyClass, 2, last, all, 'recall'),
+    marLarge: mean(everyClass, 3, last, all, 'recall'),
+    perClass: labels.map((label, k) => ({
+      label,
+      map: mean([k], 0, last, all, 'precision'),
+      map50: mean([k], 0, last, [0], 'precision'),
+      map75: mean([k], 0, last, [IOU_75], 'precision'),
+      mar100: mean([k], 0, last, all, 'recall'),
+    })),
+    eval: arrays,
   };
 }

@@ -55,6 +55,7 @@ export {
   type AvgPoolOptions,
   type MaxPoolOptions,
 } from './pool.js';
+export { psRoiAlign, type PsRoiAlignOptions } from './ps_roi_align.js';
 export { amax, amin, mean, sum, type ReduceOptions, type SumDType } from './reduce.js';
 export { interpolate, maxUnpool2d, scatterAdd, type InterpolateMode, type InterpolateOptions } from './resample.js';
 export { roiAlign, type RoiAlignOptions } from './roi_align.js';

@@ -58,9 +58,15 @@ export function precisionRecall(tpFlags: ArrayLike<boolean | number>, numGt: num
  * Charts precision against recall, one coloured line per series, as SVG and PNG
  * (async: see {@link renderVegaLite}). Axes are 0..1, titled "Recall" and "Precision".
  *
+ * A series is either the raw curve of a ranked list ({@link precisionRecall}) or COCO's
+ * interpolated per-class curves as `metrics.precisionRecallCurves` reads them from
+ * MeanAveragePrecision's result, which go here as they are.
+ *
  * @example
  * const { svg, png } = await viz.prCurve([{ name: 'shirt', ...viz.precisionRecall(flags, numGt) }]);
  * writeFileSync('pr_curve.png', png);
+ * // COCO's curves at IoU 0.5, one per class:
+ * await viz.prCurve(metrics.precisionRecallCurves((await metric.compute()).eval, { name: (label) => classes[label] }));
  */
 export async function prCurve(series: readonly PrCurveSeries[], opts: PrCurveOptions = {}): Promise<RenderedChart> {
   const op = 'prCurve';

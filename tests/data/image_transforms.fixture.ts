@@ -17,7 +17,7 @@ export function shiftBoxes(args: { factor: number; shift: number }): <T extends 
 }
 
 /** Detection transforms: SSD's augmentations (pairedTransforms) on a detection target, through pairedDetectionTransform. */
-export function ssdAugment(args: { fill: number[] }): data.DetectionTransformFn<data.MaskedDetectionTarget> {
+export function ssdAugment(args: { fill: number[] }): data.DetectionTransformFn<data.DetectionTarget> {
   const P = data.pairedTransforms;
   return data.pairedDetectionTransform(P.compose([P.randomPhotometricDistort(), P.randomZoomOut({ fill: args.fill }), P.randomIoUCrop(), P.randomHorizontalFlip(), P.sanitizeBoxes()]));
 }

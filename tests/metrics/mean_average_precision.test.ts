@@ -23,6 +23,8 @@ interface FixtureCase {
   images: FixtureImage[];
   stats: number[];
   perClass: { label: number; map: number; map50: number; map75: number; mar100: number }[];
+  /** COCOeval.eval's arrays, flattened row-major. */
+  eval: { shape: number[]; precision: number[]; recall: number[]; scores: number[] };
 }
 
 const cases = (JSON.parse(readFileSync(new URL('../fixtures/map.json', import.meta.url), 'utf8')) as { coco: FixtureCase[] }).coco;
@@ -71,6 +73,20 @@ describeDevices('meanAveragePrecision vs pycocotools', (device: Device) => {
       }
       // The figures are pycocotools' own arithmetic, not merely close to it.
       expectClose(statsOf(result), c.stats, 1e-12);
+    });
+
+    it(`${c.name}: eval precision [T, R, K, A, M], recall [T, K, A, M] and scores equal pycocotools' to 1e-6`, async () => {
+      const { preds, targets } = fromFixture(c.images, device);
+      const { eval: e, perClass } = await metrics.meanAveragePrecision(preds, targets);
+      expect(e.shape).toEqual(c.eval.shape);
+      expect(e.labels).toEqual(perClass.map((p) => p.label));
+      expect([e.iouThresholds.length, e.recallThresholds.length, e.areaRanges, e.maxDets]).toEqual([10, 101, ['all', 'small', 'medium', 'large'], [1, 10, 100]]);
+      for (const key of ['precision', 'recall', 'scores'] as const) {
+        expect(e[key].length, key).toBe(c.eval[key].length);
+        // -1 (undefined) exactly where pycocotools has it; the values to 1e-6.
+        expect(Array.from(e[key], (v) => v === -1), key).toEqual(c.eval[key].map((v) => v === -1));
+        expectClose(e[key], c.eval[key], 1e-6);
+      }
     });
 
     it(`${c.name}: the stateful metric over batches of 3 images gives the same figures`, async () => {
@@ -241,4 +257,28 @@ it('meanAveragePrecision names the argument it refuses', async () => {
   await expect(map([pred], [{ ...target, area: floats([-1]) }])).rejects.toThrow(/expected targets\[0\]\.area to be finite and >= 0, got -1 at index 0/);
   const metric = new metrics.MeanAveragePrecision();
   expect(() => metric.update([pred], [])).toThrow(/MeanAveragePrecision\.update: expected as many targets as preds/);
+});
+
+it('precisionRecallCurves: one curve per class with ground truth, at the IoU, area and cap asked for', async () => {
+  const mixed = cases[0]!;
+  const { preds, targets } = fromFixture(mixed.images, 'cpu');
+  const result = await metrics.meanAveragePrecision(preds, targets);
+  const e = result.eval;
+  const [, R, K, A, M] = e.shape;
+  const curves = metrics.precisionRecallCurves(e, { iouThreshold: 0.75, name: (label) => `class ${label}` });
+  // Class 4 has no ground truth: no curve.
+  expect(curves.map((c) => [c.label, c.name])).toEqual([[0, 'class 0'], [1, 'class 1'], [2, 'class 2'], [3, 'class 3']]);
+  for (const curve of curves) {
+    const k = e.labels.indexOf(curve.label);
+    expect(Array.from(curve.recall)).toEqual(Array.from(e.recallThresholds));
+    expect(Array.from(curve.precision)).toEqual(Array.from({ length: R }, (_, r) => e.precision[(((5 * R + r) * K + k) * A + 0) * M + 2]));
+    // Its mean is the class's AP at IoU 0.75.
+    expectClose([curve.precision.reduce((a, b) => a + b, 0) / R], [result.perClass[k]!.map75], 1e-12);
+  }
+  const small = metrics.precisionRecallCurves(e, { area: 'small', maxDets: 10 });
+  expect(small.every((c) => c.name === String(c.label))).toBe(true);
+  expect(() => metrics.precisionRecallCurves(e, { iouThreshold: 0.52 })).toThrow(/precisionRecallCurves: expected iouThreshold to be one of 0.5, 0.55, ..., 0.95, got 0.52/);
+  expect(() => metrics.precisionRecallCurves(e, { area: 'huge' as 'all' })).toThrow(/precisionRecallCurves: expected area to be one of 'all', 'small', 'medium', 'large', got 'huge'/);
+  expect(() => metrics.precisionRecallCurves(e, { maxDets: 5 })).toThrow(/precisionRecallCurves: expected maxDets to be one of 1, 10, 100, got 5/);
+  expect(() => metrics.precisionRecallCurves(result as unknown as metrics.CocoEvalArrays)).toThrow(ArgumentError);
 });

@@ -71,8 +71,8 @@ function filesNaming(dir: string, word: RegExp): string[] {
 // its declaration, backstop, CPU and CUDA files and its shared math in kernels/ (a params
 // struct adds its lines to op_params.h, and `npm run generate:native` rewrites the typed
 // surface lib/native_primitives.ts). roiPool and softNms were the first primitives added
-// this way (issue 13), then connectedComponents (issue 14).
-it.each(['nms', 'roiAlign', 'roiPool', 'softNms', 'connectedComponents'])('the primitive %s is named in at most 7 hand-written files of lib/ops/ and native/', (name) => {
+// this way (issue 13), then psRoiAlign and connectedComponents (issues 13, 14).
+it.each(['nms', 'psRoiAlign', 'roiAlign', 'roiPool', 'softNms', 'connectedComponents'])('the primitive %s is named in at most 7 hand-written files of lib/ops/ and native/', (name) => {
   const word = new RegExp(`\\b${name}`);
   // The plumbing: lib/ops (the op and the ops table) and native/; code that calls the op
   // (a model, the FPN pooler) is not part of adding it.

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { expect, it } from 'vitest';
 
-import { ArgumentError, viz } from '../../lib/index.js';
+import { ArgumentError, metrics, tensor, viz } from '../../lib/index.js';
 
 it('precisionRecall gives precision and recall after each ranked detection', () => {
   const { recall, precision } = viz.precisionRecall([true, true, false, true], 5);
@@ -26,6 +26,17 @@ it('prCurve charts one line per series with titled axes, as SVG and PNG', async 
   const meta = await sharp(png).metadata();
   expect(meta.format).toBe('png');
   expect(meta.width).toBeGreaterThan(600);
+});
+
+it("prCurve takes MeanAveragePrecision's per-class curves as they come", async () => {
+  const boxes = tensor([[0, 0, 40, 40], [100, 0, 140, 40], [200, 0, 240, 40]], { dtype: 'float32' });
+  const result = await metrics.meanAveragePrecision(
+    [{ boxes, labels: tensor(Int32Array.of(1, 1, 2)), scores: tensor([0.9, 0.8, 0.7], { dtype: 'float32' }) }],
+    [{ boxes: boxes.slice(0, 0, 2), labels: tensor(Int32Array.of(1, 2)) }],
+  );
+  const curves = metrics.precisionRecallCurves(result.eval, { name: (label) => ['background', 'cat', 'dog'][label]! });
+  const { svg } = await viz.prCurve(curves, { title: 'COCO PR at IoU 0.5' });
+  for (const text of ['cat', 'dog', 'COCO PR at IoU 0.5']) expect(svg).toContain(text);
 });
 
 it('prCurve refuses no series, unequal lengths and values out of [0, 1]', async () => {

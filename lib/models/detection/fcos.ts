@@ -22,15 +22,15 @@ import { checkInt, checkTensor } from '../../ops/validate.js';
 import { arange, fromTypedArray, full } from '../../tensor/creation.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
+import type { Detection, DetectionTarget } from '../../tensor/detection_records.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { AnchorGenerator } from '../../vision/anchor_generator.js';
 import type { ImageList, ImageSize } from '../../vision/image_list.js';
 import { resnetFpnBackbone } from './backbone_utils.js';
 import { LastLevelP6P7 } from './feature_pyramid_network.js';
 import { FCOSHead, type FCOSHeadOutputs, type FCOSLosses } from './fcos_heads.js';
-import { checkTargets, type DetectionBackbone, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
+import { checkTargets, type DetectionBackbone } from './generalized_rcnn.js';
 import { OneStageDetector } from './one_stage_detector.js';
-import type { Detection } from './roi_heads.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 
 /** Options of {@link FCOS}: torchvision's keyword arguments in camelCase, with its defaults. */
@@ -158,7 +158,7 @@ export class FCOS extends OneStageDetector<FCOSHead, FCOSLosses> {
    * @param anchors - per image, the anchors `[P, 4]`
    * @param numAnchorsPerLevel - points per level, summing to P
    */
-  computeLoss(targets: readonly GeneralizedRCNNTarget[], headOutputs: FCOSHeadOutputs, anchors: readonly Tensor[], numAnchorsPerLevel: readonly number[]): FCOSLosses {
+  computeLoss(targets: readonly DetectionTarget[], headOutputs: FCOSHeadOutputs, anchors: readonly Tensor[], numAnchorsPerLevel: readonly number[]): FCOSLosses {
     return scope(() => this.head.computeLoss(targets, headOutputs, anchors, this.matchPoints(anchors, targets, numAnchorsPerLevel)));
   }
 
@@ -299,20 +299,20 @@ export class FCOS extends OneStageDetector<FCOSHead, FCOSLosses> {
     return { headOutputs, anchors, numAnchorsPerLevel };
   }
 
-  protected trainingLosses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): FCOSLosses {
+  protected trainingLosses(op: string, images: readonly Tensor[], targets: readonly DetectionTarget[] | undefined): FCOSLosses {
     if (targets === undefined) throw new ArgumentError(`${op}: expected targets (one { boxes, labels } per image) in training mode, got undefined: call eval() for detections`);
     checkTargets(op, targets);
     this.#checkLabels(op, targets);
     return scope(() => {
       const [imageList, transformed] = this.transform.call(images, targets);
-      const resizedTargets = transformed as GeneralizedRCNNTarget[];
+      const resizedTargets = transformed as DetectionTarget[];
       const { headOutputs, anchors, numAnchorsPerLevel } = this.#run(imageList);
       return this.computeLoss(resizedTargets, headOutputs, anchors, numAnchorsPerLevel);
     });
   }
 
   /** Labels must be int32 class indices the head predicts (torchvision indexes its one-hot targets with them). */
-  #checkLabels(op: string, targets: readonly GeneralizedRCNNTarget[]): void {
+  #checkLabels(op: string, targets: readonly DetectionTarget[]): void {
     const numClasses = this.head.numClasses;
     targets.forEach(({ labels }, i) => {
       if (labels.dtype !== 'int32') throw new DTypeError(`${op}: expected targets[${i}].labels to have dtype int32, got ${labels.dtype}`);

@@ -29,6 +29,7 @@ import { checkInt, checkTensor } from '../../ops/validate.js';
 import { arange, fromTypedArray, full, zeros } from '../../tensor/creation.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
+import type { DetectionTarget } from '../../tensor/detection_records.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { BoxLinearCoder } from '../../vision/box_coder.js';
 
@@ -71,14 +72,6 @@ export interface FCOSLosses {
   bbox_regression: Tensor<'float32'>;
   /** Binary cross-entropy of the foreground points' centerness logits against their centerness. */
   bbox_ctrness: Tensor<'float32'>;
-}
-
-/** One image's ground truth for {@link FCOSHead.computeLoss}: boxes `[G, 4]` (float32, xyxy) and classes `[G]` (int32). */
-export interface FCOSHeadTarget {
-  /** Boxes `[G, 4]`, float32 xyxy. */
-  boxes: Tensor;
-  /** Classes `[G]`, int32 in [0, numClasses). */
-  labels: Tensor;
 }
 
 const groupNorm32: FCOSNormLayer = (channels) => new GroupNorm(32, channels);
@@ -304,7 +297,7 @@ export class FCOSHead extends Module<[features: readonly Tensor[]], FCOSHeadOutp
    * @param anchors - per image, the anchors `[P, 4]`
    * @param matchedIdxs - per image, int32 `[P]`: the matched ground-truth box, or -1
    */
-  computeLoss(targets: readonly FCOSHeadTarget[], headOutputs: FCOSHeadOutputs, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): FCOSLosses {
+  computeLoss(targets: readonly DetectionTarget[], headOutputs: FCOSHeadOutputs, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): FCOSLosses {
     const op = 'FCOSHead.computeLoss';
     const { clsLogits, bboxRegression, bboxCtrness } = headOutputs;
     checkTensor(op, 'headOutputs.clsLogits', clsLogits);

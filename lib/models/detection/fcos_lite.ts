@@ -26,16 +26,8 @@ import { checkInt } from '../../ops/validate.js';
 import { tensor } from '../../tensor/creation.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
+import type { Detection, DetectionTarget } from '../../tensor/detection_records.js';
 import { Tensor } from '../../tensor/tensor.js';
-import type { Detection } from './roi_heads.js';
-
-/** One image's ground truth for {@link FCOSLite} in training: boxes `[G, 4]` (float32, xyxy, in the image's pixels) and classes `[G]` (int32, 1..numClasses-1). */
-export interface FCOSLiteTarget {
-  /** Boxes `[G, 4]` (float32, xyxy, x2 > x1 and y2 > y1), in the image's pixels. */
-  boxes: Tensor;
-  /** Classes `[G]` (int32, 1..numClasses-1: 0 is the background). */
-  labels: Tensor;
-}
 
 /** The training losses of {@link FCOSLite}, under torchvision's FCOS names; each is a sum over the batch divided by its number of positive locations. */
 export interface FCOSLiteLosses {
@@ -207,7 +199,7 @@ function perLocation(x: Tensor): Tensor {
  * model.eval();
  * const [{ boxes, labels, scores }] = noGrad(() => model.detect(images));
  */
-export class FCOSLite extends Module<[images: readonly Tensor[], targets?: readonly FCOSLiteTarget[]], Detection[] | FCOSLiteLosses> {
+export class FCOSLite extends Module<[images: readonly Tensor[], targets?: readonly DetectionTarget[]], Detection[] | FCOSLiteLosses> {
   /** Classes including the background. */
   readonly numClasses: number;
   /** Options after defaults. */
@@ -275,7 +267,7 @@ export class FCOSLite extends Module<[images: readonly Tensor[], targets?: reado
     this.registerModule('head', this.#head);
   }
 
-  forward(images: readonly Tensor[], targets?: readonly FCOSLiteTarget[]): Detection[] | FCOSLiteLosses {
+  forward(images: readonly Tensor[], targets?: readonly DetectionTarget[]): Detection[] | FCOSLiteLosses {
     return this.training ? this.#losses('FCOSLite.forward', images, targets) : this.#detect('FCOSLite.forward', images);
   }
 
@@ -284,7 +276,7 @@ export class FCOSLite extends Module<[images: readonly Tensor[], targets?: reado
    * @param images - `[3, H, W]` float32 images, values in 0..1
    * @param targets - one `{ boxes, labels }` per image, in the image's pixels
    */
-  losses(images: readonly Tensor[], targets: readonly FCOSLiteTarget[]): FCOSLiteLosses {
+  losses(images: readonly Tensor[], targets: readonly DetectionTarget[]): FCOSLiteLosses {
     if (!this.training) throw new ArgumentError('FCOSLite.losses: expected the model in training mode, got eval mode: call train() first, or detect() for detections');
     return this.call(images, targets) as FCOSLiteLosses;
   }
@@ -316,7 +308,7 @@ export class FCOSLite extends Module<[images: readonly Tensor[], targets?: reado
    * @example
    * const { labels, ltrb } = model.assignTargets({ boxes, labels }, [128, 128]);
    */
-  assignTargets(target: FCOSLiteTarget, imageSize: readonly [number, number]): FCOSLiteAssignment {
+  assignTargets(target: DetectionTarget, imageSize: readonly [number, number]): FCOSLiteAssignment {
     const op = 'FCOSLite.assignTargets';
     checkTargets(op, [target], this.numClasses);
     if (!Array.isArray(imageSize) || imageSize.length !== 2 || !imageSize.every((s) => Number.isInteger(s) && s > 0)) {
@@ -390,7 +382,7 @@ export class FCOSLite extends Module<[images: readonly Tensor[], targets?: reado
     };
   }
 
-  #losses(op: string, images: readonly Tensor[], targets: readonly FCOSLiteTarget[] | undefined): FCOSLiteLosses {
+  #losses(op: string, images: readonly Tensor[], targets: readonly DetectionTarget[] | undefined): FCOSLiteLosses {
     if (targets === undefined) throw new ArgumentError(`${op}: expected targets (one { boxes, labels } per image) in training mode, got undefined: call eval() for detections`);
     checkTargets(op, targets, this.numClasses);
     if (targets.length !== images.length) throw new ArgumentError(`${op}: expected one target per image, got ${targets.length} targets for ${images.length} images`);
@@ -525,7 +517,7 @@ function batchImages(op: string, images: readonly Tensor[]): Tensor {
  * records, every box with positive width and height, every label in 1..numClasses-1 (one
  * read of each: they come from the host).
  */
-function checkTargets(op: string, targets: readonly FCOSLiteTarget[], numClasses: number): void {
+function checkTargets(op: string, targets: readonly DetectionTarget[], numClasses: number): void {
   if (!Array.isArray(targets)) throw new ArgumentError(`${op}: expected targets to be an array of { boxes, labels } records, got ${describe(targets)}`);
   targets.forEach((target, i) => {
     if (typeof target !== 'object' || target === null) throw new ArgumentError(`${op}: expected targets[${i}] to be a { boxes, labels } record, got ${describe(target)}`);

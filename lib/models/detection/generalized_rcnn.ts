@@ -7,16 +7,11 @@ import { ArgumentError, ShapeError } from '../../errors.js';
 import { Module } from '../../nn/module.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
+import type { Detection, DetectionTarget } from '../../tensor/detection_records.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { RegionProposalNetwork } from './rpn.js';
-import type { Detection, RoIHeads } from './roi_heads.js';
-import type { DetectionTarget, GeneralizedRCNNTransform } from './transform.js';
-
-/** One image's ground truth for a detector in training: boxes `[G, 4]` (float32, xyxy, in the image's pixels) and classes `[G]` (int32, >= 1). */
-export interface GeneralizedRCNNTarget extends DetectionTarget {
-  /** Classes `[G]` (int32, >= 1: 0 is the background). */
-  labels: Tensor;
-}
+import type { RoIHeads } from './roi_heads.js';
+import type { GeneralizedRCNNTransform } from './transform.js';
 
 /** The training losses of a two-stage detector, under torchvision's names. */
 export interface GeneralizedRCNNLosses {
@@ -51,7 +46,7 @@ export type DetectionBackbone = Module<[x: Tensor], Map<string, Tensor>> & { rea
  * model.eval();
  * const [{ boxes, labels, scores }] = noGrad(() => model.detect(images));
  */
-export class GeneralizedRCNN extends Module<[images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]], Detection[] | GeneralizedRCNNLosses> {
+export class GeneralizedRCNN extends Module<[images: readonly Tensor[], targets?: readonly DetectionTarget[]], Detection[] | GeneralizedRCNNLosses> {
   // Registered under torchvision's names (transform, backbone, rpn, roi_heads).
   readonly #transform: GeneralizedRCNNTransform;
   readonly #backbone: DetectionBackbone;
@@ -94,7 +89,7 @@ export class GeneralizedRCNN extends Module<[images: readonly Tensor[], targets?
     return this.#roiHeads;
   }
 
-  forward(images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]): Detection[] | GeneralizedRCNNLosses {
+  forward(images: readonly Tensor[], targets?: readonly DetectionTarget[]): Detection[] | GeneralizedRCNNLosses {
     return this.training ? this.#losses('GeneralizedRCNN.forward', images, targets) : this.#detect(images);
   }
 
@@ -103,7 +98,7 @@ export class GeneralizedRCNN extends Module<[images: readonly Tensor[], targets?
    * @param images - `[C, H, W]` float32 images
    * @param targets - one `{ boxes, labels }` per image, in the image's pixels
    */
-  losses(images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[]): GeneralizedRCNNLosses {
+  losses(images: readonly Tensor[], targets: readonly DetectionTarget[]): GeneralizedRCNNLosses {
     const op = 'GeneralizedRCNN.losses';
     if (!this.training) throw new ArgumentError(`${op}: expected the model in training mode, got eval mode: call train() first, or detect() for detections`);
     return this.call(images, targets) as GeneralizedRCNNLosses;
@@ -119,12 +114,12 @@ export class GeneralizedRCNN extends Module<[images: readonly Tensor[], targets?
     return this.call(images) as Detection[];
   }
 
-  #losses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): GeneralizedRCNNLosses {
+  #losses(op: string, images: readonly Tensor[], targets: readonly DetectionTarget[] | undefined): GeneralizedRCNNLosses {
     if (targets === undefined) throw new ArgumentError(`${op}: expected targets (one { boxes, labels } per image) in training mode, got undefined: call eval() for detections`);
     checkTargets(op, targets, this.#roiHeads.hasMask);
     return scope(() => {
       const [imageList, transformed] = this.#transform.call(images, targets);
-      const resizedTargets = transformed as GeneralizedRCNNTarget[];
+      const resizedTargets = transformed as DetectionTarget[];
       const features = this.#backbone.call(imageList.tensors);
       const [proposals, rpnLosses] = this.#rpn.call(imageList, features, resizedTargets);
       const [, detectorLosses] = this.#roiHeads.call(features, proposals, imageList.imageSizes, resizedTargets);
@@ -152,7 +147,7 @@ export class GeneralizedRCNN extends Module<[images: readonly Tensor[], targets?
  * box with zero or negative width or height (one read of the boxes: they come from the host).
  * Shared with the one-stage detectors (FCOS, RetinaNet), whose checks are the same.
  */
-export function checkTargets(op: string, targets: readonly GeneralizedRCNNTarget[], needMasks = false): void {
+export function checkTargets(op: string, targets: readonly DetectionTarget[], needMasks = false): void {
   if (!Array.isArray(targets)) throw new ArgumentError(`${op}: expected targets to be an array of { boxes, labels } records, got ${describe(targets)}`);
   targets.forEach((target, i) => {
     if (typeof target !== 'object' || target === null) throw new ArgumentError(`${op}: expected targets[${i}] to be a { boxes, labels } record, got ${describe(target)}`);

@@ -21,7 +21,8 @@ export {
   type ResNetBackboneName,
   type ResNetFpnBackboneOptions,
 } from './backbone_utils.js';
-export { FCOSLite, fcosLite, type FCOSLiteAssignment, type FCOSLiteLevel, type FCOSLiteLosses, type FCOSLiteOptions, type FCOSLiteTarget } from './fcos_lite.js';
+export type { Detection, DetectionTarget } from '../../tensor/detection_records.js';
+export { FCOSLite, fcosLite, type FCOSLiteAssignment, type FCOSLiteLevel, type FCOSLiteLosses, type FCOSLiteOptions } from './fcos_lite.js';
 export { FasterRCNN, fasterrcnnResnet50Fpn, type FasterRCNNOptions, type FasterRCNNResNet50FpnOptions } from './faster_rcnn.js';
 export { FastRCNNPredictor, TwoMLPHead } from './faster_rcnn_heads.js';
 export { FCOS, fcosResnet50Fpn, type FCOSOptions, type FCOSResNet50FpnOptions } from './fcos.js';
@@ -31,13 +32,12 @@ export {
   FCOSRegressionHead,
   type FCOSClassificationHeadOptions,
   type FCOSHeadOutputs,
-  type FCOSHeadTarget,
   type FCOSLosses,
   type FCOSNormLayer,
   type FCOSRegressionHeadOptions,
 } from './fcos_heads.js';
 export { ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7, type FeaturePyramidNetworkOptions } from './feature_pyramid_network.js';
-export { GeneralizedRCNN, type DetectionBackbone, type GeneralizedRCNNLosses, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
+export { GeneralizedRCNN, type DetectionBackbone, type GeneralizedRCNNLosses } from './generalized_rcnn.js';
 export {
   MaskRCNN,
   MaskRCNNHeads,
@@ -50,8 +50,8 @@ export {
 export { maskrcnnInference, maskrcnnLoss, projectMasksOnBoxes } from './mask_branch.js';
 export { OneStageDetector, type OneStageParts } from './one_stage_detector.js';
 export { pasteMasksInImage } from './paste_masks.js';
-export { GeneralizedRCNNTransform, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
-export { fastrcnnLoss, RoIHeads, type Detection, type MaskBranch, type RoIHeadsOptions, type RoIHeadsTarget, type TrainingSamples } from './roi_heads.js';
+export { GeneralizedRCNNTransform, type GeneralizedRCNNTransformOptions } from './transform.js';
+export { fastrcnnLoss, RoIHeads, type MaskBranch, type RoIHeadsOptions, type TrainingSamples } from './roi_heads.js';
 export {
   RetinaNet,
   retinanetDefaultAnchorGenerator,
@@ -77,7 +77,6 @@ export {
   type FilteredProposals,
   type RegionProposalNetworkOptions,
   type RPNHeadModule,
-  type RPNTarget,
   type RPNTopN,
 } from './rpn.js';
 export { SSD, ssd300Vgg16, type SSD300VGG16Options, type SSDBackbone, type SSDHeadModule, type SSDLosses, type SSDOptions } from './ssd.js';

@@ -5,10 +5,10 @@
  */
 import { ArgumentError } from '../../errors.js';
 import { Module, type AnyModule } from '../../nn/module.js';
+import type { Detection, DetectionTarget } from '../../tensor/detection_records.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { AnchorGenerator } from '../../vision/anchor_generator.js';
-import type { DetectionBackbone, GeneralizedRCNNTarget } from './generalized_rcnn.js';
-import type { Detection } from './roi_heads.js';
+import type { DetectionBackbone } from './generalized_rcnn.js';
 import type { GeneralizedRCNNTransform } from './transform.js';
 
 /** The parts of a one-stage detector. */
@@ -25,7 +25,7 @@ export interface OneStageParts<Head extends AnyModule> {
  * Subclasses validate their options, then register their parts with {@link setParts}, and
  * implement the two passes.
  */
-export abstract class OneStageDetector<Head extends AnyModule, Losses> extends Module<[images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]], Detection[] | Losses> {
+export abstract class OneStageDetector<Head extends AnyModule, Losses> extends Module<[images: readonly Tensor[], targets?: readonly DetectionTarget[]], Detection[] | Losses> {
   #parts: OneStageParts<Head> | undefined;
 
   /** Registers the parts under torchvision's names (backbone, anchor_generator, head, transform); once, in the constructor. */
@@ -62,7 +62,7 @@ export abstract class OneStageDetector<Head extends AnyModule, Losses> extends M
     return this.#registered.transform;
   }
 
-  forward(images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]): Detection[] | Losses {
+  forward(images: readonly Tensor[], targets?: readonly DetectionTarget[]): Detection[] | Losses {
     return this.training ? this.trainingLosses(`${this.constructor.name}.forward`, images, targets) : this.detections(images);
   }
 
@@ -71,7 +71,7 @@ export abstract class OneStageDetector<Head extends AnyModule, Losses> extends M
    * @param images - `[C, H, W]` float32 images
    * @param targets - one `{ boxes [G, 4] float32, labels [G] int32 }` per image, in the image's pixels
    */
-  losses(images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[]): Losses {
+  losses(images: readonly Tensor[], targets: readonly DetectionTarget[]): Losses {
     const op = `${this.constructor.name}.losses`;
     if (!this.training) throw new ArgumentError(`${op}: expected the model in training mode, got eval mode: call train() first, or detect() for detections`);
     return this.call(images, targets) as Losses;
@@ -88,7 +88,7 @@ export abstract class OneStageDetector<Head extends AnyModule, Losses> extends M
   }
 
   /** The training pass: check `targets` (naming `op`), then the losses. */
-  protected abstract trainingLosses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): Losses;
+  protected abstract trainingLosses(op: string, images: readonly Tensor[], targets: readonly DetectionTarget[] | undefined): Losses;
 
   /** The eval pass: the detections per image in the original images' pixels. */
   protected abstract detections(images: readonly Tensor[]): Detection[];

@@ -22,6 +22,7 @@ import { checkInRange, checkInt } from '../../ops/validate.js';
 import { arange, full } from '../../tensor/creation.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
+import type { Detection, DetectionTarget } from '../../tensor/detection_records.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { AnchorGenerator } from '../../vision/anchor_generator.js';
 import { BoxCoder } from '../../vision/box_coder.js';
@@ -29,10 +30,9 @@ import type { ImageSize } from '../../vision/image_list.js';
 import { Matcher } from '../../vision/matcher.js';
 import { resnetFpnBackbone } from './backbone_utils.js';
 import { LastLevelP6P7 } from './feature_pyramid_network.js';
-import { checkTargets, type DetectionBackbone, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
+import { checkTargets, type DetectionBackbone } from './generalized_rcnn.js';
 import { RetinaNetHead, type RetinaNetHeadModule, type RetinaNetLosses } from './retinanet_heads.js';
 import { OneStageDetector } from './one_stage_detector.js';
-import type { Detection } from './roi_heads.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 
 /** Options of {@link RetinaNet}: torchvision's keyword arguments in camelCase, with its defaults. */
@@ -166,13 +166,13 @@ export class RetinaNet extends OneStageDetector<RetinaNetHeadModule, RetinaNetLo
     this.setParts({ backbone, anchorGenerator, head, transform });
   }
 
-  protected trainingLosses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): RetinaNetLosses {
+  protected trainingLosses(op: string, images: readonly Tensor[], targets: readonly DetectionTarget[] | undefined): RetinaNetLosses {
     if (targets === undefined) throw new ArgumentError(`${op}: expected targets (one { boxes, labels } per image) in training mode, got undefined: call eval() for detections`);
     checkTargets(op, targets);
     this.#checkLabels(op, targets);
     return scope(() => {
       const [imageList, transformed] = this.transform.call(images, targets);
-      const resizedTargets = transformed as GeneralizedRCNNTarget[];
+      const resizedTargets = transformed as DetectionTarget[];
       const features = [...this.backbone.call(imageList.tensors).values()];
       const headOutputs = this.head.call(features);
       const anchors = this.anchorGenerator.call(imageList, features);
@@ -194,7 +194,7 @@ export class RetinaNet extends OneStageDetector<RetinaNetHeadModule, RetinaNetLo
    * fails on an index out of range there; a masked one-hot would silently drop it. One read
    * per image, with the boxes' (the labels come from the host).
    */
-  #checkLabels(op: string, targets: readonly GeneralizedRCNNTarget[]): void {
+  #checkLabels(op: string, targets: readonly DetectionTarget[]): void {
     const numClasses = this.head instanceof RetinaNetHead ? this.head.classificationHead.numClasses : null;
     targets.forEach(({ labels }, i) => {
       if (labels.dtype !== 'int32') throw new DTypeError(`${op}: expected targets[${i}].labels of dtype int32, got ${labels.dtype}`);

@@ -29,10 +29,10 @@ import { checkInt, checkTensor } from '../../ops/validate.js';
 import { arange, zeros } from '../../tensor/creation.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
+import type { Detection, DetectionTarget } from '../../tensor/detection_records.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { BoxCoder } from '../../vision/box_coder.js';
 import { Matcher } from '../../vision/matcher.js';
-import type { GeneralizedRCNNTarget } from './generalized_rcnn.js';
 
 /** What RetinaNet's head returns for a batch: every anchor's predictions, under torchvision's keys. */
 export interface RetinaNetHeadOutputs {
@@ -56,7 +56,7 @@ export interface RetinaNetLosses {
  * `head(features)` and `head.compute_loss(targets, head_outputs, anchors, matched_idxs)`.
  */
 export type RetinaNetHeadModule = Module<[features: readonly Tensor[]], RetinaNetHeadOutputs> & {
-  computeLoss(targets: readonly GeneralizedRCNNTarget[], headOutputs: RetinaNetHeadOutputs, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): RetinaNetLosses;
+  computeLoss(targets: readonly DetectionTarget[], headOutputs: RetinaNetHeadOutputs, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): RetinaNetLosses;
 };
 
 /** Options of the RetinaNet heads. */
@@ -115,7 +115,7 @@ function predictPerAnchor(features: readonly Tensor[], tower: Sequential, predic
  * The per-image arguments of the heads' losses, checked: one target, anchors `[A, 4]` and
  * int32 matches `[A]` per image of the head outputs `[N, A, C]`.
  */
-function checkLossArgs(op: string, targets: readonly GeneralizedRCNNTarget[], outputs: Tensor, c: number, matchedIdxs: readonly Tensor[], anchors: readonly Tensor[] | null): void {
+function checkLossArgs(op: string, targets: readonly DetectionTarget[], outputs: Tensor, c: number, matchedIdxs: readonly Tensor[], anchors: readonly Tensor[] | null): void {
   checkTensor(op, 'headOutputs', outputs);
   const [n, a] = outputs.shape as [number, number];
   if (outputs.ndim !== 3 || outputs.shape[2] !== c) throw new ShapeError(`${op}: expected head outputs of shape [N, A, ${c}], got [${outputs.shape.join(', ')}]`);
@@ -123,7 +123,7 @@ function checkLossArgs(op: string, targets: readonly GeneralizedRCNNTarget[], ou
     if (!Array.isArray(list) || list.length !== n) throw new ArgumentError(`${op}: expected ${name} to be an array of ${n} entries (one per image of the head outputs), got ${describe(list)}`);
   }
   targets.forEach((t, i) => {
-    const boxes = checkTensor(op, `targets[${i}].boxes`, (t as GeneralizedRCNNTarget | undefined)?.boxes);
+    const boxes = checkTensor(op, `targets[${i}].boxes`, (t as DetectionTarget | undefined)?.boxes);
     const labels = checkTensor(op, `targets[${i}].labels`, t.labels);
     if (boxes.ndim !== 2 || boxes.shape[1] !== 4) throw new ShapeError(`${op}: expected targets[${i}].boxes of shape [G, 4], got [${boxes.shape.join(', ')}]`);
     if (labels.ndim !== 1 || labels.shape[0] !== boxes.shape[0]) throw new ShapeError(`${op}: expected targets[${i}].labels of shape [${boxes.shape[0]}] (one per box), got [${labels.shape.join(', ')}]`);
@@ -212,7 +212,7 @@ export class RetinaNetClassificationHead extends Module<[features: readonly Tens
    * @param clsLogits - the head's logits `[N, A, numClasses]`
    * @param matchedIdxs - per image, each anchor's matched box, int32 `[A]` (a {@link Matcher}'s codes)
    */
-  computeLoss(targets: readonly GeneralizedRCNNTarget[], clsLogits: Tensor, matchedIdxs: readonly Tensor[]): Tensor<'float32'> {
+  computeLoss(targets: readonly DetectionTarget[], clsLogits: Tensor, matchedIdxs: readonly Tensor[]): Tensor<'float32'> {
     const op = 'RetinaNetClassificationHead.computeLoss';
     checkLossArgs(op, targets, clsLogits, this.numClasses, matchedIdxs, null);
     return scope(() => {
@@ -305,7 +305,7 @@ export class RetinaNetRegressionHead extends Module<[features: readonly Tensor[]
    * @param anchors - per image, the anchors `[A, 4]`
    * @param matchedIdxs - per image, each anchor's matched box, int32 `[A]` (a {@link Matcher}'s codes)
    */
-  computeLoss(targets: readonly GeneralizedRCNNTarget[], bboxRegression: Tensor, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): Tensor<'float32'> {
+  computeLoss(targets: readonly DetectionTarget[], bboxRegression: Tensor, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): Tensor<'float32'> {
     const op = 'RetinaNetRegressionHead.computeLoss';
     checkLossArgs(op, targets, bboxRegression, 4, matchedIdxs, anchors);
     return scope(() => {
@@ -407,7 +407,7 @@ export class RetinaNetHead extends Module<[features: readonly Tensor[]], RetinaN
    * @param anchors - per image, the anchors `[A, 4]`
    * @param matchedIdxs - per image, each anchor's matched box, int32 `[A]` (a {@link Matcher}'s codes)
    */
-  computeLoss(targets: readonly GeneralizedRCNNTarget[], headOutputs: RetinaNetHeadOutputs, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): RetinaNetLosses {
+  computeLoss(targets: readonly DetectionTarget[], headOutputs: RetinaNetHeadOutputs, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): RetinaNetLosses {
     if (typeof headOutputs !== 'object' || headOutputs === null) throw new ArgumentError(`RetinaNetHead.computeLoss: expected headOutputs to be { cls_logits, bbox_regression }, got ${describe(headOutputs)}`);
     return {
       classification: this.#classificationHead.computeLoss(targets, headOutputs.cls_logits, matchedIdxs),

@@ -29,6 +29,7 @@ import { Module } from '../../nn/module.js';
 import { arange, fromTypedArray, zeros } from '../../tensor/creation.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
+import type { Detection, DetectionTarget } from '../../tensor/detection_records.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { BalancedPositiveNegativeSampler } from '../../vision/balanced_sampler.js';
 import { BoxCoder, type BoxCoderWeights } from '../../vision/box_coder.js';
@@ -36,32 +37,6 @@ import { Matcher } from '../../vision/matcher.js';
 import type { ImageSize } from '../../vision/image_list.js';
 import type { MultiScaleRoIAlign } from '../../vision/poolers.js';
 import { maskrcnnInference, maskrcnnLoss } from './mask_branch.js';
-
-/** One image's detections, as torchvision's `{boxes, labels, scores}` (labels int32 here, int64 there). */
-export interface Detection {
-  /** Boxes `[D, 4]` (xyxy, in the image's pixels), by decreasing score. */
-  boxes: Tensor<'float32'>;
-  /** Scores `[D]` (the class's softmax probability). */
-  scores: Tensor<'float32'>;
-  /** Classes `[D]` (int32, >= 1: class 0 is the background). */
-  labels: Tensor<'int32'>;
-  /**
-   * Mask R-CNN's masks: from {@link RoIHeads} each box's mask probabilities `[D, 1, M, M]`
-   * (float32, 0..1, over the box); from a detector, pasted into the original image
-   * `[D, 1, H, W]` (threshold at 0.5 for binary masks). Absent without a mask branch.
-   */
-  masks?: Tensor<'float32'>;
-}
-
-/** One image's ground truth for {@link RoIHeads} in training. */
-export interface RoIHeadsTarget {
-  /** Boxes `[G, 4]` (float32, xyxy, in the image's pixels); G may be 0 (an image of background only). */
-  boxes: Tensor;
-  /** Classes `[G]` (int32, >= 1). */
-  labels: Tensor;
-  /** Instance masks `[G, H, W]` (uint8 or bool, 1 inside; float32 0/1 also taken) at the image's size: required in training with a mask branch. */
-  masks?: Tensor;
-}
 
 /** The mask branch of {@link RoIHeads} (Mask R-CNN), as torchvision's `mask_roi_pool`, `mask_head`, `mask_predictor`. */
 export interface MaskBranch {
@@ -222,7 +197,7 @@ function checkList(op: string, name: string, value: unknown): Tensor[] {
  * const [detections] = heads.call(features, proposals, imageShapes); // [{ boxes, scores, labels }] per image
  */
 export class RoIHeads extends Module<
-  [features: ReadonlyMap<string, Tensor>, proposals: readonly Tensor[], imageShapes: readonly ImageSize[], targets?: readonly RoIHeadsTarget[]],
+  [features: ReadonlyMap<string, Tensor>, proposals: readonly Tensor[], imageShapes: readonly ImageSize[], targets?: readonly DetectionTarget[]],
   [Detection[], Record<string, Tensor>]
 > {
   readonly #boxRoiPool: MultiScaleRoIAlign;
@@ -305,7 +280,7 @@ export class RoIHeads extends Module<
     features: ReadonlyMap<string, Tensor>,
     proposals: readonly Tensor[],
     imageShapes: readonly ImageSize[],
-    targets?: readonly RoIHeadsTarget[],
+    targets?: readonly DetectionTarget[],
   ): RoIHeadsOutput {
     const op = 'RoIHeads.forward';
     if (features === null || typeof features !== 'object' || typeof (features as { get?: unknown }).get !== 'function') {
@@ -341,7 +316,7 @@ export class RoIHeads extends Module<
    * proposals (one host read for the batch: they set the pooled batch's size; torchvision's
    * torch.where reads once per image) and their ground truths' masks and classes.
    */
-  #maskLoss(mask: MaskBranch, features: ReadonlyMap<string, Tensor>, samples: TrainingSamples, imageShapes: readonly ImageSize[], targets: readonly RoIHeadsTarget[]): Tensor {
+  #maskLoss(mask: MaskBranch, features: ReadonlyMap<string, Tensor>, samples: TrainingSamples, imageShapes: readonly ImageSize[], targets: readonly DetectionTarget[]): Tensor {
     const positives = noGrad(() => sampledIndices(cat(samples.labels.map((l) => l.gt(0)), 0), samples.labels.map((l) => l.shape[0]!)));
     const proposals = positives.map((index, i) => indexSelect(samples.proposals[i]!, 0, index));
     const matchedIdxs = positives.map((index, i) => indexSelect(samples.matchedIdxs[i]!, 0, index));
@@ -364,14 +339,14 @@ export class RoIHeads extends Module<
    * @example
    * const { proposals, labels, regressionTargets } = heads.selectTrainingSamples(proposals, targets);
    */
-  selectTrainingSamples(proposals: readonly Tensor[], targets: readonly RoIHeadsTarget[]): TrainingSamples {
+  selectTrainingSamples(proposals: readonly Tensor[], targets: readonly DetectionTarget[]): TrainingSamples {
     const op = 'RoIHeads.selectTrainingSamples';
     const boxes = checkProposals(op, proposals);
     checkTargets(op, targets, boxes);
     return this.#select(boxes, targets);
   }
 
-  #select(proposals: ReadonlyArray<Tensor<'float32'>>, targets: readonly RoIHeadsTarget[]): TrainingSamples {
+  #select(proposals: ReadonlyArray<Tensor<'float32'>>, targets: readonly DetectionTarget[]): TrainingSamples {
     return scope(() =>
       noGrad(() => {
         const withGt = proposals.map((p, i) => cat([p, targets[i]!.boxes as Tensor<'float32'>], 0));
@@ -396,7 +371,7 @@ export class RoIHeads extends Module<
   }
 
   /** One image's matched ground truth (clamped to >= 0) and class (0 background, -1 ignored) per proposal, as torchvision's `assign_targets_to_proposals`. */
-  #assign(proposals: Tensor<'float32'>, target: RoIHeadsTarget): { matchedIdxs: Tensor<'int32'>; labels: Tensor<'int32'> } {
+  #assign(proposals: Tensor<'float32'>, target: DetectionTarget): { matchedIdxs: Tensor<'int32'>; labels: Tensor<'int32'> } {
     const n = proposals.shape[0]!;
     const device = proposals.device;
     if (target.boxes.shape[0] === 0) return { matchedIdxs: zeros([n], { dtype: 'int32', device }), labels: zeros([n], { dtype: 'int32', device }) };

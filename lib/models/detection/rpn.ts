@@ -30,6 +30,7 @@ import { checkDTypeIn, checkInRange, checkInt, checkSameDevice, checkTensor } fr
 import { full, zeros } from '../../tensor/creation.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
+import type { DetectionTarget } from '../../tensor/detection_records.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { AnchorGenerator } from '../../vision/anchor_generator.js';
 import { BalancedPositiveNegativeSampler } from '../../vision/balanced_sampler.js';
@@ -219,12 +220,6 @@ export interface RegionProposalNetworkOptions {
   scoreThresh?: number;
 }
 
-/** Ground truth of one image for the RPN's losses: its boxes `[K, 4]` (float32, xyxy; K may be 0). */
-export interface RPNTarget {
-  /** The image's ground-truth boxes `[K, 4]`, float32 xyxy. */
-  boxes: Tensor;
-}
-
 /** What {@link RegionProposalNetwork.filterProposals} keeps, per image. */
 export interface FilteredProposals {
   /** Per image, the kept proposals `[K_i, 4]` (xyxy), by decreasing objectness. */
@@ -280,7 +275,7 @@ function checkTopN(op: string, name: string, value: unknown): RPNTopN {
  * const [proposals, losses] = rpn.call(new ImageList(batch, sizes), fpnFeatures, [{ boxes: gtBoxes0 }, { boxes: gtBoxes1 }]);
  * losses.loss_objectness!.add(losses.loss_rpn_box_reg!).backward();
  */
-export class RegionProposalNetwork extends Module<[images: ImageList, features: ReadonlyMap<string, Tensor>, targets?: readonly RPNTarget[]], [Tensor[], Record<string, Tensor>]> {
+export class RegionProposalNetwork extends Module<[images: ImageList, features: ReadonlyMap<string, Tensor>, targets?: readonly Pick<DetectionTarget, 'boxes'>[]], [Tensor[], Record<string, Tensor>]> {
   // Registered under torchvision's names (anchor_generator, head).
   readonly #anchorGenerator: AnchorGenerator;
   readonly #head: RPNHeadModule;
@@ -350,7 +345,7 @@ export class RegionProposalNetwork extends Module<[images: ImageList, features: 
     return this.training ? this.postNmsTopNCounts.training : this.postNmsTopNCounts.testing;
   }
 
-  forward(images: ImageList, features: ReadonlyMap<string, Tensor>, targets?: readonly RPNTarget[]): [Tensor[], Record<string, Tensor>] {
+  forward(images: ImageList, features: ReadonlyMap<string, Tensor>, targets?: readonly Pick<DetectionTarget, 'boxes'>[]): [Tensor[], Record<string, Tensor>] {
     const op = 'RegionProposalNetwork.forward';
     if (!(images instanceof ImageList)) throw new ArgumentError(`${op}: expected images to be an ImageList, got ${describe(images)}`);
     if (!(features instanceof Map) || features.size === 0) throw new ArgumentError(`${op}: expected features to be a non-empty Map from level name to [N, C, H, W] tensor, got ${describe(features)}`);
@@ -378,11 +373,11 @@ export class RegionProposalNetwork extends Module<[images: ImageList, features: 
   }
 
   /** The training targets, checked: one `{ boxes: [K, 4] float32 }` per image. */
-  private checkTargets(op: string, targets: readonly RPNTarget[] | undefined, numImages: number): readonly RPNTarget[] {
+  private checkTargets(op: string, targets: readonly Pick<DetectionTarget, 'boxes'>[] | undefined, numImages: number): readonly Pick<DetectionTarget, 'boxes'>[] {
     if (!Array.isArray(targets)) throw new ArgumentError(`${op}: expected targets (one { boxes } per image) in training mode, got ${describe(targets)}`);
     if (targets.length !== numImages) throw new ArgumentError(`${op}: expected ${numImages} targets (one per image), got ${targets.length}`);
     targets.forEach((t, i) => {
-      const boxes = checkTensor(op, `targets[${i}].boxes`, (t as RPNTarget | undefined)?.boxes);
+      const boxes = checkTensor(op, `targets[${i}].boxes`, (t as Pick<DetectionTarget, 'boxes'> | undefined)?.boxes);
       checkDTypeIn(op, `targets[${i}].boxes`, boxes, ['float32']);
       if (boxes.ndim !== 2 || boxes.shape[1] !== 4) throw new ShapeError(`${op}: expected targets[${i}].boxes of shape [K, 4], got [${boxes.shape.join(', ')}]`);
     });
@@ -481,7 +476,7 @@ export class RegionProposalNetwork extends Module<[images: ImageList, features: 
    * (ignored); matched boxes `[A, 4]` are each anchor's best ground truth (the first box for
    * unmatched anchors, zeros for an image without boxes, where every anchor is a negative).
    */
-  assignTargetsToAnchors(anchors: readonly Tensor[], targets: readonly RPNTarget[]): { labels: Array<Tensor<'float32'>>; matchedGtBoxes: Array<Tensor<'float32'>> } {
+  assignTargetsToAnchors(anchors: readonly Tensor[], targets: readonly Pick<DetectionTarget, 'boxes'>[]): { labels: Array<Tensor<'float32'>>; matchedGtBoxes: Array<Tensor<'float32'>> } {
     const op = 'RegionProposalNetwork.assignTargetsToAnchors';
     if (!Array.isArray(anchors) || !Array.isArray(targets) || anchors.length !== targets.length) {
       throw new ArgumentError(`${op}: expected one anchors tensor per target, got ${describe(anchors)} and ${describe(targets)}`);

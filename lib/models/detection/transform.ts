@@ -13,21 +13,10 @@ import { checkInt, checkSameDevice } from '../../ops/validate.js';
 import { Module } from '../../nn/module.js';
 import { rand, tensor, zeros } from '../../tensor/creation.js';
 import { describe } from '../../tensor/shape.js';
+import type { DetectionTarget } from '../../tensor/detection_records.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ImageList } from '../../vision/image_list.js';
 import { pasteMasksInImage } from './paste_masks.js';
-
-/**
- * A detection target or detection record, as torchvision's dicts: `boxes` `[K, 4]` xyxy in
- * pixels, optionally `masks` `[K, H, W]` (uint8), `keypoints` `[K, P, 3]` (x, y, visibility)
- * and any other entries (labels, scores, ...), which are passed through unchanged.
- */
-export interface DetectionTarget {
-  boxes: Tensor;
-  masks?: Tensor;
-  keypoints?: Tensor;
-  [key: string]: Tensor | undefined;
-}
 
 /** Options of {@link GeneralizedRCNNTransform}. */
 export interface GeneralizedRCNNTransformOptions {
@@ -123,8 +112,9 @@ export class GeneralizedRCNNTransform extends Module<[images: readonly Tensor[],
   }
 
   /**
-   * Maps detections on the resized images back to the original images, as torchvision's
-   * `postprocess`: `boxes` (and `keypoints`) of `result[i]` are scaled from
+   * Maps detections (a Detection, or any record with boxes) on the resized images back to
+   * the original images, as torchvision's `postprocess`: `boxes` (and `keypoints`) of
+   * `result[i]` are scaled from
    * `imageShapes[i]` to `originalImageSizes[i]` (each `[height, width]`). Returns new records
    * with the other entries passed through; in training mode returns `result` as it is.
    * `masks` `[K, 1, M, M]` (Mask R-CNN's per-box probabilities) are pasted at the scaled
@@ -133,7 +123,7 @@ export class GeneralizedRCNNTransform extends Module<[images: readonly Tensor[],
    * @example
    * const detections = transform.postprocess(raw, images.imageSizes, images.map((im) => [im.shape[1], im.shape[2]]));
    */
-  postprocess<T extends DetectionTarget>(result: readonly T[], imageShapes: readonly (readonly [number, number])[], originalImageSizes: readonly (readonly [number, number])[]): T[] {
+  postprocess<T extends Pick<DetectionTarget, 'boxes' | 'masks' | 'keypoints'>>(result: readonly T[], imageShapes: readonly (readonly [number, number])[], originalImageSizes: readonly (readonly [number, number])[]): T[] {
     const op = `${OP}.postprocess`;
     if (!Array.isArray(result)) throw new ArgumentError(`${op}: expected result to be a list of detection records, got ${describe(result)}`);
     if (this.training) return [...result];

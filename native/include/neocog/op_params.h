@@ -151,6 +151,20 @@ struct RoiAlignParams {
   }
 };
 
+// Position-sensitive RoI Align (R-FCN, Light-Head R-CNN) of input [N, C, H, W] over rois
+// [K, 5], as torchvision.ops.ps_roi_align: output bin (ph, pw) of output channel c reads
+// input channel (c * pooledH + ph) * pooledW + pw, sampled as RoI Align with aligned=true.
+struct PsRoiAlignParams {
+  int64_t pooledH = 1, pooledW = 1;
+  float spatialScale = 1.0f;
+  int64_t samplingRatio = -1;
+  static constexpr auto fields() {
+    return std::make_tuple(NEOCOG_FIELD(PsRoiAlignParams, pooledH), NEOCOG_FIELD(PsRoiAlignParams, pooledW),
+                           NEOCOG_FIELD(PsRoiAlignParams, spatialScale),
+                           NEOCOG_FIELD(PsRoiAlignParams, samplingRatio));
+  }
+};
+
 // RoI max pooling (Fast R-CNN) of input [N, C, H, W] over rois [K, 5], as
 // torchvision.ops.roi_pool: box corners are rounded to input pixels, bins cover them.
 struct RoiPoolParams {

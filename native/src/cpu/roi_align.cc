@@ -53,7 +53,7 @@ void roiAlignForward(const RoiAlignParams& p, const TensorRef& out, const Tensor
         const float* roi = boxes + k * 5;
         std::fill(sum.begin(), sum.end(), 0.0f);
         ChannelTaps visit{src + static_cast<int64_t>(roi[0]) * x.strides[0], sum.data(), channels};
-        kernels::roiAlignBin(p, roi, h, w, x.strides[2], x.strides[3], ph, pw, visit);
+        kernels::bilinearBinTaps(p, roi, h, w, x.strides[2], x.strides[3], ph, pw, visit);
         for (int64_t c = 0; c < channels; ++c) dst[(k * channels + c) * bins + ph * p.pooledW + pw] = sum[c];
       }
     }
@@ -68,7 +68,7 @@ void roiAlignForward(const RoiAlignParams& p, const TensorRef& out, const Tensor
       return;
     }
     kernels::GatherTaps visit{src + static_cast<int64_t>(roi[0]) * x.strides[0] + c * x.strides[1]};
-    kernels::roiAlignBin(p, roi, h, w, x.strides[2], x.strides[3], ph, pw, visit);
+    kernels::bilinearBinTaps(p, roi, h, w, x.strides[2], x.strides[3], ph, pw, visit);
     dst[i] = visit.sum;
   });
 }
@@ -90,7 +90,7 @@ void roiAlignBackward(const RoiAlignParams& p, const TensorRef& gradInput, const
       for (int64_t ph = 0; ph < p.pooledH; ++ph) {
         for (int64_t pw = 0; pw < p.pooledW; ++pw) {
           ScatterTaps visit{plane, g[k * go.strides[0] + c * go.strides[1] + ph * go.strides[2] + pw * go.strides[3]]};
-          kernels::roiAlignBin(p, roi, h, w, gi.strides[2], gi.strides[3], ph, pw, visit);
+          kernels::bilinearBinTaps(p, roi, h, w, gi.strides[2], gi.strides[3], ph, pw, visit);
         }
       }
     }

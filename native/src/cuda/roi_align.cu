@@ -28,7 +28,7 @@ __global__ void forwardKernel(RoiAlignParams p, float* out, const float* input, 
       continue;
     }
     kernels::GatherTaps visit{input + static_cast<int64_t>(roi[0]) * x.strides[0] + c * x.strides[1]};
-    kernels::roiAlignBin(p, roi, x.shape[2], x.shape[3], x.strides[2], x.strides[3], ph, pw, visit);
+    kernels::bilinearBinTaps(p, roi, x.shape[2], x.shape[3], x.strides[2], x.strides[3], ph, pw, visit);
     out[i] = visit.sum;
   }
 }
@@ -42,7 +42,7 @@ __global__ void backwardKernel(RoiAlignParams p, float* gradInput, Layout gi, co
     if (!kernels::roiBatchInRange(roi, gi.shape[0])) continue;
     AtomicScatterTaps visit{gradInput + static_cast<int64_t>(roi[0]) * gi.strides[0] + c * gi.strides[1],
                             gradOutput[k * go.strides[0] + c * go.strides[1] + ph * go.strides[2] + pw * go.strides[3]]};
-    kernels::roiAlignBin(p, roi, gi.shape[2], gi.shape[3], gi.strides[2], gi.strides[3], ph, pw, visit);
+    kernels::bilinearBinTaps(p, roi, gi.shape[2], gi.shape[3], gi.strides[2], gi.strides[3], ph, pw, visit);
   }
 }
 

@@ -51,8 +51,8 @@ NC_HOST_DEVICE bool bilinearTaps(int64_t h, int64_t w, int64_t strideH, int64_t 
 // Calls visit(offset, weight) for every bilinear tap of output bin (ph, pw) of `roi`
 // [batch, x1, y1, x2, y2]; weights already include the 1 / samples averaging.
 template <typename Visit>
-NC_HOST_DEVICE void roiAlignBin(const RoiAlignParams& p, const float* roi, int64_t h, int64_t w, int64_t strideH,
-                                int64_t strideW, int64_t ph, int64_t pw, Visit& visit) {
+NC_HOST_DEVICE void bilinearBinTaps(const RoiAlignParams& p, const float* roi, int64_t h, int64_t w, int64_t strideH,
+                                    int64_t strideW, int64_t ph, int64_t pw, Visit& visit) {
   const float offset = p.aligned ? 0.5f : 0.0f;
   const float startW = roi[1] * p.spatialScale - offset, startH = roi[2] * p.spatialScale - offset;
   float roiW = roi[3] * p.spatialScale - offset - startW, roiH = roi[4] * p.spatialScale - offset - startH;

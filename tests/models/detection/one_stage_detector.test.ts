@@ -26,7 +26,7 @@ class Probe extends OneStageDetector<nn.Conv2d, { total: Tensor }> {
       transform: new GeneralizedRCNNTransform(32, 32, [0, 0, 0], [1, 1, 1]),
     });
   }
-  protected trainingLosses(op: string, _images: readonly Tensor[], targets: readonly models.detection.GeneralizedRCNNTarget[] | undefined) {
+  protected trainingLosses(op: string, _images: readonly Tensor[], targets: readonly models.detection.DetectionTarget[] | undefined) {
     this.calls.push(`${op} ${targets?.length ?? 'none'}`);
     return { total: tensor([1]) };
   }

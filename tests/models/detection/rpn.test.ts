@@ -6,7 +6,7 @@ import { describeDevices } from '../../helpers/devices.js';
 import { readFixture } from '../../helpers/fixture_cases.js';
 
 const { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers } = models.detection;
-type RPNTarget = models.detection.RPNTarget;
+type RPNTarget = Pick<models.detection.DetectionTarget, 'boxes'>;
 type RegionProposalNetworkOptions = models.detection.RegionProposalNetworkOptions;
 
 // tests/fixtures/make_rpn_fixtures.py: torchvision 0.14's AnchorGenerator + RPNHead (seeded

@@ -5,7 +5,8 @@ import { expectClose } from '../../helpers/devices.js';
 import { readFixture } from '../../helpers/fixture_cases.js';
 
 const { GeneralizedRCNNTransform } = models.detection;
-type DetectionTarget = models.detection.DetectionTarget;
+/** A fixture record: a target or detection with whichever entries torchvision's had. */
+type DetectionRecord = models.detection.DetectionTarget & Record<string, Tensor>;
 
 // tests/fixtures/make_detection_transform_fixtures.py: torchvision 0.14's
 // GeneralizedRCNNTransform in eval mode on images of different sizes.
@@ -34,9 +35,9 @@ const load = (name: string, s: Stored): Tensor => {
   const dtype = name === 'labels' ? 'int32' : name === 'masks' ? 'uint8' : 'float32';
   return tensor(s.values, { dtype }).reshape(s.shape);
 };
-const loadRecord = (record: Record<string, Stored>): DetectionTarget => {
+const loadRecord = (record: Record<string, Stored>): DetectionRecord => {
   const entries = Object.fromEntries(Object.entries(record).map(([k, v]) => [k, load(k, v)]));
-  return { ...entries, boxes: entries.boxes! };
+  return { ...entries, boxes: entries.boxes!, labels: entries.labels! };
 };
 
 describe('GeneralizedRCNNTransform against torchvision', () => {
@@ -54,7 +55,7 @@ describe('GeneralizedRCNNTransform against torchvision', () => {
       expectClose(imageList.tensors.dataSync(), c.batch.values, 1e-4);
       expect(resized).toHaveLength(c.resizedTargets.length);
       c.resizedTargets.forEach((expected, i) => {
-        const got = resized![i]!;
+        const got = resized![i]! as DetectionRecord;
         expect(Object.keys(got).sort()).toEqual(Object.keys(expected).sort());
         for (const [key, value] of Object.entries(expected)) {
           const t = got[key]!;
@@ -146,9 +147,10 @@ describe('GeneralizedRCNNTransform', () => {
     expect(() => transform.call([zeros([3, 8, 8], { dtype: 'uint8' })])).toThrow(DTypeError);
     expect(() => transform.call([zeros([3, 8, 8], { dtype: 'uint8' })])).toThrow(/expected images\[0\] to have dtype float32, got uint8/);
     const boxes = tensor([[1, 1, 4, 4]], { dtype: 'float32' });
+    const labels = tensor(Int32Array.of(1));
     expect(() => transform.call([rand([3, 8, 8])], [])).toThrow(/expected one target per image \(1\), got 0/);
-    expect(() => transform.call([rand([3, 8, 8])], [{ boxes: tensor([1, 1, 4, 4], { dtype: 'float32' }) }])).toThrow(/expected targets\[0\].boxes of shape \[K, 4\], got \[4\]/);
-    expect(() => transform.call([rand([3, 8, 8])], [{ boxes, masks: zeros([1, 4, 4], { dtype: 'uint8' }) }])).toThrow(/expected targets\[0\].masks of shape \[K, 8, 8\] \(the image's size\), got \[1, 4, 4\]/);
+    expect(() => transform.call([rand([3, 8, 8])], [{ boxes: tensor([1, 1, 4, 4], { dtype: 'float32' }), labels }])).toThrow(/expected targets\[0\].boxes of shape \[K, 4\], got \[4\]/);
+    expect(() => transform.call([rand([3, 8, 8])], [{ boxes, labels, masks: zeros([1, 4, 4], { dtype: 'uint8' }) }])).toThrow(/expected targets\[0\].masks of shape \[K, 8, 8\] \(the image's size\), got \[1, 4, 4\]/);
     expect(() => transform.call([rand([3, 1, 200])])).toThrow(/an image of \[1, 200\] resizes to \[0, 100\]/);
     expect(() => transform.postprocess([{ boxes }], [[8, 8]], [])).toThrow(/expected one image shape and one original size per result \(1\), got 1 and 0/);
     expect(() => transform.postprocess([{ boxes }], [[8, 8]], [[0, 8]])).toThrow(/expected originalImageSizes\[0\] to be \[height, width\], positive integers/);
