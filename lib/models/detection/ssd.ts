@@ -27,13 +27,13 @@ import { checkInRange, checkInt } from '../../ops/validate.js';
 import { arange, full } from '../../tensor/creation.js';
 import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
+import type { Detection, DetectionTarget } from '../../tensor/detection_records.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { BoxCoder } from '../../vision/box_coder.js';
 import { DefaultBoxGenerator } from '../../vision/default_box_generator.js';
 import type { ImageList, ImageSize } from '../../vision/image_list.js';
 import { SSDMatcher } from '../../vision/matcher.js';
-import { checkTargets, type GeneralizedRCNNTarget } from './generalized_rcnn.js';
-import type { Detection } from './roi_heads.js';
+import { checkTargets } from './generalized_rcnn.js';
 import { SSDHead, type SSDHeadOutputs } from './ssd_heads.js';
 import { vgg16Features, vggExtractor } from './ssd_vgg.js';
 import { GeneralizedRCNNTransform } from './transform.js';
@@ -107,7 +107,7 @@ function checkNumber(op: string, name: string, value: unknown): number {
  * const { bbox_regression, classification } = model.losses([image], [{ boxes, labels }]);
  * bbox_regression.add(classification).backward();
  */
-export class SSD extends Module<[images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]], Detection[] | SSDLosses> {
+export class SSD extends Module<[images: readonly Tensor[], targets?: readonly DetectionTarget[]], Detection[] | SSDLosses> {
   /** Matches default boxes to ground-truth boxes in training. */
   readonly proposalMatcher: SSDMatcher;
   /** Encodes and decodes the head's deltas against the default boxes (weights 10, 10, 5, 5, as torchvision's). */
@@ -195,7 +195,7 @@ export class SSD extends Module<[images: readonly Tensor[], targets?: readonly G
     return this.#transform;
   }
 
-  forward(images: readonly Tensor[], targets?: readonly GeneralizedRCNNTarget[]): Detection[] | SSDLosses {
+  forward(images: readonly Tensor[], targets?: readonly DetectionTarget[]): Detection[] | SSDLosses {
     return this.training ? this.#trainingLosses('SSD.forward', images, targets) : this.#detections(images);
   }
 
@@ -204,7 +204,7 @@ export class SSD extends Module<[images: readonly Tensor[], targets?: readonly G
    * @param images - `[C, H, W]` float32 images
    * @param targets - one `{ boxes [G, 4] float32, labels [G] int32 }` per image, in the image's pixels
    */
-  losses(images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[]): SSDLosses {
+  losses(images: readonly Tensor[], targets: readonly DetectionTarget[]): SSDLosses {
     if (!this.training) throw new ArgumentError('SSD.losses: expected the model in training mode, got eval mode: call train() first, or detect() for detections');
     return this.call(images, targets) as SSDLosses;
   }
@@ -231,13 +231,13 @@ export class SSD extends Module<[images: readonly Tensor[], targets?: readonly G
     return { headOutputs, anchors };
   }
 
-  #trainingLosses(op: string, images: readonly Tensor[], targets: readonly GeneralizedRCNNTarget[] | undefined): SSDLosses {
+  #trainingLosses(op: string, images: readonly Tensor[], targets: readonly DetectionTarget[] | undefined): SSDLosses {
     if (targets === undefined) throw new ArgumentError(`${op}: expected targets (one { boxes, labels } per image) in training mode, got undefined: call eval() for detections`);
     checkTargets(op, targets);
     this.#checkLabels(op, targets);
     return scope(() => {
       const [imageList, transformed] = this.#transform.call(images, targets);
-      const resizedTargets = transformed as GeneralizedRCNNTarget[];
+      const resizedTargets = transformed as DetectionTarget[];
       const { headOutputs, anchors } = this.#run(op, imageList.tensors, imageList);
       const matchedIdxs = noGrad(() =>
         anchors.map((anchorsPerImage, i) => {
@@ -252,7 +252,7 @@ export class SSD extends Module<[images: readonly Tensor[], targets?: readonly G
   }
 
   /** Labels must be int32 in [0, numClasses) (cross entropy's classes). One read per image (the labels come from the host). */
-  #checkLabels(op: string, targets: readonly GeneralizedRCNNTarget[]): void {
+  #checkLabels(op: string, targets: readonly DetectionTarget[]): void {
     const numClasses = this.#head instanceof SSDHead ? this.#head.classificationHead.numClasses : null;
     targets.forEach(({ labels }, i) => {
       if (labels.dtype !== 'int32') throw new DTypeError(`${op}: expected targets[${i}].labels of dtype int32, got ${labels.dtype}`);
@@ -275,7 +275,7 @@ export class SSD extends Module<[images: readonly Tensor[], targets?: readonly G
    * @param anchors - per image, the default boxes `[A, 4]`
    * @param matchedIdxs - per image, each default box's matched box, int32 `[A]` (a matcher's codes)
    */
-  computeLoss(targets: readonly GeneralizedRCNNTarget[], headOutputs: SSDHeadOutputs, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): SSDLosses {
+  computeLoss(targets: readonly DetectionTarget[], headOutputs: SSDHeadOutputs, anchors: readonly Tensor[], matchedIdxs: readonly Tensor[]): SSDLosses {
     const op = 'SSD.computeLoss';
     const { bbox_regression: deltas, cls_logits: logits } = headOutputs;
     const [n, a, c] = logits.shape as [number, number, number];
