@@ -171,8 +171,16 @@ const backstop = new FinalizationRegistry<Held>((held) => {
   }
 });
 
+/** Live tensors on the cpu: a plain number, as every tensor is counted on creation and dispose. */
+let cpuCount = 0;
+
 function changeCount(device: Device, delta: number): void {
-  liveCounts.set(device, (liveCounts.get(device) ?? 0) + delta);
+  if (device === 'cpu') cpuCount += delta;
+  else liveCounts.set(device, (liveCounts.get(device) ?? 0) + delta);
+}
+
+function liveCount(device: Device): number {
+  return device === 'cpu' ? cpuCount : (liveCounts.get(device) ?? 0);
 }
 
 /**
@@ -187,6 +195,10 @@ function currentFrame(): Frame | undefined {
   return openScopes === 0 ? undefined : frames.getStore();
 }
 
+/** Tensors the young list holds before it is flushed. */
+export const YOUNG_COUNT = 256;
+/** Bytes (of the young tensors' views) the young list holds before it is flushed. */
+export const YOUNG_BYTES = 2 ** 24;
 /**
  * Tensors created since the backstop last registered any, with their records. Registering
  * with a FinalizationRegistry (and unregistering at dispose()) was a third of a small op's
@@ -198,26 +210,27 @@ function currentFrame(): Frame | undefined {
  * would take it past {@link YOUNG_BYTES} bytes (a tensor that size alone is registered at
  * once). Until then the list keeps its tensors alive, which bounds what forgotten tensors
  * can hold beyond the collector's reach by those two limits.
+ * The arrays are fixed and filled from the front (pushing onto emptied arrays regrew them
+ * at every flush).
  */
-const youngTensors: Tracked[] = [];
-const youngHeld: Held[] = [];
+const youngTensors = new Array<Tracked | undefined>(YOUNG_COUNT).fill(undefined);
+const youngHeld = new Array<Held | undefined>(YOUNG_COUNT).fill(undefined);
+let youngCount = 0;
 let youngBytes = 0;
 let flushQueued = false;
-/** Tensors the young list holds before it is flushed. */
-export const YOUNG_COUNT = 256;
-/** Bytes (of the young tensors' views) the young list holds before it is flushed. */
-export const YOUNG_BYTES = 2 ** 24;
 
 /** Registers the young tensors not disposed meanwhile with the backstop, and empties the list. */
 function flushYoung(): void {
-  for (let i = 0; i < youngTensors.length; ++i) {
+  for (let i = 0; i < youngCount; ++i) {
     const held = youngHeld[i]!;
+    const tensor = youngTensors[i]!;
+    youngHeld[i] = undefined;
+    youngTensors[i] = undefined;
     if (held.disposed) continue;
     held.registered = true;
-    backstop.register(youngTensors[i]!, held, youngTensors[i]);
+    backstop.register(tensor, held, tensor);
   }
-  youngTensors.length = 0;
-  youngHeld.length = 0;
+  youngCount = 0;
   youngBytes = 0;
 }
 
@@ -242,9 +255,10 @@ export function track(tensor: Tracked, storage: SharedStorage, creator: string, 
     return held;
   }
   // Full: the tensors before this one are registered (this one, being made, is not disposed yet).
-  if (youngTensors.length >= YOUNG_COUNT || youngBytes + bytes > YOUNG_BYTES) flushYoung();
-  youngTensors.push(tensor);
-  youngHeld.push(held);
+  if (youngCount === YOUNG_COUNT || youngBytes + bytes > YOUNG_BYTES) flushYoung();
+  youngTensors[youngCount] = tensor;
+  youngHeld[youngCount] = held;
+  youngCount += 1;
   youngBytes += bytes;
   if (!flushQueued) {
     flushQueued = true;
@@ -386,7 +400,7 @@ export function memory(device?: DeviceLike): DeviceMemory | Record<string, Devic
     const stats = native.memoryStats(d);
     return {
       bytes: stats.allocatedBytes,
-      tensors: liveCounts.get(d) ?? 0,
+      tensors: liveCount(d),
       cachedBytes: stats.cachedBytes,
       peakBytes: stats.peakBytes,
       leakedTensors: leakedCounts.get(d) ?? 0,

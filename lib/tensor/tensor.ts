@@ -35,9 +35,9 @@ export type NestedArray = number | boolean | NestedArray[];
  */
 export class Tensor<D extends DType = DType> {
   /**
-   * Shape and strides as given (a copy, or the caller's array when already frozen). They are
-   * frozen when first read through `shape`/`strides`: an op's output that is disposed
-   * unread (most temporaries) never pays for Object.freeze (issue 11).
+   * Copies of the shape and strides given. They are frozen when first read through
+   * `shape`/`strides`: an op's output that is disposed unread (most temporaries) never
+   * pays for Object.freeze (issue 11).
    */
   #shape: readonly number[];
   #strides: readonly number[];
@@ -70,12 +70,10 @@ export class Tensor<D extends DType = DType> {
     creator: string,
   ) {
     this.#storage = storage;
-    // A frozen array (another tensor's shape, passed on by an op) can be shared as it is.
-    const shapeFrozen = Object.isFrozen(shape);
-    const stridesFrozen = Object.isFrozen(strides);
-    this.#shape = shapeFrozen ? shape : shape.slice();
-    this.#strides = stridesFrozen ? strides : strides.slice();
-    this.#frozen = shapeFrozen && stridesFrozen;
+    // Copies: the caller may reuse its arrays (slice() is cheaper than asking Object.isFrozen).
+    this.#shape = shape.slice();
+    this.#strides = strides.slice();
+    this.#frozen = false;
     this.offset = offset;
     this.dtype = dtype;
     this.device = device;

@@ -141,7 +141,6 @@ describe('a small elementwise op', () => {
     const out = noGrad(() => add(a, b));
     expect(Object.isFrozen(out.shape)).toBe(true);
     expect(Object.isFrozen(out.strides)).toBe(true);
-    expect(out.shape).toBe(a.shape); // an input's frozen shape is shared, not copied
     const shape = [2, 8];
     const strides = [8, 1];
     const view = a._view('test', shape, strides);
