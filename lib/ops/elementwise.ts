@@ -57,11 +57,13 @@ function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor
     ? full([], scalarOperand(op, op === 'pow' ? 'exponent' : 'other', input.dtype, other), { dtype: input.dtype, device: input.device })
     : checkTensor(op, 'other', other);
   try {
-    checkSameDevice(op, { input, other: b });
-    checkSameDType(op, { input, other: b });
+    // Compared directly first: the named checks build what their messages need (a small op's hot path).
+    if (input.device !== b.device) checkSameDevice(op, { input, other: b });
+    if (input.dtype !== b.dtype) checkSameDType(op, { input, other: b });
     if (op === 'div') checkDTypeIn(op, 'input', input, ['float32']);
     else checkDTypeIn(op, 'input', input, ['float32', 'int32', 'uint8']);
-    const shape = broadcastShapes(op, input.shape, b.shape);
+    // Operands of one shape (the usual case) need no broadcast: the output shares the input's frozen shape.
+    const shape = sameDims(input.shape, b.shape) ? input.shape : broadcastShapes(op, input.shape, b.shape);
     const out = emptyLike(op, input.shape.length === shape.length ? input : b, shape, input.dtype);
     native.binary(op, BINARY_CODES[op], out._native(op, 'out'), operand(op, input, shape, 'input'), operand(op, b, shape, 'other'));
     if (!needsGrad(input, scalar ? null : b)) return out;

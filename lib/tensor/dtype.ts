@@ -47,6 +47,9 @@ export function dtypeCode(dtype: DType): number {
 
 /** Bytes per element in native memory. */
 export function dtypeSize(dtype: DType): number {
+  // The common dtypes by comparison: a table lookup by a varying key is a megamorphic keyed
+  // load, and every new tensor asks (issue 11).
+  if (dtype === 'float32' || dtype === 'int32') return 4;
   return SIZES[dtype];
 }
 

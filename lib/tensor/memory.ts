@@ -137,10 +137,19 @@ function extentOf(shape: readonly number[], strides: readonly number[]): number 
   return last + 1;
 }
 
-interface Held {
-  storage: SharedStorage;
-  device: Device;
-  creator: string;
+/**
+ * What the backstop needs to free one forgotten tensor, made when the tensor is (track()
+ * returns it; the tensor hands it back to untrack()).
+ * @internal
+ */
+export interface Held {
+  readonly storage: SharedStorage;
+  readonly device: Device;
+  readonly creator: string;
+  /** Whether the tensor is registered with the backstop yet (see {@link track}). */
+  registered: boolean;
+  /** Set by untrack(): a disposed tensor still waiting in the young list is never registered. */
+  disposed: boolean;
 }
 
 const frames = new AsyncLocalStorage<Frame>();
@@ -162,8 +171,16 @@ const backstop = new FinalizationRegistry<Held>((held) => {
   }
 });
 
+/** Live tensors on the cpu: a plain number, as every tensor is counted on creation and dispose. */
+let cpuCount = 0;
+
 function changeCount(device: Device, delta: number): void {
-  liveCounts.set(device, (liveCounts.get(device) ?? 0) + delta);
+  if (device === 'cpu') cpuCount += delta;
+  else liveCounts.set(device, (liveCounts.get(device) ?? 0) + delta);
+}
+
+function liveCount(device: Device): number {
+  return device === 'cpu' ? cpuCount : (liveCounts.get(device) ?? 0);
 }
 
 /**
@@ -178,11 +195,76 @@ function currentFrame(): Frame | undefined {
   return openScopes === 0 ? undefined : frames.getStore();
 }
 
-/** Registers a new tensor: counted, owned by the innermost scope, freed if forgotten. */
-export function track(tensor: Tracked, storage: SharedStorage, creator: string): void {
+/** Tensors the young list holds before it is flushed. */
+export const YOUNG_COUNT = 256;
+/** Bytes (of the young tensors' views) the young list holds before it is flushed. */
+export const YOUNG_BYTES = 2 ** 24;
+/**
+ * Tensors created since the backstop last registered any, with their records. Registering
+ * with a FinalizationRegistry (and unregistering at dispose()) was a third of a small op's
+ * cost (issue 11: a weak cell and an entry in the registry's unregister-token table per
+ * tensor), yet most op outputs are disposed within microseconds: by a scope, by an op
+ * that made them as temporaries, or by hand. So a new tensor waits here and is registered
+ * only if it is still undisposed when the list is flushed: at the end of the current job
+ * (a microtask), or sooner when a new tensor finds it holding {@link YOUNG_COUNT} tensors or
+ * would take it past {@link YOUNG_BYTES} bytes (a tensor that size alone is registered at
+ * once). Until then the list keeps its tensors alive, which bounds what forgotten tensors
+ * can hold beyond the collector's reach by those two limits.
+ * The arrays are fixed and filled from the front (pushing onto emptied arrays regrew them
+ * at every flush).
+ */
+const youngTensors = new Array<Tracked | undefined>(YOUNG_COUNT).fill(undefined);
+const youngHeld = new Array<Held | undefined>(YOUNG_COUNT).fill(undefined);
+let youngCount = 0;
+let youngBytes = 0;
+let flushQueued = false;
+
+/** Registers the young tensors not disposed meanwhile with the backstop, and empties the list. */
+function flushYoung(): void {
+  for (let i = 0; i < youngCount; ++i) {
+    const held = youngHeld[i]!;
+    const tensor = youngTensors[i]!;
+    youngHeld[i] = undefined;
+    youngTensors[i] = undefined;
+    if (held.disposed) continue;
+    held.registered = true;
+    backstop.register(tensor, held, tensor);
+  }
+  youngCount = 0;
+  youngBytes = 0;
+}
+
+function flushYoungAtJobEnd(): void {
+  flushQueued = false;
+  flushYoung();
+}
+
+/**
+ * Registers a new tensor: counted, owned by the innermost scope, freed if forgotten (once
+ * the young list is flushed). `bytes` is the size of its view, for the young list's bound.
+ * Returns the record to hand back to {@link untrack}.
+ */
+export function track(tensor: Tracked, storage: SharedStorage, creator: string, bytes: number): Held {
   changeCount(tensor.device, 1);
   currentFrame()?.tensors.add(tensor);
-  backstop.register(tensor, { storage, device: tensor.device, creator }, tensor);
+  const held: Held = { storage, device: tensor.device, creator, registered: false, disposed: false };
+  if (bytes >= YOUNG_BYTES) {
+    // Too large to wait: what the young list holds beyond the collector stays bounded.
+    held.registered = true;
+    backstop.register(tensor, held, tensor);
+    return held;
+  }
+  // Full: the tensors before this one are registered (this one, being made, is not disposed yet).
+  if (youngCount === YOUNG_COUNT || youngBytes + bytes > YOUNG_BYTES) flushYoung();
+  youngTensors[youngCount] = tensor;
+  youngHeld[youngCount] = held;
+  youngCount += 1;
+  youngBytes += bytes;
+  if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushYoungAtJobEnd);
+  }
+  return held;
 }
 
 /** Registers an autograd node with the innermost scope, which frees it if it is dropped. */
@@ -190,10 +272,11 @@ export function trackNode(node: TrackedNode): void {
   currentFrame()?.nodes.add(node);
 }
 
-/** Bookkeeping for an explicit dispose(). */
-export function untrack(tensor: Tracked): void {
+/** Bookkeeping for an explicit dispose(); `held` is what track() returned for the tensor. */
+export function untrack(tensor: Tracked, held: Held): void {
   changeCount(tensor.device, -1);
-  backstop.unregister(tensor);
+  held.disposed = true;
+  if (held.registered) backstop.unregister(tensor);
 }
 
 /** Tensors, arrays, plain objects, Maps and Sets reachable from a scope's result. */
@@ -317,7 +400,7 @@ export function memory(device?: DeviceLike): DeviceMemory | Record<string, Devic
     const stats = native.memoryStats(d);
     return {
       bytes: stats.allocatedBytes,
-      tensors: liveCounts.get(d) ?? 0,
+      tensors: liveCount(d),
       cachedBytes: stats.cachedBytes,
       peakBytes: stats.peakBytes,
       leakedTensors: leakedCounts.get(d) ?? 0,

@@ -3,6 +3,7 @@
  * @module
  */
 import { ArgumentError, ShapeError } from '../errors.js';
+import { sameDims } from './layout.js';
 
 /** Row-major (contiguous) strides of a shape, in elements. */
 export function contiguousStrides(shape: readonly number[]): number[] {
@@ -37,9 +38,12 @@ export function channelsLastStrides(shape: readonly number[]): number[] {
  * the same order from outermost to innermost) when `like` is dense, else contiguous.
  * Elementwise ops and pooling use it so channels-last activations stay channels-last.
  */
-export function stridesLike(like: { shape: readonly number[]; strides: readonly number[] }, shape: readonly number[]): number[] {
-  // A row-major `like` (most are) orders its dims as they are: no sort needed.
-  if (like.shape.length !== shape.length || hasContiguousStrides(like.shape, like.strides)) return contiguousStrides(shape);
+export function stridesLike(like: { shape: readonly number[]; strides: readonly number[] }, shape: readonly number[]): readonly number[] {
+  if (like.shape.length !== shape.length) return contiguousStrides(shape);
+  // A row-major `like` (most are) orders its dims as they are: no sort needed. Of the same
+  // shape (an elementwise op's output), its own strides are the answer: a tensor's are
+  // frozen, and a new tensor shares them rather than copy (issue 11).
+  if (hasContiguousStrides(like.shape, like.strides)) return sameDims(shape, like.shape) ? like.strides : contiguousStrides(shape);
   // Outermost first; among equal strides (size-1 dims) keep the logical order.
   const order = [...shape.keys()].sort((a, b) => like.strides[b]! - like.strides[a]! || a - b);
   let expected = 1;
@@ -50,7 +54,7 @@ export function stridesLike(like: { shape: readonly number[]; strides: readonly 
   }
   // Same shape: `like`'s own strides, even those of size-1 dims (which a kernel may compare
   // with its input's: [1, 1, H, W] channels-last is [HW, 1, W, 1], not [HW, W, W, 1]).
-  if (shape.every((size, d) => size === like.shape[d])) return [...like.strides];
+  if (sameDims(shape, like.shape)) return like.strides;
   const strides = new Array<number>(shape.length);
   let stride = 1;
   for (let i = order.length - 1; i >= 0; --i) {

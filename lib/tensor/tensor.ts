@@ -13,7 +13,7 @@ import { resolveDevice, type Device, type DeviceLike } from './device.js';
 import { allocTypedArray, checkDType, dtypeCode, dtypeSize, isFloatingPoint, isHalf, typedArrayOf, type DType, type TypedArrayFor } from './dtype.js';
 import { formatTensor } from './format.js';
 import { sameDims } from './layout.js';
-import { SharedStorage, track, untrack } from './memory.js';
+import { SharedStorage, track, untrack, type Held } from './memory.js';
 import {
   contiguousStrides,
   describe,
@@ -34,10 +34,14 @@ export type NestedArray = number | boolean | NestedArray[];
  * with an explicit or implied dtype give it), which types `data()` as the matching array.
  */
 export class Tensor<D extends DType = DType> {
-  /** Size of each dimension (NCHW for images). */
-  readonly shape: readonly number[];
-  /** Elements to step in storage per index step of each dimension. */
-  readonly strides: readonly number[];
+  /**
+   * Copies of the shape and strides given. They are frozen when first read through
+   * `shape`/`strides`: an op's output that is disposed unread (most temporaries) never
+   * pays for Object.freeze (issue 11).
+   */
+  #shape: readonly number[];
+  #strides: readonly number[];
+  #frozen: boolean;
   /** Storage offset of the first element, in elements. */
   readonly offset: number;
   readonly dtype: D;
@@ -45,6 +49,8 @@ export class Tensor<D extends DType = DType> {
   /** Accumulated gradient of a leaf after `backward()`; owned (and disposed) by this tensor. */
   grad: Tensor<'float32'> | null = null;
   #storage: SharedStorage | null;
+  /** The backstop's record of this tensor (memory.ts track()). */
+  readonly #held: Held;
   /** What `_native` hands the binding, made on first use (shape, strides and offset never change). */
   #descriptor: NativeTensor | undefined;
   #requiresGrad = false;
@@ -64,12 +70,32 @@ export class Tensor<D extends DType = DType> {
     creator: string,
   ) {
     this.#storage = storage;
-    this.shape = Object.freeze([...shape]);
-    this.strides = Object.freeze([...strides]);
+    // Copies: the caller may reuse its arrays (slice() is cheaper than asking Object.isFrozen).
+    this.#shape = shape.slice();
+    this.#strides = strides.slice();
+    this.#frozen = false;
     this.offset = offset;
     this.dtype = dtype;
     this.device = device;
-    track(this, this.#storage, creator);
+    this.#held = track(this, this.#storage, creator, numelOf(shape) * dtypeSize(dtype));
+  }
+
+  /** Size of each dimension (NCHW for images). Frozen. */
+  get shape(): readonly number[] {
+    if (!this.#frozen) this.#freeze();
+    return this.#shape;
+  }
+
+  /** Elements to step in storage per index step of each dimension. Frozen. */
+  get strides(): readonly number[] {
+    if (!this.#frozen) this.#freeze();
+    return this.#strides;
+  }
+
+  #freeze(): void {
+    Object.freeze(this.#shape);
+    Object.freeze(this.#strides);
+    this.#frozen = true;
   }
 
   /** Number of dimensions. */
@@ -163,7 +189,7 @@ export class Tensor<D extends DType = DType> {
     this.#descriptor = undefined;
     this.grad?.dispose();
     this.grad = null;
-    untrack(this);
+    untrack(this, this.#held);
   }
 
   /** `using t = ...` disposes `t` at the end of the block. */
@@ -175,7 +201,7 @@ export class Tensor<D extends DType = DType> {
   _native(op: string, arg = 'input'): NativeTensor {
     // Shape, strides and offset never change: the descriptor is made once per tensor.
     const storage = this._storage(op, arg);
-    return (this.#descriptor ??= this.#describe(storage, this.shape, this.strides));
+    return (this.#descriptor ??= this.#describe(storage, this.#shape, this.#strides));
   }
 
   /** @internal A descriptor of this tensor's memory seen with another shape and strides. */

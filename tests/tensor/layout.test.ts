@@ -127,6 +127,31 @@ describe('a small elementwise op', () => {
     b.dispose();
   });
 
+  it('freezes nothing for an output disposed unread; shape and strides read later are frozen copies', () => {
+    const [a, b] = [randn([16]), randn([16])];
+    a.shape; // the inputs' arrays are frozen on their first read
+    b.shape;
+    const freeze = vi.spyOn(Object, 'freeze');
+    noGrad(() => {
+      for (let i = 0; i < 1000; ++i) add(a, b).dispose();
+    });
+    // Before: two Object.freeze calls per output (shape and strides).
+    expect(freeze).not.toHaveBeenCalled();
+    freeze.mockRestore();
+    const out = noGrad(() => add(a, b));
+    expect(Object.isFrozen(out.shape)).toBe(true);
+    expect(Object.isFrozen(out.strides)).toBe(true);
+    const shape = [2, 8];
+    const strides = [8, 1];
+    const view = a._view('test', shape, strides);
+    shape[0] = 99;
+    strides[0] = 99;
+    expect(view.shape).toEqual([2, 8]);
+    expect(view.strides).toEqual([8, 1]);
+    expect(Object.isFrozen(view.shape) && Object.isFrozen(view.strides)).toBe(true);
+    for (const t of [a, b, out, view]) t.dispose();
+  });
+
   it('relu, matmul and conv2d allocate their outputs inside their kernel call too (no native empty)', () => {
     const x = randn([1, 8, 8, 8]).permute(0, 3, 1, 2);
     const w = randn([8, 8, 3, 3]);

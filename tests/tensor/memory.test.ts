@@ -1,8 +1,12 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { DisposedError, keep, memory, ones, randn, relu, scope, synchronize, tensor, zeros, type Tensor } from '../../lib/index.js';
+import { DisposedError, keep, memory, ones, randn, relu, scope, synchronize, tensor, Tensor, zeros } from '../../lib/index.js';
 import { native } from '../../lib/native.js';
 import { empty } from '../../lib/tensor/creation.js';
+import { YOUNG_BYTES, YOUNG_COUNT } from '../../lib/tensor/memory.js';
 
 const live = () => memory('cpu').tensors;
 
@@ -212,5 +216,80 @@ describe('SharedStorage of an op output (allocated in the op call)', () => {
     out.dispose();
     expect(releases).toHaveBeenCalledWith(id);
     x.dispose();
+  });
+});
+
+describe('the garbage-collection backstop (young tensors registered only if they outlive the job)', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Tensors registered with and unregistered from a FinalizationRegistry (the backstop) from now on. */
+  function countRegistrations(): { registered: () => number; unregistered: () => number } {
+    const register = vi.spyOn(FinalizationRegistry.prototype, 'register');
+    const unregister = vi.spyOn(FinalizationRegistry.prototype, 'unregister');
+    // Node's own registries (timers, streams) are not counted.
+    const tensors = (calls: unknown[][]) => calls.filter((args) => args[0] instanceof Tensor).length;
+    return { registered: () => tensors(register.mock.calls), unregistered: () => tensors(unregister.mock.calls) };
+  }
+
+  it('an op output disposed within the job is never registered, so never unregistered', async () => {
+    const [a, b] = [randn([16]), randn([16])];
+    await Promise.resolve(); // a and b registered: the job that made them has ended
+    const counts = countRegistrations();
+    for (let i = 0; i < 1000; ++i) a.add(b).dispose();
+    await new Promise((resolve) => setImmediate(resolve));
+    // Before: 1000 registrations and 1000 unregistrations.
+    expect(counts.registered()).toBe(0);
+    expect(counts.unregistered()).toBe(0);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('a tensor still undisposed when the job ends is registered then, and unregistered by its dispose()', async () => {
+    const counts = countRegistrations();
+    const kept = Array.from({ length: 10 }, () => randn([4]));
+    expect(counts.registered()).toBe(0);
+    await Promise.resolve();
+    expect(counts.registered()).toBe(10);
+    for (const t of kept) t.dispose();
+    expect(counts.unregistered()).toBe(10);
+  });
+
+  it(`a synchronous loop that never disposes or yields registers its tensors at least every ${YOUNG_COUNT}`, () => {
+    const counts = countRegistrations();
+    const made: Tensor[] = [];
+    for (let i = 0; i < 1000; ++i) made.push(zeros([4]));
+    expect(counts.registered()).toBeGreaterThanOrEqual(1000 - YOUNG_COUNT);
+    for (const t of made) t.dispose();
+  });
+
+  it(`young tensors are registered before they would hold more than ${YOUNG_BYTES} bytes; one that large at once`, async () => {
+    await Promise.resolve();
+    const counts = countRegistrations();
+    const quarter = () => empty('test', [YOUNG_BYTES / 16], 'float32', 'cpu');
+    const made = [quarter(), quarter(), quarter(), quarter()];
+    expect(counts.registered()).toBe(0);
+    made.push(quarter()); // would pass the bound: the four before it are registered
+    expect(counts.registered()).toBe(4);
+    made.push(empty('test', [YOUNG_BYTES / 4], 'float32', 'cpu'));
+    expect(counts.registered()).toBe(5);
+    for (const t of made) t.dispose();
+  });
+
+  it('a forgotten tensor is freed by the backstop once collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const before = memory('cpu');
+    (() => {
+      for (let i = 0; i < 8; ++i) randn([1024]).mul(2);
+    })();
+    expect(memory('cpu').tensors).toBe(before.tensors + 16);
+    await Promise.resolve(); // the job ended: the young list lets go of them
+    for (let round = 0; round < 10 && memory('cpu').leakedTensors < before.leakedTensors + 16; ++round) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10)); // the registry's cleanup runs as a task
+    }
+    const after = memory('cpu');
+    expect(after.leakedTensors).toBeGreaterThanOrEqual(before.leakedTensors + 16);
+    expect(after.tensors).toBeLessThanOrEqual(before.tensors);
   });
 });
