@@ -136,10 +136,13 @@ bool smallMaps(const Layout& out) {
 //   1x64x32x32 -> 64 (U-Net b1)      direct 0.35 / 0.40 / 0.38   winograd 0.27 / 0.27 / 0.32
 //   4x128x16x16 -> 128 (U-Net b4)    direct 1.37 / 1.54 / 1.61   winograd 1.05 / 1.24 / 1.03
 //   1x128x16x16 -> 128 (U-Net b1)    direct 0.32 / 0.36 / 0.36   winograd 0.57 / 0.53 / 0.35
+//   1x64x64x64 -> 32 (U-Net b1)      direct 0.68 / 0.76 / 0.87   winograd 0.64 / 0.54 / 0.84
 //   1x32x128x128 -> 16 (U-Net)       direct 0.94 / 0.82 / 0.94   winograd 1.12 / 1.32 / 1.14
 //   4x16x128x128 -> 16 (U-Net b4)    direct 1.99 / 2.22 / 1.76   winograd 3.07 / 3.41 / 2.74
-// So Winograd wins from 32 channels in and out and 64 output tiles of 4x4 (over the batch)
-// up, and loses below. Its results differ from direct ones by a few 1e-6 of the largest
+//   64x32x16x16 -> 64 (simpleCnn)    direct 3.37 / 3.86 / 4.09   winograd 2.98 / 4.67 / 4.47
+//   64x32x32x32 -> 32                direct 6.85 / 8.66 / 8.04   winograd 6.60 / 7.55 / 10.1
+// So Winograd wins from 64 channels in, 32 out and 64 output tiles of 4x4 (over the batch)
+// up, and loses (or ties, on 32 channels in) below. Its results differ from direct ones by a few 1e-6 of the largest
 // output (the transforms round differently), as other summation orders do. float32 only
 // (oneDNN 2.6 has no 16-bit Winograd). oneDNN may still refuse a geometry (e.g. larger
 // padding); the caller then falls back to direct.
@@ -152,7 +155,7 @@ bool winogradWins(const ConvParams& p, const TensorRef& input, const TensorRef& 
   }
   const Layout& o = out.layout;
   const int64_t tiles = o.shape[0] * ((o.shape[2] + 3) / 4) * ((o.shape[3] + 3) / 4);
-  return input.layout.shape[1] >= 32 && w.shape[0] >= 32 && tiles >= 64;
+  return input.layout.shape[1] >= 64 && w.shape[0] >= 32 && tiles >= 64;
 }
 
 // make(winograd) where winogradWins() and oneDNN has a Winograd kernel for the operands,
