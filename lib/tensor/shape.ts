@@ -40,7 +40,7 @@ export function channelsLastStrides(shape: readonly number[]): number[] {
  * of 0 on a dim of size > 1: broadcast) gives contiguous strides. Elementwise ops and
  * pooling use it so channels-last activations stay channels-last: an add of a channels-last
  * map and a channels-last slice once came out NCHW, and every op after it mixed layouts
- * (a U-Net's relu backward ran ~6x slower on those).
+ * (a U-Net's relu backward ran ~4x slower on those: 21.3 against 5.6 ms of CPU over 5 steps).
  */
 export function stridesLike(like: { shape: readonly number[]; strides: readonly number[] }, shape: readonly number[]): number[] {
   // A row-major `like` (most are) orders its dims as they are: no sort needed.
