@@ -35,8 +35,13 @@ export function channelsLastStrides(shape: readonly number[]): number[] {
 
 /**
  * Strides for a new tensor of `shape` in the memory format of `like` (same rank, dims in
- * the same order from outermost to innermost) when `like` is dense, else contiguous.
- * Elementwise ops and pooling use it so channels-last activations stay channels-last.
+ * the same order from outermost to innermost), else contiguous. A `like` with gaps (a
+ * slice, such as a U-Net skip connection's channel slice of a channels-last gradient) gives
+ * its dims' order too, as PyTorch's TensorIterator does; one that repeats elements (a stride
+ * of 0 on a dim of size > 1: broadcast) gives contiguous strides. Elementwise ops and
+ * pooling use it so channels-last activations stay channels-last: an add of a channels-last
+ * map and a channels-last slice once came out NCHW, and every op after it mixed layouts
+ * (a U-Net's relu backward ran ~4x slower on those: 21.3 against 5.6 ms of CPU over 5 steps).
  */
 export function stridesLike(like: { shape: readonly number[]; strides: readonly number[] }, shape: readonly number[]): readonly number[] {
   if (like.shape.length !== shape.length) return contiguousStrides(shape);
@@ -47,14 +52,16 @@ export function stridesLike(like: { shape: readonly number[]; strides: readonly 
   // Outermost first; among equal strides (size-1 dims) keep the logical order.
   const order = [...shape.keys()].sort((a, b) => like.strides[b]! - like.strides[a]! || a - b);
   let expected = 1;
+  let dense = true;
   for (let i = order.length - 1; i >= 0; --i) {
     const d = order[i]!;
-    if (like.shape[d] !== 1 && like.strides[d] !== expected) return contiguousStrides(shape);
+    if (like.shape[d] !== 1 && like.strides[d]! <= 0) return contiguousStrides(shape);
+    if (like.shape[d] !== 1 && like.strides[d] !== expected) dense = false;
     expected *= like.shape[d]!;
   }
-  // Same shape: `like`'s own strides, even those of size-1 dims (which a kernel may compare
-  // with its input's: [1, 1, H, W] channels-last is [HW, 1, W, 1], not [HW, W, W, 1]).
-  if (sameDims(shape, like.shape)) return like.strides;
+  // Same shape: a dense `like`'s own strides, even those of size-1 dims (which a kernel may
+  // compare with its input's: [1, 1, H, W] channels-last is [HW, 1, W, 1], not [HW, W, W, 1]).
+  if (dense && sameDims(shape, like.shape)) return like.strides;
   const strides = new Array<number>(shape.length);
   let stride = 1;
   for (let i = order.length - 1; i >= 0; --i) {

@@ -35,6 +35,45 @@ function referenceConv2d(x: Tensor, w: Tensor, stride: number, padding: number):
   return out;
 }
 
+/**
+ * Naive float64 gradients of conv2d (stride 1) for `gradOutput` g: of the input
+ * (a full correlation with the flipped kernel) and of the weight.
+ */
+function referenceConv2dBackward(x: Tensor, w: Tensor, g: Tensor, padding: number): { gradInput: number[]; gradWeight: number[] } {
+  const [n, c, h, wd] = x.shape as [number, number, number, number];
+  const [o, , kh, kw] = w.shape as [number, number, number, number];
+  const [, , oh, ow] = g.shape as [number, number, number, number];
+  const xv = x.dataSync(), wv = w.dataSync(), gv = g.dataSync();
+  const gradInput = new Array<number>(n * c * h * wd).fill(0);
+  const gradWeight = new Array<number>(o * c * kh * kw).fill(0);
+  for (let b = 0; b < n; ++b)
+    for (let f = 0; f < o; ++f)
+      for (let i = 0; i < oh; ++i)
+        for (let j = 0; j < ow; ++j) {
+          const gij = gv[((b * o + f) * oh + i) * ow + j]!;
+          for (let ch = 0; ch < c; ++ch)
+            for (let p = 0; p < kh; ++p)
+              for (let q = 0; q < kw; ++q) {
+                const y = i - padding + p, xx = j - padding + q;
+                if (y < 0 || y >= h || xx < 0 || xx >= wd) continue;
+                const xi = ((b * c + ch) * h + y) * wd + xx, wi = ((f * c + ch) * kh + p) * kw + q;
+                gradInput[xi]! += gij * wv[wi]!;
+                gradWeight[wi]! += gij * xv[xi]!;
+              }
+        }
+  return { gradInput, gradWeight };
+}
+
+/** `actual` within `tolerance` of `expected` relative to the largest |expected|. */
+function expectCloseToScale(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
+  let scale = 0;
+  for (let i = 0; i < expected.length; ++i) scale = Math.max(scale, Math.abs(expected[i]!));
+  let worst = 0;
+  for (let i = 0; i < expected.length; ++i) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  expect(actual.length).toBe(expected.length);
+  expect(worst / scale).toBeLessThan(tolerance);
+}
+
 describeDevices('conv vs PyTorch', (device) => {
   for (const c of cases) {
     it(`${c.name}: input [${c.input.shape}] weight [${c.weight.shape}] ${JSON.stringify(c.options)}`, () => {
@@ -68,6 +107,37 @@ describeDevices('conv vs PyTorch', (device) => {
       expectClose(conv2d(x, w, null, { stride, padding }).cpu().dataSync(), referenceConv2d(x.cpu(), w.cpu(), stride, padding), 1e-4);
     }
   });
+
+  // 3x3 stride-1 float32 convolutions with >= 64 channels in, >= 32 out and >= 64 output tiles
+  // of 4x4 run oneDNN's Winograd kernels on AVX-512 CPUs (native/src/cpu/conv.cc), whose
+  // transforms round differently from direct convolution: a few 1e-6 of the largest value.
+  // Odd sizes leave partial tiles; 40 and 80 channels are not multiples of 32.
+  for (const [n, c, o, h, w, channelsLast, bias] of [
+    [1, 64, 40, 31, 30, false, true],
+    [2, 80, 32, 27, 18, true, false],
+    [1, 64, 32, 32, 32, true, true],
+  ] as const) {
+    it(`3x3 stride 1 on [${n}, ${c}, ${h}, ${w}] -> ${o}${channelsLast ? ' channels-last' : ''}${bias ? ' with bias' : ''} (Winograd on AVX-512) matches float64`, () => {
+      manualSeed(24);
+      const plain = randn([n, c, h, w], { device });
+      const x = (channelsLast ? plain.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : plain).requiresGrad_();
+      const weight = randn([o, c, 3, 3], { device }).requiresGrad_();
+      const b = bias ? randn([o], { device }).requiresGrad_() : null;
+      const out = conv2d(x, weight, b, { padding: 1 });
+      const expected = referenceConv2d(plain.cpu(), weight.detach().cpu(), 1, 1);
+      if (b) {
+        const bv = b.detach().cpu().dataSync();
+        for (let i = 0; i < expected.length; ++i) expected[i]! += bv[Math.floor(i / (h * w)) % o]!;
+      }
+      expectCloseToScale(out.cpu().dataSync(), expected, 2e-5);
+      const g = randn([n, o, h, w], { device });
+      out.backward(g);
+      const grads = referenceConv2dBackward(plain.cpu(), weight.detach().cpu(), g.cpu(), 1);
+      expectCloseToScale(x.grad!.cpu().dataSync(), grads.gradInput, 2e-5);
+      expectCloseToScale(weight.grad!.cpu().dataSync(), grads.gradWeight, 2e-5);
+      if (b) expectCloseToScale(b.grad!.cpu().dataSync(), g.cpu().sum([0, 2, 3]).dataSync(), 2e-5);
+    });
+  }
 
   it('outputs are channels-last and inputs of any layout give the same result', () => {
     manualSeed(22);

@@ -2,7 +2,7 @@
 // path (issue 11) must agree with the general order-by-stride path.
 import { describe, expect, it } from 'vitest';
 
-import { contiguousStrides, stridesLike } from '../../lib/tensor/shape.js';
+import { channelsLastStrides, contiguousStrides, stridesLike } from '../../lib/tensor/shape.js';
 
 describe('stridesLike', () => {
   it('row-major [2, 3, 4] gives row-major strides', () => {
@@ -26,6 +26,18 @@ describe('stridesLike', () => {
     // A one-channel channels-last map: the physical layout is NCHW's, but kernels compare
     // strides, so out must be [HW, 1, W, 1] as the input (a 1-channel U-Net's batch norm failed).
     expect(stridesLike({ shape: [1, 1, 6, 6], strides: [36, 1, 6, 1] }, [1, 1, 6, 6])).toEqual([36, 1, 6, 1]);
+  });
+
+  it('a channel slice of a channels-last map (gaps between its pixels) gives dense channels-last strides', () => {
+    // x[:, :16] of [1, 32, 128, 128] channels-last, as a U-Net skip connection's gradient.
+    expect(stridesLike({ shape: [1, 16, 128, 128], strides: [524288, 1, 4096, 32] }, [1, 16, 128, 128])).toEqual([262144, 1, 2048, 16]);
+    expect(stridesLike({ shape: [2, 3, 4, 5], strides: [120, 1, 30, 6] }, [2, 3, 4, 5])).toEqual(channelsLastStrides([2, 3, 4, 5]));
+    // A slice of a row-major tensor stays row-major.
+    expect(stridesLike({ shape: [2, 3], strides: [8, 2] }, [2, 3])).toEqual([3, 1]);
+  });
+
+  it('a broadcast `like` (stride 0 on a dim of size > 1) gives row-major strides', () => {
+    expect(stridesLike({ shape: [2, 3, 4, 4], strides: [0, 1, 0, 0] }, [2, 3, 4, 4])).toEqual(contiguousStrides([2, 3, 4, 4]));
   });
 
   it('[2, 0] with row-major strides and a rank change give row-major strides', () => {
