@@ -6,7 +6,7 @@
 // best peer / neocog against the issue's target (>= 3 on nms, >= 1 elsewhere), and
 // bench/results/detection.json keeps every round. `npm run bench -- detection` runs these
 // rows only; `npx tsx bench/detection.ts fasterrcnnResnet50Fpn` one detector.
-import { cat, manualSeed, noGrad, optim, rand, randint, randn, roiAlign, scope, synchronize, tensor, Tensor } from '../lib/index.js';
+import { cat, manualSeed, noGrad, optim, rand, randint, randn, roiAlign, scope, tensor, Tensor } from '../lib/index.js';
 import { alternate, medianMs, type Contender } from './alternate.js';
 import { casesFromArgv, roundsFromEnv } from './cases.js';
 import { detectionLabel, type DetectionCase, type DetectionModelCase } from './detection_cases.js';
@@ -14,6 +14,7 @@ import { neocogDetectors } from './detection_models.js';
 import { describeMachine, machineLines } from './machine.js';
 import { build, type StepResult } from './op_builders.js';
 import { bestPeer, cell, measurementJson, printTable, saveResults } from './report.js';
+import { timedCall } from './timed_call.js';
 import { startTorchPeers } from './torch_configs.js';
 
 /** A neocog row ready to time: one step (waits for the CPU stream) and what to free afterwards. */
@@ -21,21 +22,6 @@ interface Prepared {
   step: () => Promise<void>;
   dispose: () => void;
   params: number | null;
-}
-
-/** Every tensor in a step's result (a tensor, an array, a record, or nested), to dispose. */
-function tensorsIn(result: unknown): Tensor[] {
-  if (result instanceof Tensor) return [result];
-  if (Array.isArray(result)) return result.flatMap(tensorsIn);
-  if (result !== null && typeof result === 'object') return Object.values(result).flatMap(tensorsIn);
-  return [];
-}
-
-/** Runs `fn` inside a scope, waits for the stream, and frees what it returned. */
-async function timedCall(fn: () => unknown): Promise<void> {
-  const out = scope(fn);
-  await synchronize();
-  for (const t of tensorsIn(out)) t.dispose();
 }
 
 /** Random xyxy boxes: corner in [0, 100), size in [1, 41), as bench/detection_torch.py makes them. */

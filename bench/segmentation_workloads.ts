@@ -6,9 +6,10 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { avgPool2d, connectedComponents, crossEntropy, infer, io, manualSeed, models, noGrad, optim, rand, randint, randn, scope, synchronize, Tensor } from '../lib/index.js';
+import { avgPool2d, connectedComponents, crossEntropy, infer, io, manualSeed, models, noGrad, optim, rand, randint, randn, scope, Tensor } from '../lib/index.js';
 import { fingerprint, type OutputFingerprint } from './output_check.js';
 import type { SegmentationCase, SegmentationKind } from './segmentation_cases.js';
+import { timedCall } from './timed_call.js';
 
 /** A row ready to time. */
 export interface SegmentationWorkload {
@@ -21,21 +22,6 @@ export interface SegmentationWorkload {
 }
 
 type Builder<K extends SegmentationKind> = (c: Extract<SegmentationCase, { kind: K }>) => Promise<SegmentationWorkload>;
-
-/** Every tensor in a result (a tensor, an array, a record, or nested), to dispose. */
-function tensorsIn(result: unknown): Tensor[] {
-  if (result instanceof Tensor) return [result];
-  if (Array.isArray(result)) return result.flatMap(tensorsIn);
-  if (result !== null && typeof result === 'object') return Object.values(result).flatMap(tensorsIn);
-  return [];
-}
-
-/** Runs `fn` inside a scope, waits for the stream, and frees what it returned. */
-async function timedCall(fn: () => unknown): Promise<void> {
-  const out: unknown = await scope(fn);
-  await synchronize();
-  for (const t of tensorsIn(out)) t.dispose();
-}
 
 /** `[N, C, H, W]` stored channels-last (the same logical tensor). */
 function channelsLast(x: Tensor): Tensor {
