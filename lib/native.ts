@@ -57,6 +57,11 @@ export interface NativeBinding extends NativePrimitives {
   /** A new allocation's storage id. */
   empty(device: string, byteLength: number): number;
   emptyCache(device: string): void;
+  /**
+   * Reports `deltaBytes` more (or, negative, less) native memory held by JavaScript objects to
+   * V8, which collects sooner under that pressure; returns V8's new total.
+   */
+  adjustExternalMemory(deltaBytes: number): number;
   /** A new page-locked host allocation's storage id (needs the CUDA plugin). */
   emptyPinned(byteLength: number): number;
   /** Resolves once the device's stream has run everything queued before it. */

@@ -56,7 +56,8 @@ export function empty<D extends DType>(
 
 /** @internal An uninitialised contiguous CPU tensor in page-locked memory (needs a CUDA device). */
 export function emptyPinned<D extends DType>(op: string, shape: readonly number[], dtype: D): Tensor<D> {
-  const storage = new SharedStorage(native.emptyPinned(numelOf(shape) * dtypeSize(dtype)));
+  const bytes = numelOf(shape) * dtypeSize(dtype);
+  const storage = new SharedStorage(native.emptyPinned(bytes), bytes);
   return new Tensor<D>(storage, shape, contiguousStrides(shape), 0, dtype, 'cpu', op);
 }
 

@@ -275,6 +275,38 @@ describe('the garbage-collection backstop (young tensors registered only if they
     for (const t of made) t.dispose();
   });
 
+  /**
+   * The native memory V8 counts as held by JavaScript objects (napi_adjust_external_memory),
+   * less `base`, in MiB: Node's own buffers move it by some KiB meanwhile.
+   */
+  const v8External = (base = 0) => (native.adjustExternalMemory(0) - base) / 2 ** 20;
+
+  it('V8 is told about the memory of a tensor that outlives the job that made it, and no longer after dispose()', async () => {
+    await Promise.resolve();
+    const before = native.adjustExternalMemory(0);
+    const t = randn([1 << 20]); // 4 MiB
+    expect(v8External(before)).toBeCloseTo(0, 1);
+    await Promise.resolve(); // the job ended with t alive: its memory now counts
+    expect(v8External(before)).toBeCloseTo(4, 1);
+    t.dispose();
+    expect(v8External(before)).toBeCloseTo(0, 1);
+  });
+
+  it('memory made and freed within one job is never reported to V8, even past the bounds of the young list', async () => {
+    await Promise.resolve();
+    const before = native.adjustExternalMemory(0);
+    // 600 tensors of 64 KiB (38 MiB): the young list hands them to the backstop as it fills.
+    // Reported then, a training step's activations put V8 past its external-memory limit
+    // and it ran a mark-compact every step.
+    const during = scope(() => {
+      const made = Array.from({ length: 600 }, () => randn([1 << 14]));
+      return made.length > 0 ? v8External(before) : 0;
+    });
+    expect(during).toBeCloseTo(0, 1);
+    await Promise.resolve();
+    expect(v8External(before)).toBeCloseTo(0, 1);
+  });
+
   it('a forgotten tensor is freed by the backstop once collected', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

@@ -28,7 +28,6 @@ bool syncModeFromEnvironment() {
 Addon::Addon(Napi::Env env, Napi::Object exports)
     : env_(env),
       completions_(CompletionQueue::New(env, "neocog.completions", 0, 1)),
-      storages_(env),
       runtime_(std::make_unique<Runtime>(syncModeFromEnvironment())) {
   completions_.Unref(env);
   // Environment cleanup hooks run in reverse order of registration, so this one stops the
@@ -37,6 +36,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
   napi_add_env_cleanup_hook(env, &Addon::stopStreams, this);
 
   DefineAddon(exports, {
+      InstanceMethod("adjustExternalMemory", &Addon::AdjustExternalMemory),
       InstanceMethod("cudaDeviceCount", &Addon::CudaDeviceCount),
       InstanceMethod("cudaLoad", &Addon::CudaLoad),
       InstanceMethod("cudaProperties", &Addon::CudaProperties),

@@ -42,6 +42,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Transfer(const Napi::CallbackInfo& info);
 
   // Memory and streams (memory.cc).
+  Napi::Value AdjustExternalMemory(const Napi::CallbackInfo& info);
   Napi::Value Empty(const Napi::CallbackInfo& info);
   Napi::Value EmptyPinned(const Napi::CallbackInfo& info);
   Napi::Value EmptyCache(const Napi::CallbackInfo& info);

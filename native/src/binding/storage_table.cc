@@ -16,12 +16,7 @@ double StorageTable::add(StoragePtr storage) {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
   }
-  const int64_t bytes = static_cast<int64_t>(storage->bytes());
   slots_[slot].storage = std::move(storage);
-  if (bytes != 0) {
-    int64_t total;
-    napi_adjust_external_memory(env_, bytes, &total);
-  }
   return static_cast<double>(slot) + static_cast<double>(slots_[slot].generation) * kSlots;
 }
 
@@ -46,14 +41,9 @@ const StoragePtr& StorageTable::get(double id, const char* op, const char* arg) 
 void StorageTable::release(double id) {
   Slot* entry = find(id);
   if (entry == nullptr) return;
-  const int64_t bytes = static_cast<int64_t>(entry->storage->bytes());
   entry->storage.reset();
   entry->generation = (entry->generation + 1) % kGenerations;
   free_.push_back(static_cast<uint32_t>(entry - slots_.data()));
-  if (bytes != 0) {
-    int64_t total;
-    napi_adjust_external_memory(env_, -bytes, &total);
-  }
 }
 
 }  // namespace neocog::binding

@@ -9,8 +9,6 @@
 // released is freed with the addon instance (a worker's exit, the process's).
 #pragma once
 
-#include <napi.h>
-
 #include <cstdint>
 #include <vector>
 
@@ -20,13 +18,14 @@ namespace neocog::binding {
 
 class StorageTable {
  public:
-  explicit StorageTable(napi_env env) : env_(env) {}
+  StorageTable() = default;
   ~StorageTable() = default;  // drops the storages without touching V8 (the environment is going away)
   StorageTable(const StorageTable&) = delete;
   StorageTable& operator=(const StorageTable&) = delete;
 
   // Registers a new allocation and returns its id (a non-negative integer below 2^53). Its
-  // bytes are reported to V8, so garbage-collection pressure reflects native memory.
+  // bytes are not reported to V8 here: lib/tensor/memory.ts reports only storages that
+  // outlive the job that made them (adjustExternalMemory), see its reportToCollector.
   double add(StoragePtr storage);
   // The storage of a live id; throws a Disposed error "<op>: <arg> has been disposed" for a
   // released one and an Internal error for anything that was never an id.
@@ -48,7 +47,6 @@ class StorageTable {
   };
   Slot* find(double id);
 
-  napi_env env_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
 };
