@@ -25,6 +25,7 @@ interface Fixture {
   detections: Array<{ boxes: number[][]; labels: number[]; scores: number[] }>;
   losses: Record<string, number>;
   mining: Array<{ num_foreground: number; num_negative: number; gap: number }>;
+  parameter_counts: { full_tail: number; 'width_0.5': number };
 }
 const fixture = JSON.parse(readFileSync(new URL('../../fixtures/ssdlite_interop.json', import.meta.url), 'utf8')) as Fixture;
 
@@ -157,11 +158,15 @@ describe('ssdlite320MobilenetV3Large', { timeout: 180_000 }, () => {
     const none = ssdlite320MobilenetV3Large({ numClasses: 2, trainableBackboneLayers: 0 });
     expect([...none.namedParameters()].filter(([n, p]) => n.startsWith('backbone.features') && p.requiresGrad)).toEqual([]);
     none.dispose();
-    const fullTail = ssdlite320MobilenetV3Large({ numClasses: 2, reducedTail: false });
+    // torchvision's _mobilenet_extractor(mobilenet_v3_large(reduced_tail, width_mult)) + SSDLiteHead, 5 classes (the fixture script counts them).
+    const count = (m: models.detection.SSD) => [...m.parameters()].reduce((s, p) => s + p.numel, 0);
+    const fullTail = ssdlite320MobilenetV3Large({ numClasses: 5, reducedTail: false });
     expect(fullTail.backbone.outChannels).toEqual([672, 960, 512, 256, 256, 128]);
+    expect(count(fullTail)).toBe(fixture.parameter_counts.full_tail);
     fullTail.dispose();
-    const narrow = ssdlite320MobilenetV3Large({ numClasses: 2, widthMult: 0.5 });
+    const narrow = ssdlite320MobilenetV3Large({ numClasses: 5, widthMult: 0.5 });
     expect(narrow.backbone.outChannels).toEqual([336, 240, 512, 256, 256, 128]);
+    expect(count(narrow)).toBe(fixture.parameter_counts['width_0.5']);
     narrow.dispose();
   });
 
