@@ -8,7 +8,8 @@
  * pasteMasksInImage), and the detectors assembled from them (GeneralizedRCNN, FasterRCNN,
  * fasterrcnnResnet50Fpn, MaskRCNN, maskrcnnResnet50Fpn); the one-stage RetinaNet and FCOS
  * with their heads (retinanetResnet50Fpn, fcosResnet50Fpn), SSD with its heads and VGG-16
- * feature extractor (ssd300Vgg16), and the small FCOSLite.
+ * feature extractor (ssd300Vgg16), SSDlite with its depthwise-separable heads and MobileNetV3
+ * feature extractor (ssdlite320MobilenetV3Large), and the small FCOSLite.
  * @module
  */
 export {
@@ -80,5 +81,8 @@ export {
   type RPNTopN,
 } from './rpn.js';
 export { SSD, ssd300Vgg16, type SSD300VGG16Options, type SSDBackbone, type SSDHeadModule, type SSDLosses, type SSDOptions } from './ssd.js';
-export { SSDClassificationHead, SSDHead, SSDRegressionHead, SSDScoringHead, type SSDHeadOutputs } from './ssd_heads.js';
+export { SSDClassificationHead, SSDHead, SSDRegressionHead, SSDScoringHead, type SSDHeadOutputs, type SSDLevelPredictor } from './ssd_heads.js';
 export { SSDFeatureExtractorVGG, vgg16Features, vggExtractor, type SSDFeatureExtractorVGGOptions } from './ssd_vgg.js';
+export { ssdlite320MobilenetV3Large, type SSDLite320MobileNetV3LargeOptions } from './ssdlite.js';
+export { SSDLiteClassificationHead, SSDLiteHead, SSDLitePredictionBlock, SSDLiteRegressionHead, ssdliteBatchNorm, ssdliteNormalInit } from './ssdlite_heads.js';
+export { mobilenetExtractor, SSDLiteFeatureExtractorMobileNet, type SSDLiteFeatureExtractorMobileNetOptions } from './ssdlite_mobilenet.js';

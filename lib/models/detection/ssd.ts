@@ -34,7 +34,7 @@ import { DefaultBoxGenerator } from '../../vision/default_box_generator.js';
 import type { ImageList, ImageSize } from '../../vision/image_list.js';
 import { SSDMatcher } from '../../vision/matcher.js';
 import { checkTargets } from './generalized_rcnn.js';
-import { SSDHead, type SSDHeadOutputs } from './ssd_heads.js';
+import { SSDHead, SSDScoringHead, type SSDHeadOutputs } from './ssd_heads.js';
 import { vgg16Features, vggExtractor } from './ssd_vgg.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 
@@ -253,7 +253,9 @@ export class SSD extends Module<[images: readonly Tensor[], targets?: readonly D
 
   /** Labels must be int32 in [0, numClasses) (cross entropy's classes). One read per image (the labels come from the host). */
   #checkLabels(op: string, targets: readonly DetectionTarget[]): void {
-    const numClasses = this.#head instanceof SSDHead ? this.#head.classificationHead.numClasses : null;
+    // SSD's and SSDlite's heads hold their class logits' scoring head as `classificationHead`.
+    const classificationHead = (this.#head as { classificationHead?: unknown }).classificationHead;
+    const numClasses = classificationHead instanceof SSDScoringHead ? classificationHead.numColumns : null;
     targets.forEach(({ labels }, i) => {
       if (labels.dtype !== 'int32') throw new DTypeError(`${op}: expected targets[${i}].labels of dtype int32, got ${labels.dtype}`);
       if (numClasses === null) return;

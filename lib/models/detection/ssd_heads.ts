@@ -42,28 +42,35 @@ function convPerLevel(inChannels: readonly number[], outPerAnchor: number, numAn
 }
 
 /**
- * A convolution per feature level whose outputs `[N, A_k * numColumns, H_k, W_k]` are laid out
- * per default box and concatenated over levels into `[N, sum_k(H_k W_k A_k), numColumns]`,
- * as torchvision's `SSDScoringHead(module_list, num_columns)`.
+ * What {@link SSDScoringHead} runs on one feature level: a map `[N, inChannels, H, W]` to
+ * `[N, A * numColumns, H, W]` (SSD's 3x3 convolution, SSDlite's depthwise-separable block).
  */
-export class SSDScoringHead extends Module<[features: readonly Tensor[]], Tensor> {
-  readonly #moduleList: ModuleList<Conv2d>;
+export type SSDLevelPredictor = Module<[x: Tensor], Tensor> & { readonly inChannels: number };
+
+/**
+ * A predictor per feature level whose outputs `[N, A_k * numColumns, H_k, W_k]` are laid out
+ * per default box and concatenated over levels into `[N, sum_k(H_k W_k A_k), numColumns]`,
+ * as torchvision's `SSDScoringHead(module_list, num_columns)`. SSD's predictors are 3x3
+ * convolutions; SSDlite's are depthwise-separable blocks (ssdlite_heads.ts).
+ */
+export class SSDScoringHead<P extends SSDLevelPredictor = Conv2d> extends Module<[features: readonly Tensor[]], Tensor> {
+  readonly #moduleList: ModuleList<P>;
 
   /**
-   * @param moduleList - one convolution per feature level
+   * @param moduleList - one predictor per feature level (a Conv2d, or any module with `inChannels`)
    * @param numColumns - outputs per default box (classes, or 4 deltas), an integer >= 1
    */
-  constructor(moduleList: ModuleList<Conv2d>, readonly numColumns: number) {
+  constructor(moduleList: ModuleList<P>, readonly numColumns: number) {
     super();
     const op = new.target.name;
-    if (!(moduleList instanceof ModuleList) || moduleList.length === 0) throw new ArgumentError(`${op}: expected moduleList to be a non-empty ModuleList of convolutions, got ${describe(moduleList)}`);
+    if (!(moduleList instanceof ModuleList) || moduleList.length === 0) throw new ArgumentError(`${op}: expected moduleList to be a non-empty ModuleList of per-level predictors, got ${describe(moduleList)}`);
     checkInt(op, 'numColumns', numColumns, 1);
     this.#moduleList = moduleList;
     this.registerModule('module_list', moduleList);
   }
 
-  /** The convolution of each level (`module_list`). */
-  get moduleList(): ModuleList<Conv2d> {
+  /** The predictor of each level (`module_list`). */
+  get moduleList(): ModuleList<P> {
     return this.#moduleList;
   }
 
