@@ -1,6 +1,7 @@
 // examples/train-detector.ts, run end to end in a tiny configuration: it generates its
-// dataset, reads it through CocoDetection and a DataLoader worker, trains one epoch,
-// evaluates and writes its outputs. The figures of a real run are in the README.
+// dataset, pretrains the backbone as a classifier for one epoch of a few items, reads the
+// dataset through CocoDetection and a DataLoader worker, trains one epoch, evaluates and
+// writes its outputs. The figures of a real run are in the README.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,11 +19,13 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 it('trains on a generated COCO dataset, writes the model, detections and PR curve, and prints mAP', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'neocog-train-detector-'));
   const [dataDir, out] = [join(dir, 'data'), join(dir, 'out')];
-  const args = ['tsx', 'examples/train-detector.ts', '--epochs', '1', '--train-size', '12', '--val-size', '6', '--batch-size', '6', '--workers', '1', '--data-dir', dataDir, '--out', out];
+  const args = ['tsx', 'examples/train-detector.ts', '--epochs', '1', '--train-size', '12', '--val-size', '6', '--batch-size', '6', '--pretrain-epochs', '1', '--pretrain-size', '128', '--workers', '1', '--data-dir', dataDir, '--out', out];
   const { stdout } = await promisify(execFile)('npx', args, { cwd: root, timeout: 280_000 });
 
   expect(stdout).toMatch(/dataset: 12 train and 6 val canvases/);
-  expect(stdout).toMatch(/epoch 1\/1: cls \d+\.\d+ box \d+\.\d+ ctr \d+\.\d+/);
+  expect(stdout).toMatch(/pretrain epoch 1\/1: loss \d+\.\d+/);
+  expect(stdout).toMatch(/pretrained the backbone as a classifier: \d+\.\d% on 2000 official test items/);
+  expect(stdout).toMatch(/\nepoch 1\/1: cls \d+\.\d+ box \d+\.\d+ ctr \d+\.\d+/);
   expect(stdout).toMatch(/mAP@0\.5: \d\.\d{3} {2}mAP@\[\.5:\.95\]: \d\.\d{3} {2}on 6 held-out images; wall \d+ s .*process CPU \d+ s, load average/);
 
   // The dataset: COCO JSON that the reader accepts, with named categories, and its images.
@@ -37,6 +40,8 @@ it('trains on a generated COCO dataset, writes the model, detections and PR curv
   // The outputs.
   const weights = await io.loadSafetensors(join(out, 'model.safetensors'));
   expect(weights.tensors.has('head.cls_logits.weight')).toBe(true);
+  // The pretraining's classifier head is dropped: the file holds the detector only.
+  expect([...weights.tensors.keys()].every((name) => /^(stem|stage[234]|lateral[34]|head)\./.test(name))).toBe(true);
   const grid = await sharp(join(out, 'detections.png')).metadata();
   expect([grid.format, grid.width]).toEqual(['png', 4 * (2 * 128 + 4)]);
   expect((await sharp(join(out, 'pr_curve.png')).metadata()).format).toBe('png');
