@@ -83,7 +83,12 @@ export function record<T extends Tensor>(
 
 /** True when record() would keep a graph for these inputs (lets ops skip saving). */
 export function needsGrad(...inputs: Array<Tensor | number | null | undefined>): boolean {
-  return isGradEnabled() && inputs.some((t) => typeof t === 'object' && t !== null && t.requiresGrad);
+  // The inputs first: reading the grad mode is an AsyncLocalStorage lookup, which every op
+  // on tensors that need no grad (inference, a loop's temporaries) can skip (issue 11).
+  for (const t of inputs) {
+    if (typeof t === 'object' && t !== null && t.requiresGrad) return isGradEnabled();
+  }
+  return false;
 }
 
 /** Options of {@link backward}. */

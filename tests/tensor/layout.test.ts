@@ -1,6 +1,8 @@
 // The small-op hot path (issue 11): layouts are slab views made once per tensor, and ops
 // hand the binding each operand's cached descriptor. These tests count what an op makes
 // instead of timing it, so they hold on a loaded machine; bench/dispatch.ts has the times.
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { add, conv2d, matmul, memory, mul, noGrad, randn, relu, scope, synchronizeSync, zeros, type Tensor } from '../../lib/index.js';
@@ -125,6 +127,24 @@ describe('a small elementwise op', () => {
     expect(buffers.size).toBeLessThanOrEqual(Math.ceil((1000 * 48) / SLAB_BYTES) + 1);
     a.dispose();
     b.dispose();
+  });
+
+  it('reads the grad mode (an AsyncLocalStorage lookup) only when an input requires grad', () => {
+    const [a, b] = [randn([16]), randn([16])];
+    const getStore = vi.spyOn(AsyncLocalStorage.prototype, 'getStore');
+    for (let i = 0; i < 100; ++i) {
+      add(a, b).dispose();
+      relu(a).dispose();
+    }
+    // Before: one lookup per op, though neither input could take part in a graph.
+    expect(getStore).not.toHaveBeenCalled();
+    const w = randn([16]).requiresGrad_();
+    const out = add(a, w);
+    expect(getStore).toHaveBeenCalled();
+    expect(out.requiresGrad).toBe(true);
+    const inert = noGrad(() => add(a, w));
+    expect(inert.requiresGrad).toBe(false);
+    for (const t of [a, b, w, out, inert]) t.dispose();
   });
 
   it('freezes nothing for an output disposed unread; shape and strides read later are frozen copies', () => {

@@ -78,6 +78,9 @@ class Stream {
   // Polls briefly for a task before the thread sleeps on `ready_`.
   void awaitWork() const;
   static size_t outputBytes(const Task& task);
+  // Whether the queue is down to half its limits, where a producer blocked by them resumes
+  // (guarded by mutex_).
+  bool resumable() const;
   // The ring of queued tasks (guarded by mutex_): slots are reused, so queueing a task
   // allocates nothing once the ring has grown to the queue's usual depth.
   void pushBack(Task&& task);
@@ -87,12 +90,13 @@ class Stream {
   ErrorSink onError_;
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::condition_variable drained_;  // signalled when a task leaves the queue
+  std::condition_variable drained_;  // signalled when the queue is back under half its limits
   std::vector<Task> ring_;
   size_t head_ = 0;   // index of the oldest queued task in ring_
   size_t count_ = 0;  // queued tasks
   QueueLimits limits_;
   size_t queuedBytes_ = 0;
+  size_t blockedProducers_ = 0;  // enqueue() calls waiting on drained_ for the limits
   std::atomic<size_t> pending_{0};  // count_, readable without the mutex
   bool stopping_ = false;
   std::atomic<bool> profiling_{false};

@@ -74,8 +74,7 @@ void forEachRow(const Layout& shape, const std::array<const Layout*, K>& operand
   const int64_t pieceLength = (inner + piecesPerRow - 1) / piecesPerRow;
   const int64_t pieces = rows * piecesPerRow;
   const bool parallel = shape.numel() > kParallelGrain && pieces > 1;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t piece = 0; piece < pieces; ++piece) {
+  parallelForIf(parallel, pieces, [&](int64_t piece) {
     const int64_t row = piece / piecesPerRow;
     const int64_t begin = (piece % piecesPerRow) * pieceLength;
     const int64_t count = std::min(pieceLength, inner - begin);
@@ -88,7 +87,7 @@ void forEachRow(const Layout& shape, const std::array<const Layout*, K>& operand
     }
     for (size_t k = 0; k < K; ++k) base[k] += begin * innerStrides[k];
     if (count > 0) fn(base, innerStrides, count);
-  }
+  });
 }
 
 // True when every step is 1: the piece is plain arrays the compiler can vectorise over.
