@@ -88,6 +88,24 @@ function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor
   }
 }
 
+/**
+ * `t += value` in place, outside any graph: one queued add that writes `t` itself, where
+ * `copyInto(t, t.add(value))` queues an add and a copy back. For the counters layers keep
+ * (BatchNorm's numBatchesTracked, bumped once per layer per training step). @internal
+ */
+export function addScalarInPlace(t: Tensor, value: number): void {
+  const op = 'add';
+  checkTensor(op, 'input', t);
+  checkDTypeIn(op, 'input', t, ['float32', 'int32', 'uint8']);
+  const b = full([], scalarOperand(op, 'other', t.dtype, value), { dtype: t.dtype, device: t.device });
+  try {
+    // Each element is read and written at one offset, so the output may alias the input.
+    native.binary(op, BINARY_CODES.add, t._native(op, 'out'), t._native(op, 'input'), operand(op, b, t.shape, 'other'));
+  } finally {
+    b.dispose();
+  }
+}
+
 /** `input + other`, broadcasting. @example add(x, 1) */
 export function add<D extends DType>(input: Tensor<D>, other: Tensor | number): Tensor<D> {
   return binary('add', input, other);

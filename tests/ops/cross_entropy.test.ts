@@ -70,6 +70,40 @@ describeDevices('crossEntropyPerPosition', (device) => {
   });
 });
 
+// The CPU kernel steps each operand's offset position by position, in chunks of 2048 run in
+// parallel above 32768 positions: channels-last logits, a transposed target and chunks that
+// start mid-row must land on the same elements as the contiguous layout.
+for (const [n, c, h, w] of [[3, 3, 37, 41], [2, 2, 130, 131]] as const) {
+  describeDevices(`crossEntropyPerPosition on channels-last logits [${n}, ${c}, ${h}, ${w}]`, (device) => {
+    it('with a transposed target matches the reference, and its gradient the contiguous one', async () => {
+      manualSeed(8);
+      const logits = randn([n, h, w, c], { device }).permute(0, 3, 1, 2);
+      const labels = Int32Array.from({ length: n * h * w }, (_, i) => (i % 13 === 0 ? -100 : (i * 7) % c));
+      // Stored [N, W, H] and viewed [N, H, W]: the target's positions are strided too.
+      const target = tensor(labels, { device }).reshape([n, h, w]).permute(0, 2, 1).contiguous().permute(0, 2, 1);
+      expect(target.isContiguous()).toBe(false);
+      const opts = { weight: tensor(Array.from({ length: c }, (_, j) => 1 + j / 2), { dtype: 'float32', device }), ignoreIndex: -100, labelSmoothing: 0.1 };
+      const expected = reference(logits.contiguous().cpu().dataSync(), [n, c, h * w], labels, Array.from({ length: c }, (_, j) => 1 + j / 2), -100, 0.1);
+      const z = logits.detach().requiresGrad_();
+      const { losses, weights } = crossEntropyPerPosition(z, target, opts);
+      expectClose(losses.cpu().dataSync(), expected.losses, 1e-5);
+      expectClose(weights.cpu().dataSync(), expected.weights, 0);
+      const g = randn([n, h, w], { device });
+      losses.mul(g).sum().backward();
+      const flat = logits.contiguous().requiresGrad_();
+      crossEntropyPerPosition(flat, target.contiguous(), opts).losses.mul(g).sum().backward();
+      expectClose(z.grad!.cpu().dataSync(), flat.grad!.cpu().dataSync(), 1e-6);
+    });
+
+    it('rejects data() with an IndexError for a target out of range past the first chunk', async () => {
+      const labels = new Int32Array(n * h * w);
+      labels[labels.length - 5] = c;
+      const { losses } = crossEntropyPerPosition(randn([n, h, w, c], { device }).permute(0, 3, 1, 2), tensor(labels, { device }).reshape([n, h, w]), { weight: null, ignoreIndex: -100, labelSmoothing: 0 });
+      await expect(losses.data()).rejects.toThrow(new RegExp(`crossEntropy: target ${c} is out of range for ${c} classes`));
+    });
+  });
+}
+
 it('crossEntropyPerPosition names the argument it refuses', () => {
   const logits = randn([2, 3]);
   const target = tensor(Int32Array.from([0, 2]));

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 
-import { add, arange, div, manualSeed, maximum, minimum, mul, randn, sub, tensor, type Tensor } from '../../lib/index.js';
+import { add, arange, div, DTypeError, manualSeed, maximum, minimum, mul, randn, sub, tensor, type Tensor } from '../../lib/index.js';
+import { addScalarInPlace } from '../../lib/ops/elementwise.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
 import { elementwiseSuite } from '../helpers/fixture_suites.js';
@@ -101,3 +102,16 @@ it('integer division is refused (convert first)', () => {
 // Forward values and input gradients against PyTorch (tests/fixtures/ops.json, written by
 // make_fixtures.py), on every device.
 describeDevices('elementwise ops vs PyTorch', (device) => fixtureTests(device, elementwiseSuite.cases, elementwiseSuite.calls, { tolerance: elementwiseSuite.tolerance }));
+
+it('addScalarInPlace adds into the tensor itself, in any layout, and refuses a fraction for int32', () => {
+  const counter = tensor(Int32Array.from([7])).reshape([]);
+  addScalarInPlace(counter, 1);
+  expect(counter.item()).toBe(8);
+  manualSeed(12);
+  const x = randn([2, 3, 4]).permute(2, 0, 1);
+  const before = x.contiguous().dataSync();
+  addScalarInPlace(x, 0.5);
+  expectClose(x.contiguous().dataSync(), Array.from(before, (v) => v + 0.5), 1e-6);
+  expect(() => addScalarInPlace(counter, 0.5)).toThrow(DTypeError);
+  expect(() => addScalarInPlace(tensor([true]), 1)).toThrow(/add: .*input/);
+});

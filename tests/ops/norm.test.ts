@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { ArgumentError, batchNorm, groupNorm, instanceNorm, layerNorm, manualSeed, memory, ones, randn, ShapeError, tensor, zeros } from '../../lib/index.js';
+import { ArgumentError, batchNorm, groupNorm, instanceNorm, layerNorm, manualSeed, memory, ones, profile, randn, ShapeError, synchronize, tensor, zeros } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { emptyBatchCases, emptyBatchTest } from '../helpers/empty_batch.js';
 import { normCalls as calls, normCases as cases, type NormParams as Params } from '../helpers/fixture_formats.js';
@@ -63,6 +63,42 @@ it('batchNorm in training frees the temporaries of its running-statistics update
   for (let i = 0; i < 3; ++i) batchNorm(x, runningMean, runningVar, null, null, { training: true }).dispose();
   expect(memory('cpu').tensors).toBe(before);
 });
+
+it('batchNorm in training updates each running statistic with one queued kernel', async () => {
+  const x = randn([4, 3, 5, 5]);
+  const runningMean = zeros([3]);
+  const runningVar = ones([3]);
+  await synchronize(); // the kernels queued before stay out of the profile
+  const { ops } = await profile(() => batchNorm(x, runningMean, runningVar, null, null, { training: true }).dispose());
+  // The normalization itself, then one update per statistic; composed it was 12 ops (scalars, mul, add, copy).
+  expect(ops.map((o) => [o.op, o.count]).sort()).toEqual([['batchNorm', 1], ['optimizer.step', 2]]);
+});
+
+// running = (1 - m) * running + m * batch (variance unbiased), at the momenta's edges and
+// on a gapped running statistic, which takes the composed path.
+for (const momentum of [0, 0.3, 1]) {
+  it(`batchNorm in training, momentum ${momentum}: running statistics as PyTorch's formula, also through a gapped view`, () => {
+    manualSeed(11);
+    const x = randn([2, 3, 4, 5]).mul(2).add(1);
+    const mean0 = [0.5, -1, 2];
+    const var0 = [1.5, 0.25, 3];
+    const values = x.permute(1, 0, 2, 3).reshape([3, 40]).tolist() as number[][];
+    const expectedMean = values.map((v, c) => (1 - momentum) * mean0[c]! + (momentum * v.reduce((a, b) => a + b, 0)) / v.length);
+    const expectedVar = values.map((v, c) => {
+      const mu = v.reduce((a, b) => a + b, 0) / v.length;
+      return (1 - momentum) * var0[c]! + (momentum * v.reduce((a, b) => a + (b - mu) ** 2, 0)) / (v.length - 1);
+    });
+    const dense = [tensor(mean0, { dtype: 'float32' }), tensor(var0, { dtype: 'float32' })];
+    // Every other element of a [6] buffer: a [3] view with stride 2.
+    const gapped = [mean0, var0].map((v) => tensor(v.flatMap((e) => [e, 99]), { dtype: 'float32' }).reshape([3, 2]).slice(1, 0, 1).squeeze(1));
+    expect(gapped[0]!.strides).toEqual([2]);
+    for (const [rm, rv] of [dense, gapped]) {
+      batchNorm(x, rm!, rv!, null, null, { training: true, momentum }).dispose();
+      expectClose(rm!.dataSync(), expectedMean, 1e-5);
+      expectClose(rv!.dataSync(), expectedVar, 1e-5);
+    }
+  });
+}
 
 // An empty batch (N = 0), as PyTorch (tests/fixtures/make_empty_batch_fixtures.py).
 // batchNorm in training normalizes it to nothing, leaving the running statistics as they

@@ -54,6 +54,27 @@ describeDevices('shape ops vs PyTorch', (device) => {
   });
 });
 
+it('cat keeps the channels-last format its inputs share, else comes out contiguous', () => {
+  nc.manualSeed(63);
+  const nhwc = (c: number) => nc.randn([2, 3, 4, c]).permute(0, 3, 1, 2);
+  const a = nhwc(2);
+  const b = nhwc(3);
+  const out = nc.cat([a, b], 1);
+  // [N, C, H, W] = [2, 5, 3, 4] channels-last: C fastest, then W, H, N.
+  expect(out.strides).toEqual([60, 1, 20, 5]);
+  expectClose(out.dataSync(), nc.cat([a.contiguous(), b.contiguous()], 1).dataSync(), 0);
+  expect(nc.cat([a, b.contiguous()], 1).strides).toEqual([60, 12, 4, 1]);
+  expect(nc.cat([a.contiguous(), b.contiguous()], 1).strides).toEqual([60, 12, 4, 1]);
+  // Along the batch dim too, and the gradient still splits back to each input.
+  const x = nhwc(2).requiresGrad_();
+  const y = nhwc(2).requiresGrad_();
+  const batch = nc.cat([x, y], 0);
+  expect(batch.strides).toEqual([24, 1, 8, 2]);
+  batch.mul(nc.arange(96, { dtype: 'float32' }).reshape([4, 2, 3, 4])).sum().backward();
+  expect(x.grad!.tolist()).toEqual(nc.arange(48, { dtype: 'float32' }).reshape([2, 2, 3, 4]).tolist());
+  expect(y.grad!.tolist()).toEqual(nc.arange(48, 96, 1, { dtype: 'float32' }).reshape([2, 2, 3, 4]).tolist());
+});
+
 it('pad gradients match finite differences', () => {
   nc.manualSeed(61);
   gradcheck((x) => nc.pad(x, [1, 1], 'reflect'), [nc.randn([2, 4])]);

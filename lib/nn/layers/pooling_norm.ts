@@ -4,9 +4,8 @@
  * FrozenBatchNorm2d (torchvision's, for detection backbones), GroupNorm, LayerNorm.
  * @module
  */
-import { noGrad } from '../../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../../errors.js';
-import { copyInto } from '../../ops/copy.js';
+import { addScalarInPlace } from '../../ops/elementwise.js';
 import { batchNorm, groupNorm, layerNorm } from '../../ops/norm.js';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool3d, type AvgPoolOptions, type MaxPoolOptions } from '../../ops/pool.js';
 import { maxUnpool2d } from '../../ops/resample.js';
@@ -166,13 +165,7 @@ class BatchNormNd extends Module {
     const runningMean = this.runningMean;
     const useBatchStats = this.training || runningMean === null;
     const tracked = this.numBatchesTracked;
-    if (this.training && tracked) {
-      noGrad(() => {
-        const next = tracked.add(1);
-        copyInto(tracked, next);
-        next.dispose();
-      });
-    }
+    if (this.training && tracked) addScalarInPlace(tracked, 1);
     return batchNorm(x, runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats,
       momentum: this.options.momentum ?? 0.1,

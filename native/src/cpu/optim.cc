@@ -23,7 +23,9 @@ struct Chunk {
 template <OptimizerKind Kind>
 void runChunks(const OptimizerStep& step, const std::vector<Chunk>& chunks) {
   const int64_t count = static_cast<int64_t>(chunks.size());
-#pragma omp parallel
+  // One chunk (a batch-norm layer's running statistic, lib/ops/norm.ts) runs on the calling
+  // thread: waking the pool and meeting at its barrier costs more than the update.
+#pragma omp parallel if (count > 1)
   {
     // Absent state slots point into scratch, so the inner loop has no per-element branch.
     std::vector<float> scratch(static_cast<size_t>(kChunk));

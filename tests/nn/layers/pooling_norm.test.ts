@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ArgumentError, batchNorm, KeyError, manualSeed, maxPool3d, memory, nn, noGrad, randn, ShapeError, tensor, zeros, type Tensor } from '../../../lib/index.js';
+import { ArgumentError, batchNorm, KeyError, manualSeed, maxPool3d, memory, nn, noGrad, profile, randn, ShapeError, synchronize, tensor, zeros, type Tensor } from '../../../lib/index.js';
 
 it('pooling and normalization layers refuse bad arguments at construction, not at the first forward', () => {
   expect(() => new nn.MaxPool2d(0)).toThrow(/MaxPool2d: expected kernelSize/);
@@ -13,6 +13,20 @@ it('pooling and normalization layers refuse bad arguments at construction, not a
   expect(() => new nn.GroupNorm(0, 8)).toThrow(ArgumentError);
   expect(() => new nn.LayerNorm([4, 0])).toThrow(/LayerNorm: expected normalizedShape\[1\] to be an integer >= 1/);
   expect(new nn.MaxPool2d([2, 2], { stride: 1 }).kernelSize).toEqual([2, 2]);
+});
+
+it('BatchNorm2d in training counts the batch with one add into numBatchesTracked, and frees its scalar', async () => {
+  const bn = new nn.BatchNorm2d(3);
+  const x = randn([2, 3, 4, 4]);
+  await synchronize(); // the kernels queued before stay out of the profile
+  const before = memory('cpu').tensors;
+  const { ops } = await profile(() => noGrad(() => bn.call(x).dispose()));
+  // The scalar 1 (full) and one add; bumping it through a new tensor also queued a copy back.
+  expect(ops.filter((o) => o.op === 'add' || o.op === 'copy' || o.op === 'full').map((o) => [o.op, o.count]).sort()).toEqual([['add', 1], ['full', 1]]);
+  expect(memory('cpu').tensors).toBe(before);
+  bn.call(x).dispose();
+  expect(bn.numBatchesTracked!.dtype).toBe('int32');
+  expect(bn.numBatchesTracked!.item()).toBe(2);
 });
 
 it('BatchNorm runningMean/runningVar/numBatchesTracked are the registered buffers, under PyTorch names', () => {
