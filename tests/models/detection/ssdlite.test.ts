@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-
 import { describe, expect, it } from 'vitest';
 
-import { ArgumentError, ShapeError, io, models, nn, noGrad, rand, tensor, vision } from '../../../lib/index.js';
-import { boxesOf, expectSameDetections, records, targetsOf, yieldToEventLoop } from '../../helpers/detection_interop.js';
+import { ArgumentError, ShapeError, io, models, nn, noGrad, rand, tensor } from '../../../lib/index.js';
+import { boxesOf, records } from '../../helpers/detection_interop.js';
 import { interopTest } from '../../helpers/interop.js';
+import { expectSSDMatchesTorchvision, readSSDFixture, type SSDFixture } from '../../helpers/ssd_interop.js';
 
 const { SSDLiteHead, SSDLiteFeatureExtractorMobileNet, ssdlite320MobilenetV3Large } = models.detection;
 const command = '/usr/bin/python3 tests/fixtures/make_ssdlite_interop.py';
@@ -18,53 +17,17 @@ const command = '/usr/bin/python3 tests/fixtures/make_ssdlite_interop.py';
 // a candidate in or out; the detections are compared as sets (label, score 1e-3, box 1e-2 px).
 // Hard-negative mining's cut lies between losses 1.7e-3 and 1.6e-2 apart (recorded), so the
 // same negatives are picked. The losses are of training mode, BatchNorm on batch statistics.
-interface Fixture {
-  options: { num_classes: number; topk_candidates: number; detections_per_img: number; score_thresh: number };
-  score_margin: number;
-  targets: Array<{ boxes: number[][]; labels: number[] }>;
-  detections: Array<{ boxes: number[][]; labels: number[]; scores: number[] }>;
-  losses: Record<string, number>;
-  mining: Array<{ num_foreground: number; num_negative: number; gap: number }>;
+interface Fixture extends SSDFixture {
   parameter_counts: { full_tail: number; 'width_0.5': number };
 }
-const fixture = JSON.parse(readFileSync(new URL('../../fixtures/ssdlite_interop.json', import.meta.url), 'utf8')) as Fixture;
+const fixture = readSSDFixture<Fixture>('ssdlite_interop.json');
 
 describe('ssdlite320MobilenetV3Large against torchvision', () => {
   interopTest('ssdlite320_mobilenet_v3_large.safetensors', command, 'loads torchvision\'s state dict strictly, makes its default boxes, and gives its detections (eval) and losses (training)', async (path) => {
     const { tensors, metadata } = await io.loadSafetensors(path);
-    const state = new Map([...tensors].filter(([name]) => !name.startsWith('__')));
-    const images = [tensors.get('__input__.image0')!, tensors.get('__input__.image1')!];
     const o = fixture.options;
     const model = ssdlite320MobilenetV3Large({ numClasses: o.num_classes, topkCandidates: o.topk_candidates, detectionsPerImg: o.detections_per_img, scoreThresh: o.score_thresh });
-    expect(model.loadStateDict(state)).toEqual({ missing: [], unexpected: [] });
-    const trainable = [...model.namedParameters()].filter(([, p]) => p.requiresGrad).map(([name]) => name);
-    expect(trainable.sort()).toEqual((metadata.trainable ?? '').split(',').sort());
-    expect(fixture.score_margin).toBeGreaterThan(1e-3);
-    for (const m of fixture.mining) expect(m.gap).toBeGreaterThan(1e-3);
-
-    // The default boxes of a 320x320 batch: torchvision's float32 values exactly.
-    const boxes = model.anchorGenerator.call(new vision.ImageList(rand([1, 3, 320, 320]), [[320, 320]]), [20, 10, 5, 3, 2, 1].map((s) => rand([1, 1, s, s])));
-    const expectedBoxes = tensors.get('__output__.default_boxes')!;
-    expect(boxes[0]!.shape).toEqual([3234, 4]);
-    expect(Array.from(boxes[0]!.dataSync())).toEqual(Array.from(expectedBoxes.dataSync()));
-    await yieldToEventLoop();
-
-    model.eval();
-    const detections = noGrad(() => model.detect(images));
-    await yieldToEventLoop();
-    expect(detections).toHaveLength(2);
-    detections.forEach((d, i) => expectSameDetections(i, records(d), fixture.detections[i]!));
-    await yieldToEventLoop();
-
-    model.train();
-    const losses = model.losses(images, targetsOf(fixture.targets));
-    await yieldToEventLoop();
-    expect(Object.keys(losses).sort()).toEqual(Object.keys(fixture.losses).sort());
-    for (const [name, expected] of Object.entries(fixture.losses)) {
-      const got = losses[name as keyof typeof losses].item();
-      expect(Math.abs(got - expected), name).toBeLessThan(1e-3 * Math.max(1, Math.abs(expected)));
-    }
-    model.dispose();
+    await expectSSDMatchesTorchvision(model, tensors, metadata, fixture, { size: 320, featureSizes: [20, 10, 5, 3, 2, 1], defaultBoxes: 3234, scoreMargin: 1e-3 });
   }, { timeout: 400_000 });
 });
 
