@@ -55,3 +55,16 @@ export function expectSameDetections(image: number, got: DetectionRecord[], expe
  * machine can make one, fails the run with "Timeout calling onTaskUpdate").
  */
 export const yieldToEventLoop = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Checks a detector's training losses against torchvision's: the same names and each value
+ * within 1e-3 relative (absolute below 1). Read without blocking: the first read waits for
+ * the whole training forward pass.
+ */
+export async function expectLossesMatch<L extends { [K in keyof L]: Tensor }>(losses: L, expected: Readonly<Record<string, number>>): Promise<void> {
+  expect(Object.keys(losses).sort()).toEqual(Object.keys(expected).sort());
+  for (const [name, want] of Object.entries(expected)) {
+    const got = (await losses[name as keyof L].data())[0]!;
+    expect(Math.abs(got - want), name).toBeLessThan(1e-3 * Math.max(1, Math.abs(want)));
+  }
+}

@@ -61,6 +61,36 @@ describeDevices('matmul', (device) => {
     expectClose(viaView.dataSync(), viaCopy.dataSync(), 1e-5);
   });
 
+  // The CPU backend hands row-major and transposed matrices to a GEMM, with a leading
+  // dimension that may exceed the row; other layouts go to oneDNN's matmul primitive.
+  it('agrees with the reference for every operand layout (transposed, sliced, expanded, batched)', () => {
+    manualSeed(7);
+    /** [rows, cols] views of the same values in different layouts. */
+    const layouts = (rows: number, cols: number): Array<[string, Tensor]> => {
+      const base = randn([rows, cols], { device });
+      return [
+        ['contiguous', base],
+        ['transposed', base.transpose(0, 1).contiguous().transpose(0, 1)],
+        ['column slice (ld > cols)', randn([rows, cols + 3], { device }).slice(1, 1, cols + 1)],
+        ['transposed slice', randn([cols, rows + 2], { device }).slice(1, 2, rows + 2).transpose(0, 1)],
+        ['expanded row (stride 0)', randn([1, cols], { device }).expand([rows, cols])],
+        ['every other column', randn([rows, 2 * cols], { device }).slice(1, 0, 2 * cols, 2)],
+      ];
+    };
+    for (const [m, k, n] of [[5, 7, 3], [1, 4, 6], [6, 4, 1], [33, 17, 9]] as const) {
+      for (const [nameA, a] of layouts(m, k)) {
+        for (const [nameB, b] of layouts(k, n)) {
+          const out = matmul(a, b);
+          expect(out.shape, `${nameA} @ ${nameB}`).toEqual([m, n]);
+          expectClose(out.dataSync(), reference(a.contiguous(), b.contiguous()), 1e-4);
+        }
+      }
+    }
+    const batchA = randn([3, 4, 5], { device }).transpose(1, 2);
+    const batchB = randn([3, 7, 4], { device }).slice(1, 1, 5);
+    expectClose(matmul(batchA, batchB).dataSync(), reference(batchA.contiguous(), batchB.contiguous()), 1e-4);
+  });
+
   it('broadcasts a batch of 1 against a batch of N', () => {
     manualSeed(6);
     const a = randn([1, 3, 4], { device });

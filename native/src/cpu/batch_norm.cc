@@ -54,7 +54,7 @@ dnnl::batch_normalization_forward::primitive_desc forwardDesc(DnnlContext& dnnl,
   const dnnl::batch_normalization_forward::desc desc(
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, data,
       static_cast<float>(eps), flagsFor(affine, !training));
-  return dnnl::batch_normalization_forward::primitive_desc(desc, dnnl.engine);
+  return dnnl::batch_normalization_forward::primitive_desc(desc, dnnl.attr(), dnnl.engine);
 }
 
 memory channelVector(DnnlContext& dnnl, const TensorRef& t) {
@@ -78,8 +78,7 @@ void forwardDnnl(DnnlContext& dnnl, const TensorRef& out, const TensorRef& input
     args.emplace(DNNL_ARG_SCALE, channelVector(dnnl, weight));
     args.emplace(DNNL_ARG_SHIFT, channelVector(dnnl, bias));
   }
-  entry.primitive.execute(dnnl.stream, args);
-  dnnl.stream.wait();
+  dnnl.execute(entry.primitive, entry.pd, args);
 }
 
 void backwardDnnl(DnnlContext& dnnl, const TensorRef& gradInput, const TensorRef& gradWeight,
@@ -92,7 +91,7 @@ void backwardDnnl(DnnlContext& dnnl, const TensorRef& gradInput, const TensorRef
     const auto hint = forwardDesc(dnnl, strided(input), eps, affine, true);
     const dnnl::batch_normalization_backward::desc desc(dnnl::prop_kind::backward, strided(gradOutput), strided(input),
                                                         static_cast<float>(eps), flagsFor(affine, false));
-    return dnnl::batch_normalization_backward::primitive_desc(desc, dnnl.engine, hint);
+    return dnnl::batch_normalization_backward::primitive_desc(desc, dnnl.attr(), dnnl.engine, hint);
   });
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, memory(entry.pd.src_desc(), dnnl.engine, input.data)},
@@ -109,8 +108,7 @@ void backwardDnnl(DnnlContext& dnnl, const TensorRef& gradInput, const TensorRef
     args.emplace(DNNL_ARG_DIFF_SCALE, channelVector(dnnl, gradWeight));
     args.emplace(DNNL_ARG_DIFF_SHIFT, channelVector(dnnl, gradBias));
   }
-  entry.primitive.execute(dnnl.stream, args);
-  dnnl.stream.wait();
+  dnnl.execute(entry.primitive, entry.pd, args);
 }
 
 // ---- Our own kernels --------------------------------------------------------------------

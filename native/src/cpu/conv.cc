@@ -92,9 +92,9 @@ memory asLayout(DnnlContext& dnnl, const std::string& key, const memory::desc& h
   if (have == want) return user;
   memory converted(want, dnnl.engine, dnnl.scratch(slot, want.get_size()));
   auto& entry = dnnl.cache<dnnl::reorder>(key + "|reorder" + std::to_string(slot), [&] {
-    return dnnl::reorder::primitive_desc(dnnl.engine, have, dnnl.engine, want);
+    return dnnl::reorder::primitive_desc(dnnl.engine, have, dnnl.engine, want, dnnl.attr());
   });
-  entry.primitive.execute(dnnl.stream, user, converted);
+  dnnl.execute(entry.primitive, entry.pd, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, converted}});
   return converted;
 }
 
@@ -112,9 +112,9 @@ struct Output {
   void finish(DnnlContext& dnnl, const std::string& key) {
     if (direct) return;
     auto& back = dnnl.cache<dnnl::reorder>(key + "|reorder_out", [&] {
-      return dnnl::reorder::primitive_desc(dnnl.engine, compute.get_desc(), dnnl.engine, user.get_desc());
+      return dnnl::reorder::primitive_desc(dnnl.engine, compute.get_desc(), dnnl.engine, user.get_desc(), dnnl.attr());
     });
-    back.primitive.execute(dnnl.stream, compute, user);
+    dnnl.execute(back.primitive, back.pd, {{DNNL_ARG_FROM, compute}, {DNNL_ARG_TO, user}});
   }
 };
 
@@ -188,7 +188,7 @@ dnnl::convolution_forward::primitive_desc forwardDesc(DnnlContext& dnnl, const C
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, src,
                                              weightDesc(weight, p.groups, true), bias, dst, g.strides, g.dilates, g.padL,
                                              g.padR);
-  return createFor(weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, dnnl.engine); });
+  return createFor(weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, dnnl.attr(), dnnl.engine); });
 }
 
 }  // namespace
@@ -210,9 +210,8 @@ void convForward(DnnlContext& dnnl, const ConvParams& p, const TensorRef& out, c
   Output dst(dnnl, pd.dst_desc(), strided(out), out.data);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst.compute}};
   if (bias.data != nullptr) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), dnnl.engine, bias.data));
-  entry.primitive.execute(dnnl.stream, args);
+  dnnl.execute(entry.primitive, pd, args);
   dst.finish(dnnl, key);
-  dnnl.stream.wait();
 }
 
 void convBackwardInput(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradInput, const TensorRef& gradOutput,
@@ -233,17 +232,15 @@ void convBackwardInput(DnnlContext& dnnl, const ConvParams& p, const TensorRef& 
       const dnnl::convolution_backward_data::desc desc(algorithm, diffSrc, weightDesc(weight, p.groups, true), diffDst,
                                                        g.strides, g.dilates, g.padL, g.padR);
       return createFor(weight.dtype,
-                       [&] { return dnnl::convolution_backward_data::primitive_desc(desc, dnnl.engine, hint); });
+                       [&] { return dnnl::convolution_backward_data::primitive_desc(desc, dnnl.attr(), dnnl.engine, hint); });
     });
   });
   const auto& pd = entry.pd;
   memory diffDst = asLayout(dnnl, key, strided(gradOutput), gradOutput.data, pd.diff_dst_desc(), kDiffDstSlot);
   memory w = asLayout(dnnl, key, weightDesc(weight, p.groups, false), weight.data, pd.weights_desc(), kWeightSlot);
   Output diffSrc(dnnl, pd.diff_src_desc(), strided(gradInput), gradInput.data);
-  entry.primitive.execute(dnnl.stream,
-                          {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc.compute}});
+  dnnl.execute(entry.primitive, pd, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc.compute}});
   diffSrc.finish(dnnl, key);
-  dnnl.stream.wait();
 }
 
 void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradWeight, const TensorRef& gradBias,
@@ -266,7 +263,7 @@ void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef&
       const dnnl::convolution_backward_weights::desc desc(algorithm, src, weightDesc(gradWeight, p.groups, true), bias,
                                                           diffDst, g.strides, g.dilates, g.padL, g.padR);
       return createFor(input.dtype,
-                       [&] { return dnnl::convolution_backward_weights::primitive_desc(desc, dnnl.engine, hint); });
+                       [&] { return dnnl::convolution_backward_weights::primitive_desc(desc, dnnl.attr(), dnnl.engine, hint); });
     });
   });
   const auto& pd = entry.pd;
@@ -276,9 +273,8 @@ void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef&
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffWeights.compute}};
   if (hasBias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(pd.diff_bias_desc(), dnnl.engine, gradBias.data));
-  entry.primitive.execute(dnnl.stream, args);
+  dnnl.execute(entry.primitive, pd, args);
   diffWeights.finish(dnnl, key);
-  dnnl.stream.wait();
 }
 
 // The primitives this file implements (neocog/primitives.def).

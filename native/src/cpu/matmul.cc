@@ -33,12 +33,11 @@ void matmul(DnnlContext& dnnl, const TensorRef& out, const TensorRef& a, const T
   }
   auto& entry = dnnl.cache<dnnl::matmul>(key, [&] {
     return createFor(out.dtype,
-                     [&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(aDesc, bDesc, outDesc), dnnl.engine); });
+                     [&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(aDesc, bDesc, outDesc), dnnl.attr(), dnnl.engine); });
   });
   dnnl::memory aMem(aDesc, dnnl.engine, a.data), bMem(bDesc, dnnl.engine, b.data),
       outMem(outDesc, dnnl.engine, out.data);
-  entry.primitive.execute(dnnl.stream, {{DNNL_ARG_SRC, aMem}, {DNNL_ARG_WEIGHTS, bMem}, {DNNL_ARG_DST, outMem}});
-  dnnl.stream.wait();
+  dnnl.execute(entry.primitive, entry.pd, {{DNNL_ARG_SRC, aMem}, {DNNL_ARG_WEIGHTS, bMem}, {DNNL_ARG_DST, outMem}});
 }
 
 // The primitives this file implements (neocog/primitives.def).

@@ -47,7 +47,7 @@ memory::desc flat(int64_t n) { return memory::desc({n}, memory::data_type::f32, 
 
 dnnl::eltwise_forward::primitive_desc forwardDesc(DnnlContext& dnnl, dnnl::algorithm algorithm, float a, int64_t n) {
   return dnnl::eltwise_forward::primitive_desc(
-      dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, algorithm, flat(n), a, 0.0f), dnnl.engine);
+      dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, algorithm, flat(n), a, 0.0f), dnnl.attr(), dnnl.engine);
 }
 
 std::string keyOf(const char* direction, UnaryOp op, float a, int64_t n) {
@@ -66,9 +66,8 @@ void unary(DnnlContext& dnnl, UnaryOp op, const TensorRef& out, const TensorRef&
       sameDenseBlock(out, in)) {
     auto& entry = dnnl.cache<dnnl::eltwise_forward>(
         keyOf("fwd", op, dnnlAlpha, n), [&] { return forwardDesc(dnnl, algorithm, dnnlAlpha, n); });
-    entry.primitive.execute(dnnl.stream, {{DNNL_ARG_SRC, memory(flat(n), dnnl.engine, in.data)},
-                                          {DNNL_ARG_DST, memory(flat(n), dnnl.engine, out.data)}});
-    dnnl.stream.wait();
+    dnnl.execute(entry.primitive, entry.pd,
+                 {{DNNL_ARG_SRC, memory(flat(n), dnnl.engine, in.data)}, {DNNL_ARG_DST, memory(flat(n), dnnl.engine, out.data)}});
     return;
   }
   kernels::dispatchDType(out.dtype, "unary", [&](auto tag) {
@@ -100,12 +99,12 @@ void unaryBackward(DnnlContext& dnnl, UnaryOp op, const TensorRef& gradIn, const
       sameDenseBlock(gradIn, input)) {
     auto& entry = dnnl.cache<dnnl::eltwise_backward>(keyOf("bwd", op, dnnlAlpha, n), [&] {
       const dnnl::eltwise_backward::desc desc(algorithm, flat(n), flat(n), dnnlAlpha, 0.0f);
-      return dnnl::eltwise_backward::primitive_desc(desc, dnnl.engine, forwardDesc(dnnl, algorithm, dnnlAlpha, n));
+      return dnnl::eltwise_backward::primitive_desc(desc, dnnl.attr(), dnnl.engine, forwardDesc(dnnl, algorithm, dnnlAlpha, n));
     });
-    entry.primitive.execute(dnnl.stream, {{DNNL_ARG_SRC, memory(flat(n), dnnl.engine, input.data)},
-                                          {DNNL_ARG_DIFF_DST, memory(flat(n), dnnl.engine, gradOut.data)},
-                                          {DNNL_ARG_DIFF_SRC, memory(flat(n), dnnl.engine, gradIn.data)}});
-    dnnl.stream.wait();
+    dnnl.execute(entry.primitive, entry.pd,
+                 {{DNNL_ARG_SRC, memory(flat(n), dnnl.engine, input.data)},
+                  {DNNL_ARG_DIFF_DST, memory(flat(n), dnnl.engine, gradOut.data)},
+                  {DNNL_ARG_DIFF_SRC, memory(flat(n), dnnl.engine, gradIn.data)}});
     return;
   }
   float* dst = gradIn.as<float>();
