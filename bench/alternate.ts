@@ -2,7 +2,15 @@
 // contender (neocog, then each PyTorch configuration) builds it, then they take turns for
 // k rounds (neocog, torch tuned, torch default, torch 2 tuned, neocog, ...), each turn the
 // median of the case's repeats; a contender's figure is the median over rounds. Taking
-// turns spreads the machine's slow moments over everyone, and only one contender ever runs.
+// turns spreads the machine's slow moments over everyone, and only one contender ever runs:
+// each turn starts once the machine is idle (waitForIdle), because OpenMP threads spin for
+// a while after their work ends (Debian's PyTorch 1.13 burned ~120 ms of CPU after each
+// U-Net step, neocog's own libgomp threads do too), which took cores from the next turn,
+// and each turn repeats its round once untimed first: a contender's first steps after the
+// others' turns ran up to 1.5x slower (sleeping threads, cold caches) on small models.
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { OutputFingerprint } from './output_check.js';
 import type { MemoryFormat } from './peer.js';
 
@@ -39,12 +47,13 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-/** Measures every case in every contender, taking turns; results[case][contender]. */
+/** Measures every case in every contender, taking turns; results[case][contender]. `settle` runs before each turn. */
 export async function alternate(
   caseCount: number,
   contenders: readonly Contender[],
   rounds: number,
   onCase: (i: number, results: Measurement[]) => void,
+  settle: () => Promise<void> = waitForIdle,
 ): Promise<Measurement[][]> {
   const all: Measurement[][] = [];
   for (let i = 0; i < caseCount; ++i) {
@@ -59,11 +68,19 @@ export async function alternate(
         results[c]!.error = (e as Error).message.split('\n')[0];
       }
     }
+    const turnMs: number[] = [];
     for (let r = 0; r < rounds; ++r) {
       for (const [c, contender] of contenders.entries()) {
         if (results[c]!.error !== undefined) continue;
+        await settle();
         try {
-          for (const [format, ms] of Object.entries(await contender.run(i)) as [MemoryFormat, number][]) {
+          // Untimed: wakes the contender's threads and caches after the others' turns (not
+          // needed where a turn takes seconds).
+          if ((turnMs[c] ?? 0) < 1000) await contender.run(i);
+          const started = performance.now();
+          const timed = await contender.run(i);
+          turnMs[c] = performance.now() - started;
+          for (const [format, ms] of Object.entries(timed) as [MemoryFormat, number][]) {
             (rows[c]![format] ??= []).push(ms);
           }
         } catch (e) {
@@ -85,6 +102,27 @@ export async function alternate(
     all.push(results);
   }
   return all;
+}
+
+/** Busy and total CPU time of the machine so far (jiffies, all cores), from /proc/stat. */
+function cpuTimes(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  // idle and iowait
+  return { busy: total - fields[3]! - (fields[4] ?? 0), total };
+}
+
+/**
+ * Waits until the machine's cores were at most 5% busy over 100 ms (at most 3 s, then
+ * goes on): the previous contender's threads have stopped spinning.
+ */
+export async function waitForIdle(): Promise<void> {
+  for (let waited = 0; waited < 3000; waited += 100) {
+    const before = cpuTimes();
+    await sleep(100);
+    const after = cpuTimes();
+    if (after.busy - before.busy <= 0.05 * Math.max(1, after.total - before.total)) return;
+  }
 }
 
 /** Median of `repeats` timed calls of `step` (ms), for neocog contenders. */
