@@ -22,15 +22,24 @@ import { checkDTypeIn, checkSameDevice, checkSameDType, scalarOperand, checkTens
 const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6 } as const;
 type BinaryName = keyof typeof BINARY_CODES;
 
-type Grads = (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null];
+/** Which operands need a gradient: the other one's is not computed (a broadcast buffer's, say). */
+type Needs = readonly [boolean, boolean];
+type Grads = (g: Tensor, a: Tensor, b: Tensor, out: Tensor, needs: Needs) => [Tensor | null, Tensor | null];
 
-/** Gradients with respect to both operands, before summing back over broadcast dims. */
+/**
+ * Gradients with respect to the operands that need one, before summing back over broadcast
+ * dims. Skipping the other matters: `x * scale` with a per-channel buffer `scale` (a frozen
+ * BatchNorm) would otherwise multiply and reduce a full activation per call for nothing.
+ */
 const GRADIENTS: Record<BinaryName, { saves: boolean; grads: Grads }> = {
   add: { saves: false, grads: (g) => [g, g] },
-  sub: { saves: false, grads: (g) => [g, g.neg()] },
-  mul: { saves: true, grads: (g, a, b) => [g.mul(b), g.mul(a)] },
-  div: { saves: true, grads: (g, a, b) => [g.div(b), g.mul(a).div(b.mul(b)).neg()] },
-  pow: { saves: true, grads: (g, a, b, out) => [g.mul(b).mul(a.pow(b.sub(1))), g.mul(out).mul(log(a))] },
+  sub: { saves: false, grads: (g, _a, _b, _out, [, nb]) => [g, nb ? g.neg() : null] },
+  mul: { saves: true, grads: (g, a, b, _out, [na, nb]) => [na ? g.mul(b) : null, nb ? g.mul(a) : null] },
+  div: { saves: true, grads: (g, a, b, _out, [na, nb]) => [na ? g.div(b) : null, nb ? g.mul(a).div(b.mul(b)).neg() : null] },
+  pow: {
+    saves: true,
+    grads: (g, a, b, out, [na, nb]) => [na ? g.mul(b).mul(a.pow(b.sub(1))) : null, nb ? g.mul(out).mul(log(a)) : null],
+  },
   // Ties split the gradient in half, as torch.maximum / torch.minimum.
   maximum: { saves: true, grads: (g, a, b) => splitGrad(g, gt(a, b), eq(a, b)) },
   minimum: { saves: true, grads: (g, a, b) => splitGrad(g, gt(b, a), eq(a, b)) },
@@ -73,13 +82,14 @@ function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor
     if (op === 'pow') saved.push(saveForBackward(out));
     const aShape = input.shape;
     const bShape = b.shape;
+    const needs: Needs = [input.requiresGrad, !scalar && b.requiresGrad];
     return record(
       op,
       out,
       inputs,
       (g) => {
-        const [ga, gb] = grads(g, saved[0] ?? g, saved[1] ?? g, saved[2] ?? g);
-        return [ga && sumTo(ga, aShape), gb && sumTo(gb, bShape)];
+        const [ga, gb] = grads(g, saved[0] ?? g, saved[1] ?? g, saved[2] ?? g, needs);
+        return [needs[0] && ga ? sumTo(ga, aShape) : null, needs[1] && gb ? sumTo(gb, bShape) : null];
       },
       saved,
     );

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { add, arange, div, DTypeError, manualSeed, maximum, minimum, mul, randn, sub, tensor, type Tensor } from '../../lib/index.js';
+import { add, arange, div, DTypeError, manualSeed, maximum, minimum, mul, profile, randn, sub, synchronize, tensor, type Tensor } from '../../lib/index.js';
 import { addScalarInPlace } from '../../lib/ops/elementwise.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
@@ -114,4 +114,34 @@ it('addScalarInPlace adds into the tensor itself, in any layout, and refuses a f
   expectClose(x.contiguous().dataSync(), Array.from(before, (v) => v + 0.5), 1e-6);
   expect(() => addScalarInPlace(counter, 0.5)).toThrow(DTypeError);
   expect(() => addScalarInPlace(tensor([true]), 1)).toThrow(/add: .*input/);
+});
+
+it('backward computes no gradient for an operand that does not require one (a broadcast buffer)', async () => {
+  manualSeed(21);
+  const x = randn([2, 8, 5, 5]).requiresGrad_();
+  const scale = randn([1, 8, 1, 1]); // a frozen BatchNorm's per-channel buffer
+  const shift = randn([1, 8, 1, 1]);
+  for (const [name, f, expected] of [
+    ['mul', (a: Tensor) => a.mul(scale), scale],
+    ['div', (a: Tensor) => a.div(scale), null],
+    ['sub', (a: Tensor) => shift.sub(a), null],
+  ] as const) {
+    x.grad = null;
+    const y = f(x);
+    await synchronize();
+    const { ops } = await profile(async () => {
+      y.backward(randn(y.shape));
+      await synchronize();
+    });
+    // One op for x's gradient (mul, div or neg); none reduces over the broadcast dims.
+    expect(ops.map((o) => o.op).filter((op) => op !== 'synchronize' && op !== 'randn' && op !== 'copy' && op !== 'add'), name).toHaveLength(1);
+    expect(ops.some((o) => o.op === 'sum'), name).toBe(false);
+    expect(x.grad!.shape).toEqual(x.shape);
+    if (expected) {
+      const g = randn(y.shape);
+      x.grad = null;
+      f(x).backward(g);
+      expectClose(x.grad!.dataSync(), g.mul(expected).dataSync(), 1e-6);
+    }
+  }
 });
