@@ -6,8 +6,16 @@
 
 namespace neocog {
 
+namespace {
+constexpr size_t kInitialRingSize = 64;
+}  // namespace
+
 Stream::Stream(std::string name, ErrorSink onError)
-    : name_(std::move(name)), onError_(std::move(onError)), thread_([this] { loop(); }) {}
+    : name_(std::move(name)),
+      onError_(std::move(onError)),
+      ring_(std::make_unique<Task[]>(kInitialRingSize)),
+      capacity_(kInitialRingSize),
+      thread_([this] { loop(); }) {}
 
 Stream::~Stream() { shutdown(); }
 
@@ -17,65 +25,81 @@ size_t Stream::outputBytes(const Task& task) {
   return bytes;
 }
 
-void Stream::pushBack(Task&& task) {
-  if (count_ == ring_.size()) {
-    // Full: move the queued tasks, oldest first, into a ring twice the size.
-    std::vector<Task> grown(std::max<size_t>(64, 2 * ring_.size()));
-    for (size_t i = 0; i < count_; ++i) grown[i] = std::move(ring_[(head_ + i) % ring_.size()]);
-    ring_.swap(grown);
-    head_ = 0;
-  }
-  ring_[(head_ + count_) % ring_.size()] = std::move(task);
-  ++count_;
+bool Stream::admits(const QueueLimits& limits, size_t bytes) const {
+  const size_t queued = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_seq_cst);
+  const size_t queuedBytes = enqueuedBytes_.load(std::memory_order_relaxed) - finishedBytes_.load(std::memory_order_acquire);
+  return queued == 0 || (queued < limits.maxTasks && queuedBytes + bytes <= limits.maxBytes);
 }
 
-Task Stream::popFront() {
-  Task task = std::move(ring_[head_]);
-  head_ = (head_ + 1) % ring_.size();
-  --count_;
-  return task;
+bool Stream::resumable(const QueueLimits& limits) const {
+  const size_t queued = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_seq_cst);
+  const size_t queuedBytes = enqueuedBytes_.load(std::memory_order_relaxed) - finishedBytes_.load(std::memory_order_acquire);
+  return queued <= limits.maxTasks / 2 && queuedBytes <= limits.maxBytes / 2;
+}
+
+template <typename Ready>
+void Stream::waitForConsumer(Waiting reason, Ready ready) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_.load() && !ready()) {
+    // Published before ready() is checked again, so that the consumer either sees it after
+    // its next task or that task's progress is seen here (both are sequentially consistent).
+    waiting_.store(reason);
+    if (stopping_.load() || ready()) break;
+    drained_.wait(lock);
+  }
+  waiting_.store(Waiting::Nothing);
+}
+
+void Stream::growRing() {
+  // The consumer never touches a slot while the ring is empty, so the buffer is swapped
+  // then. Rings start small and double up to the task limit: this happens a few times in a
+  // process, when the queue first runs that deep.
+  waitForConsumer(Waiting::ForEmpty, [this] { return tail_.load(std::memory_order_relaxed) == head_.load(); });
+  if (stopping_.load()) return;
+  const size_t capacity = 2 * capacity_.load(std::memory_order_relaxed);
+  ring_ = std::make_unique<Task[]>(capacity);
+  capacity_.store(capacity, std::memory_order_relaxed);  // published by the next tail_ store
 }
 
 void Stream::enqueue(Task task) {
   const size_t bytes = outputBytes(task);
-  {
-    std::unique_lock<std::mutex> lock(mutex_);
-    // An empty queue always takes the task, so one task larger than maxBytes still runs.
-    if (!stopping_ && count_ > 0 && (count_ >= limits_.maxTasks || queuedBytes_ + bytes > limits_.maxBytes)) {
-      // Over the limits: sleep until the stream has worked the queue down to half of them
-      // (resumable()), not until one slot is free; waking per finished task made both
-      // threads trade a futex call per small op once the queue filled (issue 11).
-      ++blockedProducers_;
-      drained_.wait(lock, [&] {
-        return stopping_ || count_ == 0 ||
-               (resumable() && count_ < limits_.maxTasks && queuedBytes_ + bytes <= limits_.maxBytes);
-      });
-      --blockedProducers_;
-    }
-    if (stopping_) fail(ErrorKind::Internal, task.op + ": the " + name_ + " stream has shut down");
-    queuedBytes_ += bytes;
-    pushBack(std::move(task));
-    pending_.store(count_, std::memory_order_release);
+  std::lock_guard<std::mutex> producer(producerMutex_);
+  const auto stopped = [&] {
+    if (stopping_.load()) fail(ErrorKind::Internal, task.op + ": the " + name_ + " stream has shut down");
+  };
+  stopped();
+  if (!admits(limits(), bytes)) {
+    // Over the limits: sleep until the stream has worked the queue down to half of them
+    // (resumable()), not until one slot is free; waking per finished task made both
+    // threads trade a futex call per small op once the queue filled (issue 11).
+    waitForConsumer(Waiting::ForRoom, [&] {
+      const QueueLimits now = limits();
+      return tail_.load(std::memory_order_relaxed) == head_.load() || (resumable(now) && admits(now, bytes));
+    });
+    stopped();
   }
-  ready_.notify_one();
-}
-
-bool Stream::resumable() const {
-  return count_ <= limits_.maxTasks / 2 && queuedBytes_ <= limits_.maxBytes / 2;
+  const size_t tail = tail_.load(std::memory_order_relaxed);
+  if (tail - head_.load(std::memory_order_acquire) == capacity_.load(std::memory_order_relaxed)) {
+    growRing();
+    stopped();
+  }
+  ring_[tail & (capacity_.load(std::memory_order_relaxed) - 1)] = std::move(task);
+  enqueuedBytes_.store(enqueuedBytes_.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+  tail_.store(tail + 1);  // sequentially consistent: ordered before the load below
+  if (consumerSleeping_.load()) {
+    { std::lock_guard<std::mutex> lock(mutex_); }  // the consumer is inside wait(), or will see tail_
+    ready_.notify_one();
+  }
 }
 
 void Stream::setLimits(QueueLimits limits) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    limits_ = limits;
-  }
+  maxTasks_.store(limits.maxTasks);
+  maxBytes_.store(limits.maxBytes);
+  { std::lock_guard<std::mutex> lock(mutex_); }
   drained_.notify_all();
 }
 
-QueueLimits Stream::limits() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return limits_;
-}
+QueueLimits Stream::limits() { return {maxTasks_.load(std::memory_order_relaxed), maxBytes_.load(std::memory_order_relaxed)}; }
 
 std::shared_future<void> Stream::fence() {
   auto reached = std::make_shared<std::promise<void>>();
@@ -101,20 +125,19 @@ std::map<std::string, OpTiming> Stream::profile() {
 }
 
 void Stream::shutdown() noexcept {
-  std::vector<Task> dropped;  // destroyed after the lock is released
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;
-    stopping_ = true;
-    dropped.swap(ring_);
-    head_ = 0;
-    count_ = 0;
-    queuedBytes_ = 0;
-    pending_.store(0, std::memory_order_release);
+    if (stopping_.load()) return;
+    stopping_.store(true);
   }
   ready_.notify_all();
   drained_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The tasks still queued are dropped without running.
+  std::lock_guard<std::mutex> producer(producerMutex_);
+  const size_t capacity = capacity_.load(std::memory_order_relaxed);
+  for (size_t i = head_.load(); i != tail_.load(); ++i) ring_[i & (capacity - 1)] = Task{};
+  head_.store(tail_.load());
 }
 
 // How long an idle stream thread polls for the next task before it sleeps. Small ops come
@@ -123,9 +146,9 @@ void Stream::shutdown() noexcept {
 // stream stays awake across such gaps, as OpenMP's worker threads spin before sleeping.
 constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
 
-void Stream::awaitWork() const {
+void Stream::awaitWork(size_t head) const {
   const auto deadline = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-  while (pending_.load(std::memory_order_acquire) == 0) {
+  while (tail_.load(std::memory_order_acquire) == head) {
     for (int i = 0; i < 64; ++i) {
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
@@ -136,34 +159,34 @@ void Stream::awaitWork() const {
 }
 
 void Stream::loop() {
-  // The bytes of the task that just ran, taken off the budget in the same critical section
-  // that takes the next task: one lock per task instead of two, so the JavaScript thread
-  // queueing small ops meets a held mutex (and a futex call) less often (issue 11).
-  size_t finishedBytes = 0;
   for (;;) {
-    Task task;
-    bool wakeProducers = false;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      // The task's memory was released by execute(): only now does it leave the budget.
-      queuedBytes_ -= std::min(finishedBytes, queuedBytes_);
-      finishedBytes = 0;
-      wakeProducers = blockedProducers_ > 0 && (count_ == 0 || resumable());
-      if (count_ == 0 && !stopping_) {
-        lock.unlock();
-        if (wakeProducers) drained_.notify_all();
-        wakeProducers = false;
-        awaitWork();
-        lock.lock();
+    const size_t head = head_.load(std::memory_order_relaxed);
+    if (tail_.load(std::memory_order_acquire) == head) {
+      awaitWork(head);
+      if (tail_.load(std::memory_order_acquire) == head) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        consumerSleeping_.store(true);  // sequentially consistent: before tail_ is read again
+        ready_.wait(lock, [&] { return stopping_.load() || tail_.load() != head; });
+        consumerSleeping_.store(false);
       }
-      ready_.wait(lock, [this] { return stopping_ || count_ > 0; });
-      if (count_ == 0) return;  // stopping and drained
-      task = popFront();
-      pending_.store(count_, std::memory_order_release);
     }
-    if (wakeProducers) drained_.notify_all();
-    finishedBytes = outputBytes(task);
-    execute(task);
+    if (stopping_.load()) return;  // shutdown() drops what is still queued
+    Task& task = ring_[head & (capacity_.load(std::memory_order_relaxed) - 1)];
+    const size_t bytes = outputBytes(task);
+    execute(task);  // runs the task in its slot and empties it
+    // The task's memory was released by execute(): only now does it leave the budget.
+    finishedBytes_.store(finishedBytes_.load(std::memory_order_relaxed) + bytes, std::memory_order_release);
+    head_.store(head + 1);  // sequentially consistent: ordered before the load below
+    if (const Waiting waiting = waiting_.load(); waiting != Waiting::Nothing) {
+      // A producer waits for room or for an empty ring. It re-checks its condition when woken;
+      // waking it only when that may hold (the queue down to half its limits, or empty)
+      // spares both threads a futex call per task while the queue is full.
+      const bool empty = head + 1 == tail_.load();
+      if (empty || (waiting == Waiting::ForRoom && resumable(limits()))) {
+        { std::lock_guard<std::mutex> lock(mutex_); }
+        drained_.notify_all();
+      }
+    }
   }
 }
 

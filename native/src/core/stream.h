@@ -7,6 +7,7 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -75,30 +76,54 @@ class Stream {
  private:
   void loop();
   void execute(Task& task) noexcept;
-  // Polls briefly for a task before the thread sleeps on `ready_`.
-  void awaitWork() const;
+  // Polls briefly for a task after `head` before the thread sleeps on `ready_`.
+  void awaitWork(size_t head) const;
   static size_t outputBytes(const Task& task);
-  // Whether the queue is down to half its limits, where a producer blocked by them resumes
-  // (guarded by mutex_).
-  bool resumable() const;
-  // The ring of queued tasks (guarded by mutex_): slots are reused, so queueing a task
-  // allocates nothing once the ring has grown to the queue's usual depth.
-  void pushBack(Task&& task);
-  Task popFront();
+  // Whether the queue is down to half its limits, where a producer blocked by them resumes.
+  bool resumable(const QueueLimits& limits) const;
+  // Whether a task of `bytes` may join the queue now (an empty queue always takes one).
+  bool admits(const QueueLimits& limits, size_t bytes) const;
+  // What a producer blocked on drained_ waits for, so the consumer wakes it only then.
+  enum class Waiting { Nothing, ForRoom, ForEmpty };
+  // Blocks the producer on drained_ until `ready()` holds (or the stream stops).
+  template <typename Ready>
+  void waitForConsumer(Waiting reason, Ready ready);
+  // Replaces a full ring by one twice the size; only once the consumer has emptied it.
+  void growRing();
 
   std::string name_;
   ErrorSink onError_;
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::condition_variable drained_;  // signalled when the queue is back under half its limits
-  std::vector<Task> ring_;
-  size_t head_ = 0;   // index of the oldest queued task in ring_
-  size_t count_ = 0;  // queued tasks
-  QueueLimits limits_;
-  size_t queuedBytes_ = 0;
-  size_t blockedProducers_ = 0;  // enqueue() calls waiting on drained_ for the limits
-  std::atomic<size_t> pending_{0};  // count_, readable without the mutex
-  bool stopping_ = false;
+
+  // The queue is a ring with one producer side and one consumer (the stream thread), handed
+  // over by two counters without a lock (issue 11): with a mutex around it, the JavaScript
+  // thread queueing a 16-element add met the mutex held by the stream thread taking the
+  // previous one, and both paid futex calls (measured as a quarter of the dispatch cost).
+  // The mutex below is taken only to sleep and to wake: when the consumer sleeps on an empty
+  // queue, or a producer waits for the queue to drain under its limits.
+  //
+  // The slot at tail_ is written by the producer, then tail_ is published (release); the
+  // consumer runs the task at head_ in its slot, empties it, then publishes head_ + 1. So a
+  // slot is owned by one side at a time, and with head_ == tail_ the consumer touches none,
+  // which is when growRing() may swap the buffer.
+  std::mutex producerMutex_;  // serialises producers (the JavaScript thread; fences)
+  std::unique_ptr<Task[]> ring_;
+  std::atomic<size_t> capacity_{0};  // a power of two; written only with head_ == tail_
+  std::atomic<size_t> head_{0};      // tasks taken (and run) by the consumer
+  std::atomic<size_t> tail_{0};      // tasks queued by producers
+  // Bytes of the queued tasks' outputs, which stay allocated until the task ran: queuedBytes
+  // is enqueuedBytes_ - finishedBytes_, each counter written by one side only.
+  std::atomic<size_t> enqueuedBytes_{0};
+  std::atomic<size_t> finishedBytes_{0};
+  std::atomic<size_t> maxTasks_{QueueLimits{}.maxTasks};
+  std::atomic<size_t> maxBytes_{QueueLimits{}.maxBytes};
+
+  std::mutex mutex_;                   // for sleeping and waking only
+  std::condition_variable ready_;      // the consumer waits here for a task
+  std::condition_variable drained_;    // a producer waits here for room
+  std::atomic<bool> consumerSleeping_{false};
+  std::atomic<Waiting> waiting_{Waiting::Nothing};
+  std::atomic<bool> stopping_{false};
+
   std::atomic<bool> profiling_{false};
   std::mutex profileMutex_;
   std::function<void()> drain_;  // guarded by profileMutex_
