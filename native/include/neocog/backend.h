@@ -26,6 +26,14 @@ class Backend {
   virtual bool hostAccessible() const = 0;
   // Called on the stream thread before each primitive (CUDA: makes the device current).
   virtual void activate() {}
+  // Whether `primitive` may run on the calling (JavaScript) thread when the stream is idle
+  // and its operands total `bytes`: a kernel that takes well under a microsecond costs more
+  // to hand to the stream thread than to run (issue 11). Only serial host kernels qualify.
+  virtual bool runsInline(const char* primitive, size_t bytes) const {
+    (void)primitive;
+    (void)bytes;
+    return false;
+  }
 
   // Memory. rawAllocate throws Error(OutOfMemory) when the device is full; the caching
   // allocator in core retries once after releasing its cache.

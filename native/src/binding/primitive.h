@@ -176,7 +176,12 @@ Napi::Value queuePrimitive(Addon& addon, const Napi::CallbackInfo& info, std::in
     backend->activate();
     std::apply([backend](const auto&... v) { (backend->*Declared::method)(v...); }, values);
   };
-  addon.runtime().submit(*context, std::move(task));
+  size_t bytes = 0;
+  for (const StorageList* list : {&task.inputs, &task.outputs}) {
+    for (const StoragePtr& storage : *list) bytes += storage ? storage->bytes() : 0;
+  }
+  const bool mayRunInline = backend->runsInline(Declared::name, bytes);
+  addon.runtime().submit(*context, std::move(task), mayRunInline);
   return info.Env().Undefined();
 }
 

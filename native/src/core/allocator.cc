@@ -22,7 +22,7 @@ size_t CachingAllocator::roundSize(size_t bytes) {
 void* CachingAllocator::allocate(size_t bytes) {
   const size_t size = roundSize(bytes);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<SpinLock> lock(mutex_);
     auto it = freeBlocks_.find(size);
     if (it != freeBlocks_.end() && !it->second.empty()) {
       void* ptr = it->second.back();
@@ -41,7 +41,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     emptyCache();
     ptr = backend_.rawAllocate(size);  // a second failure propagates to the caller
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<SpinLock> lock(mutex_);
   stats_.allocatedBytes += size;
   stats_.peakBytes = std::max(stats_.peakBytes, stats_.allocatedBytes);
   return ptr;
@@ -50,7 +50,7 @@ void* CachingAllocator::allocate(size_t bytes) {
 void CachingAllocator::release(void* ptr, size_t bytes) noexcept {
   if (ptr == nullptr) return;
   const size_t size = roundSize(bytes);
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<SpinLock> lock(mutex_);
   try {
     freeBlocks_[size].push_back(ptr);
     stats_.cachedBytes += size;
@@ -61,7 +61,7 @@ void CachingAllocator::release(void* ptr, size_t bytes) noexcept {
 }
 
 void CachingAllocator::emptyCache() noexcept {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<SpinLock> lock(mutex_);
   for (auto& [size, blocks] : freeBlocks_) {
     for (void* ptr : blocks) backend_.rawFree(ptr);
   }
@@ -70,7 +70,7 @@ void CachingAllocator::emptyCache() noexcept {
 }
 
 AllocatorStats CachingAllocator::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<SpinLock> lock(mutex_);
   return stats_;
 }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/spin_lock.h"
 #include "neocog/backend.h"
 
 namespace neocog {
@@ -37,7 +38,7 @@ class CachingAllocator {
 
  private:
   Backend& backend_;
-  mutable std::mutex mutex_;
+  mutable SpinLock mutex_;  // held for a lookup and a push or pop: see spin_lock.h
   std::map<size_t, std::vector<void*>> freeBlocks_;
   AllocatorStats stats_;
 };

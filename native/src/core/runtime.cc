@@ -92,10 +92,13 @@ void Runtime::errorDelivered(const ErrorPtr& error) {
   }
 }
 
-void Runtime::submit(DeviceContext& context, Task task) {
+void Runtime::submit(DeviceContext& context, Task task, bool mayRunInline) {
   throwPendingError();
+  const auto run = [&] {
+    if (!mayRunInline || !context.stream.runInlineIfIdle(task)) context.stream.enqueue(std::move(task));
+  };
   if (!syncMode_) {
-    context.stream.enqueue(std::move(task));
+    run();
     return;
   }
   auto finished = std::make_shared<std::promise<ErrorPtr>>();
@@ -104,7 +107,7 @@ void Runtime::submit(DeviceContext& context, Task task) {
     if (done) done(error);
     finished->set_value(error);
   };
-  context.stream.enqueue(std::move(task));
+  run();
   if (ErrorPtr error = result.get()) {
     errorDelivered(error);
     throw Error(error->kind(), error->what());

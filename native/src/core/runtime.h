@@ -46,9 +46,10 @@ class Runtime {
   // Forgets the pending error when it has been delivered another way (a rejected read).
   void errorDelivered(const ErrorPtr& error);
 
-  // Enqueues `task` on `context`'s stream. In sync mode (NEOCOG_SYNC=1) waits for it and
+  // Enqueues `task` on `context`'s stream, or with `mayRunInline` runs it here when the
+  // stream is idle (Stream::runInlineIfIdle). In sync mode (NEOCOG_SYNC=1) waits for it and
   // throws its error here.
-  void submit(DeviceContext& context, Task task);
+  void submit(DeviceContext& context, Task task, bool mayRunInline = false);
 
   // Copies bytes between storages on different devices, ordered after the work already
   // queued on both streams and before anything queued on them later.

@@ -92,6 +92,16 @@ void Stream::enqueue(Task task) {
   }
 }
 
+bool Stream::runInlineIfIdle(Task& task) {
+  std::lock_guard<std::mutex> producer(producerMutex_);  // no task can be queued meanwhile
+  if (stopping_.load() || !task.waitFor.empty()) return false;
+  // Acquire: what the stream thread's last task wrote is visible here. The next task queued
+  // sees what this one writes through tail_'s store.
+  if (tail_.load(std::memory_order_relaxed) != head_.load(std::memory_order_acquire)) return false;
+  execute(task);
+  return true;
+}
+
 void Stream::setLimits(QueueLimits limits) {
   maxTasks_.store(limits.maxTasks);
   maxBytes_.store(limits.maxBytes);

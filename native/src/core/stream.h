@@ -61,6 +61,10 @@ class Stream {
   // Queues `task`; when the queue is over its limits, first waits (blocking, not spinning)
   // until the stream has worked it down below them.
   void enqueue(Task task);
+  // Runs `task` on the calling thread instead, when nothing is queued or running (so the
+  // order of work is kept) and it waits on no other stream; returns whether it ran. For
+  // kernels far cheaper than handing them to the stream thread (Backend::runsInline).
+  bool runInlineIfIdle(Task& task);
   void setLimits(QueueLimits limits);
   QueueLimits limits();
   // A future that becomes ready when everything enqueued so far has run.

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "neocog/error.h"
 
@@ -13,7 +14,31 @@ namespace {
 // 64-byte alignment: a full AVX-512 register and a cache line.
 constexpr size_t kAlignment = 64;
 
+// Operand bytes up to which a serial kernel runs on the calling thread when the stream is
+// idle: 16 KiB is a few hundred nanoseconds of work, far below kParallelGrain, so none of
+// these kernels enters OpenMP (which would start a second thread team for the JavaScript
+// thread).
+constexpr size_t kInlineBytes = 16 << 10;
+
+// Hand-written kernels that stay serial below kParallelGrain. Not here: oneDNN primitives
+// (conv, matmul, batch norm) and kernels that parallelise at any size (pooling, the
+// optimizer step over many tensors), which would start OpenMP threads on the caller.
+constexpr std::string_view kInlinePrimitives[] = {
+    "fill",    "arange",      "uniform",    "normal",  "copy",        "binary",      "compare",
+    "where",   "unary",       "unaryBackward", "reduce", "scan",      "indexSelect", "indexAdd",
+    "gather",  "scatterAdd",  "nonzero",    "argsort", "boxIou",      "nms",
+    "crossEntropyForward", "crossEntropyBackward",
+};
+
 }  // namespace
+
+bool CpuBackend::runsInline(const char* primitive, size_t bytes) const {
+  if (bytes > kInlineBytes) return false;
+  for (std::string_view name : kInlinePrimitives) {
+    if (name == primitive) return true;
+  }
+  return false;
+}
 
 void* CpuBackend::rawAllocate(size_t bytes) {
   void* ptr = std::aligned_alloc(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);

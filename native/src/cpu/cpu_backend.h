@@ -12,6 +12,7 @@ class CpuBackend final : public Backend {
  public:
   Device device() const override { return Device{DeviceType::CPU, 0}; }
   bool hostAccessible() const override { return true; }
+  bool runsInline(const char* primitive, size_t bytes) const override;
 
   void* rawAllocate(size_t bytes) override;
   void rawFree(void* ptr) noexcept override;

@@ -27,8 +27,14 @@ std::array<Layout, K> coalesce(const Layout& shape, const std::array<const Layou
     if (shape.shape[d] != 1) order[kept++] = d;  // size-1 dims carry no offset
   }
   const Layout& lead = *operands[0];
-  std::stable_sort(order.begin(), order.begin() + kept,
-                   [&](int a, int b) { return lead.strides[a] > lead.strides[b]; });
+  // A stable insertion sort by decreasing stride: std::stable_sort allocates a buffer, a
+  // malloc per kernel on the stream thread (issue 11: dispatch of a 16-element add).
+  for (int i = 1; i < kept; ++i) {
+    const int d = order[i];
+    int j = i;
+    for (; j > 0 && lead.strides[order[j - 1]] < lead.strides[d]; --j) order[j] = order[j - 1];
+    order[j] = d;
+  }
   std::array<Layout, K> out{};
   for (size_t k = 0; k < K; ++k) out[k].ndim = 0;
   for (int i = 0; i < kept; ++i) {
