@@ -54,6 +54,11 @@ export class KeyError extends NeocogError {
   override name = 'KeyError';
 }
 
+/** A bounded queue is full: the work was refused at once rather than queued (InferenceSession.submit). */
+export class BusyError extends NeocogError {
+  override name = 'BusyError';
+}
+
 const byKind: Record<string, new (message: string) => NeocogError> = {
   ShapeError,
   DTypeError,

@@ -5,6 +5,7 @@
  */
 export {
   ArgumentError,
+  BusyError,
   DeviceError,
   DisposedError,
   DTypeError,

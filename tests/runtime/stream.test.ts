@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import { expect, it } from 'vitest';
 
-import { IndexError, memory, ones, randn, ShapeError, synchronize, tensor, zeros } from '../../lib/index.js';
+import { IndexError, memory, nn, ones, profile, randn, ShapeError, synchronize, tensor, zeros } from '../../lib/index.js';
 import { native } from '../../lib/native.js';
 
 /** Queues ~100 ms of matmuls so that ops called next are still waiting when they return. */
@@ -59,6 +59,33 @@ it('reads see every op queued before them', async () => {
   let x = zeros([1000]);
   for (let i = 0; i < 50; ++i) x = x.add(1);
   expect((await x.data())[999]).toBe(50);
+});
+
+it('a small op on an idle stream runs before the call returns: its kernel error reaches the very next op', async () => {
+  const x = tensor([1, 2, 3]);
+  await synchronize();
+  // indexSelect of 3 floats runs on the calling thread (Backend::runsInline), so its error is
+  // already recorded when it returns; queued, it would be reported only once the stream ran it.
+  x.indexSelect(0, tensor([7]));
+  expect(() => x.add(1)).toThrow(/indexSelect: index 7 is out of range/);
+  expect(x.add(1).tolist()).toEqual([2, 3, 4]);
+});
+
+it('a small op does not overtake queued work: an in-place write waits for the queued reads of its target', async () => {
+  const x = tensor([1, 2, 3, 4], { dtype: 'float32' });
+  busyStream();
+  const doubled = x.mul(2); // queued behind the matmuls: reads x later
+  nn.init.constant_(x, 0); // a small write to x, on a busy stream: queued too, after the read
+  expect(await doubled.data()).toEqual(new Float32Array([2, 4, 6, 8]));
+  expect(x.tolist()).toEqual([0, 0, 0, 0]);
+});
+
+it('ops run on the calling thread are profiled like queued ones', async () => {
+  const x = tensor([1, 2, 3]);
+  await synchronize();
+  const { ops } = await profile(() => x.add(1).mul(2));
+  expect(ops.find((o) => o.op === 'add')?.count).toBe(1);
+  expect(ops.find((o) => o.op === 'mul')?.count).toBe(1);
 });
 
 it('out of memory is a catchable OutOfMemoryError and the library still works', () => {

@@ -1,0 +1,370 @@
+/**
+ * InferenceSession: a trained model served for throughput, as onnxruntime-node's session
+ * is used from Node. Batches run one at a time on the model's device (so queued work, and
+ * the memory it holds, stays bounded), in eval mode without autograd, with BatchNorm folded
+ * into the convolutions that feed it (fold_batch_norm.ts). Single requests go through
+ * `submit`, which groups them into batches (dynamic batching) in a bounded queue.
+ * @module
+ */
+import { noGrad } from '../autograd/grad_mode.js';
+import { ArgumentError, BusyError, DisposedError, DTypeError, ShapeError } from '../errors.js';
+import type { Module } from '../nn/module.js';
+import { stack } from '../ops/shape.js';
+import { dtypeSize } from '../tensor/dtype.js';
+import { resolveDevice, synchronize, synchronizeSync, type Device, type DeviceLike } from '../tensor/device.js';
+import { scope } from '../tensor/memory.js';
+import { Tensor } from '../tensor/tensor.js';
+import { foldBatchNorms, type FoldedBatchNorms } from './fold_batch_norm.js';
+
+/** Options of {@link InferenceSession.create}. */
+export interface InferenceSessionOptions {
+  /**
+   * A batch shaped like the ones the session will run (its values do not matter). It is
+   * run once at creation: to find which BatchNorms to fold, and to warm up the kernels.
+   * Without it nothing is folded.
+   */
+  example?: Tensor;
+  /** Fold eval-mode BatchNorms into the convolutions that alone feed them (default true; needs `example`). */
+  foldBatchNorm?: boolean;
+  /** Device the inputs are moved to (default: the device of the model's first parameter, else 'cpu'). */
+  device?: DeviceLike;
+  /** `submit`: the most requests grouped into one batch (default 32). */
+  maxBatch?: number;
+  /** `submit`: how long the first request of a batch waits for others, in ms (default 2). */
+  maxDelayMs?: number;
+  /** `submit`: the most requests queued or running before `submit` refuses with BusyError (default 1024). */
+  maxQueue?: number;
+  /** `submit`: the most input bytes queued or running before `submit` refuses with BusyError (default 256 MiB). */
+  maxQueueBytes?: number;
+}
+
+/** Options of one call of {@link InferenceSession.run} or {@link InferenceSession.submit}. */
+export interface RunOptions {
+  /** Cancels the call while it waits for its turn (its promise rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** Counters of a session, for logs and metrics. */
+export interface InferenceSessionStats {
+  /** Batches run (by `run` and by `submit`'s batching). */
+  batches: number;
+  /** Requests given to `submit` and accepted. */
+  submitted: number;
+  /** Requests `submit` refused with BusyError. */
+  rejected: number;
+  /** Requests (and runs) waiting or running now. */
+  queued: number;
+}
+
+interface Request {
+  sample: Tensor;
+  bytes: number;
+  resolve: (row: Tensor) => void;
+  reject: (error: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const positiveInteger = (v: number): boolean => Number.isInteger(v) && v > 0;
+
+/**
+ * A model prepared for inference. `run(batch)` for batches, `submit(sample)` for single
+ * requests that the session groups into batches; both return promises, and the event
+ * loop keeps turning while the device works.
+ *
+ * @example
+ * const session = await InferenceSession.create(resnet18({ numClasses: 10 }), { example: zeros([8, 3, 224, 224]) });
+ * const logits = await session.run(images);               // [8, 10]
+ * const one = await session.submit(image);                 // [10], batched with concurrent requests
+ * await session.close();
+ */
+export class InferenceSession<Out = Tensor> {
+  /** The device batches run on. */
+  readonly device: Device;
+  /** The convolution/BatchNorm pairs folded, by module names. */
+  readonly folded: ReadonlyArray<readonly [conv: string, batchNorm: string]>;
+  readonly #model: Module<[Tensor], Out>;
+  readonly #folding: FoldedBatchNorms | null;
+  readonly #maxBatch: number;
+  readonly #maxDelayMs: number;
+  readonly #maxQueue: number;
+  readonly #maxQueueBytes: number;
+  #turn: Promise<void> = Promise.resolve();
+  #pending: Request[] = [];
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #sampleShape: readonly number[] | null = null;
+  #queuedBytes = 0;
+  #runs = 0; // run() calls waiting or running
+  #batched = 0; // submitted requests taken into a batch, not yet settled
+  #running = new Set<Promise<unknown>>();
+  #closed = false;
+  #stats = { batches: 0, submitted: 0, rejected: 0 };
+
+  private constructor(model: Module<[Tensor], Out>, opts: InferenceSessionOptions) {
+    const maxBatch = opts.maxBatch ?? 32;
+    const maxDelayMs = opts.maxDelayMs ?? 2;
+    const maxQueue = opts.maxQueue ?? 1024;
+    const maxQueueBytes = opts.maxQueueBytes ?? 256 * 2 ** 20;
+    for (const [name, value] of Object.entries({ maxBatch, maxQueue, maxQueueBytes })) {
+      if (!positiveInteger(value)) throw new ArgumentError(`InferenceSession.create: ${name} must be a positive integer, got ${String(value)}`);
+    }
+    if (!(maxDelayMs >= 0 && Number.isFinite(maxDelayMs))) {
+      throw new ArgumentError(`InferenceSession.create: maxDelayMs must be a finite number >= 0, got ${String(maxDelayMs)}`);
+    }
+    if (opts.example !== undefined && !(opts.example instanceof Tensor)) {
+      throw new ArgumentError('InferenceSession.create: example must be a Tensor');
+    }
+    const first = model.parameters().next();
+    this.device = opts.device !== undefined ? resolveDevice('InferenceSession.create', opts.device) : first.done ? 'cpu' : first.value.device;
+    this.#model = model;
+    this.#maxBatch = maxBatch;
+    this.#maxDelayMs = maxDelayMs;
+    this.#maxQueue = maxQueue;
+    this.#maxQueueBytes = maxQueueBytes;
+    model.eval();
+    const example = opts.example === undefined ? undefined : opts.example.to(this.device);
+    try {
+      this.#folding = example && (opts.foldBatchNorm ?? true) ? foldBatchNorms(model as Module<[Tensor], unknown>, example) : null;
+      this.folded = this.#folding?.pairs ?? [];
+      if (example) this.#sampleShape = example.shape.slice(1);
+    } finally {
+      if (example !== opts.example) example?.dispose();
+    }
+  }
+
+  /**
+   * Prepares `model` for inference: eval mode, and BatchNorm folded where a traced run of
+   * `opts.example` shows it safe. While the session is open the model's folded layers run
+   * folded in eval mode (results within float rounding of the unfolded model) and as
+   * before in training mode; `close()` restores them.
+   */
+  static async create<Out>(model: Module<[Tensor], Out>, opts: InferenceSessionOptions = {}): Promise<InferenceSession<Out>> {
+    const session = new InferenceSession(model, opts);
+    await synchronize(session.device);
+    return session;
+  }
+
+  /** A copy of the counters. */
+  get stats(): InferenceSessionStats {
+    return { ...this.#stats, queued: this.#runs + this.#batched + this.#pending.length };
+  }
+
+  /**
+   * Runs one batch. Batches run one after another; the promise settles once the output is
+   * computed. An aborted `signal` rejects the call if the batch has not started.
+   */
+  run(batch: Tensor, opts: RunOptions = {}): Promise<Out> {
+    try {
+      this.#checkOpen('run');
+      if (!(batch instanceof Tensor)) throw new ArgumentError('InferenceSession.run: batch must be a Tensor');
+      batch._storage('InferenceSession.run', 'batch');
+      opts.signal?.throwIfAborted();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#runs += 1;
+    const work = this.#track(this.#inTurn(() => this.#forward(batch), opts.signal));
+    const finished = (): void => {
+      this.#runs -= 1;
+    };
+    work.then(finished, finished);
+    return work;
+  }
+
+  /** Runs one batch and waits for it (scripts; blocks the thread while the device works). */
+  runSync(batch: Tensor): Out {
+    this.#checkOpen('runSync');
+    if (!(batch instanceof Tensor)) throw new ArgumentError('InferenceSession.runSync: batch must be a Tensor');
+    const out = this.#forward(batch);
+    synchronizeSync(this.device);
+    return out;
+  }
+
+  /**
+   * Queues one sample (no batch dimension) to run batched with other requests: a batch
+   * starts when `maxBatch` requests wait or the first has waited `maxDelayMs`. Resolves to
+   * the sample's row of the output. Rejects at once with BusyError when the queue is full,
+   * and with a typed error when the sample's shape or dtype differs from the others'; a bad
+   * request never fails the others. Needs a model whose output is one tensor with the batch
+   * dimension first.
+   */
+  submit(sample: Tensor, opts: RunOptions = {}): Promise<Tensor> {
+    let request: Request;
+    const settled = new Promise<Tensor>((resolve, reject) => {
+      request = { sample, bytes: 0, resolve, reject, signal: opts.signal, onAbort: undefined };
+    });
+    try {
+      this.#checkOpen('submit');
+      this.#validateSample(sample);
+      opts.signal?.throwIfAborted();
+    } catch (error) {
+      request!.reject(error);
+      return settled;
+    }
+    const bytes = sample.numel * dtypeSize(sample.dtype);
+    const queued = this.#batched + this.#pending.length;
+    if (queued >= this.#maxQueue || this.#queuedBytes + bytes > this.#maxQueueBytes) {
+      this.#stats.rejected += 1;
+      request!.reject(
+        new BusyError(
+          `InferenceSession.submit: the queue is full (${queued} requests, ` +
+            `${this.#queuedBytes} bytes; maxQueue ${this.#maxQueue}, maxQueueBytes ${this.#maxQueueBytes}); retry later`,
+        ),
+      );
+      return settled;
+    }
+    request!.bytes = bytes;
+    this.#queuedBytes += bytes;
+    this.#stats.submitted += 1;
+    if (opts.signal) {
+      const signal = opts.signal;
+      request!.onAbort = () => {
+        const index = this.#pending.indexOf(request);
+        if (index < 0) return; // already in a batch: settled when it finishes
+        this.#pending.splice(index, 1);
+        this.#queuedBytes -= request.bytes;
+        request.reject(signal.reason);
+      };
+      signal.addEventListener('abort', request!.onAbort, { once: true });
+    }
+    this.#pending.push(request!);
+    if (this.#pending.length >= this.#maxBatch) this.#flush();
+    else this.#timer ??= setTimeout(() => this.#flush(), this.#maxDelayMs);
+    return settled;
+  }
+
+  /**
+   * Stops accepting work. With `drain` (default) the queued requests still run; without,
+   * they reject with DisposedError. Resolves once nothing runs, after restoring the model.
+   */
+  async close(opts: { drain?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (opts.drain ?? true) {
+      while (this.#pending.length > 0) this.#flush();
+    } else {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
+      for (const request of this.#pending.splice(0)) {
+        this.#queuedBytes -= request.bytes;
+        this.#settle(request, new DisposedError('InferenceSession.submit: the session was closed before the request ran'));
+      }
+    }
+    await Promise.allSettled([...this.#running]);
+    this.#folding?.restore();
+  }
+
+  #checkOpen(op: string): void {
+    if (this.#closed) throw new DisposedError(`InferenceSession.${op}: the session is closed`);
+  }
+
+  #validateSample(sample: Tensor): void {
+    if (!(sample instanceof Tensor)) throw new ArgumentError('InferenceSession.submit: sample must be a Tensor');
+    sample._storage('InferenceSession.submit', 'sample');
+    const expected = this.#sampleShape ?? this.#pending[0]?.sample.shape;
+    if (expected && (expected.length !== sample.shape.length || expected.some((n, d) => n !== sample.shape[d]))) {
+      throw new ShapeError(
+        `InferenceSession.submit: sample has shape [${sample.shape.join(', ')}], the session's samples are [${expected.join(', ')}] (no batch dimension)`,
+      );
+    }
+    const dtype = this.#pending[0]?.sample.dtype;
+    if (dtype && dtype !== sample.dtype) {
+      throw new DTypeError(`InferenceSession.submit: sample is ${sample.dtype}, the queued samples are ${dtype}`);
+    }
+  }
+
+  /** The forward of one batch on the session's device, freeing its intermediates. */
+  #forward(batch: Tensor): Out {
+    this.#stats.batches += 1;
+    return noGrad(() =>
+      scope(() => this.#model.call(batch.device === this.device ? batch : batch.to(this.device))),
+    );
+  }
+
+  /** Runs `fn` once the batches before it have finished, and resolves once its work has. */
+  async #inTurn<T>(fn: () => T, signal?: AbortSignal): Promise<T> {
+    const previous = this.#turn;
+    let done!: () => void;
+    this.#turn = new Promise((resolve) => (done = resolve));
+    try {
+      await previous;
+      signal?.throwIfAborted();
+      const out = fn();
+      await synchronize(this.device);
+      return out;
+    } finally {
+      done();
+    }
+  }
+
+  /** Keeps `work` in the set close() waits for until it settles. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#running.add(work);
+    const finished = (): void => {
+      this.#running.delete(work);
+    };
+    work.then(finished, finished);
+    return work;
+  }
+
+  /** Takes up to maxBatch waiting requests and runs them as one batch. */
+  #flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const requests = this.#pending.splice(0, this.#maxBatch);
+    if (requests.length === 0) return;
+    for (const r of requests) if (r.signal && r.onAbort) r.signal.removeEventListener('abort', r.onAbort);
+    if (this.#pending.length > 0) this.#timer = setTimeout(() => this.#flush(), this.#maxDelayMs);
+    const bytes = requests.reduce((sum, r) => sum + r.bytes, 0);
+    this.#batched += requests.length;
+    const work = this.#inTurn(() => {
+      const batch = stack(requests.map((r) => r.sample));
+      try {
+        return this.#forward(batch);
+      } finally {
+        batch.dispose();
+      }
+    });
+    void this.#track(work)
+      .then(
+        (out) => this.#deliver(requests, out),
+        (error: unknown) => {
+          for (const r of requests) this.#settle(r, error);
+        },
+      )
+      .finally(() => {
+        this.#queuedBytes -= bytes;
+        this.#batched -= requests.length;
+      });
+  }
+
+  /** Gives each request its row of the batch's output. */
+  #deliver(requests: Request[], out: Out): void {
+    if (!(out instanceof Tensor) || out.shape[0] !== requests.length) {
+      const error = new ArgumentError(
+        'InferenceSession.submit: the model must return one tensor with the batch dimension first to split it between requests',
+      );
+      if (out instanceof Tensor) out.dispose();
+      for (const r of requests) this.#settle(r, error);
+      return;
+    }
+    const rowShape = out.shape.slice(1);
+    requests.forEach((r, i) => {
+      const row = scope(() => out.slice(0, i, i + 1).reshape(rowShape));
+      this.#settle(r, null, row);
+    });
+    out.dispose();
+  }
+
+  /** Resolves (or rejects) a request; one aborted meanwhile gets its signal's reason. */
+  #settle(request: Request, error: unknown, row?: Tensor): void {
+    if (error === null && request.signal?.aborted) {
+      row?.dispose();
+      request.reject(request.signal.reason);
+    } else if (error === null) {
+      request.resolve(row!);
+    } else {
+      request.reject(error);
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+
+import { BusyError, DisposedError, DTypeError, memory, randn, ShapeError, stack, synchronize, zeros } from '../../lib/index.js';
+import { InferenceSession } from '../../lib/infer/index.js';
+import { maxRelDiff, trainedNet } from '../helpers/folding_net.js';
+
+describe('InferenceSession', () => {
+  it('run() gives the model output with BatchNorm folded, one batch at a time, and frees its intermediates', async () => {
+    const net = trainedNet();
+    const x = randn([4, 3, 12, 12]);
+    const reference = net.call(x);
+    const session = await InferenceSession.create(net, { example: x });
+    expect(session.folded).toEqual([
+      ['conv1', 'bn1'],
+      ['conv2', 'bn2'],
+    ]);
+    expect(maxRelDiff(await session.run(x), reference)).toBeLessThan(1e-5);
+    expect(maxRelDiff(session.runSync(x), reference)).toBeLessThan(1e-5);
+    // Many runs queued at once: memory stays flat once the outputs are freed.
+    const outs = await Promise.all(Array.from({ length: 8 }, () => session.run(x)));
+    for (const out of outs) out.dispose();
+    await synchronize();
+    const live = memory('cpu').tensors;
+    for (let round = 0; round < 3; ++round) {
+      const more = await Promise.all(Array.from({ length: 8 }, () => session.run(x)));
+      for (const out of more) out.dispose();
+    }
+    expect(memory('cpu').tensors).toBe(live);
+    expect(session.stats.batches).toBe(34);
+    await session.close();
+    expect(Object.hasOwn(net.conv1, 'forward')).toBe(false);
+    await expect(session.run(x)).rejects.toThrow(DisposedError);
+  });
+
+  it('submit() groups requests into batches of at most maxBatch and gives each its own row', async () => {
+    const net = trainedNet();
+    const session = await InferenceSession.create(net, { example: zeros([1, 3, 12, 12]), maxBatch: 4, maxDelayMs: 1 });
+    const samples = Array.from({ length: 10 }, () => randn([3, 12, 12]));
+    const rows = await Promise.all(samples.map((s) => session.submit(s)));
+    expect(session.stats.batches).toBe(3); // batches of 4, 4 and 2 (the example's trace is not one)
+    const reference = net.call(stack(samples));
+    rows.forEach((row, i) => {
+      expect(row.shape).toEqual([5]);
+      expect(maxRelDiff(row, reference.slice(0, i, i + 1).reshape([5]))).toBeLessThan(1e-5);
+    });
+    await session.close();
+  });
+
+  it('a malformed request rejects only its own promise, with a typed error', async () => {
+    const session = await InferenceSession.create(trainedNet(), { maxBatch: 8, maxDelayMs: 1 });
+    const good = [session.submit(randn([3, 12, 12])), session.submit(randn([3, 12, 12]))];
+    const wrongShape = session.submit(randn([3, 10, 12]));
+    const wrongDType = session.submit(zeros([3, 12, 12], { dtype: 'int32' }));
+    const disposed = randn([3, 12, 12]);
+    disposed.dispose();
+    await expect(wrongShape).rejects.toThrow(ShapeError);
+    await expect(wrongDType).rejects.toThrow(DTypeError);
+    await expect(session.submit(disposed)).rejects.toThrow(DisposedError);
+    for (const row of await Promise.all(good)) expect(row.shape).toEqual([5]);
+    await session.close();
+  });
+
+  it('refuses with BusyError past maxQueue and maxQueueBytes instead of queuing', async () => {
+    const session = await InferenceSession.create(trainedNet(), { maxBatch: 64, maxDelayMs: 50, maxQueue: 3 });
+    const accepted = [0, 1, 2].map(() => session.submit(randn([3, 12, 12])));
+    await expect(session.submit(randn([3, 12, 12]))).rejects.toThrow(BusyError);
+    expect(session.stats).toMatchObject({ submitted: 3, rejected: 1, queued: 3 });
+    await Promise.all(accepted);
+    expect(session.stats.queued).toBe(0);
+    await session.close();
+
+    const small = await InferenceSession.create(trainedNet(), { maxDelayMs: 50, maxQueueBytes: 3 * 12 * 12 * 4 });
+    const first = small.submit(randn([3, 12, 12]));
+    await expect(small.submit(randn([3, 12, 12]))).rejects.toThrow(/queue is full/);
+    await first;
+    await small.close();
+  });
+
+  it('an aborted signal cancels a waiting request; the others still run', async () => {
+    const session = await InferenceSession.create(trainedNet(), { maxBatch: 8, maxDelayMs: 20 });
+    const controller = new AbortController();
+    const kept = session.submit(randn([3, 12, 12]));
+    const cancelled = session.submit(randn([3, 12, 12]), { signal: controller.signal });
+    controller.abort();
+    await expect(cancelled).rejects.toMatchObject({ name: 'AbortError' });
+    expect((await kept).shape).toEqual([5]);
+    expect(session.stats.batches).toBe(1);
+    const before = AbortSignal.abort();
+    await expect(session.run(randn([1, 3, 12, 12]), { signal: before })).rejects.toMatchObject({ name: 'AbortError' });
+    await session.close();
+  });
+
+  it('close() drains queued requests, or rejects them with drain: false', async () => {
+    const drained = await InferenceSession.create(trainedNet(), { maxDelayMs: 1000 });
+    const pending = drained.submit(randn([3, 12, 12]));
+    await drained.close();
+    expect((await pending).shape).toEqual([5]);
+    await expect(drained.submit(randn([3, 12, 12]))).rejects.toThrow(DisposedError);
+
+    const dropped = await InferenceSession.create(trainedNet(), { maxDelayMs: 1000 });
+    const lost = dropped.submit(randn([3, 12, 12]));
+    await dropped.close({ drain: false });
+    await expect(lost).rejects.toThrow(/closed before the request ran/);
+  });
+
+  it('rejects bad options with typed errors', async () => {
+    await expect(InferenceSession.create(trainedNet(), { maxBatch: 0 })).rejects.toThrow(/maxBatch must be a positive integer/);
+    await expect(InferenceSession.create(trainedNet(), { maxDelayMs: -1 })).rejects.toThrow(/maxDelayMs/);
+    await expect(InferenceSession.create(trainedNet(), { maxQueueBytes: 1.5 })).rejects.toThrow(/maxQueueBytes/);
+  });
+});
