@@ -9,6 +9,7 @@ export interface NativeConvParams {
   padEnd: readonly number[];
   dilation: readonly number[];
   groups: number;
+  activation: number;
 }
 
 /** The native MathOptions (neocog/op_params.h), field by field. @internal */

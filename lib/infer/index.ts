@@ -1,11 +1,11 @@
 /**
- * Inference: sessions that serve a model for throughput (BatchNorm folded, batches run one
- * at a time, dynamic batching in a bounded queue), BatchNorm folding on its own,
+ * Inference: sessions that serve a model for throughput (BatchNorm folded and ReLU fused,
+ * batches run one at a time, dynamic batching in a bounded queue), the fusion on its own,
  * sliding-window inference over images and volumes too large to run whole, with MONAI's
  * importance-weighted blending, and flip test-time augmentation. One line each, sorted.
  * @module
  */
-export { foldBatchNorms, type FoldedBatchNorms } from './fold_batch_norm.js';
 export { flipTta, type FlipTtaOptions, type TtaActivation } from './flip_tta.js';
+export { fuseForInference, type FusedModel } from './fuse.js';
 export { InferenceSession, type InferenceSessionOptions, type InferenceSessionStats, type RunOptions } from './session.js';
 export { importanceMap, slidingWindowInference, type BlendMode, type SlidingWindowOptions, type TilePredictor } from './sliding_window.js';

@@ -2,7 +2,7 @@
  * InferenceSession: a trained model served for throughput, as onnxruntime-node's session
  * is used from Node. Batches run one at a time on the model's device (so queued work, and
  * the memory it holds, stays bounded), in eval mode without autograd, with BatchNorm folded
- * into the convolutions that feed it (fold_batch_norm.ts). Single requests go through
+ * into the convolutions that feed it and ReLUs fused into them (fuse.ts). Single requests go through
  * `submit`, which groups them into batches (dynamic batching) in a bounded queue.
  * @module
  */
@@ -14,7 +14,7 @@ import { dtypeSize } from '../tensor/dtype.js';
 import { resolveDevice, synchronize, synchronizeSync, type Device, type DeviceLike } from '../tensor/device.js';
 import { scope } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
-import { foldBatchNorms, type FoldedBatchNorms } from './fold_batch_norm.js';
+import { fuseForInference, type FusedModel } from './fuse.js';
 
 /** Options of {@link InferenceSession.create}. */
 export interface InferenceSessionOptions {
@@ -24,8 +24,11 @@ export interface InferenceSessionOptions {
    * Without it nothing is folded.
    */
   example?: Tensor;
-  /** Fold eval-mode BatchNorms into the convolutions that alone feed them (default true; needs `example`). */
-  foldBatchNorm?: boolean;
+  /**
+   * Fold eval-mode BatchNorms into the convolutions that alone feed them, and fuse ReLUs
+   * into the convolutions that alone feed them (default true; needs `example`).
+   */
+  fuse?: boolean;
   /** Device the inputs are moved to (default: the device of the model's first parameter, else 'cpu'). */
   device?: DeviceLike;
   /** `submit`: the most requests grouped into one batch (default 32). */
@@ -81,10 +84,10 @@ const positiveInteger = (v: number): boolean => Number.isInteger(v) && v > 0;
 export class InferenceSession<Out = Tensor> {
   /** The device batches run on. */
   readonly device: Device;
-  /** The convolution/BatchNorm pairs folded, by module names. */
-  readonly folded: ReadonlyArray<readonly [conv: string, batchNorm: string]>;
+  /** What was fused (BatchNorms folded, ReLUs fused), by module names; null when nothing was traced. */
+  readonly fused: Pick<FusedModel, 'folded' | 'fusedRelu'> | null;
   readonly #model: Module<[Tensor], Out>;
-  readonly #folding: FoldedBatchNorms | null;
+  readonly #fusion: FusedModel | null;
   readonly #maxBatch: number;
   readonly #maxDelayMs: number;
   readonly #maxQueue: number;
@@ -124,8 +127,8 @@ export class InferenceSession<Out = Tensor> {
     model.eval();
     const example = opts.example === undefined ? undefined : opts.example.to(this.device);
     try {
-      this.#folding = example && (opts.foldBatchNorm ?? true) ? foldBatchNorms(model as Module<[Tensor], unknown>, example) : null;
-      this.folded = this.#folding?.pairs ?? [];
+      this.#fusion = example && (opts.fuse ?? true) ? fuseForInference(model as Module<[Tensor], unknown>, example) : null;
+      this.fused = this.#fusion && { folded: this.#fusion.folded, fusedRelu: this.#fusion.fusedRelu };
       if (example) this.#sampleShape = example.shape.slice(1);
     } finally {
       if (example !== opts.example) example?.dispose();
@@ -133,10 +136,10 @@ export class InferenceSession<Out = Tensor> {
   }
 
   /**
-   * Prepares `model` for inference: eval mode, and BatchNorm folded where a traced run of
-   * `opts.example` shows it safe. While the session is open the model's folded layers run
-   * folded in eval mode (results within float rounding of the unfolded model) and as
-   * before in training mode; `close()` restores them.
+   * Prepares `model` for inference: eval mode, BatchNorms folded and ReLUs fused where a
+   * traced run of `opts.example` shows it safe (fuse.ts). While the session is open the
+   * model's fused layers run fused in eval mode without autograd (results within float
+   * rounding of the unfused model) and as before otherwise; `close()` restores them.
    */
   static async create<Out>(model: Module<[Tensor], Out>, opts: InferenceSessionOptions = {}): Promise<InferenceSession<Out>> {
     const session = new InferenceSession(model, opts);
@@ -251,7 +254,7 @@ export class InferenceSession<Out = Tensor> {
       }
     }
     await Promise.allSettled([...this.#running]);
-    this.#folding?.restore();
+    this.#fusion?.restore();
   }
 
   #checkOpen(op: string): void {

@@ -5,12 +5,14 @@
  * @module
  */
 import { autocastTarget, inHalf } from '../amp/autocast.js';
+import { needsGrad } from '../autograd/graph.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import type { NativeConvParams } from '../native_primitives.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { convolution } from './convolution.js';
 import { pad } from './shape.js';
+import { markNonNegative } from './unary.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES, intTuple, withBatchDim } from './validate.js';
 
 /** Options of the convolutions; numbers apply to every spatial dim. */
@@ -34,6 +36,12 @@ export interface ConvOptions {
 }
 
 const NAMES = { 1: 'conv1d', 2: 'conv2d', 3: 'conv3d' } as const;
+
+/** The activations a forward convolution can apply in its own pass (native ConvActivation). */
+const enum ConvActivation {
+  None = 0,
+  Relu = 1,
+}
 
 
 /** Resolves options into native params, checking every size. @internal */
@@ -80,7 +88,7 @@ export function convParams(
     }
     return Math.floor((padded - span) / stride[i]!) + 1;
   });
-  return { spatial, stride, padBegin, padEnd, dilation, groups, outSpatial };
+  return { spatial, stride, padBegin, padEnd, dilation, groups, activation: 0, outSpatial };
 }
 
 /**
@@ -89,20 +97,27 @@ export function convParams(
  * padding mode other than zeros as an explicit pad; then the shared convolution (and its
  * backward) in ./convolution.ts.
  */
-function convNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvOptions = {}): Tensor<'float32'> {
+function convNd(
+  spatial: 1 | 2 | 3,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null | undefined,
+  opts: ConvOptions = {},
+  activation: ConvActivation = ConvActivation.None,
+): Tensor<'float32'> {
   const op = NAMES[spatial];
   checkOperands(op, spatial, x, weight, bias);
   const half = autocastTarget(x.device, x.dtype);
-  if (half) return inHalf(half, [x, weight, bias], ([xh, wh, bh]) => convNd(spatial, xh!, wh!, bh, opts));
+  if (half) return inHalf(half, [x, weight, bias], ([xh, wh, bh]) => convNd(spatial, xh!, wh!, bh, opts, activation));
   // Unbatched input, as PyTorch accepts: add and remove a batch of one.
-  if (x.ndim === spatial + 1) return withBatchDim(x, (batched) => convNd(spatial, batched, weight, bias, opts));
+  if (x.ndim === spatial + 1) return withBatchDim(x, (batched) => convNd(spatial, batched, weight, bias, opts, activation));
   checkChannels(op, spatial, x, weight, bias, opts.groups ?? 1);
   const mode = opts.paddingMode ?? 'zeros';
   if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode)) {
     throw new ArgumentError(`${op}: expected paddingMode 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(mode)}`);
   }
-  if (mode !== 'zeros') return convPaddedWith(mode as ExplicitPadding, spatial, x, weight, bias, opts);
-  const params = convParams(op, spatial, x.shape.slice(2), weight.shape.slice(2), opts);
+  if (mode !== 'zeros') return convPaddedWith(mode as ExplicitPadding, spatial, x, weight, bias, opts, activation);
+  const params = { ...convParams(op, spatial, x.shape.slice(2), weight.shape.slice(2), opts), activation };
   return convolution(op, x, weight, bias ?? null, params, [x.shape[0]!, weight.shape[0]!, ...params.outSpatial], false);
 }
 
@@ -144,12 +159,20 @@ function checkChannels(op: string, spatial: number, x: Tensor, weight: Tensor, b
 type ExplicitPadding = Exclude<NonNullable<ConvOptions['paddingMode']>, 'zeros'>;
 
 /** The convolution with its padding applied first, explicitly, in `mode`; then none. */
-function convPaddedWith(mode: ExplicitPadding, spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvOptions): Tensor<'float32'> {
+function convPaddedWith(
+  mode: ExplicitPadding,
+  spatial: 1 | 2 | 3,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null | undefined,
+  opts: ConvOptions,
+  activation: ConvActivation,
+): Tensor<'float32'> {
   const geometry = convParams(NAMES[spatial], spatial, x.shape.slice(2), weight.shape.slice(2), { ...opts, paddingMode: 'zeros' });
   const pairs = [...Array(spatial).keys()].reverse().flatMap((i) => [geometry.padBegin[i]!, geometry.padEnd[i]!]);
   const padded = pad(x, pairs, mode);
   try {
-    return convNd(spatial, padded, weight, bias, { ...opts, padding: 0, paddingMode: 'zeros' });
+    return convNd(spatial, padded, weight, bias, { ...opts, padding: 0, paddingMode: 'zeros' }, activation);
   } finally {
     padded.dispose();
   }
@@ -174,4 +197,17 @@ export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts
 /** 3-d convolution of `[N, C, D, H, W]` with `[outC, C / groups, kD, kH, kW]` (volumes), as `F.conv3d`. */
 export function conv3d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts?: ConvOptions): Tensor<'float32'> {
   return convNd(3, input, weight, bias, opts);
+}
+
+/**
+ * `relu(convNd(input, weight, bias))` in one pass over the output (oneDNN's post-op on the
+ * CPU), for inference (lib/infer): refuses operands that need a gradient. Its result is
+ * known non-negative, so `relu` of it costs no kernel (ops/unary.ts).
+ * @internal
+ */
+export function convRelu(spatial: 1 | 2 | 3, input: Tensor, weight: Tensor, bias: Tensor | null, opts?: ConvOptions): Tensor<'float32'> {
+  if (needsGrad(input, weight, bias)) {
+    throw new ArgumentError(`${NAMES[spatial]}: a convolution fused with its ReLU is for inference; run it under noGrad()`);
+  }
+  return markNonNegative(convNd(spatial, input, weight, bias, opts, ConvActivation.Relu));
 }

@@ -97,7 +97,7 @@ function convTransposeNd(spatial: 1 | 2 | 3, x: Tensor, weight: Tensor, bias: Te
   // when padEnd lies in [padding - outputPadding + zeroRows, that + stride - 1] (see @module).
   const zeroRows = outputPadding.map((o, i) => Math.max(0, o - padding[i]! - (stride[i]! - 1)));
   const padEnd = outputPadding.map((o, i) => (o < stride[i]! ? padding[i]! : Math.max(0, padding[i]! - o + zeroRows[i]!)));
-  const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd, dilation, groups };
+  const params: NativeConvParams = { spatial, stride, padBegin: padding, padEnd, dilation, groups, activation: 0 };
   if (outSpatial.some((size, i) => size - zeroRows[i]! < 1)) {
     // Padding crops away every row an input reaches: the output is zeros (and the bias).
     const result = zeros([x.shape[0]!, outChannels, ...outSpatial], { dtype: x.dtype as 'float32', device: x.device });

@@ -72,7 +72,23 @@ export function reciprocal<D extends DType>(x: Tensor<D>): Tensor<D> {
 }
 /** `max(x, 0)`; the gradient at 0 is 0, NaN propagates. */
 export function relu<D extends DType>(x: Tensor<D>): Tensor<D> {
+  // A fused convolution + ReLU's output (ops/conv.ts convRelu) is its own ReLU: a view of it
+  // costs no kernel. Only without autograd: ReLU's gradient at 0 is 0, a view's is 1.
+  if (nonNegative.has(x) && !needsGrad(x)) return x._view('relu', x.shape, x.strides);
   return unary('relu', x);
+}
+
+/** Tensors known to hold no negative value (NaN may stay NaN), whose ReLU is themselves. */
+const nonNegative = new WeakSet<Tensor>();
+
+/**
+ * Records that `t` holds no negative value, so that `relu(t)` is a view. Only for results
+ * of kernels that guarantee it (a fused ReLU), never for data that could change in place.
+ * @internal
+ */
+export function markNonNegative<T extends Tensor>(t: T): T {
+  nonNegative.add(t);
+  return t;
 }
 /** Logistic sigmoid `1 / (1 + e^-x)`. */
 export function sigmoid<D extends DType>(x: Tensor<D>): Tensor<D> {

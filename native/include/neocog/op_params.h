@@ -62,6 +62,10 @@ struct MathOptions {
   }
 };
 
+// An activation applied to a forward convolution's output (after its bias) in the same
+// pass: oneDNN's eltwise post-op on the CPU; for inference (lib/infer), never with autograd.
+enum class ConvActivation : int32_t { None = 0, Relu = 1 };
+
 // Geometry of a 1-d, 2-d or 3-d convolution, in PyTorch's terms (dilation 1 = none).
 // padBegin/padEnd may differ ('same' padding with an even kernel, TensorFlow's rule).
 struct ConvParams {
@@ -71,10 +75,12 @@ struct ConvParams {
   int64_t padEnd[3] = {0, 0, 0};
   int64_t dilation[3] = {1, 1, 1};
   int64_t groups = 1;
+  ConvActivation activation = ConvActivation::None;  // convForward only
   static constexpr auto fields() {
     return std::make_tuple(NEOCOG_FIELD(ConvParams, spatial), NEOCOG_FIELD(ConvParams, stride),
                            NEOCOG_FIELD(ConvParams, padBegin), NEOCOG_FIELD(ConvParams, padEnd),
-                           NEOCOG_FIELD(ConvParams, dilation), NEOCOG_FIELD(ConvParams, groups));
+                           NEOCOG_FIELD(ConvParams, dilation), NEOCOG_FIELD(ConvParams, groups),
+                           NEOCOG_FIELD(ConvParams, activation));
   }
 };
 

@@ -69,7 +69,8 @@ Geometry geometryOf(const ConvParams& p) {
 
 std::string keyOf(const char* kind, const ConvParams& p, std::initializer_list<const TensorRef*> tensors) {
   std::ostringstream key;
-  key << kind << '|' << p.spatial << '|' << p.groups << '|' << dtypeName(tensors.begin()[0]->dtype);
+  key << kind << '|' << p.spatial << '|' << p.groups << '|' << static_cast<int>(p.activation) << '|'
+      << dtypeName(tensors.begin()[0]->dtype);
   for (int i = 0; i < p.spatial; ++i) {
     key << '|' << p.stride[i] << ',' << p.padBegin[i] << ',' << p.padEnd[i] << ',' << p.dilation[i];
   }
@@ -188,7 +189,17 @@ dnnl::convolution_forward::primitive_desc forwardDesc(DnnlContext& dnnl, const C
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, src,
                                              weightDesc(weight, p.groups, true), bias, dst, g.strides, g.dilates, g.padL,
                                              g.padR);
-  return createFor(weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, dnnl.attr(), dnnl.engine); });
+  if (p.activation == ConvActivation::None) {
+    return createFor(weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, dnnl.attr(), dnnl.engine); });
+  }
+  // The ReLU is applied to each output as it is written, saving its own pass over memory. A
+  // new attr: copies of dnnl.attr() would share (and change) the one object.
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops ops;
+  ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  attr.set_post_ops(ops);
+  return createFor(weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, attr, dnnl.engine); });
 }
 
 }  // namespace

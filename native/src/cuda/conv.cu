@@ -293,14 +293,18 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
   check(cudnnConvolutionForward(h.cudnn(), &kOne, plan.x.get(), x.data, plan.w.get(), weight.data, plan.conv.get(),
                                 plan.forwardAlgo, workspace.get(), workspace.size(), &kZero, plan.y.get(), out.data),
         "cudnnConvolutionForward");
-  if (bias.data == nullptr) return;
-  if (isHalfDType(out.dtype)) {
-    addChannelBias(h, out, bias);
-    return;
+  if (bias.data != nullptr) {
+    if (isHalfDType(out.dtype)) {
+      addChannelBias(h, out, bias);
+    } else {
+      TensorDescriptor biasDesc;
+      describeChannels(biasDesc, out.layout, bias.dtype);
+      check(cudnnAddTensor(h.cudnn(), &kOne, biasDesc.get(), bias.data, &kOne, plan.y.get(), out.data),
+            "convolution bias");
+    }
   }
-  TensorDescriptor biasDesc;
-  describeChannels(biasDesc, out.layout, bias.dtype);
-  check(cudnnAddTensor(h.cudnn(), &kOne, biasDesc.get(), bias.data, &kOne, plan.y.get(), out.data), "convolution bias");
+  // In place, with the per-element math the CPU's unary kernels share (kernels/unary.h).
+  if (params.activation == ConvActivation::Relu) unary(h, UnaryOp::Relu, out, out, 0.0);
 }
 
 void convBackwardInput(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const MathOptions& math,

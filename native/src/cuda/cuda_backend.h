@@ -40,4 +40,7 @@ class CudaBackend final : public Backend {
 // index names no image of a batch of `batch` (cuda/roi_align.cu; waits for the stream).
 void checkRoiBatches(DeviceHandles& h, const char* op, const TensorRef& rois, int64_t batch);
 
+// out = op(in) elementwise on the stream (cuda/unary.cu); conv.cu applies a fused activation with it.
+void unary(DeviceHandles& h, UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha);
+
 }  // namespace neocog::cuda

@@ -14,6 +14,7 @@ void checkConvShapes(const char* op, const ConvParams& p, const TensorRef& outpu
     valid = p.stride[d] >= 1 && p.dilation[d] >= 1 && p.padBegin[d] >= 0 && p.padEnd[d] >= 0;
   }
   if (!valid) reject(op, "convolution geometry needs 1 to 3 spatial dims, groups, strides and dilations >= 1");
+  if (p.activation != ConvActivation::None && p.activation != ConvActivation::Relu) reject(op, "unknown convolution activation");
   const Layout &o = output.layout, &i = input.layout, &w = weight.layout;
   bool ok = o.ndim == p.spatial + 2 && i.ndim == o.ndim && w.ndim == o.ndim && o.shape[0] == i.shape[0] &&
             o.shape[1] == w.shape[0] && i.shape[1] == w.shape[1] * p.groups && w.shape[0] % p.groups == 0;
@@ -42,12 +43,14 @@ void convForward(const char* op, const ConvParams& params, Out out, In input, In
 void convBackwardInput(const char* op, const ConvParams& params, Out gradInput, In gradOutput, In weight,
                        const MathOptions&) {
   checkConvShapes(op, params, gradOutput, gradInput, weight);
+  if (params.activation != ConvActivation::None) reject(op, "a convolution's backward takes no activation");
 }
 
 void convBackwardWeight(const char* op, const ConvParams& params, Out gradWeight, OptOut gradBias, In gradOutput,
                         In input, const MathOptions&) {
   checkConvShapes(op, params, gradOutput, input, gradWeight);
   checkBias(op, gradBias, gradWeight);
+  if (params.activation != ConvActivation::None) reject(op, "a convolution's backward takes no activation");
 }
 
 }  // namespace neocog::backstop

@@ -1,0 +1,218 @@
+/**
+ * Inference rewrites of a model's convolutions, as torch.fx's `fuse_conv_bn_eval` or
+ * onnxruntime's graph optimiser make them:
+ * - **BatchNorm folding**: a convolution whose output feeds only an eval-mode BatchNorm
+ *   computes `bn(conv(x))` as one convolution with scaled weights and a shifted bias,
+ *   `W·γ/√(σ²+ε)` and `(b − μ)·γ/√(σ²+ε) + β`, saving the BatchNorm's pass;
+ * - **ReLU fusion**: when that result (or a plain convolution's) feeds only a ReLU, the
+ *   convolution applies it as it writes its output (oneDNN post-op), and the ReLU call
+ *   returns its input as is.
+ *
+ * What qualifies is found by tracing one forward: forward hooks pair each BatchNorm call
+ * with the convolution that produced its input, and the autograd graph of that forward
+ * lists every op that reads each tensor; an output read anywhere else (a skip connection,
+ * a second head) is left alone. The model is not rebuilt: each rewritten layer gets an
+ * instance-level `forward`, which takes the fused path only in eval mode without autograd
+ * (else the class's own forward), and {@link FusedModel.restore} removes them.
+ * @module
+ */
+import { needsGrad, type GradNode } from '../autograd/graph.js';
+import { enableGrad, noGrad } from '../autograd/grad_mode.js';
+import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/layers/pooling_norm.js';
+import { Conv1d, Conv2d, Conv3d } from '../nn/layers/conv.js';
+import type { AnyModule, Module } from '../nn/module.js';
+import { conv1d, conv2d, conv3d, convRelu } from '../ops/conv.js';
+import { keep, scope } from '../tensor/memory.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+type Conv = Conv1d | Conv2d | Conv3d;
+type BatchNorm = BatchNorm1d | BatchNorm2d | BatchNorm3d;
+
+const isConv = (m: unknown): m is Conv => m instanceof Conv1d || m instanceof Conv2d || m instanceof Conv3d;
+const isBatchNorm = (m: unknown): m is BatchNorm => m instanceof BatchNorm1d || m instanceof BatchNorm2d || m instanceof BatchNorm3d;
+
+/** What {@link fuseForInference} rewrote, by the modules' dotted names. */
+export interface FusedModel {
+  /** Convolution/BatchNorm pairs folded (`layer1.0.conv1` + `layer1.0.bn1`). */
+  readonly folded: ReadonlyArray<readonly [conv: string, batchNorm: string]>;
+  /** Convolutions that apply the ReLU after them (after the folded BatchNorm, if any). */
+  readonly fusedRelu: readonly string[];
+  /** Gives the layers back their class's forward and frees the folded weights. */
+  restore(): void;
+}
+
+/** For each tensor read by an op of the graph under `outputs`, the names of those ops ('output' for a result). */
+function readers(outputs: readonly Tensor[]): Map<Tensor, string[]> {
+  const found = new Map<Tensor, string[]>();
+  const add = (t: Tensor, reader: string): void => {
+    const list = found.get(t);
+    if (list) list.push(reader);
+    else found.set(t, [reader]);
+  };
+  const seen = new Set<GradNode>();
+  const stack: GradNode[] = [];
+  const visit = (t: Tensor): void => {
+    const node = t.gradFn;
+    if (node && !seen.has(node)) {
+      seen.add(node);
+      stack.push(node);
+    }
+  };
+  for (const t of outputs) {
+    add(t, 'output');
+    visit(t);
+  }
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    for (const input of node.inputs) {
+      if (!input) continue;
+      add(input, node.name);
+      visit(input);
+    }
+  }
+  return found;
+}
+
+/** The tensors in a forward's result (a tensor, or arrays/records of them). */
+function tensorsIn(value: unknown, into: Tensor[] = []): Tensor[] {
+  if (value && typeof value === 'object') {
+    if ('gradFn' in value && 'shape' in value) into.push(value as Tensor);
+    else for (const v of Array.isArray(value) ? value : Object.values(value)) tensorsIn(v, into);
+  }
+  return into;
+}
+
+interface Plan {
+  batchNorm: BatchNorm | null;
+  relu: boolean;
+}
+
+/** Traces one forward of `model` on `example` and decides, per convolution, what to fuse. */
+function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, example: Tensor): Map<Conv, Plan> {
+  const convOutputs = new Map<Conv, Tensor[]>();
+  const producedBy = new Map<Tensor, Conv>();
+  const bnCalls = new Map<BatchNorm, Array<[input: Tensor, output: Tensor]>>();
+  const removers: Array<() => void> = [];
+  for (const m of modules) {
+    if (isConv(m)) {
+      removers.push(
+        m.registerForwardHook((conv, _inputs, output) => {
+          producedBy.set(output, conv);
+          convOutputs.set(conv, [...(convOutputs.get(conv) ?? []), output]);
+        }),
+      );
+    } else if (isBatchNorm(m)) {
+      removers.push(m.registerForwardHook((bn, [x], y) => bnCalls.set(bn, [...(bnCalls.get(bn) ?? []), [x, y]])));
+    }
+  }
+  const plans = new Map<Conv, Plan>();
+  try {
+    scope(() =>
+      enableGrad(() => {
+        // A leaf that needs a gradient makes every op of the forward record its inputs.
+        const read = readers(tensorsIn(model.call(example.detach().requiresGrad_())));
+        // Whether one op alone reads `t` (that op `reader`, when given).
+        const only = (t: Tensor, reader?: string): boolean => {
+          const list = read.get(t);
+          return list !== undefined && list.length === 1 && (reader === undefined || list[0] === reader);
+        };
+        // BatchNorm calls by the convolution output each reads.
+        const bnOf = new Map<Tensor, [BatchNorm, Tensor]>();
+        for (const [bn, calls] of bnCalls) for (const [x, y] of calls) bnOf.set(x, [bn, y]);
+        for (const [conv, outputs] of convOutputs) {
+          // Folded when every call's output goes to the same BatchNorm alone, which in turn
+          // reads nothing else (called exactly as often), and uses running statistics.
+          const bns = new Set(outputs.map((o) => bnOf.get(o)?.[0]));
+          const bn = bns.size === 1 ? [...bns][0] : undefined;
+          const folds =
+            bn !== undefined &&
+            bn.runningMean !== null &&
+            bn.runningVar !== null &&
+            bnCalls.get(bn)!.length === outputs.length &&
+            bnCalls.get(bn)!.every(([x]) => producedBy.get(x) === conv) &&
+            outputs.every((o) => only(o)); // the one reader is the BatchNorm's own op
+          const finals = folds ? outputs.map((o) => bnOf.get(o)![1]) : outputs;
+          const relu = finals.every((t) => only(t, 'relu'));
+          if (folds || relu) plans.set(conv, { batchNorm: folds ? bn! : null, relu });
+        }
+      }),
+    );
+  } finally {
+    for (const remove of removers) remove();
+  }
+  return plans;
+}
+
+/**
+ * Traces `model` on `example` (a batch shaped like the real ones) and fuses what the trace
+ * shows safe: BatchNorms into the convolutions that alone feed them, ReLUs into the
+ * convolutions (or folded pairs) that alone feed them. The model is left in eval mode;
+ * its outputs in eval mode without autograd agree with the unfused ones to float rounding.
+ *
+ * @example
+ * const fused = fuseForInference(model, zeros([1, 3, 224, 224]));
+ * const y = noGrad(() => model.call(x)); // folded and fused
+ * fused.restore();
+ */
+export function fuseForInference(model: Module<[Tensor], unknown>, example: Tensor): FusedModel {
+  model.eval();
+  const names = new Map<AnyModule, string>();
+  for (const [name, m] of model.namedModules()) names.set(m, name);
+  const plans = plan(model, names.keys(), example);
+
+  // Outputs of a folded convolution, which its BatchNorm passes through as they are.
+  const foldedOutputs = new WeakSet<Tensor>();
+  const installed: Array<{ module: AnyModule; kept: Tensor[] }> = [];
+  for (const [conv, { batchNorm: bn, relu }] of plans) {
+    const folded = bn ? noGrad(() => foldedWeights(conv, bn)) : null;
+    const spatial = conv instanceof Conv1d ? 1 : conv instanceof Conv2d ? 2 : 3;
+    const convolve = spatial === 1 ? conv1d : spatial === 2 ? conv2d : conv3d;
+    const ownForward = Object.getPrototypeOf(conv).forward as (x: Tensor) => Tensor;
+    // Own properties shadow the class's forward; the modules' registries ignore functions.
+    Object.defineProperty(conv, 'forward', {
+      configurable: true,
+      writable: true,
+      value: (x: Tensor): Tensor => {
+        if (conv.training || needsGrad(x, conv.weight, conv.bias)) return ownForward.call(conv, x);
+        const [weight, bias] = folded ?? [conv.weight, conv.bias];
+        const out = relu ? convRelu(spatial, x, weight, bias, conv.options) : convolve(x, weight, bias, conv.options);
+        if (folded) foldedOutputs.add(out);
+        return out;
+      },
+    });
+    installed.push({ module: conv, kept: folded ?? [] });
+    if (bn) {
+      const bnForward = Object.getPrototypeOf(bn).forward as (x: Tensor) => Tensor;
+      Object.defineProperty(bn, 'forward', {
+        configurable: true,
+        writable: true,
+        value: (x: Tensor): Tensor => (foldedOutputs.has(x) ? x : bnForward.call(bn, x)),
+      });
+      installed.push({ module: bn, kept: [] });
+    }
+  }
+
+  return {
+    folded: [...plans].filter(([, p]) => p.batchNorm).map(([conv, p]) => [names.get(conv)!, names.get(p.batchNorm!)!] as const),
+    fusedRelu: [...plans].filter(([, p]) => p.relu).map(([conv]) => names.get(conv)!),
+    restore() {
+      for (const { module, kept } of installed.splice(0)) {
+        delete (module as unknown as { forward?: unknown }).forward;
+        for (const t of kept) t.dispose();
+      }
+    },
+  };
+}
+
+/** The folded weight and bias of `conv` followed by `bn` (running statistics). */
+function foldedWeights(conv: Conv, bn: BatchNorm): [Tensor<'float32'>, Tensor<'float32'>] {
+  return scope(() => {
+    const eps = bn.options.eps ?? 1e-5;
+    const scale = bn.runningVar!.add(eps).sqrt().reciprocal();
+    const gamma = bn.weight ? scale.mul(bn.weight) : scale;
+    const perChannel = conv.weight.shape.map((n, d) => (d === 0 ? n : 1));
+    const weight = conv.weight.mul(gamma.reshape(perChannel)) as Tensor<'float32'>;
+    const shifted = (conv.bias ? conv.bias.sub(bn.runningMean!) : bn.runningMean!.neg()).mul(gamma);
+    const bias = (bn.bias ? shifted.add(bn.bias) : shifted) as Tensor<'float32'>;
+    return [keep(weight.contiguous()), keep(bias.contiguous())];
+  });
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+
+import { crossEntropy, manualSeed, nn, noGrad, profile, randn, synchronize, tensor } from '../../lib/index.js';
+import { fuseForInference } from '../../lib/infer/index.js';
+import { resnet18 } from '../../lib/models/index.js';
+import { maxRelDiff, trainedNet } from '../helpers/folding_net.js';
+
+describe('fuseForInference', () => {
+  it('folds each BatchNorm a convolution alone feeds, fuses the ReLUs after them, leaves shared outputs, and restores', async () => {
+    const net = trainedNet();
+    const x = randn([2, 3, 12, 12]);
+    const reference = noGrad(() => net.call(x));
+    const fused = fuseForInference(net, x);
+    expect(fused.folded).toEqual([
+      ['conv1', 'bn1'],
+      ['conv2', 'bn2'],
+    ]);
+    expect(fused.fusedRelu).toEqual(['conv1', 'conv2']); // conv3's output is read twice
+    await synchronize(); // the profile counts only the fused forward's kernels
+    const { result, ops } = await profile(() => noGrad(() => net.call(x)));
+    expect(maxRelDiff(result, reference)).toBeLessThan(1e-5);
+    expect(ops.find((o) => o.op === 'batchNorm')?.count).toBe(1); // bn3 only
+    expect(ops.find((o) => o.op === 'relu')).toBeUndefined(); // both applied inside the convolutions
+    // With autograd the layers take their own forward: gradients reach the BatchNorm.
+    const y = net.call(x);
+    expect(maxRelDiff(y, reference)).toBeLessThan(1e-5);
+    crossEntropy(y, tensor([1, 3], { dtype: 'int32' })).backward();
+    expect(net.bn1.weight!.grad).not.toBeNull();
+    // Training mode too: batch statistics, running statistics updated.
+    net.train();
+    const before = net.bn1.runningMean!.tolist();
+    net.call(x);
+    expect(net.bn1.runningMean!.tolist()).not.toEqual(before);
+    net.eval();
+    fused.restore();
+    expect(Object.hasOwn(net.conv1, 'forward')).toBe(false);
+    expect(Object.hasOwn(net.bn1, 'forward')).toBe(false);
+  });
+
+  it('fuses a ReLU after a convolution without BatchNorm', () => {
+    manualSeed(1);
+    const net = new nn.Sequential(new nn.Conv2d(3, 4, 3), new nn.ReLU(), new nn.Conv2d(4, 2, 1));
+    const x = randn([1, 3, 9, 9]);
+    const reference = noGrad(() => net.call(x));
+    const fused = fuseForInference(net, x);
+    expect(fused.folded).toEqual([]);
+    expect(fused.fusedRelu).toEqual(['0']);
+    expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBeLessThan(1e-6);
+    fused.restore();
+  });
+
+  it("on torchvision's resnet18: every BatchNorm folds, the ReLUs not after a residual add fuse, outputs agree to 1e-4", () => {
+    manualSeed(0);
+    const model = resnet18({ numClasses: 10 }).eval();
+    for (const m of model.modules()) {
+      if (m instanceof nn.BatchNorm2d) {
+        m.runningMean = randn([m.numFeatures]).mul(0.1);
+        m.runningVar = randn([m.numFeatures]).abs().add(0.5);
+      }
+    }
+    const x = randn([2, 3, 64, 64]);
+    const reference = noGrad(() => model.call(x));
+    const fused = fuseForInference(model, x);
+    expect(fused.folded.length).toBe(20); // stem + 16 block convs + 3 downsample convs
+    expect(fused.fusedRelu).toEqual(['conv1', ...['layer1', 'layer2', 'layer3', 'layer4'].flatMap((l) => [`${l}.0.conv1`, `${l}.1.conv1`])]);
+    expect(maxRelDiff(noGrad(() => model.call(x)), reference)).toBeLessThan(1e-4);
+    fused.restore();
+    expect(maxRelDiff(noGrad(() => model.call(x)), reference)).toBe(0);
+  });
+});
