@@ -4,6 +4,7 @@
 // bench/segmentation_cases.ts, are selected the same way). The same objects are sent to
 // the PyTorch peers, which build their side of each case from them.
 import { detectionCases, detectionGroup, type DetectionCase } from './detection_cases.js';
+import { inferenceCases, inferenceGroup, type InferenceCase } from './inference_cases.js';
 import { segmentationCases, segmentationGroup, type SegmentationCase } from './segmentation_cases.js';
 
 /**
@@ -159,11 +160,13 @@ export interface SelectedCases {
   train: TrainCase[];
   detection: DetectionCase[];
   segmentation: SegmentationCase[];
+  inference: InferenceCase[];
 }
 
 /**
- * The cases named on the command line (op names, model names, detection and segmentation row
- * names, or `detection` / `segmentation` for every row of that bench; none = all). Throws on a
+ * The cases named on the command line (op names, model names, detection, segmentation and
+ * inference row names, or `detection` / `segmentation` / `inference` for every row of that
+ * bench; none = all). Throws on a
  * name that is none of these, listing the known ones, so a typo does not silently bench nothing.
  */
 export function selectCases(argv: readonly string[]): SelectedCases {
@@ -174,17 +177,20 @@ export function selectCases(argv: readonly string[]): SelectedCases {
     detectionGroup,
     ...segmentationCases.map((c) => c.name),
     segmentationGroup,
+    ...inferenceCases.map((c) => c.name),
+    inferenceGroup,
   ]);
   const unknown = argv.filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new Error(`bench: unknown case ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
   }
-  if (argv.length === 0) return { ops: opCases, train: trainCases, detection: detectionCases, segmentation: segmentationCases };
+  if (argv.length === 0) return { ops: opCases, train: trainCases, detection: detectionCases, segmentation: segmentationCases, inference: inferenceCases };
   return {
     ops: opCases.filter((c) => argv.includes(c.op)),
     train: trainCases.filter((c) => argv.includes(c.model)),
     detection: detectionCases.filter((c) => argv.includes(detectionGroup) || argv.includes(c.name)),
     segmentation: segmentationCases.filter((c) => argv.includes(segmentationGroup) || argv.includes(c.name)),
+    inference: inferenceCases.filter((c) => argv.includes(inferenceGroup) || argv.includes(c.name)),
   };
 }
 

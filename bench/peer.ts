@@ -9,11 +9,12 @@ import type { OutputFingerprint } from './output_check.js';
 /** PyTorch's two layouts of 4-d activations; neocog's own is channels-last throughout. */
 export type MemoryFormat = 'nchw' | 'channels_last';
 
-/** Which workload module a peer loads: bench/torch_ops.py, bench/train_torch.py, bench/detection_torch.py or bench/segmentation_torch.py. */
-export type PeerKind = 'ops' | 'train' | 'detection' | 'segmentation';
+/** Which workload module a peer loads: bench/torch_ops.py, train_torch.py, detection_torch.py, segmentation_torch.py or inference_torch.py. */
+export type PeerKind = 'ops' | 'train' | 'detection' | 'segmentation' | 'inference';
 
 /** What a peer says about itself once started. */
 export interface PeerInfo {
+  /** The library's version (onnxruntime's peer gives "onnxruntime-node <version>"). */
   torch: string;
   threads: number;
   /** ATen's CPU kernel set (AVX2, AVX512). */
@@ -62,10 +63,21 @@ export class Peer {
   }
 
   /** Starts `bench/torch_peer.py <kind>` and hands it the case list; resolves once torch is imported. */
-  static async start(kind: PeerKind, launch: PeerLaunch, cases: readonly object[], threads: number): Promise<{ peer: Peer; info: PeerInfo }> {
-    const child = spawn(launch.python, ['bench/torch_peer.py', kind, String(threads)], { env: launch.env, stdio: 'pipe' });
+  static start(kind: PeerKind, launch: PeerLaunch, cases: readonly object[], threads: number): Promise<{ peer: Peer; info: PeerInfo }> {
+    return Peer.spawn(launch.python, ['bench/torch_peer.py', kind, String(threads)], launch.env, launch.formats, cases);
+  }
+
+  /** Starts any process that speaks torch_peer.py's protocol (bench/ort_peer.ts) and hands it the case list. */
+  static async spawn(
+    command: string,
+    args: readonly string[],
+    env: NodeJS.ProcessEnv,
+    formats: readonly MemoryFormat[],
+    cases: readonly object[],
+  ): Promise<{ peer: Peer; info: PeerInfo }> {
+    const child = spawn(command, [...args], { env, stdio: 'pipe' });
     const peer = new Peer(child);
-    const info = (await peer.send(JSON.stringify({ cases, formats: launch.formats }))) as unknown as PeerInfo;
+    const info = (await peer.send(JSON.stringify({ cases, formats }))) as unknown as PeerInfo;
     return { peer, info };
   }
 

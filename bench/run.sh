@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks neocog against PyTorch on this machine, in one run, and prints ratios:
 # `npm run bench [-- case ...]` (op names from bench/cases.ts, model names, rows of
-# bench/detection_cases.ts or bench/segmentation_cases.ts, or `detection` / `segmentation` for
-# all rows of one). Installs what the peers need when missing. Not part of `npm test`.
+# bench/detection_cases.ts, bench/segmentation_cases.ts or bench/inference_cases.ts, or
+# `detection` / `segmentation` / `inference` for all rows of one). Installs what the peers
+# need when missing. Not part of `npm test`.
 # NEOCOG_BENCH_ROUNDS sets the turns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,18 @@ if ! "$torch2" -c 'import torch' 2>/dev/null; then
   fi
 fi
 
+# onnxruntime-node, the inference peer (bench/ort.ts), in a cache of its own: not a
+# dependency of neocog. Its CPU binaries ship in the npm package; the install script it
+# would run only fetches CUDA ones, hence ONNXRUNTIME_NODE_INSTALL=skip.
+ort="${NEOCOG_ORT_DIR:-$HOME/.cache/neocog/ort}"
+if [ ! -d "$ort/node_modules/onnxruntime-node" ]; then
+  echo "bench: installing onnxruntime-node into $ort (once)"
+  mkdir -p "$ort"
+  [ -f "$ort/package.json" ] || echo '{"name": "neocog-bench-ort", "private": true}' > "$ort/package.json"
+  (cd "$ort" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent onnxruntime-node@1) ||
+    echo "bench: onnxruntime peer skipped: npm could not install onnxruntime-node"
+fi
+
 npx --no-install tsx bench/ops.ts "$@"
 # Dispatch cost of small ops (µs per call against PyTorch 1.13), when no case is named.
 [ $# -gt 0 ] || npx --no-install tsx bench/dispatch.ts
@@ -46,3 +59,5 @@ npx --no-install tsx bench/train.ts "$@"
 npx --no-install tsx bench/detection.ts "$@"
 # U-Net training, DeepLabV3 eval and sliding-window inference against PyTorch (issue 14).
 npx --no-install tsx bench/segmentation.ts "$@"
+# Batch inference (InferenceSession) against onnxruntime-node and PyTorch (issue 15).
+npx --no-install tsx bench/inference.ts "$@"

@@ -67,7 +67,7 @@ def probe():
 
 def main():
     workloads = importlib.import_module({"ops": "torch_ops", "train": "train_torch", "detection": "detection_torch",
-                                         "segmentation": "segmentation_torch"}[sys.argv[1]])
+                                         "segmentation": "segmentation_torch", "inference": "inference_torch"}[sys.argv[1]])
     torch.set_num_threads(int(sys.argv[2]))  # Debian's build defaults to 1 thread here
     config = json.loads(sys.stdin.readline())
     cases, formats = config["cases"], config["formats"]
@@ -92,7 +92,7 @@ def main():
                     for _ in range(case.get("warmup", 1)):
                         work.step()
                 first = next(iter(prepared[i].values()))
-                check = getattr(first, "check", None)  # only segmentation_torch's workloads have one
+                check = getattr(first, "check", None)  # segmentation_torch and inference_torch workloads have one
                 reply({"formats": case_formats, "params": first.params, **({} if check is None else {"check": check})})
             elif words[0] == "run":
                 reply({"ms": {f: median_ms(work.step, case["repeats"]) for f, work in prepared[i].items()}})

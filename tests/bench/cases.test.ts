@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { flopsOf, opCases, selectCases, trainCases } from '../../bench/cases.js';
 import { detectionCases } from '../../bench/detection_cases.js';
+import { inferenceCases } from '../../bench/inference_cases.js';
 import { segmentationCases } from '../../bench/segmentation_cases.js';
 
 describe('bench case selection', () => {
@@ -11,6 +12,13 @@ describe('bench case selection', () => {
     expect(all.train).toEqual(trainCases);
     expect(all.detection).toEqual(detectionCases);
     expect(all.segmentation).toEqual(segmentationCases);
+    expect(all.inference).toEqual(inferenceCases);
+  });
+
+  it('selects the inference rows by group or by name', () => {
+    expect(selectCases(['inference']).inference).toEqual(inferenceCases);
+    expect(selectCases(['mobilenetV2']).inference.map((c) => `${c.model}/${c.batch}`)).toEqual(['mobilenet_v2/32']);
+    expect(selectCases(['mobilenetV2']).ops).toEqual([]);
   });
 
   it('selects ops and models by name, every shape of each', () => {
