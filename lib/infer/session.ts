@@ -8,6 +8,7 @@
  */
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, BusyError, DisposedError, DTypeError, ShapeError } from '../errors.js';
+import { loadStateDict } from '../io/state_dict.js';
 import type { Module } from '../nn/module.js';
 import { stack } from '../ops/shape.js';
 import { dtypeSize } from '../tensor/dtype.js';
@@ -145,6 +146,25 @@ export class InferenceSession<Out = Tensor> {
     const session = new InferenceSession(model, opts);
     await synchronize(session.device);
     return session;
+  }
+
+  /**
+   * A session for `factory()`'s model with the weights of a safetensors checkpoint (a state
+   * dict as `io.saveSafetensors` or torchvision exports write it), loaded strictly: a
+   * missing or unexpected name is a KeyError before any session exists.
+   *
+   * @example
+   * const session = await InferenceSession.fromFile('resnet18.safetensors', () => models.resnet18(), { example });
+   */
+  static async fromFile<Out>(path: string, factory: () => Module<[Tensor], Out>, opts: InferenceSessionOptions = {}): Promise<InferenceSession<Out>> {
+    const weights = await loadStateDict(path);
+    const model = factory();
+    try {
+      model.loadStateDict(weights, { strict: true });
+    } finally {
+      for (const t of weights.values()) t.dispose();
+    }
+    return InferenceSession.create(model, opts);
   }
 
   /** A copy of the counters. */
