@@ -4,8 +4,9 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { BusyError, DisposedError, DTypeError, io, KeyError, memory, noGrad, randn, ShapeError, stack, synchronize, zeros } from '../../lib/index.js';
+import { BusyError, DisposedError, DTypeError, io, KeyError, manualSeed, memory, noGrad, randn, ShapeError, stack, synchronize, zeros } from '../../lib/index.js';
 import { InferenceSession } from '../../lib/infer/index.js';
+import { resnet18 } from '../../lib/models/index.js';
 import { maxRelDiff, Net, trainedNet } from '../helpers/folding_net.js';
 
 describe('InferenceSession', () => {
@@ -41,6 +42,26 @@ describe('InferenceSession', () => {
     await session.close();
     expect(Object.hasOwn(net.conv1, 'forward')).toBe(false);
     await expect(session.run(x)).rejects.toThrow(DisposedError);
+  });
+
+  it('the event loop keeps turning while batches run', async () => {
+    manualSeed(0);
+    const x = randn([8, 3, 112, 112]);
+    const session = await InferenceSession.create(resnet18({ numClasses: 10 }), { example: x });
+    let last = performance.now();
+    let longestGap = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 10);
+    const started = performance.now();
+    for (const out of await Promise.all(Array.from({ length: 6 }, () => session.run(x)))) out.dispose();
+    const elapsed = performance.now() - started;
+    clearInterval(timer);
+    await session.close();
+    expect(elapsed).toBeGreaterThan(200); // the device was busy for a while ...
+    expect(longestGap).toBeLessThan(100); // ... and 10 ms timers kept firing (generous on a shared machine)
   });
 
   it('submit() groups requests into batches of at most maxBatch and gives each its own row', async () => {
