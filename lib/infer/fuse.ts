@@ -9,21 +9,21 @@
  *   returns its input as is.
  *
  * What qualifies is found by tracing one forward: forward hooks pair each BatchNorm call
- * with the convolution that produced its input, and the autograd graph of that forward
- * lists every op that reads each tensor; an output read anywhere else (a skip connection,
- * a second head) is left alone. The model is not rebuilt: each rewritten layer gets an
+ * with the convolution that produced its input, and every op that hands a tensor to the
+ * addon or views it is recorded (differentiable or not: a comparison counts); an output
+ * read by anything else (a skip connection, a second head, a mask) is left alone. The model is not rebuilt: each rewritten layer gets an
  * instance-level `forward`, which takes the fused path only in eval mode without autograd
  * (else the class's own forward), and {@link FusedModel.restore} removes them.
  * @module
  */
-import { needsGrad, type GradNode } from '../autograd/graph.js';
-import { enableGrad, noGrad } from '../autograd/grad_mode.js';
+import { needsGrad } from '../autograd/graph.js';
+import { noGrad } from '../autograd/grad_mode.js';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/layers/pooling_norm.js';
 import { Conv1d, Conv2d, Conv3d } from '../nn/layers/conv.js';
 import type { AnyModule, Module } from '../nn/module.js';
 import { conv1d, conv2d, conv3d, convRelu } from '../ops/conv.js';
 import { keep, scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { observeReads, Tensor } from '../tensor/tensor.js';
 
 type Conv = Conv1d | Conv2d | Conv3d;
 type BatchNorm = BatchNorm1d | BatchNorm2d | BatchNorm3d;
@@ -41,43 +41,10 @@ export interface FusedModel {
   restore(): void;
 }
 
-/** For each tensor read by an op of the graph under `outputs`, the names of those ops ('output' for a result). */
-function readers(outputs: readonly Tensor[]): Map<Tensor, string[]> {
-  const found = new Map<Tensor, string[]>();
-  const add = (t: Tensor, reader: string): void => {
-    const list = found.get(t);
-    if (list) list.push(reader);
-    else found.set(t, [reader]);
-  };
-  const seen = new Set<GradNode>();
-  const stack: GradNode[] = [];
-  const visit = (t: Tensor): void => {
-    const node = t.gradFn;
-    if (node && !seen.has(node)) {
-      seen.add(node);
-      stack.push(node);
-    }
-  };
-  for (const t of outputs) {
-    add(t, 'output');
-    visit(t);
-  }
-  for (let node = stack.pop(); node; node = stack.pop()) {
-    for (const input of node.inputs) {
-      if (!input) continue;
-      add(input, node.name);
-      visit(input);
-    }
-  }
-  return found;
-}
-
 /** The tensors in a forward's result (a tensor, or arrays/records of them). */
 function tensorsIn(value: unknown, into: Tensor[] = []): Tensor[] {
-  if (value && typeof value === 'object') {
-    if ('gradFn' in value && 'shape' in value) into.push(value as Tensor);
-    else for (const v of Array.isArray(value) ? value : Object.values(value)) tensorsIn(v, into);
-  }
+  if (value instanceof Tensor) into.push(value);
+  else if (value && typeof value === 'object') for (const v of Array.isArray(value) ? value : Object.values(value)) tensorsIn(v, into);
   return into;
 }
 
@@ -91,6 +58,10 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
   const convOutputs = new Map<Conv, Tensor[]>();
   const producedBy = new Map<Tensor, Conv>();
   const bnCalls = new Map<BatchNorm, Array<[input: Tensor, output: Tensor]>>();
+  // Every op that read each convolution or BatchNorm output, differentiable or not (a
+  // comparison, a view, a read back), by the op names tensors are handed to the addon with.
+  const readers = new Map<Tensor, string[]>();
+  const watch = (t: Tensor): void => void readers.set(t, []);
   const removers: Array<() => void> = [];
   for (const m of modules) {
     if (isConv(m)) {
@@ -98,24 +69,32 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
         m.registerForwardHook((conv, _inputs, output) => {
           producedBy.set(output, conv);
           convOutputs.set(conv, [...(convOutputs.get(conv) ?? []), output]);
+          watch(output);
         }),
       );
     } else if (isBatchNorm(m)) {
-      removers.push(m.registerForwardHook((bn, [x], y) => bnCalls.set(bn, [...(bnCalls.get(bn) ?? []), [x, y]])));
+      removers.push(
+        m.registerForwardHook((bn, [x], y) => {
+          bnCalls.set(bn, [...(bnCalls.get(bn) ?? []), [x, y]]);
+          watch(y);
+        }),
+      );
     }
   }
   const plans = new Map<Conv, Plan>();
   try {
     scope(() =>
-      enableGrad(() => {
-        // A leaf that needs a gradient makes every op of the forward record its inputs.
-        const read = readers(tensorsIn(model.call(example.detach().requiresGrad_())));
-        // Whether one op alone reads `t` (that op `reader`, when given).
-        const only = (t: Tensor, reader?: string): boolean => {
-          const list = read.get(t);
-          return list !== undefined && list.length === 1 && (reader === undefined || list[0] === reader);
+      noGrad(() => {
+        const outputs = observeReads(
+          (t, op) => readers.get(t)?.push(op),
+          () => tensorsIn(model.call(example)),
+        );
+        for (const t of outputs) readers.get(t)?.push('output');
+        // Whether every read of `t` was by op `reader`.
+        const onlyBy = (t: Tensor, reader: string): boolean => {
+          const list = readers.get(t)!;
+          return list.length > 0 && list.every((op) => op === reader);
         };
-        // BatchNorm calls by the convolution output each reads.
         const bnOf = new Map<Tensor, [BatchNorm, Tensor]>();
         for (const [bn, calls] of bnCalls) for (const [x, y] of calls) bnOf.set(x, [bn, y]);
         for (const [conv, outputs] of convOutputs) {
@@ -129,9 +108,10 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
             bn.runningVar !== null &&
             bnCalls.get(bn)!.length === outputs.length &&
             bnCalls.get(bn)!.every(([x]) => producedBy.get(x) === conv) &&
-            outputs.every((o) => only(o)); // the one reader is the BatchNorm's own op
+            outputs.every((o) => onlyBy(o, 'batchNorm'));
           const finals = folds ? outputs.map((o) => bnOf.get(o)![1]) : outputs;
-          const relu = finals.every((t) => only(t, 'relu'));
+          // ReLU of a ReLU is the same ReLU: any number of relu calls may read the result.
+          const relu = finals.every((t) => onlyBy(t, 'relu'));
           if (folds || relu) plans.set(conv, { batchNorm: folds ? bn! : null, relu });
         }
       }),

@@ -29,6 +29,24 @@ import { sumTo } from '../ops/reduce.js';
 /** Nested arrays of numbers, as `tolist()` returns and `tensor()` accepts. */
 export type NestedArray = number | boolean | NestedArray[];
 
+/** Called with each tensor an op reads (or views), and the op's name; see {@link observeReads}. */
+type ReadObserver = (tensor: Tensor, op: string) => void;
+let readObserver: ReadObserver | null = null;
+
+/**
+ * @internal Runs `fn` with `observer` told of every tensor an op hands to the addon or
+ * views (through `_storage`), differentiable or not: what lib/infer/fuse.ts traces to
+ * know every reader of a convolution's output. Not reentrant.
+ */
+export function observeReads<T>(observer: ReadObserver, fn: () => T): T {
+  readObserver = observer;
+  try {
+    return fn();
+  } finally {
+    readObserver = null;
+  }
+}
+
 /**
  * An n-d array on a device. `D` is the dtype when known statically (creation functions
  * with an explicit or implied dtype give it), which types `data()` as the matching array.
@@ -217,6 +235,7 @@ export class Tensor<D extends DType = DType> {
 
   /** @internal The memory this tensor views, for native calls; throws DisposedError naming `op`. */
   _storage(op: string, arg = 'input'): SharedStorage {
+    if (readObserver !== null) readObserver(this, op);
     if (this.#storage === null) {
       throw new DisposedError(`${op}: ${arg} has been disposed (shape [${this.shape.join(', ')}], ${this.dtype})`);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { crossEntropy, manualSeed, nn, noGrad, profile, randn, synchronize, tensor } from '../../lib/index.js';
+import { crossEntropy, manualSeed, nn, noGrad, profile, randn, relu, synchronize, tensor, type Tensor, where } from '../../lib/index.js';
 import { fuseForInference } from '../../lib/infer/index.js';
 import { resnet18 } from '../../lib/models/index.js';
 import { maxRelDiff, trainedNet } from '../helpers/folding_net.js';
@@ -46,6 +46,24 @@ describe('fuseForInference', () => {
     expect(fused.folded).toEqual([]);
     expect(fused.fusedRelu).toEqual(['0']);
     expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBeLessThan(1e-6);
+    fused.restore();
+  });
+
+  it('leaves a convolution whose output anything else reads, a comparison included', () => {
+    manualSeed(2);
+    class Masked extends nn.Module {
+      conv = new nn.Conv2d(3, 4, 3);
+      forward(x: Tensor): Tensor {
+        const y = this.conv.call(x);
+        return where(y.lt(-0.5), -1, relu(y)); // the comparison needs y's negative values
+      }
+    }
+    const net = new Masked();
+    const x = randn([1, 3, 9, 9]);
+    const reference = noGrad(() => net.call(x));
+    const fused = fuseForInference(net, x);
+    expect(fused.fusedRelu).toEqual([]);
+    expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBe(0);
     fused.restore();
   });
 
