@@ -4,9 +4,9 @@
  * - **BatchNorm folding**: a convolution whose output feeds only an eval-mode BatchNorm
  *   computes `bn(conv(x))` as one convolution with scaled weights and a shifted bias,
  *   `W·γ/√(σ²+ε)` and `(b − μ)·γ/√(σ²+ε) + β`, saving the BatchNorm's pass;
- * - **ReLU fusion**: when that result (or a plain convolution's) feeds only a ReLU, the
- *   convolution applies it as it writes its output (oneDNN post-op), and the ReLU call
- *   returns its input as is.
+ * - **activation fusion**: when that result (or a plain convolution's) feeds only a ReLU
+ *   (or only a ReLU6), the convolution applies it as it writes its output (oneDNN post-op),
+ *   and the activation's call returns its input as is.
  *
  * What qualifies is found by tracing one forward: forward hooks pair each BatchNorm call
  * with the convolution that produced its input, and every op that hands a tensor to the
@@ -21,7 +21,7 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/layers/pooling_norm.js';
 import { Conv1d, Conv2d, Conv3d } from '../nn/layers/conv.js';
 import type { AnyModule, Module } from '../nn/module.js';
-import { conv1d, conv2d, conv3d, convRelu } from '../ops/conv.js';
+import { conv1d, conv2d, conv3d, convActivated } from '../ops/conv.js';
 import { keep, scope } from '../tensor/memory.js';
 import { observeReads, Tensor } from '../tensor/tensor.js';
 
@@ -35,8 +35,8 @@ const isBatchNorm = (m: unknown): m is BatchNorm => m instanceof BatchNorm1d || 
 export interface FusedModel {
   /** Convolution/BatchNorm pairs folded (`layer1.0.conv1` + `layer1.0.bn1`). */
   readonly folded: ReadonlyArray<readonly [conv: string, batchNorm: string]>;
-  /** Convolutions that apply the ReLU after them (after the folded BatchNorm, if any). */
-  readonly fusedRelu: readonly string[];
+  /** Convolutions that apply the activation after them (after the folded BatchNorm, if any). */
+  readonly activations: ReadonlyArray<readonly [conv: string, activation: Activation]>;
   /** Gives the layers back their class's forward and frees the folded weights. */
   restore(): void;
 }
@@ -48,9 +48,12 @@ function tensorsIn(value: unknown, into: Tensor[] = []): Tensor[] {
   return into;
 }
 
+/** The activations a convolution can apply as it writes its output. */
+export type Activation = 'relu' | 'relu6';
+
 interface Plan {
   batchNorm: BatchNorm | null;
-  relu: boolean;
+  activation: Activation | null;
 }
 
 /** Traces one forward of `model` on `example` and decides, per convolution, what to fuse. */
@@ -110,9 +113,9 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
             bnCalls.get(bn)!.every(([x]) => producedBy.get(x) === conv) &&
             outputs.every((o) => onlyBy(o, 'batchNorm'));
           const finals = folds ? outputs.map((o) => bnOf.get(o)![1]) : outputs;
-          // ReLU of a ReLU is the same ReLU: any number of relu calls may read the result.
-          const relu = finals.every((t) => onlyBy(t, 'relu'));
-          if (folds || relu) plans.set(conv, { batchNorm: folds ? bn! : null, relu });
+          // ReLU of a ReLU is the same ReLU: any number of relu (or relu6) calls may read the result.
+          const activation = (['relu', 'relu6'] as const).find((op) => finals.every((t) => onlyBy(t, op))) ?? null;
+          if (folds || activation) plans.set(conv, { batchNorm: folds ? bn! : null, activation });
         }
       }),
     );
@@ -124,8 +127,8 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
 
 /**
  * Traces `model` on `example` (a batch shaped like the real ones) and fuses what the trace
- * shows safe: BatchNorms into the convolutions that alone feed them, ReLUs into the
- * convolutions (or folded pairs) that alone feed them. The model is left in eval mode;
+ * shows safe: BatchNorms into the convolutions that alone feed them, ReLUs and ReLU6s into
+ * the convolutions (or folded pairs) that alone feed them. The model is left in eval mode;
  * its outputs in eval mode without autograd agree with the unfused ones to float rounding.
  *
  * @example
@@ -142,7 +145,7 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
   // Outputs of a folded convolution, which its BatchNorm passes through as they are.
   const foldedOutputs = new WeakSet<Tensor>();
   const installed: Array<{ module: AnyModule; kept: Tensor[] }> = [];
-  for (const [conv, { batchNorm: bn, relu }] of plans) {
+  for (const [conv, { batchNorm: bn, activation }] of plans) {
     const folded = bn ? noGrad(() => foldedWeights(conv, bn)) : null;
     const spatial = conv instanceof Conv1d ? 1 : conv instanceof Conv2d ? 2 : 3;
     const convolve = spatial === 1 ? conv1d : spatial === 2 ? conv2d : conv3d;
@@ -154,7 +157,7 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
       value: (x: Tensor): Tensor => {
         if (conv.training || needsGrad(x, conv.weight, conv.bias)) return ownForward.call(conv, x);
         const [weight, bias] = folded ?? [conv.weight, conv.bias];
-        const out = relu ? convRelu(spatial, x, weight, bias, conv.options) : convolve(x, weight, bias, conv.options);
+        const out = activation ? convActivated(spatial, x, weight, bias, conv.options, activation) : convolve(x, weight, bias, conv.options);
         if (folded) foldedOutputs.add(out);
         return out;
       },
@@ -173,7 +176,7 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
 
   return {
     folded: [...plans].filter(([, p]) => p.batchNorm).map(([conv, p]) => [names.get(conv)!, names.get(p.batchNorm!)!] as const),
-    fusedRelu: [...plans].filter(([, p]) => p.relu).map(([conv]) => names.get(conv)!),
+    activations: [...plans].filter(([, p]) => p.activation).map(([conv, p]) => [names.get(conv)!, p.activation!] as const),
     restore() {
       for (const { module, kept } of installed.splice(0)) {
         delete (module as unknown as { forward?: unknown }).forward;

@@ -6,6 +6,6 @@
  * @module
  */
 export { flipTta, type FlipTtaOptions, type TtaActivation } from './flip_tta.js';
-export { fuseForInference, type FusedModel } from './fuse.js';
+export { fuseForInference, type Activation, type FusedModel } from './fuse.js';
 export { InferenceSession, type InferenceSessionOptions, type InferenceSessionStats, type RunOptions } from './session.js';
 export { importanceMap, slidingWindowInference, type BlendMode, type SlidingWindowOptions, type TilePredictor } from './sliding_window.js';

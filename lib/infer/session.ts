@@ -2,7 +2,7 @@
  * InferenceSession: a trained model served for throughput, as onnxruntime-node's session
  * is used from Node. Batches run one at a time on the model's device (so queued work, and
  * the memory it holds, stays bounded), in eval mode without autograd, with BatchNorm folded
- * into the convolutions that feed it and ReLUs fused into them (fuse.ts). Single requests go through
+ * into the convolutions that feed it and ReLU/ReLU6 fused into them (fuse.ts). Single requests go through
  * `submit`, which groups them into batches (dynamic batching) in a bounded queue.
  * @module
  */
@@ -26,8 +26,8 @@ export interface InferenceSessionOptions {
    */
   example?: Tensor;
   /**
-   * Fold eval-mode BatchNorms into the convolutions that alone feed them, and fuse ReLUs
-   * into the convolutions that alone feed them (default true; needs `example`).
+   * Fold eval-mode BatchNorms into the convolutions that alone feed them, and fuse ReLUs (and
+   * ReLU6s) into the convolutions that alone feed them (default true; needs `example`).
    */
   fuse?: boolean;
   /** Device the inputs are moved to (default: the device of the model's first parameter, else 'cpu'). */
@@ -85,8 +85,8 @@ const positiveInteger = (v: number): boolean => Number.isInteger(v) && v > 0;
 export class InferenceSession<Out = Tensor> {
   /** The device batches run on. */
   readonly device: Device;
-  /** What was fused (BatchNorms folded, ReLUs fused), by module names; null when nothing was traced. */
-  readonly fused: Pick<FusedModel, 'folded' | 'fusedRelu'> | null;
+  /** What was fused (BatchNorms folded, activations fused), by module names; null when nothing was traced. */
+  readonly fused: Pick<FusedModel, 'folded' | 'activations'> | null;
   readonly #model: Module<[Tensor], Out>;
   readonly #fusion: FusedModel | null;
   readonly #maxBatch: number;
@@ -129,7 +129,7 @@ export class InferenceSession<Out = Tensor> {
     const example = opts.example === undefined ? undefined : opts.example.to(this.device);
     try {
       this.#fusion = example && (opts.fuse ?? true) ? fuseForInference(model as Module<[Tensor], unknown>, example) : null;
-      this.fused = this.#fusion && { folded: this.#fusion.folded, fusedRelu: this.#fusion.fusedRelu };
+      this.fused = this.#fusion && { folded: this.#fusion.folded, activations: this.#fusion.activations };
       if (example) this.#sampleShape = example.shape.slice(1);
     } finally {
       if (example !== opts.example) example?.dispose();
@@ -137,7 +137,7 @@ export class InferenceSession<Out = Tensor> {
   }
 
   /**
-   * Prepares `model` for inference: eval mode, BatchNorms folded and ReLUs fused where a
+   * Prepares `model` for inference: eval mode, BatchNorms folded and activations fused where a
    * traced run of `opts.example` shows it safe (fuse.ts). While the session is open the
    * model's fused layers run fused in eval mode without autograd (results within float
    * rounding of the unfused model) and as before otherwise; `close()` restores them.

@@ -12,7 +12,7 @@ import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { convolution } from './convolution.js';
 import { pad } from './shape.js';
-import { markNonNegative } from './unary.js';
+import { markActivated } from './unary.js';
 import { checkDTypeIn, checkSameDevice, checkSameDType, checkTensor, FLOAT_DTYPES, intTuple, withBatchDim } from './validate.js';
 
 /** Options of the convolutions; numbers apply to every spatial dim. */
@@ -41,6 +41,7 @@ const NAMES = { 1: 'conv1d', 2: 'conv2d', 3: 'conv3d' } as const;
 const enum ConvActivation {
   None = 0,
   Relu = 1,
+  Relu6 = 2,
 }
 
 
@@ -200,14 +201,22 @@ export function conv3d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts
 }
 
 /**
- * `relu(convNd(input, weight, bias))` in one pass over the output (oneDNN's post-op on the
- * CPU), for inference (lib/infer): refuses operands that need a gradient. Its result is
- * known non-negative, so `relu` of it costs no kernel (ops/unary.ts).
+ * `relu(convNd(input, weight, bias))` (or relu6) in one pass over the output (oneDNN's
+ * post-op on the CPU), for inference (lib/infer): refuses operands that need a gradient.
+ * Its result is marked as activated, so `relu`/`relu6` of it cost no kernel (ops/unary.ts).
  * @internal
  */
-export function convRelu(spatial: 1 | 2 | 3, input: Tensor, weight: Tensor, bias: Tensor | null, opts?: ConvOptions): Tensor<'float32'> {
+export function convActivated(
+  spatial: 1 | 2 | 3,
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  opts: ConvOptions | undefined,
+  activation: 'relu' | 'relu6',
+): Tensor<'float32'> {
   if (needsGrad(input, weight, bias)) {
-    throw new ArgumentError(`${NAMES[spatial]}: a convolution fused with its ReLU is for inference; run it under noGrad()`);
+    throw new ArgumentError(`${NAMES[spatial]}: a convolution fused with its ${activation} is for inference; run it under noGrad()`);
   }
-  return markNonNegative(convNd(spatial, input, weight, bias, opts, ConvActivation.Relu));
+  const code = activation === 'relu' ? ConvActivation.Relu : ConvActivation.Relu6;
+  return markActivated(convNd(spatial, input, weight, bias, opts, code), activation);
 }

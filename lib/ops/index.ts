@@ -78,6 +78,7 @@ export {
   neg,
   reciprocal,
   relu,
+  relu6,
   round,
   sigmoid,
   silu,

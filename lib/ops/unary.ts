@@ -15,7 +15,7 @@ import { checkDTypeIn, checkTensor } from './validate.js';
 const UNARY_CODES = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, relu: 5, sigmoid: 6, tanh: 7,
   leakyRelu: 8, elu: 9, gelu: 10, silu: 11, hardswish: 12, square: 13, reciprocal: 14,
-  floor: 15, ceil: 16, round: 17,
+  floor: 15, ceil: 16, round: 17, relu6: 18,
 } as const;
 type UnaryName = keyof typeof UNARY_CODES;
 
@@ -72,22 +72,30 @@ export function reciprocal<D extends DType>(x: Tensor<D>): Tensor<D> {
 }
 /** `max(x, 0)`; the gradient at 0 is 0, NaN propagates. */
 export function relu<D extends DType>(x: Tensor<D>): Tensor<D> {
-  // A fused convolution + ReLU's output (ops/conv.ts convRelu) is its own ReLU: a view of it
-  // costs no kernel. Only without autograd: ReLU's gradient at 0 is 0, a view's is 1.
-  if (nonNegative.has(x) && !needsGrad(x)) return x._view('relu', x.shape, x.strides);
+  // A fused convolution + ReLU's (or ReLU6's) output (ops/conv.ts convActivated) is its own
+  // ReLU: a view of it costs no kernel. Only without autograd: ReLU's gradient at 0 is 0,
+  // a view's is 1.
+  if (activated.has(x) && !needsGrad(x)) return x._view('relu', x.shape, x.strides);
   return unary('relu', x);
 }
 
-/** Tensors known to hold no negative value (NaN may stay NaN), whose ReLU is themselves. */
-const nonNegative = new WeakSet<Tensor>();
+/** `min(max(x, 0), 6)`, as torch.nn.functional.relu6 (MobileNetV2); the gradient is 0 at both bounds, as hardtanh's. */
+export function relu6<D extends DType>(x: Tensor<D>): Tensor<D> {
+  if (activated.get(x) === 'relu6' && !needsGrad(x)) return x._view('relu6', x.shape, x.strides);
+  return unary('relu6', x);
+}
+
+/** Tensors a kernel already applied an activation to (NaN kept as NaN): relu or relu6 of them is themselves. */
+const activated = new WeakMap<Tensor, 'relu' | 'relu6'>();
 
 /**
- * Records that `t` holds no negative value, so that `relu(t)` is a view. Only for results
- * of kernels that guarantee it (a fused ReLU), never for data that could change in place.
+ * Records that `activation` was applied to `t` as it was written, so that `relu(t)` (and
+ * for relu6, `relu6(t)`) is a view. Only for results of kernels that guarantee it (a fused
+ * activation), never for data that could change in place.
  * @internal
  */
-export function markNonNegative<T extends Tensor>(t: T): T {
-  nonNegative.add(t);
+export function markActivated<T extends Tensor>(t: T, activation: 'relu' | 'relu6'): T {
+  activated.set(t, activation);
   return t;
 }
 /** Logistic sigmoid `1 / (1 + e^-x)`. */

@@ -15,7 +15,10 @@ describe('fuseForInference', () => {
       ['conv1', 'bn1'],
       ['conv2', 'bn2'],
     ]);
-    expect(fused.fusedRelu).toEqual(['conv1', 'conv2']); // conv3's output is read twice
+    expect(fused.activations).toEqual([
+      ['conv1', 'relu'],
+      ['conv2', 'relu'],
+    ]); // conv3's output is read twice
     await synchronize(); // the profile counts only the fused forward's kernels
     const { result, ops } = await profile(() => noGrad(() => net.call(x)));
     expect(maxRelDiff(result, reference)).toBeLessThan(1e-5);
@@ -44,8 +47,26 @@ describe('fuseForInference', () => {
     const reference = noGrad(() => net.call(x));
     const fused = fuseForInference(net, x);
     expect(fused.folded).toEqual([]);
-    expect(fused.fusedRelu).toEqual(['0']);
+    expect(fused.activations).toEqual([['0', 'relu']]);
     expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBeLessThan(1e-6);
+    fused.restore();
+  });
+
+  it("fuses MobileNetV2's conv + BatchNorm + ReLU6 blocks", async () => {
+    manualSeed(4);
+    const bn = new nn.BatchNorm2d(8);
+    const net = new nn.Sequential(new nn.Conv2d(3, 8, 3, { padding: 1 }), bn, new nn.ReLU6(), new nn.Conv2d(8, 4, 1)).eval();
+    bn.runningMean = randn([8]);
+    bn.runningVar = randn([8]).abs().add(0.2);
+    const x = randn([2, 3, 10, 10]).mul(4); // activations past 6 too
+    const reference = noGrad(() => net.call(x));
+    const fused = fuseForInference(net, x);
+    expect(fused.folded).toEqual([['0', '1']]);
+    expect(fused.activations).toEqual([['0', 'relu6']]);
+    await synchronize();
+    const { result, ops } = await profile(() => noGrad(() => net.call(x)));
+    expect(maxRelDiff(result, reference)).toBeLessThan(1e-5);
+    expect(ops.map((o) => o.op).sort()).toEqual(['conv2d']);
     fused.restore();
   });
 
@@ -62,7 +83,7 @@ describe('fuseForInference', () => {
     const x = randn([1, 3, 9, 9]);
     const reference = noGrad(() => net.call(x));
     const fused = fuseForInference(net, x);
-    expect(fused.fusedRelu).toEqual([]);
+    expect(fused.activations).toEqual([]);
     expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBe(0);
     fused.restore();
   });
@@ -80,7 +101,9 @@ describe('fuseForInference', () => {
     const reference = noGrad(() => model.call(x));
     const fused = fuseForInference(model, x);
     expect(fused.folded.length).toBe(20); // stem + 16 block convs + 3 downsample convs
-    expect(fused.fusedRelu).toEqual(['conv1', ...['layer1', 'layer2', 'layer3', 'layer4'].flatMap((l) => [`${l}.0.conv1`, `${l}.1.conv1`])]);
+    expect(fused.activations).toEqual(
+      ['conv1', ...['layer1', 'layer2', 'layer3', 'layer4'].flatMap((l) => [`${l}.0.conv1`, `${l}.1.conv1`])].map((name) => [name, 'relu']),
+    );
     expect(maxRelDiff(noGrad(() => model.call(x)), reference)).toBeLessThan(1e-4);
     fused.restore();
     expect(maxRelDiff(noGrad(() => model.call(x)), reference)).toBe(0);

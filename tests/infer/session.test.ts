@@ -20,7 +20,10 @@ describe('InferenceSession', () => {
         ['conv1', 'bn1'],
         ['conv2', 'bn2'],
       ],
-      fusedRelu: ['conv1', 'conv2'],
+      activations: [
+        ['conv1', 'relu'],
+        ['conv2', 'relu'],
+      ],
     });
     expect(maxRelDiff(await session.run(x), reference)).toBeLessThan(1e-5);
     expect(maxRelDiff(session.runSync(x), reference)).toBeLessThan(1e-5);

@@ -1,10 +1,10 @@
 import { expect, it } from 'vitest';
 
 import {
-  ArgumentError, conv1d, conv2d, conv3d, DTypeError, manualSeed, noGrad, profile, randn, relu, ShapeError, synchronize, tensor, zeros,
+  ArgumentError, conv1d, conv2d, conv3d, DTypeError, manualSeed, noGrad, profile, randn, relu, relu6, ShapeError, synchronize, tensor, zeros,
   type ConvOptions, type Tensor,
 } from '../../lib/index.js';
-import { convRelu } from '../../lib/ops/conv.js';
+import { convActivated } from '../../lib/ops/conv.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { emptyBatchTest } from '../helpers/empty_batch.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
@@ -207,25 +207,27 @@ describeDevices('conv fused with ReLU (inference)', (device) => {
     ['3x3 Winograd-sized', [1, 64, 16, 16], [32, 64, 3, 3], { padding: 1 }],
   ];
   for (const [name, inputShape, weightShape, opts] of shapes) {
-    it(`${name}: equals relu(conv2d), and relu of it is free`, async () => {
-      const x = randn(inputShape, { device });
-      const w = randn(weightShape, { device }).mul(0.2);
-      const b = randn([weightShape[0]!], { device });
-      const expected = relu(conv2d(x, w, b, opts));
-      const fused = noGrad(() => convRelu(2, x, w, b, opts));
-      expectClose(fused.dataSync(), expected.dataSync(), 1e-5);
-      await synchronize(device);
-      const { result, ops } = await profile(() => relu(fused), { device });
-      expect(ops.find((o) => o.op === 'relu')).toBeUndefined();
-      expectClose(result.dataSync(), expected.dataSync(), 1e-5);
-    });
+    for (const [activation, apply] of [['relu', relu], ['relu6', relu6]] as const) {
+      it(`${name}: equals ${activation}(conv2d), and ${activation} of it is free`, async () => {
+        const x = randn(inputShape, { device });
+        const w = randn(weightShape, { device }).mul(activation === 'relu6' ? 1 : 0.2); // relu6: outputs past 6 too
+        const b = randn([weightShape[0]!], { device });
+        const expected = apply(conv2d(x, w, b, opts));
+        const fused = noGrad(() => convActivated(2, x, w, b, opts, activation));
+        expectClose(fused.dataSync(), expected.dataSync(), 1e-5);
+        await synchronize(device);
+        const { result, ops } = await profile(() => [apply(fused), relu(fused)], { device });
+        expect(ops.find((o) => o.op === 'relu' || o.op === 'relu6')).toBeUndefined();
+        for (const r of result) expectClose(r.dataSync(), expected.dataSync(), 1e-5);
+      });
+    }
   }
 
   it('refuses operands that need a gradient, and relu of it with autograd is a real relu', () => {
     const x = randn([1, 2, 5, 5], { device });
     const w = randn([3, 2, 3, 3], { device }).requiresGrad_();
-    expect(() => convRelu(2, x, w, null)).toThrow(/for inference; run it under noGrad/);
-    const fused = noGrad(() => convRelu(2, x, w.detach(), null)).requiresGrad_();
+    expect(() => convActivated(2, x, w, null, {}, 'relu')).toThrow(/for inference; run it under noGrad/);
+    const fused = noGrad(() => convActivated(2, x, w.detach(), null, {}, 'relu')).requiresGrad_();
     relu(fused).sum().backward(); // recorded: ReLU's gradient is 0 where the value is 0
     const values = fused.dataSync();
     expect(Array.from(fused.grad!.dataSync())).toEqual(Array.from(values, (v) => (v > 0 ? 1 : 0)));

@@ -30,6 +30,7 @@ const ops: Array<[string, (x: Tensor) => Tensor, (x: number) => number, number]>
   ['elu', (x) => nc.elu(x, 0.7), (x) => (x > 0 ? x : 0.7 * (Math.exp(x) - 1)), 0],
   ['relu', nc.relu, (x) => Math.max(x, 0), 0],
   ['hardswish', nc.hardswish, (x) => (x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6), 0],
+  ['relu6', nc.relu6, (x) => Math.min(Math.max(x, 0), 6), 0],
 ];
 
 /** Values and input gradient (of sum(f(x) * w)) of `fn` at `x`. */
@@ -73,6 +74,19 @@ it('every ops.json fixture has a neocog call', () => {
 // Forward values and input gradients against PyTorch (tests/fixtures/ops.json, written by
 // make_fixtures.py), on every device.
 describeDevices('unary ops vs PyTorch', (device) => fixtureTests(device, unarySuite.cases, unarySuite.calls, { tolerance: unarySuite.tolerance }));
+
+describeDevices('relu6', (device) => {
+  it('keeps NaN, clips to [0, 6], and has no gradient at either bound (hardtanh), as torch.nn.functional.relu6', () => {
+    const x = nc.tensor([Number.NaN, -1, 0, 3, 6, 7.5], { device }).requiresGrad_();
+    const y = nc.relu6(x);
+    const values = Array.from(y.cpu().dataSync());
+    expect(Number.isNaN(values[0])).toBe(true);
+    expect(values.slice(1)).toEqual([0, 0, 3, 6, 6]);
+    y.slice(0, 1).sum().backward();
+    expect(x.grad!.cpu().tolist()).toEqual([0, 0, 0, 1, 0, 0]);
+    expect(() => nc.relu6(nc.tensor([1, 2], { dtype: 'int32', device }))).toThrow(nc.DTypeError);
+  });
+});
 
 describeDevices('floor, ceil and round', (device) => {
   it('round halves to even and keeps signs, as torch.floor/ceil/round; integers pass through', () => {

@@ -4,13 +4,12 @@
  * @module
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
-import { where } from '../../ops/compare.js';
 import { dropout, dropout2d } from '../../ops/dropout.js';
 import { linear } from '../../ops/linear.js';
 import { interpolate, type InterpolateMode } from '../../ops/resample.js';
 import { logSoftmax, softmax } from '../../ops/softmax.js';
 import { checkInRange, checkInt } from '../../ops/validate.js';
-import { elu, gelu, hardswish, leakyRelu, relu, sigmoid, silu, tanh } from '../../ops/unary.js';
+import { elu, gelu, hardswish, leakyRelu, relu, relu6, sigmoid, silu, tanh } from '../../ops/unary.js';
 import { zeros } from '../../tensor/creation.js';
 import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -151,9 +150,9 @@ export class ReLU extends Module {
  */
 export class ReLU6 extends Module {
   forward(x: Tensor): Tensor {
-    // Not clamp(x, 0, 6): clamp passes the gradient at its bounds (as torch.clamp does),
-    // hardtanh does not. relu already has no gradient at 0; the constant 6 has none at 6.
-    return where(x.ge(6), 6, relu(x));
+    // One kernel (relu6), not clamp(x, 0, 6): clamp passes the gradient at its bounds (as
+    // torch.clamp does), hardtanh does not.
+    return relu6(x);
   }
 }
 
@@ -212,12 +211,10 @@ export class Hardswish extends Module {
  */
 export class Hardsigmoid extends Module {
   forward(x: Tensor): Tensor {
-    // Composed, not a native primitive: torch computes min(max(x + 3, 0), 6) / 6 in float32,
-    // and these ops do the same steps, so values match bit for bit. relu has no gradient at
-    // x = -3 and the constant 6 none from x = 3 on, which is torch's hardsigmoid_backward.
-    const shifted = x.add(3);
-    const capped = where(shifted.ge(6), 6, relu(shifted));
-    return capped.div(6);
+    // torch computes min(max(x + 3, 0), 6) / 6 in float32, and these ops do the same steps,
+    // so values match bit for bit. relu6's gradient is 0 at x = -3 and from x = 3 on, which
+    // is torch's hardsigmoid_backward.
+    return relu6(x.add(3)).div(6);
   }
 }
 /** Softmax along `dim` (required, as PyTorch recommends), as torch.nn.Softmax. */

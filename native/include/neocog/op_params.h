@@ -47,6 +47,7 @@ enum class UnaryOp : int32_t {
   Neg = 0, Abs = 1, Exp = 2, Log = 3, Sqrt = 4, Relu = 5, Sigmoid = 6, Tanh = 7,
   LeakyRelu = 8, Elu = 9, Gelu = 10, Silu = 11, Hardswish = 12, Square = 13, Reciprocal = 14,
   Floor = 15, Ceil = 16, Round = 17,  // Round: half to even, as torch.round
+  Relu6 = 18,                          // min(max(x, 0), 6), as torch.nn.ReLU6 (hardtanh's gradient)
 };
 enum class ReduceOp : int32_t { Sum = 0, Mean = 1, Max = 2, Min = 3 };
 enum class ScanOp : int32_t { Sum = 0, Prod = 1 };
@@ -64,7 +65,7 @@ struct MathOptions {
 
 // An activation applied to a forward convolution's output (after its bias) in the same
 // pass: oneDNN's eltwise post-op on the CPU; for inference (lib/infer), never with autograd.
-enum class ConvActivation : int32_t { None = 0, Relu = 1 };
+enum class ConvActivation : int32_t { None = 0, Relu = 1, Relu6 = 2 };
 
 // Geometry of a 1-d, 2-d or 3-d convolution, in PyTorch's terms (dilation 1 = none).
 // padBegin/padEnd may differ ('same' padding with an even kernel, TensorFlow's rule).

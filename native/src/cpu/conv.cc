@@ -192,12 +192,15 @@ dnnl::convolution_forward::primitive_desc forwardDesc(DnnlContext& dnnl, const C
   if (p.activation == ConvActivation::None) {
     return createFor(weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, dnnl.attr(), dnnl.engine); });
   }
-  // The ReLU is applied to each output as it is written, saving its own pass over memory. A
-  // new attr: copies of dnnl.attr() would share (and change) the one object.
+  // The activation is applied to each output as it is written, saving its own pass over
+  // memory; both keep NaN as NaN, as the unfused ops do (clip_v2, unlike bounded_relu and
+  // clip, passes NaN through). A new attr: copies of dnnl.attr() would share (and change)
+  // the one object.
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::post_ops ops;
-  ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  if (p.activation == ConvActivation::Relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  else ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip_v2, 0.0f, 6.0f);
   attr.set_post_ops(ops);
   return createFor(weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, attr, dnnl.engine); });
 }

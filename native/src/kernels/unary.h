@@ -35,6 +35,7 @@ NC_HOST_DEVICE T unaryOpOf(T v, float alpha) {
     else if constexpr (Op == UnaryOp::Sqrt) return sqrtf(x);
     // `x > 0 ? x : 0` rather than fmaxf: NaN must propagate as in torch.relu.
     else if constexpr (Op == UnaryOp::Relu) return x > 0.0f ? x : (x != x ? x : 0.0f);
+    else if constexpr (Op == UnaryOp::Relu6) return x >= 6.0f ? 6.0f : (x > 0.0f ? x : (x != x ? x : 0.0f));
     else if constexpr (Op == UnaryOp::Sigmoid) return sigmoidOf(x);
     else if constexpr (Op == UnaryOp::Tanh) return tanhf(x);
     else if constexpr (Op == UnaryOp::LeakyRelu) return x > 0.0f ? x : x * alpha;
@@ -59,6 +60,7 @@ NC_HOST_DEVICE float unaryDerivativeOf(float x, float alpha) {
   else if constexpr (Op == UnaryOp::Log) return 1.0f / x;
   else if constexpr (Op == UnaryOp::Sqrt) return 0.5f / sqrtf(x);
   else if constexpr (Op == UnaryOp::Relu) return x > 0.0f ? 1.0f : 0.0f;
+  else if constexpr (Op == UnaryOp::Relu6) return x > 0.0f && x < 6.0f ? 1.0f : 0.0f;  // 0 at both bounds, as hardtanh
   else if constexpr (Op == UnaryOp::Sigmoid) {
     const float s = sigmoidOf(x);
     return s * (1.0f - s);
@@ -82,7 +84,7 @@ NC_HOST_DEVICE float unaryDerivativeOf(float x, float alpha) {
 
 #define NC_UNARY_OPS(X) \
   X(Neg) X(Abs) X(Exp) X(Log) X(Sqrt) X(Relu) X(Sigmoid) X(Tanh) X(LeakyRelu) X(Elu) X(Gelu) X(Silu) X(Hardswish) \
-  X(Square) X(Floor) X(Ceil) X(Round)
+  X(Square) X(Floor) X(Ceil) X(Round) X(Relu6)
 
 // Calls fn with `op` as a compile-time constant (std::integral_constant), so a loop inside
 // fn is one op's plain loop (CPU).

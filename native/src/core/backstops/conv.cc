@@ -14,7 +14,9 @@ void checkConvShapes(const char* op, const ConvParams& p, const TensorRef& outpu
     valid = p.stride[d] >= 1 && p.dilation[d] >= 1 && p.padBegin[d] >= 0 && p.padEnd[d] >= 0;
   }
   if (!valid) reject(op, "convolution geometry needs 1 to 3 spatial dims, groups, strides and dilations >= 1");
-  if (p.activation != ConvActivation::None && p.activation != ConvActivation::Relu) reject(op, "unknown convolution activation");
+  if (p.activation != ConvActivation::None && p.activation != ConvActivation::Relu && p.activation != ConvActivation::Relu6) {
+    reject(op, "unknown convolution activation");
+  }
   const Layout &o = output.layout, &i = input.layout, &w = weight.layout;
   bool ok = o.ndim == p.spatial + 2 && i.ndim == o.ndim && w.ndim == o.ndim && o.shape[0] == i.shape[0] &&
             o.shape[1] == w.shape[0] && i.shape[1] == w.shape[1] * p.groups && w.shape[0] % p.groups == 0;
