@@ -53,25 +53,31 @@ export interface DecodedImage<D extends 'float32' | 'uint8' = 'float32'> {
  * @example
  * const { data, shape } = await decodeImage('cat.png', { dtype: 'uint8' }); // Uint8Array, [3, H, W]
  */
-export function decodeImage(path: string, options: DecodeImageOptions & { dtype: 'uint8' }, caller?: string): Promise<DecodedImage<'uint8'>>;
+export function decodeImage(source: string | Uint8Array, options: DecodeImageOptions & { dtype: 'uint8' }, caller?: string): Promise<DecodedImage<'uint8'>>;
 /**
- * Decodes an image file to float32 pixels `[C, H, W]` in [0, 1]; 16-bit files (PNG, TIFF)
- * keep their 16 bits. An undecodable file is a `FormatError` naming it.
+ * Decodes an image file (a path, or the file's bytes: an upload) to float32 pixels
+ * `[C, H, W]` in [0, 1]; 16-bit files (PNG, TIFF) keep their 16 bits. An undecodable file
+ * (truncated, empty, not an image) is a `FormatError` naming it.
  *
  * @example
  * const { data, shape } = await decodeImage('cat.png', { size: [224, 224] }); // Float32Array, [3, 224, 224]
  */
-export function decodeImage(path: string, options?: DecodeImageOptions & { dtype?: 'float32' }, caller?: string): Promise<DecodedImage<'float32'>>;
-export async function decodeImage(path: string, options: DecodeImageOptions = {}, caller = 'decodeImage'): Promise<DecodedImage<'float32'> | DecodedImage<'uint8'>> {
+export function decodeImage(source: string | Uint8Array, options?: DecodeImageOptions & { dtype?: 'float32' }, caller?: string): Promise<DecodedImage<'float32'>>;
+export async function decodeImage(
+  input: string | Uint8Array,
+  options: DecodeImageOptions = {},
+  caller = 'decodeImage',
+): Promise<DecodedImage<'float32'> | DecodedImage<'uint8'>> {
   const sharp = await loadSharp();
+  const path = typeof input === 'string' ? input : `the ${input.byteLength}-byte image`;
   const channels = options.channels ?? 3;
   const dtype = options.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'uint8') throw new ArgumentError(`${caller}: expected dtype 'float32' or 'uint8', got ${JSON.stringify(dtype)}`);
   let raw: { data: Buffer; info: { width: number; height: number; channels: number; depth?: string } };
   try {
     // 16-bit sources are read as 16 bits: sharp's 'srgb' / 'b-w' output would truncate them to 8 (v >> 8).
-    const wide = (await sharp(path).metadata()).depth === 'ushort';
-    let pipeline = sharp(path).removeAlpha();
+    const wide = (await sharp(input).metadata()).depth === 'ushort';
+    let pipeline = sharp(input).removeAlpha();
     if (options.size) pipeline = pipeline.resize(options.size[1], options.size[0], { fit: 'fill' });
     const space = channels === 1 ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb';
     raw = await pipeline

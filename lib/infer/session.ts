@@ -40,6 +40,8 @@ export interface InferenceSessionOptions {
   maxQueue?: number;
   /** `submit`: the most input bytes queued or running before `submit` refuses with BusyError (default 256 MiB). */
   maxQueueBytes?: number;
+  /** Called after each batch with its size and its time from start to computed output (metrics). */
+  onBatch?: (size: number, milliseconds: number) => void;
 }
 
 /** Options of one call of {@link InferenceSession.run} or {@link InferenceSession.submit}. */
@@ -93,6 +95,7 @@ export class InferenceSession<Out = Tensor> {
   readonly #maxDelayMs: number;
   readonly #maxQueue: number;
   readonly #maxQueueBytes: number;
+  readonly #onBatch: ((size: number, milliseconds: number) => void) | undefined;
   #turn: Promise<void> = Promise.resolve();
   #pending: Request[] = [];
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -125,6 +128,7 @@ export class InferenceSession<Out = Tensor> {
     this.#maxDelayMs = maxDelayMs;
     this.#maxQueue = maxQueue;
     this.#maxQueueBytes = maxQueueBytes;
+    this.#onBatch = opts.onBatch;
     model.eval();
     const example = opts.example === undefined ? undefined : opts.example.to(this.device);
     try {
@@ -186,7 +190,7 @@ export class InferenceSession<Out = Tensor> {
       return Promise.reject(error);
     }
     this.#runs += 1;
-    const work = this.#track(this.#inTurn(() => this.#forward(batch), opts.signal));
+    const work = this.#track(this.#inTurn(batch.shape[0] ?? 1, () => this.#forward(batch), opts.signal));
     const finished = (): void => {
       this.#runs -= 1;
     };
@@ -304,16 +308,18 @@ export class InferenceSession<Out = Tensor> {
     );
   }
 
-  /** Runs `fn` once the batches before it have finished, and resolves once its work has. */
-  async #inTurn<T>(fn: () => T, signal?: AbortSignal): Promise<T> {
+  /** Runs `fn` (a batch of `size`) once the batches before it have finished, and resolves once its work has. */
+  async #inTurn<T>(size: number, fn: () => T, signal?: AbortSignal): Promise<T> {
     const previous = this.#turn;
     let done!: () => void;
     this.#turn = new Promise((resolve) => (done = resolve));
     try {
       await previous;
       signal?.throwIfAborted();
+      const started = performance.now();
       const out = fn();
       await synchronize(this.device);
+      this.#onBatch?.(size, performance.now() - started);
       return out;
     } finally {
       done();
@@ -340,7 +346,7 @@ export class InferenceSession<Out = Tensor> {
     if (this.#pending.length > 0) this.#timer = setTimeout(() => this.#flush(), this.#maxDelayMs);
     const bytes = requests.reduce((sum, r) => sum + r.bytes, 0);
     this.#batched += requests.length;
-    const work = this.#inTurn(() => {
+    const work = this.#inTurn(requests.length, () => {
       const batch = stack(requests.map((r) => r.sample));
       try {
         return this.#forward(batch);
