@@ -1,6 +1,6 @@
 // lib/data/decode_image.ts: image files to float CHW in [0, 1] or uint8 through sharp — RGB,
 // gray, alpha dropped, resized, 16-bit — and a FormatError naming a file it cannot decode.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -96,4 +96,14 @@ it('a file it cannot decode is a FormatError naming the file and the caller', as
   await expect(data.decodeImage(join(dir, 'broken.png'))).rejects.toThrow(FormatError);
   await expect(data.decodeImage(join(dir, 'broken.png'))).rejects.toThrow(`decodeImage: cannot decode ${join(dir, 'broken.png')}`);
   await expect(data.decodeImage(join(dir, 'missing.png'), {}, 'ImageFolder')).rejects.toThrow(/^ImageFolder: cannot decode .*missing\.png/);
+});
+
+it("decodes a file's bytes (an upload) as it decodes the file; truncated bytes are a FormatError", async () => {
+  const bytes = readFileSync(join(dir, 'rgb.png'));
+  const fromBytes = await data.decodeImage(bytes, { size: [4, 5] });
+  const fromFile = await data.decodeImage(join(dir, 'rgb.png'), { size: [4, 5] });
+  expect(fromBytes.shape).toEqual([3, 4, 5]);
+  expect(Array.from(fromBytes.data)).toEqual(Array.from(fromFile.data));
+  await expect(data.decodeImage(bytes.subarray(0, bytes.length >> 1))).rejects.toThrow(FormatError);
+  await expect(data.decodeImage(new Uint8Array(0))).rejects.toThrow(/cannot decode the 0-byte image/);
 });

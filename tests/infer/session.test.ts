@@ -69,9 +69,11 @@ describe('InferenceSession', () => {
 
   it('submit() groups requests into batches of at most maxBatch and gives each its own row', async () => {
     const net = trainedNet();
-    const session = await InferenceSession.create(net, { example: zeros([1, 3, 12, 12]), maxBatch: 4, maxDelayMs: 1 });
     const samples = Array.from({ length: 10 }, () => randn([3, 12, 12]));
+    const sizes: number[] = [];
+    const session = await InferenceSession.create(net, { example: zeros([1, 3, 12, 12]), maxBatch: 4, maxDelayMs: 1, onBatch: (size) => sizes.push(size) });
     const rows = await Promise.all(samples.map((s) => session.submit(s)));
+    expect(sizes).toEqual([4, 4, 2]);
     expect(session.stats.batches).toBe(3); // batches of 4, 4 and 2 (the example's trace is not one)
     const reference = noGrad(() => net.call(stack(samples)));
     rows.forEach((row, i) => {
