@@ -55,7 +55,7 @@ export const opCases: OpCase[] = [
   // One case per op of lib/ops/index.ts (tests/bench/coverage.test.ts), small fixed
   // realistic shapes: a ResNet stage activation [16, 64, 56, 56], classifier logits
   // [256, 1000], a detector's boxes. The call of each is in bench/op_builders.ts.
-  ...['abs', 'ceil', 'elu', 'exp', 'floor', 'gelu', 'hardswish', 'leakyRelu', 'log', 'neg', 'reciprocal', 'relu', 'round', 'sigmoid', 'silu', 'sqrt', 'square', 'tanh']
+  ...['abs', 'ceil', 'elu', 'exp', 'floor', 'gelu', 'hardswish', 'leakyRelu', 'log', 'neg', 'reciprocal', 'relu', 'relu6', 'round', 'sigmoid', 'silu', 'sqrt', 'square', 'tanh']
     .map((op) => ({ op, shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false })),
   ...['sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where', 'cat', 'stack']
     .map((op) => ({ op, shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false })),

@@ -12,23 +12,19 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { infer, io, manualSeed, models, randn, scope, synchronize, type Tensor } from '../lib/index.js';
-import { alternate, medianMs, type Contender, type Measurement } from './alternate.js';
+import { infer, io, manualSeed, models, randn, synchronize } from '../lib/index.js';
+import { alternate, medianMs, type Contender } from './alternate.js';
 import { casesFromArgv, roundsFromEnv } from './cases.js';
 import { inferenceLabel, type InferenceCase } from './inference_cases.js';
 import { describeMachine, machineLines } from './machine.js';
-import { compareFingerprints, fingerprint } from './output_check.js';
+import { fingerprint } from './output_check.js';
 import { ortDir } from './ort.js';
 import { Peer } from './peer.js';
-import { bestPeer, cell, measurementJson, printTable, saveResults } from './report.js';
+import { bestPeer, cell, measurementJson, outputsCell, printTable, saveResults } from './report.js';
+import { channelsLast } from './segmentation_workloads.js';
 import { startTorchPeers } from './torch_configs.js';
 
 const zoo = { resnet18: () => models.resnet18(), mobilenet_v2: () => models.mobilenetV2() };
-
-/** `[N, C, H, W]` stored channels-last, the layout neocog's convolutions keep activations in. */
-function channelsLast(x: Tensor): Tensor {
-  return scope(() => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2));
-}
 
 /** neocog as a contender; it prepares each row first, writing the weights and input the peers read. */
 function neocog(cases: readonly InferenceCase[]): Contender {
@@ -70,17 +66,6 @@ function neocog(cases: readonly InferenceCase[]): Contender {
       prepared.delete(i);
     },
   };
-}
-
-/** The "outputs" cell: each peer's fingerprint against neocog's; the worst one decides. */
-function outputsCell(contenders: readonly Contender[], results: readonly Measurement[]): string {
-  const ours = results[0]!.check;
-  if (!ours) return 'n/a';
-  const compared = results.slice(1).flatMap((r, k) => (r.check ? [{ name: contenders[k + 1]!.name, ...compareFingerprints(ours, r.check) }] : []));
-  if (compared.length === 0) return 'n/a';
-  const differing = compared.filter((c) => !c.agree);
-  if (differing.length > 0) return differing.map((c) => `${c.name}: ${c.text}`).join('; ');
-  return `agree (${Math.max(...compared.map((c) => c.maxRelDiff!)).toExponential(1)})`;
 }
 
 const { inference: cases } = casesFromArgv();

@@ -55,7 +55,7 @@ const onPair = (fn: (a: Tensor, b: Tensor) => StepResult) => (c: OpCase): Built 
 };
 
 /** Unary ops run on rand + 0.5 (in both peers): positive, as log, sqrt and reciprocal need. */
-const unaryOps = ['abs', 'ceil', 'elu', 'exp', 'floor', 'gelu', 'hardswish', 'leakyRelu', 'log', 'neg', 'reciprocal', 'relu', 'round', 'sigmoid', 'silu', 'sqrt', 'square', 'tanh'] as const;
+const unaryOps = ['abs', 'ceil', 'elu', 'exp', 'floor', 'gelu', 'hardswish', 'leakyRelu', 'log', 'neg', 'reciprocal', 'relu', 'relu6', 'round', 'sigmoid', 'silu', 'sqrt', 'square', 'tanh'] as const;
 const binaryOps = ['add', 'div', 'maximum', 'minimum', 'mul', 'pow', 'sub'] as const;
 
 const builders: Record<string, (c: OpCase) => Built> = {

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 
 import type { Contender, Measurement } from './alternate.js';
 import type { Machine } from './machine.js';
+import { compareFingerprints } from './output_check.js';
 
 /**
  * A table cell: the contender's best figure (ms, or images/s via `value`), and which
@@ -49,4 +50,15 @@ export function printTable(rows: readonly Record<string, string | number>[]): vo
   console.log(line(columns.map((c, i) => c.padEnd(widths[i]!))));
   console.log(line(widths.map((w, i) => (numeric[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w)))));
   for (const r of rows) console.log(line(columns.map((c, i) => (numeric[i] ? text(r, c).padStart(widths[i]!) : text(r, c).padEnd(widths[i]!)))));
+}
+
+/** The "outputs" cell: each peer's fingerprint against neocog's; the worst one decides. */
+export function outputsCell(contenders: readonly Contender[], results: readonly Measurement[]): string {
+  const ours = results[0]!.check;
+  if (!ours) return 'n/a';
+  const compared = results.slice(1).flatMap((r, k) => (r.check ? [{ name: contenders[k + 1]!.name, ...compareFingerprints(ours, r.check) }] : []));
+  if (compared.length === 0) return 'n/a';
+  const differing = compared.filter((c) => !c.agree);
+  if (differing.length > 0) return differing.map((c) => `${c.name}: ${c.text}`).join('; ');
+  return `agree (${Math.max(...compared.map((c) => c.maxRelDiff!)).toExponential(1)})`;
 }

@@ -11,11 +11,10 @@
 // (bench/alternate.ts); the table gives median ms and best peer / neocog against the issue's
 // target (>= 1.2, or 1 against SciPy), and bench/results/segmentation.json keeps every round.
 // `npm run bench -- segmentation` runs these rows only; `npx tsx bench/segmentation.ts unetTrain` one row name.
-import { alternate, medianMs, type Contender, type Measurement } from './alternate.js';
+import { alternate, medianMs, type Contender } from './alternate.js';
 import { casesFromArgv, roundsFromEnv } from './cases.js';
 import { describeMachine, machineLines } from './machine.js';
-import { compareFingerprints } from './output_check.js';
-import { bestPeer, cell, measurementJson, printTable, saveResults } from './report.js';
+import { bestPeer, cell, measurementJson, outputsCell, printTable, saveResults } from './report.js';
 import { segmentationLabel, type SegmentationCase } from './segmentation_cases.js';
 import { neocogWorkload, type SegmentationWorkload } from './segmentation_workloads.js';
 import { startTorchPeers } from './torch_configs.js';
@@ -40,17 +39,6 @@ function neocog(cases: readonly SegmentationCase[]): Contender {
       prepared.delete(i);
     },
   };
-}
-
-/** The "outputs" cell: each peer's fingerprint against neocog's; the worst one decides. */
-function outputsCell(contenders: readonly Contender[], results: readonly Measurement[]): string {
-  const ours = results[0]!.check;
-  if (!ours) return 'n/a';
-  const compared = results.slice(1).flatMap((r, k) => (r.check ? [{ name: contenders[k + 1]!.name, ...compareFingerprints(ours, r.check) }] : []));
-  if (compared.length === 0) return 'n/a';
-  const differing = compared.filter((c) => !c.agree);
-  if (differing.length > 0) return differing.map((c) => `${c.name}: ${c.text}`).join('; ');
-  return `agree (${Math.max(...compared.map((c) => c.maxRelDiff!)).toExponential(1)})`;
 }
 
 const { segmentation: cases } = casesFromArgv();

@@ -23,8 +23,8 @@ export interface SegmentationWorkload {
 
 type Builder<K extends SegmentationKind> = (c: Extract<SegmentationCase, { kind: K }>) => Promise<SegmentationWorkload>;
 
-/** `[N, C, H, W]` stored channels-last (the same logical tensor). */
-function channelsLast(x: Tensor): Tensor {
+/** `[N, C, H, W]` stored channels-last (the same logical tensor); inference.ts's inputs too. */
+export function channelsLast(x: Tensor): Tensor {
   return scope(() => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2));
 }
 

@@ -91,7 +91,7 @@ def make(case, channels_last):
 UNARY = {
     "abs": torch.abs, "elu": F.elu, "exp": torch.exp, "gelu": F.gelu, "hardswish": F.hardswish,
     "leakyRelu": F.leaky_relu, "log": torch.log, "neg": torch.neg, "reciprocal": torch.reciprocal,
-    "relu": F.relu, "sigmoid": torch.sigmoid, "silu": F.silu, "sqrt": torch.sqrt, "square": torch.square,
+    "relu": F.relu, "relu6": F.relu6, "sigmoid": torch.sigmoid, "silu": F.silu, "sqrt": torch.sqrt, "square": torch.square,
     "tanh": torch.tanh, "floor": torch.floor, "ceil": torch.ceil, "round": torch.round,
 }
 PAIRWISE = {
