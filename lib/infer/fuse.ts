@@ -17,6 +17,7 @@
  * @module
  */
 import { needsGrad } from '../autograd/graph.js';
+import { ArgumentError } from '../errors.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/layers/pooling_norm.js';
 import { Conv1d, Conv2d, Conv3d } from '../nn/layers/conv.js';
@@ -137,6 +138,8 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
  * fused.restore();
  */
 export function fuseForInference(model: Module<[Tensor], unknown>, example: Tensor): FusedModel {
+  if (!(example instanceof Tensor)) throw new ArgumentError('fuseForInference: example must be a Tensor (a batch shaped like the real ones)');
+  example._storage('fuseForInference', 'example');
   model.eval();
   const names = new Map<AnyModule, string>();
   for (const [name, m] of model.namedModules()) names.set(m, name);

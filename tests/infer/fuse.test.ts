@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { crossEntropy, manualSeed, nn, noGrad, profile, randn, relu, synchronize, tensor, type Tensor, where } from '../../lib/index.js';
+import { ArgumentError, crossEntropy, DisposedError, manualSeed, nn, noGrad, profile, randn, relu, synchronize, tensor, type Tensor, where } from '../../lib/index.js';
 import { fuseForInference } from '../../lib/infer/index.js';
 import { resnet18 } from '../../lib/models/index.js';
 import { maxRelDiff, trainedNet } from '../helpers/folding_net.js';
@@ -107,5 +107,15 @@ describe('fuseForInference', () => {
     expect(maxRelDiff(noGrad(() => model.call(x)), reference)).toBeLessThan(1e-4);
     fused.restore();
     expect(maxRelDiff(noGrad(() => model.call(x)), reference)).toBe(0);
+  });
+
+  it('refuses an example that is not a live tensor, with typed errors, before changing the model', () => {
+    const net = trainedNet().train();
+    expect(() => fuseForInference(net, 3 as unknown as Tensor)).toThrow(ArgumentError);
+    const gone = randn([1, 3, 12, 12]);
+    gone.dispose();
+    expect(() => fuseForInference(net, gone)).toThrow(DisposedError);
+    expect(net.training).toBe(true);
+    expect(Object.hasOwn(net.conv1, 'forward')).toBe(false);
   });
 });

@@ -1,6 +1,5 @@
 #include "core/stream.h"
 
-#include <algorithm>
 #include <chrono>
 #include <exception>
 
