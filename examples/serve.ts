@@ -8,9 +8,9 @@
 // POST /predict with an image (PNG, JPEG, WebP, ...) as the body (Content-Type image/* or
 // application/octet-stream), or JSON `{ "image": "<base64 of the file>" }`, answers
 // `{ "predictions": [{ "class": 207, "score": 0.91 }, ...] }`, the top classes by softmax
-// probability. Images are decoded and resized by sharp to size × size, RGB (grayscale is
-// converted, alpha dropped), and normalised with ImageNet's mean and std, as torchvision's
-// classification presets. Bad input gets a 4xx and `{ "error": <typed error name>,
+// probability. Images go through torchvision's classification preset (infer.imageClassificationPreset:
+// RGB, the shorter side resized to size · 256 / 224, the center size × size crop, ImageNet's
+// mean and std) and an infer.Pipeline around the session. Bad input gets a 4xx and `{ "error": <typed error name>,
 // "message": ... }`: 400 for an undecodable image or a malformed JSON body, 413 for a body
 // over 10 MB, 415 for a content type without a parser; a full queue gets 503 with Retry-After.
 // GET /healthz answers `{ "status": "ok" }`; GET /metrics the Prometheus metrics: requests by
@@ -23,8 +23,8 @@ import { parseArgs } from 'node:util';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-import { ArgumentError, BusyError, data, infer, manualSeed, models, NeocogError, scope, softmax, tensor, type Tensor } from '../lib/index.js';
-import type { InferenceSessionOptions } from '../lib/infer/index.js';
+import { ArgumentError, BusyError, infer, manualSeed, models, NeocogError, zeros } from '../lib/index.js';
+import type { ImagePreprocess, InferenceSessionOptions } from '../lib/infer/index.js';
 
 /** What the server runs. */
 export interface ServeOptions {
@@ -38,8 +38,6 @@ export interface ServeOptions {
   maxQueue: number;
 }
 
-const MEAN = [0.485, 0.456, 0.406];
-const STD = [0.229, 0.224, 0.225];
 const BODY_LIMIT = 10 * 2 ** 20;
 
 /** The classifier the server runs: a zoo model, seeded (the test builds the same one). */
@@ -48,25 +46,9 @@ export function buildModel(opts: Pick<ServeOptions, 'model' | 'numClasses'>) {
   return opts.model === 'resnet18' ? models.resnet18({ numClasses: opts.numClasses }) : models.mobilenetV2({ numClasses: opts.numClasses });
 }
 
-/** An image file's bytes to the model's input `[3, size, size]`: RGB in [0, 1], resized, normalised. */
-export async function preprocess(bytes: Uint8Array, size: number): Promise<Tensor> {
-  const { data: pixels } = await data.decodeImage(bytes, { size: [size, size] }, 'predict');
-  const plane = size * size;
-  for (let c = 0; c < 3; ++c) {
-    for (let i = c * plane; i < (c + 1) * plane; ++i) pixels[i] = (pixels[i]! - MEAN[c]!) / STD[c]!;
-  }
-  return tensor(pixels, { shape: [3, size, size] });
-}
-
-/** The top `k` classes of one row of logits, by softmax probability. */
-export async function topClasses(logits: Tensor, k: number): Promise<Array<{ class: number; score: number }>> {
-  const probabilities = scope(() => softmax(logits, 0));
-  const values = await probabilities.data();
-  probabilities.dispose();
-  return [...values.keys()]
-    .sort((a, b) => values[b]! - values[a]! || a - b)
-    .slice(0, k)
-    .map((i) => ({ class: i, score: values[i]! }));
+/** How the server prepares images: torchvision's classification preset for `size` × `size` inputs. */
+export function preset(size: number): ImagePreprocess {
+  return infer.imageClassificationPreset({ resizeSize: Math.round((size * 256) / 224), cropSize: size });
 }
 
 /** The request body's image bytes: the raw body, or JSON `{ image: base64 }`. */
@@ -97,7 +79,7 @@ function serverMetrics() {
 /** The server (not listening yet) and what to close with it. */
 export async function buildServer(opts: ServeOptions): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
   const metrics = serverMetrics();
-  const example = tensor(new Float32Array(3 * opts.size * opts.size), { shape: [1, 3, opts.size, opts.size] });
+  const example = zeros([1, 3, opts.size, opts.size]);
   const sessionOptions: InferenceSessionOptions = {
     example,
     maxBatch: opts.maxBatch,
@@ -112,6 +94,7 @@ export async function buildServer(opts: ServeOptions): Promise<{ app: FastifyIns
     ? await infer.InferenceSession.fromFile(opts.weights, () => buildModel(opts), sessionOptions)
     : await infer.InferenceSession.create(buildModel(opts), sessionOptions);
   example.dispose();
+  const classifier = new infer.Pipeline(session, { preprocess: preset(opts.size), postprocess: infer.classificationPostprocess({ k: opts.top }) });
   new Gauge({ name: 'neocog_queue_depth', help: 'Requests waiting or running', registers: [metrics.registry], collect() {
     this.set(session.stats.queued);
   } });
@@ -136,17 +119,8 @@ export async function buildServer(opts: ServeOptions): Promise<{ app: FastifyIns
   });
 
   app.post('/predict', async (request) => {
-    const input = await preprocess(imageBytes(request.body), opts.size);
-    try {
-      const logits = await session.submit(input);
-      try {
-        return { predictions: await topClasses(logits, opts.top) };
-      } finally {
-        logits.dispose();
-      }
-    } finally {
-      input.dispose();
-    }
+    const predictions = await classifier.predict(imageBytes(request.body));
+    return { predictions: predictions.map((p) => ({ class: p.index, score: p.score })) };
   });
   // A client that asks before uploading (`Expect: 100-continue`, as curl does for large
   // bodies) learns of a body over the limit before sending it, rather than having its upload

@@ -27,8 +27,19 @@ export function loadSharp(): Promise<SharpFactory> {
 
 /** Options of {@link decodeImage}. */
 export interface DecodeImageOptions {
-  /** `[H, W]` to resize to (stretching, as torchvision's `Resize([h, w])`); default: the file's size. */
-  size?: readonly [number, number];
+  /**
+   * `[H, W]` to resize to (stretching, as torchvision's `Resize([h, w])`), or one number: the
+   * shorter side's length, the longer scaled to keep the aspect ratio and truncated, as
+   * torchvision's `Resize(n)`. Default: the file's size.
+   */
+  size?: readonly [number, number] | number;
+  /** Resampling of `size`: 'lanczos' (sharp's default, the default here), 'bilinear' (torchvision's presets), 'bicubic' or 'nearest'. */
+  interpolation?: 'lanczos' | 'bilinear' | 'bicubic' | 'nearest';
+  /**
+   * `[H, W]` cut from the center after resizing, as torchvision's `CenterCrop`: offsets
+   * rounded as Python's `round`, and an image smaller than the crop padded with zeros.
+   */
+  centerCrop?: readonly [number, number];
   /** 1 (grayscale) or 3 (RGB, the default); alpha is dropped. */
   channels?: 1 | 3;
   /**
@@ -45,7 +56,23 @@ export interface DecodedImage<D extends 'float32' | 'uint8' = 'float32'> {
   data: D extends 'uint8' ? Uint8Array : Float32Array;
   /** `[C, H, W]`. */
   shape: [number, number, number];
+  /** The file's `[H, W]` before any resizing or cropping. */
+  originalSize: [number, number];
 }
+
+const KERNELS = { lanczos: 'lanczos3', bilinear: 'linear', bicubic: 'cubic', nearest: 'nearest' } as const;
+
+/** `[H, W]` of a `size` option for an image of `height` × `width` (torchvision's `Resize` arithmetic). */
+function resizedSize(size: readonly [number, number] | number, height: number, width: number): [number, number] {
+  if (typeof size !== 'number') return [size[0], size[1]];
+  return width <= height ? [Math.trunc((size * height) / width), size] : [size, Math.trunc((size * width) / height)];
+}
+
+const positiveIntegers = (v: unknown, length: number): boolean =>
+  Array.isArray(v) && v.length === length && v.every((n) => Number.isInteger(n) && n > 0);
+
+/** Python's `round` of a multiple of 0.5: halves go to the even neighbour. */
+const roundHalfEven = (v: number): number => (Number.isInteger(v) ? v : Math.floor(v) % 2 === 0 ? Math.floor(v) : Math.ceil(v));
 
 /**
  * Decodes an image file to uint8 pixels `[C, H, W]` (`dtype: 'uint8'`).
@@ -72,13 +99,28 @@ export async function decodeImage(
   const path = typeof input === 'string' ? input : `the ${input.byteLength}-byte image`;
   const channels = options.channels ?? 3;
   const dtype = options.dtype ?? 'float32';
+  const interpolation = options.interpolation ?? 'lanczos';
   if (dtype !== 'float32' && dtype !== 'uint8') throw new ArgumentError(`${caller}: expected dtype 'float32' or 'uint8', got ${JSON.stringify(dtype)}`);
+  if (!Object.hasOwn(KERNELS, interpolation)) throw new ArgumentError(`${caller}: expected interpolation 'lanczos', 'bilinear', 'bicubic' or 'nearest', got ${JSON.stringify(interpolation)}`);
+  const { size } = options;
+  if (size !== undefined && !(typeof size === 'number' ? positiveIntegers([size], 1) : positiveIntegers(size, 2))) {
+    throw new ArgumentError(`${caller}: expected size to be [H, W] or one number, positive integers, got ${JSON.stringify(options.size)}`);
+  }
+  if (options.centerCrop !== undefined && !positiveIntegers(options.centerCrop, 2)) {
+    throw new ArgumentError(`${caller}: expected centerCrop to be [H, W], positive integers, got ${JSON.stringify(options.centerCrop)}`);
+  }
   let raw: { data: Buffer; info: { width: number; height: number; channels: number; depth?: string } };
+  let originalSize: [number, number];
   try {
     // 16-bit sources are read as 16 bits: sharp's 'srgb' / 'b-w' output would truncate them to 8 (v >> 8).
-    const wide = (await sharp(input).metadata()).depth === 'ushort';
+    const metadata = await sharp(input).metadata();
+    const wide = metadata.depth === 'ushort';
+    originalSize = [metadata.height ?? 0, metadata.width ?? 0];
     let pipeline = sharp(input).removeAlpha();
-    if (options.size) pipeline = pipeline.resize(options.size[1], options.size[0], { fit: 'fill' });
+    if (options.size !== undefined) {
+      const [h, w] = resizedSize(options.size, originalSize[0], originalSize[1]);
+      pipeline = pipeline.resize(w, h, { fit: 'fill', kernel: KERNELS[interpolation] });
+    }
     const space = channels === 1 ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb';
     raw = await pipeline
       .toColourspace(space)
@@ -88,21 +130,29 @@ export async function decodeImage(
     throw new FormatError(`${caller}: cannot decode ${path}: ${(cause as Error).message}`);
   }
   const { width, height } = raw.info;
-  const count = width * height * channels;
   if (raw.info.channels !== channels) throw new FormatError(`${caller}: ${path} decoded to ${raw.info.channels} channels, expected ${channels}`);
   const wide = raw.info.depth === 'ushort';
   const bytes = wide && raw.data.byteOffset % 2 !== 0 ? Buffer.from(raw.data) : raw.data; // Uint16Array views need alignment
-  const source = wide ? new Uint16Array(bytes.buffer, bytes.byteOffset, count) : raw.data;
+  const source = wide ? new Uint16Array(bytes.buffer, bytes.byteOffset, width * height * channels) : raw.data;
+  // The crop window in the resized image; rows and columns outside it (a crop larger than
+  // the image) stay zero, as torchvision's CenterCrop pads.
+  const [outH, outW] = options.centerCrop ?? [height, width];
+  const top = roundHalfEven((height - outH) / 2);
+  const left = roundHalfEven((width - outW) / 2);
   // Interleaved HWC to planar CHW, scaled to the output's range.
+  const count = outH * outW * channels;
   const data = dtype === 'uint8' ? new Uint8Array(count) : new Float32Array(count);
   const divisor = dtype === 'uint8' ? (wide ? 257 : 1) : wide ? 65535 : 255;
   const round = dtype === 'uint8' && wide;
-  const plane = width * height;
-  for (let p = 0; p < plane; ++p) {
-    for (let c = 0; c < channels; ++c) {
-      const v = source[p * channels + c]! / divisor;
-      data[c * plane + p] = round ? Math.round(v) : v;
+  const plane = outH * outW;
+  for (let y = Math.max(0, -top); y < Math.min(outH, height - top); ++y) {
+    for (let x = Math.max(0, -left); x < Math.min(outW, width - left); ++x) {
+      const p = ((y + top) * width + x + left) * channels;
+      for (let c = 0; c < channels; ++c) {
+        const v = source[p + c]! / divisor;
+        data[c * plane + y * outW + x] = round ? Math.round(v) : v;
+      }
     }
   }
-  return { data, shape: [channels, height, width] } as DecodedImage<'float32'> | DecodedImage<'uint8'>;
+  return { data, shape: [channels, outH, outW], originalSize } as DecodedImage<'float32'> | DecodedImage<'uint8'>;
 }

@@ -2,10 +2,31 @@
  * Inference: sessions that serve a model for throughput (BatchNorm folded and ReLU fused,
  * batches run one at a time, dynamic batching in a bounded queue), the fusion on its own,
  * sliding-window inference over images and volumes too large to run whole, with MONAI's
- * importance-weighted blending, and flip test-time augmentation. One line each, sorted.
+ * importance-weighted blending, flip test-time augmentation, and the stages around a model
+ * (torchvision's image presets, top classes, label maps) joined by a Pipeline. One line each, sorted.
  * @module
  */
 export { flipTta, type FlipTtaOptions, type TtaActivation } from './flip_tta.js';
 export { fuseForInference, type Activation, type FusedModel } from './fuse.js';
+export { Pipeline, type PipelineStages } from './pipeline.js';
+export {
+  classificationPostprocess,
+  segmentationPostprocess,
+  topClasses,
+  type ClassPrediction,
+  type SegmentationPostprocessOptions,
+  type TopClassesOptions,
+} from './postprocess.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  imageClassificationPreset,
+  semanticSegmentationPreset,
+  type ImageClassificationPresetOptions,
+  type ImagePreprocess,
+  type ImagePresetOptions,
+  type PreparedImage,
+  type SemanticSegmentationPresetOptions,
+} from './preprocess.js';
 export { InferenceSession, type InferenceSessionOptions, type InferenceSessionStats, type RunOptions } from './session.js';
 export { importanceMap, slidingWindowInference, type BlendMode, type SlidingWindowOptions, type TilePredictor } from './sliding_window.js';

@@ -62,13 +62,19 @@ export interface InferenceSessionStats {
   queued: number;
 }
 
-interface Request {
+interface Request<Out> {
   sample: Tensor;
   bytes: number;
-  resolve: (row: Tensor) => void;
+  resolve: (row: Out) => void;
   reject: (error: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+}
+
+/** Frees an output (a tensor, or a record of them). */
+export function disposeOutput(output: unknown): void {
+  if (output instanceof Tensor) output.dispose();
+  else if (output !== null && typeof output === 'object') for (const value of Object.values(output)) if (value instanceof Tensor) value.dispose();
 }
 
 const positiveInteger = (v: number): boolean => Number.isInteger(v) && v > 0;
@@ -97,7 +103,7 @@ export class InferenceSession<Out = Tensor> {
   readonly #maxQueueBytes: number;
   readonly #onBatch: ((size: number, milliseconds: number) => void) | undefined;
   #turn: Promise<void> = Promise.resolve();
-  #pending: Request[] = [];
+  #pending: Request<Out>[] = [];
   #timer: ReturnType<typeof setTimeout> | null = null;
   #sampleShape: readonly number[] | null = null;
   #queuedBytes = 0;
@@ -212,12 +218,12 @@ export class InferenceSession<Out = Tensor> {
    * starts when `maxBatch` requests wait or the first has waited `maxDelayMs`. Resolves to
    * the sample's row of the output. Rejects at once with BusyError when the queue is full,
    * and with a typed error when the sample's shape or dtype differs from the others'; a bad
-   * request never fails the others. Needs a model whose output is one tensor with the batch
-   * dimension first.
+   * request never fails the others. Needs a model whose output is a tensor, or a record of
+   * tensors (torchvision's segmentation models), with the batch dimension first.
    */
-  submit(sample: Tensor, opts: RunOptions = {}): Promise<Tensor> {
-    let request: Request;
-    const settled = new Promise<Tensor>((resolve, reject) => {
+  submit(sample: Tensor, opts: RunOptions = {}): Promise<Out> {
+    let request: Request<Out>;
+    const settled = new Promise<Out>((resolve, reject) => {
       request = { sample, bytes: 0, resolve, reject, signal: opts.signal, onAbort: undefined };
     });
     try {
@@ -367,28 +373,29 @@ export class InferenceSession<Out = Tensor> {
       });
   }
 
-  /** Gives each request its row of the batch's output. */
-  #deliver(requests: Request[], out: Out): void {
-    if (!(out instanceof Tensor) || out.shape[0] !== requests.length) {
+  /** Gives each request its row of the batch's output (of each tensor of a record output). */
+  #deliver(requests: Request<Out>[], out: Out): void {
+    const tensors = out instanceof Tensor ? [out] : out !== null && typeof out === 'object' ? Object.values(out) : [];
+    if (tensors.length === 0 || !tensors.every((t) => t instanceof Tensor && t.shape[0] === requests.length)) {
       const error = new ArgumentError(
-        'InferenceSession.submit: the model must return one tensor with the batch dimension first to split it between requests',
+        'InferenceSession.submit: the model must return a tensor, or a record of tensors, with the batch dimension first to split it between requests',
       );
-      if (out instanceof Tensor) out.dispose();
+      for (const t of tensors) if (t instanceof Tensor) t.dispose();
       for (const r of requests) this.#settle(r, error);
       return;
     }
-    const rowShape = out.shape.slice(1);
+    const rowOf = (t: Tensor, i: number): Tensor => scope(() => t.slice(0, i, i + 1).reshape(t.shape.slice(1)));
     requests.forEach((r, i) => {
-      const row = scope(() => out.slice(0, i, i + 1).reshape(rowShape));
-      this.#settle(r, null, row);
+      const row = out instanceof Tensor ? rowOf(out, i) : Object.fromEntries(Object.entries(out as Record<string, Tensor>).map(([k, t]) => [k, rowOf(t, i)]));
+      this.#settle(r, null, row as Out);
     });
-    out.dispose();
+    for (const t of tensors) (t as Tensor).dispose();
   }
 
   /** Resolves (or rejects) a request; one aborted meanwhile gets its signal's reason. */
-  #settle(request: Request, error: unknown, row?: Tensor): void {
+  #settle(request: Request<Out>, error: unknown, row?: Out): void {
     if (error === null && request.signal?.aborted) {
-      row?.dispose();
+      disposeOutput(row);
       request.reject(request.signal.reason);
     } else if (error === null) {
       request.resolve(row!);

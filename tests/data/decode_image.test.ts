@@ -107,3 +107,30 @@ it("decodes a file's bytes (an upload) as it decodes the file; truncated bytes a
   await expect(data.decodeImage(bytes.subarray(0, bytes.length >> 1))).rejects.toThrow(FormatError);
   await expect(data.decodeImage(new Uint8Array(0))).rejects.toThrow(/cannot decode the 0-byte image/);
 });
+
+it("resizes the shorter side to one number, keeping the aspect ratio truncated, as torchvision's Resize(n)", async () => {
+  const wide = await sharp({ create: { width: 30, height: 20, channels: 3, background: { r: 90, g: 30, b: 200 } } }).png().toBuffer();
+  const tall = await sharp({ create: { width: 7, height: 10, channels: 3, background: { r: 90, g: 30, b: 200 } } }).png().toBuffer();
+  expect((await data.decodeImage(wide, { size: 10, interpolation: 'bilinear' })).shape).toEqual([3, 10, 15]);
+  expect((await data.decodeImage(tall, { size: 4 })).shape).toEqual([3, 5, 4]); // int(4 * 10 / 7) = 5
+  const decoded = await data.decodeImage(wide, { size: 10, interpolation: 'bilinear', dtype: 'uint8' });
+  expect(decoded.originalSize).toEqual([20, 30]);
+  expect(new Set(decoded.data.subarray(0, 150))).toEqual(new Set([90])); // a flat image stays flat
+});
+
+it("cuts a centered crop as torchvision's CenterCrop: offsets rounded half to even, zero padding past the edges", async () => {
+  // rgb.png is 3 wide, 2 high; pixel p (row-major) has channels (10p, 10p + 1, 10p + 2).
+  const u8 = { dtype: 'uint8' } as const;
+  const inside = await data.decodeImage(join(dir, 'rgb.png'), { ...u8, centerCrop: [1, 1] });
+  // top = round(0.5) = 0, left = round(1) = 1: pixel 1.
+  expect(inside.shape).toEqual([3, 1, 1]);
+  expect(Array.from(inside.data)).toEqual([10, 11, 12]);
+  expect(inside.originalSize).toEqual([2, 3]);
+  const padded = await data.decodeImage(join(dir, 'rgb.png'), { ...u8, channels: 3, centerCrop: [3, 4] });
+  // torchvision pads top 0, bottom 1, left 0, right 1: the image sits in the top-left corner.
+  expect(padded.shape).toEqual([3, 3, 4]);
+  expect(Array.from(padded.data.subarray(0, 12))).toEqual([0, 10, 20, 0, 30, 40, 50, 0, 0, 0, 0, 0]);
+  await expect(data.decodeImage(join(dir, 'rgb.png'), { centerCrop: [0, 2] })).rejects.toThrow(/decodeImage: expected centerCrop to be \[H, W\]/);
+  await expect(data.decodeImage(join(dir, 'rgb.png'), { size: 2.5 })).rejects.toThrow(ArgumentError);
+  await expect(data.decodeImage(join(dir, 'rgb.png'), { interpolation: 'area' as 'bilinear' })).rejects.toThrow(/expected interpolation/);
+});

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { noGrad } from '../../lib/index.js';
-import { buildModel, preprocess, topClasses } from '../../examples/serve.js';
+import { infer, noGrad } from '../../lib/index.js';
+import { buildModel, preset } from '../../examples/serve.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const settings = { model: 'resnet18', numClasses: 10, size: 64 } as const;
@@ -76,11 +76,12 @@ it('answers 1,000 concurrent requests, good ones correctly and each malformed on
     noise(33, 47, 3, 6).png().toBuffer(),
   ]);
   const model = buildModel(settings).eval();
+  const prepare = preset(settings.size);
   const expected = await Promise.all(
     images.map(async (bytes) => {
-      const input = await preprocess(bytes, settings.size);
-      const logits = noGrad(() => model.call(input.unsqueeze(0)).reshape([settings.numClasses]));
-      return topClasses(logits, 5);
+      const { tensor } = await prepare(bytes);
+      const [top] = await infer.topClasses(noGrad(() => model.call(tensor.unsqueeze(0))), { k: 5 });
+      return top!.map((p) => ({ class: p.index, score: p.score }));
     }),
   );
 
