@@ -8,4 +8,5 @@ export { overlaySegmentation, type OverlaySegmentationOptions } from './overlay_
 export { encodePng, plotLines, type Series } from './plot.js';
 export { precisionRecall, prCurve, type PrCurveOptions, type PrCurveSeries } from './pr_curve.js';
 export { renderVegaLite, type RenderedChart, type RenderVegaLiteOptions, type VegaLiteSpec } from './vega.js';
+export { trainingCurves, type TrainingCurvesOptions } from './training_curves.js';
 export { encodeImagePng, writePng, type WritePngOptions } from './write_png.js';
