@@ -4,6 +4,7 @@
  * RGB rasters written as PNG.
  * @module
  */
+export { confusionMatrix, type ClassLabels, type ConfusionMatrixChart, type ConfusionMatrixOptions } from './confusion_matrix.js';
 export { drawBoundingBoxes, type BoxColor, type DrawBoundingBoxesOptions } from './draw_bounding_boxes.js';
 export { encodePng } from './encode_png.js';
 export { overlaySegmentation, type OverlaySegmentationOptions } from './overlay_segmentation.js';
