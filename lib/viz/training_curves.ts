@@ -28,7 +28,7 @@ export interface TrainingCurvesOptions {
 // Keys that are not per-epoch quantities: the x axis, and fit's wall-clock time since the start.
 const NOT_PLOTTED = new Set(['epoch', 'seconds']);
 const LABELS: Record<string, string> = { loss: 'Loss', accuracy: 'Accuracy', topk: 'Top-k accuracy', lr: 'Learning rate' };
-const FORMATS: Record<string, string> = { accuracy: '.0%', topk: '.0%', lr: '.1e' };
+const FORMATS: Record<string, string> = { accuracy: '.0%', topk: '.0%', lr: '~g' };
 const COLORS: Record<string, string> = { train: '#1f77b4', validation: '#ff7f0e', 'learning rate': '#2ca02c' };
 
 interface Point {
