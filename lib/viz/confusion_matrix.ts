@@ -53,11 +53,10 @@ function toTensor(name: string, labels: ClassLabels, like: Tensor | undefined): 
   if (typeof labels !== 'object' || labels === null || typeof labels.length !== 'number') {
     throw new ArgumentError(`${op}: expected ${name} to be a Tensor or an array of integer labels, got ${describe(labels)}`);
   }
-  const values = Int32Array.from(labels);
   for (let i = 0; i < labels.length; ++i) {
     if (!Number.isInteger(labels[i])) throw new ArgumentError(`${op}: expected ${name} to hold integer labels, got ${describe(labels[i])} at ${i}`);
   }
-  return tensor(values, { device: like?.device ?? 'cpu' });
+  return tensor(Int32Array.from(labels), { device: like?.device ?? 'cpu' });
 }
 
 /** `counts` divided as `normalize` says; a row or column of zeros stays zeros. */

@@ -114,7 +114,8 @@ export async function trainingCurves<T extends { epoch: number }>(history: reado
   const order = [...panels.keys()].sort((a, b) => Number(a === 'lr') - Number(b === 'lr'));
 
   const best = bestEpoch(logs, monitor, mode);
-  const bestLabel = best && `best epoch (${mode === 'min' ? 'lowest' : 'highest'} ${inWords(monitor)})`;
+  const criterion = `${mode === 'min' ? 'lowest' : 'highest'} ${inWords(monitor)}`;
+  const bestLabel = best && `best epoch (${criterion})`;
   const seriesNames = [...new Set([...panels.values()].flat().map((p) => p.series))];
   const domain = bestLabel ? [...seriesNames, bestLabel] : seriesNames;
   const color = {
@@ -131,7 +132,7 @@ export async function trainingCurves<T extends { epoch: number }>(history: reado
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
       text: opts.title ?? 'Training curves',
-      ...(best && { subtitle: `Best epoch ${best.epoch}: ${mode === 'min' ? 'lowest' : 'highest'} ${inWords(monitor)}, ${Number(best.value.toPrecision(4))}` }),
+      ...(best && { subtitle: `Best epoch ${best.epoch}: ${criterion}, ${Number(best.value.toPrecision(4))}` }),
     },
     background: 'white',
     vconcat: order.map((panel) => {
