@@ -77,7 +77,7 @@ function rewound(scheduler: LRScheduler, optimizer: Optimizer<{ lr: number }>): 
  * await viz.lrSchedule(scheduler, { steps: epochs * loader.length });
  */
 export async function lrSchedule(scheduler: LRScheduler | SchedulerFactory, opts: LrScheduleOptions): Promise<LrScheduleChart> {
-  const { steps } = opts ?? {};
+  const steps = opts?.steps;
   if (!Number.isInteger(steps) || steps < 1) throw new ArgumentError(`${op}: expected steps to be an integer >= 1, got ${describe(steps)}`);
   const lr = opts.lr ?? 0.1;
   if (!(typeof lr === 'number' && lr >= 0)) throw new ArgumentError(`${op}: expected lr >= 0, got ${describe(lr)}`);
