@@ -1,8 +1,9 @@
 // The main job: train a CNN on Fashion-MNIST and report accuracy on the official test set.
 //   npm start                                  (bundled 12k-image subset)
 //   npx tsx examples/train-fashion-mnist.ts --data /usr/share/datasets/fashion-mnist --epochs 12
-// Writes runs/fashion-mnist/{model.safetensors, history.json, curve.png}.
-import { mkdirSync } from 'node:fs';
+// Writes runs/fashion-mnist/{model.safetensors, history.json, curves.png, curves.svg}: the
+// curves (loss, accuracy, learning rate per epoch, best epoch marked) are redrawn after every epoch.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -58,14 +59,13 @@ const history = await train.fit(model, {
   validation: testLoader,
   scheduler: new optim.CosineAnnealingLR(optimizer, epochs),
   historyPath: join(args.out, 'history.json'),
+  curvesPath: join(args.out, 'curves.png'),
 });
 
 await io.saveCheckpoint(join(args.out, 'model.safetensors'), { model, optimizer, extra: { model: args.model, epochs, history } });
-viz.plotLines(join(args.out, 'curve.png'), [
-  { name: 'train loss', values: history.map((h) => h.loss), color: [214, 39, 40] },
-  { name: 'test accuracy', values: history.map((h) => h.valAccuracy ?? 0), color: [31, 119, 180] },
-], { independentScales: true });
+// The same chart as vector graphics, for pages and papers.
+writeFileSync(join(args.out, 'curves.svg'), (await viz.trainingCurves(history)).svg);
 const final = history[history.length - 1]!;
 const seconds = (performance.now() - started) / 1000;
 console.log(`test accuracy: ${(100 * final.valAccuracy!).toFixed(2)}% on the official 10,000 test images after ${seconds.toFixed(0)} s`);
-console.log(`saved ${join(args.out, 'model.safetensors')}, history.json and curve.png`);
+console.log(`saved ${join(args.out, 'model.safetensors')}, history.json, curves.png and curves.svg`);

@@ -1,8 +1,9 @@
 /**
  * `fit`: the training loop most classification runs need (Keras' fit, Lightning's
  * Trainer): epochs of zeroGrad / forward / loss / backward / step, validation, metrics
- * (loss, accuracy, top-k), callbacks (early stopping, best checkpoint, LR scheduling) and
- * a history written to JSON or CSV. Writing the loop by hand stays possible (see README).
+ * (loss, accuracy, top-k), callbacks (early stopping, best checkpoint, LR scheduling), a
+ * history written to JSON or CSV, and its chart as PNG or SVG. Writing the loop by hand
+ * stays possible (see README).
  * @module
  */
 import { writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError } from '../errors.js';
 import { yieldToEventLoop } from '../event_loop.js';
+import { writeFileAtomic } from '../io/atomic_write.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
 import { crossEntropy } from '../losses/classification.js';
 import type { Module } from '../nn/module.js';
@@ -19,7 +21,9 @@ import { argmax } from '../ops/statistics.js';
 import { topkHits } from '../metrics/classification.js';
 import { stack } from '../ops/shape.js';
 import { scope } from '../tensor/memory.js';
+import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { trainingCurves } from '../viz/training_curves.js';
 import { ProgressBar } from './progress.js';
 
 type AnyOptimizer = Optimizer<{ lr: number }>;
@@ -70,6 +74,11 @@ export interface FitOptions {
   progress?: boolean;
   /** Write the history here after every epoch: `.json` or `.csv`. */
   historyPath?: string;
+  /**
+   * Chart the history here after every epoch ({@link trainingCurves}): a `.png` or `.svg`
+   * path, written atomically so a viewer never sees half a file.
+   */
+  curvesPath?: string;
 }
 
 interface Totals {
@@ -148,15 +157,24 @@ function writeHistory(path: string, history: EpochLog[]): void {
   }
 }
 
+async function writeCurves(path: string, history: EpochLog[]): Promise<void> {
+  const { svg, png } = await trainingCurves(history);
+  await writeFileAtomic(path, [/\.svg$/i.test(path) ? Buffer.from(svg) : png]);
+}
+
 /**
  * Trains `model` for `epochs` and returns the per-epoch history.
  *
  * @example
  * const history = await fit(model, { epochs: 10, optimizer, train: trainLoader, validation: testLoader,
- *   callbacks: [earlyStopping({ patience: 3 }), bestCheckpoint('best.safetensors')] });
+ *   callbacks: [earlyStopping({ patience: 3 }), bestCheckpoint('best.safetensors')], curvesPath: 'curves.png' });
  */
 export async function fit(model: Module, opts: FitOptions): Promise<EpochLog[]> {
   if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new ArgumentError(`fit: expected epochs >= 1, got ${opts.epochs}`);
+  // Checked before the first step: a typo must not cost an epoch of training.
+  if (opts.curvesPath !== undefined && !(typeof opts.curvesPath === 'string' && /\.(png|svg)$/i.test(opts.curvesPath))) {
+    throw new ArgumentError(`fit: expected curvesPath to be a path ending in .png or .svg, got ${describe(opts.curvesPath)}`);
+  }
   const history: EpochLog[] = [];
   const started = performance.now();
   let stopped = false;
@@ -184,6 +202,7 @@ export async function fit(model: Module, opts: FitOptions): Promise<EpochLog[]> 
       await callback.onEpochEnd?.(log, { stop: () => (stopped = true), model, optimizer: opts.optimizer });
     }
     if (opts.historyPath) writeHistory(opts.historyPath, history);
+    if (opts.curvesPath) await writeCurves(opts.curvesPath, history);
   }
   return history;
 }

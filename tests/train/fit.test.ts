@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import sharp from 'sharp';
 import { expect, it } from 'vitest';
 
 import { ArgumentError, data, io, manualSeed, nn, oneHot, optim, randint, randn, tensor, train } from '../../lib/index.js';
@@ -76,6 +77,26 @@ it('early stopping ends training; the best checkpoint is saved; schedulers step 
   expect(existsSync(best)).toBe(true);
   expect(await io.loadCheckpoint(best, { model: mlp() })).toHaveProperty('valLoss');
   await expect(train.fit(model, { epochs: 0, optimizer: sgd, train: new data.DataLoader(blobs(8, 5)) })).rejects.toThrow(ArgumentError);
+});
+
+it('fit charts the history to curvesPath after every epoch, and refuses a bad extension before training', async () => {
+  const model = mlp();
+  const optimizer = new optim.Adam(model.parameters(), { lr: 0.05 });
+  const loader = new data.DataLoader(blobs(64, 6), { batchSize: 32 });
+  const curvesPath = join(dir, 'curves.png');
+  await train.fit(model, { epochs: 2, optimizer, train: loader, validation: loader, progress: false, curvesPath });
+  const meta = await sharp(readFileSync(curvesPath)).metadata();
+  expect(meta.format).toBe('png');
+  expect(meta.width).toBeGreaterThan(500);
+  await train.fit(model, { epochs: 1, optimizer, train: loader, progress: false, curvesPath: join(dir, 'curves.SVG') });
+  expect(readFileSync(join(dir, 'curves.SVG'), 'utf8')).toMatch(/^<svg[\s\S]*Epoch/);
+
+  const before = await Promise.all([...model.parameters()].map((p) => p.data()));
+  await expect(train.fit(model, { epochs: 1, optimizer, train: loader, progress: false, curvesPath: join(dir, 'curves.jpg') })).rejects.toThrow(
+    /fit: expected curvesPath to be a path ending in .png or .svg, got .*curves\.jpg/,
+  );
+  expect(await Promise.all([...model.parameters()].map((p) => p.data()))).toEqual(before);
+  expect(existsSync(join(dir, 'curves.jpg'))).toBe(false);
 });
 
 it('the progress bar prints plain lines off a TTY, with an ETA only when the total is known', () => {

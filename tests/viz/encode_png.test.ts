@@ -1,11 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 
 import { expect, it } from 'vitest';
 
-import { ArgumentError, viz } from '../../lib/index.js';
+import { viz } from '../../lib/index.js';
 
 it('encodes RGB rasters as valid PNG', () => {
   const png = viz.encodePng(2, 1, Uint8Array.from([255, 0, 0, 0, 0, 255]));
@@ -17,13 +14,4 @@ it('encodes RGB rasters as valid PNG', () => {
   expect(png.subarray(37, 41).toString('ascii')).toBe('IDAT');
   // one row: filter byte 0, then the two pixels
   expect([...inflateSync(png.subarray(41, 41 + idatLength))]).toEqual([0, 255, 0, 0, 0, 0, 255]);
-});
-
-it('plots series to a PNG file and refuses an empty chart', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'neocog-plot-')), 'curve.png');
-  viz.plotLines(path, [{ name: 'loss', values: [3, 2, 1.5], color: [200, 0, 0] }], { width: 64, height: 32 });
-  const png = readFileSync(path);
-  expect(png.readUInt32BE(16)).toBe(64);
-  expect(png.readUInt32BE(20)).toBe(32);
-  expect(() => viz.plotLines(path, [])).toThrow(ArgumentError);
 });
