@@ -3,6 +3,7 @@
  * and segmentations drawn on images, and images written as PNG.
  * @module
  */
+export { colormap, overlayHeatmap, type ColormapName, type ColormapOptions, type OverlayHeatmapOptions } from './colormap.js';
 export { drawBoundingBoxes, type BoxColor, type DrawBoundingBoxesOptions } from './draw_bounding_boxes.js';
 export { overlaySegmentation, type OverlaySegmentationOptions } from './overlay_segmentation.js';
 export { encodePng, plotLines, type Series } from './plot.js';
