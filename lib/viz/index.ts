@@ -6,7 +6,10 @@
 export { colormap, overlayHeatmap, type ColormapName, type ColormapOptions, type OverlayHeatmapOptions } from './colormap.js';
 export { drawBoundingBoxes, type BoxColor, type DrawBoundingBoxesOptions } from './draw_bounding_boxes.js';
 export { overlaySegmentation, type OverlaySegmentationOptions } from './overlay_segmentation.js';
+export type { Target } from './inputs.js';
+export type { LayerRef } from './layer.js';
 export { encodePng, plotLines, type Series } from './plot.js';
 export { precisionRecall, prCurve, type PrCurveOptions, type PrCurveSeries } from './pr_curve.js';
+export { saliency, type Saliency, type SaliencyMethod, type SaliencyOptions } from './saliency.js';
 export { renderVegaLite, type RenderedChart, type RenderVegaLiteOptions, type VegaLiteSpec } from './vega.js';
 export { encodeImagePng, writePng, type WritePngOptions } from './write_png.js';

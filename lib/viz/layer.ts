@@ -1,0 +1,62 @@
+/**
+ * Layers of a model named as in its state dict (`layer4.1`, `features.3`), and their
+ * outputs captured by a forward hook that is always removed again.
+ * @module
+ */
+import { ArgumentError, KeyError, ShapeError } from '../errors.js';
+import { Module, type AnyModule } from '../nn/module.js';
+import { describe } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** A layer of a model: its dotted path, as `namedModules()` names it (`'layer4.1'`, `'0'`), or the module itself. */
+export type LayerRef = string | AnyModule;
+
+/** The module `layer` names inside `model`. */
+export function resolveLayer(op: string, model: AnyModule, layer: LayerRef): AnyModule {
+  if (layer instanceof Module) {
+    for (const module of model.modules()) if (module === layer) return layer;
+    throw new KeyError(`${op}: the layer module (${layer.constructor.name}) is not part of the model`);
+  }
+  if (typeof layer !== 'string') throw new ArgumentError(`${op}: expected layer to be a module path such as 'layer4.1' or a Module, got ${describe(layer)}`);
+  const names: string[] = [];
+  for (const [name, module] of model.namedModules()) {
+    if (name === layer) return module;
+    if (name !== '') names.push(name);
+  }
+  const few = names.length <= 8 ? names.join(', ') : `${names.slice(0, 8).join(', ')} and ${names.length - 8} more`;
+  throw new KeyError(`${op}: the model has no layer '${layer}' (its layers: ${few || 'none'})`);
+}
+
+/** What {@link captureOutput} saw. */
+export interface Captured<T> {
+  /** What `run` returned. */
+  result: T;
+  /** The layer's output tensor as forward returned it: its place in the autograd graph (it may be disposed by now). */
+  output: Tensor;
+  /** A live handle on the output's values, owned by the caller. */
+  values: Tensor<'float32'>;
+}
+
+/**
+ * Runs `run` with a forward hook on `layer` that captures its output (the last one, if the
+ * layer runs more than once), and removes the hook afterwards, also when `run` throws.
+ */
+export function captureOutput<T>(op: string, layer: AnyModule, run: () => T): Captured<T> {
+  let output: Tensor | undefined;
+  let values: Tensor | undefined;
+  const remove = layer.registerForwardHook((_module, _inputs, out) => {
+    if (!(out instanceof Tensor)) throw new ArgumentError(`${op}: expected the layer (${layer.constructor.name}) to return a Tensor, got ${describe(out)}`);
+    values?.dispose();
+    output = out;
+    // A handle of its own: containers dispose their intermediate outputs once the next layer has run.
+    values = out.detach();
+  });
+  let result: T;
+  try {
+    result = run();
+  } finally {
+    remove();
+  }
+  if (output === undefined || values === undefined) throw new ShapeError(`${op}: the layer (${layer.constructor.name}) did not run in the model's forward`);
+  return { result, output, values: values as Tensor<'float32'> };
+}
