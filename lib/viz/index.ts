@@ -5,6 +5,8 @@
  */
 export { colormap, overlayHeatmap, type ColormapName, type ColormapOptions, type OverlayHeatmapOptions } from './colormap.js';
 export { drawBoundingBoxes, type BoxColor, type DrawBoundingBoxesOptions } from './draw_bounding_boxes.js';
+export { gradCam, type GradCamOptions } from './grad_cam.js';
+export { makeGrid, type MakeGridOptions } from './grid.js';
 export { overlaySegmentation, type OverlaySegmentationOptions } from './overlay_segmentation.js';
 export type { Target } from './inputs.js';
 export type { LayerRef } from './layer.js';

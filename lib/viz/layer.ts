@@ -5,6 +5,7 @@
  */
 import { ArgumentError, KeyError, ShapeError } from '../errors.js';
 import { Module, type AnyModule } from '../nn/module.js';
+import { keep } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -33,30 +34,32 @@ export interface Captured<T> {
   result: T;
   /** The layer's output tensor as forward returned it: its place in the autograd graph (it may be disposed by now). */
   output: Tensor;
-  /** A live handle on the output's values, owned by the caller. */
+  /** A live handle on the output's values, valid inside `use`. */
   values: Tensor<'float32'>;
 }
 
 /**
  * Runs `run` with a forward hook on `layer` that captures its output (the last one, if the
- * layer runs more than once), and removes the hook afterwards, also when `run` throws.
+ * layer runs more than once), removes the hook (also when `run` throws), and hands what it
+ * saw to `use`.
  */
-export function captureOutput<T>(op: string, layer: AnyModule, run: () => T): Captured<T> {
+export function captureOutput<T, R>(op: string, layer: AnyModule, run: () => T, use: (captured: Captured<T>) => R): R {
   let output: Tensor | undefined;
   let values: Tensor | undefined;
   const remove = layer.registerForwardHook((_module, _inputs, out) => {
     if (!(out instanceof Tensor)) throw new ArgumentError(`${op}: expected the layer (${layer.constructor.name}) to return a Tensor, got ${describe(out)}`);
     values?.dispose();
     output = out;
-    // A handle of its own: containers dispose their intermediate outputs once the next layer has run.
-    values = out.detach();
+    // A handle no scope frees: containers dispose their intermediate outputs once the next
+    // layer has run, and a model's forward may run in a scope of its own.
+    values = keep(out.detach());
   });
-  let result: T;
   try {
-    result = run();
+    const result = run();
+    if (output === undefined || values === undefined) throw new ShapeError(`${op}: the layer (${layer.constructor.name}) did not run in the model's forward`);
+    return use({ result, output, values: values as Tensor<'float32'> });
   } finally {
     remove();
+    values?.dispose();
   }
-  if (output === undefined || values === undefined) throw new ShapeError(`${op}: the layer (${layer.constructor.name}) did not run in the model's forward`);
-  return { result, output, values: values as Tensor<'float32'> };
 }

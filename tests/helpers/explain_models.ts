@@ -58,3 +58,25 @@ export function snapshot(model: nn.AnyModule): unknown {
     values: [...model.parameters()].map((p) => p.tolist()),
   };
 }
+
+/** Counts the forward hooks registered on `module` and not yet removed, from now on. */
+export function liveHooks(module: nn.AnyModule): () => number {
+  let live = 0;
+  const register = module.registerForwardHook.bind(module);
+  module.registerForwardHook = (fn) => {
+    live += 1;
+    const remove = register(fn);
+    return () => {
+      live -= 1;
+      remove();
+    };
+  };
+  return () => live;
+}
+
+/** The mean of each quadrant of a [H, W] map: top-left, top-right, bottom-left, bottom-right. */
+export function quadrantMeans(map: Tensor): number[] {
+  const [h, w] = map.shape as [number, number];
+  const rows = [map.slice(0, 0, h / 2), map.slice(0, h / 2)];
+  return rows.flatMap((r) => [r.slice(1, 0, w / 2).mean().item(), r.slice(1, w / 2).mean().item()]);
+}
