@@ -7,6 +7,7 @@ export { colormap, overlayHeatmap, type ColormapName, type ColormapOptions, type
 export { drawBoundingBoxes, type BoxColor, type DrawBoundingBoxesOptions } from './draw_bounding_boxes.js';
 export { gradCam, type GradCamOptions } from './grad_cam.js';
 export { makeGrid, type MakeGridOptions } from './grid.js';
+export { occlusion, type OcclusionOptions } from './occlusion.js';
 export { overlaySegmentation, type OverlaySegmentationOptions } from './overlay_segmentation.js';
 export type { Target } from './inputs.js';
 export type { LayerRef } from './layer.js';
