@@ -5,6 +5,8 @@
  */
 export { colormap, overlayHeatmap, type ColormapName, type ColormapOptions, type OverlayHeatmapOptions } from './colormap.js';
 export { drawBoundingBoxes, type BoxColor, type DrawBoundingBoxesOptions } from './draw_bounding_boxes.js';
+export { featureMaps, type FeatureMapsOptions } from './feature_maps.js';
+export { filters, type FiltersOptions } from './filters.js';
 export { gradCam, type GradCamOptions } from './grad_cam.js';
 export { makeGrid, type MakeGridOptions } from './grid.js';
 export { occlusion, type OcclusionOptions } from './occlusion.js';
