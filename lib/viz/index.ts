@@ -3,6 +3,7 @@
  * and segmentations drawn on images, and images written as PNG.
  * @module
  */
+export { activationMaximization, type ActivationMaximizationOptions } from './activation_maximization.js';
 export { colormap, overlayHeatmap, type ColormapName, type ColormapOptions, type OverlayHeatmapOptions } from './colormap.js';
 export { drawBoundingBoxes, type BoxColor, type DrawBoundingBoxesOptions } from './draw_bounding_boxes.js';
 export { featureMaps, type FeatureMapsOptions } from './feature_maps.js';

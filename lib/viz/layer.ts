@@ -34,25 +34,26 @@ export interface Captured<T> {
   result: T;
   /** The layer's output tensor as forward returned it: its place in the autograd graph (it may be disposed by now). */
   output: Tensor;
-  /** A live handle on the output's values, valid inside `use`. */
+  /** What `derive` made of the output when the layer ran (default: a live handle on its values), valid inside `use`. */
   values: Tensor<'float32'>;
 }
 
 /**
  * Runs `run` with a forward hook on `layer` that captures its output (the last one, if the
  * layer runs more than once), removes the hook (also when `run` throws), and hands what it
- * saw to `use`.
+ * saw to `use`. `derive` runs inside the hook, while the output is still alive, so what it
+ * computes stays in the autograd graph.
  */
-export function captureOutput<T, R>(op: string, layer: AnyModule, run: () => T, use: (captured: Captured<T>) => R): R {
+export function captureOutput<T, R>(op: string, layer: AnyModule, run: () => T, use: (captured: Captured<T>) => R, derive = (out: Tensor): Tensor => out.detach()): R {
   let output: Tensor | undefined;
   let values: Tensor | undefined;
   const remove = layer.registerForwardHook((_module, _inputs, out) => {
     if (!(out instanceof Tensor)) throw new ArgumentError(`${op}: expected the layer (${layer.constructor.name}) to return a Tensor, got ${describe(out)}`);
     values?.dispose();
     output = out;
-    // A handle no scope frees: containers dispose their intermediate outputs once the next
+    // Kept from every scope: containers dispose their intermediate outputs once the next
     // layer has run, and a model's forward may run in a scope of its own.
-    values = keep(out.detach());
+    values = keep(derive(out));
   });
   try {
     const result = run();
