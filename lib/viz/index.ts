@@ -1,6 +1,9 @@
 /**
  * Visualisation: PNG line charts, Vega-Lite charts rendered headless (PR curves), boxes
- * and segmentations drawn on images, and images written as PNG.
+ * and segmentations drawn on images, images written as PNG; and a look inside networks:
+ * saliency maps (gradient, SmoothGrad, Integrated Gradients), Grad-CAM and Grad-CAM++,
+ * occlusion, filters, feature maps and activation maximisation, returned as tensors and
+ * drawn with perceptual colormaps and image grids.
  * @module
  */
 export { activationMaximization, type ActivationMaximizationOptions } from './activation_maximization.js';
