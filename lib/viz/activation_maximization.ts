@@ -8,6 +8,7 @@ import { grad } from '../autograd/grad.js';
 import { ArgumentError, IndexError, ShapeError } from '../errors.js';
 import { conv2d } from '../ops/conv.js';
 import { pad, roll } from '../ops/shape.js';
+import { checkInRange, checkInt } from '../ops/validate.js';
 import { Module } from '../nn/module.js';
 import { randn, tensor } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
@@ -63,11 +64,12 @@ export function activationMaximization<Out>(model: Module<[Tensor], Out>, object
   const isLayer = typeof objective === 'string' || objective instanceof Module;
   const layer = isLayer ? resolveLayer(op, model, objective) : undefined;
   if (!isLayer) checkTarget(op, objective);
-  const channel = checked(op, 'channel', opts.channel ?? 0, Number.isInteger, 'an integer >= 0', 0);
-  const steps = checked(op, 'steps', opts.steps ?? 128, Number.isInteger, 'an integer >= 1', 1);
-  const lr = checked(op, 'lr', opts.lr ?? 0.05, Number.isFinite, 'a number > 0', Number.MIN_VALUE);
-  const jitter = checked(op, 'jitter', opts.jitter ?? 2, Number.isInteger, 'an integer >= 0', 0);
-  const blur = checked(op, 'blur', opts.blur ?? 0.5, Number.isFinite, 'a number >= 0', 0);
+  const channel = checkInt(op, 'channel', opts.channel ?? 0, 0);
+  const steps = checkInt(op, 'steps', opts.steps ?? 128, 1);
+  const jitter = checkInt(op, 'jitter', opts.jitter ?? 2, 0);
+  const blur = checkInRange(op, 'blur', opts.blur ?? 0.5, 0, 100);
+  const lr = opts.lr ?? 0.05;
+  if (typeof lr !== 'number' || !(lr > 0 && lr < Infinity)) throw new ArgumentError(`${op}: expected lr to be a number > 0, got ${describe(lr)}`);
   const random = mulberry32(opts.seed ?? 0);
   const shift = () => Math.floor(random() * (2 * jitter + 1)) - jitter;
 
@@ -114,11 +116,6 @@ function blurred(x: Tensor, kernel: Tensor): Tensor {
   const radius = (kernel.shape[2]! - 1) / 2;
   const padded = pad(x.reshape([1, ...x.shape]), [radius, radius, radius, radius], 'reflect');
   return conv2d(padded, kernel, null, { groups: x.shape[0]! }).reshape(x.shape);
-}
-
-function checked(op: string, name: string, value: unknown, kind: (v: unknown) => boolean, expected: string, min: number): number {
-  if (typeof value !== 'number' || !kind(value) || value < min) throw new ArgumentError(`${op}: expected ${name} to be ${expected}, got ${describe(value)}`);
-  return value;
 }
 
 /** A small seeded generator (mulberry32): the jitter is reproducible without reading the device. */

@@ -6,6 +6,7 @@
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import { interpolate } from '../ops/resample.js';
 import { indexSelect } from '../ops/indexing.js';
+import { checkInRange } from '../ops/validate.js';
 import { full, tensor } from '../tensor/creation.js';
 import { keep, scope } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
@@ -113,8 +114,7 @@ export function overlayHeatmap(image: Tensor, heat: Tensor, opts: OverlayHeatmap
   if (image.dtype !== 'uint8' && image.dtype !== 'float32') throw new DTypeError(`${op}: expected image of dtype uint8 or float32, got ${image.dtype}`);
   if (image.ndim !== 3 || (image.shape[0] !== 3 && image.shape[0] !== 1)) throw new ShapeError(`${op}: expected image of shape [3, H, W] or [1, H, W], got [${image.shape.join(', ')}]`);
   const map = checkHeatmap(op, 'heat', heat);
-  const alpha = opts.alpha ?? 0.5;
-  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw new ArgumentError(`${op}: expected alpha to be a number in [0, 1], got ${describe(alpha)}`);
+  const alpha = checkInRange(op, 'alpha', opts.alpha ?? 0.5, 0, 1);
   const [, height, width] = image.shape as [number, number, number];
   return scope(() => {
     const sameSize = map.shape[0] === height && map.shape[1] === width;

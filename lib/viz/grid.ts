@@ -6,6 +6,7 @@
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import { interpolate } from '../ops/resample.js';
 import { cat, pad } from '../ops/shape.js';
+import { checkInRange, checkInt } from '../ops/validate.js';
 import { full } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
@@ -54,14 +55,10 @@ export function makeGrid(tiles: Tensor, opts: MakeGridOptions = {}): Tensor<'uin
     throw new ShapeError(`${op}: expected tiles of shape [N, C, h, w] with C 1 or 3 and N, h, w > 0, got [${tiles.shape.join(', ')}]`);
   }
   const [count, channels] = tiles.shape as [number, number, number, number];
-  const nrow = opts.nrow ?? Math.ceil(Math.sqrt(count));
-  const padding = opts.padding ?? 2;
-  const padValue = opts.padValue ?? 0;
-  const scale = opts.scale ?? 1;
-  for (const [name, value, min] of [['nrow', nrow, 1], ['padding', padding, 0], ['scale', scale, 1]] as const) {
-    if (!Number.isInteger(value) || value < min) throw new ArgumentError(`${op}: expected ${name} to be an integer >= ${min}, got ${describe(value)}`);
-  }
-  if (typeof padValue !== 'number' || !(padValue >= 0 && padValue <= 1)) throw new ArgumentError(`${op}: expected padValue to be a number in [0, 1], got ${describe(padValue)}`);
+  const nrow = checkInt(op, 'nrow', opts.nrow ?? Math.ceil(Math.sqrt(count)), 1);
+  const padding = checkInt(op, 'padding', opts.padding ?? 2, 0);
+  const scale = checkInt(op, 'scale', opts.scale ?? 1, 1);
+  const padValue = checkInRange(op, 'padValue', opts.padValue ?? 0, 0, 1);
   return scope(() => {
     let images: Tensor = tiles.dtype === 'uint8' ? tiles.float().div(255) : tiles.clamp(0, 1);
     if (scale > 1) images = interpolate(images, { scaleFactor: scale, mode: 'nearest' });

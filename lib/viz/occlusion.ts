@@ -6,9 +6,9 @@
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError } from '../errors.js';
 import type { Module } from '../nn/module.js';
+import { checkInt, intTuple } from '../ops/validate.js';
 import { tensor, zeros } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
-import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { baselineFor, checkImage, checkTarget, targetScores, type Target } from './inputs.js';
 import { withModelFrozen } from './model_state.js';
@@ -45,11 +45,10 @@ export function occlusion<Out>(model: Module<[Tensor], Out>, image: Tensor, targ
   const x = checkImage(op, image);
   checkTarget(op, target);
   const [channels, height, width] = x.shape as [number, number, number];
-  const [patchH, patchW] = pair(op, 'patch', opts.patch ?? [Math.min(8, height), Math.min(8, width)]);
+  const [patchH, patchW] = intTuple(op, 'patch', opts.patch, 2, [Math.min(8, height), Math.min(8, width)], 1) as [number, number];
   if (patchH > height || patchW > width) throw new ArgumentError(`${op}: expected patch of at most the image's [${height}, ${width}], got [${patchH}, ${patchW}]`);
-  const [strideH, strideW] = pair(op, 'stride', opts.stride ?? [Math.max(1, Math.floor(patchH / 2)), Math.max(1, Math.floor(patchW / 2))]);
-  const batchSize = opts.batchSize ?? 16;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`${op}: expected batchSize to be a positive integer, got ${describe(batchSize)}`);
+  const [strideH, strideW] = intTuple(op, 'stride', opts.stride, 2, [Math.max(1, Math.floor(patchH / 2)), Math.max(1, Math.floor(patchW / 2))], 1) as [number, number];
+  const batchSize = checkInt(op, 'batchSize', opts.batchSize ?? 16, 1);
   const windows = starts(height, patchH, strideH).flatMap((top) => starts(width, patchW, strideW).map((left) => [top, left] as const));
 
   return withModelFrozen(model, () =>
@@ -90,12 +89,4 @@ function starts(extent: number, size: number, stride: number): number[] {
   for (let at = 0; at + size <= extent; at += stride) list.push(at);
   if (list[list.length - 1] !== extent - size) list.push(extent - size);
   return list;
-}
-
-function pair(op: string, name: string, value: number | readonly [number, number]): [number, number] {
-  const both = typeof value === 'number' ? [value, value] : value;
-  if (!Array.isArray(both) || both.length !== 2 || !both.every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new ArgumentError(`${op}: expected ${name} to be a positive integer or [height, width] of them, got ${describe(value)}`);
-  }
-  return [both[0]!, both[1]!];
 }

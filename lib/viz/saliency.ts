@@ -7,6 +7,7 @@
 import { grad } from '../autograd/grad.js';
 import { ArgumentError } from '../errors.js';
 import type { Module } from '../nn/module.js';
+import { checkInRange, checkInt } from '../ops/validate.js';
 import { randn } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
@@ -68,10 +69,9 @@ export function saliency<Out>(model: Module<[Tensor], Out>, image: Tensor, targe
   if (method !== 'gradient' && method !== 'smoothGrad' && method !== 'integratedGradients') {
     throw new ArgumentError(`${op}: expected method 'gradient', 'smoothGrad' or 'integratedGradients', got ${describe(method)}`);
   }
-  const samples = positiveInteger(op, 'samples', opts.samples ?? 25);
-  const steps = positiveInteger(op, 'steps', opts.steps ?? 32);
-  const noise = opts.noise ?? 0.15;
-  if (typeof noise !== 'number' || !(noise >= 0)) throw new ArgumentError(`${op}: expected noise to be a number >= 0, got ${describe(noise)}`);
+  const samples = checkInt(op, 'samples', opts.samples ?? 25, 1);
+  const steps = checkInt(op, 'steps', opts.steps ?? 32, 1);
+  const noise = checkInRange(op, 'noise', opts.noise ?? 0.15, 0, Infinity);
 
   const gradientAt = (point: Tensor): Tensor =>
     scope(() => {
@@ -97,11 +97,6 @@ export function saliency<Out>(model: Module<[Tensor], Out>, image: Tensor, targe
       return { attribution: attribution as Tensor<'float32'>, map: attribution.abs().amax(0) as Tensor<'float32'> };
     }),
   );
-}
-
-function positiveInteger(op: string, name: string, value: unknown): number {
-  if (!Number.isInteger(value) || (value as number) < 1) throw new ArgumentError(`${op}: expected ${name} to be a positive integer, got ${describe(value)}`);
-  return value as number;
 }
 
 /** The sum of `count` terms, freeing each term's temporaries as it goes (a long path stays flat in memory). */

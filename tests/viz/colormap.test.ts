@@ -67,5 +67,5 @@ it('bad input: typed errors naming the argument', () => {
   expect(() => viz.colormap(zeros([2, 2]), { min: 1, max: 1 })).toThrow(ArgumentError);
   expect(() => viz.overlayHeatmap(zeros([2, 4, 4]), zeros([2, 2]))).toThrow(/overlayHeatmap: expected image of shape \[3, H, W\] or \[1, H, W\]/);
   expect(() => viz.overlayHeatmap(zeros([3, 4, 4]), zeros([2]))).toThrow(/overlayHeatmap: expected heat of shape \[H, W\]/);
-  expect(() => viz.overlayHeatmap(zeros([3, 4, 4]), zeros([2, 2]), { alpha: 2 })).toThrow(/expected alpha to be a number in \[0, 1\]/);
+  expect(() => viz.overlayHeatmap(zeros([3, 4, 4]), zeros([2, 2]), { alpha: 2 })).toThrow(/overlayHeatmap: expected alpha in \[0, 1\], got 2/);
 });

@@ -39,5 +39,5 @@ it('leaks no tensors; bad input is a typed error naming the argument', () => {
   expect(() => viz.makeGrid(zeros([2, 2, 3, 3]))).toThrow(ShapeError);
   expect(() => viz.makeGrid(zeros([2, 2, 3, 3]))).toThrow(/makeGrid: expected tiles of shape \[N, C, h, w\] with C 1 or 3/);
   expect(() => viz.makeGrid(tiles, { nrow: 0 })).toThrow(ArgumentError);
-  expect(() => viz.makeGrid(tiles, { padValue: 2 })).toThrow(/expected padValue to be a number in \[0, 1\]/);
+  expect(() => viz.makeGrid(tiles, { padValue: 2 })).toThrow(/makeGrid: expected padValue in \[0, 1\], got 2/);
 });

@@ -46,7 +46,7 @@ it('bad input: typed errors naming the argument', () => {
   const x = rand([1, 8, 8]);
   expect(() => viz.occlusion(model, x, 0, { patch: 9 })).toThrow(ArgumentError);
   expect(() => viz.occlusion(model, x, 0, { patch: 9 })).toThrow(/occlusion: expected patch of at most the image's \[8, 8\], got \[9, 9\]/);
-  expect(() => viz.occlusion(model, x, 0, { stride: 0 })).toThrow(/occlusion: expected stride to be a positive integer/);
+  expect(() => viz.occlusion(model, x, 0, { stride: 0 })).toThrow(/occlusion: expected stride to be an integer >= 1 or a list of 2 of them/);
   expect(() => viz.occlusion(model, x, 0, { baseline: rand([1, 4, 4]) })).toThrow(ShapeError);
   expect(() => viz.occlusion(model, rand([1, 1, 8, 8]), 0)).toThrow(/occlusion: expected image of shape \[C, H, W\]/);
   expect(() => viz.occlusion(model, x, (logits: Tensor) => logits, { batchSize: 1 })).toThrow(/occlusion: expected target to return a scalar/);

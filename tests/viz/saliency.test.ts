@@ -75,5 +75,5 @@ it('bad input: typed errors naming the argument', () => {
   expect(() => viz.saliency(model, randn([1, 6, 6]), -1)).toThrow(/saliency: expected target to be a class index/);
   expect(() => viz.saliency(model, randn([1, 6, 6]), 0, { method: 'lrp' as 'gradient' })).toThrow(ArgumentError);
   expect(() => viz.saliency(model, randn([1, 6, 6]), 0, { method: 'integratedGradients', baseline: zeros([1, 5, 5]) })).toThrow(/saliency: expected baseline of the image's shape \[1, 6, 6\], got \[1, 5, 5\]/);
-  expect(() => viz.saliency(model, randn([1, 6, 6]), 0, { steps: 0 })).toThrow(/expected steps to be a positive integer/);
+  expect(() => viz.saliency(model, randn([1, 6, 6]), 0, { steps: 0 })).toThrow(/saliency: expected steps to be an integer >= 1, got 0/);
 });
