@@ -83,20 +83,27 @@ export function activationMaximization<Out>(model: Module<[Tensor], Out>, object
   };
 
   return withModelFrozen(model, () => {
+    // Noise on the model's device (the first parameter's), unless an init image says where.
     let x: Tensor = start ? start.clone() : randn([...shape], { device: model.parameters().next().value?.device }).mul(0.01);
     const kernel = blur > 0 ? gaussianKernel(blur, shape[0], x) : undefined;
-    for (let step = 0; step < steps; ++step) {
-      const next = scope(() => {
-        const [dy, dx] = [shift(), shift()];
-        const input = roll(x, [dy, dx], [1, 2]).reshape([1, ...shape]).detach().requiresGrad_();
-        const g = roll(score(input).reshape([...shape]), [-dy, -dx], [1, 2]);
-        const moved = x.add(g.div(g.abs().mean().add(1e-12)).mul(lr));
-        return kernel ? blurred(moved, kernel) : moved;
-      });
+    try {
+      for (let step = 0; step < steps; ++step) {
+        const next = scope(() => {
+          const [dy, dx] = [shift(), shift()];
+          const input = roll(x, [dy, dx], [1, 2]).reshape([1, ...shape]).detach().requiresGrad_();
+          const g = roll(score(input).reshape([...shape]), [-dy, -dx], [1, 2]);
+          const moved = x.add(g.div(g.abs().mean().add(1e-12)).mul(lr));
+          return kernel ? blurred(moved, kernel) : moved;
+        });
+        x.dispose();
+        x = next;
+      }
+    } catch (error) {
       x.dispose();
-      x = next;
+      throw error;
+    } finally {
+      kernel?.dispose();
     }
-    kernel?.dispose();
     return x as Tensor<'float32'>;
   });
 }

@@ -46,6 +46,7 @@ export function baselineFor(op: string, image: Tensor, baseline: number | Tensor
   }
   const checked = checkImage(op, baseline, 'baseline');
   if (checked.shape.join(',') !== image.shape.join(',')) throw new ShapeError(`${op}: expected baseline of the image's shape [${image.shape.join(', ')}], got [${checked.shape.join(', ')}]`);
+  // A handle of its own, as the filled baseline is: the caller's scope may free either.
   return checked.reshape(checked.shape);
 }
 
