@@ -47,6 +47,7 @@ export { profile, type OpProfile, type ProfileResult } from './tensor/profiler.j
 export * from './ops/index.js';
 export * from './losses/index.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';
+export { grad, type GradOptions } from './autograd/grad.js';
 export { GradNode, type BackwardOptions } from './autograd/graph.js';
 export * as data from './data/index.js';
 export * as infer from './infer/index.js';

@@ -167,7 +167,8 @@ function accumulate(leaf: Tensor, g: Tensor): void {
   }
 }
 
-function topologicalOrder(root: GradNode): GradNode[] {
+/** @internal The nodes reachable from `root`, each before every node it feeds (root first). */
+export function topologicalOrder(root: GradNode): GradNode[] {
   const visited = new Set<GradNode>();
   const postOrder: GradNode[] = [];
   // Iterative DFS: graphs of deep networks would overflow the call stack.
