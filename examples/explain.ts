@@ -2,8 +2,9 @@
 // Grad-CAM and Grad-CAM++, occlusion, its first-layer filters and feature maps, as PNGs.
 //   npx tsx examples/explain.ts                (after `npm start`; trains 1 quick epoch if there is no checkpoint)
 //   npx tsx examples/explain.ts --images 8 --checkpoint runs/fashion-mnist/model.safetensors
-// Writes runs/explain/filters.png and, per test image i, runs/explain/<i>-<method>.png.
-import { existsSync, mkdirSync } from 'node:fs';
+// Writes runs/explain/{filters.png, curves.png, confusion-matrix.png} and, per test image i,
+// runs/explain/<i>-<method>.png.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -39,27 +40,28 @@ function load(images: string, labels: string, limit?: number): data.ImageArrayDa
   return new data.ImageArrayDataset({ shape: [count, ...pixels.shape.slice(1)], data: pixels.data.subarray(0, count * size) }, classes.subarray(0, count));
 }
 
-/** The main job's checkpoint, or the main job's model after one quick epoch. */
-async function trainedModel(): Promise<nn.Sequential> {
+/** The main job's checkpoint (and its training history), or the main job's model after one quick epoch. */
+async function trainedModel(): Promise<{ model: nn.Sequential; history: train.EpochLog[] }> {
   if (existsSync(args.checkpoint)) {
-    // The main job records which of its models it trained.
+    // The main job records which of its models it trained, and its history.
     const header = (await io.loadSafetensors(args.checkpoint)).metadata.neocog;
-    const name = header ? String((JSON.parse(header) as { extra?: { model?: unknown } }).extra?.model ?? 'simple') : 'simple';
+    const extra = header ? (JSON.parse(header) as { extra?: { model?: unknown; history?: train.EpochLog[] } }).extra : undefined;
+    const name = String(extra?.model ?? 'simple');
     const model = (factories[name] ?? factories.simple!)();
     await io.loadCheckpoint(args.checkpoint, { model });
     console.log(`loaded ${args.checkpoint} (${name})`);
-    return model;
+    return { model, history: extra?.history ?? [] };
   }
   const limit = args['train-images'] === undefined ? undefined : Number(args['train-images']);
   const trainSet = load('train-subset-images-idx3-ubyte.gz', 'train-subset-labels-idx1-ubyte.gz', limit);
   console.log(`no checkpoint at ${args.checkpoint}: training the main job's model for 1 epoch on ${trainSet.length} images`);
   const model = factories.simple!();
   const loader = new data.DataLoader(trainSet, { batchSize: 64, shuffle: true, seed: Number(args.seed), collate: trainSet.collate(MEAN, STD) });
-  await train.fit(model, { epochs: 1, optimizer: new optim.Adam(model.parameters(), { lr: 0.001 }), train: loader, progress: false });
-  return model;
+  const history = await train.fit(model, { epochs: 1, optimizer: new optim.Adam(model.parameters(), { lr: 0.001 }), train: loader, progress: false });
+  return { model, history };
 }
 
-const model = await trainedModel();
+const { model, history } = await trainedModel();
 model.eval();
 // The layers to look at, found by type so that any of the main job's models works: the
 // first convolution (filters, feature maps) and the last one (Grad-CAM).
@@ -78,6 +80,23 @@ async function save(image: Tensor, name: string): Promise<void> {
 }
 
 await save(viz.filters(first, { padding: 1, scale: 8 }), 'filters.png');
+
+// The charts of the run: its training curves, and what it confuses on the official test set.
+const charts: Array<[string, Promise<{ png: Buffer }>]> = [];
+if (history.length > 0) charts.push(['curves.png', viz.trainingCurves(history)]);
+const testSet = load('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz');
+const predictions: number[] = [];
+for await (const [images, labels] of new data.DataLoader(testSet, { batchSize: 1000, collate: testSet.collate(MEAN, STD) })) {
+  predictions.push(...(await noGrad(() => model.call(images).argmax(1)).data()));
+  images.dispose();
+  labels.dispose();
+}
+charts.push(['confusion-matrix.png', viz.confusionMatrix(predictions, Array.from(testSet.labels), { classNames: CLASSES, normalize: 'true' })]);
+for (const [name, chart] of charts) {
+  writeFileSync(join(args.out, name), (await chart).png);
+  written.push(join(args.out, name));
+}
+
 const test = load('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', Number(args.images));
 for (let i = 0; i < test.length; ++i) {
   await scope(async () => {

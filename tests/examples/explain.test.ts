@@ -24,30 +24,33 @@ async function explain(out: string, ...extra: string[]): Promise<string> {
   return stdout;
 }
 
-/** Every PNG in `dir` at its expected size, with more than one value in some channel. */
+/** Every PNG in `dir` at its expected size (charts: any), with more than one value in some channel. */
 async function checkPngs(dir: string, sizes: Record<string, [number, number]>): Promise<void> {
   const files = readdirSync(dir).sort();
   const perImage = ['feature-maps', 'grad-cam', 'grad-cam-pp', 'occlusion', 'saliency-gradient', 'saliency-integratedGradients', 'saliency-smoothGrad'];
-  expect(files).toEqual(['0', '1'].flatMap((i) => perImage.map((name) => `${i}-${name}.png`)).concat('filters.png').sort());
+  const charts = ['confusion-matrix.png', 'curves.png'];
+  expect(files).toEqual(['0', '1'].flatMap((i) => perImage.map((name) => `${i}-${name}.png`)).concat('filters.png', ...charts).sort());
   for (const file of files) {
     const kind = file === 'filters.png' ? 'filters' : file.includes('feature-maps') ? 'featureMaps' : 'overlay';
     const { width, height, format } = await sharp(join(dir, file)).metadata();
-    expect([format, width, height], file).toEqual(['png', ...sizes[kind]!]);
+    if (charts.includes(file)) expect(format).toBe('png');
+    else expect([format, width, height], file).toEqual(['png', ...sizes[kind]!]);
     const { channels } = await sharp(join(dir, file)).stats();
     expect(channels.some((c) => c.max > c.min), `${file} is constant`).toBe(true);
   }
 }
 
-it('from the main job checkpoint: 2 images x 7 explanations and the filters, every PNG decoding at its size, none constant', async () => {
+it('from the main job checkpoint: 2 images x 7 explanations, the filters and the charts, every PNG decoding at its size, none constant', async () => {
   manualSeed(1);
   const model = models.simpleCnn({ inChannels: 1 });
   const checkpoint = join(work, 'model.safetensors');
-  await io.saveCheckpoint(checkpoint, { model, extra: { model: 'simple', epochs: 0 } });
+  const history = [1, 2].map((epoch) => ({ epoch, loss: 1 / epoch, accuracy: 0.5 + 0.1 * epoch, valLoss: 1.2 / epoch, valAccuracy: 0.45 + 0.1 * epoch, seconds: 1 }));
+  await io.saveCheckpoint(checkpoint, { model, extra: { model: 'simple', epochs: 2, history } });
   const out = join(work, 'from-checkpoint');
   const stdout = await explain(out, '--checkpoint', checkpoint, '--zoom', '2');
   expect(stdout).toContain(`loaded ${checkpoint} (simple)`);
   expect(stdout).toMatch(/image 1: \S.*, predicted \S/);
-  expect(stdout).toContain(`wrote 15 PNGs to ${out}`);
+  expect(stdout).toContain(`wrote 17 PNGs to ${out}`);
   // Overlays at zoom 2; 32 feature maps of 28x28 at scale 2 in 6 columns; 32 3x3 filters at scale 8.
   await checkPngs(out, { overlay: [56, 56], featureMaps: [6 * 58 + 2, 6 * 58 + 2], filters: [6 * 25 + 1, 6 * 25 + 1] });
 }, 60_000);
