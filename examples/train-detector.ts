@@ -6,7 +6,7 @@
 // (runs/detector-data/...): 128x128 canvases of Fashion-MNIST items pasted at random
 // positions and scales over noise and fragments of other items, overlapping at times, as
 // PNG files and COCO JSON, read back through CocoDetection and a DataLoader with workers.
-// Writes <out>/{model.safetensors, detections.png, pr_curve.png, pr_curve.svg}.
+// Writes <out>/{model.safetensors, detections.png, ap_bars.png, pr_curve.png, pr_curve.svg}.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -389,6 +389,8 @@ const series = metrics.precisionRecallCurves(result.eval, { iouThreshold: 0.5, n
 const chart = await viz.prCurve(series, { title: `PR at IoU 0.5 (mAP@0.5 ${result.map50.toFixed(3)})` });
 writeFileSync(join(args.out, 'pr_curve.svg'), chart.svg);
 writeFileSync(join(args.out, 'pr_curve.png'), chart.png);
+// Per-class AP@0.5 as bars: which shapes the detector finds and which it misses.
+writeFileSync(join(args.out, 'ap_bars.png'), (await viz.apBars(result.perClass, { classNames: (label) => CLASSES[label - 1]!, metric: 'map50' })).png);
 
 // A grid of validation images, 4 a row, with the detections scoring 0.4 or more.
 const tiles = await Promise.all(
@@ -420,7 +422,7 @@ const wall = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuStarted);
 const perClass = result.perClass.map((c) => `${CLASSES[c.label - 1]} ${c.map50.toFixed(2)}`).join(', ');
 console.log(`AP@0.5 per class: ${perClass}`);
-console.log(`wrote ${join(args.out, 'model.safetensors')}, detections.png, pr_curve.png and pr_curve.svg`);
+console.log(`wrote ${join(args.out, 'model.safetensors')}, detections.png, ap_bars.png, pr_curve.png and pr_curve.svg`);
 console.log(
   `mAP@0.5: ${result.map50.toFixed(3)}  mAP@[.5:.95]: ${result.map.toFixed(3)}  on ${valSize} held-out images; ` +
     `wall ${wall.toFixed(0)} s (data ${generated.toFixed(0)} s), process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s, ` +

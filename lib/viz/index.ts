@@ -8,6 +8,7 @@
  * @module
  */
 export { activationMaximization, type ActivationMaximizationOptions } from './activation_maximization.js';
+export { apBars, type ApBarsOptions, type ApMetric } from './ap_bars.js';
 export { colormap, overlayHeatmap, type ColormapName, type ColormapOptions, type OverlayHeatmapOptions } from './colormap.js';
 export { confusionMatrix, type ClassLabels, type ConfusionMatrixChart, type ConfusionMatrixOptions } from './confusion_matrix.js';
 export { drawBoundingBoxes, type BoxColor, type DrawBoundingBoxesOptions } from './draw_bounding_boxes.js';

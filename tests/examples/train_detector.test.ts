@@ -45,6 +45,7 @@ it('trains on a generated COCO dataset, writes the model, detections and PR curv
   const grid = await sharp(join(out, 'detections.png')).metadata();
   expect([grid.format, grid.width]).toEqual(['png', 4 * (2 * 128 + 4)]);
   expect((await sharp(join(out, 'pr_curve.png')).metadata()).format).toBe('png');
+  expect((await sharp(join(out, 'ap_bars.png')).metadata()).format).toBe('png');
   const svg = readFileSync(join(out, 'pr_curve.svg'), 'utf8');
   expect(svg).toContain('Recall');
   expect(svg).toContain('Precision');

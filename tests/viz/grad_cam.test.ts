@@ -56,3 +56,29 @@ it('bad input: typed errors naming the argument', () => {
   // The logits are [1, 4]: not a feature map.
   expect(() => viz.gradCam(model, '', image(), 0)).toThrow(/gradCam: expected layer '' to output \[1, K, h, w\], got \[1, 4\]/);
 });
+
+it("zoo models: a detector's top box score and a segmentation class region as targets, at a layer picked by its path", async () => {
+  const { manualSeed, models, nn } = await import('../../lib/index.js');
+  manualSeed(0);
+  // A detector takes a list of images and returns detections: a one-image wrapper is the model.
+  const detector = models.detection.fcosLite({ numClasses: 3, width: 8, scoreThreshold: 0 });
+  class TopBox extends nn.Module<[Tensor], Tensor> {
+    detector = detector;
+    forward(x: Tensor): Tensor {
+      const [detection] = this.detector.call([x.squeeze(0)]) as Array<{ scores: Tensor }>;
+      return detection!.scores;
+    }
+  }
+  const wrapped = new TopBox();
+  const photo = rand([3, 64, 64]);
+  const score = (scores: Tensor) => scores.slice(0, 0, 1).sum();
+  const cam = viz.gradCam(wrapped, 'detector.stage3', photo, score);
+  expect(cam.shape).toEqual([64, 64]);
+  expect(cam.amax().item()).toBeCloseTo(1, 5); // the score's gradient reaches the backbone through decoding and NMS
+
+  const segmenter = models.segmentation.unet({ inChannels: 3, numClasses: 2, depth: 2, baseChannels: 4 });
+  const region = (logits: Tensor) => logits.slice(1, 1, 2).slice(2, 0, 16).mean(); // class 1 in the top half
+  const segCam = viz.gradCam(segmenter, 'decoder.0', rand([3, 32, 32]), region, { plusPlus: true });
+  expect(segCam.shape).toEqual([32, 32]);
+  expect(segCam.amax().item()).toBeCloseTo(1, 5);
+});
