@@ -16,6 +16,7 @@
  * (else the class's own forward), and {@link FusedModel.restore} removes them.
  * @module
  */
+import type { HalfDType } from '../tensor/dtype.js';
 import { needsGrad } from '../autograd/graph.js';
 import { ArgumentError } from '../errors.js';
 import { noGrad } from '../autograd/grad_mode.js';
@@ -40,6 +41,16 @@ export interface FusedModel {
   readonly activations: ReadonlyArray<readonly [conv: string, activation: Activation]>;
   /** Gives the layers back their class's forward and frees the folded weights. */
   restore(): void;
+}
+
+/** Options of {@link fuseForInference}. */
+export interface FuseOptions {
+  /**
+   * Keep the rewritten convolutions' weights in this 16-bit dtype, cast once (default: their
+   * own dtype). Their inputs are cast on the way in and their outputs stay 16-bit, so runs
+   * under `autocast` with the same dtype keep activations 16-bit from one convolution to the next.
+   */
+  dtype?: HalfDType;
 }
 
 /** The tensors in a forward's result (a tensor, or arrays/records of them). */
@@ -137,7 +148,7 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
  * const y = noGrad(() => model.call(x)); // folded and fused
  * fused.restore();
  */
-export function fuseForInference(model: Module<[Tensor], unknown>, example: Tensor): FusedModel {
+export function fuseForInference(model: Module<[Tensor], unknown>, example: Tensor, opts: FuseOptions = {}): FusedModel {
   if (!(example instanceof Tensor)) throw new ArgumentError('fuseForInference: example must be a Tensor (a batch shaped like the real ones)');
   example._storage('fuseForInference', 'example');
   model.eval();
@@ -149,7 +160,8 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
   const foldedOutputs = new WeakSet<Tensor>();
   const installed: Array<{ module: AnyModule; kept: Tensor[] }> = [];
   for (const [conv, { batchNorm: bn, activation }] of plans) {
-    const folded = bn ? noGrad(() => foldedWeights(conv, bn)) : null;
+    // The weights the rewritten forward uses: folded, or the layer's own cast once, or its own.
+    const weights = bn ? noGrad(() => foldedWeights(conv, bn, opts.dtype)) : opts.dtype ? noGrad(() => castWeights(conv, opts.dtype!)) : null;
     const spatial = conv instanceof Conv1d ? 1 : conv instanceof Conv2d ? 2 : 3;
     const convolve = spatial === 1 ? conv1d : spatial === 2 ? conv2d : conv3d;
     const ownForward = Object.getPrototypeOf(conv).forward as (x: Tensor) => Tensor;
@@ -159,13 +171,15 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
       writable: true,
       value: (x: Tensor): Tensor => {
         if (conv.training || needsGrad(x, conv.weight, conv.bias)) return ownForward.call(conv, x);
-        const [weight, bias] = folded ?? [conv.weight, conv.bias];
-        const out = activation ? convActivated(spatial, x, weight, bias, conv.options, activation) : convolve(x, weight, bias, conv.options);
-        if (folded) foldedOutputs.add(out);
+        const [weight, bias] = weights ?? [conv.weight, conv.bias];
+        const input = opts.dtype && x.dtype === 'float32' ? x.to(opts.dtype) : x;
+        const out = activation ? convActivated(spatial, input, weight, bias, conv.options, activation) : convolve(input, weight, bias, conv.options);
+        if (input !== x) input.dispose();
+        if (bn) foldedOutputs.add(out);
         return out;
       },
     });
-    installed.push({ module: conv, kept: folded ?? [] });
+    installed.push({ module: conv, kept: ([...(weights ?? [])] as Array<Tensor | null>).filter((t): t is Tensor => t !== null) });
     if (bn) {
       const bnForward = Object.getPrototypeOf(bn).forward as (x: Tensor) => Tensor;
       Object.defineProperty(bn, 'forward', {
@@ -189,8 +203,13 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
   };
 }
 
-/** The folded weight and bias of `conv` followed by `bn` (running statistics). */
-function foldedWeights(conv: Conv, bn: BatchNorm): [Tensor<'float32'>, Tensor<'float32'>] {
+/** The weight and bias of `conv` in `dtype`. */
+function castWeights(conv: Conv, dtype: HalfDType): [Tensor, Tensor | null] {
+  return [conv.weight.to(dtype), conv.bias ? conv.bias.to(dtype) : null];
+}
+
+/** The folded weight and bias of `conv` followed by `bn` (running statistics), in float32 or `dtype`. */
+function foldedWeights(conv: Conv, bn: BatchNorm, dtype?: HalfDType): [Tensor, Tensor] {
   return scope(() => {
     const eps = bn.options.eps ?? 1e-5;
     const scale = bn.runningVar!.add(eps).sqrt().reciprocal();
@@ -199,6 +218,6 @@ function foldedWeights(conv: Conv, bn: BatchNorm): [Tensor<'float32'>, Tensor<'f
     const weight = conv.weight.mul(gamma.reshape(perChannel)) as Tensor<'float32'>;
     const shifted = (conv.bias ? conv.bias.sub(bn.runningMean!) : bn.runningMean!.neg()).mul(gamma);
     const bias = (bn.bias ? shifted.add(bn.bias) : shifted) as Tensor<'float32'>;
-    return [keep(weight.contiguous()), keep(bias.contiguous())];
+    return [keep(weight.to(dtype ?? 'float32').contiguous()), keep(bias.to(dtype ?? 'float32').contiguous())];
   });
 }

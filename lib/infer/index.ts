@@ -7,7 +7,8 @@
  * @module
  */
 export { flipTta, type FlipTtaOptions, type TtaActivation } from './flip_tta.js';
-export { fuseForInference, type Activation, type FusedModel } from './fuse.js';
+export { fuseForInference, type Activation, type FusedModel, type FuseOptions } from './fuse.js';
+export { halfPrecision, type HalfPrecisionModel } from './half_precision.js';
 export { Pipeline, type PipelineStages } from './pipeline.js';
 export {
   classificationPostprocess,

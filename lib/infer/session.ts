@@ -11,11 +11,12 @@ import { ArgumentError, BusyError, DisposedError, DTypeError, ShapeError } from 
 import { loadStateDict } from '../io/state_dict.js';
 import type { Module } from '../nn/module.js';
 import { stack } from '../ops/shape.js';
-import { dtypeSize } from '../tensor/dtype.js';
+import { dtypeSize, isHalf, type HalfDType } from '../tensor/dtype.js';
 import { resolveDevice, synchronize, synchronizeSync, type Device, type DeviceLike } from '../tensor/device.js';
 import { scope } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fuseForInference, type FusedModel } from './fuse.js';
+import { halfPrecision, type HalfPrecisionModel } from './half_precision.js';
 
 /** Options of {@link InferenceSession.create}. */
 export interface InferenceSessionOptions {
@@ -32,6 +33,13 @@ export interface InferenceSessionOptions {
   fuse?: boolean;
   /** Device the inputs are moved to (default: the device of the model's first parameter, else 'cpu'). */
   device?: DeviceLike;
+  /**
+   * The precision convolutions and linear layers run in: 'float32' (default), 'bfloat16'
+   * (CPUs with AVX512-BF16 or AMX run it natively) or 'float16' (CUDA). 16-bit weights are
+   * copies made once, activations stay 16-bit between those layers (half_precision.ts), and
+   * outputs come back as float32.
+   */
+  dtype?: 'float32' | 'bfloat16' | 'float16';
   /** `submit`: the most requests grouped into one batch (default 32). */
   maxBatch?: number;
   /** `submit`: how long the first request of a batch waits for others, in ms (default 2). */
@@ -71,6 +79,13 @@ interface Request<Out> {
   onAbort: (() => void) | undefined;
 }
 
+/** 16-bit tensors of an output (a tensor, or a record of them) as float32 ones. */
+function inFloat32Outputs(output: unknown): unknown {
+  const widen = (t: unknown): unknown => (t instanceof Tensor && isHalf(t.dtype) ? t.to('float32') : t);
+  if (output instanceof Tensor || output === null || typeof output !== 'object') return widen(output);
+  return Array.isArray(output) ? output.map(widen) : Object.fromEntries(Object.entries(output).map(([k, v]) => [k, widen(v)]));
+}
+
 /** Frees an output (a tensor, or a record of them). */
 export function disposeOutput(output: unknown): void {
   if (output instanceof Tensor) output.dispose();
@@ -95,8 +110,11 @@ export class InferenceSession<Out = Tensor> {
   readonly device: Device;
   /** What was fused (BatchNorms folded, activations fused), by module names; null when nothing was traced. */
   readonly fused: Pick<FusedModel, 'folded' | 'activations'> | null;
+  /** The precision of the convolutions and linear layers. */
+  readonly dtype: 'float32' | HalfDType;
   readonly #model: Module<[Tensor], Out>;
   readonly #fusion: FusedModel | null;
+  readonly #half: HalfPrecisionModel | null;
   readonly #maxBatch: number;
   readonly #maxDelayMs: number;
   readonly #maxQueue: number;
@@ -129,6 +147,14 @@ export class InferenceSession<Out = Tensor> {
     }
     const first = model.parameters().next();
     this.device = opts.device !== undefined ? resolveDevice('InferenceSession.create', opts.device) : first.done ? 'cpu' : first.value.device;
+    const dtype = opts.dtype ?? 'float32';
+    if (dtype !== 'float32' && !isHalf(dtype)) throw new ArgumentError(`InferenceSession.create: dtype must be 'float32', 'bfloat16' or 'float16', got ${String(dtype)}`);
+    if (dtype === 'float16' && this.device === 'cpu') {
+      // As autocast: Debian's oneDNN 2.6 has no float16 convolution on x86 CPUs.
+      throw new ArgumentError("InferenceSession.create: dtype 'float16' is for CUDA devices; the CPU runs 16-bit inference in 'bfloat16'");
+    }
+    this.dtype = dtype;
+    const half = isHalf(dtype) ? dtype : undefined;
     this.#model = model;
     this.#maxBatch = maxBatch;
     this.#maxDelayMs = maxDelayMs;
@@ -138,8 +164,9 @@ export class InferenceSession<Out = Tensor> {
     model.eval();
     const example = opts.example === undefined ? undefined : opts.example.to(this.device);
     try {
-      this.#fusion = example && (opts.fuse ?? true) ? fuseForInference(model as Module<[Tensor], unknown>, example) : null;
+      this.#fusion = example && (opts.fuse ?? true) ? fuseForInference(model as Module<[Tensor], unknown>, example, half ? { dtype: half } : {}) : null;
       this.fused = this.#fusion && { folded: this.#fusion.folded, activations: this.#fusion.activations };
+      this.#half = half ? halfPrecision(model as Module<[Tensor], unknown>, half) : null;
       if (example) this.#sampleShape = example.shape.slice(1);
     } finally {
       if (example !== opts.example) example?.dispose();
@@ -284,6 +311,7 @@ export class InferenceSession<Out = Tensor> {
       }
     }
     await Promise.allSettled([...this.#running]);
+    this.#half?.restore();
     this.#fusion?.restore();
   }
 
@@ -310,7 +338,10 @@ export class InferenceSession<Out = Tensor> {
   #forward(batch: Tensor): Out {
     this.#stats.batches += 1;
     return noGrad(() =>
-      scope(() => this.#model.call(batch.device === this.device ? batch : batch.to(this.device))),
+      scope(() => {
+        const out = this.#model.call(batch.device === this.device ? batch : batch.to(this.device));
+        return this.#half ? (inFloat32Outputs(out) as Out) : out;
+      }),
     );
   }
 

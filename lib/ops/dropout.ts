@@ -19,12 +19,12 @@ export interface DropoutOptions {
 
 function dropoutWithMask(op: string, input: Tensor, maskShape: readonly number[], opts: DropoutOptions): Tensor<'float32'> {
   checkTensor(op, 'input', input);
-  checkDTypeIn(op, 'input', input, ['float32']);
+  checkDTypeIn(op, 'input', input, ['float32', 'bfloat16', 'float16']);
   const p = opts.p ?? 0.5;
   if (!(p >= 0 && p <= 1)) throw new ArgumentError(`${op}: expected p in [0, 1], got ${p}`);
   if (!(opts.training ?? true) || p === 0) return input.reshape(input.shape) as Tensor<'float32'>; // a view, gradients pass
   if (p === 1) return input.mul(0) as Tensor<'float32'>;
-  const keep = rand(maskShape, { device: input.device }).ge(p).to('float32');
+  const keep = rand(maskShape, { device: input.device }).ge(p).to(input.dtype);
   return input.mul(keep.mul(1 / (1 - p))) as Tensor<'float32'>;
 }
 

@@ -5,11 +5,12 @@
  * integer tensor it must be an integer (DTypeError otherwise; uint8 wraps as in PyTorch).
  * @module
  */
+import { inFloat32 } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ArgumentError } from '../errors.js';
 import { native, type NativeTensor } from '../native.js';
 import { emptyLike, full } from '../tensor/creation.js';
-import type { DType } from '../tensor/dtype.js';
+import { isHalf, type DType } from '../tensor/dtype.js';
 import { sameDims } from '../tensor/layout.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -69,8 +70,11 @@ function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor
     // Compared directly first: the named checks build what their messages need (a small op's hot path).
     if (input.device !== b.device) checkSameDevice(op, { input, other: b });
     if (input.dtype !== b.dtype) checkSameDType(op, { input, other: b });
-    if (op === 'div') checkDTypeIn(op, 'input', input, ['float32']);
-    else checkDTypeIn(op, 'input', input, ['float32', 'int32', 'uint8']);
+    if (op === 'div') checkDTypeIn(op, 'input', input, ['float32', 'bfloat16', 'float16']);
+    else checkDTypeIn(op, 'input', input, ['float32', 'int32', 'uint8', 'bfloat16', 'float16']);
+    // 16-bit operands run 16-bit kernels (computing in float32) where no gradient is wanted;
+    // with autograd they go through float32 copies, so the gradients' ops need no 16-bit forms.
+    if (isHalf(input.dtype) && needsGrad(input, scalar ? null : b)) return inFloat32([input, b], ([x, y]) => binary(op, x!, y!)) as Tensor<D>;
     // Operands of one shape (the usual case) need no broadcast: the output shares the input's frozen shape.
     const shape = sameDims(input.shape, b.shape) ? input.shape : broadcastShapes(op, input.shape, b.shape);
     const out = emptyLike(op, input.shape.length === shape.length ? input : b, shape, input.dtype);

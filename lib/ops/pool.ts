@@ -4,11 +4,13 @@
  * pooling. Outputs keep the input's memory format (channels-last stays channels-last).
  * @module
  */
+import { inFloat32 } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
 import type { NativePoolParams } from '../native_primitives.js';
 import { empty } from '../tensor/creation.js';
+import { isHalf } from '../tensor/dtype.js';
 import { describe, stridesLike } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ValuesIndices } from './sort.js';
@@ -54,7 +56,7 @@ function outputSize(op: string, dim: number, size: number, k: number, s: number,
 
 function checkInput(op: string, x: Tensor, spatial: number): void {
   checkTensor(op, 'input', x);
-  checkDTypeIn(op, 'input', x, ['float32']);
+  checkDTypeIn(op, 'input', x, ['float32', 'bfloat16', 'float16']);
   if (x.ndim !== spatial + 2) {
     throw new ShapeError(`${op}: expected input rank ${spatial + 2} ([N, C, ...spatial]), got ${x.ndim} (shape [${x.shape.join(', ')}])`);
   }
@@ -62,6 +64,17 @@ function checkInput(op: string, x: Tensor, spatial: number): void {
 
 /** Runs the native pooling and records its backward; returns [values, indices?]. */
 function pool(op: string, x: Tensor, params: NativePoolParams, outSpatial: number[], withIndices: boolean): [Tensor<'float32'>, Tensor<'int32'> | null] {
+  if (isHalf(x.dtype)) {
+    // The pooling kernels are float32's: 16-bit inputs (16-bit inference, mixed precision)
+    // are pooled in float32 and rounded back once, as PyTorch's CPU kernels accumulate in float.
+    let indices: Tensor<'int32'> | null = null;
+    const values = inFloat32([x], ([wide]) => {
+      const [pooled, positions] = pool(op, wide!, params, outSpatial, withIndices);
+      indices = positions;
+      return pooled;
+    });
+    return [values as Tensor<'float32'>, indices];
+  }
   const outShape = [x.shape[0]!, x.shape[1]!, ...outSpatial];
   const strides = stridesLike(x, outShape);
   const out = empty(op, outShape, 'float32', x.device, strides);

@@ -3,11 +3,12 @@
  * dims or omitted (all); `keepdim` keeps reduced dims with size 1.
  * @module
  */
+import { inFloat32 } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { DTypeError } from '../errors.js';
 import { native } from '../native.js';
 import { empty } from '../tensor/creation.js';
-import type { DType } from '../tensor/dtype.js';
+import { isHalf, type DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDTypeIn, checkTensor, uniqueDims } from './validate.js';
 
@@ -57,6 +58,8 @@ function reduction<D extends DType>(
   opts: ReduceOptions | undefined,
 ): Tensor<D> {
   checkTensor(op, 'input', x);
+  // 16-bit inputs reduce in float32 (as PyTorch accumulates them) and round once.
+  if (isHalf(x.dtype)) return inFloat32([x], ([wide]) => reduction(op, wide!, dim, opts)) as Tensor<D>;
   if (op === 'sum' || op === 'mean') checkDTypeIn(op, 'input', x, op === 'mean' ? ['float32'] : ['float32', 'int32']);
   else checkDTypeIn(op, 'input', x, ['float32', 'int32', 'uint8']);
   const dims = reducedDims(op, x, dim);

@@ -3,11 +3,12 @@
  * native/src/kernels/unary.h, as PyTorch's autograd defines them).
  * @module
  */
+import { inFloat32 } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
 import { ArgumentError } from '../errors.js';
 import { native } from '../native.js';
 import { emptyLike } from '../tensor/creation.js';
-import type { DType } from '../tensor/dtype.js';
+import { isHalf, type DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDTypeIn, checkTensor } from './validate.js';
 
@@ -24,7 +25,10 @@ const INTEGER_OPS: ReadonlySet<UnaryName> = new Set(['neg', 'abs', 'square', 're
 
 function unary<D extends DType>(op: UnaryName, x: Tensor<D>, alpha = 0): Tensor<D> {
   checkTensor(op, 'input', x);
-  checkDTypeIn(op, 'input', x, INTEGER_OPS.has(op) ? ['float32', 'int32'] : ['float32']);
+  checkDTypeIn(op, 'input', x, INTEGER_OPS.has(op) ? ['float32', 'int32', 'bfloat16', 'float16'] : ['float32', 'bfloat16', 'float16']);
+  // 16-bit inputs run 16-bit kernels (computing in float32) where no gradient is wanted; the
+  // derivative kernels are float32's, so with autograd they go through float32 copies.
+  if (isHalf(x.dtype) && needsGrad(x)) return inFloat32([x], ([wide]) => unary(op, wide!, alpha)) as Tensor<D>;
   const out = emptyLike(op, x, x.shape, x.dtype);
   native.unary(op, UNARY_CODES[op], out._native(op, 'out'), x._native(op), alpha);
   if (!needsGrad(x)) return out;

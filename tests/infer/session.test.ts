@@ -163,5 +163,34 @@ describe('InferenceSession', () => {
     await expect(InferenceSession.create(trainedNet(), { maxBatch: 0 })).rejects.toThrow(/maxBatch must be a positive integer/);
     await expect(InferenceSession.create(trainedNet(), { maxDelayMs: -1 })).rejects.toThrow(/maxDelayMs/);
     await expect(InferenceSession.create(trainedNet(), { maxQueueBytes: 1.5 })).rejects.toThrow(/maxQueueBytes/);
+    await expect(InferenceSession.create(trainedNet(), { dtype: 'float16' })).rejects.toThrow(/dtype 'float16' is for CUDA devices/);
+    await expect(InferenceSession.create(trainedNet(), { dtype: 'int32' as 'float32' })).rejects.toThrow(/dtype must be 'float32', 'bfloat16' or 'float16'/);
+  });
+
+  it("dtype 'bfloat16': folded and fused as in float32, 16-bit weights made once, float32 outputs close to the model's, memory flat", async () => {
+    const net = trainedNet();
+    const x = randn([4, 3, 12, 12]);
+    const reference = noGrad(() => net.call(x));
+    const float32 = await InferenceSession.create(net, { example: x });
+    const fused = float32.fused;
+    await float32.close();
+    const session = await InferenceSession.create(net, { example: x, dtype: 'bfloat16' });
+    expect(session.dtype).toBe('bfloat16');
+    expect(session.fused).toEqual(fused);
+    const out = await session.run(x);
+    expect(out.dtype).toBe('float32');
+    expect(maxRelDiff(out, reference)).toBeLessThan(3e-2);
+    expect(maxRelDiff(out, reference)).toBeGreaterThan(0); // it did run in bfloat16
+    const rows = await Promise.all([0, 1, 2, 3].map((i) => session.submit(x.slice(0, i, i + 1).reshape([3, 12, 12]))));
+    expect(rows.every((r) => r.dtype === 'float32')).toBe(true);
+    for (const r of rows) r.dispose();
+    out.dispose();
+    await synchronize();
+    const before = memory('cpu');
+    for (let k = 0; k < 3; ++k) (await session.run(x)).dispose();
+    await synchronize();
+    expect(memory('cpu').tensors).toBe(before.tensors);
+    await session.close();
+    expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBe(0); // the float32 model is back
   });
 });

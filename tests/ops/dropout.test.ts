@@ -24,3 +24,14 @@ describeDevices('dropout', (device) => {
 it('dropout rejects bad arguments', () => {
   expect(() => nc.dropout(zeros([4, 3]), { p: 1.5 })).toThrow(/expected p in \[0, 1\]/);
 });
+
+it('16-bit inputs: unchanged in eval, masked in their own dtype in training', () => {
+  manualSeed(9);
+  const x = nc.randn([1000]).to('bfloat16');
+  expect(nc.dropout(x, { training: false }).tolist()).toEqual(x.tolist());
+  const out = nc.dropout(x, { p: 0.5 });
+  expect(out.dtype).toBe('bfloat16');
+  const kept = Array.from(out.to('float32').dataSync());
+  const values = Array.from(x.to('float32').dataSync());
+  expect(kept.every((v, i) => v === 0 || v === 2 * values[i]!)).toBe(true);
+});

@@ -96,7 +96,7 @@ describeDevices('elementwise', (device) => {
 });
 
 it('integer division is refused (convert first)', () => {
-  expect(() => tensor([1]).div(2)).toThrow(/div: expected input to have dtype float32, got int32/);
+  expect(() => tensor([1]).div(2)).toThrow(/div: expected input to have dtype float32 or bfloat16 or float16, got int32/);
 });
 
 // Forward values and input gradients against PyTorch (tests/fixtures/ops.json, written by
@@ -144,4 +144,25 @@ it('backward computes no gradient for an operand that does not require one (a br
       expectClose(x.grad!.dataSync(), g.mul(expected).dataSync(), 1e-6);
     }
   }
+});
+
+it('bfloat16 and float16 operands: each result is the float32 result rounded once; with autograd the gradients are float32 ones rounded', () => {
+  manualSeed(5);
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    const a = randn([3, 5]).to(dtype);
+    const b = randn([5]).to(dtype); // broadcast
+    for (const [name, op] of [['add', add], ['sub', sub], ['mul', mul], ['div', div], ['maximum', maximum]] as const) {
+      const out = op(a, b);
+      expect(out.dtype, name).toBe(dtype);
+      const expected = op(a.to('float32'), b.to('float32')).to(dtype);
+      expect(Array.from(out.to('float32').dataSync()), name).toEqual(Array.from(expected.to('float32').dataSync()));
+    }
+    expect(add(a, 1).to('float32').dataSync()).toEqual(add(a.to('float32'), 1).to(dtype).to('float32').dataSync());
+    // Gradients flow through float32 copies, to the float32 leaf the 16-bit operand came from.
+    const leaf = randn([4]).requiresGrad_();
+    const y = randn([4]).to(dtype);
+    mul(leaf.to(dtype), y).to('float32').sum().backward();
+    expect(Array.from(leaf.grad!.dataSync())).toEqual(Array.from(y.to('float32').dataSync()));
+  }
+  expect(() => add(randn([2]).to('bfloat16'), randn([2]))).toThrow(DTypeError);
 });

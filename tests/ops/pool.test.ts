@@ -100,3 +100,20 @@ it('channels-last max pooling with vector-wide channel counts gives the generic 
     expect(Array.from(channelsLast.grad!.dataSync())).toEqual(Array.from(nchw.grad!.dataSync()));
   }
 });
+
+it('16-bit inputs pool in float32 and round once, indices and gradients included', () => {
+  manualSeed(8);
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    const x = randn([2, 3, 9, 9]).to(dtype);
+    const wide = x.to('float32');
+    const max = maxPool2d(x, 3, { stride: 2, returnIndices: true });
+    expect(max.values.dtype).toBe(dtype);
+    expect(Array.from(max.values.to('float32').dataSync())).toEqual(Array.from(maxPool2d(wide, 3, { stride: 2 }).dataSync()));
+    expect(max.indices.tolist()).toEqual(maxPool2d(wide, 3, { stride: 2, returnIndices: true }).indices.tolist());
+    const avg = nc.adaptiveAvgPool2d(x, 1);
+    expect(Array.from(avg.to('float32').dataSync())).toEqual(Array.from(nc.adaptiveAvgPool2d(wide, 1).to(dtype).to('float32').dataSync()));
+    const leaf = wide.clone().requiresGrad_();
+    nc.avgPool2d(leaf.to(dtype), 3).to('float32').sum().backward();
+    expect(leaf.grad!.amax().item()).toBeCloseTo(1 / 9, 2); // 1 / 9 in the 16-bit dtype: the gradient passes through it
+  }
+});

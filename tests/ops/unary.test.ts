@@ -115,3 +115,18 @@ describeDevices('floor, ceil and round', (device) => {
     }
   });
 });
+
+it('bfloat16 and float16 inputs: 16-bit outputs, each the float32 result rounded once; gradients through float32', () => {
+  manualSeed(6);
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    const x = randn([64]).mul(4).to(dtype);
+    for (const name of ['relu', 'relu6', 'sigmoid', 'tanh', 'neg', 'silu', 'hardswish'] as const) {
+      const out = nc[name](x);
+      expect(out.dtype, name).toBe(dtype);
+      expect(Array.from(out.to('float32').dataSync()), name).toEqual(Array.from(nc[name](x.to('float32')).to(dtype).to('float32').dataSync()));
+    }
+    const leaf = x.to('float32').requiresGrad_();
+    nc.relu(leaf.to(dtype)).to('float32').sum().backward();
+    expect(Array.from(leaf.grad!.to('float32').dataSync())).toEqual(Array.from(x.to('float32').dataSync()).map((v) => (v > 0 ? 1 : 0)));
+  }
+});

@@ -35,7 +35,7 @@ void withBinaryOp(BinaryOp op, Fn&& fn) {
 }  // namespace
 
 void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
-  kernels::dispatchDType(out.dtype, "binary", [&](auto tag) {
+  kernels::dispatchWithHalf(out.dtype, "binary", [&](auto tag) {
     using T = decltype(tag);
     T* dst = out.as<T>();
     const T* x = a.as<T>();

@@ -70,7 +70,7 @@ void unary(DnnlContext& dnnl, UnaryOp op, const TensorRef& out, const TensorRef&
                  {{DNNL_ARG_SRC, memory(flat(n), dnnl.engine, in.data)}, {DNNL_ARG_DST, memory(flat(n), dnnl.engine, out.data)}});
     return;
   }
-  kernels::dispatchDType(out.dtype, "unary", [&](auto tag) {
+  kernels::dispatchWithHalf(out.dtype, "unary", [&](auto tag) {
     using T = decltype(tag);
     T* dst = out.as<T>();
     const T* src = in.as<T>();

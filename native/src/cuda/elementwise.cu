@@ -71,7 +71,7 @@ void copy(DeviceHandles& h, const TensorRef& out, const TensorRef& in) {
 void binary(DeviceHandles& h, BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
   const int64_t n = out.numel();
   if (n == 0) return;
-  kernels::dispatchDType(out.dtype, "binary", [&](auto tag) {
+  kernels::dispatchWithHalf(out.dtype, "binary", [&](auto tag) {
     using T = decltype(tag);
     binaryKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(op, out.as<T>(), out.layout, a.as<T>(), a.layout,
                                                                b.as<T>(), b.layout, n);

@@ -31,7 +31,7 @@ __global__ void unaryBackwardKernel(UnaryOp op, float* gradIn, Layout gradInLayo
 void unary(DeviceHandles& h, UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha) {
   const int64_t n = out.numel();
   if (n == 0) return;
-  kernels::dispatchDType(out.dtype, "unary", [&](auto tag) {
+  kernels::dispatchWithHalf(out.dtype, "unary", [&](auto tag) {
     using T = decltype(tag);
     unaryKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(op, out.as<T>(), out.layout, in.as<T>(), in.layout,
                                                               static_cast<float>(alpha), n);

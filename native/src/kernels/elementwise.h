@@ -62,6 +62,9 @@ NC_HOST_DEVICE T binaryOp(BinaryOp op, T a, T b) {
   if constexpr (std::is_same_v<T, bool>) {
     // bool arithmetic as PyTorch: computed as integers, then "!= 0" (add is logical or).
     return arithmetic<int32_t>(op, a, b) != 0;
+  } else if constexpr (isHalfType<T>) {
+    // 16-bit floats compute in float32 and round once, as PyTorch's c10::Half / BFloat16 do.
+    return fromFloat<T>(arithmetic<float>(op, toFloat(a), toFloat(b)));
   } else {
     return arithmetic(op, a, b);
   }

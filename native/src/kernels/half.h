@@ -98,4 +98,11 @@ NC_HOST_DEVICE BFloat16 toBFloat16(float f) {
 
 NC_HOST_DEVICE float toFloat(BFloat16 b) { return floatFromBits(static_cast<uint32_t>(b.bits) << 16); }
 
+// A float rounded to the 16-bit type T (the per-element math of 16-bit tensors computes in float).
+template <typename T>
+NC_HOST_DEVICE T fromFloat(float f) {
+  if constexpr (std::is_same_v<T, Half>) return toHalf(f);
+  else return toBFloat16(f);
+}
+
 }  // namespace neocog::kernels

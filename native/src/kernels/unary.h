@@ -6,6 +6,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "kernels/half.h"
 #include "kernels/host_device.h"
 #include "neocog/op_params.h"
 
@@ -18,7 +19,9 @@ NC_HOST_DEVICE float sigmoidOf(float x) { return 1.0f / (1.0f + expf(-x)); }
 // rounding ops, which leave integers as they are (lib/ops/unary.ts).
 template <UnaryOp Op, typename T>
 NC_HOST_DEVICE T unaryOpOf(T v, float alpha) {
-  if constexpr (std::is_same_v<T, bool> || std::is_unsigned_v<T>) {
+  if constexpr (isHalfType<T>) {
+    return fromFloat<T>(unaryOpOf<Op, float>(toFloat(v), alpha));  // 16-bit floats compute in float32
+  } else if constexpr (std::is_same_v<T, bool> || std::is_unsigned_v<T>) {
     return Op == UnaryOp::Square ? static_cast<T>(v * v) : v;  // neg/abs/relu are not offered for these
   } else if constexpr (std::is_integral_v<T>) {
     if constexpr (Op == UnaryOp::Neg) return static_cast<T>(-v);
