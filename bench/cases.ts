@@ -161,7 +161,12 @@ export interface SelectedCases {
   detection: DetectionCase[];
   segmentation: SegmentationCase[];
   inference: InferenceCase[];
+  /** Whether bench/serve.ts runs (named `serve`, or no case named). */
+  serve: boolean;
 }
+
+/** The command-line name of bench/serve.ts (the serving example under load). */
+export const serveGroup = 'serve';
 
 /**
  * The cases named on the command line (op names, model names, detection, segmentation and
@@ -179,18 +184,20 @@ export function selectCases(argv: readonly string[]): SelectedCases {
     segmentationGroup,
     ...inferenceCases.map((c) => c.name),
     inferenceGroup,
+    serveGroup,
   ]);
   const unknown = argv.filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new Error(`bench: unknown case ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
   }
-  if (argv.length === 0) return { ops: opCases, train: trainCases, detection: detectionCases, segmentation: segmentationCases, inference: inferenceCases };
+  if (argv.length === 0) return { ops: opCases, train: trainCases, detection: detectionCases, segmentation: segmentationCases, inference: inferenceCases, serve: true };
   return {
     ops: opCases.filter((c) => argv.includes(c.op)),
     train: trainCases.filter((c) => argv.includes(c.model)),
     detection: detectionCases.filter((c) => argv.includes(detectionGroup) || argv.includes(c.name)),
     segmentation: segmentationCases.filter((c) => argv.includes(segmentationGroup) || argv.includes(c.name)),
     inference: inferenceCases.filter((c) => argv.includes(inferenceGroup) || argv.includes(c.name)),
+    serve: argv.includes(serveGroup),
   };
 }
 

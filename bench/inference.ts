@@ -8,11 +8,21 @@
 // "outputs" column says whether every peer's logits matched neocog's. Contenders take turns
 // row by row (bench/alternate.ts). The table gives median ms per batch, images/s, and
 // onnxruntime / neocog against the issue's target (>= 1.2); bench/results/inference.json keeps
-// every round. `npm run bench -- inference` runs these rows; `npx tsx bench/inference.ts resnet18` one.
-import { mkdirSync, rmSync } from 'node:fs';
+// every round. "event-loop gap" is the longest time between ticks of a 10 ms interval timer
+// while neocog's timed batches ran (10 when the loop never waited on them).
+// `npm run bench -- inference` runs these rows; `npx tsx bench/inference.ts resnet18` one.
+//
+// Where the CPU has bfloat16 instructions (AVX512-BF16 or AMX), "neocog bf16" times the same
+// session with dtype 'bfloat16' (reported apart: target onnxruntime float32 / neocog bf16
+// >= 2), and its top-1 agrees with neocog float32 on a fixed set of 256 inputs. The weights
+// are torchvision's random initialisation with BatchNorm statistics and affine randomised (as
+// tests/fixtures/make_interop.py does), so logits are of order 1 rather than ~1e-9
+// (mobilenet_v2's random init): a harder case for agreement than trained weights.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { infer, io, manualSeed, models, randn, synchronize } from '../lib/index.js';
+import { infer, io, manualSeed, models, nn, noGrad, randn, synchronize, type Tensor } from '../lib/index.js';
+import type { InferenceSession } from '../lib/infer/index.js';
 import { alternate, medianMs, type Contender } from './alternate.js';
 import { casesFromArgv, roundsFromEnv } from './cases.js';
 import { inferenceLabel, type InferenceCase } from './inference_cases.js';
@@ -26,26 +36,80 @@ import { startTorchPeers } from './torch_configs.js';
 
 const zoo = { resnet18: () => models.resnet18(), mobilenet_v2: () => models.mobilenetV2() };
 
-/** neocog as a contender; it prepares each row first, writing the weights and input the peers read. */
-function neocog(cases: readonly InferenceCase[]): Contender {
+/** The row's model with seeded weights and BatchNorms randomised away from the identity. */
+function buildModel(c: InferenceCase): nn.Module<[Tensor], Tensor> {
+  manualSeed(0);
+  const model = zoo[c.model]();
+  noGrad(() => {
+    for (const m of model.modules()) {
+      if (!(m instanceof nn.BatchNorm2d)) continue;
+      nn.init.uniform_(m.weight!, 0.5, 1.5);
+      nn.init.normal_(m.bias!, 0, 0.1);
+      nn.init.normal_(m.runningMean!, 0, 0.1);
+      nn.init.uniform_(m.runningVar!, 0.5, 1.5);
+    }
+  });
+  return model;
+}
+
+/** Whether this CPU runs bfloat16 dot products natively (oneDNN's avx512_core_bf16 / AMX kernels). */
+function hasBf16(): boolean {
+  try {
+    return /\b(avx512_bf16|amx_bf16)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a 10 ms interval timer; the returned function stops it and gives the longest time
+ * between two of its ticks (10 ms when the event loop never waits on the session).
+ */
+function loopGapMonitor(): () => number {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 10);
+  return () => {
+    clearInterval(timer);
+    return Math.max(longest, performance.now() - last);
+  };
+}
+/** Per row: the longest event-loop gap while neocog float32's timed batches ran. */
+const loopGaps = new Map<number, number>();
+
+const AGREEMENT_INPUTS = 256;
+/** Per row: the share of the fixed inputs whose top-1 class bfloat16 and float32 agree on. */
+const agreement = new Map<number, number>();
+
+/**
+ * neocog as a contender (float32, or bfloat16 for "neocog bf16"); the float32 one prepares
+ * each row first, writing the weights and input the peers read.
+ */
+function neocog(cases: readonly InferenceCase[], dtype: 'float32' | 'bfloat16' = 'float32'): Contender {
   const prepared = new Map<number, { step: () => Promise<void>; close: () => Promise<void> }>();
   return {
-    name: 'neocog',
+    name: dtype === 'float32' ? 'neocog' : 'neocog bf16',
     async prepare(i) {
       const c = cases[i]!;
-      manualSeed(0);
-      const model = zoo[c.model]();
+      const model = buildModel(c);
       const input = randn([c.batch, 3, c.size, c.size]);
-      rmSync(c.onnxFile, { force: true });
-      mkdirSync(dirname(c.sharedFile), { recursive: true });
-      io.saveSafetensorsSync(c.sharedFile, new Map([...model.stateDict(), ['__input__', input]]));
+      if (dtype === 'float32') {
+        rmSync(c.onnxFile, { force: true });
+        mkdirSync(dirname(c.sharedFile), { recursive: true });
+        io.saveSafetensorsSync(c.sharedFile, new Map([...model.stateDict(), ['__input__', input]]));
+      }
       const x = channelsLast(input);
       input.dispose();
-      const session = await infer.InferenceSession.create(model, { example: x });
+      const session = await infer.InferenceSession.create(model, { example: x, dtype });
+      if (dtype === 'bfloat16') agreement.set(i, await topOneAgreement(c, model, session));
       const step = async () => (await session.run(x)).dispose();
       for (let k = 0; k < c.warmup; ++k) await step();
       const out = await session.run(x);
-      const check = await fingerprint(out);
+      const check = dtype === 'float32' ? await fingerprint(out) : undefined;
       out.dispose();
       prepared.set(i, {
         step,
@@ -56,16 +120,36 @@ function neocog(cases: readonly InferenceCase[]): Contender {
           await synchronize();
         },
       });
-      return { formats: ['channels_last'], params: model.parameterCount(), check };
+      return { formats: ['channels_last'], params: model.parameterCount(), ...(check ? { check } : {}) };
     },
     async run(i) {
-      return { channels_last: await medianMs(prepared.get(i)!.step, cases[i]!.repeats) };
+      const stop = loopGapMonitor();
+      const ms = await medianMs(prepared.get(i)!.step, cases[i]!.repeats);
+      if (dtype === 'float32') loopGaps.set(i, Math.max(loopGaps.get(i) ?? 0, stop()));
+      else stop();
+      return { channels_last: ms };
     },
     async release(i) {
       await prepared.get(i)?.close();
       prepared.delete(i);
     },
   };
+}
+
+/** Top-1 agreement of the bfloat16 session with the float32 model on AGREEMENT_INPUTS seeded inputs. */
+async function topOneAgreement(c: InferenceCase, model: nn.Module<[Tensor], Tensor>, session: InferenceSession): Promise<number> {
+  manualSeed(1);
+  let agree = 0;
+  for (let start = 0; start < AGREEMENT_INPUTS; start += c.batch) {
+    const batch = channelsLast(randn([Math.min(c.batch, AGREEMENT_INPUTS - start), 3, c.size, c.size]));
+    const half = await session.run(batch);
+    // The float32 reference with the session's layers set aside: the plain model under noGrad.
+    const float32 = noGrad(() => model.call(batch));
+    const [a, b] = await Promise.all([half.argmax(1).data(), float32.argmax(1).data()]);
+    agree += a.filter((v, k) => v === b[k]).length;
+    for (const t of [batch, half, float32]) t.dispose();
+  }
+  return agree / AGREEMENT_INPUTS;
 }
 
 const { inference: cases } = casesFromArgv();
@@ -76,7 +160,11 @@ for (const line of machineLines(machine)) console.log(line);
 // torchvision builds the PyTorch side and the ONNX export, and does not load beside the 2.x wheel here.
 const torch = await startTorchPeers('inference', cases, machine.cores, { withTorch2: false });
 for (const line of torch.notes) console.log(line);
-const contenders = [neocog(cases), ...torch.contenders];
+const bf16 = hasBf16();
+if (!bf16) console.log('neocog bf16: skipped, this CPU has no AVX512-BF16 or AMX');
+// neocog float32 first (it writes what the peers read), then neocog bf16, then the peers.
+const contenders = [neocog(cases), ...(bf16 ? [neocog(cases, 'bfloat16')] : []), ...torch.contenders];
+const peerIndex = bf16 ? 2 : 1;
 let ortPeer: Peer | null = null;
 try {
   const started = await Peer.spawn(process.execPath, ['--import', 'tsx', 'bench/ort_peer.ts', String(machine.cores)], process.env, ['nchw'], cases);
@@ -95,7 +183,9 @@ await alternate(cases.length, contenders, rounds, (i, results) => {
   const c = cases[i]!;
   const ours = results[0]!.best;
   const ort = results[contenders.findIndex((k) => k.name === 'onnxruntime')]?.best ?? null;
-  const peer = bestPeer(contenders, results);
+  // Peers are compared with neocog float32; neocog bf16 is reported apart.
+  const [peerContenders, peerResults] = [[contenders[0]!, ...contenders.slice(peerIndex)], [results[0]!, ...results.slice(peerIndex)]];
+  const peer = bestPeer(peerContenders, peerResults);
   const row: Record<string, string | number> = { row: inferenceLabel(c) };
   for (const [k, contender] of contenders.entries()) row[`${contender.name} ms`] = cell(results[k]!);
   row['neocog img/s'] = ours ? +((1000 * c.batch) / ours.ms).toFixed(1) : 'n/a';
@@ -104,12 +194,21 @@ await alternate(cases.length, contenders, rounds, (i, results) => {
   row.target = `>= ${c.target}`;
   row.met = ratio === null ? 'n/a' : ratio >= c.target ? 'yes' : 'no';
   row['best peer / neocog'] = ours && peer ? +(peer.ms / ours.ms).toFixed(2) : 'n/a';
-  row.outputs = outputsCell(contenders, results);
+  row.outputs = outputsCell(peerContenders, peerResults);
+  row['event-loop gap ms'] = loopGaps.has(i) ? +loopGaps.get(i)!.toFixed(1) : 'n/a';
+  if (bf16) {
+    const half = results[1]!.best;
+    const halfRatio = half && ort ? ort.ms / half.ms : null;
+    row['bf16 img/s'] = half ? +((1000 * c.batch) / half.ms).toFixed(1) : 'n/a';
+    row['onnxruntime / neocog bf16'] = halfRatio === null ? 'n/a' : +halfRatio.toFixed(2);
+    row['bf16 met (>= 2)'] = halfRatio === null ? 'n/a' : halfRatio >= 2 ? 'yes' : 'no';
+    row['bf16 top-1 agreement'] = agreement.has(i) ? `${(100 * agreement.get(i)!).toFixed(1)}% of ${AGREEMENT_INPUTS}` : 'n/a';
+  }
   rows.push(row);
   console.log(
     `  ${inferenceLabel(c)}: ${contenders.map((k, j) => `${k.name} ${cell(results[j]!)}${results[j]!.error ? ` (${results[j]!.error})` : ''}`).join(', ')}; outputs ${row.outputs}`,
   );
-  saved.push({ row: c, bestPeer: peer, outputs: row.outputs, results: contenders.map((k, j) => ({ ...measurementJson(k, results[j]!), check: results[j]!.check ?? null })) });
+  saved.push({ row: c, bestPeer: peer, outputs: row.outputs, bf16Agreement: agreement.get(i) ?? null, loopGapMs: loopGaps.get(i) ?? null, results: contenders.map((k, j) => ({ ...measurementJson(k, results[j]!), check: results[j]!.check ?? null })) });
 });
 torch.close();
 ortPeer?.close();

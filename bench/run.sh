@@ -2,7 +2,7 @@
 # Benchmarks neocog against PyTorch on this machine, in one run, and prints ratios:
 # `npm run bench [-- case ...]` (op names from bench/cases.ts, model names, rows of
 # bench/detection_cases.ts, bench/segmentation_cases.ts or bench/inference_cases.ts, or
-# `detection` / `segmentation` / `inference` for all rows of one). Installs what the peers
+# `detection` / `segmentation` / `inference` for all rows of one, or `serve`). Installs what the peers
 # need when missing. Not part of `npm test`.
 # NEOCOG_BENCH_ROUNDS sets the turns.
 set -euo pipefail
@@ -61,3 +61,5 @@ npx --no-install tsx bench/detection.ts "$@"
 npx --no-install tsx bench/segmentation.ts "$@"
 # Batch inference (InferenceSession) against onnxruntime-node and PyTorch (issue 15).
 npx --no-install tsx bench/inference.ts "$@"
+# The serving example under closed-loop load, dynamic batching on and off (issue 15).
+npx --no-install tsx bench/serve.ts "$@"

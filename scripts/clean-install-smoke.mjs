@@ -1,11 +1,15 @@
 // Run inside a project that installed the neocog tarball (scripts/clean-install-test.sh):
 // two lenet5 training steps, a checkpoint saved and loaded into a fresh model and optimizer,
-// and the CUDA probe's answer. Plain JavaScript against the published entry point.
+// the `neocog/infer` subpath, and the CUDA probe's answer. Plain JavaScript against the published entry point.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { crossEntropy, cuda, io, manualSeed, models, noGrad, optim, randint, randn } from 'neocog';
+import { crossEntropy, cuda, infer, io, manualSeed, models, noGrad, optim, randint, randn } from 'neocog';
+// The subpath TypeScript users import infer's types from (`infer` is a keyword in type positions).
+import { Pipeline } from 'neocog/infer';
+
+if (Pipeline !== infer.Pipeline) throw new Error("neocog/infer does not export what neocog's infer does");
 
 manualSeed(0);
 const x = randn([16, 1, 28, 28]);
