@@ -15,3 +15,4 @@ export {
   type SafetensorsContent,
 } from './safetensors.js';
 export { loadStateDict, loadStateDictSync } from './state_dict.js';
+export { loadTorch, loadTorchSync, parseTorch, type LoadTorchOptions } from './torch.js';
