@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { ArgumentError, FormatError, KeyError } from '../errors.js';
 import { fromBytes } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
-import { contiguousStrides, numelOf } from '../tensor/shape.js';
+import { contiguousStrides, MAX_NUMEL, numelOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { uploadInChunks } from './transfer.js';
 import { PickleGlobal, unpickle, type PickleValue, type UnpicklerHooks } from './unpickle.js';
@@ -271,7 +271,8 @@ function planTensor(name: string, record: TensorRecord, storageBytes: (record: S
   if (type.dtype === null) fail(`has tensor ${name} of dtype ${type.torch}, which neocog cannot hold; convert it (e.g. .float()) before saving`);
   if (record.shape.length > MAX_DIMS) fail(`has tensor ${name} with ${record.shape.length} dimensions; neocog tensors have at most ${MAX_DIMS}`);
   const numel = numelOf(record.shape);
-  if (!Number.isSafeInteger(numel)) fail(`has tensor ${name} whose size [${record.shape.join(', ')}] overflows`);
+  // Stride 0 (an expanded view) lets a small storage claim any size: bounded as every tensor is.
+  if (!(numel <= MAX_NUMEL)) fail(`has tensor ${name} of size [${record.shape.join(', ')}], more than the ${MAX_NUMEL} elements a neocog tensor holds`);
   // The last element the view reaches must lie inside its storage.
   const last = record.offset + record.shape.reduce((sum, size, d) => sum + (size - 1) * record.strides[d]!, 0);
   if (numel > 0 && last >= record.storage.numel) {

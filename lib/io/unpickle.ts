@@ -45,18 +45,13 @@ export interface UnpicklerHooks<T> {
   persistentLoad: (pid: PickleValue<T>) => PickleValue<T>;
 }
 
-/** The mark on the stack (MARK), distinct from every value. */
-const MARK = Symbol('mark');
-type Slot<T> = PickleValue<T> | typeof MARK;
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** An opcode byte as pickletools prints it: its character when printable. */
 const showOpcode = (code: number): string => (code >= 0x20 && code < 0x7f ? `${JSON.stringify(String.fromCharCode(code))} (0x${code.toString(16)})` : `0x${code.toString(16).padStart(2, '0')}`);
 
 /** Describes a value for messages, briefly. */
-function describe<T>(value: Slot<T>): string {
-  if (value === MARK) return 'a mark';
+function describe<T>(value: PickleValue<T>): string {
   if (value === null) return 'None';
   if (value instanceof PickleGlobal) return value.path;
   if (value instanceof Map) return 'a dict';
@@ -94,8 +89,9 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
   const u8 = () => take(1)[0]!;
   const u32 = () => (take(4), view.getUint32(pos - 4, true));
   const text = (n: number): string => {
+    const raw = take(n);
     try {
-      return utf8.decode(take(n));
+      return utf8.decode(raw);
     } catch {
       return fail('holds a string that is not valid UTF-8');
     }
@@ -106,14 +102,13 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
     return text(end - pos + 1).slice(0, -1);
   };
 
-  let stack: Slot<T>[] = [];
-  const marks: Slot<T>[][] = [];
+  // MARK starts a new stack and keeps the old one here (CPython's metastack), so popping past a mark finds the stack empty.
+  let stack: PickleValue<T>[] = [];
+  const marks: PickleValue<T>[][] = [];
   const memo = new Map<number, PickleValue<T>>();
   const pop = (): PickleValue<T> => {
-    if (stack.length === 0) fail('pops an empty stack');
-    const value = stack.pop()!;
-    if (value === MARK) fail('pops a mark where a value belongs');
-    return value as PickleValue<T>;
+    if (stack.length === 0) fail('pops an empty stack (or past a MARK)');
+    return stack.pop()!;
   };
   const top = (): PickleValue<T> => {
     const value = pop();
@@ -126,7 +121,7 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
     const outer = marks.pop();
     if (outer === undefined) fail('ends a MARK that was never set');
     stack = outer!;
-    return items as PickleValue<T>[];
+    return items;
   };
   const global = (module: string, name: string): PickleGlobal => {
     const found = new PickleGlobal(module, name);
@@ -250,9 +245,12 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
       case 0x5d: // EMPTY_LIST
         stack.push([]);
         break;
-      case 0x6c: // LIST
-        stack.push(popMark());
+      case 0x6c: {
+        // LIST (popMark first: it replaces the stack)
+        const items = popMark();
+        stack.push(items);
         break;
+      }
       case 0x61: {
         // APPEND
         const value = pop();
