@@ -12,7 +12,7 @@ const none: UnpicklerHooks<never> = {
     throw new Error('no persistent ids here');
   },
 };
-const bytes = (...parts: Array<string | number[]>): Uint8Array =>
+const bytes = (...parts: Array<string | number[] | Uint8Array>): Uint8Array =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 const load = (pickle: Uint8Array, hooks: UnpicklerHooks<never> = none): Value => unpickle(pickle, hooks, 'test');
 const u32 = (n: number) => [n & 255, (n >> 8) & 255, (n >> 16) & 255, n >>> 24];

@@ -42,7 +42,8 @@ it('rejects what is not a zip, truncations, damaged directories, CRC mismatches 
   expect(() => read(good.subarray(0, 10))).toThrow(/is truncated/);
   expect(() => read(good.subarray(0, good.length - 5))).toThrow(FormatError);
   const corrupt = Buffer.from(good);
-  corrupt[corrupt.indexOf('pickle bytes')] ^= 1;
+  const stored = corrupt.indexOf('pickle bytes');
+  corrupt[stored] = corrupt[stored]! ^ 1;
   expect(() => read(corrupt)).toThrow(/a\/data\.pkl whose CRC-32 does not match/);
   const method = Buffer.from(good);
   const central = method.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
