@@ -94,6 +94,24 @@ describe('state dicts torch.save wrote', () => {
     expect(() => io.parseTorch(Buffer.from('{"not": "a checkpoint"}'))).toThrow(/buffer is not a PyTorch checkpoint/);
   });
 
+  it('refuses archives whose storages do not match the pickle, in both readers, leaving nothing allocated', async () => {
+    const entries = zipEntries(readFileSync(fixture('small.pth')));
+    const without = writeZip(entries.filter((e) => e.name !== 'small/data/2'));
+    expect(() => io.parseTorch(without)).toThrow(/lacks small\/data\/2, a storage its pickle refers to/);
+    const short = writeZip(entries.map((e) => (e.name === 'small/data/0' ? { ...e, data: e.data.subarray(0, 12) } : e)));
+    expect(() => io.parseTorch(short)).toThrow(/has storage 0 of 12 bytes; its 4 elements of 4 bytes need 16/);
+    const live = memory('cpu').tensors;
+    // l (int64) is read after f and h, so a late failure must dispose what came before it.
+    const path = join(mkdtempSync(join(tmpdir(), 'neocog-torch-')), 'overflow.pth');
+    const longs = entries.find((e) => e.name === 'small/data/2')!;
+    const overflow = Buffer.from(longs.data);
+    overflow.writeBigInt64LE(2n ** 40n, 8);
+    writeFileSync(path, writeZip(entries.map((e) => (e === longs ? { ...e, data: overflow } : e))));
+    await expect(io.loadTorch(path)).rejects.toThrow(/has int64 tensor l with a value outside int32 \(element 1\)/);
+    expect(() => io.loadTorchSync(path)).toThrow(FormatError);
+    expect(memory('cpu').tensors).toBe(live);
+  });
+
   it('a stripped prefix that makes two names one is a KeyError', () => {
     expect(() => io.loadTorchSync(fixture('small.pth'), { stripPrefix: 'module.' })).toThrow(KeyError);
     expect(() => io.loadTorchSync(fixture('small.pth'), { stripPrefix: 'module.' })).toThrow(/stripping "module\." makes f and module\.f both f/);
@@ -110,6 +128,7 @@ describe('files that would run code under torch.load', () => {
   ])('%s is an UnpicklingError, and nothing is loaded', (file, message) => {
     const live = memory('cpu').tensors;
     expect(() => io.loadTorchSync(fixture(file))).toThrow(UnpicklingError);
+    expect(() => io.loadTorchSync(fixture(file))).toThrow(FormatError); // UnpicklingError is one
     expect(() => io.loadTorchSync(fixture(file))).toThrow(message);
     expect(memory('cpu').tensors).toBe(live);
   });
