@@ -1,7 +1,7 @@
 /**
- * Files: safetensors weights and training checkpoints. Each reader and writer is async
- * (the event loop keeps turning while the file is read or written) and has a blocking
- * `...Sync` form, as Node's fs does.
+ * Files: safetensors weights, training checkpoints and PyTorch's `torch.save` files (read
+ * only, without Python). Each reader and writer is async (the event loop keeps turning
+ * while the file is read or written) and has a blocking `...Sync` form, as Node's fs does.
  * @module
  */
 export { loadCheckpoint, loadCheckpointSync, saveCheckpoint, saveCheckpointSync, type CheckpointParts, type CheckpointTarget } from './checkpoint.js';

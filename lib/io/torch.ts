@@ -189,16 +189,16 @@ interface Planned {
   name: string;
   dtype: DType;
   shape: number[];
-  /** The storage's bytes (key shared by names that share it) when the view is not contiguous. */
+  /** The view's own bytes when they are one run of the storage, or int64 narrowed to int32. */
+  bytes?: Uint8Array;
+  /** Otherwise the whole storage (by key: names that share it share one upload), ... */
   storage?: { key: string; bytes: Uint8Array; numel: number };
-  /** Strides and offset into `storage` (elements). */
+  /** ... and the view's strides and offset into it, in elements. */
   strides: number[];
   offset: number;
-  /** The view's own bytes when it is one contiguous run, or int64 narrowed to int32. */
-  bytes?: Uint8Array;
 }
 
-/** int64 elements of a view as int32, or null with the first element that does not fit. */
+/** A view's int64 elements as int32, or the index of the first one that does not fit. */
 function narrowView(data: Uint8Array, record: TensorRecord): { values: Int32Array } | { bad: number } {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const values = new Int32Array(numelOf(record.shape));
