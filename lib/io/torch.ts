@@ -23,7 +23,8 @@ import type { DType } from '../tensor/dtype.js';
 import { contiguousStrides, MAX_NUMEL, numelOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { uploadInChunks } from './transfer.js';
-import { PickleGlobal, unpickle, type PickleValue, type UnpicklerHooks } from './unpickle.js';
+import { kindOf, STORAGES, torchHooks, type StorageRecord, TensorRecord, type TorchValue } from './torch_pickle.js';
+import { unpickle } from './unpickle.js';
 import { extractZipEntry, readZipDirectory, type ZipEntry } from './zip.js';
 
 /** Options of {@link loadTorch}. */
@@ -41,104 +42,8 @@ export interface LoadTorchOptions {
   stripPrefix?: string;
 }
 
-/** torch's storage classes: element size and the dtype neocog holds them as (null: none). */
-const STORAGES: ReadonlyMap<string, { bytes: number; dtype: DType | null; torch: string }> = new Map([
-  ['torch.FloatStorage', { bytes: 4, dtype: 'float32', torch: 'float32' }],
-  ['torch.HalfStorage', { bytes: 2, dtype: 'float16', torch: 'float16' }],
-  ['torch.BFloat16Storage', { bytes: 2, dtype: 'bfloat16', torch: 'bfloat16' }],
-  ['torch.IntStorage', { bytes: 4, dtype: 'int32', torch: 'int32' }],
-  // int64, PyTorch's integer default, is held as int32 when every value fits (as safetensors' I64).
-  ['torch.LongStorage', { bytes: 8, dtype: 'int32', torch: 'int64' }],
-  ['torch.ByteStorage', { bytes: 1, dtype: 'uint8', torch: 'uint8' }],
-  ['torch.BoolStorage', { bytes: 1, dtype: 'bool', torch: 'bool' }],
-  // Referenced so that the error can name the tensor and its dtype, rather than refuse the global.
-  ['torch.DoubleStorage', { bytes: 8, dtype: null, torch: 'float64' }],
-  ['torch.CharStorage', { bytes: 1, dtype: null, torch: 'int8' }],
-  ['torch.ShortStorage', { bytes: 2, dtype: null, torch: 'int16' }],
-]);
-
 /** neocog tensors have at most 8 dimensions. */
 const MAX_DIMS = 8;
-
-/** A storage a pickle refers to (its persistent id): one `data/<key>` entry of the archive. */
-class StorageRecord {
-  constructor(
-    readonly key: string,
-    readonly type: string,
-    readonly numel: number,
-  ) {}
-}
-
-/** A tensor the pickle describes: a view of `storage`, not yet read. */
-class TensorRecord {
-  constructor(
-    readonly storage: StorageRecord,
-    readonly offset: number,
-    readonly shape: number[],
-    readonly strides: number[],
-  ) {}
-}
-
-type Built = StorageRecord | TensorRecord;
-type Value = PickleValue<Built>;
-
-const isCount = (v: Value | undefined): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isTuple = (v: Value | undefined): v is readonly Value[] => Array.isArray(v) && Object.isFrozen(v);
-/** A size or stride tuple as numbers, or null. */
-const counts = (v: Value | undefined): number[] | null => (isTuple(v) && v.every(isCount) ? (v as number[]).slice() : null);
-
-/** What a value is, for the messages that list a checkpoint's keys. */
-function kindOf(value: Value): string {
-  if (value instanceof TensorRecord) return `tensor [${value.shape.join(', ')}]`;
-  if (value instanceof Map) {
-    const tensors = [...value.values()].filter((v) => v instanceof TensorRecord).length;
-    return `dict of ${value.size} entries, ${tensors} tensors`;
-  }
-  if (Array.isArray(value)) return isTuple(value) ? 'tuple' : 'list';
-  if (value === null) return 'None';
-  if (typeof value === 'string') return JSON.stringify(value.length > 20 ? `${value.slice(0, 17)}...` : value);
-  return value instanceof PickleGlobal ? value.path : String(value);
-}
-
-/** The unpickler's hooks for one archive: torch's globals and storage persistent ids. */
-function torchHooks(fail: (why: string) => never): UnpicklerHooks<Built> {
-  const storages = new Map<string, StorageRecord>();
-  const rebuildTensor = (args: readonly Value[]): Value => {
-    // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None)
-    const [storage, offset, shape, strides] = args;
-    if (!(storage instanceof StorageRecord)) return fail(`rebuilds a tensor from ${kindOf(storage ?? null)}, expected a storage`);
-    if (!isCount(offset)) return fail('rebuilds a tensor with a storage offset that is not a non-negative integer');
-    const size = counts(shape);
-    const stride = counts(strides);
-    if (!size || !stride || size.length !== stride.length) return fail('rebuilds a tensor whose size and stride are not tuples of non-negative integers of one length');
-    return new TensorRecord(storage, offset, size, stride);
-  };
-  const parameter = (args: readonly Value[]): Value => {
-    // _rebuild_parameter(data, requires_grad, backward_hooks): a Parameter is its data here.
-    if (!(args[0] instanceof TensorRecord)) return fail(`rebuilds a parameter from ${kindOf(args[0] ?? null)}, expected a tensor`);
-    return args[0];
-  };
-  return {
-    globals: new Map<string, ((args: readonly Value[]) => Value) | null>([
-      ['collections.OrderedDict', (args) => (args.length === 0 ? new Map() : fail('builds an OrderedDict from arguments; torch.save passes none'))],
-      ['torch._utils._rebuild_tensor_v2', rebuildTensor],
-      ['torch._utils._rebuild_parameter', parameter],
-      ['torch._utils._rebuild_parameter_with_state', parameter],
-      ...[...STORAGES.keys()].map((name) => [name, null] as const),
-    ]),
-    persistentLoad: (pid) => {
-      // ('storage', storage class, key, location, numel), as torch.serialization._save's persistent_id writes it.
-      if (!isTuple(pid) || pid.length !== 5 || pid[0] !== 'storage') return fail("has a persistent id that is not ('storage', type, key, location, numel)");
-      const [, type, key, , numel] = pid;
-      if (!(type instanceof PickleGlobal) || typeof key !== 'string' || !isCount(numel)) return fail(`has a malformed storage record ${JSON.stringify(String(key))}`);
-      const known = storages.get(key);
-      if (known && (known.type !== type.path || known.numel !== numel)) fail(`describes storage ${key} twice, differently`);
-      const record = known ?? new StorageRecord(key, type.path, numel);
-      storages.set(key, record);
-      return record;
-    },
-  };
-}
 
 /** The legacy formats' first bytes, for an error that says what to do instead. */
 function legacyFormat(bytes: Uint8Array): string | null {
@@ -169,7 +74,7 @@ function openArchive(bytes: Uint8Array, fail: (why: string) => never): { entries
 }
 
 /** The dict the caller asked for: the file's top level, or its `key` entry. */
-function selectStateDict(root: Value, opts: LoadTorchOptions, where: string, fail: (why: string) => never): Map<Value, Value> {
+function selectStateDict(root: TorchValue, opts: LoadTorchOptions, where: string, fail: (why: string) => never): Map<TorchValue, TorchValue> {
   if (!(root instanceof Map)) return fail(`holds ${kindOf(root)}, not a dict of tensors`);
   const listing = () => [...root].map(([k, v]) => `${String(k)} (${kindOf(v)})`).join(', ');
   let dict = root;
