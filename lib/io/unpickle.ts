@@ -60,6 +60,9 @@ function describe<T>(value: PickleValue<T>): string {
   return typeof value === 'object' ? 'an object' : String(value);
 }
 
+/** The longest LONG4 read: far more than any count or id in a checkpoint (LONG1 reaches 255). */
+const MAX_LONG_BYTES = 1024;
+
 /** Two's-complement little-endian integer of `bytes` (LONG1/LONG4). */
 function decodeLong(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
@@ -201,9 +204,13 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
       case 0x8a: // LONG1
         stack.push(decodeLong(take(u8())));
         break;
-      case 0x8b: // LONG4
-        stack.push(decodeLong(take(u32())));
+      case 0x8b: {
+        // LONG4: decoding is quadratic in the length, so a long one is refused, not ground through
+        const length = u32();
+        if (length > MAX_LONG_BYTES) fail(`holds an integer of ${length} bytes; at most ${MAX_LONG_BYTES} are read`);
+        stack.push(decodeLong(take(length)));
         break;
+      }
       case 0x47: // BINFLOAT (big-endian, as pickle writes it)
         take(8);
         stack.push(view.getFloat64(pos - 8, false));
@@ -260,7 +267,8 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
       case 0x65: {
         // APPENDS
         const items = popMark();
-        list(top()).push(...items);
+        const target = list(top());
+        for (const item of items) target.push(item); // not push(...items): a long mark would overflow the call's arguments
         break;
       }
       case 0x7d: // EMPTY_DICT

@@ -86,6 +86,7 @@ it('calls only the globals its caller lists, and only those listed as callable',
     ['a tuple as a dict key', bytes('})K', [1], 's.'), /uses a tuple as a dict key/],
     ['invalid UTF-8', bytes('X', u32(1), [0xff], '.'), /not valid UTF-8/],
     ['protocol 6', bytes([0x80, 6], 'N.'), /protocol above 5/],
+    ['a LONG4 of a megabyte (quadratic to decode)', bytes([0x8b], u32(1 << 20), new Uint8Array(1 << 20), '.'), /an integer of 1048576 bytes; at most 1024 are read/],
   ];
   for (const [what, pickle, message] of refused) {
     let error: unknown;
@@ -97,6 +98,12 @@ it('calls only the globals its caller lists, and only those listed as callable',
     expect(error, what).toBeInstanceOf(UnpicklingError);
     expect((error as Error).message, what).toMatch(message);
   }
+});
+
+it('appends a million items at one mark', () => {
+  const count = 1_000_000; // EMPTY_LIST, MARK, NONE × count, APPENDS, STOP
+  const list = load(Buffer.concat([Buffer.from(']('), Buffer.alloc(count, 'N'), Buffer.from('e.')])) as Value[];
+  expect(list.length).toBe(count);
 });
 
 it('nests a million lists deep without recursion', () => {
