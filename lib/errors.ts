@@ -29,6 +29,15 @@ export class FormatError extends NeocogError {
   override name = 'FormatError';
 }
 
+/**
+ * A pickle (inside a PyTorch checkpoint) asks for something the restricted unpickler refuses:
+ * a global outside its list (such as `os.system`), a call of anything but a known
+ * constructor, or an opcode it does not implement. Nothing was run and nothing was loaded.
+ */
+export class UnpicklingError extends FormatError {
+  override name = 'UnpicklingError';
+}
+
 /** A device ran out of memory; the caching allocator was emptied and the retry failed too. */
 export class OutOfMemoryError extends NeocogError {
   override name = 'OutOfMemoryError';

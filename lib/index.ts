@@ -15,6 +15,7 @@ export {
   NeocogError,
   OutOfMemoryError,
   ShapeError,
+  UnpicklingError,
 } from './errors.js';
 export { cuda } from './cuda.js';
 export { backends } from './backends.js';

@@ -45,6 +45,8 @@ const featureTests: ReadonlyMap<string, string> = new Map([
   // About one file (lib/io/safetensors.ts, whose unit tests are safetensors.test.ts), but its
   // thousands of mutants are kept apart so that they run in their own fork, in parallel.
   ['io/safetensors_fuzz.test.ts', 'seeded fuzzing of the safetensors reader against a reference decoder'],
+  // Likewise for lib/io/torch.ts (unit tests in torch.test.ts), its zip reader and unpickler.
+  ['io/torch_fuzz.test.ts', 'seeded fuzzing of the torch.save reader: truncations, byte flips, mutated pickles'],
 ]);
 
 /** Paths (with '/') of the files under `dir` whose names end with `suffix`, relative to `dir`. */

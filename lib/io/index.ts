@@ -1,7 +1,7 @@
 /**
- * Files: safetensors weights and training checkpoints. Each reader and writer is async
- * (the event loop keeps turning while the file is read or written) and has a blocking
- * `...Sync` form, as Node's fs does.
+ * Files: safetensors weights, training checkpoints and PyTorch's `torch.save` files (read
+ * only, without Python). Each reader and writer is async (the event loop keeps turning
+ * while the file is read or written) and has a blocking `...Sync` form, as Node's fs does.
  * @module
  */
 export { loadCheckpoint, loadCheckpointSync, saveCheckpoint, saveCheckpointSync, type CheckpointParts, type CheckpointTarget } from './checkpoint.js';
@@ -15,3 +15,4 @@ export {
   type SafetensorsContent,
 } from './safetensors.js';
 export { loadStateDict, loadStateDictSync } from './state_dict.js';
+export { loadTorch, loadTorchSync, parseTorch, type LoadTorchOptions } from './torch.js';
