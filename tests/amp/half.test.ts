@@ -138,8 +138,19 @@ describeDevices('16-bit conv, matmul and linear', (device: Device) => {
   }
 });
 
-it('ops without a 16-bit kernel refuse 16-bit tensors with a DTypeError and lose nothing', () => {
+it('16-bit tensors: elementwise ops, comparisons and reductions run (in float32 per element); ops without a 16-bit kernel refuse them with a DTypeError and lose nothing', () => {
   const h = tensor([1, -2, 3], { dtype: 'float16' });
+  expect(relu(h).tolist()).toEqual([1, 0, 3]);
+  expect(h.add(h).tolist()).toEqual([2, -4, 6]);
+  expect(h.gt(0).tolist()).toEqual([true, false, true]);
+  expect(h.sum().item()).toBe(2);
+  expect(() => h.argmax()).toThrow(DTypeError);
+  expect(() => h.add(tensor([1, 2, 3]))).toThrow(/add: expected other to have dtype float16 like input, got int32/);
+  expect(() => h.requiresGrad_()).toThrow(/only float32 tensors can require gradients, got float16/);
+  expect(() => conv2d(randn([1, 1, 3, 3]), randn([1, 1, 1, 1]).to('bfloat16'))).toThrow(/expected weight to have dtype float32 like input, got bfloat16/);
+  expect(() => matmul(randn([2, 2]).to('float16'), randn([2, 2]))).toThrow(DTypeError);
+  expect(h.tolist()).toEqual([1, -2, 3]);
+});
   expect(() => relu(h)).toThrow(DTypeError);
   expect(() => h.add(h)).toThrow(/add: expected input to have dtype .*, got float16/);
   expect(() => h.sum()).toThrow(DTypeError);

@@ -61,7 +61,7 @@ void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorR
 
 void compare(CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
   bool* dst = out.as<bool>();
-  kernels::dispatchDType(a.dtype, "compare", [&](auto tag) {
+  kernels::dispatchWithHalf(a.dtype, "compare", [&](auto tag) {
     using T = decltype(tag);
     const T* x = a.as<T>();
     const T* y = b.as<T>();
@@ -75,7 +75,7 @@ void compare(CompareOp op, const TensorRef& out, const TensorRef& a, const Tenso
 
 void where(const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b) {
   const bool* c = cond.as<bool>();
-  kernels::dispatchDType(out.dtype, "where", [&](auto tag) {
+  kernels::dispatchWithHalf(out.dtype, "where", [&](auto tag) {
     using T = decltype(tag);
     T* dst = out.as<T>();
     const T* x = a.as<T>();

@@ -82,7 +82,7 @@ void binary(DeviceHandles& h, BinaryOp op, const TensorRef& out, const TensorRef
 void compare(DeviceHandles& h, CompareOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
   const int64_t n = out.numel();
   if (n == 0) return;
-  kernels::dispatchDType(a.dtype, "compare", [&](auto tag) {
+  kernels::dispatchWithHalf(a.dtype, "compare", [&](auto tag) {
     using T = decltype(tag);
     compareKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(op, out.as<bool>(), out.layout, a.as<T>(), a.layout,
                                                                 b.as<T>(), b.layout, n);
@@ -93,7 +93,7 @@ void compare(DeviceHandles& h, CompareOp op, const TensorRef& out, const TensorR
 void where(DeviceHandles& h, const TensorRef& out, const TensorRef& cond, const TensorRef& a, const TensorRef& b) {
   const int64_t n = out.numel();
   if (n == 0) return;
-  kernels::dispatchDType(out.dtype, "where", [&](auto tag) {
+  kernels::dispatchWithHalf(out.dtype, "where", [&](auto tag) {
     using T = decltype(tag);
     whereKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(out.as<T>(), out.layout, cond.as<bool>(), cond.layout,
                                                               a.as<T>(), a.layout, b.as<T>(), b.layout, n);

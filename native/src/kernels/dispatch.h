@@ -1,8 +1,9 @@
 // Calls fn with a value of the C++ type that stores `dtype` (float, int32_t, uint8_t, bool).
 // dispatchDType refuses the 16-bit floats with a DType error: most kernels compute in their
 // storage type, which 16 bits cannot be; those that convert element by element (copy/cast,
-// fill, and the binary and unary ops, whose shared math computes 16-bit values in float32)
-// use dispatchWithHalf, and conv/matmul hand 16-bit tensors to oneDNN/cuDNN/cuBLAS.
+// fill, where, and the binary, comparison and unary ops, whose shared math computes 16-bit
+// values in float32) use dispatchWithHalf, and conv/matmul hand 16-bit tensors to
+// oneDNN/cuDNN/cuBLAS.
 #pragma once
 
 #include <cstdint>

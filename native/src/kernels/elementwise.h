@@ -46,15 +46,19 @@ NC_HOST_DEVICE T arithmetic(BinaryOp op, T a, T b) {
 
 template <typename T>
 NC_HOST_DEVICE bool compareOp(CompareOp op, T a, T b) {
-  switch (op) {
-    case CompareOp::Eq: return a == b;
-    case CompareOp::Ne: return a != b;
-    case CompareOp::Lt: return a < b;
-    case CompareOp::Le: return a <= b;
-    case CompareOp::Gt: return a > b;
-    case CompareOp::Ge: return a >= b;
+  if constexpr (isHalfType<T>) {
+    return compareOp<float>(op, toFloat(a), toFloat(b));
+  } else {
+    switch (op) {
+      case CompareOp::Eq: return a == b;
+      case CompareOp::Ne: return a != b;
+      case CompareOp::Lt: return a < b;
+      case CompareOp::Le: return a <= b;
+      case CompareOp::Gt: return a > b;
+      case CompareOp::Ge: return a >= b;
+    }
+    return false;
   }
-  return false;
 }
 
 template <typename T>
