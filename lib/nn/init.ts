@@ -99,6 +99,46 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   return normal_(t, 0, kaimingStd(t, opts));
 }
 
+/** Options of {@link truncNormal_}. */
+export interface TruncNormalOptions {
+  /** Mean of the normal (default 0). */
+  mean?: number;
+  /** Standard deviation of the normal (default 1). */
+  std?: number;
+  /** Lower cut-off, in the values' units, not in stds (default -2). */
+  a?: number;
+  /** Upper cut-off, in the values' units (default 2). */
+  b?: number;
+}
+
+/**
+ * Normal with `mean` and `std` truncated to [a, b], as torch.nn.init.trunc_normal_ (ConvNeXt,
+ * GoogLeNet and Inception v3 initialise with it). Values outside are drawn again until none
+ * is left, which gives the same distribution as torch's inverse-CDF sampling.
+ *
+ * @example
+ * nn.init.truncNormal_(linear.weight, { std: 0.02 })
+ */
+export function truncNormal_(t: Tensor, opts: TruncNormalOptions = {}): Tensor {
+  const { mean = 0, std = 1, a = -2, b = 2 } = opts;
+  if (!(std > 0) || !(a < b) || !(mean - 10 * std < b && mean + 10 * std > a)) {
+    throw new ArgumentError(`truncNormal_: expected std > 0 and [a, b] to hold some of N(mean, std^2), got mean ${mean}, std ${std}, a ${a}, b ${b}`);
+  }
+  const draw = (n: number) => noGrad(() => randn([n]).mul(std).add(mean)).dataSync();
+  const data = Float32Array.from(draw(t.numel));
+  // Values outside are drawn again (on the host: initialisation is one-off), each round
+  // keeping at least P(a <= x <= b) of the rest, so a few rounds leave none outside.
+  let outside = Array.from(data.keys()).filter((i) => data[i]! < a || data[i]! > b);
+  for (let round = 0; outside.length > 0 && round < 1000; ++round) {
+    const fresh = draw(outside.length);
+    outside.forEach((index, k) => (data[index] = fresh[k]!));
+    outside = outside.filter((index) => data[index]! < a || data[index]! > b);
+  }
+  outside.forEach((index) => (data[index] = Math.min(b, Math.max(a, data[index]!))));
+  const values = tensor(data, { device: t.device }).reshape(t.shape);
+  return fill(t, values);
+}
+
 /** Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fanIn + fanOut)). */
 export function xavierUniform_(t: Tensor, gain = 1): Tensor {
   const { fanIn, fanOut } = fans(t);
