@@ -124,11 +124,17 @@ export function truncNormal_(t: Tensor, opts: TruncNormalOptions = {}): Tensor {
   if (!(std > 0) || !(a < b) || !(mean - 10 * std < b && mean + 10 * std > a)) {
     throw new ArgumentError(`truncNormal_: expected std > 0 and [a, b] to hold some of N(mean, std^2), got mean ${mean}, std ${std}, a ${a}, b ${b}`);
   }
-  const draw = (n: number) => noGrad(() => randn([n]).mul(std).add(mean)).dataSync();
+  const draw = (n: number) => {
+    const sample = noGrad(() => randn([n]).mul(std).add(mean));
+    const values = sample.dataSync();
+    sample.dispose();
+    return values;
+  };
   const data = Float32Array.from(draw(t.numel));
   // Values outside are drawn again (on the host: initialisation is one-off), each round
   // keeping at least P(a <= x <= b) of the rest, so a few rounds leave none outside.
-  let outside = Array.from(data.keys()).filter((i) => data[i]! < a || data[i]! > b);
+  let outside: number[] = [];
+  for (let i = 0; i < data.length; ++i) if (data[i]! < a || data[i]! > b) outside.push(i);
   for (let round = 0; outside.length > 0 && round < 1000; ++round) {
     const fresh = draw(outside.length);
     outside.forEach((index, k) => (data[index] = fresh[k]!));
