@@ -6,7 +6,9 @@
  */
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../errors.js';
+import { where } from '../ops/compare.js';
 import { copyInto } from '../ops/copy.js';
+import { clamp } from '../ops/statistics.js';
 import { full, rand, randn, tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -124,24 +126,20 @@ export function truncNormal_(t: Tensor, opts: TruncNormalOptions = {}): Tensor {
   if (!(std > 0) || !(a < b) || !(mean - 10 * std < b && mean + 10 * std > a)) {
     throw new ArgumentError(`truncNormal_: expected std > 0 and [a, b] to hold some of N(mean, std^2), got mean ${mean}, std ${std}, a ${a}, b ${b}`);
   }
-  const draw = (n: number) => {
-    const sample = noGrad(() => randn([n]).mul(std).add(mean));
-    const values = sample.dataSync();
-    sample.dispose();
-    return values;
-  };
-  const data = Float32Array.from(draw(t.numel));
-  // Values outside are drawn again (on the host: initialisation is one-off), each round
-  // keeping at least P(a <= x <= b) of the rest, so a few rounds leave none outside.
-  let outside: number[] = [];
-  for (let i = 0; i < data.length; ++i) if (data[i]! < a || data[i]! > b) outside.push(i);
-  for (let round = 0; outside.length > 0 && round < 1000; ++round) {
-    const fresh = draw(outside.length);
-    outside.forEach((index, k) => (data[index] = fresh[k]!));
-    outside = outside.filter((index) => data[index]! < a || data[index]! > b);
-  }
-  outside.forEach((index) => (data[index] = Math.min(b, Math.max(a, data[index]!))));
-  const values = tensor(data, { device: t.device }).reshape(t.shape);
+  const draw = () => randn(t.shape, { device: t.device }).mul(std).add(mean);
+  const mid = (a + b) / 2;
+  const half = (b - a) / 2;
+  const values = noGrad(() => {
+    let x = draw();
+    // Values outside [a, b] are drawn again, each round keeping at least P(a <= x <= b) of
+    // the rest, so a few rounds leave none outside (a clamp catches the rare remainder).
+    for (let round = 0; round < 100; ++round) {
+      const outside = x.sub(mid).abs().gt(half);
+      if (outside.sum().item() === 0) break;
+      x = where(outside, draw(), x);
+    }
+    return clamp(x, a, b);
+  });
   return fill(t, values);
 }
 

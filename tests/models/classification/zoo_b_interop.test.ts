@@ -6,10 +6,10 @@
 // generates the exports (.ci/run); there a missing one is a failure.
 import { expect } from 'vitest';
 
-import { io, models, noGrad, type Module, type Tensor } from '../../../lib/index.js';
+import { io, models, noGrad, type nn, type Tensor } from '../../../lib/index.js';
 import { interopTest, scaledMaxDiff } from '../../helpers/interop.js';
 
-const files: Record<string, () => Module<[Tensor], unknown>> = {
+const files: Record<string, () => nn.Module<[Tensor], unknown>> = {
   efficientnet_b0: models.efficientnetB0,
   regnet_y_400mf: models.regnetY400mf,
   convnext_tiny: models.convnextTiny,
