@@ -101,7 +101,12 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   return normal_(t, 0, kaimingStd(t, opts));
 }
 
-/** Options of {@link truncNormal_}. */
+/**
+ * Options of {@link truncNormal_}.
+ *
+ * @example
+ * nn.init.truncNormal_(w, { mean: 0, std: 0.1, a: -0.2, b: 0.2 })
+ */
 export interface TruncNormalOptions {
   /** Mean of the normal (default 0). */
   mean?: number;

@@ -44,7 +44,12 @@ export function dropout2d(input: Tensor, opts: DropoutOptions = {}): Tensor<'flo
   return dropoutWithMask('dropout2d', input, maskShape, opts);
 }
 
-/** Options of {@link stochasticDepth}. */
+/**
+ * Options of {@link stochasticDepth}.
+ *
+ * @example
+ * stochasticDepth(branch, { p: 0.2, mode: 'batch', training: true })
+ */
 export interface StochasticDepthOptions extends DropoutOptions {
   /**
    * `'row'` drops each sample of the batch on its own (mask `[N, 1, ...]`, as EfficientNet

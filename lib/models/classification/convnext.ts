@@ -19,7 +19,12 @@ import { ones } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ClassifierOptions } from './options.js';
 
-/** Options of {@link convnextTiny} (torchvision's `ConvNeXt` keyword arguments). */
+/**
+ * Options of {@link convnextTiny} (torchvision's `ConvNeXt` keyword arguments).
+ *
+ * @example
+ * models.convnextTiny({ numClasses: 10, stochasticDepthProb: 0.2 })
+ */
 export interface ConvNeXtOptions extends ClassifierOptions {
   /**
    * Stochastic depth probability of the last block (default 0.1 for Tiny); block i of n
@@ -33,6 +38,9 @@ export interface ConvNeXtOptions extends ClassifierOptions {
 /**
  * One stage, as torchvision's `CNBlockConfig`: `numLayers` blocks at `inputChannels`, then a
  * downsampling to `outChannels` (none after the last stage: null).
+ *
+ * @example
+ * const last: models.CNBlockConfig = { inputChannels: 768, outChannels: null, numLayers: 3 };
  */
 export interface CNBlockConfig {
   inputChannels: number;
@@ -89,6 +97,10 @@ export class CNBlock extends Module {
  * LayerNorm2d + 2×2 stride-2 conv), `avgpool` and `classifier` (LayerNorm2d, Flatten,
  * Linear), with torchvision's initialisation (truncated normal, std 0.02). Built by
  * {@link convnextTiny}.
+ *
+ * @example
+ * const net = new models.ConvNeXt([{ inputChannels: 32, outChannels: 64, numLayers: 1 }, { inputChannels: 64, outChannels: null, numLayers: 1 }], { numClasses: 10 });
+ * net.features.call(images) // [N, 64, H / 8, W / 8]
  */
 export class ConvNeXt extends Module {
   features: Sequential;

@@ -20,7 +20,12 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { makeDivisible } from './mobilenet_v3.js';
 import type { ClassifierOptions, NormLayerFactory } from './options.js';
 
-/** Options of {@link efficientnetB0} (torchvision's `EfficientNet` keyword arguments). */
+/**
+ * Options of {@link efficientnetB0} (torchvision's `EfficientNet` keyword arguments).
+ *
+ * @example
+ * models.efficientnetB0({ numClasses: 10, dropout: 0.3, stochasticDepthProb: 0.1 })
+ */
 export interface EfficientNetOptions extends ClassifierOptions {
   /** The normalisation layer after each convolution (default BatchNorm2d, torchvision's for B0-B7). */
   normLayer?: NormLayerFactory;
@@ -36,6 +41,9 @@ export interface EfficientNetOptions extends ClassifierOptions {
 /**
  * One stage of the network, as torchvision's `MBConvConfig` (channels already adjusted to
  * the width multiplier): `numLayers` MBConv blocks, the first with `stride`.
+ *
+ * @example
+ * const stage: models.MBConvConfig = { expandRatio: 6, kernel: 5, stride: 2, inputChannels: 24, outChannels: 40, numLayers: 2 };
  */
 export interface MBConvConfig {
   expandRatio: number;
@@ -93,6 +101,10 @@ export class MBConv extends Module {
  * SiLU, one Sequential of MBConv blocks per stage, a 1×1 conv to 4× the last width),
  * `avgpool` and `classifier` (Dropout, Linear), with torchvision's initialisation. Built by
  * {@link efficientnetB0}.
+ *
+ * @example
+ * const net = new models.EfficientNet([{ expandRatio: 1, kernel: 3, stride: 1, inputChannels: 32, outChannels: 16, numLayers: 1 }], { numClasses: 10 });
+ * net.features.call(images) // [N, 64, H / 2, W / 2]: the last conv widens 4x
  */
 export class EfficientNet extends Module {
   features: Sequential;

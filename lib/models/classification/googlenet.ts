@@ -18,6 +18,11 @@ import { BasicConv2d, checkInceptionOptions, initInception, transformImageNetInp
 /**
  * What GoogLeNet returns in training mode with auxLogits, as torchvision's
  * `GoogLeNetOutputs`; eval mode returns the logits alone.
+ *
+ * @example
+ * const out = net.train().call(images);
+ * const { logits, aux1, aux2 } = out as models.GoogLeNetOutputs;
+ * const loss = crossEntropy(logits, labels).add(crossEntropy(aux1, labels).add(crossEntropy(aux2, labels)).mul(0.3));
  */
 export interface GoogLeNetOutputs {
   /** The main classifier's logits `[N, numClasses]`. */
@@ -61,6 +66,9 @@ export class Inception extends Module {
 /**
  * GoogLeNet's auxiliary classifier: adaptive average pool to 4×4, 1×1 conv to 128, Linear
  * 2048 -> 1024 with ReLU, dropout (0.7), Linear to the classes (`conv`, `fc1`, `fc2`).
+ *
+ * @example
+ * new models.GoogLeNetAux(512, 1000).call(inception4aOutput) // [N, 1000]
  */
 export class GoogLeNetAux extends Module {
   conv: BasicConv2d;
@@ -87,6 +95,9 @@ export class GoogLeNetAux extends Module {
  * {@link GoogLeNetOutputs}; otherwise the logits `[N, numClasses]`. Inputs from 15×15 in
  * eval; the auxiliary heads pool to 4×4, so any size that reaches inception4a works in
  * training too. Initialised as torchvision: truncated normal with std 0.01.
+ *
+ * @example
+ * const net = new models.GoogLeNet({ numClasses: 10, auxLogits: false });
  */
 export class GoogLeNet extends Module<[Tensor], Tensor | GoogLeNetOutputs> {
   readonly transformInput: boolean;

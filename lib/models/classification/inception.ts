@@ -44,7 +44,12 @@ export class BasicConv2d extends Module {
   }
 }
 
-/** Options of the Inception models (torchvision's `GoogLeNet` / `Inception3` keyword arguments). */
+/**
+ * Options of the Inception models (torchvision's `GoogLeNet` / `Inception3` keyword arguments).
+ *
+ * @example
+ * models.inceptionV3({ numClasses: 10, auxLogits: false, dropout: 0.3 })
+ */
 export interface InceptionOptions extends ClassifierOptions {
   /**
    * Build the auxiliary classifiers, whose logits training mode returns beside the main
@@ -63,6 +68,10 @@ export interface InceptionOptions extends ClassifierOptions {
 /**
  * What Inception v3 returns in training mode with auxLogits, as torchvision's
  * `InceptionOutputs`; eval mode returns the logits alone.
+ *
+ * @example
+ * const { logits, aux } = net.train().call(images) as models.InceptionOutputs;
+ * const loss = crossEntropy(logits, labels).add(crossEntropy(aux, labels).mul(0.4)); // torchvision's recipe
  */
 export interface InceptionOutputs {
   /** The main classifier's logits `[N, numClasses]`. */
@@ -71,7 +80,7 @@ export interface InceptionOutputs {
   aux: Tensor;
 }
 
-/** Checks the options both Inception models take. */
+/** Checks the options both Inception models take (shared with googlenet.ts; not public). */
 export function checkInceptionOptions(arch: string, opts: InceptionOptions): void {
   if (opts.numClasses !== undefined) checkInt(arch, 'numClasses', opts.numClasses, 1);
   if (opts.dropout !== undefined) checkInRange(arch, 'dropout', opts.dropout, 0, 1);
@@ -80,7 +89,7 @@ export function checkInceptionOptions(arch: string, opts: InceptionOptions): voi
 
 /**
  * torchvision's `_transform_input`: each channel c of ImageNet-normalised `[N, 3, H, W]` to
- * `x * std_c / 0.5 + (mean_c - 0.5) / 0.5`.
+ * `x * std_c / 0.5 + (mean_c - 0.5) / 0.5` (shared with googlenet.ts; not public).
  */
 export function transformImageNetInput(x: Tensor): Tensor {
   const scale = tensor([0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5], { dtype: 'float32', device: x.device }).reshape([1, 3, 1, 1]);
@@ -91,7 +100,12 @@ export function transformImageNetInput(x: Tensor): Tensor {
 /** The 3×3 average pool (stride 1, padding 1, padded zeros counted) of the A, C and E blocks' pool branch. */
 const pool3x3 = (x: Tensor) => avgPool2d(x, 3, { stride: 1, padding: 1 });
 
-/** Inception-A (35×35): 1×1, 5×5, double 3×3 and pool branches. */
+/**
+ * Inception-A (35×35): 1×1, 5×5, double 3×3 and pool branches.
+ *
+ * @example
+ * new models.InceptionA(192, 32).call(x) // [N, 192, 35, 35] -> [N, 256, 35, 35]
+ */
 export class InceptionA extends Module {
   branch1x1: BasicConv2d;
   branch5x5_1: BasicConv2d;
@@ -122,7 +136,12 @@ export class InceptionA extends Module {
   }
 }
 
-/** Inception-B (35×35 -> 17×17): strided 3×3, strided double 3×3 and max-pool branches. */
+/**
+ * Inception-B (35×35 -> 17×17): strided 3×3, strided double 3×3 and max-pool branches.
+ *
+ * @example
+ * new models.InceptionB(288).call(x) // [N, 288, 35, 35] -> [N, 768, 17, 17]
+ */
 export class InceptionB extends Module {
   branch3x3: BasicConv2d;
   branch3x3dbl_1: BasicConv2d;
@@ -146,7 +165,12 @@ export class InceptionB extends Module {
   }
 }
 
-/** Inception-C (17×17): 1×1, factorised 7×7, double factorised 7×7 and pool branches, `c7` channels inside. */
+/**
+ * Inception-C (17×17): 1×1, factorised 7×7, double factorised 7×7 and pool branches, `c7` channels inside.
+ *
+ * @example
+ * new models.InceptionC(768, 128).call(x) // [N, 768, 17, 17] -> [N, 768, 17, 17]
+ */
 export class InceptionC extends Module {
   branch1x1: BasicConv2d;
   branch7x7_1: BasicConv2d;
@@ -187,7 +211,12 @@ export class InceptionC extends Module {
   }
 }
 
-/** Inception-D (17×17 -> 8×8): strided 3×3, factorised 7×7 then strided 3×3, and max-pool branches. */
+/**
+ * Inception-D (17×17 -> 8×8): strided 3×3, factorised 7×7 then strided 3×3, and max-pool branches.
+ *
+ * @example
+ * new models.InceptionD(768).call(x) // [N, 768, 17, 17] -> [N, 1280, 8, 8]
+ */
 export class InceptionD extends Module {
   branch3x3_1: BasicConv2d;
   branch3x3_2: BasicConv2d;
@@ -212,7 +241,12 @@ export class InceptionD extends Module {
   }
 }
 
-/** Inception-E (8×8): 1×1, 3×3 split into 1×3 and 3×1, double 3×3 split the same way, and pool branches. */
+/**
+ * Inception-E (8×8): 1×1, 3×3 split into 1×3 and 3×1, double 3×3 split the same way, and pool branches.
+ *
+ * @example
+ * new models.InceptionE(1280).call(x) // [N, 1280, 8, 8] -> [N, 2048, 8, 8]
+ */
 export class InceptionE extends Module {
   branch1x1: BasicConv2d;
   branch3x3_1: BasicConv2d;
@@ -252,6 +286,9 @@ export class InceptionE extends Module {
 /**
  * Inception v3's auxiliary classifier on Mixed_6e's 17×17 output: 5×5 stride-3 average
  * pool, 1×1 conv to 128, 5×5 conv to 768, global pool, Linear (`conv0`, `conv1`, `fc`).
+ *
+ * @example
+ * new models.InceptionAux(768, 1000).call(mixed6eOutput) // [N, 768, 17, 17] -> [N, 1000]
  */
 export class InceptionAux extends Module {
   conv0: BasicConv2d;
@@ -278,6 +315,9 @@ export class InceptionAux extends Module {
  * 17×17: 299×299 inputs); otherwise the logits `[N, numClasses]` (eval accepts inputs from
  * 75×75). Initialised as torchvision: truncated normal with std 0.1 (0.01 for the auxiliary
  * 5×5 conv, 0.001 for its Linear).
+ *
+ * @example
+ * const net = new models.Inception3({ numClasses: 10 });
  */
 export class Inception3 extends Module<[Tensor], Tensor | InceptionOutputs> {
   readonly transformInput: boolean;
@@ -350,7 +390,7 @@ export class Inception3 extends Module<[Tensor], Tensor | InceptionOutputs> {
 }
 
 /**
- * torchvision's Inception initialisation: every Conv2d and Linear weight truncated normal at
+ * (Shared with googlenet.ts; not public.) torchvision's Inception initialisation: every Conv2d and Linear weight truncated normal at
  * its BasicConv2d's `stddev` or `std` (within ±2), BatchNorm at weight 1, bias 0 (their
  * construction values). Linear biases keep PyTorch's default, as in torchvision.
  */

@@ -20,13 +20,24 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { makeDivisible } from './mobilenet_v3.js';
 import type { ClassifierOptions, NormLayerFactory } from './options.js';
 
-/** Options of {@link regnetY400mf} (torchvision's `RegNet` keyword arguments). */
+/**
+ * Options of {@link regnetY400mf} (torchvision's `RegNet` keyword arguments).
+ *
+ * @example
+ * models.regnetY400mf({ numClasses: 10, normLayer: (c) => new nn.FrozenBatchNorm2d(c) })
+ */
 export interface RegNetOptions extends ClassifierOptions {
   /** The normalisation layer after each convolution (default BatchNorm2d, eps 1e-5, momentum 0.1). */
   normLayer?: NormLayerFactory;
 }
 
-/** Per-stage settings, as torchvision's `BlockParams` (one entry per stage in each list). */
+/**
+ * Per-stage settings, as torchvision's `BlockParams` (one entry per stage in each list).
+ *
+ * @example
+ * const params = models.regnetBlockParams({ depth: 16, w0: 48, wa: 27.89, wm: 2.09, groupWidth: 8, seRatio: 0.25 });
+ * const net = new models.RegNet(params, { numClasses: 10 });
+ */
 export interface RegNetBlockParams {
   depths: number[];
   widths: number[];
@@ -37,7 +48,12 @@ export interface RegNetBlockParams {
   seRatio: number | null;
 }
 
-/** The arguments of {@link regnetBlockParams}, as torchvision's `from_init_params`. */
+/**
+ * The arguments of {@link regnetBlockParams}, as torchvision's `from_init_params`.
+ *
+ * @example
+ * const regnetX400mf: models.RegNetInitParams = { depth: 22, w0: 24, wa: 24.48, wm: 2.54, groupWidth: 16 };
+ */
 export interface RegNetInitParams {
   /** Blocks in all. */
   depth: number;
@@ -47,8 +63,11 @@ export interface RegNetInitParams {
   wa: number;
   /** Ratio between quantised widths, > 1 (`w_m`). */
   wm: number;
+  /** Channels per group of the 3×3 convolutions (capped at the stage's bottleneck width). */
   groupWidth: number;
+  /** Bottleneck width over block width (default 1). */
   bottleneckMultiplier?: number;
+  /** Squeeze-and-excitation width over each block's input width (RegNetY: 0.25); null or absent for none (RegNetX). */
   seRatio?: number | null;
 }
 
@@ -142,6 +161,10 @@ export class ResBottleneckBlock extends Module {
  * RegNet, as torchvision.models.RegNet: `stem` (3×3 stride-2 conv, norm, ReLU to 32
  * channels), `trunk_output` (stages `block1`.. of blocks `block1-0`..), `avgpool`, `fc`,
  * with torchvision's ResNet-style initialisation. Built by {@link regnetY400mf}.
+ *
+ * @example
+ * const net = new models.RegNet(models.regnetBlockParams({ depth: 22, w0: 24, wa: 24.48, wm: 2.54, groupWidth: 16 })); // RegNetX-400MF
+ * net.trunkOutput.call(net.stem.call(images)) // [N, 400, H / 32, W / 32]
  */
 export class RegNet extends Module {
   stem: Conv2dNormActivation;

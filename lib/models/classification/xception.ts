@@ -24,7 +24,12 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { makeDivisible } from './mobilenet_v3.js';
 import type { ClassifierOptions } from './options.js';
 
-/** Options of {@link xception}. */
+/**
+ * Options of {@link xception}.
+ *
+ * @example
+ * models.xception({ widthMult: 0.5, middleBlocks: 4, numClasses: 10 })
+ */
 export interface XceptionOptions extends ClassifierOptions {
   /** Multiplies every width (32, 64, 128, 256, 728, 1024, 1536, 2048), rounded to multiples of 8 (default 1). */
   widthMult?: number;
@@ -32,7 +37,12 @@ export interface XceptionOptions extends ClassifierOptions {
   middleBlocks?: number;
 }
 
-/** Options of {@link XceptionBlock}. */
+/**
+ * Options of {@link XceptionBlock}.
+ *
+ * @example
+ * new models.XceptionBlock(728, 1024, { reps: 2, stride: 2, growFirst: false }) // the exit flow's block
+ */
 export interface XceptionBlockOptions {
   /** Separable convolutions in the block (default 3, the middle flow's). */
   reps?: number;
@@ -86,6 +96,10 @@ export class XceptionBlock extends Module {
  * Xception: `entryFlow`, `middleFlow`, `exitFlow` (Sequentials; the three together are the
  * feature extractor, output stride 32), `avgpool`, `fc`. Inputs from 71×71 (Keras' minimum);
  * the paper's is 299×299. Built by {@link xception}.
+ *
+ * @example
+ * const net = new models.Xception({ numClasses: 10 });
+ * net.exitFlow.call(net.middleFlow.call(net.entryFlow.call(images))) // [N, 2048, 10, 10] from 299×299
  */
 export class Xception extends Module {
   entryFlow: Sequential;
