@@ -7,8 +7,8 @@
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import { rand } from '../tensor/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { describe } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { checkDTypeIn, checkTensor } from './validate.js';
 
 /** Options of the dropout functions. */
@@ -58,6 +58,12 @@ export interface StochasticDepthOptions extends DropoutOptions {
   mode?: 'row' | 'batch';
 }
 
+/** Checks a stochastic depth mode for `op` (the op, or the layer at construction); returns it. */
+export function checkStochasticDepthMode(op: string, mode: unknown): 'row' | 'batch' {
+  if (mode !== 'row' && mode !== 'batch') throw new ArgumentError(`${op}: expected mode 'row' or 'batch', got ${describe(mode)}`);
+  return mode;
+}
+
 /**
  * Stochastic depth (Huang et al. 2016), as torchvision's `ops.stochastic_depth`: in
  * training, zeroes a residual branch's output `[N, ...]` with probability `p` per sample
@@ -71,8 +77,7 @@ export interface StochasticDepthOptions extends DropoutOptions {
  */
 export function stochasticDepth(input: Tensor, opts: StochasticDepthOptions = {}): Tensor<'float32'> {
   const op = 'stochasticDepth';
-  const mode = opts.mode ?? 'row';
-  if (mode !== 'row' && mode !== 'batch') throw new ArgumentError(`${op}: expected mode 'row' or 'batch', got ${describe(mode)}`);
+  const mode = checkStochasticDepthMode(op, opts.mode ?? 'row');
   checkTensor(op, 'input', input);
   if (input.ndim < 1) throw new ShapeError(`${op}: expected input with a batch dim ([N, ...]), got a scalar`);
   const maskShape = input.shape.map((s, i) => (i === 0 && mode === 'row' ? s : 1));

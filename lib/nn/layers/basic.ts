@@ -5,7 +5,7 @@
  * @module
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
-import { dropout, dropout2d, stochasticDepth } from '../../ops/dropout.js';
+import { checkStochasticDepthMode, dropout, dropout2d, stochasticDepth } from '../../ops/dropout.js';
 import { linear } from '../../ops/linear.js';
 import { interpolate, type InterpolateMode } from '../../ops/resample.js';
 import { logSoftmax, softmax } from '../../ops/softmax.js';
@@ -152,7 +152,7 @@ export class StochasticDepth extends Module {
   constructor(readonly p: number, readonly mode: 'row' | 'batch' = 'row') {
     super();
     checkInRange('StochasticDepth', 'p', p, 0, 1);
-    if (mode !== 'row' && mode !== 'batch') throw new ArgumentError(`StochasticDepth: expected mode 'row' or 'batch', got ${describe(mode)}`);
+    checkStochasticDepthMode('StochasticDepth', mode);
   }
   forward(x: Tensor): Tensor {
     return stochasticDepth(x, { p: this.p, mode: this.mode, training: this.training });
