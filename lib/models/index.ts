@@ -8,6 +8,22 @@ export * as detection from './detection/index.js';
 export * as segmentation from './segmentation/index.js';
 export { fashionMnistCnn, lenet5, simpleCnn } from './classification/course/cnns.js';
 export { ResidualUnit, resnet34Cifar, type ResNet34CifarOptions } from './classification/course/resnet34_cifar.js';
+export { CNBlock, ConvNeXt, convnextTiny, type CNBlockConfig, type ConvNeXtOptions } from './classification/convnext.js';
+export { EfficientNet, efficientnetB0, MBConv, type EfficientNetOptions, type MBConvConfig } from './classification/efficientnet.js';
+export { GoogLeNet, googlenet, GoogLeNetAux, Inception, type GoogLeNetOutputs } from './classification/googlenet.js';
+export {
+  BasicConv2d,
+  Inception3,
+  InceptionA,
+  InceptionAux,
+  InceptionB,
+  InceptionC,
+  InceptionD,
+  InceptionE,
+  inceptionV3,
+  type InceptionOptions,
+  type InceptionOutputs,
+} from './classification/inception.js';
 export { InvertedResidual, mobilenetV2, MobileNetV2, type MobileNetV2Options } from './classification/mobilenet.js';
 export {
   InvertedResidualV3,
@@ -20,7 +36,17 @@ export {
 } from './classification/mobilenet_v3.js';
 export { type ClassifierOptions, type NormLayerFactory } from './classification/options.js';
 export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet, type ResNetOptions } from './classification/resnet.js';
+export {
+  RegNet,
+  regnetBlockParams,
+  regnetY400mf,
+  ResBottleneckBlock,
+  type RegNetBlockParams,
+  type RegNetInitParams,
+  type RegNetOptions,
+} from './classification/regnet.js';
 export { vgg11, vgg16, VGG, VGG_CONFIGS, vggFeatures } from './classification/vgg.js';
+export { Xception, xception, XceptionBlock, type XceptionBlockOptions, type XceptionOptions } from './classification/xception.js';
 // Generic layers that lived here before lib/nn/layers took them; their home is `nn`, these
 // names stay so that code written as models.SEBlock keeps working.
 export { ReLU6 } from '../nn/layers/basic.js';

@@ -6,7 +6,9 @@
  */
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../errors.js';
+import { where } from '../ops/compare.js';
 import { copyInto } from '../ops/copy.js';
+import { clamp } from '../ops/statistics.js';
 import { full, rand, randn, tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -97,6 +99,53 @@ export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
 /** He normal: N(0, gain^2 / fan). */
 export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   return normal_(t, 0, kaimingStd(t, opts));
+}
+
+/**
+ * Options of {@link truncNormal_}.
+ *
+ * @example
+ * nn.init.truncNormal_(w, { mean: 0, std: 0.1, a: -0.2, b: 0.2 })
+ */
+export interface TruncNormalOptions {
+  /** Mean of the normal (default 0). */
+  mean?: number;
+  /** Standard deviation of the normal (default 1). */
+  std?: number;
+  /** Lower cut-off, in the values' units, not in stds (default -2). */
+  a?: number;
+  /** Upper cut-off, in the values' units (default 2). */
+  b?: number;
+}
+
+/**
+ * Normal with `mean` and `std` truncated to [a, b], as torch.nn.init.trunc_normal_ (ConvNeXt,
+ * GoogLeNet and Inception v3 initialise with it). Values outside are drawn again until none
+ * is left, which gives the same distribution as torch's inverse-CDF sampling.
+ *
+ * @example
+ * nn.init.truncNormal_(linear.weight, { std: 0.02 })
+ */
+export function truncNormal_(t: Tensor, opts: TruncNormalOptions = {}): Tensor {
+  const { mean = 0, std = 1, a = -2, b = 2 } = opts;
+  if (!(std > 0) || !(a < b) || !(mean - 10 * std < b && mean + 10 * std > a)) {
+    throw new ArgumentError(`truncNormal_: expected std > 0 and [a, b] to hold some of N(mean, std^2), got mean ${mean}, std ${std}, a ${a}, b ${b}`);
+  }
+  const draw = () => randn(t.shape, { device: t.device }).mul(std).add(mean);
+  const mid = (a + b) / 2;
+  const half = (b - a) / 2;
+  const values = noGrad(() => {
+    let x = draw();
+    // Values outside [a, b] are drawn again, each round keeping at least P(a <= x <= b) of
+    // the rest, so a few rounds leave none outside (a clamp catches the rare remainder).
+    for (let round = 0; round < 100; ++round) {
+      const outside = x.sub(mid).abs().gt(half);
+      if (outside.sum().item() === 0) break;
+      x = where(outside, draw(), x);
+    }
+    return clamp(x, a, b);
+  });
+  return fill(t, values);
 }
 
 /** Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fanIn + fanOut)). */

@@ -32,7 +32,7 @@ export {
 export { conv1d, conv2d, conv3d, type ConvOptions } from './conv.js';
 export { convTranspose1d, convTranspose2d, convTranspose3d, type ConvTransposeOptions } from './conv_transpose.js';
 export { cumprod, cumsum } from './cumulative.js';
-export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
+export { dropout, dropout2d, stochasticDepth, type DropoutOptions, type StochasticDepthOptions } from './dropout.js';
 export { add, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
 export { affineGrid, gridSample, type AffineGridOptions, type GridSampleMode, type GridSampleOptions, type GridSamplePaddingMode } from './grid_sample.js';
 export { gather, indexSelect } from './indexing.js';

@@ -1,10 +1,11 @@
 /**
- * Linear, LazyLinear, Flatten, Identity, Dropout, Dropout2d, Upsample and the activation
- * layers (ReLU, ReLU6, Hardswish, Hardsigmoid, ...), as torch.nn.
+ * Linear, LazyLinear, Flatten, Permute, Identity, Dropout, Dropout2d, StochasticDepth,
+ * Upsample and the activation layers (ReLU, ReLU6, Hardswish, Hardsigmoid, ...), as torch.nn
+ * and torchvision.ops.
  * @module
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
-import { dropout, dropout2d } from '../../ops/dropout.js';
+import { checkStochasticDepthMode, dropout, dropout2d, stochasticDepth } from '../../ops/dropout.js';
 import { linear } from '../../ops/linear.js';
 import { interpolate, type InterpolateMode } from '../../ops/resample.js';
 import { logSoftmax, softmax } from '../../ops/softmax.js';
@@ -80,6 +81,28 @@ export class Flatten extends Module {
   }
 }
 
+/**
+ * Reorders the dims of its input (a view, no copy), as torchvision.ops.Permute: ConvNeXt
+ * moves channels last around its LayerNorm and Linear layers with it.
+ *
+ * @example
+ * new nn.Permute([0, 2, 3, 1]).call(x) // [N, C, H, W] -> [N, H, W, C]
+ */
+export class Permute extends Module {
+  readonly dims: readonly number[];
+  constructor(dims: readonly number[]) {
+    super();
+    dims.forEach((d, i) => checkInt('Permute', `dims[${i}]`, d, -Infinity));
+    this.dims = [...dims];
+  }
+  forward(x: Tensor): Tensor {
+    return x.permute(this.dims);
+  }
+  override extraRepr(): string {
+    return `dims=[${this.dims.join(', ')}]`;
+  }
+}
+
 /** Returns its input (a new handle on it). */
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
@@ -112,6 +135,30 @@ export class Dropout2d extends Module {
   }
   override extraRepr(): string {
     return `p=${this.p}`;
+  }
+}
+
+/**
+ * Stochastic depth in training mode only, as torchvision.ops.StochasticDepth: drops a
+ * residual branch per sample (`'row'`) or for the whole batch (`'batch'`) with probability
+ * `p` in [0, 1] and scales what survives by 1 / (1 - p); see {@link stochasticDepth}. It has
+ * no parameters, so checkpoints do not name it.
+ *
+ * @example
+ * const drop = new nn.StochasticDepth(0.1, 'row');
+ * const out = add(drop.call(branch), x); // identity in eval()
+ */
+export class StochasticDepth extends Module {
+  constructor(readonly p: number, readonly mode: 'row' | 'batch' = 'row') {
+    super();
+    checkInRange('StochasticDepth', 'p', p, 0, 1);
+    checkStochasticDepthMode('StochasticDepth', mode);
+  }
+  forward(x: Tensor): Tensor {
+    return stochasticDepth(x, { p: this.p, mode: this.mode, training: this.training });
+  }
+  override extraRepr(): string {
+    return `p=${this.p}, mode=${this.mode}`;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Pooling and normalization layers, as torch.nn: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,
  * MaxUnpool2d, BatchNorm1d/2d (running statistics as buffers, PyTorch names),
- * FrozenBatchNorm2d (torchvision's, for detection backbones), GroupNorm, LayerNorm.
+ * FrozenBatchNorm2d (torchvision's, for detection backbones), GroupNorm, LayerNorm and
+ * LayerNorm2d (torchvision's, ConvNeXt's).
  * @module
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
@@ -298,5 +299,27 @@ export class LayerNorm extends Module {
   }
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.normalizedShape, this.weight, this.bias, { eps: this.options.eps });
+  }
+}
+
+/**
+ * Layer normalization of each pixel's channels in `[N, C, H, W]`, as torchvision's
+ * `convnext.LayerNorm2d`: a LayerNorm over C applied channels-last (permute to NHWC,
+ * normalise the last dim, permute back), weight and bias `[C]`. ConvNeXt uses it with eps
+ * 1e-6 in its stem, downsampling layers and head. Composed of differentiable ops.
+ *
+ * @example
+ * const norm = new nn.LayerNorm2d(96, { eps: 1e-6 });
+ * norm.call(randn([2, 96, 56, 56])) // each [n, :, h, w] has mean 0 and variance 1, then the affine
+ */
+export class LayerNorm2d extends LayerNorm {
+  constructor(readonly numChannels: number, options: { eps?: number; elementwiseAffine?: boolean } = {}) {
+    super(numChannels, options);
+  }
+  override forward(x: Tensor): Tensor {
+    if (!(x instanceof Tensor) || x.ndim !== 4) {
+      throw new ShapeError(`LayerNorm2d: expected input [N, ${this.numChannels}, H, W], got ${x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : describe(x)}`);
+    }
+    return super.forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2);
   }
 }

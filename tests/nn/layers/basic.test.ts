@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { ArgumentError, manualSeed, nn, randn, tensor, zeros } from '../../../lib/index.js';
+import { ArgumentError, manualSeed, nn, randn, tensor, zeros, type Tensor } from '../../../lib/index.js';
 
 it('LazyLinear creates its weight from the first input', () => {
   manualSeed(5);
@@ -56,4 +56,27 @@ it('ReLU6 is hardtanh(0, 6) as torch.nn.ReLU6: no gradient at either bound, NaN 
   y.sum().backward();
   expect(Array.from(x.grad!.dataSync())).toEqual([0, 0, 1, 0, 0]);
   expect(Number.isNaN(new nn.ReLU6().call(tensor([NaN], { dtype: 'float32' })).item())).toBe(true);
+});
+
+it('StochasticDepth drops rows in training only and checks its arguments; Permute reorders dims', () => {
+  manualSeed(43);
+  const drop = new nn.StochasticDepth(0.5);
+  const x = randn([200, 4]);
+  const rows = (t: Tensor) => Array.from({ length: 200 }, (_, i) => Array.from(t.dataSync()).slice(i * 4, i * 4 + 4));
+  const out = rows(drop.call(x));
+  const input = rows(x);
+  const dropped = out.filter((r) => r.every((v) => v === 0)).length;
+  expect(dropped).toBeGreaterThan(70);
+  expect(dropped).toBeLessThan(130);
+  out.forEach((r, i) => r.forEach((v, j) => expect(v === 0 || Math.abs(v - 2 * input[i]![j]!) < 1e-6).toBe(true)));
+  drop.eval();
+  expect(drop.call(x).tolist()).toEqual(x.tolist());
+  expect(drop.toString()).toContain('p=0.5, mode=row');
+  expect(() => new nn.StochasticDepth(1.5)).toThrow(/StochasticDepth: expected p in \[0, 1\]/);
+  expect(() => new nn.StochasticDepth(0.1, 'column' as never)).toThrow(/StochasticDepth: expected mode 'row' or 'batch'/);
+  const permute = new nn.Permute([0, 2, 3, 1]);
+  const y = randn([2, 3, 4, 5]);
+  expect(permute.call(y).shape).toEqual([2, 4, 5, 3]);
+  expect(permute.call(y).tolist()).toEqual(y.permute(0, 2, 3, 1).tolist());
+  expect(() => new nn.Permute([0, 1.5])).toThrow(/Permute: expected dims\[1\] to be an integer/);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ArgumentError, batchNorm, KeyError, manualSeed, maxPool3d, memory, nn, noGrad, profile, randn, ShapeError, synchronize, tensor, zeros, type Tensor } from '../../../lib/index.js';
+import { gradcheck } from '../../helpers/gradcheck.js';
 
 it('pooling and normalization layers refuse bad arguments at construction, not at the first forward', () => {
   expect(() => new nn.MaxPool2d(0)).toThrow(/MaxPool2d: expected kernelSize/);
@@ -172,4 +173,45 @@ it('BatchNorm2d takes a one-channel channels-last map (a 1-channel conv output)'
   expect(x.strides).toEqual([36, 1, 6, 1]);
   const y = new nn.BatchNorm2d(1).call(x);
   expect(y.shape).toEqual([1, 1, 6, 6]);
+});
+
+it("LayerNorm2d normalises each pixel's channels with eps and affine, as torchvision's (float64 reference)", () => {
+  manualSeed(41);
+  const norm = new nn.LayerNorm2d(5, { eps: 1e-6 });
+  expect([...norm.namedParameters()].map(([name, p]) => [name, p.shape])).toEqual([
+    ['weight', [5]],
+    ['bias', [5]],
+  ]);
+  const w = [0.5, 1, 1.5, 2, -1];
+  const b = [0, 0.1, -0.2, 0.3, 1];
+  norm.loadStateDict({ weight: tensor(w, { dtype: 'float32' }), bias: tensor(b, { dtype: 'float32' }) });
+  const x = randn([2, 5, 3, 4]);
+  const xs = Array.from(x.dataSync());
+  const expected = new Array<number>(xs.length);
+  for (let n = 0; n < 2; ++n) {
+    for (let p = 0; p < 12; ++p) {
+      const at = (c: number) => (n * 5 + c) * 12 + p;
+      const v = [0, 1, 2, 3, 4].map((c) => xs[at(c)]!);
+      const mean = v.reduce((s, e) => s + e, 0) / 5;
+      const variance = v.reduce((s, e) => s + (e - mean) ** 2, 0) / 5;
+      v.forEach((e, c) => (expected[at(c)] = ((e - mean) / Math.sqrt(variance + 1e-6)) * w[c]! + b[c]!));
+    }
+  }
+  const out = norm.call(x);
+  expect(out.shape).toEqual([2, 5, 3, 4]);
+  Array.from(out.dataSync()).forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-5));
+  expect(() => norm.call(randn([2, 5, 3]))).toThrow(/LayerNorm2d: expected input \[N, 5, H, W\], got shape \[2, 5, 3\]/);
+});
+
+it('LayerNorm2d: the input gradient matches finite differences; weight and bias get theirs per channel', () => {
+  manualSeed(42);
+  const norm = new nn.LayerNorm2d(3);
+  norm.loadStateDict({ weight: randn([3]), bias: randn([3]) });
+  gradcheck((x) => norm.call(x!), [randn([2, 3, 2, 2])]);
+  // d sum(out) / d bias = N * H * W for every channel; d / d weight = the normalised values' sum.
+  norm.zeroGrad();
+  const x = randn([2, 3, 2, 2]);
+  norm.call(x).sum().backward();
+  expect(Array.from(norm.bias!.grad!.dataSync())).toEqual([8, 8, 8]);
+  expect(norm.weight!.grad!.shape).toEqual([3]);
 });
