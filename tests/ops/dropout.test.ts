@@ -34,6 +34,7 @@ it('16-bit inputs: unchanged in eval, masked in their own dtype in training', ()
   const kept = Array.from(out.to('float32').dataSync());
   const values = Array.from(x.to('float32').dataSync());
   expect(kept.every((v, i) => v === 0 || v === 2 * values[i]!)).toBe(true);
+});
 
 it("stochasticDepth drops whole samples ('row') or the whole batch ('batch'), scaled by 1 / (1 - p)", () => {
   manualSeed(21);
