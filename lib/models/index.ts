@@ -1,7 +1,8 @@
 /**
  * The model zoo, as torchvision.models: classification models in torchvision's layouts
- * and names (classification/), the course's own nets, marked as such
- * (classification/course/), detection building blocks as `models.detection`, and the U-Net family as `models.segmentation`.
+ * and names (classification/: ResNet, ResNeXt, Wide ResNet, VGG, AlexNet, SqueezeNet,
+ * DenseNet, MobileNet), the course's own nets, marked as such (classification/course/),
+ * detection building blocks as `models.detection`, and the U-Net family as `models.segmentation`.
  * @module
  */
 export * as detection from './detection/index.js';
@@ -19,7 +20,19 @@ export {
   type MobileNetV3Options,
 } from './classification/mobilenet_v3.js';
 export { type ClassifierOptions, type NormLayerFactory } from './classification/options.js';
-export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet, type ResNetOptions } from './classification/resnet.js';
+export {
+  BasicBlock,
+  Bottleneck,
+  resnet18,
+  resnet34,
+  resnet50,
+  resnet101,
+  resnet152,
+  resnext50x32x4d,
+  ResNet,
+  wideResnet50x2,
+  type ResNetOptions,
+} from './classification/resnet.js';
 export { vgg11, vgg16, VGG, VGG_CONFIGS, vggFeatures } from './classification/vgg.js';
 // Generic layers that lived here before lib/nn/layers took them; their home is `nn`, these
 // names stay so that code written as models.SEBlock keeps working.
