@@ -33,7 +33,21 @@ export {
   wideResnet50x2,
   type ResNetOptions,
 } from './classification/resnet.js';
-export { vgg11, vgg16, VGG, VGG_CONFIGS, vggFeatures } from './classification/vgg.js';
+export {
+  vgg11,
+  vgg11Bn,
+  vgg13,
+  vgg13Bn,
+  vgg16,
+  vgg16Bn,
+  vgg19,
+  vgg19Bn,
+  VGG,
+  VGG_CONFIGS,
+  vggFeatures,
+  type VGGFeaturesOptions,
+  type VGGOptions,
+} from './classification/vgg.js';
 // Generic layers that lived here before lib/nn/layers took them; their home is `nn`, these
 // names stay so that code written as models.SEBlock keeps working.
 export { ReLU6 } from '../nn/layers/basic.js';
