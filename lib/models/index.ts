@@ -20,6 +20,7 @@ export {
   type MobileNetV3Options,
 } from './classification/mobilenet_v3.js';
 export { type ClassifierOptions, type NormLayerFactory } from './classification/options.js';
+export { AlexNet, alexnet, type AlexNetOptions } from './classification/alexnet.js';
 export {
   BasicBlock,
   Bottleneck,
