@@ -26,13 +26,14 @@ export interface AlexNetOptions extends ClassifierOptions {
  */
 export class AlexNet extends Module {
   features: Sequential;
-  avgpool = new AdaptiveAvgPool2d([6, 6]);
-  flatten = new Flatten();
+  avgpool: AdaptiveAvgPool2d;
+  flatten: Flatten;
   classifier: Sequential;
 
   constructor(opts: AlexNetOptions = {}) {
     super();
     const p = checkInRange('AlexNet', 'dropout', opts.dropout ?? 0.5, 0, 1);
+    // Assigned in torchvision's order (forward's): children register as they are assigned.
     this.features = new Sequential(
       new Conv2d(opts.inChannels ?? 3, 64, 11, { stride: 4, padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
       new Conv2d(64, 192, 5, { padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
@@ -40,6 +41,8 @@ export class AlexNet extends Module {
       new Conv2d(384, 256, 3, { padding: 1 }), new ReLU(),
       new Conv2d(256, 256, 3, { padding: 1 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
     );
+    this.avgpool = new AdaptiveAvgPool2d([6, 6]);
+    this.flatten = new Flatten();
     this.classifier = new Sequential(
       new Dropout(p), new Linear(256 * 6 * 6, 4096), new ReLU(),
       new Dropout(p), new Linear(4096, 4096), new ReLU(),

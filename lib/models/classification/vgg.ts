@@ -65,13 +65,16 @@ export interface VGGOptions extends ClassifierOptions, VGGFeaturesOptions {}
  */
 export class VGG extends Module {
   features: Sequential;
-  avgpool = new AdaptiveAvgPool2d([7, 7]);
-  flatten = new Flatten();
+  avgpool: AdaptiveAvgPool2d;
+  flatten: Flatten;
   classifier: Sequential;
 
   constructor(config: ReadonlyArray<number | 'M'>, opts: VGGOptions = {}) {
     super();
+    // Assigned in torchvision's order (forward's): children register as they are assigned.
     this.features = vggFeatures(config, opts);
+    this.avgpool = new AdaptiveAvgPool2d([7, 7]);
+    this.flatten = new Flatten();
     this.classifier = new Sequential(
       new Linear(512 * 7 * 7, 4096), new ReLU(), new Dropout(0.5),
       new Linear(4096, 4096), new ReLU(), new Dropout(0.5),

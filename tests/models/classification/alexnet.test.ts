@@ -11,6 +11,8 @@ it('alexnet: torchvision\'s parameter count and state-dict names', () => {
   const names = [...net.stateDict().keys()];
   expect(names).toHaveLength(16);
   expect(names).toEqual(expect.arrayContaining(['features.0.weight', 'features.10.bias', 'classifier.1.weight', 'classifier.4.weight', 'classifier.6.bias']));
+  // Children in torchvision's order, forward's (flatten is a function there).
+  expect([...net.namedChildren()].map(([name]) => name)).toEqual(['features', 'avgpool', 'flatten', 'classifier']);
   net.dispose();
 });
 

@@ -46,6 +46,8 @@ it('vgg11Bn: torchvision\'s parameter count; a training step on 2×3×32×32', {
   const net = models.vgg11Bn();
   expect(net.parameterCount()).toBe(132_868_840);
   expect(net.stateDict().get('features.1.running_var')!.shape).toEqual([64]);
+  // Children in torchvision's order, forward's (flatten is a function there).
+  expect([...net.namedChildren()].map(([name]) => name)).toEqual(['features', 'avgpool', 'flatten', 'classifier']);
   await checkTrainingStep(net, [2, 3, 32, 32], 1000);
   net.dispose();
 });
