@@ -34,6 +34,7 @@ export {
   wideResnet50x2,
   type ResNetOptions,
 } from './classification/resnet.js';
+export { Fire, squeezenet1x0, squeezenet1x1, SqueezeNet, type SqueezeNetOptions, type SqueezeNetVersion } from './classification/squeezenet.js';
 export {
   vgg11,
   vgg11Bn,
