@@ -21,6 +21,7 @@ export {
 } from './classification/mobilenet_v3.js';
 export { type ClassifierOptions, type NormLayerFactory } from './classification/options.js';
 export { AlexNet, alexnet, type AlexNetOptions } from './classification/alexnet.js';
+export { DenseBlock, DenseLayer, densenet121, DenseNet, DenseTransition, type DenseNetOptions } from './classification/densenet.js';
 export {
   BasicBlock,
   Bottleneck,
