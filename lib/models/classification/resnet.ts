@@ -11,13 +11,13 @@
 import { ArgumentError } from '../../errors.js';
 import { add } from '../../ops/elementwise.js';
 import { relu } from '../../ops/unary.js';
+import { checkInt } from '../../ops/validate.js';
 import { Flatten, Linear, ReLU } from '../../nn/layers/basic.js';
 import { Sequential } from '../../nn/layers/containers.js';
 import { Conv2d } from '../../nn/layers/conv.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, MaxPool2d } from '../../nn/layers/pooling_norm.js';
 import { constant_, kaimingNormal_ } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
-import { checkInt } from '../../ops/validate.js';
 import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ClassifierOptions, NormLayerFactory } from './options.js';
@@ -233,7 +233,7 @@ export const resnext50x32x4d = (opts?: ResNetOptions) => new ResNet(Bottleneck, 
 /**
  * Wide ResNet-50-2 (Zagoruyko & Komodakis 2016; 68,883,240 parameters with 1000 classes), as
  * torchvision's `wide_resnet50_2`: ResNet-50 with the Bottlenecks' inner width doubled
- * (`widthPerGroup` 128); the outer widths, and so the state-dict names, are ResNet-50's.
+ * (`widthPerGroup` 128); the widths between blocks, and so each stage's output, are ResNet-50's.
  *
  * @example
  * const model = models.wideResnet50x2({ numClasses: 100 });

@@ -20,7 +20,8 @@ it('VGG parameter counts equal torchvision', { timeout: 240_000 }, () => {
 // classes (vgg11's 132,863,336 less its body's 9,220,480), so these and vgg11Bn's full count
 // below give torchvision's totals: vgg13 133,047,848, vgg19 143,667,240, vgg13_bn 133,053,736,
 // vgg16_bn 138,365,992, vgg19_bn 143,678,248. Building those whole nets would cost ~8 s each
-// here (the classifier's 120 M random numbers); the interop test builds vgg13Bn in CI.
+// here (the classifier's 120 M random numbers); zoo_interop.test.ts builds each whole and
+// matches torchvision's logits (vgg13Bn in CI, the others where make_zoo_interop.py --all ran).
 const bodies = [
   ['vgg11', false, 9_220_480, 16],
   ['vgg11', true, 9_225_984, 56],
