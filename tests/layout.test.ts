@@ -39,6 +39,7 @@ const featureTests: ReadonlyMap<string, string> = new Map([
   ['amp/half.test.ts', 'float16 / bfloat16 tensors through casts, printing, safetensors and the ops that take them'],
   ['models/classification/interop.test.ts', "torchvision's own weights in each model"],
   ['models/classification/zoo_b_interop.test.ts', "torchvision's state dicts and logits for EfficientNet, RegNet, ConvNeXt, GoogLeNet, Inception v3"],
+  ['models/classification/zoo_interop.test.ts', "torchvision's state dicts and logits in the larger zoo models (ResNet-101 ... DenseNet-121)"],
   ['nn/module_types.test.ts', "lib/nn/module.ts's types: assignments tsc must accept or refuse"],
   ['data/batch_types.test.ts', 'batch types from item types through the DataLoader, as the README loop needs'],
   ['data/prefetch.test.ts', 'DataLoader loading on worker threads, end to end, for each worker dataset'],

@@ -1,7 +1,8 @@
 /**
  * The model zoo, as torchvision.models: classification models in torchvision's layouts
- * and names (classification/), the course's own nets, marked as such
- * (classification/course/), detection building blocks as `models.detection`, and the U-Net family as `models.segmentation`.
+ * and names (classification/: ResNet, ResNeXt, Wide ResNet, VGG, AlexNet, SqueezeNet,
+ * DenseNet, MobileNet), the course's own nets, marked as such (classification/course/),
+ * detection building blocks as `models.detection`, and the U-Net family as `models.segmentation`.
  * @module
  */
 export * as detection from './detection/index.js';
@@ -35,7 +36,37 @@ export {
   type MobileNetV3Options,
 } from './classification/mobilenet_v3.js';
 export { type ClassifierOptions, type NormLayerFactory } from './classification/options.js';
-export { BasicBlock, Bottleneck, resnet18, resnet34, resnet50, ResNet, type ResNetOptions } from './classification/resnet.js';
+export { AlexNet, alexnet, type AlexNetOptions } from './classification/alexnet.js';
+export { DenseBlock, DenseLayer, densenet121, DenseNet, DenseTransition, type DenseNetOptions } from './classification/densenet.js';
+export {
+  BasicBlock,
+  Bottleneck,
+  resnet18,
+  resnet34,
+  resnet50,
+  resnet101,
+  resnet152,
+  resnext50x32x4d,
+  ResNet,
+  wideResnet50x2,
+  type ResNetOptions,
+} from './classification/resnet.js';
+export { Fire, squeezenet1x0, squeezenet1x1, SqueezeNet, type SqueezeNetOptions, type SqueezeNetVersion } from './classification/squeezenet.js';
+export {
+  vgg11,
+  vgg11Bn,
+  vgg13,
+  vgg13Bn,
+  vgg16,
+  vgg16Bn,
+  vgg19,
+  vgg19Bn,
+  VGG,
+  VGG_CONFIGS,
+  vggFeatures,
+  type VGGFeaturesOptions,
+  type VGGOptions,
+} from './classification/vgg.js';
 export {
   RegNet,
   regnetBlockParams,
@@ -45,7 +76,6 @@ export {
   type RegNetInitParams,
   type RegNetOptions,
 } from './classification/regnet.js';
-export { vgg11, vgg16, VGG, VGG_CONFIGS, vggFeatures } from './classification/vgg.js';
 export { Xception, xception, XceptionBlock, type XceptionBlockOptions, type XceptionOptions } from './classification/xception.js';
 // Generic layers that lived here before lib/nn/layers took them; their home is `nn`, these
 // names stay so that code written as models.SEBlock keeps working.

@@ -50,7 +50,9 @@ export function cat<D extends DType>(tensors: ReadonlyArray<Tensor<D>>, dim = 0)
       offset += t.shape[d]!;
     }
   });
-  return record('cat', out, tensors, (g) => tensors.map((t, i) => g.slice(d, offsets[i]!, offsets[i]! + t.shape[d]!)));
+  // A copy of the caller's list: backward runs later, and a DenseNet block appends to the list it concatenated.
+  const inputs = [...tensors];
+  return record('cat', out, inputs, (g) => inputs.map((t, i) => g.slice(d, offsets[i]!, offsets[i]! + t.shape[d]!)));
 }
 
 /**

@@ -54,6 +54,16 @@ describeDevices('shape ops vs PyTorch', (device) => {
   });
 });
 
+it('cat\'s backward splits the gradient by the inputs it got, though the caller appends to its list afterwards', () => {
+  const f32 = (...v: number[]) => tensor(Float32Array.from(v));
+  const x = f32(1, 2).requiresGrad_();
+  const list = [x, f32(3)];
+  const out = nc.cat(list, 0);
+  list.push(f32(4, 5));
+  out.mul(f32(10, 20, 30)).sum().backward();
+  expect(x.grad!.tolist()).toEqual([10, 20]);
+});
+
 it('cat keeps the channels-last format its inputs share, else comes out contiguous', () => {
   nc.manualSeed(63);
   const nhwc = (c: number) => nc.randn([2, 3, 4, c]).permute(0, 3, 1, 2);

@@ -1,7 +1,8 @@
 /**
  * ResNet (He et al. 2016) in torchvision's layout and parameter names (`conv1`, `bn1`,
  * `layer1.0.conv1`, `layer2.0.downsample.0`, `fc`), so torchvision weights converted to
- * safetensors load unchanged: resnet18/34 (BasicBlock) and resnet50 (Bottleneck). Children
+ * safetensors load unchanged: resnet18/34 (BasicBlock), resnet50/101/152 (Bottleneck), and the
+ * grouped / widened Bottleneck variants resnext50x32x4d and wideResnet50x2. Children
  * are registered in torchvision's order, which is also the order forward runs them in
  * (IntermediateLayerGetter relies on it), and the normalisation layer is pluggable
  * (torchvision's `norm_layer`; detection backbones use FrozenBatchNorm2d).
@@ -10,6 +11,7 @@
 import { ArgumentError } from '../../errors.js';
 import { add } from '../../ops/elementwise.js';
 import { relu } from '../../ops/unary.js';
+import { checkInt } from '../../ops/validate.js';
 import { Flatten, Linear, ReLU } from '../../nn/layers/basic.js';
 import { Sequential } from '../../nn/layers/containers.js';
 import { Conv2d } from '../../nn/layers/conv.js';
@@ -35,13 +37,24 @@ export interface ResNetOptions extends ClassifierOptions {
    * `[false, true, true]`: output stride 8). Bottleneck models only (resnet50).
    */
   replaceStrideWithDilation?: readonly [boolean, boolean, boolean];
+  /** Groups of each Bottleneck's 3×3 convolution (torchvision's `groups`; default 1, 32 for resnext50x32x4d). Bottleneck models only. */
+  groups?: number;
+  /**
+   * Width of each group of a Bottleneck's 3×3 convolution at the first stage (torchvision's
+   * `width_per_group`; default 64, 4 for resnext50x32x4d, 128 for wideResnet50x2). Bottleneck models only.
+   */
+  widthPerGroup?: number;
 }
 
 const batchNorm2d: NormLayerFactory = (channels) => new BatchNorm2d(channels);
-const conv3x3 = (inC: number, outC: number, stride = 1, dilation = 1) => new Conv2d(inC, outC, 3, { stride, padding: dilation, dilation, bias: false });
+const conv3x3 = (inC: number, outC: number, stride = 1, dilation = 1, groups = 1) => new Conv2d(inC, outC, 3, { stride, padding: dilation, dilation, groups, bias: false });
 const conv1x1 = (inC: number, outC: number, stride = 1) => new Conv2d(inC, outC, 1, { stride, bias: false });
 
-/** Two 3x3 convolutions with a residual connection (ResNet-18/34). */
+/**
+ * Two 3x3 convolutions with a residual connection (ResNet-18/34). It takes Bottleneck's
+ * constructor arguments so that ResNet builds either; dilation, groups and width are
+ * Bottleneck's only (ResNet refuses them here, as torchvision).
+ */
 export class BasicBlock extends Module {
   static readonly expansion = 1;
   conv1: Conv2d;
@@ -51,7 +64,7 @@ export class BasicBlock extends Module {
   bn2: Module;
   downsample: Sequential | null;
 
-  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d, _dilation = 1) {
+  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d, _dilation = 1, _groups = 1, _baseWidth = 64) {
     super();
     this.conv1 = conv3x3(inC, planes, stride);
     this.bn1 = normLayer(planes);
@@ -68,7 +81,11 @@ export class BasicBlock extends Module {
   }
 }
 
-/** 1x1 reduce, 3x3, 1x1 expand (x4) with a residual connection (ResNet-50), stride on the 3x3 as torchvision. */
+/**
+ * 1x1 reduce, 3x3, 1x1 expand (x4) with a residual connection (ResNet-50), stride on the 3x3
+ * as torchvision. The inner width is `planes * baseWidth / 64 * groups` and the 3x3 is grouped
+ * (ResNeXt; Wide ResNet doubles `baseWidth`), as torchvision's `Bottleneck`.
+ */
 export class Bottleneck extends Module {
   static readonly expansion = 4;
   conv1: Conv2d;
@@ -80,13 +97,14 @@ export class Bottleneck extends Module {
   relu: ReLU;
   downsample: Sequential | null;
 
-  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d, dilation = 1) {
+  constructor(inC: number, planes: number, stride = 1, downsample: Sequential | null = null, normLayer: NormLayerFactory = batchNorm2d, dilation = 1, groups = 1, baseWidth = 64) {
     super();
-    this.conv1 = conv1x1(inC, planes);
-    this.bn1 = normLayer(planes);
-    this.conv2 = conv3x3(planes, planes, stride, dilation);
-    this.bn2 = normLayer(planes);
-    this.conv3 = conv1x1(planes, planes * 4);
+    const width = Math.floor(planes * (baseWidth / 64)) * groups;
+    this.conv1 = conv1x1(inC, width);
+    this.bn1 = normLayer(width);
+    this.conv2 = conv3x3(width, width, stride, dilation, groups);
+    this.bn2 = normLayer(width);
+    this.conv3 = conv1x1(width, planes * 4);
     this.bn3 = normLayer(planes * 4);
     this.relu = new ReLU();
     this.downsample = downsample;
@@ -136,6 +154,9 @@ export class ResNet extends Module {
       throw new ArgumentError(`ResNet: expected replaceStrideWithDilation to be 3 booleans, got ${describe(dilate)}`);
     }
     if (block === BasicBlock && dilate.some(Boolean)) throw new ArgumentError('ResNet: replaceStrideWithDilation needs Bottleneck blocks (resnet50); BasicBlock has no dilation, as in torchvision');
+    const groups = checkInt('ResNet', 'groups', opts.groups ?? 1, 1);
+    const baseWidth = checkInt('ResNet', 'widthPerGroup', opts.widthPerGroup ?? 64, 1);
+    if (block === BasicBlock && (groups !== 1 || baseWidth !== 64)) throw new ArgumentError(`ResNet: BasicBlock supports only groups 1 and widthPerGroup 64, as in torchvision, got ${groups} and ${baseWidth}`);
     let inC = 64;
     let dilation = 1;
     // torchvision's _make_layer: a dilated stage's first block keeps the previous dilation.
@@ -147,9 +168,9 @@ export class ResNet extends Module {
       }
       const out = planes * block.expansion;
       const downsample = stride !== 1 || inC !== out ? new Sequential(conv1x1(inC, out, stride), normLayer(out)) : null;
-      const list: Module[] = [new block(inC, planes, stride, downsample, normLayer, previousDilation)];
+      const list: Module[] = [new block(inC, planes, stride, downsample, normLayer, previousDilation, groups, baseWidth)];
       inC = out;
-      for (let i = 1; i < blocks; ++i) list.push(new block(inC, planes, 1, null, normLayer, dilation));
+      for (let i = 1; i < blocks; ++i) list.push(new block(inC, planes, 1, null, normLayer, dilation, groups, baseWidth));
       return new Sequential(...list);
     };
     this.layer1 = stage(64, layers[0], 1);
@@ -183,3 +204,38 @@ export const resnet18 = (opts?: ResNetOptions) => new ResNet(BasicBlock, [2, 2, 
 export const resnet34 = (opts?: ResNetOptions) => new ResNet(BasicBlock, [3, 4, 6, 3], opts);
 /** ResNet-50 (25,557,032 parameters with 1000 classes). */
 export const resnet50 = (opts?: ResNetOptions) => new ResNet(Bottleneck, [3, 4, 6, 3], opts);
+/**
+ * ResNet-101 (44,549,160 parameters with 1000 classes), as torchvision's `resnet101`.
+ *
+ * @example
+ * const model = models.resnet101().eval();
+ * const logits = noGrad(() => model.call(images)); // [N, 1000]
+ */
+export const resnet101 = (opts?: ResNetOptions) => new ResNet(Bottleneck, [3, 4, 23, 3], opts);
+/**
+ * ResNet-152 (60,192,808 parameters with 1000 classes), as torchvision's `resnet152`.
+ *
+ * @example
+ * const model = models.resnet152({ numClasses: 10 });
+ */
+export const resnet152 = (opts?: ResNetOptions) => new ResNet(Bottleneck, [3, 8, 36, 3], opts);
+/**
+ * ResNeXt-50 32×4d (Xie et al. 2017; 25,028,904 parameters with 1000 classes), as
+ * torchvision's `resnext50_32x4d`: ResNet-50 whose 3×3 convolutions have 32 groups of width 4
+ * at the first stage. Names drop torchvision's underscore between digits for an `x`, as
+ * {@link wideResnet50x2}. `groups` and `widthPerGroup` in `opts` override 32 and 4.
+ *
+ * @example
+ * const model = models.resnext50x32x4d().eval();
+ * model.loadStateDict(io.loadStateDictSync('resnext50_32x4d.safetensors'));
+ */
+export const resnext50x32x4d = (opts?: ResNetOptions) => new ResNet(Bottleneck, [3, 4, 6, 3], { ...opts, groups: opts?.groups ?? 32, widthPerGroup: opts?.widthPerGroup ?? 4 });
+/**
+ * Wide ResNet-50-2 (Zagoruyko & Komodakis 2016; 68,883,240 parameters with 1000 classes), as
+ * torchvision's `wide_resnet50_2`: ResNet-50 with the Bottlenecks' inner width doubled
+ * (`widthPerGroup` 128); the widths between blocks, and so each stage's output, are ResNet-50's.
+ *
+ * @example
+ * const model = models.wideResnet50x2({ numClasses: 100 });
+ */
+export const wideResnet50x2 = (opts?: ResNetOptions) => new ResNet(Bottleneck, [3, 4, 6, 3], { ...opts, widthPerGroup: opts?.widthPerGroup ?? 128 });

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 
 import { manualSeed, models, nn, noGrad, randn } from '../../../lib/index.js';
+import { checkTrainingStep } from '../../helpers/training_step.js';
 
 // Parameter counts printed by torchvision 0.14 for the same architectures.
 it('ResNet parameter counts and state-dict names equal torchvision', () => {
@@ -90,4 +91,40 @@ it('replaceStrideWithDilation keeps the resolution and dilates as torchvision (o
   expect(() => models.resnet18({ replaceStrideWithDilation: [false, true, true] })).toThrow(/ResNet: replaceStrideWithDilation needs Bottleneck blocks/);
   expect(() => models.resnet50({ replaceStrideWithDilation: [true] as never })).toThrow(/ResNet: expected replaceStrideWithDilation to be 3 booleans/);
   net.dispose();
+});
+
+// torchvision 0.14: parameter count and state_dict length of each model with 1000 classes,
+// and layer1.0.conv2's weight: ResNeXt groups it (32 groups of 4 channels), Wide ResNet doubles it.
+const deeper = [
+  ['resnet101', models.resnet101, 44_549_160, 626, [64, 64, 3, 3]],
+  ['resnet152', models.resnet152, 60_192_808, 932, [64, 64, 3, 3]],
+  ['resnext50x32x4d', models.resnext50x32x4d, 25_028_904, 320, [128, 4, 3, 3]],
+  ['wideResnet50x2', models.wideResnet50x2, 68_883_240, 320, [128, 128, 3, 3]],
+] as const;
+
+for (const [name, make, parameters, entries, conv2] of deeper) {
+  it(`${name}: torchvision's parameter count, state dict and widths; a training step on 2×3×32×32`, { timeout: 120_000 }, async () => {
+    manualSeed(4);
+    const net = make();
+    expect(net.parameterCount()).toBe(parameters);
+    const state = net.stateDict();
+    expect(state.size).toBe(entries);
+    expect(state.get('layer1.0.conv2.weight')!.shape).toEqual(conv2);
+    await checkTrainingStep(net, [2, 3, 32, 32], 1000);
+    net.dispose();
+  });
+}
+
+it('resnext50x32x4d takes groups and widthPerGroup from its options over its own', () => {
+  const net = models.resnext50x32x4d({ groups: 8, numClasses: 10 });
+  // width = 64 * 4 / 64 * 8 = 32 channels in 8 groups of 4.
+  expect(net.stateDict().get('layer1.0.conv2.weight')!.shape).toEqual([32, 4, 3, 3]);
+  net.dispose();
+});
+
+it('refuses groups and widths that torchvision refuses', () => {
+  expect(() => models.resnet18({ groups: 2 })).toThrow(/ResNet: BasicBlock supports only groups 1 and widthPerGroup 64, as in torchvision, got 2 and 64/);
+  expect(() => models.resnet34({ widthPerGroup: 128 })).toThrow(/BasicBlock supports only/);
+  expect(() => models.resnet50({ groups: 0 })).toThrow(/ResNet: expected groups to be an integer >= 1, got 0/);
+  expect(() => models.resnet50({ widthPerGroup: 1.5 })).toThrow(/ResNet: expected widthPerGroup to be an integer >= 1, got 1.5/);
 });
