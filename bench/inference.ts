@@ -22,7 +22,6 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import { infer, io, manualSeed, models, nn, noGrad, randn, synchronize, type Tensor } from '../lib/index.js';
-import type { InferenceSession } from '../lib/infer/index.js';
 import { alternate, medianMs, type Contender } from './alternate.js';
 import { casesFromArgv, roundsFromEnv } from './cases.js';
 import { inferenceLabel, type InferenceCase } from './inference_cases.js';
@@ -104,8 +103,13 @@ function neocog(cases: readonly InferenceCase[], dtype: 'float32' | 'bfloat16' =
       }
       const x = channelsLast(input);
       input.dispose();
+      // The float32 classes of the agreement set come first: the session rewrites the model's layers.
+      const reference = dtype === 'bfloat16' ? await topOneClasses(c, (batch) => Promise.resolve(noGrad(() => model.call(batch)))) : null;
       const session = await infer.InferenceSession.create(model, { example: x, dtype });
-      if (dtype === 'bfloat16') agreement.set(i, await topOneAgreement(c, model, session));
+      if (reference) {
+        const classes = await topOneClasses(c, (batch) => session.run(batch));
+        agreement.set(i, classes.filter((k, n) => k === reference[n]).length / AGREEMENT_INPUTS);
+      }
       const step = async () => (await session.run(x)).dispose();
       for (let k = 0; k < c.warmup; ++k) await step();
       const out = await session.run(x);
@@ -136,20 +140,18 @@ function neocog(cases: readonly InferenceCase[], dtype: 'float32' | 'bfloat16' =
   };
 }
 
-/** Top-1 agreement of the bfloat16 session with the float32 model on AGREEMENT_INPUTS seeded inputs. */
-async function topOneAgreement(c: InferenceCase, model: nn.Module<[Tensor], Tensor>, session: InferenceSession): Promise<number> {
+/** The top-1 classes `forward` gives on AGREEMENT_INPUTS seeded inputs (the same ones each call). */
+async function topOneClasses(c: InferenceCase, forward: (batch: Tensor) => Promise<Tensor>): Promise<number[]> {
   manualSeed(1);
-  let agree = 0;
+  const classes: number[] = [];
   for (let start = 0; start < AGREEMENT_INPUTS; start += c.batch) {
     const batch = channelsLast(randn([Math.min(c.batch, AGREEMENT_INPUTS - start), 3, c.size, c.size]));
-    const half = await session.run(batch);
-    // The float32 reference with the session's layers set aside: the plain model under noGrad.
-    const float32 = noGrad(() => model.call(batch));
-    const [a, b] = await Promise.all([half.argmax(1).data(), float32.argmax(1).data()]);
-    agree += a.filter((v, k) => v === b[k]).length;
-    for (const t of [batch, half, float32]) t.dispose();
+    const logits = await forward(batch);
+    const top = logits.argmax(1);
+    classes.push(...(await top.data()));
+    for (const t of [batch, logits, top]) t.dispose();
   }
-  return agree / AGREEMENT_INPUTS;
+  return classes;
 }
 
 const { inference: cases } = casesFromArgv();
