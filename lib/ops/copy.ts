@@ -6,16 +6,19 @@ import { native } from '../native.js';
 import { empty, zeros } from '../tensor/creation.js';
 import type { Device } from '../tensor/device.js';
 import type { DType } from '../tensor/dtype.js';
+import { stridesLike } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
- * A contiguous copy of `x` on `device` as `dtype`. The dtype conversion runs on the source
- * device, then one transfer moves the bytes when the device changes.
+ * A copy of `x` on `device` as `dtype`: contiguous, or with `preserveFormat` on the same
+ * device in `x`'s memory format (as PyTorch's `to(dtype)` keeps a channels-last tensor
+ * channels-last, where pooling and convolutions run their fast paths). The dtype conversion
+ * runs on the source device, then one transfer moves the bytes when the device changes.
  * @internal
  */
-export function copyTo<E extends DType>(x: Tensor, device: Device, dtype: E, op: string): Tensor<E> {
+export function copyTo<E extends DType>(x: Tensor, device: Device, dtype: E, op: string, preserveFormat = false): Tensor<E> {
   const source = x._native(op);
-  const converted = empty(op, x.shape, dtype, x.device);
+  const converted = empty(op, x.shape, dtype, x.device, preserveFormat && device === x.device ? stridesLike(x, x.shape) : undefined);
   native.copy(op, converted._native(op, 'out'), source);
   if (device === x.device) return converted;
   try {

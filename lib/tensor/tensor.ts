@@ -500,7 +500,9 @@ export class Tensor<D extends DType = DType> {
 
   /**
    * Moves to a device and/or converts the dtype, as `tensor.to()`. Returns a new tensor
-   * (a new handle on the same memory when nothing changes, so disposing either is safe).
+   * (a new handle on the same memory when nothing changes, so disposing either is safe). A
+   * dtype conversion keeps the memory format (a channels-last tensor stays channels-last), as
+   * PyTorch's `preserve_format`; a move to another device is contiguous.
    */
   to(device: DeviceLike): Tensor<D>;
   to<E extends DType>(dtype: E): Tensor<E>;
@@ -510,7 +512,7 @@ export class Tensor<D extends DType = DType> {
     const device = isDevice ? resolveDevice('to', target) : this.device;
     const type = isDevice ? (dtype === undefined ? this.dtype : checkDType('to', 'dtype', dtype)) : checkDType('to', 'dtype', target);
     const source = this.device;
-    const out = device === this.device && type === this.dtype ? this._view('to', this.shape, this.strides) : copyTo(this, device, type, 'to');
+    const out = device === this.device && type === this.dtype ? this._view('to', this.shape, this.strides) : copyTo(this, device, type, 'to', true);
     // Float -> float conversions and moves are differentiable; the gradient goes back to the
     // source's device and dtype.
     if (!isFloatingPoint(type) || !isFloatingPoint(this.dtype)) return out;
