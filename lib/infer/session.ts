@@ -123,6 +123,7 @@ export class InferenceSession<Out = Tensor> {
   #turn: Promise<void> = Promise.resolve();
   #pending: Request<Out>[] = [];
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #flushQueued = false; // a batch waits for its turn and will take the waiting requests
   #sampleShape: readonly number[] | null = null;
   #queuedBytes = 0;
   #runs = 0; // run() calls waiting or running
@@ -223,7 +224,7 @@ export class InferenceSession<Out = Tensor> {
       return Promise.reject(error);
     }
     this.#runs += 1;
-    const work = this.#track(this.#inTurn(batch.shape[0] ?? 1, () => this.#forward(batch), opts.signal));
+    const work = this.#track(this.#inTurn(() => ({ size: batch.shape[0] ?? 1, out: this.#forward(batch) }), opts.signal));
     const finished = (): void => {
       this.#runs -= 1;
     };
@@ -301,7 +302,7 @@ export class InferenceSession<Out = Tensor> {
     if (this.#closed) return;
     this.#closed = true;
     if (opts.drain ?? true) {
-      while (this.#pending.length > 0) this.#flush();
+      this.#flush(); // each batch queues the next at once now that the session is closed
     } else {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = null;
@@ -310,7 +311,7 @@ export class InferenceSession<Out = Tensor> {
         this.#settle(request, new DisposedError('InferenceSession.submit: the session was closed before the request ran'));
       }
     }
-    await Promise.allSettled([...this.#running]);
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     this.#half?.restore();
     this.#fusion?.restore();
   }
@@ -346,7 +347,7 @@ export class InferenceSession<Out = Tensor> {
   }
 
   /** Runs `fn` (a batch of `size`) once the batches before it have finished, and resolves once its work has. */
-  async #inTurn<T>(size: number, fn: () => T, signal?: AbortSignal): Promise<T> {
+  async #inTurn<T>(fn: () => { size: number; out: T }, signal?: AbortSignal): Promise<T> {
     const previous = this.#turn;
     let done!: () => void;
     this.#turn = new Promise((resolve) => (done = resolve));
@@ -354,9 +355,9 @@ export class InferenceSession<Out = Tensor> {
       await previous;
       signal?.throwIfAborted();
       const started = performance.now();
-      const out = fn();
+      const { size, out } = fn();
       await synchronize(this.device);
-      this.#onBatch?.(size, performance.now() - started);
+      if (size > 0) this.#onBatch?.(size, performance.now() - started);
       return out;
     } finally {
       done();
@@ -373,33 +374,45 @@ export class InferenceSession<Out = Tensor> {
     return work;
   }
 
-  /** Takes up to maxBatch waiting requests and runs them as one batch. */
+  /**
+   * Queues a batch of the waiting requests. It takes them (up to maxBatch) when its turn
+   * comes, once the batch before it has finished: requests that arrive while the device is
+   * busy join the next batch rather than each timer tick forming a small batch of its own
+   * (a server's closed-loop clients got batches of 1.2 on average that way).
+   */
   #flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    const requests = this.#pending.splice(0, this.#maxBatch);
-    if (requests.length === 0) return;
-    for (const r of requests) if (r.signal && r.onAbort) r.signal.removeEventListener('abort', r.onAbort);
-    if (this.#pending.length > 0) this.#timer = setTimeout(() => this.#flush(), this.#maxDelayMs);
-    const bytes = requests.reduce((sum, r) => sum + r.bytes, 0);
-    this.#batched += requests.length;
-    const work = this.#inTurn(requests.length, () => {
+    if (this.#flushQueued || this.#pending.length === 0) return;
+    this.#flushQueued = true;
+    let requests: Request<Out>[] = [];
+    const work = this.#inTurn(() => {
+      this.#flushQueued = false;
+      requests = this.#pending.splice(0, this.#maxBatch);
+      for (const r of requests) if (r.signal && r.onAbort) r.signal.removeEventListener('abort', r.onAbort);
+      this.#batched += requests.length;
+      // What still waits forms the next batch: at once when full (or closing), else after maxDelayMs.
+      if (this.#pending.length >= this.#maxBatch || (this.#closed && this.#pending.length > 0)) this.#flush();
+      else if (this.#pending.length > 0) this.#timer = setTimeout(() => this.#flush(), this.#maxDelayMs);
+      if (requests.length === 0) return { size: 0, out: null }; // every waiting request was aborted
       const batch = stack(requests.map((r) => r.sample));
       try {
-        return this.#forward(batch);
+        return { size: requests.length, out: this.#forward(batch) };
       } finally {
         batch.dispose();
       }
     });
     void this.#track(work)
       .then(
-        (out) => this.#deliver(requests, out),
+        (out) => {
+          if (requests.length > 0) this.#deliver(requests, out as Out);
+        },
         (error: unknown) => {
           for (const r of requests) this.#settle(r, error);
         },
       )
       .finally(() => {
-        this.#queuedBytes -= bytes;
+        for (const r of requests) this.#queuedBytes -= r.bytes;
         this.#batched -= requests.length;
       });
   }

@@ -86,6 +86,26 @@ describe('InferenceSession', () => {
     await session.close();
   });
 
+  it('requests that arrive while a batch runs wait for the device and go together, not in small batches of their own', async () => {
+    const net = trainedNet();
+    const sizes: number[] = [];
+    const session = await InferenceSession.create(net, { example: zeros([1, 3, 12, 12]), maxBatch: 16, maxDelayMs: 0, onBatch: (size) => sizes.push(size) });
+    const busy = session.run(randn([2048, 3, 48, 48])); // occupies the device for a while
+    const arrivals: Array<Promise<Tensor>> = [];
+    for (let k = 0; k < 20; ++k) {
+      arrivals.push(session.submit(randn([3, 12, 12])));
+      await new Promise((resolve) => setTimeout(resolve, 1)); // one by one, each timer tick apart
+    }
+    (await busy).dispose();
+    for (const row of await Promise.all(arrivals)) row.dispose();
+    // The run, then what waited meanwhile in batches of up to 16 (a few may come after the run ends).
+    expect(sizes[0]).toBe(2048);
+    expect(sizes.slice(1).reduce((a, b) => a + b, 0)).toBe(20);
+    expect(Math.max(...sizes.slice(1))).toBeGreaterThan(4);
+    expect(sizes.length).toBeLessThan(8);
+    await session.close();
+  });
+
   it('a malformed request rejects only its own promise, with a typed error', async () => {
     const session = await InferenceSession.create(trainedNet(), { maxBatch: 8, maxDelayMs: 1 });
     const good = [session.submit(randn([3, 12, 12])), session.submit(randn([3, 12, 12]))];
