@@ -41,7 +41,17 @@ export { dtypes, type DType, type HalfDType, type TensorData, type TypedArrayFor
 export { autocast, isAutocastEnabled, type AutocastOptions } from './amp/autocast.js';
 export type { AmpDeviceType } from './amp/device_type.js';
 export { GradScaler, type GradScalerOptions, type GradScalerState } from './amp/grad_scaler.js';
-export { queueLimits, setQueueLimits, synchronize, synchronizeSync, type Device, type DeviceLike, type QueueLimits } from './tensor/device.js';
+export {
+  getNumThreads,
+  queueLimits,
+  setNumThreads,
+  setQueueLimits,
+  synchronize,
+  synchronizeSync,
+  type Device,
+  type DeviceLike,
+  type QueueLimits,
+} from './tensor/device.js';
 export { emptyCache, keep, memory, scope, type DeviceMemory } from './tensor/memory.js';
 export { getRngState, initialSeed, manualSeed, setRngState } from './tensor/random.js';
 export { profile, type OpProfile, type ProfileResult } from './tensor/profiler.js';

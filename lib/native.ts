@@ -70,6 +70,10 @@ export interface NativeBinding extends NativePrimitives {
   /** Starts timing ops (returns []) or waits, stops and returns the timings. */
   profile(device: string, on: boolean): Array<{ op: string; count: number; milliseconds: number }>;
   queueLimits(device: string): { maxTasks: number; maxBytes: number };
+  /** Threads the device's stream runs host kernels with, as last applied on the stream (or the default). */
+  numThreads(device: string): number;
+  /** Queues a change of that count on the device's stream. */
+  setNumThreads(device: string, threads: number): void;
   readAsync(storage: number, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
   readSync(storage: number, byteOffset: number, byteLength: number): ArrayBuffer;
   /** Drops the storage id; the memory is freed once no queued op uses it. A released id is ignored. */

@@ -88,3 +88,30 @@ export function setQueueLimits(limits: Partial<QueueLimits>, device: DeviceLike 
   }
   native.setQueueLimits(resolved, next.maxTasks, next.maxBytes);
 }
+
+/** The count setNumThreads last set in this thread, if any. */
+let requestedThreads: number | null = null;
+
+/**
+ * Sets how many threads the CPU kernels use (the OpenMP team oneDNN's primitives and
+ * neocog's own kernels share), as `torch.set_num_threads`. Ops queued after the call run
+ * with the new count, those queued before with the old. Each thread (a DataLoader or
+ * piscina worker) has its own CPU stream, hence its own count: several workers on one
+ * machine each want `cores / workers`.
+ * @example setNumThreads(1); // one thread per worker when running several workers
+ */
+export function setNumThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
+    throw new ArgumentError(`setNumThreads: expected threads to be an integer in [1, 1024], got ${String(threads)}`);
+  }
+  native.setNumThreads('cpu', threads);
+  requestedThreads = threads;
+}
+
+/**
+ * The threads the CPU kernels use, as `torch.get_num_threads`: what {@link setNumThreads}
+ * last set in this thread, else OpenMP's default (OMP_NUM_THREADS, else the cores).
+ */
+export function getNumThreads(): number {
+  return requestedThreads ?? native.numThreads('cpu');
+}

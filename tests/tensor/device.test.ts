@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 
-import { ArgumentError, memory, queueLimits, randn, setQueueLimits, synchronize, zeros } from '../../lib/index.js';
+import { ArgumentError, conv2d, getNumThreads, memory, queueLimits, randn, setNumThreads, setQueueLimits, synchronize, zeros } from '../../lib/index.js';
+import { native } from '../../lib/native.js';
 
 it('queued work is bounded: a loop that never reads values waits for the stream instead of queueing memory', async () => {
   const defaults = queueLimits();
@@ -47,4 +48,23 @@ it('queue limits are validated', () => {
   expect(() => setQueueLimits({ maxBytes: 1.5 })).toThrow(/setQueueLimits: expected maxBytes to be a positive integer, got 1.5/);
   expect(() => setQueueLimits({}, 'gpu' as 'cpu')).toThrow(/expected device/);
   expect(queueLimits().maxTasks).toBe(1024);
+});
+
+it('setNumThreads changes the threads of the ops queued after it, as the stream applies it; results are the same', async () => {
+  const initial = getNumThreads();
+  expect(initial).toBeGreaterThanOrEqual(1);
+  const x = randn([4, 16, 32, 32]);
+  const w = randn([16, 16, 3, 3]);
+  const before = conv2d(x, w, null, { padding: 1 }).dataSync();
+  setNumThreads(1);
+  expect(getNumThreads()).toBe(1);
+  const single = conv2d(x, w, null, { padding: 1 }).dataSync();
+  await synchronize();
+  expect(native.numThreads('cpu')).toBe(1); // OpenMP on the stream thread reads back 1
+  expect(Array.from(single)).toEqual(Array.from(before));
+  setNumThreads(initial);
+  await synchronize();
+  expect(native.numThreads('cpu')).toBe(initial);
+  expect(() => setNumThreads(0)).toThrow(ArgumentError);
+  expect(() => setNumThreads(1.5)).toThrow(/setNumThreads: expected threads to be an integer in \[1, 1024\], got 1.5/);
 });

@@ -34,6 +34,12 @@ class Backend {
     (void)bytes;
     return false;
   }
+  // Threads the host kernels of this device's stream use (CPU: the OpenMP team oneDNN and
+  // our kernels share), as torch.set_num_threads. setHostThreads runs on the stream thread,
+  // whose OpenMP settings are its own; hostThreads gives the count last applied there (or
+  // the default) and may be read from any thread. Devices without host kernels ignore both.
+  virtual void setHostThreads(int threads) { (void)threads; }
+  virtual int hostThreads() const { return 1; }
 
   // Memory. rawAllocate throws Error(OutOfMemory) when the device is full; the caching
   // allocator in core retries once after releasing its cache.

@@ -51,6 +51,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("readSync", &Addon::ReadSync),
       InstanceMethod("releaseStorage", &Addon::ReleaseStorage),
       InstanceMethod("setQueueLimits", &Addon::SetQueueLimits),
+      InstanceMethod("numThreads", &Addon::NumThreads),
+      InstanceMethod("setNumThreads", &Addon::SetNumThreads),
       InstanceMethod("storageBytes", &Addon::StorageBytes),
       InstanceMethod("storagePinned", &Addon::StoragePinned),
       InstanceMethod("synchronize", &Addon::Synchronize),

@@ -55,6 +55,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value ReadAsync(const Napi::CallbackInfo& info);
   Napi::Value ReadSync(const Napi::CallbackInfo& info);
   Napi::Value SetQueueLimits(const Napi::CallbackInfo& info);
+  Napi::Value NumThreads(const Napi::CallbackInfo& info);
+  Napi::Value SetNumThreads(const Napi::CallbackInfo& info);
   Napi::Value Synchronize(const Napi::CallbackInfo& info);
   Napi::Value SynchronizeSync(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);

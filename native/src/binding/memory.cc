@@ -227,6 +227,26 @@ Napi::Value Addon::SetQueueLimits(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value Addon::NumThreads(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), runtime().context(deviceArg(info[0], "numThreads"))->backend->hostThreads());
+  });
+}
+
+// Queued on the stream like an op: ops queued before keep the old count, those after get the new.
+Napi::Value Addon::SetNumThreads(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    auto context = runtime().context(deviceArg(info[0], "setNumThreads"));
+    const double threads = numberArg(info, 1, "setNumThreads", "threads");
+    if (!(threads >= 1 && threads <= 1024)) fail(ErrorKind::Internal, "setNumThreads: threads must be in [1, 1024]");
+    Task task;
+    task.op = "setNumThreads";
+    task.run = [backend = context->backend.get(), n = static_cast<int>(threads)] { backend->setHostThreads(n); };
+    context->stream.enqueue(std::move(task));
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value Addon::SynchronizeSync(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] {
     auto context = runtime().context(deviceArg(info[0], "synchronize"));

@@ -1,5 +1,7 @@
 #include "cpu/cpu_backend.h"
 
+#include <omp.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -49,6 +51,14 @@ void* CpuBackend::rawAllocate(size_t bytes) {
 void CpuBackend::rawFree(void* ptr) noexcept { std::free(ptr); }
 void CpuBackend::copyToHost(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 void CpuBackend::copyFromHost(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+
+// OpenMP's default team size (OMP_NUM_THREADS, else the cores), before any setHostThreads.
+int CpuBackend::defaultThreads() { return omp_get_max_threads(); }
+
+void CpuBackend::setHostThreads(int threads) {
+  omp_set_num_threads(threads);
+  threads_.store(omp_get_max_threads(), std::memory_order_relaxed);
+}
 
 }  // namespace neocog::cpu
 

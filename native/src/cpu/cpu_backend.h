@@ -3,6 +3,8 @@
 // holds what the kernels share.
 #pragma once
 
+#include <atomic>
+
 #include "cpu/dnnl_context.h"
 #include "neocog/backend.h"
 
@@ -13,6 +15,8 @@ class CpuBackend final : public Backend {
   Device device() const override { return Device{DeviceType::CPU, 0}; }
   bool hostAccessible() const override { return true; }
   bool runsInline(const char* primitive, size_t bytes) const override;
+  void setHostThreads(int threads) override;
+  int hostThreads() const override { return threads_.load(std::memory_order_relaxed); }
 
   void* rawAllocate(size_t bytes) override;
   void rawFree(void* ptr) noexcept override;
@@ -26,6 +30,9 @@ class CpuBackend final : public Backend {
 
  private:
   DnnlContext dnnl_;  // oneDNN engine, stream and primitive cache (stream thread only)
+  std::atomic<int> threads_{defaultThreads()};  // written on the stream thread, read on any
+
+  static int defaultThreads();
 };
 
 // Writes `value` into every element of out (kernels that must zero an output use it too).
