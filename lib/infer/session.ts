@@ -42,7 +42,7 @@ export interface InferenceSessionOptions {
   dtype?: 'float32' | 'bfloat16' | 'float16';
   /** `submit`: the most requests grouped into one batch (default 32). */
   maxBatch?: number;
-  /** `submit`: how long the first request of a batch waits for others, in ms (default 2). */
+  /** `submit`: how long the first request of a batch waits for others while the device is idle, in ms (default 2). */
   maxDelayMs?: number;
   /** `submit`: the most requests queued or running before `submit` refuses with BusyError (default 1024). */
   maxQueue?: number;
@@ -243,7 +243,8 @@ export class InferenceSession<Out = Tensor> {
 
   /**
    * Queues one sample (no batch dimension) to run batched with other requests: a batch
-   * starts when `maxBatch` requests wait or the first has waited `maxDelayMs`. Resolves to
+   * starts when `maxBatch` requests wait or the first has waited `maxDelayMs`, and takes,
+   * when the batch before it has finished, what waits by then (up to `maxBatch`). Resolves to
    * the sample's row of the output. Rejects at once with BusyError when the queue is full,
    * and with a typed error when the sample's shape or dtype differs from the others'; a bad
    * request never fails the others. Needs a model whose output is a tensor, or a record of
