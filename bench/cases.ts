@@ -61,7 +61,7 @@ export const opCases: OpCase[] = [
     .map((op) => ({ op, shape: [16, 64, 56, 56], repeats: 8, memoryFormats: false })),
   // Over an activation (channels-last in neocog, both layouts for PyTorch).
   ...['sum', 'mean', 'amax', 'amin', 'sumTo', 'variance', 'std', 'clamp', 'avgPool2d', 'adaptiveAvgPool2d', 'adaptiveMaxPool2d', 'groupNorm', 'instanceNorm',
-    'dropout', 'dropout2d', 'interpolate', 'maxUnpool2d', 'flip', 'roll', 'rot90', 'pad', 'pixelShuffle', 'pixelUnshuffle', 'copyTo']
+    'dropout', 'dropout2d', 'stochasticDepth', 'interpolate', 'maxUnpool2d', 'flip', 'roll', 'rot90', 'pad', 'pixelShuffle', 'pixelUnshuffle', 'copyTo']
     .map((op) => ({ op, shape: [16, 64, 56, 56], repeats: 8, memoryFormats: true })),
   { op: 'globalAvgPool2d', shape: [32, 512, 7, 7], repeats: 30, memoryFormats: true },
   { op: 'gridSample', shape: [8, 32, 64, 64], repeats: 8, memoryFormats: true },

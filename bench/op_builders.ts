@@ -6,7 +6,7 @@ import {
   adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d, adaptiveMaxPool2d, affineGrid, amax, amin, arange, argmax, argmin, argsort,
   avgPool1d, avgPool2d, avgPool3d, batchedNms, batchedNmsAsync, batchNorm, booleanMask, booleanMaskAsync, boxArea, boxConvert, boxIou,
   cat, clamp, clipBoxesToImage, completeBoxIou, completeBoxIouLoss, conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d,
-  convTranspose3d, crossEntropy, cumprod, cumsum, distanceBoxIou, distanceBoxIouLoss, dropout, dropout2d, eq, flip, gather, ge,
+  convTranspose3d, crossEntropy, cumprod, cumsum, distanceBoxIou, distanceBoxIouLoss, dropout, dropout2d, stochasticDepth, eq, flip, gather, ge,
   generalizedBoxIou, generalizedBoxIouLoss, globalAvgPool2d, gridSample, groupNorm, gt, histc, indexSelect, instanceNorm, interpolate,
   layerNorm, le, linear, logSoftmax, lt, manualSeed, maskedFill, maskedSelect, maskedSelectAsync, maxAlong, maxPool1d, maxPool2d,
   maxPool3d, maxUnpool2d, mean, meshgrid, minAlong, ne, nms, nmsAsync, noGrad, nonzero, nonzeroAsync, oneHot, ones, pad, pixelShuffle,
@@ -225,6 +225,7 @@ const builders: Record<string, (c: OpCase) => Built> = {
   layerNorm: onActivation((x) => layerNorm(x, [x.shape[x.ndim - 1]!])),
   dropout: onActivation((x) => dropout(x, { p: 0.5 })),
   dropout2d: onActivation((x) => dropout2d(x, { p: 0.5 })),
+  stochasticDepth: onActivation((x) => stochasticDepth(x, { p: 0.2 })),
   softmax: onActivation((x) => softmax(x, 1)),
   logSoftmax: onActivation((x) => logSoftmax(x, 1)),
   crossEntropy: (c) => {

@@ -117,6 +117,8 @@ ON_ACTIVATION = {
     "groupNorm": lambda x: F.group_norm(x, 32), "instanceNorm": lambda x: F.instance_norm(x),
     "layerNorm": lambda x: F.layer_norm(x, [x.shape[-1]]),
     "dropout": lambda x: F.dropout(x, 0.5, training=True), "dropout2d": lambda x: F.dropout2d(x, 0.5, training=True),
+    # torchvision.ops.stochastic_depth(x, 0.2, "row", training=True), as it computes it (its 2.x wheels do not load here).
+    "stochasticDepth": lambda x: x * torch.empty([x.shape[0]] + [1] * (x.ndim - 1)).bernoulli_(0.8).div_(0.8),
     "softmax": lambda x: F.softmax(x, 1), "logSoftmax": lambda x: F.log_softmax(x, 1),
     "interpolate": lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False),
     "flip": lambda x: x.flip(3), "roll": lambda x: x.roll((1, 1), (2, 3)), "rot90": lambda x: x.rot90(1, (2, 3)),

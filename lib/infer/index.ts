@@ -6,28 +6,34 @@
  * (torchvision's image presets, top classes, label maps) joined by a Pipeline. One line each, sorted.
  * @module
  */
+export { batchedDetector, type ListDetector } from './batched_detector.js';
 export { flipTta, type FlipTtaOptions, type TtaActivation } from './flip_tta.js';
 export { fuseForInference, type Activation, type FusedModel, type FuseOptions } from './fuse.js';
 export { halfPrecision, type HalfPrecisionModel } from './half_precision.js';
-export { Pipeline, type PipelineStages } from './pipeline.js';
+export { Pipeline, type PipelineStages, type Submitter } from './pipeline.js';
 export {
   classificationPostprocess,
+  detectionPostprocess,
   segmentationPostprocess,
   topClasses,
   type ClassPrediction,
+  type DetectedObject,
+  type DetectionPostprocessOptions,
   type SegmentationPostprocessOptions,
   type TopClassesOptions,
 } from './postprocess.js';
 export {
+  detectionPreset,
   IMAGENET_MEAN,
   IMAGENET_STD,
   imageClassificationPreset,
   semanticSegmentationPreset,
+  type DetectionPresetOptions,
   type ImageClassificationPresetOptions,
   type ImagePreprocess,
   type ImagePresetOptions,
   type PreparedImage,
   type SemanticSegmentationPresetOptions,
 } from './preprocess.js';
-export { InferenceSession, type InferenceSessionOptions, type InferenceSessionStats, type RunOptions } from './session.js';
+export { InferenceSession, type InferenceSessionOptions, type InferenceSessionStats, type RunOptions, type SampleResult } from './session.js';
 export { importanceMap, slidingWindowInference, type BlendMode, type SlidingWindowOptions, type TilePredictor } from './sliding_window.js';

@@ -7,7 +7,12 @@
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { PreparedImage } from './preprocess.js';
-import { disposeOutput, type InferenceSession, type RunOptions } from './session.js';
+import { disposeOutput, type RunOptions } from './session.js';
+
+/** What a pipeline runs its stages around: an InferenceSession (`submit` gives one sample's result). */
+export interface Submitter<Out> {
+  submit(sample: Tensor, opts?: RunOptions): Promise<Out>;
+}
 
 /** The stages around the session's forward. */
 export interface PipelineStages<In, R, Out, P extends { tensor: Tensor } = PreparedImage> {
@@ -28,10 +33,10 @@ export interface PipelineStages<In, R, Out, P extends { tensor: Tensor } = Prepa
  * const top5 = await classifier.predict(await readFile('cat.jpg'));
  */
 export class Pipeline<In, R, Out = Tensor, P extends { tensor: Tensor } = PreparedImage> {
-  readonly #session: InferenceSession<Out>;
+  readonly #session: Submitter<Out>;
   readonly #stages: PipelineStages<In, R, Out, P>;
 
-  constructor(session: InferenceSession<Out>, stages: PipelineStages<In, R, Out, P>) {
+  constructor(session: Submitter<Out>, stages: PipelineStages<In, R, Out, P>) {
     if (typeof stages?.preprocess !== 'function' || typeof stages.postprocess !== 'function') {
       throw new ArgumentError('Pipeline: stages must have preprocess and postprocess functions');
     }

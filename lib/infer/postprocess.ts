@@ -1,8 +1,8 @@
 /**
  * The last stage of an inference pipeline: a model's output to what a caller wants — the top
  * classes with their probabilities and labels, or a segmentation's label map at the input
- * image's size. Detection models decode their boxes and run NMS themselves
- * (`models.detection`), returning boxes in the input image's coordinates.
+ * image's size, or a detector's objects (decoded and NMS'd by the detector itself) in the
+ * original image's pixels.
  * @module
  */
 import { noGrad } from '../autograd/grad_mode.js';
@@ -13,6 +13,7 @@ import { checkTensor } from '../ops/validate.js';
 import { scope } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { labelMap, thresholdMask } from '../vision/segmentation_outputs.js';
+import type { Detection } from '../tensor/detection_records.js';
 import type { PreparedImage } from './preprocess.js';
 
 /** One of the top classes of a classifier's output. */
@@ -118,5 +119,53 @@ export function segmentationPostprocess(
         return labels.squeeze(0);
       }),
     );
+  };
+}
+
+/** One detected object, in the input image's pixels. */
+export interface DetectedObject {
+  /** `[x1, y1, x2, y2]` in the original image's pixels. */
+  box: [number, number, number, number];
+  /** The class index (>= 1; 0 is the background). */
+  label: number;
+  /** Its name, when `labels` were given. */
+  name?: string;
+  score: number;
+}
+
+/** Options of {@link detectionPostprocess}. */
+export interface DetectionPostprocessOptions {
+  /** Detections scoring below it are dropped (default 0.5). */
+  scoreThreshold?: number;
+  /** Class names by label (index 0: the background). */
+  labels?: readonly string[];
+}
+
+/**
+ * A pipeline's detection stage: one image's {@link Detection} (decoded and NMS'd by the
+ * detector) to the objects scoring at least `scoreThreshold`, best first, their boxes scaled
+ * from the model's input (`prepared.tensor`, [C, h, w]) back to the original image.
+ *
+ * @example
+ * const detector = new Pipeline(session, { preprocess: detectionPreset({ size: [320, 320] }), postprocess: detectionPostprocess({ labels }) });
+ * const objects = await detector.predict('street.jpg'); // [{ box: [x1, y1, x2, y2], label: 3, name: 'car', score: 0.93 }, ...]
+ */
+export function detectionPostprocess(opts: DetectionPostprocessOptions = {}): (detection: Detection, prepared: PreparedImage) => Promise<DetectedObject[]> {
+  const threshold = opts.scoreThreshold ?? 0.5;
+  if (!(threshold >= 0 && threshold <= 1)) throw new ArgumentError(`detectionPostprocess: scoreThreshold must be in [0, 1], got ${String(threshold)}`);
+  return async (detection, prepared) => {
+    const [boxes, labels, scores] = await Promise.all([detection.boxes.data(), detection.labels.data(), detection.scores.data()]);
+    const [height, width] = prepared.tensor.shape.slice(-2) as [number, number];
+    const sy = prepared.originalSize[0] / height;
+    const sx = prepared.originalSize[1] / width;
+    const objects: DetectedObject[] = [];
+    for (let i = 0; i < scores.length; ++i) {
+      const score = Number(scores[i]);
+      if (score < threshold) continue;
+      const label = Number(labels[i]);
+      const box: DetectedObject['box'] = [Number(boxes[4 * i]) * sx, Number(boxes[4 * i + 1]) * sy, Number(boxes[4 * i + 2]) * sx, Number(boxes[4 * i + 3]) * sy];
+      objects.push(opts.labels?.[label] !== undefined ? { box, label, name: opts.labels[label]!, score } : { box, label, score });
+    }
+    return objects.sort((a, b) => b.score - a.score);
   };
 }

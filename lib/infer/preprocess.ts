@@ -76,6 +76,34 @@ function preset(op: string, opts: ImagePresetOptions, geometry: Pick<DecodeImage
   };
 }
 
+/** Options of {@link detectionPreset}. */
+export interface DetectionPresetOptions {
+  /** `[H, W]` every image is resized to (stretched), so that requests batch together. */
+  size: readonly [number, number];
+  /** Resampling (default 'bilinear'). */
+  interpolation?: DecodeImageOptions['interpolation'];
+}
+
+/**
+ * The input of torchvision-style detectors: RGB in [0, 1], not normalised (the detectors
+ * normalise and resize inside, as GeneralizedRCNNTransform does), stretched to one `size` so
+ * that requests batch together; `originalSize` maps the boxes back ({@link detectionPostprocess}).
+ *
+ * @example
+ * const prepare = detectionPreset({ size: [320, 320] });
+ * const { tensor, originalSize } = await prepare('street.jpg'); // [3, 320, 320], [H, W] of the file
+ */
+export function detectionPreset(opts: DetectionPresetOptions): ImagePreprocess {
+  const op = 'detectionPreset';
+  if (!Array.isArray(opts?.size) || opts.size.length !== 2) throw new ArgumentError(`${op}: size must be [H, W], got ${JSON.stringify(opts?.size)}`);
+  const size: [number, number] = [sideLength(op, 'size[0]', opts.size[0]), sideLength(op, 'size[1]', opts.size[1])];
+  const decodeOptions = { size, channels: 3, interpolation: opts.interpolation ?? 'bilinear', dtype: 'float32' } as const;
+  return async (image) => {
+    const { data, shape, originalSize } = await decodeImage(image, decodeOptions, op);
+    return { tensor: tensor(data, { shape }), originalSize };
+  };
+}
+
 /**
  * torchvision's `ImageClassification` preset: the shorter side resized to `resizeSize`
  * (bilinear), a `cropSize` square cut from the center, scaled to [0, 1] and normalised.

@@ -70,10 +70,13 @@ export interface InferenceSessionStats {
   queued: number;
 }
 
+/** What `submit` gives one sample of a model whose batch output is `Out`: its row, or its element of an array output. */
+export type SampleResult<Out> = Out extends ReadonlyArray<infer Element> ? Element : Out;
+
 interface Request<Out> {
   sample: Tensor;
   bytes: number;
-  resolve: (row: Out) => void;
+  resolve: (row: SampleResult<Out>) => void;
   reject: (error: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -248,11 +251,12 @@ export class InferenceSession<Out = Tensor> {
    * the sample's row of the output. Rejects at once with BusyError when the queue is full,
    * and with a typed error when the sample's shape or dtype differs from the others'; a bad
    * request never fails the others. Needs a model whose output is a tensor, or a record of
-   * tensors (torchvision's segmentation models), with the batch dimension first.
+   * tensors (torchvision's segmentation models), with the batch dimension first, or an array
+   * with one result per sample (a detector's detections: batchedDetector).
    */
-  submit(sample: Tensor, opts: RunOptions = {}): Promise<Out> {
+  submit(sample: Tensor, opts: RunOptions = {}): Promise<SampleResult<Out>> {
     let request: Request<Out>;
-    const settled = new Promise<Out>((resolve, reject) => {
+    const settled = new Promise<SampleResult<Out>>((resolve, reject) => {
       request = { sample, bytes: 0, resolve, reject, signal: opts.signal, onAbort: undefined };
     });
     try {
@@ -420,6 +424,11 @@ export class InferenceSession<Out = Tensor> {
 
   /** Gives each request its row of the batch's output (of each tensor of a record output). */
   #deliver(requests: Request<Out>[], out: Out): void {
+    if (Array.isArray(out) && out.length === requests.length) {
+      // One result per sample already (a detector's Detection[]): each request gets its own.
+      requests.forEach((r, i) => this.#settle(r, null, out[i] as SampleResult<Out>));
+      return;
+    }
     const tensors = out instanceof Tensor ? [out] : out !== null && typeof out === 'object' ? Object.values(out) : [];
     if (tensors.length === 0 || !tensors.every((t) => t instanceof Tensor && t.shape[0] === requests.length)) {
       const error = new ArgumentError(
@@ -432,13 +441,13 @@ export class InferenceSession<Out = Tensor> {
     const rowOf = (t: Tensor, i: number): Tensor => scope(() => t.slice(0, i, i + 1).reshape(t.shape.slice(1)));
     requests.forEach((r, i) => {
       const row = out instanceof Tensor ? rowOf(out, i) : Object.fromEntries(Object.entries(out as Record<string, Tensor>).map(([k, t]) => [k, rowOf(t, i)]));
-      this.#settle(r, null, row as Out);
+      this.#settle(r, null, row as SampleResult<Out>);
     });
     for (const t of tensors) (t as Tensor).dispose();
   }
 
   /** Resolves (or rejects) a request; one aborted meanwhile gets its signal's reason. */
-  #settle(request: Request<Out>, error: unknown, row?: Out): void {
+  #settle(request: Request<Out>, error: unknown, row?: SampleResult<Out>): void {
     if (error === null && request.signal?.aborted) {
       disposeOutput(row);
       request.reject(request.signal.reason);

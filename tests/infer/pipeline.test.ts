@@ -3,9 +3,12 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
-import { FormatError, manualSeed, memory, nn, noGrad, stack, synchronize, zeros, type Tensor } from '../../lib/index.js';
+import { FormatError, manualSeed, memory, models, nn, noGrad, stack, synchronize, zeros, type Tensor } from '../../lib/index.js';
 import {
+  batchedDetector,
   classificationPostprocess,
+  detectionPostprocess,
+  detectionPreset,
   imageClassificationPreset,
   InferenceSession,
   Pipeline,
@@ -71,6 +74,31 @@ describe('Pipeline', () => {
     expect(() => new Pipeline(session, { preprocess: semanticSegmentationPreset() } as never)).toThrow(/preprocess and postprocess/);
     small.dispose();
     large.dispose();
+    await session.close();
+  });
+
+  it("detects objects in uploads of any size, batched, boxes in each image's own pixels", async () => {
+    manualSeed(3);
+    const detector = models.detection.fcosLite({ numClasses: 3, width: 8, scoreThreshold: 0 });
+    const session = await InferenceSession.create(batchedDetector(detector), { example: zeros([1, 3, 64, 64]), maxBatch: 4, maxDelayMs: 20 });
+    const prepare = detectionPreset({ size: [64, 64] });
+    const labels = ['background', 'circle', 'square'];
+    const pipeline = new Pipeline(session, { preprocess: prepare, postprocess: detectionPostprocess({ scoreThreshold: 0, labels }) });
+    const uploads = await Promise.all([image(1, 128, 96), image(2, 64, 64), image(3, 200, 50)]);
+    const results = await Promise.all(uploads.map((u) => pipeline.predict(u)));
+    // The same detections from the detector on the prepared tensors, boxes scaled back.
+    for (const [k, upload] of uploads.entries()) {
+      const { tensor, originalSize } = await prepare(upload);
+      const [d] = noGrad(() => detector.detect([tensor]));
+      const scores = Array.from(d!.scores.dataSync());
+      const boxes = Array.from(d!.boxes.dataSync());
+      expect(results[k]!.map((o) => o.score)).toEqual(scores.map((s) => expect.closeTo(s, 5)));
+      const [sy, sx] = [originalSize[0] / 64, originalSize[1] / 64];
+      expect(results[k]![0]!.box).toEqual([boxes[0]! * sx, boxes[1]! * sy, boxes[2]! * sx, boxes[3]! * sy].map((v) => expect.closeTo(v, 3)));
+      expect(labels).toContain(results[k]![0]!.name);
+    }
+    expect(() => detectionPostprocess({ scoreThreshold: 2 })).toThrow(/scoreThreshold must be in \[0, 1\]/);
+    expect(() => detectionPreset({ size: [0, 64] })).toThrow(/detectionPreset: size\[0\] must be a positive integer/);
     await session.close();
   });
 });
