@@ -52,6 +52,7 @@ export {
   scaleIntensityRangePercentiles,
   windowIntensity,
 } from './intensity.js';
+export { adjustSharpness, autocontrast, equalize, posterize, solarize } from './auto_augment_ops.js';
 export { randomErasing, randomResizedCrop, type RandomErasingOptions, type RandomResizedCropOptions } from './random_window.js';
 export { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, randomPhotometricDistort, type PhotometricDistortOptions } from './photometric.js';
 
