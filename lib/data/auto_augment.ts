@@ -10,7 +10,7 @@ import { rand, tensor } from '../tensor/creation.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { adjustSharpness, autocontrast, equalize, onUint8, posterize, solarize } from './auto_augment_ops.js';
-import { affineMatrix, IDENTITY_AFFINE, rotation, type AffineParams } from './geometry.js';
+import { gridTheta, IDENTITY_AFFINE, rotation, roundHalfEven, type AffineParams } from './geometry.js';
 import { adjustBrightness, adjustContrast, adjustSaturation } from './photometric.js';
 import { checkFill, checkInterpolation, sampleWithFill, type Fill, type Interpolation } from './warp.js';
 
@@ -35,12 +35,6 @@ export interface AugmentOptions {
 function linspace(start: number, end: number, steps: number): number[] {
   const step = Math.fround((end - start) / (steps - 1));
   return Array.from({ length: steps }, (_, i) => (i < steps / 2 ? Math.fround(start + i * step) : Math.fround(end - (steps - 1 - i) * step)));
-}
-
-/** Python's round() (halves to even), as torch.round. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Magnitudes per op (one bin table; `null` for the ops without a magnitude) and whether their sign is drawn. */
@@ -83,8 +77,7 @@ function affineUint8(image: Tensor, params: AffineParams, center: 'image' | 'cor
   return onUint8('augment', image, (x) => {
     const [n, , h, w] = x.shape as [number, number, number, number];
     // torchvision's center=[0, 0] is [-w/2, -h/2] relative to the image centre.
-    const [a, b, c, d, e, f] = affineMatrix(params, center === 'image' ? [0, 0] : [-w / 2, -h / 2], true);
-    const theta = [a, (b * h) / w, (2 * c) / w, (d * w) / h, e, (2 * f) / h];
+    const theta = gridTheta(params, h, w, center === 'image' ? [0, 0] : [-w / 2, -h / 2]);
     const grid = affineGrid(tensor(Float32Array.from({ length: 6 * n }, (_, i) => theta[i % 6]!), { device: x.device }).reshape(n, 2, 3), [n, 1, h, w]);
     // Nearest samples are whole levels; bilinear ones are rounded, as torchvision's _cast_squeeze_out.
     return sampleWithFill('augment', x, grid, mode, fill).round();

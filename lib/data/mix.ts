@@ -9,10 +9,11 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, DTypeError, IndexError, ShapeError } from '../errors.js';
 import { where } from '../ops/compare.js';
 import { oneHot, roll } from '../ops/shape.js';
-import { rand, randn, tensor } from '../tensor/creation.js';
+import { rand, randn } from '../tensor/creation.js';
 import { keep, scope } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { boxMask } from './warp.js';
 
 /** Options of {@link mixup} and {@link cutmix}. */
 export interface MixOptions {
@@ -130,13 +131,6 @@ export function cutmix(images: Tensor, labels: Tensor, opts: MixOptions): MixedB
   const halfH = Math.trunc(r * h);
   const [x1, y1, x2, y2] = [Math.max(cx - halfW, 0), Math.max(cy - halfH, 0), Math.min(cx + halfW, w), Math.min(cy + halfH, h)];
   const lambda = 1 - ((x2 - x1) * (y2 - y1)) / (w * h);
-  const inBox = new Uint8Array(h * w);
-  for (let y = y1; y < y2; ++y) inBox.fill(1, y * w + x1, y * w + x2);
-  const pasted = noGrad(() =>
-    scope(() => {
-      const mask = tensor(inBox, { device: images.device }).reshape(1, 1, h, w).gt(0);
-      return where(mask, roll(images, 1, 0), images) as Tensor<'float32'>;
-    }),
-  );
+  const pasted = noGrad(() => scope(() => where(boxMask(h, w, [y1, x1, y2 - y1, x2 - x1], images.device), roll(images, 1, 0), images) as Tensor<'float32'>));
   return mixed(pasted, labels, numClasses, lambda);
 }

@@ -14,17 +14,12 @@ import { rand, randn, tensor } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { roundHalfEven } from './geometry.js';
 import { rangeOption } from './photometric.js';
-import { batched, checkInterpolation, cropWindow, type Interpolation } from './warp.js';
+import { batched, boxMask, checkInterpolation, cropWindow, type Interpolation } from './warp.js';
 
 /** A window `[top, left, height, width]` in pixels. */
 type Window = [top: number, left: number, height: number, width: number];
-
-/** Python's round(): halves go to the even neighbour. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /** Checks scale and ratio (torchvision warns on a reversed range; neocog refuses it). */
 function areaRanges(op: string, opts: { scale?: readonly [number, number]; ratio?: readonly [number, number] }, scale: [number, number], ratio: [number, number]) {
@@ -167,11 +162,9 @@ export function randomErasing(opts: RandomErasingOptions = {}): (image: Tensor) 
     // No box fits, or one of zero area: erasing it would change nothing.
     if (box === null || box[2] === 0 || box[3] === 0) return image;
     const [top, left, height, width] = box;
-    const inBox = new Uint8Array(h * w);
-    for (let y = top; y < top + height; ++y) inBox.fill(1, y * w + left, y * w + left + width);
     return noGrad(() =>
       scope(() => {
-        const mask = tensor(inBox, { device: image.device }).reshape(h, w).gt(0);
+        const mask = boxMask(h, w, box, image.device);
         // torchvision draws the noise for the box only: [C, h, w], placed at the box.
         const values =
           fill === null
