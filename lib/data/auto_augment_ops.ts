@@ -16,7 +16,7 @@ import { ones, tensor } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { batched } from './warp.js';
+import { batched, imageSize } from './warp.js';
 
 /** Runs `fn` on the float32 batch `[N, C, H, W]` of a checked uint8 image and truncates back to uint8, as torchvision's `.to(uint8)`. */
 export function onUint8(op: string, image: Tensor, fn: (batch: Tensor) => Tensor): Tensor<'uint8'> {
@@ -99,11 +99,10 @@ function equalizeChannel(pixels: Uint8Array): void {
  */
 export function equalize(image: Tensor): Tensor<'uint8'> {
   checkDTypeIn('equalize', 'image', image, ['uint8']);
-  batched('equalize', image);
-  const [h, w] = image.shape.slice(-2) as [number, number];
-  const values = Uint8Array.from(image.contiguous().dataSync() as Uint8Array);
+  const { h, w } = imageSize('equalize', image);
+  const values = scope(() => Uint8Array.from(image.contiguous().dataSync() as Uint8Array));
   for (let offset = 0; offset < values.length; offset += h * w) equalizeChannel(values.subarray(offset, offset + h * w));
-  return tensor(values, { device: image.device }).reshape(image.shape) as Tensor<'uint8'>;
+  return scope(() => tensor(values, { device: image.device }).reshape(image.shape) as Tensor<'uint8'>);
 }
 
 /**

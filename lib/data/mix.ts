@@ -10,7 +10,7 @@ import { ArgumentError, DTypeError, IndexError, ShapeError } from '../errors.js'
 import { where } from '../ops/compare.js';
 import { oneHot, roll } from '../ops/shape.js';
 import { rand, randn } from '../tensor/creation.js';
-import { keep, scope } from '../tensor/memory.js';
+import { scope } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { boxMask } from './warp.js';
@@ -88,7 +88,7 @@ function mixWithRolled(x: Tensor, lambda: number): Tensor<'float32'> {
 }
 
 function mixed(images: Tensor<'float32'>, labels: Tensor, numClasses: number, lambda: number): MixedBatch {
-  const soft = noGrad(() => scope(() => keep(mixWithRolled(oneHot(labels, numClasses), lambda))));
+  const soft = noGrad(() => scope(() => mixWithRolled(oneHot(labels, numClasses), lambda)));
   return { images, labels: soft, lambda };
 }
 
@@ -105,7 +105,7 @@ function mixed(images: Tensor<'float32'>, labels: Tensor, numClasses: number, la
 export function mixup(images: Tensor, labels: Tensor, opts: MixOptions): MixedBatch {
   const { alpha, numClasses } = check('mixup', images, labels, opts);
   const lambda = drawBeta(alpha);
-  return mixed(noGrad(() => mixWithRolled(images, lambda)), labels, numClasses, lambda);
+  return mixed(noGrad(() => scope(() => mixWithRolled(images, lambda))), labels, numClasses, lambda);
 }
 
 /**

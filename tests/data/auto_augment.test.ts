@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { expect, it } from 'vitest';
 
-import { ArgumentError, data, manualSeed, ones, tensor } from '../../lib/index.js';
+import { ArgumentError, data, manualSeed, memory, ones, tensor } from '../../lib/index.js';
 import { applyAugmentOp, randTable, wideTable, type AugmentOp } from '../../lib/data/auto_augment.js';
 
 interface Encoded {
@@ -44,6 +44,12 @@ it('trivialAugmentWide and randAugment keep the uint8 shape, repeat under the sa
     expect(new Set(first).size).toBeGreaterThan(8);
   }
   expect(data.transforms.randAugment({ numOps: 0 })(image)).toBe(image);
+  const before = memory('cpu').tensors;
+  for (let i = 0; i < 20; ++i) for (const augment of [wide, rand]) {
+    const out = augment(image);
+    if (out !== image) out.dispose();
+  }
+  expect(memory('cpu').tensors).toBe(before);
   expect(data.transforms.randAugment()(image.unsqueeze(0)).shape).toEqual([1, ...fixture.image.shape]);
 });
 

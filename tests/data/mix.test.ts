@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { ArgumentError, crossEntropy, data, DTypeError, full, IndexError, manualSeed, randn, ShapeError, stack, tensor } from '../../lib/index.js';
+import { ArgumentError, crossEntropy, data, DTypeError, full, IndexError, manualSeed, memory, randn, ShapeError, stack, tensor } from '../../lib/index.js';
 
 const labels = tensor(Int32Array.from([0, 2, 1, 2]));
 
@@ -60,6 +60,17 @@ it('cutmix pastes one box of the rolled batch into every image; λ is the unpast
     seen.push(lambda);
   }
   expect(Math.min(...seen)).toBeLessThan(1);
+});
+
+it('mixup and cutmix leave only their two results behind', () => {
+  const images = randn([4, 3, 6, 6]);
+  for (const fn of [data.mixup, data.cutmix]) {
+    const before = memory('cpu').tensors;
+    const out = fn(images, labels, { numClasses: 3 });
+    expect(memory('cpu').tensors).toBe(before + 2);
+    out.images.dispose();
+    out.labels.dispose();
+  }
 });
 
 it('mixup and cutmix refuse bad options and batches before drawing', () => {
