@@ -6,12 +6,12 @@
  */
 import { ArgumentError } from '../errors.js';
 import { affineGrid } from '../ops/grid_sample.js';
+import { clamp } from '../ops/statistics.js';
 import { rand, tensor } from '../tensor/creation.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { adjustSharpness, autocontrast, equalize, onUint8, posterize, solarize } from './auto_augment_ops.js';
+import { adjustSharpness, autocontrast, blendLevels, equalize, onUint8, posterize, solarize } from './auto_augment_ops.js';
 import { gridTheta, IDENTITY_AFFINE, rotation, roundHalfEven, type AffineParams } from './geometry.js';
-import { adjustBrightness, adjustContrast, adjustSaturation } from './photometric.js';
 import { checkFill, checkInterpolation, sampleWithFill, type Fill, type Interpolation } from './warp.js';
 
 /** The ops of both policies, in torchvision's order (the draw picks by index). */
@@ -84,9 +84,23 @@ function affineUint8(image: Tensor, params: AffineParams, center: 'image' | 'cor
   });
 }
 
-/** A float colour adjustment (photometric.ts, on [0, 1]) applied to a uint8 image, truncated back as torchvision's uint8 blend. */
-function viaFloat(image: Tensor, adjust: (x: Tensor, factor: number) => Tensor, factor: number): Tensor {
-  return onUint8('augment', image, (x) => adjust(x.div(255), factor).mul(255));
+/**
+ * torchvision's uint8 `rgb_to_grayscale`: the luma truncated to a level (photometric.ts keeps
+ * it fractional, which is right for float images but moves uint8 Color and Contrast a level).
+ */
+function lumaLevels(x: Tensor): Tensor {
+  const [r, g, b] = [0, 1, 2].map((c) => x.slice(1, c, c + 1)) as [Tensor, Tensor, Tensor];
+  return r.mul(0.2989).add(g.mul(0.587)).add(b.mul(0.114)).floor();
+}
+
+/** torchvision's adjust_saturation of a uint8 image (one channel: unchanged). */
+function colorUint8(image: Tensor, factor: number): Tensor {
+  return onUint8('augment', image, (x) => (x.shape[1] === 3 ? blendLevels(x, lumaLevels(x), factor) : x));
+}
+
+/** torchvision's adjust_contrast of a uint8 image: blended with the mean of its luma levels. */
+function contrastUint8(image: Tensor, factor: number): Tensor {
+  return onUint8('augment', image, (x) => blendLevels(x, (x.shape[1] === 3 ? lumaLevels(x) : x).mean([1, 2, 3], { keepdim: true }), factor));
 }
 
 /**
@@ -110,11 +124,13 @@ export function applyAugmentOp(image: Tensor, op: AugmentOp, magnitude: number, 
     case 'Rotate':
       return affineUint8(image, rotation(magnitude), 'image', mode, fill);
     case 'Brightness':
-      return viaFloat(image, adjustBrightness, 1 + magnitude);
+      // torchvision's uint8 adjust_brightness: a blend with black. (photometric.ts's works on
+      // [0, 1]; scaling there and back can land a hair under a level and truncate one below.)
+      return onUint8('augment', image, (x) => clamp(x.mul(1 + magnitude), 0, 255));
     case 'Color':
-      return viaFloat(image, adjustSaturation, 1 + magnitude);
+      return colorUint8(image, 1 + magnitude);
     case 'Contrast':
-      return viaFloat(image, adjustContrast, 1 + magnitude);
+      return contrastUint8(image, 1 + magnitude);
     case 'Sharpness':
       return adjustSharpness(image, 1 + magnitude);
     case 'Posterize':

@@ -29,6 +29,11 @@ export function onUint8(op: string, image: Tensor, fn: (batch: Tensor) => Tensor
   );
 }
 
+/** torchvision's uint8 `_blend`: `ratio * a + (1 - ratio) * b` clamped to [0, 255] (onUint8 truncates it). @internal */
+export function blendLevels(a: Tensor, b: Tensor, ratio: number): Tensor {
+  return clamp(a.mul(ratio).add(b.mul(1 - ratio)), 0, 255);
+}
+
 /**
  * Keeps the `bits` highest bits of every value (an integer in [0, 8]), as torchvision's
  * `posterize`.
@@ -124,6 +129,6 @@ export function adjustSharpness(image: Tensor, factor: number): Tensor<'uint8'> 
     const smooth = pad(conv2d(x, kernel, null, { groups: c }).round(), [1, 1, 1, 1]);
     const interior = pad(ones([1, 1, h - 2, w - 2], { device: x.device }), [1, 1, 1, 1]).gt(0);
     const degenerate = where(interior, smooth, x);
-    return clamp(x.mul(factor).add(degenerate.mul(1 - factor)), 0, 255);
+    return blendLevels(x, degenerate, factor);
   });
 }
