@@ -7,12 +7,13 @@
 import { ArgumentError } from '../errors.js';
 import { affineGrid } from '../ops/grid_sample.js';
 import { clamp } from '../ops/statistics.js';
+import { checkDTypeIn } from '../ops/validate.js';
 import { rand, tensor } from '../tensor/creation.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { adjustSharpness, autocontrast, blendLevels, equalize, onUint8, posterize, solarize } from './auto_augment_ops.js';
 import { gridTheta, IDENTITY_AFFINE, rotation, roundHalfEven, type AffineParams } from './geometry.js';
-import { checkFill, checkInterpolation, sampleWithFill, type Fill, type Interpolation } from './warp.js';
+import { checkFill, checkInterpolation, imageSize, sampleWithFill, type Fill, type Interpolation } from './warp.js';
 
 /** The ops of both policies, in torchvision's order (the draw picks by index). */
 export const AUGMENT_OPS = [
@@ -72,7 +73,7 @@ export function randTable(bins: number, h: number, w: number): Table {
   return table(bins, 0.3, [Math.fround((150 / 331) * w), Math.fround((150 / 331) * h)], 30, 0.9, 4);
 }
 
-/** An affine map of a uint8 image about `center` (pixels from the top-left corner; default the image centre). */
+/** An affine map of a uint8 image about the image centre or, as torchvision's shears, its top-left corner. */
 function affineUint8(image: Tensor, params: AffineParams, center: 'image' | 'corner', mode: Interpolation, fill: readonly number[]): Tensor {
   return onUint8('augment', image, (x) => {
     const [n, , h, w] = x.shape as [number, number, number, number];
@@ -157,6 +158,12 @@ function settings(op: string, opts: AugmentOptions): { mode: Interpolation; fill
   return { mode: checkInterpolation(op, opts.interpolation ?? 'nearest'), fill: checkFill(op, opts.fill ?? 0) };
 }
 
+/** Checked before any draw, so a wrong image names the policy rather than the op drawn. */
+function checkImage(op: string, image: Tensor): { h: number; w: number } {
+  checkDTypeIn(op, 'image', image, ['uint8']);
+  return imageSize(op, image);
+}
+
 function checkBins(op: string, bins: number): void {
   if (!(Number.isInteger(bins) && bins >= 2)) throw new ArgumentError(`${op}: expected numMagnitudeBins to be an integer >= 2, got ${describe(bins)}`);
 }
@@ -182,6 +189,7 @@ export function trivialAugmentWide(opts: TrivialAugmentWideOptions = {}): (image
   const { mode, fill } = settings('trivialAugmentWide', opts);
   const ops = wideTable(bins);
   return (image) => {
+    checkImage('trivialAugmentWide', image);
     const draws = rand([3]);
     const u = draws.dataSync();
     draws.dispose();
@@ -221,7 +229,7 @@ export function randAugment(opts: RandAugmentOptions = {}): (image: Tensor) => T
   }
   const { mode, fill } = settings(op, opts);
   return (image) => {
-    const [h, w] = image.shape.slice(-2) as [number, number];
+    const { h, w } = checkImage(op, image);
     const ops = randTable(bins, h, w);
     const draws = rand([numOps, 3]);
     const u = draws.dataSync();

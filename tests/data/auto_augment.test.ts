@@ -57,4 +57,6 @@ it('trivialAugmentWide and randAugment refuse bad options when built', () => {
   expect(() => data.transforms.randAugment({ interpolation: 'bicubic' as 'nearest' })).toThrow(ArgumentError);
   expect(() => data.transforms.trivialAugmentWide({ fill: [] })).toThrow(ArgumentError);
   expect(() => applyAugmentOp(ones([3, 4, 4]), 'Equalize', 0, 'nearest', [0])).toThrow(/expected image to have dtype uint8/);
+  expect(() => data.transforms.trivialAugmentWide()(ones([3, 4, 4]))).toThrow(/trivialAugmentWide: expected image to have dtype uint8/);
+  expect(() => data.transforms.randAugment()(ones([4, 4]).to('uint8'))).toThrow(/randAugment: expected an image \[C, H, W\]/);
 });
