@@ -61,9 +61,11 @@ export function affineMatrix(params: AffineParams, center: readonly [number, num
  * The affineGrid theta (`alignCorners: false`) that samples an `h x w` image through
  * `params`. torchvision maps pixel centers relative to the image center through the
  * inverse matrix and divides by half the size; theta folds that scaling into the matrix.
+ * `center` moves the map's fixed point (pixels from the image center; torchvision's
+ * `center=[0, 0]`, the top-left corner, is `[-w / 2, -h / 2]`).
  */
-export function gridTheta(params: AffineParams, h: number, w: number): Matrix2x3 {
-  const [a, b, c, d, e, f] = affineMatrix(params, [0, 0], true);
+export function gridTheta(params: AffineParams, h: number, w: number, center: readonly [number, number] = [0, 0]): Matrix2x3 {
+  const [a, b, c, d, e, f] = affineMatrix(params, center, true);
   return [a, (b * h) / w, (2 * c) / w, (d * w) / h, e, (2 * f) / h];
 }
 
@@ -175,13 +177,13 @@ export function drawCropOffset(h: number, w: number, size: readonly [number, num
   return [Math.min(Math.floor(u! * (h - size[0] + 1)), h - size[0]), Math.min(Math.floor(v! * (w - size[1] + 1)), w - size[1])];
 }
 
-/** Half of `n`, rounded half to even like Python's round(), as torchvision's center_crop. */
-function halfRoundedEven(n: number): number {
-  const lo = Math.floor(n / 2);
-  return n % 2 === 0 || lo % 2 === 0 ? lo : lo + 1;
+/** Python's round() (and torch.round): halves go to the even neighbour. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** [top, left] of the central `size` window, as torchvision's center_crop. */
 export function centerOffset(h: number, w: number, size: readonly [number, number]): [number, number] {
-  return [halfRoundedEven(h - size[0]), halfRoundedEven(w - size[1])];
+  return [roundHalfEven((h - size[0]) / 2), roundHalfEven((w - size[1]) / 2)];
 }

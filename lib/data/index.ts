@@ -15,6 +15,7 @@ export {
   type TensorItem,
 } from './dataloader.js';
 export { ConcatDataset } from './concat.js';
+export { cutmix, mixup, type MixedBatch, type MixOptions } from './mix.js';
 export { WeightedRandomSampler, type Sampler, type WeightedRandomSamplerOptions } from './sampler.js';
 export { randomSplit, Subset, type RandomSplitOptions } from './subset.js';
 export { readCifar, type CifarArrays, type CifarReadOptions, type CifarVariant } from './cifar.js';

@@ -52,6 +52,17 @@ export {
   scaleIntensityRangePercentiles,
   windowIntensity,
 } from './intensity.js';
+export {
+  AUGMENT_OPS,
+  randAugment,
+  trivialAugmentWide,
+  type AugmentOp,
+  type AugmentOptions,
+  type RandAugmentOptions,
+  type TrivialAugmentWideOptions,
+} from './auto_augment.js';
+export { adjustSharpness, autocontrast, equalize, posterize, solarize } from './auto_augment_ops.js';
+export { randomErasing, randomResizedCrop, type RandomErasingOptions, type RandomResizedCropOptions } from './random_window.js';
 export { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, randomPhotometricDistort, type PhotometricDistortOptions } from './photometric.js';
 
 /** A function from image (batch) to image (batch). */

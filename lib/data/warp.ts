@@ -173,6 +173,14 @@ export function cropWindow<T extends Tensor>(image: T, top: number, left: number
   return image.slice(-2, top, top + size[0]).slice(-1, left, left + size[1]) as T;
 }
 
+/** A bool `[h, w]` mask, set on the `height x width` box at (`top`, `left`). */
+export function boxMask(h: number, w: number, box: readonly [top: number, left: number, height: number, width: number], device: Tensor['device']): Tensor<'bool'> {
+  const [top, left, height, width] = box;
+  const inBox = new Uint8Array(h * w);
+  for (let y = top; y < top + height; ++y) inBox.fill(1, y * w + left, y * w + left + width);
+  return scope(() => tensor(inBox, { device }).reshape(h, w).gt(0));
+}
+
 /** The sampling grid `[N, H, W, 2]` of one affine map per image of an `h x w` batch. */
 export function affineGridOf(params: readonly AffineParams[], h: number, w: number, device: Tensor['device']): Tensor<'float32'> {
   const thetas = Float32Array.from(params.flatMap((p) => gridTheta(p, h, w)));

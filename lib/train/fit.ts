@@ -79,6 +79,13 @@ export interface FitOptions {
    * path, written atomically so a viewer never sees half a file.
    */
   curvesPath?: string;
+  /**
+   * Gradient accumulation (an integer >= 1, default 1): the optimizer steps once every
+   * `accumulateSteps` batches, each batch's loss scaled by 1/accumulateSteps so a group of k
+   * batches of size b steps as one batch of k·b would (for a model without BatchNorm). The
+   * last group of an epoch may be shorter: it is stepped too, its losses scaled by 1/its size.
+   */
+  accumulateSteps?: number;
 }
 
 interface Totals {
@@ -125,15 +132,24 @@ async function runEpoch(model: Module, source: BatchSource, opts: FitOptions, tr
     totals.count += n;
     bar?.update(++step, `loss ${(totals.loss / Math.max(totals.count, 1)).toFixed(4)}`);
   };
+  const k = train ? opts.accumulateSteps ?? 1 : 1;
+  let index = 0;
+  // Gradients summed since the last step (a source longer than its length leaves some).
+  let unstepped = false;
   for await (const batch of source) {
     const [x, y] = batch as [Tensor, Tensor];
     const stats = scope(() => {
       const output = train ? forward(x) : noGrad(() => forward(x));
       const loss = train ? lossFn(output, y) : noGrad(() => lossFn(output, y));
       if (train) {
-        opts.optimizer.zeroGrad();
-        loss.backward();
-        opts.optimizer.step();
+        const first = index - (index % k);
+        // The epoch's last group may be short: scaled by its own size, it is still a mean.
+        const size = Number.isFinite(source.length) ? Math.max(1, Math.min(k, source.length - first)) : k;
+        if (index === first) opts.optimizer.zeroGrad();
+        (size > 1 ? loss.div(size) : loss).backward();
+        unstepped = index - first + 1 < size;
+        if (!unstepped) opts.optimizer.step();
+        ++index;
       }
       return batchStats(loss, output, y, opts.topk);
     });
@@ -144,6 +160,7 @@ async function runEpoch(model: Module, source: BatchSource, opts: FitOptions, tr
     pending = add(stats, n);
     await (previous ?? yieldToEventLoop());
   }
+  if (unstepped) opts.optimizer.step();
   await pending;
   return totals;
 }
@@ -166,7 +183,7 @@ async function writeCurves(path: string, history: EpochLog[]): Promise<void> {
  * Trains `model` for `epochs` and returns the per-epoch history.
  *
  * @example
- * const history = await fit(model, { epochs: 10, optimizer, train: trainLoader, validation: testLoader,
+ * const history = await fit(model, { epochs: 10, optimizer, train: trainLoader, validation: testLoader, accumulateSteps: 4,
  *   callbacks: [earlyStopping({ patience: 3 }), bestCheckpoint('best.safetensors')], curvesPath: 'curves.png' });
  */
 export async function fit(model: Module, opts: FitOptions): Promise<EpochLog[]> {
@@ -174,6 +191,9 @@ export async function fit(model: Module, opts: FitOptions): Promise<EpochLog[]> 
   // Checked before the first step: a typo must not cost an epoch of training.
   if (opts.curvesPath !== undefined && !(typeof opts.curvesPath === 'string' && /\.(png|svg)$/i.test(opts.curvesPath))) {
     throw new ArgumentError(`fit: expected curvesPath to be a path ending in .png or .svg, got ${describe(opts.curvesPath)}`);
+  }
+  if (opts.accumulateSteps !== undefined && !(Number.isInteger(opts.accumulateSteps) && opts.accumulateSteps >= 1)) {
+    throw new ArgumentError(`fit: expected accumulateSteps to be an integer >= 1, got ${describe(opts.accumulateSteps)}`);
   }
   const history: EpochLog[] = [];
   const started = performance.now();

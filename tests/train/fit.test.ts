@@ -141,3 +141,45 @@ it('the event loop keeps turning during fit: a 10 ms interval keeps firing', asy
   expect(sorted[Math.floor(sorted.length * 0.9)]).toBeLessThan(50);
   expect(sorted[sorted.length - 1]).toBeLessThan(500);
 });
+
+it('accumulateSteps: k batches of b step as one batch of k·b; a short last group is stepped; bad values refused before training', async () => {
+  const set = blobs(48, 7);
+  manualSeed(7);
+  const reference = mlp();
+  const weights = () => Promise.all([...reference.parameters()].map((p) => p.data()));
+  const initial = reference.stateDict();
+  const run = async (batchSize: number, accumulateSteps?: number) => {
+    const model = mlp();
+    model.loadStateDict(initial);
+    await train.fit(model, {
+      epochs: 2,
+      optimizer: new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }),
+      train: new data.DataLoader(set, { batchSize }),
+      progress: false,
+      accumulateSteps,
+    });
+    return Promise.all([...model.parameters()].map((p) => p.data()));
+  };
+  const big = await run(24);
+  const accumulated = await run(8, 3);
+  accumulated.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(big[i]![j]!, 5)));
+  // 48 = 16 + 16 + 16 in groups of two: the last group (one batch of 16) steps alone, as its
+  // mean, which is what batches of 32 (32 + 16) do.
+  const partial = await run(16, 2);
+  const uneven = await run(32);
+  partial.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(uneven[i]![j]!, 5)));
+
+  const before = await weights();
+  for (const bad of [0, 1.5, -1, '2']) {
+    await expect(
+      train.fit(reference, {
+        epochs: 1,
+        optimizer: new optim.SGD(reference.parameters(), { lr: 0.1 }),
+        train: new data.DataLoader(set, { batchSize: 8 }),
+        progress: false,
+        accumulateSteps: bad as number,
+      }),
+    ).rejects.toThrow(/fit: expected accumulateSteps to be an integer >= 1, got/);
+  }
+  expect(await weights()).toEqual(before);
+});
