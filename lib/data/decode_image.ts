@@ -5,6 +5,7 @@
  * @module
  */
 import { ArgumentError, FormatError, NeocogError } from '../errors.js';
+import { centerOffset } from './geometry.js';
 
 type SharpFactory = (typeof import('sharp'))['default'];
 
@@ -71,8 +72,6 @@ function resizedSize(size: readonly [number, number] | number, height: number, w
 const positiveIntegers = (v: unknown, length: number): boolean =>
   Array.isArray(v) && v.length === length && v.every((n) => Number.isInteger(n) && n > 0);
 
-/** Python's `round` of a multiple of 0.5: halves go to the even neighbour. */
-const roundHalfEven = (v: number): number => (Number.isInteger(v) ? v : Math.floor(v) % 2 === 0 ? Math.floor(v) : Math.ceil(v));
 
 /**
  * Decodes an image file to uint8 pixels `[C, H, W]` (`dtype: 'uint8'`).
@@ -137,8 +136,7 @@ export async function decodeImage(
   // The crop window in the resized image; rows and columns outside it (a crop larger than
   // the image) stay zero, as torchvision's CenterCrop pads.
   const [outH, outW] = options.centerCrop ?? [height, width];
-  const top = roundHalfEven((height - outH) / 2);
-  const left = roundHalfEven((width - outW) / 2);
+  const [top, left] = centerOffset(height, width, [outH, outW]);
   // Interleaved HWC to planar CHW, scaled to the output's range.
   const count = outH * outW * channels;
   const data = dtype === 'uint8' ? new Uint8Array(count) : new Float32Array(count);
