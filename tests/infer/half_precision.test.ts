@@ -26,7 +26,8 @@ describe('halfPrecision', () => {
     });
     half.restore();
     await synchronize();
-    expect(memory('cpu').tensors).toBe(before.tensors); // the 16-bit copies are freed
+    // The 16-bit copies are freed (the collector may free earlier garbage meanwhile: at most as many as before).
+    expect(memory('cpu').tensors).toBeLessThanOrEqual(before.tensors);
     expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBe(0);
     expect(() => halfPrecision(net, 'float32' as 'bfloat16')).toThrow(ArgumentError);
   });

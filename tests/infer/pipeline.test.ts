@@ -3,7 +3,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
-import { FormatError, manualSeed, memory, models, nn, noGrad, stack, synchronize, zeros, type Tensor } from '../../lib/index.js';
+import { FormatError, manualSeed, memory, models, nn, noGrad, scope, stack, synchronize, zeros, type Tensor } from '../../lib/index.js';
 import {
   batchedDetector,
   classificationPostprocess,
@@ -37,10 +37,10 @@ describe('Pipeline', () => {
     const classifier = new Pipeline(session, { preprocess, postprocess: classificationPostprocess({ k: 2, labels }) });
     const uploads = await Promise.all(Array.from({ length: 8 }, (_, i) => image(i)));
 
-    const reference = await noGrad(async () => {
-      const inputs = await Promise.all(uploads.map(async (u) => (await preprocess(u)).tensor));
-      return topClasses(model.call(stack(inputs)), { k: 2, labels });
-    });
+    const inputs = await Promise.all(uploads.map(async (u) => (await preprocess(u)).tensor));
+    const logits = noGrad(() => scope(() => model.call(stack(inputs))));
+    const reference = await topClasses(logits, { k: 2, labels });
+    for (const t of [...inputs, logits]) t.dispose();
     await synchronize();
     const before = memory('cpu');
     const results = await Promise.allSettled([...uploads.map((u) => classifier.predict(u)), classifier.predict(Buffer.from('not an image'))]);
@@ -53,7 +53,8 @@ describe('Pipeline', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(8);
     expect(batches.length).toBeLessThan(8); // requests were grouped
     await synchronize();
-    expect(memory('cpu').tensors).toBe(before.tensors);
+    // Nothing of the requests stays (earlier garbage the collector frees meanwhile may lower the count).
+    expect(memory('cpu').tensors).toBeLessThanOrEqual(before.tensors);
     await session.close();
   });
 

@@ -212,7 +212,7 @@ describe('InferenceSession', () => {
     const before = memory('cpu');
     for (let k = 0; k < 3; ++k) (await session.run(x)).dispose();
     await synchronize();
-    expect(memory('cpu').tensors).toBe(before.tensors);
+    expect(memory('cpu').tensors).toBeLessThanOrEqual(before.tensors); // the collector may free earlier garbage meanwhile
     await session.close();
     expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBe(0); // the float32 model is back
   });
