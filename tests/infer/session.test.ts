@@ -41,7 +41,7 @@ describe('InferenceSession', () => {
     }
     await synchronize();
     const after = memory('cpu');
-    expect(after.tensors).toBe(before.tensors);
+    expect(after.tensors).toBeLessThanOrEqual(before.tensors); // none kept; the collector may free earlier garbage meanwhile
     // After warm-up every activation reuses a cached block: nothing new from the device.
     expect(after.bytes + after.cachedBytes).toBe(before.bytes + before.cachedBytes);
     expect(session.stats.batches).toBe(34);
