@@ -68,6 +68,14 @@ export class BusyError extends NeocogError {
   override name = 'BusyError';
 }
 
+/**
+ * A collective or the process group failed: a peer process died or left, the job's
+ * environment is incomplete, or MPI/NCCL refused the call (the message says which).
+ */
+export class DistributedError extends NeocogError {
+  override name = 'DistributedError';
+}
+
 const byKind: Record<string, new (message: string) => NeocogError> = {
   ShapeError,
   DTypeError,
@@ -76,6 +84,7 @@ const byKind: Record<string, new (message: string) => NeocogError> = {
   OutOfMemoryError,
   IndexError,
   DisposedError,
+  DistributedError,
   NeocogError,
 };
 

@@ -16,6 +16,7 @@ enum class ErrorKind : int {
   OutOfMemory = 5,
   Index = 6,
   Disposed = 7,
+  Distributed = 8,  // a collective or the process group failed (a peer died, MPI/NCCL refused)
 };
 
 inline const char* errorKindName(ErrorKind k) {
@@ -27,6 +28,7 @@ inline const char* errorKindName(ErrorKind k) {
     case ErrorKind::OutOfMemory: return "OutOfMemoryError";
     case ErrorKind::Index: return "IndexError";
     case ErrorKind::Disposed: return "DisposedError";
+    case ErrorKind::Distributed: return "DistributedError";
     case ErrorKind::Internal: break;
   }
   return "NeocogError";

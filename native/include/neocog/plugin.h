@@ -9,6 +9,7 @@
 #include <string>
 
 #include "neocog/backend.h"
+#include "neocog/communicator.h"
 
 namespace neocog {
 
@@ -41,6 +42,15 @@ class DevicePlugin {
   // without the driver's staging buffer. Throws Error(OutOfMemory) when none is left.
   virtual void* allocatePinned(size_t bytes) = 0;
   virtual void freePinned(void* ptr) noexcept = 0;
+
+  // NCCL (issue 18). Rank 0 makes the unique id (ncclGetUniqueId, 128 bytes as a string)
+  // and the job hands it to the other ranks (TCP store); every rank then creates its
+  // communicator on `backend`, one this plugin created, whose CUDA stream its collectives
+  // are queued on (so they are ordered with the device's kernels). Throws Error(Distributed)
+  // with NCCL's message, or Error(Device) when libnccl.so.2 is missing.
+  virtual std::string ncclUniqueId() = 0;
+  virtual std::unique_ptr<Communicator> createCommunicator(Backend& backend, const std::string& uniqueId, int rank,
+                                                           int size) = 0;
 };
 
 }  // namespace neocog
