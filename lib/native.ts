@@ -87,6 +87,26 @@ export interface NativeBinding extends NativePrimitives {
   syncMode(): boolean;
   /** Copies host data into a storage that was just allocated (never one already in use). */
   upload(storage: number, source: ArrayBufferView): void;
+  // process group (binding/distributed.cc)
+  /** MPI_COMM_WORLD over CPU memory; resolves with this process's rank and the world size. */
+  distInitMpi(): Promise<{ rank: number; size: number }>;
+  /** A NCCL communicator on `device` from rank 0's unique id. */
+  distInitNccl(device: string, uniqueId: ArrayBuffer, rank: number, size: number): Promise<{ rank: number; size: number }>;
+  /** A NCCL unique id (made on rank 0). */
+  distNcclUniqueId(): ArrayBuffer;
+  /**
+   * Queues a collective after the device's queued work: `wait()` makes the device's later
+   * work wait for it; `done` settles once it ran. `reduceOp` codes: sum, product, min, max, avg.
+   */
+  distCollective(
+    kind: 'allReduce' | 'broadcast' | 'allGather' | 'reduceScatter' | 'barrier',
+    output: NativeTensor | null,
+    input: NativeTensor | null,
+    reduceOp: number,
+    root: number,
+  ): { wait(): void; done: Promise<void> };
+  /** Finalises the communicator after its queued collectives (blocks until then). */
+  distDestroy(): void;
   // CUDA plugin (binding/cuda.cc)
   cudaDeviceCount(): number;
   cudaLoad(pluginPath: string, dependencies: readonly string[]): void;

@@ -40,6 +40,11 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("cudaDeviceCount", &Addon::CudaDeviceCount),
       InstanceMethod("cudaLoad", &Addon::CudaLoad),
       InstanceMethod("cudaProperties", &Addon::CudaProperties),
+      InstanceMethod("distCollective", &Addon::DistCollective),
+      InstanceMethod("distDestroy", &Addon::DistDestroy),
+      InstanceMethod("distInitMpi", &Addon::DistInitMpi),
+      InstanceMethod("distInitNccl", &Addon::DistInitNccl),
+      InstanceMethod("distNcclUniqueId", &Addon::DistNcclUniqueId),
       InstanceMethod("empty", &Addon::Empty),
       InstanceMethod("emptyPinned", &Addon::EmptyPinned),
       InstanceMethod("emptyCache", &Addon::EmptyCache),
@@ -67,10 +72,17 @@ Addon::~Addon() {
   // Joins the stream threads, so nothing posts completions after this. The completion
   // queue itself is finalized by Node-API with the environment.
   napi_remove_env_cleanup_hook(env_, &Addon::stopStreams, this);
+  processGroup_.reset();
   runtime_.reset();
 }
 
-void Addon::stopStreams(void* addon) { static_cast<Addon*>(addon)->runtime_->shutdown(); }
+void Addon::stopStreams(void* addon) {
+  Addon* self = static_cast<Addon*>(addon);
+  // MPI must be finalised before the process exits (mpirun fails a job whose process exits
+  // without MPI_Finalize), after the collectives still queued.
+  self->processGroup_.reset();
+  self->runtime_->shutdown();
+}
 
 void Addon::beginAsync(Napi::Env env) {
   if (pendingAsync_++ == 0) completions_.Ref(env);

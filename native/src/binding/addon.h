@@ -10,10 +10,12 @@
 
 #include "binding/storage_table.h"
 #include "core/runtime.h"
+#include "dist/process_group.h"
 
 namespace neocog::binding {
 
 using Completion = std::function<void(Napi::Env)>;
+using ProcessGroupDone = dist::ProcessGroup::Done;
 
 void runCompletion(Napi::Env env, Napi::Function, std::nullptr_t*, Completion* completion);
 using CompletionQueue = Napi::TypedThreadSafeFunction<std::nullptr_t, Completion, runCompletion>;
@@ -68,6 +70,14 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value CudaLoad(const Napi::CallbackInfo& info);
   Napi::Value CudaProperties(const Napi::CallbackInfo& info);
 
+  // Process group (distributed.cc).
+  Napi::Value DistCollective(const Napi::CallbackInfo& info);
+  Napi::Value DistDestroy(const Napi::CallbackInfo& info);
+  Napi::Value DistInitMpi(const Napi::CallbackInfo& info);
+  Napi::Value DistInitNccl(const Napi::CallbackInfo& info);
+  Napi::Value DistNcclUniqueId(const Napi::CallbackInfo& info);
+  dist::ProcessGroup& processGroup(const char* op);
+
   void endAsync(Napi::Env env);
   static void stopStreams(void* addon);
 
@@ -76,6 +86,8 @@ class Addon : public Napi::Addon<Addon> {
   size_t pendingAsync_ = 0;
   StorageTable storages_;
   std::unique_ptr<Runtime> runtime_;  // stops its stream threads before the queue goes
+  // After runtime_, so destroyed first: finalising MPI waits for the group's queued calls.
+  std::unique_ptr<dist::ProcessGroup> processGroup_;
 };
 
 }  // namespace neocog::binding

@@ -52,6 +52,11 @@ void Runtime::loadCuda(const std::string& pluginPath, const std::vector<std::str
   cudaLibrary_ = loadDevicePlugin(pluginPath, dependencies);
 }
 
+DevicePlugin& Runtime::cudaPlugin() {
+  if (!cudaLibrary_) fail(ErrorKind::Device, "CUDA is not loaded in this runtime");
+  return *cudaLibrary_->plugin;
+}
+
 int Runtime::cudaDeviceCount() {
   if (!cudaLibrary_) fail(ErrorKind::Device, "CUDA is not loaded in this runtime");
   if (cudaDeviceCount_ < 0) cudaDeviceCount_ = cudaLibrary_->plugin->deviceCount();

@@ -39,6 +39,8 @@ class Runtime {
   void loadCuda(const std::string& pluginPath, const std::vector<std::string>& dependencies);
   bool cudaLoaded() const { return cudaLibrary_ != nullptr; }
   int cudaDeviceCount();
+  // The loaded plugin (NCCL lives there); throws Error(Device) before loadCuda().
+  DevicePlugin& cudaPlugin();
   DeviceProperties cudaProperties(int device);
 
   // Throws (and clears) the error a queued kernel raised since the last op, if any.
