@@ -8,6 +8,7 @@ export {
   BusyError,
   DeviceError,
   DisposedError,
+  DistributedError,
   DTypeError,
   FormatError,
   IndexError,
@@ -61,6 +62,7 @@ export { enableGrad, isGradEnabled, noGrad } from './autograd/grad_mode.js';
 export { grad, type GradOptions } from './autograd/grad.js';
 export { GradNode, type BackwardOptions } from './autograd/graph.js';
 export * as data from './data/index.js';
+export * as distributed from './distributed/index.js';
 export * as infer from './infer/index.js';
 export * as io from './io/index.js';
 export * as metrics from './metrics/index.js';

@@ -119,14 +119,19 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     const rootNode = root.gradFn;
     if (rootNode === null) {
       accumulate(root, seed);
+      for (const hook of [...(root._postAccumulateGradHooks ?? [])]) hook(root);
       return;
     }
     const order = topologicalOrder(rootNode);
+    const hooked = hookedLeafUses(order);
     const pending = new Map<GradNode, Tensor>([[rootNode, seed]]);
     for (const node of order) {
       const g = pending.get(node);
       pending.delete(node);
-      if (g === undefined) continue;
+      if (g === undefined) {
+        if (hooked.size > 0) settleHookedLeaves(node, hooked);
+        continue;
+      }
       const inputGrads = scope(() => node.apply(g));
       g.dispose();
       node.inputs.forEach((input, i) => {
@@ -148,9 +153,39 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
           }
         }
       });
+      if (hooked.size > 0) settleHookedLeaves(node, hooked);
       if (!options.retainGraph) node.release();
     }
   });
+}
+
+/**
+ * For each leaf with post-accumulate-grad hooks, how many edges of the graph lead into it:
+ * its hooks run once the last one has been walked, when `.grad` holds the whole pass's
+ * gradient (a leaf used twice receives two contributions).
+ */
+function hookedLeafUses(order: readonly GradNode[]): Map<Tensor, number> {
+  const uses = new Map<Tensor, number>();
+  for (const node of order) {
+    for (const input of node.inputs) {
+      if (input !== null && input.gradFn === null && input._postAccumulateGradHooks?.size) uses.set(input, (uses.get(input) ?? 0) + 1);
+    }
+  }
+  return uses;
+}
+
+/** Counts `node`'s edges into hooked leaves as walked; runs the hooks of leaves now complete. */
+function settleHookedLeaves(node: GradNode, uses: Map<Tensor, number>): void {
+  for (const input of node.inputs) {
+    const left = input === null ? undefined : uses.get(input);
+    if (left === undefined) continue;
+    if (left > 1) {
+      uses.set(input!, left - 1);
+      continue;
+    }
+    uses.delete(input!);
+    if (input!.grad !== null) for (const hook of [...input!._postAccumulateGradHooks!]) hook(input!);
+  }
 }
 
 /** Adds into a leaf's .grad (owned by the leaf: kept out of every scope). */

@@ -5,6 +5,7 @@
  * @module
  */
 export * as init from './init.js';
+export * as parallel from './parallel/index.js';
 export { isParameter, Module, parameter, type AnyModule, type ForwardHook, type ForwardPreHook } from './module.js';
 export { formatSummary, summarize, type LayerSummary } from './summary.js';
 export {
@@ -56,3 +57,4 @@ export {
   MaxUnpool2d,
   type BatchNormLayerOptions,
 } from './layers/pooling_norm.js';
+export { SyncBatchNorm } from './layers/sync_batch_norm.js';

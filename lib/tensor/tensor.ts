@@ -156,6 +156,27 @@ export class Tensor<D extends DType = DType> {
     return this;
   }
 
+  /** @internal The hooks of registerPostAccumulateGradHook (backward() runs them). */
+  _postAccumulateGradHooks: Set<(tensor: Tensor) => void> | null = null;
+
+  /**
+   * Registers `hook` to run once per `backward()` after this leaf's `.grad` has received all
+   * of that pass's gradient, as PyTorch's `register_post_accumulate_grad_hook` (what
+   * DistributedDataParallel starts its gradient all-reduces from). Returns a function that
+   * removes the hook.
+   * @throws ArgumentError on a non-leaf or a tensor that does not require grad.
+   */
+  registerPostAccumulateGradHook(hook: (tensor: this) => void): () => void {
+    if (!this.isLeaf) throw new ArgumentError('registerPostAccumulateGradHook: only leaf tensors accumulate gradients; this one has a gradFn');
+    if (!this.#requiresGrad) throw new ArgumentError("registerPostAccumulateGradHook: the tensor does not require grad (call requiresGrad_() first)");
+    const hooks = (this._postAccumulateGradHooks ??= new Set());
+    const entry = hook as (tensor: Tensor) => void;
+    hooks.add(entry);
+    return () => {
+      hooks.delete(entry);
+    };
+  }
+
   /** @internal Attaches the graph node of the op that produced this tensor. */
   _setGradFn(node: GradNode): void {
     this.#gradFn = node;

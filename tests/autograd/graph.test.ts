@@ -90,3 +90,33 @@ it('deep graphs do not overflow the stack', () => {
   y.sum().backward();
   expect(x.grad!.tolist()).toEqual([1]);
 });
+
+it('post-accumulate-grad hooks run once per backward, after every contribution is in', () => {
+  const w = leaf([1, 2]);
+  const unused = leaf([5]);
+  const seen: number[][] = [];
+  const remove = w.registerPostAccumulateGradHook((t) => seen.push(t.grad!.tolist() as number[]));
+  unused.registerPostAccumulateGradHook(() => seen.push([-1]));
+  // w feeds three nodes (mul twice as both operands, and add): one call with the summed gradient.
+  w.mul(w).add(w).sum().backward();
+  expect(seen).toEqual([[3, 5]]);
+  // A second pass adds to .grad; the hook sees the accumulated value.
+  w.sum().backward();
+  expect(seen).toEqual([[3, 5], [4, 6]]);
+  remove();
+  w.sum().backward();
+  expect(seen).toHaveLength(2);
+  // A leaf that is the root itself.
+  const x = leaf([3]);
+  let calls = 0;
+  x.registerPostAccumulateGradHook(() => (calls += 1));
+  x.backward(ones([1]));
+  expect(calls).toBe(1);
+});
+
+it('post-accumulate-grad hooks go on leaves that require grad only', () => {
+  const w = leaf([1, 2]);
+  expect(() => w.mul(2).registerPostAccumulateGradHook(() => undefined)).toThrow(ArgumentError);
+  expect(() => w.mul(2).registerPostAccumulateGradHook(() => undefined)).toThrow(/only leaf tensors accumulate gradients/);
+  expect(() => tensor([1, 2], { dtype: 'float32' }).registerPostAccumulateGradHook(() => undefined)).toThrow(/does not require grad/);
+});

@@ -119,7 +119,8 @@ export interface BatchNormLayerOptions {
   trackRunningStats?: boolean;
 }
 
-class BatchNormNd extends Module {
+/** @internal The batch-norm layers' shared parameters, buffers and forward (BatchNorm1d/2d/3d, SyncBatchNorm). */
+export class BatchNormNd extends Module {
   /** Scale `[numFeatures]` (parameter `weight`, initially 1), null with `affine: false`. */
   weight: Tensor<'float32'> | null;
   /** Shift `[numFeatures]` (parameter `bias`, initially 0), null with `affine: false`. */
