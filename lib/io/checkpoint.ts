@@ -4,11 +4,16 @@
  * numbers, the random generator's position and any user values (epoch, metrics). Saving
  * is atomic; loading validates the whole file against the model and optimizer before
  * changing anything, so a failed load leaves model, optimizer and generator as they were.
+ * In a data-parallel job (issue 18) rank 0 writes the file, with every rank's generator
+ * position, and every rank loads it.
  * @module
  */
 import { ArgumentError, FormatError, ShapeError } from '../errors.js';
 import type { AnyModule } from '../nn/module.js';
 import type { FusedUpdate, Optimizer } from '../optim/optimizer.js';
+import { barrier } from '../distributed/collectives.js';
+import { getRank, getWorldSize, isInitialized } from '../distributed/process_group.js';
+import { gatherRngStates, type RngPosition } from '../distributed/rng_states.js';
 import { getRngState, setRngState } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { loadSafetensors, loadSafetensorsSync, saveSafetensors, saveSafetensorsSync, type SafetensorsContent } from './safetensors.js';
@@ -33,13 +38,19 @@ export interface CheckpointTarget {
 /** The `neocog` entry of the file's metadata. */
 interface CheckpointHeader {
   optimizer: OptimizerDict['scalars'] | null;
-  rng: { seed: number; offset: number };
+  rng: RngPosition;
+  /** Each rank's position, when a data-parallel job saved it. */
+  rngByRank?: RngPosition[];
   extra: Record<string, unknown>;
 }
 
 const OPTIMIZER_PREFIX = 'optimizer.';
 
-function contentOf(op: string, parts: CheckpointParts): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+function contentOf(
+  op: string,
+  parts: CheckpointParts,
+  rngByRank: RngPosition[] | null = null,
+): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
   if (parts.extra !== undefined && (parts.extra === null || typeof parts.extra !== 'object' || Array.isArray(parts.extra))) {
     throw new ArgumentError(`${op}: expected extra to be an object, got ${parts.extra === null ? 'null' : Array.isArray(parts.extra) ? 'an array' : typeof parts.extra}`);
   }
@@ -48,7 +59,8 @@ function contentOf(op: string, parts: CheckpointParts): { tensors: Map<string, T
   for (const [key, t] of optimizerState?.tensors ?? []) tensors.set(`${OPTIMIZER_PREFIX}${key}`, t);
   let header: string;
   try {
-    header = JSON.stringify({ optimizer: optimizerState?.scalars ?? null, rng: getRngState(), extra: parts.extra ?? {} });
+    const rng = getRngState();
+    header = JSON.stringify({ optimizer: optimizerState?.scalars ?? null, rng, ...(rngByRank ? { rngByRank } : {}), extra: parts.extra ?? {} });
   } catch (error) {
     throw new ArgumentError(`${op}: extra must be JSON-serialisable (${(error as Error).message})`);
   }
@@ -58,16 +70,29 @@ function contentOf(op: string, parts: CheckpointParts): { tensors: Map<string, T
 /**
  * Saves model (and optimizer) state so training can resume exactly, without blocking the
  * event loop. The values saved are those at the call: training may go on while it writes.
+ * In a process group of more than one rank every rank must call it: rank 0 writes (the
+ * replicas are equal) with each rank's generator position, and every rank returns once
+ * the file is complete, so a load right after finds it.
  * @example await io.saveCheckpoint('ckpt.safetensors', { model, optimizer, extra: { epoch } });
  */
 export async function saveCheckpoint(path: string, parts: CheckpointParts): Promise<void> {
-  const { tensors, metadata } = contentOf('saveCheckpoint', parts);
-  await saveSafetensors(path, tensors, metadata);
+  const rngByRank = await gatherRngStates();
+  const { tensors, metadata } = contentOf('saveCheckpoint', parts, rngByRank);
+  if (rngByRank === null) {
+    await saveSafetensors(path, tensors, metadata);
+    return;
+  }
+  // A failed write on rank 0 must not leave the others waiting in the barrier.
+  let failure: unknown = null;
+  if (getRank() === 0) await saveSafetensors(path, tensors, metadata).catch((error: unknown) => (failure = error));
+  await barrier();
+  if (failure !== null) throw failure;
 }
 
-/** Blocking form of {@link saveCheckpoint}. */
+/** Blocking form of {@link saveCheckpoint}; in a process group only rank 0 writes, and nobody waits for it. */
 export function saveCheckpointSync(path: string, parts: CheckpointParts): void {
   const { tensors, metadata } = contentOf('saveCheckpointSync', parts);
+  if (isInitialized() && getRank() !== 0) return;
   saveSafetensorsSync(path, tensors, metadata);
 }
 
@@ -93,6 +118,10 @@ function readHeader(op: string, path: string, metadata: Record<string, string>):
     fail(`has rng ${JSON.stringify(rng)}, expected { seed, offset } (non-negative integers)`);
   }
   if (!isRecord(extra)) fail(`has extra that is ${kindOf(extra)}, expected an object`);
+  const { rngByRank } = header;
+  if (rngByRank !== undefined && (!Array.isArray(rngByRank) || !rngByRank.every((r) => isRecord(r) && Number.isSafeInteger(r.seed) && Number.isSafeInteger(r.offset) && (r.seed as number) >= 0 && (r.offset as number) >= 0))) {
+    fail('has rngByRank that is not a list of { seed, offset } (non-negative integers)');
+  }
   if (optimizer !== null) {
     if (!isRecord(optimizer)) return fail(`has optimizer state that is ${kindOf(optimizer)}, expected an object or null`);
     if (!Array.isArray(optimizer.groups) || !optimizer.groups.every(isRecord)) fail('has optimizer groups that are not an array of objects');
@@ -184,7 +213,9 @@ function restore(op: string, path: string, content: SafetensorsContent, target: 
     // Everything in the file is checked; the model's load checks its names and shapes before it writes.
     target.model.loadStateDict(modelTensors);
     if (target.optimizer && optimizerDict) target.optimizer.loadStateDict(optimizerDict);
-    setRngState(header.rng);
+    // A data-parallel run resumed with as many ranks gets each rank's own position back.
+    const ranked = header.rngByRank && isInitialized() && header.rngByRank.length === getWorldSize() ? header.rngByRank[getRank()]! : header.rng;
+    setRngState(ranked);
     return header.extra;
   } finally {
     for (const t of content.tensors.values()) t.dispose();
@@ -193,7 +224,8 @@ function restore(op: string, path: string, content: SafetensorsContent, target: 
 
 /**
  * Restores a checkpoint into `model` (strict names and shapes) and `optimizer`, and the
- * random generator's position; returns the saved extra values. The file is read without
+ * random generator's position (in a data-parallel job resumed with as many ranks, each
+ * rank's own); returns the saved extra values. The file is read without
  * blocking the event loop. On a malformed file or a mismatch it throws (FormatError,
  * KeyError, ShapeError) before changing the model, the optimizer or the generator.
  * @example const { epoch } = await io.loadCheckpoint('ckpt.safetensors', { model, optimizer });

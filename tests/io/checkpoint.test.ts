@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
 import { crossEntropy, FormatError, getRngState, io, KeyError, manualSeed, models, nn, optim, randint, randn, ShapeError, type Tensor } from '../../lib/index.js';
+import { runMpi, skipWithoutMpirun } from '../helpers/mpirun.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'neocog-ckpt-'));
 
@@ -183,4 +185,24 @@ it('during an async save and load of a ~50 MB checkpoint the event loop keeps tu
     io.loadCheckpointSync(path, { model, optimizer });
   });
   expect(blocking).toBeGreaterThan(Math.max(best.saving, best.loading));
+});
+
+describe.skipIf(skipWithoutMpirun)('checkpoints of a data-parallel job', () => {
+  const script = fileURLToPath(new URL('./fixtures/ddp_resume.ts', import.meta.url));
+  /** Each rank's hash of its final weights. */
+  const weightsOf = (run: ReturnType<typeof runMpi>): Map<unknown, string> => {
+    expect(run.status, run.stderr).toBe(0);
+    return new Map(run.records.map((r) => [r.rank, r.weights as string]));
+  };
+
+  it('rank 0 writes, every rank loads, and training resumes exactly (each rank its own random numbers)', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'neocog-ddp-ckpt-')), 'ckpt.safetensors');
+    const full = weightsOf(runMpi(2, script, ['full']));
+    weightsOf(runMpi(2, script, ['first', path]));
+    const resumed = weightsOf(runMpi(2, script, ['resume', path]));
+    expect(full.size).toBe(2);
+    for (const rank of [0, 1]) expect(resumed.get(rank)).toBe(full.get(rank));
+    // The replicas agree with each other, too.
+    expect(full.get(1)).toEqual(full.get(0));
+  }, 180_000);
 });
