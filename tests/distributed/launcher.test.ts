@@ -1,5 +1,6 @@
 // The launcher end to end: real ranks (tests/distributed/fixtures), in both modes.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -93,6 +94,21 @@ it('spawn mode numbers the ranks of node 1 of 2 after node 0', { timeout: 20_000
   for (const [rank, env] of seen) {
     expect(env.job).toEqual({ rank, worldSize: 4, localRank: rank - 2, localWorldSize: 2, nodeRank: 1, masterAddr: 'head', masterPort: 4321, source: 'torchrun' });
   }
+});
+
+it('spawn mode ranks meet at MASTER_ADDR:MASTER_PORT through a TCPStore', { timeout: 20_000 }, async () => {
+  // A port of our own: another job on this machine may hold torchrun's default 29500.
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  const { code, stdout, stderr } = await run({ script: join(fixtures, 'store_exchange.ts'), nprocPerNode: 3, launcher: 'spawn', masterPort: port });
+  expect(code, stderr).toBe(0);
+  const lines = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line.replace(/^\[rank \d+\] /, '')) as { rank: number; bytes: number; sum: number; arrived: number });
+  const sum = Array.from({ length: 128 }, (_, i) => (i * 31 + 7) & 255).reduce((a, b) => a + b, 0);
+  expect(lines.map((line) => line.rank).sort()).toEqual([0, 1, 2]);
+  for (const line of lines) expect(line).toMatchObject({ bytes: 128, sum });
+  expect(lines.map((line) => line.arrived).sort()).toEqual([1, 2, 3]);
 });
 
 it("a user's OMP_NUM_THREADS wins", { timeout: 20_000 }, async () => {
