@@ -17,6 +17,7 @@ export {
 export { ConcatDataset } from './concat.js';
 export { cutmix, mixup, type MixedBatch, type MixOptions } from './mix.js';
 export { WeightedRandomSampler, type Sampler, type WeightedRandomSamplerOptions } from './sampler.js';
+export { DistributedSampler, type DistributedSamplerOptions } from './distributed_sampler.js';
 export { randomSplit, Subset, type RandomSplitOptions } from './subset.js';
 export { readCifar, type CifarArrays, type CifarReadOptions, type CifarVariant } from './cifar.js';
 export { CIFAR10, CIFAR100, CifarDataset, type CifarOptions } from './cifar_dataset.js';
