@@ -1,6 +1,6 @@
 /**
- * Finding and loading the CUDA plugin (libneocog_cuda.so) and the cuDNN 9 / cuBLAS 13
- * libraries it links. Every failure becomes a reason string that says what is missing;
+ * Finding and loading the CUDA plugin (libneocog_cuda.so) and the cuDNN 9 / cuBLAS 13 /
+ * NCCL 2 libraries it links. Every failure becomes a reason string that says what is missing;
  * `cuda.isAvailable()` is false and `to('cuda')` throws a DeviceError with that reason.
  * `NEOCOG_BACKEND` chooses: `auto` (default: CUDA when usable), `cpu` (never load the plugin)
  * or `cuda` (importing neocog fails, with the reason, when CUDA is not usable).
@@ -29,6 +29,8 @@ const CUDNN_LIBRARIES = [
   'libcudnn_engines_runtime_compiled.so.9',
 ];
 const CUBLAS_LIBRARIES = ['libcublasLt.so.13', 'libcublas.so.13'];
+/** NCCL (distributed's 'nccl' backend): the plugin links it, so CUDA needs it even on one GPU. */
+const NCCL_LIBRARIES = ['libnccl.so.2'];
 
 interface Probe {
   reason: string | null;
@@ -108,7 +110,7 @@ export function verifyPluginInChild(plugin: string, dependencies: readonly strin
     const detail = result.stderr.trim().split('\n').slice(-3).join(' / ');
     return (
       `loading the CUDA plugin crashed a check process (${result.signal}${detail ? `: ${detail}` : ''}); ` +
-      `the NVIDIA driver or the cuDNN/cuBLAS install is broken (check nvidia-smi, reinstall nvidia-cudnn-cu13 nvidia-cublas); ${fallback}`
+      `the NVIDIA driver or the cuDNN/cuBLAS/NCCL install is broken (check nvidia-smi, reinstall nvidia-cudnn-cu13 nvidia-cublas nvidia-nccl-cu13); ${fallback}`
     );
   }
   return null;
@@ -137,11 +139,12 @@ function pythonSiteDirs(): string[] {
   return sites;
 }
 
-function buildHints(plugin: string): { cudnnLibDir?: string; cublasLibDir?: string } {
+function buildHints(plugin: string): { cudnnLibDir?: string; cublasLibDir?: string; ncclLibDir?: string } {
   try {
     return JSON.parse(readFileSync(join(dirname(plugin), 'neocog_cuda.json'), 'utf8')) as {
       cudnnLibDir?: string;
       cublasLibDir?: string;
+      ncclLibDir?: string;
     };
   } catch {
     return {};
@@ -165,6 +168,7 @@ function findLibraries(
   libraries: string[],
   dirs: string[],
   install: string,
+  envVar: string,
 ): { dir: string } | { reason: string } {
   let partial: { dir: string; missing: string[] } | undefined;
   for (const dir of dirs) {
@@ -178,9 +182,7 @@ function findLibraries(
     };
   }
   return {
-    reason: `${libraries[0]} not found (${what} is needed; install it with \`${install}\` or set the directory in ${
-      what === 'cuDNN 9' ? 'NEOCOG_CUDNN_PATH' : 'NEOCOG_CUBLAS_PATH'
-    })`,
+    reason: `${libraries[0]} not found (${what} is needed; install it with \`${install}\` or set the directory in ${envVar})`,
   };
 }
 
@@ -193,7 +195,7 @@ function runProbe(): Probe {
     return {
       reason:
         `the CUDA plugin is not installed (npm install ${CUDA_PACKAGE}) and was not built ` +
-        '(to build it: NEOCOG_CUDA=ON npm rebuild neocog, with nvcc, nvidia-cudnn-cu13 and nvidia-cublas installed)',
+        '(to build it: NEOCOG_CUDA=ON npm rebuild neocog, with nvcc, nvidia-cudnn-cu13, nvidia-cublas and nvidia-nccl-cu13 installed)',
       deviceCount: 0,
     };
   }
@@ -203,6 +205,7 @@ function runProbe(): Probe {
     CUDNN_LIBRARIES,
     candidateDirs('NEOCOG_CUDNN_PATH', ['cudnn'], hints.cudnnLibDir),
     'pip install nvidia-cudnn-cu13',
+    'NEOCOG_CUDNN_PATH',
   );
   if ('reason' in cudnn) return { reason: cudnn.reason, deviceCount: 0 };
   const cublas = findLibraries(
@@ -210,14 +213,24 @@ function runProbe(): Probe {
     CUBLAS_LIBRARIES,
     candidateDirs('NEOCOG_CUBLAS_PATH', ['cu13', 'cublas'], hints.cublasLibDir),
     'pip install nvidia-cublas',
+    'NEOCOG_CUBLAS_PATH',
   );
   if ('reason' in cublas) return { reason: cublas.reason, deviceCount: 0 };
+  const nccl = findLibraries(
+    'NCCL 2',
+    NCCL_LIBRARIES,
+    candidateDirs('NEOCOG_NCCL_PATH', ['nccl'], hints.ncclLibDir),
+    'pip install nvidia-nccl-cu13',
+    'NEOCOG_NCCL_PATH',
+  );
+  if ('reason' in nccl) return { reason: nccl.reason, deviceCount: 0 };
 
   // Only what the plugin links is preloaded; cuDNN opens its other parts itself, and they
   // were all checked above.
   const dependencies = [
     ...CUBLAS_LIBRARIES.map((name) => join(cublas.dir, name)),
     join(cudnn.dir, 'libcudnn.so.9'),
+    ...NCCL_LIBRARIES.map((name) => join(nccl.dir, name)),
   ];
   const crashed = verifyPluginInChild(plugin, dependencies);
   if (crashed !== null) return { reason: crashed, deviceCount: 0 };
@@ -245,7 +258,7 @@ export function cudaDeviceCount(): number {
 
 /** CUDA queries, as `torch.cuda`. */
 export const cuda = {
-  /** True when the plugin, cuDNN, cuBLAS, a driver and at least one GPU are all present. */
+  /** True when the plugin, cuDNN, cuBLAS, NCCL, a driver and at least one GPU are all present. */
   isAvailable(): boolean {
     return cudaUnavailableReason() === null;
   },

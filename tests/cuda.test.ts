@@ -29,7 +29,7 @@ it.runIf(!cuda.isAvailable())('without a usable GPU, isAvailable() is false and 
   const reason = cuda.unavailableReason();
   expect(reason).toBeTypeOf('string');
   if (!pluginBuilt) expect(reason).toMatch(/plugin is not installed \(npm install @neocog\/linux-x64-cuda13\) and was not built/);
-  else expect(reason).toMatch(/driver|libcudnn|cuDNN|cuBLAS|no CUDA device/);
+  else expect(reason).toMatch(/driver|libcudnn|cuDNN|cuBLAS|NCCL|no CUDA device/);
 });
 
 it.runIf(!cuda.isAvailable())("to('cuda') throws a DeviceError carrying the reason", () => {

@@ -26,6 +26,8 @@ class CudaBackend final : public Backend {
   void copyToHost(void* dst, const void* src, size_t bytes) override;
   void copyFromHost(void* dst, const void* src, size_t bytes) override;
   void synchronize() override;
+  // The stream and device the NCCL communicator queues its collectives on (nccl_communicator.cu).
+  DeviceHandles& handles() { return handles_; }
 
 #define NEOCOG_PRIMITIVE(name, ...) void name(__VA_ARGS__) override;
 #include "neocog/primitives.def"

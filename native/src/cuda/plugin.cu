@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "cuda/nccl_communicator.h"
 #include "cuda/plugin_impl.h"
 #include "neocog/plugin.h"
 
@@ -70,6 +71,13 @@ class CudaPlugin final : public DevicePlugin {
   }
 
   void freePinned(void* ptr) noexcept override { cudaFreeHost(ptr); }
+
+  std::string ncclUniqueId() override { return newNcclUniqueId(); }
+
+  std::unique_ptr<Communicator> createCommunicator(Backend& backend, const std::string& uniqueId, int rank,
+                                                   int size) override {
+    return makeNcclCommunicator(backend, uniqueId, rank, size);
+  }
 };
 
 }  // namespace
