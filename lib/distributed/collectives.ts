@@ -8,6 +8,10 @@
  */
 import { ArgumentError, DeviceError, DTypeError, fromNativeError, ShapeError } from '../errors.js';
 import { native } from '../native.js';
+import { copyInto } from '../ops/copy.js';
+import { cat } from '../ops/shape.js';
+import { empty } from '../tensor/creation.js';
+import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { currentGroup } from './process_group.js';
 
@@ -38,10 +42,12 @@ export class Work {
   #completed = false;
   readonly #native: { wait(): void; done: Promise<void> };
   readonly #done: Promise<void>;
+  readonly #afterWait: (() => void) | undefined;
 
-  /** @internal */
-  constructor(handle: { wait(): void; done: Promise<void> }) {
+  /** @internal `afterWait` queues what must follow the collective on the device (copies out of a staging buffer). */
+  constructor(handle: { wait(): void; done: Promise<void> }, afterWait?: () => void) {
     this.#native = handle;
+    this.#afterWait = afterWait;
     // Settled once; a failure nobody asked about poisons the tensor (its next read throws)
     // rather than becoming an unhandled rejection.
     this.#done = handle.done.then(
@@ -61,6 +67,7 @@ export class Work {
     if (this.#waited) return;
     this.#waited = true;
     this.#native.wait();
+    this.#afterWait?.();
   }
 
   /** Whether the collective has run. */
@@ -96,6 +103,7 @@ function launch(
   reduce: number,
   root: number,
   options: CollectiveOptions,
+  afterWait?: () => void,
 ): Work {
   let handle: { wait(): void; done: Promise<void> };
   try {
@@ -103,7 +111,7 @@ function launch(
   } catch (error) {
     throw fromNativeError(error);
   }
-  const work = new Work(handle);
+  const work = new Work(handle, afterWait);
   if (!options.asyncOp) work.wait();
   return work;
 }
@@ -152,6 +160,48 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, options: Coll
 export function reduceScatterTensor(output: Tensor, input: Tensor, options: ReduceOptions = {}): Work {
   checkPair('reduceScatterTensor', output, input, false);
   return launch('reduceScatter', output, input, reduceCode('reduceScatterTensor', options.op, input), 0, options);
+}
+
+function checkList(op: string, name: string, list: readonly Tensor[], like: Tensor): void {
+  const { worldSize } = currentGroup(op);
+  if (list.length !== worldSize) throw new ArgumentError(`${op}: ${name} must hold worldSize (${worldSize}) tensors, got ${list.length}`);
+  list.forEach((t, i) => {
+    if (t.isDisposed) throw new ArgumentError(`${op}: ${name}[${i}] has been disposed`);
+    if (t.device !== like.device || t.dtype !== like.dtype || t.shape.join() !== like.shape.join()) {
+      throw new ShapeError(`${op}: ${name}[${i}] must be a ${like.dtype} tensor of shape [${like.shape.join(', ')}] on ${like.device}, got ${t.dtype} [${t.shape.join(', ')}] on ${t.device}`);
+    }
+  });
+}
+
+/**
+ * Gathers every rank's `input` into `outputs[rank]` on every rank (`dist.all_gather`);
+ * `outputs` holds worldSize tensors shaped as `input` (any layout).
+ */
+export function allGather(outputs: readonly Tensor[], input: Tensor, options: CollectiveOptions = {}): Work {
+  checkTensor('allGather', 'input', input);
+  checkList('allGather', 'outputs', outputs, input);
+  const staging = empty('allGather', [outputs.length * input.numel], input.dtype, input.device);
+  const n = input.numel;
+  return launch('allGather', staging, input, 0, 0, options, () => {
+    scope(() => outputs.forEach((out, i) => copyInto(out, staging.slice(0, i * n, (i + 1) * n).view(out.shape))));
+    staging.dispose();
+  });
+}
+
+/**
+ * Reduces `inputs[b]` across ranks and leaves the result for block `rank` in `output`
+ * (`dist.reduce_scatter`); `inputs` holds worldSize tensors shaped as `output`.
+ */
+export function reduceScatter(output: Tensor, inputs: readonly Tensor[], options: ReduceOptions = {}): Work {
+  checkTensor('reduceScatter', 'output', output);
+  checkList('reduceScatter', 'inputs', inputs, output);
+  const code = reduceCode('reduceScatter', options.op, output);
+  const staging = cat(inputs.map((t) => t.reshape([-1])));
+  try {
+    return launch('reduceScatter', output, staging, code, 0, options);
+  } finally {
+    staging.dispose();  // the queued collective holds its memory until it ran
+  }
 }
 
 /**

@@ -29,11 +29,15 @@ export interface MpirunFailure {
 // Open MPI 4.1 with --tag-output: "[1,0]<stdout>:text", the job id first, then the rank.
 const TAG = /^\[\d+,(\d+)\]<(stdout|stderr)>:(.*)$/s;
 
+// mpirun tags every chunk a rank writes, so a line written in pieces (a progress bar
+// redrawn with '\r') carries the tag again inside.
+const INNER_TAG = /\[\d+,\d+\]<(?:stdout|stderr)>:/g;
+
 /** The rank, stream and text of a tagged line; null for mpirun's own lines. */
 export function parseTaggedLine(line: string): TaggedLine | null {
   const match = TAG.exec(line);
   if (!match) return null;
-  return { rank: Number(match[1]), stream: match[2] as 'stdout' | 'stderr', text: match[3]! };
+  return { rank: Number(match[1]), stream: match[2] as 'stdout' | 'stderr', text: match[3]!.replace(INNER_TAG, '') };
 }
 
 /**

@@ -3,7 +3,9 @@
  * Trainer): epochs of zeroGrad / forward / loss / backward / step, validation, metrics
  * (loss, accuracy, top-k), callbacks (early stopping, best checkpoint, LR scheduling), a
  * history written to JSON or CSV, and its chart as PNG or SVG. Writing the loop by hand
- * stays possible (see README).
+ * stays possible (see README). In a data-parallel job (a DistributedDataParallel model) the
+ * figures are the whole job's, a DistributedSampler is told each epoch, gradients are
+ * averaged once per optimizer step, and rank 0 alone shows progress and writes files.
  * @module
  */
 import { writeFileSync } from 'node:fs';
@@ -14,12 +16,16 @@ import { yieldToEventLoop } from '../event_loop.js';
 import { writeFileAtomic } from '../io/atomic_write.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
 import { crossEntropy } from '../losses/classification.js';
+import { allReduce } from '../distributed/collectives.js';
+import { getRank, getWorldSize, isInitialized } from '../distributed/process_group.js';
 import type { Module } from '../nn/module.js';
+import { DistributedDataParallel } from '../nn/parallel/distributed_data_parallel.js';
 import { LRScheduler, ReduceLROnPlateau } from '../optim/lr_scheduler.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { argmax } from '../ops/statistics.js';
 import { topkHits } from '../metrics/classification.js';
 import { stack } from '../ops/shape.js';
+import { tensor } from '../tensor/creation.js';
 import { scope } from '../tensor/memory.js';
 import { describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -116,7 +122,7 @@ async function runEpoch(model: Module, source: BatchSource, opts: FitOptions, tr
   const totals: Totals = { loss: 0, correct: 0, topk: 0, count: 0 };
   // A DataLoader knows its batch size: the bar then shows images per second.
   const batchSize = (source as { readonly batchSize?: unknown }).batchSize;
-  const bar = opts.progress === false ? null : new ProgressBar(label, source.length, typeof batchSize === 'number' ? batchSize : 1);
+  const bar = !showsProgress(opts) ? null : new ProgressBar(label, source.length, typeof batchSize === 'number' ? batchSize : 1);
   const forward = (x: Tensor) => model.call(x);
   model.train(train);
   let step = 0;
@@ -138,21 +144,24 @@ async function runEpoch(model: Module, source: BatchSource, opts: FitOptions, tr
   let unstepped = false;
   for await (const batch of source) {
     const [x, y] = batch as [Tensor, Tensor];
-    const stats = scope(() => {
-      const output = train ? forward(x) : noGrad(() => forward(x));
-      const loss = train ? lossFn(output, y) : noGrad(() => lossFn(output, y));
-      if (train) {
-        const first = index - (index % k);
-        // The epoch's last group may be short: scaled by its own size, it is still a mean.
-        const size = Number.isFinite(source.length) ? Math.max(1, Math.min(k, source.length - first)) : k;
-        if (index === first) opts.optimizer.zeroGrad();
-        (size > 1 ? loss.div(size) : loss).backward();
-        unstepped = index - first + 1 < size;
-        if (!unstepped) opts.optimizer.step();
-        ++index;
-      }
-      return batchStats(loss, output, y, opts.topk);
-    });
+    const first = index - (index % k);
+    // The epoch's last group may be short: scaled by its own size, it is still a mean.
+    const size = Number.isFinite(source.length) ? Math.max(1, Math.min(k, source.length - first)) : k;
+    const step = (): Tensor =>
+      scope(() => {
+        const output = train ? forward(x) : noGrad(() => forward(x));
+        const loss = train ? lossFn(output, y) : noGrad(() => lossFn(output, y));
+        if (train) {
+          if (index === first) opts.optimizer.zeroGrad();
+          (size > 1 ? loss.div(size) : loss).backward();
+          unstepped = index - first + 1 < size;
+          if (!unstepped) opts.optimizer.step();
+          ++index;
+        }
+        return batchStats(loss, output, y, opts.topk);
+      });
+    // A data-parallel model averages gradients only at the step's last micro-batch.
+    const stats = train && model instanceof DistributedDataParallel && index - first + 1 < size ? model.noSync(step) : step();
     const n = y.shape[0] ?? 1;
     x.dispose();
     y.dispose();
@@ -162,7 +171,24 @@ async function runEpoch(model: Module, source: BatchSource, opts: FitOptions, tr
   }
   if (unstepped) opts.optimizer.step();
   await pending;
-  return totals;
+  return isInitialized() && getWorldSize() > 1 ? await acrossRanks(totals) : totals;
+}
+
+/** Sums every rank's totals, so that every rank logs (and its callbacks decide on) the whole job's figures. */
+async function acrossRanks(totals: Totals): Promise<Totals> {
+  const sums = tensor([totals.loss, totals.correct, totals.topk, totals.count], { dtype: 'float32' });
+  try {
+    allReduce(sums);
+    const [loss, correct, topk, count] = await sums.data();
+    return { loss: loss!, correct: correct!, topk: topk!, count: count! };
+  } finally {
+    sums.dispose();
+  }
+}
+
+/** Progress is shown by one process of a data-parallel job (rank 0), unless turned off. */
+function showsProgress(opts: FitOptions): boolean {
+  return opts.progress !== false && (!isInitialized() || getRank() === 0);
 }
 
 function writeHistory(path: string, history: EpochLog[]): void {
@@ -198,7 +224,10 @@ export async function fit(model: Module, opts: FitOptions): Promise<EpochLog[]> 
   const history: EpochLog[] = [];
   const started = performance.now();
   let stopped = false;
+  const primary = !isInitialized() || getRank() === 0;
   for (let epoch = 1; epoch <= opts.epochs && !stopped; ++epoch) {
+    // A DistributedSampler reshuffles per epoch only when told the epoch (PyTorch users call it by hand).
+    (opts.train as { readonly options?: { readonly sampler?: { setEpoch?(epoch: number): void } } }).options?.sampler?.setEpoch?.(epoch - 1);
     const lr = opts.optimizer.paramGroups[0]!.options.lr;
     const train = await runEpoch(model, opts.train, opts, true, `epoch ${epoch}/${opts.epochs}`);
     const log: EpochLog = { epoch, loss: train.loss / train.count, accuracy: train.correct / train.count, lr, seconds: 0 };
@@ -214,15 +243,15 @@ export async function fit(model: Module, opts: FitOptions): Promise<EpochLog[]> 
     history.push(log);
     if (opts.scheduler instanceof ReduceLROnPlateau) opts.scheduler.step(log.valLoss ?? log.loss);
     else opts.scheduler?.step();
-    if (opts.progress !== false) {
+    if (showsProgress(opts)) {
       const val = log.valAccuracy !== undefined ? `, val loss ${log.valLoss!.toFixed(4)}, val accuracy ${(100 * log.valAccuracy).toFixed(2)}%` : '';
       console.log(`epoch ${epoch}: loss ${log.loss.toFixed(4)}, accuracy ${(100 * log.accuracy).toFixed(2)}%${val}`);
     }
     for (const callback of opts.callbacks ?? []) {
       await callback.onEpochEnd?.(log, { stop: () => (stopped = true), model, optimizer: opts.optimizer });
     }
-    if (opts.historyPath) writeHistory(opts.historyPath, history);
-    if (opts.curvesPath) await writeCurves(opts.curvesPath, history);
+    if (opts.historyPath && primary) writeHistory(opts.historyPath, history);
+    if (opts.curvesPath && primary) await writeCurves(opts.curvesPath, history);
   }
   return history;
 }

@@ -6,6 +6,8 @@ it('parseTaggedLine reads the rank and stream of an --tag-output line', () => {
   expect(parseTaggedLine('[1,0]<stdout>:hello')).toEqual({ rank: 0, stream: 'stdout', text: 'hello' });
   expect(parseTaggedLine('[14578,12]<stderr>:Error: [1,2] odd: text')).toEqual({ rank: 12, stream: 'stderr', text: 'Error: [1,2] odd: text' });
   expect(parseTaggedLine('[1,3]<stdout>:')).toEqual({ rank: 3, stream: 'stdout', text: '' });
+  // A progress bar redrawn with '\r' reaches mpirun in pieces, each tagged.
+  expect(parseTaggedLine('[1,0]<stdout>:[==  ] 1/2\r[1,0]<stdout>:[====] 2/2')).toEqual({ rank: 0, stream: 'stdout', text: '[==  ] 1/2\r[====] 2/2' });
   expect(parseTaggedLine('--------------------------------------------------------------------------')).toBeNull();
   expect(parseTaggedLine('  Process name: [[14578,1],1]')).toBeNull();
 });

@@ -47,7 +47,7 @@ class DevicePlugin {
   // and the job hands it to the other ranks (TCP store); every rank then creates its
   // communicator on `backend`, one this plugin created, whose CUDA stream its collectives
   // are queued on (so they are ordered with the device's kernels). Throws Error(Distributed)
-  // with NCCL's message, or Error(Device) when libnccl.so.2 is missing.
+  // with NCCL's message. (The plugin links libnccl.so.2, which lib/cuda.ts preloads.)
   virtual std::string ncclUniqueId() = 0;
   virtual std::unique_ptr<Communicator> createCommunicator(Backend& backend, const std::string& uniqueId, int rank,
                                                            int size) = 0;
