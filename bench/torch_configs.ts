@@ -26,7 +26,7 @@ interface Tuning {
   env: Record<string, string>;
 }
 
-const glibcTuned: Tuning = {
+export const glibcTuned: Tuning = {
   label: 'glibc malloc, MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736',
   env: { MALLOC_MMAP_THRESHOLD_: '4294967296', MALLOC_TRIM_THRESHOLD_: '68719476736' },
 };
