@@ -120,7 +120,7 @@ async function initNccl(options: InitProcessGroupOptions): Promise<Group> {
     }
     await native.distInitNccl(device, id, rank, worldSize);
   } catch (error) {
-    store.close();
+    await store.close().catch(() => undefined);
     throw fromNativeError(error);
   }
   return { backend: 'nccl', rank, worldSize, device, store };
@@ -158,7 +158,8 @@ export function destroyProcessGroup(): void {
   group = null;
   process.removeListener('exit', destroyProcessGroup);
   native.distDestroy();
-  store?.close();
+  // Rank 0's store stops serving; nobody needs it once every rank has joined.
+  void store?.close().catch(() => undefined);
 }
 
 /** Whether this process has joined a group (`torch.distributed.is_initialized`). */

@@ -9,7 +9,7 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { copyInto } from '../ops/copy.js';
 import { cat } from '../ops/shape.js';
 import { full, zeros } from '../tensor/creation.js';
-import { keep, scope } from '../tensor/memory.js';
+import { scope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { allGatherIntoTensor, allReduce } from './collectives.js';
 import { currentGroup } from './process_group.js';
@@ -68,7 +68,7 @@ export function syncBatchNorm(
         const unbiased = variance.mul(n).div(n.sub(1));
         copyInto(runningVar, runningVar.mul(1 - momentum).add(unbiased.mul(momentum)));
       }
-      return [keep(globalMean), keep(variance.add(eps).sqrt().reciprocal()), keep(n)] as const;
+      return [globalMean, variance.add(eps).sqrt().reciprocal(), n] as const;
     }),
   );
   try {
@@ -76,7 +76,7 @@ export function syncBatchNorm(
       scope(() => {
         let y = input.sub(mean.reshape(perChannel)).mul(invstd.reshape(perChannel));
         if (weight !== null && bias !== null) y = y.mul(weight.reshape(perChannel)).add(bias.reshape(perChannel));
-        return keep(y) as Tensor<'float32'>;
+        return y as Tensor<'float32'>;
       }),
     );
     const saved = [saveForBackward(input), saveForBackward(mean), saveForBackward(invstd), saveForBackward(total)];
