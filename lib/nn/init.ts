@@ -9,9 +9,7 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { where } from '../ops/compare.js';
 import { copyInto } from '../ops/copy.js';
 import { clamp } from '../ops/statistics.js';
-import { native } from '../native.js';
-import { full, rand, randn, tensor } from '../tensor/creation.js';
-import { nextRandomState } from '../tensor/random.js';
+import { drawInPlace, fillInPlace, full, rand, randn, tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Nonlinearities with a recommended gain, as torch.nn.init.calculate_gain. */
@@ -58,7 +56,7 @@ function fill(t: Tensor, values: Tensor): Tensor {
  */
 function sampleInPlace(t: Tensor, kind: 'uniform' | 'normal', a: number, b: number, long: () => Tensor): Tensor {
   if (t.dtype !== 'float32' || !t.isContiguous()) return fill(t, noGrad(long));
-  native[kind](`${kind}_`, t._native(`${kind}_`, 'out'), nextRandomState(t.numel), a, b);
+  drawInPlace(t, kind, a, b);
   return t;
 }
 
@@ -74,7 +72,7 @@ export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
 
 /** Fills with `value`. */
 export function constant_(t: Tensor, value: number): Tensor {
-  native.fill('constant_', t._native('constant_', 'out'), value);
+  fillInPlace(t, value);
   return t;
 }
 

@@ -190,6 +190,21 @@ function randomTensor(op: 'rand' | 'randn', shape: readonly number[], opts: Tens
   return finish(out, opts);
 }
 
+/**
+ * @internal Draws a contiguous float32 tensor's values in place from the seeded generator
+ * (uniform in [a, b), or normal with mean a and standard deviation b), in one pass: nn.init
+ * fills parameters with it.
+ */
+export function drawInPlace(t: Tensor, kind: 'uniform' | 'normal', a: number, b: number): void {
+  const op = `${kind}_`;
+  native[kind](op, t._native(op, 'out'), nextRandomState(t.numel), a, b);
+}
+
+/** @internal Sets every element of `t` (any layout) to `value`, in place. */
+export function fillInPlace(t: Tensor, value: number): void {
+  native.fill('fill_', t._native('fill_', 'out'), value);
+}
+
 /** Uniform samples in [0, 1) from the seeded generator (see `manualSeed`). */
 export function rand(shape: readonly number[], opts?: TensorOptions<'float32'>): Tensor<'float32'> {
   return randomTensor('rand', shape, opts, 0, 1);

@@ -11,7 +11,7 @@ import { interpolate, type InterpolateMode } from '../../ops/resample.js';
 import { logSoftmax, softmax } from '../../ops/softmax.js';
 import { checkInRange, checkInt } from '../../ops/validate.js';
 import { elu, gelu, hardswish, leakyRelu, relu, relu6, sigmoid, silu, tanh } from '../../ops/unary.js';
-import { zeros } from '../../tensor/creation.js';
+import { empty, zeros } from '../../tensor/creation.js';
 import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, parameter } from '../module.js';
@@ -28,8 +28,9 @@ export class Linear extends Module {
     super();
     checkInt('Linear', 'inFeatures', inFeatures, 1);
     checkInt('Linear', 'outFeatures', outFeatures, 1);
-    this.weight = parameter(zeros([outFeatures, inFeatures]));
-    this.bias = options.bias === false ? null : parameter(zeros([outFeatures]));
+    // Uninitialised: resetLinearLike writes every value.
+    this.weight = parameter(empty('Linear', [outFeatures, inFeatures], 'float32', 'cpu'));
+    this.bias = options.bias === false ? null : parameter(empty('Linear', [outFeatures], 'float32', 'cpu'));
     resetLinearLike(this.weight, this.bias);
   }
 

@@ -8,7 +8,7 @@ import { ArgumentError, ShapeError } from '../../errors.js';
 import { conv1d, conv2d, conv3d, type ConvOptions } from '../../ops/conv.js';
 import { convTranspose2d, convTranspose3d, type ConvTransposeOptions } from '../../ops/conv_transpose.js';
 import { checkInt, intTuple } from '../../ops/validate.js';
-import { zeros } from '../../tensor/creation.js';
+import { empty } from '../../tensor/creation.js';
 import { describe } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { fans, kaimingUniform_, uniform_ } from '../init.js';
@@ -82,8 +82,9 @@ abstract class ConvNd extends Module {
     super();
     const groups = options.groups ?? 1;
     this.kernelSize = checkConvLayer(`Conv${spatial}d`, spatial, inChannels, outChannels, kernelSize, options);
-    this.weight = parameter(zeros([outChannels, inChannels / groups, ...this.kernelSize]));
-    this.bias = options.bias === false ? null : parameter(zeros([outChannels]));
+    // Uninitialised: resetLinearLike writes every value (a zero fill first was a pass over them for nothing).
+    this.weight = parameter(empty(`Conv${spatial}d`, [outChannels, inChannels / groups, ...this.kernelSize], 'float32', 'cpu'));
+    this.bias = options.bias === false ? null : parameter(empty(`Conv${spatial}d`, [outChannels], 'float32', 'cpu'));
     resetLinearLike(this.weight, this.bias);
   }
 
@@ -150,8 +151,8 @@ abstract class ConvTransposeNd extends Module {
     super();
     const groups = options.groups ?? 1;
     this.kernelSize = checkConvLayer(`ConvTranspose${spatial}d`, spatial, inChannels, outChannels, kernelSize, options);
-    this.weight = parameter(zeros([inChannels, outChannels / groups, ...this.kernelSize]));
-    this.bias = options.bias === false ? null : parameter(zeros([outChannels]));
+    this.weight = parameter(empty(`ConvTranspose${spatial}d`, [inChannels, outChannels / groups, ...this.kernelSize], 'float32', 'cpu'));
+    this.bias = options.bias === false ? null : parameter(empty(`ConvTranspose${spatial}d`, [outChannels], 'float32', 'cpu'));
     resetLinearLike(this.weight, this.bias);
   }
 
