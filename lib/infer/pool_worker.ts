@@ -15,7 +15,7 @@ import { ArgumentError } from '../errors.js';
 import { unpackSharedStateDict, type SharedStateDict } from '../io/shared_state_dict.js';
 import { Module } from '../nn/module.js';
 import { useWeights } from '../nn/use_weights.js';
-import { setNumThreads } from '../tensor/device.js';
+import { setNumThreads, synchronize } from '../tensor/device.js';
 import { emptyCache } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { InferenceSession } from './session.js';
@@ -39,7 +39,8 @@ export interface PoolTask {
 /** A task's answer: the encoded output, or the error, and whether the worker could not start. */
 export type PoolReply = { ok: true; output: Encoded } | { ok: false; startup: boolean; error: SerializedError };
 
-let session: Promise<InferenceSession<unknown>> | undefined;
+/** The session of each pool this thread serves (one in a worker; tests call runPoolTask directly). */
+const sessions = new WeakMap<PoolWorkerData, Promise<InferenceSession<unknown>>>();
 
 /** Builds the worker's model once: its architecture from the ref, its weights from the shared buffer. */
 async function start(data: PoolWorkerData): Promise<InferenceSession<unknown>> {
@@ -50,8 +51,10 @@ async function start(data: PoolWorkerData): Promise<InferenceSession<unknown>> {
   }
   if (data.weights) {
     useWeights(model, unpackSharedStateDict(data.weights));
-    // The factory's own initial weights are freed; hand their memory back rather than keep
-    // a per-worker cache as large as the model.
+    // The factory's own initial weights are freed once their queued initialisation has
+    // run; then hand their memory back rather than keep a per-worker cache as large as the
+    // model (emptying before the stream got there left every block cached).
+    await synchronize('cpu');
     emptyCache('cpu');
   }
   // fuse: false: folding BatchNorms writes new convolution weights, one copy per worker.
@@ -69,10 +72,21 @@ function describe(value: unknown): string {
 }
 
 /** Runs one task in this worker (piscina's handler). */
-export default async function runTask(task: PoolTask): Promise<unknown> {
+export default function runTask(task: PoolTask): Promise<unknown> {
+  return runPoolTask(task, workerData as PoolWorkerData);
+}
+
+/**
+ * Runs one task of the pool started with `data`, building its session on the first.
+ * Resolves with a {@link PoolReply}, wrapped for piscina to transfer its buffers when it
+ * carries an output.
+ */
+export async function runPoolTask(task: PoolTask, data: PoolWorkerData): Promise<unknown> {
   let ready: InferenceSession<unknown>;
   try {
-    ready = await (session ??= start(workerData as PoolWorkerData));
+    let session = sessions.get(data);
+    if (!session) sessions.set(data, (session = start(data)));
+    ready = await session;
   } catch (error) {
     return { ok: false, startup: true, error: serializeError(error) } satisfies PoolReply;
   }
