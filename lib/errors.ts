@@ -69,6 +69,14 @@ export class BusyError extends NeocogError {
 }
 
 /**
+ * A worker thread failed: it could not build what it runs (its factory threw or returned
+ * the wrong thing), or it died. `cause` holds the worker's own error when there is one.
+ */
+export class WorkerError extends NeocogError {
+  override name = 'WorkerError';
+}
+
+/**
  * A collective or the process group failed: a peer process died or left, the job's
  * environment is incomplete, or MPI/NCCL refused the call (the message says which).
  */

@@ -17,6 +17,7 @@ export {
   OutOfMemoryError,
   ShapeError,
   UnpicklingError,
+  WorkerError,
 } from './errors.js';
 export { cuda } from './cuda.js';
 export { backends } from './backends.js';

@@ -87,6 +87,12 @@ export interface NativeBinding extends NativePrimitives {
   syncMode(): boolean;
   /** Copies host data into a storage that was just allocated (never one already in use). */
   upload(storage: number, source: ArrayBufferView): void;
+  /**
+   * A CPU storage id over `view`'s bytes, without a copy (binding/shared_memory.cc): the view
+   * (and its SharedArrayBuffer) stays alive while the storage does. The view must start at a
+   * 4-byte-aligned address.
+   */
+  wrapShared(view: Uint8Array): number;
   // process group (binding/distributed.cc)
   /** MPI_COMM_WORLD over CPU memory; resolves with this process's rank and the world size. */
   distInitMpi(): Promise<{ rank: number; size: number }>;

@@ -30,8 +30,13 @@ function tsxApiUrl(base: string): string {
   return pathToFileURL(join(dirname(manifest), target)).href;
 }
 
-/** tsx, found from the user's project first, then from neocog's. */
-function findTsx(): string {
+/**
+ * tsx's registration API (`tsx/esm/api`), found from the user's project first, then from
+ * neocog's. A worker does not inherit the parent's TypeScript loader; `caller` names who
+ * needs it in the error.
+ * @internal
+ */
+export function findTsx(caller: string): string {
   for (const base of [join(process.cwd(), 'noop.js'), import.meta.url]) {
     try {
       return tsxApiUrl(base);
@@ -39,14 +44,14 @@ function findTsx(): string {
       // try the next place
     }
   }
-  throw new ArgumentError('DataLoader: workers must run TypeScript (the dataset factory or neocog itself is a .ts file) and need the package tsx; install it or use compiled .js modules');
+  throw new ArgumentError(`${caller}: workers must run TypeScript (the factory module or neocog itself is a .ts file) and need the package tsx; install it or use compiled .js modules`);
 }
 
 /** Starts one worker thread running the entry script. */
 function startWorker(init: WorkerInit): Worker {
   if (!isTypeScriptModule(entryUrl) && !isTypeScriptModule(init.spec.module)) return new Worker(new URL(entryUrl), { workerData: init });
   // A worker does not inherit the parent's TypeScript loader: register tsx, then load the entry.
-  const bootstrap = `import(${JSON.stringify(findTsx())}).then(({ register }) => { register(); return import(${JSON.stringify(entryUrl)}); })`;
+  const bootstrap = `import(${JSON.stringify(findTsx('DataLoader'))}).then(({ register }) => { register(); return import(${JSON.stringify(entryUrl)}); })`;
   return new Worker(bootstrap, { eval: true, workerData: init });
 }
 

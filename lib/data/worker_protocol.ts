@@ -137,6 +137,8 @@ const errorClasses: Record<string, new (message: string) => Error> = {
   NeocogError: errors.NeocogError,
   OutOfMemoryError: errors.OutOfMemoryError,
   ShapeError: errors.ShapeError,
+  BusyError: errors.BusyError,
+  WorkerError: errors.WorkerError,
   Error,
   RangeError,
   ReferenceError,

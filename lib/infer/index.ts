@@ -3,7 +3,8 @@
  * batches run one at a time, dynamic batching in a bounded queue), the fusion on its own,
  * sliding-window inference over images and volumes too large to run whole, with MONAI's
  * importance-weighted blending, flip test-time augmentation, and the stages around a model
- * (torchvision's image presets, top classes, label maps) joined by a Pipeline. One line each, sorted.
+ * (torchvision's image presets, top classes, label maps) joined by a Pipeline, and a pool of
+ * worker threads that share one copy of the weights for CPU throughput. One line each, sorted.
  * @module
  */
 export { batchedDetector, type ListDetector } from './batched_detector.js';
@@ -37,3 +38,4 @@ export {
 } from './preprocess.js';
 export { InferenceSession, type InferenceSessionOptions, type InferenceSessionStats, type RunOptions, type SampleResult } from './session.js';
 export { importanceMap, slidingWindowInference, type BlendMode, type SlidingWindowOptions, type TilePredictor } from './sliding_window.js';
+export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from './worker_pool.js';

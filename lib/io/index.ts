@@ -14,5 +14,10 @@ export {
   serializeSafetensors,
   type SafetensorsContent,
 } from './safetensors.js';
+export {
+  packSharedStateDict,
+  packSharedStateDictSync,
+  SHARED_ALIGNMENT,
+  unpackSharedStateDict, type SharedStateDict, type SharedTensorEntry } from './shared_state_dict.js';
 export { loadStateDict, loadStateDictSync } from './state_dict.js';
 export { loadTorch, loadTorchSync, parseTorch, type LoadTorchOptions } from './torch.js';

@@ -64,11 +64,13 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("synchronizeSync", &Addon::SynchronizeSync),
       InstanceMethod("syncMode", &Addon::SyncMode),
       InstanceMethod("upload", &Addon::Upload),
+      InstanceMethod("wrapShared", &Addon::WrapShared),
   });
   defineOps(exports);
 }
 
 Addon::~Addon() {
+  closing_ = true;
   // Joins the stream threads, so nothing posts completions after this. The completion
   // queue itself is finalized by Node-API with the environment.
   napi_remove_env_cleanup_hook(env_, &Addon::stopStreams, this);
@@ -78,6 +80,9 @@ Addon::~Addon() {
 
 void Addon::stopStreams(void* addon) {
   Addon* self = static_cast<Addon*>(addon);
+  // Before the streams stop: storages that die from here on leave their references to the
+  // environment, which frees them (the completion queue may be gone when the last one dies).
+  self->closing_ = true;
   // MPI must be finalised before the process exits (mpirun fails a job whose process exits
   // without MPI_Finalize), after the collectives still queued.
   self->processGroup_.reset();
@@ -98,6 +103,21 @@ void Addon::post(Completion completion) {
     completion(env);
   });
   if (completions_.NonBlockingCall(owned.get()) == napi_ok) owned.release();
+}
+
+void Addon::releaseReference(napi_ref reference) noexcept {
+  if (closing_) return;
+  if (std::this_thread::get_id() == jsThread_) {
+    napi_delete_reference(env_, reference);
+    return;
+  }
+  try {
+    // Not paired with beginAsync(): a storage dying must not hold the process open.
+    auto owned = std::make_unique<Completion>([reference](Napi::Env env) { napi_delete_reference(env, reference); });
+    if (completions_.NonBlockingCall(owned.get()) == napi_ok) owned.release();
+  } catch (...) {
+    // Out of memory: leaking one reference (the environment frees it at exit) beats aborting.
+  }
 }
 
 }  // namespace neocog::binding

@@ -4,8 +4,10 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "binding/storage_table.h"
@@ -34,6 +36,10 @@ class Addon : public Napi::Addon<Addon> {
   // keeps the event loop alive until the completion has run.
   void beginAsync(Napi::Env env);
   void post(Completion completion);
+  // Deletes a reference from any thread: at once on the JavaScript thread, else posted there
+  // without keeping the event loop alive (nobody waits for it). Once the environment is
+  // being torn down it does nothing: Node-API frees the references left with it.
+  void releaseReference(napi_ref reference) noexcept;
 
  private:
   // Primitives (primitive.h, primitives.cc): one entry shared by every declaration in
@@ -65,6 +71,9 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SyncMode(const Napi::CallbackInfo& info);
   Napi::Value Upload(const Napi::CallbackInfo& info);
 
+  // Storages over a SharedArrayBuffer's memory (shared_memory.cc).
+  Napi::Value WrapShared(const Napi::CallbackInfo& info);
+
   // CUDA plugin (cuda.cc).
   Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);
   Napi::Value CudaLoad(const Napi::CallbackInfo& info);
@@ -82,6 +91,9 @@ class Addon : public Napi::Addon<Addon> {
   static void stopStreams(void* addon);
 
   napi_env env_;
+  std::thread::id jsThread_ = std::this_thread::get_id();
+  // Set when the environment starts going away: from then on references are left to it.
+  std::atomic<bool> closing_{false};
   CompletionQueue completions_;
   size_t pendingAsync_ = 0;
   StorageTable storages_;

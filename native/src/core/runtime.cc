@@ -47,6 +47,10 @@ StoragePtr Runtime::allocatePinned(size_t bytes) {
   return std::make_shared<Storage>(cpu_, bytes, cudaLibrary_);
 }
 
+StoragePtr Runtime::borrowHost(void* data, size_t bytes, std::function<void()> release) {
+  return std::make_shared<Storage>(context(Device{DeviceType::CPU, 0}), data, bytes, std::move(release));
+}
+
 void Runtime::loadCuda(const std::string& pluginPath, const std::vector<std::string>& dependencies) {
   if (cudaLibrary_) return;
   cudaLibrary_ = loadDevicePlugin(pluginPath, dependencies);

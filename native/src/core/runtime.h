@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +35,8 @@ class Runtime {
   StoragePtr allocate(Device device, size_t bytes);
   // CPU memory page-locked through the CUDA plugin; throws Error(Device) without a GPU.
   StoragePtr allocatePinned(size_t bytes);
+  // A CPU storage over host memory owned elsewhere (Storage's borrowing constructor).
+  StoragePtr borrowHost(void* data, size_t bytes, std::function<void()> release);
 
   // CUDA plugin. loadCuda is idempotent once it succeeded.
   void loadCuda(const std::string& pluginPath, const std::vector<std::string>& dependencies);

@@ -15,7 +15,14 @@ Storage::Storage(std::shared_ptr<DeviceContext> cpuContext, size_t bytes, std::s
   if (bytes_ > 0) data_ = pinnedBy_->plugin->allocatePinned(bytes_);
 }
 
+Storage::Storage(std::shared_ptr<DeviceContext> cpuContext, void* borrowed, size_t bytes, std::function<void()> release)
+    : context_(std::move(cpuContext)), releaseBorrowed_(std::move(release)), bytes_(bytes), data_(borrowed) {}
+
 Storage::~Storage() {
+  if (releaseBorrowed_) {
+    releaseBorrowed_();
+    return;
+  }
   if (pinnedBy_) {
     if (data_) pinnedBy_->plugin->freePinned(data_);
     return;
