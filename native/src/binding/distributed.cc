@@ -16,14 +16,17 @@ namespace {
 // Settles `deferred` on the JavaScript thread with the group's coordinates, or the error.
 ProcessGroupDone settleStart(Addon& addon, dist::ProcessGroup& group, Napi::Promise::Deferred deferred) {
   return [&addon, &group, deferred](const ErrorPtr& error) {
-    addon.post([&group, deferred, error](Napi::Env env) {
+    // Read here, on the group's thread right after the start: the group may be destroyed
+    // before the completion runs.
+    const int rank = group.rank(), size = group.size();
+    addon.post([rank, size, deferred, error](Napi::Env env) {
       if (error) {
         deferred.Reject(toJsError(env, error->kind(), error->what()).Value());
         return;
       }
       Napi::Object result = Napi::Object::New(env);
-      result.Set("rank", group.rank());
-      result.Set("size", group.size());
+      result.Set("rank", rank);
+      result.Set("size", size);
       deferred.Resolve(result);
     });
   };
