@@ -19,10 +19,13 @@ version=$(node -p "require('./package.json').version")
 tarballs=()
 pack() { # directory, limit in MB
   local json name
-  json=$(npm pack "$1" --pack-destination "$work" --json --loglevel=error)
-  name=$(node -e 'const [p] = JSON.parse(process.argv[1]); console.log(p.filename)' "$json")
+  # A file, not an argument: the listing of every packed file passed 128 KiB, the most one
+  # argument may hold (execve's MAX_ARG_STRLEN).
+  json="$work/pack-$(basename "$1").json"
+  npm pack "$1" --pack-destination "$work" --json --loglevel=error >"$json"
+  name=$(node -e 'const [p] = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(p.filename)' "$json")
   node -e '
-    const [p] = JSON.parse(process.argv[1]); const limit = Number(process.argv[2]);
+    const [p] = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const limit = Number(process.argv[2]);
     const mb = (n) => (n / 2 ** 20).toFixed(1);
     console.log(`packed ${p.filename}: ${mb(p.size)} MB (${mb(p.unpackedSize)} MB unpacked, ${p.entryCount} files; limit ${limit} MB)`);
     if (p.size > limit * 2 ** 20) { console.error(`FAIL: ${p.filename} is over ${limit} MB`); process.exit(1); }
