@@ -66,19 +66,49 @@ __attribute__((target("avx512f"))) void philoxWords8(uint64_t seed, uint64_t cou
 #pragma GCC diagnostic pop
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// glibc's vector math library (libmvec, part of glibc since 2.22): 16 floats per call, within
+// 4 ulp of the scalar functions (glibc's own bound). Box-Muller's scalar logf and sincosf were
+// most of normal()'s time once Philox ran 8 blocks at a time, and normal() most of a model's
+// construction (kaiming_normal_ on every convolution); these make the two about 3x faster.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12's intrinsic headers, as above
+extern "C" __attribute__((target("avx512f"))) __m512 _ZGVeN16v_logf(__m512);
+extern "C" __attribute__((target("avx512f"))) __m512 _ZGVeN16v_sinf(__m512);
+extern "C" __attribute__((target("avx512f"))) __m512 _ZGVeN16v_cosf(__m512);
+
+// Box-Muller on 16 pairs' words (the formula of kernels::normalFromWords): writes 32 values,
+// pair l's cosine branch at out[2l] and sine branch at out[2l + 1].
+__attribute__((target("avx512f"))) void boxMuller16(const uint32_t* word0, const uint32_t* word1, float m, float s,
+                                                     float* out) {
+  const __m512 scale = _mm512_set1_ps(1.0f / 16777216.0f);
+  const __m512 u0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(_mm512_loadu_si512(word0), 8)), scale);
+  const __m512 u1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(_mm512_loadu_si512(word1), 8)), scale);
+  const __m512 radius = _mm512_sqrt_ps(_mm512_mul_ps(_mm512_set1_ps(-2.0f), _ZGVeN16v_logf(_mm512_sub_ps(_mm512_set1_ps(1.0f), u0))));
+  const __m512 angle = _mm512_mul_ps(_mm512_set1_ps(6.28318530717958647692f), u1);
+  const __m512 mean = _mm512_set1_ps(m), sr = _mm512_mul_ps(_mm512_set1_ps(s), radius);
+  const __m512 even = _mm512_add_ps(mean, _mm512_mul_ps(sr, _ZGVeN16v_cosf(angle)));
+  const __m512 odd = _mm512_add_ps(mean, _mm512_mul_ps(sr, _ZGVeN16v_sinf(angle)));
+  // Interleave: lanes 0..7 then 8..15 of (even, odd) pairs.
+  const __m512i first = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i second = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+  _mm512_storeu_ps(out, _mm512_permutex2var_ps(even, first, odd));
+  _mm512_storeu_ps(out + 16, _mm512_permutex2var_ps(even, second, odd));
+}
+#pragma GCC diagnostic pop
+#endif
+
 // Box-Muller pairs [begin, end) of a draw: `firstPair` is the pair index of slot 0.
 void normalPairs(float* data, int64_t begin, int64_t end, uint64_t seed, uint64_t firstPair, float m, float s,
                  bool vector) {
   int64_t p = begin;
 #if defined(__x86_64__) && defined(__GNUC__)
   if (vector) {
-    uint32_t word0[8], word1[8];
-    for (; p + 8 <= end; p += 8) {
+    uint32_t word0[16], word1[16];
+    for (; p + 16 <= end; p += 16) {
       philoxWords8(seed, firstPair + static_cast<uint64_t>(p), word0, word1);
-      for (int l = 0; l < 8; ++l) {
-        float* slot = data + 2 * (p + l);
-        kernels::normalFromWords(word0[l], word1[l], m, s, slot, slot + 1);
-      }
+      philoxWords8(seed, firstPair + static_cast<uint64_t>(p) + 8, word0 + 8, word1 + 8);
+      boxMuller16(word0, word1, m, s, data + 2 * p);
     }
   }
 #endif
