@@ -34,8 +34,8 @@ void forEachElement(const Layout& layout, Fn&& fn) {
 // and so the normals made from them, are bit-identical to the scalar ones. Hand-written
 // because GCC does not vectorise the 64-bit products of the scalar round for the baseline
 // x86-64 build; bench/kernels/ab.sh randn (1 << 22 values, one thread, CPU time, min of 15
-// alternating calls): 50.6 -> 36.9 ms (1.37x). The scalar logf/sincosf of Box-Muller stay
-// (now most of the time), so the numbers are libm's as before.
+// alternating calls): 50.6 -> 36.9 ms (1.37x). Box-Muller then goes through libmvec
+// (boxMuller16 below).
 #if defined(__x86_64__) && defined(__GNUC__)
 // GCC 12's own AVX-512 intrinsic headers trip -Wuninitialized (_mm512_undefined_epi32).
 #pragma GCC diagnostic push
