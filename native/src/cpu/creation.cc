@@ -98,6 +98,39 @@ __attribute__((target("avx512f"))) void boxMuller16(const uint32_t* word0, const
 #pragma GCC diagnostic pop
 #endif
 
+// Whether this CPU runs the vector paths (AVX-512): decided once per draw.
+bool vectorRandom() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
+// One Box-Muller pair computed as the vector path computes it (lane 0 of boxMuller16, whose
+// lanes do not interact), so that an element's value does not depend on whether its pair
+// fell in a vector block, a scalar tail, a lone head or tail, or a strided draw.
+void normalPairCpu(uint64_t seed, uint64_t pair, float m, float s, bool vector, float* even, float* odd) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (vector) {
+    const kernels::Philox4 block = kernels::philox(seed, pair);
+    uint32_t word0[16] = {block.v[0]}, word1[16] = {block.v[1]};
+    float out[32];
+    boxMuller16(word0, word1, m, s, out);
+    *even = out[0];
+    *odd = out[1];
+    return;
+  }
+#endif
+  kernels::normalPair(seed, pair, m, s, even, odd);
+}
+
+float normalAtCpu(uint64_t seed, uint64_t counter, float m, float s, bool vector) {
+  float even, odd;
+  normalPairCpu(seed, counter >> 1, m, s, vector, &even, &odd);
+  return (counter & 1) ? odd : even;
+}
+
 // Box-Muller pairs [begin, end) of a draw: `firstPair` is the pair index of slot 0.
 void normalPairs(float* data, int64_t begin, int64_t end, uint64_t seed, uint64_t firstPair, float m, float s,
                  bool vector) {
@@ -114,7 +147,7 @@ void normalPairs(float* data, int64_t begin, int64_t end, uint64_t seed, uint64_
 #endif
   for (; p < end; ++p) {
     float* slot = data + 2 * p;
-    kernels::normalPair(seed, firstPair + static_cast<uint64_t>(p), m, s, slot, slot + 1);
+    normalPairCpu(seed, firstPair + static_cast<uint64_t>(p), m, s, vector, slot, slot + 1);
   }
 }
 
@@ -173,23 +206,19 @@ void normal(const TensorRef& out, RandomState rng, double mean, double stddev) {
   float* data = out.as<float>();
   const float m = static_cast<float>(mean), s = static_cast<float>(stddev);
   const int64_t n = out.numel();
+  const bool vector = vectorRandom();
   if (!out.layout.isContiguous() || n < 2) {
     forEachElement(out.layout, [&](int64_t i, int64_t offset) {
-      data[offset] = kernels::normalAt(rng.seed, rng.offset + static_cast<uint64_t>(i), m, s);
+      data[offset] = normalAtCpu(rng.seed, rng.offset + static_cast<uint64_t>(i), m, s, vector);
     });
     return;
   }
   // Whole Box-Muller pairs: one Philox block and one log for two values. A draw starting
   // on an odd counter has a lone first element, and maybe a lone last one.
   const int64_t head = static_cast<int64_t>(rng.offset & 1);
-  if (head) data[0] = kernels::normalAt(rng.seed, rng.offset, m, s);
+  if (head) data[0] = normalAtCpu(rng.seed, rng.offset, m, s, vector);
   const int64_t pairs = (n - head) / 2;
   const uint64_t firstPair = (rng.offset + head) >> 1;
-#if defined(__x86_64__) && defined(__GNUC__)
-  const bool vector = __builtin_cpu_supports("avx512f");
-#else
-  const bool vector = false;
-#endif
   // Blocks of 1024 pairs per task: whole 8-pair vectors, and few enough tasks to split well.
   constexpr int64_t kBlock = 1024;
   const int64_t blocks = (pairs + kBlock - 1) / kBlock;
@@ -197,7 +226,7 @@ void normal(const TensorRef& out, RandomState rng, double mean, double stddev) {
   for (int64_t b = 0; b < blocks; ++b) {
     normalPairs(data + head, b * kBlock, std::min(pairs, (b + 1) * kBlock), rng.seed, firstPair, m, s, vector);
   }
-  if (head + 2 * pairs < n) data[n - 1] = kernels::normalAt(rng.seed, rng.offset + static_cast<uint64_t>(n - 1), m, s);
+  if (head + 2 * pairs < n) data[n - 1] = normalAtCpu(rng.seed, rng.offset + static_cast<uint64_t>(n - 1), m, s, vector);
 }
 
 // The primitives this file implements (neocog/primitives.def).
