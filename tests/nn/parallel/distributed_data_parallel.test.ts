@@ -17,8 +17,9 @@ function expectEqualToOneProcess(ranks: number, args: string[]): void {
     expect(record.world).toBe(ranks);
     // Weights (and batch-norm statistics) after 5 SGD steps with momentum.
     expect(record.maxDiff as number).toBeLessThan(1e-5);
-    // Live tensors after step 4 against step 1, each step in a scope: DDP keeps nothing per step.
-    expect(record.liveGrowth).toBe(0);
+    // Live tensors after step 4 against step 1, each step in a scope: DDP keeps nothing per
+    // step (fewer is fine: the collector may meanwhile free garbage made before step 1).
+    expect(record.liveGrowth as number).toBeLessThanOrEqual(0);
   }
 }
 
