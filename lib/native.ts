@@ -93,6 +93,13 @@ export interface NativeBinding extends NativePrimitives {
    * 4-byte-aligned address.
    */
   wrapShared(view: Uint8Array): number;
+  /**
+   * A CPU storage id over the whole file open as `fd`, mapped copy-on-write
+   * (binding/mapped_file.cc), or null when it is not a non-empty regular file or cannot be
+   * mapped. The async form reads every page in on a libuv worker; keep `fd` open until it settles.
+   */
+  mapFile(fd: number): number | null;
+  mapFileAsync(fd: number): Promise<number | null>;
   // process group (binding/distributed.cc)
   /** MPI_COMM_WORLD over CPU memory; resolves with this process's rank and the world size. */
   distInitMpi(): Promise<{ rank: number; size: number }>;

@@ -9,23 +9,26 @@
  * `_load`), so each is copied out of its storage as a contiguous tensor of its own.
  *
  * As the other readers (DESIGN §7), everything that can fail on the file's content is checked
- * before the first tensor is created: the archive, every CRC-32, the pickle, each view against
- * its storage, each int64 value against int32. A failure is a FormatError (UnpicklingError
- * for a refused pickle) and leaves nothing allocated.
+ * before the first tensor is created: the archive, the CRC-32s of the pickle and small entries
+ * (of every storage too with `verify`), the pickle, each view against its storage, each int64
+ * value against int32. A failure is a FormatError (UnpicklingError for a refused pickle) and
+ * leaves nothing allocated. Files are mapped (./mapped_file.ts) and only their structure is
+ * read: a tensor alone on its storage views the file's bytes, the others are copied out.
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 import { ArgumentError, FormatError, KeyError } from '../errors.js';
 import { fromBytes } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { contiguousStrides, MAX_NUMEL, numelOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { MappedFile } from './mapped_file.js';
 import { uploadInChunks } from './transfer.js';
 import { kindOf, STORAGES, torchHooks, type StorageRecord, TensorRecord, type TorchValue } from './torch_pickle.js';
 import { unpickle } from './unpickle.js';
-import { extractZipEntry, readZipDirectory, type ZipEntry } from './zip.js';
+import { bytesSource, extractZipEntry, fileSource, readZipDirectory, type ZipEntry, type ZipSource } from './zip.js';
 
 /** Options of {@link loadTorch}. */
 export interface LoadTorchOptions {
@@ -40,6 +43,13 @@ export interface LoadTorchOptions {
    * `nn.DataParallel` and DistributedDataParallel add. Default: names as saved.
    */
   stripPrefix?: string;
+  /**
+   * Also check each storage against its CRC-32, which catches bytes changed inside tensor
+   * data (a flipped bit) at the cost of reading all of them once more, into a copy (tens of
+   * milliseconds per 100 MB). Default false, as torch.load, whose zip reader skips these
+   * checks: the archive's structure, its pickle and every size and offset are checked either way.
+   */
+  verify?: boolean;
 }
 
 /** neocog tensors have at most 8 dimensions. */
@@ -55,7 +65,8 @@ function legacyFormat(bytes: Uint8Array): string | null {
 }
 
 /** The archive's entries and its pickle, with the folder name every entry starts with. */
-function openArchive(bytes: Uint8Array, fail: (why: string) => never): { entries: Map<string, ZipEntry>; folder: string } {
+function openArchive(source: ZipSource, fail: (why: string) => never): { entries: Map<string, ZipEntry>; folder: string } {
+  const bytes = source.read(0, Math.min(source.length, 262));
   const isZip = bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
   if (!isZip) {
     const legacy = legacyFormat(bytes);
@@ -67,7 +78,7 @@ function openArchive(bytes: Uint8Array, fail: (why: string) => never): { entries
     }
     fail('is not a PyTorch checkpoint (torch.save writes a zip archive; this does not start like one)');
   }
-  const entries = readZipDirectory(bytes, fail);
+  const entries = readZipDirectory(source, fail);
   const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickles.length !== 1) fail(`has ${pickles.length} <archive>/data.pkl entries, expected one (is it a torch.save file?)`);
   return { entries, folder: pickles[0]!.slice(0, -'data.pkl'.length) };
@@ -94,8 +105,10 @@ interface Planned {
   name: string;
   dtype: DType;
   shape: number[];
-  /** The view's own bytes when they are one run of the storage, or int64 narrowed to int32. */
+  /** The view's own bytes when they are one run of the storage, or int64 narrowed to int32; ... */
   bytes?: Uint8Array;
+  /** ... or where that run lies in the mapped file, for a tensor that borrows it; ... */
+  fileOffset?: number;
   /** Otherwise the whole storage (by key: names that share it share one upload), ... */
   storage?: { key: string; bytes: Uint8Array; numel: number };
   /** ... and the view's strides and offset into it, in elements. */
@@ -125,27 +138,39 @@ function narrowView(data: Uint8Array, record: TensorRecord): { values: Int32Arra
   return { values };
 }
 
-/** Validates every tensor of the state dict against its storage; reads storages once each. */
-function plan(bytes: Uint8Array, opts: LoadTorchOptions, where: string): Planned[] {
+/**
+ * Validates every tensor of the state dict against its storage; reads storages once each.
+ * With the file `mapped`, a contiguous view of a storage no other tensor views borrows its
+ * bytes where they lie in the file (no copy: torch.save aligns every storage to 64 bytes);
+ * tensors that share a storage are copied out, so that no two loaded tensors share memory.
+ */
+function plan(source: ZipSource, mapped: boolean, opts: LoadTorchOptions, where: string): Planned[] {
   const fail = (why: string): never => {
     throw new FormatError(`${where} ${why}`);
   };
-  const { entries, folder } = openArchive(bytes, fail);
-  const pickle = extractZipEntry(bytes, entries.get(`${folder}data.pkl`)!, fail);
+  const verify = opts.verify === true;
+  const { entries, folder } = openArchive(source, fail);
+  const pickle = extractZipEntry(source, entries.get(`${folder}data.pkl`)!, fail);
   const dict = selectStateDict(unpickle(pickle, torchHooks(fail), `${where} (${folder}data.pkl)`), opts, where, fail);
   const byteorder = entries.get(`${folder}byteorder`);
-  const bigEndian = byteorder !== undefined && Buffer.from(extractZipEntry(bytes, byteorder, fail)).toString('latin1') === 'big';
+  const bigEndian = byteorder !== undefined && Buffer.from(extractZipEntry(source, byteorder, fail)).toString('latin1') === 'big';
+  const views = new Map<string, number>();
+  for (const value of dict.values()) if (value instanceof TensorRecord) views.set(value.storage.key, (views.get(value.storage.key) ?? 0) + 1);
   const storages = new Map<string, Uint8Array>();
-  const storageBytes = (record: StorageRecord, elementBytes: number): Uint8Array => {
-    let data = storages.get(record.key);
-    if (data) return data;
+  const storage: StorageSource = (record, elementBytes) => {
     const entry = entries.get(`${folder}data/${record.key}`);
     if (!entry) return fail(`lacks ${folder}data/${record.key}, a storage its pickle refers to`);
-    data = extractZipEntry(bytes, entry, fail);
-    if (data.length !== record.numel * elementBytes) fail(`has storage ${record.key} of ${data.length} bytes; its ${record.numel} elements of ${elementBytes} bytes need ${record.numel * elementBytes}`);
-    if (bigEndian) data = swapped(data, elementBytes);
-    storages.set(record.key, data);
-    return data;
+    if (entry.size !== record.numel * elementBytes) fail(`has storage ${record.key} of ${entry.size} bytes; its ${record.numel} elements of ${elementBytes} bytes need ${record.numel * elementBytes}`);
+    const fileOffset = mapped && entry.method === 0 && !bigEndian && !verify && views.get(record.key) === 1 ? entry.dataStart : null;
+    const bytes = (): Uint8Array => {
+      let data = storages.get(record.key);
+      if (data) return data;
+      data = extractZipEntry(source, entry, fail, verify);
+      if (bigEndian) data = swapped(data, elementBytes);
+      storages.set(record.key, data);
+      return data;
+    };
+    return { fileOffset, bytes };
   };
   const names = new Map<string, string>();
   const planned: Planned[] = [];
@@ -156,10 +181,16 @@ function plan(bytes: Uint8Array, opts: LoadTorchOptions, where: string): Planned
     const name = opts.stripPrefix && original.startsWith(opts.stripPrefix) ? original.slice(opts.stripPrefix.length) : original;
     if (names.has(name)) throw new KeyError(`${where}: stripping ${JSON.stringify(opts.stripPrefix)} makes ${names.get(name)} and ${original} both ${name}`);
     names.set(name, original);
-    planned.push(planTensor(name, value, storageBytes, fail));
+    planned.push(planTensor(name, value, storage, fail));
   }
   return planned;
 }
+
+/**
+ * A storage's bytes, read (and checked) on first use, and its offset in the mapped file when
+ * a tensor may borrow it there (null otherwise).
+ */
+type StorageSource = (record: StorageRecord, elementBytes: number) => { fileOffset: number | null; bytes: () => Uint8Array };
 
 /** A copy of `data` with each element's bytes reversed (a big-endian file). */
 function swapped(data: Uint8Array, elementBytes: number): Uint8Array {
@@ -171,7 +202,7 @@ function swapped(data: Uint8Array, elementBytes: number): Uint8Array {
 }
 
 /** Checks one tensor's view against its storage and prepares its bytes. */
-function planTensor(name: string, record: TensorRecord, storageBytes: (record: StorageRecord, elementBytes: number) => Uint8Array, fail: (why: string) => never): Planned {
+function planTensor(name: string, record: TensorRecord, storage: StorageSource, fail: (why: string) => never): Planned {
   const type = STORAGES.get(record.storage.type)!;
   if (type.dtype === null) fail(`has tensor ${name} of dtype ${type.torch}, which neocog cannot hold; convert it (e.g. .float()) before saving`);
   if (record.shape.length > MAX_DIMS) fail(`has tensor ${name} with ${record.shape.length} dimensions; neocog tensors have at most ${MAX_DIMS}`);
@@ -183,17 +214,20 @@ function planTensor(name: string, record: TensorRecord, storageBytes: (record: S
   if (numel > 0 && last >= record.storage.numel) {
     fail(`has tensor ${name} (offset ${record.offset}, size [${record.shape.join(', ')}], stride [${record.strides.join(', ')}]) reaching element ${last} of a storage of ${record.storage.numel}`);
   }
-  const data = storageBytes(record.storage, type.bytes);
+  const { fileOffset, bytes } = storage(record.storage, type.bytes);
   const base = { name, dtype: type.dtype!, shape: record.shape, strides: record.strides, offset: record.offset };
   if (type.torch === 'int64') {
-    const narrow = narrowView(data, record);
+    const narrow = narrowView(bytes(), record);
     if ('bad' in narrow) return fail(`has int64 tensor ${name} with a value outside int32 (element ${narrow.bad})`);
     return { ...base, bytes: new Uint8Array(narrow.values.buffer) };
   }
   // Contiguous (sizes of 1 may carry any stride): the view's bytes are one run of the storage.
   const contiguous = contiguousStrides(record.shape).every((s, d) => record.shape[d] === 1 || record.strides[d] === s);
-  if (contiguous || numel === 0) return { ...base, bytes: data.subarray(type.bytes * record.offset, type.bytes * (record.offset + numel)) };
-  return { ...base, storage: { key: record.storage.key, bytes: data, numel: record.storage.numel } };
+  const at = fileOffset === null ? null : fileOffset + type.bytes * record.offset;
+  // Kernels read whole elements: the address (the mapping starts on a page) must be a multiple of the element's size, and of 4.
+  if (contiguous && numel > 0 && at !== null && at % Math.max(type.bytes, 4) === 0) return { ...base, fileOffset: at };
+  if (contiguous || numel === 0) return { ...base, bytes: bytes().subarray(type.bytes * record.offset, type.bytes * (record.offset + numel)) };
+  return { ...base, storage: { key: record.storage.key, bytes: bytes(), numel: record.storage.numel } };
 }
 
 /** A request to upload bytes as a CPU tensor; the driver (sync or async) answers with the tensor. */
@@ -204,10 +238,11 @@ interface Upload {
 }
 
 /**
- * Creates the planned tensors, asking its driver for each upload. Views are copied out of a
- * storage tensor uploaded once per storage. On any failure every tensor made is disposed.
+ * Creates the planned tensors, asking its driver for each upload; borrowed ones view the
+ * `mapped` file. Views are copied out of a storage tensor uploaded once per storage. On any
+ * failure every tensor made is disposed.
  */
-function* create(op: string, planned: Planned[]): Generator<Upload, Map<string, Tensor>, Tensor> {
+function* create(op: string, planned: Planned[], mapped: MappedFile | null = null): Generator<Upload, Map<string, Tensor>, Tensor> {
   const made = new Map<string, Tensor>();
   const storages = new Map<string, Tensor>();
   try {
@@ -215,7 +250,9 @@ function* create(op: string, planned: Planned[]): Generator<Upload, Map<string, 
       // Bool through uint8, so that any non-zero byte reads as true.
       const held: DType = p.dtype === 'bool' ? 'uint8' : p.dtype;
       let t: Tensor;
-      if (p.bytes) {
+      if (p.fileOffset !== undefined) {
+        t = mapped!.tensorAt(op, p.fileOffset, p.shape, held);
+      } else if (p.bytes) {
         t = yield { bytes: p.bytes, shape: p.shape, dtype: held };
       } else {
         const { key, bytes, numel } = p.storage!;
@@ -249,6 +286,7 @@ function checkOptions(op: string, opts: LoadTorchOptions): void {
   for (const field of ['key', 'stripPrefix'] as const) {
     if (opts[field] !== undefined && typeof opts[field] !== 'string') throw new ArgumentError(`${op}: expected opts.${field} to be a string, got ${typeof opts[field]}`);
   }
+  if (opts.verify !== undefined && typeof opts.verify !== 'boolean') throw new ArgumentError(`${op}: expected opts.verify to be a boolean, got ${typeof opts.verify}`);
 }
 
 /** Runs {@link create}, answering each upload with `upload`; a failed upload disposes what was made. */
@@ -280,11 +318,6 @@ function driveSync(steps: Generator<Upload, Map<string, Tensor>, Tensor>, op: st
   }
 }
 
-function decodeSync(op: string, bytes: Uint8Array, source: string, opts: LoadTorchOptions): Map<string, Tensor> {
-  checkOptions(op, opts);
-  return driveSync(create(op, plan(bytes, opts, `${op}: ${source}`)), op);
-}
-
 /**
  * Parses the bytes of a `torch.save` file (zip format) into a state dict, without running
  * any code from it. See {@link loadTorch}.
@@ -293,7 +326,8 @@ function decodeSync(op: string, bytes: Uint8Array, source: string, opts: LoadTor
  * @throws FormatError (UnpicklingError for a refused pickle) and nothing loaded when the bytes are malformed
  */
 export function parseTorch(bytes: Uint8Array, opts: LoadTorchOptions = {}, source = 'buffer'): Map<string, Tensor> {
-  return decodeSync('parseTorch', bytes, source, opts);
+  checkOptions('parseTorch', opts);
+  return driveSync(create('parseTorch', plan(bytesSource(bytes), false, opts, `parseTorch: ${source}`)), 'parseTorch');
 }
 
 /**
@@ -304,8 +338,14 @@ export function parseTorch(bytes: Uint8Array, opts: LoadTorchOptions = {}, sourc
  * float32, float16, bfloat16, int32, uint8 and bool tensors load as they are; int64 ones
  * (such as BatchNorm's `num_batches_tracked`) as int32 when every value fits. Views load as
  * copies of the values they show. Entries that are not tensors (numbers, strings) are left
- * out. The file is read once, without blocking the event loop while it is read and while
- * large tensors are filled. The caller owns the tensors.
+ * out. The file is mapped copy-on-write, as `torch.load(mmap=True)`, and each tensor that is
+ * the only one on its storage views its values where they lie in the file, without a copy;
+ * writing to such a tensor copies the page it writes and never changes the file (files that
+ * cannot be mapped, such as pipes, are read whole). The mapping is read in on a worker
+ * thread, so the event loop keeps turning. Storages' CRC-32s are checked only with `verify`
+ * (as torch.load, which does not check them). Do not truncate or rewrite the file in place
+ * while its tensors live (neocog's own savers replace files by renaming, which is safe); copy
+ * what you keep (`loadStateDict` does). The caller owns the tensors.
  * @example
  * const state = await io.loadTorch('resnet18.pth');
  * model.loadStateDict(state);
@@ -313,19 +353,43 @@ export function parseTorch(bytes: Uint8Array, opts: LoadTorchOptions = {}, sourc
  * const weights = await io.loadTorch('ckpt.pth', { key: 'model', stripPrefix: 'module.' });
  * @throws FormatError (and nothing loaded) if the file is truncated, malformed, in the legacy
  * format, holds a dtype neocog cannot hold or an int64 value outside int32, or is a checkpoint
- * of several parts and `key` is not given (the message lists its keys); UnpicklingError if its
- * pickle asks for anything but tensors and dicts; KeyError if `key` is not in the checkpoint
+ * of several parts and `key` is not given (the message lists its keys), or (with `verify`)
+ * a storage does not match its CRC-32; UnpicklingError if its pickle asks for anything but
+ * tensors and dicts; KeyError if `key` is not in the checkpoint
  */
 export async function loadTorch(path: string, opts: LoadTorchOptions = {}): Promise<Map<string, Tensor>> {
   const op = 'loadTorch';
   checkOptions(op, opts);
-  const bytes = await readFile(path);
-  return drive(create(op, plan(bytes, opts, `${op}: ${path}`)), ({ bytes: data, shape, dtype }) =>
-    uploadInChunks(op, data.length, (begin, end) => data.subarray(begin, end), shape, dtype),
-  );
+  const file = await open(path, 'r');
+  try {
+    const mapped = await MappedFile.mapAsync(file.fd);
+    try {
+      const source = mapped ? fileSource(file.fd, mapped.byteLength) : bytesSource(await file.readFile());
+      return await drive(create(op, plan(source, mapped !== null, opts, `${op}: ${path}`), mapped), ({ bytes, shape, dtype }) =>
+        uploadInChunks(op, bytes.length, (begin, end) => bytes.subarray(begin, end), shape, dtype),
+      );
+    } finally {
+      mapped?.release();
+    }
+  } finally {
+    await file.close();
+  }
 }
 
-/** Blocking form of {@link loadTorch}. */
+/** Blocking form of {@link loadTorch} (the file's pages are read in as its tensors are first used). */
 export function loadTorchSync(path: string, opts: LoadTorchOptions = {}): Map<string, Tensor> {
-  return decodeSync('loadTorchSync', readFileSync(path), path, opts);
+  const op = 'loadTorchSync';
+  checkOptions(op, opts);
+  const fd = openSync(path, 'r');
+  try {
+    const mapped = MappedFile.map(fd);
+    try {
+      const source = mapped ? fileSource(fd, mapped.byteLength) : bytesSource(readFileSync(fd));
+      return driveSync(create(op, plan(source, mapped !== null, opts, `${op}: ${path}`), mapped), op);
+    } finally {
+      mapped?.release();
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -59,11 +59,24 @@ export class SharedStorage {
   #released = false;
   /** Whether {@link reportToCollector} told V8 about these bytes. */
   #reported = false;
+  /** Memory of a JavaScript buffer, which V8 counts already (see {@link borrowed}). */
+  #borrowed = false;
 
   /** Takes over the storage id `id` (from native.empty, native.emptyPinned) of `bytes` bytes. */
   constructor(id: number, bytes = 0) {
     this.#id = id;
     this.#bytes = bytes;
+  }
+
+  /**
+   * Takes over the storage id `id` of memory borrowed from a JavaScript buffer (a
+   * SharedArrayBuffer, a mapped file): V8 already counts that buffer, so these bytes are
+   * never reported to it again.
+   */
+  static borrowed(id: number, bytes: number): SharedStorage {
+    const storage = new SharedStorage(id, bytes);
+    storage.#borrowed = true;
+    return storage;
   }
 
   /** `bytes` on `device`, allocated by the first op call that receives one of its descriptors. */
@@ -123,7 +136,7 @@ export class SharedStorage {
    * deterministically.
    */
   reportToCollector(): number {
-    if (this.#reported || this.#released) return 0;
+    if (this.#reported || this.#released || this.#borrowed) return 0;
     this.#reported = true;
     return this.#bytes;
   }

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { ArgumentError, FormatError, io, KeyError, memory, models, noGrad, UnpicklingError, type Tensor } from '../../lib/index.js';
+import { ArgumentError, FormatError, io, KeyError, memory, models, nn, noGrad, UnpicklingError, type Tensor } from '../../lib/index.js';
 import { interopTest, scaledMaxDiff } from '../helpers/interop.js';
 import { writeZip, zipEntries } from '../helpers/zip_writer.js';
 
@@ -147,6 +147,79 @@ describe('files that would run code under torch.load', () => {
 it('checks its options', () => {
   expect(() => io.loadTorchSync(fixture('state_dict.pth'), { key: 3 as never })).toThrow(ArgumentError);
   expect(() => io.loadTorchSync(fixture('state_dict.pth'), { stripPrefix: null as never })).toThrow(/expected opts\.stripPrefix to be a string, got object/);
+  expect(() => io.parseTorch(readFileSync(fixture('small.pth')), { verify: 1 as never })).toThrow(/expected opts\.verify to be a boolean, got number/);
+});
+
+describe('the file mapped, as torch.load(mmap=True)', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'neocog-torch-map-'));
+  const copyOf = (name: string) => {
+    const path = join(folder, name);
+    writeFileSync(path, readFileSync(fixture(name)));
+    return path;
+  };
+
+  it('a loaded tensor borrows the file: writing to it copies the page and leaves the file as it was', async () => {
+    const path = copyOf('small.pth');
+    const before = readFileSync(path);
+    const values = expected['small.pth']!.h!.values;
+    for (const load of [io.loadTorch, async (p: string) => io.loadTorchSync(p)]) {
+      const state = await load(path);
+      // h is alone on its storage, so it views the file (f and module.f share one: copied).
+      const h = state.get('h')!;
+      expect(Array.from(h.dataSync() as ArrayLike<number>)).toEqual(values);
+      nn.init.zeros_(h); // in place, on the mapping's private copy of the page
+      expect(Array.from(h.dataSync() as ArrayLike<number>)).toEqual([0, 0, 0]);
+      dispose(state);
+      expect(readFileSync(path).equals(before)).toBe(true);
+      const again = await load(path);
+      expect(Array.from(again.get('h')!.dataSync() as ArrayLike<number>)).toEqual(values);
+      dispose(again);
+    }
+  });
+
+  it('tensors outlive the mapping handle, and tensors on one storage never share memory', async () => {
+    const state = await io.loadTorch(copyOf('state_dict.pth'));
+    // Collected or not, the file's tensors still read right after the loader is gone.
+    await new Promise((resolve) => setImmediate(resolve));
+    expectState(state, expected['state_dict.pth']!);
+    const base = state.get('base')!;
+    const alias = state.get('alias')!;
+    const aliasValues = Array.from(alias.dataSync() as ArrayLike<number>);
+    nn.init.zeros_(base);
+    expect(Array.from(alias.dataSync() as ArrayLike<number>)).toEqual(aliasValues);
+    dispose(state);
+  });
+
+  it('a storage byte changed in the file loads as torch.load would, and verify refuses it', async () => {
+    const entries = zipEntries(readFileSync(fixture('small.pth')));
+    const path = join(folder, 'flipped.pth');
+    // Re-zipped with the storage's old CRC-32: f's first float has a flipped bit.
+    const bytes = writeZip(entries, { align: 64 });
+    const f = zipEntries(bytes).find((e) => e.name === 'small/data/0')!;
+    const at = bytes.indexOf(f.data);
+    bytes[at + 3] = bytes[at + 3]! ^ 0x40;
+    writeFileSync(path, bytes);
+    const loaded = io.loadTorchSync(path);
+    expect((loaded.get('f')!.dataSync() as Float32Array)[0]).not.toBe(expected['small.pth']!.f!.values[0]);
+    dispose(loaded);
+    const live = memory('cpu').tensors;
+    await expect(io.loadTorch(path, { verify: true })).rejects.toThrow(/has entry small\/data\/0 whose CRC-32 does not match its data/);
+    expect(() => io.loadTorchSync(path, { verify: true })).toThrow(FormatError);
+    expect(() => io.parseTorch(bytes, { verify: true })).toThrow(FormatError);
+    expect(memory('cpu').tensors).toBe(live);
+    const verified = await io.loadTorch(copyOf('small.pth'), { verify: true });
+    expectState(verified, expected['small.pth']!);
+    dispose(verified);
+  });
+
+  it('a file that cannot be mapped is read whole: an empty one is a FormatError, a missing one ENOENT', async () => {
+    const empty = join(folder, 'empty.pth');
+    writeFileSync(empty, '');
+    await expect(io.loadTorch(empty)).rejects.toThrow(/empty.pth is not a PyTorch checkpoint/);
+    expect(() => io.loadTorchSync(empty)).toThrow(FormatError);
+    await expect(io.loadTorch(join(folder, 'missing.pth'))).rejects.toThrow(/ENOENT/);
+    expect(() => io.loadTorchSync(join(folder, 'missing.pth'))).toThrow(/ENOENT/);
+  });
 });
 
 interopTest(
@@ -155,8 +228,11 @@ interopTest(
   "resnet18: torchvision's torch.save file loads and reproduces torchvision's logits",
   async (path) => {
     const started = performance.now();
+    const allocated = memory('cpu').bytes;
     const state = await io.loadTorch(path);
     const loadMs = performance.now() - started;
+    // Every float tensor views the mapped file: only the int64 counters were copied (as int32).
+    expect(memory('cpu').bytes - allocated).toBeLessThan(64 * 1024);
     const { tensors } = await io.loadSafetensors(path.replace(/resnet18\.pth$/, 'resnet18_pth_io.safetensors'));
     const model = models.resnet18().eval();
     expect(model.loadStateDict(state).missing).toEqual([]);

@@ -1,9 +1,12 @@
-// Seeded fuzzing of io.parseTorch: thousands of mutants of torch.save files (truncations at
-// every length, byte flips anywhere and in the zip directory, and pickles mutated then
-// re-zipped under a valid CRC-32 so that the unpickler itself is reached). Each must load or
-// be refused with a typed error (FormatError, UnpicklingError, KeyError), leave no tensor
-// behind when refused, and finish: never a crash, another exception or a hang.
-import { readFileSync } from 'node:fs';
+// Seeded fuzzing of io.parseTorch and (through files, whose tensors view the mapped file)
+// io.loadTorchSync, with and without `verify`: thousands of mutants of torch.save files
+// (truncations at every length, byte flips anywhere and in the zip directory, and pickles
+// mutated then re-zipped under a valid CRC-32 so that the unpickler itself is reached). Each
+// must load or be refused with a typed error (FormatError, UnpicklingError, KeyError), leave
+// no tensor behind when refused, and finish: never a crash, another exception or a hang.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { expect, it } from 'vitest';
 
@@ -68,9 +71,16 @@ function mutate(base: (typeof bases)[number], random: Random): Buffer {
   return writeZip(entries, { align: 64 });
 }
 
+const folder = mkdtempSync(join(tmpdir(), 'neocog-torch-fuzz-'));
+
+/** Mutant `i` through one of four readers: parseTorch or a file's loadTorchSync, each with and without verify. */
 function outcome(i: number, mutant: Buffer, key: string | undefined): Map<string, Tensor> | FormatError | KeyError {
+  const opts = { ...(key === undefined ? {} : { key }), verify: i % 2 === 1 };
   try {
-    return io.parseTorch(mutant, key === undefined ? {} : { key }, `mutant ${i}`);
+    if (i % 4 < 2) return io.parseTorch(mutant, opts, `mutant ${i}`);
+    const path = join(folder, `mutant-${i % 16}.pth`);
+    writeFileSync(path, mutant);
+    return io.loadTorchSync(path, opts);
   } catch (error) {
     if (error instanceof FormatError || error instanceof KeyError) return error;
     throw new Error(`mutant ${i} (${mutant.toString('base64')}) threw ${String(error)}`);
@@ -103,7 +113,7 @@ it('every mutant of a torch.save file loads or is a typed error, leaving nothing
     }
     expect(memory('cpu').tensors).toBeLessThanOrEqual(liveBefore);
   }
-  // Each outcome is exercised, and the unpickler (past the CRC check) is reached often.
+  // Each outcome is exercised, and the unpickler (past the zip checks) is reached often.
   expect(counts.loaded).toBeGreaterThan(200);
   expect(counts.refused).toBeGreaterThan(3000);
   expect(counts.unpickling).toBeGreaterThan(500);

@@ -65,6 +65,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("syncMode", &Addon::SyncMode),
       InstanceMethod("upload", &Addon::Upload),
       InstanceMethod("wrapShared", &Addon::WrapShared),
+      InstanceMethod("mapFile", &Addon::MapFile),
+      InstanceMethod("mapFileAsync", &Addon::MapFileAsync),
   });
   defineOps(exports);
 }

@@ -1,0 +1,54 @@
+/**
+ * A file mapped copy-on-write as one CPU storage (binding/mapped_file.cc): io.loadTorch's
+ * tensors view their values where they lie in the file instead of reading the file into a
+ * buffer and copying each tensor out of it (issue 17: torch.load's speed; torch.load(mmap=True)
+ * does the same). A write to such a tensor copies its page and never reaches the file. The
+ * mapping lives until this handle is released and every tensor on it is disposed or
+ * collected; V8 is not told about it (clean file pages are the kernel's to reclaim).
+ * @internal
+ * @module
+ */
+import { native } from '../native.js';
+import { dtypeSize, type DType } from '../tensor/dtype.js';
+import { SharedStorage } from '../tensor/memory.js';
+import { contiguousStrides } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** @internal */
+export class MappedFile {
+  #storage: SharedStorage | null;
+  /** The file's length when it was mapped: what the mapping covers. */
+  readonly byteLength: number;
+
+  private constructor(id: number) {
+    this.byteLength = native.storageBytes(id);
+    this.#storage = SharedStorage.borrowed(id, this.byteLength);
+  }
+
+  /** The file open as `fd`, mapped now (pages read in as tensors touch them); null where it cannot be. */
+  static map(fd: number): MappedFile | null {
+    const id = native.mapFile(fd);
+    return id === null ? null : new MappedFile(id);
+  }
+
+  /** As {@link map}, every page read in on a libuv worker first (a cold file's reads never hold the event loop). */
+  static async mapAsync(fd: number): Promise<MappedFile | null> {
+    const id = await native.mapFileAsync(fd);
+    return id === null ? null : new MappedFile(id);
+  }
+
+  /**
+   * A contiguous tensor over the file's bytes from `byteOffset`, without a copy. The caller
+   * has checked that they lie inside the file and that `byteOffset` is a multiple of the
+   * element size and of 4 (kernels read whole elements; the mapping starts on a page).
+   */
+  tensorAt<D extends DType>(op: string, byteOffset: number, shape: readonly number[], dtype: D): Tensor<D> {
+    return new Tensor<D>(this.#storage!.acquire(), shape, contiguousStrides(shape), byteOffset / dtypeSize(dtype), dtype, 'cpu', op);
+  }
+
+  /** Drops this handle's reference; tensors made by {@link tensorAt} keep the mapping. */
+  release(): void {
+    this.#storage?.release();
+    this.#storage = null;
+  }
+}
