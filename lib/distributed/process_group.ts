@@ -3,8 +3,9 @@
  * joins this process to the job, the collectives (collectives.ts) then run over it, and
  * `destroyProcessGroup` leaves it. Two engines, both existing libraries: **MPI** (Open MPI,
  * loaded at run time) for CPU tensors, in processes started by `mpirun` (which `neocog-run`
- * uses), and **NCCL** (the CUDA plugin) for CUDA tensors, whose ranks meet through a small
- * TCP store at `MASTER_ADDR:MASTER_PORT` to share NCCL's unique id.
+ * uses), and **NCCL** (the CUDA plugin) for CUDA tensors, whose ranks share NCCL's unique id
+ * through a small TCP store at `MASTER_ADDR:MASTER_PORT`, or over MPI when mpirun started
+ * them (./mpi_bootstrap.ts).
  * @module
  */
 import { cudaUnavailableReason } from '../cuda.js';
@@ -12,6 +13,7 @@ import { ArgumentError, DistributedError, fromNativeError } from '../errors.js';
 import { native } from '../native.js';
 import { parseDevice, type Device } from '../tensor/device.js';
 import { jobEnv } from './env.js';
+import { chooseNcclBootstrap, shareOverMpi } from './mpi_bootstrap.js';
 import { TCPStore } from './tcp_store.js';
 
 /** The collective engines: `'mpi'` for CPU tensors, `'nccl'` for CUDA tensors. */
@@ -26,8 +28,11 @@ export interface InitProcessGroupOptions {
   /** The number of processes (default: `WORLD_SIZE`, or MPI's own for `'mpi'`). */
   worldSize?: number;
   /**
-   * Where NCCL ranks meet: `'env://'` (default: `MASTER_ADDR` and `MASTER_PORT`) or
-   * `'tcp://host:port'`. MPI needs none: mpirun has connected the processes.
+   * How NCCL ranks share NCCL's unique id: `'env://'` (rank 0's TCP store at `MASTER_ADDR`
+   * and `MASTER_PORT`), `'tcp://host:port'`, or `'mpi://'` (an MPI broadcast, in processes
+   * mpirun started, on any number of nodes; MPI is left once NCCL is up). Default: `'mpi://'`
+   * under mpirun without `MASTER_ADDR`, else `'env://'`. The 'mpi' backend needs none:
+   * mpirun has connected the processes.
    */
   initMethod?: string;
   /** NCCL: this process's GPU (default `cuda:LOCAL_RANK`). */
@@ -46,6 +51,9 @@ interface Group {
 
 let group: Group | null = null;
 
+/** sizeof(ncclUniqueId): NCCL_UNIQUE_ID_BYTES in nccl.h. */
+const NCCL_UNIQUE_ID_BYTES = 128;
+
 /** @internal The current group; throws DistributedError naming `op` when there is none. */
 export function currentGroup(op: string): Readonly<Group> {
   if (group === null) throw new DistributedError(`${op}: no process group; await distributed.initProcessGroup() first`);
@@ -62,10 +70,10 @@ function checkCount(op: string, name: string, value: number | undefined, min: nu
 function rendezvous(initMethod: string, env: ReturnType<typeof jobEnv>): { host: string; port: number } {
   if (initMethod.startsWith('tcp://')) {
     const match = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(initMethod);
-    if (!match) throw new ArgumentError(`initProcessGroup: initMethod must be 'env://' or 'tcp://host:port', got '${initMethod}'`);
+    if (!match) throw new ArgumentError(`initProcessGroup: initMethod must be 'env://' or 'tcp://host:port' (or 'mpi://' under mpirun), got '${initMethod}'`);
     return { host: match[1]!, port: Number(match[2]) };
   }
-  if (initMethod !== 'env://') throw new ArgumentError(`initProcessGroup: initMethod must be 'env://' or 'tcp://host:port', got '${initMethod}'`);
+  if (initMethod !== 'env://') throw new ArgumentError(`initProcessGroup: initMethod must be 'env://' or 'tcp://host:port' (or 'mpi://' under mpirun), got '${initMethod}'`);
   if (env === null) {
     throw new DistributedError(
       "initProcessGroup: initMethod 'env://' needs MASTER_ADDR and MASTER_PORT (set by neocog-run); this process is not in a job",
@@ -97,18 +105,32 @@ async function initMpi(options: InitProcessGroupOptions): Promise<Group> {
 
 async function initNccl(options: InitProcessGroupOptions): Promise<Group> {
   const env = jobEnv();
+  const bootstrap = chooseNcclBootstrap(options.initMethod, process.env);
   const rank = options.rank ?? env?.rank;
   const worldSize = options.worldSize ?? env?.worldSize;
-  if (rank === undefined || worldSize === undefined) {
+  // Over MPI, MPI says which rank this is; the TCP store needs to be told.
+  if (bootstrap.kind === 'tcp' && (rank === undefined || worldSize === undefined)) {
     throw new DistributedError("initProcessGroup: the 'nccl' backend needs rank and worldSize (options, or RANK and WORLD_SIZE as neocog-run sets)");
   }
-  if (rank >= worldSize) throw new ArgumentError(`initProcessGroup: rank ${rank} is not below worldSize ${worldSize}`);
+  if (rank !== undefined && worldSize !== undefined && rank >= worldSize) throw new ArgumentError(`initProcessGroup: rank ${rank} is not below worldSize ${worldSize}`);
   const device = options.device === undefined ? (`cuda:${env?.localRank ?? 0}` as Device) : parseDevice('initProcessGroup', options.device);
   if (device === 'cpu') throw new ArgumentError("initProcessGroup: the 'nccl' backend runs on a CUDA device, not 'cpu' (use backend 'mpi')");
-  const { host, port } = rendezvous(options.initMethod ?? 'env://', env);
+  const rendezvousAt = bootstrap.kind === 'tcp' ? rendezvous(options.initMethod ?? 'env://', env) : null;
   const reason = cudaUnavailableReason();
   if (reason !== null) throw new DistributedError(`initProcessGroup: the 'nccl' backend needs CUDA: ${reason}`);
-  const store = await TCPStore.create({ host, port, isMaster: rank === 0, timeoutMs: options.timeoutMs ?? 300_000 });
+  if (bootstrap.kind === 'mpi') {
+    const shared = await shareOverMpi(() => native.distNcclUniqueId(), NCCL_UNIQUE_ID_BYTES);
+    if ((worldSize !== undefined && worldSize !== shared.size) || (rank !== undefined && rank !== shared.rank)) {
+      throw new DistributedError(`initProcessGroup: MPI sees rank ${shared.rank} of ${shared.size}, but rank ${rank} of ${worldSize} was expected`);
+    }
+    try {
+      await native.distInitNccl(device, shared.data, shared.rank, shared.size);
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+    return { backend: 'nccl', rank: shared.rank, worldSize: shared.size, device, store: null };
+  }
+  const store = await TCPStore.create({ ...rendezvousAt!, isMaster: rank === 0, timeoutMs: options.timeoutMs ?? 300_000 });
   try {
     let id: ArrayBuffer;
     if (rank === 0) {
@@ -118,12 +140,12 @@ async function initNccl(options: InitProcessGroupOptions): Promise<Group> {
       const bytes = await store.get('nccl_unique_id');
       id = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     }
-    await native.distInitNccl(device, id, rank, worldSize);
+    await native.distInitNccl(device, id, rank!, worldSize!);
   } catch (error) {
     await store.close().catch(() => undefined);
     throw fromNativeError(error);
   }
-  return { backend: 'nccl', rank, worldSize, device, store };
+  return { backend: 'nccl', rank: rank!, worldSize: worldSize!, device, store };
 }
 
 /**

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { cuda } from '../../lib/index.js';
+import { hasMpirun, runMpi } from '../helpers/mpirun.js';
 
 const WORLD_SIZE = 2;
 const gpus = cuda.deviceCount();
@@ -72,17 +73,28 @@ const own = (r: number): number[] => [r + 1, 10 * (r + 1), -(r + 1)];
 const ranks = Array.from({ length: WORLD_SIZE }, (_, r) => r);
 const sum = (rows: number[][]): number[] => rows[0]!.map((_, i) => rows.reduce((s, row) => s + row[i]!, 0));
 
+/** Checks every rank's RESULT against the collectives' definitions. */
+function expectCollectives(results: RankResult[]): void {
+  for (const [rank, result] of results.entries()) {
+    expect({ rank: result.rank, worldSize: result.worldSize }).toEqual({ rank, worldSize: WORLD_SIZE });
+    expect(result.allReduce, `allReduce on rank ${rank}`).toEqual(sum(ranks.map(own)));
+    expect(result.broadcast, `broadcast on rank ${rank}`).toEqual(own(0));
+    expect(result.allGather, `allGather on rank ${rank}`).toEqual(ranks.map(own));
+    const block = ranks.map((r) => own(r).map((v) => v + 100 * rank));
+    expect(result.reduceScatter, `reduceScatter on rank ${rank}`).toEqual(sum(block));
+  }
+}
+
 suite(title, () => {
   it('allReduce, broadcast, allGather, reduceScatter and barrier agree with their definitions on every rank', async () => {
     const port = await freePort();
-    const results = await Promise.all(ranks.map((rank) => runRank(rank, port)));
-    for (const [rank, result] of results.entries()) {
-      expect({ rank: result.rank, worldSize: result.worldSize }).toEqual({ rank, worldSize: WORLD_SIZE });
-      expect(result.allReduce, `allReduce on rank ${rank}`).toEqual(sum(ranks.map(own)));
-      expect(result.broadcast, `broadcast on rank ${rank}`).toEqual(own(0));
-      expect(result.allGather, `allGather on rank ${rank}`).toEqual(ranks.map(own));
-      const block = ranks.map((r) => own(r).map((v) => v + 100 * rank));
-      expect(result.reduceScatter, `reduceScatter on rank ${rank}`).toEqual(sum(block));
-    }
+    expectCollectives(await Promise.all(ranks.map((rank) => runRank(rank, port))));
+  }, 180_000);
+
+  it.skipIf(!hasMpirun)('the same under mpirun, the ranks sharing NCCL\'s id over MPI (no MASTER_ADDR)', () => {
+    const run = runMpi(WORLD_SIZE, worker, [], 180_000);
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    const results = [...run.stdout.matchAll(/^RESULT (.*)$/gm)].map((m) => JSON.parse(m[1]!) as RankResult);
+    expectCollectives(results.sort((a, b) => a.rank - b.rank));
   }, 180_000);
 });

@@ -1,17 +1,17 @@
 // One rank of tests/gpu/nccl.test.ts, started with torchrun's variables (RANK, WORLD_SIZE,
-// LOCAL_RANK, MASTER_ADDR, MASTER_PORT). It runs each collective once on its GPU through the
+// LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or by mpirun. It runs each collective once on its GPU through the
 // public API and prints what it got as one `RESULT {json}` line; the test checks the values,
 // so a wrong answer names the collective and the rank.
 import { distributed, tensor, zeros } from '../../lib/index.js';
 
-const rank = Number(process.env.RANK);
-const worldSize = Number(process.env.WORLD_SIZE);
-const device = `cuda:${Number(process.env.LOCAL_RANK)}` as const;
+// Under mpirun (no torchrun variables) the ranks share NCCL's id over MPI instead.
+await distributed.initProcessGroup({ backend: 'nccl' });
+const rank = distributed.getRank();
+const worldSize = distributed.getWorldSize();
+const device = `cuda:${distributed.jobEnv()!.localRank}` as const;
 const opts = { device, dtype: 'float32' } as const;
 
 const values = async (t: { data(): Promise<ArrayLike<number>> }): Promise<number[]> => Array.from(await t.data());
-
-await distributed.initProcessGroup({ backend: 'nccl' });
 
 // Rank r holds [r+1, 10(r+1), -(r+1)]: distinct per rank and per position, so a sum that
 // mixed up positions or left out a rank shows.
