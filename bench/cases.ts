@@ -20,9 +20,15 @@ export interface OpCase {
   memoryFormats: boolean;
 }
 
-/** A training benchmark: `repeats` SGD steps per round of `model` on a batch of `shape` images. */
+/**
+ * A model benchmark of bench/train.ts: `repeats` steps per round of `model` on a batch of
+ * `shape` images. A 'train' step is one SGD step (forward, cross entropy, backward, update);
+ * an 'eval' step one forward pass in eval mode without the autograd graph (PyTorch under
+ * inference_mode).
+ */
 export interface TrainCase {
-  model: 'lenet5' | 'simpleCnn' | 'resnet18Cifar' | 'unet';
+  model: 'lenet5' | 'simpleCnn' | 'resnet18Cifar' | 'unet' | 'resnet50' | 'efficientnetB0';
+  mode: 'train' | 'eval';
   batch: number;
   shape: [number, number, number];
   repeats: number;
@@ -109,13 +115,18 @@ export const opCases: OpCase[] = [
 ];
 
 export const trainCases: TrainCase[] = [
-  { model: 'lenet5', batch: 256, shape: [1, 28, 28], repeats: 5, warmup: 2, memoryFormats: true },
-  { model: 'simpleCnn', batch: 64, shape: [3, 32, 32], repeats: 5, warmup: 2, memoryFormats: true },
+  { model: 'lenet5', mode: 'train', batch: 256, shape: [1, 28, 28], repeats: 5, warmup: 2, memoryFormats: true },
+  { model: 'simpleCnn', mode: 'train', batch: 64, shape: [3, 32, 32], repeats: 5, warmup: 2, memoryFormats: true },
   // The CIFAR stem keeps 32x32 maps into layer1: ~16x the work of the ImageNet stem on
   // 32x32 inputs, seconds per step on 2 cores, so fewer steps keep `npm run bench` short.
-  { model: 'resnet18Cifar', batch: 64, shape: [3, 32, 32], repeats: 3, warmup: 1, memoryFormats: true },
-  { model: 'unet', batch: 1, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
-  { model: 'unet', batch: 4, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
+  { model: 'resnet18Cifar', mode: 'train', batch: 64, shape: [3, 32, 32], repeats: 3, warmup: 1, memoryFormats: true },
+  { model: 'unet', mode: 'train', batch: 1, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
+  { model: 'unet', mode: 'train', batch: 4, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
+  // The zoo at ImageNet size (issue 17): torchvision's resnet50 and efficientnet_b0 with 1000
+  // classes, a training step and an eval forward pass each; seconds per step on 2 cores.
+  ...(['resnet50', 'efficientnetB0'] as const).flatMap((model) =>
+    (['train', 'eval'] as const).map((mode): TrainCase => ({ model, mode, batch: 16, shape: [3, 224, 224], repeats: 3, warmup: 1, memoryFormats: true })),
+  ),
 ];
 
 /** The lib/ops export each older case (named before cases were named by op) times. */

@@ -1,16 +1,20 @@
 #!/usr/bin/python3
-"""The PyTorch side of bench/train.ts: the same models, inputs and training step.
+"""The PyTorch side of bench/train.ts: the same models, inputs and steps.
 
-bench/torch_peer.py builds a workload with make(case, channels_last) and times its step
-(zero_grad, forward, cross entropy, backward, SGD with momentum). The models are written
-out here rather than taken from torchvision because torchvision does not load next to the
-PyTorch 2.x wheel; they mirror lib/models and bench/unet.ts layer for layer, and the
+bench/torch_peer.py builds a workload with make(case, channels_last) and times its step:
+for a 'train' case zero_grad, forward, cross entropy, backward, SGD with momentum; for an
+'eval' case one forward pass of the model in eval mode under torch.inference_mode(). The
+models are written out here (and torchvision's resnet50 and efficientnet_b0 in
+zoo_torch.py) rather than taken from torchvision because torchvision does not load next to
+the PyTorch 2.x wheel; they mirror lib/models and bench/models.ts layer for layer, and the
 parameter counts are printed beside neocog's to show it.
 """
 from collections import namedtuple
 
 import torch
 import torch.nn as nn
+
+import zoo_torch
 
 Workload = namedtuple("Workload", ["step", "params"])
 
@@ -106,15 +110,30 @@ def build(name):
         return ResNet18Cifar(10)
     if name == "unet":
         return UNet()
+    if name == "resnet50":
+        return zoo_torch.ResNet50(1000)
+    if name == "efficientnetB0":
+        return zoo_torch.EfficientNetB0(1000)
     raise ValueError(f"train_torch: unknown model {name!r}")
 
 
 def make(case, channels_last):
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = build(case["model"]).train().to(memory_format=fmt)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model = build(case["model"]).to(memory_format=fmt)
+    params = sum(p.numel() for p in model.parameters())
     batch, (c, h, w) = case["batch"], case["shape"]
     x = torch.randn(batch, c, h, w).contiguous(memory_format=fmt)
+    if case["mode"] == "eval":
+        model.eval()
+
+        def forward():
+            with torch.inference_mode():
+                model(x)
+
+        return Workload(forward, params)
+
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     # Classification: one label per image; segmentation (the U-Net): one label per pixel.
     y = torch.randint(0, 2, (batch, h, w)) if case["model"] == "unet" else torch.randint(0, 10, (batch,))
 
@@ -123,4 +142,4 @@ def make(case, channels_last):
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
 
-    return Workload(step, sum(p.numel() for p in model.parameters()))
+    return Workload(step, params)

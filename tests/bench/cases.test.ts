@@ -27,6 +27,18 @@ describe('bench case selection', () => {
     expect(picked.train.map((c) => `${c.model}/${c.batch}`)).toEqual(['unet/1', 'unet/4']);
   });
 
+  it("has issue 17's zoo rows: resnet50 and efficientnetB0, a training step and an eval pass each, 16 x 3 x 224 x 224, both selected by model name", () => {
+    const rows = (names: string[]) => selectCases(names).train.map((c) => `${c.model} ${c.mode} ${c.batch}x${c.shape.join('x')}`);
+    expect(rows(['resnet50', 'efficientnetB0'])).toEqual([
+      'resnet50 train 16x3x224x224',
+      'resnet50 eval 16x3x224x224',
+      'efficientnetB0 train 16x3x224x224',
+      'efficientnetB0 eval 16x3x224x224',
+    ]);
+    expect(selectCases(['resnet50']).inference).toEqual([]);
+    expect(trainCases.filter((c) => c.mode === 'eval').map((c) => c.model)).toEqual(['resnet50', 'efficientnetB0']);
+  });
+
   it('throws on an unknown name, listing the known ones', () => {
     expect(() => selectCases(['conv2d', 'conv4d'])).toThrow(/unknown case conv4d; known: matmul, add, .*resnet18Cifar, unet/);
   });

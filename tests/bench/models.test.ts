@@ -33,4 +33,12 @@ describe('training bench models match their PyTorch definitions', () => {
     expect(model.parameterCount()).toBe(11_173_962);
     model.dispose();
   });
+
+  it("resnet50 and efficientnetB0 have torchvision's parameter counts with 1000 classes", () => {
+    for (const [name, count] of [['resnet50', 25_557_032], ['efficientnetB0', 5_288_548]] as const) {
+      const model = benchModel(name);
+      expect(model.parameterCount(), name).toBe(count);
+      model.dispose();
+    }
+  });
 });

@@ -109,6 +109,27 @@ describeDevices('conv vs PyTorch', (device) => {
     }
   });
 
+  it('depthwise on small and larger maps (channels-last on both, native/src/cpu/conv.cc) matches a naive float64 reference', () => {
+    manualSeed(22);
+    // [N, C, H, W], k, stride, padding: 7x7 -> 7x7 and 9x9 -> 5x5 are small maps (<= 64 pixels), 12x12 is not.
+    for (const [shape, k, stride, padding] of [[[2, 24, 7, 7], 5, 1, 2], [[1, 16, 9, 9], 3, 2, 1], [[2, 8, 12, 12], 3, 1, 1]] as const) {
+      const [n, c, h, wd] = shape;
+      const x = randn([n, h, wd, c], { device }).permute(0, 3, 1, 2);
+      const w = randn([c, 1, k, k], { device });
+      const b = randn([c], { device });
+      const got = conv2d(x, w, b, { stride, padding, groups: c }).cpu().contiguous().dataSync();
+      // Channel by channel through the dense reference, interleaved back into [N, C, OH, OW].
+      const perChannel = Array.from({ length: c }, (_, ch) => referenceConv2d(x.slice(1, ch, ch + 1).cpu().contiguous(), w.slice(0, ch, ch + 1).cpu(), stride, padding));
+      const pixels = perChannel[0]!.length / n;
+      const bv = b.cpu().dataSync();
+      const expected = Array.from(got, (_, i) => {
+        const [img, ch, p] = [Math.floor(i / (c * pixels)), Math.floor(i / pixels) % c, i % pixels];
+        return perChannel[ch]![img * pixels + p]! + bv[ch]!;
+      });
+      expectClose(got, expected, 1e-4);
+    }
+  });
+
   // 3x3 stride-1 float32 convolutions with >= 64 channels in, >= 32 out and >= 64 output tiles
   // of 4x4 run oneDNN's Winograd kernels on AVX-512 CPUs (native/src/cpu/conv.cc), whose
   // transforms round differently from direct convolution: a few 1e-6 of the largest value.

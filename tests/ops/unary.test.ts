@@ -66,6 +66,21 @@ it.each(ops)('%s: dense (oneDNN) and strided (shared kernel) paths agree, with t
   for (let i = 0; i < numeric.length; i += 97) expect(Math.abs(gd[i]! - numeric[i]!)).toBeLessThan(2e-3 * Math.max(1, Math.abs(numeric[i]!)));
 });
 
+it('silu over a dense block of several parallel pieces with a partial last vector (the AVX-512 path), extremes included', () => {
+  manualSeed(12);
+  // 3 x 13,339 = 40,017 floats: past the parallel grain, not a multiple of 16.
+  const x = randn([3, 13339]).mul(8);
+  const extremes = [-104, -88, -20, -1e-30, 0, 1e-30, 20, 88, 104, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN];
+  const got = Array.from(nc.silu(nc.cat([x.reshape([-1]), nc.tensor(extremes)])).dataSync());
+  const finite = [...x.dataSync(), ...extremes.slice(0, 9)];
+  expectClose(got.slice(0, finite.length), finite.map((v) => v * sigmoid(v)), 1e-5);
+  // +inf stays; -inf and NaN give NaN, as x * sigmoid(x) and torch.nn.functional.silu do.
+  expect(got.slice(finite.length)).toEqual([Number.POSITIVE_INFINITY, Number.NaN, Number.NaN]);
+  // The strided (shared kernel) path over the same values: a column slice is not one dense block.
+  const strided = nc.cat([x, x], 1).slice(1, 0, 13339);
+  expectClose(nc.silu(x).dataSync(), nc.silu(strided).contiguous().dataSync(), 2e-6);
+});
+
 // ops.json holds the cases of several op files; tests/helpers/fixture_suites.ts splits it.
 it('every ops.json fixture has a neocog call', () => {
   expect(casesWithoutCalls('ops.json', sharedFixtureCases['ops.json']!)).toEqual([]);
