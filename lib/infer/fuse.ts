@@ -211,13 +211,7 @@ function castWeights(conv: Conv, dtype: HalfDType): [Tensor, Tensor | null] {
 /** The folded weight and bias of `conv` followed by `bn` (running statistics), in float32 or `dtype`. */
 function foldedWeights(conv: Conv, bn: BatchNorm, dtype?: HalfDType): [Tensor, Tensor] {
   return scope(() => {
-    const eps = bn.options.eps ?? 1e-5;
-    const scale = bn.runningVar!.add(eps).sqrt().reciprocal();
-    const gamma = bn.weight ? scale.mul(bn.weight) : scale;
-    const perChannel = conv.weight.shape.map((n, d) => (d === 0 ? n : 1));
-    const weight = conv.weight.mul(gamma.reshape(perChannel)) as Tensor<'float32'>;
-    const shifted = (conv.bias ? conv.bias.sub(bn.runningMean!) : bn.runningMean!.neg()).mul(gamma);
-    const bias = (bn.bias ? shifted.add(bn.bias) : shifted) as Tensor<'float32'>;
-    return [keep(weight.to(dtype ?? 'float32').contiguous()), keep(bias.to(dtype ?? 'float32').contiguous())];
+    const [weight, bias] = bn.foldInto(conv.weight, conv.bias);
+    return [keep(weight.to(dtype ?? 'float32')), keep(bias.to(dtype ?? 'float32'))];
   });
 }

@@ -122,6 +122,16 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return output;
   }
 
+  /**
+   * @internal Whether forward hooks or pre-hooks are registered, or {@link forward} was
+   * replaced on the instance (infer.fuseForInference): then a caller that would compute this
+   * module's work in a fused kernel must call it instead.
+   */
+  _observed(): boolean {
+    const state = stateOf(this);
+    return state.hooks.size > 0 || state.preHooks.size > 0 || Object.prototype.hasOwnProperty.call(this, 'forward');
+  }
+
   /** Registers `fn` to run after every forward; returns a function that removes it. */
   registerForwardHook(fn: ForwardHook<In, Out, this>): () => void {
     const hooks = stateOf(this).hooks;

@@ -42,6 +42,7 @@ const enum ConvActivation {
   None = 0,
   Relu = 1,
   Relu6 = 2,
+  Silu = 3,
 }
 
 
@@ -201,9 +202,10 @@ export function conv3d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts
 }
 
 /**
- * `relu(convNd(input, weight, bias))` (or relu6) in one pass over the output (oneDNN's
- * post-op on the CPU), for inference (lib/infer): refuses operands that need a gradient.
- * Its result is marked as activated, so `relu`/`relu6` of it cost no kernel (ops/unary.ts).
+ * `relu(convNd(input, weight, bias))` (or relu6, or silu) in one pass over the output
+ * (oneDNN's post-op on the CPU), for inference (lib/infer, eval-mode
+ * nn.Conv2dNormActivation): refuses operands that need a gradient. A relu/relu6 result is
+ * marked as activated, so `relu`/`relu6` of it cost no kernel (ops/unary.ts).
  * @internal
  */
 export function convActivated(
@@ -212,11 +214,11 @@ export function convActivated(
   weight: Tensor,
   bias: Tensor | null,
   opts: ConvOptions | undefined,
-  activation: 'relu' | 'relu6',
+  activation: 'relu' | 'relu6' | 'silu',
 ): Tensor<'float32'> {
   if (needsGrad(input, weight, bias)) {
     throw new ArgumentError(`${NAMES[spatial]}: a convolution fused with its ${activation} is for inference; run it under noGrad()`);
   }
-  const code = activation === 'relu' ? ConvActivation.Relu : ConvActivation.Relu6;
-  return markActivated(convNd(spatial, input, weight, bias, opts, code), activation);
+  if (activation === 'silu') return convNd(spatial, input, weight, bias, opts, ConvActivation.Silu);
+  return markActivated(convNd(spatial, input, weight, bias, opts, activation === 'relu' ? ConvActivation.Relu : ConvActivation.Relu6), activation);
 }

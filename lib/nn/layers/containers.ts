@@ -45,7 +45,7 @@ export class Sequential extends Module {
   }
 
   /** The children, which the constructor and registerModule callers made one-tensor modules. */
-  private layers(): Module[] {
+  protected layers(): Module[] {
     return [...this.children()] as Module[];
   }
 }

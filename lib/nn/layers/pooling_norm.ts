@@ -12,6 +12,7 @@ import { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool3d, type AvgPoolOptions
 import { maxUnpool2d } from '../../ops/resample.js';
 import { checkInt, intTuple } from '../../ops/validate.js';
 import { full, ones, zeros } from '../../tensor/creation.js';
+import { scope } from '../../tensor/memory.js';
 import { describe } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Module, parameter } from '../module.js';
@@ -172,6 +173,26 @@ export class BatchNormNd extends Module {
       training: useBatchStats,
       momentum: this.options.momentum ?? 0.1,
       eps: this.options.eps ?? 1e-5,
+    });
+  }
+
+  /**
+   * @internal The weight and bias of one convolution computing `this(conv(x))` in eval mode,
+   * for the convolution `(weight, bias)` before it: `W·γ/√(σ²+ε)` per output channel and
+   * `(b − μ)·γ/√(σ²+ε) + β`, from the running statistics (which it must keep), contiguous
+   * float32 tensors the caller owns.
+   */
+  foldInto(weight: Tensor, bias: Tensor | null): [Tensor<'float32'>, Tensor<'float32'>] {
+    const runningMean = this.runningMean;
+    const runningVar = this.runningVar;
+    if (runningMean === null || runningVar === null) throw new ArgumentError('BatchNorm: a layer without running statistics cannot be folded into a convolution');
+    return scope(() => {
+      const scale = runningVar.add(this.options.eps ?? 1e-5).sqrt().reciprocal();
+      const gamma = this.weight ? scale.mul(this.weight) : scale;
+      const perChannel = weight.shape.map((n, d) => (d === 0 ? n : 1));
+      const folded = weight.mul(gamma.reshape(perChannel)).contiguous() as Tensor<'float32'>;
+      const shifted = (bias ? bias.sub(runningMean) : runningMean.neg()).mul(gamma);
+      return [folded, (this.bias ? shifted.add(this.bias) : shifted).contiguous() as Tensor<'float32'>];
     });
   }
 

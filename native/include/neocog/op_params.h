@@ -65,7 +65,7 @@ struct MathOptions {
 
 // An activation applied to a forward convolution's output (after its bias) in the same
 // pass: oneDNN's eltwise post-op on the CPU; for inference (lib/infer), never with autograd.
-enum class ConvActivation : int32_t { None = 0, Relu = 1, Relu6 = 2 };
+enum class ConvActivation : int32_t { None = 0, Relu = 1, Relu6 = 2, Silu = 3 };
 
 // Geometry of a 1-d, 2-d or 3-d convolution, in PyTorch's terms (dilation 1 = none).
 // padBegin/padEnd may differ ('same' padding with an even kernel, TensorFlow's rule).

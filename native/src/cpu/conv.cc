@@ -205,7 +205,8 @@ dnnl::convolution_forward::primitive_desc forwardDesc(DnnlContext& dnnl, const C
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::post_ops ops;
   if (p.activation == ConvActivation::Relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-  else ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip_v2, 0.0f, 6.0f);
+  else if (p.activation == ConvActivation::Relu6) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip_v2, 0.0f, 6.0f);
+  else ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);  // x * sigmoid(1 * x)
   attr.set_post_ops(ops);
   return createFor(weight.dtype, [&] { return dnnl::convolution_forward::primitive_desc(desc, attr, dnnl.engine); });
 }

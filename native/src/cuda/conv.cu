@@ -306,6 +306,7 @@ void convForward(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& param
   // In place, with the per-element math the CPU's unary kernels share (kernels/unary.h).
   if (params.activation == ConvActivation::Relu) unary(h, UnaryOp::Relu, out, out, 0.0);
   if (params.activation == ConvActivation::Relu6) unary(h, UnaryOp::Relu6, out, out, 0.0);
+  if (params.activation == ConvActivation::Silu) unary(h, UnaryOp::Silu, out, out, 0.0);
 }
 
 void convBackwardInput(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& params, const MathOptions& math,

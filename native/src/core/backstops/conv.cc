@@ -14,7 +14,8 @@ void checkConvShapes(const char* op, const ConvParams& p, const TensorRef& outpu
     valid = p.stride[d] >= 1 && p.dilation[d] >= 1 && p.padBegin[d] >= 0 && p.padEnd[d] >= 0;
   }
   if (!valid) reject(op, "convolution geometry needs 1 to 3 spatial dims, groups, strides and dilations >= 1");
-  if (p.activation != ConvActivation::None && p.activation != ConvActivation::Relu && p.activation != ConvActivation::Relu6) {
+  if (p.activation != ConvActivation::None && p.activation != ConvActivation::Relu && p.activation != ConvActivation::Relu6 &&
+      p.activation != ConvActivation::Silu) {
     reject(op, "unknown convolution activation");
   }
   const Layout &o = output.layout, &i = input.layout, &w = weight.layout;
