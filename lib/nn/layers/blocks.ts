@@ -4,16 +4,13 @@
  * channel attention and the depthwise-separable convolution.
  * @module
  */
-import { autocastTarget } from '../../amp/autocast.js';
-import { needsGrad } from '../../autograd/graph.js';
-import { conv2d, convActivated } from '../../ops/conv.js';
 import { mul } from '../../ops/elementwise.js';
 import { adaptiveAvgPool2d } from '../../ops/pool.js';
 import { relu, sigmoid } from '../../ops/unary.js';
 import { checkInt } from '../../ops/validate.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
-import { ReLU, ReLU6, Sigmoid, SiLU } from './basic.js';
+import { ReLU, Sigmoid } from './basic.js';
 import { Sequential } from './containers.js';
 import { Conv2d } from './conv.js';
 import { BatchNorm2d } from './pooling_norm.js';
@@ -63,39 +60,6 @@ export class Conv2dNormActivation extends Sequential {
     });
     super(...[conv, makeNorm?.(outC), makeActivation?.()].filter((m): m is Module => m !== undefined && m !== null));
     this.outChannels = outC;
-  }
-
-  /**
-   * The layers in order; but in eval mode without autograd, a float32 batch through a
-   * convolution, an eval-mode BatchNorm2d with running statistics and a ReLU, ReLU6 or SiLU
-   * (or no activation) runs as one convolution: the BatchNorm folded into this call's weight
-   * and bias, and the activation applied as each output is written (oneDNN post-ops), which
-   * saves two passes over the activations (EfficientNet-B0, 16 images at 224×224: see
-   * README). The results agree to float32 rounding. With hooks on the block or its layers,
-   * under autocast, or after infer.fuseForInference, the layers run one by one.
-   */
-  override forward(x: Tensor): Tensor {
-    const fused = this.#fusedLayers(x);
-    if (fused === null) return super.forward(x);
-    const { conv, norm, activation } = fused;
-    const [weight, bias] = norm.foldInto(conv.weight, conv.bias);
-    try {
-      return activation === null ? conv2d(x, weight, bias, conv.options) : convActivated(2, x, weight, bias, conv.options, activation);
-    } finally {
-      weight.dispose(); // the queued convolution holds its own references
-      bias.dispose();
-    }
-  }
-
-  /** The layers {@link forward} runs as one convolution, or null when it runs them one by one. */
-  #fusedLayers(x: Tensor): { conv: Conv2d; norm: BatchNorm2d; activation: 'relu' | 'relu6' | 'silu' | null } | null {
-    if (this.training || x.dtype !== 'float32' || autocastTarget(x.device, x.dtype) !== null || this._observed()) return null;
-    const [conv, norm, act, ...rest] = this.layers();
-    if (!(conv instanceof Conv2d) || !(norm instanceof BatchNorm2d) || rest.length > 0 || norm.training || norm.runningMean === null) return null;
-    if (conv._observed() || norm._observed() || act?._observed()) return null;
-    if (needsGrad(x, conv.weight, conv.bias, norm.weight, norm.bias)) return null;
-    const activation = act === undefined ? null : act instanceof ReLU ? 'relu' : act instanceof ReLU6 ? 'relu6' : act instanceof SiLU ? 'silu' : undefined;
-    return activation === undefined ? null : { conv, norm, activation };
   }
 }
 

@@ -1,9 +1,9 @@
 // The generic blocks of lib/nn/layers/blocks.ts: squeeze-and-excitation against a
 // float64 reference of its formula, the separable convolution's layout, and
 // Conv2dNormActivation's names against torchvision's.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 
-import { manualSeed, models, nn, noGrad, profile, randn, type Tensor } from '../../../lib/index.js';
+import { manualSeed, models, nn, randn, type Tensor } from '../../../lib/index.js';
 import { expectClose } from '../../helpers/devices.js';
 
 const values = (t: Tensor | null) => Array.from(t!.dataSync());
@@ -94,57 +94,3 @@ it('the blocks keep their old names under models', () => {
   expect(models.ReLU6).toBe(nn.ReLU6);
 });
 
-describe('Conv2dNormActivation in eval mode without autograd: one convolution', () => {
-  /** A block with BatchNorm statistics away from their defaults, in eval mode. */
-  function block(activationLayer: (() => nn.Module) | null, groups = 1): nn.Conv2dNormActivation {
-    const b = new nn.Conv2dNormActivation(8, 8, 3, { groups, activationLayer });
-    const norm = b.at(1) as nn.BatchNorm2d;
-    for (const [t, low, high] of [[norm.runningMean!, -1, 1], [norm.runningVar!, 0.5, 2], [norm.weight!, 0.5, 1.5], [norm.bias!, -0.5, 0.5]] as const) {
-      nn.init.uniform_(t, low, high);
-    }
-    return b.eval();
-  }
-  /** The block's layers one by one: a forward hook makes the block take that path. */
-  const layerByLayer = (b: nn.Conv2dNormActivation, x: Tensor) => {
-    const remove = b.registerForwardHook(() => undefined);
-    const out = noGrad(() => b.call(x));
-    remove();
-    return out;
-  };
-  const opsOf = async (fn: () => unknown) => (await profile(fn)).ops.map((o) => o.op);
-
-  it.each([
-    ['ReLU', () => new nn.ReLU(), 1],
-    ['ReLU6', () => new nn.ReLU6(), 1],
-    ['SiLU', () => new nn.SiLU(), 1],
-    ['SiLU, depthwise', () => new nn.SiLU(), 8],
-    ['no activation', null, 1],
-  ] as const)('%s: folds the BatchNorm and applies the activation in the convolution, as the layers compute', async (_, act, groups) => {
-    manualSeed(3);
-    const b = block(act, groups);
-    const x = randn([2, 8, 9, 7]).mul(3);
-    const want = layerByLayer(b, x);
-    expect(await opsOf(() => layerByLayer(b, x))).toContain('batchNorm');
-    let got: Tensor | null = null;
-    const ops = await opsOf(() => (got = noGrad(() => b.call(x))));
-    expect(ops).not.toContain('batchNorm');
-    expect(ops.filter((op) => op === 'conv2d' || op === 'relu' || op === 'silu' || op === 'relu6')).toEqual(['conv2d']);
-    expectClose(got!, want, 1e-5);
-  });
-
-  it('runs the layers one by one in training, with autograd, under hooks on a layer, or for an activation it cannot fuse', async () => {
-    manualSeed(4);
-    const x = randn([2, 8, 6, 6]);
-    // A separate relu kernel shows that the layers ran one by one.
-    const relu = block(() => new nn.ReLU());
-    expect(await opsOf(() => noGrad(() => relu.call(x)))).not.toContain('relu');
-    expect(await opsOf(() => relu.call(x))).toContain('relu'); // parameters that need gradients
-    const hooked = block(() => new nn.ReLU());
-    (hooked.at(1) as nn.BatchNorm2d).registerForwardHook(() => undefined);
-    expect(await opsOf(() => noGrad(() => hooked.call(x)))).toContain('relu');
-    const training = block(() => new nn.ReLU()).train();
-    expect(await opsOf(() => noGrad(() => training.call(x)))).toContain('relu');
-    const hardswish = block(() => new nn.Hardswish());
-    expect(await opsOf(() => noGrad(() => hardswish.call(x)))).toContain('batchNorm');
-  });
-});
