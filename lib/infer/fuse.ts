@@ -5,7 +5,7 @@
  *   computes `bn(conv(x))` as one convolution with scaled weights and a shifted bias,
  *   `W·γ/√(σ²+ε)` and `(b − μ)·γ/√(σ²+ε) + β`, saving the BatchNorm's pass;
  * - **activation fusion**: when that result (or a plain convolution's) feeds only a ReLU
- *   (or only a ReLU6), the convolution applies it as it writes its output (oneDNN post-op),
+ *   (or only a ReLU6, or only a SiLU), the convolution applies it as it writes its output (oneDNN post-op),
  *   and the activation's call returns its input as is.
  *
  * What qualifies is found by tracing one forward: forward hooks pair each BatchNorm call
@@ -24,6 +24,7 @@ import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/layers/pooling_norm
 import { Conv1d, Conv2d, Conv3d } from '../nn/layers/conv.js';
 import type { AnyModule, Module } from '../nn/module.js';
 import { conv1d, conv2d, conv3d, convActivated } from '../ops/conv.js';
+import { markActivated } from '../ops/unary.js';
 import { keep, scope } from '../tensor/memory.js';
 import { observeReads, Tensor } from '../tensor/tensor.js';
 
@@ -61,7 +62,7 @@ function tensorsIn(value: unknown, into: Tensor[] = []): Tensor[] {
 }
 
 /** The activations a convolution can apply as it writes its output. */
-export type Activation = 'relu' | 'relu6';
+export type Activation = 'relu' | 'relu6' | 'silu';
 
 interface Plan {
   batchNorm: BatchNorm | null;
@@ -125,8 +126,9 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
             bnCalls.get(bn)!.every(([x]) => producedBy.get(x) === conv) &&
             outputs.every((o) => onlyBy(o, 'batchNorm'));
           const finals = folds ? outputs.map((o) => bnOf.get(o)![1]) : outputs;
-          // ReLU of a ReLU is the same ReLU: any number of relu (or relu6) calls may read the result.
-          const activation = (['relu', 'relu6'] as const).find((op) => finals.every((t) => onlyBy(t, op))) ?? null;
+          // Each activation call reads the convolution's output (not another call's), so any
+          // number of them may read it: each returns it as it is.
+          const activation = (['relu', 'relu6', 'silu'] as const).find((op) => finals.every((t) => onlyBy(t, op))) ?? null;
           if (folds || activation) plans.set(conv, { batchNorm: folds ? bn! : null, activation });
         }
       }),
@@ -139,7 +141,7 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
 
 /**
  * Traces `model` on `example` (a batch shaped like the real ones) and fuses what the trace
- * shows safe: BatchNorms into the convolutions that alone feed them, ReLUs and ReLU6s into
+ * shows safe: BatchNorms into the convolutions that alone feed them, ReLUs, ReLU6s and SiLUs into
  * the convolutions (or folded pairs) that alone feed them. The model is left in eval mode;
  * its outputs in eval mode without autograd agree with the unfused ones to float rounding.
  *
@@ -173,7 +175,8 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
         if (conv.training || needsGrad(x, conv.weight, conv.bias)) return ownForward.call(conv, x);
         const [weight, bias] = weights ?? [conv.weight, conv.bias];
         const input = opts.dtype && x.dtype === 'float32' ? x.to(opts.dtype) : x;
-        const out = activation ? convActivated(spatial, input, weight, bias, conv.options, activation) : convolve(input, weight, bias, conv.options);
+        // Marked, so that the activation's own call (the only reader, as traced) costs no kernel.
+        const out = activation ? markActivated(convActivated(spatial, input, weight, bias, conv.options, activation), activation) : convolve(input, weight, bias, conv.options);
         if (input !== x) input.dispose();
         if (bn) foldedOutputs.add(out);
         return out;

@@ -2,7 +2,7 @@
  * InferenceSession: a trained model served for throughput, as onnxruntime-node's session
  * is used from Node. Batches run one at a time on the model's device (so queued work, and
  * the memory it holds, stays bounded), in eval mode without autograd, with BatchNorm folded
- * into the convolutions that feed it and ReLU/ReLU6 fused into them (fuse.ts). Single requests go through
+ * into the convolutions that feed it and ReLU/ReLU6/SiLU fused into them (fuse.ts). Single requests go through
  * `submit`, which groups them into batches (dynamic batching) in a bounded queue.
  * @module
  */

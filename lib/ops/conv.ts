@@ -204,8 +204,8 @@ export function conv3d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts
 /**
  * `relu(convNd(input, weight, bias))` (or relu6, or silu) in one pass over the output
  * (oneDNN's post-op on the CPU), for inference (lib/infer, eval-mode
- * nn.Conv2dNormActivation): refuses operands that need a gradient. A relu/relu6 result is
- * marked as activated, so `relu`/`relu6` of it cost no kernel (ops/unary.ts).
+ * nn.Sequential): refuses operands that need a gradient. A relu/relu6 result is marked as
+ * activated, so `relu`/`relu6` of it cost no kernel (ops/unary.ts).
  * @internal
  */
 export function convActivated(
@@ -220,5 +220,6 @@ export function convActivated(
     throw new ArgumentError(`${NAMES[spatial]}: a convolution fused with its ${activation} is for inference; run it under noGrad()`);
   }
   if (activation === 'silu') return convNd(spatial, input, weight, bias, opts, ConvActivation.Silu);
+  // relu/relu6 of the result is the result (unlike silu's, which callers mark themselves when they know it is read once).
   return markActivated(convNd(spatial, input, weight, bias, opts, activation === 'relu' ? ConvActivation.Relu : ConvActivation.Relu6), activation);
 }

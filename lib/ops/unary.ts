@@ -79,7 +79,8 @@ export function relu<D extends DType>(x: Tensor<D>): Tensor<D> {
   // A fused convolution + ReLU's (or ReLU6's) output (ops/conv.ts convActivated) is its own
   // ReLU: a view of it costs no kernel. Only without autograd: ReLU's gradient at 0 is 0,
   // a view's is 1.
-  if (activated.has(x) && !needsGrad(x)) return x._view('relu', x.shape, x.strides);
+  const applied = activated.get(x);
+  if ((applied === 'relu' || applied === 'relu6') && !needsGrad(x)) return x._view('relu', x.shape, x.strides);
   return unary('relu', x);
 }
 
@@ -89,16 +90,20 @@ export function relu6<D extends DType>(x: Tensor<D>): Tensor<D> {
   return unary('relu6', x);
 }
 
-/** Tensors a kernel already applied an activation to (NaN kept as NaN): relu or relu6 of them is themselves. */
-const activated = new WeakMap<Tensor, 'relu' | 'relu6'>();
+/**
+ * Tensors a kernel already applied an activation to (NaN kept as NaN): relu of a relu or
+ * relu6 result, relu6 of a relu6 result and silu of a silu result are themselves (what the
+ * one activation call after a fused convolution reads).
+ */
+const activated = new WeakMap<Tensor, 'relu' | 'relu6' | 'silu'>();
 
 /**
  * Records that `activation` was applied to `t` as it was written, so that `relu(t)` (and
- * for relu6, `relu6(t)`) is a view. Only for results of kernels that guarantee it (a fused
+ * for relu6, `relu6(t)`; for silu, `silu(t)`) is a view. Only for results of kernels that guarantee it (a fused
  * activation), never for data that could change in place.
  * @internal
  */
-export function markActivated<T extends Tensor>(t: T, activation: 'relu' | 'relu6'): T {
+export function markActivated<T extends Tensor>(t: T, activation: 'relu' | 'relu6' | 'silu'): T {
   activated.set(t, activation);
   return t;
 }
@@ -126,6 +131,8 @@ export function gelu<D extends DType>(x: Tensor<D>): Tensor<D> {
 }
 /** `x * sigmoid(x)` (swish). */
 export function silu<D extends DType>(x: Tensor<D>): Tensor<D> {
+  // The output of a convolution fused with its SiLU (infer.fuseForInference) is that SiLU.
+  if (activated.get(x) === 'silu' && !needsGrad(x)) return x._view('silu', x.shape, x.strides);
   return unary('silu', x);
 }
 /** `x * relu6(x + 3) / 6`, as MobileNetV3. */

@@ -70,6 +70,30 @@ describe('fuseForInference', () => {
     fused.restore();
   });
 
+  it("fuses EfficientNet's conv + BatchNorm + SiLU blocks; silu of the fused output is a view, a second silu of that view computes", async () => {
+    manualSeed(6);
+    const block = new nn.Conv2dNormActivation(3, 8, 3, { activationLayer: () => new nn.SiLU() });
+    const bn = block.at(1) as nn.BatchNorm2d;
+    bn.runningMean = randn([8]);
+    bn.runningVar = randn([8]).abs().add(0.2);
+    const net = new nn.Sequential(block, new nn.SiLU()).eval(); // silu(silu(...)) must stay two SiLUs
+    const x = randn([2, 3, 10, 10]).mul(4);
+    const hook = block.at(0).registerForwardHook(() => undefined); // the reference: layer by layer
+    const reference = noGrad(() => net.call(x));
+    hook();
+    const fused = fuseForInference(net, x);
+    expect(fused.folded).toEqual([['0.0', '0.1']]);
+    expect(fused.activations).toEqual([['0.0', 'silu']]);
+    await synchronize();
+    const { result, ops } = await profile(() => noGrad(() => net.call(x)));
+    expect(maxRelDiff(result, reference)).toBeLessThan(1e-5);
+    expect(ops.filter((o) => ['conv2d', 'batchNorm', 'silu'].includes(o.op)).map((o) => [o.op, o.count]).sort()).toEqual([
+      ['conv2d', 1],
+      ['silu', 1], // the outer SiLU only
+    ]);
+    fused.restore();
+  });
+
   it('leaves a convolution whose output anything else reads, a comparison included', () => {
     manualSeed(2);
     class Masked extends nn.Module {

@@ -73,6 +73,14 @@ describe('Sequential in eval mode without autograd', () => {
     expectClose(values(got!), values(want), 1e-5);
   });
 
+  it('a SiLU after a fused SiLU block computes its own SiLU', () => {
+    manualSeed(7);
+    const seq = new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), new nn.SiLU(), new nn.SiLU()).eval();
+    perturb(seq.at(1) as nn.BatchNorm2d);
+    const x = randn([1, 3, 6, 6]).mul(3);
+    expectClose(values(noGrad(() => seq.call(x))), values(layerByLayer(seq, x)), 1e-5);
+  });
+
   it('runs the layers one by one in training, with autograd, under hooks on a layer, or for an activation it cannot fuse', async () => {
     manualSeed(4);
     const x = randn([2, 8, 6, 6]);
