@@ -59,8 +59,9 @@ export class SharedStorage {
   #released = false;
   /** Whether {@link reportToCollector} told V8 about these bytes. */
   #reported = false;
-  /** Memory of a JavaScript buffer, which V8 counts already (see {@link borrowed}). */
-  #borrowed = false;
+  /** Memory never reported to V8 (see {@link unreported}), and what to run when it is released. */
+  #unreported = false;
+  #onRelease: (() => void) | null = null;
 
   /** Takes over the storage id `id` (from native.empty, native.emptyPinned) of `bytes` bytes. */
   constructor(id: number, bytes = 0) {
@@ -69,13 +70,14 @@ export class SharedStorage {
   }
 
   /**
-   * Takes over the storage id `id` of memory borrowed from a JavaScript buffer (a
-   * SharedArrayBuffer, a mapped file): V8 already counts that buffer, so these bytes are
-   * never reported to it again.
+   * Takes over the storage id `id` of memory V8 need not be told about: a SharedArrayBuffer's
+   * (V8 counts that buffer already) or a mapped file's (clean pages the kernel can reclaim;
+   * io/mapped_file.ts bounds how many stay unreported). `onRelease` runs once it is released.
    */
-  static borrowed(id: number, bytes: number): SharedStorage {
+  static unreported(id: number, bytes: number, onRelease?: () => void): SharedStorage {
     const storage = new SharedStorage(id, bytes);
-    storage.#borrowed = true;
+    storage.#unreported = true;
+    storage.#onRelease = onRelease ?? null;
     return storage;
   }
 
@@ -125,6 +127,7 @@ export class SharedStorage {
     if (id >= 0) native.releaseStorage(id);
     this.#released = true;
     if (this.#reported) native.adjustExternalMemory(-this.#bytes);
+    this.#onRelease?.();
   }
 
   /**
@@ -136,7 +139,7 @@ export class SharedStorage {
    * deterministically.
    */
   reportToCollector(): number {
-    if (this.#reported || this.#released || this.#borrowed) return 0;
+    if (this.#reported || this.#released || this.#unreported) return 0;
     this.#reported = true;
     return this.#bytes;
   }

@@ -32,6 +32,6 @@ export function fromSharedMemory<D extends DType>(view: Uint8Array, shape: reado
   if (view.byteOffset % Math.max(dtypeSize(dtype), 4) !== 0) {
     throw new ArgumentError(`fromSharedMemory: view starts at byte ${view.byteOffset} of its buffer, not a multiple of ${Math.max(dtypeSize(dtype), 4)}`);
   }
-  const storage = SharedStorage.borrowed(native.wrapShared(view), bytes);
+  const storage = SharedStorage.unreported(native.wrapShared(view), bytes);
   return new Tensor<D>(storage, size, contiguousStrides(size), 0, dtype, 'cpu', 'fromSharedMemory');
 }

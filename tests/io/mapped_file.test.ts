@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { memory, nn } from '../../lib/index.js';
 import { MappedFile } from '../../lib/io/mapped_file.js';
+import { native } from '../../lib/native.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'neocog-mapped-'));
 
@@ -72,5 +73,39 @@ describe('MappedFile', () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+describe('mappings and the collector', () => {
+  /** What V8 counts as external memory now (the binding returns the total after a change of 0). */
+  const external = () => native.adjustExternalMemory(0);
+  const nextJob = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('the first few live mappings are not reported to V8; past them, one whose tensors outlive their job is', async () => {
+    const path = floatsFile('many.bin', 256 * 1024); // 1 MiB of floats
+    const held = [];
+    for (let i = 0; i < 4; ++i) {
+      const file = withFd(path, (fd) => MappedFile.map(fd))!;
+      held.push(file.tensorAt('test', 64, [256 * 1024], 'float32'));
+      file.release();
+    }
+    await nextJob();
+    const before = external();
+    const fifth = withFd(path, (fd) => MappedFile.map(fd))!;
+    const t = fifth.tensorAt('test', 64, [256 * 1024], 'float32');
+    fifth.release();
+    await nextJob(); // t outlived the job that made it
+    expect(external() - before).toBeGreaterThanOrEqual(fifth.byteLength);
+    t.dispose();
+    expect(external() - before).toBeLessThan(fifth.byteLength);
+    // Releasing the first ones frees their places: the next mapping is unreported again.
+    for (const h of held) h.dispose();
+    const again = withFd(path, (fd) => MappedFile.map(fd))!;
+    const u = again.tensorAt('test', 64, [256 * 1024], 'float32');
+    again.release();
+    const now = external();
+    await nextJob();
+    expect(external()).toBe(now);
+    u.dispose();
   });
 });
