@@ -8,8 +8,9 @@
  * ran 1.08-1.24× faster. The results agree with the layers' to float32 rounding.
  *
  * Not fused, so run layer by layer: other dtypes, autocast, anything needing a gradient, a
- * BatchNorm in training mode or without running statistics, and any of the layers with
- * hooks or rewritten by infer.fuseForInference (whose folded weights are cached).
+ * BatchNorm in training mode or without running statistics, subclasses of these layers (their
+ * forward may differ), and any of the layers with hooks or rewritten by
+ * infer.fuseForInference (whose folded weights are cached).
  * @internal
  * @module
  */
@@ -24,9 +25,13 @@ import { BatchNorm2d } from './pooling_norm.js';
 
 type FusedActivation = 'relu' | 'relu6' | 'silu';
 
+/** Whether `layer` is exactly of `type`: a subclass may compute something else in its forward. */
+const exactly = (layer: Module | undefined, type: abstract new (...args: never[]) => Module): boolean =>
+  layer !== undefined && Object.getPrototypeOf(layer) === type.prototype;
+
 function activationOf(layer: Module | undefined): FusedActivation | null {
   if (layer === undefined || layer._observed()) return null;
-  return layer instanceof ReLU ? 'relu' : layer instanceof ReLU6 ? 'relu6' : layer instanceof SiLU ? 'silu' : null;
+  return exactly(layer, ReLU) ? 'relu' : exactly(layer, ReLU6) ? 'relu6' : exactly(layer, SiLU) ? 'silu' : null;
 }
 
 /**
@@ -37,6 +42,7 @@ function activationOf(layer: Module | undefined): FusedActivation | null {
 export function runFusedConv(layers: readonly Module[], at: number, x: Tensor): { output: Tensor; layers: number } | null {
   const conv = layers[at];
   const norm = layers[at + 1];
+  if (!exactly(conv, Conv2d) || !exactly(norm, BatchNorm2d)) return null;
   if (!(conv instanceof Conv2d) || !(norm instanceof BatchNorm2d) || norm.training || norm.runningMean === null || norm.runningVar === null) return null;
   if (x.dtype !== 'float32' || autocastTarget(x.device, x.dtype) !== null || conv._observed() || norm._observed()) return null;
   if (needsGrad(x, conv.weight, conv.bias, norm.weight, norm.bias)) return null;

@@ -81,6 +81,19 @@ describe('Sequential in eval mode without autograd', () => {
     expectClose(values(noGrad(() => seq.call(x))), values(layerByLayer(seq, x)), 1e-5);
   });
 
+  it('leaves a subclass of Conv2d with a forward of its own to that forward', () => {
+    manualSeed(8);
+    class Doubled extends nn.Conv2d {
+      override forward(x: Tensor): Tensor {
+        return super.forward(x).mul(2);
+      }
+    }
+    const seq = new nn.Sequential(new Doubled(3, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), new nn.ReLU()).eval();
+    perturb(seq.at(1) as nn.BatchNorm2d);
+    const x = randn([1, 3, 6, 6]);
+    expectClose(values(noGrad(() => seq.call(x))), values(layerByLayer(seq, x)), 1e-6);
+  });
+
   it('runs the layers one by one in training, with autograd, under hooks on a layer, or for an activation it cannot fuse', async () => {
     manualSeed(4);
     const x = randn([2, 8, 6, 6]);
