@@ -96,10 +96,11 @@ export interface NativeBinding extends NativePrimitives {
   /**
    * A CPU storage id over the whole file open as `fd`, mapped copy-on-write
    * (binding/mapped_file.cc), or null when it is not a non-empty regular file or cannot be
-   * mapped. The async form reads every page in on a libuv worker; keep `fd` open until it settles.
+   * mapped.
    */
   mapFile(fd: number): number | null;
-  mapFileAsync(fd: number): Promise<number | null>;
+  /** Reads every page of a mapFile storage in on a libuv worker; never rejects. */
+  readInMapping(storage: number): Promise<void>;
   // process group (binding/distributed.cc)
   /** MPI_COMM_WORLD over CPU memory; resolves with this process's rank and the world size. */
   distInitMpi(): Promise<{ rank: number; size: number }>;

@@ -40,16 +40,18 @@ export class MappedFile {
     }
   }
 
-  /** The file open as `fd`, mapped now (pages read in as tensors touch them); null where it cannot be. */
+  /** The file open as `fd`, mapped (its pages read in as tensors touch them); null where it cannot be. */
   static map(fd: number): MappedFile | null {
     const id = native.mapFile(fd);
     return id === null ? null : new MappedFile(id);
   }
 
-  /** As {@link map}, every page read in on a libuv worker first (a cold file's reads never hold the event loop). */
-  static async mapAsync(fd: number): Promise<MappedFile | null> {
-    const id = await native.mapFileAsync(fd);
-    return id === null ? null : new MappedFile(id);
+  /**
+   * Reads every page in on a libuv worker (a cold file's disk reads never hold the event
+   * loop), meanwhile this thread goes on; the mapping lives until it is done. Never rejects.
+   */
+  readIn(): Promise<void> {
+    return native.readInMapping(this.#storage!.id);
   }
 
   /**

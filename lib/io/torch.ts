@@ -362,12 +362,16 @@ export async function loadTorch(path: string, opts: LoadTorchOptions = {}): Prom
   checkOptions(op, opts);
   const file = await open(path, 'r');
   try {
-    const mapped = await MappedFile.mapAsync(file.fd);
+    const mapped = MappedFile.map(file.fd);
+    // The pages come in on a worker while this thread reads the archive's structure.
+    const pagesIn = mapped?.readIn();
     try {
       const source = mapped ? fileSource(file.fd, mapped.byteLength) : bytesSource(await file.readFile());
-      return await drive(create(op, plan(source, mapped !== null, opts, `${op}: ${path}`), mapped), ({ bytes, shape, dtype }) =>
+      const state = await drive(create(op, plan(source, mapped !== null, opts, `${op}: ${path}`), mapped), ({ bytes, shape, dtype }) =>
         uploadInChunks(op, bytes.length, (begin, end) => bytes.subarray(begin, end), shape, dtype),
       );
+      await pagesIn;
+      return state;
     } finally {
       mapped?.release();
     }

@@ -77,24 +77,39 @@ function decodeLong(bytes: Uint8Array): number | bigint {
  * @param where the start of every message, such as `loadTorch: model.pth (archive/data.pkl)`
  * @throws UnpicklingError when the pickle is malformed or asks for anything not allowed
  */
-export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: string): PickleValue<T> {
+export function unpickle<T>(input: Uint8Array, hooks: UnpicklerHooks<T>, where: string): PickleValue<T> {
+  // A plain Uint8Array over the input: a Buffer's subarray builds a Buffer, several times
+  // slower, and reads below take none but for strings.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 0;
   let at = 0; // where the current opcode began, for messages
   const fail = (why: string): never => {
     throw new UnpicklingError(`${where}: ${why} (pickle byte ${at})`);
   };
-  const take = (n: number): Uint8Array => {
+  /** Moves past `n` bytes, returning where they begin. */
+  const skip = (n: number): number => {
     if (n > bytes.length - pos) fail(`is truncated: an opcode needs ${n} more bytes, ${bytes.length - pos} are left`);
     pos += n;
-    return bytes.subarray(pos - n, pos);
+    return pos - n;
   };
-  const u8 = () => take(1)[0]!;
-  const u32 = () => (take(4), view.getUint32(pos - 4, true));
+  const take = (n: number): Uint8Array => bytes.subarray(skip(n), pos);
+  const u8 = () => bytes[skip(1)]!;
+  const u32 = () => view.getUint32(skip(4), true);
   const text = (n: number): string => {
-    const raw = take(n);
+    const from = skip(n);
+    // Names and keys are short ASCII: built here, a TextDecoder call per string costs more.
+    if (n <= 64) {
+      let ascii = '';
+      for (let i = from; i < pos; ++i) {
+        const c = bytes[i]!;
+        if (c >= 0x80) break;
+        ascii += String.fromCharCode(c);
+      }
+      if (ascii.length === n) return ascii;
+    }
     try {
-      return utf8.decode(raw);
+      return utf8.decode(bytes.subarray(from, pos));
     } catch {
       return fail('holds a string that is not valid UTF-8');
     }
@@ -114,9 +129,8 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
     return stack.pop()!;
   };
   const top = (): PickleValue<T> => {
-    const value = pop();
-    stack.push(value);
-    return value;
+    if (stack.length === 0) fail('pops an empty stack (or past a MARK)');
+    return stack[stack.length - 1]!;
   };
   /** The values pushed since the last MARK, which is dropped. */
   const popMark = (): PickleValue<T>[] => {
@@ -163,7 +177,7 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
         if (u8() > 5) fail('declares a pickle protocol above 5');
         break;
       case 0x95: // FRAME: a length prefix only; the frame's opcodes follow in line
-        take(8);
+        skip(8);
         break;
       case 0x2e: // STOP
         if (stack.length !== 1 || marks.length !== 0) fail(`stops with ${stack.length} values on the stack and ${marks.length} open marks, expected one value`);
@@ -191,15 +205,13 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
         stack.push(false);
         break;
       case 0x4a: // BININT
-        take(4);
-        stack.push(view.getInt32(pos - 4, true));
+        stack.push(view.getInt32(skip(4), true));
         break;
       case 0x4b: // BININT1
         stack.push(u8());
         break;
       case 0x4d: // BININT2
-        take(2);
-        stack.push(view.getUint16(pos - 2, true));
+        stack.push(view.getUint16(skip(2), true));
         break;
       case 0x8a: // LONG1
         stack.push(decodeLong(take(u8())));
@@ -212,8 +224,7 @@ export function unpickle<T>(bytes: Uint8Array, hooks: UnpicklerHooks<T>, where: 
         break;
       }
       case 0x47: // BINFLOAT (big-endian, as pickle writes it)
-        take(8);
-        stack.push(view.getFloat64(pos - 8, false));
+        stack.push(view.getFloat64(skip(8), false));
         break;
       case 0x58: // BINUNICODE
         stack.push(text(u32()));

@@ -66,7 +66,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("upload", &Addon::Upload),
       InstanceMethod("wrapShared", &Addon::WrapShared),
       InstanceMethod("mapFile", &Addon::MapFile),
-      InstanceMethod("mapFileAsync", &Addon::MapFileAsync),
+      InstanceMethod("readInMapping", &Addon::ReadInMapping),
   });
   defineOps(exports);
 }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <string>
 #include <utility>
 
 namespace neocog {
@@ -12,12 +11,13 @@ namespace neocog {
 class MappedFile {
  public:
   // Maps the whole regular file open as `fd` MAP_PRIVATE, readable and writable: a write (an
-  // in-place op on a loaded tensor) copies its page and never reaches the file. `populate`
-  // reads every page in now (the caller is a worker thread, not the event loop's). Returns
-  // an empty MappedFile (data() null) and sets `error` when the file is not a non-empty
-  // regular file or cannot be mapped; the caller reads it another way. The mapping does not
-  // need `fd` to stay open.
-  static MappedFile map(int fd, bool populate, std::string* error);
+  // in-place op on a loaded tensor) copies its page and never reaches the file. Returns an
+  // empty MappedFile (data() null) when the file is not a non-empty regular file or cannot
+  // be mapped; the caller reads it another way. The mapping does not need `fd` to stay open.
+  static MappedFile map(int fd);
+
+  // Reads every page of the mapping at `data` in now, blocking (a worker thread's job).
+  static void readIn(void* data, size_t size);
 
   MappedFile() = default;
   ~MappedFile();
