@@ -97,7 +97,7 @@ bool Stream::runInlineIfIdle(Task& task) {
   // Acquire: what the stream thread's last task wrote is visible here. The next task queued
   // sees what this one writes through tail_'s store.
   if (tail_.load(std::memory_order_relaxed) != head_.load(std::memory_order_acquire)) return false;
-  execute(task);
+  execute(task).report();
   return true;
 }
 
@@ -182,10 +182,14 @@ void Stream::loop() {
     if (stopping_.load()) return;  // shutdown() drops what is still queued
     Task& task = ring_[head & (capacity_.load(std::memory_order_relaxed) - 1)];
     const size_t bytes = outputBytes(task);
-    execute(task);  // runs the task in its slot and empties it
+    const Finished finished = execute(task);  // runs the task in its slot and empties it
     // The task's memory was released by execute(): only now does it leave the budget.
     finishedBytes_.store(finishedBytes_.load(std::memory_order_relaxed) + bytes, std::memory_order_release);
     head_.store(head + 1);  // sequentially consistent: ordered before the load below
+    // Reported only now: a caller woken by it (an awaited synchronize) finds the stream idle,
+    // so its next small op runs inline (runInlineIfIdle) rather than racing this thread's
+    // last store. The task's kernel has run; reporting it touches nothing of the ring.
+    finished.report();
     if (const Waiting waiting = waiting_.load(); waiting != Waiting::Nothing) {
       // A producer waits for room or for an empty ring. It re-checks its condition when woken;
       // waking it only when that may hold (the queue down to half its limits, or empty)
@@ -199,7 +203,7 @@ void Stream::loop() {
   }
 }
 
-void Stream::execute(Task& task) noexcept {
+Stream::Finished Stream::execute(Task& task) noexcept {
   for (auto& dependency : task.waitFor) dependency.wait();
 
   ErrorPtr error;
@@ -242,9 +246,9 @@ void Stream::execute(Task& task) noexcept {
   }
   // Release the task's storages before reporting completion, so memory statistics read
   // after an awaited result already reflect the freed operands.
-  auto done = std::move(task.done);
+  Finished finished{std::move(task.done), std::move(error)};
   task = Task{};
-  if (done) done(error);
+  return finished;
 }
 
 }  // namespace neocog

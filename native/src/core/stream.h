@@ -79,7 +79,16 @@ class Stream {
 
  private:
   void loop();
-  void execute(Task& task) noexcept;
+  // A task's completion, to report once the stream has moved past it.
+  struct Finished {
+    std::function<void(const ErrorPtr&)> done;
+    ErrorPtr error;
+    void report() const {
+      if (done) done(error);
+    }
+  };
+  // Runs `task` and empties it (its storages released); returns its completion.
+  Finished execute(Task& task) noexcept;
   // Polls briefly for a task after `head` before the thread sleeps on `ready_`.
   void awaitWork(size_t head) const;
   static size_t outputBytes(const Task& task);
