@@ -4,8 +4,9 @@
  * without autograd (torchvision's Conv2dNormActivation, U-Net's double convolutions,
  * DeepLab's ASPP, VGG-BN's features): the BatchNorm folded into that call's weight and bias
  * (`BatchNormNd.foldInto`), the activation applied as each output is written (oneDNN
- * post-ops). Two passes over the activations saved; EfficientNet-B0's eval pass at batch 16
- * ran 1.08-1.24× faster. The results agree with the layers' to float32 rounding.
+ * post-ops; on the CPU a SiLU is one in-place pass after the convolution, cpu/conv.cc).
+ * Passes over the activations saved; EfficientNet-B0's eval pass at batch 16 ran 1.08-1.24×
+ * faster. The results agree with the layers' to float32 rounding.
  *
  * Not fused, so run layer by layer: other dtypes, autocast, anything needing a gradient, a
  * BatchNorm in training mode or without running statistics, subclasses of these layers (their
@@ -26,7 +27,7 @@ import { BatchNorm2d } from './pooling_norm.js';
 type FusedActivation = 'relu' | 'relu6' | 'silu';
 
 /** Whether `layer` is exactly of `type`: a subclass may compute something else in its forward. */
-const exactly = (layer: Module | undefined, type: abstract new (...args: never[]) => Module): boolean =>
+const exactly = <T extends Module>(layer: Module | undefined, type: abstract new (...args: never[]) => T): layer is T =>
   layer !== undefined && Object.getPrototypeOf(layer) === type.prototype;
 
 function activationOf(layer: Module | undefined): FusedActivation | null {
@@ -43,7 +44,7 @@ export function runFusedConv(layers: readonly Module[], at: number, x: Tensor): 
   const conv = layers[at];
   const norm = layers[at + 1];
   if (!exactly(conv, Conv2d) || !exactly(norm, BatchNorm2d)) return null;
-  if (!(conv instanceof Conv2d) || !(norm instanceof BatchNorm2d) || norm.training || norm.runningMean === null || norm.runningVar === null) return null;
+  if (norm.training || norm.runningMean === null || norm.runningVar === null) return null;
   if (x.dtype !== 'float32' || autocastTarget(x.device, x.dtype) !== null || conv._observed() || norm._observed()) return null;
   if (needsGrad(x, conv.weight, conv.bias, norm.weight, norm.bias)) return null;
   const activation = activationOf(layers[at + 2]);
