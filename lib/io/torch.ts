@@ -25,7 +25,7 @@ import type { DType } from '../tensor/dtype.js';
 import { contiguousStrides, MAX_NUMEL, numelOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MappedFile } from './mapped_file.js';
-import { uploadInChunks } from './transfer.js';
+import { CHUNK_BYTES, uploadInChunks } from './transfer.js';
 import { kindOf, STORAGES, torchHooks, type StorageRecord, TensorRecord, type TorchValue } from './torch_pickle.js';
 import { unpickle } from './unpickle.js';
 import { bytesSource, extractZipEntry, fileSource, readZipDirectory, type ZipEntry, type ZipSource } from './zip.js';
@@ -289,13 +289,18 @@ function checkOptions(op: string, opts: LoadTorchOptions): void {
   if (opts.verify !== undefined && typeof opts.verify !== 'boolean') throw new ArgumentError(`${op}: expected opts.verify to be a boolean, got ${typeof opts.verify}`);
 }
 
-/** Runs {@link create}, answering each upload with `upload`; a failed upload disposes what was made. */
-async function drive(steps: Generator<Upload, Map<string, Tensor>, Tensor>, upload: (u: Upload) => Promise<Tensor>): Promise<Map<string, Tensor>> {
+/**
+ * Runs {@link create}, answering each upload with `upload`, awaiting only answers that are
+ * promises (a turn of the job queue per tensor is not free); a failed upload disposes what
+ * was made.
+ */
+async function drive(steps: Generator<Upload, Map<string, Tensor>, Tensor>, upload: (u: Upload) => Tensor | Promise<Tensor>): Promise<Map<string, Tensor>> {
   for (let step = steps.next(); ; ) {
     if (step.done) return step.value;
     let t: Tensor;
     try {
-      t = await upload(step.value);
+      const answer = upload(step.value);
+      t = answer instanceof Promise ? await answer : answer;
     } catch (error) {
       steps.throw(error); // disposes, then rethrows
       throw error;
@@ -367,8 +372,9 @@ export async function loadTorch(path: string, opts: LoadTorchOptions = {}): Prom
     const pagesIn = mapped?.readIn();
     try {
       const source = mapped ? fileSource(file.fd, mapped.byteLength) : bytesSource(await file.readFile());
+      // One chunk or less is copied at once (uploadInChunks would copy it so, a job later).
       const state = await drive(create(op, plan(source, mapped !== null, opts, `${op}: ${path}`), mapped), ({ bytes, shape, dtype }) =>
-        uploadInChunks(op, bytes.length, (begin, end) => bytes.subarray(begin, end), shape, dtype),
+        bytes.length <= CHUNK_BYTES ? fromBytes(op, bytes, shape, dtype) : uploadInChunks(op, bytes.length, (begin, end) => bytes.subarray(begin, end), shape, dtype),
       );
       await pagesIn;
       return state;
