@@ -204,7 +204,7 @@ function prepare(bytes: Uint8Array, op: string, source: string): Prepared {
 }
 
 /** A tensor from bytes whose dtype is held as is, or as 0/1 booleans when the file says BOOL. */
-async function create(entry: Entry, upload: (dtype: DType) => Promise<Tensor>): Promise<Tensor> {
+async function create(entry: Entry, upload: (dtype: DType) => Tensor | Promise<Tensor>): Promise<Tensor> {
   if (entry.fileDtype !== 'BOOL') return upload(FROM_FILE[entry.fileDtype]!);
   // Through uint8, so that any non-zero byte reads as true.
   const bytesTensor = await upload('uint8');

@@ -25,7 +25,7 @@ import type { DType } from '../tensor/dtype.js';
 import { contiguousStrides, MAX_NUMEL, numelOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MappedFile } from './mapped_file.js';
-import { CHUNK_BYTES, uploadInChunks } from './transfer.js';
+import { uploadInChunks } from './transfer.js';
 import { kindOf, STORAGES, torchHooks, type StorageRecord, TensorRecord, type TorchValue } from './torch_pickle.js';
 import { unpickle } from './unpickle.js';
 import { bytesSource, extractZipEntry, fileSource, readZipDirectory, type ZipEntry, type ZipSource } from './zip.js';
@@ -372,9 +372,8 @@ export async function loadTorch(path: string, opts: LoadTorchOptions = {}): Prom
     const pagesIn = mapped?.readIn();
     try {
       const source = mapped ? fileSource(file.fd, mapped.byteLength) : bytesSource(await file.readFile());
-      // One chunk or less is copied at once (uploadInChunks would copy it so, a job later).
       const state = await drive(create(op, plan(source, mapped !== null, opts, `${op}: ${path}`), mapped), ({ bytes, shape, dtype }) =>
-        bytes.length <= CHUNK_BYTES ? fromBytes(op, bytes, shape, dtype) : uploadInChunks(op, bytes.length, (begin, end) => bytes.subarray(begin, end), shape, dtype),
+        uploadInChunks(op, bytes.length, (begin, end) => bytes.subarray(begin, end), shape, dtype),
       );
       await pagesIn;
       return state;

@@ -41,10 +41,17 @@ export type ByteSource = (begin: number, end: number) => Uint8Array | Promise<Ui
 
 /**
  * A CPU tensor of `shape` and `dtype` over a copy of the `byteLength` bytes `source` gives,
- * uploaded one chunk per turn of the event loop. On failure nothing is left allocated.
+ * uploaded one chunk per turn of the event loop. One chunk or less from a source that answers
+ * at once is copied at once, not a job later (a turn per tensor is not free: loadTorch makes
+ * hundreds). On failure nothing is left allocated.
  */
-export async function uploadInChunks<D extends DType>(op: string, byteLength: number, source: ByteSource, shape: number[], dtype: D): Promise<Tensor<D>> {
-  if (byteLength <= CHUNK_BYTES) return fromBytes(op, await source(0, byteLength), shape, dtype);
+export function uploadInChunks<D extends DType>(op: string, byteLength: number, source: ByteSource, shape: number[], dtype: D): Tensor<D> | Promise<Tensor<D>> {
+  if (byteLength > CHUNK_BYTES) return uploadChunked(op, byteLength, source, shape, dtype);
+  const bytes = source(0, byteLength);
+  return bytes instanceof Promise ? bytes.then((b) => fromBytes(op, b, shape, dtype)) : fromBytes(op, bytes, shape, dtype);
+}
+
+async function uploadChunked<D extends DType>(op: string, byteLength: number, source: ByteSource, shape: number[], dtype: D): Promise<Tensor<D>> {
   const size = dtypeSize(dtype);
   const out = empty(op, shape, dtype, 'cpu');
   try {
