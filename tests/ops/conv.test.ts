@@ -130,36 +130,75 @@ describeDevices('conv vs PyTorch', (device) => {
     }
   });
 
+  // A 3x3 stride-1 padded conv2d on [n, c, h, w] -> o channels, forward and both gradients
+  // against the float64 reference, within `tolerance` of the largest value.
+  const checkAgainstFloat64 = ([n, c, o, h, w, channelsLast, bias]: readonly [number, number, number, number, number, boolean, boolean], tolerance: number) => {
+    manualSeed(24);
+    const plain = randn([n, c, h, w], { device });
+    const x = (channelsLast ? plain.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : plain).requiresGrad_();
+    const weight = randn([o, c, 3, 3], { device }).requiresGrad_();
+    const b = bias ? randn([o], { device }).requiresGrad_() : null;
+    const out = conv2d(x, weight, b, { padding: 1 });
+    const expected = referenceConv2d(plain.cpu(), weight.detach().cpu(), 1, 1);
+    if (b) {
+      const bv = b.detach().cpu().dataSync();
+      for (let i = 0; i < expected.length; ++i) expected[i]! += bv[Math.floor(i / (h * w)) % o]!;
+    }
+    expectCloseToScale(out.cpu().dataSync(), expected, tolerance);
+    const g = randn([n, o, h, w], { device });
+    out.backward(g);
+    const grads = referenceConv2dBackward(plain.cpu(), weight.detach().cpu(), g.cpu(), 1);
+    expectCloseToScale(x.grad!.cpu().dataSync(), grads.gradInput, tolerance);
+    expectCloseToScale(weight.grad!.cpu().dataSync(), grads.gradWeight, tolerance);
+    if (b) expectCloseToScale(b.grad!.cpu().dataSync(), g.cpu().sum([0, 2, 3]).dataSync(), tolerance);
+  };
+  const describeCase = ([n, c, o, h, w, channelsLast, bias]: readonly [number, number, number, number, number, boolean, boolean]) =>
+    `3x3 stride 1 on [${n}, ${c}, ${h}, ${w}] -> ${o}${channelsLast ? ' channels-last' : ''}${bias ? ' with bias' : ''}`;
+
   // 3x3 stride-1 float32 convolutions with >= 64 channels in, >= 32 out and >= 64 output tiles
   // of 4x4 run oneDNN's Winograd kernels on AVX-512 CPUs (native/src/cpu/conv.cc), whose
   // transforms round differently from direct convolution: a few 1e-6 of the largest value.
-  // Odd sizes leave partial tiles; 40 and 80 channels are not multiples of 32.
-  for (const [n, c, o, h, w, channelsLast, bias] of [
+  // Odd sizes leave partial tiles; 40 and 80 channels are not multiples of 32. Their
+  // activations go to and from oneDNN's 16-channel blocks (cpu/blocked_layout.cc; oneDNN's
+  // reorder from NCHW): 40 and 72 channels leave a partial last block.
+  for (const shape of [
     [1, 64, 40, 31, 30, false, true],
     [2, 80, 32, 27, 18, true, false],
     [1, 64, 32, 32, 32, true, true],
+    [1, 72, 40, 32, 32, true, false],
   ] as const) {
-    it(`3x3 stride 1 on [${n}, ${c}, ${h}, ${w}] -> ${o}${channelsLast ? ' channels-last' : ''}${bias ? ' with bias' : ''} (Winograd on AVX-512) matches float64`, () => {
-      manualSeed(24);
-      const plain = randn([n, c, h, w], { device });
-      const x = (channelsLast ? plain.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : plain).requiresGrad_();
-      const weight = randn([o, c, 3, 3], { device }).requiresGrad_();
-      const b = bias ? randn([o], { device }).requiresGrad_() : null;
-      const out = conv2d(x, weight, b, { padding: 1 });
-      const expected = referenceConv2d(plain.cpu(), weight.detach().cpu(), 1, 1);
-      if (b) {
-        const bv = b.detach().cpu().dataSync();
-        for (let i = 0; i < expected.length; ++i) expected[i]! += bv[Math.floor(i / (h * w)) % o]!;
-      }
-      expectCloseToScale(out.cpu().dataSync(), expected, 2e-5);
-      const g = randn([n, o, h, w], { device });
-      out.backward(g);
-      const grads = referenceConv2dBackward(plain.cpu(), weight.detach().cpu(), g.cpu(), 1);
-      expectCloseToScale(x.grad!.cpu().dataSync(), grads.gradInput, 2e-5);
-      expectCloseToScale(weight.grad!.cpu().dataSync(), grads.gradWeight, 2e-5);
-      if (b) expectCloseToScale(b.grad!.cpu().dataSync(), g.cpu().sum([0, 2, 3]).dataSync(), 2e-5);
-    });
+    it(`${describeCase(shape)} (Winograd on AVX-512) matches float64`, () => checkAgainstFloat64(shape, 2e-5));
   }
+
+  // Forward convolutions over at most 64 output pixels run in oneDNN's blocked layouts on the
+  // CPU: 20 and 24 channels leave partial blocks; with 16, the blocks are the channels-last
+  // bytes themselves (no copy).
+  for (const shape of [
+    [2, 20, 24, 8, 8, true, true],
+    [3, 16, 16, 6, 6, true, false],
+  ] as const) {
+    it(`${describeCase(shape)} (small maps, blocked on the CPU) matches float64`, () => checkAgainstFloat64(shape, 1e-5));
+  }
+
+  it('a batch of 16 MiB activations (copied to and from blocks with streaming stores on the CPU) equals its images one by one', () => {
+    manualSeed(25);
+    const x = randn([4, 128, 128, 64], { device }).permute(0, 3, 1, 2).requiresGrad_();
+    const weight = randn([64, 64, 3, 3], { device }).mul(0.05).requiresGrad_();
+    const g = randn([4, 128, 128, 64], { device }).permute(0, 3, 1, 2);
+    const out = conv2d(x, weight, null, { padding: 1 });
+    out.backward(g);
+    let gradWeight = zeros([64, 64, 3, 3], { device });
+    for (let i = 0; i < 4; ++i) {
+      const xi = x.detach().slice(0, i, i + 1).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).requiresGrad_();
+      const wi = weight.detach().requiresGrad_();
+      const outI = conv2d(xi, wi, null, { padding: 1 });
+      outI.backward(g.slice(0, i, i + 1));
+      expectCloseToScale(out.detach().slice(0, i, i + 1).cpu().dataSync(), outI.cpu().dataSync(), 1e-5);
+      expectCloseToScale(x.grad!.slice(0, i, i + 1).cpu().dataSync(), xi.grad!.cpu().dataSync(), 1e-5);
+      gradWeight = gradWeight.add(wi.grad!);
+    }
+    expectCloseToScale(weight.grad!.cpu().dataSync(), gradWeight.cpu().dataSync(), 1e-5);
+  });
 
   it('outputs are channels-last and inputs of any layout give the same result', () => {
     manualSeed(22);

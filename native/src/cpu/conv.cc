@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 
+#include "cpu/blocked_layout.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/silu.h"
 #include "kernels/conv.h"
@@ -91,13 +92,17 @@ std::string keyOf(const char* kind, const ConvParams& p, std::initializer_list<c
 // Scratch slots of DnnlContext for the reordered operands of one call.
 enum Slot : size_t { kSrcSlot, kWeightSlot, kDiffDstSlot, kOutputSlot };
 
-// A user buffer as `want`: the buffer itself when the layout already matches, else a
-// reordered copy in scratch slot `slot`. The reorder primitive is cached under `key`.
-memory asLayout(DnnlContext& dnnl, const std::string& key, const memory::desc& have, void* data,
+// A user buffer as `want`: the buffer itself when the layout already matches (or addresses
+// the same bytes), else a reordered copy in scratch slot `slot`: cpu/blocked_layout.cc's
+// copy from channels-last to 16-channel blocks, or oneDNN's reorder, cached under `key`.
+// `have` describes `t` to oneDNN (its strides, or the grouped view of a weight).
+memory asLayout(DnnlContext& dnnl, const std::string& key, const TensorRef& t, const memory::desc& have,
                 const memory::desc& want, Slot slot) {
-  memory user(have, dnnl.engine, data);
+  memory user(have, dnnl.engine, t.data);
   if (have == want) return user;
+  if (sameAsChannelsLast(t, want)) return memory(want, dnnl.engine, t.data);
   memory converted(want, dnnl.engine, dnnl.scratch(slot, want.get_size()));
+  if (channelsLastToBlocked(t, want, converted.get_data_handle())) return converted;
   auto& entry = dnnl.cache<dnnl::reorder>(key + "|reorder" + std::to_string(slot), [&] {
     return dnnl::reorder::primitive_desc(dnnl.engine, have, dnnl.engine, want, dnnl.attr());
   });
@@ -105,19 +110,24 @@ memory asLayout(DnnlContext& dnnl, const std::string& key, const memory::desc& h
   return converted;
 }
 
-// The primitive's output memory: the user's buffer when the layouts agree, else scratch
-// that finish() reorders into the user's buffer.
+// The primitive's output memory: the user's buffer when the layouts agree (or address the
+// same bytes), else scratch that finish() reorders into the user's buffer.
 struct Output {
-  memory user, compute;
-  bool direct;
+  const TensorRef& tensor;
+  memory user;
+  bool direct;  // the primitive writes `t`'s buffer itself
+  memory compute;
 
-  Output(DnnlContext& dnnl, const memory::desc& want, const memory::desc& userDesc, void* data)
-      : user(userDesc, dnnl.engine, data),
-        compute(want == userDesc ? user : memory(want, dnnl.engine, dnnl.scratch(kOutputSlot, want.get_size()))),
-        direct(want == userDesc) {}
+  // `userDesc` describes `t` to oneDNN, as asLayout's `have`.
+  Output(DnnlContext& dnnl, const memory::desc& want, const TensorRef& t, const memory::desc& userDesc)
+      : tensor(t),
+        user(userDesc, dnnl.engine, t.data),
+        direct(want == userDesc || sameAsChannelsLast(t, want)),
+        compute(direct ? memory(want, dnnl.engine, t.data)
+                       : memory(want, dnnl.engine, dnnl.scratch(kOutputSlot, want.get_size()))) {}
 
   void finish(DnnlContext& dnnl, const std::string& key) {
-    if (direct) return;
+    if (direct || blockedToChannelsLast(compute.get_desc(), compute.get_data_handle(), tensor)) return;
     auto& back = dnnl.cache<dnnl::reorder>(key + "|reorder_out", [&] {
       return dnnl::reorder::primitive_desc(dnnl.engine, compute.get_desc(), dnnl.engine, user.get_desc(), dnnl.attr());
     });
@@ -236,9 +246,9 @@ void convForward(DnnlContext& dnnl, const ConvParams& fused, const TensorRef& ou
     });
   });
   const auto& pd = entry.pd;
-  memory src = asLayout(dnnl, key, strided(input), input.data, pd.src_desc(), kSrcSlot);
-  memory w = asLayout(dnnl, key, weightDesc(weight, p.groups, false), weight.data, pd.weights_desc(), kWeightSlot);
-  Output dst(dnnl, pd.dst_desc(), strided(out), out.data);
+  memory src = asLayout(dnnl, key, input, strided(input), pd.src_desc(), kSrcSlot);
+  memory w = asLayout(dnnl, key, weight, weightDesc(weight, p.groups, false), pd.weights_desc(), kWeightSlot);
+  Output dst(dnnl, pd.dst_desc(), out, strided(out));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst.compute}};
   if (bias.data != nullptr) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), dnnl.engine, bias.data));
   dnnl.execute(entry.primitive, pd, args);
@@ -268,9 +278,9 @@ void convBackwardInput(DnnlContext& dnnl, const ConvParams& p, const TensorRef& 
     });
   });
   const auto& pd = entry.pd;
-  memory diffDst = asLayout(dnnl, key, strided(gradOutput), gradOutput.data, pd.diff_dst_desc(), kDiffDstSlot);
-  memory w = asLayout(dnnl, key, weightDesc(weight, p.groups, false), weight.data, pd.weights_desc(), kWeightSlot);
-  Output diffSrc(dnnl, pd.diff_src_desc(), strided(gradInput), gradInput.data);
+  memory diffDst = asLayout(dnnl, key, gradOutput, strided(gradOutput), pd.diff_dst_desc(), kDiffDstSlot);
+  memory w = asLayout(dnnl, key, weight, weightDesc(weight, p.groups, false), pd.weights_desc(), kWeightSlot);
+  Output diffSrc(dnnl, pd.diff_src_desc(), gradInput, strided(gradInput));
   dnnl.execute(entry.primitive, pd, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, diffSrc.compute}});
   diffSrc.finish(dnnl, key);
 }
@@ -299,9 +309,9 @@ void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef&
     });
   });
   const auto& pd = entry.pd;
-  memory src = asLayout(dnnl, key, strided(input), input.data, pd.src_desc(), kSrcSlot);
-  memory diffDst = asLayout(dnnl, key, strided(gradOutput), gradOutput.data, pd.diff_dst_desc(), kDiffDstSlot);
-  Output diffWeights(dnnl, pd.diff_weights_desc(), weightDesc(gradWeight, p.groups, false), gradWeight.data);
+  memory src = asLayout(dnnl, key, input, strided(input), pd.src_desc(), kSrcSlot);
+  memory diffDst = asLayout(dnnl, key, gradOutput, strided(gradOutput), pd.diff_dst_desc(), kDiffDstSlot);
+  Output diffWeights(dnnl, pd.diff_weights_desc(), gradWeight, weightDesc(gradWeight, p.groups, false));
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffWeights.compute}};
   if (hasBias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(pd.diff_bias_desc(), dnnl.engine, gradBias.data));
