@@ -7,7 +7,7 @@
 import { noGrad } from '../autograd/grad_mode.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { StepPacer } from '../event_loop.js';
-import { copyInto } from '../ops/copy.js';
+import { addInPlace } from '../ops/elementwise.js';
 import { cat, pad, type PadMode } from '../ops/shape.js';
 import { checkInRange, checkInt, checkTensor } from '../ops/validate.js';
 import { fromTypedArray, zeros } from '../tensor/creation.js';
@@ -183,12 +183,8 @@ export async function slidingWindowInference(input: Tensor, roiSize: number | re
           if (output === null) output = keep(zeros([batch!, onDevice.shape[1]!, ...paddedSize], { device }));
           const out: Tensor<'float32'> = output;
           group.forEach(({ item, starts }, i) => {
-            const target = window(out.slice(0, item, item + 1), starts, roi);
-            copyInto(target, target.add(onDevice.slice(0, i, i + 1).mul(weights)));
-            if (item === 0) {
-              const weightTarget = window(weightSum, starts, roi);
-              copyInto(weightTarget, weightTarget.add(weights));
-            }
+            addInPlace(window(out.slice(0, item, item + 1), starts, roi), onDevice.slice(0, i, i + 1).mul(weights));
+            if (item === 0) addInPlace(window(weightSum, starts, roi), weights);
           });
         }),
       );

@@ -7,7 +7,7 @@
  */
 import { inFloat32 } from '../amp/autocast.js';
 import { needsGrad, record, saveForBackward } from '../autograd/graph.js';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, DTypeError } from '../errors.js';
 import { native, type NativeTensor } from '../native.js';
 import { emptyLike, full } from '../tensor/creation.js';
 import { isHalf, type DType } from '../tensor/dtype.js';
@@ -103,20 +103,26 @@ function binary<D extends DType>(op: BinaryName, input: Tensor<D>, other: Tensor
 }
 
 /**
- * `t += value` in place, outside any graph: one queued add that writes `t` itself, where
- * `copyInto(t, t.add(value))` queues an add and a copy back. For the counters layers keep
- * (BatchNorm's numBatchesTracked, bumped once per layer per training step). @internal
+ * `t += value` in place, outside any graph: one queued add that writes `t` itself (which may
+ * be a strided view), where `copyInto(t, t.add(value))` queues an add and a copy back. For the
+ * counters layers keep (BatchNorm's numBatchesTracked, bumped once per layer per training
+ * step) and accumulations into windows of a tensor (infer.slidingWindowInference). `value`
+ * broadcasts to `t`'s shape, has its dtype, and must not overlap `t`. @internal
  */
-export function addScalarInPlace(t: Tensor, value: number): void {
+export function addInPlace(t: Tensor, value: Tensor | number): void {
   const op = 'add';
   checkTensor(op, 'input', t);
   checkDTypeIn(op, 'input', t, ['float32', 'int32', 'uint8']);
-  const b = full([], scalarOperand(op, 'other', t.dtype, value), { dtype: t.dtype, device: t.device });
+  if (typeof value !== 'number') {
+    checkTensor(op, 'other', value);
+    if (value.dtype !== t.dtype) throw new DTypeError(`${op}: expected other of dtype ${t.dtype} to add in place, got ${value.dtype}`);
+  }
+  const b = typeof value === 'number' ? full([], scalarOperand(op, 'other', t.dtype, value), { dtype: t.dtype, device: t.device }) : value;
   try {
     // Each element is read and written at one offset, so the output may alias the input.
     native.binary(op, BINARY_CODES.add, t._native(op, 'out'), t._native(op, 'input'), operand(op, b, t.shape, 'other'));
   } finally {
-    b.dispose();
+    if (typeof value === 'number') b.dispose();
   }
 }
 

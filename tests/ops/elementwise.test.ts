@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 
 import { add, arange, div, DTypeError, manualSeed, maximum, minimum, mul, profile, randn, sub, synchronize, tensor, type Tensor } from '../../lib/index.js';
-import { addScalarInPlace } from '../../lib/ops/elementwise.js';
+import { addInPlace } from '../../lib/ops/elementwise.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
 import { elementwiseSuite } from '../helpers/fixture_suites.js';
@@ -103,17 +103,36 @@ it('integer division is refused (convert first)', () => {
 // make_fixtures.py), on every device.
 describeDevices('elementwise ops vs PyTorch', (device) => fixtureTests(device, elementwiseSuite.cases, elementwiseSuite.calls, { tolerance: elementwiseSuite.tolerance }));
 
-it('addScalarInPlace adds into the tensor itself, in any layout, and refuses a fraction for int32', () => {
+it('addInPlace adds into the tensor itself, in any layout, and refuses a fraction for int32', () => {
   const counter = tensor(Int32Array.from([7])).reshape([]);
-  addScalarInPlace(counter, 1);
+  addInPlace(counter, 1);
   expect(counter.item()).toBe(8);
   manualSeed(12);
   const x = randn([2, 3, 4]).permute(2, 0, 1);
   const before = x.contiguous().dataSync();
-  addScalarInPlace(x, 0.5);
+  addInPlace(x, 0.5);
   expectClose(x.contiguous().dataSync(), Array.from(before, (v) => v + 0.5), 1e-6);
-  expect(() => addScalarInPlace(counter, 0.5)).toThrow(DTypeError);
-  expect(() => addScalarInPlace(tensor([true]), 1)).toThrow(/add: .*input/);
+  expect(() => addInPlace(counter, 0.5)).toThrow(DTypeError);
+  expect(() => addInPlace(tensor([true]), 1)).toThrow(/add: .*input/);
+});
+
+it('addInPlace adds a broadcast tensor into a strided window, leaving the rest, and refuses another dtype', () => {
+  manualSeed(13);
+  const big = randn([1, 2, 6, 5]);
+  const before = big.dataSync();
+  const window = big.slice(2, 1, 4).slice(3, 2, 5); // [1, 2, 3, 3], strided
+  const value = randn([3, 3, 2]).permute(2, 0, 1); // [2, 3, 3], channels-last-like
+  const v = value.contiguous().dataSync();
+  addInPlace(window, value);
+  const after = big.dataSync();
+  for (let c = 0; c < 2; ++c)
+    for (let h = 0; h < 6; ++h)
+      for (let w = 0; w < 5; ++w) {
+        const i = (c * 6 + h) * 5 + w;
+        const inside = h >= 1 && h < 4 && w >= 2 && w < 5;
+        expect(after[i]).toBeCloseTo(before[i]! + (inside ? v[(c * 3 + h - 1) * 3 + w - 2]! : 0), 5);
+      }
+  expect(() => addInPlace(window, value.to('int32'))).toThrow(/add: expected other of dtype float32/);
 });
 
 it('backward computes no gradient for an operand that does not require one (a broadcast buffer)', async () => {

@@ -6,7 +6,7 @@
  * @module
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
-import { addScalarInPlace } from '../../ops/elementwise.js';
+import { addInPlace } from '../../ops/elementwise.js';
 import { batchNorm, groupNorm, layerNorm } from '../../ops/norm.js';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool3d, type AvgPoolOptions, type MaxPoolOptions } from '../../ops/pool.js';
 import { maxUnpool2d } from '../../ops/resample.js';
@@ -168,7 +168,7 @@ export class BatchNormNd extends Module {
     const runningMean = this.runningMean;
     const useBatchStats = this.training || runningMean === null;
     const tracked = this.numBatchesTracked;
-    if (this.training && tracked) addScalarInPlace(tracked, 1);
+    if (this.training && tracked) addInPlace(tracked, 1);
     return batchNorm(x, runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats,
       momentum: this.options.momentum ?? 0.1,

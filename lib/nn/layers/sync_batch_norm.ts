@@ -6,7 +6,7 @@
  */
 import { getWorldSize, isInitialized } from '../../distributed/process_group.js';
 import { syncBatchNorm } from '../../distributed/sync_batch_norm.js';
-import { addScalarInPlace } from '../../ops/elementwise.js';
+import { addInPlace } from '../../ops/elementwise.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, type AnyModule } from '../module.js';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormNd, type BatchNormLayerOptions } from './pooling_norm.js';
@@ -32,7 +32,7 @@ export class SyncBatchNorm extends BatchNormNd {
     const batchStatistics = this.training || runningMean === null;
     if (!batchStatistics || !isInitialized() || getWorldSize() === 1) return super.forward(x);
     const tracked = this.numBatchesTracked;
-    if (this.training && tracked) addScalarInPlace(tracked, 1);
+    if (this.training && tracked) addInPlace(tracked, 1);
     return syncBatchNorm(x, this.training ? runningMean : null, this.training ? this.runningVar : null, this.weight, this.bias, {
       momentum: this.options.momentum ?? 0.1,
       eps: this.options.eps ?? 1e-5,

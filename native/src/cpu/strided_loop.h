@@ -77,6 +77,36 @@ void forEachRow(const Layout& shape, const std::array<const Layout*, K>& operand
   std::array<int64_t, K> innerStrides{};
   for (size_t k = 0; k < K; ++k) innerStrides[k] = nd == 0 ? 0 : dims[k].strides[nd - 1];
   const int64_t piecesPerRow = rows >= 64 ? 1 : std::max<int64_t>(1, std::min<int64_t>(64, inner / 4096));
+  if (piecesPerRow == 1) {
+    // Whole rows, a run of them per task: the first row's offsets come from its index (a
+    // division per dim), the next ones by stepping the coordinates like an odometer. Short
+    // rows (a channels-last view's 16 channels, concatenated along C) had cost a division
+    // per dim per row, more than copying the row.
+    const int64_t rowsPerTask = std::max<int64_t>(1, std::min<int64_t>(rows, 8192 / inner));
+    const int64_t tasks = (rows + rowsPerTask - 1) / rowsPerTask;
+    parallelForIf(shape.numel() > kParallelGrain && tasks > 1, tasks, [&](int64_t task) {
+      const int64_t first = task * rowsPerTask;
+      const int64_t last = std::min(rows, first + rowsPerTask);
+      int64_t coords[kMaxDims] = {};
+      std::array<int64_t, K> base{};
+      int64_t rest = first;
+      for (int d = nd - 2; d >= 0; --d) {
+        coords[d] = rest % s.shape[d];
+        rest /= s.shape[d];
+        for (size_t k = 0; k < K; ++k) base[k] += coords[d] * dims[k].strides[d];
+      }
+      for (int64_t row = first; row < last; ++row) {
+        fn(base, innerStrides, inner);
+        for (int d = nd - 2; d >= 0; --d) {
+          for (size_t k = 0; k < K; ++k) base[k] += dims[k].strides[d];
+          if (++coords[d] < s.shape[d]) break;
+          for (size_t k = 0; k < K; ++k) base[k] -= s.shape[d] * dims[k].strides[d];
+          coords[d] = 0;
+        }
+      }
+    });
+    return;
+  }
   const int64_t pieceLength = (inner + piecesPerRow - 1) / piecesPerRow;
   const int64_t pieces = rows * piecesPerRow;
   const bool parallel = shape.numel() > kParallelGrain && pieces > 1;
