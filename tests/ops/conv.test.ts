@@ -180,6 +180,38 @@ describeDevices('conv vs PyTorch', (device) => {
     it(`${describeCase(shape)} (small maps, blocked on the CPU) matches float64`, () => checkAgainstFloat64(shape, 1e-5));
   }
 
+  // Dilated 3x3 convolutions padded by their dilation run on the CPU as undilated Winograd
+  // ones over the input's interleaved sub-grids (native/src/cpu/conv.cc, where the sub-grids
+  // divide the map); the reference is the same convolution with the dilation written into a
+  // larger kernel of zeros, which runs direct. 33 rows do not divide: direct as well.
+  for (const [n, c, o, h, w, dilation, bias] of [
+    [2, 64, 48, 32, 32, [2, 2], true],
+    [1, 64, 64, 32, 32, [4, 4], false],
+    [2, 64, 32, 32, 32, [2, 1], true],
+    [1, 64, 32, 33, 32, [3, 3], false],
+  ] as const) {
+    it(`3x3 dilation ${dilation.join('x')} padded by it on [${n}, ${c}, ${h}, ${w}] -> ${o} equals the spread-out kernel`, () => {
+      manualSeed(26);
+      const x = randn([n, h, w, c], { device }).permute(0, 3, 1, 2);
+      const weight = randn([o, c, 3, 3], { device }).mul(0.05);
+      const b = bias ? randn([o], { device }) : null;
+      const got = noGrad(() => conv2d(x, weight, b, { padding: [...dilation], dilation: [...dilation] }));
+      const [dh, dw] = dilation;
+      const spread = zeros([o, c, 2 * dh + 1, 2 * dw + 1], { device });
+      const sv = spread.dataSync().slice();
+      const wv = weight.cpu().dataSync();
+      for (let f = 0; f < o * c; ++f)
+        for (let i = 0; i < 3; ++i) for (let j = 0; j < 3; ++j) sv[(f * (2 * dh + 1) + i * dh) * (2 * dw + 1) + j * dw] = wv[(f * 3 + i) * 3 + j]!;
+      const spreadKernel = tensor(sv, { device }).reshape([o, c, 2 * dh + 1, 2 * dw + 1]);
+      const expected = noGrad(() => conv2d(x, spreadKernel, b, { padding: [dh, dw] }));
+      expect(got.shape).toEqual([n, o, h, w]);
+      expectCloseToScale(got.cpu().contiguous().dataSync(), expected.cpu().contiguous().dataSync(), 2e-5);
+      // With a fused ReLU (inference), as a BatchNorm-folded ResNet block runs it.
+      const fused = noGrad(() => convActivated(2, x, weight, b, { padding: [...dilation], dilation: [...dilation] }, 'relu'));
+      expectCloseToScale(fused.cpu().contiguous().dataSync(), relu(expected).cpu().contiguous().dataSync(), 2e-5);
+    });
+  }
+
   it('a batch of 16 MiB activations (copied to and from blocks with streaming stores on the CPU) equals its images one by one', () => {
     manualSeed(25);
     const x = randn([4, 128, 128, 64], { device }).permute(0, 3, 1, 2).requiresGrad_();
