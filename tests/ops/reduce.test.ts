@@ -102,6 +102,18 @@ describeDevices('reductions of every layout against a float64 reference', (devic
     }
   });
 
+  it('per-channel reductions of few channels over many rows (the rows split in parts, NaN in one of them)', () => {
+    manualSeed(14);
+    const values = randn([4, 40, 33, 5], { device }).cpu().dataSync().slice();
+    values[5 * 3000 + 2] = NaN; // channel 2, in a later part of the rows
+    const x = tensor(values, { device }).reshape([4, 40, 33, 5]).permute(0, 3, 1, 2); // channels-last [4, 5, 40, 33]
+    const dims = [0, 2, 3];
+    expectClose(sum(x, dims).cpu().dataSync(), reference(x, dims, (a, b) => a + b, 0), 1e-3);
+    expectClose(mean(x, dims).cpu().dataSync(), reference(x, dims, (a, b) => a + b, 0, (v, n) => v / n), 1e-5);
+    expectClose(amax(x, dims).cpu().dataSync(), reference(x, dims, nanMax, -Infinity), 0);
+    expectClose(amin(x, dims).cpu().dataSync(), reference(x, dims, nanMin, Infinity), 0);
+  });
+
   it('amax and sum over a short outer dim of a wide tensor, NaN propagating, and integer sums', () => {
     manualSeed(12);
     const values = randn([3, 5000]).dataSync();

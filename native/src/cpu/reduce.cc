@@ -34,33 +34,98 @@ int unitStrideKeptDim(const kernels::ReducePlan& plan) {
   return -1;
 }
 
+// `l` without its size-1 dims, adjacent dims merged where the outer steps over the inner
+// exactly: the same elements in the same order, with fewer carries to walk them.
+Layout coalesced(const Layout& l) {
+  Layout c;
+  for (int d = 0; d < l.ndim; ++d) {
+    if (l.shape[d] == 1) continue;
+    if (c.ndim > 0 && c.strides[c.ndim - 1] == l.strides[d] * l.shape[d]) {
+      c.shape[c.ndim - 1] *= l.shape[d];
+      c.strides[c.ndim - 1] = l.strides[d];
+    } else {
+      c.shape[c.ndim] = l.shape[d];
+      c.strides[c.ndim] = l.strides[d];
+      ++c.ndim;
+    }
+  }
+  return c;
+}
+
+// fn(offset) for elements [first, last) of `l` in row-major order: the first offset from its
+// index, the next ones by stepping the coordinates like an odometer (no division each).
+template <typename Fn>
+void forEachOffset(const Layout& l, int64_t first, int64_t last, Fn&& fn) {
+  int64_t coords[kMaxDims] = {};
+  int64_t offset = 0, rest = first;
+  for (int d = l.ndim - 1; d >= 0; --d) {
+    coords[d] = rest % l.shape[d];
+    rest /= l.shape[d];
+    offset += coords[d] * l.strides[d];
+  }
+  for (int64_t i = first; i < last; ++i) {
+    fn(offset);
+    for (int d = l.ndim - 1; d >= 0; --d) {
+      offset += l.strides[d];
+      if (++coords[d] < l.shape[d]) break;
+      offset -= l.shape[d] * l.strides[d];
+      coords[d] = 0;
+    }
+  }
+}
+
+// Rows of the reduced dims per part when a per-channel sum has too few outputs to keep the
+// threads busy: the rows are then split in parts, summed apart and combined in part order
+// (the parts depend on the sizes only, so the result does not depend on the thread count).
+// A U-Net's transposed-convolution bias gradients (channels-last [4, 16, 128, 128] summed
+// over N, H, W) had run on one thread, computing each row's offset by divisions: 0.7 ms.
+constexpr int64_t kRowsPerPart = 1024;
+constexpr int64_t kMaxParts = 16;
+
 template <typename T, typename Acc>
 void reduceColumns(ReduceOp op, const TensorRef& out, const TensorRef& in, const kernels::ReducePlan& plan, int dim) {
   const int64_t columns = plan.kept.shape[dim], outStride = out.layout.strides[dim];
   Layout keptOther = plan.kept, outOther = out.layout;
   keptOther.shape[dim] = 1;
   outOther.shape[dim] = 1;
+  const Layout reduced = coalesced(plan.reduced);
   const int64_t others = keptOther.numel(), rows = plan.count;
   const int64_t chunks = (columns + kColumnChunk - 1) / kColumnChunk;
+  const int64_t tasks = others * chunks;
+  const int64_t parts = tasks > 1 ? 1 : std::clamp<int64_t>(rows / kRowsPerPart, 1, kMaxParts);
+  std::vector<Acc> partial(static_cast<size_t>(parts > 1 ? parts * columns : 0));  // one task: columns <= the chunk
   T* dst = out.as<T>();
   const T* src = in.as<T>();
-  parallelForIf(others * columns * rows > kParallelGrain && others * chunks > 1, others * chunks, [&](int64_t task) {
+  const bool sum = op == ReduceOp::Sum || op == ReduceOp::Mean;
+  const auto write = [&](int64_t o, int64_t j0, int64_t width, const Acc* acc) {
+    T* d = dst + kernels::stridedOffset(outOther, o) + j0 * outStride;
+    for (int64_t j = 0; j < width; ++j) d[j * outStride] = kernels::reduceFinish<T, Acc>(op, acc[j], rows);
+  };
+  parallelForIf(others * columns * rows > kParallelGrain && tasks * parts > 1, tasks * parts, [&](int64_t job) {
+    const int64_t task = job / parts, part = job % parts;
     const int64_t o = task / chunks, j0 = (task % chunks) * kColumnChunk;
     const int64_t width = std::min(kColumnChunk, columns - j0);
     const T* base = src + kernels::stridedOffset(keptOther, o) + j0;
     Acc acc[kColumnChunk];
     std::fill(acc, acc + width, kernels::reduceIdentity<T, Acc>(op));
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* row = base + kernels::stridedOffset(plan.reduced, r);
-      if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
+    forEachOffset(reduced, part * rows / parts, (part + 1) * rows / parts, [&](int64_t offset) {
+      const T* row = base + offset;
+      if (sum) {
         for (int64_t j = 0; j < width; ++j) acc[j] += static_cast<Acc>(row[j]);
       } else {
         for (int64_t j = 0; j < width; ++j) acc[j] = kernels::reduceCombine<Acc>(op, acc[j], static_cast<Acc>(row[j]));
       }
-    }
-    T* d = dst + kernels::stridedOffset(outOther, o) + j0 * outStride;
-    for (int64_t j = 0; j < width; ++j) d[j * outStride] = kernels::reduceFinish<T, Acc>(op, acc[j], rows);
+    });
+    if (parts == 1) write(o, j0, width, acc);
+    else std::copy(acc, acc + width, partial.begin() + part * columns);
   });
+  if (parts == 1) return;
+  Acc* acc = partial.data();
+  for (int64_t part = 1; part < parts; ++part) {
+    const Acc* more = acc + part * columns;
+    for (int64_t j = 0; j < columns; ++j) acc[j] = sum ? acc[j] + more[j] : kernels::reduceCombine<Acc>(op, acc[j], more[j]);
+  }
+  write(0, 0, columns, acc);
 }
 
 }  // namespace
