@@ -182,8 +182,9 @@ describeDevices('conv vs PyTorch', (device) => {
 
   // Dilated 3x3 convolutions padded by their dilation run on the CPU as undilated Winograd
   // ones over the input's interleaved sub-grids (native/src/cpu/conv.cc, where the sub-grids
-  // divide the map); the reference is the same convolution with the dilation written into a
-  // larger kernel of zeros, which runs direct. 33 rows do not divide: direct as well.
+  // divide the map), forward and backward; the reference is the same convolution with the
+  // dilation written into a larger kernel of zeros, which runs direct. 33 rows do not divide:
+  // direct as well.
   for (const [n, c, o, h, w, dilation, bias] of [
     [2, 64, 48, 32, 32, [2, 2], true],
     [1, 64, 64, 32, 32, [4, 4], false],
@@ -209,6 +210,20 @@ describeDevices('conv vs PyTorch', (device) => {
       // With a fused ReLU (inference), as a BatchNorm-folded ResNet block runs it.
       const fused = noGrad(() => convActivated(2, x, weight, b, { padding: [...dilation], dilation: [...dilation] }, 'relu'));
       expectCloseToScale(fused.cpu().contiguous().dataSync(), relu(expected).cpu().contiguous().dataSync(), 2e-5);
+      // Gradients: the weight's at the spread-out kernel's taps.
+      const g = randn([n, h, w, o], { device }).permute(0, 3, 1, 2);
+      const [xa, wa, ba] = [x.detach().requiresGrad_(), weight.detach().requiresGrad_(), b?.detach().requiresGrad_() ?? null];
+      conv2d(xa, wa, ba, { padding: [...dilation], dilation: [...dilation] }).backward(g);
+      const [xr, wr, br] = [x.detach().requiresGrad_(), spreadKernel.detach().requiresGrad_(), b?.detach().requiresGrad_() ?? null];
+      conv2d(xr, wr, br, { padding: [dh, dw] }).backward(g);
+      expectCloseToScale(xa.grad!.cpu().contiguous().dataSync(), xr.grad!.cpu().contiguous().dataSync(), 2e-5);
+      const spreadGrad = wr.grad!.cpu().dataSync();
+      const tapGrad = Array.from({ length: o * c * 9 }, (_, k) => {
+        const [f, i, j] = [Math.floor(k / 9), Math.floor(k / 3) % 3, k % 3];
+        return spreadGrad[(f * (2 * dh + 1) + i * dh) * (2 * dw + 1) + j * dw]!;
+      });
+      expectCloseToScale(wa.grad!.cpu().dataSync(), tapGrad, 2e-5);
+      if (ba) expectCloseToScale(ba.grad!.cpu().dataSync(), br!.grad!.cpu().dataSync(), 2e-5);
     });
   }
 

@@ -18,6 +18,7 @@
 // 3x3 stride-1 float32 convolutions with enough channels and output tiles run oneDNN's
 // Winograd F(4x4, 3x3) kernels (jit_wino_4x3, AVX-512) instead, in blocked layouts with the
 // activations reordered in and out per call (winogradWins() below has the measured rule).
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -225,57 +226,139 @@ dnnl::convolution_forward::primitive_desc forwardDesc(DnnlContext& dnnl, const C
 // A dilated 3x3 stride-1 convolution padded by its dilation (the "same" atrous convolutions
 // of DeepLabV3's layer3 and layer4) equals an undilated one, padded by 1, over each of the
 // input's dilation_h x dilation_w interleaved sub-grids (TensorFlow's space-to-batch), and
-// Winograd then applies, which oneDNN has no kernel for with dilation. The sub-grids are
-// gathered into Winograd's blocked layout, and the output scattered back, by the copies the
-// undilated path uses (cpu/blocked_layout.cc). DeepLabV3-ResNet50's 64x64 maps, forward ms
-// on 2 threads (2-vCPU EPYC): 256 -> 256 at dilation 2 10.5-11.1 against direct 21.4-21.9,
-// 512 -> 512 at dilation 2 36.5 against 87.8, at dilation 4 34.4 against 84.3. Forward only,
-// on dense channels-last operands, where the map divides into the sub-grids and Winograd
-// wins on the sub-problem (winogradWins()); false otherwise, having done nothing. (ASPP's
-// dilations of 12-36 do not divide 64, and direct convolution skips their many taps that
-// fall in the padding.)
+// Winograd then applies, which oneDNN has no kernel for with dilation. Its gradients split
+// the same way (the weight's summed over the sub-grids, as over a batch). The sub-grids are
+// gathered into Winograd's blocked layout, and results scattered back, by the copies the
+// undilated path uses (cpu/blocked_layout.cc). DeepLabV3-ResNet50's 64x64 maps, ms on 2
+// threads (2-vCPU EPYC), forward / forward + backward: 256 -> 256 at dilation 2 10.5-11.1 /
+// 29-32 against direct 21.4-21.9 / 73.5, 512 -> 512 at dilation 2 36.5 / 99 against 87.8 /
+// 316, at dilation 4 34.4 / 118 against 84.3 / 312. On dense
+// channels-last operands, where the map divides into the sub-grids and Winograd wins on the
+// sub-problem (winogradWins()). (ASPP's dilations of 12-36 do not divide 64, and direct
+// convolution skips their many taps that fall in the padding.)
+struct SubProblem {
+  SubGrids grids;
+  ConvParams params;      // undilated, padded by 1
+  TensorRef input, out;   // shapes only: [N * rows * cols, C, H / rows, W / cols]
+};
+
+std::optional<SubProblem> subProblemOf(const ConvParams& p, const TensorRef& input, const TensorRef& weight,
+                                       const TensorRef& out) {
+  if (p.spatial != 2 || p.dilation[0] * p.dilation[1] == 1) return std::nullopt;
+  SubProblem sub{SubGrids{p.dilation[0], p.dilation[1]}, p, input, out};
+  const Layout& w = weight.layout;
+  if (w.shape[2] != 3 || w.shape[3] != 3) return std::nullopt;
+  for (int i = 0; i < 2; ++i) {
+    if (p.stride[i] != 1 || p.padBegin[i] != p.dilation[i] || p.padEnd[i] != p.dilation[i]) return std::nullopt;
+  }
+  if (input.layout.shape[2] % sub.grids.rows != 0 || input.layout.shape[3] % sub.grids.cols != 0) return std::nullopt;
+  for (TensorRef* t : {&sub.input, &sub.out}) {
+    t->data = nullptr;
+    t->layout.shape[0] *= sub.grids.rows * sub.grids.cols;
+    t->layout.shape[2] /= sub.grids.rows;
+    t->layout.shape[3] /= sub.grids.cols;
+  }
+  for (int i = 0; i < 2; ++i) sub.params.dilation[i] = sub.params.padBegin[i] = sub.params.padEnd[i] = 1;
+  if (!winogradWins(sub.params, sub.input, weight, sub.out)) return std::nullopt;
+  return sub;
+}
+
+// The cached primitive make() creates, or null when oneDNN has no Winograd kernel for it.
+template <typename Primitive, typename Make>
+DnnlContext::Entry<Primitive>* cachedOrNull(DnnlContext& dnnl, const std::string& key, Make&& make) {
+  try {
+    return &dnnl.cache<Primitive>(key, make);
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+}
+
+// `t` gathered by sub-grids into scratch `slot`, laid out as `want` (checked with blockedOf).
+memory gathered(DnnlContext& dnnl, const TensorRef& t, const memory::desc& want, Slot slot, SubGrids grids) {
+  memory m(want, dnnl.engine, dnnl.scratch(slot, want.get_size()));
+  channelsLastToBlocked(t, want, m.get_data_handle(), grids);
+  return m;
+}
+
+// convForward on the sub-grids; false, having done nothing, where that does not apply.
 bool convForwardOnSubGrids(DnnlContext& dnnl, const ConvParams& p, const TensorRef& out, const TensorRef& input,
                            const TensorRef& weight, const TensorRef& bias) {
-  if (p.spatial != 2 || p.dilation[0] * p.dilation[1] == 1) return false;
-  const SubGrids grids{p.dilation[0], p.dilation[1]};
-  const Layout& w = weight.layout;
-  if (w.shape[2] != 3 || w.shape[3] != 3) return false;
-  for (int i = 0; i < 2; ++i) {
-    if (p.stride[i] != 1 || p.padBegin[i] != p.dilation[i] || p.padEnd[i] != p.dilation[i]) return false;
-  }
-  const Layout& in = input.layout;
-  if (in.shape[2] % grids.rows != 0 || in.shape[3] % grids.cols != 0) return false;
-  // The sub-problem: [N * rows * cols, C, H / rows, W / cols], undilated, padded by 1.
-  ConvParams sub = p;
-  TensorRef subInput = input, subOut = out;
-  for (TensorRef* t : {&subInput, &subOut}) {
-    t->data = nullptr;  // shapes only (keyOf, winogradWins)
-    t->layout.shape[0] *= grids.rows * grids.cols;
-    t->layout.shape[2] /= grids.rows;
-    t->layout.shape[3] /= grids.cols;
-  }
-  for (int i = 0; i < 2; ++i) sub.dilation[i] = sub.padBegin[i] = sub.padEnd[i] = 1;
-  if (!winogradWins(sub, subInput, weight, subOut)) return false;
+  const std::optional<SubProblem> sub = subProblemOf(p, input, weight, out);
+  if (!sub) return false;
   const std::string key = keyOf("fwd_subgrids", p, {&out, &input, &weight, &bias});
-  DnnlContext::Entry<dnnl::convolution_forward>* entry = nullptr;
-  try {
-    entry = &dnnl.cache<dnnl::convolution_forward>(key, [&] {
-      return forwardDesc(dnnl, sub, dnnl::algorithm::convolution_winograd, anyLayout(subInput), weight,
-                         bias.data != nullptr, anyLayout(subOut));
-    });
-  } catch (const dnnl::error&) {
-    return false;  // no Winograd kernel for these operands
-  }
+  auto* entry = cachedOrNull<dnnl::convolution_forward>(dnnl, key, [&] {
+    return forwardDesc(dnnl, sub->params, dnnl::algorithm::convolution_winograd, anyLayout(sub->input), weight,
+                       bias.data != nullptr, anyLayout(sub->out));
+  });
+  if (entry == nullptr) return false;
   const auto& pd = entry->pd;
-  if (!blockedOf(input, pd.src_desc(), grids) || !blockedOf(out, pd.dst_desc(), grids)) return false;
-  memory src(pd.src_desc(), dnnl.engine, dnnl.scratch(kSrcSlot, pd.src_desc().get_size()));
-  memory dst(pd.dst_desc(), dnnl.engine, dnnl.scratch(kOutputSlot, pd.dst_desc().get_size()));
-  channelsLastToBlocked(input, pd.src_desc(), src.get_data_handle(), grids);
+  if (!blockedOf(input, pd.src_desc(), sub->grids) || !blockedOf(out, pd.dst_desc(), sub->grids)) return false;
+  memory src = gathered(dnnl, input, pd.src_desc(), kSrcSlot, sub->grids);
   memory wt = asLayout(dnnl, key, weight, weightDesc(weight, p.groups, false), pd.weights_desc(), kWeightSlot);
+  memory dst(pd.dst_desc(), dnnl.engine, dnnl.scratch(kOutputSlot, pd.dst_desc().get_size()));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wt}, {DNNL_ARG_DST, dst}};
   if (bias.data != nullptr) args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), dnnl.engine, bias.data));
   dnnl.execute(entry->primitive, pd, args);
-  blockedToChannelsLast(pd.dst_desc(), dst.get_data_handle(), out, grids);
+  blockedToChannelsLast(pd.dst_desc(), dst.get_data_handle(), out, sub->grids);
+  return true;
+}
+
+// convBackwardInput on the sub-grids; false, having done nothing, where that does not apply.
+bool convBackwardInputOnSubGrids(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradInput,
+                                 const TensorRef& gradOutput, const TensorRef& weight) {
+  const std::optional<SubProblem> sub = subProblemOf(p, gradInput, weight, gradOutput);
+  if (!sub) return false;
+  const std::string key = keyOf("bwd_data_subgrids", p, {&gradInput, &gradOutput, &weight});
+  auto* entry = cachedOrNull<dnnl::convolution_backward_data>(dnnl, key, [&] {
+    const auto algorithm = dnnl::algorithm::convolution_winograd;
+    const auto hint = forwardDesc(dnnl, sub->params, algorithm, anyLayout(sub->input), weight, false, anyLayout(sub->out));
+    const Geometry g = geometryOf(sub->params);
+    const dnnl::convolution_backward_data::desc desc(algorithm, anyLayout(sub->input), weightDesc(weight, 1, true),
+                                                     anyLayout(sub->out), g.strides, g.dilates, g.padL, g.padR);
+    return dnnl::convolution_backward_data::primitive_desc(desc, dnnl.attr(), dnnl.engine, hint);
+  });
+  if (entry == nullptr) return false;
+  const auto& pd = entry->pd;
+  if (!blockedOf(gradOutput, pd.diff_dst_desc(), sub->grids) || !blockedOf(gradInput, pd.diff_src_desc(), sub->grids)) {
+    return false;
+  }
+  memory diffDst = gathered(dnnl, gradOutput, pd.diff_dst_desc(), kDiffDstSlot, sub->grids);
+  memory wt = asLayout(dnnl, key, weight, weightDesc(weight, 1, false), pd.weights_desc(), kWeightSlot);
+  memory diffSrc(pd.diff_src_desc(), dnnl.engine, dnnl.scratch(kOutputSlot, pd.diff_src_desc().get_size()));
+  dnnl.execute(entry->primitive, pd, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, wt}, {DNNL_ARG_DIFF_SRC, diffSrc}});
+  blockedToChannelsLast(pd.diff_src_desc(), diffSrc.get_data_handle(), gradInput, sub->grids);
+  return true;
+}
+
+// convBackwardWeight on the sub-grids; false, having done nothing, where that does not apply.
+bool convBackwardWeightOnSubGrids(DnnlContext& dnnl, const ConvParams& p, const TensorRef& gradWeight,
+                                  const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input) {
+  const std::optional<SubProblem> sub = subProblemOf(p, input, gradWeight, gradOutput);
+  if (!sub) return false;
+  const bool hasBias = gradBias.data != nullptr;
+  const std::string key = keyOf("bwd_weights_subgrids", p, {&gradWeight, &gradBias, &gradOutput, &input});
+  auto* entry = cachedOrNull<dnnl::convolution_backward_weights>(dnnl, key, [&] {
+    const auto algorithm = dnnl::algorithm::convolution_winograd;
+    const auto hint =
+        forwardDesc(dnnl, sub->params, algorithm, anyLayout(sub->input), gradWeight, hasBias, anyLayout(sub->out));
+    const Geometry g = geometryOf(sub->params);
+    const dnnl::convolution_backward_weights::desc desc(algorithm, anyLayout(sub->input),
+                                                        weightDesc(gradWeight, 1, true),
+                                                        hasBias ? biasDesc(gradWeight) : memory::desc(),
+                                                        anyLayout(sub->out), g.strides, g.dilates, g.padL, g.padR);
+    return dnnl::convolution_backward_weights::primitive_desc(desc, dnnl.attr(), dnnl.engine, hint);
+  });
+  if (entry == nullptr) return false;
+  const auto& pd = entry->pd;
+  if (!blockedOf(input, pd.src_desc(), sub->grids) || !blockedOf(gradOutput, pd.diff_dst_desc(), sub->grids)) return false;
+  memory src = gathered(dnnl, input, pd.src_desc(), kSrcSlot, sub->grids);
+  memory diffDst = gathered(dnnl, gradOutput, pd.diff_dst_desc(), kDiffDstSlot, sub->grids);
+  Output diffWeights(dnnl, pd.diff_weights_desc(), gradWeight, weightDesc(gradWeight, 1, false));
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffWeights.compute}};
+  if (hasBias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(pd.diff_bias_desc(), dnnl.engine, gradBias.data));
+  dnnl.execute(entry->primitive, pd, args);
+  diffWeights.finish(dnnl, key);
   return true;
 }
 
@@ -324,6 +407,7 @@ void convBackwardInput(DnnlContext& dnnl, const ConvParams& p, const TensorRef& 
     fill(gradInput, 0.0);
     return;
   }
+  if (convBackwardInputOnSubGrids(dnnl, p, gradInput, gradOutput, weight)) return;
   const std::string key = keyOf("bwd_data", p, {&gradInput, &gradOutput, &weight});
   auto& entry = dnnl.cache<dnnl::convolution_backward_data>(key, [&] {
     return withAlgorithm(winogradWins(p, gradInput, weight, gradOutput), [&](dnnl::algorithm algorithm) {
@@ -353,6 +437,7 @@ void convBackwardWeight(DnnlContext& dnnl, const ConvParams& p, const TensorRef&
     if (gradBias.data != nullptr) fill(gradBias, 0.0);
     return;
   }
+  if (convBackwardWeightOnSubGrids(dnnl, p, gradWeight, gradBias, gradOutput, input)) return;
   const bool hasBias = gradBias.data != nullptr;
   const std::string key = keyOf("bwd_weights", p, {&gradWeight, &gradBias, &gradOutput, &input});
   auto& entry = dnnl.cache<dnnl::convolution_backward_weights>(key, [&] {
