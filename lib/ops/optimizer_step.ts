@@ -9,6 +9,7 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import { native, type NativeOptimizerEntry } from '../native.js';
 import type { NativeOptimizerStep } from '../native_primitives.js';
 import { emptyLike } from '../tensor/creation.js';
+import { sameDims } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDTypeIn, checkSameDevice } from './validate.js';
 
@@ -39,12 +40,15 @@ export function optimizerStep(settings: OptimizerStepSettings, entries: readonly
   if (entries.length === 0) return;
   const device = entries[0]!.param.device;
   const natives: NativeOptimizerEntry[] = entries.map(({ param, grad, slots }, i) => {
-    checkDTypeIn(op, `param ${i}`, param, ['float32']);
-    checkDTypeIn(op, `grad ${i}`, grad, ['float32']);
-    if (grad.shape.join(',') !== param.shape.join(',')) {
+    // The messages are built only on failure: this runs for every parameter of every step.
+    if (param.dtype !== 'float32') checkDTypeIn(op, `param ${i}`, param, ['float32']);
+    if (grad.dtype !== 'float32') checkDTypeIn(op, `grad ${i}`, grad, ['float32']);
+    if (!sameDims(grad.shape, param.shape)) {
       throw new ShapeError(`${op}: expected grad ${i} of its parameter's shape [${param.shape.join(', ')}], got [${grad.shape.join(', ')}]`);
     }
-    checkSameDevice(op, { 'param 0': { device }, [`param ${i}`]: param, [`grad ${i}`]: grad });
+    if (param.device !== device || grad.device !== device) {
+      checkSameDevice(op, { 'param 0': { device }, [`param ${i}`]: param, [`grad ${i}`]: grad });
+    }
     const slot = (t: Tensor | null) => (t === null ? null : t._native(op, 'state'));
     return [param._native(op, 'param'), grad._native(op, 'grad'), slot(slots[0]), slot(slots[1]), slot(slots[2])];
   });

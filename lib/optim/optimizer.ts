@@ -127,7 +127,9 @@ export abstract class Optimizer<O extends { lr: number }> {
    */
   step(): void {
     noGrad(() => {
-      const batches = new Map<string, { step: OptimizerStepSettings; entries: OptimizerStepEntry[] }>();
+      // Parameters whose updates share a device and settings go in one fused call; there are
+      // few such batches (one per group, usually), found by comparing the settings' numbers.
+      const batches: Array<{ device: string; step: OptimizerStepSettings; entries: OptimizerStepEntry[] }> = [];
       const temporaries: Tensor[] = [];
       this.paramGroups.forEach((group, g) => group.params.forEach((p, i) => {
         // Checked before anything is queued: skipping it would silently stop training that parameter.
@@ -148,13 +150,15 @@ export abstract class Optimizer<O extends { lr: number }> {
             temporaries.push(grad);
           }
           const slot = (name: string | null) => (name === null ? null : this.#stateTensor(p, state, name));
-          const key = `${p.device}|${JSON.stringify(step)}`;
-          const batch = batches.get(key) ?? { step, entries: [] };
-          batches.set(key, batch);
+          let batch = batches.find((b) => b.device === p.device && sameSettings(b.step, step));
+          if (batch === undefined) {
+            batch = { device: p.device, step, entries: [] };
+            batches.push(batch);
+          }
           batch.entries.push({ param: p, grad, slots: [slot(slots[0]), slot(slots[1]), slot(slots[2])] });
         }
       }
-      for (const { step, entries } of batches.values()) optimizerStep(step, entries);
+      for (const { step, entries } of batches) optimizerStep(step, entries);
       // The queued kernel holds its own references, so these may go now.
       for (const t of temporaries) t.dispose();
     });
@@ -232,4 +236,12 @@ export abstract class Optimizer<O extends { lr: number }> {
   #params(): Array<Tensor<'float32'>> {
     return this.paramGroups.flatMap((g) => g.params);
   }
+}
+
+/** Whether two updates' settings are equal, field by field (they are flat records of numbers). */
+function sameSettings(a: OptimizerStepSettings, b: OptimizerStepSettings): boolean {
+  for (const key in a) {
+    if (a[key as keyof OptimizerStepSettings] !== b[key as keyof OptimizerStepSettings]) return false;
+  }
+  return true;
 }
