@@ -17,7 +17,10 @@
 //
 // 3x3 stride-1 float32 convolutions with enough channels and output tiles run oneDNN's
 // Winograd F(4x4, 3x3) kernels (jit_wino_4x3, AVX-512) instead, in blocked layouts with the
-// activations reordered in and out per call (winogradWins() below has the measured rule).
+// activations converted in and out per call (winogradWins() below has the measured rule), and
+// so do dilated ones padded by their dilation, over the input's sub-grids (subProblemOf()).
+// Activations go between channels-last and oneDNN's 16-channel blocks through
+// cpu/blocked_layout.cc's copies, other layouts through oneDNN's reorders.
 #include <optional>
 #include <sstream>
 #include <string>
