@@ -210,6 +210,8 @@ describeDevices('conv vs PyTorch', (device) => {
       // With a fused ReLU (inference), as a BatchNorm-folded ResNet block runs it.
       const fused = noGrad(() => convActivated(2, x, weight, b, { padding: [...dilation], dilation: [...dilation] }, 'relu'));
       expectCloseToScale(fused.cpu().contiguous().dataSync(), relu(expected).cpu().contiguous().dataSync(), 2e-5);
+      const fused6 = noGrad(() => convActivated(2, x, weight, b, { padding: [...dilation], dilation: [...dilation] }, 'relu6'));
+      expectCloseToScale(fused6.cpu().contiguous().dataSync(), relu6(expected).cpu().contiguous().dataSync(), 2e-5);
       // Gradients: the weight's at the spread-out kernel's taps.
       const g = randn([n, h, w, o], { device }).permute(0, 3, 1, 2);
       const [xa, wa, ba] = [x.detach().requiresGrad_(), weight.detach().requiresGrad_(), b?.detach().requiresGrad_() ?? null];

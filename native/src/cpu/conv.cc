@@ -266,16 +266,6 @@ std::optional<SubProblem> subProblemOf(const ConvParams& p, const TensorRef& inp
   return sub;
 }
 
-// The cached primitive make() creates, or null when oneDNN has no Winograd kernel for it.
-template <typename Primitive, typename Make>
-DnnlContext::Entry<Primitive>* cachedOrNull(DnnlContext& dnnl, const std::string& key, Make&& make) {
-  try {
-    return &dnnl.cache<Primitive>(key, make);
-  } catch (const dnnl::error&) {
-    return nullptr;
-  }
-}
-
 // `t` gathered by sub-grids into scratch `slot`, laid out as `want` (checked with blockedOf).
 memory gathered(DnnlContext& dnnl, const TensorRef& t, const memory::desc& want, Slot slot, SubGrids grids) {
   memory m(want, dnnl.engine, dnnl.scratch(slot, want.get_size()));
@@ -289,7 +279,7 @@ bool convForwardOnSubGrids(DnnlContext& dnnl, const ConvParams& p, const TensorR
   const std::optional<SubProblem> sub = subProblemOf(p, input, weight, out);
   if (!sub) return false;
   const std::string key = keyOf("fwd_subgrids", p, {&out, &input, &weight, &bias});
-  auto* entry = cachedOrNull<dnnl::convolution_forward>(dnnl, key, [&] {
+  auto* entry = dnnl.cacheIfSupported<dnnl::convolution_forward>(key, [&] {
     return forwardDesc(dnnl, sub->params, dnnl::algorithm::convolution_winograd, anyLayout(sub->input), weight,
                        bias.data != nullptr, anyLayout(sub->out));
   });
@@ -312,7 +302,7 @@ bool convBackwardInputOnSubGrids(DnnlContext& dnnl, const ConvParams& p, const T
   const std::optional<SubProblem> sub = subProblemOf(p, gradInput, weight, gradOutput);
   if (!sub) return false;
   const std::string key = keyOf("bwd_data_subgrids", p, {&gradInput, &gradOutput, &weight});
-  auto* entry = cachedOrNull<dnnl::convolution_backward_data>(dnnl, key, [&] {
+  auto* entry = dnnl.cacheIfSupported<dnnl::convolution_backward_data>(key, [&] {
     const auto algorithm = dnnl::algorithm::convolution_winograd;
     const auto hint = forwardDesc(dnnl, sub->params, algorithm, anyLayout(sub->input), weight, false, anyLayout(sub->out));
     const Geometry g = geometryOf(sub->params);
@@ -340,7 +330,7 @@ bool convBackwardWeightOnSubGrids(DnnlContext& dnnl, const ConvParams& p, const 
   if (!sub) return false;
   const bool hasBias = gradBias.data != nullptr;
   const std::string key = keyOf("bwd_weights_subgrids", p, {&gradWeight, &gradBias, &gradOutput, &input});
-  auto* entry = cachedOrNull<dnnl::convolution_backward_weights>(dnnl, key, [&] {
+  auto* entry = dnnl.cacheIfSupported<dnnl::convolution_backward_weights>(key, [&] {
     const auto algorithm = dnnl::algorithm::convolution_winograd;
     const auto hint =
         forwardDesc(dnnl, sub->params, algorithm, anyLayout(sub->input), gradWeight, hasBias, anyLayout(sub->out));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "neocog/dtype.h"
@@ -99,6 +100,19 @@ class DnnlContext {
     return *entry;
   }
 
+  // cache(), or null where oneDNN refuses the descriptor (it has no kernel for it): the
+  // refusal is remembered, so asking again costs a lookup, not a failed creation.
+  template <typename Primitive, typename Make>
+  Entry<Primitive>* cacheIfSupported(const std::string& key, Make&& make) {
+    if (refused_.count(key) != 0) return nullptr;
+    try {
+      return &cache<Primitive>(key, make);
+    } catch (const dnnl::error&) {
+      refused_.insert(key);
+      return nullptr;
+    }
+  }
+
  private:
   struct FreeDeleter {
     void operator()(void* p) const noexcept { std::free(p); }
@@ -118,6 +132,7 @@ class DnnlContext {
   }
   std::vector<Buffer> scratch_;
   Buffer scratchpad_;
+  std::unordered_set<std::string> refused_;  // keys cacheIfSupported() found no kernel for
   dnnl::primitive_attr attr_ = [] {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
