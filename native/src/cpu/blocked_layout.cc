@@ -30,7 +30,6 @@ bool isDenseChannelsLast(const Layout& l) {
   return l.shape[0] == 1 || l.strides[0] == expected;
 }
 
-
 // Copies one block of Bytes-sized elements' `width` channels (of 16), zero-filling the
 // rest when writing the blocked side. A non-temporal copy (SSE2 streaming stores, 16-byte
 // aligned destinations) skips reading the destination's lines into the cache first: on

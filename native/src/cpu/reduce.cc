@@ -15,6 +15,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
+#include "cpu/strided_loop.h"
 #include "kernels/dispatch.h"
 #include "kernels/reduce.h"
 #include "kernels/strided.h"
@@ -34,51 +35,11 @@ int unitStrideKeptDim(const kernels::ReducePlan& plan) {
   return -1;
 }
 
-// `l` without its size-1 dims, adjacent dims merged where the outer steps over the inner
-// exactly: the same elements in the same order, with fewer carries to walk them.
-Layout coalesced(const Layout& l) {
-  Layout c;
-  for (int d = 0; d < l.ndim; ++d) {
-    if (l.shape[d] == 1) continue;
-    if (c.ndim > 0 && c.strides[c.ndim - 1] == l.strides[d] * l.shape[d]) {
-      c.shape[c.ndim - 1] *= l.shape[d];
-      c.strides[c.ndim - 1] = l.strides[d];
-    } else {
-      c.shape[c.ndim] = l.shape[d];
-      c.strides[c.ndim] = l.strides[d];
-      ++c.ndim;
-    }
-  }
-  return c;
-}
-
-// fn(offset) for elements [first, last) of `l` in row-major order: the first offset from its
-// index, the next ones by stepping the coordinates like an odometer (no division each).
-template <typename Fn>
-void forEachOffset(const Layout& l, int64_t first, int64_t last, Fn&& fn) {
-  int64_t coords[kMaxDims] = {};
-  int64_t offset = 0, rest = first;
-  for (int d = l.ndim - 1; d >= 0; --d) {
-    coords[d] = rest % l.shape[d];
-    rest /= l.shape[d];
-    offset += coords[d] * l.strides[d];
-  }
-  for (int64_t i = first; i < last; ++i) {
-    fn(offset);
-    for (int d = l.ndim - 1; d >= 0; --d) {
-      offset += l.strides[d];
-      if (++coords[d] < l.shape[d]) break;
-      offset -= l.shape[d] * l.strides[d];
-      coords[d] = 0;
-    }
-  }
-}
-
 // Rows of the reduced dims per part when a per-channel sum has too few outputs to keep the
 // threads busy: the rows are then split in parts, summed apart and combined in part order
 // (the parts depend on the sizes only, so the result does not depend on the thread count).
 // A U-Net's transposed-convolution bias gradients (channels-last [4, 16, 128, 128] summed
-// over N, H, W) had run on one thread, computing each row's offset by divisions: 0.7 ms.
+// over N, H, W) had run on one thread, computing each row's offset by divisions.
 constexpr int64_t kRowsPerPart = 1024;
 constexpr int64_t kMaxParts = 16;
 
@@ -88,7 +49,7 @@ void reduceColumns(ReduceOp op, const TensorRef& out, const TensorRef& in, const
   Layout keptOther = plan.kept, outOther = out.layout;
   keptOther.shape[dim] = 1;
   outOther.shape[dim] = 1;
-  const Layout reduced = coalesced(plan.reduced);
+  const Layout reduced = detail::coalesce<1>(plan.reduced, {&plan.reduced})[0];  // memory order, merged
   const int64_t others = keptOther.numel(), rows = plan.count;
   const int64_t chunks = (columns + kColumnChunk - 1) / kColumnChunk;
   const int64_t tasks = others * chunks;
@@ -108,8 +69,9 @@ void reduceColumns(ReduceOp op, const TensorRef& out, const TensorRef& in, const
     const T* base = src + kernels::stridedOffset(keptOther, o) + j0;
     Acc acc[kColumnChunk];
     std::fill(acc, acc + width, kernels::reduceIdentity<T, Acc>(op));
-    forEachOffset(reduced, part * rows / parts, (part + 1) * rows / parts, [&](int64_t offset) {
-      const T* row = base + offset;
+    forEachIndex<1>(reduced.shape, reduced.ndim, {reduced.strides}, part * rows / parts, (part + 1) * rows / parts,
+                    [&](const std::array<int64_t, 1>& offset) {
+      const T* row = base + offset[0];
       if (sum) {
         for (int64_t j = 0; j < width; ++j) acc[j] += static_cast<Acc>(row[j]);
       } else {
