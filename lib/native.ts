@@ -99,8 +99,6 @@ export interface NativeBinding extends NativePrimitives {
    * mapped.
    */
   mapFile(fd: number): number | null;
-  /** Reads every page of a mapFile storage in on a libuv worker; never rejects. */
-  readInMapping(storage: number): Promise<void>;
   // process group (binding/distributed.cc)
   /** MPI_COMM_WORLD over CPU memory; resolves with this process's rank and the world size. */
   distInitMpi(): Promise<{ rank: number; size: number }>;

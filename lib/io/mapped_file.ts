@@ -47,14 +47,6 @@ export class MappedFile {
   }
 
   /**
-   * Reads every page in on a libuv worker (a cold file's disk reads never hold the event
-   * loop), meanwhile this thread goes on; the mapping lives until it is done. Never rejects.
-   */
-  readIn(): Promise<void> {
-    return native.readInMapping(this.#storage!.id);
-  }
-
-  /**
    * A contiguous tensor over the file's bytes from `byteOffset`, without a copy. The caller
    * has checked that they lie inside the file and that `byteOffset` is a multiple of the
    * element size and of 4 (kernels read whole elements; the mapping starts on a page).

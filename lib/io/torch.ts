@@ -16,8 +16,8 @@
  * read: a tensor alone on its storage views the file's bytes, the others are copied out.
  * @module
  */
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readFile, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 
 import { ArgumentError, FormatError, KeyError } from '../errors.js';
 import { fromBytes } from '../tensor/creation.js';
@@ -346,9 +346,12 @@ export function parseTorch(bytes: Uint8Array, opts: LoadTorchOptions = {}, sourc
  * out. The file is mapped copy-on-write, as `torch.load(mmap=True)`, and each tensor that is
  * the only one on its storage views its values where they lie in the file, without a copy;
  * writing to such a tensor copies the page it writes and never changes the file (files that
- * cannot be mapped, such as pipes, are read whole). The mapping is read in on a worker
- * thread, so the event loop keeps turning. Storages' CRC-32s are checked only with `verify`
- * (as torch.load, which does not check them). Do not truncate or rewrite the file in place
+ * cannot be mapped, such as pipes, are read whole). Only the archive's structure and pickle
+ * are read here; the values' pages come in where they are first read, as with PyTorch's
+ * mmap: ops read them on the device's stream thread, so a file not yet in the page cache
+ * never holds the event loop. (Reading every page in on a worker during the load cost more
+ * than the load itself on 2 cores: it holds the memory-map lock that V8 and munmap wait on.)
+ * Storages' CRC-32s are checked only with `verify` (as torch.load, which does not check them). Do not truncate or rewrite the file in place
  * while its tensors live (neocog's own savers replace files by renaming, which is safe); copy
  * what you keep (`loadStateDict` does). The caller owns the tensors.
  * @example
@@ -365,25 +368,29 @@ export function parseTorch(bytes: Uint8Array, opts: LoadTorchOptions = {}, sourc
 export async function loadTorch(path: string, opts: LoadTorchOptions = {}): Promise<Map<string, Tensor>> {
   const op = 'loadTorch';
   checkOptions(op, opts);
-  const file = await open(path, 'r');
+  // Opened and closed synchronously, as the archive's structure is read (by pread): a local
+  // open or close takes microseconds, where a round trip through libuv's thread pool took
+  // 0.3-15 ms in a fresh process. What can take long is done without holding the event loop:
+  // a file that cannot be mapped is read on the pool, large copies are uploaded in chunks,
+  // and the values' pages fault in on the stream thread that reads them.
+  const fd = openSync(path, 'r');
   try {
-    const mapped = MappedFile.map(file.fd);
-    // The pages come in on a worker while this thread reads the archive's structure.
-    const pagesIn = mapped?.readIn();
+    const mapped = MappedFile.map(fd);
     try {
-      const source = mapped ? fileSource(file.fd, mapped.byteLength) : bytesSource(await file.readFile());
-      const state = await drive(create(op, plan(source, mapped !== null, opts, `${op}: ${path}`), mapped), ({ bytes, shape, dtype }) =>
+      const source = mapped ? fileSource(fd, mapped.byteLength) : bytesSource(await readWhole(fd));
+      return await drive(create(op, plan(source, mapped !== null, opts, `${op}: ${path}`), mapped), ({ bytes, shape, dtype }) =>
         uploadInChunks(op, bytes.length, (begin, end) => bytes.subarray(begin, end), shape, dtype),
       );
-      await pagesIn;
-      return state;
     } finally {
       mapped?.release();
     }
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }
+
+/** A file that cannot be mapped (a pipe), read whole on libuv's thread pool. */
+const readWhole = promisify(readFile);
 
 /** Blocking form of {@link loadTorch} (the file's pages are read in as its tensors are first used). */
 export function loadTorchSync(path: string, opts: LoadTorchOptions = {}): Map<string, Tensor> {

@@ -52,7 +52,16 @@ export type TorchValue = PickleValue<Built>;
 const isCount = (v: TorchValue | undefined): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isTuple = (v: TorchValue | undefined): v is readonly TorchValue[] => Array.isArray(v) && Object.isFrozen(v);
 /** A size or stride tuple as numbers, or null. */
-const counts = (v: TorchValue | undefined): number[] | null => (isTuple(v) && v.every(isCount) ? (v as number[]).slice() : null);
+function counts(v: TorchValue | undefined): number[] | null {
+  if (!isTuple(v)) return null;
+  const out = new Array<number>(v.length);
+  for (let i = 0; i < v.length; ++i) {
+    const n = v[i];
+    if (!isCount(n)) return null;
+    out[i] = n;
+  }
+  return out;
+}
 
 /** What a value is, for the messages that list a checkpoint's keys. */
 export function kindOf(value: TorchValue): string {
@@ -72,7 +81,12 @@ export function torchHooks(fail: (why: string) => never): UnpicklerHooks<Built> 
   const storages = new Map<string, StorageRecord>();
   const rebuildTensor = (args: readonly TorchValue[]): TorchValue => {
     // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None)
-    const [storage, offset, shape, strides] = args;
+    // Indexed, not destructured: a loader runs this a few hundred times, mostly before V8
+    // has compiled it, and destructuring walks the array's iterator.
+    const storage = args[0];
+    const offset = args[1];
+    const shape = args[2];
+    const strides = args[3];
     if (!(storage instanceof StorageRecord)) return fail(`rebuilds a tensor from ${kindOf(storage ?? null)}, expected a storage`);
     if (!isCount(offset)) return fail('rebuilds a tensor with a storage offset that is not a non-negative integer');
     const size = counts(shape);
@@ -96,7 +110,9 @@ export function torchHooks(fail: (why: string) => never): UnpicklerHooks<Built> 
     persistentLoad: (pid) => {
       // ('storage', storage class, key, location, numel), as torch.serialization._save's persistent_id writes it.
       if (!isTuple(pid) || pid.length !== 5 || pid[0] !== 'storage') return fail("has a persistent id that is not ('storage', type, key, location, numel)");
-      const [, type, key, , numel] = pid;
+      const type = pid[1];
+      const key = pid[2];
+      const numel = pid[4];
       if (!(type instanceof PickleGlobal) || typeof key !== 'string' || !isCount(numel)) return fail(`has a malformed storage record ${JSON.stringify(String(key))}`);
       const known = storages.get(key);
       if (known && (known.type !== type.path || known.numel !== numel)) fail(`describes storage ${key} twice, differently`);

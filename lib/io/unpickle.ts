@@ -12,17 +12,19 @@
  * Opcode semantics follow CPython's Lib/pickle.py (`_Unpickler.load_*`) and pickletools.
  * @module
  */
+import { isAscii } from 'node:buffer';
+
 import { UnpicklingError } from '../errors.js';
 
 /** A global a pickle named (module and qualified name), as a value: a class or a function. */
 export class PickleGlobal {
+  /** `module.name`, as the caller's list spells it. */
+  readonly path: string;
   constructor(
     readonly module: string,
     readonly name: string,
-  ) {}
-  /** `module.name`, as the caller's list spells it. */
-  get path(): string {
-    return `${this.module}.${this.name}`;
+  ) {
+    this.path = `${module}.${name}`;
   }
 }
 
@@ -96,18 +98,13 @@ export function unpickle<T>(input: Uint8Array, hooks: UnpicklerHooks<T>, where: 
   const take = (n: number): Uint8Array => bytes.subarray(skip(n), pos);
   const u8 = () => bytes[skip(1)]!;
   const u32 = () => view.getUint32(skip(4), true);
+  // Names and keys are ASCII: cut out of one latin1 decoding of the whole pickle (where a
+  // string's bytes are ASCII, latin1 and UTF-8 agree) rather than decoded one by one (a
+  // loader runs this once per file, mostly before V8 has compiled it).
+  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   const text = (n: number): string => {
     const from = skip(n);
-    // Names and keys are short ASCII: built here, a TextDecoder call per string costs more.
-    if (n <= 64) {
-      let ascii = '';
-      for (let i = from; i < pos; ++i) {
-        const c = bytes[i]!;
-        if (c >= 0x80) break;
-        ascii += String.fromCharCode(c);
-      }
-      if (ascii.length === n) return ascii;
-    }
+    if (isAscii(bytes.subarray(from, pos))) return latin1.substring(from, pos);
     try {
       return utf8.decode(bytes.subarray(from, pos));
     } catch {

@@ -66,7 +66,6 @@ Addon::Addon(Napi::Env env, Napi::Object exports)
       InstanceMethod("upload", &Addon::Upload),
       InstanceMethod("wrapShared", &Addon::WrapShared),
       InstanceMethod("mapFile", &Addon::MapFile),
-      InstanceMethod("readInMapping", &Addon::ReadInMapping),
   });
   defineOps(exports);
 }

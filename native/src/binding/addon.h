@@ -74,7 +74,6 @@ class Addon : public Napi::Addon<Addon> {
   // Storages over a SharedArrayBuffer's memory (shared_memory.cc).
   Napi::Value WrapShared(const Napi::CallbackInfo& info);
   Napi::Value MapFile(const Napi::CallbackInfo& info);
-  Napi::Value ReadInMapping(const Napi::CallbackInfo& info);
 
   // CUDA plugin (cuda.cc).
   Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info);

@@ -5,14 +5,6 @@
 
 namespace neocog {
 
-namespace {
-#ifdef MADV_POPULATE_READ
-constexpr int kPopulateRead = MADV_POPULATE_READ;
-#else
-constexpr int kPopulateRead = 22;  // Linux's value, for older C libraries' headers
-#endif
-}  // namespace
-
 MappedFile MappedFile::map(int fd) {
   MappedFile file;
   struct stat info {};
@@ -26,13 +18,6 @@ MappedFile MappedFile::map(int fd) {
   file.data_ = data;
   file.size_ = size;
   return file;
-}
-
-void MappedFile::readIn(void* data, size_t size) {
-  // Not MAP_POPULATE: on a private writable mapping it write-faults every page, copying the
-  // whole file (50 ms per 100 MB here). MADV_POPULATE_READ (Linux 5.14) maps the page
-  // cache's pages readable; older kernels fault them in as the tensors are read.
-  ::madvise(data, size, kPopulateRead);
 }
 
 MappedFile::~MappedFile() {

@@ -16,9 +16,6 @@ class MappedFile {
   // be mapped; the caller reads it another way. The mapping does not need `fd` to stay open.
   static MappedFile map(int fd);
 
-  // Reads every page of the mapping at `data` in now, blocking (a worker thread's job).
-  static void readIn(void* data, size_t size);
-
   MappedFile() = default;
   ~MappedFile();
   MappedFile(MappedFile&& other) noexcept : data_(other.data_), size_(other.size_) {
