@@ -2,8 +2,8 @@
 // speed of torch.load (mmap where possible)"): torchvision's resnet50 state dict, written by
 // torch.save (PyTorch 1.13) into a temporary folder, read by neocog's io.loadTorch and by
 // torch.load of PyTorch 1.13 and 2.x (2.x also with mmap=True), each in a fresh process per
-// turn, taking turns: `npx tsx bench/load_torch.ts`. A turn times the first load (the library
-// imported first, the file in the page cache as it is right after a download or a save),
+// turn, taking turns: `npx tsx bench/load_torch.ts`. A turn times the first load (right after the
+// library is imported, the file in the page cache as it is right after a download or a save),
 // then the first load into a model's own parameters (module.loadStateDict / load_state_dict:
 // until the weights are in place, which for a mapped load includes reading the pages), then
 // the median of 5 loads more in the same process.
@@ -28,12 +28,13 @@ interface Turn {
 
 const neocogScript = (path: string) => `
 import { io, models, synchronize } from './lib/index.js';
-const model = models.resnet50();
-await synchronize();
 const time = async (f) => { const start = performance.now(); const out = await f(); return [performance.now() - start, out]; };
 const [first, state] = await time(() => io.loadTorch(${JSON.stringify(path)}));
 const tensors = state.size;
 for (const t of state.values()) t.dispose();
+// The model is built after the first load, as the PyTorch script makes its parameters.
+const model = models.resnet50();
+await synchronize();
 const [intoModel] = await time(async () => {
   const loaded = await io.loadTorch(${JSON.stringify(path)});
   model.loadStateDict(loaded);

@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 import { ArgumentError, FormatError, KeyError } from '../errors.js';
 import { fromBytes } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
-import { contiguousStrides, MAX_NUMEL, numelOf } from '../tensor/shape.js';
+import { MAX_NUMEL, numelOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MappedFile } from './mapped_file.js';
 import { uploadInChunks } from './transfer.js';
@@ -209,8 +209,18 @@ function planTensor(name: string, record: TensorRecord, storage: StorageSource, 
   const numel = numelOf(record.shape);
   // Stride 0 (an expanded view) lets a small storage claim any size: bounded as every tensor is.
   if (!(numel <= MAX_NUMEL)) fail(`has tensor ${name} of size [${record.shape.join(', ')}], more than the ${MAX_NUMEL} elements a neocog tensor holds`);
-  // The last element the view reaches must lie inside its storage.
-  const last = record.offset + record.shape.reduce((sum, size, d) => sum + (size - 1) * record.strides[d]!, 0);
+  // The last element the view reaches must lie inside its storage. (Loops, not array
+  // methods with callbacks, here and below: this runs per tensor, mostly before V8 has
+  // compiled it.)
+  let last = record.offset;
+  // Contiguous (sizes of 1 may carry any stride): the view's bytes are one run of the storage.
+  let contiguous = true;
+  for (let d = record.shape.length - 1, stride = 1; d >= 0; --d) {
+    const size = record.shape[d]!;
+    last += (size - 1) * record.strides[d]!;
+    if (size !== 1 && record.strides[d] !== stride) contiguous = false;
+    stride *= size;
+  }
   if (numel > 0 && last >= record.storage.numel) {
     fail(`has tensor ${name} (offset ${record.offset}, size [${record.shape.join(', ')}], stride [${record.strides.join(', ')}]) reaching element ${last} of a storage of ${record.storage.numel}`);
   }
@@ -221,8 +231,6 @@ function planTensor(name: string, record: TensorRecord, storage: StorageSource, 
     if ('bad' in narrow) return fail(`has int64 tensor ${name} with a value outside int32 (element ${narrow.bad})`);
     return { ...base, bytes: new Uint8Array(narrow.values.buffer) };
   }
-  // Contiguous (sizes of 1 may carry any stride): the view's bytes are one run of the storage.
-  const contiguous = contiguousStrides(record.shape).every((s, d) => record.shape[d] === 1 || record.strides[d] === s);
   const at = fileOffset === null ? null : fileOffset + type.bytes * record.offset;
   // Kernels read whole elements: the address (the mapping starts on a page) must be a multiple of the element's size, and of 4.
   if (contiguous && numel > 0 && at !== null && at % Math.max(type.bytes, 4) === 0) return { ...base, fileOffset: at };
