@@ -23,6 +23,9 @@ type UnaryName = keyof typeof UNARY_CODES;
 /** Ops also defined on int32 (not differentiable there); the rounding ops leave integers as they are. */
 const INTEGER_OPS: ReadonlySet<UnaryName> = new Set(['neg', 'abs', 'square', 'relu', 'floor', 'ceil', 'round']);
 
+/** The ops whose derivative the backward kernel computes from their output. */
+const FROM_OUTPUT: ReadonlySet<UnaryName> = new Set(['tanh', 'sigmoid', 'exp']);
+
 function unary<D extends DType>(op: UnaryName, x: Tensor<D>, alpha = 0): Tensor<D> {
   checkTensor(op, 'input', x);
   checkDTypeIn(op, 'input', x, INTEGER_OPS.has(op) ? ['float32', 'int32', 'bfloat16', 'float16'] : ['float32', 'bfloat16', 'float16']);
@@ -32,7 +35,9 @@ function unary<D extends DType>(op: UnaryName, x: Tensor<D>, alpha = 0): Tensor<
   const out = emptyLike(op, x, x.shape, x.dtype);
   native.unary(op, UNARY_CODES[op], out._native(op, 'out'), x._native(op), alpha);
   if (!needsGrad(x)) return out;
-  const input = saveForBackward(x);
+  // tanh', sigmoid' and exp' are written in the output, as PyTorch's autograd saves it for
+  // them (native/src/kernels/unary.h derivativeFromOutput): no transcendental in backward.
+  const input = saveForBackward(FROM_OUTPUT.has(op) ? out : x);
   return record(
     op,
     out,

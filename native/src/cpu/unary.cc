@@ -47,6 +47,17 @@ bool sameDenseBlock(const TensorRef& a, const TensorRef& b) {
 
 memory::desc flat(int64_t n) { return memory::desc({n}, memory::data_type::f32, memory::format_tag::a); }
 
+// The backward algorithm: oneDNN's *_use_dst_for_bwd variants take the forward's output,
+// as unaryBackward receives it for these ops (kernels::derivativeFromOutput).
+dnnl::algorithm backwardAlgorithm(dnnl::algorithm algorithm) {
+  switch (algorithm) {
+    case dnnl::algorithm::eltwise_tanh: return dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
+    case dnnl::algorithm::eltwise_logistic: return dnnl::algorithm::eltwise_logistic_use_dst_for_bwd;
+    case dnnl::algorithm::eltwise_exp: return dnnl::algorithm::eltwise_exp_use_dst_for_bwd;
+    default: return algorithm;
+  }
+}
+
 dnnl::eltwise_forward::primitive_desc forwardDesc(DnnlContext& dnnl, dnnl::algorithm algorithm, float a, int64_t n) {
   return dnnl::eltwise_forward::primitive_desc(
       dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, algorithm, flat(n), a, 0.0f), dnnl.attr(), dnnl.engine);
@@ -100,12 +111,13 @@ void unaryBackward(DnnlContext& dnnl, UnaryOp op, const TensorRef& gradIn, const
   float dnnlAlpha;
   if (n >= kDnnlMinElements && dnnlAlgorithm(op, a, algorithm, dnnlAlpha) && sameDenseBlock(gradIn, gradOut) &&
       sameDenseBlock(gradIn, input)) {
+    algorithm = backwardAlgorithm(algorithm);
     auto& entry = dnnl.cache<dnnl::eltwise_backward>(keyOf("bwd", op, dnnlAlpha, n), [&] {
       const dnnl::eltwise_backward::desc desc(algorithm, flat(n), flat(n), dnnlAlpha, 0.0f);
       return dnnl::eltwise_backward::primitive_desc(desc, dnnl.attr(), dnnl.engine, forwardDesc(dnnl, algorithm, dnnlAlpha, n));
     });
     dnnl.execute(entry.primitive, entry.pd,
-                 {{DNNL_ARG_SRC, memory(flat(n), dnnl.engine, input.data)},
+                 {{kernels::derivativeFromOutput(op) ? DNNL_ARG_DST : DNNL_ARG_SRC, memory(flat(n), dnnl.engine, input.data)},
                   {DNNL_ARG_DIFF_DST, memory(flat(n), dnnl.engine, gradOut.data)},
                   {DNNL_ARG_DIFF_SRC, memory(flat(n), dnnl.engine, gradIn.data)}});
     return;

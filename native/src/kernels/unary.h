@@ -54,23 +54,27 @@ NC_HOST_DEVICE T unaryOpOf(T v, float alpha) {
   }
 }
 
-// d f(x) / dx for one op known at compile time, float only (integer ops are not differentiable).
+// Whether an op's derivative is written in its output y = f(x) rather than its input, as
+// PyTorch's autograd does for these (tanh_backward, sigmoid_backward, exp's): 1 - y^2 costs
+// a multiply where tanh'(x) would recompute tanh. unaryBackward then receives y.
+NC_HOST_DEVICE constexpr bool derivativeFromOutput(UnaryOp op) {
+  return op == UnaryOp::Tanh || op == UnaryOp::Sigmoid || op == UnaryOp::Exp;
+}
+
+// d f(x) / dx for one op known at compile time, float only (integer ops are not differentiable);
+// `x` is the op's output y for the ops of derivativeFromOutput().
 template <UnaryOp Op>
 NC_HOST_DEVICE float unaryDerivativeOf(float x, float alpha) {
   if constexpr (Op == UnaryOp::Neg) return -1.0f;
   else if constexpr (Op == UnaryOp::Abs) return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
-  else if constexpr (Op == UnaryOp::Exp) return expf(x);
+  else if constexpr (Op == UnaryOp::Exp) return x;  // y
   else if constexpr (Op == UnaryOp::Log) return 1.0f / x;
   else if constexpr (Op == UnaryOp::Sqrt) return 0.5f / sqrtf(x);
   else if constexpr (Op == UnaryOp::Relu) return x > 0.0f ? 1.0f : 0.0f;
   else if constexpr (Op == UnaryOp::Relu6) return x > 0.0f && x < 6.0f ? 1.0f : 0.0f;  // 0 at both bounds, as hardtanh
-  else if constexpr (Op == UnaryOp::Sigmoid) {
-    const float s = sigmoidOf(x);
-    return s * (1.0f - s);
-  } else if constexpr (Op == UnaryOp::Tanh) {
-    const float t = tanhf(x);
-    return 1.0f - t * t;
-  } else if constexpr (Op == UnaryOp::LeakyRelu) return x > 0.0f ? 1.0f : alpha;
+  else if constexpr (Op == UnaryOp::Sigmoid) return x * (1.0f - x);  // y (1 - y)
+  else if constexpr (Op == UnaryOp::Tanh) return 1.0f - x * x;       // 1 - y^2
+  else if constexpr (Op == UnaryOp::LeakyRelu) return x > 0.0f ? 1.0f : alpha;
   else if constexpr (Op == UnaryOp::Elu) return x > 0.0f ? 1.0f : alpha * expf(x);
   else if constexpr (Op == UnaryOp::Gelu) {
     const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
