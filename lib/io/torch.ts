@@ -209,11 +209,10 @@ function planTensor(name: string, record: TensorRecord, storage: StorageSource, 
   const numel = numelOf(record.shape);
   // Stride 0 (an expanded view) lets a small storage claim any size: bounded as every tensor is.
   if (!(numel <= MAX_NUMEL)) fail(`has tensor ${name} of size [${record.shape.join(', ')}], more than the ${MAX_NUMEL} elements a neocog tensor holds`);
-  // The last element the view reaches must lie inside its storage. (Loops, not array
-  // methods with callbacks, here and below: this runs per tensor, mostly before V8 has
-  // compiled it.)
+  // The last element the view reaches must lie inside its storage; when contiguous (sizes of
+  // 1 may carry any stride), the view's bytes are one run of it. One plain loop: this runs
+  // per tensor, mostly before V8 has compiled it.
   let last = record.offset;
-  // Contiguous (sizes of 1 may carry any stride): the view's bytes are one run of the storage.
   let contiguous = true;
   for (let d = record.shape.length - 1, stride = 1; d >= 0; --d) {
     const size = record.shape[d]!;
@@ -359,9 +358,10 @@ export function parseTorch(bytes: Uint8Array, opts: LoadTorchOptions = {}, sourc
  * mmap: ops read them on the device's stream thread, so a file not yet in the page cache
  * never holds the event loop. (Reading every page in on a worker during the load cost more
  * than the load itself on 2 cores: it holds the memory-map lock that V8 and munmap wait on.)
- * Storages' CRC-32s are checked only with `verify` (as torch.load, which does not check them). Do not truncate or rewrite the file in place
- * while its tensors live (neocog's own savers replace files by renaming, which is safe); copy
- * what you keep (`loadStateDict` does). The caller owns the tensors.
+ * Storages' CRC-32s are checked only with `verify` (as torch.load, which does not check
+ * them). Do not truncate or rewrite the file in place while its tensors live (neocog's own
+ * savers replace files by renaming, which is safe); copy what you keep (`loadStateDict`
+ * does). The caller owns the tensors.
  * @example
  * const state = await io.loadTorch('resnet18.pth');
  * model.loadStateDict(state);

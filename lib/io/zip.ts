@@ -200,8 +200,8 @@ export function readZipDirectory(archive: Uint8Array | ZipSource, fail: (why: st
     if (flags & 1) fail(`has an encrypted entry ${name}`);
     if (method !== 0 && method !== 8) fail(`has entry ${name} compressed with method ${method}; only STORED (0) and DEFLATED (8) are read`);
     const fields = { size: r.u32(at + 24), compressedSize: r.u32(at + 20), localOffset: r.u32(at + 42) };
-    if (fields.size === 0xffffffff || fields.compressedSize === 0xffffffff || fields.localOffset === 0xffffffff) {
-      const saturated = (['size', 'compressedSize', 'localOffset'] as const).filter((f) => fields[f] === 0xffffffff);
+    const saturated = (['size', 'compressedSize', 'localOffset'] as const).filter((f) => fields[f] === 0xffffffff);
+    if (saturated.length > 0) {
       const wide = zip64Fields(r, at + CENTRAL_BYTES + nameLength, extraLength, saturated);
       for (const f of saturated) {
         const value = wide.get(f);
