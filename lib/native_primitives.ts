@@ -106,9 +106,11 @@ export interface NativePrimitives {
     gradOutput: NativeTensor,
     input: NativeTensor,
     weight: NativeTensor | null,
+    bias: NativeTensor | null,
     mean: NativeTensor,
     variance: NativeTensor,
     eps: number,
+    relu: boolean,
   ): void;
   batchNormForward(
     op: string,
@@ -118,8 +120,12 @@ export interface NativePrimitives {
     bias: NativeTensor | null,
     mean: NativeTensor,
     variance: NativeTensor,
+    runningMean: NativeTensor | null,
+    runningVar: NativeTensor | null,
     training: boolean,
     eps: number,
+    momentum: number,
+    relu: boolean,
   ): void;
   binary(op: string, code: number, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
   boxIou(op: string, out: NativeTensor, a: NativeTensor, b: NativeTensor): void;

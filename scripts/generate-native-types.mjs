@@ -18,6 +18,7 @@ const TYPES = {
   InOut: 'NativeTensor',
   OptIn: 'NativeTensor | null',
   OptOut: 'NativeTensor | null',
+  OptInOut: 'NativeTensor | null',
   InOutList: 'NativeTensor[]',
   double: 'number',
   float: 'number',

@@ -12,7 +12,7 @@ import { scope } from '../tensor/memory.js';
 import { describe, stridesLike } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { copyInto } from './copy.js';
-import { optimizerStep } from './optimizer_step.js';
+import { relu } from './unary.js';
 import { checkDTypeIn, checkSameDevice, checkTensor } from './validate.js';
 
 /** Options of {@link batchNorm}. */
@@ -43,27 +43,16 @@ function perChannel(t: Tensor, ndim: number): Tensor {
   return t.reshape([1, t.shape[0]!, ...new Array<number>(ndim - 2).fill(1)]);
 }
 
+/** Whether the kernel can update `running` in place: a [C] vector it walks flat. */
+const walkable = (running: Tensor | null): running is Tensor => running !== null && (running.strides[0] === 1 || running.shape[0] === 1);
+
 /**
- * running = (1 - momentum) * running + momentum * scale * batch, in place, in one native call:
- * the fused SGD kernel's `p - lr * (g + weightDecay * p)` is exactly that with
- * lr = -momentum * scale and weightDecay = -1 / scale. Composed, it took four kernels and
- * two scalar tensors per statistic, 12 queued ops per batch-norm layer and step (a U-Net's
- * 14 layers: 168 of a step's ~470 ops). A gapped running statistic (which the kernel
- * cannot walk flat) takes the composed path.
+ * running = (1 - momentum) * running + momentum * scale * batch in place, composed, for a
+ * running statistic the kernel cannot walk flat (a strided view); the temporaries are freed
+ * here, not left to the garbage collector.
  */
-function updateRunningStat(running: Tensor, batch: Tensor, momentum: number, scale: number): void {
-  if (running.strides[0] !== 1 && running.shape[0] !== 1) {
-    // The temporaries are freed here, not left to the garbage collector.
-    scope(() => noGrad(() => copyInto(running, running.mul(1 - momentum).add(batch.mul(momentum * scale)))));
-    return;
-  }
-  optimizerStep(
-    {
-      kind: 0, lr: -momentum * scale, weightDecay: -1 / scale, decoupledWeightDecay: false, momentum: 0, dampening: 0,
-      nesterov: false, firstStep: false, beta1: 0, beta2: 0, biasCorrection1: 1, biasCorrection2Sqrt: 1, alpha: 0, centered: false, eps: 0,
-    },
-    [{ param: running, grad: batch, slots: [null, null, null] }],
-  );
+function updateGappedRunningStat(running: Tensor, batch: Tensor, momentum: number, scale: number): void {
+  scope(() => noGrad(() => copyInto(running, running.mul(1 - momentum).add(batch.mul(momentum * scale)))));
 }
 
 /**
@@ -80,7 +69,37 @@ export function batchNorm(
   bias?: Tensor | null,
   opts: BatchNormOptions = {},
 ): Tensor<'float32'> {
-  const op = 'batchNorm';
+  return normalizeBatch('batchNorm', input, runningMean, runningVar, weight ?? null, bias ?? null, opts, false);
+}
+
+/**
+ * @internal `relu(batchNorm(...))` in one pass over the activations and, backward, one
+ * native call that passes the gradient through the ReLU's mask (recomputed from the input,
+ * as the normalization's own backward reads it anyway): what nn.Sequential runs for a
+ * training-mode BatchNorm followed by a ReLU (lib/nn/layers/fused_norm_relu.ts). The same
+ * values and gradients as the two ops, to float32 rounding.
+ */
+export function batchNormRelu(
+  input: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  opts: BatchNormOptions = {},
+): Tensor<'float32'> {
+  return normalizeBatch('batchNorm', input, runningMean, runningVar, weight, bias, opts, true);
+}
+
+function normalizeBatch(
+  op: string,
+  input: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  opts: BatchNormOptions,
+  withRelu: boolean,
+): Tensor<'float32'> {
   checkTensor(op, 'input', input);
   checkDTypeIn(op, 'input', input, ['float32']);
   if (input.ndim < 2) throw new ShapeError(`${op}: expected input of rank >= 2 ([N, C, ...]), got ${input.ndim}`);
@@ -89,7 +108,7 @@ export function batchNorm(
   checkChannelVector(op, 'runningVar', runningVar, channels);
   checkChannelVector(op, 'weight', weight, channels);
   checkChannelVector(op, 'bias', bias, channels);
-  if ((weight ?? null) === null !== ((bias ?? null) === null)) {
+  if ((weight === null) !== (bias === null)) {
     throw new ArgumentError(`${op}: weight and bias must be given together (affine) or both omitted`);
   }
   const tensors: Record<string, Tensor> = { input };
@@ -101,6 +120,7 @@ export function batchNorm(
   if (!(eps > 0)) throw new ArgumentError(`${op}: expected eps > 0, got ${describe(eps)}`);
   if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentError(`${op}: expected momentum in [0, 1], got ${describe(momentum)}`);
   const count = input.numel / Math.max(channels, 1);
+  const activated = (out: Tensor): Tensor<'float32'> => (withRelu ? relu(out) : out) as Tensor<'float32'>;
 
   if (!training) {
     if (runningMean === null || runningVar === null) {
@@ -111,14 +131,13 @@ export function batchNorm(
       const scale = perChannel(runningVar.add(eps).sqrt().reciprocal(), input.ndim);
       let out = input.sub(perChannel(runningMean, input.ndim)).mul(scale);
       if (weight) out = out.mul(perChannel(weight, input.ndim)).add(perChannel(bias!, input.ndim));
-      return out as Tensor<'float32'>;
+      return activated(out);
     }
   } else if (count === 0) {
     // An empty batch, as torch 1.13: an empty output, the running statistics left as they
     // are (the mean of no values updates nothing), zero weight and bias gradients. Composed,
     // since the primitive's batch statistics of no values are undefined.
-    const out = weight ? input.mul(perChannel(weight, input.ndim)).add(perChannel(bias!, input.ndim)) : input.mul(1);
-    return out as Tensor<'float32'>;
+    return activated(weight ? input.mul(perChannel(weight, input.ndim)).add(perChannel(bias!, input.ndim)) : input.mul(1));
   } else if (count === 1) {
     throw new ShapeError(`${op}: expected more than 1 value per channel when training, got input shape [${input.shape.join(', ')}]`);
   }
@@ -128,6 +147,9 @@ export function batchNorm(
     const out = emptyLike(op, x, x.shape, 'float32');
     const mean = training ? empty(op, [channels], 'float32', x.device) : runningMean!;
     const variance = training ? empty(op, [channels], 'float32', x.device) : runningVar!;
+    // In training the kernel also moves the running statistics (a strided view's composed below).
+    const nativeRunningMean = training && walkable(runningMean) ? runningMean : null;
+    const nativeRunningVar = training && walkable(runningVar) ? runningVar : null;
     native.batchNormForward(
       op,
       out._native(op, 'out'),
@@ -136,13 +158,16 @@ export function batchNorm(
       bias ? bias._native(op, 'bias') : null,
       mean._native(op, 'mean'),
       variance._native(op, 'var'),
+      nativeRunningMean ? nativeRunningMean._native(op, 'runningMean') : null,
+      nativeRunningVar ? nativeRunningVar._native(op, 'runningVar') : null,
       training,
       eps,
+      momentum,
+      withRelu,
     );
     if (!training) return out;
-    // running = (1 - momentum) * running + momentum * batch, variance made unbiased
-    if (runningMean) updateRunningStat(runningMean, mean, momentum, 1);
-    if (runningVar) updateRunningStat(runningVar, variance, momentum, count / (count - 1));
+    if (runningMean && !nativeRunningMean) updateGappedRunningStat(runningMean, mean, momentum, 1);
+    if (runningVar && !nativeRunningVar) updateGappedRunningStat(runningVar, variance, momentum, count / (count - 1));
     if (!needsGrad(input, weight, bias)) {
       mean.dispose();
       variance.dispose();
@@ -150,13 +175,15 @@ export function batchNorm(
     }
     const saved = [saveForBackward(x), saveForBackward(mean), saveForBackward(variance)];
     const savedWeight = weight ? saveForBackward(weight) : null;
-    if (savedWeight) saved.push(savedWeight);
+    // The fused ReLU's mask is recomputed from the normalized input: the shift takes part.
+    const savedBias = withRelu && bias ? saveForBackward(bias) : null;
+    for (const t of [savedWeight, savedBias]) if (t) saved.push(t);
     mean.dispose();
     variance.dispose();
     return record(
       op,
       out,
-      [input, weight ?? null, bias ?? null],
+      [input, weight, bias],
       (g) => {
         const [xs, m, v] = saved as [Tensor, Tensor, Tensor];
         // The library wants the gradient in the input's layout.
@@ -176,9 +203,11 @@ export function batchNorm(
           grad._native(op, 'grad'),
           xs._native(op, 'input'),
           savedWeight ? savedWeight._native(op, 'weight') : null,
+          savedBias ? savedBias._native(op, 'bias') : null,
           m._native(op, 'mean'),
           v._native(op, 'var'),
           eps,
+          withRelu,
         );
         return [gradInput, gradWeight, gradBias];
       },

@@ -1,10 +1,11 @@
 import { expect, it } from 'vitest';
 
-import { ArgumentError, batchNorm, groupNorm, instanceNorm, layerNorm, manualSeed, memory, ones, profile, randn, ShapeError, synchronize, tensor, zeros } from '../../lib/index.js';
+import { ArgumentError, batchNorm, groupNorm, instanceNorm, layerNorm, manualSeed, memory, ones, profile, randn, relu, ShapeError, synchronize, tensor, type Tensor, zeros } from '../../lib/index.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { emptyBatchCases, emptyBatchTest } from '../helpers/empty_batch.js';
 import { normCalls as calls, normCases as cases, type NormParams as Params } from '../helpers/fixture_formats.js';
 import { gradcheck } from '../helpers/gradcheck.js';
+import { batchNormRelu } from '../../lib/ops/norm.js';
 
 describeDevices('normalization vs PyTorch', (device) => {
   for (const c of cases) {
@@ -44,6 +45,78 @@ it('normalization gradients match finite differences', () => {
   gradcheck((x) => groupNorm(x, 2), [randn([2, 4, 3])], { atol: 5e-3 });
 });
 
+// The fused batch norm + ReLU nn.Sequential runs in training (lib/nn/layers/fused_norm_relu.ts):
+// the values, running statistics and gradients of relu(batchNorm(...)), in both layouts the
+// kernels take apart (channels-last rows, plain runs), with channel counts that leave a
+// remainder past the 16-wide vectors.
+describeDevices('batchNormRelu', (device) => {
+  const layouts = [
+    ['channels-last', [4, 37, 5, 7], true],
+    ['channels-last, 64 channels', [8, 64, 9, 9], true],
+    ['channels-last, batch 1', [1, 19, 6, 6], true],
+    ['NCHW', [4, 37, 5, 7], false],
+    ['[N, C, L]', [6, 5, 33], false],
+    ['[N, C]', [50, 21], false],
+  ] as const;
+  for (const [name, shape, channelsLast] of layouts) {
+    for (const affine of [true, false]) {
+      it(`is relu(batchNorm(x)) in values, running statistics and gradients: ${name}${affine ? '' : ', no affine'}`, () => {
+        manualSeed(17);
+        const base = randn([...shape], { device }).mul(2).add(0.3);
+        const x = (channelsLast ? base.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : base).detach().requiresGrad_();
+        const c = shape[1];
+        const w = affine ? randn([c], { device }).requiresGrad_() : null;
+        const b = affine ? randn([c], { device }).requiresGrad_() : null;
+        const g = randn([...shape], { device });
+        const stats = () => [randn([c], { device }).mul(0.1), randn([c], { device }).abs().add(0.5)] as const;
+        manualSeed(3);
+        const [rm1, rv1] = stats();
+        manualSeed(3);
+        const [rm2, rv2] = stats();
+        const grads = (out: Tensor) => {
+          out.backward(g);
+          const got = [x, w, b].map((t) => (t ? Array.from(t.grad!.cpu().dataSync()) : []));
+          for (const t of [x, w, b]) if (t) t.grad = null;
+          return got;
+        };
+        const want = relu(batchNorm(x, rm1, rv1, w, b, { training: true, momentum: 0.3 }));
+        const wantGrads = grads(want);
+        const got = batchNormRelu(x, rm2, rv2, w, b, { training: true, momentum: 0.3 });
+        expect(got.strides).toEqual(x.strides);
+        expectClose(got.cpu().dataSync(), want.cpu().dataSync(), 1e-6);
+        expectClose(rm2.cpu().dataSync(), rm1.cpu().dataSync(), 1e-6);
+        expectClose(rv2.cpu().dataSync(), rv1.cpu().dataSync(), 1e-6);
+        const gotGrads = grads(got);
+        for (let i = 0; i < 3; i++) expectClose(gotGrads[i]!, wantGrads[i]!, 1e-4);
+      });
+    }
+  }
+
+  it('keeps NaN as relu does', () => {
+    const x = tensor([[1, NaN], [2, 5], [3, -1]], { device });
+    const out = batchNormRelu(x, null, null, null, null, { training: true }).cpu().dataSync();
+    expect(Array.from(out).map((v, i) => (i % 2 === 1 ? Number.isNaN(v) : v >= 0))).toEqual([true, true, true, true, true, true]);
+  });
+});
+
+it('batchNormRelu gradients match finite differences', () => {
+  // Inputs whose normalized values keep clear of the ReLU's kink at 0 (checked below), so
+  // that a finite-difference step does not cross it.
+  manualSeed(16);
+  const x = randn([4, 2, 3, 3]);
+  const w = tensor([1.5, -0.8], { dtype: 'float32' });
+  const b = tensor([0.2, 0.1], { dtype: 'float32' });
+  const normalized = batchNorm(x, null, null, w, b, { training: true }).dataSync();
+  expect(Math.min(...Array.from(normalized, Math.abs))).toBeGreaterThan(0.05);
+  expect(Array.from(normalized).filter((v) => v > 0).length).toBeGreaterThan(10); // both sides of the kink
+  expect(Array.from(normalized).filter((v) => v < 0).length).toBeGreaterThan(10);
+  gradcheck((xi, wi, bi) => batchNormRelu(xi, null, null, wi, bi, { training: true }), [x, w, b], { eps: 1e-3, atol: 5e-3 });
+  gradcheck((xi, wi, bi) => batchNormRelu(xi.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), null, null, wi, bi, { training: true }), [x, w, b], {
+    eps: 1e-3,
+    atol: 5e-3,
+  });
+});
+
 it('normalization rejects bad arguments', () => {
   const x = zeros([2, 3, 4, 4]);
   expect(() => batchNorm(zeros([3]), null, null)).toThrow(/rank >= 2/);
@@ -64,14 +137,14 @@ it('batchNorm in training frees the temporaries of its running-statistics update
   expect(memory('cpu').tensors).toBe(before);
 });
 
-it('batchNorm in training updates each running statistic with one queued kernel', async () => {
+it('batchNorm in training updates its running statistics in its own kernel', async () => {
   const x = randn([4, 3, 5, 5]);
   const runningMean = zeros([3]);
   const runningVar = ones([3]);
   await synchronize(); // the kernels queued before stay out of the profile
   const { ops } = await profile(() => batchNorm(x, runningMean, runningVar, null, null, { training: true }).dispose());
-  // The normalization itself, then one update per statistic; composed it was 12 ops (scalars, mul, add, copy).
-  expect(ops.map((o) => [o.op, o.count]).sort()).toEqual([['batchNorm', 1], ['optimizer.step', 2]]);
+  // The normalization updates both statistics; composed it was 12 more ops (scalars, mul, add, copy).
+  expect(ops.map((o) => [o.op, o.count])).toEqual([['batchNorm', 1]]);
 });
 
 // running = (1 - m) * running + m * batch (variance unbiased), at the momenta's edges and

@@ -8,6 +8,7 @@ import { ArgumentError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, type AnyModule } from '../module.js';
 import { runFusedConv } from './fused_conv.js';
+import { runFusedNormRelu } from './fused_norm_relu.js';
 
 /** Runs its children in order, each on the previous one's output; names are '0', '1', ... or the keys given. */
 export class Sequential extends Module {
@@ -25,13 +26,16 @@ export class Sequential extends Module {
    * Each layer on the previous one's output. In eval mode without autograd, a Conv2d followed
    * by its BatchNorm2d (and a ReLU, ReLU6 or SiLU) runs as one convolution, the BatchNorm
    * folded in (./fused_conv.ts): the same results to float32 rounding, two passes over the
-   * activations fewer. Hooks on any of those layers make them run one by one.
+   * activations fewer. In training, a BatchNorm followed by a ReLU runs as one op
+   * (./fused_norm_relu.ts), the ReLU applied as the normalized values are written and its
+   * gradient taken in the normalization's backward. Hooks on any of those layers make them
+   * run one by one.
    */
   forward(x: Tensor): Tensor {
     const layers = this.layers();
     let out = x;
     for (let i = 0; i < layers.length; ) {
-      const fused = this.training ? null : runFusedConv(layers, i, out);
+      const fused = this.training ? runFusedNormRelu(layers, i, out) : runFusedConv(layers, i, out);
       const next = fused ? fused.output : layers[i]!.call(out);
       i += fused ? fused.layers : 1;
       // Intermediate activations are only needed by the graph (which holds its own references).

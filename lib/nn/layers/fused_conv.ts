@@ -26,11 +26,12 @@ import { BatchNorm2d } from './pooling_norm.js';
 
 type FusedActivation = 'relu' | 'relu6' | 'silu';
 
-/** Whether `layer` is exactly of `type`: a subclass may compute something else in its forward. */
-const exactly = <T extends Module>(layer: Module | undefined, type: abstract new (...args: never[]) => T): layer is T =>
+/** @internal Whether `layer` is exactly of `type`: a subclass may compute something else in its forward. */
+export const exactly = <T extends Module>(layer: Module | undefined, type: abstract new (...args: never[]) => T): layer is T =>
   layer !== undefined && Object.getPrototypeOf(layer) === type.prototype;
 
-function activationOf(layer: Module | undefined): FusedActivation | null {
+/** @internal The activation `layer` computes, when it is exactly one of those a fusion applies and has no hooks. */
+export function activationOf(layer: Module | undefined): FusedActivation | null {
   if (layer === undefined || layer._observed()) return null;
   return exactly(layer, ReLU) ? 'relu' : exactly(layer, ReLU6) ? 'relu6' : exactly(layer, SiLU) ? 'silu' : null;
 }

@@ -7,7 +7,7 @@
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
 import { addInPlace } from '../../ops/elementwise.js';
-import { batchNorm, groupNorm, layerNorm } from '../../ops/norm.js';
+import { batchNorm, batchNormRelu, groupNorm, layerNorm } from '../../ops/norm.js';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool3d, type AvgPoolOptions, type MaxPoolOptions } from '../../ops/pool.js';
 import { maxUnpool2d } from '../../ops/resample.js';
 import { checkInt, intTuple } from '../../ops/validate.js';
@@ -165,11 +165,24 @@ export class BatchNormNd extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, batchNorm);
+  }
+
+  /**
+   * @internal `relu(this.forward(x))` as one op, whose kernels apply the ReLU as they write
+   * and take its gradient in the normalization's backward: nn.Sequential's training-mode
+   * fusion (./fused_norm_relu.ts).
+   */
+  forwardRelu(x: Tensor): Tensor {
+    return this.normalize(x, batchNormRelu);
+  }
+
+  private normalize(x: Tensor, fn: typeof batchNorm | typeof batchNormRelu): Tensor {
     const runningMean = this.runningMean;
     const useBatchStats = this.training || runningMean === null;
     const tracked = this.numBatchesTracked;
     if (this.training && tracked) addInPlace(tracked, 1);
-    return batchNorm(x, runningMean, this.runningVar, this.weight, this.bias, {
+    return fn(x, runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats,
       momentum: this.options.momentum ?? 0.1,
       eps: this.options.eps ?? 1e-5,

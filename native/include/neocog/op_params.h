@@ -32,11 +32,13 @@ struct OutputTensor : TensorRef {};
 struct InOutTensor : TensorRef {};
 struct OptionalInputTensor : TensorRef {};
 struct OptionalOutputTensor : TensorRef {};
+struct OptionalInOutTensor : TensorRef {};
 using In = const InputTensor&;
 using Out = const OutputTensor&;
 using InOut = const InOutTensor&;
 using OptIn = const OptionalInputTensor&;
 using OptOut = const OptionalOutputTensor&;
+using OptInOut = const OptionalInOutTensor&;
 // Tensors updated in place as one group (gradients to unscale).
 using InOutList = const std::vector<TensorRef>&;
 

@@ -139,6 +139,7 @@ T parse(const Napi::Value& value, Operands& operands, size_t index) {
   else if constexpr (std::is_same_v<T, InOutTensor>) return parseTensor<T, true, true, false>(value, operands, index);
   else if constexpr (std::is_same_v<T, OptionalInputTensor>) return parseTensor<T, true, false, true>(value, operands, index);
   else if constexpr (std::is_same_v<T, OptionalOutputTensor>) return parseTensor<T, false, true, true>(value, operands, index);
+  else if constexpr (std::is_same_v<T, OptionalInOutTensor>) return parseTensor<T, true, true, true>(value, operands, index);
   else if constexpr (std::is_same_v<T, bool>) return value.ToBoolean().Value();
   else if constexpr (std::is_enum_v<T>) return static_cast<T>(static_cast<int32_t>(numberValue(value, operands.op(), operands.name(index))));
   else if constexpr (std::is_arithmetic_v<T>) return static_cast<T>(numberValue(value, operands.op(), operands.name(index)));

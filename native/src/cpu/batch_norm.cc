@@ -1,14 +1,16 @@
 // Batch normalization. Dense float32 tensors (contiguous, channels-last, any dense
 // permutation) whose operands share one layout take our own kernels below, except the
 // channels-last backward; everything else goes to oneDNN's batch_normalization primitives,
-// cached per layout. Running statistics are updated by the caller (lib/ops/norm.ts) from
-// the batch statistics written here.
+// cached per layout. A ReLU after the normalization (training's conv → BN → ReLU blocks)
+// can be fused: applied as the output is written, its gradient mask recomputed from the
+// input in the backward (no pass over a saved output or a mask).
 //
 // Hand-written because oneDNN 2.6 measured slower on a training step's shapes
 // ([32, 64, 56, 56], one thread, CPU time, min of 31 alternating calls, bench/kernels/ab.sh):
 // training forward channels-last 4.7 ms (oneDNN) vs 2.9 ms (ours, 1.65x), NCHW forward
 // 12.2 vs 4.8 ms (2.6x), NCHW backward 14.6 vs 6.6 ms (2.2x). Our channels-last backward
-// measured 0.85-0.97x oneDNN's, so that one stays on oneDNN.
+// measured 0.85-0.97x oneDNN's, so that one stays on oneDNN unless a ReLU is fused: then
+// ours saves the ReLU's own backward pass (three passes over the activations).
 
 #include <omp.h>
 
@@ -20,6 +22,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
+#include "kernels/batch_norm.h"
 
 // Vec16 below is a 64-byte vector type; GCC notes that passing one by value changes the
 // ABI without AVX-512. It is never passed between functions, only used inside one.
@@ -257,20 +260,34 @@ NC_VECTOR_CLONES void shiftedSumRun(const float* x, int64_t n, float shift, doub
   }
 }
 
-NC_VECTOR_CLONES void gradientSumRun(const float* g, const float* x, int64_t n, float mean, double* sumG, double* sumGX) {
+// Plain layout, one run of one channel: sumG += sum(g), sumGX += sum(g * (x - mean)), with
+// `relu` of g passed back through the fused ReLU (kernels::reluGradientThrough).
+NC_VECTOR_CLONES void gradientSumRun(const float* g, const float* x, int64_t n, float mean, float scale, float shift,
+                                     bool relu, double* sumG, double* sumGX) {
   for (int64_t begin = 0; begin < n; begin += kChunk) {
     const int64_t end = std::min(n, begin + kChunk);
     float s[kLanes] = {}, q[kLanes] = {};
     int64_t i = begin;
-    for (; i + kLanes <= end; i += kLanes) {
-      for (int64_t l = 0; l < kLanes; ++l) {
-        s[l] += g[i + l];
-        q[l] += g[i + l] * (x[i + l] - mean);
+    if (relu) {
+      for (; i + kLanes <= end; i += kLanes) {
+        for (int64_t l = 0; l < kLanes; ++l) {
+          const float gi = kernels::reluGradientThrough(g[i + l], x[i + l], mean, scale, shift);
+          s[l] += gi;
+          q[l] += gi * (x[i + l] - mean);
+        }
+      }
+    } else {
+      for (; i + kLanes <= end; i += kLanes) {
+        for (int64_t l = 0; l < kLanes; ++l) {
+          s[l] += g[i + l];
+          q[l] += g[i + l] * (x[i + l] - mean);
+        }
       }
     }
     for (; i < end; ++i) {
-      s[0] += g[i];
-      q[0] += g[i] * (x[i] - mean);
+      const float gi = relu ? kernels::reluGradientThrough(g[i], x[i], mean, scale, shift) : g[i];
+      s[0] += gi;
+      q[0] += gi * (x[i] - mean);
     }
     for (int64_t l = 0; l < kLanes; ++l) {
       *sumG += s[l];
@@ -279,28 +296,104 @@ NC_VECTOR_CLONES void gradientSumRun(const float* g, const float* x, int64_t n, 
   }
 }
 
-// y = (x - mean) * scale + shift. Not x * scale + (shift - mean * scale), which loses the
-// digits of a small spread around a large mean (x * scale is then large).
+// Channels-last, the fused ReLU's backward: per channel c, sumG += sum(g') and sumGX +=
+// sum(g' * (x - mean[c])) over `rows` rows, g' = g where the normalized value is positive.
+NC_VECTOR_CLONES void reluGradientSumRows(const float* g, const float* x, int64_t rows, int64_t channels,
+                                          const float* mean, const float* scale, const float* shift, double* sumG,
+                                          double* sumGX) {
+  int64_t c0 = 0;
+  for (; c0 + kLanes <= channels; c0 += kLanes) {
+    const Vec16 m = NC_LOAD16(mean + c0), k = NC_LOAD16(scale + c0), b = NC_LOAD16(shift + c0);
+    Vec16 s = {}, q = {};
+    for (int64_t r = 0; r < rows; ++r) {
+      const Vec16 d = NC_LOAD16(x + r * channels + c0) - m;
+      const Vec16 gi = d * k + b > Vec16{} ? NC_LOAD16(g + r * channels + c0) : Vec16{};
+      s += gi;
+      q += gi * d;
+    }
+    for (int l = 0; l < kLanes; ++l) {
+      sumG[c0 + l] += s[l];
+      sumGX[c0 + l] += q[l];
+    }
+  }
+  for (; c0 < channels; ++c0) {
+    float s = 0.0f, q = 0.0f;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float xv = x[r * channels + c0];
+      const float gi = kernels::reluGradientThrough(g[r * channels + c0], xv, mean[c0], scale[c0], shift[c0]);
+      s += gi;
+      q += gi * (xv - mean[c0]);
+    }
+    sumG[c0] += s;
+    sumGX[c0] += q;
+  }
+}
+
+// ReLU of 16 values, NaN kept (as torch.relu): v <= 0 is false for NaN.
+#define NC_RELU16(v) ((v) <= Vec16{} ? Vec16{} : (v))
+
+// y = (x - mean) * scale + shift (kernels::normalizedValue), then max(y, 0) with `relu`.
+// Not x * scale + (shift - mean * scale), which loses the digits of a small spread around
+// a large mean (x * scale is then large).
 NC_VECTOR_CLONES void normalizeRows(const float* x, float* y, int64_t rows, int64_t channels, const float* mean,
-                                    const float* scale, const float* shift) {
+                                    const float* scale, const float* shift, bool relu) {
   const int64_t vectorChannels = channels / kLanes * kLanes;
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * channels;
     float* yr = y + r * channels;
     for (int64_t c = 0; c < vectorChannels; c += kLanes) {
-      NC_STORE16(yr + c, (NC_LOAD16(xr + c) - NC_LOAD16(mean + c)) * NC_LOAD16(scale + c) + NC_LOAD16(shift + c));
+      const Vec16 v = (NC_LOAD16(xr + c) - NC_LOAD16(mean + c)) * NC_LOAD16(scale + c) + NC_LOAD16(shift + c);
+      NC_STORE16(yr + c, relu ? NC_RELU16(v) : v);
     }
-    for (int64_t c = vectorChannels; c < channels; ++c) yr[c] = (xr[c] - mean[c]) * scale[c] + shift[c];
+    for (int64_t c = vectorChannels; c < channels; ++c) {
+      const float v = kernels::normalizedValue(xr[c], mean[c], scale[c], shift[c]);
+      yr[c] = relu && v <= 0.0f ? 0.0f : v;
+    }
   }
 }
 
-NC_VECTOR_CLONES void normalizeRun(const float* x, float* y, int64_t n, float mean, float scale, float shift) {
-  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * scale + shift;
+NC_VECTOR_CLONES void normalizeRun(const float* x, float* y, int64_t n, float mean, float scale, float shift, bool relu) {
+  if (relu) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = kernels::normalizedValue(x[i], mean, scale, shift);
+      y[i] = v <= 0.0f ? 0.0f : v;
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = kernels::normalizedValue(x[i], mean, scale, shift);
+  }
 }
 
+// gradInput = k * (g' - gMean - (x - mean) * xk), g' = g (or passed through the fused ReLU).
 NC_VECTOR_CLONES void inputGradientRun(const float* g, const float* x, float* gi, int64_t n, float mean, float k,
-                                       float gMean, float xk) {
-  for (int64_t i = 0; i < n; ++i) gi[i] = k * (g[i] - gMean - (x[i] - mean) * xk);
+                                       float gMean, float xk, float scale, float shift, bool relu) {
+  if (relu) {
+    for (int64_t i = 0; i < n; ++i) {
+      gi[i] = k * (kernels::reluGradientThrough(g[i], x[i], mean, scale, shift) - gMean - (x[i] - mean) * xk);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) gi[i] = k * (g[i] - gMean - (x[i] - mean) * xk);
+  }
+}
+
+// The same over channels-last rows, through the fused ReLU.
+NC_VECTOR_CLONES void reluInputGradientRows(const float* g, const float* x, float* gi, int64_t rows, int64_t channels,
+                                            const float* mean, const float* k, const float* gMean, const float* xk,
+                                            const float* scale, const float* shift) {
+  const int64_t vectorChannels = channels / kLanes * kLanes;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* gr = g + r * channels;
+    const float* xr = x + r * channels;
+    float* out = gi + r * channels;
+    for (int64_t c = 0; c < vectorChannels; c += kLanes) {
+      const Vec16 d = NC_LOAD16(xr + c) - NC_LOAD16(mean + c);
+      const Vec16 gv = d * NC_LOAD16(scale + c) + NC_LOAD16(shift + c) > Vec16{} ? NC_LOAD16(gr + c) : Vec16{};
+      NC_STORE16(out + c, NC_LOAD16(k + c) * (gv - NC_LOAD16(gMean + c) - d * NC_LOAD16(xk + c)));
+    }
+    for (int64_t c = vectorChannels; c < channels; ++c) {
+      const float gv = kernels::reluGradientThrough(gr[c], xr[c], mean[c], scale[c], shift[c]);
+      out[c] = k[c] * (gv - gMean[c] - (xr[c] - mean[c]) * xk[c]);
+    }
+  }
 }
 
 // Elementwise passes: fn(offset, channel, rows) per piece of work, in parallel. Channels-
@@ -370,12 +463,21 @@ void batchStatistics(const Blocks& b, const float* x, float* mean, float* var) {
   }
 }
 
-// Per channel of a plain-layout tensor (inner > 1): sumG = sum(g), sumGX = sum(g * (x - mean)).
-void gradientSums(const Blocks& b, const float* g, const float* x, const float* mean, double* sumG, double* sumGX) {
+// Per channel: sumG = sum(g'), sumGX = sum(g' * (x - mean)), g' = g or, with `relu`, g
+// passed through the fused ReLU. Channels-last only with `relu` (oneDNN has the rest).
+void gradientSums(const Blocks& b, const float* g, const float* x, const float* mean, const float* scale,
+                  const float* shift, bool relu, double* sumG, double* sumGX) {
   const int64_t channels = b.channels;
   const std::vector<double> sums = reduceBlocks(b, 2 * channels, [&](int64_t p, double* partial) {
-    const int64_t c = p % channels;
-    gradientSumRun(g + p * b.inner, x + p * b.inner, b.inner, mean[c], partial + c, partial + channels + c);
+    if (b.inner == 1) {
+      const int64_t r0 = p * kRowBlock;
+      reluGradientSumRows(g + r0 * channels, x + r0 * channels, std::min(kRowBlock, b.outer - r0), channels, mean,
+                          scale, shift, partial, partial + channels);
+    } else {
+      const int64_t c = p % channels;
+      gradientSumRun(g + p * b.inner, x + p * b.inner, b.inner, mean[c], scale[c], shift[c], relu, partial + c,
+                     partial + channels + c);
+    }
   });
   for (int64_t c = 0; c < channels; ++c) {
     sumG[c] = sums[c];
@@ -383,53 +485,82 @@ void gradientSums(const Blocks& b, const float* g, const float* x, const float* 
   }
 }
 
+// running = (1 - momentum) * running + momentum * batch statistic, per channel.
+void updateRunning(const TensorRef& mean, const TensorRef& var, const TensorRef& runningMean,
+                   const TensorRef& runningVar, double count, double momentum) {
+  const int64_t channels = mean.layout.shape[0];
+  std::vector<float> absent(runningMean.data && runningVar.data ? 0 : 2 * channels);
+  float* rm = runningMean.data ? runningMean.as<float>() : absent.data();
+  float* rv = runningVar.data ? runningVar.as<float>() : absent.data() + channels;
+  for (int64_t c = 0; c < channels; ++c) {
+    kernels::updateRunningStatistics(rm + c, rv + c, mean.as<float>()[c], var.as<float>()[c], count, momentum);
+  }
+}
+
+// The per-channel scale of the forward's normalization, weight / sqrt(var + eps), computed
+// the same way in the backward so that a fused ReLU's mask is recomputed exactly.
+std::vector<float> normalizationScale(const std::vector<float>& w, const std::vector<float>& v, double eps) {
+  std::vector<float> scale(v.size());
+  for (size_t c = 0; c < v.size(); ++c) scale[c] = static_cast<float>(w[c] / std::sqrt(static_cast<double>(v[c]) + eps));
+  return scale;
+}
+
 }  // namespace
 
 void batchNormForward(DnnlContext& dnnl, const TensorRef& out, const TensorRef& input, const TensorRef& weight,
-                      const TensorRef& bias, const TensorRef& mean, const TensorRef& var, bool training, double eps) {
+                      const TensorRef& bias, const TensorRef& mean, const TensorRef& var, const TensorRef& runningMean,
+                      const TensorRef& runningVar, bool training, double eps, double momentum, bool relu) {
   if (input.numel() == 0) return;
+  const int64_t channels = input.layout.shape[1];
+  const double count = static_cast<double>(input.numel() / channels);
   Blocks b;
-  if (!blocksOf({&input, &out}, &b)) return forwardDnnl(dnnl, out, input, weight, bias, mean, var, training, eps);
-  const int64_t channels = b.channels;
+  // A fused ReLU comes with dense operands (the backstop's rule), which are always ours.
+  if (!blocksOf({&input, &out}, &b)) {
+    forwardDnnl(dnnl, out, input, weight, bias, mean, var, training, eps);
+    if (training && (runningMean.data || runningVar.data)) updateRunning(mean, var, runningMean, runningVar, count, momentum);
+    return;
+  }
   std::vector<float> m = training ? std::vector<float>(channels) : channelValues(mean, channels, 0.0f);
   std::vector<float> v = training ? std::vector<float>(channels) : channelValues(var, channels, 1.0f);
   if (training) {
     batchStatistics(b, input.as<float>(), m.data(), v.data());
-    for (int64_t c = 0; c < channels; ++c) {
-      mean.as<float>()[c * mean.layout.strides[0]] = m[c];
-      var.as<float>()[c * var.layout.strides[0]] = v[c];
-    }
+    std::copy(m.begin(), m.end(), mean.as<float>());
+    std::copy(v.begin(), v.end(), var.as<float>());
+    if (runningMean.data || runningVar.data) updateRunning(mean, var, runningMean, runningVar, count, momentum);
   }
   // out = (x - mean) * scale + bias, with scale = weight / sqrt(var + eps).
-  const std::vector<float> w = channelValues(weight, channels, 1.0f), sh = channelValues(bias, channels, 0.0f);
-  std::vector<float> scale(channels);
-  for (int64_t c = 0; c < channels; ++c) scale[c] = static_cast<float>(w[c] / std::sqrt(static_cast<double>(v[c]) + eps));
+  const std::vector<float> sh = channelValues(bias, channels, 0.0f);
+  const std::vector<float> scale = normalizationScale(channelValues(weight, channels, 1.0f), v, eps);
   const float* x = input.as<float>();
   float* y = out.as<float>();
   forEachBlock(b, [&](int64_t offset, int64_t c, int64_t rows) {
     if (b.inner == 1) {
-      normalizeRows(x + offset, y + offset, rows, channels, m.data(), scale.data(), sh.data());
+      normalizeRows(x + offset, y + offset, rows, channels, m.data(), scale.data(), sh.data(), relu);
     } else {
-      normalizeRun(x + offset, y + offset, b.inner, m[c], scale[c], sh[c]);
+      normalizeRun(x + offset, y + offset, b.inner, m[c], scale[c], sh[c], relu);
     }
   });
 }
 
 void batchNormBackward(DnnlContext& dnnl, const TensorRef& gradInput, const TensorRef& gradWeight,
                        const TensorRef& gradBias, const TensorRef& gradOutput, const TensorRef& input,
-                       const TensorRef& weight, const TensorRef& mean, const TensorRef& var, double eps) {
+                       const TensorRef& weight, const TensorRef& bias, const TensorRef& mean, const TensorRef& var,
+                       double eps, bool relu) {
   if (input.numel() == 0) return;
   Blocks b;
-  // Channels-last backward stays on oneDNN: ours measured 0.85-0.97x its speed there
-  // (bench/kernels/ab.sh bn_bwd, one thread); the plain layout is ours (2.1x).
-  if (!blocksOf({&input, &gradInput, &gradOutput}, &b) || b.inner == 1) {
+  // Channels-last backward without a fused ReLU stays on oneDNN: ours measured 0.85-0.97x
+  // its speed there (bench/kernels/ab.sh bn_bwd, one thread); the plain layout is ours (2.1x).
+  // A fused ReLU comes with dense operands (the backstop's rule), which are always ours.
+  if (!blocksOf({&input, &gradInput, &gradOutput}, &b) || (b.inner == 1 && !relu)) {
     return backwardDnnl(dnnl, gradInput, gradWeight, gradBias, gradOutput, input, weight, mean, var, eps);
   }
   const int64_t channels = b.channels;
   const std::vector<float> m = channelValues(mean, channels, 0.0f), v = channelValues(var, channels, 1.0f);
-  const std::vector<float> w = channelValues(weight, channels, 1.0f);
+  const std::vector<float> w = channelValues(weight, channels, 1.0f), sh = channelValues(bias, channels, 0.0f);
+  const std::vector<float> scale = normalizationScale(w, v, eps);
   std::vector<double> sumG(channels), sumGX(channels);
-  gradientSums(b, gradOutput.as<float>(), input.as<float>(), m.data(), sumG.data(), sumGX.data());
+  gradientSums(b, gradOutput.as<float>(), input.as<float>(), m.data(), scale.data(), sh.data(), relu, sumG.data(),
+               sumGX.data());
   // gradInput = w * invStd * (g - mean(g) - (x - mean) * invStd^2 * mean(g * (x - mean))).
   const double count = static_cast<double>(b.outer * b.inner);
   std::vector<float> k(channels), gMean(channels), xk(channels);
@@ -438,25 +569,33 @@ void batchNormBackward(DnnlContext& dnnl, const TensorRef& gradInput, const Tens
     k[c] = static_cast<float>(w[c] * invStd);
     gMean[c] = static_cast<float>(sumG[c] / count);
     xk[c] = static_cast<float>(invStd * invStd * sumGX[c] / count);
-    if (gradWeight.data) gradWeight.as<float>()[c * gradWeight.layout.strides[0]] = static_cast<float>(sumGX[c] * invStd);
-    if (gradBias.data) gradBias.as<float>()[c * gradBias.layout.strides[0]] = static_cast<float>(sumG[c]);
+    if (gradWeight.data) gradWeight.as<float>()[c] = static_cast<float>(sumGX[c] * invStd);
+    if (gradBias.data) gradBias.as<float>()[c] = static_cast<float>(sumG[c]);
   }
   const float* g = gradOutput.as<float>();
   const float* x = input.as<float>();
   float* gi = gradInput.as<float>();
-  forEachBlock(b, [&](int64_t offset, int64_t c, int64_t) {
-    inputGradientRun(g + offset, x + offset, gi + offset, b.inner, m[c], k[c], gMean[c], xk[c]);
+  forEachBlock(b, [&](int64_t offset, int64_t c, int64_t rows) {
+    if (b.inner == 1) {
+      reluInputGradientRows(g + offset, x + offset, gi + offset, rows, channels, m.data(), k.data(), gMean.data(),
+                            xk.data(), scale.data(), sh.data());
+    } else {
+      inputGradientRun(g + offset, x + offset, gi + offset, b.inner, m[c], k[c], gMean[c], xk[c], scale[c], sh[c], relu);
+    }
   });
 }
 
 // The primitives this file implements (neocog/primitives.def).
 void CpuBackend::batchNormForward(Out out, In input, OptIn weight, OptIn bias, InOut mean, InOut variance,
-                                  bool training, double eps) {
-  cpu::batchNormForward(dnnl_, out, input, weight, bias, mean, variance, training, eps);
+                                  OptInOut runningMean, OptInOut runningVar, bool training, double eps, double momentum,
+                                  bool relu) {
+  cpu::batchNormForward(dnnl_, out, input, weight, bias, mean, variance, runningMean, runningVar, training, eps,
+                        momentum, relu);
 }
 void CpuBackend::batchNormBackward(Out gradInput, OptOut gradWeight, OptOut gradBias, In gradOutput, In input,
-                                   OptIn weight, In mean, In variance, double eps) {
-  cpu::batchNormBackward(dnnl_, gradInput, gradWeight, gradBias, gradOutput, input, weight, mean, variance, eps);
+                                   OptIn weight, OptIn bias, In mean, In variance, double eps, bool relu) {
+  cpu::batchNormBackward(dnnl_, gradInput, gradWeight, gradBias, gradOutput, input, weight, bias, mean, variance, eps,
+                         relu);
 }
 
 }  // namespace neocog::cpu

@@ -14,7 +14,9 @@ void checkBatchNorm(const char* op, const TensorRef& input, std::initializer_lis
   for (const TensorRef* t : sameAsInput) {
     ok = ok && t->dtype == DType::Float32 && t->layout.ndim == input.layout.ndim;
     for (int d = 0; ok && d < input.layout.ndim; ++d) {
-      ok = t->layout.shape[d] == input.layout.shape[d] && t->layout.strides[d] == input.layout.strides[d];
+      // A dim of size 1 is never stepped over: its stride does not matter.
+      ok = t->layout.shape[d] == input.layout.shape[d] &&
+           (t->layout.shape[d] == 1 || t->layout.strides[d] == input.layout.strides[d]);
     }
   }
   for (const TensorRef* t : perChannel) {
@@ -27,17 +29,23 @@ void checkBatchNorm(const char* op, const TensorRef& input, std::initializer_lis
 
 }  // namespace
 
-void batchNormForward(const char* op, Out out, In input, OptIn weight, OptIn bias, InOut mean, InOut variance, bool, double) {
-  checkBatchNorm(op, input, {&out}, {&weight, &bias, &mean, &variance});
+void batchNormForward(const char* op, Out out, In input, OptIn weight, OptIn bias, InOut mean, InOut variance,
+                      OptInOut runningMean, OptInOut runningVar, bool training, double, double, bool relu) {
+  checkBatchNorm(op, input, {&out}, {&weight, &bias, &mean, &variance, &runningMean, &runningVar});
   if ((weight.data != nullptr) != (bias.data != nullptr)) reject(op, "batch-norm weight and bias go together");
+  if (!training && (runningMean.data != nullptr || runningVar.data != nullptr)) {
+    reject(op, "batch-norm running statistics are only updated in training");
+  }
+  if (relu && !input.layout.isDense()) reject(op, "a batch norm fused with relu takes dense operands");
 }
 
 void batchNormBackward(const char* op, Out gradInput, OptOut gradWeight, OptOut gradBias, In gradOutput, In input,
-                       OptIn weight, In mean, In variance, double) {
-  checkBatchNorm(op, input, {&gradInput, &gradOutput}, {&gradWeight, &gradBias, &weight, &mean, &variance});
+                       OptIn weight, OptIn bias, In mean, In variance, double, bool relu) {
+  checkBatchNorm(op, input, {&gradInput, &gradOutput}, {&gradWeight, &gradBias, &weight, &bias, &mean, &variance});
   if ((weight.data != nullptr) != (gradWeight.data != nullptr) || (gradWeight.data != nullptr) != (gradBias.data != nullptr)) {
     reject(op, "batch-norm weight, gradWeight and gradBias go together");
   }
+  if (relu && !input.layout.isDense()) reject(op, "a batch norm fused with relu takes dense operands");
 }
 
 }  // namespace neocog::backstop
