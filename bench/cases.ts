@@ -114,14 +114,16 @@ export const opCases: OpCase[] = [
   ...['softNms', 'softNmsAsync'].map((op) => ({ op, shape: [1000], repeats: 10, memoryFormats: false })),
 ];
 
+// Steps of tens of milliseconds take 15 repeats a turn: in 5, one slow step (a preemption on
+// the 2 shared cores, a collector pause) moved a turn's median by up to a fifth, either side's.
 export const trainCases: TrainCase[] = [
-  { model: 'lenet5', mode: 'train', batch: 256, shape: [1, 28, 28], repeats: 5, warmup: 2, memoryFormats: true },
-  { model: 'simpleCnn', mode: 'train', batch: 64, shape: [3, 32, 32], repeats: 5, warmup: 2, memoryFormats: true },
+  { model: 'lenet5', mode: 'train', batch: 256, shape: [1, 28, 28], repeats: 15, warmup: 2, memoryFormats: true },
+  { model: 'simpleCnn', mode: 'train', batch: 64, shape: [3, 32, 32], repeats: 15, warmup: 2, memoryFormats: true },
   // The CIFAR stem keeps 32x32 maps into layer1: ~16x the work of the ImageNet stem on
   // 32x32 inputs, seconds per step on 2 cores, so fewer steps keep `npm run bench` short.
   { model: 'resnet18Cifar', mode: 'train', batch: 64, shape: [3, 32, 32], repeats: 3, warmup: 1, memoryFormats: true },
-  { model: 'unet', mode: 'train', batch: 1, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
-  { model: 'unet', mode: 'train', batch: 4, shape: [1, 128, 128], repeats: 5, warmup: 2, memoryFormats: true },
+  { model: 'unet', mode: 'train', batch: 1, shape: [1, 128, 128], repeats: 15, warmup: 2, memoryFormats: true },
+  { model: 'unet', mode: 'train', batch: 4, shape: [1, 128, 128], repeats: 9, warmup: 2, memoryFormats: true },
   // The zoo at ImageNet size (issue 17): torchvision's resnet50 and efficientnet_b0 with 1000
   // classes, a training step and an eval forward pass each; seconds per step on 2 cores.
   ...(['resnet50', 'efficientnetB0'] as const).flatMap((model) =>
