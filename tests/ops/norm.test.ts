@@ -92,6 +92,25 @@ describeDevices('batchNormRelu', (device) => {
     }
   }
 
+  it('takes an input and gradient whose batch of one is strided differently (both ops)', () => {
+    // [1, C, H, W] channels-last views whose size-1 dim has different strides (19 and 570):
+    // the backward must accept them as one layout, as the kernels do.
+    manualSeed(5);
+    const x = randn([6, 5, 19], { device }).permute(2, 0, 1).unsqueeze(0).requiresGrad_();
+    const g = randn([1, 6, 5, 19], { device }).permute(0, 3, 1, 2);
+    expect(x.strides[0]).not.toBe(g.strides[0]);
+    const grads = (out: Tensor) => {
+      out.backward(g);
+      const got = Array.from(x.grad!.cpu().dataSync());
+      x.grad = null;
+      return got;
+    };
+    const plain = grads(batchNorm(x, null, null, null, null, { training: true }));
+    const composed = grads(relu(batchNorm(x, null, null, null, null, { training: true })));
+    expectClose(grads(batchNormRelu(x, null, null, null, null, { training: true })), composed, 1e-4);
+    expect(plain.some((v, i) => v !== composed[i])).toBe(true); // the ReLU's mask took part
+  });
+
   it('keeps NaN as relu does', () => {
     const x = tensor([[1, NaN], [2, 5], [3, -1]], { device });
     const out = batchNormRelu(x, null, null, null, null, { training: true }).cpu().dataSync();
