@@ -69,7 +69,7 @@ export function batchNorm(
   bias?: Tensor | null,
   opts: BatchNormOptions = {},
 ): Tensor<'float32'> {
-  return normalizeBatch('batchNorm', input, runningMean, runningVar, weight ?? null, bias ?? null, opts, false);
+  return normalizeBatch(input, runningMean, runningVar, weight ?? null, bias ?? null, opts, false);
 }
 
 /**
@@ -87,11 +87,10 @@ export function batchNormRelu(
   bias: Tensor | null,
   opts: BatchNormOptions = {},
 ): Tensor<'float32'> {
-  return normalizeBatch('batchNorm', input, runningMean, runningVar, weight, bias, opts, true);
+  return normalizeBatch(input, runningMean, runningVar, weight, bias, opts, true);
 }
 
 function normalizeBatch(
-  op: string,
   input: Tensor,
   runningMean: Tensor | null,
   runningVar: Tensor | null,
@@ -100,6 +99,7 @@ function normalizeBatch(
   opts: BatchNormOptions,
   withRelu: boolean,
 ): Tensor<'float32'> {
+  const op = 'batchNorm';
   checkTensor(op, 'input', input);
   checkDTypeIn(op, 'input', input, ['float32']);
   if (input.ndim < 2) throw new ShapeError(`${op}: expected input of rank >= 2 ([N, C, ...]), got ${input.ndim}`);

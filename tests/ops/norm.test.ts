@@ -111,6 +111,16 @@ describeDevices('batchNormRelu', (device) => {
     expect(plain.some((v, i) => v !== composed[i])).toBe(true); // the ReLU's mask took part
   });
 
+  it('is relu(batchNorm(x)) on the composed paths too: eval mode with a gradient, an empty batch', () => {
+    manualSeed(6);
+    const x = randn([3, 4, 5], { device }).requiresGrad_();
+    const [rm, rv] = [randn([4], { device }), randn([4], { device }).abs().add(0.5)];
+    const eval_ = { training: false };
+    expectClose(batchNormRelu(x, rm, rv, null, null, eval_).cpu().dataSync(), relu(batchNorm(x, rm, rv, null, null, eval_)).cpu().dataSync(), 1e-6);
+    const empty = batchNormRelu(zeros([0, 4, 5], { device }), rm, rv, null, null, { training: true });
+    expect(empty.shape).toEqual([0, 4, 5]);
+  });
+
   it('keeps NaN as relu does', () => {
     const x = tensor([[1, NaN], [2, 5], [3, -1]], { device });
     const out = batchNormRelu(x, null, null, null, null, { training: true }).cpu().dataSync();
