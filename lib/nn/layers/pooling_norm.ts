@@ -180,13 +180,15 @@ export class BatchNormNd extends Module {
   private normalize(x: Tensor, fn: typeof batchNorm | typeof batchNormRelu): Tensor {
     const runningMean = this.runningMean;
     const useBatchStats = this.training || runningMean === null;
-    const tracked = this.numBatchesTracked;
-    if (this.training && tracked) addInPlace(tracked, 1);
-    return fn(x, runningMean, this.runningVar, this.weight, this.bias, {
+    const out = fn(x, runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats,
       momentum: this.options.momentum ?? 0.1,
       eps: this.options.eps ?? 1e-5,
     });
+    // Counted once the batch passed the op's checks: a refused input changes no state.
+    const tracked = this.numBatchesTracked;
+    if (this.training && tracked) addInPlace(tracked, 1);
+    return out;
   }
 
   /**

@@ -31,12 +31,14 @@ export class SyncBatchNorm extends BatchNormNd {
     const runningMean = this.runningMean;
     const batchStatistics = this.training || runningMean === null;
     if (!batchStatistics || !isInitialized() || getWorldSize() === 1) return super.forward(x);
-    const tracked = this.numBatchesTracked;
-    if (this.training && tracked) addInPlace(tracked, 1);
-    return syncBatchNorm(x, this.training ? runningMean : null, this.training ? this.runningVar : null, this.weight, this.bias, {
+    const out = syncBatchNorm(x, this.training ? runningMean : null, this.training ? this.runningVar : null, this.weight, this.bias, {
       momentum: this.options.momentum ?? 0.1,
       eps: this.options.eps ?? 1e-5,
     });
+    // Counted once the batch passed the op's checks, as BatchNormNd.
+    const tracked = this.numBatchesTracked;
+    if (this.training && tracked) addInPlace(tracked, 1);
+    return out;
   }
 
   /**
