@@ -2,9 +2,12 @@
 // (lib/nn/layers/fused_norm_relu.ts): one batchNorm kernel each way and no relu kernel, the
 // values, gradients and running statistics of the layers one by one, and the layers one by
 // one whenever the fusion would change what a user sees (hooks, subclasses, other activations).
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
 import { describe, expect, it } from 'vitest';
 
-import { crossEntropy, manualSeed, nn, profile, randint, randn, synchronize, type Tensor } from '../../../lib/index.js';
+import { crossEntropy, data, manualSeed, memory, nn, optim, profile, randint, randn, ShapeError, synchronize, type Tensor } from '../../../lib/index.js';
 import { expectClose } from '../../helpers/devices.js';
 
 const values = (t: Tensor) => Array.from(t.dataSync() as Float32Array);
@@ -77,5 +80,49 @@ describe('Sequential in training', () => {
     trainStep(model, x, y);
     trainStep(model, x, y);
     expect((model.at(1) as nn.BatchNorm2d).numBatchesTracked!.item()).toBe(2);
+  });
+});
+
+describe('Sequential in training, fused BatchNorm + ReLU', () => {
+  it('refuses an input of the wrong channel count with a ShapeError and changes no state', () => {
+    const model = cnn();
+    const norm = model.at(1) as nn.BatchNorm2d;
+    const before = [norm.runningMean!, norm.runningVar!].map(values);
+    // 4 channels into the second block's BatchNorm2d(16), past its 8 -> 16 convolution: feed the block directly.
+    const block = new nn.Sequential(norm, new nn.ReLU());
+    expect(() => block.call(randn([2, 4, 3, 3]))).toThrow(ShapeError);
+    expect([norm.runningMean!, norm.runningVar!].map(values)).toEqual(before);
+    expect(norm.numBatchesTracked!.item()).toBe(0);
+  });
+
+  it('a PyTorch-style loop with no dispose or scope leaves nothing behind per step', { timeout: 120_000 }, async () => {
+    // Tensors this small put no pressure on V8, so forgotten ones wait for a collection: the
+    // live counts after a forced one, at step 20 and at step 400, must be the same.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const settled = async () => {
+      for (let round = 0; round < 3; ++round) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 10)); // the registry's cleanup runs as a task
+      }
+      const { tensors, bytes } = memory('cpu');
+      return { tensors, bytes };
+    };
+    const model = cnn();
+    const optimizer = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+    const loader = new data.DataLoader(new data.TensorDataset([randn([64, 3, 8, 8]), randint(0, 10, [64])]), { batchSize: 4, shuffle: true, seed: 0 });
+    const counts: Array<{ tensors: number; bytes: number }> = [];
+    let step = 0;
+    while (step < 400) {
+      for await (const [xb, yb] of loader) {
+        optimizer.zeroGrad();
+        crossEntropy(model.call(xb!), yb!).backward();
+        optimizer.step();
+        ++step;
+        if (step === 20 || step === 400) counts.push(await settled());
+        if (step === 400) break;
+      }
+    }
+    expect(counts[1]).toEqual(counts[0]);
   });
 });
