@@ -308,6 +308,56 @@ describe('the garbage-collection backstop (young tensors registered only if they
     expect(v8External(before)).toBeLessThan(0.05);
   });
 
+  it('memory an open scope holds across jobs is reported to V8 only once it leaves every scope', async () => {
+    await synchronize();
+    const before = native.adjustExternalMemory(0);
+    let inner = 0;
+    let whileOuterHeld = 0;
+    const escaped = await scope(async () => {
+      const kept = await scope(async () => {
+        const dropped = randn([1 << 20]); // 4 MiB, freed by the inner scope
+        const returned = randn([1 << 20]); // 4 MiB, handed to the outer scope
+        await Promise.resolve(); // the job ends with both alive: the scope, not V8, frees them
+        inner = v8External(before);
+        return dropped.isDisposed ? null : returned;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1)); // a new macrotask, still owned
+      whileOuterHeld = v8External(before);
+      return kept;
+    });
+    expect(inner).toBeLessThan(0.05);
+    expect(whileOuterHeld).toBeLessThan(0.05);
+    // Out of every scope, only the collector can free it: V8 counts it now.
+    expect(escaped).not.toBeNull();
+    expect(v8External(before)).toBeCloseTo(4, 1);
+    escaped!.dispose();
+    expect(v8External(before)).toBeCloseTo(0, 1);
+  });
+
+  it('a tensor a synchronous scope returns is reported to V8 when the job ends', async () => {
+    await synchronize();
+    const before = native.adjustExternalMemory(0);
+    const t = scope(() => randn([1 << 20]).mul(2));
+    expect(v8External(before)).toBeCloseTo(0, 1);
+    await Promise.resolve();
+    expect(v8External(before)).toBeCloseTo(4, 1);
+    t.dispose();
+    expect(v8External(before)).toBeCloseTo(0, 1);
+  });
+
+  it('a tensor kept out of a scope is reported to V8 at the scope exit', async () => {
+    await synchronize();
+    const before = native.adjustExternalMemory(0);
+    let held: Tensor | null = null;
+    await scope(async () => {
+      held = keep(randn([1 << 20]));
+      await Promise.resolve();
+    });
+    expect(v8External(before)).toBeCloseTo(4, 1);
+    held!.dispose();
+    expect(v8External(before)).toBeCloseTo(0, 1);
+  });
+
   it('a forgotten tensor is freed by the backstop once collected', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
