@@ -142,16 +142,102 @@ bool tiledTranspose(const TensorRef& out, const TensorRef& in) {
   return true;
 }
 
+// Row movers for same-dtype copies: `bytes` bytes from `src` to `dst`. Hand-written
+// because neither memcpy nor a oneDNN reorder serves these rows: memcpy costs a call per
+// row, which dominated the 128-byte rows of a channels-last cat (2.5 ms against 1.4 for an
+// inline loop on [4, 32, 128, 128] pairs), and streams only single-threaded copies above
+// glibc's own threshold.
+//
+// The streaming mover writes whole cache lines to memory with non-temporal stores, without
+// first reading them in: a third less memory traffic, for copies larger than the last-level
+// cache, whose output would be evicted before it is read anyway. On the 2-vCPU EPYC a 33.5 MB
+// copy took 3.35 ms with memcpy, 2.01 with memcpy on two threads and 1.32 streamed on two; a
+// U-Net's channels-last cat of two [4, 16, 256, 256] maps 3.9 ms as before, 1.33 streamed.
+using MoveRow = void (*)(char* dst, const char* src, int64_t bytes);
+
+void moveRowScalar(char* dst, const char* src, int64_t bytes) { std::memcpy(dst, src, static_cast<size_t>(bytes)); }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f,avx512bw"))) void moveRowAvx512(char* dst, const char* src, int64_t bytes) {
+  int64_t i = 0;
+  for (; i + 64 <= bytes; i += 64) _mm512_storeu_si512(dst + i, _mm512_loadu_si512(src + i));
+  if (i < bytes) {
+    const __mmask64 tail = _cvtu64_mask64((~uint64_t{0}) >> (64 - (bytes - i)));
+    _mm512_mask_storeu_epi8(dst + i, tail, _mm512_maskz_loadu_epi8(tail, src + i));
+  }
+}
+
+// Streams the whole cache lines of the destination range; the partial lines at its ends
+// (another row may write the rest of them) take plain stores.
+__attribute__((target("avx512f,avx512bw"))) void streamRowAvx512(char* dst, const char* src, int64_t bytes) {
+  const int64_t head = std::min<int64_t>(bytes, (64 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(dst) % 64)) % 64);
+  moveRowAvx512(dst, src, head);
+  int64_t i = head;
+  for (; i + 64 <= bytes; i += 64) {
+    _mm512_stream_si512(reinterpret_cast<__m512i*>(dst + i), _mm512_loadu_si512(src + i));
+  }
+  moveRowAvx512(dst + i, src + i, bytes - i);
+}
+#endif
+
+struct RowMovers {
+  MoveRow move = moveRowScalar;
+  MoveRow stream = nullptr;  // none where the CPU cannot stream 64-byte lines
+};
+
+RowMovers pickRowMovers() {
+  RowMovers m;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) m = {moveRowAvx512, streamRowAvx512};
+#endif
+  return m;
+}
+
+// An sfence on every thread of the OpenMP team (the threads forEachRow ran on).
+void fenceStreamedStores() {
+#if defined(__x86_64__) && defined(__GNUC__)
+#pragma omp parallel
+  _mm_sfence();
+#endif
+}
+
+// Copies at least this large bypass the cache. Measured on a U-Net's sliding window (copy
+// kernel time per 1024² pass, whose cats write 33.5 and 8.4 MB): 61 ms as before, 45-51
+// streaming from 16 MB, 32-39 from 4 MB, with no slower convolutions reading the output.
+constexpr int64_t kStreamingBytes = int64_t{8} << 20;
+
+// A same-dtype copy whose rows (after coalescing) are contiguous on both sides: contiguous
+// tensors, slices of contiguous tensors and the channel slices a channels-last cat writes.
+// Moves bytes row by row on every thread, streamed when the copy is large. Returns false
+// for other layouts.
+bool copyRows(const TensorRef& out, const TensorRef& in) {
+  const auto dims = detail::coalesce<2>(out.layout, {&out.layout, &in.layout});
+  const int nd = dims[0].ndim;
+  if (nd > 0 && (dims[0].strides[nd - 1] != 1 || dims[1].strides[nd - 1] != 1)) return false;
+  const int64_t size = dtypeSize(out.dtype);
+  const int64_t total = out.numel() * size;
+  char* dst = static_cast<char*>(out.data);
+  const char* src = static_cast<const char*>(in.data);
+  const RowMovers movers = pickRowMovers();
+  const MoveRow stream = total >= kStreamingBytes ? movers.stream : nullptr;
+  forEachRow<2>(out.layout, {&out.layout, &in.layout}, [&](auto base, auto, int64_t count) {
+    char* d = dst + base[0] * size;
+    const char* s = src + base[1] * size;
+    (stream ? stream : movers.move)(d, s, count * size);
+  });
+  // Streaming stores are weakly ordered: each thread that made them fences them before the
+  // team's barrier, so the stream's next kernel reads the data.
+  if (stream) fenceStreamedStores();
+  return true;
+}
+
 }  // namespace
 
 void copy(const TensorRef& out, const TensorRef& in) {
   const int64_t n = out.numel();
   if (n == 0) return;
+  if (out.dtype == in.dtype && copyRows(out, in)) return;
   const bool contiguous = out.layout.isContiguous() && in.layout.isContiguous();
-  if (contiguous && out.dtype == in.dtype) {
-    std::memcpy(out.data, in.data, static_cast<size_t>(n) * dtypeSize(out.dtype));
-    return;
-  }
   kernels::dispatchWithHalf(out.dtype, "copy", [&](auto outTag) {
     using To = decltype(outTag);
     kernels::dispatchWithHalf(in.dtype, "copy", [&](auto inTag) {
