@@ -14,6 +14,7 @@ import { relu } from '../../ops/unary.js';
 import { checkInt } from '../../ops/validate.js';
 import { Flatten, Linear, ReLU } from '../../nn/layers/basic.js';
 import { Sequential } from '../../nn/layers/containers.js';
+import { convNormActivation } from '../../nn/layers/fused_conv.js';
 import { Conv2d } from '../../nn/layers/conv.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, MaxPool2d } from '../../nn/layers/pooling_norm.js';
 import { constant_, kaimingNormal_ } from '../../nn/init.js';
@@ -75,7 +76,7 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const out = this.bn2.call(this.conv2.call(relu(this.bn1.call(this.conv1.call(x)))));
+    const out = convNormActivation(this.conv2, this.bn2, convNormActivation(this.conv1, this.bn1, x, 'relu'), null);
     const identity = this.downsample ? this.downsample.call(x) : x;
     return relu(add(out, identity));
   }
@@ -111,9 +112,9 @@ export class Bottleneck extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const a = relu(this.bn1.call(this.conv1.call(x)));
-    const b = relu(this.bn2.call(this.conv2.call(a)));
-    const out = this.bn3.call(this.conv3.call(b));
+    const a = convNormActivation(this.conv1, this.bn1, x, 'relu');
+    const b = convNormActivation(this.conv2, this.bn2, a, 'relu');
+    const out = convNormActivation(this.conv3, this.bn3, b, null);
     const identity = this.downsample ? this.downsample.call(x) : x;
     return relu(add(out, identity));
   }
@@ -192,7 +193,7 @@ export class ResNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.maxpool.call(relu(this.bn1.call(this.conv1.call(x))));
+    let out = this.maxpool.call(convNormActivation(this.conv1, this.bn1, x, 'relu'));
     for (const layer of [this.layer1, this.layer2, this.layer3, this.layer4]) out = layer.call(out);
     return this.fc.call(this.flatten.call(this.avgpool.call(out)));
   }

@@ -18,6 +18,7 @@
 import { autocastTarget } from '../../amp/autocast.js';
 import { needsGrad } from '../../autograd/graph.js';
 import { conv2d, convActivated } from '../../ops/conv.js';
+import { relu } from '../../ops/unary.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Module } from '../module.js';
 import { ReLU, ReLU6, SiLU } from './basic.js';
@@ -37,24 +38,42 @@ export function activationOf(layer: Module | undefined): FusedActivation | null 
 }
 
 /**
+ * @internal `conv`, then `norm` (then `activation`) on `x` as one convolution when they
+ * qualify (see the module's notes), else null and the caller runs the layers itself.
+ */
+export function fusedConvNorm(conv: Module | undefined, norm: Module | undefined, x: Tensor, activation: FusedActivation | null): Tensor | null {
+  if (!exactly(conv, Conv2d) || !exactly(norm, BatchNorm2d)) return null;
+  if (norm.training || norm.runningMean === null || norm.runningVar === null) return null;
+  if (x.dtype !== 'float32' || autocastTarget(x.device, x.dtype) !== null || conv._observed() || norm._observed()) return null;
+  if (needsGrad(x, conv.weight, conv.bias, norm.weight, norm.bias)) return null;
+  const [weight, bias] = norm.foldInto(conv.weight, conv.bias);
+  try {
+    return activation === null ? conv2d(x, weight, bias, conv.options) : convActivated(2, x, weight, bias, conv.options, activation);
+  } finally {
+    weight.dispose(); // the queued convolution holds its own references
+    bias.dispose();
+  }
+}
+
+/**
  * @internal When `layers[at]` is a Conv2d followed by an eval-mode BatchNorm2d (and an
  * activation) that can run as one convolution on `x`: its output and how many layers it
  * covered. Otherwise null, and the caller runs `layers[at]` itself.
  */
 export function runFusedConv(layers: readonly Module[], at: number, x: Tensor): { output: Tensor; layers: number } | null {
-  const conv = layers[at];
-  const norm = layers[at + 1];
-  if (!exactly(conv, Conv2d) || !exactly(norm, BatchNorm2d)) return null;
-  if (norm.training || norm.runningMean === null || norm.runningVar === null) return null;
-  if (x.dtype !== 'float32' || autocastTarget(x.device, x.dtype) !== null || conv._observed() || norm._observed()) return null;
-  if (needsGrad(x, conv.weight, conv.bias, norm.weight, norm.bias)) return null;
   const activation = activationOf(layers[at + 2]);
-  const [weight, bias] = norm.foldInto(conv.weight, conv.bias);
-  try {
-    const output = activation === null ? conv2d(x, weight, bias, conv.options) : convActivated(2, x, weight, bias, conv.options, activation);
-    return { output, layers: activation === null ? 2 : 3 };
-  } finally {
-    weight.dispose(); // the queued convolution holds its own references
-    bias.dispose();
-  }
+  const output = fusedConvNorm(layers[at], layers[at + 1], x, activation);
+  return output === null ? null : { output, layers: activation === null ? 2 : 3 };
+}
+
+/**
+ * @internal `activation(norm(conv(x)))` (no activation when null), as one convolution where
+ * {@link fusedConvNorm} allows, else layer by layer: the convolution blocks whose forward
+ * calls the activation as a function (torchvision's ResNet blocks).
+ */
+export function convNormActivation(conv: Module<[Tensor], Tensor>, norm: Module<[Tensor], Tensor>, x: Tensor, activation: 'relu' | null): Tensor {
+  const fused = fusedConvNorm(conv, norm, x, activation);
+  if (fused !== null) return fused;
+  const normalized = norm.call(conv.call(x));
+  return activation === null ? normalized : relu(normalized);
 }

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 
-import { manualSeed, models, nn, noGrad, randn } from '../../../lib/index.js';
+import { manualSeed, models, nn, noGrad, profile, randn, synchronize } from '../../../lib/index.js';
+import { expectClose } from '../../helpers/devices.js';
 import { checkTrainingStep } from '../../helpers/training_step.js';
 
 // Parameter counts printed by torchvision 0.14 for the same architectures.
@@ -127,4 +128,35 @@ it('refuses groups and widths that torchvision refuses', () => {
   expect(() => models.resnet34({ widthPerGroup: 128 })).toThrow(/BasicBlock supports only/);
   expect(() => models.resnet50({ groups: 0 })).toThrow(/ResNet: expected groups to be an integer >= 1, got 0/);
   expect(() => models.resnet50({ widthPerGroup: 1.5 })).toThrow(/ResNet: expected widthPerGroup to be an integer >= 1, got 1.5/);
+});
+
+// In eval mode without autograd, each block's convolution + BatchNorm (+ ReLU) pairs run as
+// one convolution (nn/layers/fused_conv.ts convNormActivation), leaving only the residual
+// add and its ReLU as separate passes.
+it('ResNet blocks in eval mode without autograd fold their BatchNorms: the values of the layers one by one', async () => {
+  manualSeed(6);
+  for (const make of [() => models.resnet18({ numClasses: 5 }), () => models.resnet50({ numClasses: 5 })]) {
+    const net = make();
+    noGrad(() => {
+      for (const m of net.modules()) {
+        if (!(m instanceof nn.BatchNorm2d)) continue;
+        nn.init.uniform_(m.runningMean!, -0.5, 0.5);
+        nn.init.uniform_(m.runningVar!, 0.5, 2);
+        nn.init.uniform_(m.weight!, 0.5, 1.5);
+        nn.init.uniform_(m.bias!, -0.5, 0.5);
+      }
+    });
+    net.eval();
+    const x = randn([2, 3, 40, 40]);
+    await synchronize();
+    const fused = await profile(() => noGrad(() => net.call(x)));
+    const count = (op: string) => fused.ops.find((o) => o.op === op)?.count ?? 0;
+    expect(count('batchNorm')).toBe(0);
+    const blocks = [...net.modules()].filter((m) => m instanceof models.BasicBlock || m instanceof models.Bottleneck).length;
+    expect(count('relu')).toBe(blocks); // the ReLU after each residual add, no other
+    // An input that needs a gradient runs the layers one by one.
+    const want = net.call(x.detach().requiresGrad_());
+    expectClose(Array.from(await fused.result.data()), Array.from(await want.data()), 1e-4);
+    net.dispose();
+  }
 });
