@@ -101,6 +101,14 @@ for (const [n, c, h, w] of [[3, 3, 37, 41], [2, 2, 130, 131]] as const) {
       const { losses } = crossEntropyPerPosition(randn([n, h, w, c], { device }).permute(0, 3, 1, 2), tensor(labels, { device }).reshape([n, h, w]), { weight: null, ignoreIndex: -100, labelSmoothing: 0 });
       await expect(losses.data()).rejects.toThrow(new RegExp(`crossEntropy: target ${c} is out of range for ${c} classes`));
     });
+
+    it('names the first target out of range when positions in several chunks are', async () => {
+      const labels = new Int32Array(n * h * w);
+      labels[labels.length - 5] = -2; // later, and in another chunk of the parallel pass
+      labels[2100] = c + 4;
+      const { losses } = crossEntropyPerPosition(randn([n, c, h, w], { device }), tensor(labels, { device }).reshape([n, h, w]), { weight: null, ignoreIndex: -100, labelSmoothing: 0 });
+      await expect(losses.data()).rejects.toThrow(new RegExp(`crossEntropy: target ${c + 4} is out of range for ${c} classes`));
+    });
   });
 }
 

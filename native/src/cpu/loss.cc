@@ -1,6 +1,8 @@
 // Fused cross entropy (math in kernels/loss.h): one pass per position instead of the
 // six a composed log-softmax + gather takes, which matters for per-pixel segmentation.
 #include <algorithm>
+#include <limits>
+#include <mutex>
 #include <string>
 
 #include "cpu/cpu_backend.h"
@@ -62,35 +64,50 @@ class PositionCursor {
   int64_t offsets_[kMaxOperands] = {};
 };
 
-// fn(begin, end) over chunks of the positions [0, n), in parallel as parallelFor would
-// (same grain): each chunk places its cursor once.
+// fn(begin, end) over chunks of the positions [0, n), in parallel: each chunk places its
+// cursor once. A position costs ~20 ns (an exp per class and a log), twenty times an
+// elementwise op's element, so the grain is kParallelGrain / 16 positions: a batch-1 U-Net's
+// [1, 2, 128, 128] logits (16,384 positions) ran forward and backward on one thread in 0.32
+// and 0.61 ms a step.
 template <typename Fn>
 void forPositionChunks(int64_t n, Fn&& fn) {
   constexpr int64_t kChunk = 2048;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+#pragma omp parallel for schedule(static) if (n > kParallelGrain / 16)
   for (int64_t c = 0; c < chunks; ++c) fn(c * kChunk, std::min(n, (c + 1) * kChunk));
 }
 
-void checkTargets(const TensorRef& target, int64_t classes, int64_t ignoreIndex) {
-  if (target.numel() == 0) return;  // a cursor needs a position to stand on
-  const int32_t* t = target.as<int32_t>();
-  PositionCursor at(target.layout, {{&target.layout, false}}, 0);
-  for (int64_t i = 0; i < target.numel(); ++i, at.next()) {
-    const int32_t y = t[at.offset(0)];
-    if (y != ignoreIndex && (y < 0 || y >= classes)) {
-      fail(ErrorKind::Index, "crossEntropy: target " + std::to_string(y) + " is out of range for " +
-                                 std::to_string(classes) + " classes");
+// The first position (in the target's row-major order) whose class is out of range, found
+// by the threads of the forward pass, so that the error names the target a serial scan
+// would. Only the error path takes the lock.
+class FirstBadTarget {
+ public:
+  void record(int64_t position, int32_t value) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (position < position_) {
+      position_ = position;
+      value_ = value;
     }
   }
-}
+  // Throws IndexError naming the target, if one was recorded.
+  void check(int64_t classes) const {
+    if (position_ == std::numeric_limits<int64_t>::max()) return;
+    fail(ErrorKind::Index, "crossEntropy: target " + std::to_string(value_) + " is out of range for " +
+                               std::to_string(classes) + " classes");
+  }
+
+ private:
+  std::mutex mutex_;
+  int64_t position_ = std::numeric_limits<int64_t>::max();
+  int32_t value_ = 0;
+};
 
 }  // namespace
 
 void crossEntropyForward(const TensorRef& losses, const TensorRef& weights, const TensorRef& logits,
                          const TensorRef& target, const TensorRef& weight, int64_t ignoreIndex, double smoothing) {
   const int64_t classes = logits.layout.shape[1];
-  checkTargets(target, classes, ignoreIndex);
+  FirstBadTarget bad;  // checked in the same pass (a serial one cost as much as the math)
   const float* z = logits.as<float>();
   const int32_t* t = target.as<int32_t>();
   const float* w = weight.data ? weight.as<float>() : nullptr;
@@ -107,12 +124,17 @@ void crossEntropyForward(const TensorRef& losses, const TensorRef& weights, cons
       const int32_t y = t[at.offset(kTarget)];
       float targetWeight = 0.0f, loss = 0.0f;
       if (y != ignoreIndex) {
-        loss = kernels::crossEntropyLoss(z + at.offset(kLogits), classStride, classes, w, y, s, &targetWeight);
+        if (y < 0 || y >= classes) {
+          bad.record(i, y);
+        } else {
+          loss = kernels::crossEntropyLoss(z + at.offset(kLogits), classStride, classes, w, y, s, &targetWeight);
+        }
       }
       out[at.offset(kLosses)] = loss;
       outWeights[at.offset(kWeights)] = targetWeight;
     }
   });
+  bad.check(classes);
 }
 
 void crossEntropyBackward(const TensorRef& gradLogits, const TensorRef& gradLosses, const TensorRef& logits,
