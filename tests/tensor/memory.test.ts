@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -5,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { DisposedError, keep, memory, ones, randn, relu, scope, synchronize, tensor, Tensor, zeros } from '../../lib/index.js';
 import { native } from '../../lib/native.js';
+import { addInPlace } from '../../lib/ops/elementwise.js';
 import { empty } from '../../lib/tensor/creation.js';
 import { YOUNG_BYTES, YOUNG_COUNT } from '../../lib/tensor/memory.js';
 
@@ -374,5 +376,22 @@ describe('the garbage-collection backstop (young tensors registered only if they
     const after = memory('cpu');
     expect(after.leakedTensors).toBeGreaterThanOrEqual(before.leakedTensors + 16);
     expect(after.tensors).toBeLessThanOrEqual(before.tensors);
+  });
+});
+
+describe('tensor memory and child processes', () => {
+  // Node's child_process spawns by fork + exec: without MADV_DONTFORK on the tensor blocks,
+  // the fork marks their pages copy-on-write and the next write to each page faults.
+  it('a child process spawned while a tensor is held costs its pages no copy-on-write faults', async () => {
+    const t = zeros([16 << 20]); // 64 MiB, 16,384 pages
+    addInPlace(t, 1); // every page written once before the fork
+    await synchronize();
+    expect(spawnSync(process.execPath, ['-e', '']).status).toBe(0);
+    const before = process.resourceUsage().minorPageFault;
+    addInPlace(t, 1);
+    await synchronize();
+    expect(process.resourceUsage().minorPageFault - before).toBeLessThan(2048);
+    expect((await t.slice(0, 0, 1).data())[0]).toBe(2);
+    t.dispose();
   });
 });

@@ -42,9 +42,10 @@ class Backend {
   virtual int hostThreads() const { return 1; }
 
   // Memory. rawAllocate throws Error(OutOfMemory) when the device is full; the caching
-  // allocator in core retries once after releasing its cache.
+  // allocator in core retries once after releasing its cache. rawFree gets the bytes that
+  // rawAllocate was asked for.
   virtual void* rawAllocate(size_t bytes) = 0;
-  virtual void rawFree(void* ptr) noexcept = 0;
+  virtual void rawFree(void* ptr, size_t bytes) noexcept = 0;
   // Copies complete before returning (they are ordered on this device's stream).
   virtual void copyToHost(void* dst, const void* src, size_t bytes) = 0;
   virtual void copyFromHost(void* dst, const void* src, size_t bytes) = 0;

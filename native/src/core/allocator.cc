@@ -55,7 +55,7 @@ void CachingAllocator::release(void* ptr, size_t bytes) noexcept {
     freeBlocks_[size].push_back(ptr);
     stats_.cachedBytes += size;
   } catch (...) {
-    backend_.rawFree(ptr);  // could not record it: give it back instead of leaking
+    backend_.rawFree(ptr, size);  // could not record it: give it back instead of leaking
   }
   stats_.allocatedBytes -= size;
 }
@@ -63,7 +63,7 @@ void CachingAllocator::release(void* ptr, size_t bytes) noexcept {
 void CachingAllocator::emptyCache() noexcept {
   std::lock_guard<SpinLock> lock(mutex_);
   for (auto& [size, blocks] : freeBlocks_) {
-    for (void* ptr : blocks) backend_.rawFree(ptr);
+    for (void* ptr : blocks) backend_.rawFree(ptr, size);
   }
   freeBlocks_.clear();
   stats_.cachedBytes = 0;

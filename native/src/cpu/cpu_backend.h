@@ -19,7 +19,7 @@ class CpuBackend final : public Backend {
   int hostThreads() const override { return threads_.load(std::memory_order_relaxed); }
 
   void* rawAllocate(size_t bytes) override;
-  void rawFree(void* ptr) noexcept override;
+  void rawFree(void* ptr, size_t bytes) noexcept override;
   void copyToHost(void* dst, const void* src, size_t bytes) override;
   void copyFromHost(void* dst, const void* src, size_t bytes) override;
   void synchronize() override {}

@@ -20,7 +20,7 @@ void* CudaBackend::rawAllocate(size_t bytes) {
   return ptr;
 }
 
-void CudaBackend::rawFree(void* ptr) noexcept {
+void CudaBackend::rawFree(void* ptr, size_t) noexcept {
   cudaSetDevice(handles_.device());
   cudaFree(ptr);  // synchronises the device, so no queued kernel still uses ptr
 }

@@ -22,7 +22,7 @@ class CudaBackend final : public Backend {
   void activate() override { handles_.activate(); }
 
   void* rawAllocate(size_t bytes) override;
-  void rawFree(void* ptr) noexcept override;
+  void rawFree(void* ptr, size_t bytes) noexcept override;
   void copyToHost(void* dst, const void* src, size_t bytes) override;
   void copyFromHost(void* dst, const void* src, size_t bytes) override;
   void synchronize() override;
