@@ -151,8 +151,9 @@ bool tiledTranspose(const TensorRef& out, const TensorRef& in) {
 // The streaming mover writes whole cache lines to memory with non-temporal stores, without
 // first reading them in: a third less memory traffic, for copies larger than the last-level
 // cache, whose output would be evicted before it is read anyway. On the 2-vCPU EPYC a 33.5 MB
-// copy took 3.35 ms with memcpy, 2.01 with memcpy on two threads and 1.32 streamed on two; a
-// U-Net's channels-last cat of two [4, 16, 256, 256] maps 3.9 ms as before, 1.33 streamed.
+// copy took 3.35 ms with memcpy, 2.01 with memcpy on two threads and 1.32 streamed on two (a
+// standalone loop); a U-Net's channels-last cat of two [4, 16, 256, 256] maps took 3.9 ms as
+// two strided copies element by element, 2.1-2.4 ms with these movers.
 using MoveRow = void (*)(char* dst, const char* src, int64_t bytes);
 
 void moveRowScalar(char* dst, const char* src, int64_t bytes) { std::memcpy(dst, src, static_cast<size_t>(bytes)); }
@@ -203,7 +204,8 @@ void fenceStreamedStores() {
 
 // Copies at least this large bypass the cache. Measured on a U-Net's sliding window (copy
 // kernel time per 1024² pass, whose cats write 33.5 and 8.4 MB): 61 ms as before, 45-51
-// streaming from 16 MB, 32-39 from 4 MB, with no slower convolutions reading the output.
+// streaming from 16 MB, 32-39 from 4 MB; the convolutions reading the outputs took the same
+// time within the noise.
 constexpr int64_t kStreamingBytes = int64_t{8} << 20;
 
 // A same-dtype copy whose rows (after coalescing) are contiguous on both sides: contiguous
@@ -216,9 +218,11 @@ bool copyRows(const TensorRef& out, const TensorRef& in) {
   if (nd > 0 && (dims[0].strides[nd - 1] != 1 || dims[1].strides[nd - 1] != 1)) return false;
   const int64_t size = dtypeSize(out.dtype);
   const int64_t total = out.numel() * size;
+  const RowMovers movers = pickRowMovers();
+  // Without AVX-512, short rows go to the element loop below: a memcpy call per row costs more.
+  if (movers.move == moveRowScalar && (nd == 0 ? 1 : dims[0].shape[nd - 1]) * size < 4096) return false;
   char* dst = static_cast<char*>(out.data);
   const char* src = static_cast<const char*>(in.data);
-  const RowMovers movers = pickRowMovers();
   const MoveRow stream = total >= kStreamingBytes ? movers.stream : nullptr;
   forEachRow<2>(out.layout, {&out.layout, &in.layout}, [&](auto base, auto, int64_t count) {
     char* d = dst + base[0] * size;
