@@ -61,6 +61,8 @@ export function fusedConvNorm(conv: Module | undefined, norm: Module | undefined
  * covered. Otherwise null, and the caller runs `layers[at]` itself.
  */
 export function runFusedConv(layers: readonly Module[], at: number, x: Tensor): { output: Tensor; layers: number } | null {
+  // Sequential asks at every layer: most are not convolutions, so check that before the rest.
+  if (!exactly(layers[at], Conv2d)) return null;
   const activation = activationOf(layers[at + 2]);
   const output = fusedConvNorm(layers[at], layers[at + 1], x, activation);
   return output === null ? null : { output, layers: activation === null ? 2 : 3 };
