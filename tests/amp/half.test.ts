@@ -50,6 +50,23 @@ describeDevices('16-bit casts', (device: Device) => {
       }
     });
 
+    it(`${dtype}: long casts and sums (vector loops, both threads) round as the fixture's values do`, () => {
+      const values = decode(fixture.values);
+      const expected = decode(fixture[dtype]);
+      const doubled = rounded(Array.from(expected, (v) => 2 * v), dtype); // a 16-bit value doubled, rounded once
+      const n = 175 * values.length; // 40,075 elements
+      const h = tensor(Float32Array.from({ length: n }, (_, i) => values[i % values.length]!), { device }).to(dtype);
+      const [back, sum] = [h.dataSync(), h.add(h).dataSync()];
+      const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+      const wrong: string[] = [];
+      for (let i = 0; i < n && wrong.length < 5; ++i) {
+        const k = i % values.length;
+        if (!same(back[i]!, expected[k]!)) wrong.push(`cast of element ${i} (${fixture.values[k]}): ${back[i]}, want ${expected[k]}`);
+        if (!same(sum[i]!, doubled[k]!)) wrong.push(`sum of element ${i} (${fixture.values[k]}): ${sum[i]}, want ${doubled[k]}`);
+      }
+      expect(wrong).toEqual([]);
+    });
+
     it(`${dtype} -> int32 / uint8 / bool follow PyTorch's cast rules`, () => {
       const h = tensor(fixture.ints, { device, dtype: 'float32' }).to(dtype);
       const want = dtype === 'float16' ? fixture.intsFloat16 : fixture.intsBFloat16;

@@ -22,6 +22,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
+#include "cpu/vector_clones.h"
 #include "kernels/batch_norm.h"
 
 // Vec16 below is a 64-byte vector type; GCC notes that passing one by value changes the
@@ -155,13 +156,7 @@ std::vector<float> channelValues(const TensorRef& t, int64_t channels, float abs
   return values;
 }
 
-// The arithmetic loops are compiled for AVX-512, AVX2 and baseline x86-64, picked at load
-// time (the build itself targets baseline x86-64, whose 4-wide SSE halves the throughput).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), noinline))
-#else
-#define NC_VECTOR_CLONES
-#endif
+// The arithmetic loops are compiled for AVX-512, AVX2 and baseline x86-64 (NC_VECTOR_CLONES).
 
 // Statistics are sums of float lanes over a block of at most kRowBlock rows (channels-
 // last) or kChunk elements (plain layout), each block then added in double: a million

@@ -4,7 +4,12 @@
 // The exception is the forward pass over small maps (at most 64 output pixels, e.g. the
 // last stages of a ResNet on CIFAR-sized images): there oneDNN's blocked layouts ran
 // ~1.4-1.9x faster, and reordering such small activations in and out costs little (the
-// backward passes measured no gain, so they stay channels-last). Depthwise (grouped)
+// backward passes measured no gain, so they stay channels-last). 1x1 convolutions stay
+// channels-last there too: without the reorders they ran 1.1-1.6x faster (2 threads, 2-vCPU
+// AVX-512 EPYC, medians of 25, ms, blocked -> channels-last: MobileNetV2's 32x160x7x7 -> 960
+// 1.79 -> 1.45, 960 -> 320 3.24 -> 2.62, 320 -> 1280 4.03 -> 3.70; ResNet's stride-2
+// downsampling 64x128x16x16 -> 256 1.46 -> 0.93, 64x256x8x8 -> 512 1.43 -> 0.96, 16x256x14x14
+// -> 512 0.97 -> 0.84; only 64x64x8x8 -> 64 lost, 0.23 -> 0.26). Depthwise (grouped)
 // convolutions stay channels-last on small maps too: oneDNN 2.6's brdgmm_dw on nhwc beat
 // jit_dw on blocked layouts plus the reorders in and out 1.2-4.7x (2 threads, 2-vCPU AVX-512
 // EPYC, medians of 11: 3x3 960ch 7x7 at batch 1 / 32 0.016 vs 0.031 / 0.25 vs 1.18 ms, 5x5
@@ -144,6 +149,15 @@ bool smallMaps(const Layout& out) {
   int64_t pixels = 1;
   for (int d = 2; d < out.ndim; ++d) pixels *= out.shape[d];
   return pixels <= 64;
+}
+
+// A 1x1 (1, 1x1x1) kernel: a matrix product per pixel, which oneDNN runs as fast on
+// channels-last operands as on blocked ones (see top), so small maps stay channels-last.
+bool isPointwise(const Layout& weight) {
+  for (int d = 2; d < weight.ndim; ++d) {
+    if (weight.shape[d] != 1) return false;
+  }
+  return true;
 }
 
 // Whether a 3x3 convolution runs oneDNN's Winograd F(4x4, 3x3) kernels rather than direct
@@ -377,7 +391,7 @@ void convForward(DnnlContext& dnnl, const ConvParams& fused, const TensorRef& ou
   auto& entry = dnnl.cache<dnnl::convolution_forward>(key, [&] {
     return withAlgorithm(winogradWins(p, input, weight, out), [&](dnnl::algorithm algorithm) {
       const bool blocked =
-          algorithm == dnnl::algorithm::convolution_winograd || (smallMaps(out.layout) && p.groups == 1);  // see top
+          algorithm == dnnl::algorithm::convolution_winograd || (smallMaps(out.layout) && p.groups == 1 && !isPointwise(weight.layout));  // see top
       return forwardDesc(dnnl, p, algorithm, blocked ? anyLayout(input) : channelsLast(input), weight,
                          bias.data != nullptr, blocked ? anyLayout(out) : strided(out));
     });

