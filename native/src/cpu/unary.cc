@@ -8,6 +8,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/silu.h"
 #include "cpu/strided_loop.h"
+#include "cpu/vector_clones.h"
 #include "kernels/dispatch.h"
 #include "kernels/unary.h"
 
@@ -68,6 +69,14 @@ std::string keyOf(const char* direction, UnaryOp op, float a, int64_t n) {
          '|' + std::to_string(n);
 }
 
+// d = op(s) over a unit-stride row, in vector clones (as cpu/elementwise.cc's binary rows):
+// a bfloat16 relu of [16, 64, 56, 56] (ResNet's after a residual add in a bfloat16 session;
+// 2-vCPU AVX-512 EPYC, medians of 21) took 0.91 ms on baseline SSE, 0.52 here (float32: 0.29-0.35).
+template <UnaryOp kOp, typename T>
+NC_VECTOR_CLONES void unaryRow(T* d, const T* s, int64_t count, float a) {
+  for (int64_t j = 0; j < count; ++j) d[j] = kernels::unaryOpOf<kOp, T>(s[j], a);
+}
+
 }  // namespace
 
 void unary(DnnlContext& dnnl, UnaryOp op, const TensorRef& out, const TensorRef& in, double alpha) {
@@ -94,7 +103,7 @@ void unary(DnnlContext& dnnl, UnaryOp op, const TensorRef& out, const TensorRef&
         T* d = dst + base[0];
         const T* s = src + base[1];
         if (unitSteps(step)) {
-          for (int64_t j = 0; j < count; ++j) d[j] = kernels::unaryOpOf<kOp, T>(s[j], a);
+          unaryRow<kOp, T>(d, s, count, a);
         } else {
           for (int64_t j = 0; j < count; ++j) d[j * step[0]] = kernels::unaryOpOf<kOp, T>(s[j * step[1]], a);
         }
