@@ -163,6 +163,18 @@ export interface NativePrimitives {
     bias: NativeTensor | null,
     math: NativeMathOptions,
   ): void;
+  convPointwiseDepthwise(
+    op: string,
+    pointwise: NativeConvParams,
+    depthwise: NativeConvParams,
+    out: NativeTensor,
+    input: NativeTensor,
+    weight: NativeTensor,
+    bias: NativeTensor | null,
+    depthwiseWeight: NativeTensor,
+    depthwiseBias: NativeTensor | null,
+    math: NativeMathOptions,
+  ): void;
   copy(op: string, out: NativeTensor, input: NativeTensor): void;
   crossEntropyBackward(
     op: string,

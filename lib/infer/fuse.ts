@@ -6,7 +6,11 @@
  *   `W·γ/√(σ²+ε)` and `(b − μ)·γ/√(σ²+ε) + β`, saving the BatchNorm's pass;
  * - **activation fusion**: when that result (or a plain convolution's) feeds only a ReLU
  *   (or only a ReLU6, or only a SiLU), the convolution applies it as it writes its output (oneDNN post-op),
- *   and the activation's call returns its input as is.
+ *   and the activation's call returns its input as is;
+ * - **pointwise + depthwise**: a 1x1 convolution (folded, activated) whose result feeds only
+ *   a depthwise convolution (MobileNetV2's expansion and depthwise layers) computes both in
+ *   one op (`convPointwiseDepthwise`: on the CPU the 1x1's rows are computed as the
+ *   depthwise one needs them, in cache); the depthwise layer's call then returns its input.
  *
  * What qualifies is found by tracing one forward: forward hooks pair each BatchNorm call
  * with the convolution that produced its input, and every op that hands a tensor to the
@@ -20,10 +24,11 @@ import type { HalfDType } from '../tensor/dtype.js';
 import { needsGrad } from '../autograd/graph.js';
 import { ArgumentError } from '../errors.js';
 import { noGrad } from '../autograd/grad_mode.js';
+import { ReLU, ReLU6 } from '../nn/layers/basic.js';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/layers/pooling_norm.js';
 import { Conv1d, Conv2d, Conv3d } from '../nn/layers/conv.js';
 import type { AnyModule, Module } from '../nn/module.js';
-import { conv1d, conv2d, conv3d, convActivated } from '../ops/conv.js';
+import { conv1d, conv2d, conv3d, convActivated, convPointwiseDepthwise, type ConvOptions } from '../ops/conv.js';
 import { markActivated } from '../ops/unary.js';
 import { keep, scope } from '../tensor/memory.js';
 import { observeReads, Tensor } from '../tensor/tensor.js';
@@ -40,6 +45,8 @@ export interface FusedModel {
   readonly folded: ReadonlyArray<readonly [conv: string, batchNorm: string]>;
   /** Convolutions that apply the activation after them (after the folded BatchNorm, if any). */
   readonly activations: ReadonlyArray<readonly [conv: string, activation: Activation]>;
+  /** Pointwise convolutions computed in one op with the depthwise convolution after them (`features.2.conv.0.0` + `features.2.conv.1.0`). */
+  readonly pointwiseDepthwise: ReadonlyArray<readonly [pointwise: string, depthwise: string]>;
   /** Gives the layers back their class's forward and frees the folded weights. */
   restore(): void;
 }
@@ -67,11 +74,36 @@ export type Activation = 'relu' | 'relu6' | 'silu';
 interface Plan {
   batchNorm: BatchNorm | null;
   activation: Activation | null;
+  /** The depthwise convolution that alone reads this (pointwise) one's result, computed with it. */
+  depthwise?: Conv2d;
+}
+
+/** All of `value` (a number or one per dim, default `fallback`) equals `wanted`. */
+const allEqual = (value: number | readonly number[] | undefined, wanted: number, fallback: number): boolean =>
+  [value ?? fallback].flat().every((v) => v === wanted);
+
+/** A 2-d 1x1 convolution of stride 1 without padding, dilation or groups. */
+function isPointwise(conv: Conv): conv is Conv2d {
+  const o = conv.options as Conv2d['options'];
+  return (
+    conv instanceof Conv2d && conv.weight.shape[2] === 1 && conv.weight.shape[3] === 1 && allEqual(o.stride, 1, 1) &&
+    (o.padding === 'valid' || o.padding === 'same' || allEqual(o.padding as number | number[] | undefined, 0, 0)) &&
+    allEqual(o.dilation, 1, 1) && (o.groups ?? 1) === 1
+  );
+}
+
+/** A 2-d depthwise convolution, one filter per channel, zero-padded. */
+function isDepthwise(conv: Conv, channels: number): conv is Conv2d {
+  const o = conv.options as Conv2d['options'];
+  return conv instanceof Conv2d && o.groups === channels && conv.weight.shape[0] === channels && conv.weight.shape[1] === 1 &&
+    (!('paddingMode' in o) || (o.paddingMode ?? 'zeros') === 'zeros');
 }
 
 /** Traces one forward of `model` on `example` and decides, per convolution, what to fuse. */
 function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, example: Tensor): Map<Conv, Plan> {
   const convOutputs = new Map<Conv, Tensor[]>();
+  const convInputs = new Map<Conv, Tensor[]>();
+  const activationOutputs = new Map<Tensor, Tensor>(); // a ReLU/ReLU6 module's input -> its output
   const producedBy = new Map<Tensor, Conv>();
   const bnCalls = new Map<BatchNorm, Array<[input: Tensor, output: Tensor]>>();
   // Every op that read each convolution or BatchNorm output, differentiable or not (a
@@ -82,10 +114,18 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
   for (const m of modules) {
     if (isConv(m)) {
       removers.push(
-        m.registerForwardHook((conv, _inputs, output) => {
+        m.registerForwardHook((conv, [input], output) => {
           producedBy.set(output, conv);
           convOutputs.set(conv, [...(convOutputs.get(conv) ?? []), output]);
+          convInputs.set(conv, [...(convInputs.get(conv) ?? []), input]);
           watch(output);
+        }),
+      );
+    } else if (m instanceof ReLU || m instanceof ReLU6) {
+      removers.push(
+        m.registerForwardHook((_m, [x], y) => {
+          activationOutputs.set(x, y);
+          watch(y);
         }),
       );
     } else if (isBatchNorm(m)) {
@@ -131,6 +171,23 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
           const activation = (['relu', 'relu6', 'silu'] as const).find((op) => finals.every((t) => onlyBy(t, op))) ?? null;
           if (folds || activation) plans.set(conv, { batchNorm: folds ? bn! : null, activation });
         }
+        // Pointwise + depthwise: one call each, both fused, the pointwise result (after its
+        // activation) read by the depthwise call alone.
+        const depthwiseReading = new Map<Tensor, Conv>();
+        for (const [conv, inputs] of convInputs) if (inputs.length === 1) depthwiseReading.set(inputs[0]!, conv);
+        for (const [conv, p] of plans) {
+          const outputs = convOutputs.get(conv)!;
+          if (!isPointwise(conv) || outputs.length !== 1 || p.activation === 'silu') continue;
+          const final = p.batchNorm ? bnOf.get(outputs[0]!)![1] : outputs[0]!;
+          const result = p.activation ? activationOutputs.get(final) : final;
+          const next = result && depthwiseReading.get(result);
+          const nextPlan = next && plans.get(next);
+          if (!next || !nextPlan || !isDepthwise(next, conv.weight.shape[0]!) || !onlyBy(result, 'conv2d')) continue;
+          // The result is marked as activated (for the calls between and after): true only when
+          // the depthwise layer applies the pointwise one's activation, or the pointwise none.
+          if (nextPlan.activation === 'silu' || (p.activation && p.activation !== nextPlan.activation)) continue;
+          p.depthwise = next;
+        }
       }),
     );
   } finally {
@@ -160,29 +217,52 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
 
   // Outputs of a folded convolution, which its BatchNorm passes through as they are.
   const foldedOutputs = new WeakSet<Tensor>();
-  const installed: Array<{ module: AnyModule; kept: Tensor[] }> = [];
-  for (const [conv, { batchNorm: bn, activation }] of plans) {
-    // The weights the rewritten forward uses: folded, or the layer's own cast once, or its own.
+  // The weights each rewritten forward uses: folded, or the layer's own cast once, or its own.
+  const weightsOf = new Map<Conv, readonly [Tensor, Tensor | null]>();
+  for (const [conv, { batchNorm: bn }] of plans) {
     const weights = bn ? noGrad(() => foldedWeights(conv, bn, opts.dtype)) : opts.dtype ? noGrad(() => castWeights(conv, opts.dtype!)) : null;
+    weightsOf.set(conv, weights ?? [conv.weight, conv.bias]);
+  }
+  // Where the results of pointwise convolutions computed with the depthwise one after them
+  // are, by that depthwise layer: its call (the next reader, as traced) returns its input,
+  // that result or a view of it (the layers between may have disposed the result itself).
+  const computedFor = new Map<Conv, Placement>();
+  const installed: Array<{ module: AnyModule; kept: Tensor[] }> = [];
+  for (const [conv, { batchNorm: bn, activation, depthwise }] of plans) {
+    const [weight, bias] = weightsOf.get(conv)!;
     const spatial = conv instanceof Conv1d ? 1 : conv instanceof Conv2d ? 2 : 3;
     const convolve = spatial === 1 ? conv1d : spatial === 2 ? conv2d : conv3d;
     const ownForward = Object.getPrototypeOf(conv).forward as (x: Tensor) => Tensor;
+    // What the layers after this one pass through: its BatchNorm (folded) and its activation.
+    const passedOn = (out: Tensor): Tensor => {
+      if (bn) foldedOutputs.add(out);
+      return activation ? markActivated(out, activation) : out;
+    };
     // Own properties shadow the class's forward; the modules' registries ignore functions.
     Object.defineProperty(conv, 'forward', {
       configurable: true,
       writable: true,
       value: (x: Tensor): Tensor => {
+        const computed = computedFor.get(conv);
+        computedFor.delete(conv);
+        if (computed !== undefined && isAt(x, computed)) return passedOn(x);
         if (conv.training || needsGrad(x, conv.weight, conv.bias)) return ownForward.call(conv, x);
-        const [weight, bias] = weights ?? [conv.weight, conv.bias];
         const input = opts.dtype && x.dtype === 'float32' ? x.to(opts.dtype) : x;
-        // Marked, so that the activation's own call (the only reader, as traced) costs no kernel.
-        const out = activation ? markActivated(convActivated(spatial, input, weight, bias, conv.options, activation), activation) : convolve(input, weight, bias, conv.options);
+        let out: Tensor;
+        if (depthwise && !depthwise.training && !needsGrad(depthwise.weight, depthwise.bias)) {
+          const [dwWeight, dwBias] = weightsOf.get(depthwise)!;
+          const dwActivation = plans.get(depthwise)!.activation as 'relu' | 'relu6' | null;
+          out = convPointwiseDepthwise(input, weight, bias, activation as 'relu' | 'relu6' | null, dwWeight, dwBias, depthwise.options as ConvOptions, dwActivation);
+          computedFor.set(depthwise, placementOf(out));
+        } else {
+          // Marked, so that the activation's own call (the only reader, as traced) costs no kernel.
+          out = activation ? convActivated(spatial, input, weight, bias, conv.options, activation) : convolve(input, weight, bias, conv.options);
+        }
         if (input !== x) input.dispose();
-        if (bn) foldedOutputs.add(out);
-        return out;
+        return passedOn(out);
       },
     });
-    installed.push({ module: conv, kept: ([...(weights ?? [])] as Array<Tensor | null>).filter((t): t is Tensor => t !== null) });
+    installed.push({ module: conv, kept: bn || opts.dtype ? [weight, bias].filter((t): t is Tensor => t !== null) : [] });
     if (bn) {
       const bnForward = Object.getPrototypeOf(bn).forward as (x: Tensor) => Tensor;
       Object.defineProperty(bn, 'forward', {
@@ -197,6 +277,7 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
   return {
     folded: [...plans].filter(([, p]) => p.batchNorm).map(([conv, p]) => [names.get(conv)!, names.get(p.batchNorm!)!] as const),
     activations: [...plans].filter(([, p]) => p.activation).map(([conv, p]) => [names.get(conv)!, p.activation!] as const),
+    pointwiseDepthwise: [...plans].filter(([, p]) => p.depthwise).map(([conv, p]) => [names.get(conv)!, names.get(p.depthwise!)!] as const),
     restore() {
       for (const { module, kept } of installed.splice(0)) {
         delete (module as unknown as { forward?: unknown }).forward;
@@ -204,6 +285,23 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
       }
     },
   };
+}
+
+/** Where a tensor's elements are: its memory and layout (which its views share). */
+interface Placement {
+  storage: object;
+  offset: number;
+  shape: readonly number[];
+  strides: readonly number[];
+}
+
+const placementOf = (t: Tensor): Placement => ({ storage: t._storage('fuse'), offset: t.offset, shape: t.shape, strides: t.strides });
+
+const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Whether `t` sees exactly the elements at `p` (it is that tensor, or a view of it as it is). */
+function isAt(t: Tensor, p: Placement): boolean {
+  return t._storage('fuse') === p.storage && t.offset === p.offset && sameDims(t.shape, p.shape) && sameDims(t.strides, p.strides);
 }
 
 /** The weight and bias of `conv` in `dtype`. */

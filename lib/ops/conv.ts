@@ -8,7 +8,10 @@ import { autocastTarget, inHalf } from '../amp/autocast.js';
 import { needsGrad } from '../autograd/graph.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import type { NativeConvParams } from '../native_primitives.js';
-import { describe } from '../tensor/shape.js';
+import { convMathOptions } from '../backends.js';
+import { native } from '../native.js';
+import { empty } from '../tensor/creation.js';
+import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { convolution } from './convolution.js';
 import { pad } from './shape.js';
@@ -222,4 +225,67 @@ export function convActivated(
   if (activation === 'silu') return convNd(spatial, input, weight, bias, opts, ConvActivation.Silu);
   // relu/relu6 of the result is the result (unlike silu's, which callers mark themselves when they know it is read once).
   return markActivated(convNd(spatial, input, weight, bias, opts, activation === 'relu' ? ConvActivation.Relu : ConvActivation.Relu6), activation);
+}
+
+/** The native code of an activation a convolution applies as it writes its output. */
+const activationCode = (activation: 'relu' | 'relu6' | null): ConvActivation =>
+  activation === 'relu' ? ConvActivation.Relu : activation === 'relu6' ? ConvActivation.Relu6 : ConvActivation.None;
+
+/**
+ * `depthwise(pointwise(input))` for inference, as one native op: the 1x1 convolution
+ * `weight` `[C, inC, 1, 1]` (with `bias`, then `activation`) and the depthwise convolution
+ * that alone reads its output, `depthwiseWeight` `[C, 1, kH, kW]` with `depthwiseOpts`
+ * (`groups: C`; with `depthwiseBias`, then `depthwiseActivation`): MobileNetV2's expansion
+ * and depthwise layers. On the CPU the 1x1's rows are computed as the depthwise convolution
+ * needs them, in cache, for a 3x3 kernel padded by 1 (cpu/conv_pointwise_depthwise.cc).
+ * Refuses operands that need a gradient. A result activated by the depthwise layer is marked
+ * so, as {@link convActivated}'s.
+ * @internal
+ */
+export function convPointwiseDepthwise(
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  activation: 'relu' | 'relu6' | null,
+  depthwiseWeight: Tensor,
+  depthwiseBias: Tensor | null,
+  depthwiseOpts: ConvOptions,
+  depthwiseActivation: 'relu' | 'relu6' | null,
+): Tensor<'float32'> {
+  const op = 'convPointwiseDepthwise';
+  checkOperands(op, 2, input, weight, bias);
+  checkOperands(op, 2, input, depthwiseWeight, depthwiseBias);
+  if (needsGrad(input, weight, bias, depthwiseWeight, depthwiseBias)) {
+    throw new ArgumentError(`${op}: a pointwise and depthwise convolution fused into one op is for inference; run it under noGrad()`);
+  }
+  checkChannels(op, 2, input, weight, bias, 1);
+  const channels = weight.shape[0]!;
+  if (weight.shape[2] !== 1 || weight.shape[3] !== 1) throw new ShapeError(`${op}: expected a 1x1 pointwise weight, got [${weight.shape.join(', ')}]`);
+  if (depthwiseOpts.groups !== channels || depthwiseWeight.shape[0] !== channels || depthwiseWeight.shape[1] !== 1) {
+    throw new ShapeError(
+      `${op}: expected a depthwise weight [${channels}, 1, kH, kW] with groups ${channels}, got [${depthwiseWeight.shape.join(', ')}] with groups ${depthwiseOpts.groups ?? 1}`,
+    );
+  }
+  if (depthwiseBias && (depthwiseBias.ndim !== 1 || depthwiseBias.shape[0] !== channels)) {
+    throw new ShapeError(`${op}: expected depthwise bias of shape [${channels}], got [${depthwiseBias.shape.join(', ')}]`);
+  }
+  if ((depthwiseOpts.paddingMode ?? 'zeros') !== 'zeros') throw new ArgumentError(`${op}: the fused depthwise convolution pads with zeros only`);
+  const spatial = input.shape.slice(2);
+  const pointwise = { ...convParams(op, 2, spatial, [1, 1], {}), activation: activationCode(activation) };
+  const depthwise = { ...convParams(op, 2, spatial, depthwiseWeight.shape.slice(2), depthwiseOpts), activation: activationCode(depthwiseActivation) };
+  const outShape = [input.shape[0]!, channels, ...depthwise.outSpatial];
+  const out = empty(op, outShape, input.dtype, input.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
+  // cuDNN reads filters packed (as ./convolution.ts).
+  const w = weight.isContiguous() ? weight : weight.contiguous();
+  const dw = depthwiseWeight.isContiguous() ? depthwiseWeight : depthwiseWeight.contiguous();
+  try {
+    native.convPointwiseDepthwise(
+      op, pointwise, depthwise, out._native(op, 'out'), input._native(op, 'input'), w._native(op, 'weight'), bias ? bias._native(op, 'bias') : null,
+      dw._native(op, 'depthwiseWeight'), depthwiseBias ? depthwiseBias._native(op, 'depthwiseBias') : null, convMathOptions(),
+    );
+  } finally {
+    if (w !== weight) w.dispose();
+    if (dw !== depthwiseWeight) dw.dispose();
+  }
+  return depthwiseActivation ? markActivated(out, depthwiseActivation) : out;
 }

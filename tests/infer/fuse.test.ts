@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ArgumentError, crossEntropy, DisposedError, manualSeed, nn, noGrad, profile, randn, relu, synchronize, tensor, type Tensor, where } from '../../lib/index.js';
 import { fuseForInference } from '../../lib/infer/index.js';
-import { resnet18 } from '../../lib/models/index.js';
+import { mobilenetV2, resnet18 } from '../../lib/models/index.js';
 import { maxRelDiff, trainedNet } from '../helpers/folding_net.js';
 
 describe('fuseForInference', () => {
@@ -67,6 +67,72 @@ describe('fuseForInference', () => {
     const { result, ops } = await profile(() => noGrad(() => net.call(x)));
     expect(maxRelDiff(result, reference)).toBeLessThan(1e-5);
     expect(ops.map((o) => o.op).sort()).toEqual(['conv2d']);
+    fused.restore();
+  });
+
+  /** Conv2d + BatchNorm2d (statistics drawn) + activation, as torchvision's Conv2dNormActivation. */
+  const convBn = (inC: number, outC: number, k: number, opts: nn.ConvLayerOptions, act: nn.Module | null) => {
+    const bn = new nn.BatchNorm2d(outC);
+    bn.runningMean = randn([outC]).mul(0.1);
+    bn.runningVar = randn([outC]).abs().add(0.5);
+    return new nn.Sequential(...[new nn.Conv2d(inC, outC, k, { bias: false, padding: (k - 1) / 2, ...opts }), bn, ...(act ? [act] : [])]);
+  };
+
+  it("computes MobileNetV2's expansion and depthwise convolutions as one op, the projection apart", async () => {
+    manualSeed(5);
+    const net = new nn.Sequential(convBn(8, 48, 1, {}, new nn.ReLU6()), convBn(48, 48, 3, { stride: 2, groups: 48 }, new nn.ReLU6()), convBn(48, 16, 1, {}, null)).eval();
+    const x = randn([2, 8, 24, 24]).mul(3); // 24x24: the fused kernel on the CPU (from 20x20)
+    const reference = noGrad(() => net.call(x));
+    const fused = fuseForInference(net, x);
+    expect(fused.folded.length).toBe(3);
+    expect(fused.pointwiseDepthwise).toEqual([['0.0', '1.0']]);
+    await synchronize();
+    const { result, ops } = await profile(() => noGrad(() => net.call(x)));
+    expect(ops.map((o) => `${o.op} x${o.count}`).sort()).toEqual(['conv2d x1', 'convPointwiseDepthwise x1']);
+    expect(maxRelDiff(result, reference)).toBeLessThan(1e-5);
+    fused.restore();
+    expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBe(0);
+  });
+
+  it('leaves a pointwise and depthwise pair apart when the pointwise result is read elsewhere or activated otherwise', () => {
+    manualSeed(6);
+    const x = randn([1, 4, 20, 20]);
+    const mixed = new nn.Sequential(convBn(4, 16, 1, {}, new nn.ReLU()), convBn(16, 16, 3, { groups: 16 }, new nn.ReLU6())).eval();
+    expect(fuseForInference(mixed, x).pointwiseDepthwise).toEqual([]); // one mark could not cover relu then relu6
+    class TwoReaders extends nn.Module {
+      pw = convBn(4, 16, 1, {}, new nn.ReLU6());
+      dw = convBn(16, 16, 3, { groups: 16 }, new nn.ReLU6());
+      forward(input: Tensor): Tensor {
+        const h = this.pw.call(input);
+        return this.dw.call(h).add(h);
+      }
+    }
+    const shared = new TwoReaders().eval();
+    const reference = noGrad(() => shared.call(x));
+    const fused = fuseForInference(shared, x);
+    expect(fused.pointwiseDepthwise).toEqual([]);
+    expect(fused.folded.length).toBe(2);
+    expect(maxRelDiff(noGrad(() => shared.call(x)), reference)).toBeLessThan(1e-5);
+  });
+
+  it("on torchvision's mobilenet_v2: all 16 expansions run with their depthwise convolutions, outputs agree to 1e-4", async () => {
+    manualSeed(7);
+    const model = mobilenetV2({ numClasses: 10 }).eval();
+    for (const m of model.modules()) {
+      if (m instanceof nn.BatchNorm2d) {
+        m.runningMean = randn([m.numFeatures]).mul(0.1);
+        m.runningVar = randn([m.numFeatures]).abs().add(0.5);
+      }
+    }
+    const x = randn([2, 3, 96, 96]); // maps of 48x48 down to 3x3: the fused kernel and the two convolutions
+    const reference = noGrad(() => model.call(x));
+    const fused = fuseForInference(model, x);
+    expect(fused.pointwiseDepthwise.length).toBe(16);
+    expect(fused.pointwiseDepthwise[0]).toEqual(['features.2.conv.0.0', 'features.2.conv.1.0']);
+    await synchronize();
+    const { result, ops } = await profile(() => noGrad(() => model.call(x)));
+    expect(ops.find((o) => o.op === 'convPointwiseDepthwise')?.count).toBe(16);
+    expect(maxRelDiff(result, reference)).toBeLessThan(1e-4);
     fused.restore();
   });
 

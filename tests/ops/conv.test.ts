@@ -4,7 +4,7 @@ import {
   ArgumentError, conv1d, conv2d, conv3d, DTypeError, manualSeed, noGrad, profile, randn, relu, relu6, ShapeError, synchronize, tensor, zeros,
   type ConvOptions, type Tensor,
 } from '../../lib/index.js';
-import { convActivated } from '../../lib/ops/conv.js';
+import { convActivated, convPointwiseDepthwise } from '../../lib/ops/conv.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { emptyBatchTest } from '../helpers/empty_batch.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
@@ -340,5 +340,66 @@ describeDevices('conv fused with ReLU (inference)', (device) => {
     relu(fused).sum().backward(); // recorded: ReLU's gradient is 0 where the value is 0
     const values = fused.dataSync();
     expect(Array.from(fused.grad!.dataSync())).toEqual(Array.from(values, (v) => (v > 0 ? 1 : 0)));
+  });
+});
+
+describeDevices('a pointwise and a depthwise convolution as one op (inference)', (device) => {
+  /** [N, C, H, W] stored channels-last, as convolutions write their outputs. */
+  const channelsLast = (shape: [number, number, number, number]) => randn([shape[0], shape[2], shape[3], shape[1]], { device }).permute(0, 3, 1, 2);
+  type Act = 'relu' | 'relu6' | null;
+  const activate = (t: Tensor, a: Act) => (a === 'relu' ? relu(t) : a === 'relu6' ? relu6(t) : t);
+  // [batch, in, channels, size, stride, pointwise activation, depthwise activation]: the
+  // fused kernel from 20x20 maps (cpu/conv_pointwise_depthwise.cc), on channel counts off
+  // its 16-lane blocks and 64-channel groups, odd and even maps, batches smaller than the
+  // thread team (rows split into bands) and larger; the two convolutions below that.
+  const shapes: Array<[number, number, number, number, number, Act, Act]> = [
+    [2, 16, 96, 28, 2, 'relu6', 'relu6'],
+    [1, 24, 144, 21, 1, 'relu6', 'relu6'],
+    [3, 5, 20, 23, 2, null, 'relu'],
+    [1, 7, 33, 20, 1, 'relu', 'relu'],
+    [1, 8, 64, 25, 2, 'relu6', 'relu6'],
+    [4, 3, 17, 6, 1, null, null],
+    [1, 8, 64, 13, 2, 'relu6', 'relu6'],
+  ];
+  for (const [n, cin, c, size, stride, act, dwAct] of shapes) {
+    it(`[${n}, ${cin}, ${size}, ${size}] -> ${c}, depthwise stride ${stride}, ${act} / ${dwAct}: equals the two convolutions`, () => {
+      manualSeed(n * 100 + c);
+      const w = randn([c, cin, 1, 1], { device }).mul(0.5);
+      const b = randn([c], { device });
+      const dw = randn([c, 1, 3, 3], { device });
+      const db = c % 2 ? null : randn([c], { device });
+      const opts = { stride, padding: 1, groups: c };
+      for (const x of [channelsLast([n, cin, size, size]).mul(3), randn([n, cin, size, size], { device })]) { // fused kernel, then the two convolutions
+        const expected = activate(conv2d(activate(conv2d(x, w, b), act), dw, db, opts), dwAct);
+        const fused = noGrad(() => convPointwiseDepthwise(x, w, b, act, dw, db, opts, dwAct));
+        expect(fused.shape).toEqual(expected.shape);
+        expectClose(fused.dataSync(), expected.dataSync(), 1e-5);
+      }
+    });
+  }
+
+  it('NaN stays NaN through both activations of the fused kernel; a bfloat16 pair runs as the two convolutions', () => {
+    const x = channelsLast([1, 4, 20, 20]);
+    const w = randn([16, 4, 1, 1], { device });
+    const dw = randn([16, 1, 3, 3], { device });
+    const nan = noGrad(() => convPointwiseDepthwise(x.mul(tensor(NaN, { device })), w, null, 'relu6', dw, null, { padding: 1, groups: 16 }, 'relu6'));
+    expect(Array.from(nan.dataSync()).every(Number.isNaN)).toBe(true);
+    const [xh, wh, dwh] = [x, w, dw].map((t) => t.to('bfloat16'));
+    const half = noGrad(() => convPointwiseDepthwise(xh!, wh!, null, 'relu', dwh!, null, { padding: 1, groups: 16 }, null));
+    expect(half.dtype).toBe('bfloat16');
+    expectClose(half.dataSync(), conv2d(relu(conv2d(xh!, wh!)), dwh!, null, { padding: 1, groups: 16 }).dataSync(), 1e-2);
+  });
+
+  it('refuses operands that need a gradient, and shapes that are not a pointwise then a depthwise convolution', () => {
+    const x = randn([1, 4, 6, 6], { device });
+    const w = randn([8, 4, 1, 1], { device });
+    const dw = randn([8, 1, 3, 3], { device });
+    const opts = { padding: 1, groups: 8 };
+    expect(() => convPointwiseDepthwise(x, w.clone().requiresGrad_(), null, null, dw, null, opts, null)).toThrow(/for inference; run it under noGrad/);
+    expect(() => noGrad(() => convPointwiseDepthwise(x, randn([8, 4, 3, 3], { device }), null, null, dw, null, opts, null))).toThrow(ShapeError);
+    expect(() => noGrad(() => convPointwiseDepthwise(x, w, null, null, dw, null, { padding: 1, groups: 4 }, null))).toThrow(/groups 8/);
+    expect(() => noGrad(() => convPointwiseDepthwise(x, w, null, null, randn([8, 2, 3, 3], { device }), null, opts, null))).toThrow(ShapeError);
+    expect(() => noGrad(() => convPointwiseDepthwise(x, w, null, null, dw, randn([4], { device }), opts, null))).toThrow(/depthwise bias of shape \[8\]/);
+    expect(() => noGrad(() => convPointwiseDepthwise(x, w, null, null, dw, null, { ...opts, paddingMode: 'reflect' }, null))).toThrow(ArgumentError);
   });
 });

@@ -380,10 +380,36 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
   }
 }
 
+// The two convolutions one after the other, the pointwise output channels-last in stream
+// scratch (cuDNN has no pointwise-depthwise fusion).
+void convPointwiseDepthwise(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& pw, const ConvParams& dw,
+                            const MathOptions& math, const TensorRef& out, const TensorRef& input,
+                            const TensorRef& weight, const TensorRef& bias, const TensorRef& dwWeight,
+                            const TensorRef& dwBias) {
+  if (out.numel() == 0) return;
+  TensorRef middle{nullptr, out.dtype, input.layout};
+  Layout& m = middle.layout;
+  m.shape[1] = weight.layout.shape[0];
+  m.strides[1] = 1;
+  m.strides[3] = m.shape[1];
+  m.strides[2] = m.shape[3] * m.strides[3];
+  m.strides[0] = m.shape[2] * m.strides[2];
+  StreamBuffer buffer(static_cast<size_t>(m.numel()) * dtypeSize(out.dtype), h.stream());
+  middle.data = buffer.get();
+  convForward(h, cache, pw, math, middle, input, weight, bias);
+  convForward(h, cache, dw, math, out, middle, dwWeight, dwBias);
+}
+
 // The primitives this file implements (neocog/primitives.def).
 void CudaBackend::convForward(const ConvParams& params, Out out, In input, In weight, OptIn bias,
                               const MathOptions& math) {
   cuda::convForward(handles_, convPlans_, params, math, out, input, weight, bias);
+}
+void CudaBackend::convPointwiseDepthwise(const ConvParams& pointwise, const ConvParams& depthwise, Out out, In input,
+                                         In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias,
+                                         const MathOptions& math) {
+  cuda::convPointwiseDepthwise(handles_, convPlans_, pointwise, depthwise, math, out, input, weight, bias, depthwiseWeight,
+                               depthwiseBias);
 }
 void CudaBackend::convBackwardInput(const ConvParams& params, Out gradInput, In gradOutput, In weight,
                                     const MathOptions& math) {

@@ -56,4 +56,28 @@ void convBackwardWeight(const char* op, const ConvParams& params, Out gradWeight
   if (params.activation != ConvActivation::None) reject(op, "a convolution's backward takes no activation");
 }
 
+void convPointwiseDepthwise(const char* op, const ConvParams& pointwise, const ConvParams& depthwise, Out out,
+                            In input, In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias, const MathOptions&) {
+  bool pointwiseOk = pointwise.spatial == 2 && pointwise.groups == 1 && weight.layout.ndim == 4 &&
+                     weight.layout.shape[2] == 1 && weight.layout.shape[3] == 1;
+  for (int d = 0; pointwiseOk && d < 2; ++d) {
+    pointwiseOk = pointwise.stride[d] == 1 && pointwise.dilation[d] == 1 && pointwise.padBegin[d] == 0 &&
+                  pointwise.padEnd[d] == 0;
+  }
+  if (!pointwiseOk) reject(op, "the first convolution must be 2-d, 1x1, of stride 1, without padding or groups");
+  // The pointwise output, [N, C, H, W]: the depthwise input.
+  TensorRef middle{nullptr, out.dtype, input.layout};
+  middle.layout.shape[1] = weight.layout.shape[0];
+  checkConvShapes(op, pointwise, middle, input, weight);
+  checkConvShapes(op, depthwise, out, middle, depthwiseWeight);
+  if (depthwise.groups != middle.layout.shape[1] || depthwiseWeight.layout.shape[0] != depthwise.groups) {
+    reject(op, "the second convolution must be depthwise: one filter per channel");
+  }
+  if (pointwise.activation == ConvActivation::Silu || depthwise.activation == ConvActivation::Silu) {
+    reject(op, "the fused pointwise and depthwise convolutions take ReLU, ReLU6 or no activation");
+  }
+  checkBias(op, bias, weight);
+  checkBias(op, depthwiseBias, depthwiseWeight);
+}
+
 }  // namespace neocog::backstop
