@@ -111,8 +111,8 @@ const positiveInteger = (v: number): boolean => Number.isInteger(v) && v > 0;
 export class InferenceSession<Out = Tensor> {
   /** The device batches run on. */
   readonly device: Device;
-  /** What was fused (BatchNorms folded, activations fused), by module names; null when nothing was traced. */
-  readonly fused: Pick<FusedModel, 'folded' | 'activations'> | null;
+  /** What was fused (BatchNorms folded, activations fused, pointwise and depthwise pairs), by module names; null when nothing was traced. */
+  readonly fused: Pick<FusedModel, 'folded' | 'activations' | 'pointwiseDepthwise'> | null;
   /** The precision of the convolutions and linear layers. */
   readonly dtype: 'float32' | HalfDType;
   readonly #model: Module<[Tensor], Out>;
@@ -169,7 +169,11 @@ export class InferenceSession<Out = Tensor> {
     const example = opts.example === undefined ? undefined : opts.example.to(this.device);
     try {
       this.#fusion = example && (opts.fuse ?? true) ? fuseForInference(model as Module<[Tensor], unknown>, example, half ? { dtype: half } : {}) : null;
-      this.fused = this.#fusion && { folded: this.#fusion.folded, activations: this.#fusion.activations };
+      this.fused = this.#fusion && {
+        folded: this.#fusion.folded,
+        activations: this.#fusion.activations,
+        pointwiseDepthwise: this.#fusion.pointwiseDepthwise,
+      };
       this.#half = half ? halfPrecision(model as Module<[Tensor], unknown>, half) : null;
       if (example) this.#sampleShape = example.shape.slice(1);
     } finally {
