@@ -5,6 +5,16 @@ import { fuseForInference } from '../../lib/infer/index.js';
 import { mobilenetV2, resnet18 } from '../../lib/models/index.js';
 import { maxRelDiff, trainedNet } from '../helpers/folding_net.js';
 
+/** Gives every BatchNorm2d of `model` running statistics away from the identity. */
+function drawStatistics(model: nn.Module): void {
+  for (const m of model.modules()) {
+    if (m instanceof nn.BatchNorm2d) {
+      m.runningMean = randn([m.numFeatures]).mul(0.1);
+      m.runningVar = randn([m.numFeatures]).abs().add(0.5);
+    }
+  }
+}
+
 describe('fuseForInference', () => {
   it('folds each BatchNorm a convolution alone feeds, fuses the ReLUs after them, leaves shared outputs, and restores', async () => {
     const net = trainedNet();
@@ -118,12 +128,7 @@ describe('fuseForInference', () => {
   it("on torchvision's mobilenet_v2: all 16 expansions run with their depthwise convolutions, outputs agree to 1e-4", async () => {
     manualSeed(7);
     const model = mobilenetV2({ numClasses: 10 }).eval();
-    for (const m of model.modules()) {
-      if (m instanceof nn.BatchNorm2d) {
-        m.runningMean = randn([m.numFeatures]).mul(0.1);
-        m.runningVar = randn([m.numFeatures]).abs().add(0.5);
-      }
-    }
+    drawStatistics(model);
     const x = randn([2, 3, 96, 96]); // maps of 48x48 down to 3x3: the fused kernel and the two convolutions
     const reference = noGrad(() => model.call(x));
     const fused = fuseForInference(model, x);
@@ -181,12 +186,7 @@ describe('fuseForInference', () => {
   it("on torchvision's resnet18: every BatchNorm folds, the ReLUs not after a residual add fuse, outputs agree to 1e-4", () => {
     manualSeed(0);
     const model = resnet18({ numClasses: 10 }).eval();
-    for (const m of model.modules()) {
-      if (m instanceof nn.BatchNorm2d) {
-        m.runningMean = randn([m.numFeatures]).mul(0.1);
-        m.runningVar = randn([m.numFeatures]).abs().add(0.5);
-      }
-    }
+    drawStatistics(model);
     const x = randn([2, 3, 64, 64]);
     const reference = noGrad(() => model.call(x));
     const fused = fuseForInference(model, x);

@@ -23,6 +23,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/vector_clones.h"
+#include "kernels/conv.h"
 
 namespace neocog::cpu {
 
@@ -310,14 +311,8 @@ void CpuBackend::convPointwiseDepthwise(const ConvParams& pointwise, const ConvP
     return;
   }
   // The two convolutions one after the other, the pointwise output dense channels-last.
-  OutputTensor middle{{nullptr, out.dtype, input.layout}};
-  Layout& m = middle.layout;
-  m.shape[1] = weight.layout.shape[0];
-  m.strides[1] = 1;
-  m.strides[3] = m.shape[1];
-  m.strides[2] = m.shape[3] * m.strides[3];
-  m.strides[0] = m.shape[2] * m.strides[2];
-  middle.data = dnnl_.scratch(kMiddleSlot, static_cast<size_t>(m.numel()) * dtypeSize(out.dtype));
+  OutputTensor middle{{nullptr, out.dtype, kernels::pointwiseOutputLayout(input.layout, weight.layout.shape[0])}};
+  middle.data = dnnl_.scratch(kMiddleSlot, static_cast<size_t>(middle.numel()) * dtypeSize(out.dtype));
   convForward(pointwise, middle, input, weight, bias, math);
   convForward(depthwise, out, InputTensor{middle}, depthwiseWeight, depthwiseBias, math);
 }

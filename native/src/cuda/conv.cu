@@ -17,6 +17,7 @@
 #include "cuda/conv_plan.h"
 #include "cuda/cudnn_desc.h"
 #include "cuda/launch.h"
+#include "kernels/conv.h"
 #include "cuda/cuda_backend.h"
 #include "kernels/elementwise.h"
 #include "kernels/strided.h"
@@ -387,14 +388,8 @@ void convPointwiseDepthwise(DeviceHandles& h, ConvPlanCache& cache, const ConvPa
                             const TensorRef& weight, const TensorRef& bias, const TensorRef& dwWeight,
                             const TensorRef& dwBias) {
   if (out.numel() == 0) return;
-  TensorRef middle{nullptr, out.dtype, input.layout};
-  Layout& m = middle.layout;
-  m.shape[1] = weight.layout.shape[0];
-  m.strides[1] = 1;
-  m.strides[3] = m.shape[1];
-  m.strides[2] = m.shape[3] * m.strides[3];
-  m.strides[0] = m.shape[2] * m.strides[2];
-  StreamBuffer buffer(static_cast<size_t>(m.numel()) * dtypeSize(out.dtype), h.stream());
+  TensorRef middle{nullptr, out.dtype, kernels::pointwiseOutputLayout(input.layout, weight.layout.shape[0])};
+  StreamBuffer buffer(static_cast<size_t>(middle.numel()) * dtypeSize(out.dtype), h.stream());
   middle.data = buffer.get();
   convForward(h, cache, pw, math, middle, input, weight, bias);
   convForward(h, cache, dw, math, out, middle, dwWeight, dwBias);
