@@ -154,6 +154,21 @@ export interface NativePrimitives {
     input: NativeTensor,
     math: NativeMathOptions,
   ): void;
+  convDepthwiseBlock(
+    op: string,
+    first: NativeConvParams,
+    depthwise: NativeConvParams,
+    project: NativeConvParams,
+    out: NativeTensor,
+    input: NativeTensor,
+    weight: NativeTensor,
+    bias: NativeTensor | null,
+    depthwiseWeight: NativeTensor,
+    depthwiseBias: NativeTensor | null,
+    projectWeight: NativeTensor | null,
+    projectBias: NativeTensor | null,
+    math: NativeMathOptions,
+  ): void;
   convForward(
     op: string,
     params: NativeConvParams,
@@ -161,18 +176,6 @@ export interface NativePrimitives {
     input: NativeTensor,
     weight: NativeTensor,
     bias: NativeTensor | null,
-    math: NativeMathOptions,
-  ): void;
-  convPointwiseDepthwise(
-    op: string,
-    pointwise: NativeConvParams,
-    depthwise: NativeConvParams,
-    out: NativeTensor,
-    input: NativeTensor,
-    weight: NativeTensor,
-    bias: NativeTensor | null,
-    depthwiseWeight: NativeTensor,
-    depthwiseBias: NativeTensor | null,
     math: NativeMathOptions,
   ): void;
   copy(op: string, out: NativeTensor, input: NativeTensor): void;

@@ -7,10 +7,12 @@
  * - **activation fusion**: when that result (or a plain convolution's) feeds only a ReLU
  *   (or only a ReLU6, or only a SiLU), the convolution applies it as it writes its output (oneDNN post-op),
  *   and the activation's call returns its input as is;
- * - **pointwise + depthwise**: a 1x1 convolution (folded, activated) whose result feeds only
- *   a depthwise convolution (MobileNetV2's expansion and depthwise layers) computes both in
- *   one op (`convPointwiseDepthwise`: on the CPU the 1x1's rows are computed as the
- *   depthwise one needs them, in cache); the depthwise layer's call then returns its input.
+ * - **depthwise blocks**: a convolution (folded, activated) whose result feeds only a
+ *   depthwise convolution, and the 1x1 convolution that alone reads that, if any
+ *   (MobileNetV2's expansion, depthwise and projection layers, or its stem, first depthwise
+ *   and projection), compute all of it in one op (`convDepthwiseBlock`: on the CPU each
+ *   stage's rows are computed as the next one needs them, in cache); the later layers' calls
+ *   then return their input.
  *
  * What qualifies is found by tracing one forward: forward hooks pair each BatchNorm call
  * with the convolution that produced its input, and every op that hands a tensor to the
@@ -28,7 +30,7 @@ import { ReLU, ReLU6 } from '../nn/layers/basic.js';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/layers/pooling_norm.js';
 import { Conv1d, Conv2d, Conv3d } from '../nn/layers/conv.js';
 import type { AnyModule, Module } from '../nn/module.js';
-import { conv1d, conv2d, conv3d, convActivated, convPointwiseDepthwise, type ConvOptions } from '../ops/conv.js';
+import { conv1d, conv2d, conv3d, convActivated, convDepthwiseBlock, type BlockConv, type ConvOptions } from '../ops/conv.js';
 import { markActivated } from '../ops/unary.js';
 import { keep, scope } from '../tensor/memory.js';
 import { observeReads, Tensor } from '../tensor/tensor.js';
@@ -45,8 +47,11 @@ export interface FusedModel {
   readonly folded: ReadonlyArray<readonly [conv: string, batchNorm: string]>;
   /** Convolutions that apply the activation after them (after the folded BatchNorm, if any). */
   readonly activations: ReadonlyArray<readonly [conv: string, activation: Activation]>;
-  /** Pointwise convolutions computed in one op with the depthwise convolution after them (`features.2.conv.0.0` + `features.2.conv.1.0`). */
-  readonly pointwiseDepthwise: ReadonlyArray<readonly [pointwise: string, depthwise: string]>;
+  /**
+   * Convolutions computed in one op with the depthwise convolution after them and the 1x1
+   * projection after that, if any (`features.2.conv.0.0` + `features.2.conv.1.0` + `features.2.conv.2`).
+   */
+  readonly depthwiseBlocks: ReadonlyArray<readonly [first: string, depthwise: string, project: string | null]>;
   /** Gives the layers back their class's forward and frees the folded weights. */
   restore(): void;
 }
@@ -74,29 +79,39 @@ export type Activation = 'relu' | 'relu6' | 'silu';
 interface Plan {
   batchNorm: BatchNorm | null;
   activation: Activation | null;
-  /** The depthwise convolution that alone reads this (pointwise) one's result, computed with it. */
+  /** The depthwise convolution that alone reads this one's result, computed with it. */
   depthwise?: Conv2d;
+  /** The 1x1 convolution that alone reads the depthwise one's result, computed with them. */
+  project?: Conv2d;
 }
 
 /** All of `value` (a number or one per dim, default `fallback`) equals `wanted`. */
 const allEqual = (value: number | readonly number[] | undefined, wanted: number, fallback: number): boolean =>
   [value ?? fallback].flat().every((v) => v === wanted);
 
+/** Whether a 2-d convolution pads with zeros (or not at all). */
+const zeroPadded = (o: Conv2d['options']): boolean => (!('paddingMode' in o) || (o.paddingMode ?? 'zeros') === 'zeros');
+
+/** A 2-d convolution without groups, zero-padded: a depthwise block's first. */
+function isPlain(conv: Conv): conv is Conv2d {
+  const o = conv.options as Conv2d['options'];
+  return conv instanceof Conv2d && (o.groups ?? 1) === 1 && zeroPadded(o);
+}
+
 /** A 2-d 1x1 convolution of stride 1 without padding, dilation or groups. */
 function isPointwise(conv: Conv): conv is Conv2d {
   const o = conv.options as Conv2d['options'];
   return (
-    conv instanceof Conv2d && conv.weight.shape[2] === 1 && conv.weight.shape[3] === 1 && allEqual(o.stride, 1, 1) &&
+    isPlain(conv) && conv.weight.shape[2] === 1 && conv.weight.shape[3] === 1 && allEqual(o.stride, 1, 1) &&
     (o.padding === 'valid' || o.padding === 'same' || allEqual(o.padding as number | number[] | undefined, 0, 0)) &&
-    allEqual(o.dilation, 1, 1) && (o.groups ?? 1) === 1
+    allEqual(o.dilation, 1, 1)
   );
 }
 
 /** A 2-d depthwise convolution, one filter per channel, zero-padded. */
 function isDepthwise(conv: Conv, channels: number): conv is Conv2d {
   const o = conv.options as Conv2d['options'];
-  return conv instanceof Conv2d && o.groups === channels && conv.weight.shape[0] === channels && conv.weight.shape[1] === 1 &&
-    (!('paddingMode' in o) || (o.paddingMode ?? 'zeros') === 'zeros');
+  return conv instanceof Conv2d && o.groups === channels && conv.weight.shape[0] === channels && conv.weight.shape[1] === 1 && zeroPadded(o);
 }
 
 /** Traces one forward of `model` on `example` and decides, per convolution, what to fuse. */
@@ -171,22 +186,34 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
           const activation = (['relu', 'relu6', 'silu'] as const).find((op) => finals.every((t) => onlyBy(t, op))) ?? null;
           if (folds || activation) plans.set(conv, { batchNorm: folds ? bn! : null, activation });
         }
-        // Pointwise + depthwise: one call each, both fused, the pointwise result (after its
-        // activation) read by the depthwise call alone.
-        const depthwiseReading = new Map<Tensor, Conv>();
-        for (const [conv, inputs] of convInputs) if (inputs.length === 1) depthwiseReading.set(inputs[0]!, conv);
-        for (const [conv, p] of plans) {
+        // Depthwise blocks: one call each, all fused, each result (after its activation) read
+        // by the next convolution's call alone.
+        const readerOf = new Map<Tensor, Conv>();
+        for (const [conv, inputs] of convInputs) if (inputs.length === 1) readerOf.set(inputs[0]!, conv);
+        // The planned convolution whose one call alone reads `conv`'s one result.
+        const nextOf = (conv: Conv, p: Plan): Conv | undefined => {
           const outputs = convOutputs.get(conv)!;
-          if (!isPointwise(conv) || outputs.length !== 1 || p.activation === 'silu') continue;
+          if (outputs.length !== 1) return undefined;
           const final = p.batchNorm ? bnOf.get(outputs[0]!)![1] : outputs[0]!;
           const result = p.activation ? activationOutputs.get(final) : final;
-          const next = result && depthwiseReading.get(result);
-          const nextPlan = next && plans.get(next);
-          if (!next || !nextPlan || !isDepthwise(next, conv.weight.shape[0]!) || !onlyBy(result, 'conv2d')) continue;
+          const next = result && onlyBy(result, 'conv2d') ? readerOf.get(result) : undefined;
+          return next && plans.has(next) ? next : undefined;
+        };
+        const claimed = new Set<Conv>(); // projections, which cannot start a block too
+        for (const [conv, p] of plans) {
+          if (!isPlain(conv) || claimed.has(conv) || p.activation === 'silu') continue;
+          const depthwise = nextOf(conv, p);
+          const dwPlan = depthwise && plans.get(depthwise)!;
+          if (!depthwise || !dwPlan || !isDepthwise(depthwise, conv.weight.shape[0]!) || dwPlan.activation === 'silu') continue;
           // The result is marked as activated (for the calls between and after): true only when
-          // the depthwise layer applies the pointwise one's activation, or the pointwise none.
-          if (nextPlan.activation === 'silu' || (p.activation && p.activation !== nextPlan.activation)) continue;
-          p.depthwise = next;
+          // the depthwise layer applies the first one's activation, or the first none.
+          if (p.activation && p.activation !== dwPlan.activation) continue;
+          p.depthwise = depthwise;
+          const project = nextOf(depthwise, dwPlan);
+          if (project && isPointwise(project) && plans.get(project)!.activation !== 'silu') {
+            p.project = project;
+            claimed.add(project);
+          }
         }
       }),
     );
@@ -223,12 +250,12 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
     const weights = bn ? noGrad(() => foldedWeights(conv, bn, opts.dtype)) : opts.dtype ? noGrad(() => castWeights(conv, opts.dtype!)) : null;
     weightsOf.set(conv, weights ?? [conv.weight, conv.bias]);
   }
-  // Where the results of pointwise convolutions computed with the depthwise one after them
-  // are, by that depthwise layer: its call (the next reader, as traced) returns its input,
-  // that result or a view of it (the layers between may have disposed the result itself).
+  // Where the results of depthwise blocks are, by their later layers (the depthwise and the
+  // projection): each one's call (the next reader, as traced) returns its input, that result
+  // or a view of it (the layers between may have disposed the result itself).
   const computedFor = new Map<Conv, Placement>();
   const installed: Array<{ module: AnyModule; kept: Tensor[] }> = [];
-  for (const [conv, { batchNorm: bn, activation, depthwise }] of plans) {
+  for (const [conv, { batchNorm: bn, activation, depthwise, project }] of plans) {
     const [weight, bias] = weightsOf.get(conv)!;
     const spatial = conv instanceof Conv1d ? 1 : conv instanceof Conv2d ? 2 : 3;
     const convolve = spatial === 1 ? conv1d : spatial === 2 ? conv2d : conv3d;
@@ -250,10 +277,14 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
         const input = opts.dtype && x.dtype === 'float32' ? x.to(opts.dtype) : x;
         let out: Tensor;
         if (depthwise && !depthwise.training && !needsGrad(depthwise.weight, depthwise.bias)) {
-          const [dwWeight, dwBias] = weightsOf.get(depthwise)!;
-          const dwActivation = plans.get(depthwise)!.activation as 'relu' | 'relu6' | null;
-          out = convPointwiseDepthwise(input, weight, bias, activation as 'relu' | 'relu6' | null, dwWeight, dwBias, depthwise.options as ConvOptions, dwActivation);
+          const stage = (c: Conv2d): BlockConv => {
+            const [weight, bias] = weightsOf.get(c)!;
+            return { weight, bias, opts: c.options as ConvOptions, activation: plans.get(c)!.activation as 'relu' | 'relu6' | null };
+          };
+          const projects = project && !project.training && !needsGrad(project.weight, project.bias);
+          out = convDepthwiseBlock(input, stage(conv as Conv2d), stage(depthwise), projects ? stage(project) : undefined);
           computedFor.set(depthwise, placementOf(out));
+          if (projects) computedFor.set(project, placementOf(out));
         } else {
           // Marked, so that the activation's own call (the only reader, as traced) costs no kernel.
           out = activation ? convActivated(spatial, input, weight, bias, conv.options, activation) : convolve(input, weight, bias, conv.options);
@@ -277,7 +308,9 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
   return {
     folded: [...plans].filter(([, p]) => p.batchNorm).map(([conv, p]) => [names.get(conv)!, names.get(p.batchNorm!)!] as const),
     activations: [...plans].filter(([, p]) => p.activation).map(([conv, p]) => [names.get(conv)!, p.activation!] as const),
-    pointwiseDepthwise: [...plans].filter(([, p]) => p.depthwise).map(([conv, p]) => [names.get(conv)!, names.get(p.depthwise!)!] as const),
+    depthwiseBlocks: [...plans]
+      .filter(([, p]) => p.depthwise)
+      .map(([conv, p]) => [names.get(conv)!, names.get(p.depthwise!)!, p.project ? names.get(p.project)! : null] as const),
     restore() {
       for (const { module, kept } of installed.splice(0)) {
         delete (module as unknown as { forward?: unknown }).forward;

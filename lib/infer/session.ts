@@ -112,7 +112,7 @@ export class InferenceSession<Out = Tensor> {
   /** The device batches run on. */
   readonly device: Device;
   /** What was fused (BatchNorms folded, activations fused, pointwise and depthwise pairs), by module names; null when nothing was traced. */
-  readonly fused: Pick<FusedModel, 'folded' | 'activations' | 'pointwiseDepthwise'> | null;
+  readonly fused: Pick<FusedModel, 'folded' | 'activations' | 'depthwiseBlocks'> | null;
   /** The precision of the convolutions and linear layers. */
   readonly dtype: 'float32' | HalfDType;
   readonly #model: Module<[Tensor], Out>;
@@ -172,7 +172,7 @@ export class InferenceSession<Out = Tensor> {
       this.fused = this.#fusion && {
         folded: this.#fusion.folded,
         activations: this.#fusion.activations,
-        pointwiseDepthwise: this.#fusion.pointwiseDepthwise,
+        depthwiseBlocks: this.#fusion.depthwiseBlocks,
       };
       this.#half = half ? halfPrecision(model as Module<[Tensor], unknown>, half) : null;
       if (example) this.#sampleShape = example.shape.slice(1);

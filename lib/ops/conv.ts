@@ -231,61 +231,80 @@ export function convActivated(
 const activationCode = (activation: 'relu' | 'relu6' | null): ConvActivation =>
   activation === 'relu' ? ConvActivation.Relu : activation === 'relu6' ? ConvActivation.Relu6 : ConvActivation.None;
 
+/** One convolution of a {@link convDepthwiseBlock}: its weight, bias, options and activation. @internal */
+export interface BlockConv {
+  weight: Tensor;
+  bias: Tensor | null;
+  opts?: ConvOptions;
+  activation: 'relu' | 'relu6' | null;
+}
+
 /**
- * `depthwise(pointwise(input))` for inference, as one native op: the 1x1 convolution
- * `weight` `[C, inC, 1, 1]` (with `bias`, then `activation`) and the depthwise convolution
- * that alone reads its output, `depthwiseWeight` `[C, 1, kH, kW]` with `depthwiseOpts`
- * (`groups: C`; with `depthwiseBias`, then `depthwiseActivation`): MobileNetV2's expansion
- * and depthwise layers. On the CPU the 1x1's rows are computed as the depthwise convolution
- * needs them, in cache, for a 3x3 kernel padded by 1 (cpu/conv_pointwise_depthwise.cc).
- * Refuses operands that need a gradient. A result activated by the depthwise layer is marked
- * so, as {@link convActivated}'s.
+ * `project(depthwise(first(input)))` for inference, as one native op: a 2-d convolution
+ * `first` (groups 1), the depthwise convolution that alone reads its output (`groups` equal
+ * to its channels, weight `[C, 1, kH, kW]`) and optionally the 1x1 convolution `project`
+ * that alone reads that, each with its bias and then its activation: MobileNetV2's blocks
+ * (expansion, depthwise, projection; or the stem, the first depthwise and its projection).
+ * On the CPU each stage's rows are computed as the next one needs them, in cache, for a 3x3
+ * depthwise kernel padded by 1 (cpu/conv_depthwise_block.cc). Refuses operands that need a
+ * gradient. A result activated by its last convolution is marked so, as {@link convActivated}'s.
  * @internal
  */
-export function convPointwiseDepthwise(
-  input: Tensor,
-  weight: Tensor,
-  bias: Tensor | null,
-  activation: 'relu' | 'relu6' | null,
-  depthwiseWeight: Tensor,
-  depthwiseBias: Tensor | null,
-  depthwiseOpts: ConvOptions,
-  depthwiseActivation: 'relu' | 'relu6' | null,
-): Tensor<'float32'> {
-  const op = 'convPointwiseDepthwise';
-  checkOperands(op, 2, input, weight, bias);
-  checkOperands(op, 2, input, depthwiseWeight, depthwiseBias);
-  if (needsGrad(input, weight, bias, depthwiseWeight, depthwiseBias)) {
-    throw new ArgumentError(`${op}: a pointwise and depthwise convolution fused into one op is for inference; run it under noGrad()`);
+export function convDepthwiseBlock(input: Tensor, first: BlockConv, depthwise: BlockConv, project?: BlockConv): Tensor<'float32'> {
+  const op = 'convDepthwiseBlock';
+  const convs = project ? [first, depthwise, project] : [first, depthwise];
+  for (const c of convs) checkOperands(op, 2, input, c.weight, c.bias);
+  if (needsGrad(input, ...convs.flatMap((c) => [c.weight, c.bias]))) {
+    throw new ArgumentError(`${op}: convolutions fused into one op are for inference; run them under noGrad()`);
   }
-  checkChannels(op, 2, input, weight, bias, 1);
-  const channels = weight.shape[0]!;
-  if (weight.shape[2] !== 1 || weight.shape[3] !== 1) throw new ShapeError(`${op}: expected a 1x1 pointwise weight, got [${weight.shape.join(', ')}]`);
-  if (depthwiseOpts.groups !== channels || depthwiseWeight.shape[0] !== channels || depthwiseWeight.shape[1] !== 1) {
+  checkChannels(op, 2, input, first.weight, first.bias, first.opts?.groups ?? 1);
+  if ((first.opts?.groups ?? 1) !== 1) throw new ArgumentError(`${op}: the first convolution takes no groups`);
+  const channels = first.weight.shape[0]!;
+  const dwOpts = depthwise.opts ?? {};
+  if (dwOpts.groups !== channels || depthwise.weight.shape[0] !== channels || depthwise.weight.shape[1] !== 1) {
     throw new ShapeError(
-      `${op}: expected a depthwise weight [${channels}, 1, kH, kW] with groups ${channels}, got [${depthwiseWeight.shape.join(', ')}] with groups ${depthwiseOpts.groups ?? 1}`,
+      `${op}: expected a depthwise weight [${channels}, 1, kH, kW] with groups ${channels}, got [${depthwise.weight.shape.join(', ')}] with groups ${dwOpts.groups ?? 1}`,
     );
   }
-  if (depthwiseBias && (depthwiseBias.ndim !== 1 || depthwiseBias.shape[0] !== channels)) {
-    throw new ShapeError(`${op}: expected depthwise bias of shape [${channels}], got [${depthwiseBias.shape.join(', ')}]`);
+  if (depthwise.bias && (depthwise.bias.ndim !== 1 || depthwise.bias.shape[0] !== channels)) {
+    throw new ShapeError(`${op}: expected depthwise bias of shape [${channels}], got [${depthwise.bias.shape.join(', ')}]`);
   }
-  if ((depthwiseOpts.paddingMode ?? 'zeros') !== 'zeros') throw new ArgumentError(`${op}: the fused depthwise convolution pads with zeros only`);
-  const spatial = input.shape.slice(2);
-  const pointwise = { ...convParams(op, 2, spatial, [1, 1], {}), activation: activationCode(activation) };
-  const depthwise = { ...convParams(op, 2, spatial, depthwiseWeight.shape.slice(2), depthwiseOpts), activation: activationCode(depthwiseActivation) };
-  const outShape = [input.shape[0]!, channels, ...depthwise.outSpatial];
+  if (convs.some((c) => (c.opts?.paddingMode ?? 'zeros') !== 'zeros')) throw new ArgumentError(`${op}: the fused convolutions pad with zeros only`);
+  const firstParams = { ...convParams(op, 2, input.shape.slice(2), first.weight.shape.slice(2), first.opts ?? {}), activation: activationCode(first.activation) };
+  const dwParams = { ...convParams(op, 2, firstParams.outSpatial, depthwise.weight.shape.slice(2), dwOpts), activation: activationCode(depthwise.activation) };
+  let projectParams = { ...convParams(op, 2, dwParams.outSpatial, [1, 1], project?.opts ?? {}), activation: ConvActivation.None };
+  let outChannels = channels;
+  if (project) {
+    const w = project.weight;
+    if (w.shape[1] !== channels || w.shape[2] !== 1 || w.shape[3] !== 1) {
+      throw new ShapeError(`${op}: expected a 1x1 projection weight [outC, ${channels}, 1, 1], got [${w.shape.join(', ')}]`);
+    }
+    outChannels = w.shape[0]!;
+    if (project.bias && (project.bias.ndim !== 1 || project.bias.shape[0] !== outChannels)) {
+      throw new ShapeError(`${op}: expected projection bias of shape [${outChannels}], got [${project.bias.shape.join(', ')}]`);
+    }
+    const p = projectParams;
+    if ([...p.stride, ...p.dilation, p.groups].some((v) => v !== 1) || [...p.padBegin, ...p.padEnd].some((v) => v !== 0)) {
+      throw new ArgumentError(`${op}: the projection must be 1x1 of stride 1, without padding, dilation or groups`);
+    }
+    projectParams = { ...p, activation: activationCode(project.activation) };
+  }
+  const outShape = [input.shape[0]!, outChannels, ...dwParams.outSpatial];
   const out = empty(op, outShape, input.dtype, input.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
   // cuDNN reads filters packed (as ./convolution.ts).
-  const w = weight.isContiguous() ? weight : weight.contiguous();
-  const dw = depthwiseWeight.isContiguous() ? depthwiseWeight : depthwiseWeight.contiguous();
+  const packed = convs.map((c) => (c.weight.isContiguous() ? c.weight : c.weight.contiguous()));
+  const [w, dw, pw] = packed;
   try {
-    native.convPointwiseDepthwise(
-      op, pointwise, depthwise, out._native(op, 'out'), input._native(op, 'input'), w._native(op, 'weight'), bias ? bias._native(op, 'bias') : null,
-      dw._native(op, 'depthwiseWeight'), depthwiseBias ? depthwiseBias._native(op, 'depthwiseBias') : null, convMathOptions(),
+    native.convDepthwiseBlock(
+      op, firstParams, dwParams, projectParams, out._native(op, 'out'), input._native(op, 'input'),
+      w!._native(op, 'weight'), first.bias ? first.bias._native(op, 'bias') : null,
+      dw!._native(op, 'depthwiseWeight'), depthwise.bias ? depthwise.bias._native(op, 'depthwiseBias') : null,
+      pw ? pw._native(op, 'projectWeight') : null, project?.bias ? project.bias._native(op, 'projectBias') : null,
+      convMathOptions(),
     );
   } finally {
-    if (w !== weight) w.dispose();
-    if (dw !== depthwiseWeight) dw.dispose();
+    packed.forEach((t, i) => t !== convs[i]!.weight && t.dispose());
   }
-  return depthwiseActivation ? markActivated(out, depthwiseActivation) : out;
+  const last = (project ?? depthwise).activation;
+  return last ? markActivated(out, last) : out;
 }

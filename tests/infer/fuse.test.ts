@@ -88,27 +88,58 @@ describe('fuseForInference', () => {
     return new nn.Sequential(...[new nn.Conv2d(inC, outC, k, { bias: false, padding: (k - 1) / 2, ...opts }), bn, ...(act ? [act] : [])]);
   };
 
-  it("computes MobileNetV2's expansion and depthwise convolutions as one op, the projection apart", async () => {
+  it("computes MobileNetV2's expansion, depthwise and projection convolutions as one op", async () => {
     manualSeed(5);
     const net = new nn.Sequential(convBn(8, 48, 1, {}, new nn.ReLU6()), convBn(48, 48, 3, { stride: 2, groups: 48 }, new nn.ReLU6()), convBn(48, 16, 1, {}, null)).eval();
-    const x = randn([2, 8, 24, 24]).mul(3); // 24x24: the fused kernel on the CPU (from 20x20)
+    const x = randn([2, 8, 48, 48]).mul(3); // 48x48: the fused kernel on the CPU (from 20x20)
     const reference = noGrad(() => net.call(x));
     const fused = fuseForInference(net, x);
     expect(fused.folded.length).toBe(3);
-    expect(fused.pointwiseDepthwise).toEqual([['0.0', '1.0']]);
+    expect(fused.depthwiseBlocks).toEqual([['0.0', '1.0', '2.0']]);
     await synchronize();
     const { result, ops } = await profile(() => noGrad(() => net.call(x)));
-    expect(ops.map((o) => `${o.op} x${o.count}`).sort()).toEqual(['conv2d x1', 'convPointwiseDepthwise x1']);
+    expect(ops.map((o) => `${o.op} x${o.count}`)).toEqual(['convDepthwiseBlock x1']);
     expect(maxRelDiff(result, reference)).toBeLessThan(1e-5);
     fused.restore();
     expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBe(0);
+  });
+
+  it('ends a block at the depthwise convolution when its result is read elsewhere; a projection does not start another block', async () => {
+    manualSeed(8);
+    class DepthwiseShared extends nn.Module {
+      first = convBn(4, 16, 3, { stride: 2 }, new nn.ReLU6());
+      dw = convBn(16, 16, 3, { groups: 16 }, new nn.ReLU6());
+      project = convBn(16, 16, 1, {}, null);
+      forward(input: Tensor): Tensor {
+        const h = this.dw.call(this.first.call(input));
+        return this.project.call(h).add(h);
+      }
+    }
+    const x = randn([2, 4, 44, 44]);
+    const shared = new DepthwiseShared().eval();
+    const reference = noGrad(() => shared.call(x));
+    const pair = fuseForInference(shared, x);
+    expect(pair.depthwiseBlocks).toEqual([['first.0', 'dw.0', null]]);
+    expect(maxRelDiff(noGrad(() => shared.call(x)), reference)).toBeLessThan(1e-5);
+    pair.restore();
+    const chain = new nn.Sequential(
+      convBn(4, 16, 1, {}, new nn.ReLU6()), convBn(16, 16, 3, { groups: 16 }, new nn.ReLU6()),
+      convBn(16, 16, 1, {}, new nn.ReLU6()), convBn(16, 16, 3, { groups: 16 }, new nn.ReLU6()),
+    ).eval();
+    const chained = noGrad(() => chain.call(x));
+    const fused = fuseForInference(chain, x);
+    expect(fused.depthwiseBlocks).toEqual([['0.0', '1.0', '2.0']]);
+    await synchronize();
+    const { result, ops } = await profile(() => noGrad(() => chain.call(x)));
+    expect(ops.map((o) => `${o.op} x${o.count}`).sort()).toEqual(['conv2d x1', 'convDepthwiseBlock x1']);
+    expect(maxRelDiff(result, chained)).toBeLessThan(1e-5);
   });
 
   it('leaves a pointwise and depthwise pair apart when the pointwise result is read elsewhere or activated otherwise', () => {
     manualSeed(6);
     const x = randn([1, 4, 20, 20]);
     const mixed = new nn.Sequential(convBn(4, 16, 1, {}, new nn.ReLU()), convBn(16, 16, 3, { groups: 16 }, new nn.ReLU6())).eval();
-    expect(fuseForInference(mixed, x).pointwiseDepthwise).toEqual([]); // one mark could not cover relu then relu6
+    expect(fuseForInference(mixed, x).depthwiseBlocks).toEqual([]); // one mark could not cover relu then relu6
     class TwoReaders extends nn.Module {
       pw = convBn(4, 16, 1, {}, new nn.ReLU6());
       dw = convBn(16, 16, 3, { groups: 16 }, new nn.ReLU6());
@@ -120,23 +151,25 @@ describe('fuseForInference', () => {
     const shared = new TwoReaders().eval();
     const reference = noGrad(() => shared.call(x));
     const fused = fuseForInference(shared, x);
-    expect(fused.pointwiseDepthwise).toEqual([]);
+    expect(fused.depthwiseBlocks).toEqual([]);
     expect(fused.folded.length).toBe(2);
     expect(maxRelDiff(noGrad(() => shared.call(x)), reference)).toBeLessThan(1e-5);
   });
 
-  it("on torchvision's mobilenet_v2: all 16 expansions run with their depthwise convolutions, outputs agree to 1e-4", async () => {
+  it("on torchvision's mobilenet_v2: every block runs as one op (the stem with the first), outputs agree to 1e-4", async () => {
     manualSeed(7);
     const model = mobilenetV2({ numClasses: 10 }).eval();
     drawStatistics(model);
-    const x = randn([2, 3, 96, 96]); // maps of 48x48 down to 3x3: the fused kernel and the two convolutions
+    const x = randn([2, 3, 96, 96]); // maps of 48x48 down to 3x3: the fused kernel and the convolutions apart
     const reference = noGrad(() => model.call(x));
     const fused = fuseForInference(model, x);
-    expect(fused.pointwiseDepthwise.length).toBe(16);
-    expect(fused.pointwiseDepthwise[0]).toEqual(['features.2.conv.0.0', 'features.2.conv.1.0']);
+    expect(fused.depthwiseBlocks.length).toBe(17);
+    expect(fused.depthwiseBlocks[0]).toEqual(['features.0.0', 'features.1.conv.0.0', 'features.1.conv.1']);
+    expect(fused.depthwiseBlocks[1]).toEqual(['features.2.conv.0.0', 'features.2.conv.1.0', 'features.2.conv.2']);
     await synchronize();
     const { result, ops } = await profile(() => noGrad(() => model.call(x)));
-    expect(ops.find((o) => o.op === 'convPointwiseDepthwise')?.count).toBe(16);
+    expect(ops.find((o) => o.op === 'convDepthwiseBlock')?.count).toBe(17);
+    expect(ops.find((o) => o.op === 'conv2d')?.count).toBe(1); // the last 1x1, 320 -> 1280
     expect(maxRelDiff(result, reference)).toBeLessThan(1e-4);
     fused.restore();
   });

@@ -27,7 +27,7 @@ describe('InferenceSession', () => {
         ['conv1', 'relu'],
         ['conv2', 'relu'],
       ],
-      pointwiseDepthwise: [],
+      depthwiseBlocks: [],
     });
     expect(maxRelDiff(await session.run(x), reference)).toBeLessThan(1e-5);
     expect(maxRelDiff(session.runSync(x), reference)).toBeLessThan(1e-5);

@@ -4,7 +4,7 @@ import {
   ArgumentError, conv1d, conv2d, conv3d, DTypeError, manualSeed, noGrad, profile, randn, relu, relu6, ShapeError, synchronize, tensor, zeros,
   type ConvOptions, type Tensor,
 } from '../../lib/index.js';
-import { convActivated, convPointwiseDepthwise } from '../../lib/ops/conv.js';
+import { convActivated, convDepthwiseBlock, type BlockConv } from '../../lib/ops/conv.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { emptyBatchTest } from '../helpers/empty_batch.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
@@ -343,63 +343,87 @@ describeDevices('conv fused with ReLU (inference)', (device) => {
   });
 });
 
-describeDevices('a pointwise and a depthwise convolution as one op (inference)', (device) => {
+describeDevices('a convolution, a depthwise one and a projection as one op (inference)', (device) => {
   /** [N, C, H, W] stored channels-last, as convolutions write their outputs. */
   const channelsLast = (shape: [number, number, number, number]) => randn([shape[0], shape[2], shape[3], shape[1]], { device }).permute(0, 3, 1, 2);
   type Act = 'relu' | 'relu6' | null;
   const activate = (t: Tensor, a: Act) => (a === 'relu' ? relu(t) : a === 'relu6' ? relu6(t) : t);
-  // [batch, in, channels, size, stride, pointwise activation, depthwise activation]: the
-  // fused kernel from 20x20 maps (cpu/conv_pointwise_depthwise.cc), on channel counts off
-  // its 16-lane blocks and 64-channel groups, odd and even maps, batches smaller than the
-  // thread team (rows split into bands) and larger; the two convolutions below that.
-  const shapes: Array<[number, number, number, number, number, Act, Act]> = [
-    [2, 16, 96, 28, 2, 'relu6', 'relu6'],
-    [1, 24, 144, 21, 1, 'relu6', 'relu6'],
-    [3, 5, 20, 23, 2, null, 'relu'],
-    [1, 7, 33, 20, 1, 'relu', 'relu'],
-    [1, 8, 64, 25, 2, 'relu6', 'relu6'],
-    [4, 3, 17, 6, 1, null, null],
-    [1, 8, 64, 13, 2, 'relu6', 'relu6'],
+  // [batch, in, channels, size, depthwise stride, first kernel, activations, projected
+  // channels]: the fused kernel from 20x20 first-convolution outputs
+  // (cpu/conv_depthwise_block.cc), on channel counts off its 16-lane blocks and 64-channel
+  // groups, projections onto whole blocks and not, odd and even maps, batches smaller than
+  // the thread team (rows split into bands) and larger, a stem-like 3x3 stride-2 first
+  // convolution (patches) and one with too many taps for them (oneDNN); the convolutions
+  // apart below 20x20.
+  const shapes: Array<[number, number, number, number, number, number, [Act, Act, Act], number]> = [
+    [2, 16, 96, 28, 2, 1, ['relu6', 'relu6', null], 24],
+    [1, 24, 144, 21, 1, 1, ['relu6', 'relu6', null], 32],
+    [3, 5, 20, 23, 2, 1, [null, 'relu', 'relu'], 0],
+    [1, 7, 33, 20, 1, 1, ['relu', 'relu', null], 17],
+    [1, 8, 64, 25, 2, 1, ['relu6', 'relu6', 'relu6'], 0],
+    [2, 3, 32, 42, 1, 3, ['relu6', 'relu6', null], 16],
+    [1, 5, 24, 41, 2, 3, [null, 'relu6', null], 0],
+    [1, 8, 16, 40, 1, 3, ['relu', 'relu', null], 8],
+    [4, 3, 17, 6, 1, 1, [null, null, null], 5],
+    [1, 8, 64, 13, 2, 1, ['relu6', 'relu6', null], 16],
   ];
-  for (const [n, cin, c, size, stride, act, dwAct] of shapes) {
-    it(`[${n}, ${cin}, ${size}, ${size}] -> ${c}, depthwise stride ${stride}, ${act} / ${dwAct}: equals the two convolutions`, () => {
-      manualSeed(n * 100 + c);
-      const w = randn([c, cin, 1, 1], { device }).mul(0.5);
+  for (const [n, cin, c, size, stride, k, [act, dwAct, projAct], cout] of shapes) {
+    const first = k === 1 ? '' : ` ${k}x${k} stride 2`;
+    it(`[${n}, ${cin}, ${size}, ${size}] ->${first} ${c}, depthwise stride ${stride}${cout ? `, -> ${cout}` : ''}, ${act} / ${dwAct} / ${projAct}: equals the convolutions`, () => {
+      manualSeed(n * 100 + c + k);
+      const w = randn([c, cin, k, k], { device }).mul(0.5 / k);
       const b = randn([c], { device });
+      const firstOpts = k === 1 ? {} : { stride: 2, padding: 1 };
       const dw = randn([c, 1, 3, 3], { device });
       const db = c % 2 ? null : randn([c], { device });
       const opts = { stride, padding: 1, groups: c };
-      for (const x of [channelsLast([n, cin, size, size]).mul(3), randn([n, cin, size, size], { device })]) { // fused kernel, then the two convolutions
-        const expected = activate(conv2d(activate(conv2d(x, w, b), act), dw, db, opts), dwAct);
-        const fused = noGrad(() => convPointwiseDepthwise(x, w, b, act, dw, db, opts, dwAct));
+      const pw = randn([Math.max(cout, 1), c, 1, 1], { device }).mul(0.2);
+      const pb = cout % 2 ? null : randn([Math.max(cout, 1)], { device });
+      for (const x of [channelsLast([n, cin, size, size]).mul(3), randn([n, cin, size, size], { device })]) { // fused kernel, then the convolutions apart
+        let expected = activate(conv2d(activate(conv2d(x, w, b, firstOpts), act), dw, db, opts), dwAct);
+        if (cout) expected = activate(conv2d(expected, pw, pb), projAct);
+        const fused = noGrad(() =>
+          convDepthwiseBlock(x, { weight: w, bias: b, opts: firstOpts, activation: act }, { weight: dw, bias: db, opts, activation: dwAct },
+            cout ? { weight: pw, bias: pb, activation: projAct } : undefined),
+        );
         expect(fused.shape).toEqual(expected.shape);
         expectClose(fused.dataSync(), expected.dataSync(), 1e-5);
       }
     });
   }
 
-  it('NaN stays NaN through both activations of the fused kernel; a bfloat16 pair runs as the two convolutions', () => {
+  it('NaN stays NaN through every stage of the fused kernel; a bfloat16 block runs as the convolutions apart', () => {
     const x = channelsLast([1, 4, 20, 20]);
     const w = randn([16, 4, 1, 1], { device });
-    const dw = randn([16, 1, 3, 3], { device });
-    const nan = noGrad(() => convPointwiseDepthwise(x.mul(tensor(NaN, { device })), w, null, 'relu6', dw, null, { padding: 1, groups: 16 }, 'relu6'));
+    const dw = { weight: randn([16, 1, 3, 3], { device }), bias: null, opts: { padding: 1, groups: 16 } };
+    const pw = randn([8, 16, 1, 1], { device });
+    const nan = noGrad(() =>
+      convDepthwiseBlock(x.mul(tensor(NaN, { device })), { weight: w, bias: null, activation: 'relu6' }, { ...dw, activation: 'relu6' }, { weight: pw, bias: null, activation: 'relu' }),
+    );
     expect(Array.from(nan.dataSync()).every(Number.isNaN)).toBe(true);
-    const [xh, wh, dwh] = [x, w, dw].map((t) => t.to('bfloat16'));
-    const half = noGrad(() => convPointwiseDepthwise(xh!, wh!, null, 'relu', dwh!, null, { padding: 1, groups: 16 }, null));
+    const [xh, wh, dwh, pwh] = [x, w, dw.weight, pw].map((t) => t.to('bfloat16'));
+    const half = noGrad(() => convDepthwiseBlock(xh!, { weight: wh!, bias: null, activation: 'relu' }, { ...dw, weight: dwh!, activation: null }, { weight: pwh!, bias: null, activation: null }));
     expect(half.dtype).toBe('bfloat16');
-    expectClose(half.dataSync(), conv2d(relu(conv2d(xh!, wh!)), dwh!, null, { padding: 1, groups: 16 }).dataSync(), 1e-2);
+    expectClose(half.dataSync(), conv2d(conv2d(relu(conv2d(xh!, wh!)), dwh!, null, dw.opts), pwh!).dataSync(), 2e-2);
   });
 
-  it('refuses operands that need a gradient, and shapes that are not a pointwise then a depthwise convolution', () => {
+  it('refuses operands that need a gradient, and shapes that are not a convolution, a depthwise one and a 1x1 projection', () => {
     const x = randn([1, 4, 6, 6], { device });
-    const w = randn([8, 4, 1, 1], { device });
-    const dw = randn([8, 1, 3, 3], { device });
-    const opts = { padding: 1, groups: 8 };
-    expect(() => convPointwiseDepthwise(x, w.clone().requiresGrad_(), null, null, dw, null, opts, null)).toThrow(/for inference; run it under noGrad/);
-    expect(() => noGrad(() => convPointwiseDepthwise(x, randn([8, 4, 3, 3], { device }), null, null, dw, null, opts, null))).toThrow(ShapeError);
-    expect(() => noGrad(() => convPointwiseDepthwise(x, w, null, null, dw, null, { padding: 1, groups: 4 }, null))).toThrow(/groups 8/);
-    expect(() => noGrad(() => convPointwiseDepthwise(x, w, null, null, randn([8, 2, 3, 3], { device }), null, opts, null))).toThrow(ShapeError);
-    expect(() => noGrad(() => convPointwiseDepthwise(x, w, null, null, dw, randn([4], { device }), opts, null))).toThrow(/depthwise bias of shape \[8\]/);
-    expect(() => noGrad(() => convPointwiseDepthwise(x, w, null, null, dw, null, { ...opts, paddingMode: 'reflect' }, null))).toThrow(ArgumentError);
+    const first = { weight: randn([8, 4, 1, 1], { device }), bias: null, activation: null };
+    const dw = { weight: randn([8, 1, 3, 3], { device }), bias: null, opts: { padding: 1, groups: 8 }, activation: null };
+    const project = { weight: randn([6, 8, 1, 1], { device }), bias: null, activation: null };
+    const block = (f: BlockConv, d: BlockConv, p?: BlockConv) => noGrad(() => convDepthwiseBlock(x, f, d, p));
+    expect(() => convDepthwiseBlock(x, { ...first, weight: first.weight.clone().requiresGrad_() }, dw)).toThrow(/for inference; run them under noGrad/);
+    expect(() => convDepthwiseBlock(x, first, dw, { ...project, bias: randn([6], { device, requiresGrad: true }) })).toThrow(/for inference/);
+    expect(() => block({ ...first, weight: randn([8, 2, 1, 1], { device }), opts: { groups: 2 } }, dw)).toThrow(/takes no groups/);
+    expect(() => block({ ...first, weight: randn([8, 5, 1, 1], { device }) }, dw)).toThrow(ShapeError);
+    expect(() => block(first, { ...dw, opts: { padding: 1, groups: 4 } })).toThrow(/groups 8/);
+    expect(() => block(first, { ...dw, weight: randn([8, 2, 3, 3], { device }) })).toThrow(ShapeError);
+    expect(() => block(first, { ...dw, bias: randn([4], { device }) })).toThrow(/depthwise bias of shape \[8\]/);
+    expect(() => block(first, { ...dw, opts: { ...dw.opts, paddingMode: 'reflect' } })).toThrow(ArgumentError);
+    expect(() => block(first, dw, { ...project, weight: randn([6, 8, 3, 3], { device }) })).toThrow(/1x1 projection weight/);
+    expect(() => block(first, dw, { ...project, weight: randn([6, 4, 1, 1], { device }) })).toThrow(/\[outC, 8, 1, 1\]/);
+    expect(() => block(first, dw, { ...project, bias: randn([8], { device }) })).toThrow(/projection bias of shape \[6\]/);
+    expect(() => block(first, dw, { ...project, opts: { stride: 2 } })).toThrow(/1x1 of stride 1/);
   });
 });

@@ -381,18 +381,28 @@ void convBackwardWeight(DeviceHandles& h, ConvPlanCache& cache, const ConvParams
   }
 }
 
-// The two convolutions one after the other, the pointwise output channels-last in stream
-// scratch (cuDNN has no pointwise-depthwise fusion).
-void convPointwiseDepthwise(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& pw, const ConvParams& dw,
-                            const MathOptions& math, const TensorRef& out, const TensorRef& input,
-                            const TensorRef& weight, const TensorRef& bias, const TensorRef& dwWeight,
-                            const TensorRef& dwBias) {
+// The convolutions one after the other, the intermediates channels-last in stream scratch
+// (cuDNN has no such fusion).
+void convDepthwiseBlock(DeviceHandles& h, ConvPlanCache& cache, const ConvParams& first, const ConvParams& dw,
+                        const ConvParams& project, const MathOptions& math, const TensorRef& out, const TensorRef& input,
+                        const TensorRef& weight, const TensorRef& bias, const TensorRef& dwWeight,
+                        const TensorRef& dwBias, const TensorRef& projectWeight, const TensorRef& projectBias) {
   if (out.numel() == 0) return;
-  TensorRef middle{nullptr, out.dtype, kernels::pointwiseOutputLayout(input.layout, weight.layout.shape[0])};
-  StreamBuffer buffer(static_cast<size_t>(middle.numel()) * dtypeSize(out.dtype), h.stream());
-  middle.data = buffer.get();
-  convForward(h, cache, pw, math, middle, input, weight, bias);
-  convForward(h, cache, dw, math, out, middle, dwWeight, dwBias);
+  const int64_t* k = weight.layout.shape;
+  TensorRef middle{nullptr, out.dtype, kernels::convOutputLayout(input.layout, k[0], first, k[2], k[3])};
+  StreamBuffer middleBuffer(static_cast<size_t>(middle.numel()) * dtypeSize(out.dtype), h.stream());
+  middle.data = middleBuffer.get();
+  convForward(h, cache, first, math, middle, input, weight, bias);
+  if (!projectWeight.data) {
+    convForward(h, cache, dw, math, out, middle, dwWeight, dwBias);
+    return;
+  }
+  const int64_t* d = dwWeight.layout.shape;
+  TensorRef depthwise{nullptr, out.dtype, kernels::convOutputLayout(middle.layout, k[0], dw, d[2], d[3])};
+  StreamBuffer depthwiseBuffer(static_cast<size_t>(depthwise.numel()) * dtypeSize(out.dtype), h.stream());
+  depthwise.data = depthwiseBuffer.get();
+  convForward(h, cache, dw, math, depthwise, middle, dwWeight, dwBias);
+  convForward(h, cache, project, math, out, depthwise, projectWeight, projectBias);
 }
 
 // The primitives this file implements (neocog/primitives.def).
@@ -400,11 +410,11 @@ void CudaBackend::convForward(const ConvParams& params, Out out, In input, In we
                               const MathOptions& math) {
   cuda::convForward(handles_, convPlans_, params, math, out, input, weight, bias);
 }
-void CudaBackend::convPointwiseDepthwise(const ConvParams& pointwise, const ConvParams& depthwise, Out out, In input,
-                                         In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias,
-                                         const MathOptions& math) {
-  cuda::convPointwiseDepthwise(handles_, convPlans_, pointwise, depthwise, math, out, input, weight, bias, depthwiseWeight,
-                               depthwiseBias);
+void CudaBackend::convDepthwiseBlock(const ConvParams& first, const ConvParams& depthwise, const ConvParams& project,
+                                     Out out, In input, In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias,
+                                     OptIn projectWeight, OptIn projectBias, const MathOptions& math) {
+  cuda::convDepthwiseBlock(handles_, convPlans_, first, depthwise, project, math, out, input, weight, bias,
+                           depthwiseWeight, depthwiseBias, projectWeight, projectBias);
 }
 void CudaBackend::convBackwardInput(const ConvParams& params, Out gradInput, In gradOutput, In weight,
                                     const MathOptions& math) {

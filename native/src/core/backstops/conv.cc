@@ -56,28 +56,42 @@ void convBackwardWeight(const char* op, const ConvParams& params, Out gradWeight
   if (params.activation != ConvActivation::None) reject(op, "a convolution's backward takes no activation");
 }
 
-void convPointwiseDepthwise(const char* op, const ConvParams& pointwise, const ConvParams& depthwise, Out out,
-                            In input, In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias, const MathOptions&) {
-  bool pointwiseOk = pointwise.spatial == 2 && pointwise.groups == 1 && weight.layout.ndim == 4 &&
-                     weight.layout.shape[2] == 1 && weight.layout.shape[3] == 1;
-  for (int d = 0; pointwiseOk && d < 2; ++d) {
-    pointwiseOk = pointwise.stride[d] == 1 && pointwise.dilation[d] == 1 && pointwise.padBegin[d] == 0 &&
-                  pointwise.padEnd[d] == 0;
+void convDepthwiseBlock(const char* op, const ConvParams& first, const ConvParams& depthwise, const ConvParams& project,
+                        Out out, In input, In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias,
+                        OptIn projectWeight, OptIn projectBias, const MathOptions&) {
+  if (first.spatial != 2 || first.groups != 1 || weight.layout.ndim != 4 || input.layout.ndim != 4) {
+    reject(op, "the first convolution must be 2-d without groups");
   }
-  if (!pointwiseOk) reject(op, "the first convolution must be 2-d, 1x1, of stride 1, without padding or groups");
-  // The pointwise output, [N, C, H, W]: the depthwise input.
-  TensorRef middle{nullptr, out.dtype, input.layout};
-  middle.layout.shape[1] = weight.layout.shape[0];
-  checkConvShapes(op, pointwise, middle, input, weight);
-  checkConvShapes(op, depthwise, out, middle, depthwiseWeight);
-  if (depthwise.groups != middle.layout.shape[1] || depthwiseWeight.layout.shape[0] != depthwise.groups) {
+  // The first convolution's output, [N, C, H', W']: the depthwise input.
+  TensorRef middle{nullptr, out.dtype,
+                   kernels::convOutputLayout(input.layout, weight.layout.shape[0], first, weight.layout.shape[2],
+                                             weight.layout.shape[3])};
+  checkConvShapes(op, first, middle, input, weight);
+  if (depthwise.groups != middle.layout.shape[1] || depthwiseWeight.layout.ndim != 4 ||
+      depthwiseWeight.layout.shape[0] != depthwise.groups) {
     reject(op, "the second convolution must be depthwise: one filter per channel");
-  }
-  if (pointwise.activation == ConvActivation::Silu || depthwise.activation == ConvActivation::Silu) {
-    reject(op, "the fused pointwise and depthwise convolutions take ReLU, ReLU6 or no activation");
   }
   checkBias(op, bias, weight);
   checkBias(op, depthwiseBias, depthwiseWeight);
+  bool silu = first.activation == ConvActivation::Silu || depthwise.activation == ConvActivation::Silu;
+  if (!projectWeight.data) {
+    if (projectBias.data) reject(op, "a projection bias needs a projection weight");
+    checkConvShapes(op, depthwise, out, middle, depthwiseWeight);
+  } else {
+    const int64_t* d = depthwiseWeight.layout.shape;
+    TensorRef dw{nullptr, out.dtype, kernels::convOutputLayout(middle.layout, middle.layout.shape[1], depthwise, d[2], d[3])};
+    checkConvShapes(op, depthwise, dw, middle, depthwiseWeight);
+    bool pointwise = project.spatial == 2 && project.groups == 1 && projectWeight.layout.ndim == 4 &&
+                     projectWeight.layout.shape[2] == 1 && projectWeight.layout.shape[3] == 1;
+    for (int d = 0; pointwise && d < 2; ++d) {
+      pointwise = project.stride[d] == 1 && project.dilation[d] == 1 && project.padBegin[d] == 0 && project.padEnd[d] == 0;
+    }
+    if (!pointwise) reject(op, "the projection must be 2-d, 1x1, of stride 1, without padding or groups");
+    checkConvShapes(op, project, out, dw, projectWeight);
+    checkBias(op, projectBias, projectWeight);
+    silu = silu || project.activation == ConvActivation::Silu;
+  }
+  if (silu) reject(op, "the fused convolutions take ReLU, ReLU6 or no activation");
 }
 
 }  // namespace neocog::backstop

@@ -1,0 +1,456 @@
+// A convolution, the 3x3 depthwise convolution that reads its output and, optionally, the 1x1
+// projection of that, as one op: MobileNetV2's blocks (expansion, depthwise, projection; or
+// the stem, the first depthwise and its projection). Run apart, each layer writes its whole
+// output to memory and the next reads it back (the expansion of [32, 16, 112, 112] to 96
+// channels is 154 MB); at the large maps all of them are bound by memory bandwidth. Here each
+// image's rows go through the three stages as the next one needs them: the first
+// convolution's rows into a ring of three that stays in cache, the depthwise row and its
+// projection in per-thread buffers, and only the block's result is written out.
+//
+// Hand-written because the library's version of this fusion is unusable: oneDNN 2.6 offers
+// the first two stages (post_ops::append_dw, jit_1x1 + depthwise), but on channels-last
+// operands its results were wrong (every output of [2, 16, 112, 112] -> 96 with a stride-2
+// depthwise off by up to 6, the ReLU6 bound), and on 16-channel blocks too with 24 input
+// channels (off by up to 3.96), checked against the two convolutions run apart. Float32 on
+// dense channels-last operands, a 3x3 depthwise kernel padded by 1 with stride 1 or 2, ReLU,
+// ReLU6 or no activation, a first convolution that is 1x1 or has few taps (the stem, through
+// its patches); anything else runs the convolutions one after the other.
+#include <omp.h>
+
+// The 16-float vectors are passed only between functions inlined into the clones (NC_INLINE).
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/vector_clones.h"
+#include "kernels/conv.h"
+
+namespace neocog::cpu {
+
+namespace {
+
+// 16 floats as one value (GCC vector extension): one AVX-512 register, two AVX2 ones or four
+// SSE ones, whichever the clone being compiled has. Loads and stores are unaligned.
+typedef float Vec16 __attribute__((vector_size(64)));
+typedef float Vec16Unaligned __attribute__((vector_size(64), aligned(4), may_alias));
+#define NC_LOAD16(p) (*reinterpret_cast<const Vec16Unaligned*>(p))
+#define NC_STORE16(p, v) (*reinterpret_cast<Vec16Unaligned*>(p) = (v))
+constexpr int64_t kLanes = 16;
+// The helpers of the vector clones below are inlined into each clone, so that they compile
+// for its instruction set (a call would pass 16-float vectors through memory).
+#define NC_INLINE inline __attribute__((always_inline))
+
+// A stage that is a matrix product per pixel, row[p][c] = act(bias[c] + sum_k x[p][k] *
+// W[k][c]): the first convolution (k over its taps and input channels, (i * kW + j) * C + ci)
+// and the projection. Repacked once per call, channels padded with zeros to a multiple of 16
+// lanes, the weight cut into groups of up to kGroupBlocks 16-channel blocks, each stored
+// [inChannels][its channels], so that a tile of outputs reads its weights in one sequential
+// sweep (read with the stride of a whole row of channels, the 96 -> 576 expansion ran at a
+// third of peak).
+constexpr int64_t kGroupBlocks = 4;
+
+struct Pointwise {
+  int64_t inChannels = 0, channels = 0, padded = 0;
+  std::vector<float> weight;  // groups of kGroupBlocks blocks: [inChannels][blocks * 16] each
+  std::vector<float> bias;    // [padded]
+  ConvActivation activation = ConvActivation::None;
+};
+
+int64_t padToLanes(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+// `weight` [C, Cin, kH, kW] as a stage of `inChannels` >= Cin * kH * kW inputs (the rest zero:
+// the projection reads depthwise rows padded to whole blocks).
+Pointwise packPointwise(const TensorRef& weight, const TensorRef& bias, ConvActivation activation,
+                        int64_t inChannels) {
+  Pointwise p;
+  const int64_t* shape = weight.layout.shape;
+  const int64_t* ws = weight.layout.strides;
+  p.channels = shape[0];
+  p.inChannels = inChannels;
+  p.padded = padToLanes(p.channels);
+  p.weight.assign(p.inChannels * p.padded, 0.0f);
+  p.bias.assign(p.padded, 0.0f);
+  p.activation = activation;
+  const float* w = weight.as<float>();
+  for (int64_t c = 0; c < p.channels; ++c) {
+    // Channel c's group starts at channel first, with width channels of its own.
+    const int64_t first = c / (kGroupBlocks * kLanes) * kGroupBlocks * kLanes;
+    const int64_t width = std::min(kGroupBlocks * kLanes, p.padded - first);
+    for (int64_t ci = 0; ci < shape[1]; ++ci) {
+      for (int64_t i = 0; i < shape[2]; ++i) {
+        for (int64_t j = 0; j < shape[3]; ++j) {
+          const int64_t k = (i * shape[3] + j) * shape[1] + ci;
+          p.weight[first * p.inChannels + k * width + (c - first)] = w[c * ws[0] + ci * ws[1] + i * ws[2] + j * ws[3]];
+        }
+      }
+    }
+    if (bias.data) p.bias[c] = bias.as<float>()[c * bias.layout.strides[0]];
+  }
+  return p;
+}
+
+// The block's three stages. `first` reads the input's pixels directly when it is 1x1 of
+// stride 1 unpadded, else patches gathered per row (`im2col`).
+struct Packed {
+  Pointwise first;
+  bool im2col = false;
+  int64_t kernelH = 1, kernelW = 1;
+  std::vector<float> depthwise;      // [9][first.padded], tap (i, j) at i * 3 + j
+  std::vector<float> depthwiseBias;  // [first.padded]
+  ConvActivation depthwiseActivation = ConvActivation::None;
+  bool projects = false;
+  Pointwise project;
+};
+
+// Whether the first convolution reads patches rather than the input's pixels as they are.
+bool gathersPatches(const ConvParams& first, const TensorRef& weight) {
+  bool plain = weight.layout.shape[2] == 1 && weight.layout.shape[3] == 1;
+  for (int i = 0; i < 2; ++i) plain = plain && first.stride[i] == 1 && first.padBegin[i] == 0 && first.padEnd[i] == 0;
+  return !plain;
+}
+
+Packed pack(const ConvParams& first, const ConvParams& dw, const ConvParams& project, const TensorRef& weight,
+            const TensorRef& bias, const TensorRef& dwWeight, const TensorRef& dwBias, const TensorRef& projectWeight,
+            const TensorRef& projectBias) {
+  Packed p;
+  const int64_t* shape = weight.layout.shape;
+  p.kernelH = shape[2];
+  p.kernelW = shape[3];
+  p.im2col = gathersPatches(first, weight);
+  p.first = packPointwise(weight, bias, first.activation, shape[1] * shape[2] * shape[3]);
+  const int64_t padded = p.first.padded;
+  p.depthwise.assign(9 * padded, 0.0f);
+  p.depthwiseBias.assign(padded, 0.0f);
+  const float* d = dwWeight.as<float>();
+  const int64_t* ds = dwWeight.layout.strides;
+  for (int64_t c = 0; c < p.first.channels; ++c) {
+    for (int64_t i = 0; i < 3; ++i) {
+      for (int64_t j = 0; j < 3; ++j) p.depthwise[(i * 3 + j) * padded + c] = d[c * ds[0] + i * ds[2] + j * ds[3]];
+    }
+    if (dwBias.data) p.depthwiseBias[c] = dwBias.as<float>()[c * dwBias.layout.strides[0]];
+  }
+  p.depthwiseActivation = dw.activation;
+  p.projects = projectWeight.data != nullptr;
+  if (p.projects) p.project = packPointwise(projectWeight, projectBias, project.activation, padded);
+  return p;
+}
+
+// The activation on 16 lanes; NaN stays NaN (comparisons with it are false), as the unfused ops.
+NC_INLINE Vec16 activate(Vec16 v, ConvActivation activation) {
+  if (activation == ConvActivation::None) return v;
+  const Vec16 zero = {};
+  v = v < zero ? zero : v;
+  if (activation == ConvActivation::Relu6) {
+    const Vec16 six = zero + 6.0f;
+    v = v > six ? six : v;
+  }
+  return v;
+}
+
+// P pixels by B 16-channel blocks of a stage's row, the P * B sums in registers: out[p][c] =
+// act(bias[c] + sum_k x[p][k] * w[k][c]); x is cin apart, w one packed group ([cin][B * 16]),
+// out `stride` apart.
+template <int P, int B>
+NC_INLINE void pointwiseTile(const float* x, int64_t cin, const float* w, const float* bias, ConvActivation act,
+                             float* out, int64_t stride) {
+  Vec16 sums[P][B];
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) sums[p][b] = NC_LOAD16(bias + b * kLanes);
+  }
+  for (int64_t k = 0; k < cin; ++k) {
+    Vec16 wk[B];
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) wk[b] = NC_LOAD16(w + (k * B + b) * kLanes);
+#pragma GCC unroll 16
+    for (int p = 0; p < P; ++p) {
+      const float a = x[p * cin + k];
+#pragma GCC unroll 16
+      for (int b = 0; b < B; ++b) sums[p][b] += a * wk[b];
+    }
+  }
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) NC_STORE16(out + p * stride + b * kLanes, activate(sums[p][b], act));
+  }
+}
+
+// The pixels of a row for one group of B blocks: P at a time (P * B >= 8 independent sums,
+// enough to keep both FMA units busy through their latency), then one at a time.
+template <int P, int B>
+NC_INLINE void pointwiseGroup(const float* x, int64_t width, int64_t cin, const float* w, const float* bias,
+                              ConvActivation act, float* row, int64_t stride) {
+  int64_t i = 0;
+  for (; i + P <= width; i += P) pointwiseTile<P, B>(x + i * cin, cin, w, bias, act, row + i * stride, stride);
+  for (; i < width; ++i) pointwiseTile<1, B>(x + i * cin, cin, w, bias, act, row + i * stride, stride);
+}
+
+// One row of a stage: row[w][c] = act(b[c] + sum_k x[w][k] * W[k][c]) for `width` pixels of
+// x (s.inChannels apart), written `stride` apart (all s.padded channels).
+NC_VECTOR_CLONES void pointwiseRow(const float* x, int64_t width, const Pointwise& s, float* row, int64_t stride) {
+  const int64_t cin = s.inChannels, blocks = s.padded / kLanes;
+  for (int64_t b0 = 0; b0 < blocks; b0 += kGroupBlocks) {
+    const float* w = s.weight.data() + b0 * kLanes * cin;
+    const float* bias = s.bias.data() + b0 * kLanes;
+    float* out = row + b0 * kLanes;
+    switch (std::min(kGroupBlocks, blocks - b0)) {
+      case 4: pointwiseGroup<4, 4>(x, width, cin, w, bias, s.activation, out, stride); break;
+      case 3: pointwiseGroup<4, 3>(x, width, cin, w, bias, s.activation, out, stride); break;
+      case 2: pointwiseGroup<4, 2>(x, width, cin, w, bias, s.activation, out, stride); break;
+      default: pointwiseGroup<8, 1>(x, width, cin, w, bias, s.activation, out, stride); break;
+    }
+  }
+}
+
+// P output pixels of one 16-channel block: y = act(b + sum_ij D[i * 3 + j] * e_i[stride * c
+// + j]); the nine taps stay in registers across the pixels, and the P sums are independent.
+template <int P>
+NC_INLINE void depthwiseTile(const float* const* e, const Vec16* taps, Vec16 bias, int64_t stride, int64_t padded,
+                          ConvActivation act, int64_t channels, int64_t lane, float* y) {
+  Vec16 sums[P];
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) sums[p] = bias;
+#pragma GCC unroll 3
+  for (int i = 0; i < 3; ++i) {
+#pragma GCC unroll 3
+    for (int j = 0; j < 3; ++j) {
+#pragma GCC unroll 16
+      for (int p = 0; p < P; ++p) sums[p] += NC_LOAD16(e[i] + (stride * p + j) * padded) * taps[i * 3 + j];
+    }
+  }
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) {
+    const Vec16 v = activate(sums[p], act);
+    float* out = y + p * channels;
+    if (lane + kLanes <= channels) {
+      NC_STORE16(out, v);
+    } else {  // the last, partial block: only the real channels
+      float lanes[kLanes];
+      NC_STORE16(lanes, v);
+      std::memcpy(out, lanes, sizeof(float) * (channels - lane));
+    }
+  }
+}
+
+// One output row: y[c][ch] = act(b[ch] + sum_ij D[i * 3 + j][ch] * e_i[stride * c + j][ch])
+// from the three expanded rows e_i it reads, each stored with a zero column on either side
+// (column 0 is input column -1). y is channels-last, `channels` apart (the real channels, or
+// all padded ones into the projection's input row). Pixels outside, blocks
+// inside: a tile's few input columns stay in L1 across its blocks (blocks outside swept the
+// three rows, 130 KB for 96 channels at 112 wide, from L2 once per block: 4.8 ms of the 8.5
+// of [32, 16, 112, 112] -> 96 with a stride-2 depthwise).
+template <int P>
+NC_INLINE void depthwiseTiles(const float* const* e, int64_t c, int64_t stride, const Packed& p, float* y,
+                               int64_t channels) {
+  const int64_t padded = p.first.padded;
+  for (int64_t lane = 0; lane < padded; lane += kLanes) {
+    Vec16 taps[9];
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; ++t) taps[t] = NC_LOAD16(p.depthwise.data() + t * padded + lane);
+    const float* at[3] = {e[0] + stride * c * padded + lane, e[1] + stride * c * padded + lane,
+                          e[2] + stride * c * padded + lane};
+    depthwiseTile<P>(at, taps, NC_LOAD16(p.depthwiseBias.data() + lane), stride, padded, p.depthwiseActivation,
+                     channels, lane, y + c * channels + lane);
+  }
+}
+
+NC_VECTOR_CLONES void depthwiseRow(const float* const* e, int64_t outWidth, int64_t stride, const Packed& p, float* y,
+                                   int64_t channels) {
+  int64_t c = 0;
+  for (; c + 4 <= outWidth; c += 4) depthwiseTiles<4>(e, c, stride, p, y, channels);
+  for (; c < outWidth; ++c) depthwiseTiles<1>(e, c, stride, p, y, channels);
+}
+
+// Whether `t` [N, C, H, W] is dense channels-last.
+bool denseChannelsLast(const TensorRef& t) {
+  const Layout& l = t.layout;
+  return l.ndim == 4 && l.strides[1] == 1 && l.strides[3] == l.shape[1] && l.strides[2] == l.shape[3] * l.shape[1] &&
+         (l.shape[0] == 1 || l.strides[0] == l.shape[2] * l.strides[2]);
+}
+
+// Maps of fewer pixels (the first convolution's output) run the convolutions apart: oneDNN's
+// 1x1 kernels are faster on them, whose rows are too short for the in-cache rows to matter.
+// MobileNetV2's expansion + depthwise pairs at batch 32 (2 threads, 2-vCPU AVX-512 EPYC,
+// medians of 11, ms, apart -> fused, one run): 16 -> 96 at 112x112 with a stride-2 depthwise
+// 16.2 -> 8.2, 24 -> 144 at 56x56 8.0 -> 6.1 (stride 2: 5.4 -> 3.5), 32 -> 192 at 28x28 2.84
+// -> 2.16; at 14x14 64 -> 384 1.44 -> 1.51 and 96 -> 576 2.92 -> 2.95, and at 7x7 160 -> 960
+// 1.72 -> 2.82.
+constexpr int64_t kMinFusedPixels = 20 * 20;
+// The most taps x input channels of a first convolution that is not 1x1 (the stem's 27):
+// oneDNN's own kernels beat this one's simple product on deep patches.
+constexpr int64_t kMaxPatch = 64;
+
+// Whether the fused kernel applies (see top); `middle` is the first convolution's output.
+bool fusable(const ConvParams& first, const ConvParams& dw, const TensorRef& out, const TensorRef& input,
+             const TensorRef& weight, const Layout& middle) {
+  if (out.dtype != DType::Float32 || !denseChannelsLast(out) || !denseChannelsLast(input)) return false;
+  if (middle.shape[2] * middle.shape[3] < kMinFusedPixels) return false;
+  const int64_t* k = weight.layout.shape;
+  if (gathersPatches(first, weight) && k[1] * k[2] * k[3] > kMaxPatch) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (first.dilation[i] != 1) return false;
+  }
+  const int64_t stride = dw.stride[0];
+  if ((stride != 1 && stride != 2) || dw.stride[1] != stride) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (dw.padBegin[i] != 1 || dw.padEnd[i] != 1 || dw.dilation[i] != 1) return false;
+  }
+  return true;
+}
+
+// Scratch slots of DnnlContext (cpu/conv.cc's convolutions use slots 0-3 for their own
+// reorders): the fused kernel's rows, and the intermediates when the convolutions run apart.
+// Persistent buffers: the rows of a 96-channel, 112-wide map are 131 KB a thread, which
+// malloc maps afresh (and faults in) on every call.
+constexpr size_t kRowsSlot = 8, kMiddleSlot = 9, kDepthwiseSlot = 10;
+
+// The per-thread buffers of the fused kernel, in floats: a ring of three rows of the first
+// convolution (each with a zero column either side), the patches of one such row, one
+// depthwise row and one projected row.
+struct Rows {
+  int64_t ring, patches, depthwise, projected;
+  int64_t total() const { return 3 * ring + patches + depthwise + projected; }
+};
+
+Rows rowsOf(const Packed& p, const Layout& middle, const Layout& out) {
+  const int64_t width = middle.shape[3], outWidth = out.shape[3];
+  return {(width + 2) * p.first.padded, p.im2col ? width * p.first.inChannels : 0,
+          p.projects ? outWidth * p.first.padded : 0, p.projects ? outWidth * p.project.padded : 0};
+}
+
+// One row of the first convolution's patches: patch[c][(i * kW + j) * C + ci] = x[r * sH -
+// padTop + i][c * sW - padLeft + j][ci], zero outside the input. A tap row inside the input
+// is kW * C contiguous floats (9 for the stem), copied by a plain loop: a memcpy call per
+// tap cost more than the stem's arithmetic.
+void gatherPatches(const float* image, const Layout& x, const ConvParams& first, const Packed& p, int64_t r,
+                   int64_t width, float* patches) {
+  const int64_t channels = x.shape[1], height = x.shape[2], inWidth = x.shape[3];
+  const int64_t k = p.first.inChannels, span = p.kernelW * channels;
+  for (int64_t c = 0; c < width; ++c) {
+    const int64_t col0 = c * first.stride[1] - first.padBegin[1];
+    const bool inside = col0 >= 0 && col0 + p.kernelW <= inWidth;
+    for (int64_t i = 0; i < p.kernelH; ++i) {
+      const int64_t row = r * first.stride[0] - first.padBegin[0] + i;
+      float* to = patches + c * k + i * span;
+      const float* from = image + row * x.strides[2] + col0 * channels;
+      if (row < 0 || row >= height) {
+        for (int64_t t = 0; t < span; ++t) to[t] = 0.0f;
+      } else if (inside) {
+        for (int64_t t = 0; t < span; ++t) to[t] = from[t];
+      } else {
+        for (int64_t t = 0; t < span; ++t) {
+          const int64_t col = col0 + t / channels;
+          to[t] = col >= 0 && col < inWidth ? from[t] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// `rows`: a zero row (the padding above and below the middle map), then Rows per thread.
+void fused(const Packed& p, const ConvParams& first, int64_t stride, const TensorRef& out, const TensorRef& input,
+           const Layout& middle, float* rows) {
+  const Layout &x = input.layout, &o = out.layout;
+  const int64_t batch = x.shape[0], height = middle.shape[2], width = middle.shape[3];
+  const int64_t outHeight = o.shape[2], outWidth = o.shape[3], outChannels = o.shape[1];
+  const Rows sizes = rowsOf(p, middle, o);
+  const int64_t row = sizes.ring, padded = p.first.padded;
+  const float* zeroRow = rows;
+  std::fill(rows, rows + row, 0.0f);
+  // Tasks of whole images, or bands of rows where the batch is smaller than twice the team
+  // (each band recomputes at most two first-convolution rows of the one above).
+  const int64_t threads = omp_get_max_threads();
+  const int64_t bands = std::min(outHeight, std::max<int64_t>(1, (2 * threads + batch - 1) / batch));
+  const int64_t tasks = batch * bands;
+  const float* src = input.as<float>();
+  float* dst = out.as<float>();
+#pragma omp parallel if (tasks > 1)
+  {
+    // Row e of the first convolution at slot e mod 3; the columns either side stay zero.
+    float* ring = rows + row + sizes.total() * omp_get_thread_num();
+    float* patches = ring + 3 * row;
+    float* depthwise = patches + sizes.patches;
+    float* projected = depthwise + sizes.depthwise;
+    for (int slot = 0; slot < 3; ++slot) {
+      std::fill(ring + slot * row, ring + slot * row + padded, 0.0f);
+      std::fill(ring + (slot + 1) * row - padded, ring + (slot + 1) * row, 0.0f);
+    }
+#pragma omp for schedule(static)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t n = task / bands, band = task % bands;
+      const int64_t r0 = band * outHeight / bands, r1 = (band + 1) * outHeight / bands;
+      const float* image = src + n * x.strides[0];
+      int64_t next = stride * r0 - 1;  // the first row of the first convolution not yet in the ring
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t top = stride * r - 1;
+        for (; next <= top + 2; ++next) {
+          if (next < 0 || next >= height) continue;
+          const float* from = image + next * x.strides[2];
+          if (p.im2col) {
+            gatherPatches(image, x, first, p, next, width, patches);
+            from = patches;
+          }
+          pointwiseRow(from, width, p.first, ring + (next % 3) * row + padded, padded);
+        }
+        const float* three[3];
+        for (int i = 0; i < 3; ++i) {
+          const int64_t e = top + i;
+          three[i] = e < 0 || e >= height ? zeroRow : ring + (e % 3) * row;
+        }
+        float* y = dst + n * o.strides[0] + r * o.strides[2];
+        if (!p.projects) {
+          depthwiseRow(three, outWidth, stride, p, y, outChannels);
+          continue;
+        }
+        depthwiseRow(three, outWidth, stride, p, depthwise, padded);
+        // Straight into the output when its channels fill whole blocks, else through a row.
+        const bool whole = p.project.padded == outChannels;
+        pointwiseRow(depthwise, outWidth, p.project, whole ? y : projected, p.project.padded);
+        if (whole) continue;
+        for (int64_t c = 0; c < outWidth; ++c) {
+          std::memcpy(y + c * outChannels, projected + c * p.project.padded, sizeof(float) * outChannels);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// The primitive this file implements (neocog/primitives.def).
+void CpuBackend::convDepthwiseBlock(const ConvParams& first, const ConvParams& depthwise, const ConvParams& project,
+                                    Out out, In input, In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias,
+                                    OptIn projectWeight, OptIn projectBias, const MathOptions& math) {
+  if (out.numel() == 0) return;
+  const int64_t* k = weight.layout.shape;
+  const Layout middle = kernels::convOutputLayout(input.layout, k[0], first, k[2], k[3]);
+  if (fusable(first, depthwise, out, input, weight, middle)) {
+    const Packed p = pack(first, depthwise, project, weight, bias, depthwiseWeight, depthwiseBias, projectWeight, projectBias);
+    const Rows rows = rowsOf(p, middle, out.layout);
+    const size_t floats = static_cast<size_t>(rows.ring + omp_get_max_threads() * rows.total());
+    fused(p, first, depthwise.stride[0], out, input, middle,
+          static_cast<float*>(dnnl_.scratch(kRowsSlot, floats * sizeof(float))));
+    return;
+  }
+  // The convolutions one after the other, the intermediates dense channels-last.
+  OutputTensor m{{dnnl_.scratch(kMiddleSlot, static_cast<size_t>(middle.numel()) * dtypeSize(out.dtype)), out.dtype,
+                  middle}};
+  convForward(first, m, input, weight, bias, math);
+  if (!projectWeight.data) {
+    convForward(depthwise, out, InputTensor{m}, depthwiseWeight, depthwiseBias, math);
+    return;
+  }
+  const int64_t* d = depthwiseWeight.layout.shape;
+  const Layout dwLayout = kernels::convOutputLayout(middle, middle.shape[1], depthwise, d[2], d[3]);
+  OutputTensor dw{{dnnl_.scratch(kDepthwiseSlot, static_cast<size_t>(dwLayout.numel()) * dtypeSize(out.dtype)),
+                   out.dtype, dwLayout}};
+  convForward(depthwise, dw, InputTensor{m}, depthwiseWeight, depthwiseBias, math);
+  convForward(project, out, InputTensor{dw}, InputTensor{projectWeight}, projectBias, math);
+}
+
+}  // namespace neocog::cpu
