@@ -199,7 +199,7 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
           const next = result && onlyBy(result, 'conv2d') ? readerOf.get(result) : undefined;
           return next && plans.has(next) ? next : undefined;
         };
-        const claimed = new Set<Conv>(); // projections, which cannot start a block too
+        const claimed = new Set<Conv>(); // the later layers of blocks, which cannot start one too
         for (const [conv, p] of plans) {
           if (!isPlain(conv) || claimed.has(conv) || p.activation === 'silu') continue;
           const depthwise = nextOf(conv, p);
@@ -209,6 +209,7 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
           // the depthwise layer applies the first one's activation, or the first none.
           if (p.activation && p.activation !== dwPlan.activation) continue;
           p.depthwise = depthwise;
+          claimed.add(depthwise);
           const project = nextOf(depthwise, dwPlan);
           if (project && isPointwise(project) && plans.get(project)!.activation !== 'silu') {
             p.project = project;

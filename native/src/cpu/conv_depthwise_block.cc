@@ -14,7 +14,7 @@
 // channels (off by up to 3.96), checked against the two convolutions run apart. Float32 on
 // dense channels-last operands, a 3x3 depthwise kernel padded by 1 with stride 1 or 2, ReLU,
 // ReLU6 or no activation, a first convolution that is 1x1 or has few taps (the stem, through
-// its patches); anything else runs the convolutions one after the other.
+// zero-padded input rows); anything else runs the convolutions one after the other.
 #include <omp.h>
 
 // The 16-float vectors are passed only between functions inlined into the clones (NC_INLINE).
@@ -92,11 +92,11 @@ Pointwise packPointwise(const TensorRef& weight, const TensorRef& bias, ConvActi
   return p;
 }
 
-// The block's three stages. `first` reads the input's pixels directly when it is 1x1 of
-// stride 1 unpadded, else patches gathered per row (`im2col`).
+// The block's three stages. `first` reads the input's rows as they are when it is 1x1 of
+// stride 1 unpadded, else copies of them with zero columns either side (`paddedRows`).
 struct Packed {
   Pointwise first;
-  bool im2col = false;
+  bool paddedRows = false;
   int64_t kernelH = 1, kernelW = 1;
   std::vector<float> depthwise;      // [9][first.padded], tap (i, j) at i * 3 + j
   std::vector<float> depthwiseBias;  // [first.padded]
@@ -105,8 +105,8 @@ struct Packed {
   Pointwise project;
 };
 
-// Whether the first convolution reads patches rather than the input's pixels as they are.
-bool gathersPatches(const ConvParams& first, const TensorRef& weight) {
+// Whether the first convolution reads zero-padded copies of the input's rows.
+bool readsPaddedRows(const ConvParams& first, const TensorRef& weight) {
   bool plain = weight.layout.shape[2] == 1 && weight.layout.shape[3] == 1;
   for (int i = 0; i < 2; ++i) plain = plain && first.stride[i] == 1 && first.padBegin[i] == 0 && first.padEnd[i] == 0;
   return !plain;
@@ -119,7 +119,7 @@ Packed pack(const ConvParams& first, const ConvParams& dw, const ConvParams& pro
   const int64_t* shape = weight.layout.shape;
   p.kernelH = shape[2];
   p.kernelW = shape[3];
-  p.im2col = gathersPatches(first, weight);
+  p.paddedRows = readsPaddedRows(first, weight);
   p.first = packPointwise(weight, bias, first.activation, shape[1] * shape[2] * shape[3]);
   const int64_t padded = p.first.padded;
   p.depthwise.assign(9 * padded, 0.0f);
@@ -150,11 +150,22 @@ NC_INLINE Vec16 activate(Vec16 v, ConvActivation activation) {
   return v;
 }
 
-// P pixels by B 16-channel blocks of a stage's row, the P * B sums in registers: out[p][c] =
-// act(bias[c] + sum_k x[p][k] * w[k][c]); x is cin apart, w one packed group ([cin][B * 16]),
-// out `stride` apart.
+// Where a stage's row reads its inputs: pixel p's k-th input (k = i * span + t) is
+// rows[i][p * pixelStride + t]. A 1x1 stage reads one row, `span` = pixelStride = its input
+// channels; the stem (3x3, stride 2, 3 channels) reads three zero-padded input rows, 9
+// floats each at 6 apart, instead of patches gathered first (gathering them, 27 scalar
+// copies a pixel, took a third of the stem block's time).
+constexpr int kMaxTapRows = 7;
+struct Source {
+  const float* rows[kMaxTapRows] = {};
+  int64_t taps = 1, span = 0, pixelStride = 0;
+};
+
+// P pixels (from `pixel`) by B 16-channel blocks of a stage's row, the P * B sums in
+// registers: out[p][c] = act(bias[c] + sum_k x[p][k] * w[k][c]); w one packed group ([k][B *
+// 16]), out `stride` apart.
 template <int P, int B>
-NC_INLINE void pointwiseTile(const float* x, int64_t cin, const float* w, const float* bias, ConvActivation act,
+NC_INLINE void pointwiseTile(const Source& x, int64_t pixel, const float* w, const float* bias, ConvActivation act,
                              float* out, int64_t stride) {
   Vec16 sums[P][B];
 #pragma GCC unroll 16
@@ -162,15 +173,18 @@ NC_INLINE void pointwiseTile(const float* x, int64_t cin, const float* w, const 
 #pragma GCC unroll 16
     for (int b = 0; b < B; ++b) sums[p][b] = NC_LOAD16(bias + b * kLanes);
   }
-  for (int64_t k = 0; k < cin; ++k) {
-    Vec16 wk[B];
+  for (int64_t i = 0; i < x.taps; ++i) {
+    const float* in = x.rows[i] + pixel * x.pixelStride;
+    for (int64_t t = 0; t < x.span; ++t, w += B * kLanes) {
+      Vec16 wk[B];
 #pragma GCC unroll 16
-    for (int b = 0; b < B; ++b) wk[b] = NC_LOAD16(w + (k * B + b) * kLanes);
+      for (int b = 0; b < B; ++b) wk[b] = NC_LOAD16(w + b * kLanes);
 #pragma GCC unroll 16
-    for (int p = 0; p < P; ++p) {
-      const float a = x[p * cin + k];
+      for (int p = 0; p < P; ++p) {
+        const float a = in[p * x.pixelStride + t];
 #pragma GCC unroll 16
-      for (int b = 0; b < B; ++b) sums[p][b] += a * wk[b];
+        for (int b = 0; b < B; ++b) sums[p][b] += a * wk[b];
+      }
     }
   }
 #pragma GCC unroll 16
@@ -181,46 +195,71 @@ NC_INLINE void pointwiseTile(const float* x, int64_t cin, const float* w, const 
 }
 
 // The pixels of a row for one group of B blocks: P at a time (P * B >= 8 independent sums,
-// enough to keep both FMA units busy through their latency), then one at a time.
+// enough to keep both FMA units busy through their latency), then the rest in one tile (one
+// pixel at a time, the last three of a 7-wide row ran at half speed).
 template <int P, int B>
-NC_INLINE void pointwiseGroup(const float* x, int64_t width, int64_t cin, const float* w, const float* bias,
-                              ConvActivation act, float* row, int64_t stride) {
+NC_INLINE void pointwiseGroup(const Source& x, int64_t width, const float* w, const float* bias, ConvActivation act,
+                              float* row, int64_t stride) {
   int64_t i = 0;
-  for (; i + P <= width; i += P) pointwiseTile<P, B>(x + i * cin, cin, w, bias, act, row + i * stride, stride);
-  for (; i < width; ++i) pointwiseTile<1, B>(x + i * cin, cin, w, bias, act, row + i * stride, stride);
+  for (; i + P <= width; i += P) pointwiseTile<P, B>(x, i, w, bias, act, row + i * stride, stride);
+  for (; i < width;) {
+    const int64_t rest = std::min<int64_t>(width - i, 4);
+    float* out = row + i * stride;
+    switch (rest) {
+      case 4: pointwiseTile<4, B>(x, i, w, bias, act, out, stride); break;
+      case 3: pointwiseTile<3, B>(x, i, w, bias, act, out, stride); break;
+      case 2: pointwiseTile<2, B>(x, i, w, bias, act, out, stride); break;
+      default: pointwiseTile<1, B>(x, i, w, bias, act, out, stride); break;
+    }
+    i += rest;
+  }
 }
 
-// One row of a stage: row[w][c] = act(b[c] + sum_k x[w][k] * W[k][c]) for `width` pixels of
-// x (s.inChannels apart), written `stride` apart (all s.padded channels).
-NC_VECTOR_CLONES void pointwiseRow(const float* x, int64_t width, const Pointwise& s, float* row, int64_t stride) {
-  const int64_t cin = s.inChannels, blocks = s.padded / kLanes;
+// One row of a stage: row[w][c] = act(b[c] + sum_k x[w][k] * W[k][c]) for `width` pixels,
+// written `stride` apart (all s.padded channels).
+NC_VECTOR_CLONES void pointwiseRow(const Source& x, int64_t width, const Pointwise& s, float* row, int64_t stride) {
+  const int64_t blocks = s.padded / kLanes;
   for (int64_t b0 = 0; b0 < blocks; b0 += kGroupBlocks) {
-    const float* w = s.weight.data() + b0 * kLanes * cin;
+    const float* w = s.weight.data() + b0 * kLanes * s.inChannels;
     const float* bias = s.bias.data() + b0 * kLanes;
     float* out = row + b0 * kLanes;
     switch (std::min(kGroupBlocks, blocks - b0)) {
-      case 4: pointwiseGroup<4, 4>(x, width, cin, w, bias, s.activation, out, stride); break;
-      case 3: pointwiseGroup<4, 3>(x, width, cin, w, bias, s.activation, out, stride); break;
-      case 2: pointwiseGroup<4, 2>(x, width, cin, w, bias, s.activation, out, stride); break;
-      default: pointwiseGroup<8, 1>(x, width, cin, w, bias, s.activation, out, stride); break;
+      case 4: pointwiseGroup<4, 4>(x, width, w, bias, s.activation, out, stride); break;
+      case 3: pointwiseGroup<4, 3>(x, width, w, bias, s.activation, out, stride); break;
+      case 2: pointwiseGroup<4, 2>(x, width, w, bias, s.activation, out, stride); break;
+      default: pointwiseGroup<8, 1>(x, width, w, bias, s.activation, out, stride); break;
     }
   }
 }
 
-// P output pixels of one 16-channel block: y = act(b + sum_ij D[i * 3 + j] * e_i[stride * c
-// + j]); the nine taps stay in registers across the pixels, and the P sums are independent.
-template <int P>
-NC_INLINE void depthwiseTile(const float* const* e, const Vec16* taps, Vec16 bias, int64_t stride, int64_t padded,
-                          ConvActivation act, int64_t channels, int64_t lane, float* y) {
+// One row read as it is: `channels` inputs a pixel.
+Source plainSource(const float* row, int64_t channels) {
+  Source x;
+  x.rows[0] = row;
+  x.span = x.pixelStride = channels;
+  return x;
+}
+
+// P output pixels of one 16-channel block: y = act(b + sum_ij D[i * 3 + j] * e_i[S * c +
+// j]); the nine taps stay in registers across the pixels, the P sums are independent, and
+// each input column is loaded once for the pixels that share it (S * (P - 1) + 3 a row
+// instead of 3 * P).
+template <int P, int S>
+NC_INLINE void depthwiseTile(const float* const* e, const Vec16* taps, Vec16 bias, int64_t padded,
+                             ConvActivation act, int64_t channels, int64_t lane, float* y) {
+  constexpr int kColumns = S * (P - 1) + 3;
   Vec16 sums[P];
 #pragma GCC unroll 16
   for (int p = 0; p < P; ++p) sums[p] = bias;
 #pragma GCC unroll 3
   for (int i = 0; i < 3; ++i) {
+    Vec16 columns[kColumns];
+#pragma GCC unroll 16
+    for (int k = 0; k < kColumns; ++k) columns[k] = NC_LOAD16(e[i] + k * padded);
 #pragma GCC unroll 3
     for (int j = 0; j < 3; ++j) {
 #pragma GCC unroll 16
-      for (int p = 0; p < P; ++p) sums[p] += NC_LOAD16(e[i] + (stride * p + j) * padded) * taps[i * 3 + j];
+      for (int p = 0; p < P; ++p) sums[p] += columns[S * p + j] * taps[i * 3 + j];
     }
   }
 #pragma GCC unroll 16
@@ -244,26 +283,39 @@ NC_INLINE void depthwiseTile(const float* const* e, const Vec16* taps, Vec16 bia
 // inside: a tile's few input columns stay in L1 across its blocks (blocks outside swept the
 // three rows, 130 KB for 96 channels at 112 wide, from L2 once per block: 4.8 ms of the 8.5
 // of [32, 16, 112, 112] -> 96 with a stride-2 depthwise).
-template <int P>
-NC_INLINE void depthwiseTiles(const float* const* e, int64_t c, int64_t stride, const Packed& p, float* y,
-                               int64_t channels) {
+template <int P, int S>
+NC_INLINE void depthwiseTiles(const float* const* e, int64_t c, const Packed& p, float* y, int64_t channels) {
   const int64_t padded = p.first.padded;
   for (int64_t lane = 0; lane < padded; lane += kLanes) {
     Vec16 taps[9];
 #pragma GCC unroll 9
     for (int t = 0; t < 9; ++t) taps[t] = NC_LOAD16(p.depthwise.data() + t * padded + lane);
-    const float* at[3] = {e[0] + stride * c * padded + lane, e[1] + stride * c * padded + lane,
-                          e[2] + stride * c * padded + lane};
-    depthwiseTile<P>(at, taps, NC_LOAD16(p.depthwiseBias.data() + lane), stride, padded, p.depthwiseActivation,
-                     channels, lane, y + c * channels + lane);
+    const float* at[3] = {e[0] + S * c * padded + lane, e[1] + S * c * padded + lane, e[2] + S * c * padded + lane};
+    depthwiseTile<P, S>(at, taps, NC_LOAD16(p.depthwiseBias.data() + lane), padded, p.depthwiseActivation, channels,
+                        lane, y + c * channels + lane);
   }
 }
 
+template <int S>
+NC_INLINE void depthwiseRowOf(const float* const* e, int64_t outWidth, const Packed& p, float* y, int64_t channels) {
+  int64_t c = 0;
+  for (; c + 4 <= outWidth; c += 4) depthwiseTiles<4, S>(e, c, p, y, channels);
+  switch (outWidth - c) {  // the rest in one tile
+    case 3: depthwiseTiles<3, S>(e, c, p, y, channels); break;
+    case 2: depthwiseTiles<2, S>(e, c, p, y, channels); break;
+    case 1: depthwiseTiles<1, S>(e, c, p, y, channels); break;
+    default: break;
+  }
+}
+
+// Stride 1 or 2 (fusable()), known to the compiler in each.
 NC_VECTOR_CLONES void depthwiseRow(const float* const* e, int64_t outWidth, int64_t stride, const Packed& p, float* y,
                                    int64_t channels) {
-  int64_t c = 0;
-  for (; c + 4 <= outWidth; c += 4) depthwiseTiles<4>(e, c, stride, p, y, channels);
-  for (; c < outWidth; ++c) depthwiseTiles<1>(e, c, stride, p, y, channels);
+  if (stride == 1) {
+    depthwiseRowOf<1>(e, outWidth, p, y, channels);
+  } else {
+    depthwiseRowOf<2>(e, outWidth, p, y, channels);
+  }
 }
 
 // Whether `t` [N, C, H, W] is dense channels-last.
@@ -282,8 +334,8 @@ bool denseChannelsLast(const TensorRef& t) {
 // 1.72 -> 2.82.
 constexpr int64_t kMinFusedPixels = 20 * 20;
 // The most taps x input channels of a first convolution that is not 1x1 (the stem's 27):
-// oneDNN's own kernels beat this one's simple product on deep patches.
-constexpr int64_t kMaxPatch = 64;
+// oneDNN's own kernels beat this one's simple product on deep ones.
+constexpr int64_t kMaxTaps = 64;
 
 // Whether the fused kernel applies (see top); `middle` is the first convolution's output.
 bool fusable(const ConvParams& first, const ConvParams& dw, const TensorRef& out, const TensorRef& input,
@@ -291,7 +343,7 @@ bool fusable(const ConvParams& first, const ConvParams& dw, const TensorRef& out
   if (out.dtype != DType::Float32 || !denseChannelsLast(out) || !denseChannelsLast(input)) return false;
   if (middle.shape[2] * middle.shape[3] < kMinFusedPixels) return false;
   const int64_t* k = weight.layout.shape;
-  if (gathersPatches(first, weight) && k[1] * k[2] * k[3] > kMaxPatch) return false;
+  if (readsPaddedRows(first, weight) && (k[1] * k[2] * k[3] > kMaxTaps || k[2] > kMaxTapRows)) return false;
   for (int i = 0; i < 2; ++i) {
     if (first.dilation[i] != 1) return false;
   }
@@ -309,59 +361,40 @@ bool fusable(const ConvParams& first, const ConvParams& dw, const TensorRef& out
 // malloc maps afresh (and faults in) on every call.
 constexpr size_t kRowsSlot = 8, kMiddleSlot = 9, kDepthwiseSlot = 10;
 
+// The floats of a zero-padded input row that the first convolution reads: its columns from
+// -padLeft to the last one a tap of the last output pixel reaches.
+int64_t paddedRowFloats(const Packed& p, const ConvParams& first, const Layout& x, const Layout& middle) {
+  const int64_t columns = std::max(first.padBegin[1] + x.shape[3], (middle.shape[3] - 1) * first.stride[1] + p.kernelW);
+  return columns * x.shape[1];
+}
+
 // The per-thread buffers of the fused kernel, in floats: a ring of three rows of the first
-// convolution (each with a zero column either side), the patches of one such row, one
-// depthwise row and one projected row.
+// convolution (each with a zero column either side), the zero-padded input rows one such
+// row reads, one depthwise row and one projected row.
 struct Rows {
-  int64_t ring, patches, depthwise, projected;
-  int64_t total() const { return 3 * ring + patches + depthwise + projected; }
+  int64_t ring, inputs, depthwise, projected;
+  int64_t total() const { return 3 * ring + inputs + depthwise + projected; }
 };
 
-Rows rowsOf(const Packed& p, const Layout& middle, const Layout& out) {
-  const int64_t width = middle.shape[3], outWidth = out.shape[3];
-  return {(width + 2) * p.first.padded, p.im2col ? width * p.first.inChannels : 0,
+Rows rowsOf(const Packed& p, const ConvParams& first, const Layout& x, const Layout& middle, const Layout& out) {
+  const int64_t outWidth = out.shape[3];
+  return {(middle.shape[3] + 2) * p.first.padded, p.paddedRows ? p.kernelH * paddedRowFloats(p, first, x, middle) : 0,
           p.projects ? outWidth * p.first.padded : 0, p.projects ? outWidth * p.project.padded : 0};
 }
 
-// One row of the first convolution's patches: patch[c][(i * kW + j) * C + ci] = x[r * sH -
-// padTop + i][c * sW - padLeft + j][ci], zero outside the input. A tap row inside the input
-// is kW * C contiguous floats (9 for the stem), copied by a plain loop: a memcpy call per
-// tap cost more than the stem's arithmetic.
-void gatherPatches(const float* image, const Layout& x, const ConvParams& first, const Packed& p, int64_t r,
-                   int64_t width, float* patches) {
-  const int64_t channels = x.shape[1], height = x.shape[2], inWidth = x.shape[3];
-  const int64_t k = p.first.inChannels, span = p.kernelW * channels;
-  for (int64_t c = 0; c < width; ++c) {
-    const int64_t col0 = c * first.stride[1] - first.padBegin[1];
-    const bool inside = col0 >= 0 && col0 + p.kernelW <= inWidth;
-    for (int64_t i = 0; i < p.kernelH; ++i) {
-      const int64_t row = r * first.stride[0] - first.padBegin[0] + i;
-      float* to = patches + c * k + i * span;
-      const float* from = image + row * x.strides[2] + col0 * channels;
-      if (row < 0 || row >= height) {
-        for (int64_t t = 0; t < span; ++t) to[t] = 0.0f;
-      } else if (inside) {
-        for (int64_t t = 0; t < span; ++t) to[t] = from[t];
-      } else {
-        for (int64_t t = 0; t < span; ++t) {
-          const int64_t col = col0 + t / channels;
-          to[t] = col >= 0 && col < inWidth ? from[t] : 0.0f;
-        }
-      }
-    }
-  }
-}
-
-// `rows`: a zero row (the padding above and below the middle map), then Rows per thread.
+// `rows`: a zero row (the padding above and below the middle map and the input), then Rows
+// per thread.
 void fused(const Packed& p, const ConvParams& first, int64_t stride, const TensorRef& out, const TensorRef& input,
            const Layout& middle, float* rows) {
   const Layout &x = input.layout, &o = out.layout;
   const int64_t batch = x.shape[0], height = middle.shape[2], width = middle.shape[3];
   const int64_t outHeight = o.shape[2], outWidth = o.shape[3], outChannels = o.shape[1];
-  const Rows sizes = rowsOf(p, middle, o);
+  const Rows sizes = rowsOf(p, first, x, middle, o);
   const int64_t row = sizes.ring, padded = p.first.padded;
+  const int64_t inputRow = p.paddedRows ? paddedRowFloats(p, first, x, middle) : 0;
+  const int64_t zeros = std::max(row, inputRow);
   const float* zeroRow = rows;
-  std::fill(rows, rows + row, 0.0f);
+  std::fill(rows, rows + zeros, 0.0f);
   // Tasks of whole images, or bands of rows where the batch is smaller than twice the team
   // (each band recomputes at most two first-convolution rows of the one above).
   const int64_t threads = omp_get_max_threads();
@@ -372,14 +405,21 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
 #pragma omp parallel if (tasks > 1)
   {
     // Row e of the first convolution at slot e mod 3; the columns either side stay zero.
-    float* ring = rows + row + sizes.total() * omp_get_thread_num();
-    float* patches = ring + 3 * row;
-    float* depthwise = patches + sizes.patches;
+    float* ring = rows + zeros + sizes.total() * omp_get_thread_num();
+    float* inputs = ring + 3 * row;
+    float* depthwise = inputs + sizes.inputs;
     float* projected = depthwise + sizes.depthwise;
     for (int slot = 0; slot < 3; ++slot) {
       std::fill(ring + slot * row, ring + slot * row + padded, 0.0f);
       std::fill(ring + (slot + 1) * row - padded, ring + (slot + 1) * row, 0.0f);
     }
+    // The padded input rows' columns outside the input stay zero; the first convolution reads
+    // them `stride` pixels apart, kW pixels at a time.
+    std::fill(inputs, inputs + sizes.inputs, 0.0f);
+    Source taps;
+    taps.taps = p.kernelH;
+    taps.span = p.kernelW * x.shape[1];
+    taps.pixelStride = first.stride[1] * x.shape[1];
 #pragma omp for schedule(static)
     for (int64_t task = 0; task < tasks; ++task) {
       const int64_t n = task / bands, band = task % bands;
@@ -390,12 +430,22 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
         const int64_t top = stride * r - 1;
         for (; next <= top + 2; ++next) {
           if (next < 0 || next >= height) continue;
-          const float* from = image + next * x.strides[2];
-          if (p.im2col) {
-            gatherPatches(image, x, first, p, next, width, patches);
-            from = patches;
+          float* to = ring + (next % 3) * row + padded;
+          if (!p.paddedRows) {
+            pointwiseRow(plainSource(image + next * x.strides[2], x.shape[1]), width, p.first, to, padded);
+            continue;
           }
-          pointwiseRow(from, width, p.first, ring + (next % 3) * row + padded, padded);
+          for (int64_t i = 0; i < p.kernelH; ++i) {
+            const int64_t r = next * first.stride[0] - first.padBegin[0] + i;
+            if (r < 0 || r >= x.shape[2]) {
+              taps.rows[i] = zeroRow;
+              continue;
+            }
+            float* copy = inputs + i * inputRow;
+            std::memcpy(copy + first.padBegin[1] * x.shape[1], image + r * x.strides[2], sizeof(float) * x.strides[2]);
+            taps.rows[i] = copy;
+          }
+          pointwiseRow(taps, width, p.first, to, padded);
         }
         const float* three[3];
         for (int i = 0; i < 3; ++i) {
@@ -410,7 +460,7 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
         depthwiseRow(three, outWidth, stride, p, depthwise, padded);
         // Straight into the output when its channels fill whole blocks, else through a row.
         const bool whole = p.project.padded == outChannels;
-        pointwiseRow(depthwise, outWidth, p.project, whole ? y : projected, p.project.padded);
+        pointwiseRow(plainSource(depthwise, padded), outWidth, p.project, whole ? y : projected, p.project.padded);
         if (whole) continue;
         for (int64_t c = 0; c < outWidth; ++c) {
           std::memcpy(y + c * outChannels, projected + c * p.project.padded, sizeof(float) * outChannels);
@@ -431,8 +481,9 @@ void CpuBackend::convDepthwiseBlock(const ConvParams& first, const ConvParams& d
   const Layout middle = kernels::convOutputLayout(input.layout, k[0], first, k[2], k[3]);
   if (fusable(first, depthwise, out, input, weight, middle)) {
     const Packed p = pack(first, depthwise, project, weight, bias, depthwiseWeight, depthwiseBias, projectWeight, projectBias);
-    const Rows rows = rowsOf(p, middle, out.layout);
-    const size_t floats = static_cast<size_t>(rows.ring + omp_get_max_threads() * rows.total());
+    const Rows rows = rowsOf(p, first, input.layout, middle, out.layout);
+    const int64_t zeros = std::max(rows.ring, p.paddedRows ? paddedRowFloats(p, first, input.layout, middle) : 0);
+    const size_t floats = static_cast<size_t>(zeros + omp_get_max_threads() * rows.total());
     fused(p, first, depthwise.stride[0], out, input, middle,
           static_cast<float*>(dnnl_.scratch(kRowsSlot, floats * sizeof(float))));
     return;
