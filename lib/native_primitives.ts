@@ -167,6 +167,7 @@ export interface NativePrimitives {
     depthwiseBias: NativeTensor | null,
     projectWeight: NativeTensor | null,
     projectBias: NativeTensor | null,
+    residual: NativeTensor | null,
     math: NativeMathOptions,
   ): void;
   convForward(

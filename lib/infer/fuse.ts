@@ -12,7 +12,9 @@
  *   (MobileNetV2's expansion, depthwise and projection layers, or its stem, first depthwise
  *   and projection), compute all of it in one op (`convDepthwiseBlock`: on the CPU each
  *   stage's rows are computed as the next one needs them, in cache); the later layers' calls
- *   then return their input.
+ *   then return their input. Where one add alone reads the projection's result and the
+ *   block's input (MobileNetV2's residual), the block adds that input as it writes, and the
+ *   add's call returns a view of the sum.
  *
  * What qualifies is found by tracing one forward: forward hooks pair each BatchNorm call
  * with the convolution that produced its input, and every op that hands a tensor to the
@@ -31,8 +33,11 @@ import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/layers/pooling_norm
 import { Conv1d, Conv2d, Conv3d } from '../nn/layers/conv.js';
 import type { AnyModule, Module } from '../nn/module.js';
 import { conv1d, conv2d, conv3d, convActivated, convDepthwiseBlock, type BlockConv, type ConvOptions } from '../ops/conv.js';
+import { markResidualAdded } from '../ops/elementwise.js';
 import { markActivated } from '../ops/unary.js';
+import { sameDims } from '../tensor/layout.js';
 import { keep, scope } from '../tensor/memory.js';
+import { isAt, placementOf, type Placement } from '../tensor/placement.js';
 import { observeReads, Tensor } from '../tensor/tensor.js';
 
 type Conv = Conv1d | Conv2d | Conv3d;
@@ -52,6 +57,12 @@ export interface FusedModel {
    * projection after that, if any (`features.2.conv.0.0` + `features.2.conv.1.0` + `features.2.conv.2`).
    */
   readonly depthwiseBlocks: ReadonlyArray<readonly [first: string, depthwise: string, project: string | null]>;
+  /**
+   * Depthwise blocks, by their first convolution, that add their input to the projection's
+   * result as they write it, where one add alone read that with the block's input
+   * (MobileNetV2's `x + conv(x)`): that add's call returns a view of the sum.
+   */
+  readonly residuals: readonly string[];
   /** Gives the layers back their class's forward and frees the folded weights. */
   restore(): void;
 }
@@ -83,6 +94,8 @@ interface Plan {
   depthwise?: Conv2d;
   /** The 1x1 convolution that alone reads the depthwise one's result, computed with them. */
   project?: Conv2d;
+  /** The projection's result is read only by one add with this convolution's input, computed with them. */
+  residual?: boolean;
 }
 
 /** All of `value` (a number or one per dim, default `fallback`) equals `wanted`. */
@@ -124,6 +137,8 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
   // Every op that read each convolution or BatchNorm output, differentiable or not (a
   // comparison, a view, a read back), by the op names tensors are handed to the addon with.
   const readers = new Map<Tensor, string[]>();
+  // The operands of each add, in order: an 'input' read, then its 'other' read.
+  const addOperands: Array<[Tensor, string]> = [];
   const watch = (t: Tensor): void => void readers.set(t, []);
   const removers: Array<() => void> = [];
   for (const m of modules) {
@@ -157,7 +172,10 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
     scope(() =>
       noGrad(() => {
         const outputs = observeReads(
-          (t, op) => readers.get(t)?.push(op),
+          (t, op, arg) => {
+            readers.get(t)?.push(op);
+            if (op === 'add' && arg !== 'out') addOperands.push([t, arg]);
+          },
           () => tensorsIn(model.call(example)),
         );
         for (const t of outputs) readers.get(t)?.push('output');
@@ -190,14 +208,25 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
         // by the next convolution's call alone.
         const readerOf = new Map<Tensor, Conv>();
         for (const [conv, inputs] of convInputs) if (inputs.length === 1) readerOf.set(inputs[0]!, conv);
-        // The planned convolution whose one call alone reads `conv`'s one result.
-        const nextOf = (conv: Conv, p: Plan): Conv | undefined => {
+        // `conv`'s one result after its folded BatchNorm and activation, if it had one call.
+        const resultOf = (conv: Conv, p: Plan): Tensor | undefined => {
           const outputs = convOutputs.get(conv)!;
           if (outputs.length !== 1) return undefined;
           const final = p.batchNorm ? bnOf.get(outputs[0]!)![1] : outputs[0]!;
-          const result = p.activation ? activationOutputs.get(final) : final;
+          return p.activation ? activationOutputs.get(final) : final;
+        };
+        // The planned convolution whose one call alone reads `conv`'s one result.
+        const nextOf = (conv: Conv, p: Plan): Conv | undefined => {
+          const result = resultOf(conv, p);
           const next = result && onlyBy(result, 'conv2d') ? readerOf.get(result) : undefined;
           return next && plans.has(next) ? next : undefined;
+        };
+        // Whether one add alone reads `result`, with `residual` (the same shape) as its other operand.
+        const addedTo = (result: Tensor, residual: Tensor): boolean => {
+          if (readers.get(result)?.length !== 1 || !onlyBy(result, 'add') || !sameDims(result.shape, residual.shape)) return false;
+          const at = addOperands.findIndex(([t]) => t === result);
+          const partner = addOperands[addOperands[at]![1] === 'input' ? at + 1 : at - 1];
+          return partner !== undefined && partner[0] === residual && partner[1] !== addOperands[at]![1];
         };
         const claimed = new Set<Conv>(); // the later layers of blocks, which cannot start one too
         for (const [conv, p] of plans) {
@@ -211,9 +240,12 @@ function plan(model: Module<[Tensor], unknown>, modules: Iterable<AnyModule>, ex
           p.depthwise = depthwise;
           claimed.add(depthwise);
           const project = nextOf(depthwise, dwPlan);
-          if (project && isPointwise(project) && plans.get(project)!.activation !== 'silu') {
+          const projectPlan = project && plans.get(project)!;
+          if (project && projectPlan && isPointwise(project) && projectPlan.activation !== 'silu') {
             p.project = project;
             claimed.add(project);
+            const result = resultOf(project, projectPlan);
+            p.residual = result !== undefined && addedTo(result, convInputs.get(conv)![0]!);
           }
         }
       }),
@@ -256,7 +288,7 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
   // or a view of it (the layers between may have disposed the result itself).
   const computedFor = new Map<Conv, Placement>();
   const installed: Array<{ module: AnyModule; kept: Tensor[] }> = [];
-  for (const [conv, { batchNorm: bn, activation, depthwise, project }] of plans) {
+  for (const [conv, { batchNorm: bn, activation, depthwise, project, residual }] of plans) {
     const [weight, bias] = weightsOf.get(conv)!;
     const spatial = conv instanceof Conv1d ? 1 : conv instanceof Conv2d ? 2 : 3;
     const convolve = spatial === 1 ? conv1d : spatial === 2 ? conv2d : conv3d;
@@ -283,9 +315,12 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
             return { weight, bias, opts: c.options as ConvOptions, activation: plans.get(c)!.activation as 'relu' | 'relu6' | null };
           };
           const projects = project && !project.training && !needsGrad(project.weight, project.bias);
-          out = convDepthwiseBlock(input, stage(conv as Conv2d), stage(depthwise), projects ? stage(project) : undefined);
+          // The residual x, added as the projection is written: the add after reads a view.
+          const adds = projects && residual && input === x;
+          out = convDepthwiseBlock(input, stage(conv as Conv2d), stage(depthwise), projects ? stage(project) : undefined, adds ? x : undefined);
           computedFor.set(depthwise, placementOf(out));
           if (projects) computedFor.set(project, placementOf(out));
+          if (adds) markResidualAdded(x, out);
         } else {
           // Marked, so that the activation's own call (the only reader, as traced) costs no kernel.
           out = activation ? convActivated(spatial, input, weight, bias, conv.options, activation) : convolve(input, weight, bias, conv.options);
@@ -312,6 +347,7 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
     depthwiseBlocks: [...plans]
       .filter(([, p]) => p.depthwise)
       .map(([conv, p]) => [names.get(conv)!, names.get(p.depthwise!)!, p.project ? names.get(p.project)! : null] as const),
+    residuals: [...plans].filter(([, p]) => p.residual).map(([conv]) => names.get(conv)!),
     restore() {
       for (const { module, kept } of installed.splice(0)) {
         delete (module as unknown as { forward?: unknown }).forward;
@@ -319,23 +355,6 @@ export function fuseForInference(model: Module<[Tensor], unknown>, example: Tens
       }
     },
   };
-}
-
-/** Where a tensor's elements are: its memory and layout (which its views share). */
-interface Placement {
-  storage: object;
-  offset: number;
-  shape: readonly number[];
-  strides: readonly number[];
-}
-
-const placementOf = (t: Tensor): Placement => ({ storage: t._storage('fuse'), offset: t.offset, shape: t.shape, strides: t.strides });
-
-const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
-
-/** Whether `t` sees exactly the elements at `p` (it is that tensor, or a view of it as it is). */
-function isAt(t: Tensor, p: Placement): boolean {
-  return t._storage('fuse') === p.storage && t.offset === p.offset && sameDims(t.shape, p.shape) && sameDims(t.strides, p.strides);
 }
 
 /** The weight and bias of `conv` in `dtype`. */

@@ -111,8 +111,8 @@ const positiveInteger = (v: number): boolean => Number.isInteger(v) && v > 0;
 export class InferenceSession<Out = Tensor> {
   /** The device batches run on. */
   readonly device: Device;
-  /** What was fused (BatchNorms folded, activations fused, pointwise and depthwise pairs), by module names; null when nothing was traced. */
-  readonly fused: Pick<FusedModel, 'folded' | 'activations' | 'depthwiseBlocks'> | null;
+  /** What was fused (BatchNorms folded, activations fused, depthwise blocks and their residuals), by module names; null when nothing was traced. */
+  readonly fused: Pick<FusedModel, 'folded' | 'activations' | 'depthwiseBlocks' | 'residuals'> | null;
   /** The precision of the convolutions and linear layers. */
   readonly dtype: 'float32' | HalfDType;
   readonly #model: Module<[Tensor], Out>;
@@ -173,6 +173,7 @@ export class InferenceSession<Out = Tensor> {
         folded: this.#fusion.folded,
         activations: this.#fusion.activations,
         depthwiseBlocks: this.#fusion.depthwiseBlocks,
+        residuals: this.#fusion.residuals,
       };
       this.#half = half ? halfPrecision(model as Module<[Tensor], unknown>, half) : null;
       if (example) this.#sampleShape = example.shape.slice(1);

@@ -11,6 +11,7 @@ import type { NativeConvParams } from '../native_primitives.js';
 import { convMathOptions } from '../backends.js';
 import { native } from '../native.js';
 import { empty } from '../tensor/creation.js';
+import { sameDims } from '../tensor/layout.js';
 import { channelsLastStrides, describe } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { convolution } from './convolution.js';
@@ -248,13 +249,16 @@ export interface BlockConv {
  * On the CPU each stage's rows are computed as the next one needs them, in cache, for a 3x3
  * depthwise kernel padded by 1 (cpu/conv_depthwise_block.cc). Refuses operands that need a
  * gradient. A result activated by its last convolution is marked so, as {@link convActivated}'s.
+ * With a projection, `residual` (of the output's shape and dtype) is added to its activated
+ * result, as MobileNetV2's `x + block(x)`, in the same pass.
  * @internal
  */
-export function convDepthwiseBlock(input: Tensor, first: BlockConv, depthwise: BlockConv, project?: BlockConv): Tensor<'float32'> {
+export function convDepthwiseBlock(input: Tensor, first: BlockConv, depthwise: BlockConv, project?: BlockConv, residual?: Tensor): Tensor<'float32'> {
   const op = 'convDepthwiseBlock';
   const convs = project ? [first, depthwise, project] : [first, depthwise];
   for (const c of convs) checkOperands(op, 2, input, c.weight, c.bias);
-  if (needsGrad(input, ...convs.flatMap((c) => [c.weight, c.bias]))) {
+  if (residual !== undefined) checkSameDevice(op, { input, residual: checkTensor(op, 'residual', residual) });
+  if (needsGrad(input, residual ?? null, ...convs.flatMap((c) => [c.weight, c.bias]))) {
     throw new ArgumentError(`${op}: convolutions fused into one op are for inference; run them under noGrad()`);
   }
   checkChannels(op, 2, input, first.weight, first.bias, first.opts?.groups ?? 1);
@@ -290,6 +294,9 @@ export function convDepthwiseBlock(input: Tensor, first: BlockConv, depthwise: B
     projectParams = { ...p, activation: activationCode(project.activation) };
   }
   const outShape = [input.shape[0]!, outChannels, ...dwParams.outSpatial];
+  if (residual && (!project || residual.dtype !== input.dtype || !sameDims(residual.shape, outShape))) {
+    throw new ShapeError(`${op}: a residual needs a projection and the output's shape [${outShape.join(', ')}] and dtype ${input.dtype}, got [${residual.shape.join(', ')}] ${residual.dtype}`);
+  }
   const out = empty(op, outShape, input.dtype, input.device, channelsLastStrides(outShape)) as Tensor<'float32'>;
   // cuDNN reads filters packed (as ./convolution.ts).
   const packed = convs.map((c) => (c.weight.isContiguous() ? c.weight : c.weight.contiguous()));
@@ -300,7 +307,7 @@ export function convDepthwiseBlock(input: Tensor, first: BlockConv, depthwise: B
       w!._native(op, 'weight'), first.bias ? first.bias._native(op, 'bias') : null,
       dw!._native(op, 'depthwiseWeight'), depthwise.bias ? depthwise.bias._native(op, 'depthwiseBias') : null,
       pw ? pw._native(op, 'projectWeight') : null, project?.bias ? project.bias._native(op, 'projectBias') : null,
-      convMathOptions(),
+      residual ? residual._native(op, 'residual') : null, convMathOptions(),
     );
   } finally {
     packed.forEach((t, i) => t !== convs[i]!.weight && t.dispose());

@@ -12,6 +12,7 @@ import { native, type NativeTensor } from '../native.js';
 import { emptyLike, full } from '../tensor/creation.js';
 import { isHalf, type DType } from '../tensor/dtype.js';
 import { sameDims } from '../tensor/layout.js';
+import { isAt, placementOf, type Placement } from '../tensor/placement.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { broadcastTo, eq, gt, where } from './compare.js';
@@ -128,7 +129,37 @@ export function addInPlace(t: Tensor, value: Tensor | number): void {
 
 /** `input + other`, broadcasting. @example add(x, 1) */
 export function add<D extends DType>(input: Tensor<D>, other: Tensor | number): Tensor<D> {
+  if (typeof other !== 'number') {
+    const sum = computedSum(input, other) ?? computedSum(other, input);
+    if (sum) return sum as Tensor<D>;
+  }
   return binary('add', input, other);
+}
+
+/**
+ * Where sums `residual + x` a fused kernel computed in place of x are (lib/infer/fuse.ts:
+ * a depthwise block adds its input to its projection), by the residual tensor.
+ */
+const residualSums = new WeakMap<Tensor, Placement[]>();
+
+/**
+ * Records that `sum` holds `residual + x`, where x is what the kernel that wrote `sum` would
+ * otherwise have written, so that the one `add(residual, that result)` (either order) is a
+ * view of it. Only for a sum that exactly one later add reads, as traced.
+ * @internal
+ */
+export function markResidualAdded(residual: Tensor, sum: Tensor): void {
+  residualSums.set(residual, [...(residualSums.get(residual) ?? []), placementOf(sum)]);
+}
+
+/** A view of the marked sum `residual + x`, the mark consumed; undefined if none matches. */
+function computedSum(residual: Tensor, x: Tensor): Tensor | undefined {
+  const sums = residualSums.get(residual);
+  const at = sums?.findIndex((p) => isAt(x, p)) ?? -1;
+  if (at < 0 || needsGrad(residual, x)) return undefined;
+  sums!.splice(at, 1);
+  if (sums!.length === 0) residualSums.delete(residual);
+  return x._view('add', x.shape, x.strides);
 }
 
 /** `input - other`, broadcasting. */

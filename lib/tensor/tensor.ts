@@ -29,8 +29,8 @@ import { sumTo } from '../ops/reduce.js';
 /** Nested arrays of numbers, as `tolist()` returns and `tensor()` accepts. */
 export type NestedArray = number | boolean | NestedArray[];
 
-/** Called with each tensor an op reads (or views), and the op's name; see {@link observeReads}. */
-type ReadObserver = (tensor: Tensor, op: string) => void;
+/** Called with each tensor an op reads (or views), the op's name and the argument's; see {@link observeReads}. */
+type ReadObserver = (tensor: Tensor, op: string, arg: string) => void;
 let readObserver: ReadObserver | null = null;
 
 /**
@@ -256,7 +256,7 @@ export class Tensor<D extends DType = DType> {
 
   /** @internal The memory this tensor views, for native calls; throws DisposedError naming `op`. */
   _storage(op: string, arg = 'input'): SharedStorage {
-    if (readObserver !== null) readObserver(this, op);
+    if (readObserver !== null) readObserver(this, op, arg);
     if (this.#storage === null) {
       throw new DisposedError(`${op}: ${arg} has been disposed (shape [${this.shape.join(', ')}], ${this.dtype})`);
     }

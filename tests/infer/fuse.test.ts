@@ -120,6 +120,7 @@ describe('fuseForInference', () => {
     const reference = noGrad(() => shared.call(x));
     const pair = fuseForInference(shared, x);
     expect(pair.depthwiseBlocks).toEqual([['first.0', 'dw.0', null]]);
+    expect(pair.residuals).toEqual([]);
     expect(maxRelDiff(noGrad(() => shared.call(x)), reference)).toBeLessThan(1e-5);
     pair.restore();
     const chain = new nn.Sequential(
@@ -133,6 +134,41 @@ describe('fuseForInference', () => {
     const { result, ops } = await profile(() => noGrad(() => chain.call(x)));
     expect(ops.map((o) => `${o.op} x${o.count}`).sort()).toEqual(['conv2d x1', 'convDepthwiseBlock x1']);
     expect(maxRelDiff(result, chained)).toBeLessThan(1e-5);
+  });
+
+  it("adds a block's input to its projection where one add alone reads both, in either order; the add's call costs no kernel", async () => {
+    manualSeed(9);
+    /** MobileNetV2's inverted residual: `x + conv(x)`, or `conv(x) + x` when `swapped`. */
+    class Inverted extends nn.Module {
+      conv = new nn.Sequential(convBn(16, 64, 1, {}, new nn.ReLU6()), convBn(64, 64, 3, { groups: 64 }, new nn.ReLU6()), convBn(64, 16, 1, {}, null));
+      constructor(readonly swapped: boolean) {
+        super();
+      }
+      forward(x: Tensor): Tensor {
+        return this.swapped ? this.conv.call(x).add(x) : x.add(this.conv.call(x));
+      }
+    }
+    /** The projection added to something else than the block's input (a copy of it, then the sum read twice). */
+    class NotResidual extends Inverted {
+      override forward(x: Tensor): Tensor {
+        const y = this.conv.call(x);
+        return y.add(x.mul(1)).add(y);
+      }
+    }
+    // The stem's output is channels-last, as the fused kernel adds a residual.
+    const net = new nn.Sequential(convBn(4, 16, 3, {}, new nn.ReLU6()), new Inverted(false), new Inverted(true), new NotResidual(false)).eval();
+    const x = randn([2, 4, 24, 24]).mul(2);
+    const reference = noGrad(() => net.call(x));
+    const fused = fuseForInference(net, x);
+    expect(fused.depthwiseBlocks.map(([first]) => first)).toEqual(['1.conv.0.0', '2.conv.0.0', '3.conv.0.0']);
+    expect(fused.residuals).toEqual(['1.conv.0.0', '2.conv.0.0']);
+    await synchronize();
+    const { result, ops } = await profile(() => noGrad(() => net.call(x)));
+    expect(ops.map((o) => `${o.op} x${o.count}`).sort()).toEqual(['add x2', 'conv2d x1', 'convDepthwiseBlock x3', 'full x1', 'mul x1']); // NotResidual's adds and mul by 1
+    expect(maxRelDiff(result, reference)).toBeLessThan(1e-5);
+    expect(maxRelDiff(noGrad(() => net.call(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2))), reference)).toBeLessThan(1e-5);
+    fused.restore();
+    expect(maxRelDiff(noGrad(() => net.call(x)), reference)).toBe(0);
   });
 
   it('leaves a pointwise and depthwise pair apart when the pointwise result is read elsewhere or activated otherwise', () => {
@@ -170,6 +206,8 @@ describe('fuseForInference', () => {
     const { result, ops } = await profile(() => noGrad(() => model.call(x)));
     expect(ops.find((o) => o.op === 'convDepthwiseBlock')?.count).toBe(17);
     expect(ops.find((o) => o.op === 'conv2d')?.count).toBe(1); // the last 1x1, 320 -> 1280
+    expect(fused.residuals.length).toBe(10);
+    expect(ops.find((o) => o.op === 'add')?.count).toBe(1); // the classifier's bias: the 10 residuals are added inside their blocks
     expect(maxRelDiff(result, reference)).toBeLessThan(1e-4);
     fused.restore();
   });

@@ -28,6 +28,7 @@ describe('InferenceSession', () => {
         ['conv2', 'relu'],
       ],
       depthwiseBlocks: [],
+      residuals: [],
     });
     expect(maxRelDiff(await session.run(x), reference)).toBeLessThan(1e-5);
     expect(maxRelDiff(session.runSync(x), reference)).toBeLessThan(1e-5);

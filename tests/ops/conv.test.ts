@@ -382,12 +382,19 @@ describeDevices('a convolution, a depthwise one and a projection as one op (infe
       for (const x of [channelsLast([n, cin, size, size]).mul(3), randn([n, cin, size, size], { device })]) { // fused kernel, then the convolutions apart
         let expected = activate(conv2d(activate(conv2d(x, w, b, firstOpts), act), dw, db, opts), dwAct);
         if (cout) expected = activate(conv2d(expected, pw, pb), projAct);
-        const fused = noGrad(() =>
-          convDepthwiseBlock(x, { weight: w, bias: b, opts: firstOpts, activation: act }, { weight: dw, bias: db, opts, activation: dwAct },
-            cout ? { weight: pw, bias: pb, activation: projAct } : undefined),
-        );
+        const block = (residual?: Tensor) =>
+          noGrad(() =>
+            convDepthwiseBlock(x, { weight: w, bias: b, opts: firstOpts, activation: act }, { weight: dw, bias: db, opts, activation: dwAct },
+              cout ? { weight: pw, bias: pb, activation: projAct } : undefined, residual),
+          );
+        const fused = block();
         expect(fused.shape).toEqual(expected.shape);
         expectClose(fused.dataSync(), expected.dataSync(), 1e-5);
+        if (!cout) continue;
+        // A residual channels-last (added as the kernel writes) and not (added after).
+        for (const residual of [channelsLast(expected.shape as [number, number, number, number]), randn(expected.shape, { device })]) {
+          expectClose(block(residual).dataSync(), expected.add(residual).dataSync(), 1e-5);
+        }
       }
     });
   }
@@ -425,5 +432,11 @@ describeDevices('a convolution, a depthwise one and a projection as one op (infe
     expect(() => block(first, dw, { ...project, weight: randn([6, 4, 1, 1], { device }) })).toThrow(/\[outC, 8, 1, 1\]/);
     expect(() => block(first, dw, { ...project, bias: randn([8], { device }) })).toThrow(/projection bias of shape \[6\]/);
     expect(() => block(first, dw, { ...project, opts: { stride: 2 } })).toThrow(/1x1 of stride 1/);
+    const residual = randn([1, 6, 6, 6], { device });
+    expect(() => noGrad(() => convDepthwiseBlock(x, first, dw, undefined, randn([1, 8, 6, 6], { device })))).toThrow(/a residual needs a projection/);
+    expect(() => noGrad(() => convDepthwiseBlock(x, first, dw, project, randn([1, 6, 6, 5], { device })))).toThrow(/shape \[1, 6, 6, 6\] and dtype float32, got \[1, 6, 6, 5\]/);
+    expect(() => noGrad(() => convDepthwiseBlock(x, first, dw, project, residual.to('bfloat16')))).toThrow(/got \[1, 6, 6, 6\] bfloat16/);
+    expect(() => convDepthwiseBlock(x, first, dw, project, residual.clone().requiresGrad_())).toThrow(/for inference/);
+    expect(() => noGrad(() => convDepthwiseBlock(x, first, dw, project, 'x' as unknown as Tensor))).toThrow(/expected residual to be a Tensor/);
   });
 });

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 
 import { add, arange, div, DTypeError, manualSeed, maximum, minimum, mul, profile, randn, sub, synchronize, tensor, type Tensor } from '../../lib/index.js';
-import { addInPlace } from '../../lib/ops/elementwise.js';
+import { addInPlace, markResidualAdded } from '../../lib/ops/elementwise.js';
 import { describeDevices, expectClose } from '../helpers/devices.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
 import { elementwiseSuite } from '../helpers/fixture_suites.js';
@@ -184,4 +184,24 @@ it('bfloat16 and float16 operands: each result is the float32 result rounded onc
     expect(Array.from(leaf.grad!.dataSync())).toEqual(Array.from(y.to('float32').dataSync()));
   }
   expect(() => add(randn([2]).to('bfloat16'), randn([2]))).toThrow(DTypeError);
+});
+
+it('add of a residual and a sum marked as holding it (lib/infer/fuse.ts) is a view of the sum, once, in either order', () => {
+  const residual = randn([2, 3]);
+  const sum = randn([2, 3]);
+  markResidualAdded(residual, sum);
+  markResidualAdded(residual, sum); // two marks: two adds (a block per mark)
+  const view = sum.reshape([2, 3]); // a view as it is, as the layers between hand it on
+  const first = add(residual, view);
+  expect(first.shape).toEqual([2, 3]);
+  expect(Array.from(first.dataSync())).toEqual(Array.from(sum.dataSync()));
+  expect(Array.from(add(view, residual).dataSync())).toEqual(Array.from(sum.dataSync())); // the second mark
+  expectClose(add(residual, sum).dataSync(), sum.dataSync().map((v, i) => v + residual.dataSync()[i]!), 1e-6); // marks used up
+  markResidualAdded(residual, sum);
+  expectClose(add(residual, sum.transpose(0, 1).transpose(0, 1).mul(1)).dataSync(), sum.dataSync().map((v, i) => v + residual.dataSync()[i]!), 1e-6); // elsewhere: computed
+  expectClose(add(residual, sum.add(0)).dataSync(), sum.dataSync().map((v, i) => v + residual.dataSync()[i]!), 1e-6);
+  expectClose(add(residual.clone(), sum).dataSync(), sum.dataSync().map((v, i) => v + residual.dataSync()[i]!), 1e-6); // another residual
+  const needing = residual.clone().requiresGrad_();
+  markResidualAdded(needing, sum);
+  expectClose(add(needing, sum).dataSync(), sum.dataSync().map((v, i) => v + residual.dataSync()[i]!), 1e-6); // with autograd: computed
 });

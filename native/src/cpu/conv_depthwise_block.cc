@@ -5,7 +5,8 @@
 // channels is 154 MB); at the large maps all of them are bound by memory bandwidth. Here each
 // image's rows go through the three stages as the next one needs them: the first
 // convolution's rows into a ring of three that stays in cache, the depthwise row and its
-// projection in per-thread buffers, and only the block's result is written out.
+// projection in per-thread buffers, and only the block's result is written out, with the
+// residual added where there is one (MobileNetV2's x + block(x), one more pass saved).
 //
 // Hand-written because the library's version of this fusion is unusable: oneDNN 2.6 offers
 // the first two stages (post_ops::append_dw, jit_1x1 + depthwise), but on channels-last
@@ -339,8 +340,9 @@ constexpr int64_t kMaxTaps = 64;
 
 // Whether the fused kernel applies (see top); `middle` is the first convolution's output.
 bool fusable(const ConvParams& first, const ConvParams& dw, const TensorRef& out, const TensorRef& input,
-             const TensorRef& weight, const Layout& middle) {
+             const TensorRef& residual, const TensorRef& weight, const Layout& middle) {
   if (out.dtype != DType::Float32 || !denseChannelsLast(out) || !denseChannelsLast(input)) return false;
+  if (residual.data && !denseChannelsLast(residual)) return false;
   if (middle.shape[2] * middle.shape[3] < kMinFusedPixels) return false;
   const int64_t* k = weight.layout.shape;
   if (readsPaddedRows(first, weight) && (k[1] * k[2] * k[3] > kMaxTaps || k[2] > kMaxTapRows)) return false;
@@ -382,10 +384,26 @@ Rows rowsOf(const Packed& p, const ConvParams& first, const Layout& x, const Lay
           p.projects ? outWidth * p.first.padded : 0, p.projects ? outWidth * p.project.padded : 0};
 }
 
+// y[c][ch] = projected[c][ch] (+ residual[c][ch]) for the real channels: `projected` holds
+// `padded` channels a pixel, y and the residual dense channels-last; projected may be y.
+NC_VECTOR_CLONES void addRow(const float* projected, int64_t padded, const float* residual, int64_t width,
+                             int64_t channels, float* y) {
+  for (int64_t c = 0; c < width; ++c) {
+    const float* from = projected + c * padded;
+    float* to = y + c * channels;
+    if (residual) {
+      const float* res = residual + c * channels;
+      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = from[ch] + res[ch];
+    } else {
+      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = from[ch];
+    }
+  }
+}
+
 // `rows`: a zero row (the padding above and below the middle map and the input), then Rows
 // per thread.
 void fused(const Packed& p, const ConvParams& first, int64_t stride, const TensorRef& out, const TensorRef& input,
-           const Layout& middle, float* rows) {
+           const TensorRef& residual, const Layout& middle, float* rows) {
   const Layout &x = input.layout, &o = out.layout;
   const int64_t batch = x.shape[0], height = middle.shape[2], width = middle.shape[3];
   const int64_t outHeight = o.shape[2], outWidth = o.shape[3], outChannels = o.shape[1];
@@ -460,11 +478,10 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
         depthwiseRow(three, outWidth, stride, p, depthwise, padded);
         // Straight into the output when its channels fill whole blocks, else through a row.
         const bool whole = p.project.padded == outChannels;
-        pointwiseRow(plainSource(depthwise, padded), outWidth, p.project, whole ? y : projected, p.project.padded);
-        if (whole) continue;
-        for (int64_t c = 0; c < outWidth; ++c) {
-          std::memcpy(y + c * outChannels, projected + c * p.project.padded, sizeof(float) * outChannels);
-        }
+        float* projection = whole ? y : projected;
+        pointwiseRow(plainSource(depthwise, padded), outWidth, p.project, projection, p.project.padded);
+        const float* add = residual.data ? residual.as<float>() + n * residual.layout.strides[0] + r * residual.layout.strides[2] : nullptr;
+        if (!whole || add) addRow(projection, p.project.padded, add, outWidth, outChannels, y);
       }
     }
   }
@@ -475,16 +492,16 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
 // The primitive this file implements (neocog/primitives.def).
 void CpuBackend::convDepthwiseBlock(const ConvParams& first, const ConvParams& depthwise, const ConvParams& project,
                                     Out out, In input, In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias,
-                                    OptIn projectWeight, OptIn projectBias, const MathOptions& math) {
+                                    OptIn projectWeight, OptIn projectBias, OptIn residual, const MathOptions& math) {
   if (out.numel() == 0) return;
   const int64_t* k = weight.layout.shape;
   const Layout middle = kernels::convOutputLayout(input.layout, k[0], first, k[2], k[3]);
-  if (fusable(first, depthwise, out, input, weight, middle)) {
+  if (fusable(first, depthwise, out, input, residual, weight, middle)) {
     const Packed p = pack(first, depthwise, project, weight, bias, depthwiseWeight, depthwiseBias, projectWeight, projectBias);
     const Rows rows = rowsOf(p, first, input.layout, middle, out.layout);
     const int64_t zeros = std::max(rows.ring, p.paddedRows ? paddedRowFloats(p, first, input.layout, middle) : 0);
     const size_t floats = static_cast<size_t>(zeros + omp_get_max_threads() * rows.total());
-    fused(p, first, depthwise.stride[0], out, input, middle,
+    fused(p, first, depthwise.stride[0], out, input, residual, middle,
           static_cast<float*>(dnnl_.scratch(kRowsSlot, floats * sizeof(float))));
     return;
   }
@@ -502,6 +519,7 @@ void CpuBackend::convDepthwiseBlock(const ConvParams& first, const ConvParams& d
                    out.dtype, dwLayout}};
   convForward(depthwise, dw, InputTensor{m}, depthwiseWeight, depthwiseBias, math);
   convForward(project, out, InputTensor{dw}, InputTensor{projectWeight}, projectBias, math);
+  if (residual.data) binary(BinaryOp::Add, out, InputTensor{out}, InputTensor{residual});
 }
 
 }  // namespace neocog::cpu

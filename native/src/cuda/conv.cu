@@ -412,9 +412,10 @@ void CudaBackend::convForward(const ConvParams& params, Out out, In input, In we
 }
 void CudaBackend::convDepthwiseBlock(const ConvParams& first, const ConvParams& depthwise, const ConvParams& project,
                                      Out out, In input, In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias,
-                                     OptIn projectWeight, OptIn projectBias, const MathOptions& math) {
+                                     OptIn projectWeight, OptIn projectBias, OptIn residual, const MathOptions& math) {
   cuda::convDepthwiseBlock(handles_, convPlans_, first, depthwise, project, math, out, input, weight, bias,
                            depthwiseWeight, depthwiseBias, projectWeight, projectBias);
+  if (residual.data) binary(BinaryOp::Add, out, InputTensor{out}, InputTensor{residual});
 }
 void CudaBackend::convBackwardInput(const ConvParams& params, Out gradInput, In gradOutput, In weight,
                                     const MathOptions& math) {

@@ -58,7 +58,7 @@ void convBackwardWeight(const char* op, const ConvParams& params, Out gradWeight
 
 void convDepthwiseBlock(const char* op, const ConvParams& first, const ConvParams& depthwise, const ConvParams& project,
                         Out out, In input, In weight, OptIn bias, In depthwiseWeight, OptIn depthwiseBias,
-                        OptIn projectWeight, OptIn projectBias, const MathOptions&) {
+                        OptIn projectWeight, OptIn projectBias, OptIn residual, const MathOptions&) {
   if (first.spatial != 2 || first.groups != 1 || weight.layout.ndim != 4 || input.layout.ndim != 4) {
     reject(op, "the first convolution must be 2-d without groups");
   }
@@ -75,7 +75,7 @@ void convDepthwiseBlock(const char* op, const ConvParams& first, const ConvParam
   checkBias(op, depthwiseBias, depthwiseWeight);
   bool silu = first.activation == ConvActivation::Silu || depthwise.activation == ConvActivation::Silu;
   if (!projectWeight.data) {
-    if (projectBias.data) reject(op, "a projection bias needs a projection weight");
+    if (projectBias.data || residual.data) reject(op, "a projection bias or residual needs a projection weight");
     checkConvShapes(op, depthwise, out, middle, depthwiseWeight);
   } else {
     const int64_t* d = depthwiseWeight.layout.shape;
@@ -89,6 +89,11 @@ void convDepthwiseBlock(const char* op, const ConvParams& first, const ConvParam
     if (!pointwise) reject(op, "the projection must be 2-d, 1x1, of stride 1, without padding or groups");
     checkConvShapes(op, project, out, dw, projectWeight);
     checkBias(op, projectBias, projectWeight);
+    if (residual.data) {
+      bool same = residual.dtype == out.dtype && residual.layout.ndim == out.layout.ndim;
+      for (int d = 0; same && d < out.layout.ndim; ++d) same = residual.layout.shape[d] == out.layout.shape[d];
+      if (!same) reject(op, "the residual must have the output's shape and dtype");
+    }
     silu = silu || project.activation == ConvActivation::Silu;
   }
   if (silu) reject(op, "the fused convolutions take ReLU, ReLU6 or no activation");
