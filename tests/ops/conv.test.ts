@@ -350,8 +350,8 @@ describeDevices('a convolution, a depthwise one and a projection as one op (infe
   const activate = (t: Tensor, a: Act) => (a === 'relu' ? relu(t) : a === 'relu6' ? relu6(t) : t);
   // [batch, in, channels, size, depthwise stride, first kernel, activations, projected
   // channels]: the fused kernel from 20x20 first-convolution outputs
-  // (cpu/conv_depthwise_block.cc), on channel counts off its 16-lane blocks and 64-channel
-  // groups, projections onto whole blocks and not, odd and even maps, batches smaller than
+  // (cpu/conv_depthwise_block.cc), on channel counts off its 16-lane blocks and in groups of
+  // 1 to 4 blocks (160 channels as 4 + 4 + 2), projections onto whole blocks and not, odd and even maps, batches smaller than
   // the thread team (rows split into bands) and larger, a stem-like 3x3 stride-2 first
   // convolution (patches) and one with too many taps for them (oneDNN); the convolutions
   // apart below 20x20.
@@ -366,6 +366,7 @@ describeDevices('a convolution, a depthwise one and a projection as one op (infe
     [1, 8, 16, 40, 1, 3, ['relu', 'relu', null], 8],
     [4, 3, 17, 6, 1, 1, [null, null, null], 5],
     [1, 8, 64, 13, 2, 1, ['relu6', 'relu6', null], 16],
+    [1, 8, 160, 20, 1, 1, ['relu6', 'relu6', null], 40],
   ];
   for (const [n, cin, c, size, stride, k, [act, dwAct, projAct], cout] of shapes) {
     const first = k === 1 ? '' : ` ${k}x${k} stride 2`;

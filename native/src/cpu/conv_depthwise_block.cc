@@ -50,12 +50,13 @@ constexpr int64_t kLanes = 16;
 // lanes, the weight cut into groups of up to kGroupBlocks 16-channel blocks, each stored
 // [inChannels][its channels], so that a tile of outputs reads its weights in one sequential
 // sweep (read with the stride of a whole row of channels, the 96 -> 576 expansion ran at a
-// third of peak).
+// third of peak). Groups are of even size where the blocks do not fill groups of four (96
+// channels as 3 + 3 blocks, not 4 + 2: a tile of two blocks does fewer multiplies a load).
 constexpr int64_t kGroupBlocks = 4;
 
 struct Pointwise {
-  int64_t inChannels = 0, channels = 0, padded = 0;
-  std::vector<float> weight;  // groups of kGroupBlocks blocks: [inChannels][blocks * 16] each
+  int64_t inChannels = 0, channels = 0, padded = 0, groupBlocks = 0;
+  std::vector<float> weight;  // groups of groupBlocks blocks (the last may be smaller): [inChannels][blocks * 16] each
   std::vector<float> bias;    // [padded]
   ConvActivation activation = ConvActivation::None;
 };
@@ -72,14 +73,16 @@ Pointwise packPointwise(const TensorRef& weight, const TensorRef& bias, ConvActi
   p.channels = shape[0];
   p.inChannels = inChannels;
   p.padded = padToLanes(p.channels);
+  const int64_t blocks = p.padded / kLanes, groups = (blocks + kGroupBlocks - 1) / kGroupBlocks;
+  p.groupBlocks = (blocks + groups - 1) / groups;
   p.weight.assign(p.inChannels * p.padded, 0.0f);
   p.bias.assign(p.padded, 0.0f);
   p.activation = activation;
   const float* w = weight.as<float>();
   for (int64_t c = 0; c < p.channels; ++c) {
     // Channel c's group starts at channel first, with width channels of its own.
-    const int64_t first = c / (kGroupBlocks * kLanes) * kGroupBlocks * kLanes;
-    const int64_t width = std::min(kGroupBlocks * kLanes, p.padded - first);
+    const int64_t first = c / (p.groupBlocks * kLanes) * p.groupBlocks * kLanes;
+    const int64_t width = std::min(p.groupBlocks * kLanes, p.padded - first);
     for (int64_t ci = 0; ci < shape[1]; ++ci) {
       for (int64_t i = 0; i < shape[2]; ++i) {
         for (int64_t j = 0; j < shape[3]; ++j) {
@@ -220,14 +223,14 @@ NC_INLINE void pointwiseGroup(const Source& x, int64_t width, const float* w, co
 // written `stride` apart (all s.padded channels).
 NC_VECTOR_CLONES void pointwiseRow(const Source& x, int64_t width, const Pointwise& s, float* row, int64_t stride) {
   const int64_t blocks = s.padded / kLanes;
-  for (int64_t b0 = 0; b0 < blocks; b0 += kGroupBlocks) {
+  for (int64_t b0 = 0; b0 < blocks; b0 += s.groupBlocks) {
     const float* w = s.weight.data() + b0 * kLanes * s.inChannels;
     const float* bias = s.bias.data() + b0 * kLanes;
     float* out = row + b0 * kLanes;
-    switch (std::min(kGroupBlocks, blocks - b0)) {
+    switch (std::min(s.groupBlocks, blocks - b0)) {
       case 4: pointwiseGroup<4, 4>(x, width, w, bias, s.activation, out, stride); break;
       case 3: pointwiseGroup<4, 3>(x, width, w, bias, s.activation, out, stride); break;
-      case 2: pointwiseGroup<4, 2>(x, width, w, bias, s.activation, out, stride); break;
+      case 2: pointwiseGroup<8, 2>(x, width, w, bias, s.activation, out, stride); break;
       default: pointwiseGroup<8, 1>(x, width, w, bias, s.activation, out, stride); break;
     }
   }
