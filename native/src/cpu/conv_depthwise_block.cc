@@ -483,7 +483,8 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
         const bool whole = p.project.padded == outChannels;
         float* projection = whole ? y : projected;
         pointwiseRow(plainSource(depthwise, padded), outWidth, p.project, projection, p.project.padded);
-        const float* add = residual.data ? residual.as<float>() + n * residual.layout.strides[0] + r * residual.layout.strides[2] : nullptr;
+        const Layout& res = residual.layout;
+        const float* add = residual.data ? residual.as<float>() + n * res.strides[0] + r * res.strides[2] : nullptr;
         if (!whole || add) addRow(projection, p.project.padded, add, outWidth, outChannels, y);
       }
     }

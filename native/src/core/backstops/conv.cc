@@ -89,10 +89,8 @@ void convDepthwiseBlock(const char* op, const ConvParams& first, const ConvParam
     if (!pointwise) reject(op, "the projection must be 2-d, 1x1, of stride 1, without padding or groups");
     checkConvShapes(op, project, out, dw, projectWeight);
     checkBias(op, projectBias, projectWeight);
-    if (residual.data) {
-      bool same = residual.dtype == out.dtype && residual.layout.ndim == out.layout.ndim;
-      for (int d = 0; same && d < out.layout.ndim; ++d) same = residual.layout.shape[d] == out.layout.shape[d];
-      if (!same) reject(op, "the residual must have the output's shape and dtype");
+    if (residual.data && (residual.dtype != out.dtype || !sameShape(residual, out))) {
+      reject(op, "the residual must have the output's shape and dtype");
     }
     silu = silu || project.activation == ConvActivation::Silu;
   }
