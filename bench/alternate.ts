@@ -125,6 +125,28 @@ export async function waitForIdle(): Promise<void> {
   }
 }
 
+/**
+ * How long each contender warms a case up (ms) before its turns, at the least: a case's
+ * `warmup` steps, then more until this much time has passed (cases with warmup 0, seconds
+ * per step, skip it). The same rule holds in every peer (bench/torch_peer.py, bench/ort_peer.ts
+ * read NEOCOG_BENCH_WARMUP_MS too). A U-Net b1 step in neocog ran ~10% slower over its first
+ * ~100 steps than after (V8 still compiling the ops' JavaScript, measured with --trace-opt),
+ * and a case's turns alone took only ~150 steps: the figures caught the warm-up, which a
+ * training run of thousands of steps does not see.
+ */
+export function warmupMsFromEnv(): number {
+  const ms = Number(process.env.NEOCOG_BENCH_WARMUP_MS ?? 2000);
+  if (!Number.isFinite(ms) || ms < 0) throw new Error(`bench: NEOCOG_BENCH_WARMUP_MS must be a number >= 0, got ${process.env.NEOCOG_BENCH_WARMUP_MS}`);
+  return ms;
+}
+
+/** Runs `step` `steps` times, then (when steps > 0) until warmupMsFromEnv() ms have passed. */
+export async function warmUp(step: () => Promise<unknown>, steps: number): Promise<void> {
+  const started = performance.now();
+  const floorMs = steps > 0 ? warmupMsFromEnv() : 0;
+  for (let k = 0; k < steps || performance.now() - started < floorMs; ++k) await step();
+}
+
 /** Median of `repeats` timed calls of `step` (ms), for neocog contenders. */
 export async function medianMs(step: () => Promise<void>, repeats: number): Promise<number> {
   const times: number[] = [];

@@ -7,7 +7,7 @@
 // bench/results/detection.json keeps every round. `npm run bench -- detection` runs these
 // rows only; `npx tsx bench/detection.ts fasterrcnnResnet50Fpn` one detector.
 import { cat, manualSeed, noGrad, optim, rand, randint, randn, roiAlign, scope, tensor, Tensor } from '../lib/index.js';
-import { alternate, medianMs, type Contender } from './alternate.js';
+import { alternate, medianMs, warmUp, type Contender } from './alternate.js';
 import { casesFromArgv, roundsFromEnv } from './cases.js';
 import { detectionLabel, type DetectionCase, type DetectionModelCase } from './detection_cases.js';
 import { neocogDetectors } from './detection_models.js';
@@ -97,7 +97,7 @@ function neocog(cases: readonly DetectionCase[]): Contender {
       const c = cases[i]!;
       const p = prepareNeocog(c);
       prepared.set(i, p);
-      for (let k = 0; k < c.warmup; ++k) await p.step();
+      await warmUp(p.step, c.warmup);
       return { formats: [layout(c)], params: p.params };
     },
     async run(i) {

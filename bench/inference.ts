@@ -22,7 +22,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import { infer, io, manualSeed, models, nn, noGrad, randn, synchronize, type Tensor } from '../lib/index.js';
-import { alternate, medianMs, type Contender } from './alternate.js';
+import { alternate, medianMs, warmUp, type Contender } from './alternate.js';
 import { casesFromArgv, roundsFromEnv } from './cases.js';
 import { inferenceLabel, type InferenceCase } from './inference_cases.js';
 import { describeMachine, machineLines } from './machine.js';
@@ -124,7 +124,7 @@ function neocog(cases: readonly InferenceCase[], dtype: 'float32' | 'bfloat16' =
         agreement.set(i, classes.filter((k, n) => k === reference[n]).length / AGREEMENT_INPUTS);
       }
       const step = async () => (await session.run(x)).dispose();
-      for (let k = 0; k < c.warmup; ++k) await step();
+      await warmUp(step, c.warmup);
       const out = await session.run(x);
       const check = dtype === 'float32' ? await fingerprint(out) : undefined;
       out.dispose();

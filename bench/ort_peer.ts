@@ -11,6 +11,7 @@
 import { createInterface } from 'node:readline';
 
 import { io, tensor, type Tensor } from '../lib/index.js';
+import { warmUp } from './alternate.js';
 import type { InferenceCase } from './inference_cases.js';
 import { loadOrt, type OrtSession, type OrtTensor } from './ort.js';
 import { fingerprint } from './output_check.js';
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
         const run = () => session.run({ [session.inputNames[0]!]: feed });
         sessions.set(i, session);
         prepared.set(i, run);
-        for (let k = 0; k < c.warmup; ++k) await run();
+        await warmUp(run, c.warmup);
         const logits = Object.values(await run())[0]!;
         const out = tensor(logits.data, { shape: logits.dims });
         reply({ formats: ['nchw'], params: null, check: await fingerprint(out) });

@@ -11,7 +11,7 @@
 // (bench/alternate.ts); the table gives median ms and best peer / neocog against the issue's
 // target (>= 1.2, or 1 against SciPy), and bench/results/segmentation.json keeps every round.
 // `npm run bench -- segmentation` runs these rows only; `npx tsx bench/segmentation.ts unetTrain` one row name.
-import { alternate, medianMs, type Contender } from './alternate.js';
+import { alternate, medianMs, warmUp, type Contender } from './alternate.js';
 import { casesFromArgv, roundsFromEnv } from './cases.js';
 import { describeMachine, machineLines } from './machine.js';
 import { bestPeer, cell, measurementJson, outputsCell, printTable, saveResults } from './report.js';
@@ -28,7 +28,7 @@ function neocog(cases: readonly SegmentationCase[]): Contender {
       const c = cases[i]!;
       const w = await neocogWorkload(c);
       prepared.set(i, w);
-      for (let k = 0; k < c.warmup; ++k) await w.step();
+      await warmUp(w.step, c.warmup);
       return { formats: ['channels_last'], params: w.params, check: w.check };
     },
     async run(i) {

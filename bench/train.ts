@@ -6,7 +6,7 @@
 // are channels-last in neocog, as its convolutions leave activations anyway.
 // `npm run bench -- unet` runs only the named models (both modes where a model has both).
 import { crossEntropy, manualSeed, noGrad, optim, randint, randn, scope, synchronize } from '../lib/index.js';
-import { alternate, medianMs, type Contender } from './alternate.js';
+import { alternate, medianMs, warmUp, type Contender } from './alternate.js';
 import { casesFromArgv, roundsFromEnv, type TrainCase } from './cases.js';
 import { describeMachine, machineLines } from './machine.js';
 import { bestPeer, cell, measurementJson, printTable, saveResults } from './report.js';
@@ -48,7 +48,7 @@ function neocog(cases: readonly TrainCase[]): Contender {
         dispose = () => [model, x, y].forEach((m) => m.dispose());
       }
       built.set(i, { step, dispose });
-      for (let k = 0; k < c.warmup; ++k) await step();
+      await warmUp(step, c.warmup);
       return { formats: ['channels_last'], params: model.parameterCount() };
     },
     async run(i) {
