@@ -126,13 +126,13 @@ export async function waitForIdle(): Promise<void> {
 }
 
 /**
- * How long each contender warms a case up (ms) before its turns, at the least: a case's
- * `warmup` steps, then more until this much time has passed (cases with warmup 0, seconds
- * per step, skip it). The same rule holds in every peer (bench/torch_peer.py, bench/ort_peer.ts
- * read NEOCOG_BENCH_WARMUP_MS too). A U-Net b1 step in neocog ran ~10% slower over its first
- * ~100 steps than after (V8 still compiling the ops' JavaScript, measured with --trace-opt),
- * and a case's turns alone took only ~150 steps: the figures caught the warm-up, which a
- * training run of thousands of steps does not see.
+ * The least time (ms) every contender spends warming a model case up before its turns:
+ * after the case's `warmup` steps, more steps until this much time has passed (cases with
+ * warmup 0, whose steps take seconds, skip it). bench/torch_peer.py and bench/ort_peer.ts
+ * follow the same rule. A U-Net b1 step in neocog ran ~10% slower over its first ~100 steps
+ * than after (V8 still compiling the ops' JavaScript, seen with --trace-opt), and a case's
+ * turns took only ~150 steps: the figures caught a warm-up that a training run of thousands
+ * of steps does not see.
  */
 export function warmupMsFromEnv(): number {
   const ms = Number(process.env.NEOCOG_BENCH_WARMUP_MS ?? 2000);
