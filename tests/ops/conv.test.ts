@@ -5,7 +5,7 @@ import {
   type ConvOptions, type Tensor,
 } from '../../lib/index.js';
 import { convActivated, convDepthwiseBlock, type BlockConv } from '../../lib/ops/conv.js';
-import { describeDevices, expectClose } from '../helpers/devices.js';
+import { cpuHasBFloat16Kernels, describeDevices, expectClose } from '../helpers/devices.js';
 import { emptyBatchTest } from '../helpers/empty_batch.js';
 import { fixtureTests } from '../helpers/fixture_cases.js';
 import { convCases as cases, convs } from '../helpers/fixture_formats.js';
@@ -400,7 +400,7 @@ describeDevices('a convolution, a depthwise one and a projection as one op (infe
     });
   }
 
-  it('NaN stays NaN through every stage of the fused kernel; a bfloat16 block runs as the convolutions apart', () => {
+  it('NaN stays NaN through every stage of the fused kernel', () => {
     const x = channelsLast([1, 4, 20, 20]);
     const w = randn([16, 4, 1, 1], { device });
     const dw = { weight: randn([16, 1, 3, 3], { device }), bias: null, opts: { padding: 1, groups: 16 } };
@@ -409,11 +409,41 @@ describeDevices('a convolution, a depthwise one and a projection as one op (infe
       convDepthwiseBlock(x.mul(tensor(NaN, { device })), { weight: w, bias: null, activation: 'relu6' }, { ...dw, activation: 'relu6' }, { weight: pw, bias: null, activation: 'relu' }),
     );
     expect(Array.from(nan.dataSync()).every(Number.isNaN)).toBe(true);
-    const [xh, wh, dwh, pwh] = [x, w, dw.weight, pw].map((t) => t.to('bfloat16'));
-    const half = noGrad(() => convDepthwiseBlock(xh!, { weight: wh!, bias: null, activation: 'relu' }, { ...dw, weight: dwh!, activation: null }, { weight: pwh!, bias: null, activation: null }));
-    expect(half.dtype).toBe('bfloat16');
-    expectClose(half.dataSync(), conv2d(conv2d(relu(conv2d(xh!, wh!)), dwh!, null, dw.opts), pwh!).dataSync(), 2e-2);
   });
+
+  // bfloat16 operands: from 20x20 the fused kernel sums in float32, rounds the depthwise
+  // output to bfloat16 for the projection (as the convolutions apart do) and rounds each
+  // output once, so it equals the float32 block on the same bfloat16 values with that one
+  // intermediate rounding, to about half a bfloat16 unit; below, the bfloat16 convolutions run
+  // apart, rounding between them.
+  const halfShapes: Array<[number, number, number, number, number, number, Act, number, boolean]> = [
+    [2, 16, 96, 28, 2, 1, 'relu6', 24, false],
+    [1, 24, 144, 21, 1, 1, 'relu6', 24, true],
+    [2, 3, 32, 42, 1, 3, 'relu6', 16, false],
+    [1, 8, 40, 20, 1, 1, 'relu', 0, false],
+    [1, 4, 16, 13, 1, 1, 'relu', 8, true],
+  ];
+  for (const [n, cin, c, size, stride, k, act, cout, withResidual] of halfShapes) {
+    const middle = k === 1 ? size : Math.floor((size - 1) / 2) + 1; // the first convolution's output
+    const fusedHere = middle * middle >= 400;
+    it.runIf(device !== 'cpu' || cpuHasBFloat16Kernels)(`bfloat16 [${n}, ${cin}, ${size}, ${size}] ->${k === 1 ? '' : ` ${k}x${k} stride 2`} ${c}, depthwise stride ${stride}${cout ? `, -> ${cout}` : ''}${withResidual ? ' + residual' : ''}: ${fusedHere ? 'float32 math, one rounding' : 'the bfloat16 convolutions apart'}`, () => {
+      manualSeed(n * 10 + c + k);
+      const firstOpts = k === 1 ? {} : { stride: 2, padding: 1 };
+      const opts = { stride, padding: 1, groups: c };
+      const [x, w, b, dw, db, pw, pb] = [channelsLast([n, cin, size, size]), randn([c, cin, k, k], { device }).mul(0.5 / k), randn([c], { device }), randn([c, 1, 3, 3], { device }), randn([c], { device }), randn([Math.max(cout, 1), c, 1, 1], { device }).mul(0.2), randn([Math.max(cout, 1)], { device })].map((t) => t.to('bfloat16'));
+      const project = cout ? { weight: pw!, bias: pb!, activation: null } : undefined;
+      const shape = conv2d(conv2d(x!.to('float32'), w!.to('float32'), null, firstOpts), dw!.to('float32'), null, opts).shape;
+      const residual = withResidual && cout ? channelsLast([shape[0]!, cout, shape[2]!, shape[3]!]).to('bfloat16') : undefined;
+      const half = noGrad(() => convDepthwiseBlock(x!, { weight: w!, bias: b!, opts: firstOpts, activation: act }, { weight: dw!, bias: db!, opts, activation: act }, project, residual));
+      expect(half.dtype).toBe('bfloat16');
+      // The same block on the same (bfloat16) values: in float32, or in bfloat16 apart.
+      const wide = fusedHere ? (t: Tensor) => t.to('float32') : (t: Tensor) => t;
+      let expected = activate(conv2d(activate(conv2d(wide(x!), wide(w!), wide(b!), firstOpts), act), wide(dw!), wide(db!), opts), act);
+      if (cout) expected = conv2d(fusedHere ? expected.to('bfloat16').to('float32') : expected, wide(pw!), wide(pb!));
+      if (residual) expected = expected.add(wide(residual));
+      expectClose(half.dataSync(), expected.dataSync(), fusedHere ? 2 ** -8 : 2e-2);
+    });
+  }
 
   it('refuses operands that need a gradient, and shapes that are not a convolution, a depthwise one and a 1x1 projection', () => {
     const x = randn([1, 4, 6, 6], { device });

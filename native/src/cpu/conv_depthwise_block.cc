@@ -16,10 +16,14 @@
 // dense channels-last operands, a 3x3 depthwise kernel padded by 1 with stride 1 or 2, ReLU,
 // ReLU6 or no activation, a first convolution that is 1x1 or has few taps (the stem, through
 // zero-padded input rows); anything else runs the convolutions one after the other.
+#include <immintrin.h>
 #include <omp.h>
 
 // The 16-float vectors are passed only between functions inlined into the clones (NC_INLINE).
 #pragma GCC diagnostic ignored "-Wpsabi"
+// GCC 12's AVX-512 intrinsics pass an undefined vector as the unused merge operand, which its
+// -Wmaybe-uninitialized reports from inside the header (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <algorithm>
 #include <cstring>
@@ -28,6 +32,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/vector_clones.h"
 #include "kernels/conv.h"
+#include "kernels/half.h"
 
 namespace neocog::cpu {
 
@@ -59,9 +64,18 @@ struct Pointwise {
   std::vector<float> weight;  // groups of groupBlocks blocks (the last may be smaller): [inChannels][blocks * 16] each
   std::vector<float> bias;    // [padded]
   ConvActivation activation = ConvActivation::None;
+  // The weight as bfloat16 pairs (pointwiseRowBf16), where the stage runs on them: each group
+  // [inChannels / 2][its channels][2].
+  std::vector<uint16_t> pairs;
 };
 
 int64_t padToLanes(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+// Element `offset` of a float32 or bfloat16 tensor, as a float (weights are packed in float32).
+float valueAt(const TensorRef& t, int64_t offset) {
+  if (t.dtype == DType::BFloat16) return kernels::toFloat(t.as<const kernels::BFloat16>()[offset]);
+  return t.as<const float>()[offset];
+}
 
 // `weight` [C, Cin, kH, kW] as a stage of `inChannels` >= Cin * kH * kW inputs (the rest zero:
 // the projection reads depthwise rows padded to whole blocks).
@@ -78,7 +92,6 @@ Pointwise packPointwise(const TensorRef& weight, const TensorRef& bias, ConvActi
   p.weight.assign(p.inChannels * p.padded, 0.0f);
   p.bias.assign(p.padded, 0.0f);
   p.activation = activation;
-  const float* w = weight.as<float>();
   for (int64_t c = 0; c < p.channels; ++c) {
     // Channel c's group starts at channel first, with width channels of its own.
     const int64_t first = c / (p.groupBlocks * kLanes) * p.groupBlocks * kLanes;
@@ -87,13 +100,28 @@ Pointwise packPointwise(const TensorRef& weight, const TensorRef& bias, ConvActi
       for (int64_t i = 0; i < shape[2]; ++i) {
         for (int64_t j = 0; j < shape[3]; ++j) {
           const int64_t k = (i * shape[3] + j) * shape[1] + ci;
-          p.weight[first * p.inChannels + k * width + (c - first)] = w[c * ws[0] + ci * ws[1] + i * ws[2] + j * ws[3]];
+          p.weight[first * p.inChannels + k * width + (c - first)] = valueAt(weight, c * ws[0] + ci * ws[1] + i * ws[2] + j * ws[3]);
         }
       }
     }
-    if (bias.data) p.bias[c] = bias.as<float>()[c * bias.layout.strides[0]];
+    if (bias.data) p.bias[c] = valueAt(bias, c * bias.layout.strides[0]);
   }
   return p;
+}
+
+// Fills s.pairs from s.weight (bfloat16 values widened, so the narrowing is exact); an even
+// number of inputs.
+void packPairs(Pointwise& s) {
+  s.pairs.assign(s.inChannels * s.padded, 0);
+  const int64_t blocks = s.padded / kLanes;
+  for (int64_t b0 = 0; b0 < blocks; b0 += s.groupBlocks) {
+    const int64_t width = std::min(s.groupBlocks, blocks - b0) * kLanes;
+    const float* w = s.weight.data() + b0 * kLanes * s.inChannels;  // [inChannels][width]
+    uint16_t* to = s.pairs.data() + b0 * kLanes * s.inChannels;     // [inChannels / 2][width][2]
+    for (int64_t k = 0; k < s.inChannels; ++k) {
+      for (int64_t c = 0; c < width; ++c) to[(k / 2 * width + c) * 2 + k % 2] = kernels::toBFloat16(w[k * width + c]).bits;
+    }
+  }
 }
 
 // The block's three stages. `first` reads the input's rows as they are when it is 1x1 of
@@ -128,13 +156,12 @@ Packed pack(const ConvParams& first, const ConvParams& dw, const ConvParams& pro
   const int64_t padded = p.first.padded;
   p.depthwise.assign(9 * padded, 0.0f);
   p.depthwiseBias.assign(padded, 0.0f);
-  const float* d = dwWeight.as<float>();
   const int64_t* ds = dwWeight.layout.strides;
   for (int64_t c = 0; c < p.first.channels; ++c) {
     for (int64_t i = 0; i < 3; ++i) {
-      for (int64_t j = 0; j < 3; ++j) p.depthwise[(i * 3 + j) * padded + c] = d[c * ds[0] + i * ds[2] + j * ds[3]];
+      for (int64_t j = 0; j < 3; ++j) p.depthwise[(i * 3 + j) * padded + c] = valueAt(dwWeight, c * ds[0] + i * ds[2] + j * ds[3]);
     }
-    if (dwBias.data) p.depthwiseBias[c] = dwBias.as<float>()[c * dwBias.layout.strides[0]];
+    if (dwBias.data) p.depthwiseBias[c] = valueAt(dwBias, c * dwBias.layout.strides[0]);
   }
   p.depthwiseActivation = dw.activation;
   p.projects = projectWeight.data != nullptr;
@@ -234,6 +261,116 @@ NC_VECTOR_CLONES void pointwiseRow(const Source& x, int64_t width, const Pointwi
       default: pointwiseGroup<8, 1>(x, width, w, bias, s.activation, out, stride); break;
     }
   }
+}
+
+// The same row from bfloat16 inputs on AVX512-BF16 (vdpbf16ps: two products of bfloat16
+// pairs added to each float32 sum per instruction, twice the multiplies of a float32 FMA):
+// `in` holds `pixelStride` values a pixel, the stage's inputs first, an even number of them.
+// Hand-written as the float32 tiles above (oneDNN has no kernel for these fused rows). The
+// instruction rounds to nearest even and flushes subnormals, as oneDNN's bfloat16 kernels do.
+#define NC_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+template <int P, int B>
+NC_BF16_TARGET inline __attribute__((always_inline)) void pointwiseTileBf16(const kernels::BFloat16* in,
+                                                                            int64_t pixelStride, int64_t pairs,
+                                                                            const uint16_t* w, const float* bias,
+                                                                            ConvActivation act, float* out,
+                                                                            int64_t stride) {
+  __m512 sums[P][B];
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) sums[p][b] = _mm512_loadu_ps(bias + b * kLanes);
+  }
+  for (int64_t k = 0; k < pairs; ++k, w += B * 2 * kLanes) {
+    __m512bh wk[B];
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) wk[b] = (__m512bh)_mm512_loadu_si512(w + b * 2 * kLanes);
+#pragma GCC unroll 16
+    for (int p = 0; p < P; ++p) {
+      int32_t two;  // inputs 2k and 2k + 1 of pixel p, in every lane
+      std::memcpy(&two, in + p * pixelStride + 2 * k, sizeof two);
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(two);
+#pragma GCC unroll 16
+      for (int b = 0; b < B; ++b) sums[p][b] = _mm512_dpbf16_ps(sums[p][b], a, wk[b]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) NC_STORE16(out + p * stride + b * kLanes, activate(Vec16(sums[p][b]), act));
+  }
+}
+
+template <int P, int B>
+NC_BF16_TARGET inline __attribute__((always_inline)) void pointwiseGroupBf16(const kernels::BFloat16* in,
+                                                                             int64_t pixelStride, int64_t width,
+                                                                             int64_t pairs, const uint16_t* w,
+                                                                             const float* bias, ConvActivation act,
+                                                                             float* row, int64_t stride) {
+  int64_t i = 0;
+  for (; i + P <= width; i += P) pointwiseTileBf16<P, B>(in + i * pixelStride, pixelStride, pairs, w, bias, act, row + i * stride, stride);
+  for (; i < width;) {
+    const int64_t rest = std::min<int64_t>(width - i, 4);
+    const kernels::BFloat16* at = in + i * pixelStride;
+    float* out = row + i * stride;
+    switch (rest) {
+      case 4: pointwiseTileBf16<4, B>(at, pixelStride, pairs, w, bias, act, out, stride); break;
+      case 3: pointwiseTileBf16<3, B>(at, pixelStride, pairs, w, bias, act, out, stride); break;
+      case 2: pointwiseTileBf16<2, B>(at, pixelStride, pairs, w, bias, act, out, stride); break;
+      default: pointwiseTileBf16<1, B>(at, pixelStride, pairs, w, bias, act, out, stride); break;
+    }
+    i += rest;
+  }
+}
+
+NC_BF16_TARGET void pointwiseRowBf16(const kernels::BFloat16* in, int64_t pixelStride, int64_t width,
+                                     const Pointwise& s, float* row, int64_t stride) {
+  const int64_t blocks = s.padded / kLanes, pairs = s.inChannels / 2;
+  for (int64_t b0 = 0; b0 < blocks; b0 += s.groupBlocks) {
+    const uint16_t* w = s.pairs.data() + b0 * kLanes * s.inChannels;
+    const float* bias = s.bias.data() + b0 * kLanes;
+    float* out = row + b0 * kLanes;
+    switch (std::min(s.groupBlocks, blocks - b0)) {
+      case 4: pointwiseGroupBf16<4, 4>(in, pixelStride, width, pairs, w, bias, s.activation, out, stride); break;
+      case 3: pointwiseGroupBf16<4, 3>(in, pixelStride, width, pairs, w, bias, s.activation, out, stride); break;
+      case 2: pointwiseGroupBf16<8, 2>(in, pixelStride, width, pairs, w, bias, s.activation, out, stride); break;
+      default: pointwiseGroupBf16<8, 1>(in, pixelStride, width, pairs, w, bias, s.activation, out, stride); break;
+    }
+  }
+}
+
+// The conversions around those stages on the same CPUs, 16 values an instruction
+// (vcvtneps2bf16 rounds to nearest even, NaN to a quiet NaN, and flushes subnormals, as
+// vdpbf16ps reads them): `count` floats rounded into `to`;
+NC_BF16_TARGET void narrowRowBf16(const float* from, int64_t count, kernels::BFloat16* to) {
+  for (int64_t i = 0; i < count; i += kLanes) {
+    const __mmask16 mask = count - i >= kLanes ? 0xffff : static_cast<__mmask16>((1u << (count - i)) - 1u);
+    const __m256bh narrow = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, from + i));
+    _mm256_mask_storeu_epi16(to + i, mask, (__m256i)narrow);
+  }
+}
+
+// and addRowNarrowing's y[c][ch] = projected[c][ch] (+ residual[c][ch]).
+NC_BF16_TARGET void addRowNarrowingBf16(const float* projected, int64_t padded, const kernels::BFloat16* residual,
+                                        int64_t width, int64_t channels, kernels::BFloat16* y) {
+  for (int64_t c = 0; c < width; ++c) {
+    for (int64_t ch = 0; ch < channels; ch += kLanes) {
+      const __mmask16 mask = channels - ch >= kLanes ? 0xffff : static_cast<__mmask16>((1u << (channels - ch)) - 1u);
+      __m512 v = _mm512_loadu_ps(projected + c * padded + ch);  // `padded` lanes: whole blocks
+      if (residual) {
+        const __m256i res = _mm256_maskz_loadu_epi16(mask, residual + c * channels + ch);
+        v = _mm512_add_ps(v, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(res), 16)));
+      }
+      _mm256_mask_storeu_epi16(y + c * channels + ch, mask, (__m256i)_mm512_cvtneps_pbh(v));
+    }
+  }
+}
+
+// Whether this CPU has AVX512-BF16 (checked once; immutable after).
+bool hasBf16Dot() {
+  static const bool has = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  return has;
 }
 
 // One row read as it is: `channels` inputs a pixel.
@@ -344,7 +481,8 @@ constexpr int64_t kMaxTaps = 64;
 // Whether the fused kernel applies (see top); `middle` is the first convolution's output.
 bool fusable(const ConvParams& first, const ConvParams& dw, const TensorRef& out, const TensorRef& input,
              const TensorRef& residual, const TensorRef& weight, const Layout& middle) {
-  if (out.dtype != DType::Float32 || !denseChannelsLast(out) || !denseChannelsLast(input)) return false;
+  if (out.dtype != DType::Float32 && out.dtype != DType::BFloat16) return false;
+  if (input.dtype != out.dtype || !denseChannelsLast(out) || !denseChannelsLast(input)) return false;
   if (residual.data && !denseChannelsLast(residual)) return false;
   if (middle.shape[2] * middle.shape[3] < kMinFusedPixels) return false;
   const int64_t* k = weight.layout.shape;
@@ -375,16 +513,22 @@ int64_t paddedRowFloats(const Packed& p, const ConvParams& first, const Layout& 
 
 // The per-thread buffers of the fused kernel, in floats: a ring of three rows of the first
 // convolution (each with a zero column either side), the zero-padded input rows one such
-// row reads, one depthwise row and one projected row.
+// row reads (or, for bfloat16, the input row widened to float32), one depthwise row and one
+// float32 output row (the projection's, or a bfloat16 block's before it is narrowed), and for
+// a bfloat16 projection on bfloat16 pairs its input row narrowed (`narrowed` floats' room).
 struct Rows {
-  int64_t ring, inputs, depthwise, projected;
-  int64_t total() const { return 3 * ring + inputs + depthwise + projected; }
+  int64_t ring, inputs, depthwise, projected, narrowed;
+  int64_t total() const { return 3 * ring + inputs + depthwise + projected + narrowed; }
 };
 
-Rows rowsOf(const Packed& p, const ConvParams& first, const Layout& x, const Layout& middle, const Layout& out) {
+Rows rowsOf(const Packed& p, const ConvParams& first, const Layout& x, const Layout& middle, const Layout& out,
+            bool bfloat16) {
   const int64_t outWidth = out.shape[3];
-  return {(middle.shape[3] + 2) * p.first.padded, p.paddedRows ? p.kernelH * paddedRowFloats(p, first, x, middle) : 0,
-          p.projects ? outWidth * p.first.padded : 0, p.projects ? outWidth * p.project.padded : 0};
+  const bool widens = bfloat16 && p.first.pairs.empty();  // the input rows go to the float32 stage
+  const int64_t inputs = p.paddedRows ? p.kernelH * paddedRowFloats(p, first, x, middle) : widens ? x.shape[3] * x.shape[1] : 0;
+  const int64_t depthwise = p.projects ? outWidth * p.first.padded : 0;
+  const int64_t output = p.projects ? outWidth * p.project.padded : bfloat16 ? outWidth * out.shape[1] : 0;
+  return {(middle.shape[3] + 2) * p.first.padded, inputs, depthwise, output, p.project.pairs.empty() ? 0 : (depthwise + 1) / 2};
 }
 
 // y[c][ch] = projected[c][ch] (+ residual[c][ch]) for the real channels: `projected` holds
@@ -403,14 +547,45 @@ NC_VECTOR_CLONES void addRow(const float* projected, int64_t padded, const float
   }
 }
 
+// addRow for bfloat16 y and residual: the sum in float32, rounded once.
+NC_VECTOR_CLONES void addRowNarrowing(const float* projected, int64_t padded, const kernels::BFloat16* residual,
+                                      int64_t width, int64_t channels, kernels::BFloat16* y) {
+  for (int64_t c = 0; c < width; ++c) {
+    const float* from = projected + c * padded;
+    kernels::BFloat16* to = y + c * channels;
+    if (residual) {
+      const kernels::BFloat16* res = residual + c * channels;
+      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = kernels::toBFloat16(from[ch] + kernels::toFloat(res[ch]));
+    } else {
+      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = kernels::toBFloat16(from[ch]);
+    }
+  }
+}
+
+// `count` bfloat16 values as float32 (exact).
+NC_VECTOR_CLONES void widenRow(const kernels::BFloat16* from, int64_t count, float* to) {
+  for (int64_t i = 0; i < count; ++i) to[i] = kernels::toFloat(from[i]);
+}
+
+// `count` float32 values rounded to bfloat16, kept as float32.
+NC_VECTOR_CLONES void roundRow(float* row, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) row[i] = kernels::toFloat(kernels::toBFloat16(row[i]));
+}
+
 // `rows`: a zero row (the padding above and below the middle map and the input), then Rows
-// per thread.
+// per thread. bfloat16 operands: the stages sum in float32; the first convolution reads the
+// input as bfloat16 pairs where its stage has them (Pointwise::pairs), else widened to
+// float32 (exact, as the weights are); the depthwise row is rounded to bfloat16 before the
+// projection reads it (as the convolutions apart round it), and each output row is rounded
+// once as it is written, with the residual added first.
 void fused(const Packed& p, const ConvParams& first, int64_t stride, const TensorRef& out, const TensorRef& input,
            const TensorRef& residual, const Layout& middle, float* rows) {
+  using kernels::BFloat16;
   const Layout &x = input.layout, &o = out.layout;
+  const bool narrow = out.dtype == DType::BFloat16;
   const int64_t batch = x.shape[0], height = middle.shape[2], width = middle.shape[3];
   const int64_t outHeight = o.shape[2], outWidth = o.shape[3], outChannels = o.shape[1];
-  const Rows sizes = rowsOf(p, first, x, middle, o);
+  const Rows sizes = rowsOf(p, first, x, middle, o, narrow);
   const int64_t row = sizes.ring, padded = p.first.padded;
   const int64_t inputRow = p.paddedRows ? paddedRowFloats(p, first, x, middle) : 0;
   const int64_t zeros = std::max(row, inputRow);
@@ -421,8 +596,9 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
   const int64_t threads = omp_get_max_threads();
   const int64_t bands = std::min(outHeight, std::max<int64_t>(1, (2 * threads + batch - 1) / batch));
   const int64_t tasks = batch * bands;
-  const float* src = input.as<float>();
-  float* dst = out.as<float>();
+  const size_t elementSize = narrow ? sizeof(BFloat16) : sizeof(float);
+  const auto* src = static_cast<const char*>(input.data);
+  auto* dst = static_cast<char*>(out.data);
 #pragma omp parallel if (tasks > 1)
   {
     // Row e of the first convolution at slot e mod 3; the columns either side stay zero.
@@ -430,6 +606,7 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
     float* inputs = ring + 3 * row;
     float* depthwise = inputs + sizes.inputs;
     float* projected = depthwise + sizes.depthwise;
+    auto* narrowed = reinterpret_cast<BFloat16*>(projected + sizes.projected);
     for (int slot = 0; slot < 3; ++slot) {
       std::fill(ring + slot * row, ring + slot * row + padded, 0.0f);
       std::fill(ring + (slot + 1) * row - padded, ring + (slot + 1) * row, 0.0f);
@@ -441,19 +618,35 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
     taps.taps = p.kernelH;
     taps.span = p.kernelW * x.shape[1];
     taps.pixelStride = first.stride[1] * x.shape[1];
+    // Input row r of image n (x.strides[2] elements) as float32 at `to`, or where it is.
+    auto inputRowAt = [&](const char* image, int64_t r, float* to) -> const float* {
+      const char* from = image + r * x.strides[2] * elementSize;
+      if (narrow) {
+        widenRow(reinterpret_cast<const BFloat16*>(from), x.strides[2], to);
+        return to;
+      }
+      if (to != nullptr) std::memcpy(to, from, sizeof(float) * x.strides[2]);
+      return reinterpret_cast<const float*>(from);
+    };
 #pragma omp for schedule(static)
     for (int64_t task = 0; task < tasks; ++task) {
       const int64_t n = task / bands, band = task % bands;
       const int64_t r0 = band * outHeight / bands, r1 = (band + 1) * outHeight / bands;
-      const float* image = src + n * x.strides[0];
+      const char* image = src + n * x.strides[0] * elementSize;
       int64_t next = stride * r0 - 1;  // the first row of the first convolution not yet in the ring
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t top = stride * r - 1;
         for (; next <= top + 2; ++next) {
           if (next < 0 || next >= height) continue;
           float* to = ring + (next % 3) * row + padded;
+          if (!p.first.pairs.empty()) {
+            const auto* in = reinterpret_cast<const BFloat16*>(image + next * x.strides[2] * elementSize);
+            pointwiseRowBf16(in, x.shape[1], width, p.first, to, padded);
+            continue;
+          }
           if (!p.paddedRows) {
-            pointwiseRow(plainSource(image + next * x.strides[2], x.shape[1]), width, p.first, to, padded);
+            pointwiseRow(plainSource(inputRowAt(image, next, narrow ? inputs : nullptr), x.shape[1]), width, p.first,
+                         to, padded);
             continue;
           }
           for (int64_t i = 0; i < p.kernelH; ++i) {
@@ -463,7 +656,7 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
               continue;
             }
             float* copy = inputs + i * inputRow;
-            std::memcpy(copy + first.padBegin[1] * x.shape[1], image + r * x.strides[2], sizeof(float) * x.strides[2]);
+            inputRowAt(image, r, copy + first.padBegin[1] * x.shape[1]);
             taps.rows[i] = copy;
           }
           pointwiseRow(taps, width, p.first, to, padded);
@@ -473,19 +666,35 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
           const int64_t e = top + i;
           three[i] = e < 0 || e >= height ? zeroRow : ring + (e % 3) * row;
         }
-        float* y = dst + n * o.strides[0] + r * o.strides[2];
+        char* y = dst + (n * o.strides[0] + r * o.strides[2]) * elementSize;
         if (!p.projects) {
-          depthwiseRow(three, outWidth, stride, p, y, outChannels);
+          depthwiseRow(three, outWidth, stride, p, narrow ? projected : reinterpret_cast<float*>(y), outChannels);
+          if (narrow) addRowNarrowing(projected, outChannels, nullptr, outWidth, outChannels, reinterpret_cast<BFloat16*>(y));
           continue;
         }
         depthwiseRow(three, outWidth, stride, p, depthwise, padded);
         // Straight into the output when its channels fill whole blocks, else through a row.
-        const bool whole = p.project.padded == outChannels;
-        float* projection = whole ? y : projected;
-        pointwiseRow(plainSource(depthwise, padded), outWidth, p.project, projection, p.project.padded);
+        const bool whole = !narrow && p.project.padded == outChannels;
+        float* projection = whole ? reinterpret_cast<float*>(y) : projected;
+        if (!p.project.pairs.empty()) {
+          narrowRowBf16(depthwise, outWidth * padded, narrowed);
+          pointwiseRowBf16(narrowed, padded, outWidth, p.project, projection, p.project.padded);
+        } else {
+          if (narrow) roundRow(depthwise, outWidth * padded);
+          pointwiseRow(plainSource(depthwise, padded), outWidth, p.project, projection, p.project.padded);
+        }
         const Layout& res = residual.layout;
-        const float* add = residual.data ? residual.as<float>() + n * res.strides[0] + r * res.strides[2] : nullptr;
-        if (!whole || add) addRow(projection, p.project.padded, add, outWidth, outChannels, y);
+        const char* add = residual.data ? static_cast<const char*>(residual.data) + (n * res.strides[0] + r * res.strides[2]) * elementSize : nullptr;
+        if (!p.project.pairs.empty()) {
+          addRowNarrowingBf16(projection, p.project.padded, reinterpret_cast<const BFloat16*>(add), outWidth,
+                              outChannels, reinterpret_cast<BFloat16*>(y));
+        } else if (narrow) {
+          addRowNarrowing(projection, p.project.padded, reinterpret_cast<const BFloat16*>(add), outWidth, outChannels,
+                          reinterpret_cast<BFloat16*>(y));
+        } else if (!whole || add) {
+          addRow(projection, p.project.padded, reinterpret_cast<const float*>(add), outWidth, outChannels,
+                 reinterpret_cast<float*>(y));
+        }
       }
     }
   }
@@ -501,8 +710,14 @@ void CpuBackend::convDepthwiseBlock(const ConvParams& first, const ConvParams& d
   const int64_t* k = weight.layout.shape;
   const Layout middle = kernels::convOutputLayout(input.layout, k[0], first, k[2], k[3]);
   if (fusable(first, depthwise, out, input, residual, weight, middle)) {
-    const Packed p = pack(first, depthwise, project, weight, bias, depthwiseWeight, depthwiseBias, projectWeight, projectBias);
-    const Rows rows = rowsOf(p, first, input.layout, middle, out.layout);
+    Packed p = pack(first, depthwise, project, weight, bias, depthwiseWeight, depthwiseBias, projectWeight, projectBias);
+    if (out.dtype == DType::BFloat16 && hasBf16Dot()) {
+      // The 1x1 stages on bfloat16 pairs: the projection's input is whole blocks; the first
+      // convolution's is the input's channels, when they pair up.
+      if (!p.paddedRows && p.first.inChannels % 2 == 0) packPairs(p.first);
+      if (p.projects) packPairs(p.project);
+    }
+    const Rows rows = rowsOf(p, first, input.layout, middle, out.layout, out.dtype == DType::BFloat16);
     const int64_t zeros = std::max(rows.ring, p.paddedRows ? paddedRowFloats(p, first, input.layout, middle) : 0);
     const size_t floats = static_cast<size_t>(zeros + omp_get_max_threads() * rows.total());
     fused(p, first, depthwise.stride[0], out, input, residual, middle,
