@@ -64,9 +64,11 @@ function checkInput(op: string, x: Tensor, spatial: number): void {
 
 /** Runs the native pooling and records its backward; returns [values, indices?]. */
 function pool(op: string, x: Tensor, params: NativePoolParams, outSpatial: number[], withIndices: boolean): [Tensor<'float32'>, Tensor<'int32'> | null] {
-  if (isHalf(x.dtype)) {
-    // The pooling kernels are float32's: 16-bit inputs (16-bit inference, mixed precision)
-    // are pooled in float32 and rounded back once, as PyTorch's CPU kernels accumulate in float.
+  if (isHalf(x.dtype) && needsGrad(x)) {
+    // The backward kernels are float32's: a 16-bit input that needs a gradient (mixed
+    // precision training) is pooled in float32 and rounded back once. Without one (16-bit
+    // inference) the forward kernels pool 16-bit tensors as they are, reading them as float:
+    // averages summed in float and rounded once, as PyTorch's CPU kernels do.
     let indices: Tensor<'int32'> | null = null;
     const values = inFloat32([x], ([wide]) => {
       const [pooled, positions] = pool(op, wide!, params, outSpatial, withIndices);
@@ -77,7 +79,7 @@ function pool(op: string, x: Tensor, params: NativePoolParams, outSpatial: numbe
   }
   const outShape = [x.shape[0]!, x.shape[1]!, ...outSpatial];
   const strides = stridesLike(x, outShape);
-  const out = empty(op, outShape, 'float32', x.device, strides);
+  const out = empty(op, outShape, x.dtype, x.device, strides) as Tensor<'float32'>;
   // Max pooling always computes indices when a backward may need them.
   const keepIndices = params.mode === 0 && (withIndices || needsGrad(x));
   const indices = keepIndices ? empty(op, outShape, 'int32', x.device, strides) : null;

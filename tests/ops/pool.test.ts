@@ -101,7 +101,7 @@ it('channels-last max pooling with vector-wide channel counts gives the generic 
   }
 });
 
-it('16-bit inputs pool in float32 and round once, indices and gradients included', () => {
+it('16-bit inputs: maxima exact, averages rounded once, indices and gradients included (NCHW)', () => {
   manualSeed(8);
   for (const dtype of ['bfloat16', 'float16'] as const) {
     const x = randn([2, 3, 9, 9]).to(dtype);
@@ -115,5 +115,26 @@ it('16-bit inputs pool in float32 and round once, indices and gradients included
     const leaf = wide.clone().requiresGrad_();
     nc.avgPool2d(leaf.to(dtype), 3).to('float32').sum().backward();
     expect(leaf.grad!.amax().item()).toBeCloseTo(1 / 9, 2); // 1 / 9 in the 16-bit dtype: the gradient passes through it
+  }
+});
+
+it('16-bit channels-last inputs pool as they are (16-lane vector rows for bfloat16 maxima, channels off the lanes too)', () => {
+  manualSeed(9);
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    // 35 channels: two 16-channel vectors and a tail; a NaN wins its windows, as in float32.
+    const wide = randn([2, 11, 13, 35]).permute(0, 3, 1, 2);
+    const values = wide.dataSync();
+    values[100] = NaN;
+    const x = tensor(values, { shape: [2, 11, 13, 35] }).permute(0, 3, 1, 2).to(dtype);
+    const exact = x.to('float32');
+    const max = maxPool2d(x, 3, { stride: 2, padding: 1, returnIndices: true });
+    expect(max.values.dtype).toBe(dtype);
+    expect(max.values.strides[1]).toBe(1); // stays channels-last
+    const expected = maxPool2d(exact, 3, { stride: 2, padding: 1, returnIndices: true });
+    expect(Array.from(max.values.to('float32').dataSync())).toEqual(Array.from(expected.values.dataSync()));
+    expect(max.indices.tolist()).toEqual(expected.indices.tolist());
+    const avg = nc.avgPool2d(x, 2);
+    expect(avg.dtype).toBe(dtype);
+    expect(Array.from(avg.to('float32').dataSync())).toEqual(Array.from(nc.avgPool2d(exact, 2).to(dtype).to('float32').dataSync()));
   }
 });

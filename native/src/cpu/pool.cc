@@ -7,10 +7,12 @@
 // per-element form.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
+#include "kernels/half.h"
 #include "kernels/pool.h"
 #include "kernels/strided.h"
 
@@ -50,23 +52,31 @@ typedef float Vec16 __attribute__((vector_size(64)));
 typedef int32_t Int16 __attribute__((vector_size(64)));
 typedef float Vec16Unaligned __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int32_t Int16Unaligned __attribute__((vector_size(64), aligned(4), may_alias));
+typedef uint16_t Bits16Unaligned __attribute__((vector_size(32), aligned(2), may_alias));
 #define NC_LOAD16(p) (*reinterpret_cast<const Vec16Unaligned*>(p))
 #define NC_LOADI16(p) (*reinterpret_cast<const Int16Unaligned*>(p))
 #define NC_STORE16(p, v) (*reinterpret_cast<Vec16Unaligned*>(p) = (v))
 #define NC_STOREI16(p, v) (*reinterpret_cast<Int16Unaligned*>(p) = (v))
+// 16 bfloat16 values as floats (their bits in the high halves), and back: exact for the
+// maxima, which are inputs.
+#define NC_LOAD_BF16(p) \
+  ((Vec16)(__builtin_convertvector(*reinterpret_cast<const Bits16Unaligned*>(p), Int16) << 16))
+#define NC_STORE_BF16(p, v) \
+  (*reinterpret_cast<Bits16Unaligned*>(p) = __builtin_convertvector(((Int16)(v) >> 16) & 0xffff, Bits16Unaligned))
 
 // One output row (image n, output row r, window rows wh) of channels-last max pooling:
 // for each output column the max over its window and the flat index i * iw + j of the
-// first maximum, NaN winning, as kernels::poolValue. `idx` may be null.
-#define NC_MAX_POOL_ROW(NAME, TARGET)                                                                              \
-  TARGET void NAME(const PoolParams& p, const float* image, int64_t rowStride, int64_t colStride, int64_t iw,      \
-                   int64_t ow, kernels::Window wh, int64_t channels, float* out, int64_t outColStride, int32_t* idx, \
+// first maximum, NaN winning, as kernels::poolValue. `idx` may be null. T is float or
+// bfloat16 (LOAD and STORE move 16 of them as floats).
+#define NC_MAX_POOL_ROW(NAME, TARGET, T, LOAD, STORE)                                                              \
+  TARGET void NAME(const PoolParams& p, const T* image, int64_t rowStride, int64_t colStride, int64_t iw,          \
+                   int64_t ow, kernels::Window wh, int64_t channels, T* out, int64_t outColStride, int32_t* idx,     \
                    int64_t idxColStride) {                                                                          \
   const int64_t dh = p.dilation[0], dw = p.dilation[1];                          \
   const int64_t vectorChannels = channels / kLanes * kLanes;                     \
   for (int64_t col = 0; col < ow; ++col) {                                       \
     const kernels::Window ww = kernels::poolWindow(p, 1, col, iw, ow);           \
-    float* d = out + col * outColStride;                                         \
+    T* d = out + col * outColStride;                                             \
     int32_t* ix = idx ? idx + col * idxColStride : nullptr;                      \
     for (int64_t c0 = 0; c0 < vectorChannels; c0 += kLanes) {                    \
       Vec16 acc = Vec16{} - INFINITY;                                            \
@@ -74,7 +84,7 @@ typedef int32_t Int16Unaligned __attribute__((vector_size(64), aligned(4), may_a
       bool first = true;                                                         \
       for (int64_t i = wh.begin; i < wh.end; i += dh) {                          \
         for (int64_t j = ww.begin; j < ww.end; j += dw) {                        \
-          const Vec16 v = NC_LOAD16(image + i * rowStride + j * colStride + c0); \
+          const Vec16 v = LOAD(image + i * rowStride + j * colStride + c0);      \
           const Int16 flat = Int16{} + static_cast<int32_t>(i * iw + j);         \
           const Int16 take = first ? Int16{} - 1 : (v > acc) | (v != v);         \
           acc = take ? v : acc;                                                  \
@@ -82,7 +92,7 @@ typedef int32_t Int16Unaligned __attribute__((vector_size(64), aligned(4), may_a
           first = false;                                                         \
         }                                                                        \
       }                                                                          \
-      NC_STORE16(d + c0, acc);                                                   \
+      STORE(d + c0, acc);                                                        \
       if (ix) NC_STOREI16(ix + c0, arg);                                         \
     }                                                                            \
     for (int64_t c = vectorChannels; c < channels; ++c) {                        \
@@ -91,7 +101,7 @@ typedef int32_t Int16Unaligned __attribute__((vector_size(64), aligned(4), may_a
       bool first = true;                                                         \
       for (int64_t i = wh.begin; i < wh.end; i += dh) {                          \
         for (int64_t j = ww.begin; j < ww.end; j += dw) {                        \
-          const float v = image[i * rowStride + j * colStride + c];              \
+          const float v = kernels::toFloat(image[i * rowStride + j * colStride + c]); \
           if (first || v > acc || v != v) {                                      \
             acc = v;                                                             \
             arg = static_cast<int32_t>(i * iw + j);                              \
@@ -99,7 +109,7 @@ typedef int32_t Int16Unaligned __attribute__((vector_size(64), aligned(4), may_a
           first = false;                                                         \
         }                                                                        \
       }                                                                          \
-      d[c] = acc;                                                                \
+      d[c] = kernels::fromFloat<T>(acc);                                         \
       if (ix) ix[c] = arg;                                                       \
     }                                                                            \
   }                                                                              \
@@ -150,20 +160,26 @@ typedef int32_t Int16Unaligned __attribute__((vector_size(64), aligned(4), may_a
 // the AVX-512 copy; elsewhere the generic loops below run.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define NC_HAS_VECTOR_POOL 1
-NC_MAX_POOL_ROW(maxPoolRowAvx512, __attribute__((target("avx512f"))))
+NC_MAX_POOL_ROW(maxPoolRowAvx512, __attribute__((target("avx512f"))), float, NC_LOAD16, NC_STORE16)
+NC_MAX_POOL_ROW(maxPoolRowBf16Avx512, __attribute__((target("avx512f"))), kernels::BFloat16, NC_LOAD_BF16, NC_STORE_BF16)
 NC_MAX_POOL_GRAD_ROW(maxPoolGradRowAvx512, __attribute__((target("avx512f"))))
 NC_MAX_POOL_GRAD_ROW(maxPoolGradRowAvx2, __attribute__((target("avx2"))))
 #endif
 
-using MaxPoolRow = void (*)(const PoolParams&, const float*, int64_t, int64_t, int64_t, int64_t, kernels::Window, int64_t,
-                            float*, int64_t, int32_t*, int64_t);
+template <typename T>
+using MaxPoolRow = void (*)(const PoolParams&, const T*, int64_t, int64_t, int64_t, int64_t, kernels::Window, int64_t,
+                            T*, int64_t, int32_t*, int64_t);
 using MaxPoolGradRow = void (*)(const PoolParams&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const float*,
                                 int64_t, int64_t, const int32_t*, int64_t, int64_t, float*, int64_t);
 
-// The vector kernels this CPU runs, or null (then the generic loops run).
-MaxPoolRow vectorMaxPoolRow() {
+// The vector kernels this CPU runs, or null (then the generic loops run; always for float16).
+template <typename T>
+MaxPoolRow<T> vectorMaxPoolRow() {
 #ifdef NC_HAS_VECTOR_POOL
-  if (__builtin_cpu_supports("avx512f")) return maxPoolRowAvx512;
+  if (__builtin_cpu_supports("avx512f")) {
+    if constexpr (std::is_same_v<T, float>) return maxPoolRowAvx512;
+    if constexpr (std::is_same_v<T, kernels::BFloat16>) return maxPoolRowBf16Avx512;
+  }
 #endif
   return nullptr;
 }
@@ -176,15 +192,17 @@ MaxPoolGradRow vectorMaxPoolGradRow() {
   return nullptr;
 }
 
+// T: float or a 16-bit float (read as float; averages rounded once).
+template <typename T>
 void forwardChannelsLast(const PoolParams& p, const TensorRef& out, const TensorRef& indices, const TensorRef& input) {
   const Layout &o = out.layout, &x = input.layout;
   const int64_t batch = o.shape[0], channels = o.shape[1], oh = o.shape[2], ow = o.shape[3];
   const int64_t ih = x.shape[2], iw = x.shape[3];
-  const float* src = input.as<float>();
-  float* dst = out.as<float>();
+  const T* src = input.as<const T>();
+  T* dst = out.as<T>();
   int32_t* idx = indices.data ? indices.as<int32_t>() : nullptr;
   const int64_t dh = p.adaptive ? 1 : p.dilation[0], dw = p.adaptive ? 1 : p.dilation[1];
-  const MaxPoolRow maxPoolRow = p.mode == PoolMode::Max && !p.adaptive ? vectorMaxPoolRow() : nullptr;
+  const MaxPoolRow<T> maxPoolRow = p.mode == PoolMode::Max && !p.adaptive ? vectorMaxPoolRow<T>() : nullptr;
   if (maxPoolRow) {
 #pragma omp parallel for schedule(static) collapse(2)
     for (int64_t n = 0; n < batch; ++n) {
@@ -214,30 +232,31 @@ void forwardChannelsLast(const PoolParams& p, const TensorRef& out, const Tensor
         }
         for (int64_t i = wh.begin; i < wh.end; i += isMax ? dh : 1) {
           for (int64_t j = ww.begin; j < ww.end; j += isMax ? dw : 1) {
-            const float* v = src + n * x.strides[0] + i * x.strides[2] + j * x.strides[3];
+            const T* v = src + n * x.strides[0] + i * x.strides[2] + j * x.strides[3];
             const int32_t flat = static_cast<int32_t>(i * iw + j);
             if (!isMax) {
-              for (int64_t c = 0; c < channels; ++c) acc[c] += v[c];
+              for (int64_t c = 0; c < channels; ++c) acc[c] += kernels::toFloat(v[c]);
             } else if (first) {
               for (int64_t c = 0; c < channels; ++c) {
-                acc[c] = v[c];
+                acc[c] = kernels::toFloat(v[c]);
                 arg[c] = flat;
               }
             } else {
               // Branch-free so the compiler vectorises it; NaN wins, as in PyTorch and
               // kernels::poolValue.
               for (int64_t c = 0; c < channels; ++c) {
-                const bool take = v[c] > acc[c] || v[c] != v[c];
-                acc[c] = take ? v[c] : acc[c];
+                const float value = kernels::toFloat(v[c]);
+                const bool take = value > acc[c] || value != value;
+                acc[c] = take ? value : acc[c];
                 arg[c] = take ? flat : arg[c];
               }
             }
             first = false;
           }
         }
-        float* d = dst + n * o.strides[0] + r * o.strides[2] + col * o.strides[3];
+        T* d = dst + n * o.strides[0] + r * o.strides[2] + col * o.strides[3];
         if (isMax) {
-          for (int64_t c = 0; c < channels; ++c) d[c] = acc[c];
+          for (int64_t c = 0; c < channels; ++c) d[c] = kernels::fromFloat<T>(acc[c]);
           if (idx) {
             int32_t* ix = idx + n * indices.layout.strides[0] + r * indices.layout.strides[2] + col * indices.layout.strides[3];
             for (int64_t c = 0; c < channels; ++c) ix[c] = arg[c];
@@ -245,7 +264,7 @@ void forwardChannelsLast(const PoolParams& p, const TensorRef& out, const Tensor
         } else {
           const int64_t divisor = divisorOf(p, wh, ww);
           const float scale = divisor > 0 ? 1.0f / static_cast<float>(divisor) : 0.0f;
-          for (int64_t c = 0; c < channels; ++c) d[c] = acc[c] * scale;
+          for (int64_t c = 0; c < channels; ++c) d[c] = kernels::fromFloat<T>(acc[c] * scale);
         }
       }
     }
@@ -319,19 +338,28 @@ void backwardChannelsLast(const PoolParams& p, const TensorRef& gradInput, const
 
 }  // namespace
 
-void poolForward(const PoolParams& p, const TensorRef& out, const TensorRef& indices, const TensorRef& input) {
+template <typename T>
+void poolForwardOf(const PoolParams& p, const TensorRef& out, const TensorRef& indices, const TensorRef& input) {
   if (channelsLast2d(p, {&out, &indices, &input})) {
-    forwardChannelsLast(p, out, indices, input);
+    forwardChannelsLast<T>(p, out, indices, input);
     return;
   }
-  float* dst = out.as<float>();
+  T* dst = out.as<T>();
   int32_t* idx = indices.data ? indices.as<int32_t>() : nullptr;
-  const float* src = input.as<float>();
+  const T* src = input.as<const T>();
   parallelFor(out.numel(), [&](int64_t i) {
     int32_t argmax = 0;
-    dst[kernels::stridedOffset(out.layout, i)] = kernels::poolValue(p, out.layout, input.layout, src, i, &argmax);
+    dst[kernels::stridedOffset(out.layout, i)] =
+        kernels::fromFloat<T>(kernels::poolValue(p, out.layout, input.layout, src, i, &argmax));
     if (idx) idx[kernels::stridedOffset(indices.layout, i)] = argmax;
   });
+}
+
+// float32, or 16-bit floats pooled as they are (16-bit inference reads and writes half the bytes).
+void poolForward(const PoolParams& p, const TensorRef& out, const TensorRef& indices, const TensorRef& input) {
+  if (input.dtype == DType::BFloat16) return poolForwardOf<kernels::BFloat16>(p, out, indices, input);
+  if (input.dtype == DType::Float16) return poolForwardOf<kernels::Half>(p, out, indices, input);
+  poolForwardOf<float>(p, out, indices, input);
 }
 
 void poolBackward(const PoolParams& p, const TensorRef& gradInput, const TensorRef& gradOutput, const TensorRef& indices) {

@@ -1,8 +1,11 @@
 // Max / average / adaptive pooling on the GPU, with the CPU backend's math (kernels/pool.h)
 // rather than cuDNN pooling, which has no argmax indices, no dilation and no adaptive mode.
+#include <type_traits>
+
 #include "cuda/check.h"
 #include "cuda/launch.h"
 #include "cuda/cuda_backend.h"
+#include "kernels/dispatch.h"
 #include "kernels/pool.h"
 #include "kernels/strided.h"
 
@@ -10,11 +13,13 @@ namespace neocog::cuda {
 
 namespace {
 
-__global__ void poolForwardKernel(PoolParams p, float* out, Layout outLayout, int32_t* indices, Layout indexLayout,
-                                  const float* in, Layout inLayout, int64_t n) {
+// T: float or a 16-bit float (read as float; averages rounded once).
+template <typename T>
+__global__ void poolForwardKernel(PoolParams p, T* out, Layout outLayout, int32_t* indices, Layout indexLayout,
+                                  const T* in, Layout inLayout, int64_t n) {
   NC_GRID_STRIDE_LOOP(i, n) {
     int32_t argmax = 0;
-    out[kernels::stridedOffset(outLayout, i)] = kernels::poolValue(p, outLayout, inLayout, in, i, &argmax);
+    out[kernels::stridedOffset(outLayout, i)] = kernels::fromFloat<T>(kernels::poolValue(p, outLayout, inLayout, in, i, &argmax));
     if (indices) indices[kernels::stridedOffset(indexLayout, i)] = argmax;
   }
 }
@@ -33,9 +38,14 @@ void poolForward(DeviceHandles& h, const PoolParams& p, const TensorRef& out, co
                  const TensorRef& input) {
   const int64_t n = out.numel();
   if (n == 0) return;
-  poolForwardKernel<<<gridFor(n), kBlockSize, 0, h.stream()>>>(p, out.as<float>(), out.layout,
-                                                               indices.data ? indices.as<int32_t>() : nullptr,
-                                                               indices.layout, input.as<float>(), input.layout, n);
+  kernels::dispatchWithHalf(input.dtype, "pool", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float> || kernels::isHalfType<T>) {
+      poolForwardKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(p, out.as<T>(), out.layout,
+                                                                       indices.data ? indices.as<int32_t>() : nullptr,
+                                                                       indices.layout, input.as<const T>(), input.layout, n);
+    }
+  });
   checkLaunch("pool");
 }
 

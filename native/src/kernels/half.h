@@ -101,11 +101,15 @@ NC_HOST_DEVICE BFloat16 toBFloat16(float f) {
 }
 
 NC_HOST_DEVICE float toFloat(BFloat16 b) { return floatFromBits(static_cast<uint32_t>(b.bits) << 16); }
+// So that kernels templated on a float type (float32 or 16-bit) read every one alike.
+NC_HOST_DEVICE float toFloat(float f) { return f; }
 
-// A float rounded to the 16-bit type T (the per-element math of 16-bit tensors computes in float).
+// A float rounded to the 16-bit type T (the per-element math of 16-bit tensors computes in
+// float), or kept as it is for float.
 template <typename T>
 NC_HOST_DEVICE T fromFloat(float f) {
-  if constexpr (std::is_same_v<T, Half>) return toHalf(f);
+  if constexpr (std::is_same_v<T, float>) return f;
+  else if constexpr (std::is_same_v<T, Half>) return toHalf(f);
   else return toBFloat16(f);
 }
 

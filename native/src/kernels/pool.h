@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/half.h"
 #include "kernels/host_device.h"
 #include "neocog/op_params.h"
 #include "neocog/layout.h"
@@ -54,8 +55,11 @@ NC_HOST_DEVICE int64_t sizeAt(const Layout& l, int spatial, int d) { return d < 
 NC_HOST_DEVICE int64_t strideAt(const Layout& l, int spatial, int d) { return d < spatial ? l.strides[2 + d] : 0; }
 NC_HOST_DEVICE int64_t stepAt(const PoolParams& p, int d) { return p.adaptive || d >= p.spatial ? 1 : p.dilation[d]; }
 
-// The pooled value of output element `linear`; for max also the flat spatial index.
-NC_HOST_DEVICE float poolValue(const PoolParams& p, const Layout& outL, const Layout& inL, const float* in,
+// The pooled value of output element `linear`; for max also the flat spatial index. T is
+// float or a 16-bit float, read as float: a 16-bit average is summed in float and rounded
+// once by the caller, as PyTorch's kernels do, and a maximum is one of the inputs, exact.
+template <typename T>
+NC_HOST_DEVICE float poolValue(const PoolParams& p, const Layout& outL, const Layout& inL, const T* in,
                                int64_t linear, int32_t* argmax) {
   const int sp = p.spatial;
   const PoolIndex o = poolIndex(outL, sp, linear);
@@ -63,14 +67,14 @@ NC_HOST_DEVICE float poolValue(const PoolParams& p, const Layout& outL, const La
   for (int d = 0; d < 3; ++d) {
     w[d] = d < sp ? poolWindow(p, d, o.s[d], inL.shape[2 + d], outL.shape[2 + d]) : Window{0, 1, 1};
   }
-  const float* base = in + o.n * inL.strides[0] + o.c * inL.strides[1];
+  const T* base = in + o.n * inL.strides[0] + o.c * inL.strides[1];
   if (p.mode == PoolMode::Max) {
     float best = -INFINITY;
     int64_t bestIndex = -1;
     for (int64_t i = w[0].begin; i < w[0].end; i += stepAt(p, 0)) {
       for (int64_t j = w[1].begin; j < w[1].end; j += stepAt(p, 1)) {
         for (int64_t k = w[2].begin; k < w[2].end; k += stepAt(p, 2)) {
-          const float v = base[i * strideAt(inL, sp, 0) + j * strideAt(inL, sp, 1) + k * strideAt(inL, sp, 2)];
+          const float v = toFloat(base[i * strideAt(inL, sp, 0) + j * strideAt(inL, sp, 1) + k * strideAt(inL, sp, 2)]);
           // NaN wins, as in PyTorch.
           if (v > best || v != v || bestIndex < 0) {
             best = v;
@@ -86,7 +90,7 @@ NC_HOST_DEVICE float poolValue(const PoolParams& p, const Layout& outL, const La
   for (int64_t i = w[0].begin; i < w[0].end; ++i) {
     for (int64_t j = w[1].begin; j < w[1].end; ++j) {
       for (int64_t k = w[2].begin; k < w[2].end; ++k) {
-        sum += base[i * strideAt(inL, sp, 0) + j * strideAt(inL, sp, 1) + k * strideAt(inL, sp, 2)];
+        sum += toFloat(base[i * strideAt(inL, sp, 0) + j * strideAt(inL, sp, 1) + k * strideAt(inL, sp, 2)]);
       }
     }
   }
