@@ -40,7 +40,7 @@ void poolForward(DeviceHandles& h, const PoolParams& p, const TensorRef& out, co
   if (n == 0) return;
   kernels::dispatchWithHalf(input.dtype, "pool", [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (std::is_same_v<T, float> || kernels::isHalfType<T>) {
+    if constexpr (std::is_same_v<T, float> || kernels::isHalfType<T>) {  // the only dtypes the backstop admits
       poolForwardKernel<T><<<gridFor(n), kBlockSize, 0, h.stream()>>>(p, out.as<T>(), out.layout,
                                                                        indices.data ? indices.as<int32_t>() : nullptr,
                                                                        indices.layout, input.as<const T>(), input.layout, n);
