@@ -351,7 +351,7 @@ NC_BF16_TARGET void narrowRowBf16(const float* from, int64_t count, kernels::BFl
   }
 }
 
-// and addRowNarrowing's y[c][ch] = projected[c][ch] (+ residual[c][ch]).
+// and addRow's y[c][ch] = projected[c][ch] (+ residual[c][ch]) into bfloat16.
 NC_BF16_TARGET void addRowNarrowingBf16(const float* projected, int64_t padded, const kernels::BFloat16* residual,
                                         int64_t width, int64_t channels, kernels::BFloat16* y) {
   for (int64_t c = 0; c < width; ++c) {
@@ -531,33 +531,20 @@ Rows rowsOf(const Packed& p, const ConvParams& first, const Layout& x, const Lay
   return {(middle.shape[3] + 2) * p.first.padded, inputs, depthwise, output, p.project.pairs.empty() ? 0 : (depthwise + 1) / 2};
 }
 
-// y[c][ch] = projected[c][ch] (+ residual[c][ch]) for the real channels: `projected` holds
-// `padded` channels a pixel, y and the residual dense channels-last; projected may be y.
-NC_VECTOR_CLONES void addRow(const float* projected, int64_t padded, const float* residual, int64_t width,
-                             int64_t channels, float* y) {
+// y[c][ch] = projected[c][ch] (+ residual[c][ch]) for the real channels, as T (float32, or
+// bfloat16 rounded once, the residual added first): `projected` holds `padded` float32
+// channels a pixel, y and the residual dense channels-last; projected may be y (float32).
+template <typename T>
+NC_VECTOR_CLONES void addRow(const float* projected, int64_t padded, const T* residual, int64_t width, int64_t channels,
+                             T* y) {
   for (int64_t c = 0; c < width; ++c) {
     const float* from = projected + c * padded;
-    float* to = y + c * channels;
+    T* to = y + c * channels;
     if (residual) {
-      const float* res = residual + c * channels;
-      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = from[ch] + res[ch];
+      const T* res = residual + c * channels;
+      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = kernels::fromFloat<T>(from[ch] + kernels::toFloat(res[ch]));
     } else {
-      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = from[ch];
-    }
-  }
-}
-
-// addRow for bfloat16 y and residual: the sum in float32, rounded once.
-NC_VECTOR_CLONES void addRowNarrowing(const float* projected, int64_t padded, const kernels::BFloat16* residual,
-                                      int64_t width, int64_t channels, kernels::BFloat16* y) {
-  for (int64_t c = 0; c < width; ++c) {
-    const float* from = projected + c * padded;
-    kernels::BFloat16* to = y + c * channels;
-    if (residual) {
-      const kernels::BFloat16* res = residual + c * channels;
-      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = kernels::toBFloat16(from[ch] + kernels::toFloat(res[ch]));
-    } else {
-      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = kernels::toBFloat16(from[ch]);
+      for (int64_t ch = 0; ch < channels; ++ch) to[ch] = kernels::fromFloat<T>(from[ch]);
     }
   }
 }
@@ -669,7 +656,7 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
         char* y = dst + (n * o.strides[0] + r * o.strides[2]) * elementSize;
         if (!p.projects) {
           depthwiseRow(three, outWidth, stride, p, narrow ? projected : reinterpret_cast<float*>(y), outChannels);
-          if (narrow) addRowNarrowing(projected, outChannels, nullptr, outWidth, outChannels, reinterpret_cast<BFloat16*>(y));
+          if (narrow) addRow<BFloat16>(projected, outChannels, nullptr, outWidth, outChannels, reinterpret_cast<BFloat16*>(y));
           continue;
         }
         depthwiseRow(three, outWidth, stride, p, depthwise, padded);
@@ -689,8 +676,8 @@ void fused(const Packed& p, const ConvParams& first, int64_t stride, const Tenso
           addRowNarrowingBf16(projection, p.project.padded, reinterpret_cast<const BFloat16*>(add), outWidth,
                               outChannels, reinterpret_cast<BFloat16*>(y));
         } else if (narrow) {
-          addRowNarrowing(projection, p.project.padded, reinterpret_cast<const BFloat16*>(add), outWidth, outChannels,
-                          reinterpret_cast<BFloat16*>(y));
+          addRow(projection, p.project.padded, reinterpret_cast<const BFloat16*>(add), outWidth, outChannels,
+                 reinterpret_cast<BFloat16*>(y));
         } else if (!whole || add) {
           addRow(projection, p.project.padded, reinterpret_cast<const float*>(add), outWidth, outChannels,
                  reinterpret_cast<float*>(y));
